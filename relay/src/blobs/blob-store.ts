@@ -1,0 +1,45 @@
+import { createHash } from 'node:crypto'
+import { TabswarmError } from '@tabswarm/worker-kernels'
+
+export class BlobStoreError extends TabswarmError {
+  override name = 'BlobStoreError' as const
+}
+
+/** Content-addressed bytes: the key of a blob is the sha-256 of its contents. */
+export interface BlobStore {
+  put(bytes: Uint8Array): { hash: string; size: number }
+  get(hash: string): Uint8Array | undefined
+  has(hash: string): boolean
+  readonly bytesUsed: number
+}
+
+export interface MemoryBlobStoreOptions {
+  /** Total bytes held before `put` refuses. @default 2 GiB */
+  capacityBytes?: number
+}
+
+/** Blobs held in memory, for the embedded single-process default. */
+export function createMemoryBlobStore(options: MemoryBlobStoreOptions = {}): BlobStore {
+  const capacity = options.capacityBytes ?? 2 * 1024 ** 3
+  const blobs = new Map<string, Uint8Array>()
+  let used = 0
+  return {
+    put(bytes) {
+      const hash = createHash('sha256').update(bytes).digest('hex')
+      if (!blobs.has(hash)) {
+        if (used + bytes.byteLength > capacity) {
+          throw new BlobStoreError(`blob store is full (${used} of ${capacity} bytes used)`, { code: 'STORE_FULL' })
+        }
+        // Copy into a fresh, 4-byte-aligned buffer so typed-array views on it never need another copy.
+        blobs.set(hash, new Uint8Array(bytes))
+        used += bytes.byteLength
+      }
+      return { hash, size: bytes.byteLength }
+    },
+    get: (hash) => blobs.get(hash),
+    has: (hash) => blobs.has(hash),
+    get bytesUsed() {
+      return used
+    },
+  }
+}

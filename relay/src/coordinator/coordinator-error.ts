@@ -1,0 +1,13 @@
+import { TabswarmError } from '@tabswarm/worker-kernels'
+
+export type CoordinatorErrorCode = 'INVALID_JOB' | 'JOB_NOT_FOUND' | 'JOB_NOT_COMPLETE'
+
+/** A request the coordinator refuses, with a message that says why. */
+export class CoordinatorError extends TabswarmError {
+  override name = 'CoordinatorError' as const
+  declare readonly code: CoordinatorErrorCode
+
+  constructor(code: CoordinatorErrorCode, message: string) {
+    super(message, { code })
+  }
+}

@@ -1,0 +1,19 @@
+/**
+ * Hard caps on what a peer may send. Every peer is untrusted: these are checked before a
+ * byte is parsed or allocated beyond them.
+ */
+
+/** Largest JSON header of one message. */
+export const MAX_HEADER_BYTES = 64 * 1024
+
+/** Largest whole message (header and binary payload) on a work stream. */
+export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
+
+/** Largest tensor rank accepted anywhere on the wire. */
+export const MAX_TENSOR_RANK = 8
+
+/** Largest single dimension of a tensor on the wire. */
+export const MAX_TENSOR_DIM = 1 << 24
+
+/** Longest free-text field (error messages, adapter descriptions). */
+export const MAX_TEXT = 512

@@ -1,0 +1,112 @@
+import { z } from 'zod'
+import { MAX_TENSOR_DIM, MAX_TENSOR_RANK, MAX_TEXT } from './limits.ts'
+
+/**
+ * Every message on the work protocol. A stream carries exactly one request and one
+ * response, so a bad message costs only its own stream. Each message is a JSON header,
+ * validated here before any use, followed by an optional binary payload whose layout the
+ * header declares (see `frame.ts`).
+ */
+
+const text = z.string().max(MAX_TEXT)
+const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 characters of [A-Za-z0-9_-]')
+const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex sha-256')
+const count = z.number().int().min(0).max(MAX_TENSOR_DIM)
+
+export const DtypeSchema = z.enum(['float32'])
+export type Dtype = z.infer<typeof DtypeSchema>
+
+/** Where one tensor lives inside a message payload. */
+export const TensorSlotSchema = z.object({
+  name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
+  dtype: DtypeSchema,
+  shape: z.array(count).max(MAX_TENSOR_RANK),
+  byteOffset: z.number().int().min(0),
+  byteLength: z.number().int().min(0),
+})
+export type TensorSlot = z.infer<typeof TensorSlotSchema>
+
+/** What a contributor's GPU can do, sent once per connection. */
+export const CapabilitiesSchema = z.object({
+  adapter: z.object({
+    vendor: text,
+    architecture: text,
+    device: text,
+    description: text,
+  }),
+  features: z.array(z.string().max(64)).max(64),
+  limits: z.record(z.string().max(64), z.number()).refine((r) => Object.keys(r).length <= 64, {
+    message: 'at most 64 limits',
+  }),
+  kernels: z.array(z.string().max(64)).max(64),
+  agent: text,
+})
+export type Capabilities = z.infer<typeof CapabilitiesSchema>
+
+export const MatmulArgsSchema = z.object({ m: count, k: count, n: count })
+export type MatmulArgs = z.infer<typeof MatmulArgsSchema>
+
+// Requests (contributor -> relay)
+
+export const HelloSchema = z.object({ type: z.literal('hello'), capabilities: CapabilitiesSchema })
+export const LeaseRequestSchema = z.object({ type: z.literal('lease-request') })
+export const TaskResultSchema = z.object({
+  type: z.literal('result'),
+  leaseId: id,
+  output: TensorSlotSchema,
+  sha256: sha256Hex,
+  elapsedMs: z.number().min(0).max(86_400_000),
+})
+
+export const WorkRequestSchema = z.discriminatedUnion('type', [
+  HelloSchema,
+  LeaseRequestSchema,
+  TaskResultSchema,
+])
+export type Hello = z.infer<typeof HelloSchema>
+export type LeaseRequest = z.infer<typeof LeaseRequestSchema>
+export type TaskResult = z.infer<typeof TaskResultSchema>
+export type WorkRequest = z.infer<typeof WorkRequestSchema>
+
+// Responses (relay -> contributor)
+
+export const HelloAckSchema = z.object({ type: z.literal('hello-ack'), peerId: z.string().max(128) })
+export const LeaseSchema = z.object({
+  type: z.literal('lease'),
+  leaseId: id,
+  jobId: id,
+  taskId: id,
+  kernel: z.literal('matmul'),
+  args: MatmulArgsSchema,
+  inputs: z.array(TensorSlotSchema).max(16),
+  expiresInMs: z.number().int().min(0),
+})
+export const NoWorkSchema = z.object({
+  type: z.literal('no-work'),
+  retryAfterMs: z.number().int().min(0).max(600_000),
+})
+export const ResultAckSchema = z.object({
+  type: z.literal('result-ack'),
+  leaseId: id,
+  outcome: z.enum(['accepted', 'rejected', 'stale']),
+  reason: text.optional(),
+})
+export const ErrorMessageSchema = z.object({
+  type: z.literal('error'),
+  code: z.string().max(64),
+  message: text,
+})
+
+export const WorkResponseSchema = z.discriminatedUnion('type', [
+  HelloAckSchema,
+  LeaseSchema,
+  NoWorkSchema,
+  ResultAckSchema,
+  ErrorMessageSchema,
+])
+export type HelloAck = z.infer<typeof HelloAckSchema>
+export type Lease = z.infer<typeof LeaseSchema>
+export type NoWork = z.infer<typeof NoWorkSchema>
+export type ResultAck = z.infer<typeof ResultAckSchema>
+export type ErrorMessage = z.infer<typeof ErrorMessageSchema>
+export type WorkResponse = z.infer<typeof WorkResponseSchema>

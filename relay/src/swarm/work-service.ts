@@ -1,0 +1,112 @@
+import type { Libp2p } from '@libp2p/interface'
+import type { Coordinator } from '../coordinator/coordinator.ts'
+import type { Logger } from '../log.ts'
+import {
+  type Frame,
+  ProtocolError,
+  WORK_PROTOCOL,
+  type WorkRequest,
+  type WorkResponse,
+  packTensors,
+  readTensor,
+  serveWorkRequest,
+  sha256Hex,
+} from '../protocol/index.ts'
+
+export interface WorkServiceOptions {
+  node: Libp2p
+  coordinator: Coordinator
+  log: Logger
+  /** Upper bound on serving one request, including reading a large result. @default 60_000 */
+  requestTimeoutMs?: number
+  /** Delay suggested to a contributor when the queue is empty. @default 1_000 */
+  idleRetryMs?: number
+}
+
+/**
+ * Serves the work protocol: contributors say hello with their capabilities, lease tasks and
+ * return results, which the coordinator verifies. Runs only on direct connections: a
+ * relayed connection is too small for task payloads.
+ */
+export async function startWorkService(options: WorkServiceOptions): Promise<() => Promise<void>> {
+  const { node, coordinator, log } = options
+  const requestTimeoutMs = options.requestTimeoutMs ?? 60_000
+  const idleRetryMs = options.idleRetryMs ?? 1_000
+  const introduced = new Set<string>()
+
+  async function handle(peerId: string, { header, payload }: Frame<WorkRequest>) {
+    const reply = (response: WorkResponse, body?: Uint8Array) => ({
+      response,
+      ...(body ? { payload: body } : {}),
+    })
+    switch (header.type) {
+      case 'hello':
+        coordinator.registerContributor(peerId, header.capabilities)
+        introduced.add(peerId)
+        log.info('contributor joined', { peer: peerId, adapter: header.capabilities.adapter.description })
+        return reply({ type: 'hello-ack', peerId })
+      case 'lease-request': {
+        if (!introduced.has(peerId)) {
+          throw new ProtocolError('UNEXPECTED_MESSAGE', 'send hello with capabilities before asking for work')
+        }
+        const grant = coordinator.lease(peerId)
+        if (grant == null) return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
+        const { slots, payload: inputs } = packTensors(grant.inputs)
+        return reply(
+          {
+            type: 'lease',
+            leaseId: grant.leaseId,
+            jobId: grant.jobId,
+            taskId: grant.taskId,
+            kernel: grant.kernel,
+            args: grant.args,
+            inputs: slots,
+            expiresInMs: Math.max(0, grant.expiresAt - Date.now()),
+          },
+          inputs,
+        )
+      }
+      case 'result': {
+        const output = readTensor(payload, header.output)
+        const bytes = new Uint8Array(output.buffer, output.byteOffset, output.byteLength)
+        if ((await sha256Hex(bytes)) !== header.sha256) {
+          throw new ProtocolError('PAYLOAD_MISMATCH', 'output bytes do not match their sha256')
+        }
+        const { outcome, reason } = coordinator.submitResult(peerId, header.leaseId, output, header.output.shape)
+        if (outcome !== 'accepted') log.warn('result not accepted', { peer: peerId, outcome, reason })
+        return reply({
+          type: 'result-ack',
+          leaseId: header.leaseId,
+          outcome,
+          ...(reason != null ? { reason } : {}),
+        })
+      }
+    }
+  }
+
+  await node.handle(
+    WORK_PROTOCOL,
+    (stream, connection) => {
+      const peerId = connection.remotePeer.toString()
+      serveWorkRequest(stream, (request) => handle(peerId, request), {
+        signal: AbortSignal.timeout(requestTimeoutMs),
+        onProtocolError: (err) => log.warn('protocol violation', { peer: peerId, code: err.code, error: err.message }),
+      }).catch((err: unknown) => log.warn('work stream failed', { peer: peerId, error: String(err) }))
+    },
+    { maxInboundStreams: 16 },
+  )
+
+  const onDisconnect = (event: CustomEvent) => {
+    const peerId = String(event.detail)
+    if (introduced.delete(peerId)) {
+      coordinator.contributorLeft(peerId)
+      log.info('contributor left', { peer: peerId })
+    }
+  }
+  node.addEventListener('peer:disconnect', onDisconnect)
+
+  return async () => {
+    node.removeEventListener('peer:disconnect', onDisconnect)
+    await node.unhandle(WORK_PROTOCOL)
+  }
+}

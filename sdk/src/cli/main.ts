@@ -1,0 +1,71 @@
+import { TabswarmError } from '@tabswarm/worker-kernels'
+import { RelayUnreachableError } from '../client/client-errors.ts'
+import { matmulCommand, matmulHelp } from './commands/matmul.ts'
+import { startCommand, startHelp } from './commands/start.ts'
+import { ExitCode } from './exit-codes.ts'
+import { UsageError } from './usage-error.ts'
+
+const help = `Usage: tabswarm <command> [options]
+
+Commands:
+  start                         run the relay/coordinator and serve the contributor page
+  matmul <a.npy> <b.npy> -o c   multiply two float32 matrices on the swarm
+
+Run 'tabswarm <command> --help' for a command's options.
+
+Exit codes:
+  0    success
+  1    the job failed or was cancelled, or an unexpected error
+  2    bad usage or bad input (missing file, malformed .npy, shapes that do not align)
+  3    the relay could not be reached
+  130  interrupted`
+
+const commands: Record<string, { run: (args: string[], signal: AbortSignal) => Promise<number>; help: string }> = {
+  start: { run: (args) => startCommand(args), help: startHelp },
+  matmul: { run: matmulCommand, help: matmulHelp },
+}
+
+function exitCodeOf(err: unknown): number {
+  if (err instanceof UsageError) return ExitCode.BAD_INPUT
+  if (err instanceof RelayUnreachableError) return ExitCode.RELAY_UNREACHABLE
+  const code = (err as { code?: string })?.code
+  // parseArgs reports unknown flags and missing values with these codes.
+  if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return ExitCode.BAD_INPUT
+  if (err instanceof TabswarmError && (code === 'INVALID_INPUT' || code === 'INVALID_JOB')) return ExitCode.BAD_INPUT
+  return ExitCode.FAILURE
+}
+
+/** Runs the CLI and returns its exit code; errors become one line on stderr. */
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv
+  if (name == null || name === '-h' || name === '--help' || name === 'help') {
+    process.stdout.write(`${help}\n`)
+    return name == null ? ExitCode.BAD_INPUT : ExitCode.OK
+  }
+  const command = commands[name]
+  if (command == null) {
+    process.stderr.write(`tabswarm: unknown command '${name}'. Run 'tabswarm --help'.\n`)
+    return ExitCode.BAD_INPUT
+  }
+  if (rest.includes('-h') || rest.includes('--help')) {
+    process.stdout.write(`${command.help}\n`)
+    return ExitCode.OK
+  }
+  const controller = new AbortController()
+  const onSigint = () => controller.abort(new Error('interrupted'))
+  process.once('SIGINT', onSigint)
+  try {
+    return await command.run(rest, controller.signal)
+  } catch (err) {
+    if (controller.signal.aborted) {
+      process.stderr.write('tabswarm: interrupted\n')
+      return ExitCode.INTERRUPTED
+    }
+    const message = err instanceof Error ? err.message : String(err)
+    process.stderr.write(`tabswarm: error: ${message.split('\n')[0]}\n`)
+    if (process.env.TABSWARM_DEBUG) console.error(err)
+    return exitCodeOf(err)
+  } finally {
+    process.off('SIGINT', onSigint)
+  }
+}

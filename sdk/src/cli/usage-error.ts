@@ -1,0 +1,9 @@
+import { TabswarmError } from '@tabswarm/worker-kernels'
+
+/** The command line itself is wrong: a missing argument, an unknown flag, a bad value. */
+export class UsageError extends TabswarmError {
+  override name = 'UsageError' as const
+  constructor(message: string) {
+    super(message, { code: 'USAGE' })
+  }
+}

@@ -1,0 +1,8 @@
+/** What a running contributor reports, for a page's status panel or a CLI's log. */
+export type ContributorEvent =
+  | { type: 'connected'; relay: string }
+  | { type: 'idle'; retryAfterMs: number }
+  | { type: 'task-started'; taskId: string; jobId: string; flops: number }
+  | { type: 'task-finished'; taskId: string; outcome: 'accepted' | 'rejected' | 'stale'; elapsedMs: number; reason?: string }
+  | { type: 'task-failed'; taskId: string; error: string }
+  | { type: 'relay-error'; error: string; retryInMs: number }

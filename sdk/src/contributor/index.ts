@@ -1,0 +1,4 @@
+/** Browser-safe contributor entry point, shared by tabs and the headless Node worker. */
+export { runContributor } from './contributor-loop.ts'
+export type { ContributorOptions, ContributorSummary, KernelExecutor } from './contributor-loop.ts'
+export type { ContributorEvent } from './contributor-events.ts'

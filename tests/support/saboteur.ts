@@ -1,0 +1,51 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { webSockets } from '@libp2p/websockets'
+import { multiaddr } from '@multiformats/multiaddr'
+import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
+import { matmulReference } from '@tabswarm/worker-kernels'
+import { createLibp2p } from 'libp2p'
+
+/**
+ * A contributor that speaks the real protocol over a real libp2p connection and returns
+ * wrong products: the right answer with one element changed, the hardest kind to notice.
+ */
+export async function startSaboteur(relayAddr: string) {
+  const node = await createLibp2p({
+    transports: [webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    services: { identify: identify() },
+  })
+  const controller = new AbortController()
+  const events: ContributorEvent[] = []
+  const done = runContributor({
+    node,
+    relay: multiaddr(relayAddr),
+    signal: controller.signal,
+    capabilities: {
+      adapter: { vendor: 'saboteur', architecture: 'cpu', device: '', description: 'test saboteur' },
+      features: [],
+      limits: {},
+      kernels: ['matmul'],
+      agent: 'tests/support/saboteur',
+    },
+    executor: {
+      async matmul({ a, b, m, k, n }) {
+        const c = matmulReference(a, b, m, k, n)
+        c[Math.floor(c.length / 2)]! += 0.5
+        return c
+      },
+    },
+    onEvent: (event) => events.push(event),
+  })
+  return {
+    events,
+    async stop() {
+      controller.abort()
+      await done
+      await node.stop()
+    },
+  }
+}

@@ -1,0 +1,76 @@
+import type { ContributorEvent } from '@tabswarm/sdk/contributor'
+import type { HostInfo } from '@tabswarm/worker-kernels'
+
+export type PanelState = 'idle' | 'starting' | 'running' | 'stopped' | 'error'
+
+const MAX_LOG_LINES = 200
+
+/**
+ * The contributor's view of what runs and what it earns. `data-state` on <body> and the
+ * element ids are stable, so tests and embedding sites can read them.
+ */
+export function createStatusPanel(doc: Document) {
+  const el = (id: string) => doc.getElementById(id)!
+  const counts = { accepted: 0, rejected: 0, flops: 0 }
+  const inFlight = new Map<string, number>()
+
+  function log(line: string): void {
+    const list = el('log')
+    const item = doc.createElement('li')
+    item.textContent = `${new Date().toLocaleTimeString()} ${line}`
+    list.prepend(item)
+    while (list.childElementCount > MAX_LOG_LINES) list.lastElementChild?.remove()
+  }
+
+  return {
+    state(state: PanelState, detail: string): void {
+      doc.body.dataset.state = state
+      el('status').textContent = detail
+      if (state === 'error') log(`error: ${detail}`)
+    },
+
+    adapter(info: HostInfo): void {
+      const { vendor, architecture, description } = info
+      el('adapter').textContent = [description, vendor, architecture].filter(Boolean).join(' · ') || 'WebGPU adapter'
+    },
+
+    event(event: ContributorEvent): void {
+      switch (event.type) {
+        case 'connected':
+          el('relay').textContent = event.relay
+          log('connected to the relay')
+          break
+        case 'idle':
+          el('status').textContent = 'waiting for work'
+          break
+        case 'task-started':
+          inFlight.set(event.taskId, event.flops)
+          el('status').textContent = `computing ${event.taskId}`
+          break
+        case 'task-finished': {
+          const flops = inFlight.get(event.taskId) ?? 0
+          inFlight.delete(event.taskId)
+          if (event.outcome === 'accepted') {
+            counts.accepted++
+            counts.flops += flops
+          } else {
+            counts.rejected++
+          }
+          el('accepted').textContent = String(counts.accepted)
+          el('rejected').textContent = String(counts.rejected)
+          el('gflop').textContent = `${(counts.flops / 1e9).toFixed(3)} GFLOP`
+          log(`${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? ` (${event.reason})` : ''}`)
+          break
+        }
+        case 'task-failed':
+          inFlight.delete(event.taskId)
+          log(`${event.taskId} failed: ${event.error}`)
+          break
+        case 'relay-error':
+          el('relay').textContent = `reconnecting in ${Math.round(event.retryInMs / 1000)} s`
+          log(`relay: ${event.error}`)
+          break
+      }
+    },
+  }
+}
