@@ -41,7 +41,8 @@ function port(name: string, raw: string): number {
 
 function positive(name: string, raw: string): number {
   const value = Number(raw)
-  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a positive integer, got "${raw}"`)
+  if (!Number.isInteger(value) || value < 1)
+    throw new Error(`${name} must be a positive integer, got "${raw}"`)
   return value
 }
 
@@ -49,7 +50,9 @@ function positive(name: string, raw: string): number {
  * Reads `TABSWARM_*` environment variables over the defaults. Flags (applied by the CLI)
  * take precedence over both.
  */
-export function configFromEnv(env: Record<string, string | undefined> = process.env): TabswarmConfig {
+export function configFromEnv(
+  env: Record<string, string | undefined> = process.env,
+): TabswarmConfig {
   const config = { ...defaultConfig }
   if (env.TABSWARM_HOST) config.host = env.TABSWARM_HOST
   if (env.TABSWARM_HTTP_PORT) config.httpPort = port('TABSWARM_HTTP_PORT', env.TABSWARM_HTTP_PORT)
@@ -57,7 +60,8 @@ export function configFromEnv(env: Record<string, string | undefined> = process.
   if (env.TABSWARM_DATA_DIR) config.dataDir = env.TABSWARM_DATA_DIR
   if (env.TABSWARM_WEB_ROOT) config.webRoot = env.TABSWARM_WEB_ROOT
   if (env.TABSWARM_ANNOUNCE) config.announce = env.TABSWARM_ANNOUNCE.split(',').map((s) => s.trim())
-  if (env.TABSWARM_TILE_SIZE) config.tileSize = positive('TABSWARM_TILE_SIZE', env.TABSWARM_TILE_SIZE)
+  if (env.TABSWARM_TILE_SIZE)
+    config.tileSize = positive('TABSWARM_TILE_SIZE', env.TABSWARM_TILE_SIZE)
   if (env.TABSWARM_LEASE_MS) config.leaseMs = positive('TABSWARM_LEASE_MS', env.TABSWARM_LEASE_MS)
   return config
 }

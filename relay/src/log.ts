@@ -9,7 +9,10 @@ export interface Logger {
   child(component: string): Logger
 }
 
-export function createJsonLogger(component = 'tabswarm', write = (line: string) => process.stderr.write(line)): Logger {
+export function createJsonLogger(
+  component = 'tabswarm',
+  write = (line: string) => process.stderr.write(line),
+): Logger {
   const emit = (level: string, msg: string, fields?: Record<string, unknown>) =>
     write(`${JSON.stringify({ t: new Date().toISOString(), level, component, msg, ...fields })}\n`)
   return {

@@ -9,8 +9,8 @@ import type { TabswarmConfig } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
 import { createJsonLogger, type Logger } from './log.ts'
-import { createRelayNode } from './swarm/relay-node.ts'
 import { loadOrCreateRelayKey } from './swarm/relay-identity.ts'
+import { createRelayNode } from './swarm/relay-node.ts'
 import { startWorkService } from './swarm/work-service.ts'
 
 export interface RunningTabswarm {
@@ -26,7 +26,10 @@ export interface RunningTabswarm {
  * Starts the whole relay/coordinator process: the libp2p relay and work protocol, the
  * coordinator, and the HTTP server for the API and the contributor page.
  */
-export async function startTabswarm(config: TabswarmConfig, log: Logger = createJsonLogger()): Promise<RunningTabswarm> {
+export async function startTabswarm(
+  config: TabswarmConfig,
+  log: Logger = createJsonLogger(),
+): Promise<RunningTabswarm> {
   const privateKey = await loadOrCreateRelayKey(config.dataDir)
   const node = await createRelayNode({
     privateKey,
@@ -43,11 +46,16 @@ export async function startTabswarm(config: TabswarmConfig, log: Logger = create
     multiaddrs: node.getMultiaddrs().map((ma) => ma.toString()),
   })
   const app = new Hono()
-  app.route('/', createApi({ coordinator, blobs: createMemoryBlobStore(), log: log.child('http'), swarm }))
+  app.route(
+    '/',
+    createApi({ coordinator, blobs: createMemoryBlobStore(), log: log.child('http'), swarm }),
+  )
   if (existsSync(config.webRoot)) {
     app.use('/*', serveStatic({ root: relative(process.cwd(), config.webRoot) || '.' }))
   } else {
-    log.warn('web assets not built; the contributor page is unavailable', { webRoot: config.webRoot })
+    log.warn('web assets not built; the contributor page is unavailable', {
+      webRoot: config.webRoot,
+    })
   }
   app.notFound((c) => c.text('not found', 404))
 
@@ -58,7 +66,11 @@ export async function startTabswarm(config: TabswarmConfig, log: Logger = create
   })
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
-  log.info('tabswarm started', { url, peerId: node.peerId.toString(), multiaddrs: swarm().multiaddrs })
+  log.info('tabswarm started', {
+    url,
+    peerId: node.peerId.toString(),
+    multiaddrs: swarm().multiaddrs,
+  })
 
   return {
     url,

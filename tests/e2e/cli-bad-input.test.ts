@@ -15,22 +15,59 @@ describe('tabswarm matmul refuses bad input', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tabswarm-cli-'))
-    await writeFile(path('a.npy'), encodeNpy({ dtype: 'float32', shape: [4, 3], data: randomMatrix(4, 3, 1) }))
-    await writeFile(path('b.npy'), encodeNpy({ dtype: 'float32', shape: [3, 2], data: randomMatrix(3, 2, 2) }))
-    await writeFile(path('b-wrong.npy'), encodeNpy({ dtype: 'float32', shape: [5, 2], data: randomMatrix(5, 2, 3) }))
-    await writeFile(path('int.npy'), encodeNpy({ dtype: 'int32', shape: [3, 2], data: new Int32Array(6) }))
+    await writeFile(
+      path('a.npy'),
+      encodeNpy({ dtype: 'float32', shape: [4, 3], data: randomMatrix(4, 3, 1) }),
+    )
+    await writeFile(
+      path('b.npy'),
+      encodeNpy({ dtype: 'float32', shape: [3, 2], data: randomMatrix(3, 2, 2) }),
+    )
+    await writeFile(
+      path('b-wrong.npy'),
+      encodeNpy({ dtype: 'float32', shape: [5, 2], data: randomMatrix(5, 2, 3) }),
+    )
+    await writeFile(
+      path('int.npy'),
+      encodeNpy({ dtype: 'int32', shape: [3, 2], data: new Int32Array(6) }),
+    )
     await writeFile(path('garbage.npy'), 'this is not numpy')
   })
   afterAll(() => rm(dir, { recursive: true, force: true }))
 
   const cases: Array<[string, () => string[], number, RegExp]> = [
-    ['a missing file', () => ['matmul', path('nope.npy'), path('b.npy'), '-o', path('c.npy')], 2, /no such file .*nope\.npy/],
-    ['a malformed .npy', () => ['matmul', path('garbage.npy'), path('b.npy'), '-o', path('c.npy')], 2, /not a \.npy file/],
-    ['a wrong dtype', () => ['matmul', path('a.npy'), path('int.npy'), '-o', path('c.npy')], 2, /int32; matmul takes float32/],
-    ['mismatched shapes', () => ['matmul', path('a.npy'), path('b-wrong.npy'), '-o', path('c.npy')], 2, /shapes do not align: a is 4x3, b is 5x2/],
+    [
+      'a missing file',
+      () => ['matmul', path('nope.npy'), path('b.npy'), '-o', path('c.npy')],
+      2,
+      /no such file .*nope\.npy/,
+    ],
+    [
+      'a malformed .npy',
+      () => ['matmul', path('garbage.npy'), path('b.npy'), '-o', path('c.npy')],
+      2,
+      /not a \.npy file/,
+    ],
+    [
+      'a wrong dtype',
+      () => ['matmul', path('a.npy'), path('int.npy'), '-o', path('c.npy')],
+      2,
+      /int32; matmul takes float32/,
+    ],
+    [
+      'mismatched shapes',
+      () => ['matmul', path('a.npy'), path('b-wrong.npy'), '-o', path('c.npy')],
+      2,
+      /shapes do not align: a is 4x3, b is 5x2/,
+    ],
     ['no output file', () => ['matmul', path('a.npy'), path('b.npy')], 2, /needs an output file/],
     ['an unknown flag', () => ['matmul', '--frobnicate'], 2, /frobnicate/],
-    ['an unreachable relay', () => ['matmul', path('a.npy'), path('b.npy'), '-o', path('c.npy'), ...deadRelay], 3, /cannot reach the relay at http:\/\/127\.0\.0\.1:9/],
+    [
+      'an unreachable relay',
+      () => ['matmul', path('a.npy'), path('b.npy'), '-o', path('c.npy'), ...deadRelay],
+      3,
+      /cannot reach the relay at http:\/\/127\.0\.0\.1:9/,
+    ],
     ['an unknown command', () => ['frobnicate'], 2, /unknown command 'frobnicate'/],
   ]
 

@@ -43,14 +43,20 @@ describe('a matmul submitted with the CLI is computed by contributor tabs', () =
       if (msg.type() === 'error') pageErrors.push(`console: ${msg.text()}`)
     })
     await page.goto(`${system.url}/?autostart`)
-    await page.waitForFunction(() => document.body.dataset.state === 'running', undefined, { timeout: 60_000 })
+    await page.waitForFunction(() => document.body.dataset.state === 'running', undefined, {
+      timeout: 60_000,
+    })
     return page
   }
 
   it('writes the verified product as .npy, rejecting a saboteur on the way', async () => {
     const a = randomMatrix(M, K, 1)
     const b = randomMatrix(K, N, 2)
-    const [aPath, bPath, cPath] = ['a.npy', 'b.npy', 'c.npy'].map((f) => join(dir, f)) as [string, string, string]
+    const [aPath, bPath, cPath] = ['a.npy', 'b.npy', 'c.npy'].map((f) => join(dir, f)) as [
+      string,
+      string,
+      string,
+    ]
     await writeFile(aPath, encodeNpy({ dtype: 'float32', shape: [M, K], data: a }))
     await writeFile(bPath, encodeNpy({ dtype: 'float32', shape: [K, N], data: b }))
 
@@ -59,7 +65,9 @@ describe('a matmul submitted with the CLI is computed by contributor tabs', () =
     const saboteur = await startSaboteur(system.multiaddrs[0]!)
     const cli = runCli(['matmul', aPath, bPath, '-o', cPath, '--relay', system.url, '--json'])
     await expect
-      .poll(() => saboteur.events.filter((e) => e.type === 'task-finished').length, { timeout: 60_000 })
+      .poll(() => saboteur.events.filter((e) => e.type === 'task-finished').length, {
+        timeout: 60_000,
+      })
       .toBeGreaterThan(0)
 
     const tabs = [await openTab(), await openTab()]
@@ -67,7 +75,11 @@ describe('a matmul submitted with the CLI is computed by contributor tabs', () =
     await saboteur.stop()
     expect(result.stderr).toBe('')
     expect(result.code).toBe(0)
-    expect(JSON.parse(result.stdout)).toMatchObject({ output: cPath, shape: [M, N], dtype: 'float32' })
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      output: cPath,
+      shape: [M, N],
+      dtype: 'float32',
+    })
 
     const c = parseNpy(await readFile(cPath))
     expect(c.dtype).toBe('float32')

@@ -28,7 +28,9 @@ function chromiumPath(): string | undefined {
 export async function launchChromium(): Promise<Browser> {
   const executablePath = chromiumPath()
   if (executablePath == null) {
-    throw new Error('Chromium not found: install Debian\'s "chromium" package or set TABSWARM_CHROMIUM')
+    throw new Error(
+      'Chromium not found: install Debian\'s "chromium" package or set TABSWARM_CHROMIUM',
+    )
   }
   return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true })
 }

@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { compareMatmul, matmulReference } from '@tabswarm/worker-kernels'
+import { pythonWithNumpy } from './python-with-numpy.ts'
 
 /**
  * Describes how `c` differs from a·b beyond f32 tolerance, or returns undefined when it is
@@ -16,7 +17,9 @@ export function productMismatch(
 ): string | undefined {
   if (c.length !== m * n) return `product has ${c.length} elements, expected ${m * n}`
   const result = compareMatmul(c, matmulReference(a, b, m, k, n), { k })
-  return result.ok ? undefined : `${result.mismatches} elements differ (worst at ${result.worstIndex}, |err| ${result.maxAbsError})`
+  return result.ok
+    ? undefined
+    : `${result.mismatches} elements differ (worst at ${result.worstIndex}, |err| ${result.maxAbsError})`
 }
 
 /** Asks numpy itself to load the three files and compare C with A @ B. */
@@ -32,8 +35,14 @@ export function numpyAgrees(aPath: string, bPath: string, cPath: string): Promis
     'print(f"ok {c.shape} max_abs_err={err:.3g}")',
   ].join('\n')
   return new Promise((resolve, reject) => {
-    execFile('python3', ['-c', script, aPath, bPath, cPath], { timeout: 60_000 }, (err, stdout, stderr) =>
-      err ? reject(new Error(`numpy disagrees: ${stderr || err.message}`)) : resolve(stdout.trim()),
+    execFile(
+      pythonWithNumpy(),
+      ['-c', script, aPath, bPath, cPath],
+      { timeout: 60_000 },
+      (err, stdout, stderr) =>
+        err
+          ? reject(new Error(`numpy disagrees: ${stderr || err.message}`))
+          : resolve(stdout.trim()),
     )
   })
 }

@@ -25,7 +25,12 @@ export async function startSaboteur(relayAddr: string) {
     relay: multiaddr(relayAddr),
     signal: controller.signal,
     capabilities: {
-      adapter: { vendor: 'saboteur', architecture: 'cpu', device: '', description: 'test saboteur' },
+      adapter: {
+        vendor: 'saboteur',
+        architecture: 'cpu',
+        device: '',
+        description: 'test saboteur',
+      },
       features: [],
       limits: {},
       kernels: ['matmul'],

@@ -34,8 +34,13 @@ export async function startTabswarmProcess(
     stderr += chunk.toString()
   })
   const started = await new Promise<{ url: string; multiaddrs: string[] }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`tabswarm start timed out:\n${stderr}`)), options.timeoutMs ?? 30_000)
-    child.once('exit', (code) => reject(new Error(`tabswarm start exited with ${code}:\n${stderr}`)))
+    const timer = setTimeout(
+      () => reject(new Error(`tabswarm start timed out:\n${stderr}`)),
+      options.timeoutMs ?? 30_000,
+    )
+    child.once('exit', (code) =>
+      reject(new Error(`tabswarm start exited with ${code}:\n${stderr}`)),
+    )
     createInterface({ input: child.stdout! }).once('line', (line) => {
       clearTimeout(timer)
       resolve(JSON.parse(line))

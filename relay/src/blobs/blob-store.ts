@@ -28,7 +28,9 @@ export function createMemoryBlobStore(options: MemoryBlobStoreOptions = {}): Blo
       const hash = createHash('sha256').update(bytes).digest('hex')
       if (!blobs.has(hash)) {
         if (used + bytes.byteLength > capacity) {
-          throw new BlobStoreError(`blob store is full (${used} of ${capacity} bytes used)`, { code: 'STORE_FULL' })
+          throw new BlobStoreError(`blob store is full (${used} of ${capacity} bytes used)`, {
+            code: 'STORE_FULL',
+          })
         }
         // Copy into a fresh, 4-byte-aligned buffer so typed-array views on it never need another copy.
         blobs.set(hash, new Uint8Array(bytes))

@@ -13,7 +13,12 @@ const caps: Capabilities = {
 
 function fakeClock(start = 1_000) {
   let now = start
-  return { now: () => now, advance: (ms: number) => void (now += ms) }
+  return {
+    now: () => now,
+    advance: (ms: number) => {
+      now += ms
+    },
+  }
 }
 
 function matrices(m: number, k: number, n: number) {
@@ -22,7 +27,9 @@ function matrices(m: number, k: number, n: number) {
   return { a, b, m, k, n }
 }
 
-function honestResult(grant: NonNullable<ReturnType<ReturnType<typeof createCoordinator>['lease']>>) {
+function honestResult(
+  grant: NonNullable<ReturnType<ReturnType<typeof createCoordinator>['lease']>>,
+) {
   const [a, b] = grant.inputs
   return matmulReference(a!.data, b!.data, grant.args.m, grant.args.k, grant.args.n)
 }
@@ -35,9 +42,12 @@ describe('coordinator', () => {
     expect(job.tasks.total).toBe(3 * 2)
     coordinator.registerContributor('p1', caps)
     for (let grant = coordinator.lease('p1'); grant; grant = coordinator.lease('p1')) {
-      expect(coordinator.submitResult('p1', grant.leaseId, honestResult(grant), [grant.args.m, grant.args.n]).outcome).toBe(
-        'accepted',
-      )
+      expect(
+        coordinator.submitResult('p1', grant.leaseId, honestResult(grant), [
+          grant.args.m,
+          grant.args.n,
+        ]).outcome,
+      ).toBe('accepted')
     }
     expect(coordinator.getJob(job.id).status).toBe('completed')
     expect(coordinator.jobOutput(job.id)).toEqual(matmulReference(spec.a, spec.b, 10, 3, 7))
@@ -49,12 +59,19 @@ describe('coordinator', () => {
     const bad = coordinator.lease('saboteur')!
     const wrong = honestResult(bad)
     wrong[5]! += 1
-    expect(coordinator.submitResult('saboteur', bad.leaseId, wrong, [4, 4])).toMatchObject({ outcome: 'rejected' })
+    expect(coordinator.submitResult('saboteur', bad.leaseId, wrong, [4, 4])).toMatchObject({
+      outcome: 'rejected',
+    })
     expect(coordinator.lease('saboteur')).toBeUndefined()
     const good = coordinator.lease('honest')!
     expect(good.taskId).toBe(bad.taskId)
-    expect(coordinator.submitResult('honest', good.leaseId, honestResult(good), [4, 4]).outcome).toBe('accepted')
-    expect(coordinator.getJob(job.id)).toMatchObject({ status: 'completed', tasks: { rejectedResults: 1 } })
+    expect(
+      coordinator.submitResult('honest', good.leaseId, honestResult(good), [4, 4]).outcome,
+    ).toBe('accepted')
+    expect(coordinator.getJob(job.id)).toMatchObject({
+      status: 'completed',
+      tasks: { rejectedResults: 1 },
+    })
   })
 
   it('rejects an output of the wrong shape without running the verifier', () => {
@@ -68,7 +85,9 @@ describe('coordinator', () => {
     })
     coordinator.submitMatmul(matrices(4, 4, 4))
     const grant = coordinator.lease('p')!
-    expect(coordinator.submitResult('p', grant.leaseId, new Float32Array(16), [2, 8]).outcome).toBe('rejected')
+    expect(coordinator.submitResult('p', grant.leaseId, new Float32Array(16), [2, 8]).outcome).toBe(
+      'rejected',
+    )
     expect(verified).toBe(0)
   })
 
@@ -81,8 +100,12 @@ describe('coordinator', () => {
     clock.advance(1_001)
     const fast = coordinator.lease('fast')!
     expect(fast.taskId).toBe(slow.taskId)
-    expect(coordinator.submitResult('slow', slow.leaseId, honestResult(slow), [4, 4]).outcome).toBe('stale')
-    expect(coordinator.submitResult('fast', fast.leaseId, honestResult(fast), [4, 4]).outcome).toBe('accepted')
+    expect(coordinator.submitResult('slow', slow.leaseId, honestResult(slow), [4, 4]).outcome).toBe(
+      'stale',
+    )
+    expect(coordinator.submitResult('fast', fast.leaseId, honestResult(fast), [4, 4]).outcome).toBe(
+      'accepted',
+    )
   })
 
   it('requeues the tasks of a contributor that leaves', () => {
@@ -101,7 +124,10 @@ describe('coordinator', () => {
       const grant = coordinator.lease(peer)!
       coordinator.submitResult(peer, grant.leaseId, new Float32Array(16).fill(9), [4, 4])
     }
-    expect(coordinator.getJob(job.id)).toMatchObject({ status: 'failed', error: expect.stringMatching(/failed verification 2 times/) })
+    expect(coordinator.getJob(job.id)).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/failed verification 2 times/),
+    })
     expect(() => coordinator.jobOutput(job.id)).toThrow(/failed, not completed/)
   })
 
@@ -113,14 +139,20 @@ describe('coordinator', () => {
     coordinator.subscribe(job.id, (e) => events.push(e.type))
     expect(coordinator.cancel(job.id).status).toBe('cancelled')
     expect(events).toEqual(['cancelled'])
-    expect(coordinator.submitResult('p', grant.leaseId, honestResult(grant), [2, 2]).outcome).toBe('stale')
+    expect(coordinator.submitResult('p', grant.leaseId, honestResult(grant), [2, 2]).outcome).toBe(
+      'stale',
+    )
     expect(coordinator.lease('p')).toBeUndefined()
   })
 
   it('refuses inconsistent job specs with a message naming the problem', () => {
     const coordinator = createCoordinator()
-    expect(() => coordinator.submitMatmul({ ...matrices(2, 2, 2), m: 3 })).toThrow(/A has 4 elements, expected m·k = 3·2/)
-    expect(() => coordinator.submitMatmul({ ...matrices(2, 2, 2), n: 0 })).toThrow(/n must be a positive integer/)
+    expect(() => coordinator.submitMatmul({ ...matrices(2, 2, 2), m: 3 })).toThrow(
+      /A has 4 elements, expected m·k = 3·2/,
+    )
+    expect(() => coordinator.submitMatmul({ ...matrices(2, 2, 2), n: 0 })).toThrow(
+      /n must be a positive integer/,
+    )
     expect(() => coordinator.getJob('missing')).toThrow(/no job with id missing/)
   })
 })

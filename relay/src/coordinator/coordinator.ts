@@ -1,7 +1,14 @@
 import type { Capabilities } from '../protocol/index.ts'
 import { type Clock, systemClock } from './clock.ts'
 import { CoordinatorError } from './coordinator-error.ts'
-import type { JobEvent, JobStatus, JobView, LeaseGrant, MatmulTask, ResultOutcome } from './job-types.ts'
+import type {
+  JobEvent,
+  JobStatus,
+  JobView,
+  LeaseGrant,
+  MatmulTask,
+  ResultOutcome,
+} from './job-types.ts'
 import { columnBand, planMatmulTiles, rowBand, writeTile } from './matmul-tiling.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
 
@@ -57,7 +64,12 @@ export interface Coordinator {
   contributorLeft(peerId: string): void
   /** The next task for this contributor, or undefined when there is none. */
   lease(peerId: string): LeaseGrant | undefined
-  submitResult(peerId: string, leaseId: string, output: Float32Array, shape: readonly number[]): ResultOutcome
+  submitResult(
+    peerId: string,
+    leaseId: string,
+    output: Float32Array,
+    shape: readonly number[],
+  ): ResultOutcome
   /** Returns expired leases' tasks to the queue. Also runs on every `lease` call. */
   reclaimExpiredLeases(): number
   stats(): { jobs: number; queuedTasks: number; activeLeases: number; contributors: number }
@@ -118,7 +130,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     leases.delete(lease.id)
     const job = jobs.get(lease.jobId)
     const task = job?.tasks.get(lease.taskId)
-    if (job == null || task == null || job.view.status !== 'running' || task.state !== 'leased') return
+    if (job == null || task == null || job.view.status !== 'running' || task.state !== 'leased')
+      return
     task.state = 'queued'
     job.view.tasks.leased--
     queue.push({ jobId: job.view.id, taskId: task.id })
@@ -140,14 +153,23 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     submitMatmul({ a, b, m, k, n }) {
       for (const [name, value] of Object.entries({ m, k, n })) {
         if (!Number.isInteger(value) || value < 1) {
-          throw new CoordinatorError('INVALID_JOB', `${name} must be a positive integer, got ${value}`)
+          throw new CoordinatorError(
+            'INVALID_JOB',
+            `${name} must be a positive integer, got ${value}`,
+          )
         }
       }
       if (a.length !== m * k) {
-        throw new CoordinatorError('INVALID_JOB', `A has ${a.length} elements, expected m·k = ${m}·${k}`)
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `A has ${a.length} elements, expected m·k = ${m}·${k}`,
+        )
       }
       if (b.length !== k * n) {
-        throw new CoordinatorError('INVALID_JOB', `B has ${b.length} elements, expected k·n = ${k}·${n}`)
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `B has ${b.length} elements, expected k·n = ${k}·${n}`,
+        )
       }
       const id = crypto.randomUUID()
       const tiles = planMatmulTiles(m, n, tileSize, tileSize)
@@ -183,7 +205,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     jobOutput(id) {
       const job = requireJob(id)
       if (job.view.status !== 'completed') {
-        throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${job.view.status}, not completed`)
+        throw new CoordinatorError(
+          'JOB_NOT_COMPLETE',
+          `job ${id} is ${job.view.status}, not completed`,
+        )
       }
       return job.output
     },
@@ -216,7 +241,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         const entry = queue[i]!
         const job = jobs.get(entry.jobId)
         const task = job?.tasks.get(entry.taskId)
-        if (job == null || task == null || job.view.status !== 'running' || task.state !== 'queued') {
+        if (
+          job == null ||
+          task == null ||
+          job.view.status !== 'running' ||
+          task.state !== 'queued'
+        ) {
           queue.splice(i--, 1)
           continue
         }
@@ -264,8 +294,18 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const { k } = job.view.args
       const verdict =
         shape.length !== 2 || shape[0] !== rows || shape[1] !== cols
-          ? { ok: false as const, reason: `output shape [${shape.join(', ')}] is not [${rows}, ${cols}]` }
-          : verify({ a: rowBand(job.a, k, row0, rows), b: bBand(job, col0, cols), m: rows, k, n: cols, output })
+          ? {
+              ok: false as const,
+              reason: `output shape [${shape.join(', ')}] is not [${rows}, ${cols}]`,
+            }
+          : verify({
+              a: rowBand(job.a, k, row0, rows),
+              b: bBand(job, col0, cols),
+              m: rows,
+              k,
+              n: cols,
+              output,
+            })
       if (!verdict.ok) {
         task.failures++
         task.failedBy.add(peerId)

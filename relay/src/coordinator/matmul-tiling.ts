@@ -9,18 +9,33 @@ export interface MatmulTile {
   cols: number
 }
 
-export function planMatmulTiles(m: number, n: number, tileRows: number, tileCols: number): MatmulTile[] {
+export function planMatmulTiles(
+  m: number,
+  n: number,
+  tileRows: number,
+  tileCols: number,
+): MatmulTile[] {
   const tiles: MatmulTile[] = []
   for (let row0 = 0; row0 < m; row0 += tileRows) {
     for (let col0 = 0; col0 < n; col0 += tileCols) {
-      tiles.push({ row0, rows: Math.min(tileRows, m - row0), col0, cols: Math.min(tileCols, n - col0) })
+      tiles.push({
+        row0,
+        rows: Math.min(tileRows, m - row0),
+        col0,
+        cols: Math.min(tileCols, n - col0),
+      })
     }
   }
   return tiles
 }
 
 /** Rows [row0, row0+rows) of a row-major matrix with `width` columns: a view, no copy. */
-export function rowBand(matrix: Float32Array, width: number, row0: number, rows: number): Float32Array {
+export function rowBand(
+  matrix: Float32Array,
+  width: number,
+  row0: number,
+  rows: number,
+): Float32Array {
   return matrix.subarray(row0 * width, (row0 + rows) * width)
 }
 
@@ -40,7 +55,12 @@ export function columnBand(
 }
 
 /** Writes a rows×cols tile into a row-major output with `width` columns. */
-export function writeTile(out: Float32Array, width: number, tile: MatmulTile, data: Float32Array): void {
+export function writeTile(
+  out: Float32Array,
+  width: number,
+  tile: MatmulTile,
+  data: Float32Array,
+): void {
   for (let r = 0; r < tile.rows; r++) {
     out.set(data.subarray(r * tile.cols, (r + 1) * tile.cols), (tile.row0 + r) * width + tile.col0)
   }

@@ -27,8 +27,15 @@ export function createApi(options: ApiOptions): Hono {
   const maxBlobBytes = options.maxBlobBytes ?? 512 * 1024 ** 2
   const api = new Hono()
 
-  api.onError((err, c) => errorResponse(err, c, (e) => log.error('request failed', { path: c.req.path, error: e.stack })))
-  api.notFound((c) => c.json({ error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } }, 404))
+  api.onError((err, c) =>
+    errorResponse(err, c, (e) => log.error('request failed', { path: c.req.path, error: e.stack })),
+  )
+  api.notFound((c) =>
+    c.json(
+      { error: { code: 'NOT_FOUND', message: `no route ${c.req.method} ${c.req.path}` } },
+      404,
+    ),
+  )
 
   api.get('/health', (c) => c.json({ ok: true, ...coordinator.stats() }))
   api.get('/swarm', (c) => c.json(options.swarm()))
@@ -47,22 +54,29 @@ export function createApi(options: ApiOptions): Hono {
   api.get('/blobs/:hash', (c) => {
     const bytes = blobs.get(c.req.param('hash'))
     if (bytes == null) throw new ApiError('BLOB_NOT_FOUND', `no blob ${c.req.param('hash')}`)
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, { 'content-type': 'application/octet-stream' })
+    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      'content-type': 'application/octet-stream',
+    })
   })
 
   api.post('/jobs', bodyLimit({ maxSize: 64 * 1024 }), async (c) => {
     const parsed = CreateJobSchema.safeParse(await c.req.json().catch(() => undefined))
     if (!parsed.success) {
       const issue = parsed.error.issues[0]
-      throw new ApiError('BAD_REQUEST', `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid job'}`)
+      throw new ApiError(
+        'BAD_REQUEST',
+        `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid job'}`,
+      )
     }
     const { a, b } = parsed.data.inputs
     const [m, k] = a.shape
     const [kb, n] = b.shape
-    if (k !== kb) throw new ApiError('INVALID_JOB', `inner dimensions differ: A is ${m}x${k}, B is ${kb}x${n}`)
+    if (k !== kb)
+      throw new ApiError('INVALID_JOB', `inner dimensions differ: A is ${m}x${k}, B is ${kb}x${n}`)
     const tensor = (name: 'a' | 'b', ref: typeof a) => {
       const bytes = blobs.get(ref.blob)
-      if (bytes == null) throw new ApiError('BLOB_NOT_FOUND', `input ${name}: no blob ${ref.blob}; upload it first`)
+      if (bytes == null)
+        throw new ApiError('BLOB_NOT_FOUND', `input ${name}: no blob ${ref.blob}; upload it first`)
       const expected = ref.shape[0] * ref.shape[1] * 4
       if (bytes.byteLength !== expected) {
         throw new ApiError(
@@ -84,18 +98,27 @@ export function createApi(options: ApiOptions): Hono {
   api.get('/jobs/:id/output', (c) => {
     const job = coordinator.getJob(c.req.param('id'))
     const output = coordinator.jobOutput(job.id)
-    return c.body(new Uint8Array(output.buffer, output.byteOffset, output.byteLength) as Uint8Array<ArrayBuffer>, 200, {
-      'content-type': 'application/octet-stream',
-      'x-tabswarm-dtype': 'float32',
-      'x-tabswarm-shape': `${job.args.m},${job.args.n}`,
-    })
+    return c.body(
+      new Uint8Array(
+        output.buffer,
+        output.byteOffset,
+        output.byteLength,
+      ) as Uint8Array<ArrayBuffer>,
+      200,
+      {
+        'content-type': 'application/octet-stream',
+        'x-tabswarm-dtype': 'float32',
+        'x-tabswarm-shape': `${job.args.m},${job.args.n}`,
+      },
+    )
   })
 
   api.get('/jobs/:id/events', (c) => {
     const id = c.req.param('id')
     const first = coordinator.getJob(id)
     return streamSSE(c, async (stream) => {
-      const send = (event: JobEvent) => stream.writeSSE({ event: event.type, data: JSON.stringify(event.job) })
+      const send = (event: JobEvent) =>
+        stream.writeSSE({ event: event.type, data: JSON.stringify(event.job) })
       if (first.status !== 'running') {
         await send({ type: first.status, job: first } as JobEvent)
         return

@@ -25,10 +25,18 @@ export class ApiError extends HTTPException {
 }
 
 /** Every error leaves the API as `{ error: { code, message } }`. */
-export function errorResponse(err: Error, c: Context, onUnexpected: (err: Error) => void): Response {
-  if (err instanceof ApiError) return c.json({ error: { code: err.code, message: err.message } }, err.status)
+export function errorResponse(
+  err: Error,
+  c: Context,
+  onUnexpected: (err: Error) => void,
+): Response {
+  if (err instanceof ApiError)
+    return c.json({ error: { code: err.code, message: err.message } }, err.status)
   if (err instanceof HTTPException) {
-    return c.json({ error: { code: 'HTTP_ERROR', message: err.message || 'request failed' } }, err.status)
+    return c.json(
+      { error: { code: 'HTTP_ERROR', message: err.message || 'request failed' } },
+      err.status,
+    )
   }
   if (err instanceof TabswarmError && err.code in STATUS_BY_CODE) {
     return c.json({ error: { code: err.code, message: err.message } }, STATUS_BY_CODE[err.code])

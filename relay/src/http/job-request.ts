@@ -1,7 +1,13 @@
 import { z } from 'zod'
 
-const sha256 = z.string().regex(/^[0-9a-f]{64}$/, 'expected the blob hash returned by PUT /v1/blobs')
-const dim = z.number().int().min(1).max(1 << 24)
+const sha256 = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'expected the blob hash returned by PUT /v1/blobs')
+const dim = z
+  .number()
+  .int()
+  .min(1)
+  .max(1 << 24)
 
 export const TensorRefSchema = z.object({
   blob: sha256,

@@ -1,9 +1,14 @@
 import type { Stream } from '@libp2p/interface'
 import { lpStream } from '@libp2p/utils'
 import type { z } from 'zod'
-import { type Frame, decodeFrame, encodeFrame } from './frame.ts'
+import { decodeFrame, encodeFrame, type Frame } from './frame.ts'
 import { MAX_MESSAGE_BYTES } from './limits.ts'
-import { type WorkRequest, WorkRequestSchema, type WorkResponse, WorkResponseSchema } from './messages.ts'
+import {
+  type WorkRequest,
+  WorkRequestSchema,
+  type WorkResponse,
+  WorkResponseSchema,
+} from './messages.ts'
 import { ProtocolError } from './protocol-error.ts'
 
 /**
@@ -15,7 +20,10 @@ import { ProtocolError } from './protocol-error.ts'
 function framed(stream: Stream) {
   // A payload may legitimately be tens of MiB; the length prefix is still checked first.
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_MESSAGE_BYTES + 1024)
-  return lpStream(stream, { maxDataLength: MAX_MESSAGE_BYTES, maxBufferSize: MAX_MESSAGE_BYTES + 1024 })
+  return lpStream(stream, {
+    maxDataLength: MAX_MESSAGE_BYTES,
+    maxBufferSize: MAX_MESSAGE_BYTES + 1024,
+  })
 }
 
 async function readFrame<S extends z.ZodType>(
@@ -30,7 +38,9 @@ async function readFrame<S extends z.ZodType>(
     if (signal.aborted) throw err
     const name = (err as Error).name
     if (name === 'InvalidDataLengthError' || name === 'InvalidMessageLengthError') {
-      throw new ProtocolError('MESSAGE_TOO_LARGE', `message exceeds ${MAX_MESSAGE_BYTES} bytes`, { cause: err })
+      throw new ProtocolError('MESSAGE_TOO_LARGE', `message exceeds ${MAX_MESSAGE_BYTES} bytes`, {
+        cause: err,
+      })
     }
     throw err
   }
@@ -81,7 +91,10 @@ export async function serveWorkRequest(
     if (err instanceof ProtocolError) {
       options.onProtocolError?.(err)
       try {
-        await lp.write(encodeFrame({ type: 'error', code: err.code, message: err.message }), options)
+        await lp.write(
+          encodeFrame({ type: 'error', code: err.code, message: err.message }),
+          options,
+        )
         await stream.close(options)
         return
       } catch {

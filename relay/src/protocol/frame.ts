@@ -19,11 +19,17 @@ const decoder = new TextDecoder('utf-8', { fatal: true })
 export function encodeFrame(header: object, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
   const json = encoder.encode(JSON.stringify(header))
   if (json.byteLength > MAX_HEADER_BYTES) {
-    throw new ProtocolError('MESSAGE_TOO_LARGE', `header is ${json.byteLength} bytes, max ${MAX_HEADER_BYTES}`)
+    throw new ProtocolError(
+      'MESSAGE_TOO_LARGE',
+      `header is ${json.byteLength} bytes, max ${MAX_HEADER_BYTES}`,
+    )
   }
   const total = 4 + json.byteLength + payload.byteLength
   if (total > MAX_MESSAGE_BYTES) {
-    throw new ProtocolError('MESSAGE_TOO_LARGE', `message is ${total} bytes, max ${MAX_MESSAGE_BYTES}`)
+    throw new ProtocolError(
+      'MESSAGE_TOO_LARGE',
+      `message is ${total} bytes, max ${MAX_MESSAGE_BYTES}`,
+    )
   }
   const out = new Uint8Array(total)
   new DataView(out.buffer).setUint32(0, json.byteLength)
@@ -34,13 +40,20 @@ export function encodeFrame(header: object, payload: Uint8Array = new Uint8Array
 
 /** Parses and validates one frame. Throws {@link ProtocolError} naming what is wrong. */
 export function decodeFrame<S extends z.ZodType>(bytes: Uint8Array, schema: S): Frame<z.infer<S>> {
-  if (bytes.byteLength < 4) throw new ProtocolError('MALFORMED_FRAME', 'frame shorter than its length prefix')
+  if (bytes.byteLength < 4)
+    throw new ProtocolError('MALFORMED_FRAME', 'frame shorter than its length prefix')
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0)
   if (headerLength > MAX_HEADER_BYTES) {
-    throw new ProtocolError('MESSAGE_TOO_LARGE', `header is ${headerLength} bytes, max ${MAX_HEADER_BYTES}`)
+    throw new ProtocolError(
+      'MESSAGE_TOO_LARGE',
+      `header is ${headerLength} bytes, max ${MAX_HEADER_BYTES}`,
+    )
   }
   if (4 + headerLength > bytes.byteLength) {
-    throw new ProtocolError('MALFORMED_FRAME', `header length ${headerLength} runs past the frame end`)
+    throw new ProtocolError(
+      'MALFORMED_FRAME',
+      `header length ${headerLength} runs past the frame end`,
+    )
   }
   let json: unknown
   try {
@@ -69,7 +82,13 @@ export function packTensors(
   let offset = 0
   for (const t of tensors) {
     payload.set(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength), offset)
-    slots.push({ name: t.name, dtype: 'float32', shape: t.shape, byteOffset: offset, byteLength: t.data.byteLength })
+    slots.push({
+      name: t.name,
+      dtype: 'float32',
+      shape: t.shape,
+      byteOffset: offset,
+      byteLength: t.data.byteLength,
+    })
     offset += t.data.byteLength
   }
   return { slots, payload }
@@ -96,5 +115,7 @@ export function readTensor(payload: Uint8Array, slot: TensorSlot): Float32Array 
   }
   const start = payload.byteOffset + slot.byteOffset
   if (start % 4 === 0) return new Float32Array(payload.buffer, start, elements)
-  return new Float32Array(new Uint8Array(payload.subarray(slot.byteOffset, slot.byteOffset + slot.byteLength)).buffer)
+  return new Float32Array(
+    new Uint8Array(payload.subarray(slot.byteOffset, slot.byteOffset + slot.byteLength)).buffer,
+  )
 }

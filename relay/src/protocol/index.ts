@@ -2,20 +2,12 @@
  * The wire protocol, browser-safe: imports nothing from Node. Tabs, headless workers and
  * the relay all speak through this module.
  */
-export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
+
 export type { WorkRequestHandler } from './exchange.ts'
-export { decodeFrame, encodeFrame, packTensors, readTensor } from './frame.ts'
+export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
+export { decodeFrame, encodeFrame, packTensors, readTensor } from './frame.ts'
 export { MAX_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
-export {
-  CapabilitiesSchema,
-  DtypeSchema,
-  LeaseSchema,
-  TaskResultSchema,
-  TensorSlotSchema,
-  WorkRequestSchema,
-  WorkResponseSchema,
-} from './messages.ts'
 export type {
   Capabilities,
   Dtype,
@@ -32,7 +24,16 @@ export type {
   WorkRequest,
   WorkResponse,
 } from './messages.ts'
-export { WORK_PROTOCOL } from './protocol-ids.ts'
-export { ProtocolError } from './protocol-error.ts'
+export {
+  CapabilitiesSchema,
+  DtypeSchema,
+  LeaseSchema,
+  TaskResultSchema,
+  TensorSlotSchema,
+  WorkRequestSchema,
+  WorkResponseSchema,
+} from './messages.ts'
 export type { ProtocolErrorCode } from './protocol-error.ts'
+export { ProtocolError } from './protocol-error.ts'
+export { WORK_PROTOCOL } from './protocol-ids.ts'
 export { sha256Hex } from './sha256.ts'

@@ -70,7 +70,10 @@ export type WorkRequest = z.infer<typeof WorkRequestSchema>
 
 // Responses (relay -> contributor)
 
-export const HelloAckSchema = z.object({ type: z.literal('hello-ack'), peerId: z.string().max(128) })
+export const HelloAckSchema = z.object({
+  type: z.literal('hello-ack'),
+  peerId: z.string().max(128),
+})
 export const LeaseSchema = z.object({
   type: z.literal('lease'),
   leaseId: id,

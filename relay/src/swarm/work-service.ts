@@ -4,13 +4,13 @@ import type { Logger } from '../log.ts'
 import {
   type Frame,
   ProtocolError,
-  WORK_PROTOCOL,
-  type WorkRequest,
-  type WorkResponse,
   packTensors,
   readTensor,
   serveWorkRequest,
   sha256Hex,
+  WORK_PROTOCOL,
+  type WorkRequest,
+  type WorkResponse,
 } from '../protocol/index.ts'
 
 export interface WorkServiceOptions {
@@ -43,11 +43,17 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
       case 'hello':
         coordinator.registerContributor(peerId, header.capabilities)
         introduced.add(peerId)
-        log.info('contributor joined', { peer: peerId, adapter: header.capabilities.adapter.description })
+        log.info('contributor joined', {
+          peer: peerId,
+          adapter: header.capabilities.adapter.description,
+        })
         return reply({ type: 'hello-ack', peerId })
       case 'lease-request': {
         if (!introduced.has(peerId)) {
-          throw new ProtocolError('UNEXPECTED_MESSAGE', 'send hello with capabilities before asking for work')
+          throw new ProtocolError(
+            'UNEXPECTED_MESSAGE',
+            'send hello with capabilities before asking for work',
+          )
         }
         const grant = coordinator.lease(peerId)
         if (grant == null) return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
@@ -72,8 +78,14 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         if ((await sha256Hex(bytes)) !== header.sha256) {
           throw new ProtocolError('PAYLOAD_MISMATCH', 'output bytes do not match their sha256')
         }
-        const { outcome, reason } = coordinator.submitResult(peerId, header.leaseId, output, header.output.shape)
-        if (outcome !== 'accepted') log.warn('result not accepted', { peer: peerId, outcome, reason })
+        const { outcome, reason } = coordinator.submitResult(
+          peerId,
+          header.leaseId,
+          output,
+          header.output.shape,
+        )
+        if (outcome !== 'accepted')
+          log.warn('result not accepted', { peer: peerId, outcome, reason })
         return reply({
           type: 'result-ack',
           leaseId: header.leaseId,
@@ -90,8 +102,11 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
       const peerId = connection.remotePeer.toString()
       serveWorkRequest(stream, (request) => handle(peerId, request), {
         signal: AbortSignal.timeout(requestTimeoutMs),
-        onProtocolError: (err) => log.warn('protocol violation', { peer: peerId, code: err.code, error: err.message }),
-      }).catch((err: unknown) => log.warn('work stream failed', { peer: peerId, error: String(err) }))
+        onProtocolError: (err) =>
+          log.warn('protocol violation', { peer: peerId, code: err.code, error: err.message }),
+      }).catch((err: unknown) =>
+        log.warn('work stream failed', { peer: peerId, error: String(err) }),
+      )
     },
     { maxInboundStreams: 16 },
   )

@@ -20,7 +20,10 @@ Exit codes:
   3    the relay could not be reached
   130  interrupted`
 
-const commands: Record<string, { run: (args: string[], signal: AbortSignal) => Promise<number>; help: string }> = {
+const commands: Record<
+  string,
+  { run: (args: string[], signal: AbortSignal) => Promise<number>; help: string }
+> = {
   start: { run: (args) => startCommand(args), help: startHelp },
   matmul: { run: matmulCommand, help: matmulHelp },
 }
@@ -31,7 +34,8 @@ function exitCodeOf(err: unknown): number {
   const code = (err as { code?: string })?.code
   // parseArgs reports unknown flags and missing values with these codes.
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return ExitCode.BAD_INPUT
-  if (err instanceof TabswarmError && (code === 'INVALID_INPUT' || code === 'INVALID_JOB')) return ExitCode.BAD_INPUT
+  if (err instanceof TabswarmError && (code === 'INVALID_INPUT' || code === 'INVALID_JOB'))
+    return ExitCode.BAD_INPUT
   return ExitCode.FAILURE
 }
 

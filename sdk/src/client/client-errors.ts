@@ -4,7 +4,10 @@ import { TabswarmError } from '@tabswarm/worker-kernels'
 export class RelayUnreachableError extends TabswarmError {
   override name = 'RelayUnreachableError' as const
   constructor(url: string, cause: unknown) {
-    const reason = (cause as { cause?: { code?: string } })?.cause?.code ?? (cause as Error)?.message ?? String(cause)
+    const reason =
+      (cause as { cause?: { code?: string } })?.cause?.code ??
+      (cause as Error)?.message ??
+      String(cause)
     super(`cannot reach the relay at ${url} (${reason})`, { code: 'RELAY_UNREACHABLE', cause })
   }
 }
@@ -24,7 +27,9 @@ export class JobFailedError extends TabswarmError {
   override name = 'JobFailedError' as const
   readonly jobId: string
   constructor(jobId: string, status: string, reason?: string) {
-    super(`job ${jobId} ${status}${reason ? `: ${reason}` : ''}`, { code: status === 'cancelled' ? 'JOB_CANCELLED' : 'JOB_FAILED' })
+    super(`job ${jobId} ${status}${reason ? `: ${reason}` : ''}`, {
+      code: status === 'cancelled' ? 'JOB_CANCELLED' : 'JOB_FAILED',
+    })
     this.jobId = jobId
   }
 }

@@ -1,6 +1,11 @@
 import type { JobView } from '@tabswarm/relay'
 import type { NdArray } from '../npy/npy.ts'
-import { ApiRequestError, InvalidInputError, JobFailedError, RelayUnreachableError } from './client-errors.ts'
+import {
+  ApiRequestError,
+  InvalidInputError,
+  JobFailedError,
+  RelayUnreachableError,
+} from './client-errors.ts'
 import { readServerSentEvents } from './server-sent-events.ts'
 
 export interface ClientOptions {
@@ -55,9 +60,13 @@ export function createClient(options: ClientOptions): TabswarmClient {
   const doFetch = options.fetch ?? globalThis.fetch
   const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
 
-  async function request(path: string, init: RequestInit & { timeoutMs?: number | null } = {}): Promise<Response> {
+  async function request(
+    path: string,
+    init: RequestInit & { timeoutMs?: number | null } = {},
+  ): Promise<Response> {
     const signals = [init.signal].filter((s): s is AbortSignal => s != null)
-    if (init.timeoutMs !== null) signals.push(AbortSignal.timeout(init.timeoutMs ?? requestTimeoutMs))
+    if (init.timeoutMs !== null)
+      signals.push(AbortSignal.timeout(init.timeoutMs ?? requestTimeoutMs))
     let response: Response
     try {
       response = await doFetch(`${base}/v1${path}`, { ...init, signal: AbortSignal.any(signals) })
@@ -66,17 +75,21 @@ export function createClient(options: ClientOptions): TabswarmClient {
       throw new RelayUnreachableError(base, err)
     }
     if (!response.ok) {
-      const body = (await response.json().catch(() => ({}))) as { error?: { code?: string; message?: string } }
+      const body = (await response.json().catch(() => ({}))) as {
+        error?: { code?: string; message?: string }
+      }
       throw new ApiRequestError(
         response.status,
         body.error?.code ?? 'HTTP_ERROR',
-        body.error?.message ?? `${init.method ?? 'GET'} ${path} failed with HTTP ${response.status}`,
+        body.error?.message ??
+          `${init.method ?? 'GET'} ${path} failed with HTTP ${response.status}`,
       )
     }
     return response
   }
 
-  const json = async <T>(path: string, init?: RequestInit): Promise<T> => (await request(path, init)).json() as Promise<T>
+  const json = async <T>(path: string, init?: RequestInit): Promise<T> =>
+    (await request(path, init)).json() as Promise<T>
 
   const client: TabswarmClient = {
     async uploadBlob(bytes, { signal } = {}) {
@@ -89,10 +102,15 @@ export function createClient(options: ClientOptions): TabswarmClient {
       return body.hash
     },
 
-    getJob: (id, { signal } = {}) => json(`/jobs/${encodeURIComponent(id)}`, signal ? { signal } : {}),
-    listJobs: async ({ signal } = {}) => (await json<{ jobs: JobView[] }>('/jobs', signal ? { signal } : {})).jobs,
+    getJob: (id, { signal } = {}) =>
+      json(`/jobs/${encodeURIComponent(id)}`, signal ? { signal } : {}),
+    listJobs: async ({ signal } = {}) =>
+      (await json<{ jobs: JobView[] }>('/jobs', signal ? { signal } : {})).jobs,
     cancel: (id, { signal } = {}) =>
-      json(`/jobs/${encodeURIComponent(id)}/cancel`, { method: 'POST', ...(signal ? { signal } : {}) }),
+      json(`/jobs/${encodeURIComponent(id)}/cancel`, {
+        method: 'POST',
+        ...(signal ? { signal } : {}),
+      }),
 
     async *events(id, { signal } = {}) {
       const response = await request(`/jobs/${encodeURIComponent(id)}/events`, {
@@ -100,7 +118,8 @@ export function createClient(options: ClientOptions): TabswarmClient {
         headers: { accept: 'text/event-stream' },
         ...(signal ? { signal } : {}),
       })
-      if (response.body == null) throw new ApiRequestError(response.status, 'NO_BODY', 'event stream has no body')
+      if (response.body == null)
+        throw new ApiRequestError(response.status, 'NO_BODY', 'event stream has no body')
       for await (const event of readServerSentEvents(response.body)) {
         const job = JSON.parse(event.data) as JobView
         yield job
@@ -112,10 +131,14 @@ export function createClient(options: ClientOptions): TabswarmClient {
     async matmul(a, b, options = {}) {
       const [m, k] = checkMatrix('a', a)
       const [kb, n] = checkMatrix('b', b)
-      if (k !== kb) throw new InvalidInputError(`shapes do not align: a is ${m}x${k}, b is ${kb}x${n} (need a.cols == b.rows)`)
+      if (k !== kb)
+        throw new InvalidInputError(
+          `shapes do not align: a is ${m}x${k}, b is ${kb}x${n} (need a.cols == b.rows)`,
+        )
       const deadline = AbortSignal.timeout(options.timeoutMs ?? 30 * MINUTE)
       const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
-      const bytes = (x: Matrix) => new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength)
+      const bytes = (x: Matrix) =>
+        new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength)
       const [blobA, blobB] = await Promise.all([
         client.uploadBlob(bytes(a), { signal }),
         client.uploadBlob(bytes(b), { signal }),
@@ -140,7 +163,11 @@ export function createClient(options: ClientOptions): TabswarmClient {
         }
         if (last.status !== 'completed') throw new JobFailedError(job.id, last.status, last.error)
         const output = await request(`/jobs/${job.id}/output`, { signal, timeoutMs: 10 * MINUTE })
-        return { dtype: 'float32', shape: [m, n], data: new Float32Array(await output.arrayBuffer()) }
+        return {
+          dtype: 'float32',
+          shape: [m, n],
+          data: new Float32Array(await output.arrayBuffer()),
+        }
       } catch (err) {
         if (signal.aborted) {
           await client.cancel(job.id).catch(() => undefined)
@@ -154,13 +181,19 @@ export function createClient(options: ClientOptions): TabswarmClient {
 }
 
 function checkMatrix(name: string, x: Matrix): [number, number] {
-  if (x.dtype != null && x.dtype !== 'float32') throw new InvalidInputError(`${name} is ${x.dtype}; matmul takes float32`)
-  if (!(x.data instanceof Float32Array)) throw new InvalidInputError(`${name}.data must be a Float32Array`)
-  if (x.shape.length !== 2) throw new InvalidInputError(`${name} must be 2-D, got shape (${x.shape.join(', ')})`)
+  if (x.dtype != null && x.dtype !== 'float32')
+    throw new InvalidInputError(`${name} is ${x.dtype}; matmul takes float32`)
+  if (!(x.data instanceof Float32Array))
+    throw new InvalidInputError(`${name}.data must be a Float32Array`)
+  if (x.shape.length !== 2)
+    throw new InvalidInputError(`${name} must be 2-D, got shape (${x.shape.join(', ')})`)
   const [rows, cols] = x.shape as [number, number]
-  if (rows < 1 || cols < 1) throw new InvalidInputError(`${name} has an empty dimension: (${rows}, ${cols})`)
+  if (rows < 1 || cols < 1)
+    throw new InvalidInputError(`${name} has an empty dimension: (${rows}, ${cols})`)
   if (rows * cols !== x.data.length) {
-    throw new InvalidInputError(`${name} has shape (${rows}, ${cols}) but ${x.data.length} elements`)
+    throw new InvalidInputError(
+      `${name} has shape (${rows}, ${cols}) but ${x.data.length} elements`,
+    )
   }
   return [rows, cols]
 }

@@ -8,8 +8,12 @@ export interface ServerSentEvent {
  * Parses a `text/event-stream` body into events. The fetch body is read chunk by chunk, so
  * a long-lived stream costs constant memory; aborting the fetch ends the iteration.
  */
-export async function* readServerSentEvents(body: ReadableStream<Uint8Array>): AsyncGenerator<ServerSentEvent> {
-  const reader = body.pipeThrough(new TextDecoderStream() as ReadableWritablePair<string, Uint8Array>).getReader()
+export async function* readServerSentEvents(
+  body: ReadableStream<Uint8Array>,
+): AsyncGenerator<ServerSentEvent> {
+  const reader = body
+    .pipeThrough(new TextDecoderStream() as ReadableWritablePair<string, Uint8Array>)
+    .getReader()
   let buffer = ''
   try {
     for (;;) {

@@ -3,6 +3,12 @@ export type ContributorEvent =
   | { type: 'connected'; relay: string }
   | { type: 'idle'; retryAfterMs: number }
   | { type: 'task-started'; taskId: string; jobId: string; flops: number }
-  | { type: 'task-finished'; taskId: string; outcome: 'accepted' | 'rejected' | 'stale'; elapsedMs: number; reason?: string }
+  | {
+      type: 'task-finished'
+      taskId: string
+      outcome: 'accepted' | 'rejected' | 'stale'
+      elapsedMs: number
+      reason?: string
+    }
   | { type: 'task-failed'; taskId: string; error: string }
   | { type: 'relay-error'; error: string; retryInMs: number }

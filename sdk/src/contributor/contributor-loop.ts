@@ -4,13 +4,13 @@ import {
   type Capabilities,
   type Frame,
   type Lease,
-  WORK_PROTOCOL,
-  type WorkRequest,
-  type WorkResponse,
   packTensors,
   readTensor,
   sendWorkRequest,
   sha256Hex,
+  WORK_PROTOCOL,
+  type WorkRequest,
+  type WorkResponse,
 } from '@tabswarm/relay/protocol'
 import type { ContributorEvent } from './contributor-events.ts'
 
@@ -69,12 +69,17 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   const maxTasks = options.maxTasks ?? Number.POSITIVE_INFINITY
   const summary: ContributorSummary = { tasks: 0, accepted: 0, rejected: 0 }
 
-  async function exchange(request: WorkRequest, payload?: Uint8Array): Promise<Frame<WorkResponse>> {
+  async function exchange(
+    request: WorkRequest,
+    payload?: Uint8Array,
+  ): Promise<Frame<WorkResponse>> {
     const timeout = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)])
     const stream = await node.dialProtocol(relay, WORK_PROTOCOL, { signal: timeout })
     const response = await sendWorkRequest(stream, request, payload, { signal: timeout })
     if (response.header.type === 'error') {
-      throw new Error(`relay refused ${request.type}: ${response.header.code}: ${response.header.message}`)
+      throw new Error(
+        `relay refused ${request.type}: ${response.header.code}: ${response.header.message}`,
+      )
     }
     return response
   }
@@ -99,10 +104,17 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     const elapsedMs = performance.now() - started
     const { slots, payload: body } = packTensors([{ name: 'c', shape: [m, n], data: output }])
     const ack = await exchange(
-      { type: 'result', leaseId: lease.leaseId, output: slots[0]!, sha256: await sha256Hex(body), elapsedMs },
+      {
+        type: 'result',
+        leaseId: lease.leaseId,
+        output: slots[0]!,
+        sha256: await sha256Hex(body),
+        elapsedMs,
+      },
       body,
     )
-    if (ack.header.type !== 'result-ack') throw new Error(`expected result-ack, got ${ack.header.type}`)
+    if (ack.header.type !== 'result-ack')
+      throw new Error(`expected result-ack, got ${ack.header.type}`)
     summary.tasks++
     if (ack.header.outcome === 'accepted') summary.accepted++
     else summary.rejected++

@@ -3,7 +3,11 @@ import { TabswarmError } from '@tabswarm/worker-kernels'
 /** dtypes that travel through Tabswarm, by their numpy names. */
 export type NpyDtype = 'float32' | 'float16' | 'int32'
 
-type NpyData<D extends NpyDtype> = D extends 'float32' ? Float32Array : D extends 'int32' ? Int32Array : Uint16Array
+type NpyData<D extends NpyDtype> = D extends 'float32'
+  ? Float32Array
+  : D extends 'int32'
+    ? Int32Array
+    : Uint16Array
 
 /** An n-dimensional array in C (row-major) order, as numpy's `.npy` holds it. float16 is kept as raw bits. */
 export interface NdArray<D extends NpyDtype = NpyDtype> {
@@ -30,7 +34,8 @@ function fail(message: string, code = 'MALFORMED_NPY'): never {
  * int32 in C order; anything else is refused with an error that names what was found.
  */
 export function parseNpy(bytes: Uint8Array): NdArray {
-  if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b)) fail('not a .npy file (bad magic string)')
+  if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+    fail('not a .npy file (bad magic string)')
   const major = bytes[6]!
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
   let headerLength: number
@@ -47,17 +52,27 @@ export function parseNpy(bytes: Uint8Array): NdArray {
   }
   const dataStart = headerStart + headerLength
   if (dataStart > bytes.byteLength) fail('truncated .npy header')
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(bytes.subarray(headerStart, dataStart))
+  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(headerStart, dataStart),
+  )
 
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1]
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1]
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1]
-  if (descr == null || fortran == null || shapeText == null) fail('.npy header lacks descr, fortran_order or shape')
+  if (descr == null || fortran == null || shapeText == null)
+    fail('.npy header lacks descr, fortran_order or shape')
   const dtype = DESCR[descr]
   if (dtype == null) {
-    fail(`unsupported dtype '${descr}': Tabswarm reads float32 (<f4), float16 (<f2) and int32 (<i4)`, 'UNSUPPORTED_DTYPE')
+    fail(
+      `unsupported dtype '${descr}': Tabswarm reads float32 (<f4), float16 (<f2) and int32 (<i4)`,
+      'UNSUPPORTED_DTYPE',
+    )
   }
-  if (fortran === 'True') fail('Fortran-order arrays are not supported; save with np.ascontiguousarray', 'UNSUPPORTED_ORDER')
+  if (fortran === 'True')
+    fail(
+      'Fortran-order arrays are not supported; save with np.ascontiguousarray',
+      'UNSUPPORTED_ORDER',
+    )
   const shape = shapeText
     .split(',')
     .map((s) => s.trim())
@@ -71,12 +86,19 @@ export function parseNpy(bytes: Uint8Array): NdArray {
   const count = shape.reduce((a, b) => a * b, 1)
   const byteLength = count * ITEM_SIZE[dtype]
   if (bytes.byteLength - dataStart !== byteLength) {
-    fail(`.npy shape (${shape.join(', ')}) needs ${byteLength} data bytes, file has ${bytes.byteLength - dataStart}`)
+    fail(
+      `.npy shape (${shape.join(', ')}) needs ${byteLength} data bytes, file has ${bytes.byteLength - dataStart}`,
+    )
   }
   // Copy into a fresh buffer: aligned for the typed array, and detached from the caller's bytes.
   // (Not `bytes.slice`: on a Node Buffer that is a view into a shared pool.)
   const raw = new Uint8Array(bytes.subarray(dataStart)).buffer
-  const data = dtype === 'float32' ? new Float32Array(raw) : dtype === 'int32' ? new Int32Array(raw) : new Uint16Array(raw)
+  const data =
+    dtype === 'float32'
+      ? new Float32Array(raw)
+      : dtype === 'int32'
+        ? new Int32Array(raw)
+        : new Uint16Array(raw)
   return { dtype, shape, data } as NdArray
 }
 
@@ -84,7 +106,10 @@ export function parseNpy(bytes: Uint8Array): NdArray {
 export function encodeNpy(array: NdArray): Uint8Array {
   const count = array.shape.reduce((a, b) => a * b, 1)
   if (count !== array.data.length) {
-    fail(`shape (${array.shape.join(', ')}) has ${count} elements, data has ${array.data.length}`, 'SHAPE_MISMATCH')
+    fail(
+      `shape (${array.shape.join(', ')}) has ${count} elements, data has ${array.data.length}`,
+      'SHAPE_MISMATCH',
+    )
   }
   const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`
   const dict = `{'descr': '${DESCR_OF[array.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`

@@ -30,7 +30,12 @@ async function contribute(signal: AbortSignal): Promise<void> {
     relay,
     signal,
     capabilities: {
-      adapter: { vendor: info.vendor, architecture: info.architecture, device: info.device, description: info.description },
+      adapter: {
+        vendor: info.vendor,
+        architecture: info.architecture,
+        device: info.device,
+        description: info.description,
+      },
       features: info.features,
       limits: { ...info.limits },
       kernels: ['matmul'],

@@ -31,7 +31,8 @@ export function createStatusPanel(doc: Document) {
 
     adapter(info: HostInfo): void {
       const { vendor, architecture, description } = info
-      el('adapter').textContent = [description, vendor, architecture].filter(Boolean).join(' · ') || 'WebGPU adapter'
+      el('adapter').textContent =
+        [description, vendor, architecture].filter(Boolean).join(' · ') || 'WebGPU adapter'
     },
 
     event(event: ContributorEvent): void {
@@ -59,7 +60,9 @@ export function createStatusPanel(doc: Document) {
           el('accepted').textContent = String(counts.accepted)
           el('rejected').textContent = String(counts.rejected)
           el('gflop').textContent = `${(counts.flops / 1e9).toFixed(3)} GFLOP`
-          log(`${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? ` (${event.reason})` : ''}`)
+          log(
+            `${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? ` (${event.reason})` : ''}`,
+          )
           break
         }
         case 'task-failed':

@@ -6,6 +6,9 @@ import { type Remote, wrap } from 'comlink'
  * the libp2p node (RTCPeerConnection does not exist in workers).
  */
 export function spawnKernelWorker(): { api: Remote<KernelWorkerApi>; terminate(): void } {
-  const worker = new Worker(new URL('./kernel-worker.ts', import.meta.url), { type: 'module', name: 'tabswarm-kernels' })
+  const worker = new Worker(new URL('./kernel-worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'tabswarm-kernels',
+  })
   return { api: wrap<KernelWorkerApi>(worker), terminate: () => worker.terminate() }
 }

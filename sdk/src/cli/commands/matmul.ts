@@ -2,8 +2,8 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { createClient } from '../../client/client.ts'
 import { encodeNpy, type NdArray, parseNpy } from '../../npy/npy.ts'
-import { UsageError } from '../usage-error.ts'
 import { defaultRelayUrl } from '../relay-url.ts'
+import { UsageError } from '../usage-error.ts'
 
 export const matmulHelp = `Usage: tabswarm matmul <a.npy> <b.npy> -o <c.npy> [options]
 
@@ -23,7 +23,11 @@ async function readMatrix(path: string, label: string): Promise<NdArray<'float32
     bytes = await readFile(path)
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code
-    throw new UsageError(code === 'ENOENT' ? `${label}: no such file ${path}` : `${label}: cannot read ${path} (${code})`)
+    throw new UsageError(
+      code === 'ENOENT'
+        ? `${label}: no such file ${path}`
+        : `${label}: cannot read ${path} (${code})`,
+    )
   }
   let array: NdArray
   try {
@@ -31,8 +35,10 @@ async function readMatrix(path: string, label: string): Promise<NdArray<'float32
   } catch (err) {
     throw new UsageError(`${label}: ${path}: ${(err as Error).message}`)
   }
-  if (array.dtype !== 'float32') throw new UsageError(`${label}: ${path} is ${array.dtype}; matmul takes float32`)
-  if (array.shape.length !== 2) throw new UsageError(`${label}: ${path} must be 2-D, has shape (${array.shape.join(', ')})`)
+  if (array.dtype !== 'float32')
+    throw new UsageError(`${label}: ${path} is ${array.dtype}; matmul takes float32`)
+  if (array.shape.length !== 2)
+    throw new UsageError(`${label}: ${path} must be 2-D, has shape (${array.shape.join(', ')})`)
   return array as NdArray<'float32'>
 }
 
@@ -47,15 +53,23 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
       json: { type: 'boolean', default: false },
     },
   })
-  if (positionals.length !== 2) throw new UsageError('matmul takes two input files: tabswarm matmul a.npy b.npy -o c.npy')
+  if (positionals.length !== 2)
+    throw new UsageError('matmul takes two input files: tabswarm matmul a.npy b.npy -o c.npy')
   if (!values.output) throw new UsageError('matmul needs an output file: -o c.npy')
   const timeoutSec = values.timeout ? Number(values.timeout) : 1800
-  if (!(timeoutSec > 0)) throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`)
+  if (!(timeoutSec > 0))
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`)
 
-  const [a, b] = await Promise.all([readMatrix(positionals[0]!, 'a'), readMatrix(positionals[1]!, 'b')])
+  const [a, b] = await Promise.all([
+    readMatrix(positionals[0]!, 'a'),
+    readMatrix(positionals[1]!, 'b'),
+  ])
   const [m, k] = a.shape as [number, number]
   const [kb, n] = b.shape as [number, number]
-  if (k !== kb) throw new UsageError(`shapes do not align: a is ${m}x${k}, b is ${kb}x${n} (a's columns must equal b's rows)`)
+  if (k !== kb)
+    throw new UsageError(
+      `shapes do not align: a is ${m}x${k}, b is ${kb}x${n} (a's columns must equal b's rows)`,
+    )
 
   const client = createClient({ relay: values.relay ?? defaultRelayUrl() })
   const started = performance.now()
@@ -71,9 +85,13 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
   await writeFile(values.output, encodeNpy(c))
   const seconds = (performance.now() - started) / 1000
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ output: values.output, shape: c.shape, dtype: c.dtype, seconds })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ output: values.output, shape: c.shape, dtype: c.dtype, seconds })}\n`,
+    )
   } else {
-    process.stdout.write(`wrote ${values.output}: float32 (${m}, ${n}) in ${seconds.toFixed(1)} s\n`)
+    process.stdout.write(
+      `wrote ${values.output}: float32 (${m}, ${n}) in ${seconds.toFixed(1)} s\n`,
+    )
   }
   return 0
 }

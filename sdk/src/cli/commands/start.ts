@@ -36,9 +36,13 @@ export async function startCommand(args: string[]): Promise<number> {
 
   const running = await startTabswarm(config)
   if (values.json) {
-    process.stdout.write(`${JSON.stringify({ url: running.url, multiaddrs: running.multiaddrs })}\n`)
+    process.stdout.write(
+      `${JSON.stringify({ url: running.url, multiaddrs: running.multiaddrs })}\n`,
+    )
   } else {
-    process.stdout.write(`Tabswarm is running. Contribute: open ${running.url} in a browser with WebGPU.\n`)
+    process.stdout.write(
+      `Tabswarm is running. Contribute: open ${running.url} in a browser with WebGPU.\n`,
+    )
     process.stdout.write(`Relay: ${running.multiaddrs.join(' ')}\n`)
   }
   await new Promise<void>((resolve) => {
