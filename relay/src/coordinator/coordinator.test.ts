@@ -154,5 +154,9 @@ describe('coordinator', () => {
       /n must be a positive integer/,
     )
     expect(() => coordinator.getJob('missing')).toThrow(/no job with id missing/)
+    const small = createCoordinator({ tileSize: 4, maxTaskInputBytes: 1024 })
+    expect(() => small.submitMatmul(matrices(4, 64, 4))).toThrow(
+      /k = 64 is too long: .* 2048 input bytes, max 1024/,
+    )
   })
 })

@@ -1,4 +1,4 @@
-import type { Capabilities } from '../protocol/index.ts'
+import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
 import { type Clock, systemClock } from './clock.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 import type {
@@ -23,6 +23,12 @@ export interface CoordinatorOptions {
   tileSize?: number
   /** A task whose results fail verification this many times fails its job. @default 6 */
   maxTaskFailures?: number
+  /**
+   * Largest input payload of one task. A job whose tiles would need more is refused at
+   * submit, not discovered when a contributor asks for it.
+   * @default MAX_MESSAGE_BYTES less 1 MiB for the header
+   */
+  maxTaskInputBytes?: number
 }
 
 export interface MatmulJobSpec {
@@ -86,6 +92,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const leaseMs = options.leaseMs ?? 60_000
   const tileSize = options.tileSize ?? 128
   const maxTaskFailures = options.maxTaskFailures ?? 6
+  const maxTaskInputBytes = options.maxTaskInputBytes ?? MAX_MESSAGE_BYTES - 1024 ** 2
 
   const jobs = new Map<string, MatmulJob>()
   const queue: Array<{ jobId: string; taskId: string }> = []
@@ -169,6 +176,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         throw new CoordinatorError(
           'INVALID_JOB',
           `B has ${b.length} elements, expected k·n = ${k}·${n}`,
+        )
+      }
+      const taskInputBytes = (Math.min(tileSize, m) + Math.min(tileSize, n)) * k * 4
+      if (taskInputBytes > maxTaskInputBytes) {
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `k = ${k} is too long: one ${tileSize}x${tileSize} tile would need ${taskInputBytes} input bytes, max ${maxTaskInputBytes}`,
         )
       }
       const id = crypto.randomUUID()
@@ -275,6 +289,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
             { name: 'b', shape: [k, cols], data: bBand(job, col0, cols) },
           ],
           expiresAt: lease.expiresAt,
+          expiresInMs: leaseMs,
         }
       }
       return undefined

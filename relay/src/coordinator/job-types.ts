@@ -29,7 +29,9 @@ export interface LeaseGrant {
   kernel: 'matmul'
   args: MatmulArgs
   inputs: Array<{ name: 'a' | 'b'; shape: number[]; data: Float32Array }>
+  /** When the lease ends, on the coordinator's clock, and how long that is from now. */
   expiresAt: number
+  expiresInMs: number
 }
 
 export interface ResultOutcome {

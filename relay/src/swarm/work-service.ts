@@ -67,7 +67,7 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
             kernel: grant.kernel,
             args: grant.args,
             inputs: slots,
-            expiresInMs: Math.max(0, grant.expiresAt - Date.now()),
+            expiresInMs: grant.expiresInMs,
           },
           inputs,
         )

@@ -1,0 +1,162 @@
+/**
+ * The project-wide error base and the kernel errors. Errors cross worker and peer
+ * boundaries as `{ name, code, message }` (structured clone and comlink drop class
+ * identity), so callers match on `name` or `code`, never on `instanceof` alone.
+ */
+
+/** Options every Tabswarm error takes. */
+export type TabswarmErrorOptions = {
+  /** Stable machine-readable code, e.g. `KERNEL_SHAPE`. */
+  code: string
+  /** Longer explanation appended to the message (values, limits, hints). */
+  details?: string
+  /** The underlying error, if this one wraps another. */
+  cause?: unknown
+}
+
+/** Options of the concrete subclasses, whose code is fixed. */
+export type ErrorDetailsOptions = { details?: string; cause?: unknown }
+
+/** What crosses a worker or peer boundary in place of an error object. */
+export type SerializedError = { name: string; code: string; message: string }
+
+/**
+ * Base class of every error Tabswarm throws on purpose.
+ *
+ * @example
+ * class LeaseExpiredError extends TabswarmError {
+ *   override name = 'LeaseExpiredError' as const
+ *   constructor(id: string) { super(`Lease ${id} expired.`, { code: 'LEASE_EXPIRED' }) }
+ * }
+ */
+export class TabswarmError extends Error {
+  override name = 'TabswarmError'
+  readonly code: string
+  readonly shortMessage: string
+  readonly details: string | undefined
+
+  constructor(shortMessage: string, options: TabswarmErrorOptions) {
+    const message = options.details
+      ? `${shortMessage}\n\nDetails: ${options.details}`
+      : shortMessage
+    super(message, 'cause' in options ? { cause: options.cause } : undefined)
+    this.code = options.code
+    this.shortMessage = shortMessage
+    this.details = options.details
+  }
+
+  /** The plain form sent across boundaries (also used by `JSON.stringify`). */
+  toJSON(): SerializedError {
+    return { name: this.name, code: this.code, message: this.message }
+  }
+
+  /**
+   * Serialise any thrown value. Foreign errors keep their name and message under the
+   * code `UNKNOWN`, so nothing thrown is lost on the way.
+   */
+  static serialize(err: unknown): SerializedError {
+    if (err instanceof TabswarmError) return err.toJSON()
+    if (err instanceof Error) return { name: err.name, code: 'UNKNOWN', message: err.message }
+    return { name: 'Error', code: 'UNKNOWN', message: String(err) }
+  }
+}
+
+/** No WebGPU, or no adapter could be had (blocklisted GPU, missing flags or drivers). */
+export class GpuUnavailableError extends TabswarmError {
+  override name = 'GpuUnavailableError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'GPU_UNAVAILABLE' })
+  }
+}
+
+/** The device was lost mid-call (driver reset, tab backgrounded, device destroyed). */
+export class DeviceLostError extends TabswarmError {
+  override name = 'DeviceLostError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'DEVICE_LOST' })
+  }
+}
+
+/** Dimensions or buffer lengths are invalid or inconsistent; the message names which. */
+export class KernelShapeError extends TabswarmError {
+  override name = 'KernelShapeError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'KERNEL_SHAPE' })
+  }
+}
+
+/** The request is well formed but exceeds this adapter's limits; the message names both. */
+export class KernelLimitError extends TabswarmError {
+  override name = 'KernelLimitError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'KERNEL_LIMIT' })
+  }
+}
+
+/** The call ran past its deadline. The GPU may still finish the work; its result is dropped. */
+export class KernelTimeoutError extends TabswarmError {
+  override name = 'KernelTimeoutError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'KERNEL_TIMEOUT' })
+  }
+}
+
+/** The caller aborted the call, or the host was destroyed under it. */
+export class KernelAbortedError extends TabswarmError {
+  override name = 'KernelAbortedError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'KERNEL_ABORTED' })
+  }
+}
+
+/** WebGPU reported a validation or out-of-memory error while running a kernel. */
+export class KernelExecutionError extends TabswarmError {
+  override name = 'KernelExecutionError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'KERNEL_EXECUTION' })
+  }
+}
+
+type ErrorConstructor = new (message: string, options?: ErrorDetailsOptions) => TabswarmError
+
+const knownErrors: Record<string, ErrorConstructor> = {
+  GpuUnavailableError,
+  DeviceLostError,
+  KernelShapeError,
+  KernelLimitError,
+  KernelTimeoutError,
+  KernelAbortedError,
+  KernelExecutionError,
+}
+
+/**
+ * Rebuild an error that crossed a boundary. Accepts `{ name, code, message }` (or any
+ * error carrying those, such as what comlink's default handler delivers): known names
+ * come back as their subclass; unknown ones as a `TabswarmError` that keeps the sent
+ * name and code, so matching on `name`/`code` works for other packages' errors too.
+ * A `TabswarmError` is returned as is; anything else is wrapped with code `UNKNOWN`.
+ *
+ * @example
+ * try { await api.matmul(req) } catch (err) { throw deserializeError(err) }
+ */
+export function deserializeError(value: unknown): TabswarmError {
+  if (value instanceof TabswarmError) return value
+  const serialized = isSerializedError(value) ? value : TabswarmError.serialize(value)
+  const Known = Object.hasOwn(knownErrors, serialized.name)
+    ? knownErrors[serialized.name]
+    : undefined
+  if (Known) return new Known(serialized.message)
+  const err = new TabswarmError(serialized.message, {
+    code: serialized.code,
+    ...(value === serialized ? {} : { cause: value }),
+  })
+  err.name = serialized.name
+  return err
+}
+
+/** Whether a value looks like a `SerializedError` (e.g. after `JSON.parse`). */
+export function isSerializedError(value: unknown): value is SerializedError {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return typeof v.name === 'string' && typeof v.code === 'string' && typeof v.message === 'string'
+}

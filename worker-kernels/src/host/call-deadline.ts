@@ -1,0 +1,77 @@
+import { KernelAbortedError, KernelTimeoutError, type TabswarmError } from '../errors.ts'
+
+/** Options of `createCallDeadline`. */
+export type CallDeadlineOptions = {
+  signal?: AbortSignal | undefined
+  /** Milliseconds until the call rejects with `KernelTimeoutError`. */
+  timeoutMs: number
+}
+
+/** The deadline of one call: every await of the call goes through `race`. */
+export type CallDeadline = {
+  /**
+   * Settle with `work`, unless the deadline passes or the signal aborts first: then
+   * reject with `KernelTimeoutError`/`KernelAbortedError`. Throws at once if that
+   * already happened, so no new work starts after a cancellation.
+   */
+  race<T>(work: Promise<T>): Promise<T>
+  /** Throw the cancellation error if the call was cancelled; use between sync steps. */
+  throwIfCancelled(): void
+  /** Stop the timer and detach from the signal. Call in `finally`. */
+  dispose(): void
+}
+
+function errorFromAbort(reason: unknown): TabswarmError {
+  // AbortSignal.timeout() aborts with a DOMException named TimeoutError; keep that meaning.
+  if (reason instanceof Error && reason.name === 'TimeoutError') {
+    return new KernelTimeoutError('Kernel call timed out (signal).', { cause: reason })
+  }
+  return new KernelAbortedError('Kernel call was aborted.', { cause: reason })
+}
+
+/**
+ * Start the deadline of one kernel call. WebGPU cannot cancel submitted work, so a
+ * cancelled call stops waiting, frees what it allocated and drops the late result.
+ */
+export function createCallDeadline({ signal, timeoutMs }: CallDeadlineOptions): CallDeadline {
+  if (!(timeoutMs > 0)) {
+    throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}.`)
+  }
+  let cancelled: TabswarmError | undefined
+  let reject: (err: TabswarmError) => void = () => {}
+  const cancellation = new Promise<never>((_, rej) => {
+    reject = rej
+  })
+  // Nobody may be racing at the moment it fires; that is not an unhandled failure.
+  cancellation.catch(() => {})
+
+  const cancel = (err: TabswarmError): void => {
+    if (cancelled) return
+    cancelled = err
+    reject(err)
+  }
+  const onAbort = (): void => cancel(errorFromAbort(signal?.reason))
+  if (signal?.aborted) onAbort()
+  else signal?.addEventListener('abort', onAbort, { once: true })
+  const timer = setTimeout(
+    () => cancel(new KernelTimeoutError(`Kernel call exceeded its ${timeoutMs} ms deadline.`)),
+    timeoutMs,
+  )
+
+  return {
+    race<T>(work: Promise<T>): Promise<T> {
+      if (cancelled) {
+        work.catch(() => {})
+        return Promise.reject(cancelled)
+      }
+      return Promise.race([work, cancellation])
+    },
+    throwIfCancelled(): void {
+      if (cancelled) throw cancelled
+    },
+    dispose(): void {
+      clearTimeout(timer)
+      signal?.removeEventListener('abort', onAbort)
+    },
+  }
+}

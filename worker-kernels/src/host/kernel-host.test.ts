@@ -1,0 +1,207 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { compareMatmul } from '../compare/matmul-tolerance.ts'
+import {
+  DeviceLostError,
+  GpuUnavailableError,
+  KernelAbortedError,
+  KernelShapeError,
+  KernelTimeoutError,
+} from '../errors.ts'
+import { createNodeGpu } from '../node/create-node-gpu.ts'
+import { matmulReferenceWithBound } from '../reference/matmul-reference.ts'
+import { seededRandomF32 } from '../reference/seeded-random.ts'
+import { createKernelHost, type KernelHost } from './kernel-host.ts'
+import type { MatmulVariant } from './kernel-types.ts'
+
+// Real GPU work on dawn.node (SwiftShader where there is no GPU). No skip when there is
+// no adapter: createKernelHost rejects with GpuUnavailableError and the suite fails.
+let host: KernelHost
+
+beforeAll(async () => {
+  host = await createKernelHost({ gpu: createNodeGpu() })
+})
+
+afterAll(() => host?.destroy())
+
+/** Run one product on the host and check it against the f64 reference. */
+async function expectProduct(
+  target: KernelHost,
+  [m, k, n]: readonly [number, number, number],
+  variant: MatmulVariant,
+  seed = m * 7919 + k * 31 + n,
+): Promise<void> {
+  const a = seededRandomF32(m * k, seed)
+  const b = seededRandomF32(k * n, seed + 1)
+  const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
+  const actual = await target.matmul({ a, b, m, k, n, variant })
+  expect(actual).toHaveLength(m * n)
+  const result = compareMatmul(actual, c, { k, bound })
+  expect(result, `${variant} ${m}×${k}×${n}`).toMatchObject({ ok: true, mismatches: 0 })
+}
+
+const shapes = [
+  [1, 1, 1],
+  [7, 13, 5],
+  [31, 37, 41],
+  [300, 200, 130],
+  [64, 64, 64],
+  [129, 257, 65],
+  [1, 512, 300],
+  [512, 512, 512],
+  // n % 4 == 3 and 2 reach every branch of the tiled kernel's partial-row store.
+  [3, 5, 7],
+  [65, 33, 99],
+  [33, 17, 34],
+] as const
+
+describe('KernelHost.matmul on dawn', () => {
+  it('reports a plain, serialisable description of its adapter', () => {
+    expect(JSON.parse(JSON.stringify(host.info))).toEqual(host.info)
+    expect(host.info.limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(64)
+    expect(host.info.limits.maxStorageBufferBindingSize).toBeGreaterThan(0)
+    expect(Array.isArray(host.info.features)).toBe(true)
+  })
+
+  for (const variant of ['tiled', 'naive'] as const) {
+    it.each(shapes)(`${variant} matches the reference at %i×%i×%i`, async (m, k, n) => {
+      await expectProduct(host, [m, k, n], variant)
+    })
+  }
+
+  it('detects a wrong kernel: a B with one changed element gives a failing comparison', async () => {
+    const [m, k, n] = [33, 20, 35]
+    const a = seededRandomF32(m * k, 5)
+    const b = seededRandomF32(k * n, 6)
+    const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
+    const b2 = b.slice()
+    b2[k * n - 1] = (b2[k * n - 1] as number) + 0.25
+    const actual = await host.matmul({ a, b: b2, m, k, n })
+    expect(compareMatmul(actual, c, { k, bound }).mismatches).toBe(m)
+  })
+
+  it('accepts Float32Array views with a byte offset', async () => {
+    const backing = seededRandomF32(1 + 6 + 6, 9)
+    const a = backing.subarray(1, 7)
+    const b = backing.subarray(7, 13)
+    const { c, bound } = matmulReferenceWithBound(a, b, 2, 3, 2)
+    const actual = await host.matmul({ a, b, m: 2, k: 3, n: 2 })
+    expect(compareMatmul(actual, c, { k: 3, bound }).ok).toBe(true)
+  })
+
+  it('splits the grid when it exceeds the per-dispatch workgroup cap', async () => {
+    const capped = await createKernelHost({ gpu: createNodeGpu(), maxWorkgroupsPerDimension: 2 })
+    try {
+      await expectProduct(capped, [129, 257, 65], 'tiled')
+      await expectProduct(capped, [70, 9, 100], 'naive')
+    } finally {
+      capped.destroy()
+    }
+  })
+})
+
+describe('KernelHost validation', () => {
+  it('rejects mismatched lengths with KernelShapeError naming the operand', async () => {
+    const a = new Float32Array(6)
+    await expect(host.matmul({ a, b: new Float32Array(5), m: 2, k: 3, n: 2 })).rejects.toThrow(
+      KernelShapeError,
+    )
+    await expect(host.matmul({ a, b: new Float32Array(6), m: 3, k: 3, n: 2 })).rejects.toThrow(
+      /a\.length \(6\) must equal m\*k/,
+    )
+    await expect(host.matmul({ a, b: a, m: 2, k: 3, n: 0 })).rejects.toThrow(/n must be a positive/)
+  })
+
+  it('rejects an unknown variant', async () => {
+    const one = Float32Array.of(1)
+    const request = { a: one, b: one, m: 1, k: 1, n: 1, variant: 'fast' as MatmulVariant }
+    await expect(host.matmul(request)).rejects.toThrow(KernelShapeError)
+  })
+
+  it('fails with GpuUnavailableError when there is no adapter', async () => {
+    const noAdapter = { requestAdapter: async () => null } as unknown as GPU
+    await expect(createKernelHost({ gpu: noAdapter })).rejects.toThrow(GpuUnavailableError)
+  })
+})
+
+describe('KernelHost cancellation', () => {
+  const big = { m: 512, k: 512, n: 512, variant: 'naive' as const }
+  const a = seededRandomF32(512 * 512, 1)
+  const b = seededRandomF32(512 * 512, 2)
+
+  it('rejects at once when the signal is already aborted', async () => {
+    const controller = new AbortController()
+    controller.abort()
+    await expect(host.matmul({ ...big, a, b }, { signal: controller.signal })).rejects.toThrow(
+      KernelAbortedError,
+    )
+  })
+
+  it('stops waiting when aborted mid-run, then keeps working', async () => {
+    const controller = new AbortController()
+    const started = performance.now()
+    const run = host.matmul({ ...big, a, b }, { signal: controller.signal })
+    setTimeout(() => controller.abort(new Error('user stop')), 20)
+    const err = await run.catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(KernelAbortedError)
+    expect((err as KernelAbortedError).cause).toMatchObject({ message: 'user stop' })
+    // The naive 512³ run alone takes over a second on SwiftShader.
+    expect(performance.now() - started).toBeLessThan(1000)
+    await expectProduct(host, [31, 37, 41], 'tiled')
+  })
+
+  it('rejects with KernelTimeoutError past timeoutMs or an AbortSignal.timeout', async () => {
+    await expect(host.matmul({ ...big, a, b }, { timeoutMs: 5 })).rejects.toThrow(
+      KernelTimeoutError,
+    )
+    await expect(host.matmul({ ...big, a, b }, { signal: AbortSignal.timeout(5) })).rejects.toThrow(
+      KernelTimeoutError,
+    )
+  })
+
+  it('rejects pending and later calls with KernelAbortedError once destroyed', async () => {
+    const doomed = await createKernelHost({ gpu: createNodeGpu() })
+    const run = doomed.matmul({ ...big, a, b })
+    setTimeout(() => doomed.destroy(), 20)
+    await expect(run).rejects.toThrow(KernelAbortedError)
+    await expect(doomed.matmul({ ...big, a, b })).rejects.toThrow(/destroyed/)
+  })
+})
+
+describe('KernelHost device loss', () => {
+  /** A real GPU whose devices the test can reach, to lose them on purpose. */
+  function observedGpu(): { gpu: GPU; devices: GPUDevice[] } {
+    const real = createNodeGpu()
+    const devices: GPUDevice[] = []
+    const gpu = {
+      async requestAdapter(options?: GPURequestAdapterOptions) {
+        const adapter = await real.requestAdapter(options)
+        if (!adapter) return adapter
+        const requestDevice = adapter.requestDevice.bind(adapter)
+        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
+          const device = await requestDevice(descriptor)
+          devices.push(device)
+          return device
+        }
+        return adapter
+      },
+    } as unknown as GPU
+    return { gpu, devices }
+  }
+
+  it('rejects pending work with DeviceLostError, tells the caller, and reacquires lazily', async () => {
+    const { gpu, devices } = observedGpu()
+    const lost: string[] = []
+    const lossy = await createKernelHost({ gpu, onDeviceLost: (d) => lost.push(d.reason) })
+    try {
+      const a = seededRandomF32(512 * 512, 3)
+      const run = lossy.matmul({ a, b: a, m: 512, k: 512, n: 512, variant: 'naive' })
+      setTimeout(() => devices[0]?.destroy(), 20)
+      await expect(run).rejects.toThrow(DeviceLostError)
+      expect(lost).toEqual(['destroyed'])
+      await expectProduct(lossy, [7, 13, 5], 'tiled')
+      expect(devices).toHaveLength(2)
+    } finally {
+      lossy.destroy()
+    }
+  })
+})

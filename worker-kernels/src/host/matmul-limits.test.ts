@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest'
+import { KernelLimitError } from '../errors.ts'
+import type { HostLimits } from './kernel-types.ts'
+import { assertMatmulFitsLimits } from './matmul-limits.ts'
+
+const limits: HostLimits = {
+  maxComputeWorkgroupStorageSize: 16384,
+  maxStorageBufferBindingSize: 1024,
+  maxBufferSize: 2048,
+  maxComputeInvocationsPerWorkgroup: 256,
+  maxComputeWorkgroupsPerDimension: 65535,
+}
+
+describe('assertMatmulFitsLimits', () => {
+  it('accepts operands up to the binding size', () => {
+    expect(() => assertMatmulFitsLimits({ m: 16, k: 16, n: 16 }, limits)).not.toThrow()
+  })
+
+  it('names the operand, its size and the storage binding limit', () => {
+    expect(() => assertMatmulFitsLimits({ m: 1, k: 257, n: 1 }, limits)).toThrow(
+      /A needs 1028 bytes .* above maxStorageBufferBindingSize 1024/,
+    )
+    expect(() => assertMatmulFitsLimits({ m: 1, k: 1, n: 300 }, limits)).toThrow(KernelLimitError)
+    expect(() => assertMatmulFitsLimits({ m: 300, k: 1, n: 1 }, limits)).toThrow(/^A needs/)
+    expect(() => assertMatmulFitsLimits({ m: 20, k: 1, n: 20 }, limits)).toThrow(/^C needs 1600/)
+  })
+
+  it('checks maxBufferSize where it is the smaller limit', () => {
+    const small = { ...limits, maxStorageBufferBindingSize: 4096, maxBufferSize: 1024 }
+    expect(() => assertMatmulFitsLimits({ m: 1, k: 1, n: 257 }, small)).toThrow(
+      /B needs 1028 bytes .* above maxBufferSize 1024/,
+    )
+  })
+})

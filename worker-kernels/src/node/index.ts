@@ -1,0 +1,8 @@
+/** Node entry of `@tabswarm/worker-kernels`: the kernel host on dawn.node. */
+export {
+  CHROMIUM_SWIFTSHADER_ICD,
+  createNodeGpu,
+  type NodeGpuOptions,
+  selectVulkanIcd,
+} from './create-node-gpu.ts'
+export { createNodeKernelHost, type NodeKernelHostOptions } from './create-node-kernel-host.ts'
