@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process'
-import { compareMatmul, matmulReference } from '@tabswarm/worker-kernels'
+import { compareMatmul, matmulReferenceWithBound } from '@tabswarm/worker-kernels'
 import { pythonWithNumpy } from './python-with-numpy.ts'
 
 /**
@@ -16,7 +16,8 @@ export function productMismatch(
   n: number,
 ): string | undefined {
   if (c.length !== m * n) return `product has ${c.length} elements, expected ${m * n}`
-  const result = compareMatmul(c, matmulReference(a, b, m, k, n), { k })
+  const { c: expected, bound } = matmulReferenceWithBound(a, b, m, k, n)
+  const result = compareMatmul(c, expected, { k, bound })
   return result.ok
     ? undefined
     : `${result.mismatches} elements differ (worst at ${result.worstIndex}, |err| ${result.maxAbsError})`

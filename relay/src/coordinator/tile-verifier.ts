@@ -1,4 +1,4 @@
-import { compareMatmul, matmulReference } from '@tabswarm/worker-kernels'
+import { compareMatmul, matmulReferenceWithBound } from '@tabswarm/worker-kernels'
 
 /** Decides whether a contributor's output tile is the product of its inputs. */
 export type TileVerifier = (tile: {
@@ -11,12 +11,12 @@ export type TileVerifier = (tile: {
 }) => { ok: true } | { ok: false; reason: string }
 
 /**
- * Recomputes the tile on the CPU and compares under the f32 tolerance for reduction
- * length k. Exact but O(m·k·n); Freivalds' O(n²) check replaces it for big tiles.
+ * Recomputes the tile on the CPU and compares each element under the f32 rounding bound
+ * γ_k·Σ|a||b| for that element. Exact but O(m·k·n); Freivalds' O(n²) check replaces it for big tiles.
  */
 export const cpuReferenceVerifier: TileVerifier = ({ a, b, m, k, n, output }) => {
-  const expected = matmulReference(a, b, m, k, n)
-  const cmp = compareMatmul(output, expected, { k })
+  const { c: expected, bound } = matmulReferenceWithBound(a, b, m, k, n)
+  const cmp = compareMatmul(output, expected, { k, bound })
   if (cmp.ok) return { ok: true }
   return {
     ok: false,

@@ -1,6 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
-import { deserializeError } from '@tabswarm/worker-kernels'
 import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
 import { createTabNode } from '../swarm/create-tab-node.ts'
 import { createStatusPanel } from './status-panel.ts'
@@ -9,16 +8,53 @@ const panel = createStatusPanel(document)
 const toggle = document.querySelector<HTMLButtonElement>('#toggle')!
 let running: AbortController | undefined
 
+/** Budget for getting a GPU device in the worker; a wedged driver must not hang the page. */
+const GPU_INIT_TIMEOUT_MS = 30_000
+/** Budget for asking the relay where its libp2p listeners are. */
+const SWARM_LOOKUP_TIMEOUT_MS = 10_000
+
+/** Rejects with a message naming the step when `work` outlives `ms` or `signal` aborts. */
+function within<T>(work: Promise<T>, ms: number, step: string, signal: AbortSignal): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => fail(new Error(`${step} took longer than ${ms / 1000} s`)), ms)
+    const onAbort = () => fail(signal.reason as Error)
+    signal.addEventListener('abort', onAbort, { once: true })
+    function fail(error: Error) {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', onAbort)
+      reject(error)
+    }
+    work.then(
+      (value) => {
+        clearTimeout(timer)
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (error: unknown) => fail(error as Error),
+    )
+  })
+}
+
+async function lookUpSwarm(signal: AbortSignal): Promise<string[]> {
+  const lookup = AbortSignal.any([signal, AbortSignal.timeout(SWARM_LOOKUP_TIMEOUT_MS)])
+  const response = await fetch('./v1/swarm', { signal: lookup })
+  if (!response.ok) throw new Error(`the relay answered ${response.status} for /v1/swarm`)
+  const body = (await response.json()) as { multiaddrs?: unknown }
+  if (!Array.isArray(body.multiaddrs) || !body.multiaddrs.every((a) => typeof a === 'string')) {
+    throw new Error('the relay sent a malformed /v1/swarm answer')
+  }
+  return body.multiaddrs
+}
+
 async function contribute(signal: AbortSignal): Promise<void> {
   panel.state('starting', 'looking for the GPU')
   const kernels = spawnKernelWorker()
   signal.addEventListener('abort', () => kernels.terminate(), { once: true })
-  const info = await kernels.api.init()
+  const info = await within(kernels.api.init(), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal)
   panel.adapter(info)
 
   panel.state('starting', 'joining the swarm')
-  const swarm = (await (await fetch('./v1/swarm', { signal })).json()) as { multiaddrs: string[] }
-  const relayAddrs = swarm.multiaddrs.map((a) => multiaddr(a))
+  const relayAddrs = (await lookUpSwarm(signal)).map((a) => multiaddr(a))
   const relay = relayAddrs[0]
   if (relay == null) throw new Error('the relay announced no address')
   const node = await createTabNode({ relayAddrs })
@@ -41,15 +77,8 @@ async function contribute(signal: AbortSignal): Promise<void> {
       kernels: ['matmul'],
       agent: navigator.userAgent.slice(0, 200),
     },
-    executor: {
-      async matmul(req, { timeoutMs }) {
-        try {
-          return await kernels.api.matmul(req, { timeoutMs })
-        } catch (err) {
-          throw deserializeError(err)
-        }
-      },
-    },
+    // Aborting terminates the worker (above), which settles any call in flight.
+    executor: { matmul: (req, { timeoutMs }) => kernels.api.matmul(req, { timeoutMs }) },
     onEvent: (event: ContributorEvent) => panel.event(event),
   })
   panel.state('stopped', `stopped after ${summary.tasks} tasks`)

@@ -1,4 +1,4 @@
-import type { KernelWorkerApi } from '@tabswarm/worker-kernels'
+import { type KernelWorkerApi, registerErrorTransferHandler } from '@tabswarm/worker-kernels'
 import { type Remote, wrap } from 'comlink'
 
 /**
@@ -6,6 +6,8 @@ import { type Remote, wrap } from 'comlink'
  * the libp2p node (RTCPeerConnection does not exist in workers).
  */
 export function spawnKernelWorker(): { api: Remote<KernelWorkerApi>; terminate(): void } {
+  // Typed kernel errors (DeviceLostError, KernelTimeoutError, ...) cross the boundary intact.
+  registerErrorTransferHandler()
   const worker = new Worker(new URL('./kernel-worker.ts', import.meta.url), {
     type: 'module',
     name: 'tabswarm-kernels',
