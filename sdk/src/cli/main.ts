@@ -2,6 +2,7 @@ import { TabswarmError } from '@tabswarm/worker-kernels'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import { matmulCommand, matmulHelp } from './commands/matmul.ts'
 import { startCommand, startHelp } from './commands/start.ts'
+import { workerCommand, workerHelp } from './commands/worker.ts'
 import { ExitCode } from './exit-codes.ts'
 import { UsageError } from './usage-error.ts'
 
@@ -10,6 +11,7 @@ const help = `Usage: tabswarm <command> [options]
 Commands:
   start                         run the relay/coordinator and serve the contributor page
   matmul <a.npy> <b.npy> -o c   multiply two float32 matrices on the swarm
+  worker                        contribute this machine's GPU without a browser (dawn)
 
 Run 'tabswarm <command> --help' for a command's options.
 
@@ -26,6 +28,7 @@ const commands: Record<
 > = {
   start: { run: (args) => startCommand(args), help: startHelp },
   matmul: { run: matmulCommand, help: matmulHelp },
+  worker: { run: workerCommand, help: workerHelp },
 }
 
 function exitCodeOf(err: unknown): number {
