@@ -1,13 +1,16 @@
 import { TabswarmError } from '@tabswarm/worker-kernels'
 
-/** dtypes that travel through Tabswarm, by their numpy names. */
-export type NpyDtype = 'float32' | 'float16' | 'int32'
+/** dtypes that travel through Tabswarm, by their numpy names (WGSL's f32, f16, i32, u32). */
+export type NpyDtype = 'float32' | 'float16' | 'int32' | 'uint32'
 
-type NpyData<D extends NpyDtype> = D extends 'float32'
+/** The typed array that holds each dtype; float16 is kept as its raw bits. */
+export type NpyData<D extends NpyDtype = NpyDtype> = D extends 'float32'
   ? Float32Array
   : D extends 'int32'
     ? Int32Array
-    : Uint16Array
+    : D extends 'uint32'
+      ? Uint32Array
+      : Uint16Array
 
 /** An n-dimensional array in C (row-major) order, as numpy's `.npy` holds it. float16 is kept as raw bits. */
 export interface NdArray<D extends NpyDtype = NpyDtype> {
@@ -21,9 +24,19 @@ export class NpyError extends TabswarmError {
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
-const DESCR: Record<string, NpyDtype> = { '<f4': 'float32', '<f2': 'float16', '<i4': 'int32' }
-const DESCR_OF: Record<NpyDtype, string> = { float32: '<f4', float16: '<f2', int32: '<i4' }
-const ITEM_SIZE: Record<NpyDtype, number> = { float32: 4, float16: 2, int32: 4 }
+const DESCR: Record<string, NpyDtype> = {
+  '<f4': 'float32',
+  '<f2': 'float16',
+  '<i4': 'int32',
+  '<u4': 'uint32',
+}
+const DESCR_OF: Record<NpyDtype, string> = {
+  float32: '<f4',
+  float16: '<f2',
+  int32: '<i4',
+  uint32: '<u4',
+}
+const ITEM_SIZE: Record<NpyDtype, number> = { float32: 4, float16: 2, int32: 4, uint32: 4 }
 
 function fail(message: string, code = 'MALFORMED_NPY'): never {
   throw new NpyError(message, { code })
@@ -64,7 +77,7 @@ export function parseNpy(bytes: Uint8Array): NdArray {
   const dtype = DESCR[descr]
   if (dtype == null) {
     fail(
-      `unsupported dtype '${descr}': Tabswarm reads float32 (<f4), float16 (<f2) and int32 (<i4)`,
+      `unsupported dtype '${descr}': Tabswarm reads float32 (<f4), float16 (<f2), int32 (<i4) and uint32 (<u4)`,
       'UNSUPPORTED_DTYPE',
     )
   }
@@ -93,17 +106,35 @@ export function parseNpy(bytes: Uint8Array): NdArray {
   // Copy into a fresh buffer: aligned for the typed array, and detached from the caller's bytes.
   // (Not `bytes.slice`: on a Node Buffer that is a view into a shared pool.)
   const raw = new Uint8Array(bytes.subarray(dataStart)).buffer
-  const data =
-    dtype === 'float32'
-      ? new Float32Array(raw)
-      : dtype === 'int32'
-        ? new Int32Array(raw)
-        : new Uint16Array(raw)
-  return { dtype, shape, data } as NdArray
+  return { dtype, shape, data: typedArrayOf(dtype, raw) } as NdArray
+}
+
+/** Views `buffer` as the typed array that holds `dtype`. */
+export function typedArrayOf<D extends NpyDtype>(dtype: D, buffer: ArrayBuffer): NpyData<D> {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(buffer) as NpyData<D>
+    case 'int32':
+      return new Int32Array(buffer) as NpyData<D>
+    case 'uint32':
+      return new Uint32Array(buffer) as NpyData<D>
+    default:
+      return new Uint16Array(buffer) as NpyData<D>
+  }
+}
+
+/** Bytes per element of `dtype`. */
+export function itemSize(dtype: NpyDtype): number {
+  return ITEM_SIZE[dtype]
 }
 
 /** Writes a `.npy` file (format 1.0, or 2.0 when the header needs it), readable by `np.load`. */
 export function encodeNpy(array: NdArray): Uint8Array {
+  if (DESCR_OF[array.dtype] == null)
+    fail(
+      `cannot write dtype '${array.dtype}': use float32, float16, int32 or uint32`,
+      'UNSUPPORTED_DTYPE',
+    )
   const count = array.shape.reduce((a, b) => a * b, 1)
   if (count !== array.data.length) {
     fail(
