@@ -1,9 +1,24 @@
+/**
+ * The Tabswarm researcher SDK: a client for the relay's HTTP API (Node and browsers) and
+ * numpy `.npy` files. The CLI lives in `@tabswarm/sdk/cli`, the contributor loop in
+ * `@tabswarm/sdk/contributor`, the headless worker in `@tabswarm/sdk/worker`.
+ */
 export type {
+  Account,
   CallOptions,
   ClientOptions,
+  CustomProgram,
+  JobHandle,
+  JobResult,
+  JobSpec,
+  MapOptions,
   MatmulOptions,
-  Matrix,
+  Quote,
   TabswarmClient,
+  TensorLike,
+  TensorRef,
+  VerificationPolicy,
+  WaitOptions,
 } from './client/client.ts'
 export { createClient } from './client/client.ts'
 export {
@@ -12,5 +27,6 @@ export {
   JobFailedError,
   RelayUnreachableError,
 } from './client/client-errors.ts'
-export type { NdArray, NpyDtype } from './npy/npy.ts'
+export type { Authenticate } from './client/http-transport.ts'
+export type { NdArray, NpyData, NpyDtype } from './npy/npy.ts'
 export { encodeNpy, NpyError, parseNpy } from './npy/npy.ts'

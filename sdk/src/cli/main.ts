@@ -1,6 +1,11 @@
 import { TabswarmError } from '@tabswarm/worker-kernels'
 import { RelayUnreachableError } from '../client/client-errors.ts'
+import { cancelCommand, cancelHelp } from './commands/cancel.ts'
+import { creditsCommand, creditsHelp } from './commands/credits.ts'
+import { jobCommand, jobHelp } from './commands/job.ts'
+import { jobsCommand, jobsHelp } from './commands/jobs.ts'
 import { matmulCommand, matmulHelp } from './commands/matmul.ts'
+import { runCommand, runHelp } from './commands/run.ts'
 import { startCommand, startHelp } from './commands/start.ts'
 import { workerCommand, workerHelp } from './commands/worker.ts'
 import { ExitCode } from './exit-codes.ts'
@@ -11,9 +16,15 @@ const help = `Usage: tabswarm <command> [options]
 Commands:
   start                         run the relay/coordinator and serve the contributor page
   matmul <a.npy> <b.npy> -o c   multiply two float32 matrices on the swarm
+  run <spec.json>               map a custom WGSL kernel over .npy inputs
+  jobs                          list your jobs
+  job <id>                      show (or --watch) one job
+  cancel <id>                   cancel a job; unspent credits are refunded
   worker                        contribute this machine's GPU without a browser (dawn)
+  credits <address>             show the credits of a wallet or account
 
-Run 'tabswarm <command> --help' for a command's options.
+Run 'tabswarm <command> --help' for a command's options. Every command that prints takes
+--json for scripts.
 
 Exit codes:
   0    success
@@ -28,6 +39,11 @@ const commands: Record<
 > = {
   start: { run: (args) => startCommand(args), help: startHelp },
   matmul: { run: matmulCommand, help: matmulHelp },
+  run: { run: runCommand, help: runHelp },
+  jobs: { run: jobsCommand, help: jobsHelp },
+  job: { run: jobCommand, help: jobHelp },
+  cancel: { run: cancelCommand, help: cancelHelp },
+  credits: { run: creditsCommand, help: creditsHelp },
   worker: { run: workerCommand, help: workerHelp },
 }
 

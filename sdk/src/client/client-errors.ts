@@ -16,9 +16,13 @@ export class RelayUnreachableError extends TabswarmError {
 export class ApiRequestError extends TabswarmError {
   override name = 'ApiRequestError' as const
   readonly status: number
-  constructor(status: number, code: string, message: string) {
+  /** Seconds to wait before retrying, when the relay said so (HTTP 429 and 503). */
+  readonly retryAfterSeconds: number | undefined
+  constructor(status: number, code: string, message: string, retryAfter?: string | null) {
     super(message, { code })
     this.status = status
+    const seconds = retryAfter == null ? Number.NaN : Number(retryAfter)
+    this.retryAfterSeconds = Number.isFinite(seconds) ? seconds : undefined
   }
 }
 

@@ -1,16 +1,17 @@
 import type { JobView } from '@tabswarm/relay'
-import type { NdArray } from '../npy/npy.ts'
-import {
-  ApiRequestError,
-  InvalidInputError,
-  JobFailedError,
-  RelayUnreachableError,
-} from './client-errors.ts'
-import { readServerSentEvents } from './server-sent-events.ts'
+import type { NdArray, NpyDtype } from '../npy/npy.ts'
+import { InvalidInputError } from './client-errors.ts'
+import { type Authenticate, createTransport } from './http-transport.ts'
+import { createJobHandle, downloadTensor, type JobHandle, type TensorRef } from './job-handle.ts'
+import { type TensorLike, tensorBytes, toNdArray } from './tensor-input.ts'
 
 export interface ClientOptions {
   /** Base URL of a relay/coordinator, e.g. `http://127.0.0.1:8787`. */
   relay: string
+  /** A researcher API key, sent as `Authorization: Bearer <key>`. */
+  apiKey?: string
+  /** Custom credentials (a wallet signature, say) added to every request. */
+  authenticate?: Authenticate
   /** Timeout for each request that is not a long-lived event stream. @default 30_000 */
   requestTimeoutMs?: number
   /** Injected for tests or custom agents. @default globalThis.fetch */
@@ -21,24 +22,107 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-export interface MatmulOptions extends CallOptions {
-  /** Called with the job's state whenever a tile is accepted. */
+/** A researcher's custom WGSL kernel; bindings: inputs, then outputs, then an optional uniform. */
+export interface CustomProgram {
+  wgsl: string
+  entryPoint?: string
+  inputs: Array<{ name: string; dtype: NpyDtype }>
+  outputs: Array<{ name: string; dtype: NpyDtype }>
+}
+
+export interface VerificationPolicy {
+  /** Fraction of matmul results checked with Freivalds' algorithm. @default 1 */
+  freivalds?: number
+  /** Least number of distinct contributors that must agree on a result. */
+  replication?: number
+  /** Fraction of results recomputed on the coordinator. */
+  spotCheck?: number
+  /** Fraction of known-answer canary tasks mixed in. */
+  canaries?: number
+}
+
+interface JobCommon {
+  name?: string
+  verification?: VerificationPolicy
+  /** Most credits the job may spend; escrowed at submit, the rest refunded. */
+  budget?: number
+  priority?: number
+  /** ISO 8601; tasks not done by then are dropped and refunded. */
+  deadline?: string
+}
+
+/** What `submit` and `quote` take: a built-in kernel or a custom program over tasks. */
+export type JobSpec =
+  | (JobCommon & { kernel: 'matmul'; inputs: { a: TensorRef; b: TensorRef } })
+  | (JobCommon & {
+      kernel: 'custom'
+      program: CustomProgram
+      tasks: Array<{
+        inputs: TensorRef[]
+        outputs: Array<{ shape: number[]; dtype: NpyDtype }>
+        workgroups: [number, number, number]
+        /** Uniform block bytes, base64. */
+        params?: string
+      }>
+    })
+
+/** The price of a job before it runs. */
+export interface Quote {
+  flops: number
+  tasks: number
+  credits: number
+}
+
+/** A contributor's or researcher's credits. */
+export interface Account {
+  balance: number
+  escrowed: number
+  earned: number
+}
+
+export interface MatmulOptions extends CallOptions, JobCommon {
   onProgress?: (job: JobView) => void
   /** Whole-job timeout; the job is cancelled on the relay when it passes. @default 30 minutes */
   timeoutMs?: number
 }
 
-/** A float32 matrix: a numpy-style array with a 2-D shape. */
-export type Matrix = Pick<NdArray<'float32'>, 'shape' | 'data'> & { dtype?: 'float32' }
+export interface MapOptions extends CallOptions, JobCommon {
+  /** Shape and dtype of each task's outputs, or a function of the task's inputs. */
+  outputs:
+    | Array<{ shape: number[]; dtype: NpyDtype }>
+    | ((inputs: NdArray[], index: number) => Array<{ shape: number[]; dtype: NpyDtype }>)
+  /** Workgroups per task, fixed or computed from the task's inputs. */
+  workgroups:
+    | [number, number, number]
+    | ((inputs: NdArray[], index: number) => [number, number, number])
+}
 
 export interface TabswarmClient {
   /** Uploads bytes; returns their sha-256, the handle jobs refer to. */
   uploadBlob(bytes: Uint8Array, options?: CallOptions): Promise<string>
+  /** Uploads a tensor; returns the reference a job spec takes. */
+  uploadTensor(tensor: TensorLike, options?: CallOptions): Promise<TensorRef>
+  /** Downloads a stored tensor, checking its hash. */
+  downloadTensor(ref: TensorRef, options?: CallOptions): Promise<NdArray>
+  /** What a job would cost, before submitting it. */
+  quote(spec: JobSpec, options?: CallOptions): Promise<Quote>
+  /**
+   * Submits a job and returns its handle.
+   *
+   * @example
+   * const job = await client.submit(spec)
+   * for await (const result of job.results()) console.log(result.index, result.outputs[0].data)
+   */
+  submit(spec: JobSpec, options?: CallOptions): Promise<JobHandle>
+  /** A handle on a job submitted earlier (no request is made). */
+  job(id: string): JobHandle
   getJob(id: string, options?: CallOptions): Promise<JobView>
-  listJobs(options?: CallOptions): Promise<JobView[]>
+  listJobs(
+    options?: CallOptions & { status?: JobView['status']; limit?: number },
+  ): Promise<JobView[]>
   cancel(id: string, options?: CallOptions): Promise<JobView>
-  /** Job states as they change, ending with the terminal one. */
-  events(id: string, options?: CallOptions): AsyncGenerator<JobView>
+  /** Credits of a wallet address or account. */
+  account(address: string, options?: CallOptions): Promise<Account>
   /**
    * Computes `a · b` on the swarm, verified tile by tile.
    *
@@ -49,151 +133,165 @@ export interface TabswarmClient {
    *   { shape: [3, 1], data: new Float32Array([1, 1, 1]) },
    * ) // c.shape = [2, 1], c.data = [6, 15]
    */
-  matmul(a: Matrix, b: Matrix, options?: MatmulOptions): Promise<NdArray<'float32'>>
+  matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Promise<NdArray<'float32'>>
+  /**
+   * Maps a custom WGSL kernel over inputs, one task per element of `inputs` (a tensor, or a
+   * list of tensors for a kernel with several inputs). Results stream from the handle.
+   *
+   * @example
+   * const job = await client.map(program, seedFiles, { outputs: [{ shape: [4096], dtype: 'uint32' }], workgroups: [64, 1, 1] })
+   * for await (const { index, outputs } of job.results()) total += sum(outputs[0].data)
+   */
+  map(
+    program: CustomProgram,
+    inputs: Array<TensorLike | TensorLike[]>,
+    options: MapOptions,
+  ): Promise<JobHandle>
 }
 
 const MINUTE = 60_000
 
 /** Creates a client for a relay's HTTP API. Works in Node and in browsers. */
 export function createClient(options: ClientOptions): TabswarmClient {
-  const base = options.relay.replace(/\/+$/, '')
-  const doFetch = options.fetch ?? globalThis.fetch
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
-
-  async function request(
-    path: string,
-    init: RequestInit & { timeoutMs?: number | null } = {},
-  ): Promise<Response> {
-    const signals = [init.signal].filter((s): s is AbortSignal => s != null)
-    if (init.timeoutMs !== null)
-      signals.push(AbortSignal.timeout(init.timeoutMs ?? requestTimeoutMs))
-    let response: Response
-    try {
-      response = await doFetch(`${base}/v1${path}`, { ...init, signal: AbortSignal.any(signals) })
-    } catch (err) {
-      if (init.signal?.aborted) throw init.signal.reason
-      throw new RelayUnreachableError(base, err)
-    }
-    if (!response.ok) {
-      const body = (await response.json().catch(() => ({}))) as {
-        error?: { code?: string; message?: string }
-      }
-      throw new ApiRequestError(
-        response.status,
-        body.error?.code ?? 'HTTP_ERROR',
-        body.error?.message ??
-          `${init.method ?? 'GET'} ${path} failed with HTTP ${response.status}`,
-      )
-    }
-    return response
-  }
-
-  const json = async <T>(path: string, init?: RequestInit): Promise<T> =>
-    (await request(path, init)).json() as Promise<T>
+  if (typeof options?.relay !== 'string' || !/^https?:\/\//.test(options.relay))
+    throw new InvalidInputError(`relay must be an http(s) URL, got ${String(options?.relay)}`)
+  const apiKeyAuth: Authenticate | undefined = options.apiKey
+    ? async () => ({ authorization: `Bearer ${options.apiKey}` })
+    : undefined
+  const authenticate = options.authenticate ?? apiKeyAuth
+  const transport = createTransport({
+    base: options.relay.replace(/\/+$/, ''),
+    fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    ...(authenticate ? { authenticate } : {}),
+  })
 
   const client: TabswarmClient = {
     async uploadBlob(bytes, { signal } = {}) {
-      const body = await json<{ hash: string }>('/blobs', {
+      const answer = await transport.json<{ blob?: string; hash?: string }>('/blobs', {
         method: 'PUT',
-        body: bytes as Uint8Array<ArrayBuffer>,
-        headers: { 'content-type': 'application/octet-stream' },
-        ...(signal ? { signal } : {}),
+        body: bytes,
+        signal,
+        timeoutMs: 10 * MINUTE,
       })
-      return body.hash
+      const hash = answer.blob ?? answer.hash
+      if (typeof hash !== 'string') throw new InvalidInputError('the relay returned no blob hash')
+      return hash
     },
 
+    async uploadTensor(tensor, callOptions) {
+      const array = toNdArray('tensor', tensor)
+      const blob = await client.uploadBlob(tensorBytes(array), callOptions)
+      return { blob, dtype: array.dtype, shape: array.shape }
+    },
+
+    downloadTensor: (ref, { signal } = {}) => downloadTensor(transport, ref, signal),
+
+    quote: (spec, { signal } = {}) =>
+      transport.json<Quote>('/quote', { method: 'POST', body: spec, signal }),
+
+    async submit(spec, { signal } = {}) {
+      const job = await transport.json<JobView>('/jobs', { method: 'POST', body: spec, signal })
+      return createJobHandle(transport, job.id)
+    },
+
+    job: (id) => createJobHandle(transport, id),
     getJob: (id, { signal } = {}) =>
-      json(`/jobs/${encodeURIComponent(id)}`, signal ? { signal } : {}),
-    listJobs: async ({ signal } = {}) =>
-      (await json<{ jobs: JobView[] }>('/jobs', signal ? { signal } : {})).jobs,
-    cancel: (id, { signal } = {}) =>
-      json(`/jobs/${encodeURIComponent(id)}/cancel`, {
-        method: 'POST',
-        ...(signal ? { signal } : {}),
-      }),
+      createJobHandle(transport, id).status({ ...(signal ? { signal } : {}) }),
 
-    async *events(id, { signal } = {}) {
-      const response = await request(`/jobs/${encodeURIComponent(id)}/events`, {
-        timeoutMs: null,
-        headers: { accept: 'text/event-stream' },
-        ...(signal ? { signal } : {}),
-      })
-      if (response.body == null)
-        throw new ApiRequestError(response.status, 'NO_BODY', 'event stream has no body')
-      for await (const event of readServerSentEvents(response.body)) {
-        const job = JSON.parse(event.data) as JobView
-        yield job
-        if (job.status !== 'running') return
-      }
-      throw new RelayUnreachableError(base, new Error('event stream ended before the job did'))
+    async listJobs({ signal, status, limit } = {}) {
+      const query = new URLSearchParams()
+      if (status) query.set('status', status)
+      if (limit) query.set('limit', String(limit))
+      const suffix = query.size > 0 ? `?${query}` : ''
+      return (await transport.json<{ jobs: JobView[] }>(`/jobs${suffix}`, { signal })).jobs
     },
 
-    async matmul(a, b, options = {}) {
-      const [m, k] = checkMatrix('a', a)
-      const [kb, n] = checkMatrix('b', b)
+    cancel: (id, { signal } = {}) =>
+      createJobHandle(transport, id).cancel({ ...(signal ? { signal } : {}) }),
+
+    account: (address, { signal } = {}) =>
+      transport.json<Account>(`/accounts/${encodeURIComponent(address)}`, { signal }),
+
+    async matmul(a, b, matmulOptions = {}) {
+      const { signal: callerSignal, onProgress, timeoutMs, ...common } = matmulOptions
+      const left = checkMatrix('a', a)
+      const right = checkMatrix('b', b)
+      const [m, k] = left.shape as [number, number]
+      const [kb, n] = right.shape as [number, number]
       if (k !== kb)
         throw new InvalidInputError(
           `shapes do not align: a is ${m}x${k}, b is ${kb}x${n} (need a.cols == b.rows)`,
         )
-      const deadline = AbortSignal.timeout(options.timeoutMs ?? 30 * MINUTE)
-      const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
-      const bytes = (x: Matrix) =>
-        new Uint8Array(x.data.buffer, x.data.byteOffset, x.data.byteLength)
-      const [blobA, blobB] = await Promise.all([
-        client.uploadBlob(bytes(a), { signal }),
-        client.uploadBlob(bytes(b), { signal }),
+      const deadline = AbortSignal.timeout(timeoutMs ?? 30 * MINUTE)
+      const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline
+      const [refA, refB] = await Promise.all([
+        client.uploadTensor(left, { signal }),
+        client.uploadTensor(right, { signal }),
       ])
-      const job = await json<JobView>('/jobs', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          kernel: 'matmul',
-          inputs: {
-            a: { blob: blobA, dtype: 'float32', shape: [m, k] },
-            b: { blob: blobB, dtype: 'float32', shape: [k, n] },
-          },
-        }),
+      const job = await client.submit(
+        { ...common, kernel: 'matmul', inputs: { a: refA, b: refB } },
+        { signal },
+      )
+      await job.wait({ signal, ...(onProgress ? { onProgress } : {}) })
+      const output = await transport.request(`/jobs/${job.id}/output`, {
         signal,
+        timeoutMs: 10 * MINUTE,
       })
-      try {
-        let last = job
-        for await (const state of client.events(job.id, { signal })) {
-          last = state
-          options.onProgress?.(state)
+      const data = new Float32Array(await output.arrayBuffer())
+      if (data.length !== m * n)
+        throw new InvalidInputError(`the relay returned ${data.length} elements, expected ${m * n}`)
+      return { dtype: 'float32', shape: [m, n], data }
+    },
+
+    async map(program, inputs, mapOptions) {
+      const { signal, outputs, workgroups, ...common } = mapOptions
+      if (!Array.isArray(inputs) || inputs.length === 0)
+        throw new InvalidInputError('map needs at least one input')
+      const tasks = []
+      for (const [index, input] of inputs.entries()) {
+        const arrays = (Array.isArray(input) ? input : [input]).map((x, i) =>
+          toNdArray(`inputs[${index}]${Array.isArray(input) ? `[${i}]` : ''}`, x),
+        )
+        if (arrays.length !== program.inputs.length)
+          throw new InvalidInputError(
+            `inputs[${index}] has ${arrays.length} tensors; the program declares ${program.inputs.length}`,
+          )
+        for (const [i, array] of arrays.entries()) {
+          if (array.dtype !== program.inputs[i]!.dtype)
+            throw new InvalidInputError(
+              `inputs[${index}]: ${program.inputs[i]!.name} must be ${program.inputs[i]!.dtype}, got ${array.dtype}`,
+            )
         }
-        if (last.status !== 'completed') throw new JobFailedError(job.id, last.status, last.error)
-        const output = await request(`/jobs/${job.id}/output`, { signal, timeoutMs: 10 * MINUTE })
-        return {
-          dtype: 'float32',
-          shape: [m, n],
-          data: new Float32Array(await output.arrayBuffer()),
-        }
-      } catch (err) {
-        if (signal.aborted) {
-          await client.cancel(job.id).catch(() => undefined)
-          throw signal.reason
-        }
-        throw err
+        const refs = await Promise.all(
+          arrays.map((array) => client.uploadTensor(array, signal ? { signal } : {})),
+        )
+        tasks.push({
+          inputs: refs,
+          outputs: typeof outputs === 'function' ? outputs(arrays, index) : outputs,
+          workgroups: typeof workgroups === 'function' ? workgroups(arrays, index) : workgroups,
+        })
       }
+      return client.submit(
+        { ...common, kernel: 'custom', program, tasks },
+        signal ? { signal } : {},
+      )
     },
   }
   return client
 }
 
-function checkMatrix(name: string, x: Matrix): [number, number] {
-  if (x.dtype != null && x.dtype !== 'float32')
-    throw new InvalidInputError(`${name} is ${x.dtype}; matmul takes float32`)
-  if (!(x.data instanceof Float32Array))
-    throw new InvalidInputError(`${name}.data must be a Float32Array`)
-  if (x.shape.length !== 2)
-    throw new InvalidInputError(`${name} must be 2-D, got shape (${x.shape.join(', ')})`)
-  const [rows, cols] = x.shape as [number, number]
+function checkMatrix(name: string, x: TensorLike): NdArray {
+  const array = toNdArray(name, x)
+  if (array.dtype !== 'float32')
+    throw new InvalidInputError(`${name} is ${array.dtype}; matmul takes float32`)
+  if (array.shape.length !== 2)
+    throw new InvalidInputError(`${name} must be 2-D, got shape (${array.shape.join(', ')})`)
+  const [rows, cols] = array.shape as [number, number]
   if (rows < 1 || cols < 1)
     throw new InvalidInputError(`${name} has an empty dimension: (${rows}, ${cols})`)
-  if (rows * cols !== x.data.length) {
-    throw new InvalidInputError(
-      `${name} has shape (${rows}, ${cols}) but ${x.data.length} elements`,
-    )
-  }
-  return [rows, cols]
+  return array
 }
+
+export type { JobHandle, JobResult, TensorRef, WaitOptions } from './job-handle.ts'
+export type { TensorLike } from './tensor-input.ts'

@@ -1,8 +1,8 @@
 import { readFile, writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
-import { createClient } from '../../client/client.ts'
 import { encodeNpy, type NdArray, parseNpy } from '../../npy/npy.ts'
-import { defaultRelayUrl } from '../relay-url.ts'
+import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
+import { createProgressBar } from '../progress-bar.ts'
 import { UsageError } from '../usage-error.ts'
 
 export const matmulHelp = `Usage: tabswarm matmul <a.npy> <b.npy> -o <c.npy> [options]
@@ -12,8 +12,9 @@ tabs compute and the coordinator verifies. Inputs and output are numpy .npy file
 
 Options:
   -o, --output <file>  where to write C (required)
-  --relay <url>        relay/coordinator HTTP URL (env TABSWARM_RELAY, default http://127.0.0.1:8787)
+  --budget <credits>   most credits the job may spend
   --timeout <sec>      give up (and cancel the job) after this long (default 1800)
+${clientFlagsHelp}
   --json               print the result summary as JSON
   -h, --help           show this help`
 
@@ -47,8 +48,9 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
     args,
     allowPositionals: true,
     options: {
+      ...clientFlags,
       output: { type: 'string', short: 'o' },
-      relay: { type: 'string' },
+      budget: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -59,6 +61,9 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
   const timeoutSec = values.timeout ? Number(values.timeout) : 1800
   if (!(timeoutSec > 0))
     throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`)
+  const budget = values.budget != null ? Number(values.budget) : undefined
+  if (budget != null && !(budget >= 0))
+    throw new UsageError(`--budget must be a non-negative number, got "${values.budget}"`)
 
   const [a, b] = await Promise.all([
     readMatrix(positionals[0]!, 'a'),
@@ -71,17 +76,19 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
       `shapes do not align: a is ${m}x${k}, b is ${kb}x${n} (a's columns must equal b's rows)`,
     )
 
-  const client = createClient({ relay: values.relay ?? defaultRelayUrl() })
+  const client = clientFromFlags(values)
   const started = performance.now()
-  const tty = process.stderr.isTTY && !values.json
-  const c = await client.matmul(a, b, {
-    signal,
-    timeoutMs: timeoutSec * 1000,
-    onProgress: (job) => {
-      if (tty) process.stderr.write(`\rtiles ${job.tasks.accepted}/${job.tasks.total} verified`)
-    },
+  const bar = createProgressBar(process.stderr, 'tiles verified', {
+    enabled: process.stderr.isTTY && !values.json,
   })
-  if (tty) process.stderr.write('\n')
+  const c = await client
+    .matmul(a, b, {
+      signal,
+      timeoutMs: timeoutSec * 1000,
+      ...(budget != null ? { budget } : {}),
+      onProgress: (job) => bar.update(job.tasks.accepted, job.tasks.total),
+    })
+    .finally(() => bar.done())
   await writeFile(values.output, encodeNpy(c))
   const seconds = (performance.now() - started) / 1000
   if (values.json) {

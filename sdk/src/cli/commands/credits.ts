@@ -1,0 +1,34 @@
+import { parseArgs } from 'node:util'
+import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
+import { ExitCode } from '../exit-codes.ts'
+import { UsageError } from '../usage-error.ts'
+
+export const creditsHelp = `Usage: tabswarm credits <address> [options]
+
+Shows the credits of a contributor's wallet address (0x...) or a researcher account:
+earned by verified work, held in escrow for running jobs, and the balance.
+
+Options:
+${clientFlagsHelp}
+  --json               print the account as JSON
+  -h, --help           show this help`
+
+export async function creditsCommand(args: string[], signal: AbortSignal): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { ...clientFlags, json: { type: 'boolean', default: false } },
+  })
+  if (positionals.length !== 1)
+    throw new UsageError('credits takes one address: tabswarm credits 0x...')
+  const address = positionals[0]!
+  if (!/^(0x[0-9a-fA-F]{40}|[A-Za-z0-9_-]{1,64})$/.test(address))
+    throw new UsageError(`not a wallet address or account name: "${address}"`)
+  const account = await clientFromFlags(values).account(address, { signal })
+  if (values.json) process.stdout.write(`${JSON.stringify({ address, ...account })}\n`)
+  else
+    process.stdout.write(
+      `${address}: balance ${account.balance}, earned ${account.earned}, in escrow ${account.escrowed}\n`,
+    )
+  return ExitCode.OK
+}

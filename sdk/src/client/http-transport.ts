@@ -1,0 +1,92 @@
+import { ApiRequestError, RelayUnreachableError } from './client-errors.ts'
+
+/** Adds credentials to a request: an API key header, or a wallet signature. */
+export type Authenticate = (request: {
+  method: string
+  path: string
+  body: Uint8Array | undefined
+}) => Promise<Record<string, string>>
+
+export interface TransportOptions {
+  /** Base URL of the relay, without a trailing slash. */
+  base: string
+  fetch: typeof fetch
+  requestTimeoutMs: number
+  authenticate?: Authenticate
+}
+
+export interface RequestOptions {
+  method?: string
+  /** JSON-serialisable value, or raw bytes. */
+  body?: unknown
+  headers?: Record<string, string>
+  signal?: AbortSignal | undefined
+  /** Per-request timeout; `null` for long-lived streams. @default the client's */
+  timeoutMs?: number | null
+}
+
+/**
+ * The one place HTTP happens: base URL, credentials, timeouts and cancellation, and the
+ * API's `{ error: { code, message } }` answers turned into `ApiRequestError`s.
+ */
+export interface Transport {
+  readonly base: string
+  request(path: string, options?: RequestOptions): Promise<Response>
+  json<T>(path: string, options?: RequestOptions): Promise<T>
+}
+
+const encoder = new TextEncoder()
+
+export function createTransport(options: TransportOptions): Transport {
+  const { base } = options
+
+  async function request(path: string, init: RequestOptions = {}): Promise<Response> {
+    const method = init.method ?? 'GET'
+    const signals: AbortSignal[] = init.signal ? [init.signal] : []
+    if (init.timeoutMs !== null)
+      signals.push(AbortSignal.timeout(init.timeoutMs ?? options.requestTimeoutMs))
+    const headers: Record<string, string> = { ...init.headers }
+    let body: Uint8Array | undefined
+    if (init.body instanceof Uint8Array) {
+      body = init.body
+      headers['content-type'] ??= 'application/octet-stream'
+    } else if (init.body !== undefined) {
+      body = encoder.encode(JSON.stringify(init.body))
+      headers['content-type'] = 'application/json'
+    }
+    if (options.authenticate)
+      Object.assign(headers, await options.authenticate({ method, path: `/v1${path}`, body }))
+
+    let response: Response
+    try {
+      response = await options.fetch(`${base}/v1${path}`, {
+        method,
+        headers,
+        ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
+        signal: signals.length > 0 ? AbortSignal.any(signals) : null,
+      })
+    } catch (err) {
+      if (init.signal?.aborted) throw init.signal.reason
+      throw new RelayUnreachableError(base, err)
+    }
+    if (!response.ok) {
+      const answer = (await response.json().catch(() => ({}))) as {
+        error?: { code?: string; message?: string }
+      }
+      throw new ApiRequestError(
+        response.status,
+        answer.error?.code ?? 'HTTP_ERROR',
+        answer.error?.message ?? `${method} ${path} failed with HTTP ${response.status}`,
+        response.headers.get('retry-after'),
+      )
+    }
+    return response
+  }
+
+  return {
+    base,
+    request,
+    json: async <T>(path: string, init?: RequestOptions) =>
+      (await request(path, init)).json() as Promise<T>,
+  }
+}
