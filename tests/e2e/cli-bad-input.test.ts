@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeNpy } from '@tabswarm/sdk'
@@ -6,8 +6,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomMatrix } from '../support/random-matrix.ts'
 import { runCli } from '../support/run-cli.ts'
 
+/** A `.npy` file numpy would write for float64 data, which Tabswarm does not take. */
+function float64Npy(values: number[]): Uint8Array {
+  const dict = `{'descr': '<f8', 'fortran_order': False, 'shape': (${values.length},), }`
+  const header = `${dict}${' '.repeat(128 - 10 - dict.length - 1)}\n`
+  const out = new Uint8Array(128 + values.length * 8)
+  out.set([0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59, 1, 0, header.length, 0])
+  out.set(new TextEncoder().encode(header), 10)
+  new Float64Array(out.buffer, 128).set(values)
+  return out
+}
+
 /** Each bad input gets one line on stderr that names the problem, and a non-zero exit. */
-describe('tabswarm matmul refuses bad input', () => {
+describe('every tabswarm command refuses bad input', () => {
   let dir: string
   const path = (name: string) => join(dir, name)
   // Port 9 (discard) on loopback: nothing listens, so a dial is refused at once.
@@ -32,6 +43,22 @@ describe('tabswarm matmul refuses bad input', () => {
       encodeNpy({ dtype: 'int32', shape: [3, 2], data: new Int32Array(6) }),
     )
     await writeFile(path('garbage.npy'), 'this is not numpy')
+    await writeFile(path('k.wgsl'), '@compute @workgroup_size(64) fn main() {}')
+    await mkdir(path('f64'))
+    await writeFile(path('f64/x.npy'), float64Npy([1, 2, 3]))
+    const spec = (inputs: string) => ({
+      wgsl: 'k.wgsl',
+      inputs,
+      output: { dtype: 'float32', shape: 'input' },
+      workgroups: { elementsPerWorkgroup: 64 },
+    })
+    await writeFile(path('f64.json'), JSON.stringify(spec('f64')))
+    await writeFile(path('ok.json'), JSON.stringify(spec('in')))
+    await mkdir(path('in'))
+    await writeFile(
+      path('in/x.npy'),
+      encodeNpy({ dtype: 'float32', shape: [3], data: new Float32Array(3) }),
+    )
   })
   afterAll(() => rm(dir, { recursive: true, force: true }))
 
@@ -69,6 +96,40 @@ describe('tabswarm matmul refuses bad input', () => {
       /cannot reach the relay at http:\/\/127\.0\.0\.1:9/,
     ],
     ['an unknown command', () => ['frobnicate'], 2, /unknown command 'frobnicate'/],
+    [
+      'run: a missing spec',
+      () => ['run', path('nope.json')],
+      2,
+      /cannot read .*nope\.json \(ENOENT\)/,
+    ],
+    ['run: a float64 input', () => ['run', path('f64.json')], 2, /x\.npy: unsupported dtype '<f8'/],
+    [
+      'run: the relay down',
+      () => ['run', path('ok.json'), ...deadRelay],
+      3,
+      /cannot reach the relay/,
+    ],
+    ['jobs: a bad --status', () => ['jobs', '--status', 'bogus'], 2, /--status must be one of/],
+    ['jobs: the relay down', () => ['jobs', ...deadRelay], 3, /cannot reach the relay/],
+    ['job: no id', () => ['job'], 2, /job takes one job id/],
+    ['job: the relay down', () => ['job', 'abc', ...deadRelay], 3, /cannot reach the relay/],
+    ['cancel: no id', () => ['cancel'], 2, /cancel takes one job id/],
+    ['cancel: the relay down', () => ['cancel', 'abc', ...deadRelay], 3, /cannot reach the relay/],
+    ['credits: not an address', () => ['credits', 'not an address!'], 2, /not a wallet address/],
+    [
+      'credits: the relay down',
+      () => ['credits', `0x${'ab'.repeat(20)}`, ...deadRelay],
+      3,
+      /cannot reach the relay/,
+    ],
+    ['worker: a bad --max-tasks', () => ['worker', '--max-tasks', '0'], 2, /--max-tasks must be/],
+    ['worker: the relay down', () => ['worker', ...deadRelay], 3, /cannot reach the relay/],
+    [
+      'worker: a bad multiaddr',
+      () => ['worker', '--relay', '/ip4/nope'],
+      2,
+      /not a valid multiaddr/,
+    ],
   ]
 
   it.each(cases)('%s', async (_name, args, code, message) => {

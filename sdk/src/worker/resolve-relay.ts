@@ -1,5 +1,5 @@
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
-import { RelayUnreachableError } from '../client/client-errors.ts'
+import { InvalidInputError, RelayUnreachableError } from '../client/client-errors.ts'
 
 /** How long asking a relay's HTTP API for its libp2p addresses may take. */
 const LOOKUP_TIMEOUT_MS = 10_000
@@ -19,14 +19,14 @@ export async function resolveRelay(
     try {
       return [multiaddr(relay)]
     } catch (err) {
-      throw new TypeError(`not a valid multiaddr: ${relay} (${(err as Error).message})`)
+      throw new InvalidInputError(`not a valid multiaddr: ${relay} (${(err as Error).message})`)
     }
   }
   let url: URL
   try {
     url = new URL('v1/swarm', relay.endsWith('/') ? relay : `${relay}/`)
   } catch {
-    throw new TypeError(`the relay must be an http(s) URL or a multiaddr, got "${relay}"`)
+    throw new InvalidInputError(`the relay must be an http(s) URL or a multiaddr, got "${relay}"`)
   }
   const timeout = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
   let response: Response
