@@ -12,3 +12,13 @@ export const DEFAULT_KERNEL_TIMEOUT_MS = 60_000
 
 /** Power preference asked of `requestAdapter` when the caller names none. */
 export const DEFAULT_POWER_PREFERENCE: GPUPowerPreference = 'high-performance'
+
+/**
+ * Most work, in FLOP-like units, one dispatch or submission may carry: 2³⁰ is about 1 ms
+ * on a desktop GPU and a few hundred ms on integrated ones, far inside the 2 s GPU
+ * watchdogs (Windows TDR), while large enough that splitting costs little.
+ */
+export const DEFAULT_MAX_WORK_PER_SUBMISSION = 2 ** 30
+
+/** Largest WGSL source a custom kernel may have. */
+export const MAX_CUSTOM_WGSL_BYTES = 64 * 1024

@@ -17,8 +17,12 @@ export type TabswarmErrorOptions = {
 /** Options of the concrete subclasses, whose code is fixed. */
 export type ErrorDetailsOptions = { details?: string; cause?: unknown }
 
-/** What crosses a worker or peer boundary in place of an error object. */
-export type SerializedError = { name: string; code: string; message: string }
+/**
+ * What crosses a worker or peer boundary in place of an error object. `data` carries
+ * structured detail some errors need on the far side (e.g. compiler messages); it must
+ * be structured-cloneable and JSON-safe.
+ */
+export type SerializedError = { name: string; code: string; message: string; data?: unknown }
 
 /**
  * Base class of every error Tabswarm throws on purpose.
@@ -109,6 +113,45 @@ export class KernelAbortedError extends TabswarmError {
   }
 }
 
+/** One message of the WGSL compiler, as `GPUCompilationMessage` reports it (plain data). */
+export type KernelCompileMessage = {
+  type: 'error' | 'warning' | 'info'
+  message: string
+  /** 1-based line in the WGSL source; 0 when the compiler gave no position. */
+  line: number
+  /** 1-based column (UTF-16 units) in that line; 0 when unknown. */
+  column: number
+}
+
+/**
+ * WGSL failed to compile, or the pipeline could not be built from it (missing entry
+ * point, bindings that disagree with the declared ones). `messages` carries every
+ * compiler message with its line and column; the message text lists them as
+ * `line:column: text`, so a log line alone is enough to find the fault.
+ */
+export class KernelCompileError extends TabswarmError {
+  override name = 'KernelCompileError' as const
+  readonly messages: KernelCompileMessage[]
+  constructor(
+    shortMessage: string,
+    options: ErrorDetailsOptions & { messages?: KernelCompileMessage[] } = {},
+  ) {
+    const messages = options.messages ?? []
+    const listed = messages.map((m) => `${m.line}:${m.column}: ${m.type}: ${m.message}`).join('\n')
+    const details = [listed, options.details].filter(Boolean).join('\n')
+    super(shortMessage, {
+      code: 'KERNEL_COMPILE',
+      ...(details ? { details } : {}),
+      ...('cause' in options ? { cause: options.cause } : {}),
+    })
+    this.messages = messages
+  }
+
+  override toJSON(): SerializedError {
+    return { ...super.toJSON(), message: this.shortMessage, data: { messages: this.messages } }
+  }
+}
+
 /** WebGPU reported a validation or out-of-memory error while running a kernel. */
 export class KernelExecutionError extends TabswarmError {
   override name = 'KernelExecutionError' as const
@@ -120,6 +163,7 @@ export class KernelExecutionError extends TabswarmError {
 type ErrorConstructor = new (message: string, options?: ErrorDetailsOptions) => TabswarmError
 
 const knownErrors: Record<string, ErrorConstructor> = {
+  KernelCompileError,
   GpuUnavailableError,
   DeviceLostError,
   KernelShapeError,
@@ -145,6 +189,13 @@ export function deserializeError(value: unknown): TabswarmError {
   const Known = Object.hasOwn(knownErrors, serialized.name)
     ? knownErrors[serialized.name]
     : undefined
+  if (serialized.name === 'KernelCompileError') {
+    const data = serialized.data as { messages?: unknown } | undefined
+    const messages = Array.isArray(data?.messages)
+      ? (data.messages as unknown[]).filter(isCompileMessage)
+      : []
+    return new KernelCompileError(serialized.message, { messages })
+  }
   if (Known) return new Known(serialized.message)
   const err = new TabswarmError(serialized.message, {
     code: serialized.code,
@@ -152,6 +203,17 @@ export function deserializeError(value: unknown): TabswarmError {
   })
   err.name = serialized.name
   return err
+}
+
+function isCompileMessage(value: unknown): value is KernelCompileMessage {
+  if (typeof value !== 'object' || value === null) return false
+  const v = value as Record<string, unknown>
+  return (
+    (v.type === 'error' || v.type === 'warning' || v.type === 'info') &&
+    typeof v.message === 'string' &&
+    typeof v.line === 'number' &&
+    typeof v.column === 'number'
+  )
 }
 
 /** Whether a value looks like a `SerializedError` (e.g. after `JSON.parse`). */

@@ -5,12 +5,29 @@
  */
 
 export {
+  type CompareOptions,
+  type Comparison,
+  compareElementwise,
+  type ReferenceResult,
+} from './compare/compare-elementwise.ts'
+export {
   type CompareMatmulOptions,
   compareMatmul,
   type MatmulComparison,
   type MatmulDtype,
 } from './compare/matmul-tolerance.ts'
-export { DEFAULT_KERNEL_TIMEOUT_MS, DEFAULT_POWER_PREFERENCE } from './constants.ts'
+export {
+  ABSOLUTE_FLOOR,
+  F32_UNIT_ROUNDOFF,
+  gamma,
+  OUTPUT_ROUNDING,
+} from './compare/tolerance-model.ts'
+export {
+  DEFAULT_KERNEL_TIMEOUT_MS,
+  DEFAULT_MAX_WORK_PER_SUBMISSION,
+  DEFAULT_POWER_PREFERENCE,
+  MAX_CUSTOM_WGSL_BYTES,
+} from './constants.ts'
 export {
   DeviceLostError,
   deserializeError,
@@ -18,6 +35,8 @@ export {
   GpuUnavailableError,
   isSerializedError,
   KernelAbortedError,
+  KernelCompileError,
+  type KernelCompileMessage,
   KernelExecutionError,
   KernelLimitError,
   KernelShapeError,
@@ -26,6 +45,7 @@ export {
   TabswarmError,
   type TabswarmErrorOptions,
 } from './errors.ts'
+export { type BufferPool, type BufferPoolOptions, bufferSizeClass } from './host/buffer-pool.ts'
 export {
   errorTransferHandler,
   registerErrorTransferHandler,
@@ -45,26 +65,85 @@ export {
   type KernelWorkerApiOptions,
 } from './host/kernel-worker-api.ts'
 export {
+  assertFloatData,
+  FLOAT_BYTES,
+  type FloatData,
+  type FloatDtype,
+} from './kernels/common/float-dtype.ts'
+export type {
+  CustomKernelBinding,
+  CustomKernelProgram,
+  CustomKernelRequest,
+  KernelDtype,
+} from './kernels/custom/custom-kernel-types.ts'
+export {
+  type CustomProgramLimits,
+  KERNEL_DTYPE_BYTES,
+  KERNEL_DTYPES,
+  validateCustomProgram,
+} from './kernels/custom/validate-custom-program.ts'
+export type {
+  ActivationOp,
+  ActivationRequest,
+  BiasAddRequest,
+  ResidualAddRequest,
+} from './kernels/elementwise/elementwise-request.ts'
+export type {
+  CustomRunRequest,
+  KernelName,
+  KernelRequest,
+  KernelResult,
+  KernelResultOf,
+  MatmulRunRequest,
+} from './kernels/kernel-request.ts'
+export {
   createTiledMatmulKernel,
   createTiledMatmulWgsl,
   DEFAULT_TILED_MATMUL_CONFIG,
   MATMUL_TILED_WGSL,
   matmulTiledKernel,
   type TiledMatmulConfig,
+  type TiledMatmulFormat,
 } from './kernels/matmul/matmul.wgsl.ts'
 export { type MatmulDispatch, planMatmulDispatches } from './kernels/matmul/matmul-dispatch-plan.ts'
 export {
   MATMUL_BINDINGS_WGSL,
-  MATMUL_DIMS_BYTES,
+  MATMUL_PARAMS_BYTES,
   type MatmulKernel,
   type MatmulVariant,
-  packMatmulDims,
+  matmulBindingsWgsl,
+  packMatmulParams,
 } from './kernels/matmul/matmul-kernel.ts'
-export { MATMUL_NAIVE_WGSL, matmulNaiveKernel } from './kernels/matmul/matmul-naive.wgsl.ts'
+export {
+  createNaiveMatmulKernel,
+  createNaiveMatmulWgsl,
+  MATMUL_NAIVE_WGSL,
+  matmulNaiveKernel,
+} from './kernels/matmul/matmul-naive.wgsl.ts'
 export { assertMatmulShape, type MatmulOperands } from './kernels/matmul/matmul-shape.ts'
+export { KERNEL_NAMES, planKernel } from './kernels/plan-kernel.ts'
+export { MAX_ATTENTION_HEAD_DIM } from './kernels/transformer/attention-program.ts'
+export type {
+  AttentionRequest,
+  EmbeddingRequest,
+  LayerNormRequest,
+  ReduceRequest,
+  RmsNormRequest,
+  SoftmaxRequest,
+} from './kernels/transformer/transformer-requests.ts'
+export { attentionReference } from './reference/attention-reference.ts'
+export {
+  activationReference,
+  biasAddReference,
+  residualAddReference,
+} from './reference/elementwise-reference.ts'
+export { embeddingReference } from './reference/embedding-reference.ts'
+export { float16Bits, float16Value, fromFloat16, toFloat16 } from './reference/float16.ts'
 export {
   type MatmulReferenceResult,
   matmulReference,
   matmulReferenceWithBound,
 } from './reference/matmul-reference.ts'
+export { layerNormReference, rmsNormReference } from './reference/norm-reference.ts'
 export { seededRandomF32 } from './reference/seeded-random.ts'
+export { reduceReference, softmaxReference } from './reference/softmax-reference.ts'

@@ -1,16 +1,29 @@
 import { KernelShapeError } from '../errors.ts'
 
-/** Element types a kernel may compute in. Only f32 today (SwiftShader has no shader-f16). */
-export type MatmulDtype = 'f32'
+/**
+ * Storage format of the result: `f32`, or `f16` (f16 operands and result, f32
+ * accumulation: the f16 kernels round only the final value).
+ */
+export type MatmulDtype = 'f32' | 'f16'
 
-/** Unit roundoff u = ε/2 of each dtype: the largest relative error of one rounding. */
-const UNIT_ROUNDOFF: Record<MatmulDtype, number> = { f32: 2 ** -24 }
+/** Unit roundoff of the f32 accumulation: the largest relative error of one rounding. */
+const ACCUMULATION_ROUNDOFF = 2 ** -24
+
+/**
+ * Relative error of storing the result: one rounding to f32 (u), or to f16, where a
+ * full ulp (2⁻¹⁰) is allowed because WGSL does not promise round-to-nearest for
+ * `pack2x16float`.
+ */
+const OUTPUT_ROUNDOFF: Record<MatmulDtype, number> = { f32: 2 ** -24, f16: 2 ** -10 }
 
 /**
  * Per-operation absolute slack for underflow: WGSL lets f32 flush subnormals to zero,
  * which loses up to the smallest normal (2⁻¹²⁶) per multiply or add.
  */
-const UNDERFLOW_SLACK: Record<MatmulDtype, number> = { f32: 2 ** -126 }
+const UNDERFLOW_SLACK = 2 ** -126
+
+/** Absolute slack of the stored result: f16 subnormals are spaced 2⁻²⁴ apart. */
+const OUTPUT_FLOOR: Record<MatmulDtype, number> = { f32: 0, f16: 2 ** -24 }
 
 /** Options of `compareMatmul`. */
 export type CompareMatmulOptions = {
@@ -56,7 +69,9 @@ function gammaOf(k: number, u: number): number {
  *
  * Any f32 dot product of length k, summed in any order (tiled, blocked, FMA or not),
  * satisfies |ĉ − c| ≤ γₖ·(|A|·|B|) (Higham, Thm 3.5 and §3.1). The reference is exact
- * before one final rounding to f32, adding u·|expected|. So element i passes when
+ * before one final rounding to the output format, adding u·|expected| (u = 2⁻²⁴ for
+ * f32, 2⁻¹⁰ for f16 results; `actual` is then the decoded f16 values). So element i
+ * passes when
  *
  *   |actual − expected| ≤ γₖ·bound + u·|expected| + 2k·2⁻¹²⁶
  *
@@ -94,9 +109,12 @@ export function compareMatmul(
   if (!Number.isSafeInteger(k) || k < 1) {
     throw new KernelShapeError(`k must be a positive integer, got ${k}.`)
   }
-  const u = UNIT_ROUNDOFF[dtype]
-  const gamma = gammaOf(k, u)
-  const floor = 2 * k * UNDERFLOW_SLACK[dtype]
+  if (dtype !== 'f32' && dtype !== 'f16') {
+    throw new KernelShapeError(`dtype must be f32 or f16, got ${String(dtype)}.`)
+  }
+  const u = OUTPUT_ROUNDOFF[dtype]
+  const gamma = gammaOf(k, ACCUMULATION_ROUNDOFF)
+  const floor = 2 * k * UNDERFLOW_SLACK + OUTPUT_FLOOR[dtype]
   let normwiseScale = 0
   if (!bound) {
     for (let i = 0; i < expected.length; i++) {

@@ -4,6 +4,7 @@ import {
   KernelAbortedError,
   type TabswarmError,
 } from '../errors.ts'
+import { type BufferPool, type BufferPoolOptions, createBufferPool } from './buffer-pool.ts'
 import { describeHost, HOST_LIMIT_NAMES } from './host-info.ts'
 import type { DeviceLostDetails, HostInfo } from './kernel-types.ts'
 import { createPipelineCache, type PipelineCache } from './pipeline-cache.ts'
@@ -13,6 +14,8 @@ export type DeviceSession = {
   device: GPUDevice
   info: HostInfo
   pipelines: PipelineCache
+  /** Reusable buffers of this device; emptied when the device is lost or destroyed. */
+  pool: BufferPool
   /** Rejects (with `DeviceLostError`, or `KernelAbortedError` after `destroy`) once the device is lost. */
   lost: Promise<never>
   /** The error `lost` rejected with, once it has. */
@@ -27,6 +30,8 @@ export type AcquireDeviceOptions = {
   powerPreference: GPUPowerPreference
   /** Called when the device is lost other than through `destroy()`. */
   onLost: (details: DeviceLostDetails) => void
+  /** Bounds of the session's buffer pool. */
+  pool?: BufferPoolOptions
 }
 
 /**
@@ -38,6 +43,7 @@ export async function acquireDeviceSession({
   gpu,
   powerPreference,
   onLost,
+  pool: poolOptions,
 }: AcquireDeviceOptions): Promise<DeviceSession> {
   let adapter: GPUAdapter | null
   try {
@@ -53,9 +59,17 @@ export async function acquireDeviceSession({
   }
   const requiredLimits: Record<string, number> = {}
   for (const name of HOST_LIMIT_NAMES) requiredLimits[name] = adapter.limits[name]
+  // shader-f16 is requested where the adapter has it; kernels check the device's features.
+  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16')
+    ? ['shader-f16']
+    : []
   let device: GPUDevice
   try {
-    device = await adapter.requestDevice({ label: 'tabswarm-kernel-host', requiredLimits })
+    device = await adapter.requestDevice({
+      label: 'tabswarm-kernel-host',
+      requiredLimits,
+      requiredFeatures,
+    })
   } catch (cause) {
     throw new GpuUnavailableError('Requesting a WebGPU device failed.', { cause })
   }
@@ -67,7 +81,9 @@ export async function acquireDeviceSession({
     rejectLost = reject
   })
   lost.catch(() => {})
+  const pool = createBufferPool(device, poolOptions)
   void device.lost.then((info) => {
+    pool.destroy()
     lostError = destroyedOnPurpose
       ? new KernelAbortedError('Kernel host was destroyed.')
       : new DeviceLostError(`GPU device was lost (${info.reason}).`, { details: info.message })
@@ -79,10 +95,12 @@ export async function acquireDeviceSession({
     device,
     info: describeHost(adapter, device),
     pipelines: createPipelineCache(device),
+    pool,
     lost,
     lostError: () => lostError,
     destroy() {
       destroyedOnPurpose = true
+      pool.destroy()
       device.destroy()
     },
   }

@@ -7,6 +7,11 @@ export const HOST_LIMIT_NAMES = [
   'maxBufferSize',
   'maxComputeInvocationsPerWorkgroup',
   'maxComputeWorkgroupsPerDimension',
+  'maxStorageBuffersPerShaderStage',
+  'maxUniformBufferBindingSize',
+  'maxComputeWorkgroupSizeX',
+  'maxComputeWorkgroupSizeY',
+  'maxComputeWorkgroupSizeZ',
 ] as const satisfies readonly (keyof HostLimits & keyof GPUSupportedLimits)[]
 
 /** Copy the host limits out of a `GPUSupportedLimits` (whose fields are prototype getters). */
@@ -17,6 +22,11 @@ export function pickHostLimits(limits: GPUSupportedLimits): HostLimits {
     maxBufferSize: limits.maxBufferSize,
     maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
     maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
+    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
+    maxUniformBufferBindingSize: limits.maxUniformBufferBindingSize,
+    maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
+    maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
+    maxComputeWorkgroupSizeZ: limits.maxComputeWorkgroupSizeZ,
   }
 }
 
@@ -33,6 +43,7 @@ export function describeHost(adapter: GPUAdapter, device: GPUDevice): HostInfo {
     device: info.device,
     description: info.description,
     features: [...adapter.features].sort(),
+    deviceFeatures: [...device.features].sort(),
     limits: pickHostLimits(device.limits),
   }
 }

@@ -1,19 +1,18 @@
-import { DEFAULT_KERNEL_TIMEOUT_MS, DEFAULT_POWER_PREFERENCE } from '../constants.ts'
+import {
+  DEFAULT_KERNEL_TIMEOUT_MS,
+  DEFAULT_MAX_WORK_PER_SUBMISSION,
+  DEFAULT_POWER_PREFERENCE,
+} from '../constants.ts'
 import { KernelAbortedError, KernelShapeError } from '../errors.ts'
-import { matmulTiledKernel } from '../kernels/matmul/matmul.wgsl.ts'
-import type { MatmulKernel, MatmulVariant } from '../kernels/matmul/matmul-kernel.ts'
-import { matmulNaiveKernel } from '../kernels/matmul/matmul-naive.wgsl.ts'
-import { assertMatmulShape } from '../kernels/matmul/matmul-shape.ts'
+import type { CustomKernelRequest } from '../kernels/custom/custom-kernel-types.ts'
+import type { KernelRequest, KernelResult, KernelResultOf } from '../kernels/kernel-request.ts'
+import type { MatmulRequest } from '../kernels/matmul/matmul-request.ts'
+import { planKernel } from '../kernels/plan-kernel.ts'
+import type { BufferPoolOptions } from './buffer-pool.ts'
 import { createCallDeadline } from './call-deadline.ts'
 import { acquireDeviceSession, type DeviceSession } from './device-session.ts'
-import type {
-  DeviceLostDetails,
-  HostInfo,
-  KernelRunOptions,
-  MatmulRequest,
-} from './kernel-types.ts'
-import { assertMatmulFitsLimits } from './matmul-limits.ts'
-import { runMatmul } from './run-matmul.ts'
+import type { DeviceLostDetails, HostInfo, KernelRunOptions } from './kernel-types.ts'
+import { runGpuProgram } from './run-gpu-program.ts'
 
 /** Options of `createKernelHost`. */
 export type KernelHostOptions = {
@@ -33,11 +32,19 @@ export type KernelHostOptions = {
   timeoutMs?: number
   /**
    * Cap on workgroups per axis in one dispatch, below the adapter's
-   * `maxComputeWorkgroupsPerDimension`. Smaller dispatches keep each one short of
-   * GPU watchdogs on slow adapters.
+   * `maxComputeWorkgroupsPerDimension`.
    * @default the adapter's limit
    */
   maxWorkgroupsPerDimension?: number
+  /**
+   * Most work (FLOP-like units) per dispatch and per submission of built-in kernels:
+   * large problems are split so no single submission runs long enough to trip a GPU
+   * watchdog or freeze the desktop.
+   * @default DEFAULT_MAX_WORK_PER_SUBMISSION (2³⁰)
+   */
+  maxWorkPerSubmission?: number
+  /** Bounds of the per-device buffer pool. */
+  bufferPool?: BufferPoolOptions
 }
 
 /** A GPU device with the Tabswarm kernels on it. Create with `createKernelHost`. */
@@ -45,38 +52,45 @@ export type KernelHost = {
   /** The current device's description (updated when a lost device is replaced). */
   readonly info: HostInfo
   /**
-   * `C[m×n] = A[m×k] · B[k×n]`, row-major f32. Rejects with `KernelShapeError`,
-   * `KernelLimitError`, `KernelTimeoutError`, `KernelAbortedError`, `DeviceLostError`,
-   * `GpuUnavailableError` or `KernelExecutionError`.
+   * `C[m×n] = A[m×k] · B[k×n]` (batched with `batch`), row-major, f32 accumulation.
+   * Resolves to a `Float32Array`, or float16 bits for `dtype: 'float16'`. Rejects with
+   * `KernelShapeError`, `KernelLimitError`, `KernelTimeoutError`, `KernelAbortedError`,
+   * `DeviceLostError`, `GpuUnavailableError` or `KernelExecutionError`.
    */
-  matmul(request: MatmulRequest, options?: KernelRunOptions): Promise<Float32Array<ArrayBuffer>>
+  matmul(
+    request: MatmulRequest & { dtype?: 'float32' },
+    options?: KernelRunOptions,
+  ): Promise<Float32Array<ArrayBuffer>>
+  matmul(
+    request: MatmulRequest & { dtype: 'float16' },
+    options?: KernelRunOptions,
+  ): Promise<Uint16Array<ArrayBuffer>>
+  /**
+   * Run any kernel, chosen by `request.kernel` (see `KernelRequest`). Same errors as
+   * `matmul`, plus `KernelCompileError` for custom WGSL that does not compile.
+   *
+   * @example
+   * const y = await host.run({ kernel: 'softmax', x, rows: 4, cols: 10 })
+   */
+  run<R extends KernelRequest>(request: R, options?: KernelRunOptions): Promise<KernelResultOf<R>>
+  /**
+   * Run a custom WGSL kernel; resolves to one typed array per declared output. Sizes and
+   * workgroup counts are checked against the adapter limits and `request.caps` first.
+   */
+  custom(
+    request: CustomKernelRequest,
+    options?: KernelRunOptions,
+  ): Promise<ArrayBufferView<ArrayBuffer>[]>
   /** Destroy the device. Pending and later calls reject with `KernelAbortedError`. */
   destroy(): void
 }
 
-const kernels: Record<MatmulVariant, MatmulKernel> = {
-  tiled: matmulTiledKernel,
-  naive: matmulNaiveKernel,
-}
-
-function kernelFor(variant: unknown): MatmulKernel {
-  const kernel =
-    typeof variant === 'string' && Object.hasOwn(kernels, variant)
-      ? kernels[variant as MatmulVariant]
-      : undefined
-  if (!kernel) {
-    throw new KernelShapeError(
-      `variant must be one of ${Object.keys(kernels).join(', ')}, got ${String(variant)}.`,
-    )
-  }
-  return kernel
-}
-
 /**
  * Acquire a WebGPU device and return a host that runs kernels on it: one device per
- * host, pipelines compiled once per variant, every call validated before anything is
- * allocated and bounded by a deadline. Rejects with `GpuUnavailableError` if there is
- * no adapter or device.
+ * host, pipelines compiled once, buffers pooled, every call validated against the
+ * device limits before anything is allocated, split into bounded submissions, and
+ * bounded by a deadline. Rejects with `GpuUnavailableError` if there is no adapter or
+ * device.
  *
  * @example
  * const host = await createKernelHost({ gpu: navigator.gpu })
@@ -87,6 +101,10 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
   const { gpu, onDeviceLost } = options
   const powerPreference = options.powerPreference ?? DEFAULT_POWER_PREFERENCE
   const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS
+  const maxWorkPerSubmission = options.maxWorkPerSubmission ?? DEFAULT_MAX_WORK_PER_SUBMISSION
+  if (!(maxWorkPerSubmission > 0)) {
+    throw new RangeError(`maxWorkPerSubmission must be positive, got ${maxWorkPerSubmission}.`)
+  }
   let destroyed = false
   let session: DeviceSession | undefined
   let acquiring: Promise<DeviceSession> | undefined
@@ -95,6 +113,7 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
     const next = await acquireDeviceSession({
       gpu,
       powerPreference,
+      ...(options.bufferPool ? { pool: options.bufferPool } : {}),
       onLost: (details) => {
         // Drop the dead session so the next call acquires a fresh device lazily.
         if (session === next) session = undefined
@@ -119,42 +138,59 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
 
   let info = (await currentSession()).info
 
+  const run = async (
+    request: KernelRequest,
+    runOptions: KernelRunOptions,
+  ): Promise<KernelResult> => {
+    if (destroyed) throw new KernelAbortedError('Kernel host was destroyed.')
+    if (typeof request !== 'object' || request === null) {
+      throw new KernelShapeError('A kernel request must be an object.')
+    }
+    // Shapes are checked against the last known limits before waiting for a device,
+    // and the plan is rebuilt if a replacement device reports other limits.
+    let plan = planKernel(request, info.limits)
+    const deadline = createCallDeadline({
+      signal: runOptions.signal,
+      timeoutMs: runOptions.timeoutMs ?? defaultTimeoutMs,
+    })
+    try {
+      const active = await deadline.race(currentSession())
+      if (active.info !== info) {
+        info = active.info
+        plan = planKernel(request, info.limits)
+      }
+      const outputs = await runGpuProgram({
+        session: active,
+        program: plan.program,
+        deadline,
+        maxWorkgroupsPerDimension: Math.min(
+          active.info.limits.maxComputeWorkgroupsPerDimension,
+          options.maxWorkgroupsPerDimension ?? Number.POSITIVE_INFINITY,
+        ),
+        maxWorkPerSubmission,
+      })
+      return plan.decode(outputs)
+    } finally {
+      deadline.dispose()
+    }
+  }
+
   return {
     get info() {
       return session?.info ?? info
     },
-
-    async matmul(request, runOptions = {}) {
-      if (destroyed) throw new KernelAbortedError('Kernel host was destroyed.')
-      assertMatmulShape(request)
-      const kernel = kernelFor(request.variant ?? 'tiled')
-      const deadline = createCallDeadline({
-        signal: runOptions.signal,
-        timeoutMs: runOptions.timeoutMs ?? defaultTimeoutMs,
-      })
-      try {
-        const active = await deadline.race(currentSession())
-        info = active.info
-        assertMatmulFitsLimits(request, active.info.limits)
-        const pipeline = await deadline.race(
-          Promise.race([active.pipelines.get(kernel), active.lost]),
-        )
-        return await runMatmul({
-          session: active,
-          pipeline,
-          kernel,
-          request,
-          deadline,
-          maxWorkgroupsPerDimension: Math.min(
-            active.info.limits.maxComputeWorkgroupsPerDimension,
-            options.maxWorkgroupsPerDimension ?? Number.POSITIVE_INFINITY,
-          ),
-        })
-      } finally {
-        deadline.dispose()
-      }
+    matmul(request: MatmulRequest, runOptions: KernelRunOptions = {}) {
+      return run({ ...request, kernel: 'matmul' }, runOptions) as Promise<never>
     },
-
+    run(request, runOptions = {}) {
+      return run(request, runOptions) as Promise<never>
+    },
+    async custom(request, runOptions = {}) {
+      return (await run(
+        { ...request, kernel: 'custom' },
+        runOptions,
+      )) as ArrayBufferView<ArrayBuffer>[]
+    },
     destroy() {
       destroyed = true
       session?.destroy()

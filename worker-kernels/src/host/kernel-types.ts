@@ -2,25 +2,11 @@
  * Plain types of the kernel host and its worker API. No runtime code lives here, so a
  * page can `import type` them without pulling in GPU code.
  */
+import type { KernelRequest, KernelResultOf } from '../kernels/kernel-request.ts'
 import type { MatmulVariant } from '../kernels/matmul/matmul-kernel.ts'
+import type { MatmulRequest } from '../kernels/matmul/matmul-request.ts'
 
-export type { MatmulVariant }
-
-/** `C[m×n] = A[m×k] · B[k×n]`, all f32 row-major (C order). */
-export type MatmulRequest = {
-  /** A, `m*k` elements. */
-  a: Float32Array
-  /** B, `k*n` elements. */
-  b: Float32Array
-  m: number
-  k: number
-  n: number
-  /**
-   * Which kernel runs it.
-   * @default 'tiled'
-   */
-  variant?: MatmulVariant
-}
+export type { MatmulRequest, MatmulVariant }
 
 /** Cancellation of one kernel call. */
 export type KernelRunOptions = {
@@ -40,6 +26,11 @@ export type HostLimits = {
   maxBufferSize: number
   maxComputeInvocationsPerWorkgroup: number
   maxComputeWorkgroupsPerDimension: number
+  maxStorageBuffersPerShaderStage: number
+  maxUniformBufferBindingSize: number
+  maxComputeWorkgroupSizeX: number
+  maxComputeWorkgroupSizeY: number
+  maxComputeWorkgroupSizeZ: number
 }
 
 /**
@@ -53,6 +44,8 @@ export type HostInfo = {
   description: string
   /** Adapter features, sorted. */
   features: string[]
+  /** Features enabled on the host's device (`shader-f16` where the adapter has it), sorted. */
+  deviceFeatures: string[]
   /** Limits of the device the host requested (the adapter's best for these). */
   limits: HostLimits
 }
@@ -75,8 +68,23 @@ export type DeviceLostDetails = {
 export type KernelWorkerApi = {
   /** Acquire the GPU (idempotent) and describe it. Rejects with `GpuUnavailableError`. */
   init(): Promise<HostInfo>
-  /** Run a matmul; the result's buffer is transferred, not copied. Lazily inits. */
-  matmul(request: MatmulRequest, options?: { timeoutMs?: number }): Promise<Float32Array>
+  /** Run an f32 matmul; the result's buffer is transferred, not copied. Lazily inits. */
+  matmul(
+    request: MatmulRequest & { dtype?: 'float32' },
+    options?: { timeoutMs?: number },
+  ): Promise<Float32Array>
+  /**
+   * Run any kernel (`KernelRequest`, discriminated by `kernel`), custom WGSL included.
+   * Result buffers are transferred. Errors arrive typed, `KernelCompileError` with its
+   * compiler messages (`messages`, each with line and column).
+   *
+   * @example
+   * const y = await api.run({ kernel: 'layer-norm', x, gamma, beta, rows, cols })
+   */
+  run<R extends KernelRequest>(
+    request: R,
+    options?: { timeoutMs?: number },
+  ): Promise<KernelResultOf<R>>
   /** Release the device; pending calls reject with `KernelAbortedError`. */
   dispose(): Promise<void>
 }

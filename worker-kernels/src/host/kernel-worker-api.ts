@@ -1,5 +1,6 @@
 import { type Endpoint, expose, transfer } from 'comlink'
 import { GpuUnavailableError } from '../errors.ts'
+import type { KernelResult } from '../kernels/kernel-request.ts'
 import { registerErrorTransferHandler } from './error-transfer-handler.ts'
 import { createKernelHost, type KernelHost } from './kernel-host.ts'
 import type { KernelWorkerApi } from './kernel-types.ts'
@@ -51,6 +52,16 @@ export function createKernelWorkerApi(options: KernelWorkerApiOptions): KernelWo
       )
       // Hand the result's memory to the page instead of copying it.
       return transfer(result, [result.buffer])
+    },
+    async run(request, callOptions = {}) {
+      const result: KernelResult = await (await getHost()).run(
+        request,
+        callOptions.timeoutMs === undefined ? {} : { timeoutMs: callOptions.timeoutMs },
+      )
+      const views = Array.isArray(result) ? result : [result]
+      return transfer(result, [
+        ...new Set(views.map((view) => view.buffer as ArrayBuffer)),
+      ]) as never
     },
     async dispose() {
       const current = host

@@ -9,6 +9,11 @@ const limits: HostLimits = {
   maxBufferSize: 2048,
   maxComputeInvocationsPerWorkgroup: 256,
   maxComputeWorkgroupsPerDimension: 65535,
+  maxStorageBuffersPerShaderStage: 8,
+  maxUniformBufferBindingSize: 65536,
+  maxComputeWorkgroupSizeX: 256,
+  maxComputeWorkgroupSizeY: 256,
+  maxComputeWorkgroupSizeZ: 64,
 }
 
 describe('assertMatmulFitsLimits', () => {

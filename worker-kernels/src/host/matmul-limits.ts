@@ -1,32 +1,30 @@
-import { KernelLimitError } from '../errors.ts'
-import type { HostLimits } from './kernel-types.ts'
-
-const F32_BYTES = 4
-
-function assertFits(label: string, formula: string, bytes: number, limits: HostLimits): void {
-  // Each operand is both one buffer and one storage binding, so both limits apply.
-  if (bytes > limits.maxStorageBufferBindingSize) {
-    throw new KernelLimitError(
-      `${label} needs ${bytes} bytes (${formula}), above maxStorageBufferBindingSize ${limits.maxStorageBufferBindingSize}.`,
-    )
-  }
-  if (bytes > limits.maxBufferSize) {
-    throw new KernelLimitError(
-      `${label} needs ${bytes} bytes (${formula}), above maxBufferSize ${limits.maxBufferSize}.`,
-    )
-  }
-}
+import { assertBufferFits, type BufferLimits } from './buffer-limits.ts'
 
 /**
  * Check, before anything is allocated, that A, B and C each fit one storage binding on
  * this device. Throws `KernelLimitError` naming the operand, its size and the limit.
- * Shapes must already be valid (`assertMatmulShape`).
+ * Shapes must already be valid (`assertMatmulShape`). `bytes` is the element size of A
+ * and B (C is computed in f32 whatever they are).
  */
 export function assertMatmulFitsLimits(
-  { m, k, n }: { m: number; k: number; n: number },
-  limits: HostLimits,
+  {
+    m,
+    k,
+    n,
+    batch = 1,
+    bytes = 4,
+    broadcastB = false,
+  }: { m: number; k: number; n: number; batch?: number; bytes?: number; broadcastB?: boolean },
+  limits: BufferLimits,
 ): void {
-  assertFits('A', `m*k*4 = ${m}*${k}*4`, m * k * F32_BYTES, limits)
-  assertFits('B', `k*n*4 = ${k}*${n}*4`, k * n * F32_BYTES, limits)
-  assertFits('C', `m*n*4 = ${m}*${n}*4`, m * n * F32_BYTES, limits)
+  const b = batch === 1 ? '' : `${batch}*`
+  const bB = broadcastB ? '' : b
+  assertBufferFits('A', `${b}m*k*${bytes} = ${b}${m}*${k}*${bytes}`, batch * m * k * bytes, limits)
+  assertBufferFits(
+    'B',
+    `${bB}k*n*${bytes} = ${bB}${k}*${n}*${bytes}`,
+    (broadcastB ? 1 : batch) * k * n * bytes,
+    limits,
+  )
+  assertBufferFits('C', `${b}m*n*4 = ${b}${m}*${n}*4`, batch * m * n * 4, limits)
 }

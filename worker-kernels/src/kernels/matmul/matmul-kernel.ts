@@ -1,15 +1,19 @@
 /**
  * What the host needs to know about a matmul kernel besides its WGSL: how many outputs
  * one workgroup covers, to size and split dispatches. All matmul kernels share one
- * binding layout (`MATMUL_BINDINGS_WGSL`), so the host binds them all the same way.
+ * binding layout (`matmulBindingsWgsl`): A, B read-only, C read-write, then `Params`.
  */
+import { type FloatDtype, floatInputWgsl } from '../common/float-dtype.ts'
 
-/** The matmul kernels the host can run. */
-export type MatmulVariant = 'tiled' | 'naive'
+/**
+ * The matmul kernels the host can run. `auto` picks `gemv` when m or n is 1 and
+ * `tiled` otherwise.
+ */
+export type MatmulVariant = 'tiled' | 'naive' | 'gemv' | 'auto'
 
-/** A compiled-on-demand matmul kernel. */
+/** A matmul kernel as the host runs it. */
 export type MatmulKernel = {
-  variant: MatmulVariant
+  variant: Exclude<MatmulVariant, 'auto'>
   /** WGSL source; entry point `main`. */
   code: string
   /** Output rows (of C) one workgroup computes: workgroup_id.y steps by this. */
@@ -18,39 +22,50 @@ export type MatmulKernel = {
   tileCols: number
 }
 
-/** Byte size of the `Dims` uniform: 8 u32, padded to 16-byte multiples for uniforms. */
-export const MATMUL_DIMS_BYTES = 32
+/** Byte size of `Params` after the grid header: 8 u32. */
+export const MATMUL_PARAMS_BYTES = 32
 
 /**
- * Bindings and uniforms every matmul kernel declares. `groupOffset` shifts
- * `workgroup_id` when the host splits a grid larger than
- * `maxComputeWorkgroupsPerDimension` into several dispatches.
+ * Bindings and uniforms every matmul kernel declares, for A and B stored as `dtype`
+ * (C is always f32; float16 results are packed by a separate pass). Exposes
+ * `aAt(i)`/`bAt(i) -> f32`. `groupOffset*` shifts `workgroup_id` when the host splits a
+ * grid; `strideA/B/C` are the element distances between batch entries (0 broadcasts).
  */
-export const MATMUL_BINDINGS_WGSL = /* wgsl */ `
-struct Dims {
+export function matmulBindingsWgsl(dtype: FloatDtype): string {
+  return /* wgsl */ `
+struct Params {
+  groupOffsetX: u32,
+  groupOffsetY: u32,
+  groupOffsetZ: u32,
+  groupPad: u32,
   m: u32,
   k: u32,
   n: u32,
-  groupOffsetX: u32,
-  groupOffsetY: u32,
+  strideA: u32,
+  strideB: u32,
+  strideC: u32,
   pad0: u32,
   pad1: u32,
-  pad2: u32,
 }
 
-@group(0) @binding(0) var<storage, read> a: array<f32>;
-@group(0) @binding(1) var<storage, read> b: array<f32>;
+${floatInputWgsl('a', 0, dtype)}
+${floatInputWgsl('b', 1, dtype)}
 @group(0) @binding(2) var<storage, read_write> c: array<f32>;
-@group(0) @binding(3) var<uniform> dims: Dims;
+@group(0) @binding(3) var<uniform> dims: Params;
 `
+}
 
-/** Pack the `Dims` uniform for one dispatch. */
-export function packMatmulDims(
-  m: number,
-  k: number,
-  n: number,
-  groupOffsetX: number,
-  groupOffsetY: number,
-): Uint32Array<ArrayBuffer> {
-  return new Uint32Array([m, k, n, groupOffsetX, groupOffsetY, 0, 0, 0])
+/** f32 bindings, as every pre-f16 caller knew them. */
+export const MATMUL_BINDINGS_WGSL: string = matmulBindingsWgsl('float32')
+
+/** Pack the matmul params (after the grid header) for one call. */
+export function packMatmulParams(p: {
+  m: number
+  k: number
+  n: number
+  strideA: number
+  strideB: number
+  strideC: number
+}): Uint32Array<ArrayBuffer> {
+  return new Uint32Array([p.m, p.k, p.n, p.strideA, p.strideB, p.strideC, 0, 0])
 }

@@ -1,4 +1,5 @@
-import { MATMUL_BINDINGS_WGSL, type MatmulKernel } from './matmul-kernel.ts'
+import type { FloatDtype } from '../common/float-dtype.ts'
+import { type MatmulKernel, matmulBindingsWgsl } from './matmul-kernel.ts'
 
 /** Invocations per workgroup side; one output element each. */
 const SIDE = 16
@@ -7,26 +8,34 @@ const SIDE = 16
  * One output per invocation, reading A and B straight from storage. Kept as the
  * baseline the tiled kernel is benchmarked and cross-checked against.
  */
-export const MATMUL_NAIVE_WGSL = /* wgsl */ `${MATMUL_BINDINGS_WGSL}
+export function createNaiveMatmulWgsl(dtype: FloatDtype = 'float32'): string {
+  return /* wgsl */ `${matmulBindingsWgsl(dtype)}
 @compute @workgroup_size(${SIDE}, ${SIDE}, 1)
-fn main(@builtin(global_invocation_id) gid: vec3<u32>) {
-  let col = gid.x + dims.groupOffsetX * ${SIDE}u;
-  let row = gid.y + dims.groupOffsetY * ${SIDE}u;
+fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid: vec3<u32>) {
+  let col = (wg.x + dims.groupOffsetX) * ${SIDE}u + lid.x;
+  let row = (wg.y + dims.groupOffsetY) * ${SIDE}u + lid.y;
+  let batch = wg.z + dims.groupOffsetZ;
   if (row >= dims.m || col >= dims.n) {
     return;
   }
+  let baseA = batch * dims.strideA + row * dims.k;
+  let baseB = batch * dims.strideB + col;
   var sum = 0.0;
   for (var p = 0u; p < dims.k; p++) {
-    sum = fma(a[row * dims.k + p], b[p * dims.n + col], sum);
+    sum = fma(aAt(baseA + p), bAt(baseB + p * dims.n), sum);
   }
-  c[row * dims.n + col] = sum;
+  c[batch * dims.strideC + row * dims.n + col] = sum;
 }
 `
-
-/** The naive kernel as the host runs it. */
-export const matmulNaiveKernel: MatmulKernel = {
-  variant: 'naive',
-  code: MATMUL_NAIVE_WGSL,
-  tileRows: SIDE,
-  tileCols: SIDE,
 }
+
+/** WGSL of the naive f32 kernel. */
+export const MATMUL_NAIVE_WGSL: string = createNaiveMatmulWgsl()
+
+/** The naive kernel for a storage format. */
+export function createNaiveMatmulKernel(dtype: FloatDtype = 'float32'): MatmulKernel {
+  return { variant: 'naive', code: createNaiveMatmulWgsl(dtype), tileRows: SIDE, tileCols: SIDE }
+}
+
+/** The naive f32 kernel as the host runs it. */
+export const matmulNaiveKernel: MatmulKernel = createNaiveMatmulKernel()

@@ -1,4 +1,5 @@
 import { KernelShapeError } from '../../errors.ts'
+import { assertFloatData, type FloatDtype } from '../common/float-dtype.ts'
 
 /** Operands of `C[m×n] = A[m×k] · B[k×n]`, all row-major (C order). */
 export type MatmulOperands = {
@@ -9,11 +10,15 @@ export type MatmulOperands = {
   n: number
 }
 
-function assertDimension(name: string, value: number): void {
+/**
+ * Check that a count (dimension, batch, rows) is a positive safe integer that fits a
+ * u32 uniform. Throws `KernelShapeError` naming it.
+ */
+export function assertDimension(name: string, value: unknown): asserts value is number {
   // Dimensions become u32 uniforms and buffer sizes: fractions, zeros and NaN would
   // either fail deep inside WebGPU or silently truncate.
-  if (!Number.isSafeInteger(value) || value < 1) {
-    throw new KernelShapeError(`${name} must be a positive integer, got ${value}.`)
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1 || value >= 2 ** 32) {
+    throw new KernelShapeError(`${name} must be a positive integer, got ${String(value)}.`)
   }
 }
 
@@ -35,4 +40,48 @@ export function assertMatmulShape({ a, b, m, k, n }: MatmulOperands): void {
       `b.length (${b.length}) must equal k*n (${k}*${n} = ${k * n}) for B[k×n] row-major.`,
     )
   }
+}
+
+/**
+ * Check a batched request: `a` holds `batch*m*k` elements and `b` either `batch*k*n`
+ * or `k*n` (broadcast), both of `dtype`'s array type. Returns whether B is broadcast.
+ */
+export function assertBatchedMatmulShape(request: {
+  a: unknown
+  b: unknown
+  m: unknown
+  k: unknown
+  n: unknown
+  batch: unknown
+  dtype: FloatDtype
+}): { broadcastB: boolean } {
+  const { a, b, m, k, n, batch, dtype } = request
+  assertDimension('m', m)
+  assertDimension('k', k)
+  assertDimension('n', n)
+  assertDimension('batch', batch)
+  const prefix = batch === 1 ? '' : 'batch*'
+  const values = batch === 1 ? '' : `${batch}*`
+  assertFloatData(
+    'a',
+    a,
+    dtype,
+    a instanceof Float32Array || a instanceof Uint16Array ? a.length : 0,
+  )
+  if (a.length !== batch * m * k) {
+    throw new KernelShapeError(
+      `a.length (${a.length}) must equal ${prefix}m*k (${values}${m}*${k} = ${batch * m * k}) for A[m×k] row-major.`,
+    )
+  }
+  assertFloatData(
+    'b',
+    b,
+    dtype,
+    b instanceof Float32Array || b instanceof Uint16Array ? b.length : 0,
+  )
+  if (b.length === batch * k * n) return { broadcastB: false }
+  if (b.length === k * n) return { broadcastB: true }
+  throw new KernelShapeError(
+    `b.length (${b.length}) must equal k*n (${k}*${n} = ${k * n})${batch === 1 ? '' : ` or batch*k*n (${batch * k * n})`} for B[k×n] row-major.`,
+  )
 }

@@ -1,4 +1,5 @@
-import { MATMUL_BINDINGS_WGSL, type MatmulKernel } from './matmul-kernel.ts'
+import type { FloatDtype } from '../common/float-dtype.ts'
+import { type MatmulKernel, matmulBindingsWgsl } from './matmul-kernel.ts'
 
 /** Shape of the tiled kernel. Every invocation computes a 4×4 block of C. */
 export type TiledMatmulConfig = {
@@ -23,6 +24,17 @@ export const DEFAULT_TILED_MATMUL_CONFIG: TiledMatmulConfig = {
   tileK: 16,
 }
 
+/** Storage and load options of one compiled tiled kernel. */
+export type TiledMatmulFormat = {
+  /** Storage of A and B. @default 'float32' */
+  dtype?: FloatDtype
+  /**
+   * Read B as `vec4<f32>` rows: one load per 4 columns. Only valid for float32 with n a
+   * multiple of 4 (the host picks it then). @default false
+   */
+  vectorB?: boolean
+}
+
 const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i)
 
 function assertConfig({ threadsX, threadsY, tileK }: TiledMatmulConfig): void {
@@ -37,8 +49,20 @@ function assertConfig({ threadsX, threadsY, tileK }: TiledMatmulConfig): void {
     )
 }
 
+function bindings(dtype: FloatDtype, vectorB: boolean): string {
+  if (!vectorB) return matmulBindingsWgsl(dtype)
+  // Same layout, with B declared as vec4 rows (the buffer is identical).
+  return matmulBindingsWgsl('float32')
+    .replace(
+      '@group(0) @binding(1) var<storage, read> b: array<f32>;',
+      '@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;',
+    )
+    .replace('fn bAt(i: u32) -> f32 { return b[i]; }', '')
+}
+
 /**
- * WGSL for a tiled, register-blocked f32 matmul, correct for any M, K, N.
+ * WGSL for a tiled, register-blocked matmul, correct for any M, K, N and batched over
+ * `workgroup_id.z`.
  *
  * Each step stages a `tileM×tileK` slice of A and a `tileK×tileN` slice of B in
  * workgroup memory (out-of-range elements load as 0, so edges need no special path),
@@ -46,13 +70,17 @@ function assertConfig({ threadsX, threadsY, tileK }: TiledMatmulConfig): void {
  * and one vec4 of B (4 columns) feed 16 FMAs, so workgroup-memory traffic is 1/8 of
  * the arithmetic. A is staged transposed (k-major, 4 rows per vec4) so both reads are
  * single vec4 loads; the k loop is unrolled here because not every WGSL compiler
- * unrolls it. Global loads are arranged so neighbouring invocations read neighbouring
- * addresses. Stores are bounds-checked per element.
+ * unrolls it. Neighbouring invocations read neighbouring addresses; with `vectorB`
+ * each reads B four columns at a time. Accumulation is f32 whatever the storage.
  */
 export function createTiledMatmulWgsl(
   config: TiledMatmulConfig = DEFAULT_TILED_MATMUL_CONFIG,
+  format: TiledMatmulFormat = {},
 ): string {
   assertConfig(config)
+  const dtype = format.dtype ?? 'float32'
+  const vectorB = format.vectorB === true
+  if (vectorB && dtype !== 'float32') throw new RangeError('vectorB needs dtype float32.')
   const { threadsX: wx, threadsY: wy, tileK: tk } = config
   const threads = wx * wy
   const aSlots = (tk * wy) / threads
@@ -73,9 +101,7 @@ export function createTiledMatmulWgsl(
       let e = li + ${s * threads}u;
       let quad = e % ${wx}u;
       let kk = e / ${wx}u;
-      let r = k0 + kk;
-      let col = colBase + quad * 4u;
-      tileB[kk * ${wx}u + quad] = vec4<f32>(loadB(r, col), loadB(r, col + 1u), loadB(r, col + 2u), loadB(r, col + 3u));
+      tileB[kk * ${wx}u + quad] = loadB4(k0 + kk, colBase + quad * 4u);
     }`,
   )
   const multiply = range(tk).map(
@@ -88,26 +114,38 @@ export function createTiledMatmulWgsl(
       acc3 = fma(vec4<f32>(av.w), bv, acc3);
     }`,
   )
+  const loadB4 = vectorB
+    ? `fn loadB4(row: u32, col: u32) -> vec4<f32> {
+  // n % 4 == 0 here, so col < n implies all four columns are in range.
+  return select(vec4<f32>(0.0), b[(baseB + row * dims.n + col) / 4u], row < dims.k && col < dims.n);
+}`
+    : `fn loadB1(row: u32, col: u32) -> f32 {
+  return select(0.0, bAt(baseB + row * dims.n + col), row < dims.k && col < dims.n);
+}
 
-  return /* wgsl */ `${MATMUL_BINDINGS_WGSL}
+fn loadB4(row: u32, col: u32) -> vec4<f32> {
+  return vec4<f32>(loadB1(row, col), loadB1(row, col + 1u), loadB1(row, col + 2u), loadB1(row, col + 3u));
+}`
+
+  return /* wgsl */ `${bindings(dtype, vectorB)}
 var<workgroup> tileA: array<vec4<f32>, ${tk * wy}>;
 var<workgroup> tileB: array<vec4<f32>, ${tk * wx}>;
+var<private> baseA: u32;
+var<private> baseB: u32;
 
 // Out-of-range reads yield 0 so partial tiles contribute nothing. The index may be out
 // of range when the condition is false; WGSL clamps such reads, and select drops them.
 fn loadA(row: u32, col: u32) -> f32 {
-  return select(0.0, a[row * dims.k + col], row < dims.m && col < dims.k);
+  return select(0.0, aAt(baseA + row * dims.k + col), row < dims.m && col < dims.k);
 }
 
-fn loadB(row: u32, col: u32) -> f32 {
-  return select(0.0, b[row * dims.n + col], row < dims.k && col < dims.n);
-}
+${loadB4}
 
-fn storeRow(row: u32, col: u32, v: vec4<f32>) {
+fn storeRow(baseC: u32, row: u32, col: u32, v: vec4<f32>) {
   if (row >= dims.m) {
     return;
   }
-  let base = row * dims.n + col;
+  let base = baseC + row * dims.n + col;
   if (col + 3u < dims.n) {
     c[base] = v.x;
     c[base + 1u] = v.y;
@@ -126,6 +164,9 @@ fn main(
   @builtin(local_invocation_id) lid: vec3<u32>,
   @builtin(local_invocation_index) li: u32,
 ) {
+  let batch = wg.z + dims.groupOffsetZ;
+  baseA = batch * dims.strideA;
+  baseB = batch * dims.strideB;
   let rowBase = (wg.y + dims.groupOffsetY) * ${4 * wy}u;
   let colBase = (wg.x + dims.groupOffsetX) * ${4 * wx}u;
   var acc0 = vec4<f32>(0.0);
@@ -141,30 +182,32 @@ ${loadTileB.join('\n')}
 ${multiply.join('\n')}
     workgroupBarrier();
   }
+  let baseC = batch * dims.strideC;
   let row0 = rowBase + lid.y * 4u;
   let col0 = colBase + lid.x * 4u;
-  storeRow(row0, col0, acc0);
-  storeRow(row0 + 1u, col0, acc1);
-  storeRow(row0 + 2u, col0, acc2);
-  storeRow(row0 + 3u, col0, acc3);
+  storeRow(baseC, row0, col0, acc0);
+  storeRow(baseC, row0 + 1u, col0, acc1);
+  storeRow(baseC, row0 + 2u, col0, acc2);
+  storeRow(baseC, row0 + 3u, col0, acc3);
 }
 `
 }
 
-/** Build a tiled kernel description for the host from a config. */
+/** Build a tiled kernel description for the host from a config and storage format. */
 export function createTiledMatmulKernel(
   config: TiledMatmulConfig = DEFAULT_TILED_MATMUL_CONFIG,
+  format: TiledMatmulFormat = {},
 ): MatmulKernel {
   return {
     variant: 'tiled',
-    code: createTiledMatmulWgsl(config),
+    code: createTiledMatmulWgsl(config, format),
     tileRows: 4 * config.threadsY,
     tileCols: 4 * config.threadsX,
   }
 }
 
-/** WGSL of the default tiled kernel. */
+/** WGSL of the default tiled f32 kernel. */
 export const MATMUL_TILED_WGSL: string = createTiledMatmulWgsl()
 
-/** The default tiled kernel as the host runs it. */
+/** The default tiled f32 kernel as the host runs it. */
 export const matmulTiledKernel: MatmulKernel = createTiledMatmulKernel()

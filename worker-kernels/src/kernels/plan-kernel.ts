@@ -1,0 +1,50 @@
+import { KernelShapeError } from '../errors.ts'
+import type { HostLimits } from '../host/kernel-types.ts'
+import type { KernelPlan } from './common/kernel-plan.ts'
+import { planCustomKernel } from './custom/custom-kernel-program.ts'
+import { planActivation, planBiasAdd, planResidualAdd } from './elementwise/elementwise-program.ts'
+import type { KernelName, KernelRequest, KernelResult } from './kernel-request.ts'
+import { planMatmul } from './matmul/matmul-program.ts'
+import { planAttention } from './transformer/attention-program.ts'
+import { planEmbedding } from './transformer/embedding-program.ts'
+import {
+  planLayerNorm,
+  planReduce,
+  planRmsNorm,
+  planSoftmax,
+} from './transformer/row-ops-program.ts'
+
+type Planner = (request: never, limits: HostLimits) => KernelPlan<KernelResult>
+
+const PLANNERS: Record<KernelName, Planner> = {
+  matmul: planMatmul,
+  activation: planActivation,
+  'bias-add': planBiasAdd,
+  'residual-add': planResidualAdd,
+  'layer-norm': planLayerNorm,
+  'rms-norm': planRmsNorm,
+  softmax: planSoftmax,
+  reduce: planReduce,
+  attention: planAttention,
+  embedding: planEmbedding,
+  custom: planCustomKernel,
+}
+
+/** The kernels `run` accepts, by name. */
+export const KERNEL_NAMES: readonly KernelName[] = Object.keys(PLANNERS) as KernelName[]
+
+/**
+ * Validate a `run` request and plan it for a device with `limits`. Throws
+ * `KernelShapeError` (unknown kernel, bad shapes) or `KernelLimitError` before any GPU
+ * work.
+ */
+export function planKernel(request: KernelRequest, limits: HostLimits): KernelPlan<KernelResult> {
+  const name = (request as { kernel?: unknown } | null)?.kernel
+  if (typeof name !== 'string' || !Object.hasOwn(PLANNERS, name)) {
+    throw new KernelShapeError(
+      `kernel must be one of ${KERNEL_NAMES.join(', ')}, got ${JSON.stringify(name)}.`,
+    )
+  }
+  const planner = PLANNERS[name as KernelName]
+  return planner(request as never, limits)
+}
