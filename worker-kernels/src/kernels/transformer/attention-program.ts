@@ -52,12 +52,12 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   workgroupBarrier();
   let keys = select(params.seqLen, i + 1u, params.causal != 0u);
-  var runMax = bitcast<f32>(0xff800000u);
+  var runMax = 0.0;
   var runSum = 0.0;
   var acc: array<f32, ${SLOTS}>;
   for (var j0 = 0u; j0 < keys; j0 += ${THREADS}u) {
     let j = j0 + li;
-    var s = bitcast<f32>(0xff800000u);
+    var s = 0.0;
     if (j < keys) {
       var dot = 0.0;
       let kBase = headBase + j * d;
@@ -69,8 +69,9 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     scores[li] = s;
     workgroupBarrier();
     let count = min(${THREADS}u, keys - j0);
-    var blockMax = runMax;
-    for (var t = 0u; t < count; t++) {
+    // Seeded with a real score: WGSL has no −Infinity literal.
+    var blockMax = select(scores[0], max(runMax, scores[0]), j0 > 0u);
+    for (var t = 1u; t < count; t++) {
       blockMax = max(blockMax, scores[t]);
     }
     // Nothing is accumulated before the first block; select avoids relying on exp(-inf).

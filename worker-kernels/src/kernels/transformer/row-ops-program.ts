@@ -34,32 +34,32 @@ struct Params { groupOffsetX: u32, groupOffsetY: u32, groupOffsetZ: u32, groupPa
 ${declarations}
 @group(0) @binding(${inputs.length}) var<storage, read_write> y: array<f32>;
 @group(0) @binding(${inputs.length + 1}) var<uniform> params: Params;
-var<workgroup> shared: array<f32, ${THREADS}>;
+var<workgroup> partials: array<f32, ${THREADS}>;
 
 fn rowSum(value: f32, li: u32) -> f32 {
-  shared[li] = value;
+  partials[li] = value;
   workgroupBarrier();
   for (var width = ${THREADS / 2}u; width > 0u; width >>= 1u) {
     if (li < width) {
-      shared[li] = shared[li] + shared[li + width];
+      partials[li] = partials[li] + partials[li + width];
     }
     workgroupBarrier();
   }
-  let total = shared[0];
+  let total = partials[0];
   workgroupBarrier();
   return total;
 }
 
 fn rowMax(value: f32, li: u32) -> f32 {
-  shared[li] = value;
+  partials[li] = value;
   workgroupBarrier();
   for (var width = ${THREADS / 2}u; width > 0u; width >>= 1u) {
     if (li < width) {
-      shared[li] = max(shared[li], shared[li + width]);
+      partials[li] = max(partials[li], partials[li + width]);
     }
     workgroupBarrier();
   }
-  let total = shared[0];
+  let total = partials[0];
   workgroupBarrier();
   return total;
 }
@@ -220,8 +220,11 @@ export function planRmsNorm(request: RmsNormRequest, limits: HostLimits): Kernel
   })
 }
 
-/** −Infinity in WGSL, which has no literal for it. */
-const NEG_INF = 'bitcast<f32>(0xff800000u)'
+/**
+ * Seed of a row max: an element of the row (WGSL has no −Infinity literal, and a finite
+ * stand-in would be wrong for rows of −Infinity).
+ */
+const FIRST = 'xAt(base + min(li, cols - 1u))'
 
 /** Plan a row-wise softmax: subtract the row max before `exp`, so it never overflows. */
 export function planSoftmax(request: SoftmaxRequest, limits: HostLimits): KernelPlan<FloatData> {
@@ -238,7 +241,7 @@ export function planSoftmax(request: SoftmaxRequest, limits: HostLimits): Kernel
     limits,
     workPerElement: 12,
     body: `
-  var top = ${NEG_INF};
+  var top = ${FIRST};
   ${STRIDE} { top = max(top, xAt(base + c)); }
   let rowTop = rowMax(top, li);
   var sum = 0.0;
@@ -264,7 +267,7 @@ export function planReduce(request: ReduceRequest, limits: HostLimits): KernelPl
   let total = rowSum(acc, li);
   if (li == 0u) { y[row] = total; }`
       : `
-  var acc = ${NEG_INF};
+  var acc = ${FIRST};
   ${STRIDE} { acc = max(acc, xAt(base + c)); }
   let total = rowMax(acc, li);
   if (li == 0u) { y[row] = total; }`

@@ -1,0 +1,245 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { compareElementwise, type ReferenceResult } from '../../compare/compare-elementwise.ts'
+import { KernelLimitError, KernelShapeError } from '../../errors.ts'
+import { createKernelHost, type KernelHost } from '../../host/kernel-host.ts'
+import { createNodeGpu } from '../../node/create-node-gpu.ts'
+import { attentionReference } from '../../reference/attention-reference.ts'
+import {
+  activationReference,
+  biasAddReference,
+  residualAddReference,
+} from '../../reference/elementwise-reference.ts'
+import { embeddingReference } from '../../reference/embedding-reference.ts'
+import { toFloat16 } from '../../reference/float16.ts'
+import { layerNormReference, rmsNormReference } from '../../reference/norm-reference.ts'
+import { seededRandomF32 } from '../../reference/seeded-random.ts'
+import { reduceReference, softmaxReference } from '../../reference/softmax-reference.ts'
+import type { FloatData, FloatDtype } from '../common/float-dtype.ts'
+import type { KernelRequest } from '../kernel-request.ts'
+
+// Every transformer kernel on dawn.node against its f64 CPU reference, in f32 and in
+// f16 storage, on sizes that are 1, primes and non-multiples of the 64-wide workgroups.
+let host: KernelHost
+
+beforeAll(async () => {
+  host = await createKernelHost({ gpu: createNodeGpu() })
+})
+
+afterAll(() => host?.destroy())
+
+const DTYPES: FloatDtype[] = ['float32', 'float16']
+
+/** Random data in [-scale, scale), as f32 or f16 bits. */
+function data(length: number, seed: number, dtype: FloatDtype, scale = 1): FloatData {
+  const values = seededRandomF32(length, seed).map((v) => v * scale)
+  return dtype === 'float32' ? values : toFloat16(values)
+}
+
+async function expectMatches(request: KernelRequest, reference: (r: never) => ReferenceResult) {
+  const dtype = ('dtype' in request ? request.dtype : undefined) ?? 'float32'
+  const actual = (await host.run(request)) as FloatData
+  const expected = reference(request as never)
+  const result = compareElementwise(actual, expected, { dtype })
+  expect(result, `${request.kernel} ${dtype}`).toMatchObject({ ok: true, mismatches: 0 })
+  return { actual, expected }
+}
+
+describe.each(DTYPES)('elementwise kernels (%s)', (dtype) => {
+  it.each(['relu', 'gelu', 'silu'] as const)('%s over 1, prime and large counts', async (op) => {
+    for (const [count, scale] of [
+      [1, 1],
+      [257, 6],
+      [40_001, 12],
+    ] as const) {
+      const x = data(count, count, dtype, scale)
+      await expectMatches({ kernel: 'activation', op, x, dtype }, activationReference)
+    }
+  })
+
+  it('bias-add broadcasts the bias over rows', async () => {
+    for (const [rows, cols] of [
+      [1, 1],
+      [13, 7],
+      [5, 301],
+    ] as const) {
+      const request = {
+        kernel: 'bias-add' as const,
+        x: data(rows * cols, 1, dtype, 3),
+        bias: data(cols, 2, dtype, 3),
+        rows,
+        cols,
+        dtype,
+      }
+      await expectMatches(request, biasAddReference)
+    }
+  })
+
+  it('residual-add adds elementwise', async () => {
+    const request = {
+      kernel: 'residual-add' as const,
+      x: data(1031, 3, dtype, 100),
+      residual: data(1031, 4, dtype, 0.01),
+      dtype,
+    }
+    await expectMatches(request, residualAddReference)
+  })
+})
+
+describe.each(DTYPES)('normalisation, softmax and reductions (%s)', (dtype) => {
+  const shapes = [
+    [1, 1],
+    [3, 7],
+    [17, 64],
+    [5, 1000],
+    [2, 4099],
+  ] as const
+
+  it.each(shapes)('layer-norm %i×%i', async (rows, cols) => {
+    const request = {
+      kernel: 'layer-norm' as const,
+      // An offset mean stresses the two-pass variance.
+      x: data(rows * cols, rows + cols, dtype, 4).map((v) => (dtype === 'float32' ? v + 10 : v)),
+      gamma: data(cols, 2, dtype, 2),
+      beta: data(cols, 3, dtype),
+      rows,
+      cols,
+      dtype,
+    } as KernelRequest
+    await expectMatches(request, layerNormReference)
+  })
+
+  it.each(shapes)('rms-norm %i×%i', async (rows, cols) => {
+    const request = {
+      kernel: 'rms-norm' as const,
+      x: data(rows * cols, rows * cols, dtype, 3),
+      gamma: data(cols, 5, dtype, 2),
+      rows,
+      cols,
+      dtype,
+    }
+    await expectMatches(request, rmsNormReference)
+  })
+
+  it.each(shapes)('softmax %i×%i, with logits up to ±60', async (rows, cols) => {
+    const request = {
+      kernel: 'softmax' as const,
+      x: data(rows * cols, cols, dtype, 60),
+      rows,
+      cols,
+      dtype,
+    }
+    const { actual } = await expectMatches(request, softmaxReference)
+    expect(actual).toHaveLength(rows * cols)
+  })
+
+  it.each(shapes)('reduce sum and max %i×%i', async (rows, cols) => {
+    for (const op of ['sum', 'max'] as const) {
+      const request = {
+        kernel: 'reduce' as const,
+        op,
+        x: data(rows * cols, 9, dtype),
+        rows,
+        cols,
+        dtype,
+      }
+      const { actual } = await expectMatches(request, reduceReference)
+      expect(actual).toHaveLength(rows)
+    }
+  })
+})
+
+describe.each(DTYPES)('attention and embedding (%s)', (dtype) => {
+  it.each([
+    [1, 1, 1, true],
+    [2, 7, 5, true],
+    [3, 67, 16, true],
+    [1, 130, 64, false],
+    [2, 33, 97, true],
+  ] as const)(
+    'attention heads=%i seqLen=%i headDim=%i causal=%s',
+    async (heads, seqLen, headDim, causal) => {
+      const count = heads * seqLen * headDim
+      const request = {
+        kernel: 'attention' as const,
+        q: data(count, 1, dtype, 2),
+        k: data(count, 2, dtype, 2),
+        v: data(count, 3, dtype),
+        heads,
+        seqLen,
+        headDim,
+        causal,
+        dtype,
+      }
+      await expectMatches(request, attentionReference)
+    },
+  )
+
+  it('causal attention: the first query sees only the first key, so it returns v[0]', async () => {
+    const [heads, seqLen, headDim] = [1, 5, 3]
+    const v = data(seqLen * headDim, 4, dtype)
+    const q = data(seqLen * headDim, 5, dtype)
+    const out = (await host.run({
+      kernel: 'attention',
+      q,
+      k: q,
+      v,
+      heads,
+      seqLen,
+      headDim,
+      dtype,
+    })) as FloatData
+    expect([...out.subarray(0, headDim)]).toEqual([...v.subarray(0, headDim)])
+  })
+
+  it.each([Int32Array, Uint32Array])('embedding gathers rows by %s ids', async (Ids) => {
+    const [vocab, dim] = [50, 37]
+    const ids = Ids.from([0, 49, 3, 3, 17, 1, 48])
+    const request = {
+      kernel: 'embedding' as const,
+      table: data(vocab * dim, 6, dtype),
+      ids,
+      vocab,
+      dim,
+      dtype,
+    }
+    await expectMatches(request, embeddingReference)
+  })
+})
+
+describe('transformer kernel validation', () => {
+  it('names the bad field before running anything', async () => {
+    const x = new Float32Array(6)
+    await expect(host.run({ kernel: 'softmax', x, rows: 4, cols: 2 })).rejects.toThrow(
+      /x\.length \(6\) must equal rows\*cols \(4\*2\)/,
+    )
+    await expect(
+      host.run({ kernel: 'layer-norm', x, gamma: x, beta: x, rows: 2, cols: 3 }),
+    ).rejects.toThrow(/gamma\.length \(6\) must equal cols \(3\)/)
+    await expect(
+      host.run({ kernel: 'embedding', table: x, ids: Int32Array.of(0, 3), vocab: 3, dim: 2 }),
+    ).rejects.toThrow(/ids\[1\] is 3, outside \[0, vocab\)/)
+    await expect(host.run({ kernel: 'activation', op: 'tanh' as 'relu', x })).rejects.toThrow(
+      KernelShapeError,
+    )
+    await expect(host.run({ kernel: 'nope' } as unknown as KernelRequest)).rejects.toThrow(
+      /kernel must be one of matmul, activation/,
+    )
+    const big = new Float32Array(257)
+    await expect(
+      host.run({ kernel: 'attention', q: big, k: big, v: big, heads: 1, seqLen: 1, headDim: 257 }),
+    ).rejects.toThrow(KernelLimitError)
+  })
+
+  it('the comparator catches one wrong element', async () => {
+    const x = data(300, 8, 'float32', 5)
+    const request = { kernel: 'softmax' as const, x, rows: 3, cols: 100 }
+    const actual = (await host.run(request)) as Float32Array
+    const reference = softmaxReference(request)
+    actual[150] = (actual[150] as number) * (1 + 1e-4)
+    expect(compareElementwise(actual, reference)).toMatchObject({
+      ok: false,
+      mismatches: 1,
+      worstIndex: 150,
+    })
+  })
+})
