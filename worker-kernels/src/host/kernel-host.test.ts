@@ -205,3 +205,64 @@ describe('KernelHost device loss', () => {
     }
   })
 })
+
+describe('KernelHost submissions and buffers', () => {
+  /** A real GPU whose queue submissions the test counts. */
+  function countingGpu(): { gpu: GPU; submits: number[]; created: number[] } {
+    const real = createNodeGpu()
+    const submits: number[] = []
+    const created: number[] = []
+    const gpu = {
+      async requestAdapter(options?: GPURequestAdapterOptions) {
+        const adapter = await real.requestAdapter(options)
+        if (!adapter) return adapter
+        const requestDevice = adapter.requestDevice.bind(adapter)
+        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
+          const device = await requestDevice(descriptor)
+          const submit = device.queue.submit.bind(device.queue)
+          device.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+            submits.push([...buffers].length)
+            submit(buffers)
+          }
+          const createBuffer = device.createBuffer.bind(device)
+          device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+            created.push(descriptor.size)
+            return createBuffer(descriptor)
+          }
+          return device
+        }
+        return adapter
+      },
+    } as unknown as GPU
+    return { gpu, submits, created }
+  }
+
+  it('splits a large product into bounded submissions and still gets it right', async () => {
+    const { gpu, submits } = countingGpu()
+    // A 32×32 tile of k = 200 is 2·32·32·200 ≈ 4·10⁵ units: a budget of 10⁶ fits 2 tiles.
+    const split = await createKernelHost({ gpu, maxWorkPerSubmission: 1e6 })
+    try {
+      await expectProduct(split, [129, 200, 130], 'tiled')
+      // 5×5 tiles, 2 per submission: 13 submissions, the last one also reading back.
+      expect(submits.length).toBeGreaterThanOrEqual(13)
+    } finally {
+      split.destroy()
+    }
+  })
+
+  it('reuses pooled buffers across calls of the same shape', async () => {
+    const { gpu, created } = countingGpu()
+    const pooled = await createKernelHost({ gpu })
+    try {
+      const a = seededRandomF32(64 * 64, 1)
+      const first = await pooled.matmul({ a, b: a, m: 64, k: 64, n: 64 })
+      const allocated = created.length
+      expect(allocated).toBeGreaterThanOrEqual(4) // a, b, c, uniforms, read-back
+      const second = await pooled.matmul({ a, b: a, m: 64, k: 64, n: 64 })
+      expect(second).toEqual(first)
+      expect(created).toHaveLength(allocated)
+    } finally {
+      pooled.destroy()
+    }
+  })
+})
