@@ -147,3 +147,10 @@ export {
 export { layerNormReference, rmsNormReference } from './reference/norm-reference.ts'
 export { seededRandomF32 } from './reference/seeded-random.ts'
 export { reduceReference, softmaxReference } from './reference/softmax-reference.ts'
+export {
+  type FreivaldsOptions,
+  type FreivaldsResult,
+  type FreivaldsTarget,
+  freivaldsCheck,
+  MAX_FREIVALDS_ROUNDS,
+} from './verify/freivalds.ts'

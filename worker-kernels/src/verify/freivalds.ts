@@ -144,6 +144,12 @@ function assertTarget(target: FreivaldsTarget): void {
  * Random signs alone (r ∈ {±1}) would miss a swapped pair of columns half the time;
  * random magnitudes alone (r ∈ [-1, 1]) would miss a single small error when rⱼ ≈ 0.
  *
+ * **Sensitivity.** τᵢ sums the per-element rounding bounds of row i, so it is about n
+ * times the tolerance `compareMatmul` gives one element: this check catches wrong work
+ * (garbage, skipped tiles, swapped or shifted columns, errors above a few τᵢ), not
+ * errors within a few ulps. Recomputing a sample of tiles with `compareMatmul` covers
+ * those.
+ *
  * Operands must be finite (`KernelShapeError` otherwise); NaN or ±Infinity in `c`
  * fails the row. If the exact product overflows f32, an honest kernel returns ±Infinity
  * and fails too.
