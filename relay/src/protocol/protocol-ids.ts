@@ -4,3 +4,12 @@
  * side by side while old tabs drain.
  */
 export const WORK_PROTOCOL = '/tabswarm/work/1.0.0'
+
+/** Content-addressed blob fetch, served by the relay's store and by every tab's cache. */
+export const BLOB_PROTOCOL = '/tabswarm/blob/1.0.0'
+
+/**
+ * Gossipsub topic on which tabs announce their peer id and addresses (signed
+ * `@libp2p/pubsub-peer-discovery` records); the relay forwards it between tabs.
+ */
+export const DISCOVERY_TOPIC = 'tabswarm/discovery/1.0.0'

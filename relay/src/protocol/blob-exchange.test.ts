@@ -1,0 +1,120 @@
+import { lpStream, streamPair } from '@libp2p/utils'
+import { describe, expect, it } from 'vitest'
+import { requestBlob, serveBlobRequest } from './blob-exchange.ts'
+import { BlobResponseSchema, MAX_BLOB_HEADER_BYTES } from './blob-messages.ts'
+import { decodeFrame, encodeFrame } from './frame.ts'
+import type { ProtocolError } from './protocol-error.ts'
+import { sha256Hex } from './sha256.ts'
+
+function bytes(size: number, seed = 1): Uint8Array {
+  const out = new Uint8Array(size)
+  let x = seed
+  for (let i = 0; i < size; i++) {
+    x = (x * 1103515245 + 12345) >>> 0
+    out[i] = x >>> 24
+  }
+  return out
+}
+
+const signal = () => AbortSignal.timeout(10_000)
+
+describe('blob exchange', () => {
+  it('streams a multi-chunk blob and verifies its hash', async () => {
+    const blob = bytes(3 * 256 * 1024 + 17)
+    const hash = await sha256Hex(blob)
+    const [client, server] = await streamPair()
+    let served = 0
+    const serving = serveBlobRequest(
+      server,
+      { get: (h) => (h === hash ? blob : undefined) },
+      {
+        signal: signal(),
+        onServed: (_h, n) => {
+          served = n
+        },
+      },
+    )
+    const progress: number[] = []
+    const got = await requestBlob(client, hash, {
+      signal: signal(),
+      onProgress: (received) => progress.push(received),
+    })
+    await serving
+    expect(got).toEqual(blob)
+    expect(served).toBe(blob.byteLength)
+    expect(progress.length).toBe(4)
+  })
+
+  it('reports a blob the server does not hold', async () => {
+    const [client, server] = await streamPair()
+    const serving = serveBlobRequest(server, { get: () => undefined }, { signal: signal() })
+    await expect(requestBlob(client, 'a'.repeat(64), { signal: signal() })).rejects.toMatchObject({
+      name: 'BlobFetchError',
+      code: 'NOT_FOUND',
+    })
+    await serving
+  })
+
+  it('refuses bytes that do not hash to the blob asked for', async () => {
+    const blob = bytes(100_000)
+    const hash = await sha256Hex(blob)
+    const forged = bytes(100_000, 2)
+    const [client, server] = await streamPair()
+    const serving = serveBlobRequest(server, { get: () => forged }, { signal: signal() })
+    await expect(requestBlob(client, hash, { signal: signal() })).rejects.toMatchObject({
+      code: 'HASH_MISMATCH',
+      message: expect.stringContaining(hash),
+    })
+    await serving.catch(() => {})
+  })
+
+  it('refuses a blob larger than the caller accepts before reading it', async () => {
+    const blob = bytes(64 * 1024)
+    const hash = await sha256Hex(blob)
+    const [client, server] = await streamPair()
+    const serving = serveBlobRequest(server, { get: () => blob }, { signal: signal() })
+    await expect(
+      requestBlob(client, hash, { signal: signal(), maxBytes: 1024 }),
+    ).rejects.toMatchObject({ code: 'TOO_LARGE' })
+    await serving.catch(() => {})
+  })
+
+  it('fails a stalled transfer after the idle timeout', async () => {
+    const [client, server] = await streamPair()
+    // Announce a blob, then never send it.
+    const lp = lpStream(server)
+    void lp
+      .read()
+      .then(() => lp.write(encodeFrame({ type: 'blob', hash: 'b'.repeat(64), size: 10 })))
+    await expect(
+      requestBlob(client, 'b'.repeat(64), { signal: signal(), idleTimeoutMs: 200 }),
+    ).rejects.toMatchObject({ code: 'TIMEOUT' })
+  })
+
+  it('answers a malformed request with an error and closes only that stream', async () => {
+    for (const bad of [
+      new TextEncoder().encode('{{{ not a frame'),
+      encodeFrame({ type: 'get', hash: 'not-a-hash' }),
+      encodeFrame({ type: 'put', hash: 'a'.repeat(64) }),
+      new Uint8Array(MAX_BLOB_HEADER_BYTES + 1),
+    ]) {
+      const [client, server] = await streamPair()
+      const violations: ProtocolError[] = []
+      const serving = serveBlobRequest(
+        server,
+        { get: () => undefined },
+        {
+          signal: signal(),
+          onProtocolError: (err) => violations.push(err),
+        },
+      )
+      const lp = lpStream(client, { maxDataLength: 1 << 20 })
+      await lp.write(bad)
+      const answer = decodeFrame((await lp.read()).subarray(), BlobResponseSchema).header
+      await serving
+      expect(answer.type).toBe('error')
+      expect(violations).toHaveLength(1)
+      expect(violations[0]!.code).toMatch(/MALFORMED_FRAME|INVALID_MESSAGE|MESSAGE_TOO_LARGE/)
+    }
+  })
+})
