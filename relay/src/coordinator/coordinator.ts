@@ -76,6 +76,11 @@ export interface Coordinator {
     output: Float32Array,
     shape: readonly number[],
   ): ResultOutcome
+  /** Extends a lease this peer holds; undefined when it is unknown or over. */
+  renewLease(
+    peerId: string,
+    leaseId: string,
+  ): { expiresAt: number; expiresInMs: number } | undefined
   /** Returns expired leases' tasks to the queue. Also runs on every `lease` call. */
   reclaimExpiredLeases(): number
   stats(): { jobs: number; queuedTasks: number; activeLeases: number; contributors: number }
@@ -343,6 +348,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         emit(job, 'progress')
       }
       return { outcome: 'accepted' }
+    },
+
+    renewLease(peerId, leaseId) {
+      const lease = leases.get(leaseId)
+      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= clock.now())
+        return undefined
+      lease.expiresAt = clock.now() + leaseMs
+      return { expiresAt: lease.expiresAt, expiresInMs: leaseMs }
     },
 
     reclaimExpiredLeases,

@@ -26,29 +26,67 @@ export type { WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
 export { decodeFrame, encodeFrame, packTensors, readTensor } from './frame.ts'
+export type {
+  CustomJobSpec,
+  CustomProgram,
+  CustomTask,
+  JobSpec,
+  MatmulJobSpec,
+  OutputSpec,
+  TensorDtype,
+  TensorRef,
+  VerificationPolicy,
+} from './job-spec.ts'
+export {
+  CustomJobSpecSchema,
+  CustomProgramSchema,
+  CustomTaskSchema,
+  JobSpecSchema,
+  MAX_BUDGET,
+  MAX_JOB_TASKS,
+  MAX_PARAMS_BYTES,
+  MAX_PRIORITY,
+  MAX_PROGRAM_BINDINGS,
+  MAX_TENSOR_ELEMENTS,
+  MAX_WGSL_CHARS,
+  MAX_WORKGROUPS_PER_DIM,
+  MatmulJobSpecSchema,
+  OutputSpecSchema,
+  TensorDtypeSchema,
+  TensorRefSchema,
+  VerificationPolicySchema,
+} from './job-spec.ts'
 export { MAX_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
 export type {
+  Benchmark,
   Capabilities,
   Dtype,
   ErrorMessage,
   Hello,
   HelloAck,
   Lease,
+  LeaseRenew,
+  LeaseRenewed,
   LeaseRequest,
   MatmulArgs,
   NoWork,
   ResultAck,
   TaskResult,
   TensorSlot,
+  WalletProof,
   WorkRequest,
   WorkResponse,
 } from './messages.ts'
 export {
+  BenchmarkSchema,
   CapabilitiesSchema,
   DtypeSchema,
+  LeaseRenewedSchema,
+  LeaseRenewSchema,
   LeaseSchema,
   TaskResultSchema,
   TensorSlotSchema,
+  WalletProofSchema,
   WorkRequestSchema,
   WorkResponseSchema,
 } from './messages.ts'
@@ -56,3 +94,9 @@ export type { ProtocolErrorCode } from './protocol-error.ts'
 export { ProtocolError } from './protocol-error.ts'
 export { BLOB_PROTOCOL, DISCOVERY_TOPIC, WORK_PROTOCOL } from './protocol-ids.ts'
 export { sha256Hex } from './sha256.ts'
+export {
+  WALLET_PROOF_DOMAIN,
+  WALLET_PROOF_MAX_AGE_S,
+  WALLET_PROOF_TYPES,
+  walletProofTypedData,
+} from './wallet-proof.ts'

@@ -48,8 +48,34 @@ export type MatmulArgs = z.infer<typeof MatmulArgsSchema>
 
 // Requests (contributor -> relay)
 
-export const HelloSchema = z.object({ type: z.literal('hello'), capabilities: CapabilitiesSchema })
+/** A wallet proven by an EIP-712 signature over the peer id and a timestamp (`wallet-proof.ts`). */
+export const WalletProofSchema = z.object({
+  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address'),
+  /** Unix seconds when it was signed. */
+  timestamp: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 40),
+  signature: z.string().regex(/^0x[0-9a-fA-F]{130}$/, 'expected a 65-byte hex signature'),
+})
+export type WalletProof = z.infer<typeof WalletProofSchema>
+
+/** A small f32 matmul timed by the contributor before it asks for work. */
+export const BenchmarkSchema = z.object({
+  gflops: z.number().positive().max(1e6),
+})
+export type Benchmark = z.infer<typeof BenchmarkSchema>
+
+export const HelloSchema = z.object({
+  type: z.literal('hello'),
+  capabilities: CapabilitiesSchema,
+  benchmark: BenchmarkSchema.optional(),
+  wallet: WalletProofSchema.optional(),
+})
 export const LeaseRequestSchema = z.object({ type: z.literal('lease-request') })
+/** Keeps a long task's lease alive; send it well before `expiresInMs` runs out. */
+export const LeaseRenewSchema = z.object({ type: z.literal('lease-renew'), leaseId: id })
 export const TaskResultSchema = z.object({
   type: z.literal('result'),
   leaseId: id,
@@ -61,10 +87,12 @@ export const TaskResultSchema = z.object({
 export const WorkRequestSchema = z.discriminatedUnion('type', [
   HelloSchema,
   LeaseRequestSchema,
+  LeaseRenewSchema,
   TaskResultSchema,
 ])
 export type Hello = z.infer<typeof HelloSchema>
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>
+export type LeaseRenew = z.infer<typeof LeaseRenewSchema>
 export type TaskResult = z.infer<typeof TaskResultSchema>
 export type WorkRequest = z.infer<typeof WorkRequestSchema>
 
@@ -91,8 +119,16 @@ export const NoWorkSchema = z.object({
 export const ResultAckSchema = z.object({
   type: z.literal('result-ack'),
   leaseId: id,
-  outcome: z.enum(['accepted', 'rejected', 'stale']),
+  /** `pending`: it matches so far but waits for agreeing replicas before it is accepted. */
+  outcome: z.enum(['accepted', 'pending', 'rejected', 'stale']),
   reason: text.optional(),
+})
+/** Answer to `lease-renew`: `renewed` with the new time left, or `stale` when the lease is over. */
+export const LeaseRenewedSchema = z.object({
+  type: z.literal('lease-renewed'),
+  leaseId: id,
+  outcome: z.enum(['renewed', 'stale']),
+  expiresInMs: z.number().int().min(0),
 })
 export const ErrorMessageSchema = z.object({
   type: z.literal('error'),
@@ -105,11 +141,13 @@ export const WorkResponseSchema = z.discriminatedUnion('type', [
   LeaseSchema,
   NoWorkSchema,
   ResultAckSchema,
+  LeaseRenewedSchema,
   ErrorMessageSchema,
 ])
 export type HelloAck = z.infer<typeof HelloAckSchema>
 export type Lease = z.infer<typeof LeaseSchema>
 export type NoWork = z.infer<typeof NoWorkSchema>
 export type ResultAck = z.infer<typeof ResultAckSchema>
+export type LeaseRenewed = z.infer<typeof LeaseRenewedSchema>
 export type ErrorMessage = z.infer<typeof ErrorMessageSchema>
 export type WorkResponse = z.infer<typeof WorkResponseSchema>

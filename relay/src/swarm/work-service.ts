@@ -72,6 +72,15 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           inputs,
         )
       }
+      case 'lease-renew': {
+        const renewed = coordinator.renewLease(peerId, header.leaseId)
+        return reply({
+          type: 'lease-renewed',
+          leaseId: header.leaseId,
+          outcome: renewed == null ? 'stale' : 'renewed',
+          expiresInMs: renewed?.expiresInMs ?? 0,
+        })
+      }
       case 'result': {
         const output = readTensor(payload, header.output)
         const bytes = new Uint8Array(output.buffer, output.byteOffset, output.byteLength)

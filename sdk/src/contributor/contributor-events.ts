@@ -6,7 +6,8 @@ export type ContributorEvent =
   | {
       type: 'task-finished'
       taskId: string
-      outcome: 'accepted' | 'rejected' | 'stale'
+      /** `pending`: verified so far, waiting for agreeing replicas before it is paid. */
+      outcome: 'accepted' | 'pending' | 'rejected' | 'stale'
       elapsedMs: number
       reason?: string
     }

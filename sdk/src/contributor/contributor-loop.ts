@@ -117,7 +117,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       throw new Error(`expected result-ack, got ${ack.header.type}`)
     summary.tasks++
     if (ack.header.outcome === 'accepted') summary.accepted++
-    else summary.rejected++
+    else if (ack.header.outcome === 'rejected') summary.rejected++
     emit({
       type: 'task-finished',
       taskId: lease.taskId,

@@ -1,0 +1,249 @@
+import type { Capabilities, MatmulArgs } from '../protocol/index.ts'
+import type {
+  CustomProgram,
+  JobSpec,
+  OutputSpec,
+  TensorDtype,
+  TensorRef,
+} from '../protocol/job-spec.ts'
+
+/**
+ * The coordinator as the HTTP API, the CLI and the work service see it. Researcher-facing
+ * methods return promises, so a coordinator whose state lives in a database server can
+ * implement the same interface; the embedded one resolves them at once.
+ */
+
+export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled'
+
+/** Who submits and pays for a job: an API-key account or a wallet address. */
+export interface JobOwner {
+  account: string
+}
+
+/** What a job will cost before it is submitted. */
+export interface JobQuote {
+  /** Floating-point operations of the useful work (custom kernels: an estimate, see `quote`). */
+  flops: number
+  tasks: number
+  /** Credits escrowed when no `budget` is given. */
+  credits: number
+}
+
+/** What the HTTP API and the SDK see of a job. Plain data, safe to serialise. */
+export interface JobView {
+  id: string
+  kernel: 'matmul' | 'custom'
+  name?: string
+  owner: string
+  status: JobStatus
+  /** Matmul jobs only: C is m×n. */
+  args?: MatmulArgs
+  priority: number
+  /** Epoch milliseconds after which unfinished work is abandoned. */
+  deadline?: number
+  tasks: { total: number; accepted: number; leased: number; rejectedResults: number }
+  /** Escrowed at submit; spent on accepted results; the rest refunded when the job ends. */
+  credits: { budget: number; spent: number; refunded: number }
+  createdAt: number
+  finishedAt?: number
+  error?: string
+}
+
+/** How an accepted result was verified. */
+export type VerificationMethod = 'freivalds' | 'replication' | 'spot-check' | 'canary' | 'trusted'
+
+/** One accepted task result, in acceptance order. Its outputs are in the blob store. */
+export interface TaskResultRecord {
+  /** Position in the job's acceptance order, from 1. */
+  seq: number
+  taskId: string
+  /** The task's index in the job (custom jobs: in `spec.tasks`; matmul: row-major tile index). */
+  index: number
+  outputs: TensorRef[]
+  method: VerificationMethod
+  acceptedAt: number
+}
+
+export interface ResultsPage {
+  results: TaskResultRecord[]
+  /** Pass as `after` to read on; equals `after` when nothing new was accepted. */
+  cursor: number
+  /** True when the job is over and every accepted result has been read. */
+  done: boolean
+}
+
+export type JobEvent =
+  | { type: 'progress'; job: JobView }
+  | { type: 'result'; job: JobView; result: TaskResultRecord }
+  | { type: 'completed'; job: JobView }
+  | { type: 'failed'; job: JobView }
+  | { type: 'cancelled'; job: JobView }
+
+export interface JobQuery {
+  owner?: string
+  status?: JobStatus
+  /** @default 50, at most 500 */
+  limit?: number
+  /** `nextCursor` of the previous page. */
+  cursor?: string
+}
+
+export interface JobList {
+  jobs: JobView[]
+  /** Present when there may be more jobs: pass it as `cursor`. Newest first. */
+  nextCursor?: string
+}
+
+/** Credits of one account: a researcher account, a wallet address or a contributor peer id. */
+export interface AccountView {
+  account: string
+  /** Spendable credits. */
+  balance: number
+  /** Held for this account's running jobs. */
+  escrowed: number
+  /** Paid to this account for verified work, ever. */
+  earned: number
+  /** Earned on jobs still running; forfeited if this contributor is caught cheating first. */
+  pending: number
+}
+
+/** Outcome of a result as the contributor is told it. */
+export type ResultOutcomeKind = 'accepted' | 'pending' | 'rejected' | 'stale'
+
+/** Gauges and counters for `/metrics`, read at scrape time. */
+export interface CoordinatorStats {
+  gauges: {
+    /** Task replicas waiting for a contributor. */
+    queueDepth: number
+    activeLeases: number
+    contributorsOnline: number
+    bannedContributors: number
+    jobs: Record<JobStatus, number>
+  }
+  /** Monotonic since the store was created (they survive restarts). */
+  counters: {
+    tasksDispatched: number
+    /** Results received, by outcome and by how they were verified (`method` is `none` for stale). */
+    results: Array<{
+      outcome: ResultOutcomeKind
+      method: VerificationMethod | 'none'
+      count: number
+    }>
+    creditsPaid: number
+    creditsRefunded: number
+    canariesIssued: number
+    spotChecks: number
+    bans: number
+  }
+}
+
+/** The researcher-facing coordinator that the HTTP API calls. */
+export interface CoordinatorApi {
+  /** Prices a spec without submitting it. Throws `CoordinatorError` (`INVALID_JOB`, `BLOB_NOT_FOUND`). */
+  quote(spec: JobSpec): Promise<JobQuote>
+  /**
+   * Validates the spec (blobs present, sizes as declared, caps), escrows its budget from
+   * the owner's balance and queues its tasks. Throws `CoordinatorError` with code
+   * `INVALID_JOB`, `BLOB_NOT_FOUND` or `INSUFFICIENT_CREDITS`.
+   */
+  submit(spec: JobSpec, owner: JobOwner): Promise<JobView>
+  /** Throws `CoordinatorError('JOB_NOT_FOUND')`. */
+  getJob(id: string): Promise<JobView>
+  listJobs(query?: JobQuery): Promise<JobList>
+  /**
+   * Stops a running job's tasks and refunds unspent escrow; a finished job is returned as
+   * it is. With `owner`, throws `CoordinatorError('NOT_OWNER')` for someone else's job.
+   */
+  cancel(id: string, owner?: JobOwner): Promise<JobView>
+  /** Accepted results after `after` (a `seq`), oldest first. @default after 0, limit 100 (max 1000) */
+  results(id: string, options?: { after?: number; limit?: number }): Promise<ResultsPage>
+  /**
+   * Events of a running job until it ends (the last event is `completed`, `failed` or
+   * `cancelled`). Returns the unsubscribe function.
+   */
+  subscribe(id: string, listener: (event: JobEvent) => void): () => void
+  /** The assembled float32 C of a completed matmul job, row-major m×n. */
+  jobOutput(id: string): Promise<Float32Array>
+  account(account: string): Promise<AccountView>
+  /** Adds credits to an account from the operator's treasury (top-ups, faucets). */
+  grant(account: string, credits: number, memo?: string): Promise<AccountView>
+  stats(): CoordinatorStats
+}
+
+/** A wallet proven in hello (see `walletProofTypedData`). */
+export interface ProvenWallet {
+  address: string
+}
+
+/** What a contributor tells the coordinator when it joins. */
+export interface ContributorHello {
+  capabilities: Capabilities
+  /** Measured f32 matmul speed, GFLOP/s. */
+  gflops?: number
+  /** Checked already by the caller (the work service verifies the EIP-712 signature). */
+  wallet?: ProvenWallet
+  /** The network address the contributor connects from, for distinctness of replicas. */
+  address?: string
+}
+
+/** A unit of work handed to one contributor under a lease. */
+export interface LeaseGrant {
+  leaseId: string
+  jobId: string
+  taskId: string
+  kernel: 'matmul' | 'custom'
+  /** Matmul: the tile's m, k, n. */
+  args?: MatmulArgs
+  /** Matmul inputs are float32 `a` and `b`; custom inputs follow `program.inputs`. */
+  inputs: Array<{ name: string; shape: number[]; dtype: TensorDtype; data: ArrayBufferView }>
+  /** Custom kernels: the program, the outputs to produce, the dispatch and the uniform bytes. */
+  custom?: {
+    program: CustomProgram
+    outputs: OutputSpec[]
+    workgroups: [number, number, number]
+    params?: Uint8Array
+  }
+  /** When the lease ends, on the coordinator's clock, and how long that is from now. */
+  expiresAt: number
+  expiresInMs: number
+}
+
+/** One output tensor of a result as it came off the wire. */
+export interface ResultTensor {
+  shape: readonly number[]
+  dtype: TensorDtype
+  bytes: Uint8Array
+}
+
+export interface ResultOutcome {
+  outcome: ResultOutcomeKind
+  reason?: string
+}
+
+/** The contributor-facing coordinator that the work service calls. */
+export interface WorkGateway {
+  /** Throws `CoordinatorError('CONTRIBUTOR_BANNED')` for a banned peer, wallet or address. */
+  registerContributor(peerId: string, hello: ContributorHello | Capabilities): void
+  contributorLeft(peerId: string): void
+  /** The next task for this contributor, or undefined when there is none it may run. */
+  lease(peerId: string): LeaseGrant | undefined
+  /** Extends a lease this peer holds; undefined when it is unknown or already over. */
+  renewLease(
+    peerId: string,
+    leaseId: string,
+  ): { expiresAt: number; expiresInMs: number } | undefined
+  /**
+   * Verifies and records a result. Idempotent per lease: a repeat of an accepted result is
+   * `accepted` again and pays nothing twice.
+   */
+  submitResult(
+    peerId: string,
+    leaseId: string,
+    output: Float32Array,
+    shape: readonly number[],
+  ): ResultOutcome
+  /** `submitResult` for any kernel: one tensor per output the task declares, as raw bytes. */
+  submitOutputs(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
+  /** Returns expired leases' tasks to the queue. Also runs on every `lease` call. */
+  reclaimExpiredLeases(): number
+}

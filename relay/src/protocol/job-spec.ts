@@ -1,0 +1,215 @@
+import { z } from 'zod'
+import { MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
+
+/**
+ * What a researcher submits: a kernel (the built-in matmul, or their own WGSL), its tasks
+ * (input blobs by sha-256, output shapes), how results are verified, and what the job may
+ * cost, how urgent it is and when it must be done. Browser-safe: imports only zod. The
+ * HTTP API parses `POST /v1/jobs` with `JobSpecSchema`; the SDK builds the same shape.
+ */
+
+/** Longest WGSL source of a custom program (UTF-16 code units ≈ bytes for WGSL). */
+export const MAX_WGSL_CHARS = 64 * 1024
+/** Most tasks one custom job declares. */
+export const MAX_JOB_TASKS = 100_000
+/** Most input or output buffers one custom program declares. */
+export const MAX_PROGRAM_BINDINGS = 8
+/** Largest uniform block of one task, in bytes (WebGPU guarantees 64 KiB; keep tasks small). */
+export const MAX_PARAMS_BYTES = 4 * 1024
+/** Largest element count of one tensor a job references (1 GiB of float32). */
+export const MAX_TENSOR_ELEMENTS = 2 ** 28
+/** Largest workgroup count per dimension (WebGPU's `maxComputeWorkgroupsPerDimension` default). */
+export const MAX_WORKGROUPS_PER_DIM = 65_535
+/** Largest budget, in credits. */
+export const MAX_BUDGET = 1e15
+/** Largest priority; the default is 1 and shares are proportional to it. */
+export const MAX_PRIORITY = 1_000
+
+export const TensorDtypeSchema = z.enum(['float32', 'float16', 'int32', 'uint32'])
+/** Element type of a tensor in a job. `float16` travels as its 16-bit patterns. */
+export type TensorDtype = z.infer<typeof TensorDtypeSchema>
+
+const blobHash = z
+  .string()
+  .regex(/^[0-9a-f]{64}$/, 'expected the lower-case hex sha-256 returned by PUT /v1/blobs')
+const dim = z.number().int().min(1).max(MAX_TENSOR_DIM)
+const shape = z
+  .array(dim)
+  .min(1)
+  .max(MAX_TENSOR_RANK)
+  .refine((s) => s.reduce((p, d) => p * d, 1) <= MAX_TENSOR_ELEMENTS, {
+    message: `a tensor may hold at most ${MAX_TENSOR_ELEMENTS} elements`,
+  })
+const bindingName = z
+  .string()
+  .regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/, 'binding names are WGSL identifiers of 1-32 characters')
+
+/** A tensor held in the blob store: its bytes are `shape`'s elements of `dtype`, row-major. */
+export const TensorRefSchema = z.object({
+  blob: blobHash,
+  dtype: TensorDtypeSchema,
+  shape,
+})
+export type TensorRef = z.infer<typeof TensorRefSchema>
+
+/** An output a task must produce. */
+export const OutputSpecSchema = z.object({ shape, dtype: TensorDtypeSchema })
+export type OutputSpec = z.infer<typeof OutputSpecSchema>
+
+/**
+ * How results are checked before they are accepted and paid. Every field is optional;
+ * the coordinator picks safe defaults per kernel.
+ */
+export const VerificationPolicySchema = z.object({
+  /** Fraction of matmul results checked with Freivalds' algorithm. @default 1 */
+  freivalds: z.number().min(0).max(1).optional(),
+  /**
+   * Least number of distinct contributors whose results must agree before a result that no
+   * algebraic check covers is accepted. @default adaptive (credibility-based, see the coordinator)
+   */
+  replication: z.number().int().min(1).max(8).optional(),
+  /** Fraction of results recomputed on the coordinator. @default 0 (matmul), 0.02 (custom) */
+  spotCheck: z.number().min(0).max(1).optional(),
+  /** Fraction of leases that re-issue a task whose answer is already known. @default 0 (matmul), 0.02 (custom) */
+  canaries: z.number().min(0).max(1).optional(),
+})
+export type VerificationPolicy = z.infer<typeof VerificationPolicySchema>
+
+const common = {
+  verification: VerificationPolicySchema.optional(),
+  /** Most credits the job may spend; escrowed at submit. @default the quote */
+  budget: z.number().int().min(0).max(MAX_BUDGET).optional(),
+  /** Share of contributors relative to other jobs. @default 1 */
+  priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
+  /** ISO 8601 instant after which unfinished work is abandoned and unspent escrow refunded. */
+  deadline: z.iso.datetime({ offset: true }).optional(),
+  /** A label for listings. */
+  name: z.string().max(128).optional(),
+}
+
+/** C = A·B with A m×k and B k×n, both float32; the coordinator tiles it. */
+export const MatmulJobSpecSchema = z
+  .object({
+    kernel: z.literal('matmul'),
+    inputs: z.object({ a: TensorRefSchema, b: TensorRefSchema }),
+    ...common,
+  })
+  .superRefine((spec, ctx) => {
+    const { a, b } = spec.inputs
+    for (const [name, ref] of [
+      ['a', a],
+      ['b', b],
+    ] as const) {
+      if (ref.shape.length !== 2)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inputs', name, 'shape'],
+          message: `matmul input ${name} must be 2-D, got rank ${ref.shape.length}`,
+        })
+      if (ref.dtype !== 'float32')
+        ctx.addIssue({
+          code: 'custom',
+          path: ['inputs', name, 'dtype'],
+          message: `matmul input ${name} must be float32, got ${ref.dtype}`,
+        })
+    }
+    if (a.shape.length === 2 && b.shape.length === 2 && a.shape[1] !== b.shape[0])
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs'],
+        message: `inner dimensions differ: A is ${a.shape.join('x')}, B is ${b.shape.join('x')}`,
+      })
+  })
+export type MatmulJobSpec = z.infer<typeof MatmulJobSpecSchema>
+
+/**
+ * A researcher's WGSL program. Bindings, all in `@group(0)`: inputs at `@binding(0..I-1)`
+ * as `var<storage, read>`, outputs at `@binding(I..I+O-1)` as `var<storage, read_write>`,
+ * then, when a task has `params`, one `var<uniform>` at `@binding(I+O)`. Matches
+ * `CustomKernelProgram` of `@tabswarm/worker-kernels`.
+ */
+export const CustomProgramSchema = z.object({
+  wgsl: z.string().min(1).max(MAX_WGSL_CHARS),
+  entryPoint: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]{0,63}$/)
+    .optional(),
+  inputs: z
+    .array(z.object({ name: bindingName, dtype: TensorDtypeSchema }))
+    .max(MAX_PROGRAM_BINDINGS),
+  outputs: z
+    .array(z.object({ name: bindingName, dtype: TensorDtypeSchema }))
+    .min(1)
+    .max(MAX_PROGRAM_BINDINGS),
+})
+export type CustomProgram = z.infer<typeof CustomProgramSchema>
+
+const base64 = z
+  .string()
+  .max(Math.ceil(MAX_PARAMS_BYTES / 3) * 4)
+  .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'params must be base64')
+
+/** One run of the program: its inputs, the outputs it writes, and the dispatch size. */
+export const CustomTaskSchema = z.object({
+  inputs: z.array(TensorRefSchema).max(MAX_PROGRAM_BINDINGS),
+  outputs: z.array(OutputSpecSchema).min(1).max(MAX_PROGRAM_BINDINGS),
+  workgroups: z.tuple([
+    z.number().int().min(1).max(MAX_WORKGROUPS_PER_DIM),
+    z.number().int().min(1).max(MAX_WORKGROUPS_PER_DIM),
+    z.number().int().min(1).max(MAX_WORKGROUPS_PER_DIM),
+  ]),
+  /** Bytes of the uniform block, base64. */
+  params: base64.optional(),
+})
+export type CustomTask = z.infer<typeof CustomTaskSchema>
+
+export const CustomJobSpecSchema = z
+  .object({
+    kernel: z.literal('custom'),
+    program: CustomProgramSchema,
+    tasks: z.array(CustomTaskSchema).min(1).max(MAX_JOB_TASKS),
+    ...common,
+  })
+  .superRefine((spec, ctx) => {
+    const { program } = spec
+    spec.tasks.forEach((task, i) => {
+      if (task.inputs.length !== program.inputs.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tasks', i, 'inputs'],
+          message: `task ${i} has ${task.inputs.length} inputs, the program declares ${program.inputs.length}`,
+        })
+      if (task.outputs.length !== program.outputs.length)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tasks', i, 'outputs'],
+          message: `task ${i} has ${task.outputs.length} outputs, the program declares ${program.outputs.length}`,
+        })
+      task.inputs.forEach((ref, j) => {
+        const declared = program.inputs[j]
+        if (declared != null && declared.dtype !== ref.dtype)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tasks', i, 'inputs', j, 'dtype'],
+            message: `task ${i} input ${declared.name} is ${ref.dtype}, the program declares ${declared.dtype}`,
+          })
+      })
+      task.outputs.forEach((out, j) => {
+        const declared = program.outputs[j]
+        if (declared != null && declared.dtype !== out.dtype)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['tasks', i, 'outputs', j, 'dtype'],
+            message: `task ${i} output ${declared.name} is ${out.dtype}, the program declares ${declared.dtype}`,
+          })
+      })
+    })
+  })
+export type CustomJobSpec = z.infer<typeof CustomJobSpecSchema>
+
+/** Body of `POST /v1/jobs` and argument of `Coordinator.submit`. */
+export const JobSpecSchema = z.discriminatedUnion('kernel', [
+  MatmulJobSpecSchema,
+  CustomJobSpecSchema,
+])
+export type JobSpec = z.infer<typeof JobSpecSchema>
