@@ -5,14 +5,20 @@ export { configFromEnv, defaultConfig, parsePort, parsePositiveInt } from './con
 export type { Clock } from './coordinator/clock.ts'
 export type { Coordinator, CoordinatorOptions, MatmulJobSpec } from './coordinator/coordinator.ts'
 export { createCoordinator } from './coordinator/coordinator.ts'
-export { CoordinatorError } from './coordinator/coordinator-error.ts'
 export type {
+  AccountView,
+  CoordinatorApi,
   JobEvent,
+  JobList,
+  JobQuote,
   JobStatus,
   JobView,
-  LeaseGrant,
-  ResultOutcome,
-} from './coordinator/job-types.ts'
+  ResultsPage,
+  TaskResultRecord,
+  VerificationMethod,
+} from './coordinator/coordinator-api.ts'
+export { CoordinatorError } from './coordinator/coordinator-error.ts'
+export type { LeaseGrant, ResultOutcome } from './coordinator/job-types.ts'
 export type { TileVerifier } from './coordinator/tile-verifier.ts'
 export { cpuReferenceVerifier } from './coordinator/tile-verifier.ts'
 export type { Logger } from './log.ts'

@@ -4,16 +4,17 @@
  * `@tabswarm/sdk/contributor`, the headless worker in `@tabswarm/sdk/worker`.
  */
 export type {
-  Account,
+  AccountView,
   CallOptions,
   ClientOptions,
   CustomProgram,
   JobHandle,
+  JobQuote,
   JobResult,
   JobSpec,
+  JobView,
   MapOptions,
   MatmulOptions,
-  Quote,
   TabswarmClient,
   TensorLike,
   TensorRef,

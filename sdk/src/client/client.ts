@@ -1,8 +1,9 @@
-import type { JobView } from '@tabswarm/relay'
+import type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
+import type { CustomProgram, JobSpec, TensorRef } from '@tabswarm/relay/protocol'
 import type { NdArray, NpyDtype } from '../npy/npy.ts'
 import { InvalidInputError } from './client-errors.ts'
 import { type Authenticate, createTransport } from './http-transport.ts'
-import { createJobHandle, downloadTensor, type JobHandle, type TensorRef } from './job-handle.ts'
+import { createJobHandle, downloadTensor, type JobHandle } from './job-handle.ts'
 import { type TensorLike, tensorBytes, toNdArray } from './tensor-input.ts'
 
 export interface ClientOptions {
@@ -22,63 +23,7 @@ export interface CallOptions {
   signal?: AbortSignal
 }
 
-/** A researcher's custom WGSL kernel; bindings: inputs, then outputs, then an optional uniform. */
-export interface CustomProgram {
-  wgsl: string
-  entryPoint?: string
-  inputs: Array<{ name: string; dtype: NpyDtype }>
-  outputs: Array<{ name: string; dtype: NpyDtype }>
-}
-
-export interface VerificationPolicy {
-  /** Fraction of matmul results checked with Freivalds' algorithm. @default 1 */
-  freivalds?: number
-  /** Least number of distinct contributors that must agree on a result. */
-  replication?: number
-  /** Fraction of results recomputed on the coordinator. */
-  spotCheck?: number
-  /** Fraction of known-answer canary tasks mixed in. */
-  canaries?: number
-}
-
-interface JobCommon {
-  name?: string
-  verification?: VerificationPolicy
-  /** Most credits the job may spend; escrowed at submit, the rest refunded. */
-  budget?: number
-  priority?: number
-  /** ISO 8601; tasks not done by then are dropped and refunded. */
-  deadline?: string
-}
-
-/** What `submit` and `quote` take: a built-in kernel or a custom program over tasks. */
-export type JobSpec =
-  | (JobCommon & { kernel: 'matmul'; inputs: { a: TensorRef; b: TensorRef } })
-  | (JobCommon & {
-      kernel: 'custom'
-      program: CustomProgram
-      tasks: Array<{
-        inputs: TensorRef[]
-        outputs: Array<{ shape: number[]; dtype: NpyDtype }>
-        workgroups: [number, number, number]
-        /** Uniform block bytes, base64. */
-        params?: string
-      }>
-    })
-
-/** The price of a job before it runs. */
-export interface Quote {
-  flops: number
-  tasks: number
-  credits: number
-}
-
-/** A contributor's or researcher's credits. */
-export interface Account {
-  balance: number
-  escrowed: number
-  earned: number
-}
+type JobCommon = Pick<JobSpec, 'name' | 'verification' | 'budget' | 'priority' | 'deadline'>
 
 export interface MatmulOptions extends CallOptions, JobCommon {
   onProgress?: (job: JobView) => void
@@ -105,7 +50,7 @@ export interface TabswarmClient {
   /** Downloads a stored tensor, checking its hash. */
   downloadTensor(ref: TensorRef, options?: CallOptions): Promise<NdArray>
   /** What a job would cost, before submitting it. */
-  quote(spec: JobSpec, options?: CallOptions): Promise<Quote>
+  quote(spec: JobSpec, options?: CallOptions): Promise<JobQuote>
   /**
    * Submits a job and returns its handle.
    *
@@ -122,7 +67,7 @@ export interface TabswarmClient {
   ): Promise<JobView[]>
   cancel(id: string, options?: CallOptions): Promise<JobView>
   /** Credits of a wallet address or account. */
-  account(address: string, options?: CallOptions): Promise<Account>
+  account(address: string, options?: CallOptions): Promise<AccountView>
   /**
    * Computes `a · b` on the swarm, verified tile by tile.
    *
@@ -188,7 +133,7 @@ export function createClient(options: ClientOptions): TabswarmClient {
     downloadTensor: (ref, { signal } = {}) => downloadTensor(transport, ref, signal),
 
     quote: (spec, { signal } = {}) =>
-      transport.json<Quote>('/quote', { method: 'POST', body: spec, signal }),
+      transport.json<JobQuote>('/quote', { method: 'POST', body: spec, signal }),
 
     async submit(spec, { signal } = {}) {
       const job = await transport.json<JobView>('/jobs', { method: 'POST', body: spec, signal })
@@ -211,7 +156,7 @@ export function createClient(options: ClientOptions): TabswarmClient {
       createJobHandle(transport, id).cancel({ ...(signal ? { signal } : {}) }),
 
     account: (address, { signal } = {}) =>
-      transport.json<Account>(`/accounts/${encodeURIComponent(address)}`, { signal }),
+      transport.json<AccountView>(`/accounts/${encodeURIComponent(address)}`, { signal }),
 
     async matmul(a, b, matmulOptions = {}) {
       const { signal: callerSignal, onProgress, timeoutMs, ...common } = matmulOptions
@@ -293,5 +238,12 @@ function checkMatrix(name: string, x: TensorLike): NdArray {
   return array
 }
 
-export type { JobHandle, JobResult, TensorRef, WaitOptions } from './job-handle.ts'
+export type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
+export type {
+  CustomProgram,
+  JobSpec,
+  TensorRef,
+  VerificationPolicy,
+} from '@tabswarm/relay/protocol'
+export type { JobHandle, JobResult, WaitOptions } from './job-handle.ts'
 export type { TensorLike } from './tensor-input.ts'

@@ -1,16 +1,9 @@
-import type { JobView } from '@tabswarm/relay'
-import { sha256Hex } from '@tabswarm/relay/protocol'
+import type { JobView, ResultsPage, VerificationMethod } from '@tabswarm/relay'
+import { sha256Hex, type TensorRef } from '@tabswarm/relay/protocol'
 import { type NdArray, typedArrayOf } from '../npy/npy.ts'
 import { ApiRequestError, JobFailedError, RelayUnreachableError } from './client-errors.ts'
 import type { Transport } from './http-transport.ts'
 import { readServerSentEvents } from './server-sent-events.ts'
-
-/** A tensor stored on the relay, by the sha-256 of its bytes. */
-export interface TensorRef {
-  blob: string
-  dtype: NdArray['dtype']
-  shape: number[]
-}
 
 /** One verified task result, in the order the coordinator accepted them. */
 export interface JobResult<Output = NdArray> {
@@ -20,6 +13,9 @@ export interface JobResult<Output = NdArray> {
   /** Index of the task in the job spec (custom jobs), or the tile number (matmul). */
   index: number
   outputs: Output[]
+  /** How the coordinator verified it. */
+  method: VerificationMethod
+  acceptedAt: number
 }
 
 export interface WaitOptions {
@@ -114,28 +110,32 @@ export function createJobHandle(transport: Transport, id: string): JobHandle {
 
     async *resultRefs({ signal, after = 0 } = {}) {
       let cursor = after
-      const drain = async function* () {
+      // Reads pages until nothing new is there; true when the job is over and all is read.
+      const drain = async function* (): AsyncGenerator<JobResult<TensorRef>, boolean> {
         for (;;) {
-          const page = await transport.json<{ results: JobResult<TensorRef>[] }>(
+          const page = await transport.json<ResultsPage>(
             `${path}/results?after=${cursor}&limit=${RESULTS_PAGE}`,
             { signal },
           )
-          for (const result of page.results) {
-            cursor = Math.max(cursor, result.seq)
-            yield result
-          }
-          if (page.results.length < RESULTS_PAGE) return
+          for (const result of page.results) yield result
+          cursor = page.cursor
+          if (page.done) return true
+          if (page.results.length === 0) return false
         }
       }
-      yield* drain()
-      let last: JobView | undefined
-      for await (const job of handle.progress(signal ? { signal } : {})) {
-        last = job
-        yield* drain()
+      if (yield* drain()) return yield* finish()
+      // Each event (a result accepted, the job ending) is a cue to read on; the cursor makes
+      // a missed or repeated cue harmless.
+      for await (const _job of handle.progress(signal ? { signal } : {})) {
+        if (yield* drain()) return yield* finish()
       }
-      yield* drain()
-      if (last != null && last.status !== 'completed')
-        throw new JobFailedError(id, last.status, last.error)
+      while (!(yield* drain())) await pause(250, signal)
+      return yield* finish()
+
+      async function* finish(): AsyncGenerator<never, void> {
+        const job = await handle.status(signal ? { signal } : {})
+        if (job.status !== 'completed') throw new JobFailedError(id, job.status, job.error)
+      }
     },
 
     async *results(options = {}) {

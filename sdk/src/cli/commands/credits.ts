@@ -28,7 +28,7 @@ export async function creditsCommand(args: string[], signal: AbortSignal): Promi
   if (values.json) process.stdout.write(`${JSON.stringify({ address, ...account })}\n`)
   else
     process.stdout.write(
-      `${address}: balance ${account.balance}, earned ${account.earned}, in escrow ${account.escrowed}\n`,
+      `${address}: balance ${account.balance}, earned ${account.earned} (${account.pending} pending verification), in escrow ${account.escrowed}\n`,
     )
   return ExitCode.OK
 }
