@@ -33,6 +33,11 @@ export type TiledMatmulFormat = {
    * multiple of 4 (the host picks it then). @default false
    */
   vectorB?: boolean
+  /**
+   * Write C as `vec4<f32>` runs: one store per 4 columns. Valid for n a multiple of 4
+   * (C is always f32). @default false
+   */
+  vectorC?: boolean
 }
 
 const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i)
@@ -49,15 +54,24 @@ function assertConfig({ threadsX, threadsY, tileK }: TiledMatmulConfig): void {
     )
 }
 
-function bindings(dtype: FloatDtype, vectorB: boolean): string {
-  if (!vectorB) return matmulBindingsWgsl(dtype)
-  // Same layout, with B declared as vec4 rows (the buffer is identical).
-  return matmulBindingsWgsl('float32')
-    .replace(
-      '@group(0) @binding(1) var<storage, read> b: array<f32>;',
-      '@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;',
+function bindings(dtype: FloatDtype, vectorB: boolean, vectorC: boolean): string {
+  let wgsl = matmulBindingsWgsl(dtype)
+  if (vectorC) {
+    wgsl = wgsl.replace(
+      '@group(0) @binding(2) var<storage, read_write> c: array<f32>;',
+      '@group(0) @binding(2) var<storage, read_write> c: array<vec4<f32>>;',
     )
-    .replace('fn bAt(i: u32) -> f32 { return b[i]; }', '')
+  }
+  // Same layout, with B declared as vec4 runs (the buffer is identical).
+  if (vectorB) {
+    wgsl = wgsl
+      .replace(
+        '@group(0) @binding(1) var<storage, read> b: array<f32>;',
+        '@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;',
+      )
+      .replace('fn bAt(i: u32) -> f32 { return b[i]; }', '')
+  }
+  return wgsl
 }
 
 /**
@@ -80,6 +94,7 @@ export function createTiledMatmulWgsl(
   assertConfig(config)
   const dtype = format.dtype ?? 'float32'
   const vectorB = format.vectorB === true
+  const vectorC = format.vectorC === true
   if (vectorB && dtype !== 'float32') throw new RangeError('vectorB needs dtype float32.')
   const { threadsX: wx, threadsY: wy, tileK: tk } = config
   const threads = wx * wy
@@ -127,21 +142,14 @@ fn loadB4(row: u32, col: u32) -> vec4<f32> {
   return vec4<f32>(loadB1(row, col), loadB1(row, col + 1u), loadB1(row, col + 2u), loadB1(row, col + 3u));
 }`
 
-  return /* wgsl */ `${bindings(dtype, vectorB)}
-var<workgroup> tileA: array<vec4<f32>, ${tk * wy}>;
-var<workgroup> tileB: array<vec4<f32>, ${tk * wx}>;
-var<private> baseA: u32;
-var<private> baseB: u32;
-
-// Out-of-range reads yield 0 so partial tiles contribute nothing. The index may be out
-// of range when the condition is false; WGSL clamps such reads, and select drops them.
-fn loadA(row: u32, col: u32) -> f32 {
-  return select(0.0, aAt(baseA + row * dims.k + col), row < dims.m && col < dims.k);
-}
-
-${loadB4}
-
-fn storeRow(baseC: u32, row: u32, col: u32, v: vec4<f32>) {
+  const storeRow = vectorC
+    ? `fn storeRow(baseC: u32, row: u32, col: u32, v: vec4<f32>) {
+  // n % 4 == 0 here, so col < n implies all four columns are in range.
+  if (row < dims.m && col < dims.n) {
+    c[(baseC + row * dims.n + col) / 4u] = v;
+  }
+}`
+    : `fn storeRow(baseC: u32, row: u32, col: u32, v: vec4<f32>) {
   if (row >= dims.m) {
     return;
   }
@@ -156,7 +164,23 @@ fn storeRow(baseC: u32, row: u32, col: u32, v: vec4<f32>) {
   if (col < dims.n) { c[base] = v.x; }
   if (col + 1u < dims.n) { c[base + 1u] = v.y; }
   if (col + 2u < dims.n) { c[base + 2u] = v.z; }
+}`
+
+  return /* wgsl */ `${bindings(dtype, vectorB, vectorC)}
+var<workgroup> tileA: array<vec4<f32>, ${tk * wy}>;
+var<workgroup> tileB: array<vec4<f32>, ${tk * wx}>;
+var<private> baseA: u32;
+var<private> baseB: u32;
+
+// Out-of-range reads yield 0 so partial tiles contribute nothing. The index may be out
+// of range when the condition is false; WGSL clamps such reads, and select drops them.
+fn loadA(row: u32, col: u32) -> f32 {
+  return select(0.0, aAt(baseA + row * dims.k + col), row < dims.m && col < dims.k);
 }
+
+${loadB4}
+
+${storeRow}
 
 @compute @workgroup_size(${wx}, ${wy}, 1)
 fn main(
