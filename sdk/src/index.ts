@@ -29,5 +29,6 @@ export {
   RelayUnreachableError,
 } from './client/client-errors.ts'
 export type { Authenticate } from './client/http-transport.ts'
+export { type WalletSigner, walletAuth } from './client/wallet-auth.ts'
 export type { NdArray, NpyData, NpyDtype } from './npy/npy.ts'
 export { encodeNpy, NpyError, parseNpy } from './npy/npy.ts'

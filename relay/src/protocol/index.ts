@@ -3,6 +3,15 @@
  * the relay all speak through this module.
  */
 
+export type { ApiRequestToSign } from './api-auth.ts'
+export {
+  API_AUTH_DOMAIN,
+  API_AUTH_TYPES,
+  apiRequestTypedData,
+  EMPTY_BODY_SHA256,
+  WALLET_AUTH_HEADERS,
+  WALLET_AUTH_MAX_SKEW_MS,
+} from './api-auth.ts'
 export type { BlobSource, RequestBlobOptions, ServeBlobOptions } from './blob-exchange.ts'
 export { requestBlob, serveBlobRequest } from './blob-exchange.ts'
 export type { BlobFetchErrorCode } from './blob-fetch-error.ts'

@@ -5,13 +5,16 @@ import { InvalidInputError } from './client-errors.ts'
 import { type Authenticate, createTransport } from './http-transport.ts'
 import { createJobHandle, downloadTensor, type JobHandle } from './job-handle.ts'
 import { type TensorLike, tensorBytes, toNdArray } from './tensor-input.ts'
+import { type WalletSigner, walletAuth } from './wallet-auth.ts'
 
 export interface ClientOptions {
   /** Base URL of a relay/coordinator, e.g. `http://127.0.0.1:8787`. */
   relay: string
   /** A researcher API key, sent as `Authorization: Bearer <key>`. */
   apiKey?: string
-  /** Custom credentials (a wallet signature, say) added to every request. */
+  /** Signs every request with this wallet (EIP-712) instead of sending an API key. */
+  wallet?: WalletSigner
+  /** Custom credentials added to every request; overrides `apiKey` and `wallet`. */
   authenticate?: Authenticate
   /** Timeout for each request that is not a long-lived event stream. @default 30_000 */
   requestTimeoutMs?: number
@@ -103,7 +106,8 @@ export function createClient(options: ClientOptions): TabswarmClient {
   const apiKeyAuth: Authenticate | undefined = options.apiKey
     ? async () => ({ authorization: `Bearer ${options.apiKey}` })
     : undefined
-  const authenticate = options.authenticate ?? apiKeyAuth
+  const authenticate =
+    options.authenticate ?? (options.wallet ? walletAuth(options.wallet) : apiKeyAuth)
   const transport = createTransport({
     base: options.relay.replace(/\/+$/, ''),
     fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
