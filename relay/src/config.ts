@@ -1,4 +1,5 @@
 import { fileURLToPath } from 'node:url'
+import { type ApiConfig, apiConfigFromEnv, defaultApiConfig } from './http/api-config.ts'
 
 /** Everything `tabswarm start` needs; every field has an embedded default. */
 export interface TabswarmConfig {
@@ -18,6 +19,8 @@ export interface TabswarmConfig {
   tileSize: number
   /** How long a contributor holds a task. @default 60_000 */
   leaseMs: number
+  /** HTTP API: keys, wallet auth, rate limits, proxy trust, blob cap, log level. */
+  api: ApiConfig
 }
 
 export const defaultConfig: TabswarmConfig = {
@@ -29,6 +32,7 @@ export const defaultConfig: TabswarmConfig = {
   announce: [],
   tileSize: 128,
   leaseMs: 60_000,
+  api: defaultApiConfig,
 }
 
 function port(name: string, raw: string): number {
@@ -63,6 +67,7 @@ export function configFromEnv(
   if (env.TABSWARM_TILE_SIZE)
     config.tileSize = positive('TABSWARM_TILE_SIZE', env.TABSWARM_TILE_SIZE)
   if (env.TABSWARM_LEASE_MS) config.leaseMs = positive('TABSWARM_LEASE_MS', env.TABSWARM_LEASE_MS)
+  config.api = apiConfigFromEnv(env)
   return config
 }
 

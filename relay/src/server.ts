@@ -1,14 +1,20 @@
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
 import { relative } from 'node:path'
-import { serve } from '@hono/node-server'
+import { serve, upgradeWebSocket, type WebSocketServerLike } from '@hono/node-server'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { Hono } from 'hono'
+import { WebSocketServer } from 'ws'
 import { createMemoryBlobStore } from './blobs/blob-store.ts'
 import type { TabswarmConfig } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
+import { createApiKeyRing, readApiKeysFile } from './http/auth/api-keys.ts'
+import { decideAuthMode } from './http/auth/authenticate.ts'
+import { createWalletAuthenticator } from './http/auth/wallet-auth.ts'
+import { interimCoordinatorApi } from './http/interim-coordinator-api.ts'
 import { createJsonLogger, type Logger } from './log.ts'
+import { createRelayMetrics } from './metrics/relay-metrics.ts'
 import { loadOrCreateRelayKey } from './swarm/relay-identity.ts'
 import { createRelayNode } from './swarm/relay-node.ts'
 import { startWorkService } from './swarm/work-service.ts'
@@ -28,14 +34,22 @@ export interface RunningTabswarm {
  */
 export async function startTabswarm(
   config: TabswarmConfig,
-  log: Logger = createJsonLogger(),
+  log: Logger = createJsonLogger({ level: config.api.logLevel }),
 ): Promise<RunningTabswarm> {
+  // Decided before anything listens: a public relay without credentials must not start.
+  const keys = createApiKeyRing([...config.api.apiKeys, ...(await readApiKeysFile(config.dataDir))])
+  const { openToLocal } = decideAuthMode({
+    host: config.host,
+    keyCount: keys.size,
+    walletOnly: config.api.walletAuthOnly,
+  })
   const privateKey = await loadOrCreateRelayKey(config.dataDir)
   const node = await createRelayNode({
     privateKey,
     listen: [`/ip4/${config.host}/tcp/${config.p2pPort}/ws`],
     announce: config.announce,
   })
+  const blobs = createMemoryBlobStore()
   const coordinator = createCoordinator({ tileSize: config.tileSize, leaseMs: config.leaseMs })
   const stopWork = await startWorkService({ node, coordinator, log: log.child('work') })
   const reclaim = setInterval(() => coordinator.reclaimExpiredLeases(), 1_000)
@@ -45,11 +59,36 @@ export async function startTabswarm(
     peerId: node.peerId.toString(),
     multiaddrs: node.getMultiaddrs().map((ma) => ma.toString()),
   })
+  const jobs = interimCoordinatorApi(coordinator, blobs, { tileSize: config.tileSize })
+  const rate = config.api.rateLimit
   const app = new Hono()
   app.route(
     '/',
-    createApi({ coordinator, blobs: createMemoryBlobStore(), log: log.child('http'), swarm }),
+    createApi({
+      jobs,
+      blobs,
+      log: log.child('http'),
+      swarm,
+      health: () => coordinator.stats(),
+      auth: { keys, wallet: createWalletAuthenticator(), openToLocal },
+      rateLimit: rate && {
+        ip: { ratePerSecond: rate.ipPerSecond, burst: rate.ipBurst },
+        account: { ratePerSecond: rate.accountPerSecond, burst: rate.accountBurst },
+      },
+      metrics: createRelayMetrics({ stats: () => jobs.stats() }),
+      trustProxy: config.api.trustProxy,
+      maxBlobBytes: config.api.maxBlobBytes,
+      upgradeWebSocket,
+    }),
   )
+  if (openToLocal) {
+    log.warn('no API keys configured: the API is open to local callers as account "local"', {
+      host: config.host,
+      hint: 'set TABSWARM_API_KEYS or add <data dir>/api-keys.json to require keys',
+    })
+  } else {
+    log.info('API authentication required', { apiKeys: keys.size, walletSignatures: true })
+  }
   if (existsSync(config.webRoot)) {
     app.use('/*', serveStatic({ root: relative(process.cwd(), config.webRoot) || '.' }))
   } else {
@@ -59,7 +98,14 @@ export async function startTabswarm(
   }
   app.notFound((c) => c.text('not found', 404))
 
-  const server = serve({ fetch: app.fetch, port: config.httpPort, hostname: config.host })
+  const sockets = new WebSocketServer({ noServer: true, maxPayload: 64 * 1024 })
+  const server = serve({
+    fetch: app.fetch,
+    port: config.httpPort,
+    hostname: config.host,
+    // ws's own types declare `options.noServer` optional; the adapter's interface wants it set (it is).
+    websocket: { server: sockets as unknown as WebSocketServerLike },
+  })
   await new Promise<void>((resolve, reject) => {
     server.once('listening', resolve)
     server.once('error', reject)
@@ -78,6 +124,10 @@ export async function startTabswarm(
     coordinator,
     async stop() {
       clearInterval(reclaim)
+      for (const socket of sockets.clients) socket.terminate()
+      sockets.close()
+      // Event streams stay open until their jobs end; closing the server must not wait for them.
+      if ('closeAllConnections' in server) server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await stopWork()
       await node.stop()

@@ -1,34 +1,91 @@
-import { Hono } from 'hono'
+import { type Context, Hono, type Next } from 'hono'
 import { bodyLimit } from 'hono/body-limit'
-import { streamSSE } from 'hono/streaming'
+import { requestId } from 'hono/request-id'
+import type { UpgradeWebSocket } from 'hono/ws'
+import { getAddress } from 'viem'
+import type { z } from 'zod'
 import type { BlobStore } from '../blobs/blob-store.ts'
-import type { Coordinator } from '../coordinator/coordinator.ts'
-import type { JobEvent } from '../coordinator/job-types.ts'
+import type { CoordinatorApi, JobView } from '../coordinator/coordinator-api.ts'
 import type { Logger } from '../log.ts'
+import type { RelayMetrics } from '../metrics/relay-metrics.ts'
+import { JobSpecSchema } from '../protocol/job-spec.ts'
+import type { ApiEnv } from './api-env.ts'
+import {
+  AccountParamsSchema,
+  AccountSchema,
+  BlobParamsSchema,
+  BlobRefSchema,
+  EventsQuerySchema,
+  HealthSchema,
+  JobEventSchema,
+  JobListSchema,
+  JobParamsSchema,
+  JobViewSchema,
+  ListJobsQuerySchema,
+  OutputQuerySchema,
+  QuoteSchema,
+  ResultsPageSchema,
+  ResultsQuerySchema,
+  SwarmSchema,
+} from './api-schemas.ts'
+import type { ApiKeyRing } from './auth/api-keys.ts'
+import { authenticate } from './auth/authenticate.ts'
+import type { WalletAuthenticator } from './auth/wallet-auth.ts'
+import { clientAddress } from './client-address.ts'
 import { ApiError, errorResponse } from './error-response.ts'
-import { CreateJobSchema } from './job-request.ts'
+import { jobEventsOverSse, jobEventsOverWebSocket } from './job-event-streams.ts'
+import { float32Npy } from './npy-file.ts'
+import { buildOpenApiDocument } from './openapi.ts'
+import { createTokenBucketLimiter, rateLimit, type TokenBucketOptions } from './rate-limit.ts'
+import { requestLog } from './request-log.ts'
+import type { RouteDoc } from './route-docs.ts'
+import { parseOrThrow, readJsonBody } from './validation.ts'
 
 export interface ApiOptions {
-  coordinator: Coordinator
+  /** The coordinator's researcher-facing facade. */
+  jobs: CoordinatorApi
   blobs: BlobStore
   log: Logger
   /** What `GET /v1/swarm` tells tabs to dial. */
   swarm: () => { peerId: string; multiaddrs: string[] }
+  /** Extra fields of `GET /v1/health`. */
+  health?: () => Record<string, unknown>
+  auth: { keys: ApiKeyRing; wallet: WalletAuthenticator; openToLocal: boolean }
+  /** Token buckets per client address and per account; `false` turns limiting off. */
+  rateLimit?: { ip: TokenBucketOptions; account: TokenBucketOptions } | false
+  metrics?: RelayMetrics
+  /** Take the client address from `X-Forwarded-For` (behind a reverse proxy). @default false */
+  trustProxy?: boolean
   /** Largest blob accepted by `PUT /v1/blobs`. @default 512 MiB */
   maxBlobBytes?: number
+  /** Largest JSON body (job specs). @default 4 MiB */
+  maxJsonBytes?: number
+  /** Comment lines on idle event streams, so proxies keep them open. @default 15_000 */
+  heartbeatMs?: number
+  /** `@hono/node-server`'s `upgradeWebSocket`; without it, events are served over SSE only. */
+  upgradeWebSocket?: UpgradeWebSocket
 }
 
+// biome-ignore lint/suspicious/noConfusingVoidType: Hono handlers may return nothing after next()
+type Handler = (c: Context<ApiEnv>, next: Next) => Response | void | Promise<Response | void>
+
 /**
- * The HTTP JSON API used by the SDK, the CLI and the pages: blobs in, jobs submitted,
- * progress streamed, products out.
+ * The HTTP JSON API used by the SDK, the CLI and the pages: blobs in, jobs quoted, submitted
+ * and cancelled, results and events streamed, products and credits out. Every route is
+ * described in `GET /v1/openapi.json`, generated from the schemas the handlers parse with.
  */
-export function createApi(options: ApiOptions): Hono {
-  const { coordinator, blobs, log } = options
+export function createApi(options: ApiOptions): Hono<ApiEnv> {
+  const { jobs, blobs, log, metrics } = options
   const maxBlobBytes = options.maxBlobBytes ?? 512 * 1024 ** 2
-  const api = new Hono()
+  const maxJsonBytes = options.maxJsonBytes ?? 4 * 1024 ** 2
+  const heartbeatMs = options.heartbeatMs ?? 15_000
+  const api = new Hono<ApiEnv>()
+  const docs: RouteDoc[] = []
 
   api.onError((err, c) =>
-    errorResponse(err, c, (e) => log.error('request failed', { path: c.req.path, error: e.stack })),
+    errorResponse(err, c, (e) =>
+      log.error('request failed', { requestId: c.get('requestId'), path: c.req.path, error: e }),
+    ),
   )
   api.notFound((c) =>
     c.json(
@@ -37,106 +94,435 @@ export function createApi(options: ApiOptions): Hono {
     ),
   )
 
-  api.get('/health', (c) => c.json({ ok: true, ...coordinator.stats() }))
-  api.get('/swarm', (c) => c.json(options.swarm()))
+  api.use(requestId({ limitLength: 128 }))
+  api.use(clientAddress({ trustProxy: options.trustProxy ?? false }))
+  api.use(requestLog({ log, ...(metrics ? { metrics } : {}) }))
 
-  api.put(
-    '/blobs',
-    bodyLimit({
-      maxSize: maxBlobBytes,
-      onError: () => {
-        throw new ApiError('PAYLOAD_TOO_LARGE', `blob exceeds ${maxBlobBytes} bytes`)
-      },
-    }),
-    async (c) => c.json(blobs.put(new Uint8Array(await c.req.arrayBuffer())), 201),
-  )
-
-  api.get('/blobs/:hash', (c) => {
-    const bytes = blobs.get(c.req.param('hash'))
-    if (bytes == null) throw new ApiError('BLOB_NOT_FOUND', `no blob ${c.req.param('hash')}`)
-    return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
-      'content-type': 'application/octet-stream',
-    })
+  const limits = options.rateLimit === false ? undefined : options.rateLimit
+  const onLimited = (scope: 'ip' | 'account') => metrics?.rateLimited(scope)
+  // Per address first: it is cheap, and it bounds the signature checks a stranger can cause.
+  if (limits) {
+    api.use(
+      '/v1/*',
+      rateLimit({
+        limiter: createTokenBucketLimiter(limits.ip),
+        scope: 'ip',
+        key: (c) => c.get('clientIp'),
+        onLimited,
+      }),
+    )
+  }
+  const accountLimit: Handler[] = limits
+    ? [
+        rateLimit({
+          limiter: createTokenBucketLimiter(limits.account),
+          scope: 'account',
+          key: (c) => c.get('principal').account,
+          onLimited,
+        }),
+      ]
+    : []
+  const auth = authenticate({
+    ...options.auth,
+    onFailure: (code) => metrics?.authFailed(code),
   })
 
-  api.post('/jobs', bodyLimit({ maxSize: 64 * 1024 }), async (c) => {
-    const parsed = CreateJobSchema.safeParse(await c.req.json().catch(() => undefined))
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      throw new ApiError(
-        'BAD_REQUEST',
-        `${issue?.path.join('.') || 'body'}: ${issue?.message ?? 'invalid job'}`,
+  /** Registers a route and its description together, so neither exists without the other. */
+  function route(doc: RouteDoc, ...handlers: Handler[]): void {
+    docs.push(doc)
+    const chain: Handler[] = []
+    if (doc.body) {
+      const maxSize = doc.body.maxBytes
+      chain.push(
+        bodyLimit({
+          maxSize,
+          onError: () => {
+            throw new ApiError('PAYLOAD_TOO_LARGE', `body exceeds ${maxSize} bytes`)
+          },
+        }),
       )
     }
-    const { a, b } = parsed.data.inputs
-    const [m, k] = a.shape
-    const [kb, n] = b.shape
-    if (k !== kb)
-      throw new ApiError('INVALID_JOB', `inner dimensions differ: A is ${m}x${k}, B is ${kb}x${n}`)
-    const tensor = (name: 'a' | 'b', ref: typeof a) => {
-      const bytes = blobs.get(ref.blob)
-      if (bytes == null)
-        throw new ApiError('BLOB_NOT_FOUND', `input ${name}: no blob ${ref.blob}; upload it first`)
-      const expected = ref.shape[0] * ref.shape[1] * 4
-      if (bytes.byteLength !== expected) {
-        throw new ApiError(
-          'INVALID_JOB',
-          `input ${name}: shape ${ref.shape.join('x')} float32 needs ${expected} bytes, blob has ${bytes.byteLength}`,
-        )
-      }
-      return new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4)
-    }
-    const job = coordinator.submitMatmul({ a: tensor('a', a), b: tensor('b', b), m, k, n })
-    log.info('job submitted', { job: job.id, m, k, n, tasks: job.tasks.total })
-    return c.json(job, 201)
+    if (doc.auth) chain.push(auth, ...accountLimit)
+    const on = api.on as (method: string, path: string, ...handlers: Handler[]) => unknown
+    on(doc.method.toUpperCase(), doc.path, ...chain, ...handlers)
+  }
+
+  const jobParam = (c: Context<ApiEnv>) =>
+    parseOrThrow(JobParamsSchema, c.req.param(), 'path', 'INVALID_ID').id
+
+  /** The caller's job; someone else's job is reported as missing, not as forbidden. */
+  async function ownedJob(c: Context<ApiEnv>): Promise<JobView> {
+    const id = jobParam(c)
+    const job = await jobs.getJob(id)
+    if (job.owner != null && job.owner !== c.get('principal').account)
+      throw new ApiError('JOB_NOT_FOUND', `no job with id ${id}`)
+    return job
+  }
+
+  const json = (description: string, schema: z.ZodType) => ({
+    description,
+    contentType: 'application/json',
+    schema,
   })
 
-  api.get('/jobs', (c) => c.json({ jobs: coordinator.listJobs() }))
-  api.get('/jobs/:id', (c) => c.json(coordinator.getJob(c.req.param('id'))))
-  api.post('/jobs/:id/cancel', (c) => c.json(coordinator.cancel(c.req.param('id'))))
+  route(
+    {
+      method: 'get',
+      path: '/v1/health',
+      summary: 'Liveness and queue figures',
+      auth: false,
+      responses: { 200: json('Up', HealthSchema) },
+    },
+    (c) => c.json({ ok: true, ...options.health?.() }),
+  )
 
-  api.get('/jobs/:id/output', (c) => {
-    const job = coordinator.getJob(c.req.param('id'))
-    const output = coordinator.jobOutput(job.id)
-    return c.body(
-      new Uint8Array(
-        output.buffer,
-        output.byteOffset,
-        output.byteLength,
-      ) as Uint8Array<ArrayBuffer>,
-      200,
-      {
+  route(
+    {
+      method: 'get',
+      path: '/v1/swarm',
+      summary: 'The relay’s libp2p peer id and multiaddrs, for tabs and workers',
+      auth: false,
+      responses: { 200: json('Where to dial', SwarmSchema) },
+    },
+    (c) => c.json(options.swarm()),
+  )
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/openapi.json',
+      summary: 'This description',
+      auth: false,
+      responses: { 200: { description: 'OpenAPI 3.1 document', contentType: 'application/json' } },
+    },
+    (c) => c.json(openApi),
+  )
+
+  route(
+    {
+      method: 'put',
+      path: '/v1/blobs',
+      summary: 'Upload bytes; they are stored under their sha-256',
+      auth: true,
+      body: {
+        contentType: 'application/octet-stream',
+        maxBytes: maxBlobBytes,
+        description: 'Raw bytes, e.g. a float32 C-order tensor',
+      },
+      responses: { 201: json('Stored', BlobRefSchema) },
+    },
+    async (c) => {
+      const { hash, size } = blobs.put(new Uint8Array(await c.req.arrayBuffer()))
+      return c.json({ blob: hash, size }, 201)
+    },
+  )
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/blobs/:hash',
+      summary: 'Download a stored blob',
+      auth: true,
+      params: BlobParamsSchema,
+      responses: {
+        200: { description: 'The bytes', contentType: 'application/octet-stream' },
+        404: { description: 'No such blob' },
+      },
+    },
+    (c) => {
+      const { hash } = parseOrThrow(BlobParamsSchema, c.req.param(), 'path', 'INVALID_ID')
+      const bytes = blobs.get(hash)
+      if (bytes == null) throw new ApiError('BLOB_NOT_FOUND', `no blob ${hash}`)
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
         'content-type': 'application/octet-stream',
-        'x-tabswarm-dtype': 'float32',
-        'x-tabswarm-shape': `${job.args.m},${job.args.n}`,
+        'cache-control': 'private, max-age=31536000, immutable',
+      })
+    },
+  )
+
+  const specBody = {
+    contentType: 'application/json',
+    schema: JobSpecSchema,
+    maxBytes: maxJsonBytes,
+  }
+  const readSpec = async (c: Context<ApiEnv>) =>
+    parseOrThrow(JobSpecSchema, await readJsonBody(c.req), 'body', 'INVALID_BODY')
+
+  route(
+    {
+      method: 'post',
+      path: '/v1/quote',
+      summary: 'Price a job spec without submitting it',
+      auth: true,
+      body: specBody,
+      responses: {
+        200: json('The price', QuoteSchema),
+        422: { description: 'The spec cannot run' },
+      },
+    },
+    async (c) => c.json(await jobs.quote(await readSpec(c))),
+  )
+
+  route(
+    {
+      method: 'post',
+      path: '/v1/jobs',
+      summary: 'Submit a job; its budget is escrowed from the caller’s account',
+      auth: true,
+      body: specBody,
+      responses: {
+        201: json('Accepted', JobViewSchema),
+        402: { description: 'Not enough credits for the budget' },
+        422: { description: 'The spec cannot run (shapes, missing blobs, limits)' },
+      },
+    },
+    async (c) => {
+      const spec = await readSpec(c)
+      const owner = c.get('principal').account
+      const job = await jobs.submit(spec, { account: owner })
+      log.info('job submitted', {
+        requestId: c.get('requestId'),
+        job: job.id,
+        owner,
+        kernel: job.kernel,
+        tasks: job.tasks.total,
+      })
+      return c.json(job, 201)
+    },
+  )
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/jobs',
+      summary: 'The caller’s jobs, newest first, paged',
+      auth: true,
+      query: ListJobsQuerySchema,
+      responses: { 200: json('A page of jobs', JobListSchema) },
+    },
+    async (c) => {
+      const query = parseOrThrow(ListJobsQuerySchema, c.req.query(), 'query', 'INVALID_QUERY')
+      const page = await jobs.listJobs({
+        owner: c.get('principal').account,
+        limit: query.limit,
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.cursor ? { cursor: query.cursor } : {}),
+      })
+      return c.json(page)
+    },
+  )
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/jobs/:id',
+      summary: 'A job’s state',
+      auth: true,
+      params: JobParamsSchema,
+      responses: {
+        200: json('The job', JobViewSchema),
+        404: { description: 'No such job of the caller' },
+      },
+    },
+    async (c) => c.json(await ownedJob(c)),
+  )
+
+  route(
+    {
+      method: 'post',
+      path: '/v1/jobs/:id/cancel',
+      summary: 'Stop a job; unspent credits are refunded',
+      auth: true,
+      params: JobParamsSchema,
+      responses: {
+        200: json('The job, with refund', JobViewSchema),
+        404: { description: 'No such job of the caller' },
+      },
+    },
+    async (c) => {
+      const job = await ownedJob(c)
+      const cancelled = await jobs.cancel(job.id, { account: c.get('principal').account })
+      log.info('job cancelled', {
+        requestId: c.get('requestId'),
+        job: job.id,
+        refunded: cancelled.credits.refunded,
+      })
+      return c.json(cancelled)
+    },
+  )
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/jobs/:id/results',
+      summary: 'Accepted task results after a seq cursor, with their output blobs',
+      auth: true,
+      params: JobParamsSchema,
+      query: ResultsQuerySchema,
+      responses: { 200: json('A page of results', ResultsPageSchema) },
+    },
+    async (c) => {
+      const job = await ownedJob(c)
+      const { after, limit } = parseOrThrow(
+        ResultsQuerySchema,
+        c.req.query(),
+        'query',
+        'INVALID_QUERY',
+      )
+      return c.json(await jobs.results(job.id, { after, limit }))
+    },
+  )
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/jobs/:id/output',
+      summary: 'The product of a completed matmul job',
+      auth: true,
+      params: JobParamsSchema,
+      query: OutputQuerySchema,
+      responses: {
+        200: {
+          description: 'float32 C-order bytes (format=raw) or a .npy file (format=npy)',
+          contentType: 'application/octet-stream',
+          headers: { 'x-tabswarm-dtype': 'float32', 'x-tabswarm-shape': 'rows,cols' },
+        },
+        409: { description: 'The job has not completed' },
+      },
+    },
+    async (c) => {
+      const job = await ownedJob(c)
+      const { format } = parseOrThrow(OutputQuerySchema, c.req.query(), 'query', 'INVALID_QUERY')
+      if (job.kernel !== 'matmul' || job.args == null)
+        throw new ApiError(
+          'BAD_REQUEST',
+          `job ${job.id} is a ${job.kernel} job; read its outputs from /v1/jobs/${job.id}/results`,
+        )
+      const data = await jobs.jobOutput(job.id)
+      const shape = [job.args.m, job.args.n]
+      const headers = { 'x-tabswarm-dtype': 'float32', 'x-tabswarm-shape': shape.join(',') }
+      if (format === 'npy') {
+        return c.body(float32Npy(data, shape) as Uint8Array<ArrayBuffer>, 200, {
+          ...headers,
+          'content-type': 'application/x-npy',
+          'content-disposition': `attachment; filename="${job.id}.npy"`,
+        })
+      }
+      const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+        ...headers,
+        'content-type': 'application/octet-stream',
+      })
+    },
+  )
+
+  const eventsRoute: RouteDoc = {
+    method: 'get',
+    path: '/v1/jobs/:id/events',
+    summary: 'A job’s events: results as accepted, progress, and the end',
+    description:
+      'Server-sent events (Accept: text/event-stream), resumable with Last-Event-ID, with heartbeat comments; ' +
+      'or the same events as JSON WebSocket messages { event, id, data } when the request upgrades (resume with ?after=). ' +
+      'Events: result (a JobResult), progress | completed | failed | cancelled ({ job }). The stream ends after the terminal event.',
+    auth: true,
+    params: JobParamsSchema,
+    query: EventsQuerySchema,
+    responses: {
+      200: {
+        description: 'text/event-stream',
+        contentType: 'text/event-stream',
+        schema: JobEventSchema,
+      },
+      101: { description: 'Switching to WebSocket' },
+    },
+  }
+  const resumeFrom = (c: Context<ApiEnv>): number => {
+    const query = parseOrThrow(EventsQuerySchema, c.req.query(), 'query', 'INVALID_QUERY')
+    const lastEventId = c.req.header('last-event-id')
+    if (lastEventId === undefined || lastEventId === '') return query.after ?? 0
+    if (!/^\d{1,15}$/.test(lastEventId))
+      throw new ApiError(
+        'BAD_REQUEST',
+        `Last-Event-ID must be a result seq (a non-negative integer), got "${lastEventId.slice(0, 40)}"`,
+      )
+    return Number(lastEventId)
+  }
+  const eventHandlers: Handler[] = [
+    async (c, next) => {
+      // Validated before any upgrade, so a bad request is a 4xx, not a closed socket.
+      await ownedJob(c)
+      resumeFrom(c)
+      await next()
+    },
+  ]
+  if (options.upgradeWebSocket) {
+    eventHandlers.push(
+      options.upgradeWebSocket((c) =>
+        jobEventsOverWebSocket({
+          jobs,
+          jobId: jobParam(c),
+          after: resumeFrom(c),
+          heartbeatMs,
+          log,
+        }),
+      ) as Handler,
+    )
+  }
+  eventHandlers.push(async (c) => {
+    if (c.req.header('upgrade')?.toLowerCase() === 'websocket')
+      throw new ApiError(
+        'BAD_REQUEST',
+        'WebSocket upgrades are not served here; use server-sent events',
+      )
+    return jobEventsOverSse(c, { jobs, jobId: jobParam(c), after: resumeFrom(c), heartbeatMs, log })
+  })
+  route(eventsRoute, ...eventHandlers)
+
+  route(
+    {
+      method: 'get',
+      path: '/v1/accounts/:address',
+      summary: 'Credits of a wallet (anyone may read) or of the caller’s own account',
+      auth: true,
+      params: AccountParamsSchema,
+      responses: {
+        200: json('Credits', AccountSchema),
+        403: { description: 'Another account’s credits' },
+      },
+    },
+    async (c) => {
+      const { address } = parseOrThrow(AccountParamsSchema, c.req.param(), 'path', 'INVALID_ID')
+      const caller = c.get('principal').account
+      const isWallet = address.startsWith('0x')
+      if (!isWallet && address !== caller)
+        throw new ApiError('FORBIDDEN', `account ${address} is not yours; you are ${caller}`)
+      return c.json(await jobs.account(isWallet ? getAddress(address) : address))
+    },
+  )
+
+  if (metrics) {
+    route(
+      {
+        method: 'get',
+        path: '/metrics',
+        summary: 'Prometheus metrics: tasks, queue, leases, verification, contributors, HTTP',
+        auth: false,
+        responses: {
+          200: { description: 'Prometheus text exposition format', contentType: 'text/plain' },
+        },
+      },
+      async (c) => {
+        const { contentType, body } = await metrics.render()
+        return c.body(body, 200, { 'content-type': contentType })
       },
     )
+  }
+
+  // Unknown API paths answer in the API's error shape, not with the page server's 404.
+  api.all('/v1/*', (c) => {
+    throw new ApiError('NOT_FOUND', `no route ${c.req.method} ${c.req.path}; see /v1/openapi.json`)
   })
 
-  api.get('/jobs/:id/events', (c) => {
-    const id = c.req.param('id')
-    const first = coordinator.getJob(id)
-    return streamSSE(c, async (stream) => {
-      const send = (event: JobEvent) =>
-        stream.writeSSE({ event: event.type, data: JSON.stringify(event.job) })
-      if (first.status !== 'running') {
-        await send({ type: first.status, job: first } as JobEvent)
-        return
-      }
-      const done = Promise.withResolvers<void>()
-      let chain = send({ type: 'progress', job: first })
-      const unsubscribe = coordinator.subscribe(id, (event) => {
-        chain = chain.then(() => send(event))
-        if (event.type !== 'progress') chain.then(done.resolve, done.resolve)
-      })
-      stream.onAbort(() => done.resolve())
-      try {
-        await done.promise
-      } finally {
-        unsubscribe()
-      }
-    })
-  })
-
-  return new Hono().route('/v1', api)
+  const openApi = buildOpenApiDocument(docs, { title: 'Tabswarm relay API', version: '1' })
+  return api
 }

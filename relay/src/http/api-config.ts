@@ -1,0 +1,95 @@
+import { LOG_LEVELS, type LogLevel } from '../log.ts'
+import { parseApiKeysEnv } from './auth/api-keys.ts'
+
+/** How the HTTP API authenticates, limits and logs. Every field has an embedded default. */
+export interface ApiConfig {
+  /**
+   * Hashes of researchers' API keys, from `TABSWARM_API_KEYS` (`account:key,...`); keys in
+   * `<dataDir>/api-keys.json` are added at start. None, on a loopback host, means the API is
+   * open to local callers as the account `local`.
+   * @default []
+   */
+  apiKeys: Array<{ account: string; sha256: string }>
+  /** Start without keys on a public host, taking wallet signatures only. @default false */
+  walletAuthOnly: boolean
+  /** Token buckets per client address and per account; `false` turns limiting off. */
+  rateLimit:
+    | { ipPerSecond: number; ipBurst: number; accountPerSecond: number; accountBurst: number }
+    | false
+  /** Trust `X-Forwarded-For` for the client address (only behind a proxy that sets it). @default false */
+  trustProxy: boolean
+  /** Largest blob `PUT /v1/blobs` accepts. @default 512 MiB */
+  maxBlobBytes: number
+  /** @default 'info' */
+  logLevel: LogLevel
+}
+
+export const defaultApiConfig: ApiConfig = {
+  apiKeys: [],
+  walletAuthOnly: false,
+  rateLimit: { ipPerSecond: 200, ipBurst: 400, accountPerSecond: 100, accountBurst: 200 },
+  trustProxy: false,
+  maxBlobBytes: 512 * 1024 ** 2,
+  logLevel: 'info',
+}
+
+function flag(name: string, raw: string): boolean {
+  if (/^(1|true|yes|on)$/i.test(raw)) return true
+  if (/^(0|false|no|off)$/i.test(raw)) return false
+  throw new Error(`${name} must be true or false, got "${raw}"`)
+}
+
+function rate(name: string, raw: string): number {
+  const value = Number(raw)
+  if (!Number.isFinite(value) || value <= 0)
+    throw new Error(`${name} must be a positive number, got "${raw}"`)
+  return value
+}
+
+/**
+ * Reads the API's `TABSWARM_*` variables: `TABSWARM_API_KEYS`, `TABSWARM_WALLET_AUTH_ONLY`,
+ * `TABSWARM_RATE_LIMIT` (`off`, or `<ip rps>/<ip burst>,<account rps>/<account burst>`),
+ * `TABSWARM_TRUST_PROXY`, `TABSWARM_MAX_BLOB_BYTES`, `TABSWARM_LOG_LEVEL`.
+ */
+export function apiConfigFromEnv(env: Record<string, string | undefined>): ApiConfig {
+  const config: ApiConfig = { ...defaultApiConfig, apiKeys: [] }
+  if (env.TABSWARM_API_KEYS) config.apiKeys = parseApiKeysEnv(env.TABSWARM_API_KEYS)
+  if (env.TABSWARM_WALLET_AUTH_ONLY)
+    config.walletAuthOnly = flag('TABSWARM_WALLET_AUTH_ONLY', env.TABSWARM_WALLET_AUTH_ONLY)
+  if (env.TABSWARM_TRUST_PROXY)
+    config.trustProxy = flag('TABSWARM_TRUST_PROXY', env.TABSWARM_TRUST_PROXY)
+  if (env.TABSWARM_RATE_LIMIT) {
+    const raw = env.TABSWARM_RATE_LIMIT.trim()
+    if (/^(off|false|0)$/i.test(raw)) config.rateLimit = false
+    else {
+      const match = /^([^/,]+)\/([^/,]+),([^/,]+)\/([^/,]+)$/.exec(raw)
+      if (match == null)
+        throw new Error(
+          `TABSWARM_RATE_LIMIT must be "off" or "<ip rps>/<ip burst>,<account rps>/<account burst>", got "${raw}"`,
+        )
+      config.rateLimit = {
+        ipPerSecond: rate('TABSWARM_RATE_LIMIT ip rps', match[1]!),
+        ipBurst: rate('TABSWARM_RATE_LIMIT ip burst', match[2]!),
+        accountPerSecond: rate('TABSWARM_RATE_LIMIT account rps', match[3]!),
+        accountBurst: rate('TABSWARM_RATE_LIMIT account burst', match[4]!),
+      }
+    }
+  }
+  if (env.TABSWARM_MAX_BLOB_BYTES) {
+    const value = Number(env.TABSWARM_MAX_BLOB_BYTES)
+    if (!Number.isInteger(value) || value < 1)
+      throw new Error(
+        `TABSWARM_MAX_BLOB_BYTES must be a positive integer, got "${env.TABSWARM_MAX_BLOB_BYTES}"`,
+      )
+    config.maxBlobBytes = value
+  }
+  if (env.TABSWARM_LOG_LEVEL) {
+    const level = env.TABSWARM_LOG_LEVEL.toLowerCase()
+    if (!(LOG_LEVELS as readonly string[]).includes(level))
+      throw new Error(
+        `TABSWARM_LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.TABSWARM_LOG_LEVEL}"`,
+      )
+    config.logLevel = level as LogLevel
+  }
+  return config
+}

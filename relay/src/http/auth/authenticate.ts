@@ -1,0 +1,91 @@
+import type { MiddlewareHandler } from 'hono'
+import type { ApiEnv, Principal } from '../api-env.ts'
+import { ApiError } from '../error-response.ts'
+import type { ApiKeyRing } from './api-keys.ts'
+import type { WalletAuthenticator } from './wallet-auth.ts'
+
+export interface AuthenticateOptions {
+  keys: ApiKeyRing
+  wallet: WalletAuthenticator
+  /**
+   * Callers without credentials act as the account `local`. Only for a relay bound to
+   * loopback with no keys configured: see {@link decideAuthMode}.
+   */
+  openToLocal: boolean
+  /** Told of every refused request, for metrics. */
+  onFailure?: (code: string) => void
+}
+
+/** The account unauthenticated callers get on an open, loopback-only relay. */
+export const LOCAL_ACCOUNT = 'local'
+
+const CHALLENGE = { 'www-authenticate': 'Bearer realm="tabswarm"' }
+
+/**
+ * Decides who a request is from: a wallet signature (`x-tabswarm-*` headers) or an API key
+ * (`Authorization: Bearer <key>`); without either, `local` on an open relay and 401 elsewhere.
+ * Sets `principal` on the context.
+ */
+export function authenticate(options: AuthenticateOptions): MiddlewareHandler<ApiEnv> {
+  const refuse = (code: ConstructorParameters<typeof ApiError>[0], message: string) => {
+    options.onFailure?.(code)
+    return new ApiError(code, message, CHALLENGE)
+  }
+  return async (c, next) => {
+    let principal: Principal
+    const url = new URL(c.req.url)
+    const signed = {
+      method: c.req.method,
+      path: `${url.pathname}${url.search}`,
+      body: new Uint8Array(0),
+      header: (name: string) => c.req.header(name),
+    }
+    const authorization = c.req.header('authorization')
+    if (options.wallet.present(signed)) {
+      if (c.req.method !== 'GET' && c.req.method !== 'HEAD')
+        signed.body = new Uint8Array(await c.req.arrayBuffer())
+      const result = await options.wallet.verify(signed)
+      if (!result.ok) throw refuse(result.code, result.message)
+      principal = { account: result.address, via: 'wallet' }
+    } else if (authorization !== undefined && options.keys.size > 0) {
+      const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
+      if (match == null) throw refuse('INVALID_API_KEY', 'Authorization must be "Bearer <api key>"')
+      const account = options.keys.lookup(match[1]!)
+      if (account === undefined)
+        throw refuse('INVALID_API_KEY', 'the API key is not known to this relay')
+      principal = { account, via: 'api-key' }
+    } else if (options.openToLocal) {
+      principal = { account: LOCAL_ACCOUNT, via: 'local' }
+    } else {
+      throw refuse(
+        'AUTH_REQUIRED',
+        'this relay needs credentials: Authorization: Bearer <api key>, or a wallet signature in x-tabswarm-* headers',
+      )
+    }
+    c.set('principal', principal)
+    await next()
+  }
+}
+
+/** Whether a host string names only this machine. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '')
+  return bare === 'localhost' || bare === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(bare)
+}
+
+/**
+ * The embedded default must start with zero configuration, and a public relay must never be
+ * open: open to local callers when bound to loopback with no keys, keyed otherwise, and a
+ * non-loopback relay without keys does not start (unless it takes wallet signatures only).
+ */
+export function decideAuthMode(input: { host: string; keyCount: number; walletOnly: boolean }): {
+  openToLocal: boolean
+} {
+  if (input.keyCount > 0 || input.walletOnly) return { openToLocal: false }
+  if (isLoopbackHost(input.host)) return { openToLocal: true }
+  throw new Error(
+    `refusing to serve the API on ${input.host} without credentials: set TABSWARM_API_KEYS (account:key pairs), ` +
+      `add keys to <data dir>/api-keys.json, or set TABSWARM_WALLET_AUTH_ONLY=true to accept wallet signatures only; ` +
+      `bind 127.0.0.1 for an open local relay`,
+  )
+}

@@ -1,0 +1,83 @@
+import type { Context } from 'hono'
+import { streamSSE } from 'hono/streaming'
+import type { WSEvents } from 'hono/ws'
+import type { CoordinatorApi } from '../coordinator/coordinator-api.ts'
+import type { Logger } from '../log.ts'
+import { jobEventFeed } from './job-event-feed.ts'
+
+export interface JobStreamOptions {
+  jobs: Pick<CoordinatorApi, 'subscribe' | 'results' | 'getJob'>
+  jobId: string
+  /** Result seq to resume after. */
+  after: number
+  heartbeatMs: number
+  log: Logger
+}
+
+/**
+ * A job's events as server-sent events: `event:` is the type, `id:` the result cursor a
+ * reconnecting client sends back as Last-Event-ID, `data:` JSON. Idle streams get a comment
+ * line every `heartbeatMs` so proxies and clients see the connection alive.
+ */
+export function jobEventsOverSse(c: Context, options: JobStreamOptions): Response {
+  return streamSSE(
+    c,
+    async (stream) => {
+      const abort = new AbortController()
+      stream.onAbort(() => abort.abort())
+      const heartbeat = setInterval(() => {
+        stream.write(': heartbeat\n\n').catch(() => abort.abort())
+      }, options.heartbeatMs)
+      try {
+        for await (const event of jobEventFeed(options.jobs, options.jobId, {
+          after: options.after,
+          signal: abort.signal,
+        })) {
+          await stream.writeSSE(event)
+        }
+      } finally {
+        clearInterval(heartbeat)
+      }
+    },
+    async (err) => {
+      options.log.warn('event stream ended by an error', { job: options.jobId, error: err })
+    },
+  )
+}
+
+/**
+ * The same events over a WebSocket, one JSON message `{ event, id, data }` each, plus
+ * `{ event: 'heartbeat' }` when idle. The server closes with 1000 after the terminal event;
+ * messages from the client are ignored.
+ */
+export function jobEventsOverWebSocket(options: JobStreamOptions): WSEvents {
+  const abort = new AbortController()
+  let heartbeat: ReturnType<typeof setInterval> | undefined
+  return {
+    onOpen(_event, ws) {
+      heartbeat = setInterval(() => ws.send('{"event":"heartbeat"}'), options.heartbeatMs)
+      void (async () => {
+        try {
+          for await (const event of jobEventFeed(options.jobs, options.jobId, {
+            after: options.after,
+            signal: abort.signal,
+          })) {
+            ws.send(
+              JSON.stringify({ event: event.event, id: event.id, data: JSON.parse(event.data) }),
+            )
+          }
+          ws.close(1000, 'job finished')
+        } catch (err) {
+          options.log.warn('event socket ended by an error', { job: options.jobId, error: err })
+          ws.close(1011, 'internal error')
+        } finally {
+          clearInterval(heartbeat)
+        }
+      })()
+    },
+    onClose() {
+      abort.abort()
+      clearInterval(heartbeat)
+    },
+  }
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest'
+import { createTestApi } from './testing/test-api.ts'
+
+/** Reads SSE events from a response until `stop` says so or the stream ends. */
+async function readEvents(response: Response, stop: (events: SseEvent[]) => boolean) {
+  const reader = response.body!.pipeThrough(new TextDecoderStream()).getReader()
+  const events: SseEvent[] = []
+  let buffer = ''
+  try {
+    while (!stop(events)) {
+      const { value, done } = await reader.read()
+      if (done) break
+      buffer += value
+      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end)
+        buffer = buffer.slice(end + 2)
+        const event: SseEvent = { event: 'message', id: '', data: '', comment: false }
+        for (const line of block.split('\n')) {
+          if (line.startsWith(':')) event.comment = true
+          else if (line.startsWith('event:')) event.event = line.slice(6).trim()
+          else if (line.startsWith('id:')) event.id = line.slice(3).trim()
+          else if (line.startsWith('data:')) event.data += line.slice(5).trim()
+        }
+        events.push(event)
+      }
+    }
+  } finally {
+    await reader.cancel()
+  }
+  return events
+}
+interface SseEvent {
+  event: string
+  id: string
+  data: string
+  comment: boolean
+}
+
+const spec = {
+  kernel: 'custom' as const,
+  program: { wgsl: 'x', inputs: [], outputs: [{ name: 'o', dtype: 'float32' as const }] },
+  tasks: [
+    {
+      inputs: [],
+      outputs: [{ shape: [4], dtype: 'float32' as const }],
+      workgroups: [1, 1, 1] as [number, number, number],
+    },
+  ],
+}
+
+describe('HTTP API: job events over SSE', () => {
+  it('replays results after the cursor, then streams live events to the end', async () => {
+    const { app, jobs } = createTestApi({ heartbeatMs: 20 })
+    const job = await jobs.submit(spec, { account: 'local' })
+    jobs.accept(job.id, 0)
+    jobs.accept(job.id, 1)
+    const response = await app.request(`/v1/jobs/${job.id}/events`, {
+      headers: { 'last-event-id': '1' },
+    })
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
+    setTimeout(() => {
+      jobs.accept(job.id, 2)
+      // Let a heartbeat through before the end.
+      setTimeout(() => jobs.finish(job.id, 'completed'), 60)
+    }, 30)
+    const events = await readEvents(response, (seen) => seen.some((e) => e.event === 'completed'))
+    const real = events.filter((e) => !e.comment)
+    expect(real.map((e) => `${e.event}:${e.id}`)).toEqual([
+      'result:2',
+      'progress:2',
+      'result:3',
+      'progress:3',
+      'completed:3',
+    ])
+    expect(JSON.parse(real[0]!.data)).toMatchObject({ seq: 2, index: 1 })
+    expect(JSON.parse(real.at(-1)!.data)).toMatchObject({ job: { status: 'completed' } })
+    expect(events.some((e) => e.comment)).toBe(true)
+    expect(jobs.subscribers(job.id)).toBe(0)
+  })
+
+  it('ends at once with the terminal state for a finished job', async () => {
+    const { app, jobs } = createTestApi()
+    const job = await jobs.submit(spec, { account: 'local' })
+    jobs.accept(job.id, 0)
+    await jobs.cancel(job.id)
+    const events = await readEvents(await app.request(`/v1/jobs/${job.id}/events`), () => false)
+    expect(events.map((e) => e.event)).toEqual(['result', 'cancelled'])
+  })
+
+  it('refuses a malformed Last-Event-ID before streaming', async () => {
+    const { app, jobs } = createTestApi()
+    const job = await jobs.submit(spec, { account: 'local' })
+    const response = await app.request(`/v1/jobs/${job.id}/events`, {
+      headers: { 'last-event-id': 'abc' },
+    })
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      error: { message: expect.stringContaining('Last-Event-ID') },
+    })
+  })
+})

@@ -1,0 +1,124 @@
+import { z } from 'zod'
+import { ErrorSchema } from './api-schemas.ts'
+import type { RouteDoc } from './route-docs.ts'
+
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
+  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' })
+
+/** `/v1/jobs/:id` -> `/v1/jobs/{id}` */
+export const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
+
+function parameters(route: RouteDoc) {
+  const out: unknown[] = []
+  for (const [where, schema] of [
+    ['path', route.params],
+    ['query', route.query],
+  ] as const) {
+    if (schema == null) continue
+    const json = jsonSchema(schema, 'input') as {
+      properties?: Record<string, unknown>
+      required?: string[]
+    }
+    for (const [name, property] of Object.entries(json.properties ?? {})) {
+      out.push({
+        name,
+        in: where,
+        required: where === 'path' || (json.required ?? []).includes(name),
+        schema: property,
+      })
+    }
+  }
+  return out
+}
+
+const errorResponse = (description: string) => ({
+  description,
+  content: { 'application/json': { schema: jsonSchema(ErrorSchema, 'output') } },
+})
+
+/**
+ * An OpenAPI 3.1 document for `routes`, generated from the same zod schemas the handlers
+ * parse with. Every route also documents its `{ error: { code, message } }` answers.
+ */
+export function buildOpenApiDocument(
+  routes: readonly RouteDoc[],
+  info: { title: string; version: string },
+) {
+  const paths: Record<string, Record<string, unknown>> = {}
+  for (const route of routes) {
+    const responses: Record<string, unknown> = {}
+    for (const [status, response] of Object.entries(route.responses)) {
+      responses[status] = {
+        description: response.description,
+        ...(response.headers
+          ? {
+              headers: Object.fromEntries(
+                Object.entries(response.headers).map(([name, description]) => [
+                  name,
+                  { description, schema: { type: 'string' } },
+                ]),
+              ),
+            }
+          : {}),
+        ...(response.contentType
+          ? {
+              content: {
+                [response.contentType]: {
+                  schema: response.schema ? jsonSchema(response.schema, 'output') : {},
+                },
+              },
+            }
+          : {}),
+      }
+    }
+    if (route.params || route.query || route.body)
+      responses['400'] ??= errorResponse('Invalid request: the message names the field')
+    if (route.body) responses['413'] ??= errorResponse(`Body over ${route.body.maxBytes} bytes`)
+    if (route.auth) responses['401'] ??= errorResponse('Missing or invalid credentials')
+    responses['429'] ??= errorResponse('Rate limited; see Retry-After')
+    const operation = {
+      summary: route.summary,
+      ...(route.description ? { description: route.description } : {}),
+      operationId: `${route.method}${openApiPath(route.path).replace(/[^A-Za-z0-9]+(.)?/g, (_, ch: string | undefined) => (ch ?? '').toUpperCase())}`,
+      ...(route.auth ? { security: [{ apiKey: [] }, { walletSignature: [] }] } : { security: [] }),
+      parameters: parameters(route),
+      ...(route.body
+        ? {
+            requestBody: {
+              required: true,
+              ...(route.body.description ? { description: route.body.description } : {}),
+              content: {
+                [route.body.contentType]: {
+                  schema: route.body.schema
+                    ? jsonSchema(route.body.schema, 'input')
+                    : { type: 'string', format: 'binary' },
+                },
+              },
+            },
+          }
+        : {}),
+      responses,
+    }
+    const path = openApiPath(route.path)
+    paths[path] ??= {}
+    paths[path][route.method] = operation
+  }
+  return {
+    openapi: '3.1.0',
+    info,
+    paths,
+    components: {
+      securitySchemes: {
+        apiKey: { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <api key>' },
+        walletSignature: {
+          type: 'apiKey',
+          in: 'header',
+          name: 'x-tabswarm-signature',
+          description:
+            'EIP-712 signature of Request{method, path, bodySha256, timestamp, nonce} (domain "Tabswarm API" v1) with ' +
+            'x-tabswarm-address, x-tabswarm-timestamp (ms) and x-tabswarm-nonce headers; see protocol/api-auth.ts',
+        },
+      },
+    },
+  }
+}

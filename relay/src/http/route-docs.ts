@@ -1,0 +1,24 @@
+import type { z } from 'zod'
+
+/** What `/v1/openapi.json` says about one route; the API registers one per route it serves. */
+export interface RouteDoc {
+  method: 'get' | 'put' | 'post' | 'delete'
+  /** Hono pattern, e.g. `/v1/jobs/:id`. */
+  path: string
+  summary: string
+  description?: string
+  /** Needs credentials (API key or wallet signature) unless the relay is open to local callers. */
+  auth: boolean
+  params?: z.ZodObject
+  query?: z.ZodObject
+  body?: { contentType: string; schema?: z.ZodType; description?: string; maxBytes: number }
+  responses: Record<
+    number,
+    {
+      description: string
+      contentType?: string
+      schema?: z.ZodType
+      headers?: Record<string, string>
+    }
+  >
+}

@@ -1,0 +1,48 @@
+import { createHash } from 'node:crypto'
+import { createMemoryBlobStore } from '../../blobs/blob-store.ts'
+import { silentLogger } from '../../log.ts'
+import { createRelayMetrics } from '../../metrics/relay-metrics.ts'
+import { type ApiOptions, createApi } from '../api.ts'
+import { createApiKeyRing } from '../auth/api-keys.ts'
+import { createWalletAuthenticator, type WalletAuthOptions } from '../auth/wallet-auth.ts'
+import { createFakeCoordinatorApi, type FakeCoordinatorApi } from './fake-coordinator-api.ts'
+
+export interface TestApiOptions extends Partial<Omit<ApiOptions, 'auth' | 'jobs'>> {
+  jobs?: FakeCoordinatorApi
+  /** account -> key; none means the API is open to local callers. */
+  apiKeys?: Record<string, string>
+  wallet?: WalletAuthOptions
+  openToLocal?: boolean
+}
+
+/** The real API over a fake coordinator and a memory blob store, for `app.request` tests. */
+export function createTestApi(options: TestApiOptions = {}) {
+  const jobs = options.jobs ?? createFakeCoordinatorApi()
+  const blobs = options.blobs ?? createMemoryBlobStore()
+  const metrics =
+    options.metrics ?? createRelayMetrics({ stats: () => jobs.stats(), processMetrics: false })
+  const keys = createApiKeyRing(
+    Object.entries(options.apiKeys ?? {}).map(([account, key]) => ({
+      account,
+      sha256: createHash('sha256').update(key).digest('hex'),
+    })),
+  )
+  const app = createApi({
+    log: silentLogger,
+    swarm: () => ({ peerId: '12D3KooTest', multiaddrs: ['/ip4/127.0.0.1/tcp/1/ws'] }),
+    rateLimit: false,
+    ...options,
+    jobs,
+    blobs,
+    metrics,
+    auth: {
+      keys,
+      wallet: createWalletAuthenticator(options.wallet),
+      openToLocal: options.openToLocal ?? keys.size === 0,
+    },
+  })
+  return { app, jobs, blobs, metrics }
+}
+
+/** sha-256 hex of bytes. */
+export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex')
