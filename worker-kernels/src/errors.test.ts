@@ -4,6 +4,7 @@ import {
   deserializeError,
   GpuUnavailableError,
   KernelAbortedError,
+  KernelCompileError,
   KernelExecutionError,
   KernelLimitError,
   KernelShapeError,
@@ -88,5 +89,44 @@ describe('deserializeError', () => {
     const wrapped = deserializeError(new TypeError('t'))
     expect(wrapped).toMatchObject({ name: 'TypeError', code: 'UNKNOWN', message: 't' })
     expect(wrapped.cause).toBeInstanceOf(TypeError)
+  })
+})
+
+describe('KernelCompileError', () => {
+  const messages = [
+    { type: 'error' as const, message: "unresolved identifier 'z'", line: 4, column: 10 },
+    { type: 'warning' as const, message: 'unused variable', line: 2, column: 7 },
+  ]
+
+  it('lists every compiler message as line:column in its message', () => {
+    const err = new KernelCompileError('WGSL failed to compile.', { messages })
+    expect(err).toMatchObject({ name: 'KernelCompileError', code: 'KERNEL_COMPILE', messages })
+    expect(err.message).toBe(
+      "WGSL failed to compile.\n\nDetails: 4:10: error: unresolved identifier 'z'\n2:7: warning: unused variable",
+    )
+  })
+
+  it('survives JSON and deserializeError with its messages', () => {
+    const wire = JSON.parse(JSON.stringify(new KernelCompileError('Bad.', { messages })))
+    expect(wire).toEqual({
+      name: 'KernelCompileError',
+      code: 'KERNEL_COMPILE',
+      message: 'Bad.',
+      data: { messages },
+    })
+    const back = deserializeError(wire)
+    expect(back).toBeInstanceOf(KernelCompileError)
+    expect((back as KernelCompileError).messages).toEqual(messages)
+    expect(back.message).toMatch(/^Bad\.\n\nDetails: 4:10: error/)
+  })
+
+  it('drops malformed messages from an untrusted peer instead of trusting them', () => {
+    const back = deserializeError({
+      name: 'KernelCompileError',
+      code: 'KERNEL_COMPILE',
+      message: 'Bad.',
+      data: { messages: [{ type: 'error', message: 'x', line: '4' }, messages[0]] },
+    }) as KernelCompileError
+    expect(back.messages).toEqual([messages[0]])
   })
 })

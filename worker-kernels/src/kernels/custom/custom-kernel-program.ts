@@ -53,6 +53,12 @@ export function planCustomKernel(
         `inputs[${i}] (${name}) must be a ${Type.name} for dtype ${dtype}.`,
       )
     }
+    if (data.length === 0) {
+      // A storage binding cannot be empty; a padded one would misreport arrayLength().
+      throw new KernelShapeError(
+        `inputs[${i}] (${name}) is empty; bindings need at least one element.`,
+      )
+    }
     assertBufferFits(`input ${name}`, `${data.length} ${dtype}`, data.byteLength, limits)
     buffers.push({ kind: 'input', label: name, data })
   })
