@@ -243,3 +243,76 @@ describe('transformer kernel validation', () => {
     })
   })
 })
+
+describe('every kernel split into many small dispatches', () => {
+  it('gives the same results when grids are capped at 2 workgroups per axis', async () => {
+    const capped = await createKernelHost({
+      gpu: createNodeGpu(),
+      maxWorkgroupsPerDimension: 2,
+      maxWorkPerSubmission: 4096,
+    })
+    try {
+      const cases: [KernelRequest, (r: never) => ReferenceResult][] = [
+        [
+          { kernel: 'activation', op: 'silu', x: data(1500, 1, 'float16', 4), dtype: 'float16' },
+          activationReference,
+        ],
+        [
+          {
+            kernel: 'bias-add',
+            x: data(1200, 2, 'float32'),
+            bias: data(40, 3, 'float32'),
+            rows: 30,
+            cols: 40,
+          },
+          biasAddReference,
+        ],
+        [
+          { kernel: 'softmax', x: data(7 * 30, 4, 'float32', 8), rows: 7, cols: 30 },
+          softmaxReference,
+        ],
+        [
+          {
+            kernel: 'reduce',
+            op: 'max',
+            x: data(5 * 9, 5, 'float16'),
+            rows: 5,
+            cols: 9,
+            dtype: 'float16',
+          },
+          reduceReference,
+        ],
+        [
+          {
+            kernel: 'attention',
+            q: data(3 * 5 * 4, 6, 'float32'),
+            k: data(60, 7, 'float32'),
+            v: data(60, 8, 'float32'),
+            heads: 3,
+            seqLen: 5,
+            headDim: 4,
+          },
+          attentionReference,
+        ],
+        [
+          {
+            kernel: 'embedding',
+            table: data(10 * 130, 9, 'float32'),
+            ids: Int32Array.of(9, 0, 4, 4, 1),
+            vocab: 10,
+            dim: 130,
+          },
+          embeddingReference,
+        ],
+      ]
+      for (const [request, reference] of cases) {
+        const dtype = ('dtype' in request ? request.dtype : undefined) ?? 'float32'
+        const actual = (await capped.run(request)) as FloatData
+        const result = compareElementwise(actual, reference(request as never), { dtype })
+        expect(result, request.kernel).toMatchObject({ ok: true })
+      }
+    } finally {
+      capped.destroy()
+    }
+  })
+})
