@@ -1,13 +1,21 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { matmulReference } from '@tabswarm/worker-kernels'
-import { describe, expect, it } from 'vitest'
+import { afterEach, describe, expect, it } from 'vitest'
+import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
+import { createDiskBlobStore } from '../blobs/disk-blob-store.ts'
 import type { Capabilities } from '../protocol/index.ts'
-import { createCoordinator } from './coordinator.ts'
+import type { JobSpec } from '../protocol/job-spec.ts'
+import { createSqliteStore } from '../store/sqlite-store.ts'
+import { type Coordinator, type CoordinatorOptions, createCoordinator } from './coordinator.ts'
+import type { JobEvent, LeaseGrant } from './coordinator-api.ts'
 
 const caps: Capabilities = {
   adapter: { vendor: 'test', architecture: 'test', device: '', description: '' },
   features: [],
   limits: {},
-  kernels: ['matmul'],
+  kernels: ['matmul', 'custom'],
   agent: 'test',
 }
 
@@ -27,136 +35,394 @@ function matrices(m: number, k: number, n: number) {
   return { a, b, m, k, n }
 }
 
-function honestResult(
-  grant: NonNullable<ReturnType<ReturnType<typeof createCoordinator>['lease']>>,
-) {
+function honest(grant: LeaseGrant): Float32Array {
   const [a, b] = grant.inputs
-  return matmulReference(a!.data, b!.data, grant.args.m, grant.args.k, grant.args.n)
+  const { m, k, n } = grant.args!
+  return matmulReference(a!.data as Float32Array, b!.data as Float32Array, m, k, n)
 }
 
-describe('coordinator', () => {
-  it('tiles a matmul, accepts verified tiles and assembles the product', () => {
-    const coordinator = createCoordinator({ tileSize: 4 })
+function submitHonest(c: Coordinator, peer: string, grant: LeaseGrant) {
+  return c.submitResult(peer, grant.leaseId, honest(grant), [grant.args!.m, grant.args!.n])
+}
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+function make(options: CoordinatorOptions = {}) {
+  return createCoordinator({ welcomeCredits: 1e9, ...options })
+}
+
+describe('coordinator: matmul jobs', () => {
+  it('tiles a matmul, accepts Freivalds-verified tiles, assembles the product and pays the contributor', async () => {
+    const c = make({ tileSize: 4 })
     const spec = matrices(10, 3, 7)
-    const job = coordinator.submitMatmul(spec)
+    const job = c.submitMatmul(spec, { account: 'alice' })
     expect(job.tasks.total).toBe(3 * 2)
-    coordinator.registerContributor('p1', caps)
-    for (let grant = coordinator.lease('p1'); grant; grant = coordinator.lease('p1')) {
-      expect(
-        coordinator.submitResult('p1', grant.leaseId, honestResult(grant), [
-          grant.args.m,
-          grant.args.n,
-        ]).outcome,
-      ).toBe('accepted')
-    }
-    expect(coordinator.getJob(job.id).status).toBe('completed')
-    expect(coordinator.jobOutput(job.id)).toEqual(matmulReference(spec.a, spec.b, 10, 3, 7))
+    c.registerContributor('p1', caps)
+    for (let grant = c.lease('p1'); grant; grant = c.lease('p1'))
+      expect(submitHonest(c, 'p1', grant).outcome).toBe('accepted')
+    const done = await c.getJob(job.id)
+    expect(done.status).toBe('completed')
+    expect(await c.jobOutput(job.id)).toEqual(matmulReference(spec.a, spec.b, 10, 3, 7))
+    const contributor = await c.account('peer:p1')
+    expect(contributor.earned).toBe(done.credits.spent)
+    expect(contributor.balance).toBe(done.credits.spent)
+    const alice = await c.account('alice')
+    expect(alice.balance).toBe(1e9 - done.credits.spent)
+    expect(done.credits.refunded).toBe(done.credits.budget - done.credits.spent)
+    const page = await c.results(job.id, { after: 0, limit: 4 })
+    expect(page.results.map((r) => r.seq)).toEqual([1, 2, 3, 4])
+    expect(page.results.every((r) => r.method === 'freivalds')).toBe(true)
+    const rest = await c.results(job.id, { after: page.cursor })
+    expect(rest.results).toHaveLength(2)
+    expect(rest.done).toBe(true)
   })
 
-  it('rejects a wrong tile, never offers that task to the same peer again, and gives it to another', () => {
-    const coordinator = createCoordinator({ tileSize: 8 })
-    const job = coordinator.submitMatmul(matrices(4, 4, 4))
-    const bad = coordinator.lease('saboteur')!
-    const wrong = honestResult(bad)
-    wrong[5]! += 1
-    expect(coordinator.submitResult('saboteur', bad.leaseId, wrong, [4, 4])).toMatchObject({
+  it('rejects a wrong tile, gives the task to someone else, bans on the second fault and forfeits pending credit', async () => {
+    const c = make({ tileSize: 2, banAfterFaults: 2 })
+    const job = c.submitMatmul(matrices(4, 4, 4))
+    c.registerContributor('bad', caps)
+    c.registerContributor('good', caps)
+    const first = c.lease('bad')!
+    expect(submitHonest(c, 'bad', first).outcome).toBe('accepted')
+    expect((await c.account('peer:bad')).pending).toBeGreaterThan(0)
+    const second = c.lease('bad')!
+    const wrong = honest(second)
+    wrong[0]! += 1
+    const outcome = c.submitResult('bad', second.leaseId, wrong, [2, 2])
+    expect(outcome.outcome).toBe('rejected')
+    expect(outcome.reason).toMatch(/Freivalds/)
+    expect((await c.account('peer:bad')).pending).toBe(0)
+    const third = c.lease('bad')!
+    expect(third.taskId).not.toBe(second.taskId)
+    const garbage = new Float32Array(4).fill(Number.NaN)
+    expect(c.submitResult('bad', third.leaseId, garbage, [2, 2]).outcome).toBe('rejected')
+    expect(c.lease('bad')).toBeUndefined()
+    expect(() => c.registerContributor('bad', caps)).toThrow(/banned/)
+    for (let grant = c.lease('good'); grant; grant = c.lease('good')) submitHonest(c, 'good', grant)
+    const done = await c.getJob(job.id)
+    expect(done.status).toBe('completed')
+    expect(done.tasks.rejectedResults).toBe(2)
+    expect((await c.account('peer:bad')).earned).toBe(0)
+    expect(c.stats().gauges.bannedContributors).toBe(1)
+  })
+
+  it('rejects an output of the wrong shape', () => {
+    const c = make({ tileSize: 8 })
+    c.submitMatmul(matrices(4, 4, 4))
+    c.registerContributor('p', caps)
+    const grant = c.lease('p')!
+    const outcome = c.submitResult('p', grant.leaseId, new Float32Array(15), [3, 5])
+    expect(outcome).toEqual({
       outcome: 'rejected',
-    })
-    expect(coordinator.lease('saboteur')).toBeUndefined()
-    const good = coordinator.lease('honest')!
-    expect(good.taskId).toBe(bad.taskId)
-    expect(
-      coordinator.submitResult('honest', good.leaseId, honestResult(good), [4, 4]).outcome,
-    ).toBe('accepted')
-    expect(coordinator.getJob(job.id)).toMatchObject({
-      status: 'completed',
-      tasks: { rejectedResults: 1 },
+      reason: 'outputs float32[3, 5] are not float32[4, 4]',
     })
   })
 
-  it('rejects an output of the wrong shape without running the verifier', () => {
-    let verified = 0
-    const coordinator = createCoordinator({
-      tileSize: 8,
-      verifier: () => {
-        verified++
-        return { ok: true }
-      },
-    })
-    coordinator.submitMatmul(matrices(4, 4, 4))
-    const grant = coordinator.lease('p')!
-    expect(coordinator.submitResult('p', grant.leaseId, new Float32Array(16), [2, 8]).outcome).toBe(
-      'rejected',
-    )
-    expect(verified).toBe(0)
-  })
-
-  it('returns an expired lease to the queue and refuses the late result', () => {
+  it('returns an expired lease to the queue, refuses the late result, and lets a renewal keep it', async () => {
     const clock = fakeClock()
-    const coordinator = createCoordinator({ clock, leaseMs: 1_000, tileSize: 8 })
-    coordinator.submitMatmul(matrices(4, 4, 4))
-    const slow = coordinator.lease('slow')!
-    expect(coordinator.lease('fast')).toBeUndefined()
-    clock.advance(1_001)
-    const fast = coordinator.lease('fast')!
-    expect(fast.taskId).toBe(slow.taskId)
-    expect(coordinator.submitResult('slow', slow.leaseId, honestResult(slow), [4, 4]).outcome).toBe(
-      'stale',
-    )
-    expect(coordinator.submitResult('fast', fast.leaseId, honestResult(fast), [4, 4]).outcome).toBe(
-      'accepted',
-    )
+    const c = make({ tileSize: 8, clock, leaseMs: 1_000 })
+    const job = c.submitMatmul(matrices(4, 4, 4))
+    c.registerContributor('slow', caps)
+    c.registerContributor('fast', caps)
+    const kept = c.lease('slow')!
+    clock.advance(900)
+    expect(c.renewLease('slow', kept.leaseId)?.expiresInMs).toBe(1_000)
+    clock.advance(900)
+    expect(c.reclaimExpiredLeases()).toBe(0)
+    clock.advance(200)
+    expect(c.reclaimExpiredLeases()).toBe(1)
+    expect(c.renewLease('slow', kept.leaseId)).toBeUndefined()
+    const retry = c.lease('fast')!
+    expect(retry.taskId).toBe(kept.taskId)
+    expect(submitHonest(c, 'slow', kept).outcome).toBe('stale')
+    expect(submitHonest(c, 'fast', retry).outcome).toBe('accepted')
+    expect((await c.getJob(job.id)).status).toBe('completed')
   })
 
-  it('requeues the tasks of a contributor that leaves', () => {
-    const coordinator = createCoordinator({ tileSize: 8 })
-    coordinator.submitMatmul(matrices(4, 4, 4))
-    coordinator.registerContributor('gone', caps)
-    const grant = coordinator.lease('gone')!
-    coordinator.contributorLeft('gone')
-    expect(coordinator.lease('other')?.taskId).toBe(grant.taskId)
+  it('accepts a repeated result once and pays it once', async () => {
+    const c = make({ tileSize: 2 })
+    const job = c.submitMatmul(matrices(4, 2, 4))
+    c.registerContributor('p', caps)
+    const grant = c.lease('p')!
+    expect(submitHonest(c, 'p', grant).outcome).toBe('accepted')
+    expect(submitHonest(c, 'p', grant)).toEqual({ outcome: 'accepted', reason: 'already accepted' })
+    expect((await c.getJob(job.id)).credits.spent).toBe((await c.getJob(job.id)).credits.budget / 4)
+    expect((await c.account('peer:p')).pending).toBe((await c.getJob(job.id)).credits.spent)
   })
 
-  it('fails a job whose task keeps failing verification', () => {
-    const coordinator = createCoordinator({ tileSize: 8, maxTaskFailures: 2 })
-    const job = coordinator.submitMatmul(matrices(4, 4, 4))
-    for (const peer of ['s1', 's2']) {
-      const grant = coordinator.lease(peer)!
-      coordinator.submitResult(peer, grant.leaseId, new Float32Array(16).fill(9), [4, 4])
-    }
-    expect(coordinator.getJob(job.id)).toMatchObject({
-      status: 'failed',
-      error: expect.stringMatching(/failed verification 2 times/),
+  it('hands a slow tail task to a second contributor and takes whichever result comes first', async () => {
+    const clock = fakeClock()
+    const c = make({ tileSize: 8, clock, speculateAfterMs: 500, leaseMs: 60_000 })
+    const job = c.submitMatmul(matrices(4, 4, 4))
+    c.registerContributor('stuck', caps)
+    c.registerContributor('spare', caps)
+    const stuck = c.lease('stuck')!
+    expect(c.lease('spare')).toBeUndefined()
+    clock.advance(600)
+    const duplicate = c.lease('spare')!
+    expect(duplicate.taskId).toBe(stuck.taskId)
+    expect(submitHonest(c, 'spare', duplicate).outcome).toBe('accepted')
+    expect((await c.getJob(job.id)).status).toBe('completed')
+    expect(submitHonest(c, 'stuck', stuck).outcome).toBe('stale')
+  })
+})
+
+describe('coordinator: jobs, credits and scheduling', () => {
+  function blobSpec(
+    blobs: BlobStore,
+    m: number,
+    k: number,
+    n: number,
+    extra: Partial<JobSpec> = {},
+  ) {
+    const { a, b } = matrices(m, k, n)
+    const put = (x: Float32Array) => blobs.put(new Uint8Array(x.buffer)).hash
+    return {
+      kernel: 'matmul',
+      inputs: {
+        a: { blob: put(a), dtype: 'float32', shape: [m, k] },
+        b: { blob: put(b), dtype: 'float32', shape: [k, n] },
+      },
+      ...extra,
+    } as JobSpec
+  }
+
+  it('quotes, escrows, refuses what the account cannot pay, and refunds on cancel', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = createCoordinator({ blobs, tileSize: 2 })
+    const spec = blobSpec(blobs, 4, 8, 4)
+    const quote = await c.quote(spec)
+    expect(quote).toEqual({ flops: 2 * 4 * 8 * 4, tasks: 4, credits: 4 })
+    await expect(c.submit(spec, { account: 'bob' })).rejects.toThrow(
+      /has 0 credits, the job needs 4/,
+    )
+    await c.grant('bob', 10)
+    const job = await c.submit(spec, { account: 'bob' })
+    expect(await c.account('bob')).toMatchObject({ balance: 6, escrowed: 4 })
+    await expect(c.cancel(job.id, { account: 'eve' })).rejects.toThrow(/another account/)
+    const cancelled = await c.cancel(job.id, { account: 'bob' })
+    expect(cancelled.status).toBe('cancelled')
+    expect(await c.account('bob')).toMatchObject({ balance: 10, escrowed: 0 })
+  })
+
+  it('refuses specs that name missing blobs or do not fit, with a message naming the problem', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs })
+    const spec = blobSpec(blobs, 4, 4, 4) as Extract<JobSpec, { kernel: 'matmul' }>
+    await expect(
+      c.submit(
+        { ...spec, inputs: { ...spec.inputs, b: { ...spec.inputs.b, blob: 'f'.repeat(64) } } },
+        { account: 'x' },
+      ),
+    ).rejects.toThrow(/inputs.b: no blob f{64}/)
+    await expect(
+      c.submit(
+        { ...spec, inputs: { ...spec.inputs, b: { ...spec.inputs.b, shape: [4, 5] } } },
+        { account: 'x' },
+      ),
+    ).rejects.toThrow(/inputs.b: shape 4x5 float32 needs 80 bytes/)
+    await expect(
+      c.submit(
+        { ...spec, inputs: { ...spec.inputs, b: { ...spec.inputs.b, shape: [3, 4] } } },
+        { account: 'x' },
+      ),
+    ).rejects.toThrow(/inner dimensions differ/)
+    await expect(
+      c.submit({ ...spec, deadline: '2000-01-01T00:00:00Z' }, { account: 'x' }),
+    ).rejects.toThrow(/already passed/)
+  })
+
+  it('shares contributors between jobs in proportion to their priority', () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, tileSize: 1 })
+    const low = c.submitMatmul(matrices(20, 2, 20))
+    const high = c.submitMatmul(matrices(20, 2, 20))
+    void low
+    // Re-submit `high` with priority 3 through the spec path.
+    void high
+    const prioritised = blobSpec(blobs, 20, 2, 20, { priority: 3 })
+    return c.submit(prioritised, { account: 'p' }).then((job) => {
+      c.registerContributor('w', caps)
+      const served = new Map<string, number>()
+      for (let i = 0; i < 500; i++) {
+        const grant = c.lease('w')!
+        served.set(grant.jobId, (served.get(grant.jobId) ?? 0) + 1)
+      }
+      const share = served.get(job.id)! / 500
+      expect(share).toBeGreaterThan(0.55)
+      expect(share).toBeLessThan(0.65)
     })
-    expect(() => coordinator.jobOutput(job.id)).toThrow(/failed, not completed/)
   })
 
-  it('cancels a job: its leases become stale and nothing more is handed out', () => {
-    const coordinator = createCoordinator({ tileSize: 2 })
-    const job = coordinator.submitMatmul(matrices(4, 4, 4))
-    const grant = coordinator.lease('p')!
+  it('fails a job whose deadline passes and refunds what it did not spend', async () => {
+    const clock = fakeClock(Date.parse('2030-01-01T00:00:00Z'))
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, clock, tileSize: 2 })
+    const job = await c.submit(blobSpec(blobs, 4, 2, 4, { deadline: '2030-01-01T00:00:10Z' }), {
+      account: 'd',
+    })
+    c.registerContributor('p', caps)
+    submitHonest(c, 'p', c.lease('p')!)
+    const events: JobEvent['type'][] = []
+    c.subscribe(job.id, (e) => events.push(e.type))
+    clock.advance(11_000)
+    expect(c.enforceDeadlines()).toBe(1)
+    const failed = await c.getJob(job.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toMatch(/deadline .* passed with 1 of 4 tasks accepted/)
+    expect(failed.credits.refunded).toBe(failed.credits.budget - failed.credits.spent)
+    expect(events).toEqual(['failed'])
+  })
+
+  it('streams result and progress events, then the final one', async () => {
+    const c = make({ tileSize: 2 })
+    const job = c.submitMatmul(matrices(2, 2, 4))
     const events: string[] = []
-    coordinator.subscribe(job.id, (e) => events.push(e.type))
-    expect(coordinator.cancel(job.id).status).toBe('cancelled')
-    expect(events).toEqual(['cancelled'])
-    expect(coordinator.submitResult('p', grant.leaseId, honestResult(grant), [2, 2]).outcome).toBe(
-      'stale',
+    c.subscribe(job.id, (e) => events.push(e.type === 'result' ? `result:${e.result.seq}` : e.type))
+    c.registerContributor('p', caps)
+    for (let grant = c.lease('p'); grant; grant = c.lease('p')) submitHonest(c, 'p', grant)
+    expect(events).toEqual(['result:1', 'progress', 'result:2', 'completed'])
+  })
+})
+
+describe('coordinator: custom kernels and credibility', () => {
+  const program = {
+    wgsl: '@compute @workgroup_size(1) fn main() {}',
+    inputs: [{ name: 'x', dtype: 'float32' as const }],
+    outputs: [{ name: 'y', dtype: 'float32' as const }],
+  }
+
+  it('accepts a custom task once enough credible contributors agree, and faults the odd one out', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, assumedFaultRate: 0.2, targetErrorRate: 1e-2, maxReplicas: 8 })
+    const x = blobs.put(new Uint8Array(new Float32Array([1, 2, 3, 4]).buffer)).hash
+    const job = await c.submit(
+      {
+        kernel: 'custom',
+        program,
+        tasks: [
+          {
+            inputs: [{ blob: x, dtype: 'float32', shape: [4] }],
+            outputs: [{ shape: [4], dtype: 'float32' }],
+            workgroups: [4, 1, 1],
+          },
+        ],
+        verification: { canaries: 0 },
+      },
+      { account: 'r' },
     )
-    expect(coordinator.lease('p')).toBeUndefined()
+    const right = new Uint8Array(new Float32Array([2, 4, 6, 8]).buffer)
+    const wrong = new Uint8Array(new Float32Array([2, 4, 6, 9]).buffer)
+    const outcomes: string[] = []
+    for (const [peer, bytes] of [
+      ['h1', right],
+      ['s1', wrong],
+      ['h2', right],
+      ['h3', right],
+      ['h4', right],
+      ['h5', right],
+    ] as const) {
+      c.registerContributor(peer, {
+        capabilities: caps,
+        address: `10.0.${peer.charCodeAt(0)}.${peer.charCodeAt(1)}`,
+      })
+      const grant = c.lease(peer)
+      if (grant == null) break
+      expect(grant.kernel).toBe('custom')
+      expect(grant.custom?.workgroups).toEqual([4, 1, 1])
+      outcomes.push(
+        c.submitOutputs(peer, grant.leaseId, [{ shape: [4], dtype: 'float32', bytes }]).outcome,
+      )
+    }
+    // 0.8-credible newcomers: five agreeing against one dissenter reach 1 − 1e-2 (four: 0.981).
+    expect(outcomes).toEqual(['pending', 'pending', 'pending', 'pending', 'pending', 'accepted'])
+    const done = await c.getJob(job.id)
+    expect(done.status).toBe('completed')
+    const [result] = (await c.results(job.id)).results
+    expect(result?.method).toBe('replication')
+    expect(blobs.get(result!.outputs[0]!.blob)).toEqual(right)
+    expect((await c.account('peer:s1')).earned).toBe(0)
+    expect((await c.account('peer:h1')).earned).toBeGreaterThan(0)
   })
 
-  it('refuses inconsistent job specs with a message naming the problem', () => {
-    const coordinator = createCoordinator()
-    expect(() => coordinator.submitMatmul({ ...matrices(2, 2, 2), m: 3 })).toThrow(
-      /A has 4 elements, expected m·k = 3·2/,
+  it('never gives two replicas of a task to the same wallet or network address', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs })
+    const x = blobs.put(new Uint8Array(4)).hash
+    await c.submit(
+      {
+        kernel: 'custom',
+        program,
+        tasks: [
+          {
+            inputs: [{ blob: x, dtype: 'float32', shape: [1] }],
+            outputs: [{ shape: [1], dtype: 'float32' }],
+            workgroups: [1, 1, 1],
+          },
+        ],
+      },
+      { account: 'r' },
     )
-    expect(() => coordinator.submitMatmul({ ...matrices(2, 2, 2), n: 0 })).toThrow(
-      /n must be a positive integer/,
-    )
-    expect(() => coordinator.getJob('missing')).toThrow(/no job with id missing/)
-    const small = createCoordinator({ tileSize: 4, maxTaskInputBytes: 1024 })
-    expect(() => small.submitMatmul(matrices(4, 64, 4))).toThrow(
-      /k = 64 is too long: .* 2048 input bytes, max 1024/,
-    )
+    c.registerContributor('a', { capabilities: caps, address: '10.0.0.1' })
+    c.registerContributor('b', { capabilities: caps, address: '10.0.0.1' })
+    c.registerContributor('w1', {
+      capabilities: caps,
+      wallet: { address: '0xAbC0000000000000000000000000000000000001' },
+    })
+    c.registerContributor('w2', {
+      capabilities: caps,
+      wallet: { address: '0xabc0000000000000000000000000000000000001' },
+    })
+    const first = c.lease('a')!
+    c.submitOutputs('a', first.leaseId, [
+      { shape: [1], dtype: 'float32', bytes: new Uint8Array(4) },
+    ])
+    expect(c.lease('b')).toBeUndefined()
+    const third = c.lease('w1')!
+    c.submitOutputs('w1', third.leaseId, [
+      { shape: [1], dtype: 'float32', bytes: new Uint8Array(4) },
+    ])
+    expect(c.lease('w2')).toBeUndefined()
+  })
+})
+
+describe('coordinator: durability', () => {
+  it('resumes a job from its data directory with its accepted results and ledger', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coordinator-'))
+    dirs.push(dir)
+    const open = () =>
+      make({
+        store: createSqliteStore({ path: join(dir, 'coordinator.db') }),
+        blobs: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+        tileSize: 2,
+      })
+    const spec = matrices(4, 3, 6)
+    const first = open()
+    const job = first.submitMatmul(spec, { account: 'owner' })
+    first.registerContributor('p', caps)
+    const grants = [first.lease('p')!, first.lease('p')!, first.lease('p')!]
+    submitHonest(first, 'p', grants[0]!)
+    submitHonest(first, 'p', grants[1]!)
+    first.close()
+
+    const second = open()
+    const resumed = await second.getJob(job.id)
+    expect(resumed).toMatchObject({ status: 'running', tasks: { accepted: 2, leased: 0 } })
+    second.registerContributor('p', caps)
+    // The lease granted before the restart is gone; its task is queued again.
+    expect(submitHonest(second, 'p', grants[2]!).outcome).toBe('stale')
+    // A result accepted before the restart is recognised, and not paid again.
+    expect(submitHonest(second, 'p', grants[0]!).outcome).toBe('accepted')
+    for (let grant = second.lease('p'); grant; grant = second.lease('p'))
+      submitHonest(second, 'p', grant)
+    const done = await second.getJob(job.id)
+    expect(done.status).toBe('completed')
+    expect(await second.jobOutput(job.id)).toEqual(matmulReference(spec.a, spec.b, 4, 3, 6))
+    expect((await second.account('peer:p')).earned).toBe(done.credits.spent)
+    expect(done.credits.spent).toBe(6 * Math.ceil(1))
+    second.close()
   })
 })

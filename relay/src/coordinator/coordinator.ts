@@ -1,152 +1,594 @@
+import { freivaldsCheck } from '@tabswarm/worker-kernels'
+import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
+import { createLedger, TREASURY } from '../ledger/ledger.ts'
 import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
+import { type JobSpec, JobSpecSchema, type TensorRef } from '../protocol/job-spec.ts'
+import type { CoordinatorStore, StoredContributor, StoredJob } from '../store/coordinator-store.ts'
+import { createSqliteStore } from '../store/sqlite-store.ts'
 import { type Clock, systemClock } from './clock.ts'
-import { CoordinatorError } from './coordinator-error.ts'
 import type {
+  ContributorHello,
+  CoordinatorApi,
+  CoordinatorStats,
   JobEvent,
   JobStatus,
   JobView,
   LeaseGrant,
-  MatmulTask,
   ResultOutcome,
-} from './job-types.ts'
-import { columnBand, planMatmulTiles, rowBand, writeTile } from './matmul-tiling.ts'
+  ResultOutcomeKind,
+  ResultTensor,
+  TaskResultRecord,
+  VerificationMethod,
+  WorkGateway,
+} from './coordinator-api.ts'
+import { CoordinatorError } from './coordinator-error.ts'
+import { credibility, groupCredibility } from './credibility.ts'
+import {
+  BYTES_PER_ELEMENT,
+  type JobRuntime,
+  loadInputs,
+  newTask,
+  type Replica,
+  type TaskRuntime,
+} from './job-runtime.ts'
+import { autoTileEdge, columnBand, planMatmulTiles, rowBand, writeTile } from './matmul-tiling.ts'
+import { replicasAgree } from './replica-comparator.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
 
 export interface CoordinatorOptions {
+  /** Durable state. @default an in-memory SQLite database (nothing survives the process) */
+  store?: CoordinatorStore
+  /** Job inputs and accepted outputs. @default in memory */
+  blobs?: BlobStore
   /** @default Date.now */
   clock?: Clock
-  /** @default recompute on the CPU and compare under the f32 tolerance */
-  verifier?: TileVerifier
-  /** How long a contributor holds a task before it goes back to the queue. @default 60_000 */
-  leaseMs?: number
-  /** Output tile edge for matmul jobs. @default 128 */
-  tileSize?: number
-  /** A task whose results fail verification this many times fails its job. @default 6 */
-  maxTaskFailures?: number
   /**
-   * Largest input payload of one task. A job whose tiles would need more is refused at
-   * submit, not discovered when a contributor asks for it.
-   * @default MAX_MESSAGE_BYTES less 1 MiB for the header
+   * Uniform [0, 1) numbers for every sampling decision (which results get Freivalds, spot
+   * checks, canaries) and Freivalds' vectors. Contributors must not predict it.
+   * @default a CSPRNG
    */
+  random?: () => number
+  /** Full recomputation used by spot checks of matmul tiles. @default the CPU reference */
+  verifier?: TileVerifier
+  /** Random vectors per Freivalds check. @default 2 */
+  freivaldsRounds?: number
+  /** How long a contributor holds a task before it goes back to the queue; renewals add as much. @default 60_000 */
+  leaseMs?: number
+  /** Output tile edge of matmul jobs. @default automatic, from contributors' measured speed */
+  tileSize?: number
+  /** GPU time one task should take on the median contributor. @default 1 */
+  targetTaskSeconds?: number
+  /** A contributor whose measured speed puts a task above this gets other work first. @default 5 */
+  maxTaskSeconds?: number
+  /** Speed assumed for contributors that report none, GFLOP/s. @default 20 */
+  defaultGflops?: number
+  /** Results of one task that fail verification before its job fails. @default 6 */
+  maxTaskFailures?: number
+  /** Largest input payload of one task. @default MAX_MESSAGE_BYTES less 1 MiB */
   maxTaskInputBytes?: number
+  /** Credits per million floating-point operations of useful work. @default 1 */
+  creditsPerMegaflop?: number
+  /** Credits granted once to an account the first time it submits. @default 0 */
+  welcomeCredits?: number
+  /** Upper bound on the fraction of saboteurs that credibility assumes. @default 0.2 */
+  assumedFaultRate?: number
+  /** Largest acceptable probability that an accepted result is wrong. @default 1e-4 */
+  targetErrorRate?: number
+  /** Faults after which a contributor's peer id and wallet are banned. @default 2 */
+  banAfterFaults?: number
+  /** A task leased this long without a result gets a speculative duplicate once the queue is empty. @default 10_000 */
+  speculateAfterMs?: number
+  /** Most results one task may collect while waiting for agreement. @default 8 */
+  maxReplicas?: number
 }
 
-export interface MatmulJobSpec {
+/** Legacy submit of in-memory matrices (the CLI's first API); new code uses `submit`. */
+export interface MatmulMatrices {
   a: Float32Array
   b: Float32Array
   m: number
   k: number
   n: number
 }
+/** @deprecated use `MatmulMatrices` or a `JobSpec` */
+export type MatmulJobSpec = MatmulMatrices
 
-interface MatmulJob {
-  view: JobView
-  a: Float32Array
-  b: Float32Array
-  /** Column bands of B, cut once per column block and shared by the tasks that need them. */
-  bBands: Map<number, Float32Array>
-  tasks: Map<string, MatmulTask>
-  output: Float32Array
-  listeners: Set<(event: JobEvent) => void>
+/** The durable coordinator: the researcher facade, the contributor gateway, and `close`. */
+export interface Coordinator extends CoordinatorApi, WorkGateway {
+  /** Stores the matrices as blobs and submits them as a matmul job of `owner` (default `local`). */
+  submitMatmul(matrices: MatmulMatrices, owner?: { account: string }): JobView
+  /** Fails running jobs whose deadline passed; also runs on `reclaimExpiredLeases`. */
+  enforceDeadlines(): number
+  close(): void
 }
 
-interface ActiveLease {
+interface LeaseRuntime {
   id: string
   jobId: string
-  taskId: string
+  taskIndex: number
   peerId: string
   expiresAt: number
+  /** Re-issue of an accepted task, to test the contributor against a known answer. */
+  canary: boolean
 }
 
-export interface Coordinator {
-  submitMatmul(spec: MatmulJobSpec): JobView
-  getJob(id: string): JobView
-  listJobs(): JobView[]
-  /** The finished product of a completed job. */
-  jobOutput(id: string): Float32Array
-  cancel(id: string): JobView
-  subscribe(id: string, listener: (event: JobEvent) => void): () => void
-  registerContributor(peerId: string, capabilities: Capabilities): void
-  contributorLeft(peerId: string): void
-  /** The next task for this contributor, or undefined when there is none. */
-  lease(peerId: string): LeaseGrant | undefined
-  submitResult(
-    peerId: string,
-    leaseId: string,
-    output: Float32Array,
-    shape: readonly number[],
-  ): ResultOutcome
-  /** Extends a lease this peer holds; undefined when it is unknown or over. */
-  renewLease(
-    peerId: string,
-    leaseId: string,
-  ): { expiresAt: number; expiresInMs: number } | undefined
-  /** Returns expired leases' tasks to the queue. Also runs on every `lease` call. */
-  reclaimExpiredLeases(): number
-  stats(): { jobs: number; queuedTasks: number; activeLeases: number; contributors: number }
+interface Contributor {
+  peerId: string
+  payee: string
+  address?: string
+  gflops: number
+  capabilities?: Capabilities
+  record: StoredContributor
+  leases: Set<string>
+}
+
+const STRIDE = 1 << 20
+const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled'])
+
+function cryptoRandom(): () => number {
+  const pool = new Uint32Array(1024)
+  let next = pool.length
+  return () => {
+    if (next === pool.length) {
+      crypto.getRandomValues(pool)
+      next = 0
+    }
+    return (pool[next++] as number) / 2 ** 32
+  }
+}
+
+function tensorBytes(data: ArrayBufferView): Uint8Array {
+  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
 }
 
 /**
- * Jobs, tasks and leases, held in memory. Contributors pull: a lease gives a task to one
- * peer until it returns a result or the lease expires; every result is verified before it
- * is accepted into the job's output.
+ * Jobs, tasks, leases, verification, credibility and credits. State lives in a
+ * `CoordinatorStore`; every change that matters (a job, an accepted result, a payment, a
+ * fault, a ban) is one transaction, written before the contributor or researcher hears of
+ * it, so a crash at any moment loses no accepted result and pays nothing twice. Leases and
+ * replicas still waiting for agreement live in memory: after a restart their tasks are
+ * simply leased again.
  */
 export function createCoordinator(options: CoordinatorOptions = {}): Coordinator {
+  const store = options.store ?? createSqliteStore({ path: ':memory:' })
+  const blobs = options.blobs ?? createMemoryBlobStore()
   const clock = options.clock ?? systemClock
-  const verify = options.verifier ?? cpuReferenceVerifier
+  const random = options.random ?? cryptoRandom()
+  const spotVerifier = options.verifier ?? cpuReferenceVerifier
+  const freivaldsRounds = options.freivaldsRounds ?? 2
   const leaseMs = options.leaseMs ?? 60_000
-  const tileSize = options.tileSize ?? 128
+  const targetTaskSeconds = options.targetTaskSeconds ?? 1
+  const maxTaskSeconds = options.maxTaskSeconds ?? 5
+  const defaultGflops = options.defaultGflops ?? 20
   const maxTaskFailures = options.maxTaskFailures ?? 6
   const maxTaskInputBytes = options.maxTaskInputBytes ?? MAX_MESSAGE_BYTES - 1024 ** 2
+  const creditsPerMegaflop = options.creditsPerMegaflop ?? 1
+  const welcomeCredits = options.welcomeCredits ?? 0
+  const faultRate = options.assumedFaultRate ?? 0.2
+  const targetErrorRate = options.targetErrorRate ?? 1e-4
+  const banAfterFaults = options.banAfterFaults ?? 2
+  const speculateAfterMs = options.speculateAfterMs ?? 10_000
+  const maxReplicas = options.maxReplicas ?? 8
+  const ledger = createLedger(store)
 
-  const jobs = new Map<string, MatmulJob>()
-  const queue: Array<{ jobId: string; taskId: string }> = []
-  const leases = new Map<string, ActiveLease>()
-  const contributors = new Map<string, Capabilities>()
+  const jobs = new Map<string, JobRuntime>()
+  const leases = new Map<string, LeaseRuntime>()
+  const contributors = new Map<string, Contributor>()
+  const finishedOutputs = new Map<string, Float32Array>()
+  const counters = {
+    tasksDispatched: 0,
+    results: new Map<string, number>(),
+    creditsPaid: 0,
+    creditsRefunded: 0,
+    canariesIssued: 0,
+    spotChecks: 0,
+    bans: 0,
+  }
+  let leaseSeq = 0
+  const leasePrefix = crypto.randomUUID().slice(0, 8)
+  let nextReclaim = 0
 
-  function requireJob(id: string): MatmulJob {
-    const job = jobs.get(id)
-    if (job == null) throw new CoordinatorError('JOB_NOT_FOUND', `no job with id ${id}`)
-    return job
+  const count = (outcome: ResultOutcomeKind, method: VerificationMethod | 'none') => {
+    const key = `${outcome}|${method}`
+    counters.results.set(key, (counters.results.get(key) ?? 0) + 1)
   }
 
-  function snapshot(job: MatmulJob): JobView {
-    return { ...job.view, args: { ...job.view.args }, tasks: { ...job.view.tasks } }
+  // ---- views and events
+
+  function view(row: StoredJob, runtime?: JobRuntime): JobView {
+    const spec = row.spec
+    const v: JobView = {
+      id: row.id,
+      kernel: row.kernel,
+      owner: row.owner,
+      status: row.status,
+      priority: row.priority,
+      tasks: {
+        total: row.totalTasks,
+        accepted: row.acceptedTasks,
+        leased: runtime?.leased ?? 0,
+        rejectedResults: row.rejectedResults,
+      },
+      credits: { budget: row.budget, spent: row.spent, refunded: row.refunded },
+      createdAt: row.createdAt,
+    }
+    if (spec.name != null) v.name = spec.name
+    if (spec.kernel === 'matmul')
+      v.args = {
+        m: spec.inputs.a.shape[0]!,
+        k: spec.inputs.a.shape[1]!,
+        n: spec.inputs.b.shape[1]!,
+      }
+    if (row.deadline != null) v.deadline = row.deadline
+    if (row.finishedAt != null) v.finishedAt = row.finishedAt
+    if (row.error != null) v.error = row.error
+    return v
   }
 
-  function emit(job: MatmulJob, type: JobEvent['type']): void {
-    const event = { type, job: snapshot(job) } as JobEvent
-    for (const listener of job.listeners) listener(event)
+  function emit(job: JobRuntime, event: JobEvent): void {
+    for (const listener of [...job.listeners]) {
+      try {
+        listener(event)
+      } catch {
+        // A listener's failure is its own; the coordinator goes on.
+      }
+    }
   }
 
-  function finish(job: MatmulJob, status: Exclude<JobStatus, 'running'>, error?: string): void {
-    job.view.status = status
-    job.view.finishedAt = clock.now()
-    if (error != null) job.view.error = error
-    for (const [id, lease] of leases) if (lease.jobId === job.view.id) leases.delete(id)
-    job.view.tasks.leased = 0
-    emit(job, status)
+  function requireRow(id: string): StoredJob {
+    const runtime = jobs.get(id)
+    if (runtime != null) return runtime.row
+    const row = typeof id === 'string' && id.length <= 64 ? store.getJob(id) : undefined
+    if (row == null) throw new CoordinatorError('JOB_NOT_FOUND', `no job with id ${id}`)
+    return row
+  }
+
+  // ---- pricing and planning
+
+  function medianGflops(): number {
+    const speeds = [...contributors.values()].map((c) => c.gflops).sort((x, y) => x - y)
+    return speeds.length === 0 ? defaultGflops : speeds[speeds.length >> 1]!
+  }
+
+  function plan(spec: JobSpec) {
+    if (spec.kernel === 'matmul') {
+      const [m, k] = spec.inputs.a.shape as [number, number]
+      const n = spec.inputs.b.shape[1] as number
+      const edge =
+        options.tileSize ?? autoTileEdge(k, medianGflops(), targetTaskSeconds, maxTaskInputBytes)
+      const inputBytes = (Math.min(edge, m) + Math.min(edge, n)) * k * 4
+      if (inputBytes > maxTaskInputBytes)
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `k = ${k} is too long: one ${edge}x${edge} tile would need ${inputBytes} input bytes, max ${maxTaskInputBytes}`,
+        )
+      const tiles = planMatmulTiles(m, n, edge, edge)
+      const flops = 2 * m * k * n
+      const taskCredits = Math.max(
+        1,
+        Math.ceil((2 * Math.min(edge, m) * k * Math.min(edge, n) * creditsPerMegaflop) / 1e6),
+      )
+      const checked = spec.verification?.freivalds ?? 1
+      const replication = checked + (1 - checked) * Math.max(2, spec.verification?.replication ?? 2)
+      return {
+        tasks: tiles.length,
+        flops,
+        taskCredits,
+        credits: Math.ceil(tiles.length * taskCredits * replication),
+        edge,
+      }
+    }
+    // A custom kernel's cost is unknown to us: count 1,000 operations per output element.
+    let flops = 0
+    let largest = 0
+    for (const task of spec.tasks) {
+      const elements = task.outputs.reduce((s, o) => s + o.shape.reduce((p, d) => p * d, 1), 0)
+      flops += elements * 1000
+      largest = Math.max(largest, elements * 1000)
+      const inputBytes = task.inputs.reduce(
+        (s, r) => s + r.shape.reduce((p, d) => p * d, 1) * BYTES_PER_ELEMENT[r.dtype],
+        0,
+      )
+      if (inputBytes > maxTaskInputBytes)
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `a task's inputs are ${inputBytes} bytes, max ${maxTaskInputBytes}`,
+        )
+    }
+    const taskCredits = Math.max(1, Math.ceil((largest * creditsPerMegaflop) / 1e6))
+    const replication = Math.max(2, spec.verification?.replication ?? 2)
+    return {
+      tasks: spec.tasks.length,
+      flops,
+      taskCredits,
+      credits: spec.tasks.length * taskCredits * replication,
+      edge: undefined,
+    }
+  }
+
+  function parseSpec(spec: unknown): JobSpec {
+    const parsed = JobSpecSchema.safeParse(spec)
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0]
+      throw new CoordinatorError(
+        'INVALID_JOB',
+        `${issue?.path.join('.') || 'spec'}: ${issue?.message ?? 'invalid job'}`,
+      )
+    }
+    return parsed.data
+  }
+
+  // ---- job lifecycle
+
+  function activate(
+    row: StoredJob,
+    accepted: readonly number[],
+    inputs = loadInputs(row, blobs),
+  ): JobRuntime {
+    const done = new Set(accepted)
+    const tasks: TaskRuntime[] = []
+    const ready: number[] = []
+    for (let i = 0; i < row.totalTasks; i++) {
+      const task = newTask(row.id, i, done.has(i))
+      if (!task.accepted) {
+        task.queued = true
+        ready.push(i)
+      }
+      tasks.push(task)
+    }
+    // A new job starts level with the least-served running one: no burst, no starvation.
+    let pass = Number.POSITIVE_INFINITY
+    for (const other of jobs.values()) pass = Math.min(pass, other.pass)
+    const runtime: JobRuntime = {
+      row,
+      tasks,
+      ready,
+      head: 0,
+      pass: Number.isFinite(pass) ? pass : 0,
+      listeners: new Set(),
+      inputs,
+      payees: new Set(),
+      leased: 0,
+    }
+    jobs.set(row.id, runtime)
+    return runtime
+  }
+
+  function finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void {
+    const at = clock.now()
+    const row = job.row
+    store.transaction(() => {
+      const refunded = ledger.settle(row.id, row.owner, job.payees, at)
+      row.status = status
+      row.finishedAt = at
+      row.refunded += refunded
+      if (error != null) row.error = error
+      store.updateJob(row.id, {
+        status,
+        finishedAt: at,
+        refunded: row.refunded,
+        ...(error != null ? { error } : {}),
+      })
+      counters.creditsRefunded += refunded
+    })
+    for (const task of job.tasks) for (const leaseId of task.leases) dropLease(leaseId)
+    jobs.delete(row.id)
+    job.leased = 0
+    const final = view(row)
+    emit(job, { type: status, job: final } as JobEvent)
     job.listeners.clear()
   }
 
-  function bBand(job: MatmulJob, col0: number, cols: number): Float32Array {
-    let band = job.bBands.get(col0)
-    if (band == null) {
-      band = columnBand(job.b, job.view.args.k, job.view.args.n, col0, cols)
-      job.bBands.set(col0, band)
-    }
-    return band
+  // Resume running jobs after a restart.
+  for (const row of store.runningJobs()) {
+    const runtime = activate(row, store.acceptedTasks(row.id))
+    for (const payee of store.resultPayees(row.id)) runtime.payees.add(payee)
   }
 
-  function release(lease: ActiveLease): void {
-    leases.delete(lease.id)
+  // ---- contributors
+
+  function contributorOf(peerId: string): Contributor | undefined {
+    return contributors.get(peerId)
+  }
+
+  function fault(c: Contributor, reason: string): void {
+    const at = clock.now()
+    store.transaction(() => {
+      c.record.verified = 0
+      c.record.faults++
+      ledger.forfeit(c.payee, at)
+      if (c.record.faults >= banAfterFaults && !c.record.banned) {
+        c.record.banned = true
+        store.addBan(`peer:${c.peerId}`, reason, at)
+        if (c.payee.startsWith('0x')) store.addBan(`wallet:${c.payee}`, reason, at)
+        counters.bans++
+      }
+      store.putContributor(c.record)
+    })
+    if (c.record.banned) {
+      for (const leaseId of [...c.leases]) dropLease(leaseId, true)
+      // Its replicas waiting for agreement count for nothing now.
+      for (const job of jobs.values()) {
+        for (const task of job.tasks) {
+          if (task.replicas.some((r) => r.peerId === c.peerId)) {
+            task.replicas = task.replicas.filter((r) => r.peerId !== c.peerId)
+            requeue(job, task)
+          }
+        }
+      }
+    }
+  }
+
+  function credit(c: Contributor): void {
+    c.record.verified++
+    c.record.lastSeen = clock.now()
+    store.putContributor(c.record)
+  }
+
+  // ---- queue and leases
+
+  function requeue(job: JobRuntime, task: TaskRuntime): void {
+    if (task.accepted || task.queued || job.row.status !== 'running') return
+    task.queued = true
+    job.ready.push(task.index)
+  }
+
+  function dropLease(leaseId: string, putBack = true): LeaseRuntime | undefined {
+    const lease = leases.get(leaseId)
+    if (lease == null) return undefined
+    leases.delete(leaseId)
+    contributors.get(lease.peerId)?.leases.delete(leaseId)
     const job = jobs.get(lease.jobId)
-    const task = job?.tasks.get(lease.taskId)
-    if (job == null || task == null || job.view.status !== 'running' || task.state !== 'leased')
-      return
-    task.state = 'queued'
-    job.view.tasks.leased--
-    queue.push({ jobId: job.view.id, taskId: task.id })
+    const task = job?.tasks[lease.taskIndex]
+    if (job != null && task?.leases.delete(leaseId)) {
+      if (!lease.canary) job.leased--
+      if (putBack && task.leases.size === 0) requeue(job, task)
+    }
+    return lease
+  }
+
+  function holderKeys(c: { peerId: string; payee: string; address?: string }): string[] {
+    const keys = [`peer:${c.peerId}`, `payee:${c.payee}`]
+    if (c.address != null) keys.push(`address:${c.address}`)
+    return keys
+  }
+
+  function mayRun(c: Contributor, task: TaskRuntime): boolean {
+    for (const key of holderKeys(c)) if (task.excluded.has(key)) return false
+    return true
+  }
+
+  /** Capability match: the contributor's device can hold and run this job's tasks. */
+  function suits(c: Contributor, job: JobRuntime, fastest: number): boolean {
+    const limits = c.capabilities?.limits ?? {}
+    const inputs = job.inputs
+    if (inputs.kind === 'matmul') {
+      const edge = job.row.tileRows ?? 128
+      const bytes = edge * inputs.k * 4
+      const maxBinding = limits.maxStorageBufferBindingSize
+      if (maxBinding != null && bytes > maxBinding) return false
+      const seconds = (2 * edge * edge * inputs.k) / (c.gflops * 1e9)
+      // A slow device gets the task only when no faster one is around to take it.
+      return seconds <= maxTaskSeconds || c.gflops >= fastest
+    }
+    // Custom WGSL runs only where the contributor says it can (`kernels` lists 'custom').
+    if (!(c.capabilities?.kernels ?? []).includes('custom')) return false
+    const program = inputs.spec.program
+    const usesF16 = [...program.inputs, ...program.outputs].some((b) => b.dtype === 'float16')
+    if (usesF16 && !(c.capabilities?.features ?? []).includes('shader-f16')) return false
+    const maxWorkgroups = limits.maxComputeWorkgroupsPerDimension
+    if (
+      maxWorkgroups != null &&
+      inputs.spec.tasks.some((t) => t.workgroups.some((w) => w > maxWorkgroups))
+    )
+      return false
+    return true
+  }
+
+  function nextTask(job: JobRuntime, c: Contributor): TaskRuntime | undefined {
+    // Skip, but keep, tasks this contributor may not run (its own replica, a failed try).
+    let skipped = 0
+    for (let i = job.head; i < job.ready.length && skipped < 64; i++) {
+      const task = job.tasks[job.ready[i]!]!
+      if (task.accepted || !task.queued) {
+        if (i === job.head) job.head++
+        continue
+      }
+      if (!mayRun(c, task)) {
+        skipped++
+        continue
+      }
+      task.queued = false
+      if (i === job.head) job.head++
+      else job.ready.splice(i, 1)
+      if (job.head > 4096 && job.head * 2 > job.ready.length) {
+        job.ready.splice(0, job.head)
+        job.head = 0
+      }
+      return task
+    }
+    return undefined
+  }
+
+  function speculative(job: JobRuntime, c: Contributor, now: number): TaskRuntime | undefined {
+    if (job.head < job.ready.length) return undefined
+    for (const task of job.tasks) {
+      if (task.accepted || task.leases.size !== 1 || task.firstLeasedAt == null) continue
+      if (now - task.firstLeasedAt < speculateAfterMs) continue
+      if (mayRun(c, task)) return task
+    }
+    return undefined
+  }
+
+  function grant(job: JobRuntime, task: TaskRuntime, c: Contributor, canary: boolean): LeaseGrant {
+    const now = clock.now()
+    const lease: LeaseRuntime = {
+      id: `${leasePrefix}-${(leaseSeq++).toString(36)}`,
+      jobId: job.row.id,
+      taskIndex: task.index,
+      peerId: c.peerId,
+      expiresAt: now + leaseMs,
+      canary,
+    }
+    leases.set(lease.id, lease)
+    c.leases.add(lease.id)
+    task.leases.add(lease.id)
+    task.firstLeasedAt ??= now
+    if (!canary) job.leased++
+    else counters.canariesIssued++
+    counters.tasksDispatched++
+    for (const key of holderKeys(c)) task.excluded.add(key)
+    job.pass += STRIDE / job.row.priority
+    const base = {
+      leaseId: lease.id,
+      jobId: job.row.id,
+      taskId: task.id,
+      expiresAt: lease.expiresAt,
+      expiresInMs: leaseMs,
+    }
+    const inputs = job.inputs
+    if (inputs.kind === 'matmul') {
+      const tile = inputs.tiles[task.index]!
+      let band = inputs.bBands.get(tile.col0)
+      if (band == null) {
+        band = columnBand(inputs.b, inputs.k, inputs.n, tile.col0, tile.cols)
+        inputs.bBands.set(tile.col0, band)
+      }
+      return {
+        ...base,
+        kernel: 'matmul',
+        args: { m: tile.rows, k: inputs.k, n: tile.cols },
+        inputs: [
+          {
+            name: 'a',
+            shape: [tile.rows, inputs.k],
+            dtype: 'float32',
+            data: rowBand(inputs.a, inputs.k, tile.row0, tile.rows),
+          },
+          { name: 'b', shape: [inputs.k, tile.cols], dtype: 'float32', data: band },
+        ],
+      }
+    }
+    const spec = inputs.spec.tasks[task.index]!
+    const program = inputs.spec.program
+    return {
+      ...base,
+      kernel: 'custom',
+      inputs: spec.inputs.map((ref, j) => ({
+        name: program.inputs[j]!.name,
+        shape: ref.shape,
+        dtype: ref.dtype,
+        data: inputs.blobs.get(ref.blob)!,
+      })),
+      custom: {
+        program,
+        outputs: spec.outputs,
+        workgroups: spec.workgroups,
+        ...(spec.params != null
+          ? { params: Uint8Array.from(atob(spec.params), (ch) => ch.charCodeAt(0)) }
+          : {}),
+      },
+    }
   }
 
   function reclaimExpiredLeases(): number {
@@ -154,217 +596,667 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     let reclaimed = 0
     for (const lease of leases.values()) {
       if (lease.expiresAt <= now) {
-        release(lease)
+        dropLease(lease.id)
         reclaimed++
       }
     }
+    enforceDeadlines()
+    nextReclaim = now + 250
     return reclaimed
   }
 
-  return {
-    submitMatmul({ a, b, m, k, n }) {
+  function enforceDeadlines(): number {
+    const now = clock.now()
+    let failed = 0
+    for (const job of [...jobs.values()]) {
+      if (job.row.deadline != null && job.row.deadline <= now) {
+        finish(
+          job,
+          'failed',
+          `deadline ${new Date(job.row.deadline).toISOString()} passed with ${job.row.acceptedTasks} of ${job.row.totalTasks} tasks accepted`,
+        )
+        failed++
+      }
+    }
+    return failed
+  }
+
+  // ---- verification and acceptance
+
+  function accept(
+    job: JobRuntime,
+    task: TaskRuntime,
+    winners: Array<{ leaseId: string; peerId: string; payee: string }>,
+    outputs: ResultTensor[],
+    method: VerificationMethod,
+  ): void {
+    const at = clock.now()
+    const row = job.row
+    const refs: TensorRef[] = outputs.map((o) => ({
+      blob: blobs.put(o.bytes).hash,
+      dtype: o.dtype,
+      shape: [...o.shape],
+    }))
+    let seq = 0
+    store.transaction(() => {
+      seq = store.insertResult({
+        jobId: row.id,
+        taskIndex: task.index,
+        taskId: task.id,
+        leaseId: winners[0]!.leaseId,
+        payee: winners[0]!.payee,
+        peerId: winners[0]!.peerId,
+        outputs: refs,
+        method,
+        acceptedAt: at,
+      })
+      for (const w of winners) {
+        const paid = ledger.pay(row.id, w.payee, row.taskCredits, at, `pay:${w.leaseId}`)
+        row.spent += paid
+        counters.creditsPaid += paid
+        job.payees.add(w.payee)
+        const c = contributors.get(w.peerId)
+        if (c != null) credit(c)
+      }
+      row.acceptedTasks++
+      store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
+    })
+    task.accepted = true
+    task.replicas = []
+    for (const leaseId of [...task.leases]) dropLease(leaseId, false)
+    const result: TaskResultRecord = {
+      seq,
+      taskId: task.id,
+      index: task.index,
+      outputs: refs,
+      method,
+      acceptedAt: at,
+    }
+    emit(job, { type: 'result', job: view(row, job), result })
+    if (row.acceptedTasks === row.totalTasks) finish(job, 'completed')
+    else if (ledger.escrowed(row.id) < row.taskCredits)
+      finish(
+        job,
+        'failed',
+        `budget exhausted after ${row.spent} credits with ${row.acceptedTasks} of ${row.totalTasks} tasks accepted`,
+      )
+    else emit(job, { type: 'progress', job: view(row, job) })
+  }
+
+  function reject(
+    job: JobRuntime,
+    task: TaskRuntime,
+    c: Contributor | undefined,
+    peerId: string,
+    reason: string,
+  ): ResultOutcome {
+    job.row.rejectedResults++
+    task.failures++
+    store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+    if (c != null) fault(c, reason)
+    else store.addBan(`peer:${peerId}`, reason, clock.now())
+    if (task.failures >= maxTaskFailures && !task.accepted) {
+      finish(job, 'failed', `task ${task.id} failed verification ${task.failures} times`)
+    } else {
+      requeue(job, task)
+      emit(job, { type: 'progress', job: view(job.row, job) })
+    }
+    return { outcome: 'rejected', reason }
+  }
+
+  function canaryAnswer(job: JobRuntime, task: TaskRuntime): ResultTensor[] | undefined {
+    const [known] = store.resultsOfTask(job.row.id, task.index)
+    if (known == null) return undefined
+    const outputs: ResultTensor[] = []
+    for (const ref of known.outputs) {
+      const bytes = blobs.get(ref.blob)
+      if (bytes == null) return undefined
+      outputs.push({ shape: ref.shape, dtype: ref.dtype, bytes })
+    }
+    return outputs
+  }
+
+  function vote(job: JobRuntime, task: TaskRuntime): ResultOutcome {
+    const groups: Replica[][] = []
+    for (const replica of task.replicas) {
+      const group = groups.find((g) => replicasAgree(g[0]!.outputs, replica.outputs))
+      if (group != null) group.push(replica)
+      else groups.push([replica])
+    }
+    const creds = groups.map((g) =>
+      g.map((r) => credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate)),
+    )
+    const probabilities = groupCredibility(creds)
+    const minAgreeing = job.row.spec.verification?.replication ?? 1
+    let best = -1
+    for (let g = 0; g < groups.length; g++)
+      if (probabilities[g]! >= 1 - targetErrorRate && groups[g]!.length >= minAgreeing) best = g
+    if (best < 0) {
+      if (task.replicas.length >= maxReplicas) {
+        const losers = task.replicas
+        task.replicas = []
+        const reason = `no ${minAgreeing > 1 ? `${minAgreeing} ` : ''}credible agreement among ${losers.length} results`
+        task.failures++
+        if (task.failures >= maxTaskFailures) finish(job, 'failed', `task ${task.id}: ${reason}`)
+        else requeue(job, task)
+        return { outcome: 'pending', reason }
+      }
+      requeue(job, task)
+      return { outcome: 'pending' }
+    }
+    const winners = groups[best]!
+    const method: VerificationMethod = winners.length > 1 ? 'replication' : 'trusted'
+    const losers = groups.filter((_, g) => g !== best).flat()
+    accept(job, task, winners, winners[0]!.outputs, method)
+    for (const loser of losers) {
+      const c = contributors.get(loser.peerId)
+      job.row.rejectedResults++
+      count('rejected', 'replication')
+      if (c != null) fault(c, 'outvoted by a credible majority')
+    }
+    if (losers.length > 0) store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+    return { outcome: 'accepted' }
+  }
+
+  function verifyAndRecord(
+    peerId: string,
+    leaseId: string,
+    outputs: ResultTensor[],
+  ): ResultOutcome {
+    const lease = leases.get(leaseId)
+    if (lease == null || lease.peerId !== peerId) {
+      const recorded = store.resultByLease(leaseId)
+      if (recorded != null && recorded.peerId === peerId) {
+        count('accepted', recorded.method)
+        return { outcome: 'accepted', reason: 'already accepted' }
+      }
+      count('stale', 'none')
+      return { outcome: 'stale', reason: 'lease unknown, expired or held by another peer' }
+    }
+    const job = jobs.get(lease.jobId)
+    const task = job?.tasks[lease.taskIndex]
+    const c = contributors.get(peerId)
+    task?.leases.delete(leaseId)
+    leases.delete(leaseId)
+    c?.leases.delete(leaseId)
+    if (job == null || task == null) {
+      count('stale', 'none')
+      return { outcome: 'stale', reason: 'the job is over' }
+    }
+    if (!lease.canary) job.leased--
+    if (c == null || c.record.banned) {
+      count('rejected', 'none')
+      requeue(job, task)
+      return { outcome: 'rejected', reason: 'contributor is banned or unknown' }
+    }
+    const inputs = job.inputs
+    const expected =
+      inputs.kind === 'matmul'
+        ? [
+            {
+              shape: [inputs.tiles[task.index]!.rows, inputs.tiles[task.index]!.cols],
+              dtype: 'float32' as const,
+            },
+          ]
+        : inputs.spec.tasks[task.index]!.outputs
+    if (
+      outputs.length !== expected.length ||
+      outputs.some(
+        (o, i) =>
+          o.dtype !== expected[i]!.dtype ||
+          o.shape.length !== expected[i]!.shape.length ||
+          o.shape.some((d, j) => d !== expected[i]!.shape[j]) ||
+          o.bytes.byteLength !==
+            expected[i]!.shape.reduce((p, d) => p * d, 1) * BYTES_PER_ELEMENT[o.dtype],
+      )
+    ) {
+      count('rejected', 'none')
+      const got = outputs.map((o) => `${o.dtype}[${o.shape.join(', ')}]`).join(', ')
+      const want = expected.map((o) => `${o.dtype}[${o.shape.join(', ')}]`).join(', ')
+      return reject(job, task, c, peerId, `outputs ${got} are not ${want}`)
+    }
+
+    const policy = job.row.spec.verification ?? {}
+    if (lease.canary) {
+      const known = canaryAnswer(job, task)
+      if (known != null && !replicasAgree(known, outputs)) {
+        count('rejected', 'canary')
+        fault(c, 'wrong answer to a task with a known answer')
+        job.row.rejectedResults++
+        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+        return { outcome: 'rejected', reason: 'result does not match the verified answer' }
+      }
+      count('accepted', 'canary')
+      store.transaction(() => {
+        credit(c)
+        store.transfer({
+          from: TREASURY,
+          to: c.payee,
+          amount: job.row.taskCredits,
+          kind: 'canary',
+          jobId: job.row.id,
+          at: clock.now(),
+          ref: `pay:${leaseId}`,
+        })
+      })
+      return { outcome: 'accepted' }
+    }
+    if (task.accepted) {
+      // A speculative duplicate that lost the race: no credit, no fault.
+      count('stale', 'none')
+      return { outcome: 'stale', reason: 'another contributor finished this task first' }
+    }
+
+    if (inputs.kind === 'matmul') {
+      const tile = inputs.tiles[task.index]!
+      const output = outputs[0]!
+      const bytes = output.bytes.byteOffset % 4 === 0 ? output.bytes : new Uint8Array(output.bytes)
+      const c32 = new Float32Array(bytes.buffer, bytes.byteOffset, tile.rows * tile.cols)
+      const operands = () => {
+        let band = inputs.bBands.get(tile.col0)
+        if (band == null) {
+          band = columnBand(inputs.b, inputs.k, inputs.n, tile.col0, tile.cols)
+          inputs.bBands.set(tile.col0, band)
+        }
+        return {
+          a: rowBand(inputs.a, inputs.k, tile.row0, tile.rows),
+          b: band,
+          m: tile.rows,
+          k: inputs.k,
+          n: tile.cols,
+        }
+      }
+      if ((policy.spotCheck ?? 0) > 0 && random() < policy.spotCheck!) {
+        counters.spotChecks++
+        const verdict = spotVerifier({ ...operands(), output: c32 })
+        if (!verdict.ok) {
+          count('rejected', 'spot-check')
+          return reject(job, task, c, peerId, verdict.reason)
+        }
+        count('accepted', 'spot-check')
+        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'spot-check')
+        return { outcome: 'accepted' }
+      }
+      if (random() < (policy.freivalds ?? 1)) {
+        const check = freivaldsCheck({ ...operands(), c: c32 }, { rounds: freivaldsRounds, random })
+        if (!check.ok) {
+          count('rejected', 'freivalds')
+          return reject(
+            job,
+            task,
+            c,
+            peerId,
+            `Freivalds check failed at row ${check.worstRow} (deviation ${check.maxDeviation?.toExponential(2)} > tolerance ${check.tolerance?.toExponential(2)})`,
+          )
+        }
+        count('accepted', 'freivalds')
+        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'freivalds')
+        return { outcome: 'accepted' }
+      }
+    }
+    task.replicas.push({
+      leaseId,
+      peerId,
+      payee: c.payee,
+      ...(c.address != null ? { address: c.address } : {}),
+      outputs,
+    })
+    const outcome = vote(job, task)
+    count(
+      outcome.outcome,
+      outcome.outcome === 'accepted'
+        ? task.replicas.length > 1
+          ? 'replication'
+          : 'trusted'
+        : 'replication',
+    )
+    return outcome
+  }
+
+  // ---- the facade
+
+  const coordinator: Coordinator = {
+    async quote(spec) {
+      const parsed = parseSpec(spec)
+      const p = plan(parsed)
+      return { flops: p.flops, tasks: p.tasks, credits: p.credits }
+    },
+
+    async submit(spec, owner) {
+      return submitSync(parseSpec(spec), owner)
+    },
+
+    submitMatmul({ a, b, m, k, n }, owner = { account: 'local' }) {
       for (const [name, value] of Object.entries({ m, k, n })) {
-        if (!Number.isInteger(value) || value < 1) {
+        if (!Number.isInteger(value) || value < 1)
           throw new CoordinatorError(
             'INVALID_JOB',
             `${name} must be a positive integer, got ${value}`,
           )
-        }
       }
-      if (a.length !== m * k) {
+      if (a.length !== m * k)
         throw new CoordinatorError(
           'INVALID_JOB',
           `A has ${a.length} elements, expected m·k = ${m}·${k}`,
         )
-      }
-      if (b.length !== k * n) {
+      if (b.length !== k * n)
         throw new CoordinatorError(
           'INVALID_JOB',
           `B has ${b.length} elements, expected k·n = ${k}·${n}`,
         )
-      }
-      const taskInputBytes = (Math.min(tileSize, m) + Math.min(tileSize, n)) * k * 4
-      if (taskInputBytes > maxTaskInputBytes) {
-        throw new CoordinatorError(
-          'INVALID_JOB',
-          `k = ${k} is too long: one ${tileSize}x${tileSize} tile would need ${taskInputBytes} input bytes, max ${maxTaskInputBytes}`,
-        )
-      }
-      const id = crypto.randomUUID()
-      const tiles = planMatmulTiles(m, n, tileSize, tileSize)
-      const tasks = new Map<string, MatmulTask>()
-      for (const [index, tile] of tiles.entries()) {
-        const taskId = `${id.slice(0, 8)}-t${index}`
-        tasks.set(taskId, { id: taskId, tile, state: 'queued', failedBy: new Set(), failures: 0 })
-        queue.push({ jobId: id, taskId })
-      }
-      const job: MatmulJob = {
-        view: {
-          id,
-          kernel: 'matmul',
-          status: 'running',
-          args: { m, k, n },
-          tasks: { total: tasks.size, accepted: 0, leased: 0, rejectedResults: 0 },
-          createdAt: clock.now(),
+      const spec: JobSpec = {
+        kernel: 'matmul',
+        inputs: {
+          a: { blob: blobs.put(tensorBytes(a)).hash, dtype: 'float32', shape: [m, k] },
+          b: { blob: blobs.put(tensorBytes(b)).hash, dtype: 'float32', shape: [k, n] },
         },
-        a,
-        b,
-        bBands: new Map(),
-        tasks,
-        output: new Float32Array(m * n),
-        listeners: new Set(),
       }
-      jobs.set(id, job)
-      return snapshot(job)
+      return submitSync(spec, owner)
     },
 
-    getJob: (id) => snapshot(requireJob(id)),
-    listJobs: () => [...jobs.values()].map(snapshot),
-
-    jobOutput(id) {
-      const job = requireJob(id)
-      if (job.view.status !== 'completed') {
-        throw new CoordinatorError(
-          'JOB_NOT_COMPLETE',
-          `job ${id} is ${job.view.status}, not completed`,
-        )
-      }
-      return job.output
+    async getJob(id) {
+      const row = requireRow(id)
+      return view(row, jobs.get(id))
     },
 
-    cancel(id) {
-      const job = requireJob(id)
-      if (job.view.status === 'running') finish(job, 'cancelled')
-      return snapshot(job)
+    async listJobs(query = {}) {
+      const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 50)), 500)
+      let before: number | undefined
+      if (query.cursor != null) {
+        before = Number(query.cursor)
+        if (!Number.isSafeInteger(before) || before < 0)
+          throw new CoordinatorError(
+            'INVALID_JOB',
+            `cursor: "${String(query.cursor).slice(0, 40)}" is not a cursor this coordinator issued`,
+          )
+      }
+      const rows = store.listJobs({
+        limit: limit + 1,
+        ...(query.owner != null ? { owner: query.owner } : {}),
+        ...(query.status != null ? { status: query.status } : {}),
+        ...(before != null ? { before } : {}),
+      })
+      const page = rows.slice(0, limit).map((row) => {
+        const live = jobs.get(row.id)
+        return view(live?.row ?? row, live)
+      })
+      return rows.length > limit
+        ? { jobs: page, nextCursor: String(rows[limit - 1]!.seq) }
+        : { jobs: page }
+    },
+
+    async cancel(id, owner) {
+      const row = requireRow(id)
+      if (owner != null && row.owner !== owner.account)
+        throw new CoordinatorError('NOT_OWNER', `job ${id} belongs to another account`)
+      const job = jobs.get(id)
+      if (job != null) finish(job, 'cancelled')
+      return view(job?.row ?? row)
+    },
+
+    async results(id, { after = 0, limit = 100 } = {}) {
+      const row = requireRow(id)
+      const safeAfter = Number.isSafeInteger(after) && after > 0 ? after : 0
+      const safeLimit = Math.min(Math.max(1, Math.floor(limit)), 1000)
+      const results = store.results(id, safeAfter, safeLimit)
+      const cursor = results.at(-1)?.seq ?? safeAfter
+      const done = TERMINAL.has(row.status) && results.length < safeLimit
+      return { results, cursor, done }
     },
 
     subscribe(id, listener) {
-      const job = requireJob(id)
+      requireRow(id)
+      const job = jobs.get(id)
+      if (job == null) return () => {}
       job.listeners.add(listener)
       return () => job.listeners.delete(listener)
     },
 
-    registerContributor(peerId, capabilities) {
-      contributors.set(peerId, capabilities)
+    async jobOutput(id) {
+      const row = requireRow(id)
+      if (row.status !== 'completed')
+        throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${row.status}, not completed`)
+      if (row.spec.kernel !== 'matmul')
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `job ${id} is a custom job: read its results instead`,
+        )
+      const cached = finishedOutputs.get(id)
+      if (cached != null) return cached
+      const m = row.spec.inputs.a.shape[0]!
+      const n = row.spec.inputs.b.shape[1]!
+      const tiles = planMatmulTiles(m, n, row.tileRows ?? 128, row.tileCols ?? 128)
+      const out = new Float32Array(m * n)
+      for (const result of store.results(id, 0, Number.MAX_SAFE_INTEGER)) {
+        const bytes = blobs.get(result.outputs[0]!.blob)
+        if (bytes == null)
+          throw new CoordinatorError(
+            'BLOB_NOT_FOUND',
+            `job ${id}: the output of task ${result.taskId} is missing from the blob store`,
+          )
+        const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes)
+        writeTile(
+          out,
+          n,
+          tiles[result.index]!,
+          new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4),
+        )
+      }
+      finishedOutputs.set(id, out)
+      if (finishedOutputs.size > 4) finishedOutputs.delete(finishedOutputs.keys().next().value!)
+      return out
+    },
+
+    async account(account) {
+      let escrowed = 0
+      for (const job of jobs.values())
+        if (job.row.owner === account) escrowed += ledger.escrowed(job.row.id)
+      return {
+        account,
+        balance: ledger.balance(account),
+        escrowed,
+        earned: ledger.earned(account),
+        pending: ledger.pending(account),
+      }
+    },
+
+    async grant(account, credits) {
+      if (!Number.isSafeInteger(credits) || credits <= 0)
+        throw new CoordinatorError(
+          'INVALID_AMOUNT',
+          `credits must be a positive integer, got ${credits}`,
+        )
+      ledger.grant(account, credits, clock.now())
+      return coordinator.account(account)
+    },
+
+    stats(): CoordinatorStats {
+      let queueDepth = 0
+      for (const job of jobs.values()) queueDepth += job.ready.length - job.head
+      return {
+        gauges: {
+          queueDepth,
+          activeLeases: leases.size,
+          contributorsOnline: contributors.size,
+          bannedContributors: store.countBans(),
+          jobs: store.countJobsByStatus(),
+        },
+        counters: {
+          tasksDispatched: counters.tasksDispatched,
+          results: [...counters.results].map(([key, n]) => {
+            const [outcome, method] = key.split('|') as [
+              ResultOutcomeKind,
+              VerificationMethod | 'none',
+            ]
+            return { outcome, method, count: n }
+          }),
+          creditsPaid: counters.creditsPaid,
+          creditsRefunded: counters.creditsRefunded,
+          canariesIssued: counters.canariesIssued,
+          spotChecks: counters.spotChecks,
+          bans: counters.bans,
+        },
+      }
+    },
+
+    registerContributor(peerId, hello) {
+      const h: ContributorHello = 'capabilities' in hello ? hello : { capabilities: hello }
+      const payee = h.wallet?.address.toLowerCase() ?? `peer:${peerId}`
+      if (
+        store.isBanned(`peer:${peerId}`) ||
+        (h.wallet != null && store.isBanned(`wallet:${payee}`))
+      )
+        throw new CoordinatorError(
+          'CONTRIBUTOR_BANNED',
+          `contributor ${peerId} is banned for faulty results`,
+        )
+      const record = store.getContributor(peerId) ?? {
+        id: peerId,
+        payee,
+        verified: 0,
+        faults: 0,
+        banned: false,
+        lastSeen: clock.now(),
+      }
+      record.payee = payee
+      record.lastSeen = clock.now()
+      const existing = contributors.get(peerId)
+      contributors.set(peerId, {
+        peerId,
+        payee,
+        ...(h.address != null ? { address: h.address } : {}),
+        gflops: h.gflops ?? defaultGflops,
+        capabilities: h.capabilities,
+        record,
+        leases: existing?.leases ?? new Set(),
+      })
     },
 
     contributorLeft(peerId) {
+      const c = contributors.get(peerId)
+      if (c == null) return
+      for (const leaseId of [...c.leases]) dropLease(leaseId)
       contributors.delete(peerId)
-      for (const lease of leases.values()) if (lease.peerId === peerId) release(lease)
     },
 
     lease(peerId) {
-      reclaimExpiredLeases()
-      // Skip (and keep) entries this peer already failed; drop entries of finished jobs.
-      for (let i = 0; i < queue.length; i++) {
-        const entry = queue[i]!
-        const job = jobs.get(entry.jobId)
-        const task = job?.tasks.get(entry.taskId)
-        if (
-          job == null ||
-          task == null ||
-          job.view.status !== 'running' ||
-          task.state !== 'queued'
-        ) {
-          queue.splice(i--, 1)
-          continue
+      const now = clock.now()
+      if (now >= nextReclaim) reclaimExpiredLeases()
+      const c = contributorOf(peerId)
+      if (c == null || c.record.banned) return undefined
+      if (jobs.size === 0) return undefined
+      const order = [...jobs.values()].sort((x, y) => x.pass - y.pass)
+      let fastest = 0
+      for (const other of contributors.values()) fastest = Math.max(fastest, other.gflops)
+      // Canaries: a task whose answer is known, re-issued so it looks like any other.
+      for (const job of order) {
+        const rate =
+          job.row.spec.verification?.canaries ?? (job.inputs.kind === 'custom' ? 0.02 : 0)
+        if (rate > 0 && job.row.acceptedTasks > 0 && random() < rate) {
+          const start = Math.floor(random() * job.tasks.length)
+          for (let i = 0; i < Math.min(job.tasks.length, 64); i++) {
+            const task = job.tasks[(start + i) % job.tasks.length]!
+            if (task.accepted && mayRun(c, task) && suits(c, job, fastest))
+              return grant(job, task, c, true)
+          }
         }
-        if (task.failedBy.has(peerId)) continue
-        queue.splice(i, 1)
-        task.state = 'leased'
-        job.view.tasks.leased++
-        const lease: ActiveLease = {
-          id: crypto.randomUUID(),
-          jobId: job.view.id,
-          taskId: task.id,
-          peerId,
-          expiresAt: clock.now() + leaseMs,
-        }
-        leases.set(lease.id, lease)
-        const { row0, rows, col0, cols } = task.tile
-        const { k } = job.view.args
-        return {
-          leaseId: lease.id,
-          jobId: job.view.id,
-          taskId: task.id,
-          kernel: 'matmul',
-          args: { m: rows, k, n: cols },
-          inputs: [
-            { name: 'a', shape: [rows, k], data: rowBand(job.a, k, row0, rows) },
-            { name: 'b', shape: [k, cols], data: bBand(job, col0, cols) },
-          ],
-          expiresAt: lease.expiresAt,
-          expiresInMs: leaseMs,
-        }
+      }
+      for (const job of order) {
+        if (!suits(c, job, fastest)) continue
+        const task = nextTask(job, c) ?? speculative(job, c, now)
+        if (task != null) return grant(job, task, c, false)
       }
       return undefined
     },
 
-    submitResult(peerId, leaseId, output, shape) {
-      const lease = leases.get(leaseId)
-      if (lease == null || lease.peerId !== peerId) {
-        return { outcome: 'stale', reason: 'lease unknown, expired or held by another peer' }
-      }
-      leases.delete(leaseId)
-      const job = requireJob(lease.jobId)
-      const task = job.tasks.get(lease.taskId)!
-      task.state = 'queued'
-      job.view.tasks.leased--
-      const { rows, cols, row0, col0 } = task.tile
-      const { k } = job.view.args
-      const verdict =
-        shape.length !== 2 || shape[0] !== rows || shape[1] !== cols
-          ? {
-              ok: false as const,
-              reason: `output shape [${shape.join(', ')}] is not [${rows}, ${cols}]`,
-            }
-          : verify({
-              a: rowBand(job.a, k, row0, rows),
-              b: bBand(job, col0, cols),
-              m: rows,
-              k,
-              n: cols,
-              output,
-            })
-      if (!verdict.ok) {
-        task.failures++
-        task.failedBy.add(peerId)
-        job.view.tasks.rejectedResults++
-        if (task.failures >= maxTaskFailures) {
-          finish(job, 'failed', `task ${task.id} failed verification ${task.failures} times`)
-        } else {
-          queue.push({ jobId: job.view.id, taskId: task.id })
-          emit(job, 'progress')
-        }
-        return { outcome: 'rejected', reason: verdict.reason }
-      }
-      task.state = 'accepted'
-      writeTile(job.output, job.view.args.n, task.tile, output)
-      job.view.tasks.accepted++
-      if (job.view.tasks.accepted === job.view.tasks.total) {
-        job.bBands.clear()
-        finish(job, 'completed')
-      } else {
-        emit(job, 'progress')
-      }
-      return { outcome: 'accepted' }
-    },
-
     renewLease(peerId, leaseId) {
       const lease = leases.get(leaseId)
-      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= clock.now())
-        return undefined
-      lease.expiresAt = clock.now() + leaseMs
+      const now = clock.now()
+      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= now) return undefined
+      lease.expiresAt = now + leaseMs
       return { expiresAt: lease.expiresAt, expiresInMs: leaseMs }
     },
 
-    reclaimExpiredLeases,
+    submitResult(peerId, leaseId, output, shape) {
+      return verifyAndRecord(peerId, leaseId, [
+        { shape, dtype: 'float32', bytes: tensorBytes(output) },
+      ])
+    },
 
-    stats: () => ({
-      jobs: jobs.size,
-      queuedTasks: queue.length,
-      activeLeases: leases.size,
-      contributors: contributors.size,
-    }),
+    submitOutputs(peerId, leaseId, outputs) {
+      return verifyAndRecord(peerId, leaseId, outputs)
+    },
+
+    reclaimExpiredLeases,
+    enforceDeadlines,
+
+    close() {
+      for (const lease of [...leases.keys()]) dropLease(lease)
+      store.close()
+    },
   }
+
+  function submitSync(spec: JobSpec, owner: { account: string }): JobView {
+    if (
+      typeof owner?.account !== 'string' ||
+      owner.account.length === 0 ||
+      owner.account.length > 128
+    )
+      throw new CoordinatorError(
+        'INVALID_JOB',
+        'owner.account must be a string of 1-128 characters',
+      )
+    const p = plan(spec)
+    const now = clock.now()
+    const deadline = spec.deadline != null ? Date.parse(spec.deadline) : undefined
+    if (deadline != null && deadline <= now)
+      throw new CoordinatorError('INVALID_JOB', `deadline ${spec.deadline} has already passed`)
+    const budget = spec.budget ?? p.credits
+    if (budget < p.taskCredits)
+      throw new CoordinatorError(
+        'INVALID_JOB',
+        `budget ${budget} does not cover one task (${p.taskCredits} credits)`,
+      )
+    const id = crypto.randomUUID()
+    const row: StoredJob = {
+      id,
+      seq: 0,
+      owner: owner.account,
+      spec,
+      kernel: spec.kernel,
+      status: 'running',
+      priority: spec.priority ?? 1,
+      ...(deadline != null ? { deadline } : {}),
+      ...(p.edge != null ? { tileRows: p.edge, tileCols: p.edge } : {}),
+      totalTasks: p.tasks,
+      acceptedTasks: 0,
+      rejectedResults: 0,
+      taskCredits: p.taskCredits,
+      budget,
+      spent: 0,
+      refunded: 0,
+      createdAt: now,
+    }
+    // Reads and checks the input blobs before anything is written.
+    const inputs = loadInputs(row, blobs)
+    store.transaction(() => {
+      if (
+        welcomeCredits > 0 &&
+        ledger.balance(owner.account) < budget &&
+        store.creditedTotal(owner.account, 'grant') === 0
+      )
+        ledger.grant(owner.account, welcomeCredits, now)
+      if (!ledger.escrow(owner.account, id, budget, now))
+        throw new CoordinatorError(
+          'INSUFFICIENT_CREDITS',
+          `account ${owner.account} has ${ledger.balance(owner.account)} credits, the job needs ${budget}`,
+        )
+      store.insertJob(row)
+      store.insertTasks(id, p.tasks)
+    })
+    const runtime = activate(row, [], inputs)
+    return view(row, runtime)
+  }
+
+  return coordinator
 }

@@ -65,3 +65,21 @@ export function writeTile(
     out.set(data.subarray(r * tile.cols, (r + 1) * tile.cols), (tile.row0 + r) * width + tile.col0)
   }
 }
+
+/**
+ * Edge of square output tiles so one tile takes about `targetSeconds` on a contributor
+ * measured at `gflops`: 2·T²·k flops each. A multiple of 16 (the kernels' workgroup tile),
+ * at least 16, at most 2048, and small enough that a tile's inputs (2·T·k floats) fit
+ * `maxInputBytes`.
+ */
+export function autoTileEdge(
+  k: number,
+  gflops: number,
+  targetSeconds: number,
+  maxInputBytes: number,
+): number {
+  const ideal = Math.sqrt((gflops * 1e9 * targetSeconds) / (2 * k))
+  const byBytes = maxInputBytes / (2 * k * 4)
+  const edge = Math.floor(Math.min(ideal, byBytes, 2048) / 16) * 16
+  return Math.max(16, edge)
+}

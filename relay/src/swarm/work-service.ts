@@ -1,5 +1,7 @@
 import type { Libp2p } from '@libp2p/interface'
+import { verifyTypedData } from 'viem'
 import type { Coordinator } from '../coordinator/coordinator.ts'
+import { CoordinatorError } from '../coordinator/coordinator-error.ts'
 import type { Logger } from '../log.ts'
 import {
   type Frame,
@@ -8,10 +10,40 @@ import {
   readTensor,
   serveWorkRequest,
   sha256Hex,
+  WALLET_PROOF_MAX_AGE_S,
+  type WalletProof,
   WORK_PROTOCOL,
   type WorkRequest,
   type WorkResponse,
+  walletProofTypedData,
 } from '../protocol/index.ts'
+
+/** The IP a connection comes from, for telling replicas' contributors apart; none when relayed. */
+function remoteHost(addr: string): string | undefined {
+  if (addr.includes('/p2p-circuit')) return undefined
+  return /\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)?.[1]
+}
+
+/** Checks the EIP-712 proof that the contributor holds `proof.address`. */
+async function checkWalletProof(peerId: string, proof: WalletProof, now: number): Promise<void> {
+  if (Math.abs(now / 1000 - proof.timestamp) > WALLET_PROOF_MAX_AGE_S) {
+    throw new ProtocolError(
+      'INVALID_MESSAGE',
+      `wallet proof timestamp ${proof.timestamp} is more than ${WALLET_PROOF_MAX_AGE_S} s from the relay's clock`,
+    )
+  }
+  const valid = await verifyTypedData({
+    ...walletProofTypedData(peerId, proof.timestamp),
+    address: proof.address as `0x${string}`,
+    signature: proof.signature as `0x${string}`,
+  }).catch(() => false)
+  if (!valid) {
+    throw new ProtocolError(
+      'INVALID_MESSAGE',
+      `wallet proof is not a signature by ${proof.address} over this peer id`,
+    )
+  }
+}
 
 export interface WorkServiceOptions {
   node: Libp2p
@@ -34,20 +66,34 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
   const idleRetryMs = options.idleRetryMs ?? 1_000
   const introduced = new Set<string>()
 
-  async function handle(peerId: string, { header, payload }: Frame<WorkRequest>) {
+  async function handle(
+    peerId: string,
+    remoteAddr: string,
+    { header, payload }: Frame<WorkRequest>,
+  ) {
     const reply = (response: WorkResponse, body?: Uint8Array) => ({
       response,
       ...(body ? { payload: body } : {}),
     })
     switch (header.type) {
-      case 'hello':
-        coordinator.registerContributor(peerId, header.capabilities)
+      case 'hello': {
+        if (header.wallet != null) await checkWalletProof(peerId, header.wallet, Date.now())
+        const address = remoteHost(remoteAddr)
+        coordinator.registerContributor(peerId, {
+          capabilities: header.capabilities,
+          ...(header.benchmark != null ? { gflops: header.benchmark.gflops } : {}),
+          ...(header.wallet != null ? { wallet: { address: header.wallet.address } } : {}),
+          ...(address != null ? { address } : {}),
+        })
         introduced.add(peerId)
         log.info('contributor joined', {
           peer: peerId,
           adapter: header.capabilities.adapter.description,
+          gflops: header.benchmark?.gflops,
+          wallet: header.wallet?.address,
         })
         return reply({ type: 'hello-ack', peerId })
+      }
       case 'lease-request': {
         if (!introduced.has(peerId)) {
           throw new ProtocolError(
@@ -57,7 +103,17 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         }
         const grant = coordinator.lease(peerId)
         if (grant == null) return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
-        const { slots, payload: inputs } = packTensors(grant.inputs)
+        if (grant.kernel !== 'matmul' || grant.args == null) {
+          // Custom leases go only to contributors that list 'custom'; none speak it on this protocol version yet.
+          coordinator.contributorLeft(peerId)
+          throw new ProtocolError(
+            'UNEXPECTED_MESSAGE',
+            'custom kernels are not served on this protocol version',
+          )
+        }
+        const { slots, payload: inputs } = packTensors(
+          grant.inputs.map((t) => ({ name: t.name, shape: t.shape, data: t.data as Float32Array })),
+        )
         return reply(
           {
             type: 'lease',
@@ -109,7 +165,18 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
     WORK_PROTOCOL,
     (stream, connection) => {
       const peerId = connection.remotePeer.toString()
-      serveWorkRequest(stream, (request) => handle(peerId, request), {
+      const remoteAddr = connection.remoteAddr.toString()
+      const guarded = async (request: Frame<WorkRequest>) => {
+        try {
+          return await handle(peerId, remoteAddr, request)
+        } catch (err) {
+          // Refusals the contributor should hear about (a ban, say) travel as error messages.
+          if (err instanceof CoordinatorError)
+            return { response: { type: 'error' as const, code: err.code, message: err.message } }
+          throw err
+        }
+      }
+      serveWorkRequest(stream, guarded, {
         signal: AbortSignal.timeout(requestTimeoutMs),
         onProtocolError: (err) =>
           log.warn('protocol violation', { peer: peerId, code: err.code, error: err.message }),

@@ -1,0 +1,135 @@
+import type { BlobStore } from '../blobs/blob-store.ts'
+import type { CustomJobSpec, TensorDtype } from '../protocol/job-spec.ts'
+import type { StoredJob } from '../store/coordinator-store.ts'
+import type { JobEvent, ResultTensor } from './coordinator-api.ts'
+import { CoordinatorError } from './coordinator-error.ts'
+import { type MatmulTile, planMatmulTiles } from './matmul-tiling.ts'
+
+/**
+ * The working set of a running job, held in memory beside its durable rows: which tasks
+ * wait, who holds them, the replicas that wait for agreement, and the decoded inputs.
+ * Rebuilt from the store after a restart (leases and unconfirmed replicas are not kept:
+ * their tasks simply go back to the queue).
+ */
+
+export const BYTES_PER_ELEMENT: Record<TensorDtype, number> = {
+  float32: 4,
+  float16: 2,
+  int32: 4,
+  uint32: 4,
+}
+
+/** A result that waits for agreeing replicas before it is accepted. */
+export interface Replica {
+  leaseId: string
+  peerId: string
+  payee: string
+  address?: string
+  outputs: ResultTensor[]
+}
+
+export interface TaskRuntime {
+  index: number
+  id: string
+  accepted: boolean
+  /** In the job's ready queue. */
+  queued: boolean
+  leases: Set<string>
+  replicas: Replica[]
+  /** Replicas wanted beyond those held or running: at most one is queued at a time. */
+  failures: number
+  /** `peer:`, `payee:` and `address:` keys that may not get this task again. */
+  excluded: Set<string>
+  firstLeasedAt?: number
+}
+
+export interface MatmulInputs {
+  kind: 'matmul'
+  a: Float32Array
+  b: Float32Array
+  m: number
+  k: number
+  n: number
+  tiles: MatmulTile[]
+  bBands: Map<number, Float32Array>
+}
+
+export interface CustomInputs {
+  kind: 'custom'
+  spec: CustomJobSpec
+  /** Input bytes by blob hash, loaded once per job. */
+  blobs: Map<string, Uint8Array>
+}
+
+export interface JobRuntime {
+  row: StoredJob
+  tasks: TaskRuntime[]
+  /** Task indices ready to lease; `head` is the next to look at. */
+  ready: number[]
+  head: number
+  /** Stride-scheduling pass: the job with the smallest pass is served next. */
+  pass: number
+  listeners: Set<(event: JobEvent) => void>
+  inputs: MatmulInputs | CustomInputs
+  /** Who earned pending credit on this job, settled when it ends. */
+  payees: Set<string>
+  leased: number
+}
+
+function aligned(bytes: Uint8Array): Uint8Array {
+  return bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes)
+}
+
+/** Reads a job's input blobs, checking each holds the bytes its shape and dtype declare. */
+export function loadInputs(row: StoredJob, blobs: BlobStore): MatmulInputs | CustomInputs {
+  const read = (where: string, ref: { blob: string; dtype: TensorDtype; shape: number[] }) => {
+    const bytes = blobs.get(ref.blob)
+    if (bytes == null)
+      throw new CoordinatorError('BLOB_NOT_FOUND', `${where}: no blob ${ref.blob}; upload it first`)
+    const expected = ref.shape.reduce((p, d) => p * d, 1) * BYTES_PER_ELEMENT[ref.dtype]
+    if (bytes.byteLength !== expected)
+      throw new CoordinatorError(
+        'INVALID_JOB',
+        `${where}: shape ${ref.shape.join('x')} ${ref.dtype} needs ${expected} bytes, blob ${ref.blob.slice(0, 12)}… has ${bytes.byteLength}`,
+      )
+    return aligned(bytes)
+  }
+  const spec = row.spec
+  if (spec.kernel === 'matmul') {
+    const [m, k] = spec.inputs.a.shape as [number, number]
+    const n = spec.inputs.b.shape[1] as number
+    const a = read('inputs.a', spec.inputs.a)
+    const b = read('inputs.b', spec.inputs.b)
+    return {
+      kind: 'matmul',
+      a: new Float32Array(a.buffer, a.byteOffset, m * k),
+      b: new Float32Array(b.buffer, b.byteOffset, k * n),
+      m,
+      k,
+      n,
+      tiles: planMatmulTiles(m, n, row.tileRows ?? 128, row.tileCols ?? 128),
+      bBands: new Map(),
+    }
+  }
+  const loaded = new Map<string, Uint8Array>()
+  spec.tasks.forEach((task, i) => {
+    task.inputs.forEach((ref, j) => {
+      if (!loaded.has(ref.blob)) loaded.set(ref.blob, read(`tasks.${i}.inputs.${j}`, ref))
+      else read(`tasks.${i}.inputs.${j}`, ref)
+    })
+  })
+  return { kind: 'custom', spec, blobs: loaded }
+}
+
+export function newTask(jobId: string, index: number, accepted: boolean): TaskRuntime {
+  return {
+    index,
+    id: `${jobId.slice(0, 8)}-t${index}`,
+    accepted,
+    queued: false,
+    leases: new Set(),
+    replicas: [],
+    failures: 0,
+    excluded: new Set(),
+  }
+}

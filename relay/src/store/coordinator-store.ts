@@ -1,0 +1,137 @@
+import type {
+  JobStatus,
+  TaskResultRecord,
+  VerificationMethod,
+} from '../coordinator/coordinator-api.ts'
+import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
+
+/**
+ * The coordinator's durable state, as operations on jobs, tasks, results, contributors and
+ * the ledger rather than as SQL. The embedded implementation is SQLite (`sqlite-store.ts`);
+ * a PostgreSQL one can implement the same operations.
+ *
+ * Every call made inside `transaction(fn)` commits together or not at all. Calls are
+ * synchronous so the coordinator's hot path stays synchronous on the embedded store; a
+ * networked store would keep the same unit-of-work shape behind an async coordinator.
+ */
+export interface CoordinatorStore {
+  /** Runs `fn` as one atomic unit. Nested calls join the outer unit. */
+  transaction<T>(fn: () => T): T
+
+  insertJob(job: StoredJob): void
+  /** Also marks the tasks as open: one row per task index. */
+  insertTasks(jobId: string, count: number): void
+  updateJob(id: string, patch: JobPatch): void
+  getJob(id: string): StoredJob | undefined
+  /** Newest first; `before` is the `seq` of the last job of the previous page. */
+  listJobs(query: {
+    owner?: string
+    status?: JobStatus
+    limit: number
+    before?: number
+  }): StoredJob[]
+  runningJobs(): StoredJob[]
+  countJobsByStatus(): Record<JobStatus, number>
+
+  /** Indices of the job's accepted tasks. */
+  acceptedTasks(jobId: string): number[]
+  /** Records the accepted result of a task; the task becomes accepted. Returns its `seq`. */
+  insertResult(result: StoredResult): number
+  /** The accepted result of one task, if any (at most one). */
+  resultsOfTask(jobId: string, taskIndex: number): StoredResult[]
+  /** Everyone paid for an accepted result of the job (pending credit holders). */
+  resultPayees(jobId: string): string[]
+  /** The accepted result recorded for a lease, for idempotent acceptance. */
+  resultByLease(leaseId: string): StoredResult | undefined
+  results(jobId: string, after: number, limit: number): TaskResultRecord[]
+
+  getContributor(id: string): StoredContributor | undefined
+  putContributor(contributor: StoredContributor): void
+  /** Ban keys are `peer:<id>`, `wallet:<address>` or `address:<ip>`. */
+  addBan(key: string, reason: string, at: number): void
+  isBanned(key: string): boolean
+  countBans(): number
+
+  /** Moves credits between two accounts: one row, both balances updated. */
+  transfer(entry: LedgerEntry): void
+  balance(account: string): number
+  /** Accounts whose name starts with `prefix`, with a non-zero balance. */
+  balancesWithPrefix(prefix: string): Array<{ account: string; balance: number }>
+  /** Sum of every transfer of `kind` credited to `account`. */
+  creditedTotal(account: string, kind: LedgerKind): number
+  /** Sum of every balance: zero in a double-entry ledger. */
+  ledgerImbalance(): number
+
+  close(): void
+}
+
+export interface StoredJob {
+  id: string
+  /** Insertion order, for stable pagination. */
+  seq: number
+  owner: string
+  spec: JobSpec
+  kernel: 'matmul' | 'custom'
+  status: JobStatus
+  priority: number
+  deadline?: number
+  /** Matmul: output tile edges chosen at submit. */
+  tileRows?: number
+  tileCols?: number
+  totalTasks: number
+  acceptedTasks: number
+  rejectedResults: number
+  /** Credits per accepted task replica, fixed at submit. */
+  taskCredits: number
+  budget: number
+  spent: number
+  refunded: number
+  createdAt: number
+  finishedAt?: number
+  error?: string
+}
+
+export type JobPatch = Partial<
+  Pick<
+    StoredJob,
+    'status' | 'acceptedTasks' | 'rejectedResults' | 'spent' | 'refunded' | 'finishedAt' | 'error'
+  >
+>
+
+export interface StoredResult {
+  jobId: string
+  taskIndex: number
+  taskId: string
+  leaseId: string
+  /** Who is paid: a wallet address or `peer:<id>`. */
+  payee: string
+  peerId: string
+  outputs: TensorRef[]
+  method: VerificationMethod
+  acceptedAt: number
+  seq?: number
+}
+
+export interface StoredContributor {
+  /** The libp2p peer id. */
+  id: string
+  payee: string
+  /** Results verified correct since the last fault: the credibility evidence. */
+  verified: number
+  faults: number
+  banned: boolean
+  lastSeen: number
+}
+
+export type LedgerKind = 'grant' | 'escrow' | 'pay' | 'payout' | 'forfeit' | 'refund' | 'canary'
+
+export interface LedgerEntry {
+  from: string
+  to: string
+  amount: number
+  kind: LedgerKind
+  jobId?: string
+  at: number
+  /** Unique per operation where a repeat must not pay twice (e.g. `pay:<leaseId>`). */
+  ref?: string
+}

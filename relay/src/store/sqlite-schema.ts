@@ -1,0 +1,89 @@
+/**
+ * Tables of the embedded store. `CREATE ... IF NOT EXISTS` so opening an existing data
+ * directory is a no-op; a later change to a table gets a numbered migration here.
+ *
+ * Credits are integers. The ledger is double-entry: every row of `transfers` debits one
+ * account and credits another, and `balances` holds each account's running sum, updated in
+ * the same transaction, so the sum of all balances is always zero.
+ */
+export const SQLITE_SCHEMA = `
+CREATE TABLE IF NOT EXISTS jobs (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  id TEXT NOT NULL UNIQUE,
+  owner TEXT NOT NULL,
+  spec TEXT NOT NULL,
+  kernel TEXT NOT NULL,
+  status TEXT NOT NULL,
+  priority INTEGER NOT NULL,
+  deadline INTEGER,
+  tile_rows INTEGER,
+  tile_cols INTEGER,
+  total_tasks INTEGER NOT NULL,
+  accepted_tasks INTEGER NOT NULL,
+  rejected_results INTEGER NOT NULL,
+  task_credits INTEGER NOT NULL,
+  budget INTEGER NOT NULL,
+  spent INTEGER NOT NULL,
+  refunded INTEGER NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  error TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, seq);
+CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
+
+CREATE TABLE IF NOT EXISTS tasks (
+  job_id TEXT NOT NULL REFERENCES jobs (id),
+  task_index INTEGER NOT NULL,
+  state INTEGER NOT NULL, -- 0 open, 1 accepted
+  PRIMARY KEY (job_id, task_index)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS results (
+  seq INTEGER PRIMARY KEY AUTOINCREMENT,
+  job_id TEXT NOT NULL REFERENCES jobs (id),
+  task_index INTEGER NOT NULL,
+  task_id TEXT NOT NULL,
+  lease_id TEXT NOT NULL UNIQUE,
+  payee TEXT NOT NULL,
+  peer_id TEXT NOT NULL,
+  outputs TEXT NOT NULL,
+  method TEXT NOT NULL,
+  accepted_at INTEGER NOT NULL,
+  UNIQUE (job_id, task_index)
+);
+CREATE INDEX IF NOT EXISTS results_by_job ON results (job_id, seq);
+
+CREATE TABLE IF NOT EXISTS contributors (
+  id TEXT PRIMARY KEY,
+  payee TEXT NOT NULL,
+  verified INTEGER NOT NULL,
+  faults INTEGER NOT NULL,
+  banned INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS bans (
+  key TEXT PRIMARY KEY,
+  reason TEXT NOT NULL,
+  at INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS transfers (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  debit TEXT NOT NULL,
+  credit TEXT NOT NULL,
+  amount INTEGER NOT NULL CHECK (amount > 0),
+  kind TEXT NOT NULL,
+  job_id TEXT,
+  ref TEXT UNIQUE,
+  at INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transfers_by_credit ON transfers (credit, kind);
+CREATE INDEX IF NOT EXISTS transfers_by_job ON transfers (job_id, kind);
+
+CREATE TABLE IF NOT EXISTS balances (
+  account TEXT PRIMARY KEY,
+  balance INTEGER NOT NULL
+) WITHOUT ROWID;
+`
