@@ -1,0 +1,124 @@
+/**
+ * A coordinator process on a data directory, with simulated honest contributors in the same
+ * process, for crash tests and the recovery benchmark. The parent SIGKILLs it at any moment
+ * and starts it again on the same directory.
+ *
+ *   node coordinator-crash-child.ts <dataDir> <m> <k> <n> <tile> [--leases-only]
+ *
+ * Prints one JSON line per event on stdout: `ready` (after recovery, with the time it took),
+ * `accepted` (per accepted result), `done`. With `--leases-only` it leases every task and
+ * holds the leases (tasks in flight) instead of computing.
+ */
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { createCoordinator, createDiskBlobStore, createSqliteStore } from '@tabswarm/relay'
+import type { Capabilities } from '@tabswarm/relay/protocol'
+import { matmulReference } from '@tabswarm/worker-kernels'
+
+const [dir, ms, ks, ns, tiles] = process.argv.slice(2)
+const leasesOnly = process.argv.includes('--leases-only')
+if (dir == null || ms == null || ks == null || ns == null || tiles == null) {
+  process.stderr.write(
+    'usage: coordinator-crash-child.ts <dataDir> <m> <k> <n> <tile> [--leases-only]\n',
+  )
+  process.exit(2)
+}
+const [m, k, n, tile] = [ms, ks, ns, tiles].map(Number) as [number, number, number, number]
+const say = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`)
+
+const caps: Capabilities = {
+  adapter: { vendor: 'sim', architecture: 'sim', device: '', description: 'simulated' },
+  features: [],
+  limits: {},
+  kernels: ['matmul'],
+  agent: 'coordinator-crash-child',
+}
+
+/** Deterministic inputs, so the parent can compute the expected product (same formula there). */
+function crashMatrices(m: number, k: number, n: number) {
+  const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) - 6)
+  const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) - 5)
+  return { a, b }
+}
+
+const started = performance.now()
+const c = createCoordinator({
+  store: createSqliteStore({ path: join(dir, 'coordinator.db') }),
+  blobs: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+  tileSize: tile,
+  welcomeCredits: 1e9,
+})
+const peers = ['w0', 'w1', 'w2', 'w3']
+for (const peer of peers) c.registerContributor(peer, caps)
+
+// A result whose acknowledgement the crash may have swallowed: send it again.
+const inflightPath = join(dir, 'inflight.json')
+let resent: string | undefined
+if (existsSync(inflightPath)) {
+  const inflight = JSON.parse(readFileSync(inflightPath, 'utf8')) as {
+    peer: string
+    leaseId: string
+    shape: [number, number]
+    output: number[]
+  }
+  resent = c.submitResult(
+    inflight.peer,
+    inflight.leaseId,
+    Float32Array.from(inflight.output),
+    inflight.shape,
+  ).outcome
+}
+let { jobs } = await c.listJobs({ limit: 1 })
+if (jobs.length === 0) {
+  const { a, b } = crashMatrices(m, k, n)
+  jobs = [c.submitMatmul({ a, b, m, k, n }, { account: 'researcher' })]
+}
+const job = jobs[0]!
+say({
+  type: 'ready',
+  job: job.id,
+  accepted: job.tasks.accepted,
+  recoveryMs: performance.now() - started,
+  resent,
+})
+
+if (leasesOnly) {
+  let held = 0
+  for (let i = 0; ; i = (i + 1) % peers.length) {
+    if (c.lease(peers[i]!) == null) break
+    held++
+  }
+  say({ type: 'leased', held })
+  // Hold them until killed.
+  setInterval(() => {}, 1_000)
+} else {
+  let i = 0
+  const step = () => {
+    const peer = peers[i++ % peers.length]!
+    const grant = c.lease(peer)
+    if (grant == null) {
+      void c.getJob(job.id).then((view) => {
+        if (view.status !== 'running') {
+          say({ type: 'done', status: view.status })
+          c.close()
+          process.exit(0)
+        }
+        setTimeout(step, 5)
+      })
+      return
+    }
+    const [ta, tb] = grant.inputs
+    const { m: tm, k: tk, n: tn } = grant.args!
+    const output = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, tm, tk, tn)
+    // Written before the result is sent, renamed into place so a crash leaves a whole file.
+    writeFileSync(
+      `${inflightPath}.tmp`,
+      JSON.stringify({ peer, leaseId: grant.leaseId, shape: [tm, tn], output: [...output] }),
+    )
+    renameSync(`${inflightPath}.tmp`, inflightPath)
+    const { outcome } = c.submitResult(peer, grant.leaseId, output, [tm, tn])
+    say({ type: 'accepted', outcome, task: grant.taskId })
+    setTimeout(step, 1)
+  }
+  step()
+}
