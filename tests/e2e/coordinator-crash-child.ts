@@ -117,8 +117,10 @@ if (leasesOnly) {
     )
     renameSync(`${inflightPath}.tmp`, inflightPath)
     const { outcome } = c.submitResult(peer, grant.leaseId, output, [tm, tn])
-    say({ type: 'accepted', outcome, task: grant.taskId })
-    setTimeout(step, 1)
+    void c.durable().then(() => {
+      say({ type: 'accepted', outcome, task: grant.taskId })
+      setTimeout(step, 1)
+    })
   }
   step()
 }

@@ -246,4 +246,9 @@ export interface WorkGateway {
   submitOutputs(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
   /** Returns expired leases' tasks to the queue. Also runs on every `lease` call. */
   reclaimExpiredLeases(): number
+  /**
+   * Resolves once every change made so far is durable (the store commits in groups). Await
+   * it before telling a contributor its result was accepted.
+   */
+  durable(): Promise<void>
 }

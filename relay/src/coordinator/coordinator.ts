@@ -447,15 +447,36 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return lease
   }
 
-  function holderKeys(c: { peerId: string; payee: string; address?: string }): string[] {
-    const keys = [`peer:${c.peerId}`, `payee:${c.payee}`]
-    if (c.address != null) keys.push(`address:${c.address}`)
-    return keys
+  function sameHolder(c: Contributor, other: { peerId: string; payee: string; address?: string }) {
+    return (
+      c.peerId === other.peerId ||
+      c.payee === other.payee ||
+      (c.address != null && c.address === other.address)
+    )
   }
 
+  /**
+   * Never a task this contributor (peer or wallet) got wrong, never a second copy of a task
+   * it holds, and never a replica of a task that waits for agreement from a contributor
+   * sharing a peer id, wallet or network address with one that already answered or holds it.
+   */
   function mayRun(c: Contributor, task: TaskRuntime): boolean {
-    for (const key of holderKeys(c)) if (task.excluded.has(key)) return false
+    if (task.failedBy.has(`peer:${c.peerId}`) || task.failedBy.has(`payee:${c.payee}`)) return false
+    for (const leaseId of task.leases) {
+      const holder = contributors.get(leases.get(leaseId)?.peerId ?? '')
+      if (
+        holder != null &&
+        (holder.peerId === c.peerId || (task.replicas.length > 0 && sameHolder(c, holder)))
+      )
+        return false
+    }
+    for (const replica of task.replicas) if (sameHolder(c, replica)) return false
     return true
+  }
+
+  function markFailed(task: TaskRuntime, c: { peerId: string; payee: string }): void {
+    task.failedBy.add(`peer:${c.peerId}`)
+    task.failedBy.add(`payee:${c.payee}`)
   }
 
   /** Capability match: the contributor's device can hold and run this job's tasks. */
@@ -537,7 +558,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     if (!canary) job.leased++
     else counters.canariesIssued++
     counters.tasksDispatched++
-    for (const key of holderKeys(c)) task.excluded.add(key)
     job.pass += STRIDE / job.row.priority
     const base = {
       leaseId: lease.id,
@@ -692,6 +712,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   ): ResultOutcome {
     job.row.rejectedResults++
     task.failures++
+    markFailed(task, c ?? { peerId, payee: `peer:${peerId}` })
     store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
     if (c != null) fault(c, reason)
     else store.addBan(`peer:${peerId}`, reason, clock.now())
@@ -749,6 +770,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     const losers = groups.filter((_, g) => g !== best).flat()
     accept(job, task, winners, winners[0]!.outputs, method)
     for (const loser of losers) {
+      markFailed(task, loser)
       const c = contributors.get(loser.peerId)
       job.row.rejectedResults++
       count('rejected', 'replication')
@@ -923,7 +945,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     async submit(spec, owner) {
-      return submitSync(parseSpec(spec), owner)
+      const job = submitSync(parseSpec(spec), owner)
+      await store.flushed()
+      return job
     },
 
     submitMatmul({ a, b, m, k, n }, owner = { account: 'local' }) {
@@ -991,6 +1015,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         throw new CoordinatorError('NOT_OWNER', `job ${id} belongs to another account`)
       const job = jobs.get(id)
       if (job != null) finish(job, 'cancelled')
+      await store.flushed()
       return view(job?.row ?? row)
     },
 
@@ -1067,6 +1092,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           `credits must be a positive integer, got ${credits}`,
         )
       ledger.grant(account, credits, clock.now())
+      await store.flushed()
       return coordinator.account(account)
     },
 
@@ -1189,6 +1215,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     reclaimExpiredLeases,
     enforceDeadlines,
+    durable: () => store.flushed(),
 
     close() {
       for (const lease of [...leases.keys()]) dropLease(lease)

@@ -38,8 +38,8 @@ export interface TaskRuntime {
   replicas: Replica[]
   /** Replicas wanted beyond those held or running: at most one is queued at a time. */
   failures: number
-  /** `peer:`, `payee:` and `address:` keys that may not get this task again. */
-  excluded: Set<string>
+  /** `peer:` and `payee:` keys of contributors whose result for this task was wrong. */
+  failedBy: Set<string>
   firstLeasedAt?: number
 }
 
@@ -130,6 +130,6 @@ export function newTask(jobId: string, index: number, accepted: boolean): TaskRu
     leases: new Set(),
     replicas: [],
     failures: 0,
-    excluded: new Set(),
+    failedBy: new Set(),
   }
 }

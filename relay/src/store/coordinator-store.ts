@@ -15,8 +15,16 @@ import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
  * networked store would keep the same unit-of-work shape behind an async coordinator.
  */
 export interface CoordinatorStore {
-  /** Runs `fn` as one atomic unit. Nested calls join the outer unit. */
+  /**
+   * Runs `fn` as one atomic unit: all of its changes or none. Units may be committed in
+   * groups (group commit): a unit is durable once `flushed()` resolves. Nested calls join
+   * the outer unit.
+   */
   transaction<T>(fn: () => T): T
+  /** Resolves when every unit run so far is committed durably. */
+  flushed(): Promise<void>
+  /** Commits the open group now (tests, shutdown). */
+  flush(): void
 
   insertJob(job: StoredJob): void
   /** Also marks the tasks as open: one row per task index. */

@@ -23,6 +23,8 @@ export interface SqliteStoreOptions {
    * @default 'normal'
    */
   synchronous?: 'normal' | 'full'
+  /** Units of work committed together at most; a batch also commits on the next event-loop turn. @default 2000 */
+  maxBatch?: number
 }
 
 type Row = Record<string, unknown>
@@ -100,22 +102,65 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     return statement
   }
 
+  // Group commit: units of work run as savepoints inside one open transaction, committed
+  // on the next turn of the event loop (or after `maxBatch` units). Callers that must not
+  // answer before their change is durable await `flushed()`.
+  const maxBatch = options.maxBatch ?? 2_000
   let depth = 0
+  let batchOpen = false
+  let batched = 0
+  let waiting: Array<{ resolve: () => void; reject: (err: unknown) => void }> = []
+  let timer: ReturnType<typeof setImmediate> | undefined
+
+  function commit(): void {
+    if (timer != null) clearImmediate(timer)
+    timer = undefined
+    const settled = waiting
+    waiting = []
+    if (batchOpen) {
+      batchOpen = false
+      batched = 0
+      try {
+        sql('COMMIT').run()
+      } catch (err) {
+        for (const w of settled) w.reject(err)
+        throw err
+      }
+    }
+    for (const w of settled) w.resolve()
+  }
+
   const store: CoordinatorStore = {
     transaction(fn) {
       if (depth > 0) return fn()
-      sql('BEGIN IMMEDIATE').run()
+      if (!batchOpen) {
+        sql('BEGIN IMMEDIATE').run()
+        batchOpen = true
+        timer = setImmediate(commit)
+      }
+      sql('SAVEPOINT unit').run()
       depth++
       try {
         const value = fn()
-        sql('COMMIT').run()
+        sql('RELEASE unit').run()
+        if (++batched >= maxBatch) commit()
         return value
       } catch (err) {
-        sql('ROLLBACK').run()
+        sql('ROLLBACK TO unit').run()
+        sql('RELEASE unit').run()
         throw err
       } finally {
         depth--
       }
+    },
+
+    flushed() {
+      if (!batchOpen) return Promise.resolve()
+      return new Promise((resolve, reject) => waiting.push({ resolve, reject }))
+    },
+
+    flush() {
+      if (depth === 0) commit()
     },
 
     insertJob(job) {
@@ -356,7 +401,9 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       (sql('SELECT COALESCE(SUM(balance), 0) AS total FROM balances').get() as Row).total as number,
 
     close() {
-      if (db.isOpen) db.close()
+      if (!db.isOpen) return
+      if (depth === 0) commit()
+      db.close()
     },
   }
   return store

@@ -149,6 +149,8 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           output,
           header.output.shape,
         )
+        // Acknowledge only what is committed: a crash after this line loses nothing we promised.
+        await coordinator.durable()
         if (outcome !== 'accepted')
           log.warn('result not accepted', { peer: peerId, outcome, reason })
         return reply({
