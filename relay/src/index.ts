@@ -21,7 +21,19 @@ export { CoordinatorError } from './coordinator/coordinator-error.ts'
 export type { LeaseGrant, ResultOutcome } from './coordinator/job-types.ts'
 export type { TileVerifier } from './coordinator/tile-verifier.ts'
 export { cpuReferenceVerifier } from './coordinator/tile-verifier.ts'
-export type { Logger } from './log.ts'
+export type { ApiConfig } from './http/api-config.ts'
+export { apiConfigFromEnv, defaultApiConfig } from './http/api-config.ts'
+export { addApiKey } from './http/auth/api-keys.ts'
+export type { JsonLoggerOptions, Logger, LogLevel } from './log.ts'
 export { createJsonLogger, silentLogger } from './log.ts'
+export type { ApiRequestToSign } from './protocol/api-auth.ts'
+export {
+  API_AUTH_DOMAIN,
+  API_AUTH_TYPES,
+  apiRequestTypedData,
+  EMPTY_BODY_SHA256,
+  WALLET_AUTH_HEADERS,
+  WALLET_AUTH_MAX_SKEW_MS,
+} from './protocol/api-auth.ts'
 export type { RunningTabswarm } from './server.ts'
 export { startTabswarm } from './server.ts'
