@@ -1,5 +1,7 @@
 import { fileURLToPath } from 'node:url'
+import { multiaddr } from '@multiformats/multiaddr'
 import { type ApiConfig, apiConfigFromEnv, defaultApiConfig } from './http/api-config.ts'
+import { type IceServer, parseIceServers } from './swarm/ice-servers.ts'
 
 /** Everything `tabswarm start` needs; every field has an embedded default. */
 export interface TabswarmConfig {
@@ -15,10 +17,33 @@ export interface TabswarmConfig {
   webRoot: string
   /** Multiaddrs to announce instead of the listen ones, e.g. `/dns4/swarm.example/tcp/443/wss`. */
   announce: string[]
-  /** Output tile edge for matmul jobs. @default 128 */
+  /**
+   * libp2p listen multiaddrs. Empty means one WebSocket listener on `host`:`p2pPort`.
+   * Set it to listen on several interfaces, or on `/tcp/<port>/ws` behind a TLS proxy
+   * that terminates `wss` (then announce the proxy's `/dns4/<domain>/tcp/443/wss`).
+   * @default []
+   */
+  listen: string[]
+  /**
+   * STUN/TURN servers handed to tabs for WebRTC between them (in `/v1/swarm`). Empty
+   * works on one host or LAN; tabs behind NATs need at least a STUN server.
+   * @default []
+   */
+  iceServers: IceServer[]
+  /** Peers (tabs, workers, clients) the relay holds at once, and its reservations. @default 1024 */
+  maxPeers: number
+  /** Output tile edge for matmul jobs; 0 sizes tiles from contributors' measured speed. @default 128 */
   tileSize: number
   /** How long a contributor holds a task. @default 60_000 */
   leaseMs: number
+  /**
+   * SQLite `synchronous` of the coordinator's database: `normal` survives a crash of the
+   * process at once and of the machine once checkpointed; `full` fsyncs every commit.
+   * @default 'normal'
+   */
+  dbSynchronous: 'normal' | 'full'
+  /** Credits granted to an account the first time it submits a job (0: none). @default 1_000_000_000 */
+  welcomeCredits: number
   /** HTTP API: keys, wallet auth, rate limits, proxy trust, blob cap, log level. */
   api: ApiConfig
 }
@@ -30,8 +55,13 @@ export const defaultConfig: TabswarmConfig = {
   dataDir: 'data',
   webRoot: fileURLToPath(new URL('../../web/dist', import.meta.url)),
   announce: [],
+  listen: [],
+  iceServers: [],
+  maxPeers: 1024,
   tileSize: 128,
   leaseMs: 60_000,
+  dbSynchronous: 'normal',
+  welcomeCredits: 1_000_000_000,
   api: defaultApiConfig,
 }
 
@@ -50,6 +80,20 @@ function positive(name: string, raw: string): number {
   return value
 }
 
+function multiaddrs(name: string, raw: string): string[] {
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((text) => {
+      try {
+        return multiaddr(text).toString()
+      } catch {
+        throw new Error(`${name} has an invalid multiaddr "${text}"`)
+      }
+    })
+}
+
 /**
  * Reads `TABSWARM_*` environment variables over the defaults. Flags (applied by the CLI)
  * take precedence over both.
@@ -63,12 +107,31 @@ export function configFromEnv(
   if (env.TABSWARM_P2P_PORT) config.p2pPort = port('TABSWARM_P2P_PORT', env.TABSWARM_P2P_PORT)
   if (env.TABSWARM_DATA_DIR) config.dataDir = env.TABSWARM_DATA_DIR
   if (env.TABSWARM_WEB_ROOT) config.webRoot = env.TABSWARM_WEB_ROOT
-  if (env.TABSWARM_ANNOUNCE) config.announce = env.TABSWARM_ANNOUNCE.split(',').map((s) => s.trim())
+  if (env.TABSWARM_ANNOUNCE)
+    config.announce = multiaddrs('TABSWARM_ANNOUNCE', env.TABSWARM_ANNOUNCE)
+  if (env.TABSWARM_LISTEN) config.listen = multiaddrs('TABSWARM_LISTEN', env.TABSWARM_LISTEN)
+  if (env.TABSWARM_ICE_SERVERS) config.iceServers = parseIceServers(env.TABSWARM_ICE_SERVERS)
+  if (env.TABSWARM_MAX_PEERS)
+    config.maxPeers = positive('TABSWARM_MAX_PEERS', env.TABSWARM_MAX_PEERS)
   if (env.TABSWARM_TILE_SIZE)
-    config.tileSize = positive('TABSWARM_TILE_SIZE', env.TABSWARM_TILE_SIZE)
+    config.tileSize =
+      env.TABSWARM_TILE_SIZE === '0' ? 0 : positive('TABSWARM_TILE_SIZE', env.TABSWARM_TILE_SIZE)
   if (env.TABSWARM_LEASE_MS) config.leaseMs = positive('TABSWARM_LEASE_MS', env.TABSWARM_LEASE_MS)
+  if (env.TABSWARM_DB_SYNC) {
+    if (env.TABSWARM_DB_SYNC !== 'normal' && env.TABSWARM_DB_SYNC !== 'full')
+      throw new Error(`TABSWARM_DB_SYNC must be "normal" or "full", got "${env.TABSWARM_DB_SYNC}"`)
+    config.dbSynchronous = env.TABSWARM_DB_SYNC
+  }
+  if (env.TABSWARM_WELCOME_CREDITS != null && env.TABSWARM_WELCOME_CREDITS !== '') {
+    const credits = Number(env.TABSWARM_WELCOME_CREDITS)
+    if (!Number.isSafeInteger(credits) || credits < 0)
+      throw new Error(
+        `TABSWARM_WELCOME_CREDITS must be a non-negative integer, got "${env.TABSWARM_WELCOME_CREDITS}"`,
+      )
+    config.welcomeCredits = credits
+  }
   config.api = apiConfigFromEnv(env)
   return config
 }
 
-export { port as parsePort, positive as parsePositiveInt }
+export { multiaddrs as parseMultiaddrList, port as parsePort, positive as parsePositiveInt }

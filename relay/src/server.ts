@@ -1,20 +1,21 @@
 import { existsSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import { relative } from 'node:path'
+import { join, relative } from 'node:path'
 import { serve, upgradeWebSocket, type WebSocketServerLike } from '@hono/node-server'
 import { serveStatic } from '@hono/node-server/serve-static'
 import { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
-import { createMemoryBlobStore } from './blobs/blob-store.ts'
+import { createDiskBlobStore } from './blobs/disk-blob-store.ts'
 import type { TabswarmConfig } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
 import { createApiKeyRing, readApiKeysFile } from './http/auth/api-keys.ts'
 import { decideAuthMode } from './http/auth/authenticate.ts'
 import { createWalletAuthenticator } from './http/auth/wallet-auth.ts'
-import { interimCoordinatorApi } from './http/interim-coordinator-api.ts'
 import { createJsonLogger, type Logger } from './log.ts'
 import { createRelayMetrics } from './metrics/relay-metrics.ts'
+import { createSqliteStore } from './store/sqlite-store.ts'
+import { startBlobService } from './swarm/blob-service.ts'
 import { loadOrCreateRelayKey } from './swarm/relay-identity.ts'
 import { createRelayNode } from './swarm/relay-node.ts'
 import { startWorkService } from './swarm/work-service.ts'
@@ -46,20 +47,36 @@ export async function startTabswarm(
   const privateKey = await loadOrCreateRelayKey(config.dataDir)
   const node = await createRelayNode({
     privateKey,
-    listen: [`/ip4/${config.host}/tcp/${config.p2pPort}/ws`],
+    listen: config.listen.length
+      ? config.listen
+      : [`/${config.host.includes(':') ? 'ip6' : 'ip4'}/${config.host}/tcp/${config.p2pPort}/ws`],
     announce: config.announce,
+    limits: { maxConnections: config.maxPeers, maxReservations: config.maxPeers },
   })
-  const blobs = createMemoryBlobStore()
-  const coordinator = createCoordinator({ tileSize: config.tileSize, leaseMs: config.leaseMs })
+  // Durable state under the data directory: jobs, results and credits in SQLite, bytes in files.
+  const blobs = createDiskBlobStore({ dir: join(config.dataDir, 'blobs') })
+  const coordinator = createCoordinator({
+    store: createSqliteStore({
+      path: join(config.dataDir, 'coordinator.db'),
+      synchronous: config.dbSynchronous,
+    }),
+    blobs,
+    leaseMs: config.leaseMs,
+    welcomeCredits: config.welcomeCredits,
+    ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
+  })
   const stopWork = await startWorkService({ node, coordinator, log: log.child('work') })
+  const stopBlobs = await startBlobService({ node, blobs, log: log.child('blobs') })
   const reclaim = setInterval(() => coordinator.reclaimExpiredLeases(), 1_000)
   reclaim.unref()
 
   const swarm = () => ({
     peerId: node.peerId.toString(),
     multiaddrs: node.getMultiaddrs().map((ma) => ma.toString()),
+    // Tabs take their STUN/TURN servers from here, so operators configure them in one place.
+    iceServers: config.iceServers,
   })
-  const jobs = interimCoordinatorApi(coordinator, blobs, { tileSize: config.tileSize })
+  const jobs = coordinator
   const rate = config.api.rateLimit
   const app = new Hono()
   app.route(
@@ -69,7 +86,7 @@ export async function startTabswarm(
       blobs,
       log: log.child('http'),
       swarm,
-      health: () => coordinator.stats(),
+      health: () => ({ ...coordinator.stats().gauges }),
       auth: { keys, wallet: createWalletAuthenticator(), openToLocal },
       rateLimit: rate && {
         ip: { ratePerSecond: rate.ipPerSecond, burst: rate.ipBurst },
@@ -130,6 +147,8 @@ export async function startTabswarm(
       if ('closeAllConnections' in server) server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await stopWork()
+      await stopBlobs()
+      coordinator.close()
       await node.stop()
     },
   }

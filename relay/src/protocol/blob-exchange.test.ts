@@ -91,6 +91,26 @@ describe('blob exchange', () => {
     ).rejects.toMatchObject({ code: 'TIMEOUT' })
   })
 
+  it('refuses a length prefix longer than any header before reading the body', async () => {
+    const [client, server] = await streamPair()
+    const violations: ProtocolError[] = []
+    const serving = serveBlobRequest(
+      server,
+      { get: () => undefined },
+      {
+        signal: signal(),
+        onProtocolError: (err) => violations.push(err),
+      },
+    )
+    // Varint 16384: three length bytes where a 4 KiB cap needs at most two.
+    client.send(Uint8Array.from([0x80, 0x80, 0x01, 1, 2, 3]))
+    const lp = lpStream(client)
+    const answer = decodeFrame((await lp.read()).subarray(), BlobResponseSchema).header
+    await serving
+    expect(answer).toMatchObject({ type: 'error', code: 'MESSAGE_TOO_LARGE' })
+    expect(violations).toHaveLength(1)
+  })
+
   it('answers a malformed request with an error and closes only that stream', async () => {
     for (const bad of [
       new TextEncoder().encode('{{{ not a frame'),

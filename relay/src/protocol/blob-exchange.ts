@@ -52,7 +52,12 @@ const DEFAULT_IDLE_TIMEOUT_MS = 15_000
 
 function lengthError(err: unknown, limit: number): unknown {
   const name = (err as Error).name
-  if (name === 'InvalidDataLengthError' || name === 'InvalidMessageLengthError') {
+  // The length prefix itself too long (more varint bytes than the cap needs) counts too.
+  if (
+    name === 'InvalidDataLengthError' ||
+    name === 'InvalidDataLengthLengthError' ||
+    name === 'InvalidMessageLengthError'
+  ) {
     return new ProtocolError('MESSAGE_TOO_LARGE', `frame exceeds ${limit} bytes`, { cause: err })
   }
   return err

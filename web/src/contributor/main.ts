@@ -1,17 +1,24 @@
-import { multiaddr } from '@multiformats/multiaddr'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
+import { loadTabIdentity } from '../identity/tab-identity.ts'
 import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
-import { createTabNode } from '../swarm/create-tab-node.ts'
+import { createPageHook, type TabswarmPageHook } from '../swarm/page-hook.ts'
+import { lookUpSwarm } from '../swarm/swarm-directory.ts'
+import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
 import { createStatusPanel } from './status-panel.ts'
+
+declare global {
+  /** Read-only view of this tab's swarm membership (see `page-hook.ts`). */
+  var tabswarm: TabswarmPageHook
+}
 
 const panel = createStatusPanel(document)
 const toggle = document.querySelector<HTMLButtonElement>('#toggle')!
 let running: AbortController | undefined
+let swarm: TabSwarm | undefined
+globalThis.tabswarm = createPageHook(() => swarm)
 
 /** Budget for getting a GPU device in the worker; a wedged driver must not hang the page. */
 const GPU_INIT_TIMEOUT_MS = 30_000
-/** Budget for asking the relay where its libp2p listeners are. */
-const SWARM_LOOKUP_TIMEOUT_MS = 10_000
 
 /** Rejects with a message naming the step when `work` outlives `ms` or `signal` aborts. */
 function within<T>(work: Promise<T>, ms: number, step: string, signal: AbortSignal): Promise<T> {
@@ -35,30 +42,32 @@ function within<T>(work: Promise<T>, ms: number, step: string, signal: AbortSign
   })
 }
 
-async function lookUpSwarm(signal: AbortSignal): Promise<string[]> {
-  const lookup = AbortSignal.any([signal, AbortSignal.timeout(SWARM_LOOKUP_TIMEOUT_MS)])
-  const response = await fetch('./v1/swarm', { signal: lookup })
-  if (!response.ok) throw new Error(`the relay answered ${response.status} for /v1/swarm`)
-  const body = (await response.json()) as { multiaddrs?: unknown }
-  if (!Array.isArray(body.multiaddrs) || !body.multiaddrs.every((a) => typeof a === 'string')) {
-    throw new Error('the relay sent a malformed /v1/swarm answer')
-  }
-  return body.multiaddrs
-}
-
 async function contribute(signal: AbortSignal): Promise<void> {
-  panel.state('starting', 'looking for the GPU')
+  panel.state('starting', 'looking for the GPU and joining the swarm')
   const kernels = spawnKernelWorker()
   signal.addEventListener('abort', () => kernels.terminate(), { once: true })
-  const info = await within(kernels.api.init(), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal)
+  // The swarm join (identity, relay, discovery) runs while the GPU starts: neither waits on the other.
+  const joining = (async () => {
+    const identity = await loadTabIdentity({ signal })
+    const joined = await joinSwarm({
+      identity,
+      lookUp: lookUpSwarm,
+      signal,
+      onEvent: (event) => panel.relay(event),
+    })
+    swarm = joined
+    const refresh = setInterval(() => panel.swarm(joined.stats()), 1_000)
+    void joined.stopped.finally(() => {
+      clearInterval(refresh)
+      if (swarm === joined) swarm = undefined
+    })
+    return joined
+  })()
+  const [info, { node, relay }] = await Promise.all([
+    within(kernels.api.init(), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal),
+    joining,
+  ])
   panel.adapter(info)
-
-  panel.state('starting', 'joining the swarm')
-  const relayAddrs = (await lookUpSwarm(signal)).map((a) => multiaddr(a))
-  const relay = relayAddrs[0]
-  if (relay == null) throw new Error('the relay announced no address')
-  const node = await createTabNode({ relayAddrs })
-  signal.addEventListener('abort', () => void node.stop(), { once: true })
   panel.state('running', 'waiting for work')
 
   const summary = await runContributor({

@@ -1,5 +1,7 @@
 import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import type { HostInfo } from '@tabswarm/worker-kernels'
+import type { RelayLinkEvent } from '../swarm/relay-link.ts'
+import type { SwarmStats } from '../swarm/swarm-stats.ts'
 
 export type PanelState = 'idle' | 'starting' | 'running' | 'stopped' | 'error'
 
@@ -33,6 +35,31 @@ export function createStatusPanel(doc: Document) {
       const { vendor, architecture, description } = info
       el('adapter').textContent =
         [description, vendor, architecture].filter(Boolean).join(' · ') || 'WebGPU adapter'
+    },
+
+    /** The relay connection coming and going. */
+    relay(event: RelayLinkEvent): void {
+      switch (event.type) {
+        case 'relay-connected':
+          el('relay').textContent = event.relay
+          log('connected to the relay')
+          break
+        case 'relay-lost':
+          el('relay').textContent = 'reconnecting'
+          log('lost the relay')
+          break
+        case 'relay-retry':
+          el('relay').textContent = `reconnecting in ${Math.round(event.retryInMs / 1000)} s`
+          break
+      }
+    },
+
+    /** Peers and blobs, refreshed from the swarm's statistics. */
+    swarm(stats: SwarmStats): void {
+      el('peers').textContent = `${stats.peers.direct} direct, ${stats.peers.discovered} discovered`
+      const { fromPeers, fromRelay, relayFallbacks, served } = stats.blobs
+      el('blobs').textContent =
+        `${fromPeers} from peers, ${fromRelay} from the relay (${relayFallbacks} fallbacks), ${served} served`
     },
 
     event(event: ContributorEvent): void {

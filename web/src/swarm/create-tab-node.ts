@@ -1,27 +1,41 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { gossipsub } from '@libp2p/gossipsub'
 import { identify } from '@libp2p/identify'
+import type { PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
+import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { DISCOVERY_TOPIC } from '@tabswarm/relay/protocol'
 import { createLibp2p } from 'libp2p'
 
 export interface TabNodeOptions {
-  /** The relay this page was served with; the only plain-WebSocket address the tab will dial. */
-  relayAddrs: Multiaddr[]
+  /**
+   * Whether `addr` (without its `/p2p/<id>` suffix) is one of the relay's own WebSocket
+   * addresses: the only plain-WebSocket addresses the tab will dial. A function, because
+   * the relay's addresses are looked up again when it comes back from a restart.
+   */
+  isRelayTransportAddr: (addr: string) => boolean
+  /** The tab's persistent key (see `loadTabIdentity`); a fresh one when absent. */
+  privateKey?: PrivateKey
   /** STUN/TURN servers for WebRTC between tabs behind NATs. @default [] */
   iceServers?: RTCIceServer[]
+  /** How often the tab re-announces itself on the discovery topic. @default 10_000 */
+  announceIntervalMs?: number
 }
 
 /**
- * The tab's libp2p node: WebSockets to the relay, circuit relay for signalling, and direct
- * WebRTC to other tabs.
+ * The tab's libp2p node: WebSockets to the relay, circuit relay for signalling, direct
+ * WebRTC to other tabs, and gossipsub-based discovery through the relay. Created stopped:
+ * the caller starts it once its handlers are registered.
  */
 export async function createTabNode(options: TabNodeOptions) {
-  const relayTransports = new Set(options.relayAddrs.map((ma) => ma.toString().split('/p2p/')[0]))
   return createLibp2p({
+    start: false,
+    ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
@@ -33,13 +47,24 @@ export async function createTabNode(options: TabNodeOptions) {
     connectionGater: {
       // The browser default refuses plain ws:// and private addresses. Our own relay may be
       // exactly that (a local or LAN deployment), so allow it and nothing else of the kind.
-      denyDialMultiaddr: (ma) => {
+      denyDialMultiaddr: (ma: Multiaddr) => {
         const text = ma.toString()
         if (text.includes('/webrtc') || text.includes('/p2p-circuit')) return false
-        return !relayTransports.has(text.split('/p2p/')[0])
+        return !options.isRelayTransportAddr(text.split('/p2p/')[0] ?? text)
       },
     },
-    services: { identify: identify(), ping: ping() },
+    services: {
+      identify: identify(),
+      ping: ping(),
+      pubsub: gossipsub({
+        // Every tab from one office shares an address; see the relay's gossipsub options.
+        scoreParams: { IPColocationFactorWeight: 0 },
+      }),
+      discovery: pubsubPeerDiscovery({
+        topics: [DISCOVERY_TOPIC],
+        interval: options.announceIntervalMs ?? 10_000,
+      }),
+    },
   })
 }
 

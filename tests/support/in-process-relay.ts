@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import {
+  defaultConfig,
+  type Logger,
+  type RunningTabswarm,
+  startTabswarm,
+  type TabswarmConfig,
+} from '@tabswarm/relay'
+
+/** One line a relay logged, kept for assertions. */
+export interface LogLine {
+  level: 'info' | 'warn' | 'error'
+  component: string
+  msg: string
+  fields: Record<string, unknown>
+}
+
+/** A logger that keeps what it is told, so tests can assert that something was logged. */
+export function createRecordingLogger(
+  lines: LogLine[] = [],
+  component = 'tabswarm',
+): Logger & { lines: LogLine[] } {
+  const emit =
+    (level: LogLine['level']) =>
+    (msg: string, fields: Record<string, unknown> = {}) => {
+      lines.push({ level, component, msg, fields })
+    }
+  return {
+    lines,
+    info: emit('info'),
+    warn: emit('warn'),
+    error: emit('error'),
+    child: (name) => createRecordingLogger(lines, `${component}:${name}`),
+  }
+}
+
+/** A free TCP port on loopback, for a relay that must come back on the same address. */
+export async function freePort(): Promise<number> {
+  const server = createServer()
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as { port: number }
+  await new Promise((resolve) => server.close(resolve))
+  return port
+}
+
+export interface InProcessRelay {
+  running: RunningTabswarm
+  config: TabswarmConfig
+  log: Logger & { lines: LogLine[] }
+  /** Stops the relay and starts it again on the same ports and data directory. */
+  restart(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Starts the relay/coordinator in this process (real libp2p, real HTTP) on fixed free
+ * ports and a temp data dir, serving the pages from `TABSWARM_WEB_ROOT` when set.
+ */
+export async function startInProcessRelay(
+  overrides: Partial<TabswarmConfig> = {},
+): Promise<InProcessRelay> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'tabswarm-swarm-'))
+  const config: TabswarmConfig = {
+    ...defaultConfig,
+    ...(process.env.TABSWARM_WEB_ROOT ? { webRoot: process.env.TABSWARM_WEB_ROOT } : {}),
+    host: '127.0.0.1',
+    httpPort: await freePort(),
+    p2pPort: await freePort(),
+    dataDir,
+    ...overrides,
+  }
+  const log = createRecordingLogger()
+  const relay: InProcessRelay = {
+    running: await startTabswarm(config, log),
+    config,
+    log,
+    async restart() {
+      await relay.running.stop()
+      relay.running = await startTabswarm(config, log)
+    },
+    async stop() {
+      await relay.running.stop()
+      await rm(dataDir, { recursive: true, force: true })
+    },
+  }
+  return relay
+}

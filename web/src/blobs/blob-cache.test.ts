@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest'
+import { createBlobCache } from './blob-cache.ts'
+
+describe('tab blob cache', () => {
+  it('drops the least recently used blobs to stay within its capacity', () => {
+    const cache = createBlobCache({ capacityBytes: 10 })
+    cache.set('a', new Uint8Array(4))
+    cache.set('b', new Uint8Array(4))
+    cache.get('a')
+    cache.set('c', new Uint8Array(4))
+    expect(cache.hashes()).toEqual(['a', 'c'])
+    expect(cache.bytesUsed).toBe(8)
+  })
+
+  it('refuses a blob larger than the whole cache and keeps what it had', () => {
+    const cache = createBlobCache({ capacityBytes: 10 })
+    cache.set('a', new Uint8Array(4))
+    expect(cache.set('huge', new Uint8Array(11))).toBe(false)
+    expect(cache.hashes()).toEqual(['a'])
+  })
+
+  it('counts a re-stored blob once', () => {
+    const cache = createBlobCache({ capacityBytes: 10 })
+    cache.set('a', new Uint8Array(4))
+    cache.set('a', new Uint8Array(4))
+    expect(cache.bytesUsed).toBe(4)
+  })
+})

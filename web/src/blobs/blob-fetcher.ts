@@ -1,0 +1,142 @@
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { BLOB_PROTOCOL, BlobFetchError, requestBlob } from '@tabswarm/relay/protocol'
+import { isDirect, isDirectWebRtc } from '../swarm/direct-peers.ts'
+import type { SwarmStats } from '../swarm/swarm-stats.ts'
+import type { BlobCache } from './blob-cache.ts'
+
+/** Where a blob came from. */
+export interface FetchedBlob {
+  hash: string
+  bytes: Uint8Array
+  source: 'cache' | 'peer' | 'relay'
+  /** The peer that served it (the relay's id for `relay`, ours for `cache`). */
+  peerId: string
+  elapsedMs: number
+}
+
+export interface FetchBlobOptions {
+  /** Peers known to hold the blob (peer ids), tried first, in order. @default [] */
+  providers?: string[]
+  /** Also ask the tabs this one is directly connected to. @default true */
+  askConnectedPeers?: boolean
+  /** Fall back to the relay's store when no peer serves it. @default true */
+  relay?: boolean
+  /** Largest blob accepted. @default MAX_BLOB_BYTES */
+  maxBytes?: number
+  /** Budget of the whole fetch, every attempt included. @default 120_000 */
+  timeoutMs?: number
+  signal?: AbortSignal
+}
+
+export interface BlobFetcherOptions {
+  node: Libp2p
+  cache: BlobCache
+  stats: SwarmStats
+  /** The relay's peer id, once connected. */
+  relayPeer: () => PeerId | undefined
+  /** Opens (or reuses) a direct connection to a peer; see `linkDirectPeers`. */
+  connectDirect: (peer: PeerId, signal: AbortSignal) => Promise<Connection>
+  /** Budget of reaching one peer directly before moving on. @default 15_000 */
+  peerDialTimeoutMs?: number
+}
+
+/** Fetches blobs by sha-256: from the cache, then peers over direct WebRTC, then the relay. */
+export type BlobFetcher = (hash: string, options?: FetchBlobOptions) => Promise<FetchedBlob>
+
+/**
+ * Builds the tab's blob fetch. Every source is untrusted alike: bytes are hashed before
+ * they are cached or returned, and a source that sends wrong bytes is skipped and counted.
+ */
+export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
+  const { node, cache, stats } = options
+  const peerDialTimeoutMs = options.peerDialTimeoutMs ?? 15_000
+
+  async function fromConnection(
+    connection: Connection,
+    hash: string,
+    signal: AbortSignal,
+    maxBytes?: number,
+  ) {
+    const stream = await connection.newStream(BLOB_PROTOCOL, { signal })
+    return requestBlob(stream, hash, { signal, ...(maxBytes != null ? { maxBytes } : {}) })
+  }
+
+  return async function fetchBlob(hash, fetchOptions = {}) {
+    const started = performance.now()
+    const signal = AbortSignal.any([
+      ...(fetchOptions.signal ? [fetchOptions.signal] : []),
+      AbortSignal.timeout(fetchOptions.timeoutMs ?? 120_000),
+    ])
+    const cached = cache.get(hash)
+    if (cached) {
+      return { hash, bytes: cached, source: 'cache', peerId: node.peerId.toString(), elapsedMs: 0 }
+    }
+    const keep = (bytes: Uint8Array) => {
+      cache.set(hash, bytes)
+      stats.blobs.cached = cache.hashes().length
+      stats.blobs.bytesCached = cache.bytesUsed
+    }
+    const failures: string[] = []
+    const note = (where: string, err: unknown) => {
+      if ((err as BlobFetchError).code === 'HASH_MISMATCH') stats.blobs.hashMismatches++
+      failures.push(`${where}: ${(err as Error).message}`)
+    }
+
+    const relay = options.relayPeer()
+    const tried = new Set<string>()
+    const providers = (fetchOptions.providers ?? []).map((id) => peerIdFromString(id))
+    const connected =
+      fetchOptions.askConnectedPeers === false
+        ? []
+        : node
+            .getConnections()
+            .filter(isDirectWebRtc)
+            .map((c) => c.remotePeer)
+    for (const peer of [...providers, ...connected]) {
+      const key = peer.toString()
+      if (tried.has(key) || peer.equals(node.peerId) || relay?.equals(peer)) continue
+      tried.add(key)
+      signal.throwIfAborted()
+      try {
+        const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(peerDialTimeoutMs)])
+        const connection = await options.connectDirect(peer, dialSignal)
+        const bytes = await fromConnection(connection, hash, signal, fetchOptions.maxBytes)
+        stats.blobs.fromPeers++
+        stats.blobs.bytesFromPeers += bytes.byteLength
+        keep(bytes)
+        return { hash, bytes, source: 'peer', peerId: key, elapsedMs: performance.now() - started }
+      } catch (err) {
+        if (signal.aborted) throw err
+        note(key, err)
+      }
+    }
+
+    if (fetchOptions.relay !== false && relay != null) {
+      try {
+        const connection = node.getConnections(relay).find(isDirect)
+        if (connection == null) throw new Error('not connected to the relay')
+        const bytes = await fromConnection(connection, hash, signal, fetchOptions.maxBytes)
+        stats.blobs.fromRelay++
+        stats.blobs.bytesFromRelay += bytes.byteLength
+        if (providers.length > 0) stats.blobs.relayFallbacks++
+        keep(bytes)
+        return {
+          hash,
+          bytes,
+          source: 'relay',
+          peerId: relay.toString(),
+          elapsedMs: performance.now() - started,
+        }
+      } catch (err) {
+        if (signal.aborted) throw err
+        note('relay', err)
+      }
+    }
+    stats.blobs.failed++
+    throw new BlobFetchError(
+      'UNAVAILABLE',
+      `no source served blob ${hash}${failures.length ? ` (${failures.join('; ')})` : ''}`,
+    )
+  }
+}

@@ -1,0 +1,41 @@
+import { multiaddr } from '@multiformats/multiaddr'
+import type { SwarmDirectory } from './tab-swarm.ts'
+
+/** Budget for asking the relay where its libp2p listeners are. */
+const LOOKUP_TIMEOUT_MS = 10_000
+
+/** Optional page configuration an embedding site sets before the script runs. */
+declare global {
+  var tabswarmConfig: { iceServers?: RTCIceServer[] } | undefined
+}
+
+function isIceServer(value: unknown): value is RTCIceServer {
+  if (typeof value !== 'object' || value == null) return false
+  const { urls, username, credential } = value as Record<string, unknown>
+  const urlOk = (u: unknown) => typeof u === 'string' && /^(stun|stuns|turn|turns):/.test(u)
+  return (
+    (urlOk(urls) || (Array.isArray(urls) && urls.length > 0 && urls.every(urlOk))) &&
+    (username === undefined || typeof username === 'string') &&
+    (credential === undefined || typeof credential === 'string')
+  )
+}
+
+/**
+ * Asks the relay that served this page (`GET ./v1/swarm`) for its multiaddrs and the
+ * STUN/TURN servers tabs should use. `globalThis.tabswarmConfig.iceServers`, when a page
+ * sets it, takes precedence over the relay's list.
+ */
+export async function lookUpSwarm(signal: AbortSignal): Promise<SwarmDirectory> {
+  const lookup = AbortSignal.any([signal, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)])
+  const response = await fetch('./v1/swarm', { signal: lookup })
+  if (!response.ok) throw new Error(`the relay answered ${response.status} for /v1/swarm`)
+  const body = (await response.json()) as { multiaddrs?: unknown; iceServers?: unknown }
+  if (!Array.isArray(body.multiaddrs) || !body.multiaddrs.every((a) => typeof a === 'string')) {
+    throw new Error('the relay sent a malformed /v1/swarm answer: multiaddrs')
+  }
+  const iceServers = globalThis.tabswarmConfig?.iceServers ?? body.iceServers ?? []
+  if (!Array.isArray(iceServers) || !iceServers.every(isIceServer)) {
+    throw new Error('malformed ICE servers: expected RTCIceServer objects with stun:/turn: urls')
+  }
+  return { relayAddrs: body.multiaddrs.map((a: string) => multiaddr(a)), iceServers }
+}

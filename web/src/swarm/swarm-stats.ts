@@ -1,0 +1,67 @@
+/**
+ * What a tab knows about its place in the swarm: read by the status panel and by the
+ * page's test hook. Times are milliseconds since the page started loading.
+ */
+export interface SwarmStats {
+  peerId: string
+  relay: {
+    connected: boolean
+    /** Times the tab dialled the relay successfully, the first included. */
+    connects: number
+    /** Dials that failed (the relay down or unreachable). */
+    failedDials: number
+    /** When the first relay connection opened. */
+    firstConnectedAtMs: number | null
+  }
+  peers: {
+    /** Distinct tabs known: heard of on the discovery topic, or linked to directly. */
+    discovered: number
+    /** Open direct (WebRTC, not relayed) connections to other tabs. */
+    direct: number
+    /** WebRTC dials to other tabs that failed. */
+    failedDials: number
+    /** When the first direct connection to another tab opened. */
+    firstDirectAtMs: number | null
+    /** Why the last failed dial failed, for the operator's eyes. */
+    lastDialError: string | null
+  }
+  blobs: {
+    fromPeers: number
+    fromRelay: number
+    /** Fetches that went to the relay because no peer could serve the blob directly. */
+    relayFallbacks: number
+    failed: number
+    /** Bytes from a source that did not hash to what was asked for. */
+    hashMismatches: number
+    bytesFromPeers: number
+    bytesFromRelay: number
+    served: number
+    bytesServed: number
+    cached: number
+    bytesCached: number
+  }
+  /** Malformed or oversized messages other peers sent this tab (each closed its stream). */
+  protocolErrors: number
+}
+
+export function createSwarmStats(peerId: string): SwarmStats {
+  return {
+    peerId,
+    relay: { connected: false, connects: 0, failedDials: 0, firstConnectedAtMs: null },
+    peers: { discovered: 0, direct: 0, failedDials: 0, firstDirectAtMs: null, lastDialError: null },
+    blobs: {
+      fromPeers: 0,
+      fromRelay: 0,
+      relayFallbacks: 0,
+      failed: 0,
+      hashMismatches: 0,
+      bytesFromPeers: 0,
+      bytesFromRelay: 0,
+      served: 0,
+      bytesServed: 0,
+      cached: 0,
+      bytesCached: 0,
+    },
+    protocolErrors: 0,
+  }
+}

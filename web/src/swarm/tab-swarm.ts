@@ -1,0 +1,146 @@
+import type { Connection, PeerId } from '@libp2p/interface'
+import { peerIdFromString } from '@libp2p/peer-id'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { sha256Hex } from '@tabswarm/relay/protocol'
+import { createBlobCache } from '../blobs/blob-cache.ts'
+import { type BlobFetcher, createBlobFetcher } from '../blobs/blob-fetcher.ts'
+import { serveCachedBlobs } from '../blobs/blob-server.ts'
+import type { TabIdentity } from '../identity/tab-identity.ts'
+import { createTabNode, type TabNode } from './create-tab-node.ts'
+import { linkDirectPeers } from './direct-peers.ts'
+import { keepRelayConnected, type RelayLinkEvent } from './relay-link.ts'
+import { createSwarmStats, type SwarmStats } from './swarm-stats.ts'
+
+/** Where the relay is and how tabs should reach each other: the `/v1/swarm` answer. */
+export interface SwarmDirectory {
+  relayAddrs: Multiaddr[]
+  iceServers: RTCIceServer[]
+}
+
+export interface JoinSwarmOptions {
+  identity: TabIdentity
+  /** Looks the relay up (again); called first and after repeated failed dials. */
+  lookUp: (signal: AbortSignal) => Promise<SwarmDirectory>
+  signal: AbortSignal
+  /** Bytes of blobs the tab keeps and serves. @default 128 MiB */
+  blobCacheBytes?: number
+  /** Direct links the tab opens on its own. @default 8 */
+  maxDirectPeers?: number
+  onEvent?: (event: RelayLinkEvent) => void
+}
+
+/** A tab's membership of the swarm; everything stops when the join signal aborts. */
+export interface TabSwarm {
+  node: TabNode
+  /** The relay's first address with its peer id: where the work protocol goes. */
+  relay: Multiaddr
+  /** A snapshot of the tab's swarm statistics. */
+  stats(): SwarmStats
+  /** Fetches a blob by sha-256 from the cache, peers or the relay, verified. */
+  fetchBlob: BlobFetcher
+  /** Adds bytes to the tab's cache (serving them to peers) and returns their sha-256. */
+  putBlob(bytes: Uint8Array): Promise<{ hash: string; size: number; cached: boolean }>
+  /** Opens (or reuses) a direct WebRTC connection to a peer. */
+  connectDirect(peer: PeerId, signal: AbortSignal): Promise<Connection>
+  /** Resolves once the node has stopped, after the signal aborted. */
+  stopped: Promise<void>
+}
+
+/**
+ * Joins the swarm: starts the tab's node with its persistent key, keeps it connected to
+ * the relay, links directly to the tabs it discovers, and serves and fetches blobs.
+ */
+export async function joinSwarm(options: JoinSwarmOptions): Promise<TabSwarm> {
+  const { signal } = options
+  const first = await options.lookUp(signal)
+  const relay = first.relayAddrs[0]
+  if (relay == null) throw new Error('the relay announced no address')
+  let relayTransports = new Set(first.relayAddrs.map((ma) => ma.toString().split('/p2p/')[0]))
+  let relayAddrs = first.relayAddrs
+
+  const node = await createTabNode({
+    privateKey: options.identity.privateKey,
+    iceServers: first.iceServers,
+    isRelayTransportAddr: (addr) => relayTransports.has(addr),
+  })
+  const stats = createSwarmStats(node.peerId.toString())
+  const cache = createBlobCache(
+    options.blobCacheBytes != null ? { capacityBytes: options.blobCacheBytes } : {},
+  )
+  const relayPeerOf = (addrs: Multiaddr[]): PeerId | undefined => {
+    const id = addrs[0]?.getComponents().findLast((c) => c.name === 'p2p')?.value
+    return id != null ? peerIdFromString(id) : undefined
+  }
+  let relayPeer = relayPeerOf(relayAddrs)
+
+  await serveCachedBlobs({ node, cache, stats })
+  const links = linkDirectPeers({
+    node,
+    discovery: node.services.discovery,
+    stats,
+    signal,
+    relayPeer: () => relayPeer,
+    relayAddr: () => relayAddrs[0],
+    ...(options.maxDirectPeers != null ? { maxDirectPeers: options.maxDirectPeers } : {}),
+  })
+  await node.start()
+
+  // Announce as soon as the relay reservation gives us a reachable circuit address,
+  // rather than waiting for the discovery interval.
+  const discovery = node.services.discovery as unknown as { _broadcast?: () => void }
+  const onSelfUpdate = () => {
+    if (node.getMultiaddrs().some((ma) => ma.toString().includes('/p2p-circuit'))) {
+      try {
+        discovery._broadcast?.()
+      } catch {
+        // No subscriber yet: the periodic announcement covers it.
+      }
+    }
+  }
+  node.addEventListener('self:peer:update', onSelfUpdate)
+
+  const relayLoop = keepRelayConnected({
+    node,
+    stats,
+    signal,
+    initial: relayAddrs,
+    lookUp: async (lookUpSignal) => {
+      const directory = await options.lookUp(lookUpSignal)
+      relayAddrs = directory.relayAddrs
+      relayPeer = relayPeerOf(relayAddrs) ?? relayPeer
+      relayTransports = new Set(relayAddrs.map((ma) => ma.toString().split('/p2p/')[0]))
+      return relayAddrs
+    },
+    ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+  })
+
+  const stopped = (async () => {
+    await relayLoop
+    node.removeEventListener('self:peer:update', onSelfUpdate)
+    links.stop()
+    await node.stop()
+    options.identity.release()
+  })()
+
+  return {
+    node,
+    relay,
+    stats: () => structuredClone(stats),
+    fetchBlob: createBlobFetcher({
+      node,
+      cache,
+      stats,
+      relayPeer: () => relayPeer,
+      connectDirect: links.connect,
+    }),
+    async putBlob(bytes) {
+      const hash = await sha256Hex(bytes)
+      const cached = cache.set(hash, bytes)
+      stats.blobs.cached = cache.hashes().length
+      stats.blobs.bytesCached = cache.bytesUsed
+      return { hash, size: bytes.byteLength, cached }
+    },
+    connectDirect: links.connect,
+    stopped,
+  }
+}
