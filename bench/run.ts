@@ -2,12 +2,13 @@
  * `npm run bench` runs every area; `npm run bench:<area>` (or `node bench/run.ts <area>`)
  * runs one. Each area writes `bench/<area>.md` and `bench/<area>.json`.
  */
+import { coordinatorArea } from './areas/coordinator.ts'
 import { kernelsArea } from './areas/kernels.ts'
 import type { BenchArea } from './bench-types.ts'
 import { describeMachine } from './machine.ts'
 import { writeReport } from './report.ts'
 
-const areas: BenchArea[] = [kernelsArea]
+const areas: BenchArea[] = [kernelsArea, coordinatorArea]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((name) => !areas.some((a) => a.name === name))

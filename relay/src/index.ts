@@ -1,13 +1,22 @@
 export type { BlobStore } from './blobs/blob-store.ts'
 export { createMemoryBlobStore } from './blobs/blob-store.ts'
+export type { DiskBlobStoreOptions } from './blobs/disk-blob-store.ts'
+export { createDiskBlobStore } from './blobs/disk-blob-store.ts'
 export type { TabswarmConfig } from './config.ts'
 export { configFromEnv, defaultConfig, parsePort, parsePositiveInt } from './config.ts'
 export type { Clock } from './coordinator/clock.ts'
-export type { Coordinator, CoordinatorOptions, MatmulJobSpec } from './coordinator/coordinator.ts'
+export type {
+  Coordinator,
+  CoordinatorOptions,
+  MatmulJobSpec,
+  MatmulMatrices,
+} from './coordinator/coordinator.ts'
 export { createCoordinator } from './coordinator/coordinator.ts'
 export type {
   AccountView,
+  ContributorHello,
   CoordinatorApi,
+  CoordinatorStats,
   JobEvent,
   JobList,
   JobQuote,
@@ -16,6 +25,7 @@ export type {
   ResultsPage,
   TaskResultRecord,
   VerificationMethod,
+  WorkGateway,
 } from './coordinator/coordinator-api.ts'
 export { CoordinatorError } from './coordinator/coordinator-error.ts'
 export type { LeaseGrant, ResultOutcome } from './coordinator/job-types.ts'
@@ -24,6 +34,8 @@ export { cpuReferenceVerifier } from './coordinator/tile-verifier.ts'
 export type { ApiConfig } from './http/api-config.ts'
 export { apiConfigFromEnv, defaultApiConfig } from './http/api-config.ts'
 export { addApiKey } from './http/auth/api-keys.ts'
+export type { Ledger } from './ledger/ledger.ts'
+export { createLedger } from './ledger/ledger.ts'
 export type { JsonLoggerOptions, Logger, LogLevel } from './log.ts'
 export { createJsonLogger, silentLogger } from './log.ts'
 export type { ApiRequestToSign } from './protocol/api-auth.ts'
@@ -37,3 +49,6 @@ export {
 } from './protocol/api-auth.ts'
 export type { RunningTabswarm } from './server.ts'
 export { startTabswarm } from './server.ts'
+export type { CoordinatorStore } from './store/coordinator-store.ts'
+export type { SqliteStoreOptions } from './store/sqlite-store.ts'
+export { createSqliteStore } from './store/sqlite-store.ts'
