@@ -5,6 +5,7 @@ import { createKernelHost, type KernelHost } from '../../host/kernel-host.ts'
 import type { KernelWorkerApi } from '../../host/kernel-types.ts'
 import { createKernelWorkerApi, exposeKernelWorker } from '../../host/kernel-worker-api.ts'
 import { createNodeGpu } from '../../node/create-node-gpu.ts'
+import { fromFloat16, toFloat16 } from '../../reference/float16.ts'
 import type { CustomKernelProgram, CustomKernelRequest } from './custom-kernel-types.ts'
 import { validateCustomProgram } from './validate-custom-program.ts'
 
@@ -100,6 +101,29 @@ describe('custom kernels on dawn', () => {
       })
       expect(y).toEqual(Uint32Array.from({ length: 300 }, (_, i) => (i === 0 ? 7 : 0)))
     }
+  })
+
+  it('passes float16 data as Uint16Array bits both ways', async () => {
+    // Doubles each half; two halves per u32 word, as a little-endian Uint16Array lays them out.
+    const program: CustomKernelProgram = {
+      wgsl: `@group(0) @binding(0) var<storage, read> x: array<u32>;
+@group(0) @binding(1) var<storage, read_write> y: array<u32>;
+@compute @workgroup_size(64) fn main(@builtin(global_invocation_id) g: vec3<u32>) {
+  if (g.x < arrayLength(&x)) { y[g.x] = pack2x16float(2.0 * unpack2x16float(x[g.x])); }
+}`,
+      inputs: [{ name: 'x', dtype: 'float16' }],
+      outputs: [{ name: 'y', dtype: 'float16' }],
+    }
+    const x = toFloat16([0.5, -1.25, 3, 1000, 0.1, 7])
+    const [y] = await host.custom({
+      program,
+      inputs: [x],
+      outputs: [{ length: 6 }],
+      workgroups: [1, 1, 1],
+    })
+    expect(y).toBeInstanceOf(Uint16Array)
+    // Doubling a half is exact (the exponent moves by one), so the bits must match.
+    expect([...fromFloat16(y as Uint16Array)]).toEqual([...fromFloat16(x)].map((v) => 2 * v))
   })
 
   it('returns compile errors as KernelCompileError with line and column', async () => {
