@@ -2,8 +2,15 @@ import { z } from 'zod'
 import { ErrorSchema } from './api-schemas.ts'
 import type { RouteDoc } from './route-docs.ts'
 
-const jsonSchema = (schema: z.ZodType, io: 'input' | 'output') =>
-  z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'draft-2020-12' })
+function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {
+  const { $schema: _dialect, ...rest } = z.toJSONSchema(schema, {
+    io,
+    unrepresentable: 'any',
+    target: 'draft-2020-12',
+  })
+  // OpenAPI 3.1 documents are 2020-12 already; a `$schema` on every fragment is noise.
+  return rest
+}
 
 /** `/v1/jobs/:id` -> `/v1/jobs/{id}` */
 export const openApiPath = (honoPath: string) => honoPath.replace(/:([A-Za-z0-9_]+)/g, '{$1}')
