@@ -11,8 +11,8 @@ const u32 = new Uint32Array(f32.buffer)
  * gives ±Infinity, NaN stays NaN, tiny values become subnormals or ±0.
  */
 export function float16Bits(value: number): number {
-  // Round via f32 first only for NaN/sign handling; the rounding to f16 below is done
-  // from the f64 value, so there is no double rounding.
+  // The sign comes from the f32 bits (so -0 keeps its sign); the rounding below works
+  // on the f64 value itself, so there is no double rounding.
   f32[0] = value
   const sign = ((u32[0] as number) >>> 16) & 0x8000
   const abs = Math.abs(value)
