@@ -1,8 +1,9 @@
+import type { FreivaldsResult } from '@tabswarm/worker-kernels'
 import type { Page } from 'playwright'
 import { launchChromium } from '../../tests/support/chromium.ts'
 import { serveBuiltPage } from '../../tests/support/vite-page-server.ts'
 import type { BenchArea, BenchRow } from '../bench-types.ts'
-import type { BenchCase, BenchSample, BenchSetup } from '../kernels-browser/bench-page.ts'
+import type { BenchCase, BenchLibrary, BenchSetup } from '../kernels-browser/bench-page.ts'
 
 type Shape = readonly [m: number, k: number, n: number]
 
@@ -25,14 +26,19 @@ const QUICK_SHAPES: Shape[] = [
   [512, 512, 512],
 ]
 
-/** Longest one case (warm-up and repetitions) may take before the run is abandoned. */
-const CASE_TIMEOUT_MS = 300_000
+/** Longest one call into the page (a warm-up or one repetition) may take. */
+const CALL_TIMEOUT_MS = 180_000
 
-/** Fewer repetitions where one takes seconds on SwiftShader (TF.js: ~8 s at 1024³). */
+/** Fewer repetitions where one takes seconds on SwiftShader (naive: ~10 s at 1024³). */
 function repetitionsFor([m, k, n]: Shape, emulated: boolean): number {
   const flop = 2 * m * k * n
-  if (!emulated) return 9
-  return flop >= 1e9 ? 3 : 5
+  if (!emulated) return 15
+  return flop >= 1e9 ? 5 : 7
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  return sorted[Math.floor(sorted.length / 2)] as number
 }
 
 function isEmulated(adapter: BenchSetup['adapter']): boolean {
@@ -44,8 +50,8 @@ async function evaluateWithin<T>(page: Page, what: string, run: () => Promise<T>
   let timer: ReturnType<typeof setTimeout> | undefined
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(
-      () => reject(new Error(`${what} took longer than ${CASE_TIMEOUT_MS / 1000} s.`)),
-      CASE_TIMEOUT_MS,
+      () => reject(new Error(`${what} took longer than ${CALL_TIMEOUT_MS / 1000} s.`)),
+      CALL_TIMEOUT_MS,
     )
   })
   try {
@@ -89,48 +95,66 @@ export const kernelsArea: BenchArea = {
 
       const quick = process.env.TABSWARM_BENCH_QUICK === '1'
       const shapes = quick ? QUICK_SHAPES : emulated ? SHAPES : [...SHAPES, ...GPU_ONLY_SHAPES]
-      const dtypes = f16 ? (['float32', 'float16'] as const) : (['float32'] as const)
+      const dtypes = ['float32', 'float16'] as const
 
-      const measure = async (benchCase: BenchCase): Promise<number | undefined> => {
-        const { library, m, k, n, dtype } = benchCase
-        const label = `${library} ${dtype} ${m}x${k}x${n}`
-        let sample: BenchSample
-        try {
-          sample = await evaluateWithin(page, label, () =>
-            page.evaluate((c) => window.kernelBench.run(c), benchCase),
-          )
-        } catch (err) {
-          const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]
-          log(`${label}: failed: ${reason}`)
-          notes.push(`${label} could not run: ${reason}`)
-          return undefined
-        }
-        if (!sample.check.ok) {
+      /** Warm up each library, then time them in turns: GFLOP/s of each library that ran. */
+      const measure = async (shape: Shape, dtype: BenchCase['dtype']) => {
+        const [m, k, n] = shape
+        const libraries: BenchLibrary[] =
+          dtype === 'float32'
+            ? ['tabswarm', 'tfjs-webgpu', 'naive-wgsl']
+            : ['tabswarm', 'naive-wgsl']
+        const running: BenchCase[] = []
+        for (const library of libraries) {
+          const benchCase: BenchCase = { library, m, k, n, dtype }
+          const label = `${library} ${dtype} ${m}x${k}x${n}`
+          let check: FreivaldsResult
+          try {
+            check = await evaluateWithin(page, `${label} warm-up`, () =>
+              page.evaluate((c) => window.kernelBench.warmUp(c), benchCase),
+            )
+          } catch (err) {
+            const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]
+            log(`${label}: could not run: ${reason}`)
+            notes.push(`${label} could not run: ${reason}`)
+            continue
+          }
           // A wrong product must not post a figure, however fast.
-          throw new Error(`${label} returned a wrong product: ${JSON.stringify(sample.check)}`)
+          if (!check.ok)
+            throw new Error(`${label} returned a wrong product: ${JSON.stringify(check)}`)
+          running.push(benchCase)
         }
-        const gflops = (2 * m * k * n) / sample.median / 1e9
-        log(
-          `${label}: ${gflops.toFixed(3)} GFLOP/s (median of ${sample.seconds.map((s) => s.toFixed(3)).join(', ')} s)`,
-        )
+        const seconds = new Map<BenchLibrary, number[]>(running.map((c) => [c.library, []]))
+        for (let rep = 0; rep < repetitionsFor(shape, emulated); rep++) {
+          for (const benchCase of running) {
+            const taken = await evaluateWithin(page, `${benchCase.library} ${m}x${k}x${n}`, () =>
+              page.evaluate((c) => window.kernelBench.time(c), benchCase),
+            )
+            seconds.get(benchCase.library)?.push(taken)
+          }
+        }
+        const gflops = new Map<BenchLibrary, number>()
+        for (const [library, samples] of seconds) {
+          gflops.set(library, (2 * m * k * n) / median(samples) / 1e9)
+          log(
+            `${library} ${dtype} ${m}x${k}x${n}: ${(gflops.get(library) as number).toFixed(3)} GFLOP/s (median of ${samples.map((t) => t.toFixed(3)).join(', ')} s)`,
+          )
+        }
         return gflops
       }
 
       for (const dtype of dtypes) {
         for (const shape of shapes) {
           const [m, k, n] = shape
-          const reps = repetitionsFor(shape, emulated)
-          const base = { m, k, n, dtype, reps }
-          const ours = await measure({ ...base, library: 'tabswarm' })
+          const gflops = await measure(shape, dtype)
+          const ours = gflops.get('tabswarm')
           if (ours === undefined) continue
           const name = `matmul ${dtype === 'float32' ? 'f32' : 'f16'} ${m}x${k}x${n}`
           const row = { case: name, metric: 'gflops', value: ours, unit: 'GFLOP/s' }
-          if (dtype === 'float32') {
-            const tfjs = await measure({ ...base, library: 'tfjs-webgpu' })
-            if (tfjs !== undefined) rows.push({ ...row, vs: { name: 'tfjs-webgpu', value: tfjs } })
+          for (const peer of ['tfjs-webgpu', 'naive-wgsl'] as const) {
+            const value = gflops.get(peer)
+            if (value !== undefined) rows.push({ ...row, vs: { name: peer, value } })
           }
-          const naive = await measure({ ...base, library: 'naive-wgsl' })
-          if (naive !== undefined) rows.push({ ...row, vs: { name: 'naive-wgsl', value: naive } })
         }
       }
       if (errors.length > 0) notes.push(`Page errors: ${errors.join('; ')}`)
@@ -140,11 +164,10 @@ export const kernelsArea: BenchArea = {
           ? `The adapter is ${adapterName}, a CPU emulation of a GPU: only the ratios (ours ÷ TF.js, ours ÷ naive, measured side by side in this run) mean anything; the absolute GFLOP/s are not GPU speeds.`
           : `Adapter: ${adapterName}.`,
         `All three run in one headless Chromium page on that adapter: Tabswarm's kernel host (variant \`auto\`: tiled, or GEMV when m or n is 1), TensorFlow.js ${setup.tfjs.version} (\`@tensorflow/tfjs-backend-webgpu\`, CPU forwarding off) and our naive WGSL kernel.`,
-        'Each figure is 2·m·k·n ÷ the median wall time of the timed repetitions (5, or 3 at ≥ 1 GFLOP on an emulated adapter; 9 on a GPU) after one warm-up, each from Float32Arrays in JS memory to the product back in JS memory: upload, compute and read-back included for every library alike.',
+        'Each figure is 2·m·k·n ÷ the median wall time of the timed repetitions (7, or 5 at ≥ 1 GFLOP on an emulated adapter; 15 on a GPU) after one warm-up, each from typed arrays in JS memory to the product back in JS memory: upload, compute and read-back included for every library alike. The libraries take turns, one repetition each, so background load on the machine falls on all of them alike.',
         "Every warm-up product passes Freivalds' check before its timings count.",
-        f16
-          ? 'f16 rows: f16 storage with f32 accumulation; TensorFlow.js has no f16 tensors, so they compare with our naive kernel only.'
-          : 'The adapter lacks shader-f16, so there are no f16 rows.',
+        `f16 rows: f16 storage (inputs and product), f32 arithmetic; our kernels pack and unpack f16 with core WGSL built-ins, so they run ${f16 ? 'here' : 'even though this adapter lacks shader-f16'}. TensorFlow.js has no f16 tensors, so f16 rows compare with our naive kernel only.`,
+        'Operands are uniform in [-1, 1), rounded to f16 values (exact in f32) so f32 and f16 rows multiply the same numbers.',
         emulated
           ? 'Shapes of 2048³ and up run only on a real GPU (SwiftShader would take minutes per repetition).'
           : 'Shapes up to 4096³ included.',

@@ -2,7 +2,8 @@
  * The matmul benchmark page. Playwright calls `window.kernelBench` from
  * `bench/areas/kernels.ts`; every library runs here, on this page's thread, against the
  * same WebGPU adapter, and is timed the same way: from typed arrays in JS memory to the
- * product back in JS memory (upload, compute, read-back), after a verified warm-up.
+ * product back in JS memory (upload, compute, read-back), after a verified warm-up. The
+ * driver interleaves the libraries' repetitions, so background load hits all alike.
  */
 import {
   createKernelHost,
@@ -20,23 +21,13 @@ import * as tf from '@tensorflow/tfjs-core'
 /** What runs a case: our kernels (`auto` variant choice, as users get), our naive kernel, or TF.js. */
 export type BenchLibrary = 'tabswarm' | 'naive-wgsl' | 'tfjs-webgpu'
 
-/** One timed configuration. */
+/** One configuration to run. */
 export type BenchCase = {
   library: BenchLibrary
   m: number
   k: number
   n: number
   dtype: 'float32' | 'float16'
-  /** Timed repetitions after the warm-up. */
-  reps: number
-}
-
-/** Timings of one case, in seconds. */
-export type BenchSample = {
-  seconds: number[]
-  median: number
-  /** Freivalds' check of the warm-up's product (rounds: 2). */
-  check: FreivaldsResult
 }
 
 /** The adapter both libraries run on. */
@@ -47,8 +38,15 @@ export type BenchSetup = {
 
 /** The page's API, as `window.kernelBench`. */
 export interface KernelBenchPage {
+  /** Create our kernel host and TF.js's WebGPU backend; describe the adapter. */
   setup(): Promise<BenchSetup>
-  run(benchCase: BenchCase): Promise<BenchSample>
+  /**
+   * Run a case once untimed (compiling pipelines, filling pools) and check its product
+   * with Freivalds' check (2 rounds), so a fast wrong kernel cannot post a figure.
+   */
+  warmUp(benchCase: BenchCase): Promise<FreivaldsResult>
+  /** Seconds one run of the case takes: inputs in JS memory to the product in JS memory. */
+  time(benchCase: BenchCase): Promise<number>
 }
 
 declare global {
@@ -107,24 +105,20 @@ window.kernelBench = {
     return { adapter: host.info, tfjs: { version: tf.version_core, backend: tf.getBackend() } }
   },
 
-  async run(benchCase) {
-    const { m, k, n, dtype, reps } = benchCase
+  async warmUp(benchCase) {
+    const { m, k, n, dtype } = benchCase
     const data = operandsFor(m, k, n)
-    // The warm-up compiles pipelines and fills pools; its product is checked, so a fast
-    // wrong kernel cannot post a figure.
     const product = await runOnce(benchCase, data)
-    const f16 = dtype === 'float16'
-    const check = freivaldsCheck(
+    return freivaldsCheck(
       { a: data.a, b: data.b, c: product, m, k, n },
-      { dtype: f16 ? 'f16' : 'f32' },
+      { dtype: dtype === 'float16' ? 'f16' : 'f32' },
     )
-    const seconds: number[] = []
-    for (let i = 0; i < reps; i++) {
-      const start = performance.now()
-      await runOnce(benchCase, data)
-      seconds.push((performance.now() - start) / 1000)
-    }
-    const sorted = [...seconds].sort((x, y) => x - y)
-    return { seconds, median: sorted[Math.floor(sorted.length / 2)] as number, check }
+  },
+
+  async time(benchCase) {
+    const data = operandsFor(benchCase.m, benchCase.k, benchCase.n)
+    const start = performance.now()
+    await runOnce(benchCase, data)
+    return (performance.now() - start) / 1000
   },
 }

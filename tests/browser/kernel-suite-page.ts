@@ -1,0 +1,47 @@
+/**
+ * The kernel suite's page: starts the kernel worker the way the contributor page does
+ * (module worker, comlink, typed errors), and lets Playwright run the cases of
+ * `kernel-cases.ts` one by one through `window.kernelSuite`.
+ */
+import {
+  type HostInfo,
+  type KernelWorkerApi,
+  registerErrorTransferHandler,
+} from '@tabswarm/worker-kernels'
+import { wrap } from 'comlink'
+import { type CaseOutcome, KERNEL_CASES, type KernelWorker } from './kernel-cases.ts'
+
+/** The page's API, as `window.kernelSuite`. */
+export interface KernelSuitePage {
+  /** Acquire the worker's GPU and describe it. */
+  init(): Promise<HostInfo>
+  /** Run one case by name; failures of the case itself come back as `ok: false`. */
+  run(name: string): Promise<CaseOutcome>
+}
+
+declare global {
+  interface Window {
+    kernelSuite: KernelSuitePage
+  }
+}
+
+registerErrorTransferHandler()
+const worker = new Worker(new URL('./kernel-suite-worker.ts', import.meta.url), {
+  type: 'module',
+  name: 'tabswarm-kernels',
+})
+const api = wrap<KernelWorkerApi>(worker)
+
+window.kernelSuite = {
+  init: () => api.init(),
+  async run(name) {
+    const found = KERNEL_CASES.find((c) => c.name === name)
+    if (!found) return { ok: false, detail: `no case named ${JSON.stringify(name)}` }
+    try {
+      return await found.run(api as unknown as KernelWorker)
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err))
+      return { ok: false, detail: `threw ${e.name}: ${e.message}` }
+    }
+  },
+}
