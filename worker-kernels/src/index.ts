@@ -2,6 +2,19 @@
  * Browser-safe entry of `@tabswarm/worker-kernels`: WGSL kernels, the kernel host,
  * CPU references and verifiers. Nothing here touches the GPU on import.
  * Node (dawn) lives in `@tabswarm/worker-kernels/node`, the worker entry in `/worker`.
+ *
+ * Every kernel runs through one path: `KernelHost.run(request)` (or the worker's
+ * `KernelWorkerApi.run`) with a `KernelRequest`, a union discriminated by `kernel`:
+ * `matmul`, `activation`, `bias-add`, `residual-add`, `layer-norm`, `rms-norm`,
+ * `softmax`, `reduce`, `attention`, `embedding`, `custom`. Each built-in kernel has a
+ * CPU reference (`*Reference`) returning exact values and per-element tolerances for
+ * `compareElementwise` (`matmulReferenceWithBound` + `compareMatmul` for matmul).
+ *
+ * @example
+ * const host = await createKernelHost({ gpu: navigator.gpu })
+ * const request = { kernel: 'softmax', x, rows: 4, cols: 10 } as const
+ * const y = await host.run(request, { timeoutMs: 10_000 })
+ * compareElementwise(y, softmaxReference(request)).ok // true
  */
 
 export {
