@@ -63,7 +63,9 @@ describe('KernelHost.matmul on dawn', () => {
   })
 
   for (const variant of ['tiled', 'naive'] as const) {
-    it.each(shapes)(`${variant} matches the reference at %i×%i×%i`, async (m, k, n) => {
+    // The naive kernel is the slow baseline: 512³ alone takes seconds on SwiftShader.
+    const cases = variant === 'naive' ? shapes.filter(([m]) => m !== 512) : shapes
+    it.each(cases)(`${variant} matches the reference at %i×%i×%i`, async (m, k, n) => {
       await expectProduct(host, [m, k, n], variant)
     })
   }
@@ -237,32 +239,24 @@ describe('KernelHost submissions and buffers', () => {
     return { gpu, submits, created }
   }
 
-  it('splits a large product into bounded submissions and still gets it right', async () => {
-    const { gpu, submits } = countingGpu()
+  it('splits a large product into bounded submissions, and reuses pooled buffers', async () => {
+    const { gpu, submits, created } = countingGpu()
     // A 32×32 tile of k = 200 is 2·32·32·200 ≈ 4·10⁵ units: a budget of 10⁶ fits 2 tiles.
     const split = await createKernelHost({ gpu, maxWorkPerSubmission: 1e6 })
     try {
       await expectProduct(split, [129, 200, 130], 'tiled')
       // 5×5 tiles, 2 per submission: 13 submissions, the last one also reading back.
       expect(submits.length).toBeGreaterThanOrEqual(13)
-    } finally {
-      split.destroy()
-    }
-  })
 
-  it('reuses pooled buffers across calls of the same shape', async () => {
-    const { gpu, created } = countingGpu()
-    const pooled = await createKernelHost({ gpu })
-    try {
       const a = seededRandomF32(64 * 64, 1)
-      const first = await pooled.matmul({ a, b: a, m: 64, k: 64, n: 64 })
+      const first = await split.matmul({ a, b: a, m: 64, k: 64, n: 64 })
       const allocated = created.length
-      expect(allocated).toBeGreaterThanOrEqual(4) // a, b, c, uniforms, read-back
-      const second = await pooled.matmul({ a, b: a, m: 64, k: 64, n: 64 })
+      const second = await split.matmul({ a, b: a, m: 64, k: 64, n: 64 })
       expect(second).toEqual(first)
+      // a, b, c, uniforms and read-back all came from the pool the second time.
       expect(created).toHaveLength(allocated)
     } finally {
-      pooled.destroy()
+      split.destroy()
     }
   })
 })
