@@ -38,6 +38,12 @@ export function planCustomKernel(
   }
   const { program, caps = {} } = request
   validateCustomProgram(program, limits)
+  for (const name of ['maxOutputBytes', 'maxWorkgroups'] as const) {
+    const cap = caps[name]
+    if (cap !== undefined && (typeof cap !== 'number' || !(cap >= 0))) {
+      throw new KernelShapeError(`caps.${name} must be a number >= 0, got ${String(cap)}.`)
+    }
+  }
   const buffers: ProgramBuffer[] = []
 
   if (!Array.isArray(request.inputs) || request.inputs.length !== program.inputs.length) {

@@ -161,6 +161,9 @@ describe('custom kernels on dawn', () => {
     await expect(
       host.custom({ ...request, workgroups: [4, 4, 1], caps: { maxWorkgroups: 15 } }),
     ).rejects.toThrow(/make 16, above the job's cap maxWorkgroups 15/)
+    await expect(host.custom({ ...request, caps: { maxWorkgroups: Number.NaN } })).rejects.toThrow(
+      /caps\.maxWorkgroups must be a number >= 0, got NaN/,
+    )
     await expect(host.custom({ ...request, caps: { maxOutputBytes: 511 } })).rejects.toThrow(
       /outputs need 512 bytes, above the job's cap maxOutputBytes 511/,
     )
