@@ -229,19 +229,21 @@ async function recovery(tasks: number) {
       child.stderr!.on('data', (chunk: Buffer) => {
         stderr += chunk.toString()
       })
+      let settled = false
       const timer = setTimeout(() => child.kill('SIGKILL'), 120_000)
       createInterface({ input: child.stdout! }).on('line', (line) => {
         const event = JSON.parse(line) as Record<string, unknown>
-        if (until(event)) {
+        if (!settled && until(event)) {
+          settled = true
           clearTimeout(timer)
           const wallMs = performance.now() - started
           child.once('exit', () => resolve({ event, wallMs }))
           child.kill('SIGKILL')
         }
       })
-      child.once('exit', (code) => {
+      child.once('exit', (code, signal) => {
         clearTimeout(timer)
-        reject(new Error(`recovery child exited ${code}: ${stderr}`))
+        if (!settled) reject(new Error(`recovery child exited ${code ?? signal}: ${stderr}`))
       })
     })
   try {

@@ -1,0 +1,73 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createLedger } from '../ledger/ledger.ts'
+import { createSqliteStore } from './sqlite-store.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+
+function tempDb() {
+  const dir = mkdtempSync(join(tmpdir(), 'store-'))
+  dirs.push(dir)
+  return join(dir, 'coordinator.db')
+}
+
+describe('SQLite coordinator store', () => {
+  it('rolls back a failing unit of work and keeps the units around it', async () => {
+    const path = tempDb()
+    const store = createSqliteStore({ path })
+    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 1 })
+    expect(() =>
+      store.transaction(() => {
+        store.transfer({ from: 'a', to: 'b', amount: 3, kind: 'pay', at: 2 })
+        throw new Error('half-way')
+      }),
+    ).toThrow('half-way')
+    store.transaction(() => store.transfer({ from: 'a', to: 'c', amount: 1, kind: 'pay', at: 3 }))
+    await store.flushed()
+    store.close()
+    const reopened = createSqliteStore({ path })
+    expect([reopened.balance('a'), reopened.balance('b'), reopened.balance('c')]).toEqual([4, 0, 1])
+    expect(reopened.ledgerImbalance()).toBe(0)
+    reopened.close()
+  })
+
+  it('loses an uncommitted group only, never half a unit', async () => {
+    const path = tempDb()
+    const store = createSqliteStore({ path })
+    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 1 })
+    await store.flushed()
+    store.transfer({ from: 'a', to: 'b', amount: 2, kind: 'pay', at: 2 })
+    // A second connection sees only what is committed, as a restarted process would.
+    const other = createSqliteStore({ path })
+    expect([other.balance('a'), other.balance('b')]).toEqual([5, 0])
+    await store.flushed()
+    expect([other.balance('a'), other.balance('b')]).toEqual([3, 2])
+    other.close()
+    store.close()
+  })
+
+  it('pays a ref once, and reads account prefixes literally (no LIKE wildcards)', () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const ledger = createLedger(store)
+    ledger.grant('owner', 100, 0)
+    expect(ledger.escrow('owner', 'job1', 60, 0)).toBe(true)
+    expect(ledger.escrow('owner', 'job2', 60, 0)).toBe(false)
+    ledger.pay('job1', 'peer:x', 10, 0, 'pay:lease-1')
+    expect(() => ledger.pay('job1', 'peer:x', 10, 0, 'pay:lease-1')).toThrow(/UNIQUE/)
+    ledger.pay('job1', 'peer:%', 7, 0, 'pay:lease-2')
+    expect(ledger.pending('peer:x')).toBe(10)
+    expect(ledger.pending('peer:%')).toBe(7)
+    expect(ledger.forfeit('peer:%', 0)).toBe(7)
+    expect(ledger.settle('job1', 'owner', ['peer:x', 'peer:%'], 0)).toBe(50)
+    expect([ledger.balance('owner'), ledger.earned('peer:x'), ledger.earned('peer:%')]).toEqual([
+      90, 10, 0,
+    ])
+    expect(store.ledgerImbalance()).toBe(0)
+    store.close()
+  })
+})
