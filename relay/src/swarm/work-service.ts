@@ -1,7 +1,7 @@
 import type { Libp2p } from '@libp2p/interface'
-import { verifyTypedData } from 'viem'
 import type { Coordinator } from '../coordinator/coordinator.ts'
 import { CoordinatorError } from '../coordinator/coordinator-error.ts'
+import { verifyWalletProof } from '../coordinator/wallet-proof-check.ts'
 import type { Logger } from '../log.ts'
 import {
   type Frame,
@@ -10,39 +10,15 @@ import {
   readTensor,
   serveWorkRequest,
   sha256Hex,
-  WALLET_PROOF_MAX_AGE_S,
-  type WalletProof,
   WORK_PROTOCOL,
   type WorkRequest,
   type WorkResponse,
-  walletProofTypedData,
 } from '../protocol/index.ts'
 
 /** The IP a connection comes from, for telling replicas' contributors apart; none when relayed. */
 function remoteHost(addr: string): string | undefined {
   if (addr.includes('/p2p-circuit')) return undefined
   return /\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)?.[1]
-}
-
-/** Checks the EIP-712 proof that the contributor holds `proof.address`. */
-async function checkWalletProof(peerId: string, proof: WalletProof, now: number): Promise<void> {
-  if (Math.abs(now / 1000 - proof.timestamp) > WALLET_PROOF_MAX_AGE_S) {
-    throw new ProtocolError(
-      'INVALID_MESSAGE',
-      `wallet proof timestamp ${proof.timestamp} is more than ${WALLET_PROOF_MAX_AGE_S} s from the relay's clock`,
-    )
-  }
-  const valid = await verifyTypedData({
-    ...walletProofTypedData(peerId, proof.timestamp),
-    address: proof.address as `0x${string}`,
-    signature: proof.signature as `0x${string}`,
-  }).catch(() => false)
-  if (!valid) {
-    throw new ProtocolError(
-      'INVALID_MESSAGE',
-      `wallet proof is not a signature by ${proof.address} over this peer id`,
-    )
-  }
 }
 
 export interface WorkServiceOptions {
@@ -77,7 +53,10 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
     })
     switch (header.type) {
       case 'hello': {
-        if (header.wallet != null) await checkWalletProof(peerId, header.wallet, Date.now())
+        if (header.wallet != null) {
+          const problem = await verifyWalletProof(peerId, header.wallet, Date.now())
+          if (problem != null) throw new ProtocolError('INVALID_MESSAGE', problem)
+        }
         const address = remoteHost(remoteAddr)
         coordinator.registerContributor(peerId, {
           capabilities: header.capabilities,
