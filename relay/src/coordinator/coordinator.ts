@@ -381,7 +381,24 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // Resume running jobs after a restart.
   for (const row of store.runningJobs()) {
-    const runtime = activate(row, store.acceptedTasks(row.id))
+    let runtime: JobRuntime
+    try {
+      runtime = activate(row, store.acceptedTasks(row.id))
+    } catch (err) {
+      // Its inputs are gone (the blob directory was pruned, say): end the job, refund, go on.
+      const at = clock.now()
+      const reason = `cannot resume after a restart: ${(err as Error).message}`
+      store.transaction(() => {
+        const refunded = ledger.settle(row.id, row.owner, store.resultPayees(row.id), at)
+        store.updateJob(row.id, {
+          status: 'failed',
+          finishedAt: at,
+          error: reason,
+          refunded: row.refunded + refunded,
+        })
+      })
+      continue
+    }
     for (const payee of store.resultPayees(row.id)) runtime.payees.add(payee)
   }
 
@@ -748,10 +765,20 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       g.map((r) => credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate)),
     )
     const probabilities = groupCredibility(creds)
-    const minAgreeing = job.row.spec.verification?.replication ?? 1
+    // An explicit `replication` is a fixed quorum (BOINC's min_quorum): the first group of
+    // that many distinct contributors that outnumbers every other group wins. Without it, a
+    // group wins once its credibility reaches 1 − ε.
+    const quorum = job.row.spec.verification?.replication
+    const minAgreeing = quorum ?? 1
     let best = -1
-    for (let g = 0; g < groups.length; g++)
-      if (probabilities[g]! >= 1 - targetErrorRate && groups[g]!.length >= minAgreeing) best = g
+    for (let g = 0; g < groups.length; g++) {
+      const size = groups[g]!.length
+      const credible =
+        quorum != null
+          ? size >= quorum && groups.every((other, h) => h === g || other.length < size)
+          : probabilities[g]! >= 1 - targetErrorRate
+      if (credible) best = g
+    }
     if (best < 0) {
       if (task.replicas.length >= maxReplicas) {
         const losers = task.replicas

@@ -31,6 +31,8 @@ export {
   MAX_BLOB_CHUNK_BYTES,
   MAX_BLOB_HEADER_BYTES,
 } from './blob-messages.ts'
+export type { BufferTensor } from './buffer-slots.ts'
+export { packBuffers, readBuffer } from './buffer-slots.ts'
 export type { WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
@@ -68,7 +70,10 @@ export {
 export { MAX_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
 export type {
   Benchmark,
+  BufferSlot,
   Capabilities,
+  CustomLease,
+  CustomResult,
   Dtype,
   ErrorMessage,
   Hello,

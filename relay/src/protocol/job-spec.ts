@@ -64,8 +64,10 @@ export const VerificationPolicySchema = z.object({
   /** Fraction of matmul results checked with Freivalds' algorithm. @default 1 */
   freivalds: z.number().min(0).max(1).optional(),
   /**
-   * Least number of distinct contributors whose results must agree before a result that no
-   * algebraic check covers is accepted. @default adaptive (credibility-based, see the coordinator)
+   * A fixed quorum: this many distinct contributors (peer id, wallet and network address)
+   * must agree, outnumbering any other answer, before a result no algebraic check covers is
+   * accepted. Weaker against colluders than the default. @default adaptive: credibility-based,
+   * a group of agreeing results is accepted once the chance it is wrong is below 1e-4
    */
   replication: z.number().int().min(1).max(8).optional(),
   /** Fraction of results recomputed on the coordinator. @default 0 (matmul), 0.02 (custom) */

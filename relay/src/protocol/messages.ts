@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { CustomProgramSchema, OutputSpecSchema, TensorDtypeSchema } from './job-spec.ts'
 import { MAX_TENSOR_DIM, MAX_TENSOR_RANK, MAX_TEXT } from './limits.ts'
 
 /**
@@ -25,6 +26,16 @@ export const TensorSlotSchema = z.object({
   byteLength: z.number().int().min(0),
 })
 export type TensorSlot = z.infer<typeof TensorSlotSchema>
+
+/** Where one buffer of a custom kernel lives inside a message payload: any job dtype, raw bytes. */
+export const BufferSlotSchema = z.object({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/),
+  dtype: TensorDtypeSchema,
+  shape: z.array(count).max(MAX_TENSOR_RANK),
+  byteOffset: z.number().int().min(0),
+  byteLength: z.number().int().min(0),
+})
+export type BufferSlot = z.infer<typeof BufferSlotSchema>
 
 /** What a contributor's GPU can do, sent once per connection. */
 export const CapabilitiesSchema = z.object({
@@ -84,16 +95,28 @@ export const TaskResultSchema = z.object({
   elapsedMs: z.number().min(0).max(86_400_000),
 })
 
+/** The outputs of a custom-kernel task, one slot per declared output, in order. */
+export const CustomResultSchema = z.object({
+  type: z.literal('custom-result'),
+  leaseId: id,
+  outputs: z.array(BufferSlotSchema).min(1).max(8),
+  /** sha-256 of the whole payload. */
+  sha256: sha256Hex,
+  elapsedMs: z.number().min(0).max(86_400_000),
+})
+
 export const WorkRequestSchema = z.discriminatedUnion('type', [
   HelloSchema,
   LeaseRequestSchema,
   LeaseRenewSchema,
   TaskResultSchema,
+  CustomResultSchema,
 ])
 export type Hello = z.infer<typeof HelloSchema>
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>
 export type LeaseRenew = z.infer<typeof LeaseRenewSchema>
 export type TaskResult = z.infer<typeof TaskResultSchema>
+export type CustomResult = z.infer<typeof CustomResultSchema>
 export type WorkRequest = z.infer<typeof WorkRequestSchema>
 
 // Responses (relay -> contributor)
@@ -110,6 +133,23 @@ export const LeaseSchema = z.object({
   kernel: z.literal('matmul'),
   args: MatmulArgsSchema,
   inputs: z.array(TensorSlotSchema).max(16),
+  expiresInMs: z.number().int().min(0),
+})
+/**
+ * A task of a researcher's WGSL program, offered only to contributors whose hello lists
+ * `custom` among their kernels. Inputs are in the payload; `params` is the uniform block.
+ */
+export const CustomLeaseSchema = z.object({
+  type: z.literal('custom-lease'),
+  leaseId: id,
+  jobId: id,
+  taskId: id,
+  program: CustomProgramSchema,
+  inputs: z.array(BufferSlotSchema).max(8),
+  outputs: z.array(OutputSpecSchema).min(1).max(8),
+  workgroups: z.tuple([count, count, count]),
+  /** Uniform bytes, base64. */
+  params: z.string().max(8192).optional(),
   expiresInMs: z.number().int().min(0),
 })
 export const NoWorkSchema = z.object({
@@ -139,6 +179,7 @@ export const ErrorMessageSchema = z.object({
 export const WorkResponseSchema = z.discriminatedUnion('type', [
   HelloAckSchema,
   LeaseSchema,
+  CustomLeaseSchema,
   NoWorkSchema,
   ResultAckSchema,
   LeaseRenewedSchema,
@@ -146,6 +187,7 @@ export const WorkResponseSchema = z.discriminatedUnion('type', [
 ])
 export type HelloAck = z.infer<typeof HelloAckSchema>
 export type Lease = z.infer<typeof LeaseSchema>
+export type CustomLease = z.infer<typeof CustomLeaseSchema>
 export type NoWork = z.infer<typeof NoWorkSchema>
 export type ResultAck = z.infer<typeof ResultAckSchema>
 export type LeaseRenewed = z.infer<typeof LeaseRenewedSchema>

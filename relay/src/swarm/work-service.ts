@@ -6,7 +6,9 @@ import type { Logger } from '../log.ts'
 import {
   type Frame,
   ProtocolError,
+  packBuffers,
   packTensors,
+  readBuffer,
   readTensor,
   serveWorkRequest,
   sha256Hex,
@@ -15,10 +17,14 @@ import {
   type WorkResponse,
 } from '../protocol/index.ts'
 
-/** The IP a connection comes from, for telling replicas' contributors apart; none when relayed. */
+/** The IP a connection comes from, for telling replicas' contributors apart; none when relayed or loopback. */
 function remoteHost(addr: string): string | undefined {
   if (addr.includes('/p2p-circuit')) return undefined
-  return /\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)?.[1]
+  const host = /\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)?.[1]
+  // Loopback peers are the operator's own workers: they share an address by nature.
+  if (host == null || host.startsWith('127.') || host === '::1' || host === 'localhost')
+    return undefined
+  return host
 }
 
 export interface WorkServiceOptions {
@@ -82,14 +88,35 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         }
         const grant = coordinator.lease(peerId)
         if (grant == null) return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
-        if (grant.kernel !== 'matmul' || grant.args == null) {
-          // Custom leases go only to contributors that list 'custom'; none speak it on this protocol version yet.
-          coordinator.contributorLeft(peerId)
-          throw new ProtocolError(
-            'UNEXPECTED_MESSAGE',
-            'custom kernels are not served on this protocol version',
+        if (grant.kernel === 'custom' && grant.custom != null) {
+          const { custom } = grant
+          const packed = packBuffers(
+            grant.inputs.map((t) => ({
+              name: t.name,
+              dtype: t.dtype,
+              shape: t.shape,
+              bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
+            })),
+          )
+          return reply(
+            {
+              type: 'custom-lease',
+              leaseId: grant.leaseId,
+              jobId: grant.jobId,
+              taskId: grant.taskId,
+              program: custom.program,
+              inputs: packed.slots,
+              outputs: custom.outputs,
+              workgroups: custom.workgroups,
+              ...(custom.params != null
+                ? { params: Buffer.from(custom.params).toString('base64') }
+                : {}),
+              expiresInMs: grant.expiresInMs,
+            },
+            packed.payload,
           )
         }
+        if (grant.args == null) throw new Error(`lease ${grant.leaseId} has no matmul arguments`)
         const { slots, payload: inputs } = packTensors(
           grant.inputs.map((t) => ({ name: t.name, shape: t.shape, data: t.data as Float32Array })),
         )
@@ -99,7 +126,7 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
             leaseId: grant.leaseId,
             jobId: grant.jobId,
             taskId: grant.taskId,
-            kernel: grant.kernel,
+            kernel: 'matmul',
             args: grant.args,
             inputs: slots,
             expiresInMs: grant.expiresInMs,
@@ -114,6 +141,26 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           leaseId: header.leaseId,
           outcome: renewed == null ? 'stale' : 'renewed',
           expiresInMs: renewed?.expiresInMs ?? 0,
+        })
+      }
+      case 'custom-result': {
+        if ((await sha256Hex(payload)) !== header.sha256) {
+          throw new ProtocolError('PAYLOAD_MISMATCH', 'output bytes do not match their sha256')
+        }
+        const outputs = header.outputs.map((slot) => ({
+          shape: slot.shape,
+          dtype: slot.dtype,
+          bytes: readBuffer(payload, slot),
+        }))
+        const { outcome, reason } = coordinator.submitOutputs(peerId, header.leaseId, outputs)
+        await coordinator.durable()
+        if (outcome === 'rejected' || outcome === 'stale')
+          log.warn('result not accepted', { peer: peerId, outcome, reason })
+        return reply({
+          type: 'result-ack',
+          leaseId: header.leaseId,
+          outcome,
+          ...(reason != null ? { reason } : {}),
         })
       }
       case 'result': {

@@ -83,11 +83,17 @@ async function contribute(signal: AbortSignal): Promise<void> {
       },
       features: info.features,
       limits: { ...info.limits },
-      kernels: ['matmul'],
+      kernels: ['matmul', 'custom'],
       agent: navigator.userAgent.slice(0, 200),
     },
     // Aborting terminates the worker (above), which settles any call in flight.
-    executor: { matmul: (req, { timeoutMs }) => kernels.api.matmul(req, { timeoutMs }) },
+    executor: {
+      matmul: (req, { timeoutMs }) => kernels.api.matmul(req, { timeoutMs }),
+      // Researchers' WGSL, validated against this adapter's limits by the kernel host first.
+      // comlink's Remote drops run's generic: a custom request resolves to its outputs.
+      custom: async (req, { timeoutMs }) =>
+        (await kernels.api.run({ ...req, kernel: 'custom' }, { timeoutMs })) as ArrayBufferView[],
+    },
     onEvent: (event: ContributorEvent) => panel.event(event),
   })
   panel.state('stopped', `stopped after ${summary.tasks} tasks`)
