@@ -4,11 +4,12 @@
  */
 import { coordinatorArea } from './areas/coordinator.ts'
 import { kernelsArea } from './areas/kernels.ts'
+import { swarmArea } from './areas/swarm.ts'
 import type { BenchArea } from './bench-types.ts'
 import { describeMachine } from './machine.ts'
 import { writeReport } from './report.ts'
 
-const areas: BenchArea[] = [kernelsArea, coordinatorArea]
+const areas: BenchArea[] = [kernelsArea, coordinatorArea, swarmArea]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((name) => !areas.some((a) => a.name === name))
