@@ -389,6 +389,105 @@ describe('coordinator: custom kernels and credibility', () => {
   })
 })
 
+describe('coordinator: canaries and adaptive replication', () => {
+  const program = {
+    wgsl: '@compute @workgroup_size(1) fn main() {}',
+    inputs: [{ name: 'x', dtype: 'float32' as const }],
+    outputs: [{ name: 'y', dtype: 'float32' as const }],
+  }
+  const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer)
+
+  async function customJob(c: Coordinator, blobs: BlobStore, tasks: number, canaries: number) {
+    return c.submit(
+      {
+        kernel: 'custom',
+        program,
+        tasks: Array.from({ length: tasks }, (_, i) => ({
+          inputs: [{ blob: blobs.put(f32([i])).hash, dtype: 'float32' as const, shape: [1] }],
+          outputs: [{ shape: [1], dtype: 'float32' as const }],
+          workgroups: [1, 1, 1] as [number, number, number],
+        })),
+        verification: { canaries, replication: 2 },
+      },
+      { account: 'r' },
+    )
+  }
+
+  it('re-issues an accepted task as a canary, and faults a contributor whose answer differs', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, random: () => 0, banAfterFaults: 1 })
+    await customJob(c, blobs, 2, 1)
+    for (const [peer, address] of [
+      ['a', '10.0.0.1'],
+      ['b', '10.0.0.2'],
+      ['cheat', '10.0.0.3'],
+    ] as const)
+      c.registerContributor(peer, { capabilities: caps, address })
+    const answer = (grant: LeaseGrant) =>
+      f32([2 * new Float32Array((grant.inputs[0]!.data as Uint8Array).buffer)[0]!])
+    // a takes t0 and b takes t1 (both wait for a second opinion), then a answers t1 too:
+    // t1 is accepted and its answer is known.
+    const submit = (peer: string, grant: LeaseGrant, bytes = answer(grant)) =>
+      c.submitOutputs(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes }]).outcome
+    expect(submit('a', c.lease('a')!)).toBe('pending')
+    const t1 = c.lease('b')!
+    expect(submit('b', t1)).toBe('pending')
+    const again = c.lease('a')!
+    expect(again.taskId).toBe(t1.taskId)
+    expect(submit('a', again)).toBe('accepted')
+    const first = t1
+    // With the canary rate at 1, the next lease is the known task, and a wrong answer is caught.
+    const canary = c.lease('cheat')!
+    expect(canary.taskId).toBe(first.taskId)
+    const outcome = c.submitOutputs('cheat', canary.leaseId, [
+      { shape: [1], dtype: 'float32', bytes: f32([99]) },
+    ])
+    expect(outcome).toEqual({
+      outcome: 'rejected',
+      reason: 'result does not match the verified answer',
+    })
+    expect(c.lease('cheat')).toBeUndefined()
+    expect(c.stats().counters.canariesIssued).toBe(1)
+  })
+
+  it('lowers replication as a contributor earns credibility: a long-verified result stands alone', async () => {
+    const blobs = createMemoryBlobStore()
+    const store = createSqliteStore({ path: ':memory:' })
+    store.putContributor({
+      id: 'veteran',
+      payee: 'peer:veteran',
+      verified: 100_000,
+      faults: 0,
+      banned: false,
+      lastSeen: 0,
+    })
+    const c = make({ blobs, store })
+    const x = blobs.put(f32([1])).hash
+    const job = await c.submit(
+      {
+        kernel: 'custom',
+        program,
+        tasks: [
+          {
+            inputs: [{ blob: x, dtype: 'float32', shape: [1] }],
+            outputs: [{ shape: [1], dtype: 'float32' }],
+            workgroups: [1, 1, 1],
+          },
+        ],
+        verification: { canaries: 0 },
+      },
+      { account: 'r' },
+    )
+    c.registerContributor('veteran', caps)
+    const grant = c.lease('veteran')!
+    expect(
+      c.submitOutputs('veteran', grant.leaseId, [{ shape: [1], dtype: 'float32', bytes: f32([2]) }])
+        .outcome,
+    ).toBe('accepted')
+    expect((await c.results(job.id)).results[0]?.method).toBe('trusted')
+  })
+})
+
 describe('coordinator: durability', () => {
   it('resumes a job from its data directory with its accepted results and ledger', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'coordinator-'))
