@@ -436,10 +436,23 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     }
   }
 
+  // Credibility evidence is written once per batch, not per result: losing the last few
+  // increments in a crash only makes a contributor look newer, which is the safe side.
+  const dirty = new Set<Contributor>()
+  let dirtyTimer: ReturnType<typeof setImmediate> | undefined
+  function persistCredibility(): void {
+    dirtyTimer = undefined
+    if (dirty.size === 0) return
+    store.transaction(() => {
+      for (const c of dirty) store.putContributor(c.record)
+    })
+    dirty.clear()
+  }
   function credit(c: Contributor): void {
     c.record.verified++
     c.record.lastSeen = clock.now()
-    store.putContributor(c.record)
+    dirty.add(c)
+    dirtyTimer ??= setImmediate(persistCredibility)
   }
 
   // ---- queue and leases
@@ -1246,6 +1259,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     close() {
       for (const lease of [...leases.keys()]) dropLease(lease)
+      if (dirtyTimer != null) clearImmediate(dirtyTimer)
+      persistCredibility()
       store.close()
     },
   }
@@ -1306,7 +1321,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           `account ${owner.account} has ${ledger.balance(owner.account)} credits, the job needs ${budget}`,
         )
       store.insertJob(row)
-      store.insertTasks(id, p.tasks)
     })
     const runtime = activate(row, [], inputs)
     return view(row, runtime)

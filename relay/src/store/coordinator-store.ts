@@ -27,8 +27,6 @@ export interface CoordinatorStore {
   flush(): void
 
   insertJob(job: StoredJob): void
-  /** Also marks the tasks as open: one row per task index. */
-  insertTasks(jobId: string, count: number): void
   updateJob(id: string, patch: JobPatch): void
   getJob(id: string): StoredJob | undefined
   /** Newest first; `before` is the `seq` of the last job of the previous page. */
@@ -43,7 +41,7 @@ export interface CoordinatorStore {
 
   /** Indices of the job's accepted tasks. */
   acceptedTasks(jobId: string): number[]
-  /** Records the accepted result of a task; the task becomes accepted. Returns its `seq`. */
+  /** Records the accepted result of a task (at most one per task). Returns its `seq`. */
   insertResult(result: StoredResult): number
   /** The accepted result of one task, if any (at most one). */
   resultsOfTask(jobId: string, taskIndex: number): StoredResult[]

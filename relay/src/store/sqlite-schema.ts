@@ -32,13 +32,6 @@ CREATE TABLE IF NOT EXISTS jobs (
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
 
-CREATE TABLE IF NOT EXISTS tasks (
-  job_id TEXT NOT NULL REFERENCES jobs (id),
-  task_index INTEGER NOT NULL,
-  state INTEGER NOT NULL, -- 0 open, 1 accepted
-  PRIMARY KEY (job_id, task_index)
-) WITHOUT ROWID;
-
 CREATE TABLE IF NOT EXISTS results (
   seq INTEGER PRIMARY KEY AUTOINCREMENT,
   job_id TEXT NOT NULL REFERENCES jobs (id),
@@ -79,8 +72,8 @@ CREATE TABLE IF NOT EXISTS transfers (
   ref TEXT UNIQUE,
   at INTEGER NOT NULL
 );
-CREATE INDEX IF NOT EXISTS transfers_by_credit ON transfers (credit, kind);
-CREATE INDEX IF NOT EXISTS transfers_by_job ON transfers (job_id, kind);
+-- Only payouts are summed per account (what a contributor earned): index just those rows.
+CREATE INDEX IF NOT EXISTS payouts_by_account ON transfers (credit) WHERE kind = 'payout';
 
 CREATE TABLE IF NOT EXISTS balances (
   account TEXT PRIMARY KEY,

@@ -196,13 +196,6 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       job.seq = Number(info.lastInsertRowid)
     },
 
-    insertTasks(jobId, count) {
-      const insert = sql('INSERT INTO tasks (job_id, task_index, state) VALUES (?, ?, 0)')
-      store.transaction(() => {
-        for (let i = 0; i < count; i++) insert.run(jobId, i)
-      })
-    },
-
     updateJob(id, patch) {
       // Column names come from the fixed map above, never from the caller.
       const keys = (Object.keys(patch) as Array<keyof JobPatch>).filter((k) => k in JOB_COLUMNS)
@@ -249,9 +242,9 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     acceptedTasks(jobId) {
-      return (
-        sql('SELECT task_index FROM tasks WHERE job_id = ? AND state = 1').all(jobId) as Row[]
-      ).map((row) => row.task_index as number)
+      return (sql('SELECT task_index FROM results WHERE job_id = ?').all(jobId) as Row[]).map(
+        (row) => row.task_index as number,
+      )
     },
 
     insertResult(result) {
@@ -269,10 +262,6 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
         result.method,
         result.acceptedAt,
       )
-      sql('UPDATE tasks SET state = 1 WHERE job_id = ? AND task_index = ?').run(
-        result.jobId,
-        result.taskIndex,
-      )
       return Number(info.lastInsertRowid)
     },
 
@@ -285,15 +274,16 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     resultPayees(jobId) {
-      // Every contributor paid on the job holds a pending account for it; the results table
-      // names only the first of agreeing replicas, so read the ledger.
+      // Every contributor paid on a running job holds a pending account for it (the results
+      // table names only the first of agreeing replicas). Read at restart only.
+      const suffix = `:${jobId}`
       const rows = sql(
-        "SELECT DISTINCT credit FROM transfers WHERE job_id = ? AND kind = 'pay'",
-      ).all(jobId) as Row[]
-      return rows.map((row) => {
-        const account = row.credit as string
-        return account.slice('pending:'.length, account.length - jobId.length - 1)
-      })
+        "SELECT account FROM balances WHERE account >= 'pending:' AND account < 'pending;'",
+      ).all() as Row[]
+      return rows
+        .map((row) => row.account as string)
+        .filter((account) => account.endsWith(suffix))
+        .map((account) => account.slice('pending:'.length, account.length - suffix.length))
     },
 
     resultByLease(leaseId) {
