@@ -464,6 +464,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
           after: resumeFrom(c),
           heartbeatMs,
           log,
+          onOpenChange: (delta) => metrics?.eventStream('websocket', delta),
         }),
       ) as Handler,
     )
@@ -474,7 +475,14 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
         'BAD_REQUEST',
         'WebSocket upgrades are not served here; use server-sent events',
       )
-    return jobEventsOverSse(c, { jobs, jobId: jobParam(c), after: resumeFrom(c), heartbeatMs, log })
+    return jobEventsOverSse(c, {
+      jobs,
+      jobId: jobParam(c),
+      after: resumeFrom(c),
+      heartbeatMs,
+      log,
+      onOpenChange: (delta) => metrics?.eventStream('sse', delta),
+    })
   })
   route(eventsRoute, ...eventHandlers)
 

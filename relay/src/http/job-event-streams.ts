@@ -3,7 +3,7 @@ import { streamSSE } from 'hono/streaming'
 import type { WSEvents } from 'hono/ws'
 import type { CoordinatorApi } from '../coordinator/coordinator-api.ts'
 import type { Logger } from '../log.ts'
-import { jobEventFeed } from './job-event-feed.ts'
+import { type FeedEvent, jobEventFeed } from './job-event-feed.ts'
 
 export interface JobStreamOptions {
   jobs: Pick<CoordinatorApi, 'subscribe' | 'results' | 'getJob'>
@@ -12,6 +12,8 @@ export interface JobStreamOptions {
   after: number
   heartbeatMs: number
   log: Logger
+  /** Told when the stream opens (+1) and ends (-1), for the open-streams gauge. */
+  onOpenChange?: (delta: 1 | -1) => void
 }
 
 /**
@@ -25,6 +27,7 @@ export function jobEventsOverSse(c: Context, options: JobStreamOptions): Respons
     async (stream) => {
       const abort = new AbortController()
       stream.onAbort(() => abort.abort())
+      options.onOpenChange?.(1)
       const heartbeat = setInterval(() => {
         stream.write(': heartbeat\n\n').catch(() => abort.abort())
       }, options.heartbeatMs)
@@ -37,6 +40,7 @@ export function jobEventsOverSse(c: Context, options: JobStreamOptions): Respons
         }
       } finally {
         clearInterval(heartbeat)
+        options.onOpenChange?.(-1)
       }
     },
     async (err) => {
@@ -56,22 +60,30 @@ export function jobEventsOverWebSocket(options: JobStreamOptions): WSEvents {
   return {
     onOpen(_event, ws) {
       heartbeat = setInterval(() => ws.send('{"event":"heartbeat"}'), options.heartbeatMs)
+      options.onOpenChange?.(1)
       void (async () => {
+        let last: FeedEvent | undefined
         try {
           for await (const event of jobEventFeed(options.jobs, options.jobId, {
             after: options.after,
             signal: abort.signal,
           })) {
+            last = event
             ws.send(
               JSON.stringify({ event: event.event, id: event.id, data: JSON.parse(event.data) }),
             )
           }
-          ws.close(1000, 'job finished')
+          if (abort.signal.aborted) return
+          if (last == null || last.event === 'result' || last.event === 'progress') {
+            // The feed gave up on a reader too slow for the job: come back from the cursor.
+            ws.close(1013, `too far behind; reconnect with ?after=${last?.id ?? options.after}`)
+          } else ws.close(1000, 'job finished')
         } catch (err) {
           options.log.warn('event socket ended by an error', { job: options.jobId, error: err })
           ws.close(1011, 'internal error')
         } finally {
           clearInterval(heartbeat)
+          options.onOpenChange?.(-1)
         }
       })()
     },

@@ -50,13 +50,18 @@ const spec = {
 
 describe('HTTP API: job events over SSE', () => {
   it('replays results after the cursor, then streams live events to the end', async () => {
-    const { app, jobs } = createTestApi({ heartbeatMs: 20 })
+    const { app, jobs, metrics } = createTestApi({ heartbeatMs: 20 })
+    const openStreams = async () =>
+      /tabswarm_event_streams_open\{transport="sse"\} (\d+)/.exec(
+        (await metrics.render()).body,
+      )?.[1]
     const job = await jobs.submit(spec, { account: 'local' })
     jobs.accept(job.id, 0)
     jobs.accept(job.id, 1)
     const response = await app.request(`/v1/jobs/${job.id}/events`, {
       headers: { 'last-event-id': '1' },
     })
+    await expect.poll(openStreams).toBe('1')
     expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/)
     setTimeout(() => {
       jobs.accept(job.id, 2)
@@ -76,6 +81,7 @@ describe('HTTP API: job events over SSE', () => {
     expect(JSON.parse(real.at(-1)!.data)).toMatchObject({ job: { status: 'completed' } })
     expect(events.some((e) => e.comment)).toBe(true)
     expect(jobs.subscribers(job.id)).toBe(0)
+    await expect.poll(openStreams).toBe('0')
   })
 
   it('ends at once with the terminal state for a finished job', async () => {

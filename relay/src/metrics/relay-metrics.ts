@@ -14,6 +14,8 @@ export interface RelayMetrics {
   observeRequest(request: { method: string; route: string; status: number; seconds: number }): void
   rateLimited(scope: 'ip' | 'account'): void
   authFailed(code: string): void
+  /** An event stream opened (+1) or ended (-1). */
+  eventStream(transport: 'sse' | 'websocket', delta: 1 | -1): void
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>
 }
@@ -159,6 +161,13 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     registers: [registry],
   })
 
+  const streams = new Gauge({
+    name: 'tabswarm_event_streams_open',
+    help: 'Job event streams held open, by transport.',
+    labelNames: ['transport'] as const,
+    registers: [registry],
+  })
+
   return {
     registry,
     observeRequest({ method, route, status, seconds }) {
@@ -167,6 +176,7 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     },
     rateLimited: (scope) => limited.labels(scope).inc(),
     authFailed: (code) => authFailures.labels(code).inc(),
+    eventStream: (transport, delta) => streams.labels(transport).inc(delta),
     async render() {
       current = undefined
       try {
