@@ -29,7 +29,7 @@ import {
   SwarmSchema,
 } from './api-schemas.ts'
 import type { ApiKeyRing } from './auth/api-keys.ts'
-import { authenticate } from './auth/authenticate.ts'
+import { authenticate, isLoopbackAddress } from './auth/authenticate.ts'
 import type { WalletAuthenticator } from './auth/wallet-auth.ts'
 import { clientAddress } from './client-address.ts'
 import { ApiError, errorResponse } from './error-response.ts'
@@ -107,7 +107,11 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       rateLimit({
         limiter: createTokenBucketLimiter(limits.ip),
         scope: 'ip',
-        key: (c) => c.get('clientIp'),
+        // An open relay serves its own machine's user only: limiting them protects nothing.
+        key: (c) =>
+          options.auth.openToLocal && isLoopbackAddress(c.get('clientIp'))
+            ? undefined
+            : c.get('clientIp'),
         onLimited,
       }),
     )
@@ -117,7 +121,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
         rateLimit({
           limiter: createTokenBucketLimiter(limits.account),
           scope: 'account',
-          key: (c) => c.get('principal').account,
+          key: (c) => (c.get('principal').via === 'local' ? undefined : c.get('principal').account),
           onLimited,
         }),
       ]

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { isLoopbackAddress } from './auth/authenticate.ts'
 import { createTokenBucketLimiter } from './rate-limit.ts'
 import { createTestApi } from './testing/test-api.ts'
 
@@ -62,5 +63,33 @@ describe('HTTP API: rate limits', () => {
     expect(await byAddress.json()).toMatchObject({
       error: { message: expect.stringContaining('address') },
     })
+  })
+})
+
+describe('HTTP API: rate limits on an open local relay', () => {
+  it('does not limit the local account', async () => {
+    const { app } = createTestApi({
+      rateLimit: {
+        ip: { ratePerSecond: 100, burst: 100 },
+        account: { ratePerSecond: 0.1, burst: 1 },
+      },
+    })
+    const statuses = await Promise.all(
+      [1, 2, 3, 4, 5].map(async () => (await app.request('/v1/jobs')).status),
+    )
+    expect(statuses).toEqual([200, 200, 200, 200, 200])
+  })
+
+  it('knows loopback peers, IPv4-mapped ones included', () => {
+    expect(['127.0.0.1', '::1', '::ffff:127.0.0.1'].map(isLoopbackAddress)).toEqual([
+      true,
+      true,
+      true,
+    ])
+    expect(['10.0.0.1', '::ffff:10.0.0.1', 'unknown'].map(isLoopbackAddress)).toEqual([
+      false,
+      false,
+      false,
+    ])
   })
 })

@@ -67,6 +67,11 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
   }
 }
 
+/** Whether a socket's peer address is this machine (IPv4, IPv6 or IPv4-mapped IPv6 loopback). */
+export function isLoopbackAddress(address: string): boolean {
+  return address === '::1' || /^(::ffff:)?127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(address)
+}
+
 /** Whether a host string names only this machine. */
 export function isLoopbackHost(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '')
