@@ -10,6 +10,7 @@ import {
   createDiskBlobStore,
   createMemoryBlobStore,
   createSqliteStore,
+  createTieredBlobStore,
 } from '@tabswarm/relay'
 import type { Capabilities } from '@tabswarm/relay/protocol'
 import { compareMatmul, matmulReference, matmulReferenceWithBound } from '@tabswarm/worker-kernels'
@@ -37,15 +38,19 @@ function matrices(m: number, k: number, n: number) {
 
 /**
  * Full task cycles per second: lease, compute a small tile, submit, verify (Freivalds),
- * record (SQLite on disk, output blob on disk, ledger), acknowledge once durable. `workers`
+ * record (SQLite on disk: result row, output blob inline, ledger), acknowledge once durable. `workers`
  * simulated contributors run concurrently in this process, as a relay serves many peers.
  */
 async function tasksPerSecond(synchronous: 'normal' | 'full', tasks: number, workers: number) {
   const dir = mkdtempSync(join(tmpdir(), 'bench-coordinator-'))
   try {
+    const store = createSqliteStore({ path: join(dir, 'coordinator.db'), synchronous })
     const c = createCoordinator({
-      store: createSqliteStore({ path: join(dir, 'coordinator.db'), synchronous }),
-      blobs: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+      store,
+      blobs: createTieredBlobStore({
+        store,
+        large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+      }),
       tileSize: 8,
       welcomeCredits: 1e12,
     })
@@ -336,7 +341,7 @@ export const coordinatorArea: BenchArea = {
     })
 
     notes.push(
-      'tasks_per_s: each cycle is lease -> CPU matmul of an 8x8x8 tile -> submitResult (shape check, Freivalds with 2 rounds, output blob written to disk, result row + ledger transfer + contributor record in SQLite) -> await durable(). Writes are group-committed: units of work are savepoints inside one transaction committed per event-loop turn, and a result is acknowledged only after its commit.',
+      'tasks_per_s: each cycle is lease -> CPU matmul of an 8x8x8 tile -> submitResult (shape check, Freivalds with 2 rounds, output blob stored inline in SQLite (blobs over 256 KiB go to files), result row + ledger transfer + contributor record in SQLite) -> await durable(). Writes are group-committed: units of work are savepoints inside one transaction committed per event-loop turn, and a result is acknowledged only after its commit.',
       'synchronous=NORMAL in WAL mode survives SIGKILL of the process at any moment (a committed transaction is in the WAL, in the OS page cache); only an OS crash or power loss before the next checkpoint can lose the last commits. FULL adds an fsync per commit (TABSWARM_DB_SYNC=full).',
       `overhead counts contributor compute for every executed lease (rejected ones included) plus the coordinator's Freivalds work (2 rounds x 2(mk+kn+mn) flops per check), over the useful 2mkn of the tiles. Saboteurs are banned after 2 faults (the default), so their waste is bounded per identity; a larger job amortises it further. error_rate is measured against the f64 reference, tile by tile.`,
       `the fixed 2x replication baseline is a simulation of the policy (quorum of 2 distinct contributors, a third and further replicas on disagreement, no reputation) on the same population; colluders pairing up get wrong tiles accepted.`,

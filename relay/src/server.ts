@@ -6,6 +6,7 @@ import { serveStatic } from '@hono/node-server/serve-static'
 import { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
 import { createDiskBlobStore } from './blobs/disk-blob-store.ts'
+import { createTieredBlobStore } from './blobs/tiered-blob-store.ts'
 import type { TabswarmConfig } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
@@ -54,12 +55,17 @@ export async function startTabswarm(
     limits: { maxConnections: config.maxPeers, maxReservations: config.maxPeers },
   })
   // Durable state under the data directory: jobs, results and credits in SQLite, bytes in files.
-  const blobs = createDiskBlobStore({ dir: join(config.dataDir, 'blobs') })
+  const store = createSqliteStore({
+    path: join(config.dataDir, 'coordinator.db'),
+    synchronous: config.dbSynchronous,
+  })
+  // Small blobs (task outputs) beside the results in SQLite, large ones in files.
+  const blobs = createTieredBlobStore({
+    store,
+    large: createDiskBlobStore({ dir: join(config.dataDir, 'blobs') }),
+  })
   const coordinator = createCoordinator({
-    store: createSqliteStore({
-      path: join(config.dataDir, 'coordinator.db'),
-      synchronous: config.dbSynchronous,
-    }),
+    store,
     blobs,
     leaseMs: config.leaseMs,
     welcomeCredits: config.welcomeCredits,

@@ -11,7 +11,12 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { createCoordinator, createDiskBlobStore, createSqliteStore } from '@tabswarm/relay'
+import {
+  createCoordinator,
+  createDiskBlobStore,
+  createSqliteStore,
+  createTieredBlobStore,
+} from '@tabswarm/relay'
 import type { Capabilities } from '@tabswarm/relay/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 
@@ -42,9 +47,10 @@ function crashMatrices(m: number, k: number, n: number) {
 }
 
 const started = performance.now()
+const store = createSqliteStore({ path: join(dir, 'coordinator.db') })
 const c = createCoordinator({
-  store: createSqliteStore({ path: join(dir, 'coordinator.db') }),
-  blobs: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+  store,
+  blobs: createTieredBlobStore({ store, large: createDiskBlobStore({ dir: join(dir, 'blobs') }) }),
   tileSize: tile,
   welcomeCredits: 1e9,
 })

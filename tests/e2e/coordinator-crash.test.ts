@@ -4,7 +4,12 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
-import { createCoordinator, createDiskBlobStore, createSqliteStore } from '@tabswarm/relay'
+import {
+  createCoordinator,
+  createDiskBlobStore,
+  createSqliteStore,
+  createTieredBlobStore,
+} from '@tabswarm/relay'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterEach, describe, expect, it } from 'vitest'
 
@@ -62,9 +67,13 @@ describe('coordinator crash recovery', () => {
     expect(['accepted', 'stale']).toContain(ready?.resent)
     expect(done?.status).toBe('completed')
 
+    const store = createSqliteStore({ path: join(dir, 'coordinator.db') })
     const c = createCoordinator({
-      store: createSqliteStore({ path: join(dir, 'coordinator.db') }),
-      blobs: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+      store,
+      blobs: createTieredBlobStore({
+        store,
+        large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+      }),
     })
     try {
       const { jobs } = await c.listJobs()

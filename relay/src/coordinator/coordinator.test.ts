@@ -5,6 +5,7 @@ import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createDiskBlobStore } from '../blobs/disk-blob-store.ts'
+import { createTieredBlobStore } from '../blobs/tiered-blob-store.ts'
 import type { Capabilities } from '../protocol/index.ts'
 import type { JobSpec } from '../protocol/job-spec.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
@@ -492,12 +493,20 @@ describe('coordinator: durability', () => {
   it('resumes a job from its data directory with its accepted results and ledger', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'coordinator-'))
     dirs.push(dir)
-    const open = () =>
-      make({
-        store: createSqliteStore({ path: join(dir, 'coordinator.db') }),
-        blobs: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+    const open = () => {
+      const store = createSqliteStore({ path: join(dir, 'coordinator.db') })
+      // Outputs inline in SQLite; the 48-byte inputs too, except that `inlineMaxBytes: 40` sends A to a file.
+      const blobs = createTieredBlobStore({
+        store,
+        large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+        inlineMaxBytes: 40,
+      })
+      return make({
+        store,
+        blobs,
         tileSize: 2,
       })
+    }
     const spec = matrices(4, 3, 6)
     const first = open()
     const job = first.submitMatmul(spec, { account: 'owner' })

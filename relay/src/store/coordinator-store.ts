@@ -58,6 +58,13 @@ export interface CoordinatorStore {
   isBanned(key: string): boolean
   countBans(): number
 
+  /** Keeps small content-addressed bytes with the rest of the state (see `tiered-blob-store.ts`). */
+  putBlob(hash: string, bytes: Uint8Array): void
+  getBlob(hash: string): Uint8Array | undefined
+  hasBlob(hash: string): boolean
+  /** Bytes held by `putBlob`. */
+  blobBytes(): number
+
   /** Moves credits between two accounts: one row, both balances updated. */
   transfer(entry: LedgerEntry): void
   balance(account: string): number

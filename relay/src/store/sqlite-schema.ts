@@ -75,6 +75,11 @@ CREATE TABLE IF NOT EXISTS transfers (
 -- Only payouts are summed per account (what a contributor earned): index just those rows.
 CREATE INDEX IF NOT EXISTS payouts_by_account ON transfers (credit) WHERE kind = 'payout';
 
+CREATE TABLE IF NOT EXISTS blobs (
+  hash TEXT PRIMARY KEY,
+  bytes BLOB NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS balances (
   account TEXT PRIMARY KEY,
   balance INTEGER NOT NULL

@@ -340,6 +340,22 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     isBanned: (key) => sql('SELECT 1 FROM bans WHERE key = ?').get(key) != null,
     countBans: () => (sql('SELECT COUNT(*) AS n FROM bans').get() as Row).n as number,
 
+    putBlob(hash, bytes) {
+      sql('INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING').run(
+        hash,
+        bytes,
+      )
+    },
+
+    getBlob(hash) {
+      const row = sql('SELECT bytes FROM blobs WHERE hash = ?').get(hash) as Row | undefined
+      return row == null ? undefined : new Uint8Array(row.bytes as Uint8Array)
+    },
+
+    hasBlob: (hash) => sql('SELECT 1 FROM blobs WHERE hash = ?').get(hash) != null,
+    blobBytes: () =>
+      (sql('SELECT COALESCE(SUM(LENGTH(bytes)), 0) AS n FROM blobs').get() as Row).n as number,
+
     transfer(entry) {
       if (!Number.isSafeInteger(entry.amount) || entry.amount < 0)
         throw new RangeError(`ledger amounts are non-negative integers, got ${entry.amount}`)

@@ -1,0 +1,52 @@
+import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { afterEach, describe, expect, it } from 'vitest'
+import { createSqliteStore } from '../store/sqlite-store.ts'
+import { createDiskBlobStore } from './disk-blob-store.ts'
+import { createTieredBlobStore } from './tiered-blob-store.ts'
+
+const dirs: string[] = []
+afterEach(() => {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
+})
+const temp = () => {
+  const dir = mkdtempSync(join(tmpdir(), 'blobs-'))
+  dirs.push(dir)
+  return dir
+}
+
+describe('blob stores', () => {
+  it('keeps blobs under their sha-256, never lets a malformed hash near a path, and clears crash leftovers', () => {
+    const dir = temp()
+    const blobs = createDiskBlobStore({ dir })
+    const { hash, size } = blobs.put(new Uint8Array([1, 2, 3]))
+    expect(hash).toBe('039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81')
+    expect(size).toBe(3)
+    expect(blobs.get(hash)).toEqual(new Uint8Array([1, 2, 3]))
+    expect(blobs.get('../../etc/passwd')).toBeUndefined()
+    expect(blobs.has(`${hash.slice(0, 63)}/`)).toBe(false)
+    writeFileSync(join(dir, 'tmp', 'half-written'), 'x')
+    const reopened = createDiskBlobStore({ dir })
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([])
+    expect(reopened.bytesUsed).toBe(3)
+  })
+
+  it('puts small blobs in the store and large ones in files, and finds both by hash', () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const dir = temp()
+    const blobs = createTieredBlobStore({
+      store,
+      large: createDiskBlobStore({ dir }),
+      inlineMaxBytes: 4,
+    })
+    const small = blobs.put(new Uint8Array([9, 9]))
+    const large = blobs.put(new Uint8Array([1, 2, 3, 4, 5]))
+    expect(store.hasBlob(small.hash)).toBe(true)
+    expect(readdirSync(dir)).toContain(large.hash)
+    expect(blobs.get(small.hash)).toEqual(new Uint8Array([9, 9]))
+    expect(blobs.get(large.hash)).toEqual(new Uint8Array([1, 2, 3, 4, 5]))
+    expect(blobs.bytesUsed).toBe(7)
+    store.close()
+  })
+})
