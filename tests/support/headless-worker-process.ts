@@ -1,4 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { CLI } from './tabswarm-process.ts'
 
@@ -12,14 +15,19 @@ export interface WorkerProcess {
   interrupt(timeoutMs?: number): Promise<number | null>
 }
 
-/** Runs `tabswarm worker --json` as a child process, exactly as a contributor would. */
+/**
+ * Runs `tabswarm worker --json` as a child process, exactly as a contributor would. Its
+ * wallet key goes to `--wallet-file` when `extraArgs` names one, else to a fresh temporary
+ * directory: never into the user's home.
+ */
 export function startWorkerProcess(relayUrl: string, extraArgs: string[] = []): WorkerProcess {
+  const walletArgs = extraArgs.includes('--wallet-file')
+    ? []
+    : ['--wallet-file', join(mkdtempSync(join(tmpdir(), 'tabswarm-wallet-')), 'wallet.key')]
   const child = spawn(
     process.execPath,
-    [CLI, 'worker', '--relay', relayUrl, '--json', ...extraArgs],
-    {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
+    [CLI, 'worker', '--relay', relayUrl, '--json', ...walletArgs, ...extraArgs],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
   )
   const events: Array<Record<string, unknown>> = []
   createInterface({ input: child.stdout! }).on('line', (line) => {

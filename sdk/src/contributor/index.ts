@@ -1,5 +1,6 @@
 /** Browser-safe contributor entry point, shared by tabs and the headless Node worker. */
 
+export { capabilitiesOf } from './capabilities.ts'
 export type { ContributorEvent } from './contributor-events.ts'
 export type {
   ContributorOptions,

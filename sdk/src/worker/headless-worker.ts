@@ -1,11 +1,12 @@
 import type { Libp2p } from '@libp2p/interface'
-import type { Capabilities } from '@tabswarm/relay/protocol'
-import type { HostInfo, KernelHost } from '@tabswarm/worker-kernels'
+import type { KernelHost } from '@tabswarm/worker-kernels'
 import { createNodeKernelHost } from '@tabswarm/worker-kernels/node'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import {
   type ContributorEvent,
   type ContributorSummary,
+  type ContributorWallet,
+  capabilitiesOf,
   runContributor,
 } from '../contributor/index.ts'
 import { createWorkerNode } from './create-worker-node.ts'
@@ -26,28 +27,16 @@ export interface HeadlessWorkerOptions {
   kernelHost?: KernelHost
   /** Injected for tests; by default a WebSockets dialer is created and stopped. */
   node?: Libp2p
+  /** The wallet credited for verified work (proven to the coordinator in hello). */
+  wallet?: ContributorWallet
 }
 
 export interface HeadlessWorkerSummary extends ContributorSummary {
   /** The GPU the work ran on. */
   adapter: string
   peerId: string
-}
-
-/** What a contributor tells the coordinator about its GPU, from the kernel host's report. */
-export function capabilitiesOf(info: HostInfo, agent: string): Capabilities {
-  return {
-    adapter: {
-      vendor: info.vendor,
-      architecture: info.architecture,
-      device: info.device,
-      description: info.description,
-    },
-    features: info.features,
-    limits: { ...info.limits },
-    kernels: ['matmul'],
-    agent: agent.slice(0, 200),
-  }
+  /** The wallet credited, when one was given. */
+  wallet?: string
 }
 
 /**
@@ -83,8 +72,14 @@ export async function runHeadlessWorker(
       capabilities: capabilitiesOf(host.info, `tabswarm-worker node/${process.versions.node}`),
       executor: {
         matmul: ({ a, b, m, k, n }, { signal: taskSignal, timeoutMs }) =>
-          host.matmul({ a, b, m, k, n }, { signal: taskSignal, timeoutMs }),
+          host.matmul(
+            { a, b, m, k, n },
+            { signal: taskSignal, timeoutMs },
+          ) as Promise<Float32Array>,
+        custom: (request, { signal: taskSignal, timeoutMs }) =>
+          host.custom(request, { signal: taskSignal, timeoutMs }),
       },
+      ...(options.wallet ? { wallet: options.wallet } : {}),
       ...(options.onEvent ? { onEvent: options.onEvent } : {}),
       ...(options.maxTasks != null ? { maxTasks: options.maxTasks } : {}),
     })
@@ -92,6 +87,7 @@ export async function runHeadlessWorker(
       ...summary,
       adapter: host.info.description || `${host.info.vendor} ${host.info.architecture}`.trim(),
       peerId: node.peerId.toString(),
+      ...(options.wallet ? { wallet: options.wallet.address } : {}),
     }
   } finally {
     if (options.node == null) await node.stop()

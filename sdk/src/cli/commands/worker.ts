@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import type { ContributorEvent } from '../../contributor/index.ts'
 import { runHeadlessWorker } from '../../worker/headless-worker.ts'
+import { loadWorkerWallet } from '../../worker/worker-wallet.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { defaultRelayUrl } from '../relay-url.ts'
 import { UsageError } from '../usage-error.ts'
@@ -16,6 +17,9 @@ with a summary; a second Ctrl-C exits at once, leaving the task to its lease.
 Options:
   --relay <url|multiaddr>  relay HTTP URL or libp2p multiaddr (env TABSWARM_RELAY,
                            default http://127.0.0.1:8787)
+  --wallet-file <path>     the key of the wallet credited for verified work, created on
+                           first run (default ~/.config/tabswarm/worker-wallet.key;
+                           env TABSWARM_WALLET_KEY=0x... instead of a file)
   --max-tasks <n>          exit after n tasks
   --drain <sec>            how long Ctrl-C waits for the task in flight (default 60)
   --json                   one JSON object per event on stdout, then the summary
@@ -52,6 +56,7 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
     options: {
       relay: { type: 'string' },
       'max-tasks': { type: 'string' },
+      'wallet-file': { type: 'string' },
       drain: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -87,9 +92,17 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
     }
   }
 
+  const wallet = await loadWorkerWallet(
+    values['wallet-file'] ? { keyFile: values['wallet-file'] } : {},
+  )
+  if (values.json)
+    process.stdout.write(`${JSON.stringify({ type: 'wallet', address: wallet.account.address })}\n`)
+  else process.stderr.write(`crediting wallet ${wallet.account.address} (key: ${wallet.source})\n`)
+
   const summary = await runHeadlessWorker({
     relay: values.relay ?? defaultRelayUrl(),
     signal: stop.signal,
+    wallet: wallet.account,
     onEvent,
     ...(maxTasks != null ? { maxTasks } : {}),
   })
