@@ -133,6 +133,8 @@ export interface CoordinatorStats {
     creditsRefunded: number
     canariesIssued: number
     spotChecks: number
+    /** Floating-point operations the coordinator spent recomputing results. */
+    spotCheckedFlops?: number
     bans: number
   }
 }

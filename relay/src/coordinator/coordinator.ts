@@ -80,6 +80,13 @@ export interface CoordinatorOptions {
   speculateAfterMs?: number
   /** Most results one task may collect while waiting for agreement. @default 8 */
   maxReplicas?: number
+  /**
+   * Matmul results recomputed on the coordinator for a contributor with fewer verified
+   * results than this (a newcomer, or anyone right after a fault). @default 1
+   */
+  newcomerSpotChecks?: number
+  /** Most flops one spot check recomputes: a band of rows when the tile is bigger. @default 2e8 */
+  spotCheckFlops?: number
 }
 
 /** Legacy submit of in-memory matrices (the CLI's first API); new code uses `submit`. */
@@ -169,6 +176,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const banAfterFaults = options.banAfterFaults ?? 2
   const speculateAfterMs = options.speculateAfterMs ?? 10_000
   const maxReplicas = options.maxReplicas ?? 8
+  const newcomerSpotChecks = options.newcomerSpotChecks ?? 1
+  const spotCheckFlops = options.spotCheckFlops ?? 2e8
+  let spotCheckedFlops = 0
   const ledger = createLedger(store)
 
   const jobs = new Map<string, JobRuntime>()
@@ -928,9 +938,27 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           n: tile.cols,
         }
       }
-      if ((policy.spotCheck ?? 0) > 0 && random() < policy.spotCheck!) {
+      // Freivalds catches gross errors anywhere but tolerates about n elements' rounding per
+      // row; recomputing rows exactly catches the subtle ones. Every result of a contributor
+      // with no verified record yet is recomputed, so a cheat is caught on its first try.
+      const newcomer = c.record.verified < newcomerSpotChecks
+      if (newcomer || random() < (policy.spotCheck ?? 0)) {
+        const check = freivaldsCheck({ ...operands(), c: c32 }, { rounds: freivaldsRounds, random })
+        const { a: aTile, b: bTile, m: tm, k: tk, n: tn } = operands()
+        const rows = Math.max(1, Math.min(tm, Math.floor(spotCheckFlops / (2 * tk * tn))))
+        const start = rows === tm ? 0 : Math.floor(random() * (tm - rows + 1))
         counters.spotChecks++
-        const verdict = spotVerifier({ ...operands(), output: c32 })
+        spotCheckedFlops += 2 * rows * tk * tn
+        const verdict = check.ok
+          ? spotVerifier({
+              a: aTile.subarray(start * tk, (start + rows) * tk),
+              b: bTile,
+              m: rows,
+              k: tk,
+              n: tn,
+              output: c32.subarray(start * tn, (start + rows) * tn),
+            })
+          : { ok: false as const, reason: `Freivalds check failed at row ${check.worstRow}` }
         if (!verdict.ok) {
           count('rejected', 'spot-check')
           return reject(job, task, c, peerId, verdict.reason)
@@ -1160,6 +1188,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           creditsRefunded: counters.creditsRefunded,
           canariesIssued: counters.canariesIssued,
           spotChecks: counters.spotChecks,
+          spotCheckedFlops,
           bans: counters.bans,
         },
       }
