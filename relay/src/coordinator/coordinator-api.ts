@@ -246,6 +246,12 @@ export interface WorkGateway {
   ): ResultOutcome
   /** `submitResult` for any kernel: one tensor per output the task declares, as raw bytes. */
   submitOutputs(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
+  /**
+   * The contributor could not run the task (compile error, device lost). Not a fault: the
+   * task is leased again; a second report for the task (same or another contributor)
+   * fails the job with this message, since the error then lies with the job.
+   */
+  reportTaskError(peerId: string, leaseId: string, code: string, message: string): ResultOutcome
   /** Returns expired leases' tasks to the queue. Also runs on every `lease` call. */
   reclaimExpiredLeases(): number
   /**

@@ -317,7 +317,7 @@ describe('coordinator: custom kernels and credibility', () => {
             workgroups: [4, 1, 1],
           },
         ],
-        verification: { canaries: 0 },
+        verification: { canaries: 0, maxErrorRate: 1e-2 },
       },
       { account: 'r' },
     )
@@ -353,6 +353,35 @@ describe('coordinator: custom kernels and credibility', () => {
     expect(blobs.get(result!.outputs[0]!.blob)).toEqual(right)
     expect((await c.account('peer:s1')).earned).toBe(0)
     expect((await c.account('peer:h1')).earned).toBeGreaterThan(0)
+  })
+
+  it('by default accepts two agreeing newcomers (BOINC), and fails a job whose task errors twice', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs })
+    const x = blobs.put(new Uint8Array(4)).hash
+    const task = {
+      inputs: [{ blob: x, dtype: 'float32' as const, shape: [1] }],
+      outputs: [{ shape: [1], dtype: 'float32' as const }],
+      workgroups: [1, 1, 1] as [number, number, number],
+    }
+    const job = await c.submit({ kernel: 'custom', program, tasks: [task] }, { account: 'r' })
+    c.registerContributor('p', caps)
+    c.registerContributor('q', caps)
+    const out = [{ shape: [1], dtype: 'float32' as const, bytes: new Uint8Array(4) }]
+    expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('pending')
+    expect(c.submitOutputs('q', c.lease('q')!.leaseId, out).outcome).toBe('accepted')
+    expect((await c.getJob(job.id)).status).toBe('completed')
+
+    const broken = await c.submit({ kernel: 'custom', program, tasks: [task] }, { account: 'r' })
+    expect(
+      c.reportTaskError('p', c.lease('p')!.leaseId, 'KernelCompileError', 'oops').outcome,
+    ).toBe('rejected')
+    expect((await c.getJob(broken.id)).status).toBe('running')
+    c.reportTaskError('q', c.lease('q')!.leaseId, 'KernelCompileError', 'oops')
+    const failed = await c.getJob(broken.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toMatch(/task 0 failed on 2 contributor\(s\): KernelCompileError: oops/)
+    expect(failed.credits.refunded).toBe(failed.credits.budget)
   })
 
   it('never gives two replicas of a task to the same wallet or network address', async () => {

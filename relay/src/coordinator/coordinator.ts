@@ -791,15 +791,22 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     // An explicit `replication` is a fixed quorum (BOINC's min_quorum): the first group of
     // that many distinct contributors that outnumbers every other group wins. Without it, a
     // group wins once its credibility reaches 1 − ε.
-    const quorum = job.row.spec.verification?.replication
+    // With `maxErrorRate`, only credibility decides. By default (BOINC's adaptive
+    // replication) two distinct contributors who outnumber every other answer suffice, and
+    // one whose credibility alone reaches 1 − ε needs nobody.
+    const policy = job.row.spec.verification ?? {}
+    const quorum = policy.replication
     const minAgreeing = quorum ?? 1
     let best = -1
     for (let g = 0; g < groups.length; g++) {
       const size = groups[g]!.length
+      const majority = groups.every((other, h) => h === g || other.length < size)
       const credible =
         quorum != null
-          ? size >= quorum && groups.every((other, h) => h === g || other.length < size)
-          : probabilities[g]! >= 1 - targetErrorRate
+          ? size >= quorum && majority
+          : policy.maxErrorRate != null
+            ? probabilities[g]! >= 1 - policy.maxErrorRate
+            : probabilities[g]! >= 1 - targetErrorRate || (size >= 2 && majority)
       if (credible) best = g
     }
     if (best < 0) {
@@ -1280,6 +1287,26 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     submitOutputs(peerId, leaseId, outputs) {
       return verifyAndRecord(peerId, leaseId, outputs)
+    },
+
+    reportTaskError(peerId, leaseId, code, message) {
+      const lease = leases.get(leaseId)
+      if (lease == null || lease.peerId !== peerId) return { outcome: 'stale' as const }
+      const job = jobs.get(lease.jobId)
+      const task = job?.tasks[lease.taskIndex]
+      dropLease(leaseId)
+      if (job == null || task == null || task.accepted) return { outcome: 'stale' as const }
+      const reports = (task.errors ??= new Map<string, number>())
+      reports.set(peerId, (reports.get(peerId) ?? 0) + 1)
+      const total = [...reports.values()].reduce((sum, n) => sum + n, 0)
+      if (reports.size >= 2 || total >= 2) {
+        finish(
+          job,
+          'failed',
+          `task ${task.index} failed on ${reports.size} contributor(s): ${code}: ${message}`,
+        )
+      }
+      return { outcome: 'rejected' as const, reason: 'task error recorded' }
     },
 
     reclaimExpiredLeases,

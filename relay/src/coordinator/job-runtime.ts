@@ -41,6 +41,8 @@ export interface TaskRuntime {
   /** `peer:` and `payee:` keys of contributors whose result for this task was wrong. */
   failedBy: Set<string>
   firstLeasedAt?: number
+  /** Task errors reported (not faults), by peer: two fail the job. */
+  errors?: Map<string, number>
 }
 
 export interface MatmulInputs {

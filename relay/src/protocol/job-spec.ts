@@ -66,10 +66,17 @@ export const VerificationPolicySchema = z.object({
   /**
    * A fixed quorum: this many distinct contributors (peer id, wallet and network address)
    * must agree, outnumbering any other answer, before a result no algebraic check covers is
-   * accepted. Weaker against colluders than the default. @default adaptive: credibility-based,
-   * a group of agreeing results is accepted once the chance it is wrong is below 1e-4
+   * accepted. @default adaptive (BOINC): 2 for newcomers, 1 for a contributor whose record
+   * makes a wrong result less likely than 1e-4
    */
   replication: z.number().int().min(1).max(8).optional(),
+  /**
+   * Accept a result only once the chance that it is wrong, given the credibility of the
+   * contributors who agree on it and against it, is below this (Sarmenta's
+   * credibility-based voting). Strongest against colluders; needs several distinct
+   * contributors while they are new. Ignored when `replication` is set.
+   */
+  maxErrorRate: z.number().min(1e-12).max(0.5).optional(),
   /** Fraction of results recomputed on the coordinator. @default 0 (matmul), 0.02 (custom) */
   spotCheck: z.number().min(0).max(1).optional(),
   /** Fraction of leases that re-issue a task whose answer is already known. @default 0 (matmul), 0.02 (custom) */

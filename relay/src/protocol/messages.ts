@@ -105,18 +105,33 @@ export const CustomResultSchema = z.object({
   elapsedMs: z.number().min(0).max(86_400_000),
 })
 
+/**
+ * The contributor could not run the task (the WGSL does not compile, the device was lost,
+ * the limits are too small). Not a fault: the task goes to another contributor, and a job
+ * whose task fails the same way twice fails with this message.
+ */
+export const TaskErrorSchema = z.object({
+  type: z.literal('task-error'),
+  leaseId: id,
+  /** The error's name or code, e.g. `KernelCompileError`. */
+  code: z.string().max(64),
+  message: text,
+})
+
 export const WorkRequestSchema = z.discriminatedUnion('type', [
   HelloSchema,
   LeaseRequestSchema,
   LeaseRenewSchema,
   TaskResultSchema,
   CustomResultSchema,
+  TaskErrorSchema,
 ])
 export type Hello = z.infer<typeof HelloSchema>
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>
 export type LeaseRenew = z.infer<typeof LeaseRenewSchema>
 export type TaskResult = z.infer<typeof TaskResultSchema>
 export type CustomResult = z.infer<typeof CustomResultSchema>
+export type TaskError = z.infer<typeof TaskErrorSchema>
 export type WorkRequest = z.infer<typeof WorkRequestSchema>
 
 // Responses (relay -> contributor)

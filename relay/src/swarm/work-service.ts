@@ -143,6 +143,22 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           expiresInMs: renewed?.expiresInMs ?? 0,
         })
       }
+      case 'task-error': {
+        const { outcome, reason } = coordinator.reportTaskError(
+          peerId,
+          header.leaseId,
+          header.code,
+          header.message,
+        )
+        await coordinator.durable()
+        log.warn('task error reported', { peer: peerId, code: header.code, error: header.message })
+        return reply({
+          type: 'result-ack',
+          leaseId: header.leaseId,
+          outcome,
+          ...(reason != null ? { reason } : {}),
+        })
+      }
       case 'custom-result': {
         if ((await sha256Hex(payload)) !== header.sha256) {
           throw new ProtocolError('PAYLOAD_MISMATCH', 'output bytes do not match their sha256')

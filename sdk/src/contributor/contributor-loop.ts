@@ -137,6 +137,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     } catch (err) {
       if (signal.aborted) throw err
       emit({ type: 'task-failed', taskId: lease.taskId, error: (err as Error).message })
+      await reportError(lease.leaseId, err)
       return
     } finally {
       stopRenewing()
@@ -165,6 +166,22 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       elapsedMs,
       ...(ack.header.reason != null ? { reason: ack.header.reason } : {}),
     })
+  }
+
+  /** Tells the relay the task could not run, so it is not left to expire. */
+  async function reportError(leaseId: string, err: unknown): Promise<void> {
+    const error = err as { name?: unknown; code?: unknown; message?: unknown }
+    const code = String(error.code ?? error.name ?? 'Error').slice(0, 64)
+    try {
+      await exchange({
+        type: 'task-error',
+        leaseId,
+        code,
+        message: String(error.message ?? err).slice(0, 500),
+      })
+    } catch {
+      // The lease expires on its own if the relay cannot hear us.
+    }
   }
 
   /** Keeps the lease alive while a long task runs: renews at half its remaining time. */
@@ -240,6 +257,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     } catch (err) {
       if (signal.aborted) throw err
       emit({ type: 'task-failed', taskId: lease.taskId, error: (err as Error).message })
+      await reportError(lease.leaseId, err)
       return
     } finally {
       stopRenewing()
