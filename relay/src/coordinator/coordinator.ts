@@ -1296,7 +1296,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const task = job?.tasks[lease.taskIndex]
       dropLease(leaseId)
       if (job == null || task == null || task.accepted) return { outcome: 'stale' as const }
-      const reports = (task.errors ??= new Map<string, number>())
+      task.errors ??= new Map<string, number>()
+      const reports = task.errors
       reports.set(peerId, (reports.get(peerId) ?? 0) + 1)
       const total = [...reports.values()].reduce((sum, n) => sum + n, 0)
       if (reports.size >= 2 || total >= 2) {
