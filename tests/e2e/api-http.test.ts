@@ -224,7 +224,7 @@ describe('HTTP API of a relay with keys', () => {
 
   beforeAll(async () => {
     relay = await startTabswarmProcess({
-      env: { TABSWARM_API_KEYS: `alice:${KEY}`, TABSWARM_RATE_LIMIT: '1000/1000,2/6' },
+      env: { TABSWARM_API_KEYS: `alice:${KEY}`, TABSWARM_RATE_LIMIT: '1000/1000,2/10' },
     })
   }, 60_000)
   afterAll(async () => {
@@ -293,10 +293,56 @@ describe('HTTP API of a relay with keys', () => {
     })
   })
 
+  it('streams events over a WebSocket to a key offered as a subprotocol, as browsers must', async () => {
+    const bearer = { authorization: `Bearer ${KEY}` }
+    const put = async (values: number[]) =>
+      (
+        (await (
+          await api('/v1/blobs', { method: 'PUT', body: f32(values), headers: bearer })
+        ).json()) as { blob: string }
+      ).blob
+    const spec = matmulSpec(await put([1, 2, 3, 4, 5, 6]), await put([1, 0, 0, 1, 1, 1]))
+    const created = await api('/v1/jobs', {
+      method: 'POST',
+      body: JSON.stringify(spec),
+      headers: { ...bearer, 'content-type': 'application/json' },
+    })
+    expect(created.status).toBe(201)
+    const { id } = (await created.json()) as { id: string }
+    const url = `${relay.url.replace(/^http/, 'ws')}/v1/jobs/${id}/events`
+
+    const refused = new WebSocket(url)
+    await new Promise<void>((resolve) => {
+      refused.onerror = () => resolve()
+      refused.onopen = () => resolve()
+    })
+    expect(refused.readyState).not.toBe(WebSocket.OPEN)
+
+    const socket = new WebSocket(url, [
+      'tabswarm.v1',
+      `tabswarm.bearer.${Buffer.from(KEY).toString('base64url')}`,
+    ])
+    const events: string[] = []
+    const closed = new Promise<number>((resolve) => {
+      socket.onclose = (event) => resolve(event.code)
+    })
+    socket.onmessage = (message) =>
+      events.push((JSON.parse(String(message.data)) as { event: string }).event)
+    await new Promise<void>((resolve, reject) => {
+      socket.onopen = () => resolve()
+      socket.onerror = () => reject(new Error('the keyed event socket did not open'))
+    })
+    expect(socket.protocol).toBe('tabswarm.v1')
+    await expect.poll(() => events.length, { timeout: 5_000 }).toBeGreaterThan(0)
+    await api(`/v1/jobs/${id}/cancel`, { method: 'POST', headers: bearer })
+    expect(await closed).toBe(1000)
+    expect(events).toEqual(['progress', 'cancelled'])
+  })
+
   it('limits each account with 429 and Retry-After', async () => {
     const statuses: number[] = []
     let retryAfter: string | null = null
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 20; i++) {
       const response = await api('/v1/jobs', { headers: { authorization: `Bearer ${KEY}` } })
       statuses.push(response.status)
       if (response.status === 429) retryAfter = response.headers.get('retry-after')

@@ -40,7 +40,8 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
       body: new Uint8Array(0),
       header: (name: string) => c.req.header(name),
     }
-    const authorization = c.req.header('authorization')
+    const authorization =
+      c.req.header('authorization') ?? webSocketBearer(c.req.header('sec-websocket-protocol'))
     if (options.wallet.present(signed)) {
       if (c.req.method !== 'GET' && c.req.method !== 'HEAD')
         signed.body = new Uint8Array(await c.req.arrayBuffer())
@@ -65,6 +66,21 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
     c.set('principal', principal)
     await next()
   }
+}
+
+/**
+ * Browsers cannot set headers on a WebSocket; they may offer the key as a subprotocol
+ * instead: `new WebSocket(url, ['tabswarm.v1', 'tabswarm.bearer.' + base64url(key)])`.
+ * The server selects `tabswarm.v1` (the first offered), so the key is never echoed back.
+ */
+export const WEBSOCKET_BEARER_PREFIX = 'tabswarm.bearer.'
+
+function webSocketBearer(protocols: string | undefined): string | undefined {
+  const offered = protocols?.split(',').map((p) => p.trim())
+  const token = offered?.find((p) => p.startsWith(WEBSOCKET_BEARER_PREFIX))
+  if (token === undefined) return undefined
+  const key = Buffer.from(token.slice(WEBSOCKET_BEARER_PREFIX.length), 'base64url').toString('utf8')
+  return `Bearer ${key}`
 }
 
 /** Whether a socket's peer address is this machine (IPv4, IPv6 or IPv4-mapped IPv6 loopback). */
