@@ -1,6 +1,7 @@
 import { createCoordinator, createMemoryBlobStore, createSqliteStore } from '@tabswarm/relay'
 import type { Capabilities } from '@tabswarm/relay/protocol'
 import { compareMatmul, matmulReference, matmulReferenceWithBound } from '@tabswarm/worker-kernels'
+import { getAddress } from 'viem'
 import { describe, expect, it } from 'vitest'
 
 /**
@@ -105,7 +106,8 @@ describe('coordinator with 50 contributors, 20% of them saboteurs', () => {
         expect(account.earned, `${p.kind} ${p.peerId}`).toBe(0)
         expect(account.pending).toBe(0)
         expect(store.isBanned(`peer:${p.peerId}`), `${p.kind} ${p.peerId} banned`).toBe(true)
-        expect(store.isBanned(`wallet:${p.wallet}`)).toBe(true)
+        // Wallet accounts and bans use the EIP-55 form.
+        expect(store.isBanned(`wallet:${getAddress(p.wallet)}`)).toBe(true)
       }
       const honestEarned = (
         await Promise.all(people.filter((p) => p.kind === 'honest').map((p) => c.account(p.wallet)))

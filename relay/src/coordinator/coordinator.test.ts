@@ -215,6 +215,20 @@ describe('coordinator: jobs, credits and scheduling', () => {
     expect(await c.account('bob')).toMatchObject({ balance: 10, escrowed: 0 })
   })
 
+  it('names a wallet account the same whatever the casing of its address', async () => {
+    const c = make({ tileSize: 4 })
+    c.registerContributor('w', {
+      capabilities: caps,
+      wallet: { address: '0xAbCdEf0000000000000000000000000000000001' },
+    })
+    c.submitMatmul(matrices(4, 2, 4))
+    submitHonest(c, 'w', c.lease('w')!)
+    const checksummed = await c.account('0xAbCdEf0000000000000000000000000000000001')
+    expect(checksummed.earned).toBeGreaterThan(0)
+    expect(checksummed.account).toBe('0xaBCdEf0000000000000000000000000000000001')
+    expect(await c.account('0xabcdef0000000000000000000000000000000001')).toEqual(checksummed)
+  })
+
   it('refuses specs that name missing blobs or do not fit, with a message naming the problem', async () => {
     const blobs = createMemoryBlobStore()
     const c = make({ blobs })

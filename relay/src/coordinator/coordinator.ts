@@ -1,4 +1,5 @@
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
+import { getAddress } from 'viem'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger, TREASURY } from '../ledger/ledger.ts'
 import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
@@ -142,6 +143,11 @@ function cryptoRandom(): () => number {
     }
     return (pool[next++] as number) / 2 ** 32
   }
+}
+
+/** A wallet address names one account whatever its casing: the EIP-55 checksummed form. */
+function accountKey(account: string): string {
+  return /^0x[0-9a-fA-F]{40}$/.test(account) ? getAddress(account.toLowerCase()) : account
 }
 
 function tensorBytes(data: ArrayBufferView): Uint8Array {
@@ -1071,7 +1077,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       }
       const rows = store.listJobs({
         limit: limit + 1,
-        ...(query.owner != null ? { owner: query.owner } : {}),
+        ...(query.owner != null ? { owner: accountKey(query.owner) } : {}),
         ...(query.status != null ? { status: query.status } : {}),
         ...(before != null ? { before } : {}),
       })
@@ -1086,7 +1092,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     async cancel(id, owner) {
       const row = requireRow(id)
-      if (owner != null && row.owner !== owner.account)
+      if (owner != null && row.owner !== accountKey(owner.account))
         throw new CoordinatorError('NOT_OWNER', `job ${id} belongs to another account`)
       const job = jobs.get(id)
       if (job != null) finish(job, 'cancelled')
@@ -1147,7 +1153,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       return out
     },
 
-    async account(account) {
+    async account(name) {
+      const account = accountKey(name)
       let escrowed = 0
       for (const job of jobs.values())
         if (job.row.owner === account) escrowed += ledger.escrowed(job.row.id)
@@ -1160,7 +1167,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       }
     },
 
-    async grant(account, credits) {
+    async grant(name, credits) {
+      const account = accountKey(name)
       if (!Number.isSafeInteger(credits) || credits <= 0)
         throw new CoordinatorError(
           'INVALID_AMOUNT',
@@ -1203,7 +1211,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     registerContributor(peerId, hello) {
       const h: ContributorHello = 'capabilities' in hello ? hello : { capabilities: hello }
-      const payee = h.wallet?.address.toLowerCase() ?? `peer:${peerId}`
+      // Checksummed (EIP-55), as the HTTP API names wallets: one ledger key per wallet.
+      const payee = h.wallet ? accountKey(h.wallet.address) : `peer:${peerId}`
       if (
         store.isBanned(`peer:${peerId}`) ||
         (h.wallet != null && store.isBanned(`wallet:${payee}`))
@@ -1344,6 +1353,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         `budget ${budget} does not cover one task (${p.taskCredits} credits)`,
       )
     const id = crypto.randomUUID()
+    owner = { account: accountKey(owner.account) }
     const row: StoredJob = {
       id,
       seq: 0,
