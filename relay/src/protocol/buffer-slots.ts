@@ -55,5 +55,7 @@ export function readBuffer(payload: Uint8Array, slot: BufferSlot): Uint8Array {
       `buffer ${slot.name} ends at byte ${slot.byteOffset + slot.byteLength}, payload has ${payload.byteLength}`,
     )
   }
-  return payload.slice(slot.byteOffset, slot.byteOffset + slot.byteLength)
+  // A copy into a fresh, aligned buffer. Not `payload.slice`: on a Node Buffer (what a
+  // libp2p stream yields in Node) that is a view into a shared pool at any offset.
+  return new Uint8Array(payload.subarray(slot.byteOffset, slot.byteOffset + slot.byteLength))
 }
