@@ -25,6 +25,13 @@ export interface RequestOptions {
   timeoutMs?: number | null
 }
 
+/** Answers that say "not now": the relay refused before doing anything, so a retry is safe. */
+const RETRYABLE = new Set([429, 503])
+/** Tries a refused request at most this many more times. */
+const MAX_RETRIES = 3
+/** Longest wait for one retry, whatever `Retry-After` says. */
+const MAX_RETRY_WAIT_MS = 30_000
+
 /**
  * The one place HTTP happens: base URL, credentials, timeouts and cancellation, and the
  * API's `{ error: { code, message } }` answers turned into `ApiRequestError`s.
@@ -41,6 +48,24 @@ export function createTransport(options: TransportOptions): Transport {
   const { base } = options
 
   async function request(path: string, init: RequestOptions = {}): Promise<Response> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await attemptRequest(path, init)
+      } catch (err) {
+        const retryable =
+          err instanceof ApiRequestError && RETRYABLE.has(err.status) && attempt < MAX_RETRIES
+        if (!retryable) throw err
+        // Honour Retry-After; without one, back off exponentially from half a second.
+        const waitMs = Math.min(
+          MAX_RETRY_WAIT_MS,
+          err.retryAfterSeconds != null ? err.retryAfterSeconds * 1000 : 500 * 2 ** attempt,
+        )
+        await delay(waitMs, init.signal)
+      }
+    }
+  }
+
+  async function attemptRequest(path: string, init: RequestOptions): Promise<Response> {
     const method = init.method ?? 'GET'
     const signals: AbortSignal[] = init.signal ? [init.signal] : []
     if (init.timeoutMs !== null)
@@ -54,6 +79,7 @@ export function createTransport(options: TransportOptions): Transport {
       body = encoder.encode(JSON.stringify(init.body))
       headers['content-type'] = 'application/json'
     }
+    // Signed afresh on every attempt: a wallet signature's nonce must not repeat.
     if (options.authenticate)
       Object.assign(headers, await options.authenticate({ method, path: `/v1${path}`, body }))
 
@@ -89,4 +115,19 @@ export function createTransport(options: TransportOptions): Transport {
     json: async <T>(path: string, init?: RequestOptions) =>
       (await request(path, init)).json() as Promise<T>,
   }
+}
+
+function delay(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal!.reason)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
+  })
 }
