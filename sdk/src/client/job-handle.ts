@@ -123,16 +123,16 @@ export function createJobHandle(transport: Transport, id: string): JobHandle {
           if (page.results.length === 0) return false
         }
       }
-      if (yield* drain()) return yield* finish()
+      if (yield* drain()) return await finish()
       // Each event (a result accepted, the job ending) is a cue to read on; the cursor makes
       // a missed or repeated cue harmless.
       for await (const _job of handle.progress(signal ? { signal } : {})) {
-        if (yield* drain()) return yield* finish()
+        if (yield* drain()) return await finish()
       }
       while (!(yield* drain())) await pause(250, signal)
-      return yield* finish()
+      return await finish()
 
-      async function* finish(): AsyncGenerator<never, void> {
+      async function finish(): Promise<void> {
         const job = await handle.status(signal ? { signal } : {})
         if (job.status !== 'completed') throw new JobFailedError(id, job.status, job.error)
       }

@@ -79,7 +79,14 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
     },
     { once: true },
   )
+  // Said once the relay answers, so that a bad address or a relay that is down gets its
+  // one-line error alone.
+  let walletAnnounced = false
   const onEvent = (event: ContributorEvent) => {
+    if (event.type === 'connected' && !walletAnnounced && !values.json) {
+      walletAnnounced = true
+      process.stderr.write(`crediting wallet ${wallet.account.address} (key: ${wallet.source})\n`)
+    }
     if (event.type === 'task-started') busy = true
     if (event.type === 'task-finished' || event.type === 'task-failed') {
       busy = false
@@ -97,7 +104,6 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
   )
   if (values.json)
     process.stdout.write(`${JSON.stringify({ type: 'wallet', address: wallet.account.address })}\n`)
-  else process.stderr.write(`crediting wallet ${wallet.account.address} (key: ${wallet.source})\n`)
 
   const summary = await runHeadlessWorker({
     relay: values.relay ?? defaultRelayUrl(),
