@@ -235,6 +235,14 @@ export interface WorkGateway {
     leaseId: string,
   ): { expiresAt: number; expiresInMs: number } | undefined
   /**
+   * The contributor hands a lease back (it is stopping: Ctrl-C, a closed tab). The task goes
+   * back to the front of its job's queue at once instead of waiting for the lease to expire.
+   * Not a fault and not a task error: a contributor may always stop. Throws
+   * `CoordinatorError('LEASE_NOT_HELD')` when this peer holds no live lease `leaseId` (an
+   * unknown, expired or already finished lease, or another peer's).
+   */
+  releaseLease(peerId: string, leaseId: string): void
+  /**
    * Verifies and records a result. Idempotent per lease: a repeat of an accepted result is
    * `accepted` again and pays nothing twice.
    */

@@ -9,6 +9,7 @@ export type CoordinatorErrorCode =
   | 'NOT_OWNER'
   | 'CONTRIBUTOR_BANNED'
   | 'INVALID_AMOUNT'
+  | 'LEASE_NOT_HELD'
 
 /** A request the coordinator refuses, with a message that says why. */
 export class CoordinatorError extends TabswarmError {

@@ -149,6 +149,37 @@ describe('coordinator: matmul jobs', () => {
     expect((await c.getJob(job.id)).status).toBe('completed')
   })
 
+  it('takes a released lease back at once, without a fault or a task error, and refuses a release of a lease not held', async () => {
+    const clock = fakeClock()
+    const c = make({ tileSize: 2, clock, leaseMs: 60_000 })
+    const job = c.submitMatmul(matrices(4, 2, 4))
+    c.registerContributor('leaver', caps)
+    c.registerContributor('other', caps)
+    const held = c.lease('leaver')!
+    expect(() => c.releaseLease('other', held.leaseId)).toThrow(
+      expect.objectContaining({ name: 'CoordinatorError', code: 'LEASE_NOT_HELD' }),
+    )
+    c.releaseLease('leaver', held.leaseId)
+    // Not a day later when the lease would expire: the next lease is the released task.
+    const next = c.lease('other')!
+    expect(next.taskId).toBe(held.taskId)
+    expect(c.stats().counters.bans).toBe(0)
+    expect(() => c.releaseLease('leaver', held.leaseId)).toThrow(/holds no live lease/)
+    expect(() => c.releaseLease('leaver', 'no-such-lease')).toThrow(
+      expect.objectContaining({ code: 'LEASE_NOT_HELD' }),
+    )
+    // The leaver stays a contributor in good standing: it may lease again and be paid.
+    const again = c.lease('leaver')!
+    expect(submitHonest(c, 'leaver', again).outcome).toBe('accepted')
+    expect(submitHonest(c, 'other', next).outcome).toBe('accepted')
+    for (let g = c.lease('leaver'); g; g = c.lease('leaver')) submitHonest(c, 'leaver', g)
+    const done = await c.getJob(job.id)
+    expect(done.status).toBe('completed')
+    expect(done.tasks.rejectedResults).toBe(0)
+    expect((await c.account('peer:leaver')).earned).toBeGreaterThan(0)
+    expect(c.stats().gauges.activeLeases).toBe(0)
+  })
+
   it('accepts a repeated result once and pays it once', async () => {
     const c = make({ tileSize: 2 })
     const job = c.submitMatmul(matrices(4, 2, 4))

@@ -479,6 +479,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     job.ready.push(task.index)
   }
 
+  /** Like `requeue`, but the task is the next one leased. */
+  function requeueFirst(job: JobRuntime, task: TaskRuntime): void {
+    if (task.accepted || task.queued || job.row.status !== 'running') return
+    task.queued = true
+    if (job.head > 0) job.ready[--job.head] = task.index
+    else job.ready.unshift(task.index)
+  }
+
   function dropLease(leaseId: string, putBack = true): LeaseRuntime | undefined {
     const lease = leases.get(leaseId)
     if (lease == null) return undefined
@@ -1286,6 +1294,20 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (lease == null || lease.peerId !== peerId || lease.expiresAt <= now) return undefined
       lease.expiresAt = now + leaseMs
       return { expiresAt: lease.expiresAt, expiresInMs: leaseMs }
+    },
+
+    releaseLease(peerId, leaseId) {
+      const lease = leases.get(leaseId)
+      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= clock.now())
+        throw new CoordinatorError(
+          'LEASE_NOT_HELD',
+          `peer ${peerId} holds no live lease ${String(leaseId).slice(0, 64)}`,
+        )
+      dropLease(leaseId, false)
+      const job = jobs.get(lease.jobId)
+      const task = job?.tasks[lease.taskIndex]
+      // Back at the front of the queue: the task was already waited for once.
+      if (job != null && task != null && task.leases.size === 0) requeueFirst(job, task)
     },
 
     submitResult(peerId, leaseId, output, shape) {
