@@ -3,9 +3,18 @@ import { KernelAbortedError, KernelTimeoutError, type TabswarmError } from '../e
 /** Options of `createCallDeadline`. */
 export type CallDeadlineOptions = {
   signal?: AbortSignal | undefined
-  /** Milliseconds until the call rejects with `KernelTimeoutError`. */
+  /**
+   * Milliseconds until the call rejects with `KernelTimeoutError`: a positive number up
+   * to `MAX_TIMEOUT_MS`, or `Infinity` for no deadline (the signal still applies).
+   */
   timeoutMs: number
 }
+
+/**
+ * Longest finite deadline: timers hold a signed 32-bit millisecond count, and a longer
+ * delay is silently clamped to 1 ms, which would time every call out at once.
+ */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1
 
 /** The deadline of one call: every await of the call goes through `race`. */
 export type CallDeadline = {
@@ -34,8 +43,10 @@ function errorFromAbort(reason: unknown): TabswarmError {
  * cancelled call stops waiting, frees what it allocated and drops the late result.
  */
 export function createCallDeadline({ signal, timeoutMs }: CallDeadlineOptions): CallDeadline {
-  if (!(timeoutMs > 0)) {
-    throw new RangeError(`timeoutMs must be a positive number, got ${timeoutMs}.`)
+  if (!(timeoutMs > 0) || (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Number.POSITIVE_INFINITY)) {
+    throw new RangeError(
+      `timeoutMs must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, or Infinity for no deadline; got ${timeoutMs}.`,
+    )
   }
   let cancelled: TabswarmError | undefined
   let reject: (err: TabswarmError) => void = () => {}
@@ -53,10 +64,14 @@ export function createCallDeadline({ signal, timeoutMs }: CallDeadlineOptions): 
   const onAbort = (): void => cancel(errorFromAbort(signal?.reason))
   if (signal?.aborted) onAbort()
   else signal?.addEventListener('abort', onAbort, { once: true })
-  const timer = setTimeout(
-    () => cancel(new KernelTimeoutError(`Kernel call exceeded its ${timeoutMs} ms deadline.`)),
-    timeoutMs,
-  )
+  const timer =
+    timeoutMs === Number.POSITIVE_INFINITY
+      ? undefined
+      : setTimeout(
+          () =>
+            cancel(new KernelTimeoutError(`Kernel call exceeded its ${timeoutMs} ms deadline.`)),
+          timeoutMs,
+        )
 
   return {
     race<T>(work: Promise<T>): Promise<T> {
