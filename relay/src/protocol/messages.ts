@@ -87,6 +87,12 @@ export const HelloSchema = z.object({
 export const LeaseRequestSchema = z.object({ type: z.literal('lease-request') })
 /** Keeps a long task's lease alive; send it well before `expiresInMs` runs out. */
 export const LeaseRenewSchema = z.object({ type: z.literal('lease-renew'), leaseId: id })
+/**
+ * Hands a lease back before its task is done (the contributor is stopping: a second Ctrl-C,
+ * a drain that ran out of time, a closed tab), so the task is leased again at once instead
+ * of waiting for the lease to expire. Not a fault and not a task error.
+ */
+export const LeaseReleaseSchema = z.object({ type: z.literal('lease-release'), leaseId: id })
 export const TaskResultSchema = z.object({
   type: z.literal('result'),
   leaseId: id,
@@ -122,6 +128,7 @@ export const WorkRequestSchema = z.discriminatedUnion('type', [
   HelloSchema,
   LeaseRequestSchema,
   LeaseRenewSchema,
+  LeaseReleaseSchema,
   TaskResultSchema,
   CustomResultSchema,
   TaskErrorSchema,
@@ -129,6 +136,7 @@ export const WorkRequestSchema = z.discriminatedUnion('type', [
 export type Hello = z.infer<typeof HelloSchema>
 export type LeaseRequest = z.infer<typeof LeaseRequestSchema>
 export type LeaseRenew = z.infer<typeof LeaseRenewSchema>
+export type LeaseRelease = z.infer<typeof LeaseReleaseSchema>
 export type TaskResult = z.infer<typeof TaskResultSchema>
 export type CustomResult = z.infer<typeof CustomResultSchema>
 export type TaskError = z.infer<typeof TaskErrorSchema>
@@ -185,6 +193,12 @@ export const LeaseRenewedSchema = z.object({
   outcome: z.enum(['renewed', 'stale']),
   expiresInMs: z.number().int().min(0),
 })
+/** Answer to `lease-release`: `released`, or `stale` when this peer held no such live lease. */
+export const LeaseReleasedSchema = z.object({
+  type: z.literal('lease-released'),
+  leaseId: id,
+  outcome: z.enum(['released', 'stale']),
+})
 export const ErrorMessageSchema = z.object({
   type: z.literal('error'),
   code: z.string().max(64),
@@ -198,6 +212,7 @@ export const WorkResponseSchema = z.discriminatedUnion('type', [
   NoWorkSchema,
   ResultAckSchema,
   LeaseRenewedSchema,
+  LeaseReleasedSchema,
   ErrorMessageSchema,
 ])
 export type HelloAck = z.infer<typeof HelloAckSchema>
@@ -206,5 +221,6 @@ export type CustomLease = z.infer<typeof CustomLeaseSchema>
 export type NoWork = z.infer<typeof NoWorkSchema>
 export type ResultAck = z.infer<typeof ResultAckSchema>
 export type LeaseRenewed = z.infer<typeof LeaseRenewedSchema>
+export type LeaseReleased = z.infer<typeof LeaseReleasedSchema>
 export type ErrorMessage = z.infer<typeof ErrorMessageSchema>
 export type WorkResponse = z.infer<typeof WorkResponseSchema>

@@ -143,6 +143,20 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           expiresInMs: renewed?.expiresInMs ?? 0,
         })
       }
+      case 'lease-release': {
+        // A lease already over (expired, finished, another peer's) is nothing to hand back:
+        // say `stale` rather than an error, since the contributor is leaving either way.
+        let outcome: 'released' | 'stale' = 'released'
+        try {
+          coordinator.releaseLease(peerId, header.leaseId)
+        } catch (err) {
+          if (!(err instanceof CoordinatorError && err.code === 'LEASE_NOT_HELD')) throw err
+          outcome = 'stale'
+        }
+        await coordinator.durable()
+        log.info('lease handed back', { peer: peerId, lease: header.leaseId, outcome })
+        return reply({ type: 'lease-released', leaseId: header.leaseId, outcome })
+      }
       case 'task-error': {
         const { outcome, reason } = coordinator.reportTaskError(
           peerId,
