@@ -52,7 +52,8 @@ export async function startTabswarm(
       ? config.listen
       : [`/${config.host.includes(':') ? 'ip6' : 'ip4'}/${config.host}/tcp/${config.p2pPort}/ws`],
     announce: config.announce,
-    limits: { maxConnections: config.maxPeers, maxReservations: config.maxPeers },
+    // Reservations follow (four per connection; see relay-limits.ts).
+    limits: { maxConnections: config.maxPeers },
   })
   // Durable state under the data directory: jobs, results and credits in SQLite, bytes in files.
   const store = createSqliteStore({

@@ -33,6 +33,8 @@ export {
 } from './blob-messages.ts'
 export type { BufferTensor } from './buffer-slots.ts'
 export { packBuffers, readBuffer } from './buffer-slots.ts'
+export type { DiscoveryAnnouncement, DiscoveryValidatorOptions } from './discovery-validator.ts'
+export { createDiscoveryValidator, decodeAnnouncement } from './discovery-validator.ts'
 export type { WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'

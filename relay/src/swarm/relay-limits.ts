@@ -12,15 +12,26 @@ export interface RelayLimits {
   maxConnections: number
   /**
    * Circuit relay reservations held at once. Every tab reserves a slot so that other tabs
-   * can reach it for WebRTC signalling, so this matches `maxConnections`.
-   * @default 1024
+   * can reach it for WebRTC signalling. The relay frees a slot as soon as its peer
+   * disconnects (see `reservation-guard.ts`), so live slots never outnumber connections;
+   * the margin covers slots whose peer left while its reservation was being made.
+   * @default 4 * maxConnections
    */
   maxReservations: number
   /**
-   * How long a reservation lives before the tab must refresh it (the client refreshes it
-   * on its own before expiry). Shorter than libp2p's 2 h so slots of tabs that vanished
-   * without closing (a laptop lid shut) come back within the hour.
-   * @default 30 min
+   * Reservations held at once by peers from one host (an IPv4 address, an IPv6 /64), so one
+   * machine opening connections under fresh peer ids cannot take every slot. Loopback is
+   * exempt (a TLS proxy in front of the relay makes every tab loopback). Sized for an office
+   * or campus NAT full of tabs.
+   * @default 128
+   */
+  maxReservationsPerHost: number
+  /**
+   * How long a reservation lives unless refreshed. The client refreshes five minutes before
+   * expiry (circuit-relay-v2's transport), so 10 minutes means a refresh every five;
+   * shorter would make it refresh every 30 s, its floor. A slot whose peer vanished without
+   * a disconnect the relay noticed comes back within this time.
+   * @default 10 min
    */
   reservationTtlMs: number
   /**
@@ -56,13 +67,22 @@ export interface RelayLimits {
   maxHopStreamsPerConnection: number
 }
 
-export const defaultRelayLimits: RelayLimits = {
+export const defaultRelayLimits: Omit<RelayLimits, 'maxReservations'> = {
   maxConnections: 1024,
-  maxReservations: 1024,
-  reservationTtlMs: 30 * 60_000,
+  maxReservationsPerHost: 128,
+  reservationTtlMs: 10 * 60_000,
   relayedConnectionMs: 60_000,
   relayedConnectionBytes: 128 * 1024,
   inboundConnectionsPerHostPerSecond: 100,
   maxPendingInboundConnections: 128,
   maxHopStreamsPerConnection: 16,
+}
+
+/**
+ * The limits a relay runs with: `overrides` over the defaults, with `maxReservations`
+ * following `maxConnections` unless set.
+ */
+export function resolveRelayLimits(overrides: Partial<RelayLimits> = {}): RelayLimits {
+  const merged = { ...defaultRelayLimits, ...overrides }
+  return { ...merged, maxReservations: overrides.maxReservations ?? 4 * merged.maxConnections }
 }

@@ -7,8 +7,10 @@ import type { PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { createDiscoveryValidator } from '../protocol/discovery-validator.ts'
 import { DISCOVERY_TOPIC } from '../protocol/protocol-ids.ts'
-import { defaultRelayLimits, type RelayLimits } from './relay-limits.ts'
+import { type RelayLimits, resolveRelayLimits } from './relay-limits.ts'
+import { createReservationGuard } from './reservation-guard.ts'
 
 export interface RelayNodeOptions {
   privateKey: PrivateKey
@@ -21,12 +23,28 @@ export interface RelayNodeOptions {
 }
 
 /**
+ * The relay's gossipsub mesh degree on the discovery topic. gossipsub's defaults (D 6,
+ * Dhi 12) suit a node among equals; the relay is the one peer every tab is connected to, so
+ * with them only a dozen tabs would get each announcement first-hand and the rest only
+ * through IHAVE gossip a heartbeat or more later. 64 mesh peers get every announcement at
+ * once and forward it over their own meshes (tabs subscribe on their WebRTC links too).
+ * It stops there because a full mesh costs the relay one copy per tab per announcement:
+ * 1,000 tabs announcing every 10 s would be 100,000 messages a second. A tab needs a
+ * handful of peers (it opens 8 direct links), not all of them.
+ */
+export const RELAY_GOSSIP_DEGREE = { D: 32, Dlo: 24, Dhi: 64, Dlazy: 16, Dscore: 16 } as const
+
+/**
  * The swarm's meeting point: a libp2p node that tabs reach over WebSockets, with circuit
  * relay v2 so tabs can signal WebRTC to each other through it, and gossipsub on the
  * discovery topic so tabs announcing themselves there reach each other through the relay.
  */
 export async function createRelayNode(options: RelayNodeOptions) {
-  const limits = { ...defaultRelayLimits, ...options.limits }
+  const limits = resolveRelayLimits(options.limits)
+  const reservations = createReservationGuard({
+    maxReservations: limits.maxReservations,
+    maxPerHost: limits.maxReservationsPerHost,
+  })
   const node = await createLibp2p({
     privateKey: options.privateKey,
     addresses: {
@@ -41,6 +59,9 @@ export async function createRelayNode(options: RelayNodeOptions) {
       inboundConnectionThreshold: limits.inboundConnectionsPerHostPerSecond,
       maxIncomingPendingConnections: limits.maxPendingInboundConnections,
     },
+    connectionGater: {
+      denyInboundRelayReservation: (peer) => reservations.denyInboundRelayReservation(peer),
+    },
     services: {
       identify: identify(),
       ping: ping(),
@@ -54,8 +75,7 @@ export async function createRelayNode(options: RelayNodeOptions) {
         },
       }),
       pubsub: gossipsub({
-        // The relay only forwards announcements between tabs; it publishes nothing itself.
-        allowPublishToZeroTopicPeers: true,
+        ...RELAY_GOSSIP_DEGREE,
         scoreParams: {
           // Tabs behind one NAT, and every tab in a local test, share an address. Penalising
           // that would cut exactly the tabs of one office off discovery; sybils are dealt
@@ -65,8 +85,12 @@ export async function createRelayNode(options: RelayNodeOptions) {
       }),
     },
   })
-  // Subscribing puts the relay in every tab's mesh for the topic, so an announcement
-  // published by one tab reaches the others even before they know each other.
+  const detach = reservations.attach(node)
+  node.addEventListener('stop', detach, { once: true })
+  // Nothing malformed, forged or too frequent is forwarded to the tabs.
+  node.services.pubsub.topicValidators.set(DISCOVERY_TOPIC, createDiscoveryValidator())
+  // Subscribed so that gossipsub keeps a mesh on the topic and forwards announcements
+  // between tabs; the relay itself publishes nothing.
   node.services.pubsub.subscribe(DISCOVERY_TOPIC)
   return node
 }
