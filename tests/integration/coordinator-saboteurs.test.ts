@@ -91,7 +91,7 @@ async function run(verification: { freivalds: number; maxErrorRate?: number }) {
 
 describe('coordinator with 50 contributors, 20% of them saboteurs', () => {
   for (const freivalds of [1, 0]) {
-    it(`accepts no wrong result, pays and bans no saboteur, and completes (${freivalds ? 'Freivalds on every tile' : 'votes and credibility only'})`, async () => {
+    it(`accepts no wrong result, pays no saboteur and bans every one, and completes (${freivalds ? 'Freivalds on every tile' : 'votes and credibility only'})`, async () => {
       // Votes alone: credibility-based acceptance, the policy that holds against colluders.
       const { c, store, job, people, a, b, m, k, n } = await run(
         freivalds ? { freivalds } : { freivalds, maxErrorRate: 1e-4 },
@@ -117,4 +117,104 @@ describe('coordinator with 50 contributors, 20% of them saboteurs', () => {
       c.close()
     })
   }
+})
+
+/** A seeded uniform generator, so a run that depends on sampling is the same every time. */
+function seeded(seed: number): () => number {
+  let state = seed >>> 0
+  return () => {
+    state = (Math.imul(state, 1_664_525) + 1_013_904_223) >>> 0
+    return state / 2 ** 32
+  }
+}
+
+/**
+ * The right tile with its first element off by 0.3·γₖ·Σⱼ(|A|·|B|)₀ⱼ: inside the row tolerance
+ * Freivalds' check must allow for f32 rounding, outside the element bound of a recomputation.
+ */
+function subtlyWrong(a: Float32Array, b: Float32Array, m: number, k: number, n: number) {
+  const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
+  const gamma = (k * 2 ** -24) / (1 - k * 2 ** -24)
+  let row = 0
+  for (let j = 0; j < n; j++) row += bound[j]!
+  const out = Float32Array.from(c)
+  out[0]! += 0.3 * gamma * row
+  return out
+}
+
+describe('a contributor honest long enough to be trusted, then subtly wrong', () => {
+  it('is still caught by spot checks, loses what it earned and is banned with its wallet', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const blobs = createMemoryBlobStore()
+    // Defaults on purpose (spot-check rate, ban threshold): they must catch it.
+    const c = createCoordinator({
+      store,
+      blobs,
+      tileSize: 4,
+      welcomeCredits: 1e9,
+      random: seeded(7),
+    })
+    const people = ['h0', 'h1', 'h2', 'sleeper'].map((peerId, i) => ({
+      peerId,
+      wallet: getAddress(`0x${(0xa0 + i).toString(16).padStart(40, '0')}`),
+      address: `10.5.${i}.1`,
+    }))
+    for (const p of people)
+      c.registerContributor(p.peerId, {
+        capabilities: caps,
+        wallet: { address: p.wallet },
+        address: p.address,
+      })
+    const { a, b, m, k, n } = matrices(128, 32, 128)
+    const put = (x: Float32Array) => blobs.put(new Uint8Array(x.buffer)).hash
+    const job = await c.submit(
+      {
+        kernel: 'matmul',
+        inputs: {
+          a: { blob: put(a), dtype: 'float32', shape: [m, k] },
+          b: { blob: put(b), dtype: 'float32', shape: [k, n] },
+        },
+      },
+      { account: 'researcher' },
+    )
+    let sleeperResults = 0
+    const sleeperOutcomes: string[] = []
+    for (let round = 0; round < 2_000; round++) {
+      if ((await c.getJob(job.id)).status !== 'running') break
+      for (const p of people) {
+        const grant = c.lease(p.peerId)
+        if (grant == null) continue
+        const [ta, tb] = grant.inputs
+        const { m: tm, k: tk, n: tn } = grant.args!
+        const x = ta!.data as Float32Array
+        const y = tb!.data as Float32Array
+        // Thirty honest results earn it a verified record; from then on it cheats on every tile.
+        const cheat = p.peerId === 'sleeper' && sleeperResults++ >= 30
+        const output = cheat ? subtlyWrong(x, y, tm, tk, tn) : matmulReference(x, y, tm, tk, tn)
+        const { outcome, reason } = c.submitResult(p.peerId, grant.leaseId, output, [tm, tn])
+        if (p.peerId === 'sleeper') sleeperOutcomes.push(`${outcome}${reason ? `: ${reason}` : ''}`)
+      }
+    }
+    const view = await c.getJob(job.id)
+    expect(view.status, view.error).toBe('completed')
+    const sleeper = people[3]!
+    // Caught by recomputation (Freivalds lets this error through), twice: then banned.
+    const rejected = sleeperOutcomes.filter((o) => o.startsWith('rejected'))
+    expect(rejected.length).toBe(2)
+    expect(rejected[0]).toMatch(/elements outside tolerance/)
+    expect(store.isBanned(`peer:${sleeper.peerId}`)).toBe(true)
+    expect(store.isBanned(`wallet:${sleeper.wallet}`)).toBe(true)
+    expect(c.lease(sleeper.peerId)).toBeUndefined()
+    const account = await c.account(sleeper.wallet)
+    expect(account.earned).toBe(0)
+    expect(account.pending).toBe(0)
+    const honestEarned = (
+      await Promise.all(people.slice(0, 3).map((p) => c.account(p.wallet)))
+    ).reduce((s, acc) => s + acc.earned, 0)
+    // What it was paid went back to the escrow: the job spent exactly what honest work earned.
+    expect(honestEarned).toBe(view.credits.spent)
+    expect(view.credits.spent + view.credits.refunded).toBe(view.credits.budget)
+    expect(store.ledgerImbalance()).toBe(0)
+    c.close()
+  })
 })

@@ -57,7 +57,8 @@ function make(options: CoordinatorOptions = {}) {
 
 describe('coordinator: matmul jobs', () => {
   it('tiles a matmul, accepts Freivalds-verified tiles, assembles the product and pays the contributor', async () => {
-    const c = make({ tileSize: 4 })
+    // No sampled spot checks, so the methods below are certain.
+    const c = make({ tileSize: 4, spotCheckRate: 0 })
     const spec = matrices(10, 3, 7)
     const job = c.submitMatmul(spec, { account: 'alice' })
     expect(job.tasks.total).toBe(3 * 2)
@@ -427,6 +428,61 @@ describe('coordinator: custom kernels and credibility', () => {
     expect(failed.status).toBe('failed')
     expect(failed.error).toMatch(/task 0 failed on 2 contributor\(s\): KernelCompileError: oops/)
     expect(failed.credits.refunded).toBe(failed.credits.budget)
+  })
+
+  it('builds credibility only from independent checks: agreeing votes earn none, Freivalds passes do', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, tileSize: 2, spotCheckRate: 0 })
+    const f32 = (v: number[]) => new Uint8Array(new Float32Array(v).buffer)
+    const x = blobs.put(f32([1])).hash
+    const task = {
+      inputs: [{ blob: x, dtype: 'float32' as const, shape: [1] }],
+      outputs: [{ shape: [1], dtype: 'float32' as const }],
+      workgroups: [1, 1, 1] as [number, number, number],
+    }
+    // At 1 − 0.05, three agreeing newcomers suffice (0.984); a contributor with 2 verified
+    // results (credibility 0.954) suffices alone.
+    const custom = (tasks: number) =>
+      c.submit(
+        {
+          kernel: 'custom',
+          program,
+          tasks: Array.from({ length: tasks }, () => task),
+          verification: { canaries: 0, maxErrorRate: 0.05 },
+          budget: 1_000,
+        },
+        { account: 'r' },
+      )
+    for (const [peer, address] of [
+      ['p', '10.0.0.1'],
+      ['q', '10.0.0.2'],
+      ['r', '10.0.0.3'],
+    ] as const)
+      c.registerContributor(peer, { capabilities: caps, address })
+    const out = [{ shape: [1], dtype: 'float32' as const, bytes: f32([2]) }]
+    const voted = await custom(3)
+    for (let round = 0; round < 10; round++)
+      for (const peer of ['p', 'q', 'r']) {
+        const grant = c.lease(peer)
+        if (grant != null) c.submitOutputs(peer, grant.leaseId, out)
+      }
+    expect((await c.getJob(voted.id)).status).toBe('completed')
+    expect((await c.results(voted.id)).results.map((r) => r.method)).toEqual([
+      'replication',
+      'replication',
+      'replication',
+    ])
+    // Three agreements each are no evidence: colluders agree too. p still needs company.
+    const alone = await custom(1)
+    expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('pending')
+    await c.cancel(alone.id)
+
+    // Two matmul tiles that pass Freivalds are evidence: now p's result stands alone.
+    c.submitMatmul(matrices(2, 2, 4))
+    for (let i = 0; i < 2; i++) expect(submitHonest(c, 'p', c.lease('p')!).outcome).toBe('accepted')
+    const trusted = await custom(1)
+    expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('accepted')
+    expect((await c.results(trusted.id)).results[0]?.method).toBe('trusted')
   })
 
   it('never gives two replicas of a task to the same wallet or network address', async () => {

@@ -88,6 +88,12 @@ export interface CoordinatorOptions {
   newcomerSpotChecks?: number
   /** Most flops one spot check recomputes: a band of rows when the tile is bigger. @default 2e8 */
   spotCheckFlops?: number
+  /**
+   * Fraction of matmul results recomputed on the coordinator when the job's policy names no
+   * `spotCheck`. Above zero so that a contributor honest long enough to be trusted is still
+   * caught if it starts to cheat inside Freivalds' tolerance. @default 0.02
+   */
+  spotCheckRate?: number
 }
 
 /** Legacy submit of in-memory matrices (the CLI's first API); new code uses `submit`. */
@@ -184,6 +190,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const maxReplicas = options.maxReplicas ?? 8
   const newcomerSpotChecks = options.newcomerSpotChecks ?? 1
   const spotCheckFlops = options.spotCheckFlops ?? 2e8
+  const spotCheckRate = options.spotCheckRate ?? 0.02
   let spotCheckedFlops = 0
   const ledger = createLedger(store)
 
@@ -429,7 +436,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     store.transaction(() => {
       c.record.verified = 0
       c.record.faults++
-      ledger.forfeit(c.payee, at)
+      for (const { jobId, credits } of ledger.forfeit(c.payee, at)) {
+        const job = jobs.get(jobId)
+        if (job == null) continue
+        job.row.spent -= credits
+        store.updateJob(jobId, { spent: job.row.spent })
+      }
       if (c.record.faults >= banAfterFaults && !c.record.banned) {
         c.record.banned = true
         store.addBan(`peer:${c.peerId}`, reason, at)
@@ -729,8 +741,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         row.spent += paid
         counters.creditsPaid += paid
         job.payees.add(w.payee)
-        const c = contributors.get(w.peerId)
-        if (c != null) credit(c)
       }
       row.acceptedTasks++
       store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
@@ -963,7 +973,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       // row; recomputing rows exactly catches the subtle ones. Every result of a contributor
       // with no verified record yet is recomputed, so a cheat is caught on its first try.
       const newcomer = c.record.verified < newcomerSpotChecks
-      if (newcomer || random() < (policy.spotCheck ?? 0)) {
+      if (newcomer || random() < (policy.spotCheck ?? spotCheckRate)) {
         const check = freivaldsCheck({ ...operands(), c: c32 }, { rounds: freivaldsRounds, random })
         const { a: aTile, b: bTile, m: tm, k: tk, n: tn } = operands()
         const rows = Math.max(1, Math.min(tm, Math.floor(spotCheckFlops / (2 * tk * tn))))
@@ -985,6 +995,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           return reject(job, task, c, peerId, verdict.reason)
         }
         count('accepted', 'spot-check')
+        credit(c)
         accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'spot-check')
         return { outcome: 'accepted' }
       }
@@ -1001,6 +1012,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           )
         }
         count('accepted', 'freivalds')
+        credit(c)
         accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'freivalds')
         return { outcome: 'accepted' }
       }

@@ -9,9 +9,12 @@
 
 /**
  * Credibility of a contributor with `verified` results checked correct since its last
- * fault (by Freivalds, spot check or canary), when at most a fraction `f` of contributors
- * are saboteurs: 1 − f for a newcomer, then 1 − f / ((1 − f)·k·e), Sarmenta's bound for
- * spot-checking with blacklisting.
+ * fault, when at most a fraction `f` of contributors are saboteurs: 1 − f for a newcomer,
+ * then 1 − f / ((1 − f)·k·e), Sarmenta's bound for spot-checking with blacklisting.
+ *
+ * The bound assumes `verified` counts independent checks only: a recomputation on the
+ * coordinator, a Freivalds pass, a canary answered right. Agreeing with other contributors
+ * (colluders agree too) and being accepted on credibility alone are no evidence.
  */
 export function credibility(verified: number, f: number): number {
   if (verified <= 0) return 1 - f

@@ -23,8 +23,11 @@ export interface Ledger {
   pay(jobId: string, payee: string, credits: number, at: number, ref: string): number
   /** The job is over: pending credit goes to its contributors, the rest of escrow back to the owner. */
   settle(jobId: string, owner: string, payees: Iterable<string>, at: number): number
-  /** A fault: every pending credit of this contributor goes back to its job's escrow. */
-  forfeit(payee: string, at: number): number
+  /**
+   * A fault: every pending credit of this contributor goes back to its job's escrow. Returns
+   * what went back, per job, so the jobs' `spent` can be lowered by as much.
+   */
+  forfeit(payee: string, at: number): Array<{ jobId: string; credits: number }>
   balance(account: string): number
   escrowed(jobId: string): number
   pending(payee: string): number
@@ -90,7 +93,7 @@ export function createLedger(store: CoordinatorStore): Ledger {
 
     forfeit(payee, at) {
       return store.transaction(() => {
-        let total = 0
+        const returned: Array<{ jobId: string; credits: number }> = []
         for (const { account, balance } of store.balancesWithPrefix(pendingPrefix(payee))) {
           if (balance <= 0) continue
           const jobId = account.slice(pendingPrefix(payee).length)
@@ -102,9 +105,9 @@ export function createLedger(store: CoordinatorStore): Ledger {
             jobId,
             at,
           })
-          total += balance
+          returned.push({ jobId, credits: balance })
         }
-        return total
+        return returned
       })
     },
 

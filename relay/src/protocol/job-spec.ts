@@ -77,7 +77,12 @@ export const VerificationPolicySchema = z.object({
    * contributors while they are new. Ignored when `replication` is set.
    */
   maxErrorRate: z.number().min(1e-12).max(0.5).optional(),
-  /** Fraction of results recomputed on the coordinator. @default 0 (matmul), 0.02 (custom) */
+  /**
+   * Fraction of matmul results recomputed on the coordinator (beside every result of a
+   * contributor with no verified record). Catches errors too small for Freivalds' check.
+   * Custom kernels are not recomputed: canaries and replication check them.
+   * @default 0.02 (the coordinator's `spotCheckRate`)
+   */
   spotCheck: z.number().min(0).max(1).optional(),
   /** Fraction of leases that re-issue a task whose answer is already known. @default 0 (matmul), 0.02 (custom) */
   canaries: z.number().min(0).max(1).optional(),

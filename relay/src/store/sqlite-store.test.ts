@@ -62,7 +62,7 @@ describe('SQLite coordinator store', () => {
     ledger.pay('job1', 'peer:%', 7, 0, 'pay:lease-2')
     expect(ledger.pending('peer:x')).toBe(10)
     expect(ledger.pending('peer:%')).toBe(7)
-    expect(ledger.forfeit('peer:%', 0)).toBe(7)
+    expect(ledger.forfeit('peer:%', 0)).toEqual([{ jobId: 'job1', credits: 7 }])
     expect(ledger.settle('job1', 'owner', ['peer:x', 'peer:%'], 0)).toBe(50)
     expect([ledger.balance('owner'), ledger.earned('peer:x'), ledger.earned('peer:%')]).toEqual([
       90, 10, 0,
