@@ -526,6 +526,77 @@ describe('coordinator: custom kernels and credibility', () => {
   })
 })
 
+describe('coordinator: distinct replicas', () => {
+  const program = {
+    wgsl: '@compute @workgroup_size(1) fn main() {}',
+    inputs: [{ name: 'x', dtype: 'float32' as const }],
+    outputs: [{ name: 'y', dtype: 'float32' as const }],
+  }
+  const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer)
+  const wrong = [{ shape: [1], dtype: 'float32' as const, bytes: f32([999]) }]
+
+  async function oneTask(c: Coordinator, blobs: BlobStore) {
+    return c.submit(
+      {
+        kernel: 'custom',
+        program,
+        tasks: [
+          {
+            inputs: [{ blob: blobs.put(f32([1])).hash, dtype: 'float32', shape: [1] }],
+            outputs: [{ shape: [1], dtype: 'float32' }],
+            workgroups: [1, 1, 1],
+          },
+        ],
+        verification: { canaries: 0 },
+      },
+      { account: 'r' },
+    )
+  }
+
+  it('gives no speculative duplicate to a peer sharing the holder’s wallet or address', async () => {
+    const blobs = createMemoryBlobStore()
+    const clock = fakeClock()
+    const c = make({ blobs, clock, speculateAfterMs: 1_000 })
+    const job = await oneTask(c, blobs)
+    const wallet = { address: '0x00000000000000000000000000000000000000aa' }
+    c.registerContributor('s1', { capabilities: caps, wallet, address: '10.9.9.9' })
+    c.registerContributor('s2', { capabilities: caps, wallet, address: '10.9.9.8' })
+    c.registerContributor('s3', { capabilities: caps, address: '10.9.9.9' })
+    c.registerContributor('fair', { capabilities: caps, address: '10.8.8.8' })
+    const first = c.lease('s1')!
+    clock.advance(2_000)
+    // Neither the same wallet nor the same address may hold the tail duplicate ...
+    expect(c.lease('s2')).toBeUndefined()
+    expect(c.lease('s3')).toBeUndefined()
+    // ... someone else may.
+    expect(c.lease('fair')?.taskId).toBe(first.taskId)
+    expect(c.submitOutputs('s1', first.leaseId, wrong).outcome).toBe('pending')
+    expect((await c.getJob(job.id)).status).toBe('running')
+  })
+
+  it('counts a result once per wallet and address even when the holder moved after its lease', async () => {
+    const blobs = createMemoryBlobStore()
+    const clock = fakeClock()
+    const c = make({ blobs, clock, speculateAfterMs: 1_000 })
+    const job = await oneTask(c, blobs)
+    c.registerContributor('s1', { capabilities: caps, address: '10.9.9.9' })
+    c.registerContributor('s2', { capabilities: caps, address: '10.7.7.7' })
+    const first = c.lease('s1')!
+    clock.advance(2_000)
+    const duplicate = c.lease('s2')!
+    expect(duplicate.taskId).toBe(first.taskId)
+    // s2 reconnects from s1's address before answering: its answer is no second opinion.
+    c.registerContributor('s2', { capabilities: caps, address: '10.9.9.9' })
+    expect(c.submitOutputs('s1', first.leaseId, wrong).outcome).toBe('pending')
+    expect(c.submitOutputs('s2', duplicate.leaseId, wrong)).toMatchObject({
+      outcome: 'stale',
+      reason: expect.stringMatching(/same peer, wallet or network address/),
+    })
+    expect((await c.getJob(job.id)).status).toBe('running')
+    expect((await c.account('peer:s1')).pending).toBe(0)
+  })
+})
+
 describe('coordinator: canaries and adaptive replication', () => {
   const program = {
     wgsl: '@compute @workgroup_size(1) fn main() {}',

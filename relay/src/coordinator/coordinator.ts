@@ -33,6 +33,7 @@ import {
   type TaskRuntime,
 } from './job-runtime.ts'
 import { autoTileEdge, columnBand, planMatmulTiles, rowBand, writeTile } from './matmul-tiling.ts'
+import { networkKey } from './network-address.ts'
 import { replicasAgree } from './replica-comparator.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
 
@@ -121,6 +122,7 @@ interface LeaseRuntime {
   jobId: string
   taskIndex: number
   peerId: string
+  grantedAt: number
   expiresAt: number
   /** Re-issue of an accepted task, to test the contributor against a known answer. */
   canary: boolean
@@ -522,19 +524,17 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   }
 
   /**
-   * Never a task this contributor (peer or wallet) got wrong, never a second copy of a task
-   * it holds, and never a replica of a task that waits for agreement from a contributor
-   * sharing a peer id, wallet or network address with one that already answered or holds it.
+   * Never a task this contributor (peer or wallet) got wrong, and never a task that a
+   * contributor sharing its peer id, wallet or network address holds or answered: not a
+   * replica, not a speculative duplicate. A Sybil with many peer ids but one wallet or one
+   * address is one contributor.
    */
   function mayRun(c: Contributor, task: TaskRuntime): boolean {
     if (task.failedBy.has(`peer:${c.peerId}`) || task.failedBy.has(`payee:${c.payee}`)) return false
     for (const leaseId of task.leases) {
-      const holder = contributors.get(leases.get(leaseId)?.peerId ?? '')
-      if (
-        holder != null &&
-        (holder.peerId === c.peerId || (task.replicas.length > 0 && sameHolder(c, holder)))
-      )
-        return false
+      const lease = leases.get(leaseId)
+      const holder = lease == null ? undefined : contributors.get(lease.peerId)
+      if (lease?.peerId === c.peerId || (holder != null && sameHolder(c, holder))) return false
     }
     for (const replica of task.replicas) if (sameHolder(c, replica)) return false
     return true
@@ -600,8 +600,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   function speculative(job: JobRuntime, c: Contributor, now: number): TaskRuntime | undefined {
     if (job.head < job.ready.length) return undefined
     for (const task of job.tasks) {
-      if (task.accepted || task.leases.size !== 1 || task.firstLeasedAt == null) continue
-      if (now - task.firstLeasedAt < speculateAfterMs) continue
+      if (task.accepted || task.leases.size !== 1) continue
+      // How long the lease running now has run, not when the task was first leased: a task
+      // whose first holder vanished and whose second just started is not slow yet.
+      const [leaseId] = task.leases
+      const running = leases.get(leaseId!)
+      if (running == null || now - running.grantedAt < speculateAfterMs) continue
       if (mayRun(c, task)) return task
     }
     return undefined
@@ -614,13 +618,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       jobId: job.row.id,
       taskIndex: task.index,
       peerId: c.peerId,
+      grantedAt: now,
       expiresAt: now + leaseMs,
       canary,
     }
     leases.set(lease.id, lease)
     c.leases.add(lease.id)
     task.leases.add(lease.id)
-    task.firstLeasedAt ??= now
     if (!canary) job.leased++
     else counters.canariesIssued++
     counters.tasksDispatched++
@@ -1017,6 +1021,17 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         return { outcome: 'accepted' }
       }
     }
+    // Checked again now: the contributor may have reconnected from another address (or
+    // registered another wallet) since its lease was granted.
+    if (task.replicas.some((r) => sameHolder(c, r))) {
+      count('stale', 'none')
+      requeue(job, task)
+      return {
+        outcome: 'stale',
+        reason:
+          'a result from the same peer, wallet or network address already counts for this task',
+      }
+    }
     task.replicas.push({
       leaseId,
       peerId,
@@ -1255,7 +1270,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       contributors.set(peerId, {
         peerId,
         payee,
-        ...(h.address != null ? { address: h.address } : {}),
+        ...(h.address != null ? { address: networkKey(h.address) } : {}),
         gflops: h.gflops ?? defaultGflops,
         capabilities: h.capabilities,
         record,

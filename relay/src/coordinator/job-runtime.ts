@@ -40,7 +40,6 @@ export interface TaskRuntime {
   failures: number
   /** `peer:` and `payee:` keys of contributors whose result for this task was wrong. */
   failedBy: Set<string>
-  firstLeasedAt?: number
   /** Task errors reported (not faults), by peer: two fail the job. */
   errors?: Map<string, number>
 }
