@@ -209,6 +209,65 @@ describe('coordinator: matmul jobs', () => {
   })
 })
 
+describe('coordinator: faults follow the wallet and the address, not the peer id', () => {
+  const wrongTile = (c: Coordinator, peer: string) => {
+    const grant = c.lease(peer)
+    if (grant == null) return 'no lease'
+    return c.submitResult(peer, grant.leaseId, new Float32Array(4).fill(7), [2, 2]).outcome
+  }
+
+  it('bans a wallet whose faults come through fresh peer ids, and every peer under it', async () => {
+    const c = make({ tileSize: 2, banAfterFaults: 2 })
+    c.submitMatmul(matrices(8, 2, 8))
+    const wallet = { address: '0x00000000000000000000000000000000000000bb' }
+    // A peer of the wallet already connected, in good standing so far.
+    c.registerContributor('quiet', { capabilities: caps, wallet, address: '10.3.99.1' })
+    expect(wrongTile(c, 'x0')).toBe('no lease')
+    c.registerContributor('x0', { capabilities: caps, wallet, address: '10.3.0.1' })
+    expect(wrongTile(c, 'x0')).toBe('rejected')
+    c.registerContributor('x1', { capabilities: caps, wallet, address: '10.3.1.1' })
+    expect(wrongTile(c, 'x1')).toBe('rejected')
+    // Two faults of the wallet: it is banned whatever peer id or address comes next.
+    expect(() =>
+      c.registerContributor('x2', { capabilities: caps, wallet, address: '10.3.2.1' }),
+    ).toThrow(expect.objectContaining({ code: 'CONTRIBUTOR_BANNED' }))
+    expect(() =>
+      c.registerContributor('x3', {
+        capabilities: caps,
+        wallet: { address: wallet.address.toUpperCase().replace('0X', '0x') },
+      }),
+    ).toThrow(/banned .*wallet/)
+    expect(c.lease('quiet')).toBeUndefined()
+    expect(() => c.registerContributor('quiet', { capabilities: caps })).toThrow(/banned/)
+    // Someone else, elsewhere, is unaffected.
+    c.registerContributor('fine', { capabilities: caps, address: '10.4.0.1' })
+    expect(c.lease('fine')).toBeDefined()
+  })
+
+  it('bans a network address whose faults come through fresh peer ids and wallets', async () => {
+    const c = make({ tileSize: 2, banAfterFaults: 2, banAddressAfterFaults: 3 })
+    c.submitMatmul(matrices(8, 2, 8))
+    const join = (i: number, address: string) =>
+      c.registerContributor(`y${i}`, {
+        capabilities: caps,
+        wallet: { address: `0x${(0xc0 + i).toString(16).padStart(40, '0')}` },
+        address,
+      })
+    for (let i = 0; i < 3; i++) {
+      join(i, '203.0.113.9')
+      expect(wrongTile(c, `y${i}`)).toBe('rejected')
+    }
+    expect(() => join(3, '203.0.113.9')).toThrow(/banned .*address/)
+    // An IPv6 /64 is one address.
+    for (let i = 4; i < 7; i++) {
+      join(i, `2001:db8:7:7::${i}`)
+      expect(wrongTile(c, `y${i}`)).toBe('rejected')
+    }
+    expect(() => join(7, '2001:db8:7:7:ffff::1')).toThrow(/banned .*address/)
+    expect(c.stats().counters.bans).toBe(2)
+  })
+})
+
 describe('coordinator: jobs, credits and scheduling', () => {
   function blobSpec(
     blobs: BlobStore,

@@ -76,8 +76,14 @@ export interface CoordinatorOptions {
   assumedFaultRate?: number
   /** Largest acceptable probability that an accepted result is wrong. @default 1e-4 */
   targetErrorRate?: number
-  /** Faults after which a contributor's peer id and wallet are banned. @default 2 */
+  /** Faults of one peer id, or of one wallet over any peer ids, that ban both. @default 2 */
   banAfterFaults?: number
+  /**
+   * Faults from one network address (IPv4, or IPv6 /64), over any peer ids and wallets, that
+   * ban the address. Higher than `banAfterFaults`: a NAT puts many people behind one address.
+   * @default 4
+   */
+  banAddressAfterFaults?: number
   /** A task leased this long without a result gets a speculative duplicate once the queue is empty. @default 10_000 */
   speculateAfterMs?: number
   /** Most results one task may collect while waiting for agreement. @default 8 */
@@ -188,6 +194,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const faultRate = options.assumedFaultRate ?? 0.2
   const targetErrorRate = options.targetErrorRate ?? 1e-4
   const banAfterFaults = options.banAfterFaults ?? 2
+  const banAddressAfterFaults = options.banAddressAfterFaults ?? 4
   const speculateAfterMs = options.speculateAfterMs ?? 10_000
   const maxReplicas = options.maxReplicas ?? 8
   const newcomerSpotChecks = options.newcomerSpotChecks ?? 1
@@ -433,8 +440,16 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return contributors.get(peerId)
   }
 
+  /**
+   * A wrong result: the contributor's credibility evidence resets, its pending credit goes
+   * back to the jobs' escrow, and the fault counts against its peer id, its wallet and its
+   * network address, whichever peer id they come through next. Enough faults ban the peer
+   * and its wallet (`banAfterFaults`), or the address (`banAddressAfterFaults`); every
+   * connected peer under a banned wallet or address is banned with it.
+   */
   function fault(c: Contributor, reason: string): void {
     const at = clock.now()
+    const outcast: Contributor[] = []
     store.transaction(() => {
       c.record.verified = 0
       c.record.faults++
@@ -444,21 +459,44 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         job.row.spent -= credits
         store.updateJob(jobId, { spent: job.row.spent })
       }
-      if (c.record.faults >= banAfterFaults && !c.record.banned) {
-        c.record.banned = true
-        store.addBan(`peer:${c.peerId}`, reason, at)
-        if (c.payee.startsWith('0x')) store.addBan(`wallet:${c.payee}`, reason, at)
+      const keys: string[] = []
+      const wallet = c.payee.startsWith('0x') ? `wallet:${c.payee}` : undefined
+      const address = c.address != null ? `address:${c.address}` : undefined
+      const walletFaults = wallet != null ? store.addFault(wallet) : 0
+      const addressFaults = address != null ? store.addFault(address) : 0
+      if (c.record.faults >= banAfterFaults || walletFaults >= banAfterFaults) {
+        keys.push(`peer:${c.peerId}`)
+        if (wallet != null) keys.push(wallet)
+      }
+      if (address != null && addressFaults >= banAddressAfterFaults) keys.push(address)
+      for (const key of keys) {
+        if (store.isBanned(key)) continue
+        store.addBan(key, reason, at)
         counters.bans++
+      }
+      if (keys.length > 0) {
+        for (const other of contributors.values()) {
+          if (other.record.banned) continue
+          const under =
+            other === c ||
+            keys.includes(`wallet:${other.payee}`) ||
+            (other.address != null && keys.includes(`address:${other.address}`))
+          if (!under) continue
+          other.record.banned = true
+          if (other !== c) store.addBan(`peer:${other.peerId}`, reason, at)
+          store.putContributor(other.record)
+          outcast.push(other)
+        }
       }
       store.putContributor(c.record)
     })
-    if (c.record.banned) {
-      for (const leaseId of [...c.leases]) dropLease(leaseId, true)
+    for (const banned of outcast) {
+      for (const leaseId of [...banned.leases]) dropLease(leaseId, true)
       // Its replicas waiting for agreement count for nothing now.
       for (const job of jobs.values()) {
         for (const task of job.tasks) {
-          if (task.replicas.some((r) => r.peerId === c.peerId)) {
-            task.replicas = task.replicas.filter((r) => r.peerId !== c.peerId)
+          if (task.replicas.some((r) => r.peerId === banned.peerId)) {
+            task.replicas = task.replicas.filter((r) => r.peerId !== banned.peerId)
             requeue(job, task)
           }
         }
@@ -468,20 +506,20 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // Credibility evidence is written once per batch, not per result: losing the last few
   // increments in a crash only makes a contributor look newer, which is the safe side.
-  const dirty = new Set<Contributor>()
+  const dirty = new Map<string, StoredContributor>()
   let dirtyTimer: ReturnType<typeof setImmediate> | undefined
   function persistCredibility(): void {
     dirtyTimer = undefined
     if (dirty.size === 0) return
     store.transaction(() => {
-      for (const c of dirty) store.putContributor(c.record)
+      for (const record of dirty.values()) store.putContributor(record)
     })
     dirty.clear()
   }
   function credit(c: Contributor): void {
     c.record.verified++
     c.record.lastSeen = clock.now()
-    dirty.add(c)
+    dirty.set(c.peerId, c.record)
     dirtyTimer ??= setImmediate(persistCredibility)
   }
 
@@ -1248,29 +1286,36 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const h: ContributorHello = 'capabilities' in hello ? hello : { capabilities: hello }
       // Checksummed (EIP-55), as the HTTP API names wallets: one ledger key per wallet.
       const payee = h.wallet ? accountKey(h.wallet.address) : `peer:${peerId}`
-      if (
-        store.isBanned(`peer:${peerId}`) ||
-        (h.wallet != null && store.isBanned(`wallet:${payee}`))
-      )
+      const address = h.address != null ? networkKey(h.address) : undefined
+      const banned = [
+        `peer:${peerId}`,
+        ...(h.wallet != null ? [`wallet:${payee}`] : []),
+        ...(address != null ? [`address:${address}`] : []),
+      ].find((key) => store.isBanned(key))
+      if (banned != null)
         throw new CoordinatorError(
           'CONTRIBUTOR_BANNED',
-          `contributor ${peerId} is banned for faulty results`,
+          `contributor ${peerId} is banned for faulty results (${banned.slice(0, banned.indexOf(':'))})`,
         )
-      const record = store.getContributor(peerId) ?? {
-        id: peerId,
-        payee,
-        verified: 0,
-        faults: 0,
-        banned: false,
-        lastSeen: clock.now(),
-      }
+      const existing = contributors.get(peerId)
+      // The record in memory, if any, is newer than the stored one (credibility is written
+      // in batches): reloading it would let a stale write undo a fault.
+      const record = existing?.record ??
+        dirty.get(peerId) ??
+        store.getContributor(peerId) ?? {
+          id: peerId,
+          payee,
+          verified: 0,
+          faults: 0,
+          banned: false,
+          lastSeen: clock.now(),
+        }
       record.payee = payee
       record.lastSeen = clock.now()
-      const existing = contributors.get(peerId)
       contributors.set(peerId, {
         peerId,
         payee,
-        ...(h.address != null ? { address: networkKey(h.address) } : {}),
+        ...(address != null ? { address } : {}),
         gflops: h.gflops ?? defaultGflops,
         capabilities: h.capabilities,
         record,

@@ -53,10 +53,16 @@ export interface CoordinatorStore {
 
   getContributor(id: string): StoredContributor | undefined
   putContributor(contributor: StoredContributor): void
-  /** Ban keys are `peer:<id>`, `wallet:<address>` or `address:<ip>`. */
+  /** Ban keys are `peer:<id>`, `wallet:<address>` or `address:<network key>`. */
   addBan(key: string, reason: string, at: number): void
   isBanned(key: string): boolean
+  /** Peer ids, wallets and addresses banned. */
   countBans(): number
+  /**
+   * Counts one more fault against a wallet (`wallet:<address>`) or a network address
+   * (`address:<network key>`), whichever peer id it came through. Returns the new count.
+   */
+  addFault(key: string): number
 
   /** Keeps small content-addressed bytes with the rest of the state (see `tiered-blob-store.ts`). */
   putBlob(hash: string, bytes: Uint8Array): void

@@ -62,6 +62,12 @@ CREATE TABLE IF NOT EXISTS bans (
   at INTEGER NOT NULL
 ) WITHOUT ROWID;
 
+-- Faults per wallet and per network address, across the peer ids they used.
+CREATE TABLE IF NOT EXISTS fault_counts (
+  key TEXT PRIMARY KEY,
+  faults INTEGER NOT NULL
+) WITHOUT ROWID;
+
 CREATE TABLE IF NOT EXISTS transfers (
   id INTEGER PRIMARY KEY AUTOINCREMENT,
   debit TEXT NOT NULL,

@@ -340,6 +340,14 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     isBanned: (key) => sql('SELECT 1 FROM bans WHERE key = ?').get(key) != null,
     countBans: () => (sql('SELECT COUNT(*) AS n FROM bans').get() as Row).n as number,
 
+    addFault(key) {
+      const row = sql(
+        `INSERT INTO fault_counts (key, faults) VALUES (?, 1)
+         ON CONFLICT (key) DO UPDATE SET faults = faults + 1 RETURNING faults`,
+      ).get(key) as Row
+      return row.faults as number
+    },
+
     putBlob(hash, bytes) {
       sql('INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING').run(
         hash,
