@@ -256,8 +256,9 @@ export interface WorkGateway {
   submitOutputs(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
   /**
    * The contributor could not run the task (compile error, device lost). Not a fault: the
-   * task is leased again; a second report for the task (same or another contributor)
-   * fails the job with this message, since the error then lies with the job.
+   * task is leased again, never to this reporter, whose credibility evidence halves. Once
+   * contributors distinct in peer id, wallet and network address have reported it, the job
+   * fails with this message, since the error then lies with the job.
    */
   reportTaskError(peerId: string, leaseId: string, code: string, message: string): ResultOutcome
   /** Returns expired leases' tasks to the queue. Also runs on every `lease` call. */

@@ -485,7 +485,9 @@ describe('coordinator: custom kernels and credibility', () => {
     c.reportTaskError('q', c.lease('q')!.leaseId, 'KernelCompileError', 'oops')
     const failed = await c.getJob(broken.id)
     expect(failed.status).toBe('failed')
-    expect(failed.error).toMatch(/task 0 failed on 2 contributor\(s\): KernelCompileError: oops/)
+    expect(failed.error).toMatch(
+      /task 0 failed on 2 distinct contributors: KernelCompileError: oops/,
+    )
     expect(failed.credits.refunded).toBe(failed.credits.budget)
   })
 
@@ -582,6 +584,66 @@ describe('coordinator: custom kernels and credibility', () => {
       { shape: [1], dtype: 'float32', bytes: new Uint8Array(4) },
     ])
     expect(c.lease('w2')).toBeUndefined()
+  })
+})
+
+describe('coordinator: task errors', () => {
+  const program = {
+    wgsl: '@compute @workgroup_size(1) fn main() {}',
+    inputs: [{ name: 'x', dtype: 'float32' as const }],
+    outputs: [{ name: 'y', dtype: 'float32' as const }],
+  }
+
+  it('fails a job only when distinct contributors report its task, and costs the reporter credibility', async () => {
+    const blobs = createMemoryBlobStore()
+    const store = createSqliteStore({ path: ':memory:' })
+    store.putContributor({
+      id: 'evil',
+      payee: '0x00000000000000000000000000000000000000Ee',
+      verified: 10,
+      faults: 0,
+      banned: false,
+      lastSeen: 0,
+    })
+    const c = make({ blobs, store })
+    const x = blobs.put(new Uint8Array(4)).hash
+    const job = await c.submit(
+      {
+        kernel: 'custom',
+        program,
+        tasks: [
+          {
+            inputs: [{ blob: x, dtype: 'float32', shape: [1] }],
+            outputs: [{ shape: [1], dtype: 'float32' }],
+            workgroups: [1, 1, 1],
+          },
+        ],
+      },
+      { account: 'r' },
+    )
+    const wallet = { address: '0x00000000000000000000000000000000000000ee' }
+    c.registerContributor('evil', { capabilities: caps, wallet, address: '10.6.0.1' })
+    const report = (peer: string) =>
+      c.reportTaskError(peer, c.lease(peer)!.leaseId, 'KernelCompileError', 'says who').outcome
+    expect(report('evil')).toBe('rejected')
+    // The reporter does not get the task again, so it cannot report it twice ...
+    expect(c.lease('evil')).toBeUndefined()
+    // ... and its other peer ids, on its wallet or its address, are the same reporter.
+    c.registerContributor('evil-2', { capabilities: caps, wallet, address: '10.6.0.2' })
+    c.registerContributor('evil-3', { capabilities: caps, address: '10.6.0.1' })
+    expect(c.lease('evil-2')).toBeUndefined()
+    expect(report('evil-3')).toBe('rejected')
+    expect((await c.getJob(job.id)).status).toBe('running')
+    // A second, distinct contributor hits the same error: now it lies with the job.
+    c.registerContributor('other', { capabilities: caps, address: '10.7.0.1' })
+    expect(report('other')).toBe('rejected')
+    const failed = await c.getJob(job.id)
+    expect(failed.status).toBe('failed')
+    expect(failed.error).toMatch(/failed on 2 distinct contributors: KernelCompileError/)
+    // Credibility is written once per event-loop turn.
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(store.getContributor('evil')).toMatchObject({ verified: 5, faults: 0, banned: false })
+    c.close()
   })
 })
 

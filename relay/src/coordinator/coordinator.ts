@@ -1397,19 +1397,36 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (lease == null || lease.peerId !== peerId) return { outcome: 'stale' as const }
       const job = jobs.get(lease.jobId)
       const task = job?.tasks[lease.taskIndex]
-      dropLease(leaseId)
+      const c = contributors.get(peerId)
+      dropLease(leaseId, false)
       if (job == null || task == null || task.accepted) return { outcome: 'stale' as const }
-      task.errors ??= new Map<string, number>()
-      const reports = task.errors
-      reports.set(peerId, (reports.get(peerId) ?? 0) + 1)
-      const total = [...reports.values()].reduce((sum, n) => sum + n, 0)
-      if (reports.size >= 2 || total >= 2) {
+      if (c == null || c.record.banned) {
+        requeue(job, task)
+        return { outcome: 'rejected' as const, reason: 'contributor is banned or unknown' }
+      }
+      // Not a fault, but not free either: the reporter never gets this task again, and its
+      // credibility evidence halves, so reporting errors cannot be a cheap way to grief jobs.
+      markFailed(task, c)
+      c.record.verified = Math.floor(c.record.verified / 2)
+      dirty.set(c.peerId, c.record)
+      dirtyTimer ??= setImmediate(persistCredibility)
+      task.errorReporters ??= []
+      const reporters = task.errorReporters
+      if (!reporters.some((r) => sameHolder(c, r)))
+        reporters.push({
+          peerId: c.peerId,
+          payee: c.payee,
+          ...(c.address != null ? { address: c.address } : {}),
+        })
+      // The error lies with the job once contributors with distinct peer ids, wallets and
+      // addresses hit it: one contributor (or one Sybil) cannot fail someone else's job.
+      if (reporters.length >= 2)
         finish(
           job,
           'failed',
-          `task ${task.index} failed on ${reports.size} contributor(s): ${code}: ${message}`,
+          `task ${task.index} failed on ${reporters.length} distinct contributors: ${code}: ${message}`,
         )
-      }
+      else requeue(job, task)
       return { outcome: 'rejected' as const, reason: 'task error recorded' }
     },
 

@@ -40,8 +40,11 @@ export interface TaskRuntime {
   failures: number
   /** `peer:` and `payee:` keys of contributors whose result for this task was wrong. */
   failedBy: Set<string>
-  /** Task errors reported (not faults), by peer: two fail the job. */
-  errors?: Map<string, number>
+  /**
+   * Contributors that reported a task error (not a fault), distinct in peer id, wallet and
+   * address: two fail the job.
+   */
+  errorReporters?: Array<{ peerId: string; payee: string; address?: string }>
 }
 
 export interface MatmulInputs {
