@@ -347,6 +347,30 @@ describe('coordinator: jobs, credits and scheduling', () => {
     ).rejects.toThrow(/already passed/)
   })
 
+  it('caps the tasks and the output of a matmul job before allocating either', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, tileSize: 16 })
+    // k = 1 keeps the inputs tiny (32 KiB each) while the product has 2^26 elements.
+    const many = blobSpec(blobs, 8192, 1, 8192)
+    await expect(c.quote(many)).rejects.toThrow(
+      expect.objectContaining({
+        code: 'INVALID_JOB',
+        message: expect.stringMatching(/^inputs: .* is 262144 tasks, at most 100000 per job/),
+      }),
+    )
+    const huge = {
+      a: new Float32Array(16384),
+      b: new Float32Array(16384),
+      m: 16384,
+      k: 1,
+      n: 16384,
+    }
+    expect(() => c.submitMatmul(huge)).toThrow(
+      /^inputs: C = A·B would be 16384x16384 = 268435456 elements, at most 67108864/,
+    )
+    expect((await c.listJobs()).jobs).toHaveLength(0)
+  })
+
   it('shares contributors between jobs in proportion to their priority', () => {
     const blobs = createMemoryBlobStore()
     const c = make({ blobs, tileSize: 1 })

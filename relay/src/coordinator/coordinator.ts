@@ -3,7 +3,14 @@ import { getAddress } from 'viem'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger, TREASURY } from '../ledger/ledger.ts'
 import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
-import { type JobSpec, JobSpecSchema, type TensorRef } from '../protocol/job-spec.ts'
+import {
+  type JobSpec,
+  JobSpecSchema,
+  MAX_JOB_OUTPUT_ELEMENTS,
+  MAX_JOB_TASKS,
+  MAX_MATMUL_OUTPUT_ELEMENTS,
+  type TensorRef,
+} from '../protocol/job-spec.ts'
 import type { CoordinatorStore, StoredContributor, StoredJob } from '../store/coordinator-store.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
 import { type Clock, systemClock } from './clock.ts'
@@ -292,7 +299,19 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (inputBytes > maxTaskInputBytes)
         throw new CoordinatorError(
           'INVALID_JOB',
-          `k = ${k} is too long: one ${edge}x${edge} tile would need ${inputBytes} input bytes, max ${maxTaskInputBytes}`,
+          `inputs: k = ${k} is too long: one ${edge}x${edge} tile would need ${inputBytes} input bytes, max ${maxTaskInputBytes}`,
+        )
+      // Checked before anything is allocated per tile or per element.
+      if (m * n > MAX_MATMUL_OUTPUT_ELEMENTS)
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `inputs: C = A·B would be ${m}x${n} = ${m * n} elements, at most ${MAX_MATMUL_OUTPUT_ELEMENTS}`,
+        )
+      const tileCount = Math.ceil(m / edge) * Math.ceil(n / edge)
+      if (tileCount > MAX_JOB_TASKS)
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `inputs: a ${m}x${n} product in ${edge}x${edge} tiles is ${tileCount} tasks, at most ${MAX_JOB_TASKS} per job`,
         )
       const tiles = planMatmulTiles(m, n, edge, edge)
       const flops = 2 * m * k * n
@@ -313,10 +332,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     // A custom kernel's cost is unknown to us: count 1,000 operations per output element.
     let flops = 0
     let largest = 0
+    let outputElements = 0
     for (const task of spec.tasks) {
       const elements = task.outputs.reduce((s, o) => s + o.shape.reduce((p, d) => p * d, 1), 0)
       flops += elements * 1000
       largest = Math.max(largest, elements * 1000)
+      outputElements += elements
       const inputBytes = task.inputs.reduce(
         (s, r) => s + r.shape.reduce((p, d) => p * d, 1) * BYTES_PER_ELEMENT[r.dtype],
         0,
@@ -324,9 +345,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (inputBytes > maxTaskInputBytes)
         throw new CoordinatorError(
           'INVALID_JOB',
-          `a task's inputs are ${inputBytes} bytes, max ${maxTaskInputBytes}`,
+          `tasks: a task's inputs are ${inputBytes} bytes, max ${maxTaskInputBytes}`,
         )
     }
+    if (outputElements > MAX_JOB_OUTPUT_ELEMENTS)
+      throw new CoordinatorError(
+        'INVALID_JOB',
+        `tasks: the outputs hold ${outputElements} elements together, at most ${MAX_JOB_OUTPUT_ELEMENTS}`,
+      )
     const taskCredits = Math.max(1, Math.ceil((largest * creditsPerMegaflop) / 1e6))
     const replication = Math.max(2, spec.verification?.replication ?? 2)
     return {

@@ -90,6 +90,27 @@ describe('HTTP API: validation', () => {
     expect((await errorOf(await app.request('/v1/quote', json(misaligned)))).message).toMatch(
       /inner dimensions differ: A is 2x3, B is 4x2/,
     )
+    // A product too big to assemble, and custom outputs too big to hold, are refused up front.
+    const huge = matmulSpec('a'.repeat(64), 'b'.repeat(64))
+    huge.inputs.a.shape = [2 ** 22, 1]
+    huge.inputs.b.shape = [1, 2 ** 22]
+    expect(await errorOf(await app.request('/v1/jobs', json(huge)))).toMatchObject({
+      status: 400,
+      code: 'INVALID_BODY',
+      message: expect.stringMatching(/^body\.inputs: C = A·B would be 4194304x4194304 = /),
+    })
+    const wide = {
+      kernel: 'custom',
+      program: { wgsl: 'fn main() {}', inputs: [], outputs: [{ name: 'y', dtype: 'float32' }] },
+      tasks: Array.from({ length: 20 }, () => ({
+        inputs: [],
+        outputs: [{ shape: [2 ** 24], dtype: 'float32' }],
+        workgroups: [1, 1, 1],
+      })),
+    }
+    expect((await errorOf(await app.request('/v1/jobs', json(wide)))).message).toMatch(
+      /^body\.tasks: the tasks' outputs hold 335544320 elements together, at most 268435456/,
+    )
   })
 
   it('refuses a body that is not JSON, not declared JSON, empty, or too large', async () => {

@@ -10,8 +10,15 @@ import { MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
 
 /** Longest WGSL source of a custom program (UTF-16 code units ≈ bytes for WGSL). */
 export const MAX_WGSL_CHARS = 64 * 1024
-/** Most tasks one custom job declares. */
+/** Most tasks one job has: a custom job's `tasks`, or a matmul job's tiles. */
 export const MAX_JOB_TASKS = 100_000
+/**
+ * Largest product C of a matmul job, in elements (256 MiB of float32, e.g. 8192×8192): the
+ * relay assembles it in memory for `GET /v1/jobs/:id/output`.
+ */
+export const MAX_MATMUL_OUTPUT_ELEMENTS = 2 ** 26
+/** Most output elements of all tasks of a custom job together (1 GiB of float32). */
+export const MAX_JOB_OUTPUT_ELEMENTS = 2 ** 28
 /** Most input or output buffers one custom program declares. */
 export const MAX_PROGRAM_BINDINGS = 8
 /** Largest uniform block of one task, in bytes (WebGPU guarantees 64 KiB; keep tasks small). */
@@ -133,6 +140,14 @@ export const MatmulJobSpecSchema = z
         path: ['inputs'],
         message: `inner dimensions differ: A is ${a.shape.join('x')}, B is ${b.shape.join('x')}`,
       })
+    const [m = 1] = a.shape
+    const n = b.shape[1] ?? 1
+    if (m * n > MAX_MATMUL_OUTPUT_ELEMENTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['inputs'],
+        message: `C = A·B would be ${m}x${n} = ${m * n} elements, at most ${MAX_MATMUL_OUTPUT_ELEMENTS}`,
+      })
   })
 export type MatmulJobSpec = z.infer<typeof MatmulJobSpecSchema>
 
@@ -186,6 +201,15 @@ export const CustomJobSpecSchema = z
   })
   .superRefine((spec, ctx) => {
     const { program } = spec
+    let outputElements = 0
+    for (const task of spec.tasks)
+      for (const out of task.outputs) outputElements += out.shape.reduce((p, d) => p * d, 1)
+    if (outputElements > MAX_JOB_OUTPUT_ELEMENTS)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['tasks'],
+        message: `the tasks' outputs hold ${outputElements} elements together, at most ${MAX_JOB_OUTPUT_ELEMENTS}`,
+      })
     spec.tasks.forEach((task, i) => {
       if (task.inputs.length !== program.inputs.length)
         ctx.addIssue({
