@@ -869,7 +869,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return outputs
   }
 
-  function vote(job: JobRuntime, task: TaskRuntime): ResultOutcome {
+  /** Counts the task's replicas; `method` is how the result was decided, for the metrics. */
+  function vote(
+    job: JobRuntime,
+    task: TaskRuntime,
+  ): ResultOutcome & { method: VerificationMethod } {
     const groups: Replica[][] = []
     for (const replica of task.replicas) {
       const group = groups.find((g) => replicasAgree(g[0]!.outputs, replica.outputs))
@@ -909,10 +913,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         task.failures++
         if (task.failures >= maxTaskFailures) finish(job, 'failed', `task ${task.id}: ${reason}`)
         else requeue(job, task)
-        return { outcome: 'pending', reason }
+        return { outcome: 'pending', reason, method: 'replication' }
       }
       requeue(job, task)
-      return { outcome: 'pending' }
+      return { outcome: 'pending', method: 'replication' }
     }
     const winners = groups[best]!
     const method: VerificationMethod = winners.length > 1 ? 'replication' : 'trusted'
@@ -926,7 +930,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (c != null) fault(c, 'outvoted by a credible majority')
     }
     if (losers.length > 0) store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-    return { outcome: 'accepted' }
+    return { outcome: 'accepted', method }
   }
 
   function verifyAndRecord(
@@ -1103,15 +1107,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       ...(c.address != null ? { address: c.address } : {}),
       outputs,
     })
-    const outcome = vote(job, task)
-    count(
-      outcome.outcome,
-      outcome.outcome === 'accepted'
-        ? task.replicas.length > 1
-          ? 'replication'
-          : 'trusted'
-        : 'replication',
-    )
+    const { method, ...outcome } = vote(job, task)
+    count(outcome.outcome, method)
     return outcome
   }
 

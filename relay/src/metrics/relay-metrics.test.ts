@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { createMemoryBlobStore } from '../blobs/blob-store.ts'
+import { createCoordinator } from '../coordinator/coordinator.ts'
 import { createFakeCoordinatorApi } from '../http/testing/fake-coordinator-api.ts'
 import { createTestApi } from '../http/testing/test-api.ts'
 import { createRelayMetrics } from './relay-metrics.ts'
@@ -51,6 +53,51 @@ describe('Prometheus metrics', () => {
       values.get('tabswarm_http_requests_total{method="GET",route="/v1/health",status="200"}'),
     ).toBe(1)
     expect(text).toContain('# TYPE tabswarm_http_request_duration_seconds histogram')
+  })
+
+  it('labels a result accepted by agreeing replicas as replication, from the real coordinator', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = createCoordinator({ blobs, welcomeCredits: 1e9 })
+    const metrics = createRelayMetrics({ stats: () => c.stats(), processMetrics: false })
+    const f32 = (v: number[]) => new Uint8Array(new Float32Array(v).buffer)
+    await c.submit(
+      {
+        kernel: 'custom',
+        program: {
+          wgsl: '@compute @workgroup_size(1) fn main() {}',
+          inputs: [{ name: 'x', dtype: 'float32' }],
+          outputs: [{ name: 'y', dtype: 'float32' }],
+        },
+        tasks: [
+          {
+            inputs: [{ blob: blobs.put(f32([1])).hash, dtype: 'float32', shape: [1] }],
+            outputs: [{ shape: [1], dtype: 'float32' }],
+            workgroups: [1, 1, 1],
+          },
+        ],
+        verification: { canaries: 0 },
+      },
+      { account: 'r' },
+    )
+    const caps = {
+      adapter: { vendor: 't', architecture: 't', device: '', description: '' },
+      features: [],
+      limits: {},
+      kernels: ['custom'],
+      agent: 't',
+    }
+    c.registerContributor('p', { capabilities: caps, address: '10.0.0.1' })
+    c.registerContributor('q', { capabilities: caps, address: '10.0.0.2' })
+    const out = [{ shape: [1], dtype: 'float32' as const, bytes: f32([2]) }]
+    expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('pending')
+    expect(c.submitOutputs('q', c.lease('q')!.leaseId, out).outcome).toBe('accepted')
+    const values = samples((await metrics.render()).body)
+    const verifications = (method: string, result: string) =>
+      values.get(`tabswarm_verifications_total{method="${method}",result="${result}"}`)
+    expect(verifications('replication', 'accepted')).toBe(1)
+    expect(verifications('replication', 'pending')).toBe(1)
+    expect(verifications('trusted', 'accepted')).toBeUndefined()
+    c.close()
   })
 
   it('exports Node process metrics unless told not to', async () => {
