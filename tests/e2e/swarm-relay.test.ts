@@ -7,6 +7,7 @@ import {
   BlobResponseSchema,
   decodeFrame,
   encodeFrame,
+  encodeLengthPrefix,
   MAX_BLOB_HEADER_BYTES,
   MAX_MESSAGE_BYTES,
   requestBlob,
@@ -102,7 +103,10 @@ describe('the relay in a swarm', () => {
     const blobAnswers = [
       await probe(BLOB_PROTOCOL, garbage),
       await probe(BLOB_PROTOCOL, encodeFrameWithPrefix(encodeFrame({ type: 'get', hash: 'x' }))),
-      await probe(BLOB_PROTOCOL, Uint8Array.from([...varint(MAX_BLOB_HEADER_BYTES + 1), 1, 2])),
+      await probe(
+        BLOB_PROTOCOL,
+        Uint8Array.from([...encodeLengthPrefix(MAX_BLOB_HEADER_BYTES + 1), 1, 2]),
+      ),
     ].map((text) => decodeFrame(new TextEncoder().encode(text), BlobResponseSchema).header)
     expect(blobAnswers.map((a) => a.type === 'error' && a.code)).toEqual([
       'MALFORMED_FRAME',
@@ -112,7 +116,10 @@ describe('the relay in a swarm', () => {
 
     const workAnswers = [
       await probe(WORK_PROTOCOL, garbage),
-      await probe(WORK_PROTOCOL, Uint8Array.from([...varint(MAX_MESSAGE_BYTES + 1), 1, 2])),
+      await probe(
+        WORK_PROTOCOL,
+        Uint8Array.from([...encodeLengthPrefix(MAX_MESSAGE_BYTES + 1), 1, 2]),
+      ),
     ].map((text) => decodeFrame(new TextEncoder().encode(text), WorkResponseSchema).header)
     expect(workAnswers.map((a) => a.type === 'error' && a.code)).toEqual([
       'MALFORMED_FRAME',
@@ -131,6 +138,30 @@ describe('the relay in a swarm', () => {
     expect(hello.header.type).toBe('hello-ack')
   })
 
+  it('holds at most two work streams per connection', async () => {
+    const held = await Promise.all(
+      [0, 1].map(() => client.dialProtocol(relayAddr(), WORK_PROTOCOL, { signal: signal() })),
+    )
+    // The stream the relay has no room for is reset, never answered.
+    const refused = await client
+      .dialProtocol(relayAddr(), WORK_PROTOCOL, { signal: signal() })
+      .then((stream) =>
+        sendWorkRequest(stream, { type: 'hello', capabilities }, undefined, { signal: signal() }),
+      )
+      .then(
+        () => 'answered',
+        (err: Error) => err.message,
+      )
+    expect(refused).not.toBe('answered')
+    for (const stream of held) stream.abort(new Error('done'))
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const work = await client.dialProtocol(relayAddr(), WORK_PROTOCOL, { signal: signal() })
+    const hello = await sendWorkRequest(work, { type: 'hello', capabilities }, undefined, {
+      signal: signal(),
+    })
+    expect(hello.header.type).toBe('hello-ack')
+  })
+
   it('keeps its peer id and multiaddr across a restart on the same data dir', async () => {
     const before = relay.running.multiaddrs
     await client.hangUp(relayAddr())
@@ -141,16 +172,6 @@ describe('the relay in a swarm', () => {
   })
 })
 
-function varint(value: number): number[] {
-  const out: number[] = []
-  while (value >= 0x80) {
-    out.push((value % 0x80) | 0x80)
-    value = Math.floor(value / 0x80)
-  }
-  out.push(value)
-  return out
-}
-
 function encodeFrameWithPrefix(frame: Uint8Array): Uint8Array {
-  return Uint8Array.from([...varint(frame.byteLength), ...frame])
+  return Uint8Array.from([...encodeLengthPrefix(frame.byteLength), ...frame])
 }

@@ -12,6 +12,8 @@ import {
   MAX_BLOB_HEADER_BYTES,
 } from './blob-messages.ts'
 import { decodeFrame, encodeFrame } from './frame.ts'
+import { lengthError } from './frame-reader.ts'
+import { MAX_TEXT } from './limits.ts'
 import { ProtocolError } from './protocol-error.ts'
 import { sha256Hex } from './sha256.ts'
 
@@ -49,19 +51,6 @@ export interface ServeBlobOptions {
 }
 
 const DEFAULT_IDLE_TIMEOUT_MS = 15_000
-
-function lengthError(err: unknown, limit: number): unknown {
-  const name = (err as Error).name
-  // The length prefix itself too long (more varint bytes than the cap needs) counts too.
-  if (
-    name === 'InvalidDataLengthError' ||
-    name === 'InvalidDataLengthLengthError' ||
-    name === 'InvalidMessageLengthError'
-  ) {
-    return new ProtocolError('MESSAGE_TOO_LARGE', `frame exceeds ${limit} bytes`, { cause: err })
-  }
-  return err
-}
 
 /**
  * Asks the remote end of `stream` for the blob `hash` and returns its verified bytes.
@@ -201,7 +190,7 @@ export async function serveBlobRequest(
         const refusal: BlobResponse = {
           type: 'error',
           code: err.code,
-          message: err.message.slice(0, 500),
+          message: err.message.slice(0, MAX_TEXT),
         }
         await lp.write(encodeFrame(refusal), { signal })
         await stream.close({ signal })

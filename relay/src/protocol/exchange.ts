@@ -1,8 +1,14 @@
 import type { Stream } from '@libp2p/interface'
-import { lpStream } from '@libp2p/utils'
-import type { z } from 'zod'
-import { decodeFrame, encodeFrame, type Frame } from './frame.ts'
-import { MAX_MESSAGE_BYTES } from './limits.ts'
+import type { ByteBudget } from './byte-budget.ts'
+import { encodeFrame, type Frame } from './frame.ts'
+import {
+  createStreamReader,
+  type PayloadAdmission,
+  readFrame,
+  type StreamReader,
+  writeFrame,
+} from './frame-reader.ts'
+import { MAX_TEXT } from './limits.ts'
 import {
   type WorkRequest,
   WorkRequestSchema,
@@ -13,39 +19,9 @@ import { ProtocolError } from './protocol-error.ts'
 
 /**
  * One request, one response per stream: the shape of every exchange on the work protocol.
- * Both sides cap the frame size before reading it, so an oversized message is refused
- * without being buffered.
+ * Both sides check the length, then the header, before the payload is read (see
+ * `frame-reader.ts`), so an oversized or invalid message is refused without being buffered.
  */
-
-function framed(stream: Stream) {
-  // A payload may legitimately be tens of MiB; the length prefix is still checked first.
-  stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, MAX_MESSAGE_BYTES + 1024)
-  return lpStream(stream, {
-    maxDataLength: MAX_MESSAGE_BYTES,
-    maxBufferSize: MAX_MESSAGE_BYTES + 1024,
-  })
-}
-
-async function readFrame<S extends z.ZodType>(
-  lp: ReturnType<typeof framed>,
-  schema: S,
-  signal: AbortSignal,
-): Promise<Frame<z.infer<S>>> {
-  let bytes: Uint8Array
-  try {
-    bytes = (await lp.read({ signal })).subarray()
-  } catch (err) {
-    if (signal.aborted) throw err
-    const name = (err as Error).name
-    if (name === 'InvalidDataLengthError' || name === 'InvalidMessageLengthError') {
-      throw new ProtocolError('MESSAGE_TOO_LARGE', `message exceeds ${MAX_MESSAGE_BYTES} bytes`, {
-        cause: err,
-      })
-    }
-    throw err
-  }
-  return decodeFrame(bytes, schema)
-}
 
 /** Sends one request on a fresh stream and returns the validated response. */
 export async function sendWorkRequest(
@@ -54,15 +30,18 @@ export async function sendWorkRequest(
   payload: Uint8Array | undefined,
   options: { signal: AbortSignal },
 ): Promise<Frame<WorkResponse>> {
-  const lp = framed(stream)
+  const reader = createStreamReader(stream)
   try {
-    await lp.write(encodeFrame(request, payload), options)
-    const response = await readFrame(lp, WorkResponseSchema, options.signal)
+    await writeFrame(stream, encodeFrame(request, payload), options.signal)
+    const { frame } = await readFrame(reader, WorkResponseSchema, { signal: options.signal })
     await stream.close(options)
-    return response
+    // Without `admit` every frame is read in full.
+    return frame!
   } catch (err) {
     stream.abort(err as Error)
     throw err
+  } finally {
+    reader.release()
   }
 }
 
@@ -72,36 +51,101 @@ export type WorkRequestHandler = (
   signal: AbortSignal,
 ) => Promise<{ response: WorkResponse; payload?: Uint8Array }>
 
+export interface ServeWorkOptions {
+  signal: AbortSignal
+  /** Called when the request breaks the protocol; the stream is answered and closed. */
+  onProtocolError?: (err: ProtocolError) => void
+  /**
+   * Decides on a validated request header before its payload is read: the payload bytes it
+   * may carry, or an answer given without reading the payload. @default any size
+   */
+  admit?: (header: WorkRequest) => PayloadAdmission<WorkResponse>
+  /** Shared bound on request payloads being read at once. @default unbounded */
+  budget?: ByteBudget
+}
+
 /**
- * Serves one request on an inbound stream. A protocol violation is answered with an
- * `error` message when the stream still allows it, then only this stream is closed.
+ * Serves one request on an inbound stream. A protocol violation by the peer is answered
+ * with an `error` message when the stream still allows it, then only this stream is
+ * closed. A response this side cannot encode is its own fault: it is answered as an
+ * internal error and thrown, never reported as the peer's violation.
  */
 export async function serveWorkRequest(
   stream: Stream,
   handler: WorkRequestHandler,
-  options: { signal: AbortSignal; onProtocolError?: (err: ProtocolError) => void },
+  options: ServeWorkOptions,
 ): Promise<void> {
-  const lp = framed(stream)
+  const { signal } = options
+  const reader = createStreamReader(stream)
+  let release = () => {}
   try {
-    const request = await readFrame(lp, WorkRequestSchema, options.signal)
-    const { response, payload } = await handler(request, options.signal)
-    await lp.write(encodeFrame(response, payload), options)
-    await stream.close(options)
-  } catch (err) {
-    if (err instanceof ProtocolError) {
-      options.onProtocolError?.(err)
-      try {
-        await lp.write(
-          encodeFrame({ type: 'error', code: err.code, message: err.message }),
-          options,
-        )
-        await stream.close(options)
-        return
-      } catch {
-        // The peer may be gone already; aborting below is all that is left to do.
-      }
+    let reply: { response: WorkResponse; payload?: Uint8Array }
+    try {
+      const read = await readFrame(reader, WorkRequestSchema, {
+        signal,
+        ...(options.admit ? { admit: options.admit } : {}),
+        ...(options.budget ? { budget: options.budget } : {}),
+      })
+      release = read.release
+      reply = read.answer != null ? { response: read.answer } : await handler(read.frame, signal)
+    } catch (err) {
+      if (err instanceof ProtocolError) return await refuse(stream, reader, err, options)
+      throw err
     }
+    release()
+    let encoded: Uint8Array
+    try {
+      encoded = encodeFrame(reply.response, reply.payload)
+    } catch (err) {
+      await answerError(stream, 'INTERNAL', 'the response could not be encoded', signal).catch(
+        () => {},
+      )
+      throw new Error(`work response ${reply.response.type} could not be encoded`, { cause: err })
+    }
+    await writeFrame(stream, encoded, signal)
+    await stream.close({ signal })
+  } catch (err) {
     stream.abort(err as Error)
-    if (!(err instanceof ProtocolError)) throw err
+    throw err
+  } finally {
+    release()
+    reader.release()
   }
+}
+
+/** Reports a peer's violation and answers it on the stream, then closes only that stream. */
+async function refuse(
+  stream: Stream,
+  reader: StreamReader,
+  err: ProtocolError,
+  options: ServeWorkOptions,
+): Promise<void> {
+  options.onProtocolError?.(err)
+  reader.release()
+  // Take (and drop) whatever the peer is still sending, so it can finish writing and read
+  // the refusal instead of waiting on a paused stream until its deadline.
+  if (stream.readStatus === 'paused') stream.resume()
+  void stream.closeRead().catch(() => {})
+  try {
+    await answerError(stream, err.code, err.message, options.signal)
+    await stream.close({ signal: options.signal })
+  } catch {
+    // The peer may be gone already; aborting is all that is left to do.
+    stream.abort(err)
+  }
+}
+
+function answerError(
+  stream: Stream,
+  code: string,
+  message: string,
+  signal: AbortSignal,
+): Promise<void> {
+  // Cut to what the schema admits, or the peer would refuse the refusal itself.
+  const error: WorkResponse = {
+    type: 'error',
+    code: code.slice(0, 64),
+    message: message.slice(0, MAX_TEXT),
+  }
+  return writeFrame(stream, encodeFrame(error), signal)
 }

@@ -42,32 +42,49 @@ export function encodeFrame(header: object, payload: Uint8Array = new Uint8Array
 export function decodeFrame<S extends z.ZodType>(bytes: Uint8Array, schema: S): Frame<z.infer<S>> {
   if (bytes.byteLength < 4)
     throw new ProtocolError('MALFORMED_FRAME', 'frame shorter than its length prefix')
-  const headerLength = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0)
+  const headerLength = readHeaderLength(bytes, bytes.byteLength)
+  return {
+    header: decodeHeader(bytes.subarray(4, 4 + headerLength), schema),
+    payload: bytes.subarray(4 + headerLength),
+  }
+}
+
+/**
+ * Reads the u32 header length at the start of a frame of `frameLength` bytes and checks it
+ * against the cap and the frame, before any of the header is read.
+ */
+export function readHeaderLength(prefix: Uint8Array, frameLength: number): number {
+  const headerLength = new DataView(prefix.buffer, prefix.byteOffset, 4).getUint32(0)
   if (headerLength > MAX_HEADER_BYTES) {
     throw new ProtocolError(
       'MESSAGE_TOO_LARGE',
       `header is ${headerLength} bytes, max ${MAX_HEADER_BYTES}`,
     )
   }
-  if (4 + headerLength > bytes.byteLength) {
+  if (4 + headerLength > frameLength) {
     throw new ProtocolError(
       'MALFORMED_FRAME',
       `header length ${headerLength} runs past the frame end`,
     )
   }
-  let json: unknown
+  return headerLength
+}
+
+/** Parses a frame's JSON header and validates it against `schema`. */
+export function decodeHeader<S extends z.ZodType>(json: Uint8Array, schema: S): z.infer<S> {
+  let value: unknown
   try {
-    json = JSON.parse(decoder.decode(bytes.subarray(4, 4 + headerLength)))
+    value = JSON.parse(decoder.decode(json))
   } catch (err) {
     throw new ProtocolError('MALFORMED_FRAME', 'header is not valid UTF-8 JSON', { cause: err })
   }
-  const parsed = schema.safeParse(json)
+  const parsed = schema.safeParse(value)
   if (!parsed.success) {
     const issue = parsed.error.issues[0]
     const where = issue?.path.length ? issue.path.join('.') : 'message'
     throw new ProtocolError('INVALID_MESSAGE', `${where}: ${issue?.message ?? 'invalid'}`)
   }
-  return { header: parsed.data, payload: bytes.subarray(4 + headerLength) }
+  return parsed.data
 }
 
 const BYTES_PER_ELEMENT = { float32: 4 } as const

@@ -33,12 +33,27 @@ export {
 } from './blob-messages.ts'
 export type { BufferTensor } from './buffer-slots.ts'
 export { packBuffers, readBuffer } from './buffer-slots.ts'
+export type { ByteBudget } from './byte-budget.ts'
+export { createByteBudget } from './byte-budget.ts'
 export type { DiscoveryAnnouncement, DiscoveryValidatorOptions } from './discovery-validator.ts'
 export { createDiscoveryValidator, decodeAnnouncement } from './discovery-validator.ts'
-export type { WorkRequestHandler } from './exchange.ts'
+export type { ServeWorkOptions, WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
 export { decodeFrame, encodeFrame, packTensors, readTensor } from './frame.ts'
+export type {
+  PayloadAdmission,
+  ReadFrame,
+  ReadFrameOptions,
+  StreamReader,
+} from './frame-reader.ts'
+export {
+  createStreamReader,
+  encodeLengthPrefix,
+  lengthError,
+  readFrame,
+  writeFrame,
+} from './frame-reader.ts'
 export type {
   CustomJobSpec,
   CustomProgram,
@@ -69,7 +84,13 @@ export {
   TensorRefSchema,
   VerificationPolicySchema,
 } from './job-spec.ts'
-export { MAX_HEADER_BYTES, MAX_MESSAGE_BYTES, MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
+export {
+  MAX_HEADER_BYTES,
+  MAX_MESSAGE_BYTES,
+  MAX_TENSOR_DIM,
+  MAX_TENSOR_RANK,
+  MAX_TEXT,
+} from './limits.ts'
 export type {
   Benchmark,
   BufferSlot,

@@ -22,6 +22,9 @@ export interface RelayNodeOptions {
   limits?: Partial<RelayLimits>
 }
 
+/** Largest yamux receive window of one stream on the relay. */
+export const RELAY_STREAM_WINDOW_BYTES = 1024 * 1024
+
 /**
  * The relay's gossipsub mesh degree on the discovery topic. gossipsub's defaults (D 6,
  * Dhi 12) suit a node among equals; the relay is the one peer every tab is connected to, so
@@ -53,7 +56,11 @@ export async function createRelayNode(options: RelayNodeOptions) {
     },
     transports: [webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // What a peer may send on one stream before the relay reads it. yamux opens the window
+    // as data arrives, up to 16 MiB by default, whatever the protocol handler wants; readers
+    // pause streams to stop that (frame-reader.ts), and a 1 MiB ceiling bounds what is already
+    // in flight when they do. Only uploads to the relay (task results) are paced by it.
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: RELAY_STREAM_WINDOW_BYTES } })],
     connectionManager: {
       maxConnections: limits.maxConnections,
       inboundConnectionThreshold: limits.inboundConnectionsPerHostPerSecond,

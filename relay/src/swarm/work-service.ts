@@ -4,7 +4,10 @@ import { CoordinatorError } from '../coordinator/coordinator-error.ts'
 import { verifyWalletProof } from '../coordinator/wallet-proof-check.ts'
 import type { Logger } from '../log.ts'
 import {
+  createByteBudget,
   type Frame,
+  MAX_TEXT,
+  type PayloadAdmission,
   ProtocolError,
   packBuffers,
   packTensors,
@@ -35,6 +38,18 @@ export interface WorkServiceOptions {
   requestTimeoutMs?: number
   /** Delay suggested to a contributor when the queue is empty. @default 1_000 */
   idleRetryMs?: number
+  /**
+   * Work streams one connection may have open at once. Work is pulled: a contributor has
+   * one request in flight, and a lease renewal may overlap it.
+   * @default 2
+   */
+  maxStreamsPerConnection?: number
+  /**
+   * Bytes of request payloads (task outputs) read from all peers at once. A result reserves
+   * its size before it is read; results beyond the budget wait their turn.
+   * @default 256 MiB
+   */
+  maxInflightBytes?: number
 }
 
 /**
@@ -47,6 +62,28 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000
   const idleRetryMs = options.idleRetryMs ?? 1_000
   const introduced = new Set<string>()
+  const budget = createByteBudget(options.maxInflightBytes ?? 256 * 1024 * 1024)
+
+  /** What a request's payload may be, decided on its validated header alone. */
+  function admit(peerId: string, header: WorkRequest): PayloadAdmission<WorkResponse> {
+    if (header.type !== 'result' && header.type !== 'custom-result') return 0
+    // The lease must be alive and this peer's before its output is read or hashed. Renewing
+    // checks both, and keeps the lease alive while a large output uploads.
+    if (coordinator.renewLease(peerId, header.leaseId) == null) {
+      log.warn('result not accepted', { peer: peerId, outcome: 'stale', reason: 'lease not held' })
+      return {
+        answer: {
+          type: 'result-ack',
+          leaseId: header.leaseId,
+          outcome: 'stale',
+          reason: 'the lease expired or was never yours',
+        },
+      }
+    }
+    const slots = header.type === 'result' ? [header.output] : header.outputs
+    // Buffers are packed at 4-byte-aligned offsets (packBuffers).
+    return Math.max(0, ...slots.map((s) => s.byteOffset + Math.ceil(s.byteLength / 4) * 4))
+  }
 
   async function handle(
     peerId: string,
@@ -230,19 +267,27 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         } catch (err) {
           // Refusals the contributor should hear about (a ban, say) travel as error messages.
           if (err instanceof CoordinatorError)
-            return { response: { type: 'error' as const, code: err.code, message: err.message } }
+            return {
+              response: {
+                type: 'error' as const,
+                code: err.code,
+                message: err.message.slice(0, MAX_TEXT),
+              },
+            }
           throw err
         }
       }
       serveWorkRequest(stream, guarded, {
         signal: AbortSignal.timeout(requestTimeoutMs),
+        admit: (header) => admit(peerId, header),
+        budget,
         onProtocolError: (err) =>
           log.warn('protocol violation', { peer: peerId, code: err.code, error: err.message }),
       }).catch((err: unknown) =>
         log.warn('work stream failed', { peer: peerId, error: String(err) }),
       )
     },
-    { maxInboundStreams: 16 },
+    { maxInboundStreams: options.maxStreamsPerConnection ?? 2 },
   )
 
   const onDisconnect = (event: CustomEvent) => {
