@@ -534,7 +534,6 @@ describe('coordinator: custom kernels and credibility', () => {
           program,
           tasks: Array.from({ length: tasks }, () => task),
           verification: { canaries: 0, maxErrorRate: 0.05 },
-          budget: 1_000,
         },
         { account: 'r' },
       )
@@ -568,6 +567,46 @@ describe('coordinator: custom kernels and credibility', () => {
     const trusted = await custom(1)
     expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('accepted')
     expect((await c.results(trusted.id)).results[0]?.method).toBe('trusted')
+  })
+
+  it('prices the replication its policy needs, so a default-budget maxErrorRate job completes', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs })
+    const x = blobs.put(new Uint8Array(new Float32Array([1]).buffer)).hash
+    const spec: JobSpec = {
+      kernel: 'custom',
+      program,
+      tasks: [0, 1, 2].map(() => ({
+        inputs: [{ blob: x, dtype: 'float32' as const, shape: [1] }],
+        outputs: [{ shape: [1], dtype: 'float32' as const }],
+        workgroups: [1, 1, 1] as [number, number, number],
+      })),
+      verification: { canaries: 0, maxErrorRate: 1e-4 },
+    }
+    // Newcomers at 0.8 credibility: seven must agree to reach 1 − 1e-4, and each is paid.
+    const quote = await c.quote(spec)
+    expect(quote.credits).toBe(3 * 7)
+    expect(
+      (await c.quote({ ...spec, verification: { canaries: 0, replication: 3 } })).credits,
+    ).toBe(9)
+    expect((await c.quote({ ...spec, verification: { canaries: 0 } })).credits).toBe(6)
+    const job = await c.submit(spec, { account: 'r' })
+    const out = [
+      {
+        shape: [1],
+        dtype: 'float32' as const,
+        bytes: new Uint8Array(new Float32Array([2]).buffer),
+      },
+    ]
+    for (let i = 0; i < 40; i++) {
+      const peer = `h${i}`
+      c.registerContributor(peer, { capabilities: caps, address: `10.4.${i}.1` })
+      const grant = c.lease(peer)
+      if (grant != null) c.submitOutputs(peer, grant.leaseId, out)
+    }
+    const done = await c.getJob(job.id)
+    expect(done.status, done.error).toBe('completed')
+    expect(done.credits).toMatchObject({ budget: 21, spent: 21, refunded: 0 })
   })
 
   it('never gives two replicas of a task to the same wallet or network address', async () => {

@@ -30,7 +30,7 @@ import type {
   WorkGateway,
 } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
-import { credibility, groupCredibility } from './credibility.ts'
+import { credibility, groupCredibility, newcomerQuorum } from './credibility.ts'
 import {
   BYTES_PER_ELEMENT,
   type JobRuntime,
@@ -289,6 +289,24 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return speeds.length === 0 ? defaultGflops : speeds[speeds.length >> 1]!
   }
 
+  /** Fraction of leases that re-issue a task with a known answer (paid like any result). */
+  function canaryRate(spec: JobSpec): number {
+    return spec.verification?.canaries ?? (spec.kernel === 'custom' ? 0.02 : 0)
+  }
+
+  /**
+   * Results paid per task decided by a vote, where every agreeing replica is paid: the
+   * quorum when one is fixed; with `maxErrorRate`, as many newcomers as it takes to reach
+   * it (the escrow is refunded what credible contributors save); else BOINC's two.
+   */
+  function votesPaid(spec: JobSpec): number {
+    const policy = spec.verification ?? {}
+    if (policy.replication != null) return policy.replication
+    if (policy.maxErrorRate != null)
+      return newcomerQuorum(faultRate, policy.maxErrorRate, maxReplicas)
+    return 2
+  }
+
   function plan(spec: JobSpec) {
     if (spec.kernel === 'matmul') {
       const [m, k] = spec.inputs.a.shape as [number, number]
@@ -320,12 +338,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         Math.ceil((2 * Math.min(edge, m) * k * Math.min(edge, n) * creditsPerMegaflop) / 1e6),
       )
       const checked = spec.verification?.freivalds ?? 1
-      const replication = checked + (1 - checked) * Math.max(2, spec.verification?.replication ?? 2)
+      const replication = checked + (1 - checked) * votesPaid(spec)
       return {
         tasks: tiles.length,
         flops,
         taskCredits,
-        credits: Math.ceil(tiles.length * taskCredits * replication),
+        credits: Math.ceil(tiles.length * taskCredits * replication * (1 + canaryRate(spec))),
         edge,
       }
     }
@@ -354,12 +372,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         `tasks: the outputs hold ${outputElements} elements together, at most ${MAX_JOB_OUTPUT_ELEMENTS}`,
       )
     const taskCredits = Math.max(1, Math.ceil((largest * creditsPerMegaflop) / 1e6))
-    const replication = Math.max(2, spec.verification?.replication ?? 2)
     return {
       tasks: spec.tasks.length,
       flops,
       taskCredits,
-      credits: spec.tasks.length * taskCredits * replication,
+      credits: Math.ceil(
+        spec.tasks.length * taskCredits * votesPaid(spec) * (1 + canaryRate(spec)),
+      ),
       edge: undefined,
     }
   }
@@ -1364,8 +1383,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       for (const other of contributors.values()) fastest = Math.max(fastest, other.gflops)
       // Canaries: a task whose answer is known, re-issued so it looks like any other.
       for (const job of order) {
-        const rate =
-          job.row.spec.verification?.canaries ?? (job.inputs.kind === 'custom' ? 0.02 : 0)
+        const rate = canaryRate(job.row.spec)
         if (rate > 0 && job.row.acceptedTasks > 0 && random() < rate) {
           const start = Math.floor(random() * job.tasks.length)
           for (let i = 0; i < Math.min(job.tasks.length, 64); i++) {

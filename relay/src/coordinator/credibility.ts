@@ -38,3 +38,15 @@ export function groupCredibility(groups: ReadonlyArray<readonly number[]>): numb
   const total = weights.reduce((s, w) => s + w, allWrong)
   return weights.map((w) => (total === 0 ? 0 : w / total))
 }
+
+/**
+ * How many agreeing newcomers (credibility 1 − f each, nobody against them) it takes to
+ * reach 1 − ε: what a job that accepts on credibility pays per task until its contributors
+ * have a record. At most `max`.
+ */
+export function newcomerQuorum(f: number, epsilon: number, max: number): number {
+  for (let r = 1; r < max; r++) {
+    if (groupCredibility([Array<number>(r).fill(1 - f)])[0]! >= 1 - epsilon) return r
+  }
+  return max
+}
