@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { TabswarmError } from '@tabswarm/worker-kernels'
+import { type BlobReader, bytesReader } from '../protocol/blob-exchange.ts'
 
 export class BlobStoreError extends TabswarmError {
   override name = 'BlobStoreError' as const
@@ -9,6 +10,8 @@ export class BlobStoreError extends TabswarmError {
 export interface BlobStore {
   put(bytes: Uint8Array): { hash: string; size: number }
   get(hash: string): Uint8Array | undefined
+  /** Opens a blob for reading a chunk at a time (how the relay serves it to tabs). */
+  open(hash: string): Promise<BlobReader | undefined>
   has(hash: string): boolean
   readonly bytesUsed: number
 }
@@ -39,6 +42,10 @@ export function createMemoryBlobStore(options: MemoryBlobStoreOptions = {}): Blo
       return { hash, size: bytes.byteLength }
     },
     get: (hash) => blobs.get(hash),
+    async open(hash) {
+      const bytes = blobs.get(hash)
+      return bytes != null ? bytesReader(bytes) : undefined
+    },
     has: (hash) => blobs.has(hash),
     get bytesUsed() {
       return used

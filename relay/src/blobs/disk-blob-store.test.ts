@@ -32,6 +32,20 @@ describe('blob stores', () => {
     expect(reopened.bytesUsed).toBe(3)
   })
 
+  it('opens a blob for chunked reads without loading the file', async () => {
+    const blobs = createDiskBlobStore({ dir: temp() })
+    const bytes = new Uint8Array(100_000).map((_, i) => i & 255)
+    const { hash } = blobs.put(bytes)
+    const reader = await blobs.open(hash)
+    expect(reader?.size).toBe(100_000)
+    expect(await reader!.read(99_990, 10)).toEqual(bytes.subarray(99_990))
+    expect(await reader!.read(0, 4)).toEqual(Uint8Array.from([0, 1, 2, 3]))
+    await expect(reader!.read(99_999, 2)).rejects.toMatchObject({ code: 'TRUNCATED' })
+    await reader!.close?.()
+    expect(await blobs.open('f'.repeat(64))).toBeUndefined()
+    expect(await blobs.open('../../etc/passwd')).toBeUndefined()
+  })
+
   it('puts small blobs in the store and large ones in files, and finds both by hash', () => {
     const store = createSqliteStore({ path: ':memory:' })
     const dir = temp()
@@ -47,6 +61,22 @@ describe('blob stores', () => {
     expect(blobs.get(small.hash)).toEqual(new Uint8Array([9, 9]))
     expect(blobs.get(large.hash)).toEqual(new Uint8Array([1, 2, 3, 4, 5]))
     expect(blobs.bytesUsed).toBe(7)
+    store.close()
+  })
+
+  it('opens small and large blobs alike', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const blobs = createTieredBlobStore({
+      store,
+      large: createDiskBlobStore({ dir: temp() }),
+      inlineMaxBytes: 4,
+    })
+    const small = blobs.put(new Uint8Array([9, 9]))
+    const large = blobs.put(new Uint8Array([1, 2, 3, 4, 5]))
+    const readers = [await blobs.open(small.hash), await blobs.open(large.hash)]
+    expect(await readers[0]!.read(0, 2)).toEqual(new Uint8Array([9, 9]))
+    expect(await readers[1]!.read(1, 3)).toEqual(new Uint8Array([2, 3, 4]))
+    await readers[1]!.close?.()
     store.close()
   })
 })

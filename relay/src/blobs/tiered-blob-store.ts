@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import { bytesReader } from '../protocol/blob-exchange.ts'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import type { BlobStore } from './blob-store.ts'
 
@@ -35,6 +36,11 @@ export function createTieredBlobStore(options: TieredBlobStoreOptions): BlobStor
     get(hash) {
       if (!HASH.test(hash)) return undefined
       return store.getBlob(hash) ?? large.get(hash)
+    },
+    async open(hash) {
+      if (!HASH.test(hash)) return undefined
+      const inline = store.getBlob(hash)
+      return inline != null ? bytesReader(inline) : large.open(hash)
     },
     has(hash) {
       if (!HASH.test(hash)) return false

@@ -1,4 +1,5 @@
 import { LOG_LEVELS, type LogLevel } from '../log.ts'
+import { MAX_BLOB_BYTES } from '../protocol/blob-messages.ts'
 import { parseApiKeysEnv } from './auth/api-keys.ts'
 
 /** How the HTTP API authenticates, limits and logs. Every field has an embedded default. */
@@ -18,7 +19,11 @@ export interface ApiConfig {
     | false
   /** Trust `X-Forwarded-For` for the client address (only behind a proxy that sets it). @default false */
   trustProxy: boolean
-  /** Largest blob `PUT /v1/blobs` accepts. @default 512 MiB */
+  /**
+   * Largest blob `PUT /v1/blobs` accepts: at most what the blob protocol carries to tabs
+   * (`MAX_BLOB_BYTES`), so nothing is stored that tabs could never fetch.
+   * @default 256 MiB
+   */
   maxBlobBytes: number
   /** @default 'info' */
   logLevel: LogLevel
@@ -29,7 +34,7 @@ export const defaultApiConfig: ApiConfig = {
   walletAuthOnly: false,
   rateLimit: { ipPerSecond: 200, ipBurst: 400, accountPerSecond: 100, accountBurst: 200 },
   trustProxy: false,
-  maxBlobBytes: 512 * 1024 ** 2,
+  maxBlobBytes: MAX_BLOB_BYTES,
   logLevel: 'info',
 }
 
@@ -80,6 +85,10 @@ export function apiConfigFromEnv(env: Record<string, string | undefined>): ApiCo
     if (!Number.isInteger(value) || value < 1)
       throw new Error(
         `TABSWARM_MAX_BLOB_BYTES must be a positive integer, got "${env.TABSWARM_MAX_BLOB_BYTES}"`,
+      )
+    if (value > MAX_BLOB_BYTES)
+      throw new Error(
+        `TABSWARM_MAX_BLOB_BYTES must be at most ${MAX_BLOB_BYTES} (the largest blob tabs can fetch), got ${value}`,
       )
     config.maxBlobBytes = value
   }

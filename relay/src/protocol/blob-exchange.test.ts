@@ -1,7 +1,7 @@
 import { lpStream, streamPair } from '@libp2p/utils'
 import { describe, expect, it } from 'vitest'
-import { requestBlob, serveBlobRequest } from './blob-exchange.ts'
-import { BlobResponseSchema, MAX_BLOB_HEADER_BYTES } from './blob-messages.ts'
+import { bytesReader, memoryBlobSource, requestBlob, serveBlobRequest } from './blob-exchange.ts'
+import { BlobResponseSchema, MAX_BLOB_BYTES, MAX_BLOB_HEADER_BYTES } from './blob-messages.ts'
 import { decodeFrame, encodeFrame } from './frame.ts'
 import type { ProtocolError } from './protocol-error.ts'
 import { sha256Hex } from './sha256.ts'
@@ -20,13 +20,14 @@ const signal = () => AbortSignal.timeout(10_000)
 
 describe('blob exchange', () => {
   it('streams a multi-chunk blob and verifies its hash', async () => {
-    const blob = bytes(3 * 256 * 1024 + 17)
+    // Larger than the receiver's first buffer, so it grows while chunks arrive.
+    const blob = bytes(2 * 1024 * 1024 + 3 * 256 * 1024 + 17)
     const hash = await sha256Hex(blob)
     const [client, server] = await streamPair()
     let served = 0
     const serving = serveBlobRequest(
       server,
-      { get: (h) => (h === hash ? blob : undefined) },
+      memoryBlobSource({ get: (h) => (h === hash ? blob : undefined) }),
       {
         signal: signal(),
         onServed: (_h, n) => {
@@ -42,12 +43,14 @@ describe('blob exchange', () => {
     await serving
     expect(got).toEqual(blob)
     expect(served).toBe(blob.byteLength)
-    expect(progress.length).toBe(4)
+    expect(progress.length).toBe(12)
   })
 
   it('reports a blob the server does not hold', async () => {
     const [client, server] = await streamPair()
-    const serving = serveBlobRequest(server, { get: () => undefined }, { signal: signal() })
+    const serving = serveBlobRequest(server, memoryBlobSource({ get: () => undefined }), {
+      signal: signal(),
+    })
     await expect(requestBlob(client, 'a'.repeat(64), { signal: signal() })).rejects.toMatchObject({
       name: 'BlobFetchError',
       code: 'NOT_FOUND',
@@ -60,7 +63,9 @@ describe('blob exchange', () => {
     const hash = await sha256Hex(blob)
     const forged = bytes(100_000, 2)
     const [client, server] = await streamPair()
-    const serving = serveBlobRequest(server, { get: () => forged }, { signal: signal() })
+    const serving = serveBlobRequest(server, memoryBlobSource({ get: () => forged }), {
+      signal: signal(),
+    })
     await expect(requestBlob(client, hash, { signal: signal() })).rejects.toMatchObject({
       code: 'HASH_MISMATCH',
       message: expect.stringContaining(hash),
@@ -72,7 +77,9 @@ describe('blob exchange', () => {
     const blob = bytes(64 * 1024)
     const hash = await sha256Hex(blob)
     const [client, server] = await streamPair()
-    const serving = serveBlobRequest(server, { get: () => blob }, { signal: signal() })
+    const serving = serveBlobRequest(server, memoryBlobSource({ get: () => blob }), {
+      signal: signal(),
+    })
     await expect(
       requestBlob(client, hash, { signal: signal(), maxBytes: 1024 }),
     ).rejects.toMatchObject({ code: 'TOO_LARGE' })
@@ -94,14 +101,10 @@ describe('blob exchange', () => {
   it('refuses a length prefix longer than any header before reading the body', async () => {
     const [client, server] = await streamPair()
     const violations: ProtocolError[] = []
-    const serving = serveBlobRequest(
-      server,
-      { get: () => undefined },
-      {
-        signal: signal(),
-        onProtocolError: (err) => violations.push(err),
-      },
-    )
+    const serving = serveBlobRequest(server, memoryBlobSource({ get: () => undefined }), {
+      signal: signal(),
+      onProtocolError: (err) => violations.push(err),
+    })
     // Varint 16384: three length bytes where a 4 KiB cap needs at most two.
     client.send(Uint8Array.from([0x80, 0x80, 0x01, 1, 2, 3]))
     const lp = lpStream(client)
@@ -120,14 +123,10 @@ describe('blob exchange', () => {
     ]) {
       const [client, server] = await streamPair()
       const violations: ProtocolError[] = []
-      const serving = serveBlobRequest(
-        server,
-        { get: () => undefined },
-        {
-          signal: signal(),
-          onProtocolError: (err) => violations.push(err),
-        },
-      )
+      const serving = serveBlobRequest(server, memoryBlobSource({ get: () => undefined }), {
+        signal: signal(),
+        onProtocolError: (err) => violations.push(err),
+      })
       const lp = lpStream(client, { maxDataLength: 1 << 20 })
       await lp.write(bad)
       const answer = decodeFrame((await lp.read()).subarray(), BlobResponseSchema).header
@@ -136,5 +135,56 @@ describe('blob exchange', () => {
       expect(violations).toHaveLength(1)
       expect(violations[0]!.code).toMatch(/MALFORMED_FRAME|INVALID_MESSAGE|MESSAGE_TOO_LARGE/)
     }
+  })
+
+  it('reads the blob from its source a chunk at a time, and closes the source', async () => {
+    const blob = bytes(600_000)
+    const hash = await sha256Hex(blob)
+    const reads: number[] = []
+    let closed = false
+    const [client, server] = await streamPair()
+    const serving = serveBlobRequest(
+      server,
+      {
+        open: () => ({
+          size: blob.byteLength,
+          read: (offset: number, length: number) => {
+            reads.push(length)
+            return blob.slice(offset, offset + length)
+          },
+          close: () => {
+            closed = true
+          },
+        }),
+      },
+      { signal: signal(), chunkBytes: 256 * 1024 },
+    )
+    expect(await requestBlob(client, hash, { signal: signal() })).toEqual(blob)
+    await serving
+    expect(reads).toEqual([256 * 1024, 256 * 1024, 600_000 - 512 * 1024])
+    expect(closed).toBe(true)
+  })
+
+  it('refuses to serve a blob larger than the protocol carries', async () => {
+    const [client, server] = await streamPair()
+    const huge = { ...bytesReader(new Uint8Array(0)), size: MAX_BLOB_BYTES + 1 }
+    const serving = serveBlobRequest(server, { open: () => huge }, { signal: signal() })
+    await expect(requestBlob(client, 'c'.repeat(64), { signal: signal() })).rejects.toMatchObject({
+      code: 'REMOTE_ERROR',
+      message: expect.stringMatching(/TOO_LARGE: blob c{64} is \d+ bytes, more than/),
+    })
+    await serving
+  })
+
+  it('gives a peer that sends no request a short budget, not the transfer budget', async () => {
+    const [, server] = await streamPair()
+    const started = performance.now()
+    await expect(
+      serveBlobRequest(server, memoryBlobSource({ get: () => undefined }), {
+        signal: AbortSignal.timeout(60_000),
+        requestTimeoutMs: 200,
+      }),
+    ).rejects.toThrow(/no blob request within 200 ms/)
+    expect(performance.now() - started).toBeLessThan(5_000)
   })
 })

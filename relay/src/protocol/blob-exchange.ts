@@ -20,13 +20,46 @@ import { sha256Hex } from './sha256.ts'
 /**
  * Both ends of one blob exchange: `get <sha-256>` answered by a `blob` header and the
  * bytes in chunk frames. The receiver checks every length before allocating, assembles
- * into one buffer of the announced size, and hashes the whole blob before handing it out:
- * a peer can waste a stream, never plant wrong bytes.
+ * into a buffer that grows with what arrived (never more than the announced size), and
+ * hashes the whole blob before handing it out: a peer can waste a stream, never plant
+ * wrong bytes. The server reads the blob a chunk at a time from its source.
  */
 
-/** Where a server finds the blobs it may serve: the relay's store, a tab's cache. */
+/** A blob being served: its size, and its bytes read a chunk at a time. */
+export interface BlobReader {
+  readonly size: number
+  /** `length` bytes from `offset`, in a buffer the caller may keep. */
+  read(offset: number, length: number): Uint8Array | Promise<Uint8Array>
+  /** Gives back what the reader holds (a file handle). */
+  close?(): void | Promise<void>
+}
+
+/**
+ * Where a server finds the blobs it may serve: the relay's store (read from disk a chunk
+ * at a time), a tab's cache (in memory).
+ */
 export interface BlobSource {
-  get(hash: string): Uint8Array | undefined | Promise<Uint8Array | undefined>
+  open(hash: string): BlobReader | undefined | Promise<BlobReader | undefined>
+}
+
+/** A reader over bytes already in memory. */
+export function bytesReader(bytes: Uint8Array): BlobReader {
+  return {
+    size: bytes.byteLength,
+    read: (offset, length) => bytes.subarray(offset, offset + length),
+  }
+}
+
+/** A source over a lookup of in-memory blobs (a tab's cache). */
+export function memoryBlobSource(source: {
+  get(hash: string): Uint8Array | undefined
+}): BlobSource {
+  return {
+    open(hash) {
+      const bytes = source.get(hash)
+      return bytes != null ? bytesReader(bytes) : undefined
+    },
+  }
 }
 
 export interface RequestBlobOptions {
@@ -48,7 +81,19 @@ export interface ServeBlobOptions {
   onProtocolError?: (err: ProtocolError) => void
   /** Called after a blob was sent in full. */
   onServed?: (hash: string, bytes: number) => void
+  /**
+   * Budget for the request itself to arrive: a few dozen bytes, so a peer that trickles
+   * them (or sends nothing) loses the stream long before the transfer budget runs out.
+   * @default 10_000
+   */
+  requestTimeoutMs?: number
 }
+
+/** Budget for a blob request to arrive once its stream is open. */
+const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
+
+/** The first chunk's buffer; it doubles as bytes arrive, so a size announced is not memory taken. */
+const INITIAL_RECEIVE_BYTES = 1024 * 1024
 
 const DEFAULT_IDLE_TIMEOUT_MS = 15_000
 
@@ -70,13 +115,18 @@ export async function requestBlob(
     maxDataLength: MAX_BLOB_CHUNK_BYTES,
     maxBufferSize: 4 * MAX_BLOB_CHUNK_BYTES,
   })
+  // One idle timer, re-armed per frame, rather than a timeout signal (and its listeners) per chunk.
+  const idle = new AbortController()
+  let idleTimer: ReturnType<typeof setTimeout> | undefined
+  const readSignal = AbortSignal.any([options.signal, idle.signal])
   const read = async () => {
-    const signal = AbortSignal.any([options.signal, AbortSignal.timeout(idleMs)])
+    clearTimeout(idleTimer)
+    idleTimer = setTimeout(() => idle.abort(), idleMs)
     try {
-      return (await lp.read({ signal })).subarray()
+      return (await lp.read({ signal: readSignal })).subarray()
     } catch (err) {
       if (options.signal.aborted) throw err
-      if (signal.aborted) {
+      if (idle.signal.aborted) {
         throw new BlobFetchError('TIMEOUT', `no data for ${idleMs} ms while fetching ${hash}`)
       }
       const mapped = lengthError(err, MAX_BLOB_CHUNK_BYTES)
@@ -115,7 +165,7 @@ export async function requestBlob(
         `blob ${hash} is ${header.size} bytes, limit ${maxBytes}`,
       )
     }
-    const blob = new Uint8Array(header.size)
+    let blob = new Uint8Array(Math.min(header.size, INITIAL_RECEIVE_BYTES))
     let received = 0
     while (received < header.size) {
       const chunk = await read()
@@ -127,6 +177,13 @@ export async function requestBlob(
           'TRUNCATED',
           `blob ${hash} runs past its announced ${header.size} bytes`,
         )
+      }
+      if (received + chunk.byteLength > blob.byteLength) {
+        const grown = new Uint8Array(
+          Math.min(header.size, Math.max(2 * blob.byteLength, received + chunk.byteLength)),
+        )
+        grown.set(blob.subarray(0, received))
+        blob = grown
       }
       blob.set(chunk, received)
       received += chunk.byteLength
@@ -144,6 +201,8 @@ export async function requestBlob(
   } catch (err) {
     stream.abort(err as Error)
     throw err
+  } finally {
+    clearTimeout(idleTimer)
   }
 }
 
@@ -163,36 +222,53 @@ export async function serveBlobRequest(
     maxBufferSize: 2 * MAX_BLOB_HEADER_BYTES,
   })
   const { signal } = options
+  const requestTimeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS
   try {
     let request: BlobRequest
+    const requestSignal = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)])
     try {
-      request = decodeFrame((await lp.read({ signal })).subarray(), BlobRequestSchema).header
+      request = decodeFrame(
+        (await lp.read({ signal: requestSignal })).subarray(),
+        BlobRequestSchema,
+      ).header
     } catch (err) {
+      if (requestSignal.aborted && !signal.aborted) {
+        throw new Error(`no blob request within ${requestTimeoutMs} ms`, { cause: err })
+      }
       throw signal.aborted ? err : lengthError(err, MAX_BLOB_HEADER_BYTES)
     }
-    const blob = await source.get(request.hash)
+    const blob = await source.open(request.hash)
     if (blob == null) {
       const notFound: BlobResponse = { type: 'not-found', hash: request.hash }
       await lp.write(encodeFrame(notFound), { signal })
     } else {
-      const found: BlobResponse = { type: 'blob', hash: request.hash, size: blob.byteLength }
-      await lp.write(encodeFrame(found), { signal })
-      for (let offset = 0; offset < blob.byteLength; offset += chunkBytes) {
-        await lp.write(blob.subarray(offset, offset + chunkBytes), { signal })
+      try {
+        if (blob.size > MAX_BLOB_BYTES) {
+          await writeRefusal(
+            lp,
+            'TOO_LARGE',
+            `blob ${request.hash} is ${blob.size} bytes, more than the ${MAX_BLOB_BYTES} the blob protocol carries`,
+            signal,
+          )
+        } else {
+          const found: BlobResponse = { type: 'blob', hash: request.hash, size: blob.size }
+          await lp.write(encodeFrame(found), { signal })
+          for (let offset = 0; offset < blob.size; offset += chunkBytes) {
+            const length = Math.min(chunkBytes, blob.size - offset)
+            await lp.write(await blob.read(offset, length), { signal })
+          }
+          options.onServed?.(request.hash, blob.size)
+        }
+      } finally {
+        await blob.close?.()
       }
-      options.onServed?.(request.hash, blob.byteLength)
     }
     await stream.close({ signal })
   } catch (err) {
     if (err instanceof ProtocolError) {
       options.onProtocolError?.(err)
       try {
-        const refusal: BlobResponse = {
-          type: 'error',
-          code: err.code,
-          message: err.message.slice(0, MAX_TEXT),
-        }
-        await lp.write(encodeFrame(refusal), { signal })
+        await writeRefusal(lp, err.code, err.message, signal)
         await stream.close({ signal })
         return
       } catch {
@@ -201,5 +277,38 @@ export async function serveBlobRequest(
     }
     stream.abort(err as Error)
     if (!(err instanceof ProtocolError)) throw err
+  }
+}
+
+function writeRefusal(
+  lp: ReturnType<typeof lpStream>,
+  code: string,
+  message: string,
+  signal: AbortSignal,
+): Promise<void> {
+  // Cut to what the schema admits, or the peer would refuse the refusal itself.
+  const refusal: BlobResponse = {
+    type: 'error',
+    code: code.slice(0, 64),
+    message: message.slice(0, MAX_TEXT),
+  }
+  return lp.write(encodeFrame(refusal), { signal })
+}
+
+/**
+ * Answers a blob stream with an `error` message without reading its request (the server is
+ * too busy, say) and closes it.
+ */
+export async function refuseBlobRequest(
+  stream: Stream,
+  code: string,
+  message: string,
+  signal: AbortSignal,
+): Promise<void> {
+  try {
+    await writeRefusal(lpStream(stream), code, message, signal)
+    await stream.close({ signal })
+  } catch (err) {
+    stream.abort(err as Error)
   }
 }

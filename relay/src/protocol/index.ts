@@ -12,8 +12,19 @@ export {
   WALLET_AUTH_HEADERS,
   WALLET_AUTH_MAX_SKEW_MS,
 } from './api-auth.ts'
-export type { BlobSource, RequestBlobOptions, ServeBlobOptions } from './blob-exchange.ts'
-export { requestBlob, serveBlobRequest } from './blob-exchange.ts'
+export type {
+  BlobReader,
+  BlobSource,
+  RequestBlobOptions,
+  ServeBlobOptions,
+} from './blob-exchange.ts'
+export {
+  bytesReader,
+  memoryBlobSource,
+  refuseBlobRequest,
+  requestBlob,
+  serveBlobRequest,
+} from './blob-exchange.ts'
 export type { BlobFetchErrorCode } from './blob-fetch-error.ts'
 export { BlobFetchError } from './blob-fetch-error.ts'
 export type {

@@ -1,12 +1,17 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { BlobStore } from '../blobs/blob-store.ts'
 import type { Logger } from '../log.ts'
-import { BLOB_PROTOCOL, serveBlobRequest } from '../protocol/index.ts'
+import {
+  BLOB_PROTOCOL,
+  createByteBudget,
+  refuseBlobRequest,
+  serveBlobRequest,
+} from '../protocol/index.ts'
 
 export interface BlobServiceOptions {
   node: Libp2p
-  /** Where the relay's blobs live; only `get` is used. */
-  blobs: Pick<BlobStore, 'get'>
+  /** Where the relay's blobs live; only `open` is used (chunked reads, never a whole file). */
+  blobs: Pick<BlobStore, 'open'>
   log: Logger
   /**
    * Upper bound on serving one request. Generous: a tab on a slow link may take a while
@@ -14,12 +19,22 @@ export interface BlobServiceOptions {
    * @default 300_000
    */
   requestTimeoutMs?: number
+  /** Budget for the request itself (a few dozen bytes) to arrive. @default 10_000 */
+  requestReadTimeoutMs?: number
   /**
    * Blob streams one connection may have open at once. A tab fetches a task's inputs a
    * few at a time; more than this is a peer trying to pin the relay's upload.
    * @default 8
    */
   maxStreamsPerConnection?: number
+  /**
+   * Blobs served at once, over all peers: each holds an open file and a chunk in flight,
+   * and shares the relay's upload with the others.
+   * @default 64
+   */
+  maxConcurrentServes?: number
+  /** How long a request waits for one of those before it is refused as busy. @default 10_000 */
+  busyWaitMs?: number
 }
 
 /**
@@ -30,15 +45,32 @@ export interface BlobServiceOptions {
 export async function startBlobService(options: BlobServiceOptions): Promise<() => Promise<void>> {
   const { node, blobs, log } = options
   const requestTimeoutMs = options.requestTimeoutMs ?? 300_000
+  const busyWaitMs = options.busyWaitMs ?? 10_000
+  // A budget of serves, one unit each.
+  const serves = createByteBudget(options.maxConcurrentServes ?? 64)
   await node.handle(
     BLOB_PROTOCOL,
-    (stream, connection) => {
+    async (stream, connection) => {
       const peer = connection.remotePeer.toString()
-      serveBlobRequest(
-        stream,
-        { get: (hash) => blobs.get(hash) },
-        {
+      let release: () => void
+      try {
+        release = await serves.acquire(1, AbortSignal.timeout(busyWaitMs))
+      } catch {
+        log.warn('blob request refused: busy', { peer, serving: serves.used })
+        await refuseBlobRequest(
+          stream,
+          'BUSY',
+          `the relay is serving ${serves.used} blobs; try again later`,
+          AbortSignal.timeout(busyWaitMs),
+        )
+        return
+      }
+      try {
+        await serveBlobRequest(stream, blobs, {
           signal: AbortSignal.timeout(requestTimeoutMs),
+          ...(options.requestReadTimeoutMs != null
+            ? { requestTimeoutMs: options.requestReadTimeoutMs }
+            : {}),
           onProtocolError: (err) =>
             log.warn('protocol violation', {
               peer,
@@ -46,8 +78,12 @@ export async function startBlobService(options: BlobServiceOptions): Promise<() 
               code: err.code,
               error: err.message,
             }),
-        },
-      ).catch((err: unknown) => log.warn('blob stream failed', { peer, error: String(err) }))
+        })
+      } catch (err) {
+        log.warn('blob stream failed', { peer, error: String(err) })
+      } finally {
+        release()
+      }
     },
     { maxInboundStreams: options.maxStreamsPerConnection ?? 8 },
   )

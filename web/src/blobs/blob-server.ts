@@ -1,5 +1,5 @@
 import type { Libp2p } from '@libp2p/interface'
-import { BLOB_PROTOCOL, serveBlobRequest } from '@tabswarm/relay/protocol'
+import { BLOB_PROTOCOL, memoryBlobSource, serveBlobRequest } from '@tabswarm/relay/protocol'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import type { BlobCache } from './blob-cache.ts'
 
@@ -23,23 +23,26 @@ export interface BlobServerOptions {
 export async function serveCachedBlobs(options: BlobServerOptions): Promise<() => Promise<void>> {
   const { node, cache, stats } = options
   const log = options.log ?? console
+  const source = memoryBlobSource(cache)
   await node.handle(
     BLOB_PROTOCOL,
-    (stream, connection) => {
+    async (stream, connection) => {
       const peer = connection.remotePeer.toString()
-      serveBlobRequest(stream, cache, {
-        signal: AbortSignal.timeout(options.requestTimeoutMs ?? 120_000),
-        onProtocolError: (err) => {
-          stats.protocolErrors++
-          log.warn(`blob protocol violation from ${peer}: ${err.code}: ${err.message}`)
-        },
-        onServed: (_hash, bytes) => {
-          stats.blobs.served++
-          stats.blobs.bytesServed += bytes
-        },
-      }).catch((err: unknown) =>
-        log.warn(`blob stream to ${peer} failed: ${(err as Error).message}`),
-      )
+      try {
+        await serveBlobRequest(stream, source, {
+          signal: AbortSignal.timeout(options.requestTimeoutMs ?? 120_000),
+          onProtocolError: (err) => {
+            stats.protocolErrors++
+            log.warn(`blob protocol violation from ${peer}: ${err.code}: ${err.message}`)
+          },
+          onServed: (_hash, bytes) => {
+            stats.blobs.served++
+            stats.blobs.bytesServed += bytes
+          },
+        })
+      } catch (err) {
+        log.warn(`blob stream to ${peer} failed: ${(err as Error).message}`)
+      }
     },
     { maxInboundStreams: options.maxStreamsPerConnection ?? 4 },
   )

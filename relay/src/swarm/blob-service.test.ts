@@ -1,0 +1,79 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Libp2p } from '@libp2p/interface'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { silentLogger } from '../log.ts'
+import { BLOB_PROTOCOL, bytesReader, requestBlob, sha256Hex } from '../protocol/index.ts'
+import { startBlobService } from './blob-service.ts'
+import { createRelayNode, type RelayNode } from './relay-node.ts'
+
+const signal = () => AbortSignal.timeout(10_000)
+
+describe('the relay blob service', () => {
+  let relay: RelayNode
+  let client: Libp2p
+  const blob = new Uint8Array(300_000).fill(3)
+  let hash: string
+  let unblock!: () => void
+  const opened = new Promise<void>((resolve) => {
+    unblock = resolve
+  })
+
+  beforeAll(async () => {
+    hash = await sha256Hex(blob)
+    relay = await createRelayNode({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0/ws'],
+    })
+    await startBlobService({
+      node: relay,
+      // The first open waits for the test: a serve that holds its slot.
+      blobs: {
+        async open() {
+          await opened
+          return bytesReader(blob)
+        },
+      },
+      log: silentLogger,
+      maxConcurrentServes: 1,
+      busyWaitMs: 200,
+    })
+    client = await createLibp2p({
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+    })
+    await client.dial(relay.getMultiaddrs()[0]!)
+  })
+
+  afterAll(async () => {
+    await client?.stop()
+    await relay?.stop()
+  })
+
+  it('serves a bounded number of blobs at once and refuses the rest as busy', async () => {
+    const fetch = async () => {
+      const stream = await client.dialProtocol(relay.getMultiaddrs()[0]!, BLOB_PROTOCOL, {
+        signal: signal(),
+      })
+      return requestBlob(stream, hash, { signal: signal() })
+    }
+    const first = fetch()
+    const served = first.then(
+      (bytes) => bytes.byteLength,
+      (err: Error) => err.message,
+    )
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await expect(fetch()).rejects.toMatchObject({
+      code: 'REMOTE_ERROR',
+      message: expect.stringContaining('BUSY'),
+    })
+    unblock()
+    expect(await served).toBe(blob.byteLength)
+    // The slot is back.
+    expect((await fetch()).byteLength).toBe(blob.byteLength)
+  })
+})
