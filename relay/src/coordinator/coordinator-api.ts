@@ -161,7 +161,8 @@ export interface CoordinatorApi {
   results(id: string, options?: { after?: number; limit?: number }): Promise<ResultsPage>
   /**
    * Events of a running job until it ends (the last event is `completed`, `failed` or
-   * `cancelled`). Returns the unsubscribe function.
+   * `cancelled`), each delivered once what it reports is committed. Returns the
+   * unsubscribe function.
    */
   subscribe(id: string, listener: (event: JobEvent) => void): () => void
   /** The assembled float32 C of a completed matmul job, row-major m×n. */
@@ -170,6 +171,11 @@ export interface CoordinatorApi {
   /** Adds credits to an account from the operator's treasury (top-ups, faucets). */
   grant(account: string, credits: number, memo?: string): Promise<AccountView>
   stats(): CoordinatorStats
+  /**
+   * Resolves once every change made so far is durable (the store commits in groups): a
+   * blob upload is answered after it, so a `201` is never lost to a crash.
+   */
+  durable(): Promise<void>
 }
 
 /** A wallet proven in hello (see `walletProofTypedData`). */

@@ -402,6 +402,8 @@ describe('coordinator: jobs, credits and scheduling', () => {
     })
     c.registerContributor('p', caps)
     submitHonest(c, 'p', c.lease('p')!)
+    // Its events are out once it is committed; listen from there on.
+    await c.getJob(job.id)
     const events: JobEvent['type'][] = []
     c.subscribe(job.id, (e) => events.push(e.type))
     clock.advance(11_000)
@@ -420,7 +422,50 @@ describe('coordinator: jobs, credits and scheduling', () => {
     c.subscribe(job.id, (e) => events.push(e.type === 'result' ? `result:${e.result.seq}` : e.type))
     c.registerContributor('p', caps)
     for (let grant = c.lease('p'); grant; grant = c.lease('p')) submitHonest(c, 'p', grant)
+    // Nothing is told before it is committed ...
+    expect(events).toEqual([])
+    await c.getJob(job.id)
+    // ... then everything, in order.
     expect(events).toEqual(['result:1', 'progress', 'result:2', 'completed'])
+  })
+
+  it('publishes a result, and lets it be read, only after its commit', async () => {
+    const inner = createSqliteStore({ path: ':memory:' })
+    let open!: () => void
+    const gate = new Promise<void>((resolve) => {
+      open = resolve
+    })
+    let commits = 0
+    // The same store, whose group commits wait for the test to let them through.
+    const store = {
+      ...inner,
+      flushed: () =>
+        gate.then(async () => {
+          await inner.flushed()
+          commits++
+        }),
+    }
+    const c = make({ store, tileSize: 2 })
+    const job = c.submitMatmul(matrices(2, 2, 4))
+    const events: string[] = []
+    c.subscribe(job.id, (e) => events.push(e.type === 'result' ? `result:${e.result.seq}` : e.type))
+    c.registerContributor('p', caps)
+    expect(submitHonest(c, 'p', c.lease('p')!).outcome).toBe('accepted')
+    const page = c.results(job.id)
+    const view = c.getJob(job.id)
+    let answered = false
+    void page.then(() => {
+      answered = true
+    })
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(events).toEqual([])
+    expect(answered).toBe(false)
+    open()
+    expect((await page).results.map((r) => r.seq)).toEqual([1])
+    expect((await view).tasks.accepted).toBe(1)
+    expect(events).toEqual(['result:1', 'progress'])
+    expect(commits).toBeGreaterThan(0)
+    c.close()
   })
 })
 

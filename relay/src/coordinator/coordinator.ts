@@ -274,12 +274,58 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     }
   }
 
+  /**
+   * Tells the job's listeners once what happened so far is committed, in order: a result a
+   * client has seen is never lost to a crash, nor its `seq` given to another result.
+   */
+  function publish(job: JobRuntime, event: JobEvent, then?: () => void): void {
+    const durable = store.flushed()
+    job.outbox = job.outbox
+      .then(() => durable)
+      .then(
+        () => {
+          then?.()
+          emit(job, event)
+        },
+        // The commit failed: nothing of it happened, so there is nothing to tell.
+        () => {},
+      )
+  }
+
+  /** A finished job whose end is not committed yet, and how it looked before it ended. */
+  const closing = new Map<string, { job: JobRuntime; before: JobView }>()
+  /**
+   * Highest result `seq` known committed. Readers see results up to it only: a row still in
+   * the open group commit is invisible until it is durable. Infinity: every stored row is.
+   */
+  let durableSeq = Number.POSITIVE_INFINITY
+
   function requireRow(id: string): StoredJob {
-    const runtime = jobs.get(id)
+    const runtime = jobs.get(id) ?? closing.get(id)?.job
     if (runtime != null) return runtime.row
     const row = typeof id === 'string' && id.length <= 64 ? store.getJob(id) : undefined
     if (row == null) throw new CoordinatorError('JOB_NOT_FOUND', `no job with id ${id}`)
     return row
+  }
+
+  /**
+   * Resolves once every change made before the call is committed and published (of job
+   * `id`, or of every job that is ending), so a read that follows sees them and a listener
+   * has heard them first.
+   */
+  async function settled(id?: string): Promise<void> {
+    const outboxes =
+      id != null
+        ? [(jobs.get(id) ?? closing.get(id)?.job)?.outbox]
+        : [...closing.values()].map(({ job }) => job.outbox)
+    await Promise.all([store.flushed(), ...outboxes])
+  }
+
+  /** What readers may see of a job: its committed state. */
+  function publicView(row: StoredJob): JobView {
+    const ending = closing.get(row.id)
+    if (ending != null) return ending.before
+    return view(row, jobs.get(row.id))
   }
 
   // ---- pricing and planning
@@ -426,6 +472,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       inputs,
       payees: new Set(),
       leased: 0,
+      outbox: Promise.resolve(),
     }
     jobs.set(row.id, runtime)
     return runtime
@@ -434,6 +481,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   function finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void {
     const at = clock.now()
     const row = job.row
+    const before = view(row, job)
     store.transaction(() => {
       const refunded = ledger.settle(row.id, row.owner, job.payees, at)
       row.status = status
@@ -451,9 +499,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     for (const task of job.tasks) for (const leaseId of task.leases) dropLease(leaseId)
     jobs.delete(row.id)
     job.leased = 0
-    const final = view(row)
-    emit(job, { type: status, job: final } as JobEvent)
-    job.listeners.clear()
+    closing.set(row.id, { job, before })
+    publish(job, { type: status, job: view(row) } as JobEvent, () => closing.delete(row.id))
+    job.outbox = job.outbox.then(() => job.listeners.clear())
   }
 
   // Resume running jobs after a restart.
@@ -805,13 +853,15 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   ): void {
     const at = clock.now()
     const row = job.row
-    const refs: TensorRef[] = outputs.map((o) => ({
-      blob: blobs.put(o.bytes).hash,
-      dtype: o.dtype,
-      shape: [...o.shape],
-    }))
+    let refs: TensorRef[] = []
     let seq = 0
     store.transaction(() => {
+      // Inside the unit: a small output is stored inline, in the same commit as its row.
+      refs = outputs.map((o) => ({
+        blob: blobs.put(o.bytes).hash,
+        dtype: o.dtype,
+        shape: [...o.shape],
+      }))
       seq = store.insertResult({
         jobId: row.id,
         taskIndex: task.index,
@@ -832,6 +882,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       row.acceptedTasks++
       store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
     })
+    if (durableSeq >= seq) durableSeq = seq - 1
+    void store.flushed().then(
+      () => {
+        if (seq > durableSeq) durableSeq = seq
+      },
+      () => {},
+    )
     task.accepted = true
     task.replicas = []
     for (const leaseId of [...task.leases]) dropLease(leaseId, false)
@@ -843,7 +900,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       method,
       acceptedAt: at,
     }
-    emit(job, { type: 'result', job: view(row, job), result })
+    publish(job, { type: 'result', job: view(row, job), result })
     if (row.acceptedTasks === row.totalTasks) finish(job, 'completed')
     else if (ledger.escrowed(row.id) < row.taskCredits)
       finish(
@@ -851,7 +908,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         'failed',
         `budget exhausted after ${row.spent} credits with ${row.acceptedTasks} of ${row.totalTasks} tasks accepted`,
       )
-    else emit(job, { type: 'progress', job: view(row, job) })
+    else publish(job, { type: 'progress', job: view(row, job) })
   }
 
   function reject(
@@ -871,7 +928,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       finish(job, 'failed', `task ${task.id} failed verification ${task.failures} times`)
     } else {
       requeue(job, task)
-      emit(job, { type: 'progress', job: view(job.row, job) })
+      publish(job, { type: 'progress', job: view(job.row, job) })
     }
     return { outcome: 'rejected', reason }
   }
@@ -1175,8 +1232,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     async getJob(id) {
-      const row = requireRow(id)
-      return view(row, jobs.get(id))
+      requireRow(id)
+      await settled(id)
+      return publicView(requireRow(id))
     },
 
     async listJobs(query = {}) {
@@ -1190,16 +1248,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
             `cursor: "${String(query.cursor).slice(0, 40)}" is not a cursor this coordinator issued`,
           )
       }
+      await settled()
       const rows = store.listJobs({
         limit: limit + 1,
         ...(query.owner != null ? { owner: accountKey(query.owner) } : {}),
         ...(query.status != null ? { status: query.status } : {}),
         ...(before != null ? { before } : {}),
       })
-      const page = rows.slice(0, limit).map((row) => {
-        const live = jobs.get(row.id)
-        return view(live?.row ?? row, live)
-      })
+      const page = rows.slice(0, limit).map((row) => publicView(row))
       return rows.length > limit
         ? { jobs: page, nextCursor: String(rows[limit - 1]!.seq) }
         : { jobs: page }
@@ -1209,34 +1265,41 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const row = requireRow(id)
       if (owner != null && row.owner !== accountKey(owner.account))
         throw new CoordinatorError('NOT_OWNER', `job ${id} belongs to another account`)
-      const job = jobs.get(id)
-      if (job != null) finish(job, 'cancelled')
-      await store.flushed()
-      return view(job?.row ?? row)
+      const job = jobs.get(id) ?? closing.get(id)?.job
+      if (job != null && jobs.has(id)) finish(job, 'cancelled')
+      await job?.outbox
+      return publicView(job?.row ?? row)
     },
 
     async results(id, { after = 0, limit = 100 } = {}) {
-      const row = requireRow(id)
+      requireRow(id)
+      // Everything accepted before this call is committed once this resolves; what is
+      // accepted meanwhile stays hidden behind `durableSeq` until it is.
+      await settled(id)
+      const status = publicView(requireRow(id)).status
       const safeAfter = Number.isSafeInteger(after) && after > 0 ? after : 0
       const safeLimit = Math.min(Math.max(1, Math.floor(limit)), 1000)
-      const results = store.results(id, safeAfter, safeLimit)
+      const results = store.results(id, safeAfter, safeLimit).filter((r) => r.seq <= durableSeq)
       const cursor = results.at(-1)?.seq ?? safeAfter
-      const done = TERMINAL.has(row.status) && results.length < safeLimit
+      const done = TERMINAL.has(status) && results.length < safeLimit
       return { results, cursor, done }
     },
 
     subscribe(id, listener) {
       requireRow(id)
-      const job = jobs.get(id)
+      const job = jobs.get(id) ?? closing.get(id)?.job
       if (job == null) return () => {}
       job.listeners.add(listener)
       return () => job.listeners.delete(listener)
     },
 
     async jobOutput(id) {
+      requireRow(id)
+      await settled(id)
       const row = requireRow(id)
-      if (row.status !== 'completed')
-        throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${row.status}, not completed`)
+      const status = publicView(row).status
+      if (status !== 'completed')
+        throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${status}, not completed`)
       if (row.spec.kernel !== 'matmul')
         throw new CoordinatorError(
           'INVALID_JOB',

@@ -78,6 +78,8 @@ export interface JobRuntime {
   /** Who earned pending credit on this job, settled when it ends. */
   payees: Set<string>
   leased: number
+  /** Events waiting for their commit, chained so listeners hear them in order. */
+  outbox: Promise<void>
 }
 
 function aligned(bytes: Uint8Array): Uint8Array {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { createFakeCoordinatorApi } from './testing/fake-coordinator-api.ts'
 import { createTestApi, sha256 } from './testing/test-api.ts'
 
 const json = (body: unknown) => ({
@@ -36,6 +37,25 @@ describe('HTTP API: validation', () => {
     expect(await put.json()).toEqual({ blob: sha256(bytes), size: 4 })
     const get = await app.request(`/v1/blobs/${sha256(bytes)}`)
     expect(new Uint8Array(await get.arrayBuffer())).toEqual(bytes)
+  })
+
+  it('answers a blob upload only once the store has committed it', async () => {
+    const jobs = createFakeCoordinatorApi()
+    let commit!: () => void
+    jobs.durable = () =>
+      new Promise<void>((resolve) => {
+        commit = resolve
+      })
+    const { app } = createTestApi({ jobs })
+    let answered = false
+    const put = app.request('/v1/blobs', { method: 'PUT', body: new Uint8Array([9]) })
+    void put.then(() => {
+      answered = true
+    })
+    for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+    expect(answered).toBe(false)
+    commit()
+    expect((await put).status).toBe(201)
   })
 
   it('refuses a blob over the cap with 413', async () => {

@@ -217,6 +217,8 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     },
     async (c) => {
       const { hash, size } = blobs.put(new Uint8Array(await c.req.arrayBuffer()))
+      // A blob kept in the coordinator's store commits with its group: answer once it has.
+      await jobs.durable()
       return c.json({ blob: hash, size }, 201)
     },
   )

@@ -149,6 +149,7 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
       return fake.account(account)
     },
     stats: () => fake.statsValue,
+    durable: async () => {},
     accept(jobId, index) {
       const job = require(jobId)
       const list = results.get(jobId)!
