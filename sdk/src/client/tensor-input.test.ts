@@ -29,6 +29,12 @@ describe('toNdArray', () => {
       /says dtype int32 but holds a Float32Array/,
     ],
     [{ data: new Float32Array(4), shape: [4], dtype: 'float64' }, /is float64; Tabswarm takes/],
+    // A dtype named like an Object.prototype member must not be looked up through it.
+    [{ data: new Float32Array(4), shape: [4], dtype: 'toString' }, /is toString; Tabswarm takes/],
+    [
+      { data: new Float32Array(4), shape: [4], dtype: 'constructor' },
+      /is constructor; Tabswarm takes/,
+    ],
     [{ data: new Float32Array(4), shape: [2, 2], stride: [1, 2] }, /not C-contiguous/],
     [{ data: new Float32Array(4), shape: [-1, -4] }, /non-negative integers/],
     [{ data: [1, 2], shape: [2] }, /must be \{ data: TypedArray/],

@@ -1,4 +1,5 @@
-import type { NdArray, NpyData, NpyDtype } from '../npy/npy.ts'
+import { isNpyDtype, type NpyData, type NpyDtype, typedArrayClassOf } from '../npy/dtypes.ts'
+import type { NdArray } from '../npy/npy.ts'
 import { InvalidInputError } from './client-errors.ts'
 
 /**
@@ -22,13 +23,6 @@ function dtypeOfData(data: TensorLike['data']): NpyDtype | undefined {
   return undefined
 }
 
-const DATA_OF: Record<NpyDtype, new (...args: never[]) => ArrayBufferView> = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-}
-
 /**
  * Checks a tensor argument and returns it as an `NdArray`, or throws `InvalidInputError`
  * naming the argument and the problem.
@@ -36,16 +30,16 @@ const DATA_OF: Record<NpyDtype, new (...args: never[]) => ArrayBufferView> = {
 export function toNdArray(name: string, x: TensorLike): NdArray {
   if (x == null || typeof x !== 'object' || !ArrayBuffer.isView(x.data))
     throw new InvalidInputError(`${name} must be { data: TypedArray, shape: number[] }`)
-  const dtype = (x.dtype ?? dtypeOfData(x.data)) as NpyDtype | undefined
+  const dtype = x.dtype ?? dtypeOfData(x.data)
   if (dtype == null)
     throw new InvalidInputError(
       `${name}: cannot tell the dtype of a ${x.data.constructor.name}; pass dtype ('float16' for raw half bits)`,
     )
-  const Data = DATA_OF[dtype]
-  if (Data == null)
+  if (!isNpyDtype(dtype))
     throw new InvalidInputError(
-      `${name} is ${dtype}; Tabswarm takes float32, float16, int32 and uint32`,
+      `${name} is ${String(dtype).slice(0, 40)}; Tabswarm takes float32, float16, int32 and uint32`,
     )
+  const Data = typedArrayClassOf(dtype)
   if (!(x.data instanceof Data))
     throw new InvalidInputError(
       `${name} says dtype ${dtype} but holds a ${x.data.constructor.name} (expected ${Data.name})`,

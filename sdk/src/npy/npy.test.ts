@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { encodeNpy, type NdArray, parseNpy } from './npy.ts'
+import { encodeNpy, type NdArray, npyHeaderBytes, parseNpy, parseNpyHeader } from './npy.ts'
 
 /** Builds a version 1.0 .npy by hand, so every header variant can be tested without numpy. */
 function npyWith(dict: string, data: Uint8Array): Uint8Array {
@@ -58,6 +58,44 @@ describe('.npy codec', () => {
     expect(() => parseNpy(ok.subarray(0, ok.length - 1))).toThrow(
       /needs 16 data bytes, file has 15/,
     )
+  })
+
+  it('round-trips uint32 and reads a header without its data', () => {
+    const array: NdArray = {
+      dtype: 'uint32',
+      shape: [3, 1],
+      data: Uint32Array.from([0, 1, 2 ** 32 - 1]),
+    }
+    const bytes = encodeNpy(array)
+    expect(parseNpy(bytes)).toEqual(array)
+    const headerLength = npyHeaderBytes(bytes.subarray(0, 12))
+    expect(parseNpyHeader(bytes.subarray(0, headerLength))).toEqual({
+      dtype: 'uint32',
+      shape: [3, 1],
+      dataOffset: headerLength,
+      dataBytes: 12,
+    })
+    expect(() => parseNpyHeader(bytes.subarray(0, headerLength - 1))).toThrow(/truncated/)
+  })
+
+  it('switches to format 2.0 when the padded header no longer fits 16 bits', () => {
+    // Dictionaries just under and over the limit: format 1.0 holds the *padded* header's
+    // length, so a dictionary of 65,528 characters already needs 2.0.
+    for (const [rank, version] of [
+      [21_820, 1],
+      [21_825, 2],
+      [21_860, 2],
+    ] as const) {
+      const array: NdArray = {
+        dtype: 'float32',
+        shape: Array.from({ length: rank }, () => 1),
+        data: Float32Array.from([7]),
+      }
+      const bytes = encodeNpy(array)
+      expect(bytes.length % 64).toBe(4)
+      expect(bytes[6]).toBe(version)
+      expect(parseNpy(bytes)).toEqual(array)
+    }
   })
 
   it('refuses to encode data that does not fill its shape', () => {

@@ -1,16 +1,15 @@
 import { TabswarmError } from '@tabswarm/worker-kernels'
+import {
+  descrOf,
+  dtypeOfDescr,
+  isNpyDtype,
+  itemSize,
+  type NpyData,
+  type NpyDtype,
+  viewAs,
+} from './dtypes.ts'
 
-/** dtypes that travel through Tabswarm, by their numpy names (WGSL's f32, f16, i32, u32). */
-export type NpyDtype = 'float32' | 'float16' | 'int32' | 'uint32'
-
-/** The typed array that holds each dtype; float16 is kept as its raw bits. */
-export type NpyData<D extends NpyDtype = NpyDtype> = D extends 'float32'
-  ? Float32Array
-  : D extends 'int32'
-    ? Int32Array
-    : D extends 'uint32'
-      ? Uint32Array
-      : Uint16Array
+export type { NpyData, NpyDtype } from './dtypes.ts'
 
 /** An n-dimensional array in C (row-major) order, as numpy's `.npy` holds it. float16 is kept as raw bits. */
 export interface NdArray<D extends NpyDtype = NpyDtype> {
@@ -19,62 +18,71 @@ export interface NdArray<D extends NpyDtype = NpyDtype> {
   data: NpyData<D>
 }
 
+/** What a `.npy` header says, before any data is read. */
+export interface NpyHeader {
+  dtype: NpyDtype
+  shape: number[]
+  /** Where the data starts in the file (the header's length). */
+  dataOffset: number
+  /** How many data bytes the shape and dtype need after `dataOffset`. */
+  dataBytes: number
+}
+
+/** A `.npy` file Tabswarm cannot read or write; `code` says why (`UNSUPPORTED_DTYPE`, ...). */
 export class NpyError extends TabswarmError {
   override name = 'NpyError' as const
 }
 
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
-const DESCR: Record<string, NpyDtype> = {
-  '<f4': 'float32',
-  '<f2': 'float16',
-  '<i4': 'int32',
-  '<u4': 'uint32',
-}
-const DESCR_OF: Record<NpyDtype, string> = {
-  float32: '<f4',
-  float16: '<f2',
-  int32: '<i4',
-  uint32: '<u4',
-}
-const ITEM_SIZE: Record<NpyDtype, number> = { float32: 4, float16: 2, int32: 4, uint32: 4 }
+/** Bytes before the header dictionary in the largest prefix (format 2 and 3). */
+export const NPY_PREFIX_BYTES = 12
 
 function fail(message: string, code = 'MALFORMED_NPY'): never {
   throw new NpyError(message, { code })
 }
 
 /**
- * Parses a `.npy` file (format versions 1-3). Accepts little-endian float32, float16 and
- * int32 in C order; anything else is refused with an error that names what was found.
+ * How many bytes the header of a `.npy` file takes (where its data starts), from at least
+ * its first `NPY_PREFIX_BYTES`: lets a reader fetch the header alone.
+ *
+ * @example
+ * const prefix = await readFirstBytes(path, NPY_PREFIX_BYTES)
+ * const header = parseNpyHeader(await readFirstBytes(path, npyHeaderBytes(prefix)))
  */
-export function parseNpy(bytes: Uint8Array): NdArray {
-  if (bytes.byteLength < 10 || MAGIC.some((b, i) => bytes[i] !== b))
+export function npyHeaderBytes(prefix: Uint8Array): number {
+  if (prefix.byteLength < 10 || MAGIC.some((b, i) => prefix[i] !== b))
     fail('not a .npy file (bad magic string)')
-  const major = bytes[6]!
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  let headerLength: number
-  let headerStart: number
-  if (major === 1) {
-    headerLength = view.getUint16(8, true)
-    headerStart = 10
-  } else if (major === 2 || major === 3) {
-    if (bytes.byteLength < 12) fail('truncated .npy header')
-    headerLength = view.getUint32(8, true)
-    headerStart = 12
-  } else {
-    fail(`unsupported .npy format version ${major}`)
+  const major = prefix[6]!
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength)
+  if (major === 1) return 10 + view.getUint16(8, true)
+  if (major === 2 || major === 3) {
+    if (prefix.byteLength < 12) fail('truncated .npy header')
+    return 12 + view.getUint32(8, true)
   }
-  const dataStart = headerStart + headerLength
-  if (dataStart > bytes.byteLength) fail('truncated .npy header')
-  const header = new TextDecoder(major === 3 ? 'utf-8' : 'latin1').decode(
-    bytes.subarray(headerStart, dataStart),
-  )
+  return fail(`unsupported .npy format version ${major}`)
+}
 
+/**
+ * Parses the header of a `.npy` file (format versions 1-3); `bytes` holds at least the
+ * header (see `npyHeaderBytes`). Accepts little-endian float32, float16, int32 and uint32
+ * in C order; anything else is refused with an `NpyError` that names what was found.
+ *
+ * @example
+ * const { dtype, shape, dataBytes } = parseNpyHeader(bytes) // 'float32', [3, 4], 48
+ */
+export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
+  const dataOffset = npyHeaderBytes(bytes)
+  const headerStart = bytes[6] === 1 ? 10 : 12
+  if (dataOffset > bytes.byteLength) fail('truncated .npy header')
+  const header = new TextDecoder(bytes[6] === 3 ? 'utf-8' : 'latin1').decode(
+    bytes.subarray(headerStart, dataOffset),
+  )
   const descr = /'descr'\s*:\s*'([^']*)'/.exec(header)?.[1]
   const fortran = /'fortran_order'\s*:\s*(True|False)/.exec(header)?.[1]
   const shapeText = /'shape'\s*:\s*\(([^)]*)\)/.exec(header)?.[1]
   if (descr == null || fortran == null || shapeText == null)
     fail('.npy header lacks descr, fortran_order or shape')
-  const dtype = DESCR[descr]
+  const dtype = dtypeOfDescr(descr)
   if (dtype == null) {
     fail(
       `unsupported dtype '${descr}': Tabswarm reads float32 (<f4), float16 (<f2), int32 (<i4) and uint32 (<u4)`,
@@ -95,42 +103,43 @@ export function parseNpy(bytes: Uint8Array): NdArray {
       if (!Number.isSafeInteger(dim) || dim < 0) fail(`bad dimension '${s}' in .npy shape`)
       return dim
     })
+  const dataBytes = shape.reduce((a, b) => a * b, 1) * itemSize(dtype)
+  return { dtype, shape, dataOffset, dataBytes }
+}
 
-  const count = shape.reduce((a, b) => a * b, 1)
-  const byteLength = count * ITEM_SIZE[dtype]
-  if (bytes.byteLength - dataStart !== byteLength) {
+/**
+ * Parses a `.npy` file (format versions 1-3). Accepts little-endian float32 (`<f4`),
+ * float16 (`<f2`, kept as raw bits in a `Uint16Array`), int32 (`<i4`) and uint32 (`<u4`)
+ * in C order; anything else (float64, big-endian, Fortran order, a truncated file) is
+ * refused with an `NpyError` that names what was found.
+ *
+ * @example
+ * import { readFile } from 'node:fs/promises'
+ * const a = parseNpy(await readFile('a.npy')) // { dtype: 'float32', shape: [3, 4], data: Float32Array(12) }
+ */
+export function parseNpy(bytes: Uint8Array): NdArray {
+  const { dtype, shape, dataOffset, dataBytes } = parseNpyHeader(bytes)
+  if (bytes.byteLength - dataOffset !== dataBytes) {
     fail(
-      `.npy shape (${shape.join(', ')}) needs ${byteLength} data bytes, file has ${bytes.byteLength - dataStart}`,
+      `.npy shape (${shape.join(', ')}) needs ${dataBytes} data bytes, file has ${bytes.byteLength - dataOffset}`,
     )
   }
   // Copy into a fresh buffer: aligned for the typed array, and detached from the caller's bytes.
   // (Not `bytes.slice`: on a Node Buffer that is a view into a shared pool.)
-  const raw = new Uint8Array(bytes.subarray(dataStart)).buffer
-  return { dtype, shape, data: typedArrayOf(dtype, raw) } as NdArray
+  const raw = new Uint8Array(bytes.subarray(dataOffset)).buffer
+  return { dtype, shape, data: viewAs(dtype, raw) } as NdArray
 }
 
-/** Views `buffer` as the typed array that holds `dtype`. */
-export function typedArrayOf<D extends NpyDtype>(dtype: D, buffer: ArrayBuffer): NpyData<D> {
-  switch (dtype) {
-    case 'float32':
-      return new Float32Array(buffer) as NpyData<D>
-    case 'int32':
-      return new Int32Array(buffer) as NpyData<D>
-    case 'uint32':
-      return new Uint32Array(buffer) as NpyData<D>
-    default:
-      return new Uint16Array(buffer) as NpyData<D>
-  }
-}
-
-/** Bytes per element of `dtype`. */
-export function itemSize(dtype: NpyDtype): number {
-  return ITEM_SIZE[dtype]
-}
-
-/** Writes a `.npy` file (format 1.0, or 2.0 when the header needs it), readable by `np.load`. */
+/**
+ * Writes a `.npy` file (format 1.0, or 2.0 when the header needs it), readable by
+ * `np.load`. Takes float32, float16 (raw bits), int32 and uint32 arrays in C order.
+ *
+ * @example
+ * import { writeFile } from 'node:fs/promises'
+ * await writeFile('c.npy', encodeNpy({ dtype: 'float32', shape: [2, 2], data: new Float32Array(4) }))
+ */
 export function encodeNpy(array: NdArray): Uint8Array {
-  if (DESCR_OF[array.dtype] == null)
+  if (!isNpyDtype(array.dtype))
     fail(
       `cannot write dtype '${array.dtype}': use float32, float16, int32 or uint32`,
       'UNSUPPORTED_DTYPE',
@@ -143,11 +152,13 @@ export function encodeNpy(array: NdArray): Uint8Array {
     )
   }
   const shape = array.shape.length === 1 ? `(${array.shape[0]},)` : `(${array.shape.join(', ')})`
-  const dict = `{'descr': '${DESCR_OF[array.dtype]}', 'fortran_order': False, 'shape': ${shape}, }`
-  const v1 = dict.length + 1 + 10 <= 0xffff + 10
+  const dict = `{'descr': '${descrOf(array.dtype)}', 'fortran_order': False, 'shape': ${shape}, }`
+  // numpy pads the header with spaces (and a newline) so the data starts on a 64-byte
+  // boundary; format 1.0 holds the padded header's length in 16 bits.
+  const paddedFor = (prefix: number) => Math.ceil((prefix + dict.length + 1) / 64) * 64
+  const v1 = paddedFor(10) - 10 <= 0xffff
   const prefix = v1 ? 10 : 12
-  // numpy pads the header with spaces so the data starts on a 64-byte boundary.
-  const padded = Math.ceil((prefix + dict.length + 1) / 64) * 64
+  const padded = paddedFor(prefix)
   const header = `${dict}${' '.repeat(padded - prefix - dict.length - 1)}\n`
   const data = new Uint8Array(array.data.buffer, array.data.byteOffset, array.data.byteLength)
   const out = new Uint8Array(padded + data.byteLength)
