@@ -4,10 +4,18 @@ import { TabswarmError } from '@tabswarm/worker-kernels'
 export class RelayUnreachableError extends TabswarmError {
   override name = 'RelayUnreachableError' as const
   constructor(url: string, cause: unknown) {
+    // fetch wraps the socket's error (ECONNREFUSED, ENOTFOUND) in a TypeError; a WebSocket
+    // dial can fail with a bare ErrorEvent that says nothing.
+    const err = cause as {
+      cause?: { code?: unknown }
+      code?: unknown
+      message?: unknown
+      name?: unknown
+    }
     const reason =
-      (cause as { cause?: { code?: string } })?.cause?.code ??
-      (cause as Error)?.message ??
-      String(cause)
+      [err?.cause?.code, err?.code, err?.message, err?.name].find(
+        (part): part is string => typeof part === 'string' && part !== '',
+      ) ?? (String(cause).startsWith('[object') ? 'connection failed' : String(cause))
     super(`cannot reach the relay at ${url} (${reason})`, { code: 'RELAY_UNREACHABLE', cause })
   }
 }
@@ -35,6 +43,27 @@ export class JobFailedError extends TabswarmError {
       code: status === 'cancelled' ? 'JOB_CANCELLED' : 'JOB_FAILED',
     })
     this.jobId = jobId
+  }
+}
+
+/** A blob the relay served does not match the sha-256 it is named by, or the size its shape needs. */
+export class BlobIntegrityError extends TabswarmError {
+  override name = 'BlobIntegrityError' as const
+  readonly blob: string
+  constructor(blob: string, problem: string) {
+    super(`blob ${blob} ${problem}`, { code: 'BLOB_INTEGRITY' })
+    this.blob = blob
+  }
+}
+
+/**
+ * The relay answered with success but broke the API's contract (a missing field, a product
+ * of the wrong size, an event stream without a body): a fault of the relay, not of the input.
+ */
+export class RelayResponseError extends TabswarmError {
+  override name = 'RelayResponseError' as const
+  constructor(message: string) {
+    super(message, { code: 'BAD_RESPONSE' })
   }
 }
 

@@ -1,9 +1,16 @@
 import type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
-import type { CustomProgram, JobSpec, TensorRef } from '@tabswarm/relay/protocol'
+import type { CustomProgram, CustomTask, JobSpec, TensorRef } from '@tabswarm/relay/protocol'
+import { BLOB_TRANSFER_TIMEOUT_MS, MATMUL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../constants.ts'
 import type { NdArray, NpyDtype } from '../npy/npy.ts'
-import { InvalidInputError } from './client-errors.ts'
+import { InvalidInputError, RelayResponseError } from './client-errors.ts'
+import { forEachConcurrently } from './for-each-concurrently.ts'
 import { type Authenticate, createTransport } from './http-transport.ts'
-import { createJobHandle, downloadTensor, type JobHandle } from './job-handle.ts'
+import {
+  createJobHandle,
+  downloadTensor,
+  type JobHandle,
+  type JobStreamOptions,
+} from './job-handle.ts'
 import { type TensorLike, tensorBytes, toNdArray } from './tensor-input.ts'
 import { type WalletSigner, walletAuth } from './wallet-auth.ts'
 
@@ -11,27 +18,31 @@ export interface ClientOptions {
   /** Base URL of a relay/coordinator, e.g. `http://127.0.0.1:8787`. */
   relay: string
   /** A researcher API key, sent as `Authorization: Bearer <key>`. */
-  apiKey?: string
+  apiKey?: string | undefined
   /** Signs every request with this wallet (EIP-712) instead of sending an API key. */
-  wallet?: WalletSigner
+  wallet?: WalletSigner | undefined
   /** Custom credentials added to every request; overrides `apiKey` and `wallet`. */
-  authenticate?: Authenticate
-  /** Timeout for each request that is not a long-lived event stream. @default 30_000 */
-  requestTimeoutMs?: number
+  authenticate?: Authenticate | undefined
+  /** Timeout for each request that is not a long-lived event stream. @default REQUEST_TIMEOUT_MS (30 s) */
+  requestTimeoutMs?: number | undefined
+  /** How job handles follow the relay's event stream (idle timeout, reconnect pause). */
+  stream?: JobStreamOptions | undefined
   /** Injected for tests or custom agents. @default globalThis.fetch */
-  fetch?: typeof fetch
+  fetch?: typeof fetch | undefined
 }
 
 export interface CallOptions {
-  signal?: AbortSignal
+  /** Aborts the call; where a job was started for it, the job is cancelled too. */
+  signal?: AbortSignal | undefined
 }
 
 type JobCommon = Pick<JobSpec, 'name' | 'verification' | 'budget' | 'priority' | 'deadline'>
 
 export interface MatmulOptions extends CallOptions, JobCommon {
-  onProgress?: (job: JobView) => void
-  /** Whole-job timeout; the job is cancelled on the relay when it passes. @default 30 minutes */
-  timeoutMs?: number
+  /** Called with the job's state each time it changes. */
+  onProgress?: ((job: JobView) => void) | undefined
+  /** Whole-job timeout; the job is cancelled on the relay when it passes. @default MATMUL_TIMEOUT_MS (30 minutes) */
+  timeoutMs?: number | undefined
 }
 
 export interface MapOptions extends CallOptions, JobCommon {
@@ -43,16 +54,41 @@ export interface MapOptions extends CallOptions, JobCommon {
   workgroups:
     | [number, number, number]
     | ((inputs: NdArray[], index: number) => [number, number, number])
+  /** Tasks whose inputs upload at the same time. @default 4 */
+  concurrency?: number | undefined
 }
 
 export interface TabswarmClient {
-  /** Uploads bytes; returns their sha-256, the handle jobs refer to. */
+  /**
+   * Uploads bytes; returns their sha-256, the handle jobs refer to. Uploading the same
+   * bytes twice stores them once.
+   *
+   * @example
+   * const blob = await client.uploadBlob(new Uint8Array([1, 2, 3])) // '039058c6f2c0cb49...'
+   */
   uploadBlob(bytes: Uint8Array, options?: CallOptions): Promise<string>
-  /** Uploads a tensor; returns the reference a job spec takes. */
+  /**
+   * Uploads a tensor; returns the reference a job spec takes.
+   *
+   * @example
+   * const a = await client.uploadTensor({ shape: [2, 2], data: new Float32Array([1, 2, 3, 4]) })
+   * // { blob: '…', dtype: 'float32', shape: [2, 2] }
+   */
   uploadTensor(tensor: TensorLike, options?: CallOptions): Promise<TensorRef>
-  /** Downloads a stored tensor, checking its hash. */
+  /**
+   * Downloads a stored tensor, checking its size and its hash (`BlobIntegrityError`).
+   *
+   * @example
+   * const output = await client.downloadTensor(result.outputs[0])
+   */
   downloadTensor(ref: TensorRef, options?: CallOptions): Promise<NdArray>
-  /** What a job would cost, before submitting it. */
+  /**
+   * What a job would cost, before submitting it: its tasks, flops and credits. Submitting
+   * escrows `credits` (or `spec.budget`) from the account.
+   *
+   * @example
+   * const { tasks, credits } = await client.quote({ kernel: 'matmul', inputs: { a, b } })
+   */
   quote(spec: JobSpec, options?: CallOptions): Promise<JobQuote>
   /**
    * Submits a job and returns its handle.
@@ -62,14 +98,43 @@ export interface TabswarmClient {
    * for await (const result of job.results()) console.log(result.index, result.outputs[0].data)
    */
   submit(spec: JobSpec, options?: CallOptions): Promise<JobHandle>
-  /** A handle on a job submitted earlier (no request is made). */
+  /**
+   * A handle on a job submitted earlier (no request is made).
+   *
+   * @example
+   * const done = await client.job('j_2x9…').wait()
+   */
   job(id: string): JobHandle
+  /**
+   * One job's current state; the same as `client.job(id).status()`.
+   *
+   * @example
+   * const { status, tasks } = await client.getJob(id) // 'running', { accepted: 3, total: 12, … }
+   */
   getJob(id: string, options?: CallOptions): Promise<JobView>
+  /**
+   * Your jobs, newest first.
+   *
+   * @example
+   * const running = await client.listJobs({ status: 'running', limit: 10 })
+   */
   listJobs(
-    options?: CallOptions & { status?: JobView['status']; limit?: number },
+    options?: CallOptions & { status?: JobView['status'] | undefined; limit?: number | undefined },
   ): Promise<JobView[]>
+  /**
+   * Cancels a job: its tasks stop and what it did not spend is refunded. The same as
+   * `client.job(id).cancel()`.
+   *
+   * @example
+   * const { credits } = await client.cancel(id) // credits.refunded === credits.budget - credits.spent
+   */
   cancel(id: string, options?: CallOptions): Promise<JobView>
-  /** Credits of a wallet address or account. */
+  /**
+   * Credits of a wallet address (anyone may read them) or of your own account.
+   *
+   * @example
+   * const { balance, earned, pending } = await client.account('0x1234…')
+   */
   account(address: string, options?: CallOptions): Promise<AccountView>
   /**
    * Computes `a · b` on the swarm, verified tile by tile.
@@ -97,9 +162,21 @@ export interface TabswarmClient {
   ): Promise<JobHandle>
 }
 
-const MINUTE = 60_000
-
-/** Creates a client for a relay's HTTP API. Works in Node and in browsers. */
+/**
+ * Creates a client for a relay's HTTP API. Works in Node and in browsers (it needs only
+ * `fetch`, `crypto.subtle` and streams); from a page on another origin the relay must
+ * allow it (CORS).
+ *
+ * @example
+ * import { createClient } from '@tabswarm/sdk'
+ * const client = createClient({ relay: 'http://127.0.0.1:8787' })
+ * const quote = await client.quote(spec)
+ *
+ * @example
+ * // A public relay: an API key, or a wallet that signs every request.
+ * const keyed = createClient({ relay: 'https://swarm.example', apiKey: process.env.TABSWARM_API_KEY })
+ * const signed = createClient({ relay: 'https://swarm.example', wallet: privateKeyToAccount(key) })
+ */
 export function createClient(options: ClientOptions): TabswarmClient {
   if (typeof options?.relay !== 'string' || !/^https?:\/\//.test(options.relay))
     throw new InvalidInputError(`relay must be an http(s) URL, got ${String(options?.relay)}`)
@@ -111,21 +188,22 @@ export function createClient(options: ClientOptions): TabswarmClient {
   const transport = createTransport({
     base: options.relay.replace(/\/+$/, ''),
     fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
-    requestTimeoutMs: options.requestTimeoutMs ?? 30_000,
+    requestTimeoutMs: options.requestTimeoutMs ?? REQUEST_TIMEOUT_MS,
     ...(authenticate ? { authenticate } : {}),
   })
+  const handleOf = (id: string) => createJobHandle(transport, id, options.stream)
 
   const client: TabswarmClient = {
     async uploadBlob(bytes, { signal } = {}) {
-      const answer = await transport.json<{ blob?: string; hash?: string }>('/blobs', {
+      const answer = await transport.json<{ blob?: unknown }>('/blobs', {
         method: 'PUT',
         body: bytes,
         signal,
-        timeoutMs: 10 * MINUTE,
+        timeoutMs: BLOB_TRANSFER_TIMEOUT_MS,
       })
-      const hash = answer.blob ?? answer.hash
-      if (typeof hash !== 'string') throw new InvalidInputError('the relay returned no blob hash')
-      return hash
+      if (typeof answer.blob !== 'string')
+        throw new RelayResponseError('the relay stored the blob but returned no hash')
+      return answer.blob
     },
 
     async uploadTensor(tensor, callOptions) {
@@ -141,12 +219,11 @@ export function createClient(options: ClientOptions): TabswarmClient {
 
     async submit(spec, { signal } = {}) {
       const job = await transport.json<JobView>('/jobs', { method: 'POST', body: spec, signal })
-      return createJobHandle(transport, job.id)
+      return handleOf(job.id)
     },
 
-    job: (id) => createJobHandle(transport, id),
-    getJob: (id, { signal } = {}) =>
-      createJobHandle(transport, id).status({ ...(signal ? { signal } : {}) }),
+    job: handleOf,
+    getJob: (id, { signal } = {}) => handleOf(id).status({ signal }),
 
     async listJobs({ signal, status, limit } = {}) {
       const query = new URLSearchParams()
@@ -156,8 +233,7 @@ export function createClient(options: ClientOptions): TabswarmClient {
       return (await transport.json<{ jobs: JobView[] }>(`/jobs${suffix}`, { signal })).jobs
     },
 
-    cancel: (id, { signal } = {}) =>
-      createJobHandle(transport, id).cancel({ ...(signal ? { signal } : {}) }),
+    cancel: (id, { signal } = {}) => handleOf(id).cancel({ signal }),
 
     account: (address, { signal } = {}) =>
       transport.json<AccountView>(`/accounts/${encodeURIComponent(address)}`, { signal }),
@@ -172,7 +248,7 @@ export function createClient(options: ClientOptions): TabswarmClient {
         throw new InvalidInputError(
           `shapes do not align: a is ${m}x${k}, b is ${kb}x${n} (need a.cols == b.rows)`,
         )
-      const deadline = AbortSignal.timeout(timeoutMs ?? 30 * MINUTE)
+      const deadline = AbortSignal.timeout(timeoutMs ?? MATMUL_TIMEOUT_MS)
       const signal = callerSignal ? AbortSignal.any([callerSignal, deadline]) : deadline
       const [refA, refB] = await Promise.all([
         client.uploadTensor(left, { signal }),
@@ -182,23 +258,27 @@ export function createClient(options: ClientOptions): TabswarmClient {
         { ...common, kernel: 'matmul', inputs: { a: refA, b: refB } },
         { signal },
       )
-      await job.wait({ signal, ...(onProgress ? { onProgress } : {}) })
+      await job.wait({ signal, onProgress })
       const output = await transport.request(`/jobs/${job.id}/output`, {
         signal,
-        timeoutMs: 10 * MINUTE,
+        timeoutMs: BLOB_TRANSFER_TIMEOUT_MS,
       })
       const data = new Float32Array(await output.arrayBuffer())
       if (data.length !== m * n)
-        throw new InvalidInputError(`the relay returned ${data.length} elements, expected ${m * n}`)
+        throw new RelayResponseError(
+          `the relay returned a product of ${data.length} elements, expected ${m}x${n} = ${m * n}`,
+        )
       return { dtype: 'float32', shape: [m, n], data }
     },
 
     async map(program, inputs, mapOptions) {
-      const { signal, outputs, workgroups, ...common } = mapOptions
+      const { signal, outputs, workgroups, concurrency = 4, ...common } = mapOptions
       if (!Array.isArray(inputs) || inputs.length === 0)
         throw new InvalidInputError('map needs at least one input')
-      const tasks = []
-      for (const [index, input] of inputs.entries()) {
+      if (!Number.isSafeInteger(concurrency) || concurrency < 1)
+        throw new InvalidInputError(`concurrency must be a positive integer, got ${concurrency}`)
+      // Every input is checked before anything is uploaded.
+      const arraysOf = inputs.map((input, index) => {
         const arrays = (Array.isArray(input) ? input : [input]).map((x, i) =>
           toNdArray(`inputs[${index}]${Array.isArray(input) ? `[${i}]` : ''}`, x),
         )
@@ -212,25 +292,33 @@ export function createClient(options: ClientOptions): TabswarmClient {
               `inputs[${index}]: ${program.inputs[i]!.name} must be ${program.inputs[i]!.dtype}, got ${array.dtype}`,
             )
         }
-        const refs = await Promise.all(
-          arrays.map((array) => client.uploadTensor(array, signal ? { signal } : {})),
-        )
-        tasks.push({
-          inputs: refs,
-          outputs: typeof outputs === 'function' ? outputs(arrays, index) : outputs,
-          workgroups: typeof workgroups === 'function' ? workgroups(arrays, index) : workgroups,
-        })
-      }
-      return client.submit(
-        { ...common, kernel: 'custom', program, tasks },
-        signal ? { signal } : {},
+        return arrays
+      })
+      const tasks: CustomTask[] = new Array(arraysOf.length)
+      // One failed upload stops the others.
+      await forEachConcurrently(
+        arraysOf,
+        concurrency,
+        async (arrays, index, uploads) => {
+          const refs = await Promise.all(
+            arrays.map((array) => client.uploadTensor(array, { signal: uploads })),
+          )
+          tasks[index] = {
+            inputs: refs,
+            outputs: typeof outputs === 'function' ? outputs(arrays, index) : outputs,
+            workgroups: typeof workgroups === 'function' ? workgroups(arrays, index) : workgroups,
+          }
+        },
+        signal,
       )
+      return client.submit({ ...common, kernel: 'custom', program, tasks }, { signal })
     },
   }
   return client
 }
 
-function checkMatrix(name: string, x: TensorLike): NdArray {
+/** A float32 2-D matrix with no empty dimension, or `InvalidInputError` naming `name`. */
+export function checkMatrix(name: string, x: TensorLike): NdArray<'float32'> {
   const array = toNdArray(name, x)
   if (array.dtype !== 'float32')
     throw new InvalidInputError(`${name} is ${array.dtype}; matmul takes float32`)
@@ -239,7 +327,7 @@ function checkMatrix(name: string, x: TensorLike): NdArray {
   const [rows, cols] = array.shape as [number, number]
   if (rows < 1 || cols < 1)
     throw new InvalidInputError(`${name} has an empty dimension: (${rows}, ${cols})`)
-  return array
+  return array as NdArray<'float32'>
 }
 
 export type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
@@ -249,5 +337,5 @@ export type {
   TensorRef,
   VerificationPolicy,
 } from '@tabswarm/relay/protocol'
-export type { JobHandle, JobResult, WaitOptions } from './job-handle.ts'
+export type { JobHandle, JobResult, JobStreamOptions, WaitOptions } from './job-handle.ts'
 export type { TensorLike } from './tensor-input.ts'

@@ -1,3 +1,4 @@
+import { MAX_REQUEST_RETRIES, MAX_RETRY_WAIT_MS } from '../constants.ts'
 import { ApiRequestError, RelayUnreachableError } from './client-errors.ts'
 
 /** Adds credentials to a request: an API key header, or a wallet signature. */
@@ -27,10 +28,6 @@ export interface RequestOptions {
 
 /** Answers that say "not now": the relay refused before doing anything, so a retry is safe. */
 const RETRYABLE = new Set([429, 503])
-/** Tries a refused request at most this many more times. */
-const MAX_RETRIES = 3
-/** Longest wait for one retry, whatever `Retry-After` says. */
-const MAX_RETRY_WAIT_MS = 30_000
 
 /**
  * The one place HTTP happens: base URL, credentials, timeouts and cancellation, and the
@@ -53,7 +50,9 @@ export function createTransport(options: TransportOptions): Transport {
         return await attemptRequest(path, init)
       } catch (err) {
         const retryable =
-          err instanceof ApiRequestError && RETRYABLE.has(err.status) && attempt < MAX_RETRIES
+          err instanceof ApiRequestError &&
+          RETRYABLE.has(err.status) &&
+          attempt < MAX_REQUEST_RETRIES
         if (!retryable) throw err
         // Honour Retry-After; without one, back off exponentially from half a second.
         const waitMs = Math.min(

@@ -1,9 +1,22 @@
-import type { JobView, ResultsPage, VerificationMethod } from '@tabswarm/relay'
+import type { JobView, TaskResultRecord, VerificationMethod } from '@tabswarm/relay'
 import { sha256Hex, type TensorRef } from '@tabswarm/relay/protocol'
-import { type NdArray, typedArrayOf } from '../npy/npy.ts'
-import { ApiRequestError, JobFailedError, RelayUnreachableError } from './client-errors.ts'
+import {
+  BLOB_TRANSFER_TIMEOUT_MS,
+  EVENT_STREAM_IDLE_TIMEOUT_MS,
+  EVENT_STREAM_RECONNECT_MS,
+  MAX_EVENT_STREAM_RETRIES,
+} from '../constants.ts'
+import { itemSize, viewAs } from '../npy/dtypes.ts'
+import type { NdArray } from '../npy/npy.ts'
+import {
+  ApiRequestError,
+  BlobIntegrityError,
+  JobFailedError,
+  RelayResponseError,
+  RelayUnreachableError,
+} from './client-errors.ts'
 import type { Transport } from './http-transport.ts'
-import { readServerSentEvents } from './server-sent-events.ts'
+import { readServerSentEvents, type ServerSentEvent } from './server-sent-events.ts'
 
 /** One verified task result, in the order the coordinator accepted them. */
 export interface JobResult<Output = NdArray> {
@@ -19,122 +32,202 @@ export interface JobResult<Output = NdArray> {
 }
 
 export interface WaitOptions {
-  signal?: AbortSignal
+  signal?: AbortSignal | undefined
   /** Gives up (and cancels the job) after this long. @default no limit beyond the signal */
-  timeoutMs?: number
-  onProgress?: (job: JobView) => void
+  timeoutMs?: number | undefined
+  /** Called with the job's state each time it changes. */
+  onProgress?: ((job: JobView) => void) | undefined
 }
 
 /** A submitted job: its progress, its verified results as they arrive, and a way to stop it. */
 export interface JobHandle {
   readonly id: string
-  /** The job's current state. */
-  status(options?: { signal?: AbortSignal }): Promise<JobView>
-  /** The job's state each time it changes, ending with the terminal state. */
-  progress(options?: { signal?: AbortSignal }): AsyncGenerator<JobView>
   /**
-   * Verified results as the coordinator accepts them, outputs downloaded. Ends when the job
-   * does; throws `JobFailedError` if it fails or is cancelled.
+   * The job's current state: one request.
+   *
+   * @example
+   * const { status, tasks, credits } = await job.status()
+   */
+  status(options?: { signal?: AbortSignal | undefined }): Promise<JobView>
+  /**
+   * The job's state each time it changes, ending with the terminal state (completed,
+   * failed or cancelled). Follows the relay's event stream, reconnecting when it drops.
+   *
+   * @example
+   * for await (const job of handle.progress()) console.log(`${job.tasks.accepted}/${job.tasks.total}`)
+   */
+  progress(options?: { signal?: AbortSignal | undefined }): AsyncGenerator<JobView>
+  /**
+   * Verified results as the coordinator accepts them, outputs downloaded and hash-checked.
+   * Ends when the job does; throws `JobFailedError` if it fails or is cancelled.
    *
    * @example
    * for await (const { index, outputs } of job.results()) save(index, outputs[0])
    */
-  results(options?: { signal?: AbortSignal; after?: number }): AsyncGenerator<JobResult>
-  /** The same, without downloading the outputs. */
+  results(options?: { signal?: AbortSignal | undefined; after?: number }): AsyncGenerator<JobResult>
+  /**
+   * The same, without downloading the outputs: each output is a `TensorRef` (blob hash,
+   * dtype, shape) to fetch later with `client.downloadTensor`.
+   *
+   * @example
+   * for await (const { seq, outputs } of job.resultRefs({ after: lastSeen })) queue(outputs[0].blob)
+   */
   resultRefs(options?: {
-    signal?: AbortSignal
+    signal?: AbortSignal | undefined
     after?: number
   }): AsyncGenerator<JobResult<TensorRef>>
-  /** Resolves with the completed job; rejects with `JobFailedError` otherwise. */
+  /**
+   * Resolves with the completed job; rejects with `JobFailedError` when it fails or is
+   * cancelled. An abort or a timeout cancels the job on the relay before rejecting.
+   *
+   * @example
+   * const done = await job.wait({ timeoutMs: 600_000, onProgress: (j) => bar.update(j.tasks.accepted, j.tasks.total) })
+   */
   wait(options?: WaitOptions): Promise<JobView>
-  /** Stops the job's tasks; what was not spent is refunded. */
-  cancel(options?: { signal?: AbortSignal }): Promise<JobView>
+  /**
+   * Stops the job's tasks: results arriving later are not accepted, and the credits not
+   * spent are refunded (`credits.refunded` in the answer).
+   *
+   * @example
+   * const { credits } = await job.cancel() // credits.refunded === credits.budget - credits.spent
+   */
+  cancel(options?: { signal?: AbortSignal | undefined }): Promise<JobView>
 }
+
+/** How a handle follows the relay's event stream. */
+export interface JobStreamOptions {
+  /** Reopen a stream silent (no event, no heartbeat) for this long. @default EVENT_STREAM_IDLE_TIMEOUT_MS */
+  idleTimeoutMs?: number
+  /** Pause before reopening a stream that closed before the job ended. @default EVENT_STREAM_RECONNECT_MS */
+  reconnectDelayMs?: number
+  /** Failed (re)connections in a row before giving up. @default MAX_EVENT_STREAM_RETRIES */
+  maxRetries?: number
+}
+
+type StreamEvent =
+  | { type: 'result'; result: JobResult<TensorRef> }
+  | { type: 'state'; job: JobView }
 
 const isTerminal = (job: JobView) => job.status !== 'running'
-/** Reconnects to a dropped event stream this many times in a row before giving up. */
-const MAX_STREAM_RETRIES = 5
-const RESULTS_PAGE = 256
+const STATE_EVENTS = new Set(['progress', 'completed', 'failed', 'cancelled'])
+/**
+ * A Last-Event-ID beyond any real result seq (the relay takes up to 15 digits): the relay
+ * then sends state changes only, so following progress does not replay every result.
+ */
+const STATES_ONLY_CURSOR = 999_999_999_999_999
 
-/** Reads a job's event stream; each event carries the job's state, bare or as `{ job }`. */
-function jobOf(data: string): JobView | undefined {
-  const value = JSON.parse(data) as { job?: JobView; status?: string }
-  if (value.job != null) return value.job
-  return typeof value.status === 'string' ? (value as JobView) : undefined
+/** One SSE event of the relay's job stream as a result or a state, or undefined for others. */
+function parseStreamEvent(event: ServerSentEvent): StreamEvent | undefined {
+  if (event.event !== 'result' && !STATE_EVENTS.has(event.event)) return undefined
+  let value: unknown
+  try {
+    value = JSON.parse(event.data)
+  } catch {
+    throw new RelayResponseError(
+      `the job event stream sent a ${event.event} event that is not JSON`,
+    )
+  }
+  if (event.event === 'result') {
+    const result = value as TaskResultRecord
+    if (!Number.isSafeInteger(result?.seq) || !Array.isArray(result.outputs))
+      throw new RelayResponseError('the job event stream sent a result without seq or outputs')
+    return { type: 'result', result }
+  }
+  const job = (value as { job?: JobView })?.job
+  if (job == null || typeof job.status !== 'string')
+    throw new RelayResponseError(`the job event stream sent a ${event.event} event without a job`)
+  return { type: 'state', job }
 }
 
-export function createJobHandle(transport: Transport, id: string): JobHandle {
+/**
+ * A handle on job `id`. Progress and results both come from the relay's event stream
+ * (`GET /jobs/:id/events`): resumed with Last-Event-ID from the last result seen, reopened
+ * after a pause when the relay closes it early, and after `idleTimeoutMs` of silence, since
+ * a half-open connection would otherwise hang forever.
+ */
+export function createJobHandle(
+  transport: Transport,
+  id: string,
+  streamOptions: JobStreamOptions = {},
+): JobHandle {
   const path = `/jobs/${encodeURIComponent(id)}`
+  const idleTimeoutMs = streamOptions.idleTimeoutMs ?? EVENT_STREAM_IDLE_TIMEOUT_MS
+  const reconnectDelayMs = streamOptions.reconnectDelayMs ?? EVENT_STREAM_RECONNECT_MS
+  const maxRetries = streamOptions.maxRetries ?? MAX_EVENT_STREAM_RETRIES
+
+  /** The job's events from result `after` on, across reconnections, ending with its end. */
+  async function* events(
+    signal: AbortSignal | undefined,
+    after: number,
+  ): AsyncGenerator<StreamEvent> {
+    let cursor = after
+    let failures = 0
+    for (;;) {
+      let delivered = false
+      let problem: unknown
+      try {
+        const response = await transport.request(`${path}/events`, {
+          signal,
+          timeoutMs: null,
+          headers: {
+            accept: 'text/event-stream',
+            ...(cursor > 0 ? { 'last-event-id': String(cursor) } : {}),
+          },
+        })
+        if (response.body == null) throw new RelayResponseError('the job event stream has no body')
+        for await (const raw of readServerSentEvents(response.body, { idleTimeoutMs, signal })) {
+          const event = parseStreamEvent(raw)
+          if (event == null) continue
+          delivered = true
+          failures = 0
+          if (event.type === 'result') {
+            // A repeat after a reconnection, or one before the caller's cursor.
+            if (event.result.seq <= cursor) continue
+            cursor = event.result.seq
+          }
+          yield event
+          if (event.type === 'state' && isTerminal(event.job)) return
+        }
+      } catch (err) {
+        if (signal?.aborted) throw signal.reason
+        // The relay answered, and said no (or broke the API): reconnecting will not help.
+        if (err instanceof ApiRequestError || err instanceof RelayResponseError) throw err
+        problem = err
+      }
+      // Closed before the job ended (a relay restart, a reader too slow for the job), or
+      // dropped, or silent too long: come back from the cursor after a pause, so a relay
+      // that closes at once is not hammered. Connections that deliver nothing count
+      // toward giving up.
+      if (problem == null && delivered) {
+        await pause(reconnectDelayMs, signal)
+        continue
+      }
+      if (++failures > maxRetries)
+        throw problem instanceof RelayUnreachableError
+          ? problem
+          : new RelayUnreachableError(
+              transport.base,
+              problem ?? new Error('the job event stream keeps closing'),
+            )
+      await pause(Math.min(reconnectDelayMs * 2 ** (failures - 1), 30_000), signal)
+    }
+  }
 
   const handle: JobHandle = {
     id,
     status: ({ signal } = {}) => transport.json<JobView>(path, { signal }),
 
     async *progress({ signal } = {}) {
-      let failures = 0
-      for (;;) {
-        let response: Response
-        try {
-          response = await transport.request(`${path}/events`, {
-            signal,
-            timeoutMs: null,
-            headers: { accept: 'text/event-stream' },
-          })
-        } catch (err) {
-          if (!(err instanceof RelayUnreachableError) || ++failures > MAX_STREAM_RETRIES) throw err
-          await pause(500 * 2 ** failures, signal)
-          continue
-        }
-        if (response.body == null)
-          throw new ApiRequestError(response.status, 'NO_BODY', 'event stream has no body')
-        try {
-          for await (const event of readServerSentEvents(response.body)) {
-            failures = 0
-            const job = jobOf(event.data)
-            if (job == null) continue
-            yield job
-            if (isTerminal(job)) return
-          }
-        } catch (err) {
-          if (signal?.aborted) throw signal.reason
-          if (++failures > MAX_STREAM_RETRIES) throw new RelayUnreachableError(transport.base, err)
-        }
-        // The stream dropped: the job may have ended meanwhile.
-        const job = await handle.status({ ...(signal ? { signal } : {}) })
-        if (isTerminal(job)) {
-          yield job
-          return
-        }
+      for await (const event of events(signal, STATES_ONLY_CURSOR)) {
+        if (event.type === 'state') yield event.job
       }
     },
 
     async *resultRefs({ signal, after = 0 } = {}) {
-      let cursor = after
-      // Reads pages until nothing new is there; true when the job is over and all is read.
-      const drain = async function* (): AsyncGenerator<JobResult<TensorRef>, boolean> {
-        for (;;) {
-          const page = await transport.json<ResultsPage>(
-            `${path}/results?after=${cursor}&limit=${RESULTS_PAGE}`,
-            { signal },
-          )
-          for (const result of page.results) yield result
-          cursor = page.cursor
-          if (page.done) return true
-          if (page.results.length === 0) return false
-        }
-      }
-      if (yield* drain()) return await finish()
-      // Each event (a result accepted, the job ending) is a cue to read on; the cursor makes
-      // a missed or repeated cue harmless.
-      for await (const _job of handle.progress(signal ? { signal } : {})) {
-        if (yield* drain()) return await finish()
-      }
-      while (!(yield* drain())) await pause(250, signal)
-      return await finish()
-
-      async function finish(): Promise<void> {
-        const job = await handle.status(signal ? { signal } : {})
-        if (job.status !== 'completed') throw new JobFailedError(id, job.status, job.error)
+      for await (const event of events(signal, after)) {
+        if (event.type === 'result') yield event.result
+        else if (isTerminal(event.job) && event.job.status !== 'completed')
+          throw new JobFailedError(id, event.job.status, event.job.error)
       }
     },
 
@@ -154,7 +247,7 @@ export function createJobHandle(transport: Transport, id: string): JobHandle {
       const stop = signals.length > 0 ? AbortSignal.any(signals) : undefined
       let last: JobView | undefined
       try {
-        for await (const job of handle.progress(stop ? { signal: stop } : {})) {
+        for await (const job of handle.progress({ signal: stop })) {
           last = job
           onProgress?.(job)
         }
@@ -176,37 +269,42 @@ export function createJobHandle(transport: Transport, id: string): JobHandle {
   return handle
 }
 
-/** Fetches a stored tensor and checks its hash, and its size against its shape and dtype. */
+/**
+ * Fetches a stored tensor and checks it: its size against its shape and dtype, its bytes
+ * against the sha-256 it is named by. A mismatch is a `BlobIntegrityError`.
+ */
 export async function downloadTensor(
   transport: Transport,
   ref: TensorRef,
   signal?: AbortSignal,
 ): Promise<NdArray> {
-  const response = await transport.request(`/blobs/${ref.blob}`, { signal, timeoutMs: 600_000 })
+  const response = await transport.request(`/blobs/${ref.blob}`, {
+    signal,
+    timeoutMs: BLOB_TRANSFER_TIMEOUT_MS,
+  })
   const buffer = await response.arrayBuffer()
-  const itemBytes = ref.dtype === 'float16' ? 2 : 4
-  const expected = ref.shape.reduce((a, b) => a * b, 1) * itemBytes
+  const expected = ref.shape.reduce((a, b) => a * b, 1) * itemSize(ref.dtype)
   if (buffer.byteLength !== expected)
-    throw new ApiRequestError(
-      200,
-      'BAD_BLOB',
-      `blob ${ref.blob} has ${buffer.byteLength} bytes, its shape (${ref.shape.join(', ')}) ${ref.dtype} needs ${expected}`,
+    throw new BlobIntegrityError(
+      ref.blob,
+      `has ${buffer.byteLength} bytes, its shape (${ref.shape.join(', ')}) ${ref.dtype} needs ${expected}`,
     )
   if ((await sha256Hex(new Uint8Array(buffer))) !== ref.blob)
-    throw new ApiRequestError(200, 'BAD_BLOB', `blob ${ref.blob} arrived with a different hash`)
-  return { dtype: ref.dtype, shape: ref.shape, data: typedArrayOf(ref.dtype, buffer) } as NdArray
+    throw new BlobIntegrityError(ref.blob, 'arrived with a different hash')
+  return { dtype: ref.dtype, shape: ref.shape, data: viewAs(ref.dtype, buffer) } as NdArray
 }
 
 function pause(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(resolve, ms)
-    signal?.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer)
-        reject(signal.reason)
-      },
-      { once: true },
-    )
+    if (signal?.aborted) return reject(signal.reason)
+    const onAbort = () => {
+      clearTimeout(timer)
+      reject(signal!.reason)
+    }
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort)
+      resolve()
+    }, ms)
+    signal?.addEventListener('abort', onAbort, { once: true })
   })
 }

@@ -1,0 +1,211 @@
+import type { JobView } from '@tabswarm/relay'
+import { describe, expect, it } from 'vitest'
+import { BlobIntegrityError, JobFailedError, RelayUnreachableError } from './client-errors.ts'
+import type { RequestOptions, Transport } from './http-transport.ts'
+import { createJobHandle, downloadTensor } from './job-handle.ts'
+
+const job = (status: JobView['status'], accepted = 0): JobView =>
+  ({ id: 'j1', status, tasks: { accepted, total: 3 } }) as unknown as JobView
+const result = (seq: number) => ({
+  seq,
+  taskId: `t${seq}`,
+  index: seq - 1,
+  outputs: [{ blob: 'ab'.repeat(32), dtype: 'uint32', shape: [1] }],
+  method: 'replication',
+  acceptedAt: seq,
+})
+const resultEvent = (seq: number) =>
+  `event: result\nid: ${seq}\ndata: ${JSON.stringify(result(seq))}\n\n`
+const stateEvent = (type: string, view: JobView) =>
+  `event: ${type}\ndata: ${JSON.stringify({ job: view })}\n\n`
+
+/** One scripted connection: chunks written after the given delays, then closed (or held open). */
+type Script = { chunks: Array<[delayMs: number, text: string]>; hold?: boolean } | Error
+
+/** A transport that answers `/events` from scripts, one per connection, and records requests. */
+function fakeTransport(scripts: Script[]) {
+  const calls: Array<{ path: string; headers: Record<string, string>; at: number }> = []
+  const started = performance.now()
+  const transport: Transport = {
+    base: 'http://relay.test',
+    async request(path: string, options: RequestOptions = {}) {
+      calls.push({ path, headers: options.headers ?? {}, at: performance.now() - started })
+      const script = scripts.shift()
+      if (script == null) throw new Error(`unexpected request ${path}`)
+      if (script instanceof Error) throw script
+      const encoder = new TextEncoder()
+      const body = new ReadableStream<Uint8Array>({
+        async start(controller) {
+          for (const [delayMs, text] of script.chunks) {
+            await new Promise((r) => setTimeout(r, delayMs))
+            controller.enqueue(encoder.encode(text))
+          }
+          if (!script.hold) controller.close()
+        },
+      })
+      return new Response(body)
+    },
+    json: () => Promise.reject(new Error('no JSON requests expected')),
+  }
+  return { transport, calls }
+}
+
+const collect = async <T>(items: AsyncIterable<T>) => {
+  const out: T[] = []
+  for await (const item of items) out.push(item)
+  return out
+}
+const fast = { idleTimeoutMs: 200, reconnectDelayMs: 50, maxRetries: 3 }
+
+describe('job handle event stream', () => {
+  it('takes results from the stream and resumes after a drop with Last-Event-ID, no repeats', async () => {
+    const { transport, calls } = fakeTransport([
+      {
+        chunks: [
+          [0, stateEvent('progress', job('running'))],
+          [0, resultEvent(1)],
+        ],
+      },
+      new RelayUnreachableError('http://relay.test', new Error('ECONNRESET')),
+      {
+        chunks: [
+          // The relay replays from the cursor; a repeat of 1 must not be yielded twice.
+          [0, resultEvent(1)],
+          [0, resultEvent(2)],
+          [0, resultEvent(3)],
+          [0, stateEvent('completed', job('completed', 3))],
+        ],
+      },
+    ])
+    const handle = createJobHandle(transport, 'j1', fast)
+    const seqs = (await collect(handle.resultRefs())).map((r) => r.seq)
+    expect(seqs).toEqual([1, 2, 3])
+    expect(calls.map((c) => c.path)).toEqual([
+      '/jobs/j1/events',
+      '/jobs/j1/events',
+      '/jobs/j1/events',
+    ])
+    expect(calls[0]!.headers['last-event-id']).toBeUndefined()
+    expect(calls[2]!.headers['last-event-id']).toBe('1')
+  })
+
+  it('starts from `after` and skips results at or before it', async () => {
+    const { transport, calls } = fakeTransport([
+      {
+        chunks: [
+          [0, resultEvent(5)],
+          [0, resultEvent(6)],
+          [0, stateEvent('completed', job('completed', 6))],
+        ],
+      },
+    ])
+    const seqs = (
+      await collect(createJobHandle(transport, 'j1', fast).resultRefs({ after: 5 }))
+    ).map((r) => r.seq)
+    expect(seqs).toEqual([6])
+    expect(calls[0]!.headers['last-event-id']).toBe('5')
+  })
+
+  it('reopens a stream that goes silent (a half-open connection) after the idle timeout', async () => {
+    const { transport, calls } = fakeTransport([
+      { chunks: [[0, stateEvent('progress', job('running'))]], hold: true },
+      { chunks: [[0, stateEvent('completed', job('completed', 3))]] },
+    ])
+    const states = await collect(createJobHandle(transport, 'j1', fast).progress())
+    expect(states.map((s) => s.status)).toEqual(['running', 'completed'])
+    expect(calls).toHaveLength(2)
+    expect(calls[1]!.at).toBeGreaterThanOrEqual(fast.idleTimeoutMs - 10)
+  })
+
+  it('heartbeats keep a quiet stream open', async () => {
+    const heartbeats = Array.from({ length: 8 }, () => [60, ': heartbeat\n\n'] as [number, string])
+    const { transport, calls } = fakeTransport([
+      {
+        chunks: [
+          [0, stateEvent('progress', job('running'))],
+          ...heartbeats,
+          [0, stateEvent('completed', job('completed', 3))],
+        ],
+      },
+    ])
+    // 8 × 60 ms of heartbeats is well past the 200 ms idle timeout, yet one connection suffices.
+    const states = await collect(createJobHandle(transport, 'j1', fast).progress())
+    expect(states.at(-1)?.status).toBe('completed')
+    expect(calls).toHaveLength(1)
+  })
+
+  it('pauses before reconnecting when the relay closes the stream cleanly before the end', async () => {
+    const { transport, calls } = fakeTransport([
+      { chunks: [[0, stateEvent('progress', job('running'))]] },
+      { chunks: [[0, stateEvent('completed', job('completed', 3))]] },
+    ])
+    await collect(createJobHandle(transport, 'j1', { ...fast, reconnectDelayMs: 150 }).progress())
+    expect(calls).toHaveLength(2)
+    expect(calls[1]!.at - calls[0]!.at).toBeGreaterThanOrEqual(140)
+  })
+
+  it('progress asks for state changes only, so results are not replayed to it', async () => {
+    const { transport, calls } = fakeTransport([
+      { chunks: [[0, stateEvent('completed', job('completed', 3))]] },
+    ])
+    await collect(createJobHandle(transport, 'j1', fast).progress())
+    expect(Number(calls[0]!.headers['last-event-id'])).toBeGreaterThan(1e14)
+  })
+
+  it('gives up with RelayUnreachableError after maxRetries failed connections in a row', async () => {
+    const refused = () => new RelayUnreachableError('http://relay.test', new Error('ECONNREFUSED'))
+    const { transport, calls } = fakeTransport([refused(), refused(), refused(), refused()])
+    await expect(collect(createJobHandle(transport, 'j1', fast).progress())).rejects.toThrow(
+      RelayUnreachableError,
+    )
+    expect(calls).toHaveLength(fast.maxRetries + 1)
+  })
+
+  it('results of a cancelled job end with JobFailedError after the results it had', async () => {
+    const { transport } = fakeTransport([
+      {
+        chunks: [
+          [0, resultEvent(1)],
+          [0, stateEvent('cancelled', job('cancelled', 1))],
+        ],
+      },
+    ])
+    const seen: number[] = []
+    const reading = (async () => {
+      for await (const r of createJobHandle(transport, 'j1', fast).resultRefs()) seen.push(r.seq)
+    })()
+    await expect(reading).rejects.toThrow(JobFailedError)
+    expect(seen).toEqual([1])
+  })
+
+  it('an abort ends the stream at once with the abort reason', async () => {
+    const { transport } = fakeTransport([
+      { chunks: [[0, stateEvent('progress', job('running'))]], hold: true },
+    ])
+    const stop = new AbortController()
+    const reading = collect(
+      createJobHandle(transport, 'j1', { ...fast, idleTimeoutMs: 60_000 }).progress({
+        signal: stop.signal,
+      }),
+    )
+    setTimeout(() => stop.abort(new Error('stop now')), 50)
+    await expect(reading).rejects.toThrow('stop now')
+  })
+})
+
+describe('downloadTensor', () => {
+  it('refuses bytes that do not match their hash or their shape with BlobIntegrityError', async () => {
+    const transport = (bytes: Uint8Array): Transport => ({
+      base: 'http://relay.test',
+      request: async () => new Response(bytes as Uint8Array<ArrayBuffer>),
+      json: () => Promise.reject(new Error('unused')),
+    })
+    const ref = { blob: '00'.repeat(32), dtype: 'uint32' as const, shape: [2] }
+    await expect(downloadTensor(transport(new Uint8Array(8)), ref)).rejects.toThrow(
+      BlobIntegrityError,
+    )
+    await expect(downloadTensor(transport(new Uint8Array(4)), ref)).rejects.toThrow(
+      /has 4 bytes, its shape \(2\) uint32 needs 8/,
+    )
+  })
+})

@@ -1,0 +1,50 @@
+/**
+ * The SDK's default timeouts and limits, in one place. Every one can be overridden where it
+ * is used (client options, call options, CLI flags); these are what you get otherwise.
+ */
+
+/** One HTTP request to the relay that is not a long-lived stream or a blob transfer. */
+export const REQUEST_TIMEOUT_MS = 30_000
+/** Uploading or downloading one blob (tensors can be hundreds of MiB). */
+export const BLOB_TRANSFER_TIMEOUT_MS = 10 * 60_000
+/** A whole `client.matmul`, upload to download; the job is cancelled when it passes. */
+export const MATMUL_TIMEOUT_MS = 30 * 60_000
+
+/** A refused request (HTTP 429 or 503) is tried at most this many more times. */
+export const MAX_REQUEST_RETRIES = 3
+/** Longest wait before one retry, whatever `Retry-After` says. */
+export const MAX_RETRY_WAIT_MS = 30_000
+
+/**
+ * How often the relay writes a heartbeat on an idle event stream (the relay's
+ * `heartbeatMs`, `relay/src/http/api.ts`).
+ */
+export const RELAY_HEARTBEAT_MS = 15_000
+/**
+ * An event stream that has carried nothing, not even a heartbeat, for this long is taken
+ * for dead (a half-open connection) and reopened: three missed heartbeats.
+ */
+export const EVENT_STREAM_IDLE_TIMEOUT_MS = 3 * RELAY_HEARTBEAT_MS
+/** Pause before reopening an event stream the relay closed before the job ended. */
+export const EVENT_STREAM_RECONNECT_MS = 1_000
+/** Reopen a failing event stream this many times in a row before giving up. */
+export const MAX_EVENT_STREAM_RETRIES = 5
+
+/**
+ * The relay's default cap on a JSON body (`maxJsonBytes`): a job spec larger than this is
+ * refused with HTTP 413, so the CLI checks before uploading anything.
+ */
+export const RELAY_MAX_JSON_BYTES = 4 * 1024 ** 2
+
+/** Asking a relay's HTTP API for its libp2p addresses. */
+export const RELAY_LOOKUP_TIMEOUT_MS = 10_000
+/** The first dial of the relay by a headless worker, per address tried. */
+export const RELAY_DIAL_TIMEOUT_MS = 15_000
+/** One request/response exchange of a contributor with the relay. */
+export const WORK_REQUEST_TIMEOUT_MS = 30_000
+/** Longest wait between retries while a contributor cannot reach the relay. */
+export const MAX_RELAY_BACKOFF_MS = 30_000
+/** How long a draining contributor waits for its task in flight before handing it back. */
+export const DRAIN_TIMEOUT_MS = 60_000
+/** Handing a lease back on the way out: short, since the contributor is leaving anyway. */
+export const LEASE_RELEASE_TIMEOUT_MS = 5_000
