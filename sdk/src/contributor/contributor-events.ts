@@ -2,14 +2,22 @@
 export type ContributorEvent =
   | { type: 'connected'; relay: string }
   | { type: 'idle'; retryAfterMs: number }
+  /** `flops` is 0 when the kernel cannot say (custom WGSL). */
   | { type: 'task-started'; taskId: string; jobId: string; flops: number }
   | {
       type: 'task-finished'
       taskId: string
-      /** `pending`: verified so far, waiting for agreeing replicas before it is paid. */
+      /**
+       * `pending`: verified so far, waiting for agreeing replicas before it is paid.
+       * `stale`: the lease ended first (the job was cancelled or the lease expired).
+       */
       outcome: 'accepted' | 'pending' | 'rejected' | 'stale'
       elapsedMs: number
       reason?: string
     }
   | { type: 'task-failed'; taskId: string; error: string }
+  /** Stopped before it finished and handed back to the relay, which leases it again at once. */
+  | { type: 'task-released'; taskId: string; reason: 'stopped' | 'drain-timeout' }
+  /** No more leases: the task in flight (if any) is finished and reported first. */
+  | { type: 'draining'; taskId?: string }
   | { type: 'relay-error'; error: string; retryInMs: number }

@@ -9,16 +9,23 @@ import {
   packTensors,
   readBuffer,
   readTensor,
-  sendWorkRequest,
   sha256Hex,
-  WORK_PROTOCOL,
   type WorkRequest,
   type WorkResponse,
   walletProofTypedData,
 } from '@tabswarm/relay/protocol'
 import type { CustomKernelRequest } from '@tabswarm/worker-kernels'
+import {
+  DRAIN_TIMEOUT_MS,
+  LEASE_RELEASE_TIMEOUT_MS,
+  MAX_RELAY_BACKOFF_MS,
+  WORK_REQUEST_TIMEOUT_MS,
+} from '../constants.ts'
+import { viewAs } from '../npy/dtypes.ts'
 import type { ContributorEvent } from './contributor-events.ts'
 import { measureMatmulGflops } from './measure-speed.ts'
+import { TaskStoppedError } from './task-stopped-error.ts'
+import { type WorkChannel, workChannelOver } from './work-channel.ts'
 
 /** Runs kernels for the loop: a comlink-wrapped worker in a tab, the dawn host in Node. */
 export interface KernelExecutor {
@@ -36,49 +43,65 @@ export interface KernelExecutor {
   ): Promise<ArrayBufferView[]>
 }
 
-const TYPED: Record<
-  CustomLease['inputs'][number]['dtype'],
-  (bytes: Uint8Array) => ArrayBufferView
-> = {
-  float32: (b) => new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4),
-  float16: (b) => new Uint16Array(b.buffer, b.byteOffset, b.byteLength / 2),
-  int32: (b) => new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4),
-  uint32: (b) => new Uint32Array(b.buffer, b.byteOffset, b.byteLength / 4),
-}
-
 /** A wallet that proves itself in hello: a viem `LocalAccount` fits. */
 export interface ContributorWallet {
   address: `0x${string}`
   signTypedData(typedData: ReturnType<typeof walletProofTypedData>): Promise<`0x${string}`>
 }
 
-export interface ContributorOptions {
-  node: Libp2p
-  /** The relay/coordinator to pull work from. */
-  relay: Multiaddr
+interface ContributorCommon {
   capabilities: Capabilities
   executor: KernelExecutor
+  /**
+   * Stops at once: the task in flight is aborted and its lease handed back to the relay
+   * (`lease-release`), so another contributor gets it without waiting for it to expire.
+   */
   signal: AbortSignal
-  onEvent?: (event: ContributorEvent) => void
-  /** Stop after this many tasks. @default Infinity */
-  maxTasks?: number
-  /** Timeout of one request/response exchange with the relay. @default 30_000 */
-  requestTimeoutMs?: number
-  /** Longest wait between retries while the relay is unreachable. @default 30_000 */
-  maxBackoffMs?: number
+  /**
+   * Stops leasing: the task in flight is finished and reported, then the loop returns. If
+   * it takes longer than `drainTimeoutMs`, it is aborted and handed back as for `signal`.
+   */
+  drain?: AbortSignal | undefined
+  /** How long a drain waits for the task in flight. @default DRAIN_TIMEOUT_MS (60 s) */
+  drainTimeoutMs?: number | undefined
+  onEvent?: ((event: ContributorEvent) => void) | undefined
+  /** Stop after this many tasks, failed kernel runs included. @default Infinity */
+  maxTasks?: number | undefined
+  /** Timeout of one request/response exchange with the relay. @default WORK_REQUEST_TIMEOUT_MS (30 s) */
+  requestTimeoutMs?: number | undefined
+  /** Longest wait between retries while the relay is unreachable. @default MAX_RELAY_BACKOFF_MS (30 s) */
+  maxBackoffMs?: number | undefined
   /**
    * Measured matmul speed sent in hello, GFLOP/s; `undefined` measures it once at start with
    * a small product on the executor, `false` sends none.
    */
-  gflops?: number | false
+  gflops?: number | false | undefined
   /** The wallet credited for verified work; without one, credit goes to the peer id. */
-  wallet?: ContributorWallet
+  wallet?: ContributorWallet | undefined
 }
 
+export type ContributorOptions = ContributorCommon &
+  (
+    | {
+        node: Libp2p
+        /** The relay/coordinator to pull work from. */
+        relay: Multiaddr
+      }
+    | {
+        /** How to reach the relay, instead of `node` and `relay` (tests pass a fake). */
+        channel: WorkChannel
+      }
+  )
+
 export interface ContributorSummary {
+  /** Tasks whose result went to the relay, or whose lease ended before they finished. */
   tasks: number
   accepted: number
   rejected: number
+  /** Kernel runs that failed (reported to the relay as task errors). */
+  failed: number
+  /** Tasks stopped part way and handed back to the relay. */
+  released: number
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
@@ -94,25 +117,65 @@ function sleep(ms: number, signal: AbortSignal): Promise<void> {
 }
 
 /**
+ * Settles with `work`, or rejects with the signal's reason as soon as it aborts: the loop
+ * moves on even when an executor cannot cancel what it runs.
+ */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => undefined)
+    return Promise.reject(signal.reason)
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
+  })
+}
+
+/** What a finished kernel sends back: the result message and its payload. */
+type Outcome = { request: WorkRequest; body: Uint8Array; elapsedMs: number }
+
+/**
  * The contributor side of the work protocol: introduce ourselves, then lease, compute and
  * return tasks until stopped. Shared by contributor tabs and the headless Node worker, so
  * both are verified the same way. Survives relay restarts by re-dialling with backoff.
+ *
+ * Two ways to stop: `drain` finishes the task in flight first; `signal` hands it back at
+ * once. A lease the relay reports stale mid-task (its job was cancelled) aborts the kernel.
+ *
+ * @example
+ * const stop = new AbortController()
+ * const drain = new AbortController()
+ * const summary = await runContributor({
+ *   node, relay, capabilities, executor,
+ *   signal: stop.signal,
+ *   drain: drain.signal, // drain.abort() on the first Ctrl-C, stop.abort() on the second
+ * })
+ * console.log(`${summary.accepted} accepted, ${summary.released} handed back`)
  */
 export async function runContributor(options: ContributorOptions): Promise<ContributorSummary> {
-  const { node, relay, executor, signal } = options
+  const { executor, signal, drain } = options
+  const channel =
+    'channel' in options ? options.channel : workChannelOver(options.node, options.relay)
   const emit = options.onEvent ?? (() => {})
-  const requestTimeoutMs = options.requestTimeoutMs ?? 30_000
-  const maxBackoffMs = options.maxBackoffMs ?? 30_000
+  const requestTimeoutMs = options.requestTimeoutMs ?? WORK_REQUEST_TIMEOUT_MS
+  const maxBackoffMs = options.maxBackoffMs ?? MAX_RELAY_BACKOFF_MS
+  const drainTimeoutMs = options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS
   const maxTasks = options.maxTasks ?? Number.POSITIVE_INFINITY
-  const summary: ContributorSummary = { tasks: 0, accepted: 0, rejected: 0 }
+  const summary: ContributorSummary = { tasks: 0, accepted: 0, rejected: 0, failed: 0, released: 0 }
+  /** Aborted by either way of stopping: no new lease is taken once it is. */
+  const stopLeasing = drain ? AbortSignal.any([signal, drain]) : signal
+  let inFlight: string | undefined
+
+  const onDrain = () => emit({ type: 'draining', ...(inFlight ? { taskId: inFlight } : {}) })
+  drain?.addEventListener('abort', onDrain, { once: true })
 
   async function exchange(
     request: WorkRequest,
     payload?: Uint8Array,
+    exchangeSignal = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)]),
   ): Promise<Frame<WorkResponse>> {
-    const timeout = AbortSignal.any([signal, AbortSignal.timeout(requestTimeoutMs)])
-    const stream = await node.dialProtocol(relay, WORK_PROTOCOL, { signal: timeout })
-    const response = await sendWorkRequest(stream, request, payload, { signal: timeout })
+    const response = await channel.exchange(request, payload, exchangeSignal)
     if (response.header.type === 'error') {
       throw new Error(
         `relay refused ${request.type}: ${response.header.code}: ${response.header.message}`,
@@ -121,51 +184,17 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     return response
   }
 
-  async function compute(lease: Lease, payload: Uint8Array): Promise<void> {
-    const [slotA, slotB] = lease.inputs
-    if (slotA == null || slotB == null) throw new Error('matmul lease must carry inputs a and b')
-    const { m, k, n } = lease.args
-    emit({ type: 'task-started', taskId: lease.taskId, jobId: lease.jobId, flops: 2 * m * k * n })
-    const started = performance.now()
-    let output: Float32Array
-    const stopRenewing = keepLeaseAlive(lease)
+  /** Hands a lease back; on its own timeout, since `signal` may be aborted already. */
+  async function release(leaseId: string): Promise<void> {
     try {
-      output = await executor.matmul(
-        { a: readTensor(payload, slotA), b: readTensor(payload, slotB), m, k, n },
-        { signal, timeoutMs: lease.expiresInMs },
+      await exchange(
+        { type: 'lease-release', leaseId },
+        undefined,
+        AbortSignal.timeout(LEASE_RELEASE_TIMEOUT_MS),
       )
-    } catch (err) {
-      if (signal.aborted) throw err
-      emit({ type: 'task-failed', taskId: lease.taskId, error: (err as Error).message })
-      await reportError(lease.leaseId, err)
-      return
-    } finally {
-      stopRenewing()
+    } catch {
+      // The lease expires on its own if the relay cannot hear us.
     }
-    const elapsedMs = performance.now() - started
-    const { slots, payload: body } = packTensors([{ name: 'c', shape: [m, n], data: output }])
-    const ack = await exchange(
-      {
-        type: 'result',
-        leaseId: lease.leaseId,
-        output: slots[0]!,
-        sha256: await sha256Hex(body),
-        elapsedMs,
-      },
-      body,
-    )
-    if (ack.header.type !== 'result-ack')
-      throw new Error(`expected result-ack, got ${ack.header.type}`)
-    summary.tasks++
-    if (ack.header.outcome === 'accepted') summary.accepted++
-    else if (ack.header.outcome === 'rejected') summary.rejected++
-    emit({
-      type: 'task-finished',
-      taskId: lease.taskId,
-      outcome: ack.header.outcome,
-      elapsedMs,
-      ...(ack.header.reason != null ? { reason: ack.header.reason } : {}),
-    })
   }
 
   /** Tells the relay the task could not run, so it is not left to expire. */
@@ -184,84 +213,89 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     }
   }
 
-  /** Keeps the lease alive while a long task runs: renews at half its remaining time. */
-  function keepLeaseAlive(lease: { leaseId: string; expiresInMs: number }): () => void {
+  /**
+   * Keeps the lease alive while a long task runs: renews at half its remaining time, and
+   * calls `onLost` when the relay says the lease is over, so the kernel stops computing
+   * a result nobody will take.
+   */
+  function keepLeaseAlive(
+    lease: { leaseId: string; expiresInMs: number },
+    onLost: () => void,
+  ): () => void {
     let timer: ReturnType<typeof setTimeout> | undefined
     let stopped = false
-    const schedule = (inMs: number) => {
-      timer = setTimeout(renew, Math.max(inMs / 2, 250))
+    let expiresAt = performance.now() + lease.expiresInMs
+    const schedule = () => {
+      timer = setTimeout(renew, Math.max((expiresAt - performance.now()) / 2, 250))
     }
     const renew = async () => {
       try {
         const { header } = await exchange({ type: 'lease-renew', leaseId: lease.leaseId })
-        if (!stopped && header.type === 'lease-renewed' && header.outcome === 'renewed')
-          schedule(header.expiresInMs)
+        if (stopped || header.type !== 'lease-renewed') return
+        if (header.outcome === 'stale') return onLost()
+        expiresAt = performance.now() + header.expiresInMs
+        schedule()
       } catch {
-        // The result is sent anyway; a lost renewal only risks a stale lease.
+        // A lost renewal is retried while the lease has time left; the result is sent anyway.
+        if (!stopped && expiresAt - performance.now() > 500) schedule()
       }
     }
-    schedule(lease.expiresInMs)
+    schedule()
     return () => {
       stopped = true
       clearTimeout(timer)
     }
   }
 
-  let gflops: number | undefined = options.gflops === false ? undefined : options.gflops
-  if (options.gflops === undefined && !signal.aborted) {
-    try {
-      gflops = await measureMatmulGflops(executor, { signal })
-    } catch {
-      // No figure then: the coordinator assumes a default speed, and a broken GPU shows on the first task.
-      if (signal.aborted) return summary
-    }
-  }
-
-  async function hello(): Promise<WorkRequest> {
-    const request: WorkRequest = { type: 'hello', capabilities: options.capabilities }
-    if (gflops != null) request.benchmark = { gflops }
-    if (options.wallet != null) {
-      const timestamp = Math.floor(Date.now() / 1000)
-      const signature = await options.wallet.signTypedData(
-        walletProofTypedData(node.peerId.toString(), timestamp),
-      )
-      request.wallet = { address: options.wallet.address, timestamp, signature }
-    }
-    return request
-  }
-
-  async function computeCustom(lease: CustomLease, payload: Uint8Array): Promise<void> {
-    if (executor.custom == null) throw new Error('offered a custom task without a custom executor')
-    emit({ type: 'task-started', taskId: lease.taskId, jobId: lease.jobId, flops: 0 })
+  async function runMatmul(
+    lease: Lease,
+    payload: Uint8Array,
+    taskSignal: AbortSignal,
+  ): Promise<Outcome> {
+    const [slotA, slotB] = lease.inputs
+    if (slotA == null || slotB == null) throw new Error('matmul lease must carry inputs a and b')
+    const { m, n } = lease.args
     const started = performance.now()
-    const stopRenewing = keepLeaseAlive(lease)
-    let outputs: ArrayBufferView[]
-    try {
-      outputs = await executor.custom(
-        {
-          program: {
-            wgsl: lease.program.wgsl,
-            inputs: lease.program.inputs,
-            outputs: lease.program.outputs,
-            ...(lease.program.entryPoint != null ? { entryPoint: lease.program.entryPoint } : {}),
-          },
-          inputs: lease.inputs.map((slot) => TYPED[slot.dtype](readBuffer(payload, slot))),
-          outputs: lease.outputs.map((o) => ({ length: o.shape.reduce((p, d) => p * d, 1) })),
-          workgroups: lease.workgroups,
-          ...(lease.params != null
-            ? { params: Uint8Array.from(atob(lease.params), (ch) => ch.charCodeAt(0)) }
-            : {}),
-        },
-        { signal, timeoutMs: lease.expiresInMs },
-      )
-    } catch (err) {
-      if (signal.aborted) throw err
-      emit({ type: 'task-failed', taskId: lease.taskId, error: (err as Error).message })
-      await reportError(lease.leaseId, err)
-      return
-    } finally {
-      stopRenewing()
+    const output = await executor.matmul(
+      { a: readTensor(payload, slotA), b: readTensor(payload, slotB), ...lease.args },
+      { signal: taskSignal, timeoutMs: lease.expiresInMs },
+    )
+    const elapsedMs = performance.now() - started
+    const { slots, payload: body } = packTensors([{ name: 'c', shape: [m, n], data: output }])
+    const request: WorkRequest = {
+      type: 'result',
+      leaseId: lease.leaseId,
+      output: slots[0]!,
+      sha256: await sha256Hex(body),
+      elapsedMs,
     }
+    return { request, body, elapsedMs }
+  }
+
+  async function runCustom(
+    lease: CustomLease,
+    payload: Uint8Array,
+    taskSignal: AbortSignal,
+  ): Promise<Outcome> {
+    if (executor.custom == null) throw new Error('offered a custom task without a custom executor')
+    const started = performance.now()
+    const outputs = await executor.custom(
+      {
+        program: {
+          wgsl: lease.program.wgsl,
+          inputs: lease.program.inputs,
+          outputs: lease.program.outputs,
+          ...(lease.program.entryPoint != null ? { entryPoint: lease.program.entryPoint } : {}),
+        },
+        inputs: lease.inputs.map((slot) => viewAs(slot.dtype, readBuffer(payload, slot))),
+        outputs: lease.outputs.map((o) => ({ length: o.shape.reduce((p, d) => p * d, 1) })),
+        workgroups: lease.workgroups,
+        ...(lease.params != null
+          ? { params: Uint8Array.from(atob(lease.params), (ch) => ch.charCodeAt(0)) }
+          : {}),
+      },
+      { signal: taskSignal, timeoutMs: lease.expiresInMs },
+    )
     const elapsedMs = performance.now() - started
     const { slots, payload: body } = packBuffers(
       outputs.map((out, i) => ({
@@ -271,16 +305,77 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
         bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
       })),
     )
-    const ack = await exchange(
-      {
-        type: 'custom-result',
-        leaseId: lease.leaseId,
-        outputs: slots,
-        sha256: await sha256Hex(body),
-        elapsedMs,
-      },
-      body,
-    )
+    const request: WorkRequest = {
+      type: 'custom-result',
+      leaseId: lease.leaseId,
+      outputs: slots,
+      sha256: await sha256Hex(body),
+      elapsedMs,
+    }
+    return { request, body, elapsedMs }
+  }
+
+  /** Runs one leased task to its reported end: a result, a task error, stale, or handed back. */
+  async function work(lease: Lease | CustomLease, payload: Uint8Array): Promise<void> {
+    const task = new AbortController()
+    const stopTask = (reason: TaskStoppedError['reason']) => {
+      if (!task.signal.aborted) task.abort(new TaskStoppedError(reason))
+    }
+    const onStop = () => stopTask('stopped')
+    let drainTimer: ReturnType<typeof setTimeout> | undefined
+    const onDrainStart = () => {
+      drainTimer = setTimeout(() => stopTask('drain-timeout'), drainTimeoutMs)
+    }
+    if (signal.aborted) onStop()
+    else signal.addEventListener('abort', onStop, { once: true })
+    if (drain?.aborted) onDrainStart()
+    else drain?.addEventListener('abort', onDrainStart, { once: true })
+    const stopRenewing = keepLeaseAlive(lease, () => stopTask('lease-lost'))
+    inFlight = lease.taskId
+    emit({
+      type: 'task-started',
+      taskId: lease.taskId,
+      jobId: lease.jobId,
+      flops: lease.type === 'lease' ? 2 * lease.args.m * lease.args.k * lease.args.n : 0,
+    })
+    const started = performance.now()
+    let outcome: Outcome
+    try {
+      outcome = await untilAborted(
+        lease.type === 'lease'
+          ? runMatmul(lease, payload, task.signal)
+          : runCustom(lease, payload, task.signal),
+        task.signal,
+      )
+    } catch (err) {
+      const stop = task.signal.aborted ? (task.signal.reason as TaskStoppedError) : undefined
+      if (stop?.reason === 'lease-lost') {
+        summary.tasks++
+        emit({
+          type: 'task-finished',
+          taskId: lease.taskId,
+          outcome: 'stale',
+          elapsedMs: performance.now() - started,
+          reason: 'the lease ended before the task did (job cancelled or lease expired)',
+        })
+      } else if (stop != null) {
+        await release(lease.leaseId)
+        summary.released++
+        emit({ type: 'task-released', taskId: lease.taskId, reason: stop.reason })
+      } else {
+        summary.failed++
+        emit({ type: 'task-failed', taskId: lease.taskId, error: (err as Error).message })
+        await reportError(lease.leaseId, err)
+      }
+      return
+    } finally {
+      inFlight = undefined
+      stopRenewing()
+      clearTimeout(drainTimer)
+      signal.removeEventListener('abort', onStop)
+      drain?.removeEventListener('abort', onDrainStart)
+    }
+    const ack = await exchange(outcome.request, outcome.body)
     if (ack.header.type !== 'result-ack')
       throw new Error(`expected result-ack, got ${ack.header.type}`)
     summary.tasks++
@@ -290,40 +385,72 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       type: 'task-finished',
       taskId: lease.taskId,
       outcome: ack.header.outcome,
-      elapsedMs,
+      elapsedMs: outcome.elapsedMs,
       ...(ack.header.reason != null ? { reason: ack.header.reason } : {}),
     })
   }
 
+  let gflops: number | undefined = options.gflops === false ? undefined : options.gflops
+  if (options.gflops === undefined && !stopLeasing.aborted) {
+    try {
+      gflops = await measureMatmulGflops(executor, { signal: stopLeasing })
+    } catch {
+      // No figure then: the coordinator assumes a default speed, and a broken GPU shows on the first task.
+    }
+  }
+
+  async function hello(): Promise<WorkRequest> {
+    const request: WorkRequest = { type: 'hello', capabilities: options.capabilities }
+    if (gflops != null) request.benchmark = { gflops }
+    if (options.wallet != null) {
+      const timestamp = Math.floor(Date.now() / 1000)
+      const signature = await options.wallet.signTypedData(
+        walletProofTypedData(channel.peerId, timestamp),
+      )
+      request.wallet = { address: options.wallet.address, timestamp, signature }
+    }
+    return request
+  }
+
   let introduced = false
   let backoffMs = 500
-  while (!signal.aborted && summary.tasks < maxTasks) {
-    try {
-      if (!introduced) {
-        await exchange(await hello())
-        introduced = true
-        emit({ type: 'connected', relay: relay.toString() })
+  try {
+    while (!stopLeasing.aborted && summary.tasks + summary.failed < maxTasks) {
+      try {
+        if (!introduced) {
+          await exchange(await hello())
+          introduced = true
+          emit({ type: 'connected', relay: channel.relay })
+        }
+        const { header, payload } = await exchange({ type: 'lease-request' })
+        backoffMs = 500
+        if (header.type === 'no-work') {
+          emit({ type: 'idle', retryAfterMs: header.retryAfterMs })
+          await sleep(header.retryAfterMs, stopLeasing)
+        } else if (header.type === 'lease' || header.type === 'custom-lease') {
+          // Asked for before the stop, granted after it: give it straight back.
+          if (stopLeasing.aborted) {
+            await release(header.leaseId)
+            summary.released++
+            emit({ type: 'task-released', taskId: header.taskId, reason: 'stopped' })
+            break
+          }
+          await work(header, payload)
+        } else {
+          throw new Error(`expected lease or no-work, got ${header.type}`)
+        }
+      } catch (err) {
+        // Stopping: a failed exchange is no reason to lease again.
+        if (stopLeasing.aborted) break
+        // The relay may have restarted and forgotten us: introduce ourselves again.
+        introduced = false
+        emit({ type: 'relay-error', error: (err as Error).message, retryInMs: backoffMs })
+        await sleep(backoffMs, stopLeasing)
+        backoffMs = Math.min(backoffMs * 2, maxBackoffMs)
       }
-      const { header, payload } = await exchange({ type: 'lease-request' })
-      backoffMs = 500
-      if (header.type === 'no-work') {
-        emit({ type: 'idle', retryAfterMs: header.retryAfterMs })
-        await sleep(header.retryAfterMs, signal)
-      } else if (header.type === 'lease') {
-        await compute(header, payload)
-      } else if (header.type === 'custom-lease') {
-        await computeCustom(header, payload)
-      } else {
-        throw new Error(`expected lease or no-work, got ${header.type}`)
-      }
-    } catch (err) {
-      if (signal.aborted) break
-      // The relay may have restarted and forgotten us: introduce ourselves again.
-      introduced = false
-      emit({ type: 'relay-error', error: (err as Error).message, retryInMs: backoffMs })
-      await sleep(backoffMs, signal)
-      backoffMs = Math.min(backoffMs * 2, maxBackoffMs)
     }
+  } finally {
+    drain?.removeEventListener('abort', onDrain)
   }
   return summary
 }

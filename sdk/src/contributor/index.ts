@@ -10,3 +10,5 @@ export type {
 } from './contributor-loop.ts'
 export { runContributor } from './contributor-loop.ts'
 export { measureMatmulGflops, SPEED_PROBE_EDGE } from './measure-speed.ts'
+export { TaskStoppedError, type TaskStopReason } from './task-stopped-error.ts'
+export { type WorkChannel, workChannelOver } from './work-channel.ts'

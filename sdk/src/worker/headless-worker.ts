@@ -1,7 +1,9 @@
 import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KernelHost } from '@tabswarm/worker-kernels'
 import { createNodeKernelHost } from '@tabswarm/worker-kernels/node'
 import { RelayUnreachableError } from '../client/client-errors.ts'
+import { RELAY_DIAL_TIMEOUT_MS } from '../constants.ts'
 import {
   type ContributorEvent,
   type ContributorSummary,
@@ -12,31 +14,67 @@ import {
 import { createWorkerNode } from './create-worker-node.ts'
 import { resolveRelay } from './resolve-relay.ts'
 
-/** How long the first dial of the relay may take before the worker gives up. */
-const RELAY_DIAL_TIMEOUT_MS = 15_000
-
 export interface HeadlessWorkerOptions {
-  /** The relay: its HTTP URL (`http://127.0.0.1:8787`) or a libp2p multiaddr. */
-  relay: string
-  /** Stops taking work and returns once aborted; the task in flight is abandoned to its lease. */
+  /**
+   * The relay: its HTTP URL (`http://127.0.0.1:8787`), a libp2p multiaddr, or addresses
+   * already resolved with `resolveRelay`. Each address is tried in turn.
+   */
+  relay: string | Multiaddr[]
+  /**
+   * Stops at once: the task in flight is aborted and its lease handed back to the relay,
+   * which leases it again straight away.
+   */
   signal: AbortSignal
-  /** Stop after this many tasks. @default Infinity */
-  maxTasks?: number
-  onEvent?: (event: ContributorEvent) => void
+  /**
+   * Stops taking work: the task in flight is finished and reported first (at most
+   * `drainTimeoutMs`, then it is handed back as for `signal`).
+   */
+  drain?: AbortSignal | undefined
+  /** How long a drain waits for the task in flight. @default DRAIN_TIMEOUT_MS (60 s) */
+  drainTimeoutMs?: number | undefined
+  /** Stop after this many tasks, failed kernel runs included. @default Infinity */
+  maxTasks?: number | undefined
+  onEvent?: ((event: ContributorEvent) => void) | undefined
   /** Injected for tests; by default a dawn (WebGPU in Node) host is created and disposed. */
-  kernelHost?: KernelHost
+  kernelHost?: KernelHost | undefined
   /** Injected for tests; by default a WebSockets dialer is created and stopped. */
-  node?: Libp2p
-  /** The wallet credited for verified work (proven to the coordinator in hello). */
-  wallet?: ContributorWallet
+  node?: Libp2p | undefined
+  /**
+   * The wallet credited for verified work (proven to the coordinator in hello). A function
+   * is called only once the relay has answered, so a relay that is not there leaves no
+   * key file behind (`() => loadWorkerWallet()` creates one on first use).
+   */
+  wallet?: ContributorWallet | (() => Promise<ContributorWallet>) | undefined
 }
 
 export interface HeadlessWorkerSummary extends ContributorSummary {
   /** The GPU the work ran on. */
   adapter: string
   peerId: string
+  /** The relay address the worker connected to. */
+  relay: string
   /** The wallet credited, when one was given. */
   wallet?: string
+}
+
+/**
+ * Dials each of the relay's addresses in turn and returns the first that answers; a relay
+ * that answers on none is a `RelayUnreachableError` naming the last failure.
+ */
+async function dialFirst(node: Libp2p, relays: Multiaddr[], signal: AbortSignal) {
+  let lastError: unknown
+  for (const relay of relays) {
+    try {
+      await node.dial(relay, {
+        signal: AbortSignal.any([signal, AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS)]),
+      })
+      return relay
+    } catch (err) {
+      if (signal.aborted) throw signal.reason
+      lastError = err
+    }
+  }
+  throw new RelayUnreachableError(relays.map(String).join(' or '), lastError)
 }
 
 /**
@@ -45,49 +83,52 @@ export interface HeadlessWorkerSummary extends ContributorSummary {
  *
  * @example
  * const stop = new AbortController()
- * process.once('SIGINT', () => stop.abort())
- * const summary = await runHeadlessWorker({ relay: 'http://127.0.0.1:8787', signal: stop.signal })
+ * const drain = new AbortController()
+ * process.once('SIGINT', () => {
+ *   drain.abort() // finish the task in flight...
+ *   process.once('SIGINT', () => stop.abort()) // ...or hand it back on a second Ctrl-C
+ * })
+ * const summary = await runHeadlessWorker({
+ *   relay: 'http://127.0.0.1:8787',
+ *   signal: stop.signal,
+ *   drain: drain.signal,
+ *   wallet: async () => (await loadWorkerWallet()).account,
+ * })
  * console.log(`${summary.accepted} of ${summary.tasks} results accepted`)
  */
 export async function runHeadlessWorker(
   options: HeadlessWorkerOptions,
 ): Promise<HeadlessWorkerSummary> {
   const { signal } = options
-  const relays = await resolveRelay(options.relay, { signal })
+  const relays =
+    typeof options.relay === 'string'
+      ? await resolveRelay(options.relay, { signal })
+      : options.relay
+  if (relays.length === 0) throw new RelayUnreachableError('the relay', new Error('no addresses'))
   const host = options.kernelHost ?? (await createNodeKernelHost())
   const node = options.node ?? (await createWorkerNode())
   try {
     // Fail fast on a relay that is not there; once connected, the loop rides out restarts.
-    const dialTimeout = AbortSignal.timeout(RELAY_DIAL_TIMEOUT_MS)
-    await node
-      .dial(relays[0]!, { signal: AbortSignal.any([signal, dialTimeout]) })
-      .catch((err: unknown) => {
-        if (signal.aborted) throw signal.reason
-        throw new RelayUnreachableError(relays[0]!.toString(), err)
-      })
+    const relay = await dialFirst(node, relays, signal)
+    const wallet = typeof options.wallet === 'function' ? await options.wallet() : options.wallet
     const summary = await runContributor({
       node,
-      relay: relays[0]!,
+      relay,
       signal,
+      drain: options.drain,
+      drainTimeoutMs: options.drainTimeoutMs,
       capabilities: capabilitiesOf(host.info, `tabswarm-worker node/${process.versions.node}`),
-      executor: {
-        matmul: ({ a, b, m, k, n }, { signal: taskSignal, timeoutMs }) =>
-          host.matmul(
-            { a, b, m, k, n },
-            { signal: taskSignal, timeoutMs },
-          ) as Promise<Float32Array>,
-        custom: (request, { signal: taskSignal, timeoutMs }) =>
-          host.custom(request, { signal: taskSignal, timeoutMs }),
-      },
-      ...(options.wallet ? { wallet: options.wallet } : {}),
-      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
-      ...(options.maxTasks != null ? { maxTasks: options.maxTasks } : {}),
+      executor: host,
+      wallet,
+      onEvent: options.onEvent,
+      maxTasks: options.maxTasks,
     })
     return {
       ...summary,
       adapter: host.info.description || `${host.info.vendor} ${host.info.architecture}`.trim(),
       peerId: node.peerId.toString(),
-      ...(options.wallet ? { wallet: options.wallet.address } : {}),
+      relay: relay.toString(),
+      ...(wallet ? { wallet: wallet.address } : {}),
     }
   } finally {
     if (options.node == null) await node.stop()

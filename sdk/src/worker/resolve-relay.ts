@@ -1,8 +1,9 @@
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { InvalidInputError, RelayUnreachableError } from '../client/client-errors.ts'
+import { RELAY_LOOKUP_TIMEOUT_MS } from '../constants.ts'
 
-/** How long asking a relay's HTTP API for its libp2p addresses may take. */
-const LOOKUP_TIMEOUT_MS = 10_000
+/** Addresses of the relay tried at most; the rest of a longer list is ignored. */
+const MAX_RELAY_ADDRESSES = 16
 
 /**
  * Turns what a user typed into the relay's libp2p addresses: a multiaddr is used as is; an
@@ -22,13 +23,15 @@ export async function resolveRelay(
       throw new InvalidInputError(`not a valid multiaddr: ${relay} (${(err as Error).message})`)
     }
   }
-  let url: URL
+  let url: URL | undefined
   try {
     url = new URL('v1/swarm', relay.endsWith('/') ? relay : `${relay}/`)
   } catch {
-    throw new InvalidInputError(`the relay must be an http(s) URL or a multiaddr, got "${relay}"`)
+    // refused below
   }
-  const timeout = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
+  if (url == null || (url.protocol !== 'http:' && url.protocol !== 'https:'))
+    throw new InvalidInputError(`the relay must be an http(s) URL or a multiaddr, got "${relay}"`)
+  const timeout = AbortSignal.timeout(RELAY_LOOKUP_TIMEOUT_MS)
   let response: Response
   try {
     response = await fetch(url, { signal: signal ? AbortSignal.any([signal, timeout]) : timeout })
@@ -42,5 +45,15 @@ export async function resolveRelay(
   const addrs = body?.multiaddrs
   if (!Array.isArray(addrs) || addrs.length === 0 || !addrs.every((a) => typeof a === 'string'))
     throw new RelayUnreachableError(relay, new Error('GET /v1/swarm returned no multiaddrs'))
-  return addrs.map((a) => multiaddr(a))
+  // The relay is a peer like any other: a handful of addresses, each one parsed.
+  const parsed = addrs.slice(0, MAX_RELAY_ADDRESSES).flatMap((a) => {
+    try {
+      return [multiaddr(a)]
+    } catch {
+      return []
+    }
+  })
+  if (parsed.length === 0)
+    throw new RelayUnreachableError(relay, new Error('GET /v1/swarm returned no valid multiaddr'))
+  return parsed
 }

@@ -5,7 +5,13 @@ import type { LocalAccount } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { InvalidInputError } from '../client/client-errors.ts'
 
-/** Where a headless worker keeps its wallet key unless told otherwise. */
+/**
+ * Where a headless worker keeps its wallet key unless told otherwise:
+ * `$XDG_CONFIG_HOME/tabswarm/worker-wallet.key`, else `~/.config/tabswarm/worker-wallet.key`.
+ *
+ * @example
+ * defaultWalletKeyPath({ XDG_CONFIG_HOME: '/tmp/cfg' }) // '/tmp/cfg/tabswarm/worker-wallet.key'
+ */
 export function defaultWalletKeyPath(
   env: Record<string, string | undefined> = process.env,
 ): string {
@@ -19,6 +25,10 @@ const KEY = /^0x[0-9a-fA-F]{64}$/
  * The wallet a headless worker is credited to: from `TABSWARM_WALLET_KEY` when set, else a
  * key kept in a file (created on first run, readable only by its owner), so a worker earns
  * into the same address run after run, as a tab does with its key in IndexedDB.
+ *
+ * @example
+ * const { account, source } = await loadWorkerWallet({ keyFile: './worker.key' })
+ * console.log(`crediting ${account.address} (key: ${source})`)
  */
 export async function loadWorkerWallet(
   options: { keyFile?: string; env?: Record<string, string | undefined> } = {},

@@ -1,0 +1,38 @@
+import { UsageError } from './usage-error.ts'
+
+/**
+ * Values of the flags several commands share, checked the same way everywhere: each bad
+ * value is a `UsageError` naming the flag and what was typed.
+ */
+
+/** A positive integer: `--max-tasks 10`. */
+export function positiveInteger(flag: string, text: string): number {
+  const value = Number(text)
+  if (text.trim() === '' || !Number.isSafeInteger(value) || value < 1)
+    throw new UsageError(`${flag} must be a positive integer, got "${text}"`)
+  return value
+}
+
+/** `--timeout <sec>` in milliseconds, or `fallbackSeconds` when the flag is absent. */
+export function timeoutMsFlag(text: string | undefined, fallbackSeconds: number): number {
+  if (text == null) return fallbackSeconds * 1000
+  const seconds = Number(text)
+  if (text.trim() === '' || !Number.isFinite(seconds) || seconds <= 0)
+    throw new UsageError(`--timeout must be a positive number of seconds, got "${text}"`)
+  return seconds * 1000
+}
+
+/** `--budget <credits>`: a whole number of credits, or undefined when the flag is absent. */
+export function budgetFlag(text: string | undefined): number | undefined {
+  if (text == null) return undefined
+  const credits = Number(text)
+  if (text.trim() === '' || !Number.isSafeInteger(credits) || credits < 0)
+    throw new UsageError(`--budget must be a whole, non-negative number of credits, got "${text}"`)
+  return credits
+}
+
+/** Help lines for `--budget` and `--timeout`, aligned with the other options. */
+export function jobFlagsHelp(defaultTimeoutSeconds: number): string {
+  return `  --budget <credits>   most credits the job may spend (default: its quote)
+  --timeout <sec>      give up (and cancel the job) after this long (default ${defaultTimeoutSeconds})`
+}

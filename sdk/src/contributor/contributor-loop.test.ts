@@ -1,0 +1,202 @@
+import { packTensors, type WorkRequest, type WorkResponse } from '@tabswarm/relay/protocol'
+import { describe, expect, it } from 'vitest'
+import type { ContributorEvent } from './contributor-events.ts'
+import { type KernelExecutor, runContributor } from './contributor-loop.ts'
+import type { WorkChannel } from './work-channel.ts'
+
+const capabilities = {
+  adapter: { vendor: 'test', architecture: 'test', device: '', description: 'fake' },
+  features: [],
+  limits: {},
+  kernels: ['matmul'],
+  agent: 'test',
+}
+
+/** A relay that grants matmul leases (1x1x1) and records every request it is sent. */
+function fakeRelay(
+  options: {
+    leases?: number
+    expiresInMs?: number
+    renew?: 'renewed' | 'stale'
+    /** Delays the answer to each lease request. */
+    leaseDelayMs?: number
+  } = {},
+) {
+  const requests: WorkRequest[] = []
+  let leases = options.leases ?? 1
+  const { slots, payload } = packTensors([
+    { name: 'a', shape: [1, 1], data: new Float32Array([2]) },
+    { name: 'b', shape: [1, 1], data: new Float32Array([3]) },
+  ])
+  const channel: WorkChannel = {
+    peerId: 'peer-test',
+    relay: '/memory/relay',
+    async exchange(request, _payload, signal) {
+      requests.push(request)
+      const answer = (header: WorkResponse, body: Uint8Array = new Uint8Array()) => ({
+        header,
+        payload: body,
+      })
+      switch (request.type) {
+        case 'hello':
+          return answer({ type: 'hello-ack', peerId: 'peer-test' })
+        case 'lease-request': {
+          if (options.leaseDelayMs) await new Promise((r) => setTimeout(r, options.leaseDelayMs))
+          signal.throwIfAborted()
+          if (leases <= 0) return answer({ type: 'no-work', retryAfterMs: 20 })
+          const n = leases--
+          return answer(
+            {
+              type: 'lease',
+              leaseId: `lease-${n}`,
+              jobId: 'job-1',
+              taskId: `task-${n}`,
+              kernel: 'matmul',
+              args: { m: 1, k: 1, n: 1 },
+              inputs: slots,
+              expiresInMs: options.expiresInMs ?? 60_000,
+            },
+            payload,
+          )
+        }
+        case 'lease-renew':
+          return answer({
+            type: 'lease-renewed',
+            leaseId: request.leaseId,
+            outcome: options.renew ?? 'renewed',
+            expiresInMs: options.expiresInMs ?? 60_000,
+          })
+        case 'lease-release':
+          return answer({ type: 'lease-released', leaseId: request.leaseId, outcome: 'released' })
+        case 'result':
+        case 'custom-result':
+        case 'task-error':
+          return answer({ type: 'result-ack', leaseId: request.leaseId, outcome: 'accepted' })
+      }
+    },
+  }
+  return { channel, requests, types: () => requests.map((r) => r.type) }
+}
+
+/** An executor whose matmul runs until `finish()` (or forever), recording the signal it got. */
+function heldExecutor() {
+  const calls: AbortSignal[] = []
+  let finish: (() => void) | undefined
+  let started: () => void = () => {}
+  const running = new Promise<void>((resolve) => {
+    started = resolve
+  })
+  const executor: KernelExecutor = {
+    matmul: (_req, { signal }) => {
+      calls.push(signal)
+      started()
+      return new Promise<Float32Array>((resolve) => {
+        finish = () => resolve(new Float32Array([6]))
+      })
+    },
+  }
+  return { executor, calls, running, finish: () => finish?.() }
+}
+
+function run(
+  channel: WorkChannel,
+  executor: KernelExecutor,
+  extra: Partial<Parameters<typeof runContributor>[0]> = {},
+) {
+  const stop = new AbortController()
+  const drain = new AbortController()
+  const events: ContributorEvent[] = []
+  const done = runContributor({
+    channel,
+    capabilities,
+    executor,
+    gflops: false,
+    signal: stop.signal,
+    drain: drain.signal,
+    onEvent: (e) => events.push(e),
+    ...extra,
+  } as Parameters<typeof runContributor>[0])
+  return { done, stop, drain, events }
+}
+
+describe('runContributor stopping', () => {
+  it('a drain finishes and reports the task in flight, then leases nothing more', async () => {
+    const relay = fakeRelay({ leases: 5 })
+    const gpu = heldExecutor()
+    const { done, drain, events } = run(relay.channel, gpu.executor)
+    await gpu.running
+    drain.abort()
+    setTimeout(gpu.finish, 50)
+    const summary = await done
+    expect(summary).toMatchObject({ tasks: 1, accepted: 1, released: 0 })
+    expect(relay.types()).toEqual(['hello', 'lease-request', 'result'])
+    expect(events).toContainEqual({ type: 'draining', taskId: 'task-5' })
+    expect(gpu.calls[0]!.aborted).toBe(false)
+  })
+
+  it('a drain that runs out of time aborts the kernel and hands the lease back', async () => {
+    const relay = fakeRelay()
+    const gpu = heldExecutor()
+    const { done, drain, events } = run(relay.channel, gpu.executor, { drainTimeoutMs: 100 })
+    await gpu.running
+    drain.abort()
+    const summary = await done
+    expect(summary).toMatchObject({ tasks: 0, released: 1 })
+    expect(relay.requests.at(-1)).toEqual({ type: 'lease-release', leaseId: 'lease-1' })
+    expect(relay.types()).not.toContain('result')
+    expect(gpu.calls[0]!.aborted).toBe(true)
+    expect(events).toContainEqual({
+      type: 'task-released',
+      taskId: 'task-1',
+      reason: 'drain-timeout',
+    })
+  })
+
+  it('a hard stop hands the lease back at once, even from an executor that cannot cancel', async () => {
+    const relay = fakeRelay()
+    const gpu = heldExecutor()
+    const { done, stop } = run(relay.channel, gpu.executor)
+    await gpu.running
+    const stoppedAt = performance.now()
+    stop.abort()
+    const summary = await done
+    expect(performance.now() - stoppedAt).toBeLessThan(1_000)
+    expect(summary.released).toBe(1)
+    expect(relay.requests.at(-1)).toEqual({ type: 'lease-release', leaseId: 'lease-1' })
+  })
+
+  it('a lease granted after the drain began goes straight back, unrun', async () => {
+    const relay = fakeRelay({ leaseDelayMs: 100 })
+    const gpu = heldExecutor()
+    const { done, drain } = run(relay.channel, gpu.executor)
+    setTimeout(() => drain.abort(), 30)
+    const summary = await done
+    expect(summary.released).toBe(1)
+    expect(gpu.calls).toHaveLength(0)
+    expect(relay.types()).toEqual(['hello', 'lease-request', 'lease-release'])
+  })
+})
+
+describe('runContributor tasks', () => {
+  it('a renewal that comes back stale aborts the kernel; no result is sent', async () => {
+    // Renewed at half the remaining time: 150 ms in.
+    const relay = fakeRelay({ expiresInMs: 300, renew: 'stale' })
+    const gpu = heldExecutor()
+    const { done, events } = run(relay.channel, gpu.executor, { maxTasks: 1 })
+    const summary = await done
+    expect(gpu.calls[0]!.aborted).toBe(true)
+    expect(summary).toMatchObject({ tasks: 1, accepted: 0, released: 0 })
+    expect(relay.types()).toEqual(['hello', 'lease-request', 'lease-renew'])
+    expect(events.find((e) => e.type === 'task-finished')).toMatchObject({ outcome: 'stale' })
+  })
+
+  it('failed kernel runs count toward maxTasks, so a broken GPU does not loop forever', async () => {
+    const relay = fakeRelay({ leases: 10 })
+    const broken: KernelExecutor = { matmul: () => Promise.reject(new Error('device lost')) }
+    const { done } = run(relay.channel, broken, { maxTasks: 3 })
+    const summary = await done
+    expect(summary).toMatchObject({ tasks: 0, failed: 3 })
+    expect(relay.types().filter((t) => t === 'task-error')).toHaveLength(3)
+    expect(relay.types().filter((t) => t === 'lease-request')).toHaveLength(3)
+  })
+})
