@@ -5,7 +5,13 @@ export { createDiskBlobStore } from './blobs/disk-blob-store.ts'
 export type { TieredBlobStoreOptions } from './blobs/tiered-blob-store.ts'
 export { createTieredBlobStore } from './blobs/tiered-blob-store.ts'
 export type { TabswarmConfig } from './config.ts'
-export { configFromEnv, defaultConfig, parsePort, parsePositiveInt } from './config.ts'
+export {
+  configFromEnv,
+  defaultConfig,
+  parseMultiaddrList,
+  parsePort,
+  parsePositiveInt,
+} from './config.ts'
 export type { Clock } from './coordinator/clock.ts'
 export type {
   Coordinator,

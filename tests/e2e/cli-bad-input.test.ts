@@ -1,9 +1,11 @@
+import { existsSync } from 'node:fs'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeNpy } from '@tabswarm/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { randomMatrix } from '../support/random-matrix.ts'
+import { refusedPort } from '../support/refused-port.ts'
 import { runCli } from '../support/run-cli.ts'
 
 /** A `.npy` file numpy would write for float64 data, which Tabswarm does not take. */
@@ -20,12 +22,17 @@ function float64Npy(values: number[]): Uint8Array {
 /** Each bad input gets one line on stderr that names the problem, and a non-zero exit. */
 describe('every tabswarm command refuses bad input', () => {
   let dir: string
+  let port: number
   const path = (name: string) => join(dir, name)
-  // Port 9 (discard) on loopback: nothing listens, so a dial is refused at once.
-  const deadRelay = ['--relay', 'http://127.0.0.1:9']
+  // A port that was just free: the kernel refuses the connection, as for a relay that is down.
+  const deadRelay = () => ['--relay', `http://127.0.0.1:${port}`]
+  // Every case runs with its config home in the temp dir: a worker must not write a wallet
+  // key for input it refuses, and no test may write into the runner's home.
+  const configHome = () => path('config-home')
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tabswarm-cli-'))
+    port = await refusedPort()
     await writeFile(
       path('a.npy'),
       encodeNpy({ dtype: 'float32', shape: [4, 3], data: randomMatrix(4, 3, 1) }),
@@ -54,6 +61,15 @@ describe('every tabswarm command refuses bad input', () => {
     })
     await writeFile(path('f64.json'), JSON.stringify(spec('f64')))
     await writeFile(path('ok.json'), JSON.stringify(spec('in')))
+    await writeFile(path('in-place.json'), JSON.stringify({ ...spec('in'), outputDir: 'in' }))
+    await writeFile(path('one-bad.json'), JSON.stringify(spec('mixed')))
+    await mkdir(path('mixed'))
+    for (const name of ['a.npy', 'b.npy', 'c.npy'])
+      await writeFile(
+        path(`mixed/${name}`),
+        encodeNpy({ dtype: 'float32', shape: [3], data: new Float32Array(3) }),
+      )
+    await writeFile(path('mixed/d.npy'), float64Npy([1, 2, 3]))
     await mkdir(path('in'))
     await writeFile(
       path('in/x.npy'),
@@ -91,9 +107,9 @@ describe('every tabswarm command refuses bad input', () => {
     ['an unknown flag', () => ['matmul', '--frobnicate'], 2, /frobnicate/],
     [
       'an unreachable relay',
-      () => ['matmul', path('a.npy'), path('b.npy'), '-o', path('c.npy'), ...deadRelay],
+      () => ['matmul', path('a.npy'), path('b.npy'), '-o', path('c.npy'), ...deadRelay()],
       3,
-      /cannot reach the relay at http:\/\/127\.0\.0\.1:9/,
+      /cannot reach the relay at http:\/\/127\.0\.0\.1:\d+ \(ECONNREFUSED\)/,
     ],
     ['an unknown command', () => ['frobnicate'], 2, /unknown command 'frobnicate'/],
     [
@@ -105,37 +121,100 @@ describe('every tabswarm command refuses bad input', () => {
     ['run: a float64 input', () => ['run', path('f64.json')], 2, /x\.npy: unsupported dtype '<f8'/],
     [
       'run: the relay down',
-      () => ['run', path('ok.json'), ...deadRelay],
+      () => ['run', path('ok.json'), ...deadRelay()],
       3,
       /cannot reach the relay/,
     ],
+    // The bad input is last of four and the relay is down: exit 2, not 3, shows every
+    // header is checked before the first upload is tried.
+    [
+      'run: one bad input among good ones, before any upload',
+      () => ['run', path('one-bad.json'), ...deadRelay()],
+      2,
+      /d\.npy: unsupported dtype '<f8'/,
+    ],
+    [
+      'run: the output directory is the input directory',
+      () => ['run', path('in-place.json'), ...deadRelay()],
+      2,
+      /holds inputs, which the outputs .* would overwrite/,
+    ],
+    [
+      'run: a bad --budget',
+      () => ['run', path('ok.json'), '--budget', '1.5'],
+      2,
+      /--budget must be a whole, non-negative number/,
+    ],
     ['jobs: a bad --status', () => ['jobs', '--status', 'bogus'], 2, /--status must be one of/],
-    ['jobs: the relay down', () => ['jobs', ...deadRelay], 3, /cannot reach the relay/],
+    ['jobs: the relay down', () => ['jobs', ...deadRelay()], 3, /cannot reach the relay/],
     ['job: no id', () => ['job'], 2, /job takes one job id/],
-    ['job: the relay down', () => ['job', 'abc', ...deadRelay], 3, /cannot reach the relay/],
+    ['job: the relay down', () => ['job', 'abc', ...deadRelay()], 3, /cannot reach the relay/],
     ['cancel: no id', () => ['cancel'], 2, /cancel takes one job id/],
-    ['cancel: the relay down', () => ['cancel', 'abc', ...deadRelay], 3, /cannot reach the relay/],
+    [
+      'cancel: the relay down',
+      () => ['cancel', 'abc', ...deadRelay()],
+      3,
+      /cannot reach the relay/,
+    ],
     ['credits: not an address', () => ['credits', 'not an address!'], 2, /not a wallet address/],
     [
       'credits: the relay down',
-      () => ['credits', `0x${'ab'.repeat(20)}`, ...deadRelay],
+      () => ['credits', `0x${'ab'.repeat(20)}`, ...deadRelay()],
       3,
       /cannot reach the relay/,
     ],
     ['worker: a bad --max-tasks', () => ['worker', '--max-tasks', '0'], 2, /--max-tasks must be/],
-    ['worker: the relay down', () => ['worker', ...deadRelay], 3, /cannot reach the relay/],
+    ['worker: the relay down', () => ['worker', ...deadRelay()], 3, /cannot reach the relay/],
+    [
+      'worker: a relay multiaddr nothing answers on',
+      () => ['worker', '--relay', `/ip4/127.0.0.1/tcp/${port}/ws`],
+      3,
+      /cannot reach the relay/,
+    ],
+    [
+      'worker: an http relay URL that is not http',
+      () => ['worker', '--relay', 'ftp://example.org'],
+      2,
+      /must be an http\(s\) URL or a multiaddr/,
+    ],
     [
       'worker: a bad multiaddr',
       () => ['worker', '--relay', '/ip4/nope'],
       2,
       /not a valid multiaddr/,
     ],
+    [
+      'start: a port that is not a number',
+      () => ['start', '--port', 'abc'],
+      2,
+      /--port must be a port number/,
+    ],
+    [
+      'start: a bad --listen multiaddr',
+      () => ['start', '--listen', '/ip4/127.0.0.1/tcp/nope'],
+      2,
+      /--listen has an invalid multiaddr/,
+    ],
+    [
+      'start: a bad --announce multiaddr',
+      () => ['start', '--announce', 'example.org:443'],
+      2,
+      /--announce has an invalid multiaddr/,
+    ],
   ]
 
   it.each(cases)('%s', async (_name, args, code, message) => {
-    const result = await runCli(args(), { timeoutMs: 30_000 })
+    const result = await runCli(args(), {
+      timeoutMs: 30_000,
+      env: { XDG_CONFIG_HOME: configHome() },
+    })
     expect(result.stderr).toMatch(message)
     expect(result.stderr.trim().split('\n')).toHaveLength(1)
     expect(result.code).toBe(code)
+  })
+
+  it('no refused command wrote a file: no wallet key, no output', () => {
+    expect(existsSync(configHome())).toBe(false)
+    expect(existsSync(path('c.npy'))).toBe(false)
   })
 })

@@ -37,7 +37,7 @@ const commands: Record<
   string,
   { run: (args: string[], signal: AbortSignal) => Promise<number>; help: string }
 > = {
-  start: { run: (args) => startCommand(args), help: startHelp },
+  start: { run: startCommand, help: startHelp },
   matmul: { run: matmulCommand, help: matmulHelp },
   run: { run: runCommand, help: runHelp },
   jobs: { run: jobsCommand, help: jobsHelp },
@@ -74,9 +74,12 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${command.help}\n`)
     return ExitCode.OK
   }
+  // Ctrl-C and SIGTERM abort the command's signal; what that means is the command's to say
+  // (start stops the relay cleanly, worker drains, the others cancel their job).
   const controller = new AbortController()
-  const onSigint = () => controller.abort(new Error('interrupted'))
-  process.once('SIGINT', onSigint)
+  const onSignal = () => controller.abort(new Error('interrupted'))
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
   try {
     return await command.run(rest, controller.signal)
   } catch (err) {
@@ -89,6 +92,7 @@ export async function main(argv: string[]): Promise<number> {
     if (process.env.TABSWARM_DEBUG) console.error(err)
     return exitCodeOf(err)
   } finally {
-    process.off('SIGINT', onSigint)
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
   }
 }

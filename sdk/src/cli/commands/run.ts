@@ -1,14 +1,20 @@
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { rename, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
-import type { JobSpec } from '../../client/client.ts'
+import { forEachConcurrently } from '../../client/for-each-concurrently.ts'
 import type { JobHandle } from '../../client/job-handle.ts'
-import { encodeNpy, type NdArray, parseNpy } from '../../npy/npy.ts'
+import { encodeNpy, type NpyHeader } from '../../npy/npy.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
+import { budgetFlag, jobFlagsHelp, timeoutMsFlag } from '../flags.ts'
+import { readNpyFile, readNpyFileHeader } from '../npy-files.ts'
+import { prepareOutputDir } from '../output-dir.ts'
 import { createProgressBar } from '../progress-bar.ts'
+import { checkRunJobSize, runJobSpec } from '../run/run-job-spec.ts'
 import { loadRunSpec } from '../run/run-spec.ts'
 import { UsageError } from '../usage-error.ts'
+
+const DEFAULT_TIMEOUT_SECONDS = 3600
 
 export const runHelp = `Usage: tabswarm run <spec.json> [options]
 
@@ -25,32 +31,20 @@ spec.json (paths relative to it):
     "outputDir": "out"
   }
 
+Every input's header is checked, and the output directory created, before anything is
+uploaded; the output directory may not be an input directory.
+
 Options:
   -o, --output-dir <dir>  overrides the spec's outputDir
-  --budget <credits>      most credits the job may spend
-  --timeout <sec>         give up (and cancel the job) after this long (default 3600)
+${jobFlagsHelp(DEFAULT_TIMEOUT_SECONDS)}
 ${clientFlagsHelp}
   --json                  print a JSON summary
   -h, --help              show this help
 
 Ctrl-C cancels the job; outputs already written stay.`
 
-/** Uploads at most this many inputs at once. */
-const UPLOAD_CONCURRENCY = 4
-
-async function readInput(path: string): Promise<NdArray> {
-  let bytes: Uint8Array
-  try {
-    bytes = await readFile(path)
-  } catch (err) {
-    throw new UsageError(`cannot read input ${path} (${(err as NodeJS.ErrnoException).code})`)
-  }
-  try {
-    return parseNpy(bytes)
-  } catch (err) {
-    throw new UsageError(`input ${path}: ${(err as Error).message}`)
-  }
-}
+/** Inputs read or uploaded at once. */
+const IO_CONCURRENCY = 4
 
 export async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -66,68 +60,60 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
   })
   if (positionals.length !== 1)
     throw new UsageError('run takes one spec file: tabswarm run spec.json')
-  const timeoutSec = values.timeout ? Number(values.timeout) : 3600
-  if (!(timeoutSec > 0))
-    throw new UsageError(`--timeout must be a positive number of seconds, got "${values.timeout}"`)
-  const budget = values.budget != null ? Number(values.budget) : undefined
-  if (budget != null && !(budget >= 0))
-    throw new UsageError(`--budget must be a non-negative number, got "${values.budget}"`)
-
+  const timeoutMs = timeoutMsFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS)
+  const budget = budgetFlag(values.budget)
   const spec = await loadRunSpec(positionals[0]!, {
     ...(values['output-dir'] ? { outputDir: values['output-dir'] } : {}),
   })
+
+  // Everything that can be checked locally is checked before the first byte is uploaded.
+  const headers: NpyHeader[] = new Array(spec.inputFiles.length)
+  await forEachConcurrently(spec.inputFiles, IO_CONCURRENCY, async (file, index) => {
+    headers[index] = await readNpyFileHeader(file)
+  })
+  const first = headers[0]!
+  for (const [index, header] of headers.entries()) {
+    if (header.dtype !== first.dtype)
+      throw new UsageError(
+        `input ${spec.inputFiles[index]} is ${header.dtype}; the first input is ${first.dtype}`,
+      )
+  }
+  checkRunJobSize(spec, headers, budget)
+  await prepareOutputDir(spec.outputDir, spec.inputFiles)
+
   const client = clientFromFlags(values)
-  const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutSec * 1000)])
+  const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
   const tty = process.stderr.isTTY && !values.json
 
-  // Read and upload the inputs, a few at a time; check they agree with each other first.
   const uploadBar = createProgressBar(process.stderr, 'upload', { enabled: tty })
-  const tasks: Extract<JobSpec, { kernel: 'custom' }>['tasks'] = []
-  let inputDtype: NdArray['dtype'] | undefined
-  let next = 0
-  const uploadOne = async (): Promise<void> => {
-    while (next < spec.inputFiles.length) {
-      const index = next++
-      const file = spec.inputFiles[index]!
-      const array = await readInput(file)
-      inputDtype ??= array.dtype
-      if (array.dtype !== inputDtype)
-        throw new UsageError(`input ${file} is ${array.dtype}; the first input is ${inputDtype}`)
-      const elements = array.data.length
-      const workgroups: [number, number, number] = Array.isArray(spec.workgroups)
-        ? spec.workgroups
-        : [Math.max(1, Math.ceil(elements / spec.workgroups.elementsPerWorkgroup)), 1, 1]
-      const shape = spec.output.shape === 'input' ? array.shape : spec.output.shape
-      tasks[index] = {
-        inputs: [await client.uploadTensor(array, { signal: stop })],
-        outputs: [{ shape, dtype: spec.output.dtype }],
-        workgroups,
-      }
-      uploadBar.update(tasks.filter(Boolean).length, spec.inputFiles.length)
-    }
+  const blobs: string[] = new Array(headers.length)
+  let uploaded = 0
+  try {
+    // One failed read or upload stops the others.
+    await forEachConcurrently(
+      spec.inputFiles,
+      IO_CONCURRENCY,
+      async (file, index, uploads) => {
+        const array = await readNpyFile(file)
+        const header = headers[index]!
+        if (array.dtype !== header.dtype || array.shape.join() !== header.shape.join())
+          throw new UsageError(`input ${file} changed while the run was starting`)
+        blobs[index] = (await client.uploadTensor(array, { signal: uploads })).blob
+        uploadBar.update(++uploaded, headers.length)
+      },
+      stop,
+    )
+  } finally {
+    uploadBar.done()
   }
-  await Promise.all(Array.from({ length: UPLOAD_CONCURRENCY }, uploadOne))
-  uploadBar.done()
 
   const started = performance.now()
   const job: JobHandle = await client.submit(
-    {
-      kernel: 'custom',
-      ...(spec.name ? { name: spec.name } : {}),
-      ...(budget != null ? { budget } : {}),
-      program: {
-        wgsl: spec.wgslSource,
-        entryPoint: spec.entryPoint,
-        inputs: [{ name: 'input', dtype: inputDtype! }],
-        outputs: [{ name: 'output', dtype: spec.output.dtype }],
-      },
-      tasks,
-    },
+    runJobSpec(spec, headers, budget, (index) => blobs[index]!),
     { signal: stop },
   )
-  if (!values.json) process.stderr.write(`job ${job.id}: ${tasks.length} tasks\n`)
+  if (!values.json) process.stderr.write(`job ${job.id}: ${headers.length} tasks\n`)
 
-  await mkdir(spec.outputDir, { recursive: true })
   const bar = createProgressBar(process.stderr, 'results', { enabled: tty })
   let written = 0
   try {
@@ -139,18 +125,20 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
       // Write then rename: a reader never sees half a file.
       await writeFile(`${path}.part`, encodeNpy(output))
       await rename(`${path}.part`, path)
-      bar.update(++written, tasks.length)
+      bar.update(++written, headers.length)
     }
   } catch (err) {
-    bar.done()
-    if (stop.aborted) await job.cancel().catch(() => undefined)
+    // Whatever went wrong (Ctrl-C, a full disk, a relay fault), the job must not go on
+    // spending credits for outputs nobody will write.
+    await job.cancel().catch(() => undefined)
     throw err
+  } finally {
+    bar.done()
   }
-  bar.done()
   const seconds = (performance.now() - started) / 1000
   if (values.json)
     process.stdout.write(
-      `${JSON.stringify({ job: job.id, tasks: tasks.length, written, outputDir: spec.outputDir, seconds })}\n`,
+      `${JSON.stringify({ job: job.id, tasks: headers.length, written, outputDir: spec.outputDir, seconds })}\n`,
     )
   else
     process.stdout.write(

@@ -1,21 +1,62 @@
 import { parseArgs } from 'node:util'
-import { configFromEnv, parsePort, startTabswarm } from '@tabswarm/relay'
+import {
+  configFromEnv,
+  parseMultiaddrList,
+  parsePort,
+  startTabswarm,
+  type TabswarmConfig,
+} from '@tabswarm/relay'
+import { ExitCode } from '../exit-codes.ts'
+import { UsageError } from '../usage-error.ts'
 
 export const startHelp = `Usage: tabswarm start [options]
 
 Starts the relay/coordinator on embedded defaults: the libp2p relay, the coordinator, the
-HTTP API and the contributor page. Stops cleanly on Ctrl-C.
+HTTP API and the contributor page. Stops cleanly on Ctrl-C (or SIGTERM).
 
 Options:
   --host <addr>       interface to bind            (env TABSWARM_HOST, default 127.0.0.1)
   --port <n>          HTTP port, 0 = any free one  (env TABSWARM_HTTP_PORT, default 8787)
   --p2p-port <n>      libp2p WebSocket port        (env TABSWARM_P2P_PORT, default 8788)
   --data-dir <dir>    durable state                (env TABSWARM_DATA_DIR, default ./data)
+  --listen <addrs>    comma-separated libp2p multiaddrs to listen on, instead of one
+                      WebSocket listener on --host:--p2p-port (env TABSWARM_LISTEN)
   --announce <addrs>  comma-separated multiaddrs to announce (env TABSWARM_ANNOUNCE)
   --json              print the start-up line as JSON
   -h, --help          show this help`
 
-export async function startCommand(args: string[]): Promise<number> {
+/** Runs a relay config parser, turning its plain errors into usage errors (exit code 2). */
+function asUsage<T>(parse: () => T): T {
+  try {
+    return parse()
+  } catch (err) {
+    throw new UsageError((err as Error).message)
+  }
+}
+
+/** The relay's config: environment variables, then flags over them. */
+function configFrom(values: {
+  host?: string | undefined
+  port?: string | undefined
+  'p2p-port'?: string | undefined
+  'data-dir'?: string | undefined
+  listen?: string | undefined
+  announce?: string | undefined
+}): TabswarmConfig {
+  const config = asUsage(() => configFromEnv())
+  if (values.host) config.host = values.host
+  if (values.port != null) config.httpPort = asUsage(() => parsePort('--port', values.port!))
+  if (values['p2p-port'] != null)
+    config.p2pPort = asUsage(() => parsePort('--p2p-port', values['p2p-port']!))
+  if (values['data-dir']) config.dataDir = values['data-dir']
+  if (values.listen != null)
+    config.listen = asUsage(() => parseMultiaddrList('--listen', values.listen!))
+  if (values.announce != null)
+    config.announce = asUsage(() => parseMultiaddrList('--announce', values.announce!))
+  return config
+}
+
+export async function startCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseArgs({
     args,
     options: {
@@ -23,16 +64,12 @@ export async function startCommand(args: string[]): Promise<number> {
       port: { type: 'string' },
       'p2p-port': { type: 'string' },
       'data-dir': { type: 'string' },
+      listen: { type: 'string' },
       announce: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   })
-  const config = configFromEnv()
-  if (values.host) config.host = values.host
-  if (values.port) config.httpPort = parsePort('--port', values.port)
-  if (values['p2p-port']) config.p2pPort = parsePort('--p2p-port', values['p2p-port'])
-  if (values['data-dir']) config.dataDir = values['data-dir']
-  if (values.announce) config.announce = values.announce.split(',').map((s) => s.trim())
+  const config = configFrom(values)
 
   const running = await startTabswarm(config)
   if (values.json) {
@@ -45,10 +82,11 @@ export async function startCommand(args: string[]): Promise<number> {
     )
     process.stdout.write(`Relay: ${running.multiaddrs.join(' ')}\n`)
   }
-  await new Promise<void>((resolve) => {
-    process.once('SIGINT', resolve)
-    process.once('SIGTERM', resolve)
-  })
+  // The CLI aborts the signal on Ctrl-C or SIGTERM: then stop cleanly (the store is closed).
+  if (!signal.aborted)
+    await new Promise<void>((resolve) =>
+      signal.addEventListener('abort', () => resolve(), { once: true }),
+    )
   await running.stop()
-  return 0
+  return ExitCode.OK
 }

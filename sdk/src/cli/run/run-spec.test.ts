@@ -2,6 +2,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { checkRunJobSize, runJobSpec } from './run-job-spec.ts'
 import { loadRunSpec } from './run-spec.ts'
 
 let dir: string
@@ -51,5 +52,40 @@ describe('loadRunSpec', () => {
     await expect(loadRunSpec(join(dir, 'spec.json'))).rejects.toThrow(/not valid JSON/)
     await mkdir(join(dir, 'empty'))
     await expect(load({ ...base, inputs: 'empty' })).rejects.toThrow(/no .npy files/)
+  })
+})
+
+describe('the job tabswarm run submits', () => {
+  const header = (n: number) => ({
+    dtype: 'float32' as const,
+    shape: [n],
+    dataOffset: 128,
+    dataBytes: 4 * n,
+  })
+  const loaded = {
+    wgslSource: '@compute @workgroup_size(64) fn main() {}',
+    entryPoint: 'main',
+    inputFiles: [],
+    output: { dtype: 'float32' as const, shape: 'input' as const },
+    workgroups: { elementsPerWorkgroup: 64 },
+    outputDir: '/tmp/out',
+  }
+
+  it('sizes each task from its input header', () => {
+    const job = runJobSpec(loaded, [header(100), header(64)], 10, (i) => `${i}`.padStart(64, '0'))
+    expect(job.budget).toBe(10)
+    expect(job.tasks.map((t) => t.workgroups)).toEqual([
+      [2, 1, 1],
+      [1, 1, 1],
+    ])
+    expect(job.tasks[0]!.outputs).toEqual([{ shape: [100], dtype: 'float32' }])
+  })
+
+  it("refuses, before uploading, more inputs than the relay's JSON limit takes", () => {
+    const many = Array.from({ length: 30_000 }, () => header(4096))
+    expect(() => checkRunJobSize(loaded, many, undefined)).toThrow(
+      /30000 inputs make a job spec of [\d.]+ MiB; the relay takes at most 4 MiB: split them into runs of at most \d+ inputs/,
+    )
+    expect(() => checkRunJobSize(loaded, many.slice(0, 1000), undefined)).not.toThrow()
   })
 })
