@@ -26,6 +26,8 @@ describe('API configuration from the environment', () => {
       { account: 'alice', sha256: expect.stringMatching(/^[0-9a-f]{64}$/) },
     ])
     expect(apiConfigFromEnv({ TABSWARM_RATE_LIMIT: 'off' }).rateLimit).toBe(false)
+    expect(apiConfigFromEnv({ TABSWARM_TRUST_PROXY: '2' }).trustProxy).toBe(2)
+    expect(apiConfigFromEnv({ TABSWARM_TRUST_PROXY: '0' }).trustProxy).toBe(false)
   })
 
   it('names the variable and the value it refuses', () => {

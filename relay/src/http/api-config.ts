@@ -17,8 +17,12 @@ export interface ApiConfig {
   rateLimit:
     | { ipPerSecond: number; ipBurst: number; accountPerSecond: number; accountBurst: number }
     | false
-  /** Trust `X-Forwarded-For` for the client address (only behind a proxy that sets it). @default false */
-  trustProxy: boolean
+  /**
+   * Trust `X-Forwarded-For` for the client address, behind one reverse proxy (`true`) or a
+   * chain of that many (a number): the entry the nearest proxies appended, never one the
+   * client wrote. Only behind proxies that append to it. @default false
+   */
+  trustProxy: boolean | number
   /**
    * Largest blob `PUT /v1/blobs` accepts: at most what the blob protocol carries to tabs
    * (`MAX_BLOB_BYTES`), so nothing is stored that tabs could never fetch.
@@ -61,8 +65,15 @@ export function apiConfigFromEnv(env: Record<string, string | undefined>): ApiCo
   if (env.TABSWARM_API_KEYS) config.apiKeys = parseApiKeysEnv(env.TABSWARM_API_KEYS)
   if (env.TABSWARM_WALLET_AUTH_ONLY)
     config.walletAuthOnly = flag('TABSWARM_WALLET_AUTH_ONLY', env.TABSWARM_WALLET_AUTH_ONLY)
-  if (env.TABSWARM_TRUST_PROXY)
-    config.trustProxy = flag('TABSWARM_TRUST_PROXY', env.TABSWARM_TRUST_PROXY)
+  if (env.TABSWARM_TRUST_PROXY) {
+    const raw = env.TABSWARM_TRUST_PROXY.trim()
+    if (/^\d+$/.test(raw)) {
+      const hops = Number(raw)
+      if (hops > 16)
+        throw new Error(`TABSWARM_TRUST_PROXY counts proxies, at most 16, got "${raw}"`)
+      config.trustProxy = hops <= 1 ? hops === 1 : hops
+    } else config.trustProxy = flag('TABSWARM_TRUST_PROXY', raw)
+  }
   if (env.TABSWARM_RATE_LIMIT) {
     const raw = env.TABSWARM_RATE_LIMIT.trim()
     if (/^(off|false|0)$/i.test(raw)) config.rateLimit = false

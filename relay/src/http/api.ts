@@ -54,8 +54,11 @@ export interface ApiOptions {
   /** Token buckets per client address and per account; `false` turns limiting off. */
   rateLimit?: { ip: TokenBucketOptions; account: TokenBucketOptions } | false
   metrics?: RelayMetrics
-  /** Take the client address from `X-Forwarded-For` (behind a reverse proxy). @default false */
-  trustProxy?: boolean
+  /**
+   * Take the client address from `X-Forwarded-For`, behind one reverse proxy (`true`) or a
+   * chain of that many. @default false
+   */
+  trustProxy?: boolean | number
   /** Largest blob accepted by `PUT /v1/blobs`. @default 512 MiB */
   maxBlobBytes?: number
   /** Largest JSON body (job specs). @default 4 MiB */
