@@ -42,8 +42,11 @@ export interface TabswarmConfig {
    * @default 'normal'
    */
   dbSynchronous: 'normal' | 'full'
-  /** Credits granted to an account the first time it submits a job (0: none). @default 1_000_000_000 */
-  welcomeCredits: number
+  /**
+   * Credits granted to an account the first time it submits a job (0: none). Unset: see
+   * `welcomeCreditsFor` (on for an open loopback relay, off for a keyed or wallet one).
+   */
+  welcomeCredits?: number
   /** HTTP API: keys, wallet auth, rate limits, proxy trust, blob cap, log level. */
   api: ApiConfig
 }
@@ -61,8 +64,24 @@ export const defaultConfig: TabswarmConfig = {
   tileSize: 128,
   leaseMs: 60_000,
   dbSynchronous: 'normal',
-  welcomeCredits: 1_000_000_000,
   api: defaultApiConfig,
+}
+
+/** What an open loopback relay grants each new account: plenty for local experiments. */
+export const OPEN_RELAY_WELCOME_CREDITS = 1_000_000_000
+
+/**
+ * Welcome credits the relay grants: `welcomeCredits` when set; otherwise
+ * `OPEN_RELAY_WELCOME_CREDITS` on a relay open to its local user (so `tabswarm start` then
+ * `tabswarm matmul` works out of the box), and none on a relay that takes API keys or
+ * wallet signatures: there anyone can make accounts, and free credits paid to a
+ * contributor wallet one controls would be minted money.
+ */
+export function welcomeCreditsFor(
+  config: Pick<TabswarmConfig, 'welcomeCredits'>,
+  openToLocal: boolean,
+): number {
+  return config.welcomeCredits ?? (openToLocal ? OPEN_RELAY_WELCOME_CREDITS : 0)
 }
 
 function port(name: string, raw: string): number {

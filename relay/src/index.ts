@@ -8,9 +8,11 @@ export type { TabswarmConfig } from './config.ts'
 export {
   configFromEnv,
   defaultConfig,
+  OPEN_RELAY_WELCOME_CREDITS,
   parseMultiaddrList,
   parsePort,
   parsePositiveInt,
+  welcomeCreditsFor,
 } from './config.ts'
 export type { Clock } from './coordinator/clock.ts'
 export type {

@@ -7,7 +7,7 @@ import { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
 import { createDiskBlobStore } from './blobs/disk-blob-store.ts'
 import { createTieredBlobStore } from './blobs/tiered-blob-store.ts'
-import type { TabswarmConfig } from './config.ts'
+import { type TabswarmConfig, welcomeCreditsFor } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
 import { createApiKeyRing, readApiKeysFile } from './http/auth/api-keys.ts'
@@ -69,7 +69,7 @@ export async function startTabswarm(
     store,
     blobs,
     leaseMs: config.leaseMs,
-    welcomeCredits: config.welcomeCredits,
+    welcomeCredits: welcomeCreditsFor(config, openToLocal),
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
   })
   const stopWork = await startWorkService({ node, coordinator, log: log.child('work') })

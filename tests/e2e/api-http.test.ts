@@ -3,9 +3,10 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { apiRequestTypedData, WALLET_AUTH_HEADERS } from '@tabswarm/relay'
+import { apiRequestTypedData, defaultApiConfig, WALLET_AUTH_HEADERS } from '@tabswarm/relay'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startInProcessRelay } from '../support/in-process-relay.ts'
 import { CLI, startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
 /**
@@ -224,7 +225,12 @@ describe('HTTP API of a relay with keys', () => {
 
   beforeAll(async () => {
     relay = await startTabswarmProcess({
-      env: { TABSWARM_API_KEYS: `alice:${KEY}`, TABSWARM_RATE_LIMIT: '1000/1000,2/10' },
+      env: {
+        TABSWARM_API_KEYS: `alice:${KEY}`,
+        TABSWARM_RATE_LIMIT: '1000/1000,2/10',
+        // A keyed relay grants nothing unless told to (see the in-process case below).
+        TABSWARM_WELCOME_CREDITS: '1000000',
+      },
     })
   }, 60_000)
   afterAll(async () => {
@@ -349,6 +355,40 @@ describe('HTTP API of a relay with keys', () => {
     }
     expect(statuses).toContain(429)
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
+  })
+})
+
+describe('welcome credits of a keyed relay', () => {
+  it('are none by default: a new account’s first job is refused with 402', async () => {
+    const relay = await startInProcessRelay({
+      api: {
+        ...defaultApiConfig,
+        apiKeys: [{ account: 'bob', sha256: createHash('sha256').update(KEY).digest('hex') }],
+      },
+    })
+    try {
+      const url = relay.running.url
+      const headers = { authorization: `Bearer ${KEY}` }
+      const put = async (values: number[]) =>
+        (
+          (await (
+            await fetch(`${url}/v1/blobs`, { method: 'PUT', body: f32(values), headers })
+          ).json()) as { blob: string }
+        ).blob
+      const spec = matmulSpec(await put([1, 2, 3, 4, 5, 6]), await put([1, 0, 0, 1, 1, 1]))
+      const response = await fetch(`${url}/v1/jobs`, {
+        method: 'POST',
+        body: JSON.stringify(spec),
+        headers: { ...headers, 'content-type': 'application/json' },
+      })
+      expect(await errorOf(response)).toMatchObject({
+        status: 402,
+        code: 'INSUFFICIENT_CREDITS',
+        message: expect.stringMatching(/account bob has 0 credits/),
+      })
+    } finally {
+      await relay.stop()
+    }
   })
 })
 
