@@ -10,6 +10,13 @@
  */
 export const DEFAULT_KERNEL_TIMEOUT_MS = 60_000
 
+/**
+ * How long acquiring a GPU (`requestAdapter` plus `requestDevice`) may take before it
+ * fails with `GpuUnavailableError`. Both answer in well under a second on working
+ * drivers, SwiftShader included; a hung request must not wedge the host for good.
+ */
+export const DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS = 30_000
+
 /** Power preference asked of `requestAdapter` when the caller names none. */
 export const DEFAULT_POWER_PREFERENCE: GPUPowerPreference = 'high-performance'
 

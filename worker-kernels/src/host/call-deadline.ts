@@ -30,8 +30,23 @@ export type CallDeadline = {
   dispose(): void
 }
 
-function errorFromAbort(reason: unknown): TabswarmError {
-  // AbortSignal.timeout() aborts with a DOMException named TimeoutError; keep that meaning.
+/**
+ * Throw a `RangeError` unless `timeoutMs` is a positive number of milliseconds up to
+ * `MAX_TIMEOUT_MS`, or `Infinity`.
+ */
+export function assertTimeoutMs(timeoutMs: number, name = 'timeoutMs'): void {
+  if (!(timeoutMs > 0) || (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Number.POSITIVE_INFINITY)) {
+    throw new RangeError(
+      `${name} must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, or Infinity for no deadline; got ${timeoutMs}.`,
+    )
+  }
+}
+
+/**
+ * The error a call rejects with when its signal aborts: `KernelTimeoutError` for
+ * `AbortSignal.timeout()` (a DOMException named TimeoutError), else `KernelAbortedError`.
+ */
+export function errorFromAbort(reason: unknown): TabswarmError {
   if (reason instanceof Error && reason.name === 'TimeoutError') {
     return new KernelTimeoutError('Kernel call timed out (signal).', { cause: reason })
   }
@@ -43,11 +58,7 @@ function errorFromAbort(reason: unknown): TabswarmError {
  * cancelled call stops waiting, frees what it allocated and drops the late result.
  */
 export function createCallDeadline({ signal, timeoutMs }: CallDeadlineOptions): CallDeadline {
-  if (!(timeoutMs > 0) || (timeoutMs > MAX_TIMEOUT_MS && timeoutMs !== Number.POSITIVE_INFINITY)) {
-    throw new RangeError(
-      `timeoutMs must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, or Infinity for no deadline; got ${timeoutMs}.`,
-    )
-  }
+  assertTimeoutMs(timeoutMs)
   let cancelled: TabswarmError | undefined
   let reject: (err: TabswarmError) => void = () => {}
   const cancellation = new Promise<never>((_, rej) => {

@@ -1,3 +1,4 @@
+import { DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS } from '../constants.ts'
 import {
   DeviceLostError,
   GpuUnavailableError,
@@ -5,6 +6,7 @@ import {
   type TabswarmError,
 } from '../errors.ts'
 import { type BufferPool, type BufferPoolOptions, createBufferPool } from './buffer-pool.ts'
+import { MAX_TIMEOUT_MS } from './call-deadline.ts'
 import { describeHost, HOST_LIMIT_NAMES } from './host-info.ts'
 import type { DeviceLostDetails, HostInfo } from './kernel-types.ts'
 import { createPipelineCache, type PipelineCache } from './pipeline-cache.ts'
@@ -28,27 +30,100 @@ export type DeviceSession = {
 export type AcquireDeviceOptions = {
   gpu: GPU
   powerPreference: GPUPowerPreference
-  /** Called when the device is lost other than through `destroy()`. */
-  onLost: (details: DeviceLostDetails) => void
+  /**
+   * Called once when this session's device is lost other than through `destroy()`,
+   * with the session itself, so the owner can tell which session died even if the
+   * loss is reported before `acquireDeviceSession` has resolved. An exception it
+   * throws is caught and reported (`reportError` where there is one): a faulty
+   * listener must not become an unhandled rejection that kills a Node contributor.
+   */
+  onLost: (session: DeviceSession, details: DeviceLostDetails) => void
   /** Bounds of the session's buffer pool. */
   pool?: BufferPoolOptions
+  /**
+   * Most milliseconds `requestAdapter` and `requestDevice` may take together: a wedged
+   * driver must not keep the host from ever answering.
+   * @default DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS (30 s)
+   */
+  timeoutMs?: number
+}
+
+/** Report an exception from a callback without throwing it into the caller's promise chain. */
+function reportCallbackError(err: unknown): void {
+  const report = (globalThis as { reportError?: (err: unknown) => void }).reportError
+  report?.(err)
+}
+
+/**
+ * Settle with `work`, or reject with `GpuUnavailableError` once `deadline` passes. What
+ * `work` delivers after that goes to `onLate` (to destroy a device nobody will use).
+ */
+function withinDeadline<T>(
+  work: Promise<T>,
+  deadline: { at: number; timeoutMs: number },
+  step: string,
+  onLate: (value: T) => void,
+): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined
+  let late = false
+  return new Promise<T>((resolve, reject) => {
+    timer = setTimeout(
+      () => {
+        late = true
+        reject(
+          new GpuUnavailableError(
+            `${step} did not answer within ${deadline.timeoutMs} ms of starting to acquire a GPU.`,
+            {
+              details: 'The driver or browser GPU process may be wedged; a later call tries again.',
+            },
+          ),
+        )
+      },
+      Math.max(0, deadline.at - performance.now()),
+    )
+    work.then(
+      (value) => {
+        clearTimeout(timer)
+        if (late) onLate(value)
+        else resolve(value)
+      },
+      (err: unknown) => {
+        clearTimeout(timer)
+        reject(err)
+      },
+    )
+  })
 }
 
 /**
  * Request an adapter and a device with the adapter's best storage and workgroup limits
  * (the defaults cap bindings at 128 MiB, far below what most adapters allow).
- * Throws `GpuUnavailableError` when either request fails.
+ * Throws `GpuUnavailableError` when either request fails, takes longer than
+ * `timeoutMs`, or yields a device that is already lost.
  */
 export async function acquireDeviceSession({
   gpu,
   powerPreference,
   onLost,
   pool: poolOptions,
+  timeoutMs = DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS,
 }: AcquireDeviceOptions): Promise<DeviceSession> {
+  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
+    throw new RangeError(
+      `The device acquisition timeout must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}.`,
+    )
+  }
+  const deadline = { at: performance.now() + timeoutMs, timeoutMs }
   let adapter: GPUAdapter | null
   try {
-    adapter = await gpu.requestAdapter({ powerPreference })
+    adapter = await withinDeadline(
+      Promise.resolve().then(() => gpu.requestAdapter({ powerPreference })),
+      deadline,
+      'requestAdapter()',
+      () => {},
+    )
   } catch (cause) {
+    if (cause instanceof GpuUnavailableError) throw cause
     throw new GpuUnavailableError('Requesting a WebGPU adapter failed.', { cause })
   }
   if (!adapter) {
@@ -59,19 +134,41 @@ export async function acquireDeviceSession({
   }
   const requiredLimits: Record<string, number> = {}
   for (const name of HOST_LIMIT_NAMES) requiredLimits[name] = adapter.limits[name]
-  // shader-f16 is requested where the adapter has it; kernels check the device's features.
+  // Requested where the adapter has it so f16 WGSL can be enabled on this device; the
+  // built-in kernels do not need it (they pack f16 with core built-ins), and the device's
+  // features are reported in `HostInfo.deviceFeatures` for custom kernels to check.
   const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16')
     ? ['shader-f16']
     : []
   let device: GPUDevice
   try {
-    device = await adapter.requestDevice({
-      label: 'tabswarm-kernel-host',
-      requiredLimits,
-      requiredFeatures,
-    })
+    const requested = adapter
+    device = await withinDeadline(
+      Promise.resolve().then(() =>
+        requested.requestDevice({
+          label: 'tabswarm-kernel-host',
+          requiredLimits,
+          requiredFeatures,
+        }),
+      ),
+      deadline,
+      'requestDevice()',
+      (late) => late.destroy(),
+    )
   } catch (cause) {
+    if (cause instanceof GpuUnavailableError) throw cause
     throw new GpuUnavailableError('Requesting a WebGPU device failed.', { cause })
+  }
+
+  // requestDevice may hand back a device that is already lost (an adapter consumed by an
+  // earlier device, a GPU process that just crashed). Its `lost` promise is then already
+  // settled, so racing it against an already-resolved promise, listed second, tells.
+  const lostAtOnce = await Promise.race([device.lost, Promise.resolve(undefined)])
+  if (lostAtOnce) {
+    throw new GpuUnavailableError(
+      `The new WebGPU device was already lost (${lostAtOnce.reason}).`,
+      { details: lostAtOnce.message },
+    )
   }
 
   let destroyedOnPurpose = false
@@ -82,16 +179,8 @@ export async function acquireDeviceSession({
   })
   lost.catch(() => {})
   const pool = createBufferPool(device, poolOptions)
-  void device.lost.then((info) => {
-    pool.destroy()
-    lostError = destroyedOnPurpose
-      ? new KernelAbortedError('Kernel host was destroyed.')
-      : new DeviceLostError(`GPU device was lost (${info.reason}).`, { details: info.message })
-    rejectLost(lostError)
-    if (!destroyedOnPurpose) onLost({ reason: info.reason, message: info.message })
-  })
-
-  return {
+  // Built before the loss handler is attached, so the handler can always name it.
+  const session: DeviceSession = {
     device,
     info: describeHost(adapter, device),
     pipelines: createPipelineCache(device),
@@ -104,4 +193,21 @@ export async function acquireDeviceSession({
       device.destroy()
     },
   }
+  device.lost
+    .then((info) => {
+      lostError = destroyedOnPurpose
+        ? new KernelAbortedError('Kernel host was destroyed.')
+        : new DeviceLostError(`GPU device was lost (${info.reason}).`, { details: info.message })
+      // Pending calls learn of the loss first, whatever the listener below does.
+      rejectLost(lostError)
+      pool.destroy()
+      if (destroyedOnPurpose) return
+      try {
+        onLost(session, { reason: info.reason, message: info.message })
+      } catch (err) {
+        reportCallbackError(err)
+      }
+    })
+    .catch(reportCallbackError)
+  return session
 }

@@ -9,7 +9,7 @@ import type { KernelRequest, KernelResult, KernelResultOf } from '../kernels/ker
 import type { MatmulRequest } from '../kernels/matmul/matmul-request.ts'
 import { planKernel } from '../kernels/plan-kernel.ts'
 import type { BufferPoolOptions } from './buffer-pool.ts'
-import { createCallDeadline } from './call-deadline.ts'
+import { assertTimeoutMs, createCallDeadline } from './call-deadline.ts'
 import { acquireDeviceSession, type DeviceSession } from './device-session.ts'
 import type { DeviceLostDetails, HostInfo, KernelRunOptions } from './kernel-types.ts'
 import { runGpuProgram } from './run-gpu-program.ts'
@@ -23,13 +23,22 @@ export type KernelHostOptions = {
   /**
    * Called when the device is lost (not when the host destroys it). Calls pending at
    * that moment reject with `DeviceLostError`; the next call acquires a new device.
+   * An exception it throws is caught (and passed to `reportError` where it exists).
    */
   onDeviceLost?: (details: DeviceLostDetails) => void
   /**
-   * Default deadline of each call, overridable per call.
+   * Default deadline of each call, overridable per call: milliseconds up to 2³¹ − 1,
+   * or `Infinity` for none.
    * @default DEFAULT_KERNEL_TIMEOUT_MS (60 s)
    */
   timeoutMs?: number
+  /**
+   * Most milliseconds acquiring a device (adapter and device requests) may take, at
+   * creation and after a loss; past it the acquisition fails with `GpuUnavailableError`
+   * and the next call tries again.
+   * @default DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS (30 s)
+   */
+  acquireTimeoutMs?: number
   /**
    * Cap on workgroups per axis in one dispatch, below the adapter's
    * `maxComputeWorkgroupsPerDimension`.
@@ -105,6 +114,8 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
   if (!(maxWorkPerSubmission > 0)) {
     throw new RangeError(`maxWorkPerSubmission must be positive, got ${maxWorkPerSubmission}.`)
   }
+  // Checked here, once, rather than failing every call that relies on the default.
+  assertTimeoutMs(defaultTimeoutMs)
   let destroyed = false
   let session: DeviceSession | undefined
   let acquiring: Promise<DeviceSession> | undefined
@@ -114,9 +125,11 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
       gpu,
       powerPreference,
       ...(options.bufferPool ? { pool: options.bufferPool } : {}),
-      onLost: (details) => {
-        // Drop the dead session so the next call acquires a fresh device lazily.
-        if (session === next) session = undefined
+      ...(options.acquireTimeoutMs === undefined ? {} : { timeoutMs: options.acquireTimeoutMs }),
+      onLost: (lostSession, details) => {
+        // Drop the dead session so the next call acquires a fresh device lazily. The
+        // session is passed in: the loss may be reported before `next` is assigned.
+        if (session === lostSession) session = undefined
         onDeviceLost?.(details)
       },
     })
@@ -124,7 +137,9 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
       next.destroy()
       throw new KernelAbortedError('Kernel host was destroyed.')
     }
-    session = next
+    // Lost between creation and now: hand it out anyway; the call fails with
+    // DeviceLostError through `session.lost` and the next one acquires afresh.
+    if (!next.lostError()) session = next
     return next
   }
 
