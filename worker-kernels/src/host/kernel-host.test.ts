@@ -4,6 +4,7 @@ import {
   DeviceLostError,
   GpuUnavailableError,
   KernelAbortedError,
+  KernelLimitError,
   KernelShapeError,
   KernelTimeoutError,
 } from '../errors.ts'
@@ -248,15 +249,66 @@ describe('KernelHost submissions and buffers', () => {
       // 5×5 tiles, 2 per submission: 13 submissions, the last one also reading back.
       expect(submits.length).toBeGreaterThanOrEqual(13)
 
-      const a = seededRandomF32(64 * 64, 1)
-      const first = await split.matmul({ a, b: a, m: 64, k: 64, n: 64 })
+      await expectProduct(split, [64, 64, 64], 'tiled', 1)
       const allocated = created.length
-      const second = await split.matmul({ a, b: a, m: 64, k: 64, n: 64 })
-      expect(second).toEqual(first)
+      await expectProduct(split, [64, 64, 64], 'tiled', 1)
       // a, b, c, uniforms and read-back all came from the pool the second time.
       expect(created).toHaveLength(allocated)
     } finally {
       split.destroy()
     }
+  })
+
+  it('an abort stops the submissions still to be queued', async () => {
+    const { gpu, submits } = countingGpu()
+    // Naive 512³: 1024 workgroups of 2·16·16·512 units; 16 per submission makes 64.
+    const host16 = await createKernelHost({ gpu, maxWorkPerSubmission: 16 * 2 * 16 * 16 * 512 })
+    try {
+      const a = seededRandomF32(512 * 512, 8)
+      const controller = new AbortController()
+      const run = host16.matmul(
+        { a, b: a, m: 512, k: 512, n: 512, variant: 'naive' },
+        { signal: controller.signal },
+      )
+      setTimeout(() => controller.abort(), 30)
+      await expect(run).rejects.toThrow(KernelAbortedError)
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      // Submitted all at once, the 64 would all run; in flight two at a time, few do.
+      expect(submits.length).toBeLessThan(32)
+      await expectProduct(host16, [31, 37, 41], 'tiled')
+    } finally {
+      host16.destroy()
+    }
+  })
+
+  it('refuses, typed, a workgroup whose work alone exceeds the submission budget', async () => {
+    // One 32×32 tile at k = 64 is 2·32·32·64 = 131072 units.
+    const tight = await createKernelHost({ gpu: createNodeGpu(), maxWorkPerSubmission: 100_000 })
+    try {
+      const a = seededRandomF32(64 * 64, 2)
+      const err = await tight
+        .matmul({ a, b: a, m: 64, k: 64, n: 64, variant: 'tiled' })
+        .catch((e: unknown) => e)
+      expect(err).toBeInstanceOf(KernelLimitError)
+      expect((err as Error).message).toMatch(/costs 131072 work units, above the 100000/)
+      // Small enough problems still run on it.
+      await expectProduct(tight, [7, 13, 5], 'tiled')
+    } finally {
+      tight.destroy()
+    }
+  })
+})
+
+describe('KernelHost deadlines', () => {
+  it('runs with timeoutMs Infinity (no timer) and refuses delays a timer cannot hold', async () => {
+    const a = seededRandomF32(6, 4)
+    const c = await host.matmul({ a, b: a, m: 2, k: 3, n: 2 }, { timeoutMs: Infinity })
+    expect(c).toHaveLength(4)
+    await expect(
+      host.matmul({ a, b: a, m: 2, k: 3, n: 2 }, { timeoutMs: 2 ** 31 }),
+    ).rejects.toThrow(RangeError)
+    await expect(createKernelHost({ gpu: createNodeGpu(), timeoutMs: 2 ** 40 })).rejects.toThrow(
+      /up to 2147483647/,
+    )
   })
 })

@@ -1,9 +1,15 @@
-import { KernelExecutionError, TabswarmError } from '../errors.ts'
+import {
+  KernelAbortedError,
+  KernelExecutionError,
+  KernelTimeoutError,
+  TabswarmError,
+} from '../errors.ts'
 import type { CallDeadline } from './call-deadline.ts'
 import type { DeviceSession } from './device-session.ts'
-import { type GridDispatch, planGridDispatches } from './dispatch-grid.ts'
+import type { GridDispatch } from './dispatch-grid.ts'
 import { type GpuProgram, GRID_HEADER_BYTES, type ProgramPass } from './gpu-program.ts'
 import type { CompiledPipeline } from './pipeline-cache.ts'
+import { planSubmissions } from './submission-plan.ts'
 
 /** Options of `runGpuProgram`. */
 export type RunGpuProgramOptions = {
@@ -36,18 +42,29 @@ function uploadBytes(data: ArrayBufferView): ArrayBufferView<ArrayBuffer> {
   return padded
 }
 
-function uniformBytesOf(pass: ProgramPass): number {
-  const params = pass.params?.byteLength ?? 0
-  if (pass.uniform === 'none') return 0
-  return align((pass.uniform === 'grid' ? GRID_HEADER_BYTES : 0) + params, 16)
-}
+/**
+ * Submissions queued on the GPU at once. Each one is within the work budget; waiting
+ * for the one before the last keeps the GPU fed while the next is encoded, and bounds
+ * what still runs after an abort or a deadline to two budgets' worth.
+ */
+export const MAX_SUBMISSIONS_IN_FLIGHT = 2
 
 /**
- * Run a planned program: compile (cached) its pipelines, upload inputs, encode every
- * pass split into dispatches and submissions within the work budget, read the outputs
- * back. Every wait races the call's deadline and device loss. Buffers come from the
- * session's pool and go back to it only after a clean run; after any failure they are
- * destroyed, since the GPU or a pending map may still hold them.
+ * How long a failed call waits for `device.lost` before blaming something else:
+ * browsers reject a pending `mapAsync` when the device goes, sometimes before they
+ * settle `device.lost`, and the caller must see `DeviceLostError`, not a read failure.
+ */
+const LOSS_SETTLE_MS = 500
+
+/**
+ * Run a planned program: compile (cached) its pipelines, upload inputs, encode its
+ * passes as dispatches grouped into submissions within the work budget (see
+ * `planSubmissions`), read the outputs back. At most `MAX_SUBMISSIONS_IN_FLIGHT`
+ * submissions are queued at a time and the deadline is checked between them, so an
+ * abort or timeout stops the work still to be queued. Every wait races the call's
+ * deadline and device loss. Buffers come from the session's pool and go back to it
+ * only after a clean run; after any failure they are destroyed, since the GPU or a
+ * pending map may still hold them.
  */
 export async function runGpuProgram({
   session,
@@ -59,6 +76,8 @@ export async function runGpuProgram({
   const { device, pool } = session
   const waitFor = <T>(work: Promise<T>): Promise<T> =>
     deadline.race(Promise.race([work, session.lost]))
+  // Refuses an unsplittable pass before anything is compiled or allocated.
+  const plan = planSubmissions(program, { maxWorkgroupsPerDimension, maxWorkPerSubmission })
 
   const pipelines: CompiledPipeline[] = await waitFor(
     Promise.all(
@@ -84,128 +103,125 @@ export async function runGpuProgram({
     return buffer
   }
   const storage = GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_DST | GPUBufferUsage.COPY_SRC
+  /** Validation and out-of-memory errors of every submission, in order. */
+  const scopes: Promise<GPUError | null>[] = []
+  /** Run `encode` inside its own error scopes: pushed and popped with no await between, so concurrent calls on the device never pop each other's. */
+  const scoped = (encode: () => void): void => {
+    device.pushErrorScope('out-of-memory')
+    device.pushErrorScope('validation')
+    try {
+      encode()
+    } finally {
+      const validation = device.popErrorScope()
+      const outOfMemory = device.popErrorScope()
+      validation.catch(() => {})
+      outOfMemory.catch(() => {})
+      scopes.push(validation, outOfMemory)
+    }
+  }
 
   try {
     deadline.throwIfCancelled()
-    device.pushErrorScope('out-of-memory')
-    device.pushErrorScope('validation')
-    let scopes: Promise<(GPUError | null)[]>
-    const readbacks: { buffer: GPUBuffer; bytes: number }[] = []
-    try {
-      const sizes = program.buffers.map((spec) =>
-        align(spec.kind === 'input' ? spec.data.byteLength : spec.bytes, 4),
-      )
-      const buffers = program.buffers.map((spec, i) => {
-        const bytes = Math.max(4, sizes[i] as number)
-        const buffer = acquire(spec.label, bytes, storage)
+    const sizes = program.buffers.map((spec) =>
+      Math.max(4, align(spec.kind === 'input' ? spec.data.byteLength : spec.bytes, 4)),
+    )
+    const stride = device.limits.minUniformBufferOffsetAlignment
+    const maxUniform = Math.max(16, ...plan.uniformBytes)
+    let buffers: GPUBuffer[] = []
+    let uniforms: GPUBuffer | undefined
+    scoped(() => {
+      buffers = program.buffers.map((spec, i) => {
+        const buffer = acquire(spec.label, sizes[i] as number, storage)
         if (spec.kind === 'input') device.queue.writeBuffer(buffer, 0, uploadBytes(spec.data))
         return buffer
       })
-
       // One uniform buffer for every dispatch of every pass, each at an aligned offset.
-      const stride = device.limits.minUniformBufferOffsetAlignment
-      const plans = program.passes.map((pass) => {
-        const budget = Math.max(1, Math.floor(maxWorkPerSubmission / pass.workPerWorkgroup))
-        const dispatches: GridDispatch[] =
-          pass.uniform === 'grid'
-            ? planGridDispatches(pass.grid, {
-                maxPerDimension: maxWorkgroupsPerDimension,
-                maxPerDispatch: budget,
-              })
-            : [{ offset: [0, 0, 0], count: [pass.grid[0], pass.grid[1], pass.grid[2]] }]
-        return { pass, dispatches, uniformBytes: uniformBytesOf(pass) }
-      })
-      const uniformSlots = plans.reduce((n, p) => n + (p.uniformBytes ? p.dispatches.length : 0), 0)
-      const maxUniform = Math.max(16, ...plans.map((p) => p.uniformBytes))
-      const uniforms =
-        uniformSlots > 0
-          ? acquire(
-              'uniforms',
-              stride * (uniformSlots - 1) + maxUniform,
-              GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
-            )
-          : undefined
-
-      let encoder = device.createCommandEncoder({ label: `tabswarm-${program.label}` })
-      if (program.zeroOutputs) {
-        program.buffers.forEach((spec, i) => {
-          if (spec.kind !== 'input') encoder.clearBuffer(buffers[i] as GPUBuffer)
-        })
-      }
-      let work = 0
-      let slot = 0
-      plans.forEach(({ pass, dispatches, uniformBytes }, p) => {
-        const { pipeline, layout } = pipelines[p] as CompiledPipeline
-        const storageEntries: GPUBindGroupEntry[] = [...pass.reads, ...pass.writes].map(
-          (index, binding) => ({
-            binding,
-            resource: { buffer: buffers[index] as GPUBuffer, size: Math.max(4, sizes[index] ?? 4) },
-          }),
+      if (plan.uniformSlots > 0) {
+        uniforms = acquire(
+          'uniforms',
+          stride * (plan.uniformSlots - 1) + maxUniform,
+          GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
         )
-        for (const dispatch of dispatches) {
-          const entries = [...storageEntries]
-          if (uniforms && uniformBytes) {
-            const offset = slot++ * stride
-            const bytes = new Uint8Array(uniformBytes)
-            let at = 0
-            if (pass.uniform === 'grid') {
-              bytes.set(new Uint8Array(new Uint32Array([...dispatch.offset, 0]).buffer))
-              at = GRID_HEADER_BYTES
-            }
-            if (pass.params) {
-              const { buffer, byteOffset, byteLength } = pass.params
-              bytes.set(new Uint8Array(buffer, byteOffset, byteLength), at)
-            }
-            device.queue.writeBuffer(uniforms, offset, bytes)
+      }
+    })
+    const storageEntries = program.passes.map((pass) =>
+      [...pass.reads, ...pass.writes].map(
+        (index, binding): GPUBindGroupEntry => ({
+          binding,
+          resource: { buffer: buffers[index] as GPUBuffer, size: sizes[index] as number },
+        }),
+      ),
+    )
+
+    const readbacks: { buffer: GPUBuffer; bytes: number }[] = []
+    const queued: Promise<undefined>[] = []
+    const last = plan.submissions.length - 1
+    for (const [s, submission] of plan.submissions.entries()) {
+      // Keep at most MAX_SUBMISSIONS_IN_FLIGHT queued; an abort surfaces here.
+      while (queued.length >= MAX_SUBMISSIONS_IN_FLIGHT)
+        await waitFor(queued.shift() as Promise<undefined>)
+      deadline.throwIfCancelled()
+      scoped(() => {
+        const encoder = device.createCommandEncoder({ label: `tabswarm-${program.label}` })
+        if (s === 0 && program.zeroOutputs) {
+          program.buffers.forEach((spec, i) => {
+            if (spec.kind !== 'input') encoder.clearBuffer(buffers[i] as GPUBuffer)
+          })
+        }
+        for (const { pass: p, dispatch, uniformSlot } of submission) {
+          const pass = program.passes[p] as ProgramPass
+          const { pipeline, layout } = pipelines[p] as CompiledPipeline
+          const entries = [...(storageEntries[p] as GPUBindGroupEntry[])]
+          const uniformBytes = plan.uniformBytes[p] as number
+          if (uniforms && uniformSlot >= 0) {
+            const offset = uniformSlot * stride
+            device.queue.writeBuffer(uniforms, offset, uniformData(pass, dispatch, uniformBytes))
             entries.push({
               binding: entries.length,
               resource: { buffer: uniforms, offset, size: uniformBytes },
             })
           }
-          const cost =
-            pass.workPerWorkgroup * dispatch.count[0] * dispatch.count[1] * dispatch.count[2]
-          if (work > 0 && work + cost > maxWorkPerSubmission) {
-            // Close this submission: each one stays within the watchdog budget.
-            device.queue.submit([encoder.finish()])
-            encoder = device.createCommandEncoder({ label: `tabswarm-${program.label}` })
-            work = 0
-          }
-          work += cost
           const computePass = encoder.beginComputePass({ label: pass.label })
           computePass.setPipeline(pipeline)
           computePass.setBindGroup(0, device.createBindGroup({ layout, entries }))
           computePass.dispatchWorkgroups(...dispatch.count)
           computePass.end()
         }
+        if (s === last) {
+          for (const index of program.outputs) {
+            const bytes = sizes[index] as number
+            const buffer = acquire(
+              'readback',
+              bytes,
+              GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST,
+            )
+            encoder.copyBufferToBuffer(buffers[index] as GPUBuffer, 0, buffer, 0, bytes)
+            const spec = program.buffers[index]
+            readbacks.push({ buffer, bytes: spec && spec.kind !== 'input' ? spec.bytes : 0 })
+          }
+        }
+        device.queue.submit([encoder.finish()])
       })
-      for (const index of program.outputs) {
-        const bytes = Math.max(4, sizes[index] as number)
-        const buffer = acquire('readback', bytes, GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST)
-        encoder.copyBufferToBuffer(buffers[index] as GPUBuffer, 0, buffer, 0, bytes)
-        const spec = program.buffers[index]
-        readbacks.push({ buffer, bytes: spec && spec.kind !== 'input' ? spec.bytes : 0 })
+      if (s < last) {
+        const done = device.queue.onSubmittedWorkDone()
+        done.catch(() => {})
+        queued.push(done)
       }
-      device.queue.submit([encoder.finish()])
-    } finally {
-      scopes = Promise.all([device.popErrorScope(), device.popErrorScope()])
-      scopes.catch(() => {})
     }
 
     const mapped = Promise.all(readbacks.map(({ buffer }) => buffer.mapAsync(GPUMapMode.READ)))
     // Abandoned when the scopes wait fails (loss, deadline): mark it handled.
     mapped.catch(() => {})
-    const [validation, outOfMemory] = await waitFor(scopes)
-    if (validation || outOfMemory) {
+    const errors = await waitFor(Promise.all(scopes))
+    const failure = errors.find((error) => error !== null)
+    if (failure) {
       throw new KernelExecutionError(`The ${program.label} kernel failed on the GPU.`, {
-        details: describeGpuError(validation) ?? describeGpuError(outOfMemory) ?? '',
+        details: describeGpuError(failure) ?? '',
       })
     }
     try {
       await waitFor(mapped)
     } catch (cause) {
-      // Device loss can reject a map before `lost` settles; report the loss, not the map.
-      const lostError = session.lostError()
-      if (lostError) throw lostError
       throw cause instanceof TabswarmError
         ? cause
         : new KernelExecutionError(`Reading the ${program.label} result back failed.`, { cause })
@@ -218,10 +234,57 @@ export async function runGpuProgram({
     })
     clean = true
     return results
+  } catch (cause) {
+    throw await lossBehind(session, deadline, cause)
   } finally {
     for (const buffer of held) {
       if (clean) pool.release(buffer)
       else buffer.destroy()
     }
   }
+}
+
+/** The grid header (this dispatch's offset) and the pass's params, as its uniform bytes. */
+function uniformData(
+  pass: ProgramPass,
+  dispatch: GridDispatch,
+  bytes: number,
+): Uint8Array<ArrayBuffer> {
+  const data = new Uint8Array(bytes)
+  let at = 0
+  if (pass.uniform === 'grid') {
+    data.set(new Uint8Array(new Uint32Array([...dispatch.offset, 0]).buffer))
+    at = GRID_HEADER_BYTES
+  }
+  if (pass.params) {
+    const { buffer, byteOffset, byteLength } = pass.params
+    data.set(new Uint8Array(buffer, byteOffset, byteLength), at)
+  }
+  return data
+}
+
+/**
+ * The error a failed call should report: the device loss if that is what happened
+ * (waiting briefly for `device.lost`, which may settle after the failure it caused),
+ * else `cause`. A cancellation by the deadline or the caller is reported at once.
+ */
+async function lossBehind(
+  session: DeviceSession,
+  deadline: CallDeadline,
+  cause: unknown,
+): Promise<unknown> {
+  const known = session.lostError()
+  if (known) return known
+  if (cause instanceof KernelTimeoutError || cause instanceof KernelAbortedError) return cause
+  if (cause instanceof TabswarmError && !(cause instanceof KernelExecutionError)) return cause
+  let timer: ReturnType<typeof setTimeout> | undefined
+  const lost = await Promise.race([
+    session.lost.catch((err: unknown) => err),
+    new Promise<undefined>((resolve) => {
+      timer = setTimeout(() => resolve(undefined), LOSS_SETTLE_MS)
+    }),
+  ])
+  clearTimeout(timer)
+  deadline.throwIfCancelled()
+  return lost ?? cause
 }

@@ -249,7 +249,9 @@ describe('every kernel split into many small dispatches', () => {
     const capped = await createKernelHost({
       gpu: createNodeGpu(),
       maxWorkgroupsPerDimension: 2,
-      maxWorkPerSubmission: 4096,
+      // The largest single workgroup below (an activation's, 256 threads × 32) fits; a
+      // smaller budget is refused with KernelLimitError rather than silently exceeded.
+      maxWorkPerSubmission: 8192,
     })
     try {
       const cases: [KernelRequest, (r: never) => ReferenceResult][] = [
