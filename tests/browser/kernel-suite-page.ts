@@ -9,6 +9,7 @@ import {
   registerErrorTransferHandler,
 } from '@tabswarm/worker-kernels'
 import { wrap } from 'comlink'
+import { runDeviceLossCase } from './device-loss-case.ts'
 import { type CaseOutcome, KERNEL_CASES, type KernelWorker } from './kernel-cases.ts'
 
 /** The page's API, as `window.kernelSuite`. */
@@ -17,6 +18,8 @@ export interface KernelSuitePage {
   init(): Promise<HostInfo>
   /** Run one case by name; failures of the case itself come back as `ok: false`. */
   run(name: string): Promise<CaseOutcome>
+  /** Lose the GPU device under a call in a worker of its own (see `device-loss-case.ts`). */
+  deviceLoss(): Promise<CaseOutcome>
 }
 
 declare global {
@@ -39,6 +42,14 @@ window.kernelSuite = {
     if (!found) return { ok: false, detail: `no case named ${JSON.stringify(name)}` }
     try {
       return await found.run(api as unknown as KernelWorker)
+    } catch (err) {
+      const e = err instanceof Error ? err : new Error(String(err))
+      return { ok: false, detail: `threw ${e.name}: ${e.message}` }
+    }
+  },
+  async deviceLoss() {
+    try {
+      return await runDeviceLossCase()
     } catch (err) {
       const e = err instanceof Error ? err : new Error(String(err))
       return { ok: false, detail: `threw ${e.name}: ${e.message}` }

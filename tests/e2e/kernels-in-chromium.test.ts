@@ -52,6 +52,16 @@ describe('kernels in a Chromium worker', () => {
     CASE_TIMEOUT_MS,
   )
 
+  it(
+    'a lost device fails the call in flight with DeviceLostError; the next call gets a new device',
+    async () => {
+      const outcome = await page.evaluate(() => window.kernelSuite.deviceLoss())
+      expect(outcome.ok, outcome.detail).toBe(true)
+      expect(pageErrors).toEqual([])
+    },
+    CASE_TIMEOUT_MS,
+  )
+
   it('an unknown case name is reported, not passed', async () => {
     const outcome = await page.evaluate(() => window.kernelSuite.run('no such case'))
     expect(outcome).toEqual({ ok: false, detail: 'no case named "no such case"' })

@@ -36,6 +36,7 @@ export {
   OUTPUT_ROUNDING,
 } from './compare/tolerance-model.ts'
 export {
+  DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS,
   DEFAULT_KERNEL_TIMEOUT_MS,
   DEFAULT_MAX_WORK_PER_SUBMISSION,
   DEFAULT_POWER_PREFERENCE,
@@ -59,6 +60,7 @@ export {
   type TabswarmErrorOptions,
 } from './errors.ts'
 export { type BufferPool, type BufferPoolOptions, bufferSizeClass } from './host/buffer-pool.ts'
+export { MAX_TIMEOUT_MS } from './host/call-deadline.ts'
 export {
   errorTransferHandler,
   registerErrorTransferHandler,
@@ -70,13 +72,22 @@ export type {
   HostLimits,
   KernelRunOptions,
   KernelWorkerApi,
+  KernelWorkerCallOptions,
   MatmulRequest,
 } from './host/kernel-types.ts'
 export {
   createKernelWorkerApi,
   exposeKernelWorker,
   type KernelWorkerApiOptions,
+  MAX_CALL_ID_LENGTH,
 } from './host/kernel-worker-api.ts'
+export {
+  createKernelWorkerClient,
+  DEFAULT_WORKER_GRACE_MS,
+  type KernelWorkerClient,
+  type KernelWorkerClientOptions,
+  type KernelWorkerRemote,
+} from './host/kernel-worker-client.ts'
 export {
   assertFloatData,
   FLOAT_BYTES,

@@ -44,7 +44,12 @@ function within<T>(work: Promise<T>, ms: number, step: string, signal: AbortSign
 
 async function contribute(signal: AbortSignal): Promise<void> {
   panel.state('starting', 'looking for the GPU and joining the swarm')
-  const kernels = spawnKernelWorker()
+  const kernels = spawnKernelWorker({
+    // The task in flight fails with DeviceLostError (and is reassigned); the worker gets a
+    // new device for the next one, so this is worth a line in the console, not a stop.
+    onDeviceLost: (details) =>
+      console.warn(`tabswarm: GPU device lost (${details.reason}): ${details.message}`),
+  })
   signal.addEventListener('abort', () => kernels.terminate(), { once: true })
   // The swarm join (identity, relay, discovery) runs while the GPU starts: neither waits on the other.
   const joining = (async () => {
@@ -64,7 +69,7 @@ async function contribute(signal: AbortSignal): Promise<void> {
     return joined
   })()
   const [info, { node, relay }] = await Promise.all([
-    within(kernels.api.init(), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal),
+    within(kernels.client.init({ signal }), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal),
     joining,
   ])
   panel.adapter(info)
@@ -86,13 +91,15 @@ async function contribute(signal: AbortSignal): Promise<void> {
       kernels: ['matmul', 'custom'],
       agent: navigator.userAgent.slice(0, 200),
     },
-    // Aborting terminates the worker (above), which settles any call in flight.
+    // The client cancels a task's call in the worker when its signal aborts, and gives up
+    // on a worker that does not answer past the task's deadline; terminating the worker
+    // (above) rejects whatever is still pending.
     executor: {
-      matmul: (req, { timeoutMs }) => kernels.api.matmul(req, { timeoutMs }),
+      matmul: (req, { signal: taskSignal, timeoutMs }) =>
+        kernels.client.matmul(req, { signal: taskSignal, timeoutMs }),
       // Researchers' WGSL, validated against this adapter's limits by the kernel host first.
-      // comlink's Remote drops run's generic: a custom request resolves to its outputs.
-      custom: async (req, { timeoutMs }) =>
-        (await kernels.api.run({ ...req, kernel: 'custom' }, { timeoutMs })) as ArrayBufferView[],
+      custom: (req, { signal: taskSignal, timeoutMs }) =>
+        kernels.client.run({ ...req, kernel: 'custom' }, { signal: taskSignal, timeoutMs }),
     },
     onEvent: (event: ContributorEvent) => panel.event(event),
   })

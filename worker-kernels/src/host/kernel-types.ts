@@ -58,8 +58,24 @@ export type DeviceLostDetails = {
 }
 
 /**
+ * Options of one call into a kernel worker: plain data, since they cross `postMessage`.
+ * An `AbortSignal` cannot cross it; `callId` plus `KernelWorkerApi.cancel` stands in.
+ */
+export type KernelWorkerCallOptions = {
+  /** Deadline inside the worker; see `KernelRunOptions.timeoutMs`. */
+  timeoutMs?: number
+  /**
+   * Names the call so `cancel(callId)` can abort it: at most `MAX_CALL_ID_LENGTH`
+   * characters, unique among the calls in flight.
+   */
+  callId?: string
+}
+
+/**
  * The API a kernel Web Worker exposes through comlink. Errors it throws arrive as
- * `Error`s carrying `name` and `code` (see `errorTransferHandler`).
+ * `Error`s carrying `name` and `code` (see `errorTransferHandler`). Pages should use it
+ * through `createKernelWorkerClient`, which adds a deadline on the page's side (a dead
+ * worker never answers) and turns an `AbortSignal` into `cancel`.
  *
  * @example
  * const api = wrap<KernelWorkerApi>(new Worker(workerUrl, { type: 'module' }))
@@ -71,7 +87,7 @@ export type KernelWorkerApi = {
   /** Run an f32 matmul; the result's buffer is transferred, not copied. Lazily inits. */
   matmul(
     request: MatmulRequest & { dtype?: 'float32' },
-    options?: { timeoutMs?: number },
+    options?: KernelWorkerCallOptions,
   ): Promise<Float32Array>
   /**
    * Run any kernel (`KernelRequest`, discriminated by `kernel`), custom WGSL included.
@@ -83,8 +99,19 @@ export type KernelWorkerApi = {
    */
   run<R extends KernelRequest>(
     request: R,
-    options?: { timeoutMs?: number },
+    options?: KernelWorkerCallOptions,
   ): Promise<KernelResultOf<R>>
+  /**
+   * Abort the call started with this `callId`: it rejects with `KernelAbortedError`.
+   * Resolves to whether such a call was in flight (false once it has settled).
+   */
+  cancel(callId: string): Promise<boolean>
+  /**
+   * Be told when the worker's device is lost (the call in flight then rejects with
+   * `DeviceLostError` and the next call gets a new device). Pass a function wrapped in
+   * comlink's `proxy()`, or `undefined` to stop listening; replaces any earlier listener.
+   */
+  setDeviceLostListener(listener: ((details: DeviceLostDetails) => void) | undefined): Promise<void>
   /** Release the device; pending calls reject with `KernelAbortedError`. */
   dispose(): Promise<void>
 }

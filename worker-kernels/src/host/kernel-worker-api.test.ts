@@ -1,10 +1,17 @@
-import { type Remote, wrap } from 'comlink'
+import { proxy, type Remote, wrap } from 'comlink'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { GpuUnavailableError, KernelShapeError } from '../errors.ts'
+import { compareMatmul } from '../compare/matmul-tolerance.ts'
+import {
+  DeviceLostError,
+  GpuUnavailableError,
+  KernelAbortedError,
+  KernelShapeError,
+} from '../errors.ts'
 import { createNodeGpu } from '../node/create-node-gpu.ts'
-import { matmulReference } from '../reference/matmul-reference.ts'
+import { matmulReferenceWithBound } from '../reference/matmul-reference.ts'
+import { seededRandomF32 } from '../reference/seeded-random.ts'
 import { errorTransferHandler } from './error-transfer-handler.ts'
-import type { KernelWorkerApi } from './kernel-types.ts'
+import type { DeviceLostDetails, KernelWorkerApi } from './kernel-types.ts'
 import { createKernelWorkerApi, exposeKernelWorker } from './kernel-worker-api.ts'
 
 // The worker API over a real MessageChannel: what crosses is structured-cloned and
@@ -37,7 +44,8 @@ describe('kernel worker API over a MessageChannel', () => {
     const b = Float32Array.from({ length: 12 }, (_, i) => i - 3)
     const c = await api.matmul({ a, b, m: 2, k: 3, n: 4 })
     expect(c).toBeInstanceOf(Float32Array)
-    expect([...c]).toEqual([...matmulReference(a, b, 2, 3, 4)])
+    const { c: expected, bound } = matmulReferenceWithBound(a, b, 2, 3, 4)
+    expect(compareMatmul(c, expected, { k: 3, bound })).toMatchObject({ ok: true })
   })
 
   it('errors arrive as their subclass with name and code', async () => {
@@ -52,6 +60,79 @@ describe('kernel worker API over a MessageChannel', () => {
     await expect(createKernelWorkerApi({ gpu: undefined }).init()).rejects.toThrow(
       GpuUnavailableError,
     )
+  })
+})
+
+/** About a second of naive matmul on SwiftShader: long enough to cancel or lose. */
+const slow = (() => {
+  const a = seededRandomF32(512 * 512, 4)
+  return { a, b: a, m: 512, k: 512, n: 512, variant: 'naive' as const }
+})()
+
+describe('kernel worker API: cancellation and device loss', () => {
+  it('cancel(callId) aborts that call in the worker; the next call runs', async () => {
+    const started = performance.now()
+    const run = api.matmul(slow, { callId: 'slow-1' })
+    const failed = run.catch((e: unknown) => e)
+    await new Promise((r) => setTimeout(r, 30))
+    expect(await api.cancel('slow-1')).toBe(true)
+    expect(await failed).toBeInstanceOf(KernelAbortedError)
+    expect(performance.now() - started).toBeLessThan(1_000)
+    expect(await api.cancel('slow-1')).toBe(false)
+    const one = Float32Array.of(2)
+    const c = await api.matmul({ a: one, b: one, m: 1, k: 1, n: 1 }, { callId: 'slow-1' })
+    expect(compareMatmul(c, [4], { k: 1 }).ok).toBe(true)
+  })
+
+  it('rejects a malformed or duplicate callId with KernelShapeError', async () => {
+    const one = Float32Array.of(1)
+    const tiny = { a: one, b: one, m: 1, k: 1, n: 1 }
+    await expect(api.matmul(tiny, { callId: '' })).rejects.toThrow(KernelShapeError)
+    await expect(api.matmul(tiny, { callId: 'x'.repeat(129) })).rejects.toThrow(/1 to 128/)
+    const first = api.matmul(slow, { callId: 'twice' })
+    await expect(api.matmul(tiny, { callId: 'twice' })).rejects.toThrow(/already in flight/)
+    await api.cancel('twice')
+    await expect(first).rejects.toThrow(KernelAbortedError)
+  })
+
+  it('reports device loss to a proxied listener; the call fails typed and the next one runs', async () => {
+    const real = createNodeGpu()
+    const devices: GPUDevice[] = []
+    const gpu = {
+      async requestAdapter(options?: GPURequestAdapterOptions) {
+        const adapter = await real.requestAdapter(options)
+        if (!adapter) return adapter
+        const requestDevice = adapter.requestDevice.bind(adapter)
+        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
+          const device = await requestDevice(descriptor)
+          devices.push(device)
+          return device
+        }
+        return adapter
+      },
+    } as unknown as GPU
+    const lossyChannel = new MessageChannel()
+    exposeKernelWorker(createKernelWorkerApi({ gpu }), lossyChannel.port1)
+    const lossy = wrap<KernelWorkerApi>(lossyChannel.port2)
+    try {
+      const reports: DeviceLostDetails[] = []
+      await lossy.setDeviceLostListener(
+        proxy((details: DeviceLostDetails) => reports.push(details)),
+      )
+      await lossy.init()
+      const run = lossy.matmul(slow)
+      setTimeout(() => devices[0]?.destroy(), 30)
+      await expect(run).rejects.toThrow(DeviceLostError)
+      await expect.poll(() => reports.map((r) => r.reason)).toEqual(['destroyed'])
+      const one = Float32Array.of(3)
+      const c = await lossy.matmul({ a: one, b: one, m: 1, k: 1, n: 1 })
+      expect(compareMatmul(c, [9], { k: 1 }).ok).toBe(true)
+      expect(devices).toHaveLength(2)
+    } finally {
+      await lossy.dispose()
+      lossyChannel.port1.close()
+      lossyChannel.port2.close()
+    }
   })
 })
 

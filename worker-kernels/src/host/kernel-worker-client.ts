@@ -1,0 +1,204 @@
+import { proxy } from 'comlink'
+import { DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS, DEFAULT_KERNEL_TIMEOUT_MS } from '../constants.ts'
+import { KernelAbortedError, KernelTimeoutError, type TabswarmError } from '../errors.ts'
+import type { KernelRequest, KernelResultOf } from '../kernels/kernel-request.ts'
+import type { MatmulRequest } from '../kernels/matmul/matmul-request.ts'
+import { assertTimeoutMs, errorFromAbort, MAX_TIMEOUT_MS } from './call-deadline.ts'
+import type {
+  DeviceLostDetails,
+  HostInfo,
+  KernelRunOptions,
+  KernelWorkerCallOptions,
+} from './kernel-types.ts'
+
+/**
+ * How much longer than a call's own deadline the page waits for the worker: the worker
+ * rejects with its own `KernelTimeoutError` first; the page's deadline is for a worker
+ * that died, hung or was terminated and will never answer.
+ */
+export const DEFAULT_WORKER_GRACE_MS = 5_000
+
+/**
+ * The part of comlink's `Remote<KernelWorkerApi>` the client uses, written out so tests
+ * can pass a fake and comlink's generics do not leak into callers.
+ */
+export type KernelWorkerRemote = {
+  init(): Promise<HostInfo>
+  run(request: KernelRequest, options?: KernelWorkerCallOptions): Promise<unknown>
+  cancel(callId: string): Promise<boolean>
+  setDeviceLostListener(listener: ((details: DeviceLostDetails) => void) | undefined): Promise<void>
+}
+
+/** Options of `createKernelWorkerClient`. */
+export type KernelWorkerClientOptions = {
+  /** `wrap<KernelWorkerApi>(worker)`; the page must have called `registerErrorTransferHandler()`. */
+  remote: KernelWorkerRemote
+  /**
+   * Told when the worker's device is lost. The call in flight rejects with
+   * `DeviceLostError`; the next call gets a new device.
+   */
+  onDeviceLost?: (details: DeviceLostDetails) => void
+  /**
+   * Deadline of calls that name none, sent to the worker as theirs.
+   * @default DEFAULT_KERNEL_TIMEOUT_MS (60 s)
+   */
+  timeoutMs?: number
+  /**
+   * Extra milliseconds the page waits past a call's deadline before it gives up on the
+   * worker itself.
+   * @default DEFAULT_WORKER_GRACE_MS (5 s)
+   */
+  graceMs?: number
+}
+
+/** The page's side of a kernel worker: every call bounded and cancellable. */
+export type KernelWorkerClient = {
+  /**
+   * Acquire the worker's GPU and describe it; registers `onDeviceLost` first. Bounded by
+   * `timeoutMs` (default: the device acquisition timeout) plus the grace period.
+   */
+  init(options?: KernelRunOptions): Promise<HostInfo>
+  /** An f32 matmul in the worker; see `KernelHost.matmul`. */
+  matmul(
+    request: MatmulRequest & { dtype?: 'float32' },
+    options?: KernelRunOptions,
+  ): Promise<Float32Array<ArrayBuffer>>
+  /**
+   * Any kernel in the worker. Aborting `signal` rejects at once with
+   * `KernelAbortedError` and cancels the call in the worker; a worker that does not
+   * answer within `timeoutMs` plus the grace period is given up on with
+   * `KernelTimeoutError`.
+   */
+  run<R extends KernelRequest>(request: R, options?: KernelRunOptions): Promise<KernelResultOf<R>>
+  /** Calls started and not yet settled. */
+  readonly pending: number
+  /**
+   * Reject every pending and later call with `reason` (default `KernelAbortedError`),
+   * e.g. when the worker is terminated: its calls would otherwise never settle.
+   */
+  close(reason?: TabswarmError): void
+}
+
+/**
+ * Wrap a kernel worker's comlink remote for use from a page. comlink gives a call no
+ * deadline, so a worker that dies mid-call would leave the caller waiting forever; an
+ * `AbortSignal` cannot cross `postMessage`. This client adds both: each call carries a
+ * `callId` the worker can cancel, and the page keeps its own deadline.
+ *
+ * @example
+ * registerErrorTransferHandler()
+ * const worker = new Worker(url, { type: 'module' })
+ * const client = createKernelWorkerClient({ remote: wrap<KernelWorkerApi>(worker) })
+ * const c = await client.matmul({ a, b, m, k, n }, { signal, timeoutMs: 10_000 })
+ */
+export function createKernelWorkerClient(options: KernelWorkerClientOptions): KernelWorkerClient {
+  const { remote, onDeviceLost } = options
+  const defaultTimeoutMs = options.timeoutMs ?? DEFAULT_KERNEL_TIMEOUT_MS
+  const graceMs = options.graceMs ?? DEFAULT_WORKER_GRACE_MS
+  assertTimeoutMs(defaultTimeoutMs)
+  if (!(graceMs >= 0 && graceMs <= MAX_TIMEOUT_MS)) {
+    throw new RangeError(`graceMs must be from 0 to ${MAX_TIMEOUT_MS}, got ${graceMs}.`)
+  }
+  const prefix = Math.random().toString(36).slice(2, 10)
+  let nextCall = 0
+  let closedWith: TabswarmError | undefined
+  const pending = new Set<(err: TabswarmError) => void>()
+  let listening: Promise<void> | undefined
+
+  /** Start `start` with a fresh call id and settle by whichever comes first. */
+  const call = <T>(
+    what: string,
+    runOptions: KernelRunOptions,
+    fallbackTimeoutMs: number,
+    start: (callOptions: KernelWorkerCallOptions) => Promise<T>,
+  ): Promise<T> => {
+    if (closedWith) return Promise.reject(closedWith)
+    const { signal } = runOptions
+    const timeoutMs = runOptions.timeoutMs ?? fallbackTimeoutMs
+    try {
+      assertTimeoutMs(timeoutMs)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+    if (signal?.aborted) return Promise.reject(errorFromAbort(signal.reason))
+    const callId = `${prefix}-${nextCall++}`
+    return new Promise<T>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const cancelInWorker = (): void => {
+        remote.cancel(callId).catch(() => {})
+      }
+      const fail = (err: TabswarmError): void => settle(() => reject(err))
+      const onAbort = (): void => {
+        cancelInWorker()
+        fail(errorFromAbort(signal?.reason))
+      }
+      function settle(finish: () => void): void {
+        if (!pending.delete(fail)) return
+        clearTimeout(timer)
+        signal?.removeEventListener('abort', onAbort)
+        finish()
+      }
+      pending.add(fail)
+      signal?.addEventListener('abort', onAbort, { once: true })
+      const pageTimeoutMs = Math.min(timeoutMs + graceMs, MAX_TIMEOUT_MS)
+      if (timeoutMs !== Number.POSITIVE_INFINITY) {
+        timer = setTimeout(() => {
+          cancelInWorker()
+          fail(
+            new KernelTimeoutError(
+              `The kernel worker did not answer ${what} within ${pageTimeoutMs} ms (its own deadline was ${timeoutMs} ms).`,
+              { details: 'The worker may have died, hung or been terminated.' },
+            ),
+          )
+        }, pageTimeoutMs)
+      }
+      start({ timeoutMs, callId }).then(
+        (value) => settle(() => resolve(value)),
+        (err: unknown) => settle(() => reject(err)),
+      )
+    })
+  }
+
+  const listen = (): Promise<void> => {
+    if (!onDeviceLost) return Promise.resolve()
+    listening ??= remote
+      .setDeviceLostListener(
+        proxy((details: DeviceLostDetails) => {
+          onDeviceLost(details)
+        }),
+      )
+      .catch((err: unknown) => {
+        listening = undefined
+        throw err
+      })
+    return listening
+  }
+
+  const run = <R extends KernelRequest>(
+    request: R,
+    runOptions: KernelRunOptions = {},
+  ): Promise<KernelResultOf<R>> =>
+    call(`a ${String(request.kernel)} call`, runOptions, defaultTimeoutMs, (callOptions) =>
+      remote.run(request, callOptions),
+    ) as Promise<KernelResultOf<R>>
+
+  return {
+    init(runOptions = {}) {
+      return call('init()', runOptions, DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS, async () => {
+        await listen()
+        return remote.init()
+      })
+    },
+    matmul(request, runOptions = {}) {
+      return run({ ...request, kernel: 'matmul' }, runOptions) as Promise<Float32Array<ArrayBuffer>>
+    },
+    run,
+    get pending() {
+      return pending.size
+    },
+    close(reason = new KernelAbortedError('The kernel worker was closed.')) {
+      closedWith ??= reason
+      for (const fail of [...pending]) fail(closedWith)
+    },
+  }
+}
