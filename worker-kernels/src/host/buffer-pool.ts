@@ -32,12 +32,17 @@ const MIN_CLASS_BYTES = 256
 /**
  * Size class of a request: powers of two split in quarters (256, 320, 384, 448, 512,
  * 640, ...), so a reused buffer wastes at most 25 % while neighbouring sizes still share.
+ * Never above `maxBytes` (the device's `maxBufferSize`, kept a multiple of 4): rounding
+ * up must not turn a buffer that fits the device into one `createBuffer` refuses, which
+ * happens whenever the limit is not itself a class boundary. A request above `maxBytes`
+ * is returned as is, for `createBuffer` to refuse.
  */
-export function bufferSizeClass(bytes: number): number {
-  if (bytes <= MIN_CLASS_BYTES) return MIN_CLASS_BYTES
+export function bufferSizeClass(bytes: number, maxBytes = Number.POSITIVE_INFINITY): number {
+  if (bytes <= MIN_CLASS_BYTES) return Math.max(bytes, Math.min(MIN_CLASS_BYTES, maxBytes))
   const power = 2 ** Math.floor(Math.log2(bytes))
   const step = power / 4
-  return Math.ceil(bytes / step) * step
+  const size = Math.ceil(bytes / step) * step
+  return Math.max(bytes, Math.min(size, Math.floor(maxBytes / 4) * 4))
 }
 
 /**
@@ -50,6 +55,7 @@ export function bufferSizeClass(bytes: number): number {
 export function createBufferPool(device: GPUDevice, options: BufferPoolOptions = {}): BufferPool {
   const maxPooledBytes = options.maxPooledBytes ?? 256 * 1024 * 1024
   const maxPerClass = options.maxPerClass ?? 4
+  const { maxBufferSize } = device.limits
   const idle = new Map<string, GPUBuffer[]>()
   let pooledBytes = 0
   let destroyed = false
@@ -57,7 +63,7 @@ export function createBufferPool(device: GPUDevice, options: BufferPoolOptions =
 
   return {
     acquire(label, bytes, usage) {
-      const size = bufferSizeClass(bytes)
+      const size = bufferSizeClass(bytes, maxBufferSize)
       const reused = idle.get(keyOf(size, usage))?.pop()
       if (reused) {
         pooledBytes -= reused.size
