@@ -873,9 +873,13 @@ describe('coordinator: canaries and adaptive replication', () => {
     expect(again.taskId).toBe(t1.taskId)
     expect(submit('a', again)).toBe('accepted')
     const first = t1
-    // With the canary rate at 1, the next lease is the known task, and a wrong answer is caught.
+    // With the canary rate at 1, the next lease is the known task under a fresh id (its
+    // own would give it away), and a wrong answer is caught.
     const canary = c.lease('cheat')!
-    expect(canary.taskId).toBe(first.taskId)
+    expect(canary.taskId).not.toBe(first.taskId)
+    expect(canary.taskId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{16}$/)
+    expect(canary.taskId.length).toBe(first.taskId.length)
+    expect(canary.inputs[0]!.data).toEqual(first.inputs[0]!.data)
     const outcome = c.submitOutputs('cheat', canary.leaseId, [
       { shape: [1], dtype: 'float32', bytes: f32([99]) },
     ])
@@ -884,7 +888,19 @@ describe('coordinator: canaries and adaptive replication', () => {
       reason: 'result does not match the verified answer',
     })
     expect(c.lease('cheat')).toBeUndefined()
-    expect(c.stats().counters.canariesIssued).toBe(1)
+    // Those who answered the task never get it as a canary: a holds t0's replica and answered
+    // t1, so there is nothing for it.
+    expect(c.lease('a')).toBeUndefined()
+    // A right answer is paid like any result: into pending credit, from the job's escrow.
+    c.registerContributor('d', { capabilities: caps, address: '10.0.0.4' })
+    const second = c.lease('d')!
+    expect(second.taskId).not.toBe(first.taskId)
+    expect(second.taskId).not.toBe(canary.taskId)
+    expect(submit('d', second)).toBe('accepted')
+    const job = (await c.listJobs()).jobs[0]!
+    expect((await c.account('peer:d')).pending).toBe(job.credits.spent / 3)
+    expect((await c.account('peer:d')).balance).toBe(0)
+    expect(c.stats().counters.canariesIssued).toBe(2)
   })
 
   it('lowers replication as a contributor earns credibility: a long-verified result stands alone', async () => {

@@ -1,7 +1,8 @@
+import { createHmac, randomBytes } from 'node:crypto'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
-import { createLedger, TREASURY } from '../ledger/ledger.ts'
+import { createLedger } from '../ledger/ledger.ts'
 import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
 import {
   type JobSpec,
@@ -139,6 +140,8 @@ interface LeaseRuntime {
   expiresAt: number
   /** Re-issue of an accepted task, to test the contributor against a known answer. */
   canary: boolean
+  /** The id the contributor was told: a task's own, or a fresh one for a canary. */
+  taskId: string
 }
 
 interface Contributor {
@@ -225,6 +228,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   }
   let leaseSeq = 0
   const leasePrefix = crypto.randomUUID().slice(0, 8)
+  // Task ids are keyed hashes, so a canary's fresh id looks like any task's.
+  const taskIdKey = randomBytes(32)
+  const taskIdOf = (jobId: string, index: number) =>
+    `${jobId.slice(0, 8)}-${createHmac('sha256', taskIdKey).update(`${jobId}/${index}`).digest('hex').slice(0, 16)}`
+  const freshTaskId = (jobId: string) => `${jobId.slice(0, 8)}-${randomBytes(8).toString('hex')}`
   let nextReclaim = 0
 
   const count = (outcome: ResultOutcomeKind, method: VerificationMethod | 'none') => {
@@ -452,7 +460,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     const tasks: TaskRuntime[] = []
     const ready: number[] = []
     for (let i = 0; i < row.totalTasks; i++) {
-      const task = newTask(row.id, i, done.has(i))
+      const task = newTask(i, done.has(i))
       if (!task.accepted) {
         task.queued = true
         ready.push(i)
@@ -744,7 +752,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   function grant(job: JobRuntime, task: TaskRuntime, c: Contributor, canary: boolean): LeaseGrant {
     const now = clock.now()
+    if (task.id === '') task.id = taskIdOf(job.row.id, task.index)
     const lease: LeaseRuntime = {
+      // A canary is told a fresh id: a known task's own would give it away to anyone who
+      // saw that task before.
+      taskId: canary ? freshTaskId(job.row.id) : task.id,
       id: `${leasePrefix}-${(leaseSeq++).toString(36)}`,
       jobId: job.row.id,
       taskIndex: task.index,
@@ -763,7 +775,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     const base = {
       leaseId: lease.id,
       jobId: job.row.id,
-      taskId: task.id,
+      taskId: lease.taskId,
       expiresAt: lease.expiresAt,
       expiresInMs: leaseMs,
     }
@@ -890,6 +902,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       () => {},
     )
     task.accepted = true
+    task.answeredBy = winners.map((w) => {
+      const address = contributors.get(w.peerId)?.address
+      return { peerId: w.peerId, payee: w.payee, ...(address != null ? { address } : {}) }
+    })
     task.replicas = []
     for (const leaseId of [...task.leases]) dropLease(leaseId, false)
     const result: TaskResultRecord = {
@@ -925,7 +941,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     if (c != null) fault(c, reason)
     else store.addBan(`peer:${peerId}`, reason, clock.now())
     if (task.failures >= maxTaskFailures && !task.accepted) {
-      finish(job, 'failed', `task ${task.id} failed verification ${task.failures} times`)
+      finish(job, 'failed', `task ${task.index} failed verification ${task.failures} times`)
     } else {
       requeue(job, task)
       publish(job, { type: 'progress', job: view(job.row, job) })
@@ -933,9 +949,19 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return { outcome: 'rejected', reason }
   }
 
-  function canaryAnswer(job: JobRuntime, task: TaskRuntime): ResultTensor[] | undefined {
+  /**
+   * The accepted answer of a task, for a canary to `c`: none when `c` (its peer id, wallet
+   * or address) is among those who answered it, since re-issuing a task to someone who did
+   * it tests nothing and tells it what a canary looks like.
+   */
+  function canaryAnswer(
+    job: JobRuntime,
+    task: TaskRuntime,
+    c: Contributor,
+  ): ResultTensor[] | undefined {
+    if ((task.answeredBy ?? []).some((other) => sameHolder(c, other))) return undefined
     const [known] = store.resultsOfTask(job.row.id, task.index)
-    if (known == null) return undefined
+    if (known == null || known.peerId === c.peerId || known.payee === c.payee) return undefined
     const outputs: ResultTensor[] = []
     for (const ref of known.outputs) {
       const bytes = blobs.get(ref.blob)
@@ -1069,27 +1095,28 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     const policy = job.row.spec.verification ?? {}
     if (lease.canary) {
-      const known = canaryAnswer(job, task)
+      const known = canaryAnswer(job, task, c)
       if (known != null && !replicasAgree(known, outputs)) {
         count('rejected', 'canary')
-        fault(c, 'wrong answer to a task with a known answer')
-        job.row.rejectedResults++
-        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+        store.transaction(() => {
+          fault(c, 'wrong answer to a task with a known answer')
+          job.row.rejectedResults++
+          store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+        })
         return { outcome: 'rejected', reason: 'result does not match the verified answer' }
       }
       count('accepted', 'canary')
+      // Paid like any result, from the job's escrow into pending credit: forfeited if this
+      // contributor is caught cheating before the job ends.
+      const at = clock.now()
       store.transaction(() => {
-        credit(c)
-        store.transfer({
-          from: TREASURY,
-          to: c.payee,
-          amount: job.row.taskCredits,
-          kind: 'canary',
-          jobId: job.row.id,
-          at: clock.now(),
-          ref: `pay:${leaseId}`,
-        })
+        const paid = ledger.pay(job.row.id, c.payee, job.row.taskCredits, at, `pay:${leaseId}`)
+        job.row.spent += paid
+        counters.creditsPaid += paid
+        job.payees.add(c.payee)
+        store.updateJob(job.row.id, { spent: job.row.spent })
       })
+      if (known != null) credit(c)
       return { outcome: 'accepted' }
     }
     if (task.accepted) {
@@ -1451,7 +1478,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           const start = Math.floor(random() * job.tasks.length)
           for (let i = 0; i < Math.min(job.tasks.length, 64); i++) {
             const task = job.tasks[(start + i) % job.tasks.length]!
-            if (task.accepted && mayRun(c, task) && suits(c, job, fastest))
+            if (
+              task.accepted &&
+              mayRun(c, task) &&
+              suits(c, job, fastest) &&
+              canaryAnswer(job, task, c) != null
+            )
               return grant(job, task, c, true)
           }
         }

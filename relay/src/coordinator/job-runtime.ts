@@ -30,6 +30,7 @@ export interface Replica {
 
 export interface TaskRuntime {
   index: number
+  /** Opaque, set when the task is first leased (see `taskIdOf`). */
   id: string
   accepted: boolean
   /** In the job's ready queue. */
@@ -40,6 +41,8 @@ export interface TaskRuntime {
   failures: number
   /** `peer:` and `payee:` keys of contributors whose result for this task was wrong. */
   failedBy: Set<string>
+  /** Who gave the accepted answer: never sent this task as a canary. */
+  answeredBy?: Array<{ peerId: string; payee: string; address?: string }>
   /**
    * Contributors that reported a task error (not a fault), distinct in peer id, wallet and
    * address: two fail the job.
@@ -127,10 +130,10 @@ export function loadInputs(row: StoredJob, blobs: BlobStore): MatmulInputs | Cus
   return { kind: 'custom', spec, blobs: loaded }
 }
 
-export function newTask(jobId: string, index: number, accepted: boolean): TaskRuntime {
+export function newTask(index: number, accepted: boolean): TaskRuntime {
   return {
     index,
-    id: `${jobId.slice(0, 8)}-t${index}`,
+    id: '',
     accepted,
     queued: false,
     leases: new Set(),
