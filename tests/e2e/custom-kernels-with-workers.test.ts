@@ -69,7 +69,7 @@ describe('custom WGSL kernels with headless workers', () => {
     expect(job.credits.spent).toBeGreaterThan(0)
   })
 
-  it('client.map streams verified results as they are accepted; a quote comes first', async () => {
+  it('client.map streams verified results as they are accepted, each once', async () => {
     const wgsl = await readFile(join(EXAMPLE, 'pi.wgsl'), 'utf8')
     const program = {
       wgsl,

@@ -1,13 +1,31 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createClient, encodeNpy, parseNpy, type TabswarmClient } from '@tabswarm/sdk'
+import {
+  createClient,
+  encodeNpy,
+  type JobSpec,
+  type JobView,
+  parseNpy,
+  type TabswarmClient,
+} from '@tabswarm/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
 import { productMismatch } from '../support/product-check.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
 import { runCli } from '../support/run-cli.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
+
+/** One invocation iterating an LCG `spins` times: a task of known length on SwiftShader. */
+const SPIN_WGSL = `
+@group(0) @binding(0) var<storage, read> spins: array<u32>;
+@group(0) @binding(1) var<storage, read_write> state: array<u32>;
+@compute @workgroup_size(1)
+fn main() {
+  var x = 1u;
+  for (var i = 0u; i < spins[0]; i++) { x = x * 1664525u + 1013904223u; }
+  state[0] = x;
+}`
 
 /**
  * The researcher's side against a real relay, with the GPU work done by real headless
@@ -30,6 +48,25 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     await system?.stop()
     await rm(dir, { recursive: true, force: true })
   })
+
+  /** `tasks` tasks of `spins` iterations each (about 35 ns an iteration here). */
+  async function spinJob(tasks: number, spins: number): Promise<JobSpec> {
+    const input = await client.uploadTensor({ shape: [1], data: Uint32Array.from([spins]) })
+    return {
+      kernel: 'custom',
+      program: {
+        wgsl: SPIN_WGSL,
+        inputs: [{ name: 'spins', dtype: 'uint32' }],
+        outputs: [{ name: 'state', dtype: 'uint32' }],
+      },
+      tasks: Array.from({ length: tasks }, () => ({
+        inputs: [input],
+        outputs: [{ shape: [1], dtype: 'uint32' as const }],
+        workgroups: [1, 1, 1] as [number, number, number],
+      })),
+      verification: { replication: 1, spotCheck: 0, canaries: 0 },
+    }
+  }
 
   it('client.matmul returns the verified product of odd shapes, with progress', async () => {
     const [m, k, n] = [211, 157, 173]
@@ -87,6 +124,54 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     expect(missing.stderr.trim().split('\n')).toHaveLength(1)
   })
 
+  it('job --watch follows a job to its end; handle.progress() reports each state up to it', async () => {
+    const job = await client.submit(await spinJob(8, 5_000_000))
+    const watching = runCli(['job', job.id, '--watch', '--json', '--relay', system.url])
+    const states: JobView[] = []
+    for await (const state of job.progress()) states.push(state)
+    expect(states[0]!.status).toBe('running')
+    expect(states.at(-1)).toMatchObject({ status: 'completed', tasks: { accepted: 8, total: 8 } })
+    const accepted = states.map((state) => state.tasks.accepted)
+    expect(accepted).toEqual([...accepted].sort((x, y) => x - y))
+    expect(new Set(accepted).size).toBeGreaterThan(2)
+    const watched = await watching
+    expect(watched.code, watched.stderr).toBe(0)
+    // Started while the job ran, it printed the job only once the job had ended.
+    expect(JSON.parse(watched.stdout)).toMatchObject({ id: job.id, status: 'completed' })
+  })
+
+  it('handle.cancel() part way: spent > 0, refunded = budget - spent, nothing accepted after', async () => {
+    const job = await client.submit(await spinJob(40, 20_000_000))
+    for await (const state of job.progress()) if (state.tasks.accepted >= 2) break
+    const cancelled = await job.cancel()
+    expect(cancelled.status).toBe('cancelled')
+    const { budget, spent, refunded } = cancelled.credits
+    expect(spent).toBeGreaterThan(0)
+    expect(refunded).toBe(budget - spent)
+    expect(cancelled.tasks.accepted).toBeGreaterThanOrEqual(2)
+    expect(cancelled.tasks.accepted).toBeLessThan(cancelled.tasks.total)
+    // The workers' tasks in flight end stale: nothing more is accepted or paid for.
+    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    const later = await job.status()
+    expect(later.tasks.accepted).toBe(cancelled.tasks.accepted)
+    expect(later.credits).toEqual(cancelled.credits)
+    await expect(job.wait()).rejects.toThrow(/cancelled/)
+  })
+
+  it('aborting an SDK call through its AbortSignal cancels the job it started', async () => {
+    const [m, k, n] = [1024, 512, 1024]
+    const stop = new AbortController()
+    const product = client.matmul(
+      { shape: [m, k], data: randomMatrix(m, k, 41) },
+      { shape: [k, n], data: randomMatrix(k, n, 42) },
+      { signal: stop.signal, onProgress: () => stop.abort(new Error('enough of that')) },
+    )
+    await expect(product).rejects.toThrow('enough of that')
+    const [latest] = await client.listJobs({ limit: 1 })
+    expect(latest).toMatchObject({ kernel: 'matmul', status: 'cancelled' })
+    expect(latest!.tasks.accepted).toBeLessThan(latest!.tasks.total)
+  })
+
   it('cancelling a job stops its tasks, and job <id> then exits 1', async () => {
     // Big enough that the workers cannot finish it before the cancel lands.
     const [m, k, n] = [1024, 512, 1024]
@@ -108,17 +193,19 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     expect(shown.code).toBe(1)
   })
 
-  it('a worker drains on SIGINT: exits 0 with a summary of what it did', async () => {
+  it('an idle worker exits 0 on SIGINT with a summary of what it did', async () => {
+    // (A task in flight during Ctrl-C: cli-worker-interrupt.test.ts.)
     const worker = workers[0]!
     const code = await worker.interrupt()
     expect(code).toBe(0)
     const summary = worker.events.find((e) => e.type === 'summary')
-    expect(summary).toMatchObject({ type: 'summary' })
+    expect(summary).toMatchObject({ type: 'summary', released: 0 })
     expect(summary!.tasks).toBeGreaterThan(0)
-    // An honest worker is never rejected; results for the cancelled job come back stale.
+    // An honest worker is never rejected; the only other outcome here is stale (tiles of the
+    // jobs cancelled above, finished after their cancel).
     const outcomes = worker.events.filter((e) => e.type === 'task-finished').map((e) => e.outcome)
     expect(outcomes).toContain('accepted')
-    expect(outcomes).not.toContain('rejected')
+    expect(outcomes.every((o) => o === 'accepted' || o === 'stale')).toBe(true)
     expect(summary!.accepted).toBe(outcomes.filter((o) => o === 'accepted').length)
   })
 })
