@@ -3,11 +3,14 @@
  * process, for crash tests and the recovery benchmark. The parent SIGKILLs it at any moment
  * and starts it again on the same directory.
  *
- *   node coordinator-crash-child.ts <dataDir> <m> <k> <n> <tile> [--leases-only]
+ *   node coordinator-crash-child.ts <dataDir> <m> <k> <n> <tile> [--leases-only] [--votes]
  *
- * Prints one JSON line per event on stdout: `ready` (after recovery, with the time it took),
- * `accepted` (per accepted result), `done`. With `--leases-only` it leases every task and
- * holds the leases (tasks in flight) instead of computing.
+ * Prints one JSON line per event on stdout: `ready` (after recovery, with the time it took
+ * and the tasks queued), `accepted` (per result once durable, with its outcome), `done`.
+ * With `--leases-only` it leases every task and holds the leases (tasks in flight) instead
+ * of computing. With `--votes` the job is checked by votes only (no Freivalds), and a fifth
+ * contributor `s0` answers every task with noise: its outvoted results are faulted and its
+ * pending credit forfeited in the same transactions as the acceptances, all the time.
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -22,6 +25,7 @@ import { matmulReference } from '@tabswarm/worker-kernels'
 
 const [dir, ms, ks, ns, tiles] = process.argv.slice(2)
 const leasesOnly = process.argv.includes('--leases-only')
+const votes = process.argv.includes('--votes')
 if (dir == null || ms == null || ks == null || ns == null || tiles == null) {
   process.stderr.write(
     'usage: coordinator-crash-child.ts <dataDir> <m> <k> <n> <tile> [--leases-only]\n',
@@ -48,13 +52,20 @@ function crashMatrices(m: number, k: number, n: number) {
 
 const started = performance.now()
 const store = createSqliteStore({ path: join(dir, 'coordinator.db') })
+const blobs = createTieredBlobStore({
+  store,
+  large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+})
 const c = createCoordinator({
   store,
-  blobs: createTieredBlobStore({ store, large: createDiskBlobStore({ dir: join(dir, 'blobs') }) }),
+  blobs,
   tileSize: tile,
   welcomeCredits: 1e9,
+  // The saboteur stays, so that faults keep coming until the end.
+  // No recomputation either: the votes alone catch it.
+  ...(votes ? { banAfterFaults: 1_000_000, spotCheckRate: 0, newcomerSpotChecks: 0 } : {}),
 })
-const peers = ['w0', 'w1', 'w2', 'w3']
+const peers = votes ? ['w0', 'w1', 'w2', 'w3', 's0'] : ['w0', 'w1', 'w2', 'w3']
 for (const peer of peers) c.registerContributor(peer, caps)
 
 // A result whose acknowledgement the crash may have swallowed: send it again.
@@ -77,13 +88,27 @@ if (existsSync(inflightPath)) {
 let { jobs } = await c.listJobs({ limit: 1 })
 if (jobs.length === 0) {
   const { a, b } = crashMatrices(m, k, n)
-  jobs = [c.submitMatmul({ a, b, m, k, n }, { account: 'researcher' })]
+  const put = (x: Float32Array) => blobs.put(new Uint8Array(x.buffer)).hash
+  jobs = [
+    await c.submit(
+      {
+        kernel: 'matmul',
+        inputs: {
+          a: { blob: put(a), dtype: 'float32', shape: [m, k] },
+          b: { blob: put(b), dtype: 'float32', shape: [k, n] },
+        },
+        ...(votes ? { verification: { freivalds: 0 } } : {}),
+      },
+      { account: 'researcher' },
+    ),
+  ]
 }
 const job = jobs[0]!
 say({
   type: 'ready',
   job: job.id,
   accepted: job.tasks.accepted,
+  queued: c.stats().gauges.queueDepth,
   recoveryMs: performance.now() - started,
   resent,
 })
@@ -115,7 +140,8 @@ if (leasesOnly) {
     }
     const [ta, tb] = grant.inputs
     const { m: tm, k: tk, n: tn } = grant.args!
-    const output = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, tm, tk, tn)
+    const right = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, tm, tk, tn)
+    const output = peer === 's0' ? right.map(() => Math.random() * 100) : right
     // Written before the result is sent, renamed into place so a crash leaves a whole file.
     writeFileSync(
       `${inflightPath}.tmp`,

@@ -27,12 +27,54 @@ function startChild(args: string[], onEvent: (event: ChildEvent, child: ChildPro
   createInterface({ input: child.stdout! }).on('line', (line) => {
     if (line.startsWith('{')) onEvent(JSON.parse(line) as ChildEvent, child)
   })
+  // `close`, not `exit`: every line the child printed before it died has been read then.
   const exited = new Promise<{
     code: number | null
     signal: NodeJS.Signals | null
     stderr: string
-  }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal, stderr })))
+  }>((resolve) => child.once('close', (code, signal) => resolve({ code, signal, stderr })))
   return { child, exited }
+}
+
+const a = (m: number, k: number) =>
+  Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) - 6)
+const b = (k: number, n: number) =>
+  Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) - 5)
+
+/**
+ * Runs the child until `killAfter` results were acknowledged as accepted (durable), SIGKILLs
+ * it, and runs it again to the end. Returns what the second run said and how many accepted
+ * results the first one acknowledged in all (the kill lands while it goes on).
+ */
+async function crashAndResume(args: string[], killAfter: number) {
+  let acknowledged = 0
+  const first = startChild(args, (event, child) => {
+    if (event.type !== 'accepted' || event.outcome !== 'accepted') return
+    if (++acknowledged === killAfter) child.kill('SIGKILL')
+  })
+  const killed = await first.exited
+  expect(killed.signal, killed.stderr).toBe('SIGKILL')
+  let ready: ChildEvent | undefined
+  let done: ChildEvent | undefined
+  const second = startChild(args, (event) => {
+    if (event.type === 'ready') ready = event
+    if (event.type === 'done') done = event
+  })
+  const finished = await second.exited
+  expect(finished.code, finished.stderr).toBe(0)
+  return { acknowledged, ready: ready!, done: done! }
+}
+
+function reopen(dir: string) {
+  const store = createSqliteStore({ path: join(dir, 'coordinator.db') })
+  const c = createCoordinator({
+    store,
+    blobs: createTieredBlobStore({
+      store,
+      large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+    }),
+  })
+  return { store, c }
 }
 
 const dirs: string[] = []
@@ -41,61 +83,55 @@ afterEach(() => {
 })
 
 describe('coordinator crash recovery', () => {
-  it('completes a job SIGKILLed mid-way with exactly the right results and ledger', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'coordinator-crash-'))
-    dirs.push(dir)
-    const [m, k, n, tile] = [48, 8, 48, 4]
-    const args = [dir, String(m), String(k), String(n), String(tile)]
+  for (const votes of [false, true]) {
+    it(`completes a job SIGKILLed mid-way with exactly the right results and ledger (${votes ? 'votes, with a saboteur faulted all along' : 'Freivalds'})`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'coordinator-crash-'))
+      dirs.push(dir)
+      const [m, k, n, tile] = [48, 8, 48, 4]
+      const args = [
+        dir,
+        String(m),
+        String(k),
+        String(n),
+        String(tile),
+        ...(votes ? ['--votes'] : []),
+      ]
+      const { acknowledged, ready, done } = await crashAndResume(args, votes ? 30 : 50)
 
-    let accepted = 0
-    const first = startChild(args, (event, child) => {
-      if (event.type === 'accepted' && ++accepted === 50) child.kill('SIGKILL')
-    })
-    const killed = await first.exited
-    expect(killed.signal, killed.stderr).toBe('SIGKILL')
+      // Every result acknowledged as accepted survived the kill; at most the one in flight
+      // (committed, not yet acknowledged) is there beside them.
+      expect(ready.accepted).toBeGreaterThanOrEqual(acknowledged)
+      expect(ready.accepted).toBeLessThanOrEqual(acknowledged + 1)
+      // The result sent just before the kill is either accepted once or refused as stale.
+      expect(['accepted', 'stale']).toContain(ready.resent)
+      expect(done.status).toBe('completed')
 
-    let ready: ChildEvent | undefined
-    let done: ChildEvent | undefined
-    const second = startChild(args, (event) => {
-      if (event.type === 'ready') ready = event
-      if (event.type === 'done') done = event
-    })
-    const finished = await second.exited
-    expect(finished.code, finished.stderr).toBe(0)
-    expect(ready?.accepted).toBeGreaterThanOrEqual(49)
-    // The result sent just before the kill is either accepted once or refused as stale.
-    expect(['accepted', 'stale']).toContain(ready?.resent)
-    expect(done?.status).toBe('completed')
-
-    const store = createSqliteStore({ path: join(dir, 'coordinator.db') })
-    const c = createCoordinator({
-      store,
-      blobs: createTieredBlobStore({
-        store,
-        large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
-      }),
-    })
-    try {
-      const { jobs } = await c.listJobs()
-      const job = jobs[0]!
-      const tasks = (m / tile) * (n / tile)
-      expect(job.tasks).toMatchObject({ total: tasks, accepted: tasks })
-      const a = Float32Array.from({ length: m * k }, (_, i) => ((i * 7) % 13) - 6)
-      const b = Float32Array.from({ length: k * n }, (_, i) => ((i * 5) % 11) - 5)
-      expect(await c.jobOutput(job.id)).toEqual(matmulReference(a, b, m, k, n))
-      const results = await c.results(job.id, { limit: 1000 })
-      expect(results.results).toHaveLength(tasks)
-      expect(new Set(results.results.map((r) => r.index)).size).toBe(tasks)
-      // Each tile paid exactly once: the escrow (one tile's price per tile) is spent to the credit.
-      expect(job.credits.spent).toBe(job.credits.budget)
-      const earned = (
-        await Promise.all(['w0', 'w1', 'w2', 'w3'].map((w) => c.account(`peer:${w}`)))
-      ).reduce((s, acc) => s + acc.earned, 0)
-      expect(earned).toBe(job.credits.spent)
-      expect((await c.account('researcher')).balance).toBe(1e9 - job.credits.spent)
-      expect(job.credits.refunded).toBe(job.credits.budget - job.credits.spent)
-    } finally {
-      c.close()
-    }
-  }, 60_000)
+      const { store, c } = reopen(dir)
+      try {
+        const { jobs } = await c.listJobs()
+        const job = jobs[0]!
+        const tasks = (m / tile) * (n / tile)
+        expect(job.tasks).toMatchObject({ total: tasks, accepted: tasks })
+        expect(await c.jobOutput(job.id)).toEqual(matmulReference(a(m, k), b(k, n), m, k, n))
+        const results = await c.results(job.id, { limit: 1000 })
+        expect(results.results).toHaveLength(tasks)
+        expect(new Set(results.results.map((r) => r.index)).size).toBe(tasks)
+        // Each tile paid exactly what the policy pays (Freivalds: one result; a vote: the two
+        // agreeing ones), never twice: the escrow is spent to the credit.
+        expect(job.credits.spent).toBe(job.credits.budget)
+        const earned = (
+          await Promise.all(['w0', 'w1', 'w2', 'w3'].map((w) => c.account(`peer:${w}`)))
+        ).reduce((sum, acc) => sum + acc.earned, 0)
+        expect(earned).toBe(job.credits.spent)
+        const saboteur = await c.account('peer:s0')
+        expect(saboteur.earned + saboteur.pending + saboteur.balance).toBe(0)
+        if (votes) expect(job.tasks.rejectedResults).toBeGreaterThan(0)
+        expect((await c.account('researcher')).balance).toBe(1e9 - job.credits.spent)
+        expect(job.credits.refunded).toBe(job.credits.budget - job.credits.spent)
+        expect(store.ledgerImbalance()).toBe(0)
+      } finally {
+        c.close()
+      }
+    }, 60_000)
+  }
 })

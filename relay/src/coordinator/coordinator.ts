@@ -548,7 +548,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
    * and its wallet (`banAfterFaults`), or the address (`banAddressAfterFaults`); every
    * connected peer under a banned wallet or address is banned with it.
    */
-  function fault(c: Contributor, reason: string): void {
+  function fault(c: Contributor, reason: string): Contributor[] {
     const at = clock.now()
     const outcast: Contributor[] = []
     store.transaction(() => {
@@ -591,6 +591,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       }
       store.putContributor(c.record)
     })
+    return outcast
+  }
+
+  /** Takes the leases and the waiting replicas of newly banned contributors away. */
+  function expel(outcast: readonly Contributor[]): void {
     for (const banned of outcast) {
       for (const leaseId of [...banned.leases]) dropLease(leaseId, true)
       // Its replicas waiting for agreement count for nothing now.
@@ -862,6 +867,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     winners: Array<{ leaseId: string; peerId: string; payee: string }>,
     outputs: ResultTensor[],
     method: VerificationMethod,
+    /** More changes of the same decision (the losers' faults), in the same transaction. */
+    alongside?: () => void,
   ): void {
     const at = clock.now()
     const row = job.row
@@ -893,6 +900,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       }
       row.acceptedTasks++
       store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
+      alongside?.()
     })
     if (durableSeq >= seq) durableSeq = seq - 1
     void store.flushed().then(
@@ -934,12 +942,16 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     peerId: string,
     reason: string,
   ): ResultOutcome {
-    job.row.rejectedResults++
     task.failures++
     markFailed(task, c ?? { peerId, payee: `peer:${peerId}` })
-    store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-    if (c != null) fault(c, reason)
-    else store.addBan(`peer:${peerId}`, reason, clock.now())
+    let outcast: Contributor[] = []
+    store.transaction(() => {
+      job.row.rejectedResults++
+      store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+      if (c != null) outcast = fault(c, reason)
+      else store.addBan(`peer:${peerId}`, reason, clock.now())
+    })
+    expel(outcast)
     if (task.failures >= maxTaskFailures && !task.accepted) {
       finish(job, 'failed', `task ${task.index} failed verification ${task.failures} times`)
     } else {
@@ -1023,15 +1035,21 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     const winners = groups[best]!
     const method: VerificationMethod = winners.length > 1 ? 'replication' : 'trusted'
     const losers = groups.filter((_, g) => g !== best).flat()
-    accept(job, task, winners, winners[0]!.outputs, method)
-    for (const loser of losers) {
-      markFailed(task, loser)
-      const c = contributors.get(loser.peerId)
-      job.row.rejectedResults++
-      count('rejected', 'replication')
-      if (c != null) fault(c, 'outvoted by a credible majority')
-    }
-    if (losers.length > 0) store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+    const outcast: Contributor[] = []
+    // One decision, one transaction: the answer accepted and paid, and those who contradicted
+    // it faulted and their pending credit forfeited, before the job can settle.
+    accept(job, task, winners, winners[0]!.outputs, method, () => {
+      for (const loser of losers) {
+        markFailed(task, loser)
+        const c = contributors.get(loser.peerId)
+        job.row.rejectedResults++
+        count('rejected', 'replication')
+        if (c != null) outcast.push(...fault(c, 'outvoted by a credible majority'))
+      }
+      if (losers.length > 0)
+        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+    })
+    expel(outcast)
     return { outcome: 'accepted', method }
   }
 
@@ -1098,11 +1116,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const known = canaryAnswer(job, task, c)
       if (known != null && !replicasAgree(known, outputs)) {
         count('rejected', 'canary')
+        let outcast: Contributor[] = []
         store.transaction(() => {
-          fault(c, 'wrong answer to a task with a known answer')
+          outcast = fault(c, 'wrong answer to a task with a known answer')
           job.row.rejectedResults++
           store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
         })
+        expel(outcast)
         return { outcome: 'rejected', reason: 'result does not match the verified answer' }
       }
       count('accepted', 'canary')
