@@ -20,11 +20,14 @@ const GPU_ONLY_SHAPES: Shape[] = [
   [2048, 2048, 2048],
   [4096, 4096, 4096],
 ]
-/** `TABSWARM_BENCH_QUICK=1`: the two small squares, for a quick look while tuning. */
-const QUICK_SHAPES: Shape[] = [
-  [256, 256, 256],
-  [512, 512, 512],
-]
+/** `TABSWARM_BENCH_QUICK=1`: one small square, to check the benchmark itself runs. */
+const QUICK_SHAPES: Shape[] = [[256, 256, 256]]
+
+/**
+ * What a row compares with, in order: TensorFlow.js, and where it cannot run a case
+ * (f16: it has no float16 tensors; or a failure on this adapter), onnxruntime-web.
+ */
+const PEER_LIBRARIES: readonly BenchLibrary[] = ['tfjs-webgpu', 'onnxruntime-web-webgpu']
 
 /** Longest one call into the page (a warm-up or one repetition) may take. */
 const CALL_TIMEOUT_MS = 180_000
@@ -64,12 +67,14 @@ async function evaluateWithin<T>(page: Page, what: string, run: () => Promise<T>
 }
 
 /**
- * Matmul GFLOP/s of our kernels against TensorFlow.js's WebGPU backend and our naive
- * kernel, all in one headless Chromium page on the same adapter (SwiftShader here).
+ * Matmul GFLOP/s of our kernels against TensorFlow.js's WebGPU backend (or, where TF.js
+ * cannot run a case, onnxruntime-web's) and our naive kernel, all in one headless
+ * Chromium page on the same adapter (SwiftShader here).
  */
 export const kernelsArea: BenchArea = {
   name: 'kernels',
-  title: 'Matmul in headless Chromium: Tabswarm vs TensorFlow.js WebGPU vs naive WGSL',
+  title:
+    'Matmul in headless Chromium: Tabswarm vs TensorFlow.js WebGPU (onnxruntime-web WebGPU where TF.js cannot run) vs naive WGSL',
   async run(log) {
     const served = await serveBuiltPage('bench/kernels-browser/vite.config.ts')
     const browser = await launchChromium()
@@ -92,20 +97,21 @@ export const kernelsArea: BenchArea = {
       const f16 = adapter.deviceFeatures.includes('shader-f16')
       log(`adapter: ${adapterName}${emulated ? ' (CPU emulation)' : ''}; shader-f16: ${f16}`)
       log(`TensorFlow.js ${setup.tfjs.version}, backend ${setup.tfjs.backend}`)
+      log(`onnxruntime-web ${setup.onnxruntime.version}, WebGPU execution provider`)
 
       const quick = process.env.TABSWARM_BENCH_QUICK === '1'
       const shapes = quick ? QUICK_SHAPES : emulated ? SHAPES : [...SHAPES, ...GPU_ONLY_SHAPES]
       const dtypes = ['float32', 'float16'] as const
 
-      /** Warm up each library, then time them in turns: GFLOP/s of each library that ran. */
+      /**
+       * Warm up each library, then time them in turns: GFLOP/s of each library that ran,
+       * and which library the row compares with (TF.js, else onnxruntime-web, else none).
+       */
       const measure = async (shape: Shape, dtype: BenchCase['dtype']) => {
         const [m, k, n] = shape
-        const libraries: BenchLibrary[] =
-          dtype === 'float32'
-            ? ['tabswarm', 'tfjs-webgpu', 'naive-wgsl']
-            : ['tabswarm', 'naive-wgsl']
         const running: BenchCase[] = []
-        for (const library of libraries) {
+        /** Warm `library` up; a case that cannot run is noted, with its reason, and skipped. */
+        const warmUp = async (library: BenchLibrary): Promise<boolean> => {
           const benchCase: BenchCase = { library, m, k, n, dtype }
           const label = `${library} ${dtype} ${m}x${k}x${n}`
           let check: FreivaldsResult
@@ -114,16 +120,28 @@ export const kernelsArea: BenchArea = {
               page.evaluate((c) => window.kernelBench.warmUp(c), benchCase),
             )
           } catch (err) {
-            const reason = (err instanceof Error ? err.message : String(err)).split('\n')[0]
+            const reason = (err instanceof Error ? err.message : String(err))
+              .split('\n')[0]
+              ?.slice(0, 400)
             log(`${label}: could not run: ${reason}`)
             notes.push(`${label} could not run: ${reason}`)
-            continue
+            return false
           }
           // A wrong product must not post a figure, however fast.
           if (!check.ok)
             throw new Error(`${label} returned a wrong product: ${JSON.stringify(check)}`)
           running.push(benchCase)
+          return true
         }
+        if (!(await warmUp('tabswarm'))) return { gflops: new Map<BenchLibrary, number>() }
+        let peer: BenchLibrary | undefined
+        for (const library of PEER_LIBRARIES) {
+          if (await warmUp(library)) {
+            peer = library
+            break
+          }
+        }
+        await warmUp('naive-wgsl')
         const seconds = new Map<BenchLibrary, number[]>(running.map((c) => [c.library, []]))
         for (let rep = 0; rep < repetitionsFor(shape, emulated); rep++) {
           for (const benchCase of running) {
@@ -140,20 +158,27 @@ export const kernelsArea: BenchArea = {
             `${library} ${dtype} ${m}x${k}x${n}: ${(gflops.get(library) as number).toFixed(3)} GFLOP/s (median of ${samples.map((t) => t.toFixed(3)).join(', ')} s)`,
           )
         }
-        return gflops
+        return { gflops, ...(peer ? { peer } : {}) }
       }
 
+      const peersUsed = new Set<BenchLibrary>()
       for (const dtype of dtypes) {
         for (const shape of shapes) {
           const [m, k, n] = shape
-          const gflops = await measure(shape, dtype)
+          const { gflops, peer } = await measure(shape, dtype)
           const ours = gflops.get('tabswarm')
           if (ours === undefined) continue
           const name = `matmul ${dtype === 'float32' ? 'f32' : 'f16'} ${m}x${k}x${n}`
           const row = { case: name, metric: 'gflops', value: ours, unit: 'GFLOP/s' }
-          for (const peer of ['tfjs-webgpu', 'naive-wgsl'] as const) {
-            const value = gflops.get(peer)
-            if (value !== undefined) rows.push({ ...row, vs: { name: peer, value } })
+          if (peer) peersUsed.add(peer)
+          for (const other of [peer, 'naive-wgsl' as const]) {
+            const value = other && gflops.get(other)
+            if (other && value !== undefined) rows.push({ ...row, vs: { name: other, value } })
+          }
+          if (!peer) {
+            notes.push(
+              `${name}: neither TensorFlow.js nor onnxruntime-web could run it here (reasons above), so this shape is compared with our naive kernel only.`,
+            )
           }
         }
       }
@@ -163,22 +188,25 @@ export const kernelsArea: BenchArea = {
         emulated
           ? `The adapter is ${adapterName}, a CPU emulation of a GPU: only the ratios (ours ÷ TF.js, ours ÷ naive, measured side by side in this run) mean anything; the absolute GFLOP/s are not GPU speeds.`
           : `Adapter: ${adapterName}.`,
-        `All three run in one headless Chromium page on that adapter: Tabswarm's kernel host (variant \`auto\`: tiled, or GEMV when m or n is 1), TensorFlow.js ${setup.tfjs.version} (\`@tensorflow/tfjs-backend-webgpu\`, CPU forwarding off) and our naive WGSL kernel.`,
+        `All run in one headless Chromium page on that adapter: Tabswarm's kernel host (variant \`auto\`: tiled, or GEMV when m or n is 1), TensorFlow.js ${setup.tfjs.version} (\`@tensorflow/tfjs-backend-webgpu\`, CPU forwarding off), onnxruntime-web ${setup.onnxruntime.version} (WebGPU execution provider, a one-node MatMul ONNX model built in code, one wasm thread) and our naive WGSL kernel.`,
+        'Each row says in vs.name what it compares with: tfjs-webgpu wherever TensorFlow.js can run the case; onnxruntime-web-webgpu only where TensorFlow.js cannot (the reason is noted per shape); naive-wgsl always.',
         'Each figure is 2·m·k·n ÷ the median wall time of the timed repetitions (7, or 5 at ≥ 1 GFLOP on an emulated adapter; 15 on a GPU) after one warm-up, each from typed arrays in JS memory to the product back in JS memory: upload, compute and read-back included for every library alike. The libraries take turns, one repetition each, so background load on the machine falls on all of them alike.',
         "Every warm-up product passes Freivalds' check before its timings count.",
-        `f16 rows: f16 storage (inputs and product), f32 arithmetic; our kernels pack and unpack f16 with core WGSL built-ins, so they run ${f16 ? 'here' : 'even though this adapter lacks shader-f16'}. TensorFlow.js has no f16 tensors, so f16 rows compare with our naive kernel only.`,
+        `f16 rows: f16 storage (inputs and product), f32 arithmetic; our kernels pack and unpack f16 with core WGSL built-ins, so they run ${f16 ? 'here' : 'even though this adapter lacks shader-f16'}. TensorFlow.js has no f16 tensors, so f16 rows try onnxruntime-web's f16 MatMul, which needs shader-f16${f16 ? '' : ': this adapter lacks it, so onnxruntime-web could not run f16 here (its error is noted per shape) and those rows compare with our naive kernel only'}.`,
         'Operands are uniform in [-1, 1), rounded to f16 values (exact in f32) so f32 and f16 rows multiply the same numbers.',
         emulated
           ? 'Shapes of 2048³ and up run only on a real GPU (SwiftShader would take minutes per repetition).'
           : 'Shapes up to 4096³ included.',
       )
-      if (quick) notes.push('TABSWARM_BENCH_QUICK=1: only the 256³ and 512³ squares were run.')
+      if (quick) notes.push('TABSWARM_BENCH_QUICK=1: only the 256³ square was run.')
       return {
         rows,
         machine: {
           gpuAdapter: adapterName,
           runtime: `headless Chromium (${browser.version()}), WebGPU`,
           tfjs: setup.tfjs.version,
+          onnxruntimeWeb: setup.onnxruntime.version,
+          comparedWith: [...peersUsed],
         },
         notes,
       }

@@ -4,6 +4,8 @@
  * same WebGPU adapter, and is timed the same way: from typed arrays in JS memory to the
  * product back in JS memory (upload, compute, read-back), after a verified warm-up. The
  * driver interleaves the libraries' repetitions, so background load hits all alike.
+ * onnxruntime-web's WebGPU backend stands in for TensorFlow.js where TF.js cannot run a
+ * case (f16: TF.js has no float16 tensors), on a one-node MatMul model built in code.
  */
 import {
   createKernelHost,
@@ -17,9 +19,14 @@ import {
 } from '@tabswarm/worker-kernels'
 import '@tensorflow/tfjs-backend-webgpu'
 import * as tf from '@tensorflow/tfjs-core'
+import * as ort from 'onnxruntime-web/webgpu'
+import { onnxMatmulModel } from './onnx-matmul-model.ts'
 
-/** What runs a case: our kernels (`auto` variant choice, as users get), our naive kernel, or TF.js. */
-export type BenchLibrary = 'tabswarm' | 'naive-wgsl' | 'tfjs-webgpu'
+/**
+ * What runs a case: our kernels (`auto` variant choice, as users get), our naive kernel,
+ * TF.js, or onnxruntime-web (both on their WebGPU backends).
+ */
+export type BenchLibrary = 'tabswarm' | 'naive-wgsl' | 'tfjs-webgpu' | 'onnxruntime-web-webgpu'
 
 /** One configuration to run. */
 export type BenchCase = {
@@ -34,6 +41,7 @@ export type BenchCase = {
 export type BenchSetup = {
   adapter: HostInfo
   tfjs: { version: string; backend: string }
+  onnxruntime: { version: string }
 }
 
 /** The page's API, as `window.kernelBench`. */
@@ -72,8 +80,47 @@ function operandsFor(m: number, k: number, n: number): Operands {
   return operands
 }
 
+/** The ORT session of the current shape and dtype; the one before is released. */
+let onnxSession: { key: string; session: Promise<ort.InferenceSession> } | undefined
+
+function onnxSessionFor(m: number, k: number, n: number, dtype: BenchCase['dtype']) {
+  const key = `${m}x${k}x${n}:${dtype}`
+  if (onnxSession?.key !== key) {
+    void onnxSession?.session.then((old) => old.release()).catch(() => {})
+    const session = ort.InferenceSession.create(onnxMatmulModel(m, k, n, dtype), {
+      executionProviders: ['webgpu'],
+    })
+    onnxSession = { key, session }
+  }
+  return onnxSession.session
+}
+
+async function runOnnx(benchCase: BenchCase, data: Operands): Promise<Float32Array> {
+  const { m, k, n, dtype } = benchCase
+  const session = await onnxSessionFor(m, k, n, dtype)
+  const feeds =
+    dtype === 'float16'
+      ? {
+          a: new ort.Tensor('float16', data.aBits, [m, k]),
+          b: new ort.Tensor('float16', data.bBits, [k, n]),
+        }
+      : {
+          a: new ort.Tensor('float32', data.a, [m, k]),
+          b: new ort.Tensor('float32', data.b, [k, n]),
+        }
+  const { c } = await session.run(feeds)
+  if (!c) throw new Error('onnxruntime-web returned no output c.')
+  try {
+    // Outputs come back in CPU memory (the default location), as the other libraries' do.
+    return dtype === 'float16' ? fromFloat16(c.data as Uint16Array) : (c.data as Float32Array)
+  } finally {
+    c.dispose()
+  }
+}
+
 async function runOnce(benchCase: BenchCase, data: Operands): Promise<Float32Array> {
   const { library, m, k, n, dtype } = benchCase
+  if (library === 'onnxruntime-web-webgpu') return runOnnx(benchCase, data)
   if (library === 'tfjs-webgpu') {
     if (dtype !== 'float32') throw new Error('TensorFlow.js has no float16 tensors.')
     const ta = tf.tensor2d(data.a, [m, k])
@@ -102,7 +149,14 @@ window.kernelBench = {
     await tf.ready()
     // Run every matmul on the GPU: TF.js otherwise forwards small CPU-resident work to JS.
     tf.env().set('WEBGPU_CPU_FORWARD', false)
-    return { adapter: host.info, tfjs: { version: tf.version_core, backend: tf.getBackend() } }
+    // One thread: the page is not cross-origin isolated, so there is no SharedArrayBuffer.
+    ort.env.wasm.numThreads = 1
+    ort.env.logLevel = 'error'
+    return {
+      adapter: host.info,
+      tfjs: { version: tf.version_core, backend: tf.getBackend() },
+      onnxruntime: { version: ort.env.versions.web ?? ort.env.versions.common },
+    }
   },
 
   async warmUp(benchCase) {
