@@ -69,6 +69,7 @@ export async function startTabswarm(
     store,
     blobs,
     leaseMs: config.leaseMs,
+    log: log.child('coordinator'),
     welcomeCredits: welcomeCreditsFor(config, openToLocal),
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
   })

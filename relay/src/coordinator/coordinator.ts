@@ -3,6 +3,7 @@ import { freivaldsCheck } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
+import { type Logger, silentLogger } from '../log.ts'
 import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
 import {
   type JobSpec,
@@ -52,6 +53,8 @@ export interface CoordinatorOptions {
   blobs?: BlobStore
   /** @default Date.now */
   clock?: Clock
+  /** Faults, bans, task errors and job ends, as structured lines. @default silent */
+  log?: Logger
   /**
    * Uniform [0, 1) numbers for every sampling decision (which results get Freivalds, spot
    * checks, canaries) and Freivalds' vectors. Contributors must not predict it.
@@ -190,6 +193,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const store = options.store ?? createSqliteStore({ path: ':memory:' })
   const blobs = options.blobs ?? createMemoryBlobStore()
   const clock = options.clock ?? systemClock
+  const log = options.log ?? silentLogger
   const random = options.random ?? cryptoRandom()
   const spotVerifier = options.verifier ?? cpuReferenceVerifier
   const freivaldsRounds = options.freivaldsRounds ?? 2
@@ -508,6 +512,16 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     jobs.delete(row.id)
     job.leased = 0
     closing.set(row.id, { job, before })
+    log[status === 'failed' ? 'warn' : 'info'](`job ${status}`, {
+      job: row.id,
+      owner: row.owner,
+      tasks: row.totalTasks,
+      accepted: row.acceptedTasks,
+      rejectedResults: row.rejectedResults,
+      spent: row.spent,
+      refunded: row.refunded,
+      ...(error != null ? { error } : {}),
+    })
     publish(job, { type: status, job: view(row) } as JobEvent, () => closing.delete(row.id))
     job.outbox = job.outbox.then(() => job.listeners.clear())
   }
@@ -521,6 +535,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       // Its inputs are gone (the blob directory was pruned, say): end the job, refund, go on.
       const at = clock.now()
       const reason = `cannot resume after a restart: ${(err as Error).message}`
+      log.error('job failed to resume', { job: row.id, error: reason })
       store.transaction(() => {
         const refunded = ledger.settle(row.id, row.owner, store.resultPayees(row.id), at)
         store.updateJob(row.id, {
@@ -533,6 +548,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       continue
     }
     for (const payee of store.resultPayees(row.id)) runtime.payees.add(payee)
+    log.info('job resumed', {
+      job: row.id,
+      tasks: row.totalTasks,
+      accepted: row.acceptedTasks,
+    })
   }
 
   // ---- contributors
@@ -548,9 +568,21 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
    * and its wallet (`banAfterFaults`), or the address (`banAddressAfterFaults`); every
    * connected peer under a banned wallet or address is banned with it.
    */
-  function fault(c: Contributor, reason: string): Contributor[] {
+  function fault(
+    c: Contributor,
+    reason: string,
+    where?: { job: string; task: number },
+  ): Contributor[] {
     const at = clock.now()
     const outcast: Contributor[] = []
+    log.warn('fault', {
+      peer: c.peerId,
+      payee: c.payee,
+      ...(c.address != null ? { address: c.address } : {}),
+      faults: c.record.faults + 1,
+      reason,
+      ...where,
+    })
     store.transaction(() => {
       c.record.verified = 0
       c.record.faults++
@@ -574,6 +606,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         if (store.isBanned(key)) continue
         store.addBan(key, reason, at)
         counters.bans++
+        log.warn('banned', { ban: key, reason, peer: c.peerId })
       }
       if (keys.length > 0) {
         for (const other of contributors.values()) {
@@ -948,7 +981,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     store.transaction(() => {
       job.row.rejectedResults++
       store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-      if (c != null) outcast = fault(c, reason)
+      if (c != null) outcast = fault(c, reason, { job: job.row.id, task: task.index })
       else store.addBan(`peer:${peerId}`, reason, clock.now())
     })
     expel(outcast)
@@ -1044,7 +1077,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         const c = contributors.get(loser.peerId)
         job.row.rejectedResults++
         count('rejected', 'replication')
-        if (c != null) outcast.push(...fault(c, 'outvoted by a credible majority'))
+        if (c != null)
+          outcast.push(
+            ...fault(c, 'outvoted by a credible majority', { job: job.row.id, task: task.index }),
+          )
       }
       if (losers.length > 0)
         store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
@@ -1118,7 +1154,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         count('rejected', 'canary')
         let outcast: Contributor[] = []
         store.transaction(() => {
-          outcast = fault(c, 'wrong answer to a task with a known answer')
+          outcast = fault(c, 'wrong answer to a task with a known answer', {
+            job: job.row.id,
+            task: task.index,
+          })
           job.row.rejectedResults++
           store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
         })
@@ -1568,6 +1607,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       dirtyTimer ??= setImmediate(persistCredibility)
       task.errorReporters ??= []
       const reporters = task.errorReporters
+      log.info('task error reported', {
+        peer: peerId,
+        job: job.row.id,
+        task: task.index,
+        code: String(code).slice(0, 64),
+      })
       if (!reporters.some((r) => sameHolder(c, r)))
         reporters.push({
           peerId: c.peerId,
