@@ -4,7 +4,11 @@ import type { PrivateKey } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { createDiscoveryValidator, decodeAnnouncement } from './discovery-validator.ts'
+import {
+  createDiscoveryValidator,
+  decodeAnnouncement,
+  encodeAnnouncement,
+} from './discovery-validator.ts'
 
 function varint(value: number): number[] {
   const out: number[] = []
@@ -104,5 +108,19 @@ describe('discovery announcement validation', () => {
     now += 1_000
     expect(validate(from, message)).toBe(TopicValidatorResult.Accept)
     expect(validate(from, message)).toBe(TopicValidatorResult.Ignore)
+  })
+
+  it('encodes announcements in the format it decodes', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const publicKey = publicKeyToProtobuf(key.publicKey)
+    const long = new Uint8Array(200).fill(4)
+    const encoded = encodeAnnouncement({ publicKey, addrs: [circuit, long] })
+    expect(encoded).toEqual(announcement(publicKey, [circuit, long]))
+    expect(
+      decodeAnnouncement(encoded, { maxAddrs: 16, maxAddrBytes: 256, maxBytes: 4096 }),
+    ).toEqual({
+      publicKey,
+      addrs: [circuit, long],
+    })
   })
 })

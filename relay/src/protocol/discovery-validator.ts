@@ -107,6 +107,25 @@ export function decodeAnnouncement(
   return { publicKey, addrs }
 }
 
+/** Encodes an announcement the way `@libp2p/pubsub-peer-discovery` does, for announcing at once. */
+export function encodeAnnouncement(announcement: DiscoveryAnnouncement): Uint8Array {
+  const parts: number[] = []
+  const field = (n: number, bytes: Uint8Array) => {
+    parts.push((n << 3) | 2)
+    for (let length = bytes.byteLength; ; length >>>= 7) {
+      if (length < 0x80) {
+        parts.push(length)
+        break
+      }
+      parts.push((length & 0x7f) | 0x80)
+    }
+    for (const byte of bytes) parts.push(byte)
+  }
+  field(1, announcement.publicKey)
+  for (const addr of announcement.addrs) field(2, addr)
+  return Uint8Array.from(parts)
+}
+
 /**
  * Builds the gossipsub topic validator of the discovery topic. It rejects announcements
  * that are unsigned, malformed, oversized, or whose key is not the key that signed the

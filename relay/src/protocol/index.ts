@@ -47,7 +47,11 @@ export { packBuffers, readBuffer } from './buffer-slots.ts'
 export type { ByteBudget } from './byte-budget.ts'
 export { createByteBudget } from './byte-budget.ts'
 export type { DiscoveryAnnouncement, DiscoveryValidatorOptions } from './discovery-validator.ts'
-export { createDiscoveryValidator, decodeAnnouncement } from './discovery-validator.ts'
+export {
+  createDiscoveryValidator,
+  decodeAnnouncement,
+  encodeAnnouncement,
+} from './discovery-validator.ts'
 export type { ServeWorkOptions, WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'

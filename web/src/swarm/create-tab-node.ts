@@ -9,7 +9,7 @@ import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { DISCOVERY_TOPIC } from '@tabswarm/relay/protocol'
+import { createDiscoveryValidator, DISCOVERY_TOPIC } from '@tabswarm/relay/protocol'
 import { createLibp2p } from 'libp2p'
 
 export interface TabNodeOptions {
@@ -33,7 +33,7 @@ export interface TabNodeOptions {
  * the caller starts it once its handlers are registered.
  */
 export async function createTabNode(options: TabNodeOptions) {
-  return createLibp2p({
+  const node = await createLibp2p({
     start: false,
     ...(options.privateKey ? { privateKey: options.privateKey } : {}),
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
@@ -66,6 +66,10 @@ export async function createTabNode(options: TabNodeOptions) {
       }),
     },
   })
+  // The relay validates announcements too, but a tab trusts no other peer: a forged or
+  // junk announcement is dropped before discovery makes this tab dial it.
+  node.services.pubsub.topicValidators.set(DISCOVERY_TOPIC, createDiscoveryValidator())
+  return node
 }
 
 export type TabNode = Awaited<ReturnType<typeof createTabNode>>

@@ -49,9 +49,9 @@ export interface DirectPeersOptions {
   /** The relay address through which a peer's circuit address is built when it announced none. */
   relayAddr: () => Multiaddr | undefined
   /**
-   * Direct links this tab opens on its own. Each WebRTC connection costs a peer connection
-   * in the browser (ICE, DTLS, SCTP); a few good links are enough for blobs to spread.
-   * Peers may still dial this tab beyond it.
+   * Direct links this tab opens on its own, dials in progress included. Each WebRTC
+   * connection costs a peer connection in the browser (ICE, DTLS, SCTP); a few good links
+   * are enough for blobs to spread. Peers may still dial this tab beyond it.
    * @default 8
    */
   maxDirectPeers?: number
@@ -61,11 +61,42 @@ export interface DirectPeersOptions {
    * @default 10_000
    */
   dialTimeoutMs?: number
+  /**
+   * When two tabs hear each other, the one with the lower peer id dials; the other waits
+   * this long for it before dialling itself (the lower one may be full, or failing).
+   * @default 15_000
+   */
+  yieldToLowerMs?: number
+  /** A peer not heard from for this long, and not linked, is forgotten. @default 60_000 */
+  forgetAfterMs?: number
+  /** Peers remembered at once; the least recently heard go first. @default 1024 */
+  maxKnownPeers?: number
+  /** Clock in milliseconds; injected by tests. @default performance.now */
+  now?: () => number
 }
 
 /** The address that reaches `peer` over WebRTC, signalled through the relay. */
 export function webRtcAddrVia(relayAddr: Multiaddr, peer: PeerId): Multiaddr {
   return multiaddr(`${relayAddr.toString()}/p2p-circuit/webrtc/p2p/${peer.toString()}`)
+}
+
+/** Settles like `work`, or rejects with the signal's reason first; `work` itself goes on. */
+function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason)
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason)
+    signal.addEventListener('abort', onAbort, { once: true })
+    work.then(
+      (value) => {
+        signal.removeEventListener('abort', onAbort)
+        resolve(value)
+      },
+      (err: unknown) => {
+        signal.removeEventListener('abort', onAbort)
+        reject(err)
+      },
+    )
+  })
 }
 
 /**
@@ -75,38 +106,59 @@ export function webRtcAddrVia(relayAddr: Multiaddr, peer: PeerId): Multiaddr {
  * never carries application data (protocols refuse limited connections by default).
  */
 export function linkDirectPeers(options: DirectPeersOptions): {
-  /** Opens (or reuses) a direct connection to `peer`. */
+  /**
+   * Opens (or reuses) a direct connection to `peer`. Callers asking for the same peer at
+   * once share one dial; `signal` only stops this caller waiting for it.
+   */
   connect(peer: PeerId, signal: AbortSignal): Promise<Connection>
   stop(): void
 } {
   const { node, stats, signal } = options
   const maxDirect = options.maxDirectPeers ?? 8
   const dialTimeoutMs = options.dialTimeoutMs ?? 10_000
-  const heard = new Set<string>()
+  const yieldMs = options.yieldToLowerMs ?? 15_000
+  const forgetAfterMs = options.forgetAfterMs ?? 60_000
+  const maxKnown = options.maxKnownPeers ?? 1024
+  const clock = options.now ?? (() => performance.now())
+  const self = node.peerId.toString()
+  // Peer id -> when first and last heard. Insertion order is recency: re-inserted when heard.
+  const heard = new Map<string, { first: number; last: number }>()
   const dialling = new Map<string, Promise<Connection>>()
 
-  const directCount = () =>
+  const directPeers = () =>
     new Set(
       node
         .getConnections()
         .filter(isDirectWebRtc)
         .map((c) => c.remotePeer.toString()),
-    ).size
+    )
 
-  const refresh = () => {
-    // A tab that dialled us is known to us even before we hear its announcement.
-    for (const c of node.getConnections().filter(isDirectWebRtc)) heard.add(c.remotePeer.toString())
-    stats.peers.discovered = heard.size
-    stats.peers.direct = directCount()
-    if (stats.peers.direct > 0) stats.peers.firstDirectAtMs ??= performance.now()
+  const hear = (key: string, now: number) => {
+    const first = heard.get(key)?.first ?? now
+    heard.delete(key)
+    heard.set(key, { first, last: now })
   }
 
-  function connect(peer: PeerId, dialSignal: AbortSignal, announced: Multiaddr[] = []) {
+  const refresh = () => {
+    const now = clock()
+    const linked = directPeers()
+    // A tab that dialled us is known to us even before we hear its announcement.
+    for (const key of linked) hear(key, now)
+    for (const [key, { last }] of heard) {
+      if (heard.size <= maxKnown && now - last < forgetAfterMs) break
+      if (!linked.has(key)) heard.delete(key)
+    }
+    stats.peers.discovered = heard.size
+    stats.peers.direct = linked.size
+    if (stats.peers.direct > 0) stats.peers.firstDirectAtMs ??= now
+  }
+
+  function connect(peer: PeerId, callerSignal: AbortSignal, announced: Multiaddr[] = []) {
     const existing = node.getConnections(peer).find(isDirect)
     if (existing) return Promise.resolve(existing)
     const key = peer.toString()
     const pending = dialling.get(key)
-    if (pending) return pending
+    if (pending) return untilAborted(pending, callerSignal)
     const relayAddr = options.relayAddr()
     const targets = announced.filter((ma) => {
       const text = ma.toString()
@@ -115,10 +167,12 @@ export function linkDirectPeers(options: DirectPeersOptions): {
       )
     })
     if (targets.length === 0 && relayAddr != null) targets.push(webRtcAddrVia(relayAddr, peer))
+    // The dial lives as long as the swarm and its own budget, never one caller's signal:
+    // others may be waiting on it.
     const dial = (async () => {
       if (targets.length === 0) throw new Error(`no WebRTC address known for ${key}`)
       const connection = await node.dial(targets, {
-        signal: AbortSignal.any([signal, dialSignal, AbortSignal.timeout(dialTimeoutMs)]),
+        signal: AbortSignal.any([signal, AbortSignal.timeout(dialTimeoutMs)]),
       })
       if (!isDirect(connection)) {
         throw new Error(`the connection to ${key} is relayed, not direct`)
@@ -134,20 +188,25 @@ export function linkDirectPeers(options: DirectPeersOptions): {
         stats.peers.lastDialError = `${key}: ${(err as Error).message}`
       })
       .finally(() => dialling.delete(key))
-    return dial
+    return untilAborted(dial, callerSignal)
   }
 
   const onDiscovery = (event: CustomEvent<PeerInfo>) => {
     const { id, multiaddrs } = event.detail
     const key = id.toString()
-    if (id.equals(node.peerId) || options.relayPeer()?.equals(id)) return
-    if (!heard.has(key)) {
-      heard.add(key)
-      stats.peers.discovered = heard.size
-    }
-    if (directCount() >= maxDirect) return
+    if (key === self || options.relayPeer()?.equals(id)) return
+    const now = clock()
+    hear(key, now)
+    refresh()
+    const linked = directPeers()
+    if (linked.has(key) || dialling.has(key)) return
+    if (linked.size + dialling.size >= maxDirect) return
+    // Both tabs hear each other within an announcement interval: if both dialled, each
+    // would open a WebRTC connection. The lower id dials; the higher one only after the
+    // lower has had its chance.
+    if (self > key && now - (heard.get(key)?.first ?? now) < yieldMs) return
     connect(id, signal, multiaddrs).catch(() => {
-      // Counted above; the peer announces itself again and the next announcement retries.
+      // Counted in connect; the peer announces itself again and the next announcement retries.
     })
   }
   const onConnectionChange = () => refresh()
@@ -159,7 +218,8 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     options.discovery.removeEventListener('peer', onDiscovery)
     node.removeEventListener('connection:open', onConnectionChange)
     node.removeEventListener('connection:close', onConnectionChange)
+    heard.clear()
   }
   signal.addEventListener('abort', stop, { once: true })
-  return { connect: (peer, dialSignal) => connect(peer, dialSignal), stop }
+  return { connect: (peer, callerSignal) => connect(peer, callerSignal), stop }
 }
