@@ -65,7 +65,7 @@ function putRandom(page: Page, bytes: number, uploadToRelay: boolean) {
       for (let o = 0; o < n; o += 65_536) {
         crypto.getRandomValues(data.subarray(o, Math.min(n, o + 65_536)))
       }
-      const { hash } = await globalThis.tabswarm.putBlob(data)
+      const { hash } = await globalThis.tabswarm.putBlob!(data)
       let uploadMs = 0
       if (upload) {
         const started = performance.now()
@@ -160,7 +160,7 @@ async function measureTabs(log: (line: string) => void) {
         viaRelay.push(mib / ((relayBlob.uploadMs + fetched.elapsedMs) / 1000))
       }
       log(
-        `${mib} MiB: tab→tab ${direct.map((v) => v.toFixed(1)).join(', ')} MB/s; via relay ${viaRelay.map((v) => v.toFixed(1)).join(', ')} MB/s`,
+        `${mib} MiB: tab→tab ${direct.map((v) => v.toFixed(1)).join(', ')} MiB/s; via relay ${viaRelay.map((v) => v.toFixed(1)).join(', ')} MiB/s`,
       )
       rows.push({
         case: `blob ${mib} MiB`,

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
-import type { Browser } from 'playwright'
+import { type Browser, chromium } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { launchChromium } from '../support/chromium.ts'
+import { CHROMIUM_ARGS, launchChromium } from '../support/chromium.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { openSwarmTab } from '../support/swarm-tabs.ts'
 
@@ -67,6 +67,37 @@ describe('a tab across relay restarts and visits', () => {
     await newcomer.page.close()
   })
 
+  it('leaves the swarm and gives its identity back when the GPU does not start', async () => {
+    // A Chromium without the WebGPU flags has no adapter: the GPU start fails at once,
+    // while the swarm join is under way.
+    const noGpu = await chromium.launch({
+      executablePath: process.env.TABSWARM_CHROMIUM ?? '/usr/bin/chromium',
+      args: CHROMIUM_ARGS.filter((a) => !/webgpu|swiftshader|Vulkan/i.test(a)),
+      headless: true,
+    })
+    try {
+      const page = await noGpu.newPage()
+      await page.goto(`${relay.running.url}/?autostart`)
+      await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, {
+        timeout: 30_000,
+      })
+      // Nothing of the failed run goes on: no node in the swarm, no identity slot held.
+      const leftovers = () =>
+        page.evaluate(async () => {
+          const { held = [] } = await navigator.locks.query()
+          return {
+            joined: globalThis.tabswarm.joined,
+            slots: held.filter((l) => l.name?.startsWith('tabswarm-identity')).length,
+          }
+        })
+      await expect
+        .poll(leftovers, { timeout: 15_000, interval: 200 })
+        .toEqual({ joined: false, slots: 0 })
+    } finally {
+      await noGpu.close()
+    }
+  })
+
   it('keeps its peer id for a returning visitor, and gives a second tab its own', async () => {
     const context = await browser.newContext()
     try {
@@ -78,6 +109,27 @@ describe('a tab across relay restarts and visits', () => {
 
       const returning = await openSwarmTab(context, relay.running.url)
       expect(returning.peerId).toBe(first.peerId)
+
+      // A key that no longer parses is replaced, and the replacement is what comes back.
+      await returning.page.evaluate(
+        () =>
+          new Promise<void>((resolve, reject) => {
+            const open = indexedDB.open('tabswarm-identity', 1)
+            open.onerror = () => reject(open.error)
+            open.onsuccess = () => {
+              const tx = open.result.transaction('libp2p-keys', 'readwrite')
+              tx.objectStore('libp2p-keys').put(Uint8Array.from([1, 2, 3]), 'slot-0')
+              tx.oncomplete = () => resolve()
+              tx.onerror = () => reject(tx.error)
+            }
+          }),
+      )
+      await returning.page.close()
+      const replaced = await openSwarmTab(context, relay.running.url)
+      expect(replaced.peerId).not.toBe(first.peerId)
+      expect(replaced.warnings.join('\n')).toMatch(/tab identity slot-0 is corrupt, replacing it/)
+      await replaced.page.close()
+      expect((await openSwarmTab(context, relay.running.url)).peerId).toBe(replaced.peerId)
     } finally {
       await context.close()
     }

@@ -1,10 +1,13 @@
 import { createHash } from 'node:crypto'
-import { BLOB_PROTOCOL, MAX_BLOB_HEADER_BYTES } from '@tabswarm/relay/protocol'
+import { BLOB_PROTOCOL, encodeLengthPrefix, MAX_BLOB_HEADER_BYTES } from '@tabswarm/relay/protocol'
 import type { Browser } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { openSwarmTab, putRandomBlob, type SwarmTab } from '../support/swarm-tabs.ts'
+
+/** A well-formed peer id nobody in the swarm holds: no relay reservation, no route to it. */
+const OFFLINE_PEER = '12D3KooWEsVCxnRbzpEPDULTfnZZtRKR8irYV6hmndKW7mcBrXgZ'
 
 describe('contributor tabs form a swarm through the relay', () => {
   let relay: InProcessRelay
@@ -21,6 +24,15 @@ describe('contributor tabs form a swarm through the relay', () => {
     await browser?.close()
     await relay?.stop()
   })
+
+  async function putOnRelay(bytes: Uint8Array): Promise<string> {
+    const response = await fetch(`${relay.running.url}/v1/blobs`, {
+      method: 'PUT',
+      body: bytes as Uint8Array<ArrayBuffer>,
+    })
+    expect(response.status).toBe(201)
+    return createHash('sha256').update(bytes).digest('hex')
+  }
 
   it('discovers each other and links over direct WebRTC, not through the relay', async () => {
     const ids = tabs.map((t) => t.peerId)
@@ -74,20 +86,31 @@ describe('contributor tabs form a swarm through the relay', () => {
   it('falls back to the relay for a blob no peer serves, and says so', async () => {
     const [a, , c] = tabs as [SwarmTab, SwarmTab, SwarmTab]
     const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) & 255)
-    const hash = createHash('sha256').update(bytes).digest('hex')
-    const response = await fetch(`${relay.running.url}/v1/blobs`, {
-      method: 'PUT',
-      body: bytes as Uint8Array<ArrayBuffer>,
-    })
-    expect(response.status).toBe(201)
+    const hash = await putOnRelay(bytes)
     const got = await c.page.evaluate(
       ([h, from]) => globalThis.tabswarm.fetchBlob(h, { providers: [from] }),
       [hash, a.peerId] as const,
     )
     expect(got).toMatchObject({ hash, size: bytes.byteLength, source: 'relay' })
+    expect(got.fallback).toMatchObject({ unreachable: [], failed: [] })
+    expect(got.fallback?.notHeld).toContain(a.peerId)
     const stats = await c.page.evaluate(() => globalThis.tabswarm.stats().blobs)
-    expect(stats.relayFallbacks).toBe(1)
+    expect(stats).toMatchObject({ relayFallbacks: 1, fallbacksNotHeld: 1, fallbacksUnreachable: 0 })
     expect(stats.bytesFromRelay).toBe(bytes.byteLength)
+  })
+
+  it('falls back to the relay when the provider cannot be reached, and says why', async () => {
+    const [, b] = tabs as [SwarmTab, SwarmTab]
+    const hash = await putOnRelay(new Uint8Array(1024 * 1024).map((_, i) => (i * 11) & 255))
+    const got = await b.page.evaluate(
+      ([h, from]) =>
+        globalThis.tabswarm.fetchBlob(h, { providers: [from], askConnectedPeers: false }),
+      [hash, OFFLINE_PEER] as const,
+    )
+    expect(got).toMatchObject({ hash, source: 'relay' })
+    expect(got.fallback).toEqual({ unreachable: [OFFLINE_PEER], notHeld: [], failed: [] })
+    const stats = await b.page.evaluate(() => globalThis.tabswarm.stats().blobs)
+    expect(stats).toMatchObject({ relayFallbacks: 1, fallbacksUnreachable: 1, fallbacksNotHeld: 0 })
   })
 
   it('reports a blob nobody holds as unavailable', async () => {
@@ -105,6 +128,17 @@ describe('contributor tabs form a swarm through the relay', () => {
   it('closes only the stream of a malformed or oversized message; the peer keeps serving', async () => {
     const [a, b, c] = tabs as [SwarmTab, SwarmTab, SwarmTab]
     const put = await putRandomBlob(a.page, 1024 * 1024)
+    const linksOf = (tab: SwarmTab, peer: string) =>
+      tab.page.evaluate(
+        (p) =>
+          globalThis.tabswarm
+            .connections()
+            .filter((l) => l.peerId === p && l.direct)
+            .map((l) => l.id),
+        peer,
+      )
+    const linkBefore = await linksOf(c, a.peerId)
+    expect(linkBefore).toHaveLength(1)
     // A frame that is not a header; then a length prefix announcing more than a blob header
     // may ever be, which the peer refuses before reading (over WebRTC the refusal may
     // arrive as a stream reset instead of an error message: either closes only this stream).
@@ -116,14 +150,14 @@ describe('contributor tabs form a swarm through the relay', () => {
       },
       {
         name: 'oversized',
-        bytes: [...varint(MAX_BLOB_HEADER_BYTES * 4), ...new Uint8Array(64)],
+        bytes: [...encodeLengthPrefix(MAX_BLOB_HEADER_BYTES * 4), ...new Uint8Array(64)],
         answer: /"type":"error".*"code":"MESSAGE_TOO_LARGE"|stream has been reset/,
       },
     ]
     for (const { name, bytes, answer: expected } of probes) {
       const answer = await c.page.evaluate(
         async ([peer, protocol, raw]) => {
-          const { response, error } = await globalThis.tabswarm.sendRaw(
+          const { response, error } = await globalThis.tabswarm.sendRaw!(
             peer,
             protocol,
             Uint8Array.from(raw),
@@ -147,16 +181,36 @@ describe('contributor tabs form a swarm through the relay', () => {
       )
       expect(got.source).toBe('peer')
     }
+    expect(await linksOf(c, a.peerId)).toEqual(linkBefore)
+
+    // A tab's malformed message to the relay closes only that stream as well...
+    const relayPeer = relay.running.multiaddrs[0]!.split('/p2p/')[1]!
+    const [relayLink] = await linksOf(c, relayPeer)
+    const violations = () => relay.log.lines.filter((l) => l.msg === 'protocol violation').length
+    const before = violations()
+    const relayAnswer = await c.page.evaluate(
+      async ([peer, protocol, raw]) => {
+        const { response } = await globalThis.tabswarm.sendRaw!(
+          peer,
+          protocol,
+          Uint8Array.from(raw),
+        )
+        return new TextDecoder().decode(response)
+      },
+      [relayPeer, BLOB_PROTOCOL, probes[0]!.bytes] as const,
+    )
+    expect(relayAnswer).toMatch(/"type":"error".*"code":"MALFORMED_FRAME"/)
+    expect(violations() - before).toBe(1)
+    // ...and the relay keeps serving every tab, the one that sent it included.
+    const onRelay = await putOnRelay(new Uint8Array(512 * 1024).fill(5))
+    for (const tab of tabs) {
+      const got = await tab.page.evaluate(
+        (hash) => globalThis.tabswarm.fetchBlob(hash, { askConnectedPeers: false }),
+        onRelay,
+      )
+      expect(got).toMatchObject({ source: 'relay', peerId: relayPeer })
+    }
+    expect(await linksOf(c, relayPeer)).toEqual([relayLink])
     for (const tab of tabs) expect(tab.errors).toEqual([])
   })
 })
-
-function varint(value: number): number[] {
-  const out: number[] = []
-  while (value >= 0x80) {
-    out.push((value & 0x7f) | 0x80)
-    value >>>= 7
-  }
-  out.push(value)
-  return out
-}

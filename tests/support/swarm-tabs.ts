@@ -9,8 +9,9 @@ export interface SwarmTab {
 }
 
 /**
- * Opens the contributor page with `?autostart` and waits until the tab has joined the
- * swarm and reached the relay. Reads state only through `window.tabswarm`.
+ * Opens the contributor page with `?autostart` (and the test hooks, `?tabswarm-test`) and
+ * waits until the tab has joined the swarm and reached the relay. Reads state only through
+ * `window.tabswarm`.
  */
 export async function openSwarmTab(
   target: Browser | BrowserContext,
@@ -25,7 +26,7 @@ export async function openSwarmTab(
     if (msg.type() === 'error') errors.push(`console: ${msg.text()}`)
     if (msg.type() === 'warning') warnings.push(msg.text())
   })
-  await page.goto(`${url}/?autostart`)
+  await page.goto(`${url}/?autostart&tabswarm-test`)
   await page.waitForFunction(
     () => globalThis.tabswarm?.joined && globalThis.tabswarm.stats().relay.connected,
     undefined,
@@ -42,6 +43,6 @@ export function putRandomBlob(page: Page, size: number) {
     for (let offset = 0; offset < n; offset += 65_536) {
       crypto.getRandomValues(bytes.subarray(offset, Math.min(n, offset + 65_536)))
     }
-    return globalThis.tabswarm.putBlob(bytes)
+    return globalThis.tabswarm.putBlob!(bytes)
   }, size)
 }

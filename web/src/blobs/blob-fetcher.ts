@@ -1,9 +1,19 @@
-import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { BLOB_PROTOCOL, BlobFetchError, requestBlob } from '@tabswarm/relay/protocol'
 import { isDirect, isDirectWebRtc } from '../swarm/direct-peers.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import type { BlobCache } from './blob-cache.ts'
+
+/** Why the peers asked before the relay could not serve a blob, by peer id. */
+export interface RelayFallback {
+  /** Peers that could not be reached directly (dial failed, no WebRTC route, stream refused). */
+  unreachable: string[]
+  /** Peers that answered they do not hold the blob. */
+  notHeld: string[]
+  /** Peers that were reached but failed otherwise (wrong bytes, stalled, refused). */
+  failed: string[]
+}
 
 /** Where a blob came from. */
 export interface FetchedBlob {
@@ -13,6 +23,8 @@ export interface FetchedBlob {
   /** The peer that served it (the relay's id for `relay`, ours for `cache`). */
   peerId: string
   elapsedMs: number
+  /** Present when the relay served it after peers were asked: why they did not. */
+  fallback?: RelayFallback
 }
 
 export interface FetchBlobOptions {
@@ -52,13 +64,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
   const { node, cache, stats } = options
   const peerDialTimeoutMs = options.peerDialTimeoutMs ?? 15_000
 
-  async function fromConnection(
-    connection: Connection,
-    hash: string,
-    signal: AbortSignal,
-    maxBytes?: number,
-  ) {
-    const stream = await connection.newStream(BLOB_PROTOCOL, { signal })
+  function fromStream(stream: Stream, hash: string, signal: AbortSignal, maxBytes?: number) {
     return requestBlob(stream, hash, { signal, ...(maxBytes != null ? { maxBytes } : {}) })
   }
 
@@ -85,6 +91,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
 
     const relay = options.relayPeer()
     const tried = new Set<string>()
+    const fallback: RelayFallback = { unreachable: [], notHeld: [], failed: [] }
     const providers = (fetchOptions.providers ?? []).map((id) => peerIdFromString(id))
     const connected =
       fetchOptions.askConnectedPeers === false
@@ -98,16 +105,28 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
       if (tried.has(key) || peer.equals(node.peerId) || relay?.equals(peer)) continue
       tried.add(key)
       signal.throwIfAborted()
+      let connection: Connection
+      let stream: Stream
       try {
         const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(peerDialTimeoutMs)])
-        const connection = await options.connectDirect(peer, dialSignal)
-        const bytes = await fromConnection(connection, hash, signal, fetchOptions.maxBytes)
+        connection = await options.connectDirect(peer, dialSignal)
+        stream = await connection.newStream(BLOB_PROTOCOL, { signal: dialSignal })
+      } catch (err) {
+        if (signal.aborted) throw err
+        fallback.unreachable.push(key)
+        note(key, err)
+        continue
+      }
+      try {
+        const bytes = await fromStream(stream, hash, signal, fetchOptions.maxBytes)
         stats.blobs.fromPeers++
         stats.blobs.bytesFromPeers += bytes.byteLength
         keep(bytes)
         return { hash, bytes, source: 'peer', peerId: key, elapsedMs: performance.now() - started }
       } catch (err) {
         if (signal.aborted) throw err
+        if ((err as BlobFetchError).code === 'NOT_FOUND') fallback.notHeld.push(key)
+        else fallback.failed.push(key)
         note(key, err)
       }
     }
@@ -116,10 +135,16 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
       try {
         const connection = node.getConnections(relay).find(isDirect)
         if (connection == null) throw new Error('not connected to the relay')
-        const bytes = await fromConnection(connection, hash, signal, fetchOptions.maxBytes)
+        const stream = await connection.newStream(BLOB_PROTOCOL, { signal })
+        const bytes = await fromStream(stream, hash, signal, fetchOptions.maxBytes)
         stats.blobs.fromRelay++
         stats.blobs.bytesFromRelay += bytes.byteLength
-        if (providers.length > 0) stats.blobs.relayFallbacks++
+        const askedPeers = tried.size > 0
+        if (askedPeers) {
+          stats.blobs.relayFallbacks++
+          if (fallback.unreachable.length > 0) stats.blobs.fallbacksUnreachable++
+          else if (fallback.failed.length === 0) stats.blobs.fallbacksNotHeld++
+        }
         keep(bytes)
         return {
           hash,
@@ -127,6 +152,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
           source: 'relay',
           peerId: relay.toString(),
           elapsedMs: performance.now() - started,
+          ...(askedPeers ? { fallback } : {}),
         }
       } catch (err) {
         if (signal.aborted) throw err

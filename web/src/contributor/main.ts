@@ -1,21 +1,31 @@
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { loadTabIdentity } from '../identity/tab-identity.ts'
 import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
-import { createPageHook, type TabswarmPageHook } from '../swarm/page-hook.ts'
+import {
+  createPageHook,
+  type TabswarmPageHook,
+  type TabswarmTestHooks,
+  TEST_HOOKS_PARAM,
+} from '../swarm/page-hook.ts'
 import { lookUpSwarm } from '../swarm/swarm-directory.ts'
 import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
 import { createStatusPanel } from './status-panel.ts'
 
 declare global {
-  /** Read-only view of this tab's swarm membership (see `page-hook.ts`). */
-  var tabswarm: TabswarmPageHook
+  /**
+   * This tab's swarm membership, for embedding sites, operators and tests (see
+   * `page-hook.ts`); the test hooks only with `?tabswarm-test`.
+   */
+  var tabswarm: TabswarmPageHook & Partial<TabswarmTestHooks>
 }
 
 const panel = createStatusPanel(document)
 const toggle = document.querySelector<HTMLButtonElement>('#toggle')!
 let running: AbortController | undefined
 let swarm: TabSwarm | undefined
-globalThis.tabswarm = createPageHook(() => swarm)
+globalThis.tabswarm = createPageHook(() => swarm, {
+  testHooks: new URLSearchParams(location.search).has(TEST_HOOKS_PARAM),
+})
 
 /** Budget for getting a GPU device in the worker; a wedged driver must not hang the page. */
 const GPU_INIT_TIMEOUT_MS = 30_000
@@ -107,10 +117,15 @@ async function contribute(signal: AbortSignal): Promise<void> {
 }
 
 function start(): void {
-  running = new AbortController()
+  const run = new AbortController()
+  running = run
   toggle.textContent = 'Stop'
-  contribute(running.signal).catch((err: unknown) => {
-    if (running?.signal.aborted) return
+  contribute(run.signal).catch((err: unknown) => {
+    const stoppedByUser = run.signal.aborted
+    // Whatever failed (the GPU, the join), nothing of this run may go on: a swarm node left
+    // running would keep the tab's identity slot, and Start would come back as another peer.
+    run.abort(err)
+    if (stoppedByUser || running !== run) return
     panel.state('error', (err as Error).message)
     toggle.textContent = 'Start contributing'
     running = undefined

@@ -57,9 +57,9 @@ export function createStatusPanel(doc: Document) {
     /** Peers and blobs, refreshed from the swarm's statistics. */
     swarm(stats: SwarmStats): void {
       el('peers').textContent = `${stats.peers.direct} direct, ${stats.peers.discovered} discovered`
-      const { fromPeers, fromRelay, relayFallbacks, served } = stats.blobs
+      const { fromPeers, fromRelay, relayFallbacks, fallbacksUnreachable, served } = stats.blobs
       el('blobs').textContent =
-        `${fromPeers} from peers, ${fromRelay} from the relay (${relayFallbacks} fallbacks), ${served} served`
+        `${fromPeers} from peers, ${fromRelay} from the relay (${relayFallbacks} fallbacks, ${fallbacksUnreachable} with a peer unreachable), ${served} served`
     },
 
     event(event: ContributorEvent): void {

@@ -48,6 +48,16 @@ async function claimSlot(signal: AbortSignal): Promise<{ slot: number; release()
   throw new Error(`more than ${MAX_SLOTS} tabs of this browser profile joined the swarm at once`)
 }
 
+/** The key stored under `keyName`, or undefined (with a warning) when the bytes are no key. */
+function parseKey(bytes: Uint8Array, keyName: string): PrivateKey | undefined {
+  try {
+    return privateKeyFromProtobuf(bytes)
+  } catch (err) {
+    console.warn(`tab identity ${keyName} is corrupt, replacing it: ${(err as Error).message}`)
+    return undefined
+  }
+}
+
 /**
  * Loads the tab's libp2p private key from IndexedDB, or creates and stores an Ed25519 key
  * on the first visit. When storage is unavailable the tab still joins, with a key that
@@ -67,15 +77,11 @@ export async function loadTabIdentity(
     })
     try {
       const stored: unknown = await db.get(STORE, keyName)
-      if (stored instanceof Uint8Array) {
-        return {
-          privateKey: privateKeyFromProtobuf(stored),
-          slot,
-          persisted: true,
-          created: false,
-          release,
-        }
+      const loaded = stored instanceof Uint8Array ? parseKey(stored, keyName) : undefined
+      if (loaded != null) {
+        return { privateKey: loaded, slot, persisted: true, created: false, release }
       }
+      // Nothing there, or something that is no key: a fresh key takes the slot for good.
       const privateKey = await generateKeyPair('Ed25519')
       await db.put(STORE, privateKeyToProtobuf(privateKey), keyName)
       return { privateKey, slot, persisted: true, created: true, release }
@@ -83,7 +89,11 @@ export async function loadTabIdentity(
       db.close()
     }
   } catch (err) {
-    signal.throwIfAborted()
+    if (signal.aborted) {
+      // Nobody will hold this identity: the slot goes back at once, not when the page goes.
+      release()
+      throw signal.reason
+    }
     console.warn(
       `tab identity not stored, using a key for this page only: ${(err as Error).message}`,
     )

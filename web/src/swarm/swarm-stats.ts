@@ -28,8 +28,12 @@ export interface SwarmStats {
   blobs: {
     fromPeers: number
     fromRelay: number
-    /** Fetches that went to the relay because no peer could serve the blob directly. */
+    /** Fetches the relay served after the peers asked first could not (see the two below). */
     relayFallbacks: number
+    /** ...of which at least one peer could not be reached directly (no WebRTC route). */
+    fallbacksUnreachable: number
+    /** ...of which every peer asked was reached and answered it does not hold the blob. */
+    fallbacksNotHeld: number
     failed: number
     /** Bytes from a source that did not hash to what was asked for. */
     hashMismatches: number
@@ -53,6 +57,8 @@ export function createSwarmStats(peerId: string): SwarmStats {
       fromPeers: 0,
       fromRelay: 0,
       relayFallbacks: 0,
+      fallbacksUnreachable: 0,
+      fallbacksNotHeld: 0,
       failed: 0,
       hashMismatches: 0,
       bytesFromPeers: 0,

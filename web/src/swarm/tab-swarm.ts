@@ -1,7 +1,8 @@
+import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { sha256Hex } from '@tabswarm/relay/protocol'
+import { DISCOVERY_TOPIC, encodeAnnouncement, sha256Hex } from '@tabswarm/relay/protocol'
 import { createBlobCache } from '../blobs/blob-cache.ts'
 import { type BlobFetcher, createBlobFetcher } from '../blobs/blob-fetcher.ts'
 import { serveCachedBlobs } from '../blobs/blob-server.ts'
@@ -48,9 +49,27 @@ export interface TabSwarm {
 
 /**
  * Joins the swarm: starts the tab's node with its persistent key, keeps it connected to
- * the relay, links directly to the tabs it discovers, and serves and fetches blobs.
+ * the relay, links directly to the tabs it discovers, and serves and fetches blobs. When
+ * the join fails (or the signal aborts during it), whatever it started is stopped and the
+ * identity's slot is given back before the error is thrown.
  */
 export async function joinSwarm(options: JoinSwarmOptions): Promise<TabSwarm> {
+  let node: TabNode | undefined
+  try {
+    return await join(options, (created) => {
+      node = created
+    })
+  } catch (err) {
+    await Promise.resolve(node?.stop()).catch(() => {})
+    options.identity.release()
+    throw err
+  }
+}
+
+async function join(
+  options: JoinSwarmOptions,
+  created: (node: TabNode) => void,
+): Promise<TabSwarm> {
   const { signal } = options
   const first = await options.lookUp(signal)
   const relay = first.relayAddrs[0]
@@ -63,6 +82,7 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<TabSwarm> {
     iceServers: first.iceServers,
     isRelayTransportAddr: (addr) => relayTransports.has(addr),
   })
+  created(node)
   const stats = createSwarmStats(node.peerId.toString())
   const cache = createBlobCache(
     options.blobCacheBytes != null ? { capacityBytes: options.blobCacheBytes } : {},
@@ -83,19 +103,23 @@ export async function joinSwarm(options: JoinSwarmOptions): Promise<TabSwarm> {
     relayAddr: () => relayAddrs[0],
     ...(options.maxDirectPeers != null ? { maxDirectPeers: options.maxDirectPeers } : {}),
   })
+  signal.throwIfAborted()
   await node.start()
 
-  // Announce as soon as the relay reservation gives us a reachable circuit address,
-  // rather than waiting for the discovery interval.
-  const discovery = node.services.discovery as unknown as { _broadcast?: () => void }
+  // Announce as soon as the relay reservation gives us a reachable circuit address, rather
+  // than waiting for the discovery interval: the same signed record pubsub-peer-discovery
+  // publishes, through the public pubsub API.
   const onSelfUpdate = () => {
-    if (node.getMultiaddrs().some((ma) => ma.toString().includes('/p2p-circuit'))) {
-      try {
-        discovery._broadcast?.()
-      } catch {
-        // No subscriber yet: the periodic announcement covers it.
-      }
-    }
+    const addrs = node.getMultiaddrs()
+    const { publicKey } = node.peerId
+    if (publicKey == null || !addrs.some((ma) => ma.toString().includes('/p2p-circuit'))) return
+    const announcement = encodeAnnouncement({
+      publicKey: publicKeyToProtobuf(publicKey),
+      addrs: addrs.map((ma) => ma.bytes),
+    })
+    node.services.pubsub.publish(DISCOVERY_TOPIC, announcement).catch(() => {
+      // No subscriber yet: the periodic announcement covers it.
+    })
   }
   node.addEventListener('self:peer:update', onSelfUpdate)
 
