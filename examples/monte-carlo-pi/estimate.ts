@@ -1,15 +1,19 @@
 /**
  * Reads the sweep's outputs (`out/*.npy`, hits per seed) and prints the estimate of pi.
  *
- *   node estimate.ts
+ *   npx node estimate.ts [--dir out]
  */
 import { readdirSync, readFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import { parseNpy } from '@tabswarm/sdk'
 
 /** Samples per seed, as in pi.wgsl. */
 const SAMPLES = 4096
-const dir = join(import.meta.dirname, 'out')
+const { values } = parseArgs({
+  options: { dir: { type: 'string', default: join(import.meta.dirname, 'out') } },
+})
+const dir = resolve(values.dir)
 let hits = 0
 let samples = 0
 for (const file of readdirSync(dir).filter((f) => f.endsWith('.npy'))) {
@@ -18,6 +22,7 @@ for (const file of readdirSync(dir).filter((f) => f.endsWith('.npy'))) {
   for (const h of data) hits += h
   samples += data.length * SAMPLES
 }
+if (samples === 0) throw new Error(`no outputs in ${dir}: run 'npx tabswarm run spec.json' first`)
 const pi = (4 * hits) / samples
 const stderr = 4 * Math.sqrt(((hits / samples) * (1 - hits / samples)) / samples)
 console.log(

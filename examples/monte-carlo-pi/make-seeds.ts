@@ -2,15 +2,25 @@
  * Writes the sweep's inputs: `seeds/batch-<i>.npy`, each a uint32 vector of distinct seeds.
  * Every file becomes one task of `tabswarm run spec.json`.
  *
- *   node make-seeds.ts [files=16] [seedsPerFile=4096]
+ *   npx node make-seeds.ts [--files 16] [--per-file 4096] [--dir seeds]
  */
 import { mkdirSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
+import { join, resolve } from 'node:path'
+import { parseArgs } from 'node:util'
 import { encodeNpy } from '@tabswarm/sdk'
 
-const files = Number(process.argv[2] ?? 16)
-const perFile = Number(process.argv[3] ?? 4096)
-const dir = join(import.meta.dirname, 'seeds')
+const { values } = parseArgs({
+  options: {
+    files: { type: 'string', default: '16' },
+    'per-file': { type: 'string', default: '4096' },
+    dir: { type: 'string', default: join(import.meta.dirname, 'seeds') },
+  },
+})
+const files = Number(values.files)
+const perFile = Number(values['per-file'])
+if (![files, perFile].every((x) => Number.isSafeInteger(x) && x > 0))
+  throw new Error('--files and --per-file must be positive integers')
+const dir = resolve(values.dir)
 mkdirSync(dir, { recursive: true })
 for (let f = 0; f < files; f++) {
   // Distinct seeds across the whole sweep, scrambled so neighbours are not correlated.

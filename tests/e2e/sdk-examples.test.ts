@@ -1,0 +1,117 @@
+import { execFile } from 'node:child_process'
+import { cp, mkdtemp, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
+import { runCli } from '../support/run-cli.ts'
+import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
+
+const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url))
+
+/**
+ * Runs an example script as examples/README.md does (`npx node <script>`: the project's
+ * Node 24, which is the Node running these tests), and resolves with its output.
+ */
+function runExample(script: string, args: string[], cwd = EXAMPLES) {
+  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
+    execFile(
+      process.execPath,
+      [join(EXAMPLES, script), ...args],
+      { cwd, timeout: 180_000, maxBuffer: 4 * 1024 * 1024 },
+      (err, stdout, stderr) => {
+        if (err && typeof err.code !== 'number') return reject(err)
+        resolve({ code: err ? (err.code as number) : 0, stdout, stderr })
+      },
+    )
+  })
+}
+
+/** `pi ≈ 3.14159 …` from an example's output. */
+const piOf = (text: string) => Number(/pi ≈ (\d\.\d+)/.exec(text)?.[1])
+
+/**
+ * Every example, as its header and examples/README.md say to run it, against a real relay
+ * with headless workers; shapes and sample counts shrunk through the examples' own flags.
+ */
+describe('the examples run as written', () => {
+  let system: TabswarmProcess
+  let workers: WorkerProcess[] = []
+  let dir: string
+
+  beforeAll(async () => {
+    system = await startTabswarmProcess()
+    // Two: a custom kernel's results from newcomers need two agreeing contributors.
+    workers = [startWorkerProcess(system.url), startWorkerProcess(system.url)]
+    dir = await mkdtemp(join(tmpdir(), 'tabswarm-examples-'))
+  })
+  afterAll(async () => {
+    await Promise.all(workers.map((w) => w.interrupt(10_000)))
+    await system?.stop()
+    await rm(dir, { recursive: true, force: true })
+  })
+
+  it('large-matmul.ts multiplies on the swarm and passes its own Freivalds check', async () => {
+    const run = await runExample('large-matmul/large-matmul.ts', [
+      '--relay',
+      system.url,
+      '--shape',
+      '300x200x260',
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stdout).toMatch(/C is 300×260, [\d.]+ GFLOP\/s end to end; Freivalds: ok/)
+  })
+
+  it('monte-carlo-pi: make-seeds.ts, tabswarm run spec.json, estimate.ts', async () => {
+    // The spec and kernel as shipped, in a scratch copy so seeds/ and out/ stay out of the repo.
+    const sweep = join(dir, 'monte-carlo-pi')
+    await cp(join(EXAMPLES, 'monte-carlo-pi'), sweep, {
+      recursive: true,
+      filter: (src) => !/[/\\](seeds|out)$/.test(src),
+    })
+    const seeds = await runExample(
+      'monte-carlo-pi/make-seeds.ts',
+      ['--files', '4', '--per-file', '256', '--dir', join(sweep, 'seeds')],
+      sweep,
+    )
+    expect(seeds.code, seeds.stderr).toBe(0)
+    expect(seeds.stdout).toMatch(/wrote 4 files of 256 seeds/)
+
+    const run = await runCli(['run', join(sweep, 'spec.json'), '--relay', system.url], {
+      timeoutMs: 180_000,
+    })
+    expect(run.code, run.stderr).toBe(0)
+    expect((await readdir(join(sweep, 'out'))).sort()).toEqual([
+      'batch-0.npy',
+      'batch-1.npy',
+      'batch-2.npy',
+      'batch-3.npy',
+    ])
+
+    const estimate = await runExample(
+      'monte-carlo-pi/estimate.ts',
+      ['--dir', join(sweep, 'out')],
+      sweep,
+    )
+    expect(estimate.code, estimate.stderr).toBe(0)
+    expect(estimate.stdout).toMatch(/from 4,194,304 samples/)
+    // 4 Mi samples: the standard error is about 0.0008.
+    expect(Math.abs(piOf(estimate.stdout) - Math.PI)).toBeLessThan(0.01)
+  })
+
+  it('monte-carlo-pi/sweep-with-sdk.ts quotes, submits and folds results in as they come', async () => {
+    const run = await runExample('monte-carlo-pi/sweep-with-sdk.ts', [
+      '--relay',
+      system.url,
+      '--tasks',
+      '3',
+      '--per-task',
+      '128',
+    ])
+    expect(run.code, run.stderr).toBe(0)
+    expect(run.stderr).toMatch(/3 tasks for \d+ credits/)
+    expect(run.stdout).toMatch(/from 1,572,864 samples; spent \d+ credits, refunded \d+/)
+    expect(Math.abs(piOf(run.stdout) - Math.PI)).toBeLessThan(0.02)
+  })
+})
