@@ -234,6 +234,8 @@ export const KERNEL_CASES: KernelCase[] = [
         [3, 67, 16, true],
         [1, 130, 64, false],
         [2, 33, 97, true],
+        [1, 9, 130, true],
+        [2, 5, 256, false],
       ] as const
     ).map(([heads, seqLen, headDim, causal]) =>
       elementwiseCase(
@@ -254,6 +256,23 @@ export const KERNEL_CASES: KernelCase[] = [
         },
         attentionReference,
       ),
+    ),
+    elementwiseCase(
+      `attention ${dtype} grouped-query heads=4 kvHeads=2 seqLen=3 kvLen=70 headDim=16 causal`,
+      () => ({
+        kernel: 'attention',
+        q: data(4 * 3 * 16, 1, dtype, 2),
+        k: data(2 * 70 * 16, 2, dtype, 2),
+        v: data(2 * 70 * 16, 3, dtype),
+        heads: 4,
+        kvHeads: 2,
+        seqLen: 3,
+        kvLen: 70,
+        headDim: 16,
+        causal: true,
+        dtype,
+      }),
+      attentionReference,
     ),
     elementwiseCase(
       `embedding ${dtype} vocab=50 dim=37`,

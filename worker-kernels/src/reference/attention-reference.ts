@@ -10,7 +10,8 @@ import type { AttentionRequest } from '../kernels/transformer/transformer-reques
 import { floatValues } from './float-values.ts'
 
 /**
- * Scaled dot-product attention in f64, with a tolerance per output element from the
+ * Scaled dot-product attention in f64 (with `kvLen` and `kvHeads` as the kernel takes
+ * them: a KV cache and grouped-query attention), with a tolerance per output element from the
  * error of each stage: each score sⱼ = scale·q·kⱼ is a d-term dot product, off by
  * Eⱼ = γ_d₊₁·scale·Σ|q||kⱼ|, which perturbs each probability pⱼ by at most 2·max E
  * relative; `exp` adds expError(sⱼ − max) (as in `softmaxReference`); the weighted sum
@@ -21,6 +22,8 @@ import { floatValues } from './float-values.ts'
 export function attentionReference(request: AttentionRequest): ReferenceResult {
   const dtype = request.dtype ?? 'float32'
   const { heads, seqLen, headDim: d } = request
+  const kvLen = request.kvLen ?? seqLen
+  const group = heads / (request.kvHeads ?? heads)
   const causal = request.causal ?? true
   const scale = request.scale ?? 1 / Math.sqrt(d)
   const q = floatValues(request.q, dtype)
@@ -30,19 +33,21 @@ export function attentionReference(request: AttentionRequest): ReferenceResult {
   const floor = ABSOLUTE_FLOOR[dtype]
   const expected = new Float64Array(heads * seqLen * d)
   const tolerance = new Float64Array(heads * seqLen * d)
-  const scores = new Float64Array(seqLen)
-  const p = new Float64Array(seqLen)
+  const scores = new Float64Array(kvLen)
+  const p = new Float64Array(kvLen)
   for (let h = 0; h < heads; h++) {
     const base = h * seqLen * d
+    const kvBase = Math.floor(h / group) * kvLen * d
     for (let i = 0; i < seqLen; i++) {
-      const keys = causal ? i + 1 : seqLen
+      // The queries are the last seqLen of the kvLen positions.
+      const keys = causal ? kvLen - seqLen + i + 1 : kvLen
       let top = Number.NEGATIVE_INFINITY
       let maxScoreError = 0
       for (let j = 0; j < keys; j++) {
         let dot = 0
         let abs = 0
         for (let t = 0; t < d; t++) {
-          const product = (q[base + i * d + t] as number) * (k[base + j * d + t] as number)
+          const product = (q[base + i * d + t] as number) * (k[kvBase + j * d + t] as number)
           dot += product
           abs += Math.abs(product)
         }
@@ -65,7 +70,7 @@ export function attentionReference(request: AttentionRequest): ReferenceResult {
         let out = 0
         let err = 0
         for (let j = 0; j < keys; j++) {
-          const pv = (p[j] as number) * (v[base + j * d + t] as number)
+          const pv = (p[j] as number) * (v[kvBase + j * d + t] as number)
           out += pv
           err += Math.abs(pv) * (common + expError((scores[j] as number) - top))
         }

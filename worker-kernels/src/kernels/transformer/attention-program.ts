@@ -29,7 +29,7 @@ const SLOTS = MAX_ATTENTION_HEAD_DIM / THREADS
  */
 function attentionWgsl(dtype: FloatDtype): string {
   return /* wgsl */ `
-struct Params { groupOffsetX: u32, groupOffsetY: u32, groupOffsetZ: u32, groupPad: u32, heads: u32, seqLen: u32, headDim: u32, causal: u32, scale: f32, pad0: u32, pad1: u32, pad2: u32 }
+struct Params { groupOffsetX: u32, groupOffsetY: u32, groupOffsetZ: u32, groupPad: u32, heads: u32, seqLen: u32, headDim: u32, causal: u32, scale: f32, kvLen: u32, groupSize: u32, pad0: u32 }
 ${floatInputWgsl('q', 0, dtype)}
 ${floatInputWgsl('k', 1, dtype)}
 ${floatInputWgsl('v', 2, dtype)}
@@ -47,11 +47,14 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
   }
   let d = params.headDim;
   let headBase = head * params.seqLen * d;
+  // Grouped-query attention: groupSize query heads share one key/value head.
+  let kvBase = (head / params.groupSize) * params.kvLen * d;
   for (var t = li; t < d; t += ${THREADS}u) {
     query[t] = qAt(headBase + i * d + t);
   }
   workgroupBarrier();
-  let keys = select(params.seqLen, i + 1u, params.causal != 0u);
+  // Queries are the last seqLen of kvLen positions (a KV cache): query i is at kvLen − seqLen + i.
+  let keys = select(params.kvLen, params.kvLen - params.seqLen + i + 1u, params.causal != 0u);
   var runMax = 0.0;
   var runSum = 0.0;
   var acc: array<f32, ${SLOTS}>;
@@ -60,7 +63,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     var s = 0.0;
     if (j < keys) {
       var dot = 0.0;
-      let kBase = headBase + j * d;
+      let kBase = kvBase + j * d;
       for (var t = 0u; t < d; t++) {
         dot = fma(query[t], kAt(kBase + t), dot);
       }
@@ -83,7 +86,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
     for (var t = 0u; t < count; t++) {
       let p = exp(scores[t] - blockMax);
       runSum += p;
-      let vBase = headBase + (j0 + t) * d;
+      let vBase = kvBase + (j0 + t) * d;
       for (var slot = 0u; slot < ${SLOTS}u; slot++) {
         let dim = li + slot * ${THREADS}u;
         if (dim < d) {
@@ -106,9 +109,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
 }
 
 /**
- * Plan causal (or full) scaled dot-product attention over `[heads, seqLen, headDim]`.
- * Throws `KernelShapeError` for inconsistent shapes and `KernelLimitError` for a head
- * dimension above `MAX_ATTENTION_HEAD_DIM` or buffers above the device limits.
+ * Plan causal (or full) scaled dot-product attention: queries `[heads, seqLen, headDim]`
+ * against keys and values `[kvHeads, kvLen, headDim]` (a KV cache when `kvLen > seqLen`,
+ * grouped-query attention when `kvHeads < heads`). Throws `KernelShapeError` for
+ * inconsistent shapes and `KernelLimitError` for a head dimension above
+ * `MAX_ATTENTION_HEAD_DIM` or buffers above the device limits.
  */
 export function planAttention(
   request: AttentionRequest,
@@ -116,27 +121,42 @@ export function planAttention(
 ): KernelPlan<FloatData> {
   const dtype = floatDtypeOf(request.dtype)
   const { heads, seqLen, headDim } = request
+  const kvLen = request.kvLen ?? seqLen
+  const kvHeads = request.kvHeads ?? heads
   assertDimension('heads', heads)
   assertDimension('seqLen', seqLen)
   assertDimension('headDim', headDim)
+  assertDimension('kvLen', kvLen)
+  assertDimension('kvHeads', kvHeads)
   if (headDim > MAX_ATTENTION_HEAD_DIM) {
     throw new KernelLimitError(
       `headDim ${headDim} is above ${MAX_ATTENTION_HEAD_DIM}, the largest the attention kernel supports.`,
     )
   }
-  const count = heads * seqLen * headDim
-  for (const name of ['q', 'k', 'v'] as const) {
-    const length = floatLength(name, request[name], dtype)
-    if (length !== count) {
-      throw new KernelShapeError(
-        `${name}.length (${length}) must equal heads*seqLen*headDim (${heads}*${seqLen}*${headDim} = ${count}).`,
-      )
-    }
-    assertBufferFits(name, `${count}*${FLOAT_BYTES[dtype]}`, count * FLOAT_BYTES[dtype], limits)
+  if (heads % kvHeads !== 0) {
+    throw new KernelShapeError(`kvHeads (${kvHeads}) must divide heads (${heads}).`)
   }
-  assertBufferFits('output', `${count}*4`, count * 4, limits)
   const causal = request.causal ?? true
   if (typeof causal !== 'boolean') throw new KernelShapeError('causal must be a boolean.')
+  if (causal && kvLen < seqLen) {
+    throw new KernelShapeError(
+      `causal attention needs kvLen (${kvLen}) >= seqLen (${seqLen}): the queries are the last seqLen positions.`,
+    )
+  }
+  const count = heads * seqLen * headDim
+  const kvCount = kvHeads * kvLen * headDim
+  for (const [name, want, formula] of [
+    ['q', count, `heads*seqLen*headDim (${heads}*${seqLen}*${headDim} = ${count})`],
+    ['k', kvCount, `kvHeads*kvLen*headDim (${kvHeads}*${kvLen}*${headDim} = ${kvCount})`],
+    ['v', kvCount, `kvHeads*kvLen*headDim (${kvHeads}*${kvLen}*${headDim} = ${kvCount})`],
+  ] as const) {
+    const length = floatLength(name, request[name], dtype)
+    if (length !== want) {
+      throw new KernelShapeError(`${name}.length (${length}) must equal ${formula}.`)
+    }
+    assertBufferFits(name, `${want}*${FLOAT_BYTES[dtype]}`, want * FLOAT_BYTES[dtype], limits)
+  }
+  assertBufferFits('output', `${count}*4`, count * 4, limits)
   const scale = request.scale ?? 1 / Math.sqrt(headDim)
   if (typeof scale !== 'number' || !Number.isFinite(scale)) {
     throw new KernelShapeError(`scale must be a finite number, got ${String(request.scale)}.`)
@@ -152,6 +172,7 @@ export function planAttention(
   const params = new ArrayBuffer(32)
   new Uint32Array(params, 0, 4).set([heads, seqLen, headDim, causal ? 1 : 0])
   new Float32Array(params, 16, 1)[0] = scale
+  new Uint32Array(params, 20, 2).set([kvLen, heads / kvHeads])
   const code = attentionWgsl(dtype)
   return {
     program: {
@@ -168,7 +189,7 @@ export function planAttention(
           uniform: 'grid',
           params: new Uint8Array(params),
           grid: [seqLen, heads, 1],
-          workPerWorkgroup: 4 * seqLen * headDim,
+          workPerWorkgroup: 4 * kvLen * headDim,
         },
         ...result.finish,
       ],

@@ -160,6 +160,10 @@ describe.each(DTYPES)('attention and embedding (%s)', (dtype) => {
     [3, 67, 16, true],
     [1, 130, 64, false],
     [2, 33, 97, true],
+    // Head dimensions above 97: several output slots per invocation, up to the maximum.
+    [1, 9, 130, true],
+    [2, 5, 256, false],
+    [1, 70, 256, true],
   ] as const)(
     'attention heads=%i seqLen=%i headDim=%i causal=%s',
     async (heads, seqLen, headDim, causal) => {
@@ -171,6 +175,34 @@ describe.each(DTYPES)('attention and embedding (%s)', (dtype) => {
         v: data(count, 3, dtype),
         heads,
         seqLen,
+        headDim,
+        causal,
+        dtype,
+      }
+      await expectMatches(request, attentionReference)
+    },
+  )
+
+  it.each([
+    // [heads, kvHeads, seqLen, kvLen, headDim, causal]
+    [2, 2, 1, 37, 64, true], // decoding one token against a 37-entry KV cache
+    [2, 2, 3, 70, 16, true], // a few new tokens, the cache past one 64-key block
+    [4, 2, 5, 70, 16, true], // grouped-query attention with a cache
+    [4, 1, 3, 3, 8, false], // multi-query attention
+    [6, 3, 7, 7, 130, true],
+    [3, 3, 9, 4, 32, false], // fewer keys than queries is fine without a causal mask
+  ] as const)(
+    'attention heads=%i kvHeads=%i seqLen=%i kvLen=%i headDim=%i causal=%s',
+    async (heads, kvHeads, seqLen, kvLen, headDim, causal) => {
+      const request = {
+        kernel: 'attention' as const,
+        q: data(heads * seqLen * headDim, 11, dtype, 2),
+        k: data(kvHeads * kvLen * headDim, 12, dtype, 2),
+        v: data(kvHeads * kvLen * headDim, 13, dtype),
+        heads,
+        kvHeads,
+        seqLen,
+        kvLen,
         headDim,
         causal,
         dtype,
@@ -244,6 +276,43 @@ describe('transformer kernel validation', () => {
     await expect(host.run({ kernel: 'nope' } as unknown as KernelRequest)).rejects.toThrow(
       /kernel must be one of matmul, activation/,
     )
+    const four = new Float32Array(4 * 2 * 8)
+    await expect(
+      host.run({
+        kernel: 'attention',
+        q: four,
+        k: four,
+        v: four,
+        heads: 4,
+        kvHeads: 3,
+        seqLen: 2,
+        headDim: 8,
+      }),
+    ).rejects.toThrow(/kvHeads \(3\) must divide heads \(4\)/)
+    await expect(
+      host.run({
+        kernel: 'attention',
+        q: four,
+        k: four,
+        v: four,
+        heads: 4,
+        seqLen: 2,
+        kvLen: 1,
+        headDim: 8,
+      }),
+    ).rejects.toThrow(/causal attention needs kvLen \(1\) >= seqLen \(2\)/)
+    await expect(
+      host.run({
+        kernel: 'attention',
+        q: four,
+        k: four,
+        v: four,
+        heads: 4,
+        kvHeads: 2,
+        seqLen: 2,
+        headDim: 8,
+      }),
+    ).rejects.toThrow(/k\.length \(64\) must equal kvHeads\*kvLen\*headDim \(2\*2\*8 = 32\)/)
     const big = new Float32Array(257)
     await expect(
       host.run({ kernel: 'attention', q: big, k: big, v: big, heads: 1, seqLen: 1, headDim: 257 }),

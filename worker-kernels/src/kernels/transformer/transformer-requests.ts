@@ -61,13 +61,30 @@ export type ReduceRequest = {
  */
 export type AttentionRequest = {
   kernel: 'attention'
+  /** Queries, `[heads, seqLen, headDim]`. */
   q: FloatData
+  /** Keys, `[kvHeads, kvLen, headDim]`. */
   k: FloatData
+  /** Values, `[kvHeads, kvLen, headDim]`. */
   v: FloatData
   heads: number
+  /** Query rows per head. */
   seqLen: number
   /** At most `MAX_ATTENTION_HEAD_DIM` (256). */
   headDim: number
+  /**
+   * Key and value rows per head: above `seqLen` when decoding against a KV cache, the
+   * queries being the last `seqLen` positions of the `kvLen` (so with `causal`, query i
+   * sees keys `0 … i + kvLen − seqLen`). With `causal` it may not be below `seqLen`.
+   * @default seqLen
+   */
+  kvLen?: number
+  /**
+   * Key/value heads, dividing `heads` (grouped-query attention: each run of
+   * `heads / kvHeads` query heads shares one; 1 is multi-query attention).
+   * @default heads
+   */
+  kvHeads?: number
   /** @default true */
   causal?: boolean
   /** @default 1/√headDim */
