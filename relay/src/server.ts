@@ -156,8 +156,10 @@ export async function startTabswarm(
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await stopWork()
       await stopBlobs()
-      coordinator.close()
+      // Unhandling stops new streams only: requests already being served keep calling the
+      // coordinator until the node closes their connections. The node goes first.
       await node.stop()
+      coordinator.close()
     },
   }
 }

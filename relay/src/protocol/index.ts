@@ -69,6 +69,8 @@ export {
   readFrame,
   writeFrame,
 } from './frame-reader.ts'
+export type { IceServer } from './ice-server.ts'
+export { IceServerSchema, IceServersSchema } from './ice-server.ts'
 export type {
   CustomJobSpec,
   CustomProgram,

@@ -1,35 +1,6 @@
-import { z } from 'zod'
+import { type IceServer, IceServersSchema } from '../protocol/ice-server.ts'
 
-/**
- * STUN/TURN servers tabs use for WebRTC between each other, handed to them in the
- * `/v1/swarm` answer. The shape is the browser's `RTCIceServer`.
- */
-export const IceServerSchema = z.object({
-  urls: z.union([
-    z
-      .string()
-      .regex(
-        /^(stun|stuns|turn|turns):/,
-        'ICE server urls start with stun:, stuns:, turn: or turns:',
-      ),
-    z
-      .array(
-        z
-          .string()
-          .regex(
-            /^(stun|stuns|turn|turns):/,
-            'ICE server urls start with stun:, stuns:, turn: or turns:',
-          ),
-      )
-      .min(1)
-      .max(8),
-  ]),
-  username: z.string().max(256).optional(),
-  credential: z.string().max(256).optional(),
-})
-export type IceServer = z.infer<typeof IceServerSchema>
-
-const IceServersSchema = z.array(IceServerSchema).max(16)
+export type { IceServer } from '../protocol/ice-server.ts'
 
 /**
  * Parses `TABSWARM_ICE_SERVERS`: either a JSON array of `RTCIceServer` objects (needed

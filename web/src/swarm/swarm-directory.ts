@@ -1,4 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
+import { IceServersSchema } from '@tabswarm/relay/protocol'
 import type { SwarmDirectory } from './tab-swarm.ts'
 
 /** Budget for asking the relay where its libp2p listeners are. */
@@ -7,17 +8,6 @@ const LOOKUP_TIMEOUT_MS = 10_000
 /** Optional page configuration an embedding site sets before the script runs. */
 declare global {
   var tabswarmConfig: { iceServers?: RTCIceServer[] } | undefined
-}
-
-function isIceServer(value: unknown): value is RTCIceServer {
-  if (typeof value !== 'object' || value == null) return false
-  const { urls, username, credential } = value as Record<string, unknown>
-  const urlOk = (u: unknown) => typeof u === 'string' && /^(stun|stuns|turn|turns):/.test(u)
-  return (
-    (urlOk(urls) || (Array.isArray(urls) && urls.length > 0 && urls.every(urlOk))) &&
-    (username === undefined || typeof username === 'string') &&
-    (credential === undefined || typeof credential === 'string')
-  )
 }
 
 /**
@@ -33,9 +23,17 @@ export async function lookUpSwarm(signal: AbortSignal): Promise<SwarmDirectory> 
   if (!Array.isArray(body.multiaddrs) || !body.multiaddrs.every((a) => typeof a === 'string')) {
     throw new Error('the relay sent a malformed /v1/swarm answer: multiaddrs')
   }
-  const iceServers = globalThis.tabswarmConfig?.iceServers ?? body.iceServers ?? []
-  if (!Array.isArray(iceServers) || !iceServers.every(isIceServer)) {
-    throw new Error('malformed ICE servers: expected RTCIceServer objects with stun:/turn: urls')
+  const iceServers = IceServersSchema.safeParse(
+    globalThis.tabswarmConfig?.iceServers ?? body.iceServers ?? [],
+  )
+  if (!iceServers.success) {
+    const issue = iceServers.error.issues[0]
+    throw new Error(
+      `malformed ICE servers: ${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`,
+    )
   }
-  return { relayAddrs: body.multiaddrs.map((a: string) => multiaddr(a)), iceServers }
+  return {
+    relayAddrs: body.multiaddrs.map((a: string) => multiaddr(a)),
+    iceServers: iceServers.data as RTCIceServer[],
+  }
 }
