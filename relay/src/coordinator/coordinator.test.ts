@@ -412,6 +412,18 @@ describe('coordinator: jobs, credits and scheduling', () => {
     expect((await c.listJobs()).jobs).toHaveLength(0)
   })
 
+  it('leases only to devices that list the kernel and can hold the tiles', () => {
+    const c = make({ tileSize: 64 })
+    // 64-edge tiles over k = 1024: each band is 256 KiB.
+    c.submitMatmul(matrices(128, 1024, 128))
+    c.registerContributor('custom-only', { ...caps, kernels: ['custom'] })
+    c.registerContributor('small', { ...caps, limits: { maxStorageBufferBindingSize: 128 * 1024 } })
+    c.registerContributor('fits', { ...caps, limits: { maxStorageBufferBindingSize: 256 * 1024 } })
+    expect(c.lease('custom-only')).toBeUndefined()
+    expect(c.lease('small')).toBeUndefined()
+    expect(c.lease('fits')?.args).toEqual({ m: 64, k: 1024, n: 64 })
+  })
+
   it('shares contributors between jobs in proportion to their priority', () => {
     const blobs = createMemoryBlobStore()
     const c = make({ blobs, tileSize: 1 })

@@ -15,6 +15,7 @@ import {
 } from '../protocol/job-spec.ts'
 import type { CoordinatorStore, StoredContributor, StoredJob } from '../store/coordinator-store.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
+import { customRequirement, matmulRequirement, mismatch } from './capability-match.ts'
 import { type Clock, systemClock } from './clock.ts'
 import type {
   ContributorHello,
@@ -155,6 +156,8 @@ interface Contributor {
   capabilities?: Capabilities
   record: StoredContributor
   leases: Set<string>
+  /** Whether its device meets each job's `TaskRequirement`, by job id. */
+  fits: Map<string, boolean>
 }
 
 const STRIDE = 1 << 20
@@ -482,6 +485,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       pass: Number.isFinite(pass) ? pass : 0,
       listeners: new Set(),
       inputs,
+      need:
+        inputs.kind === 'matmul'
+          ? matmulRequirement(row.tileRows ?? 128, inputs.m, inputs.k, inputs.n)
+          : customRequirement(inputs.spec),
       payees: new Set(),
       leased: 0,
       outbox: Promise.resolve(),
@@ -722,31 +729,24 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     task.failedBy.add(`payee:${c.payee}`)
   }
 
-  /** Capability match: the contributor's device can hold and run this job's tasks. */
+  /**
+   * Capability match: the contributor's device can hold and run this job's tasks (kernel,
+   * features, buffer and dispatch limits; remembered per job), and, for matmul, runs a tile
+   * within `maxTaskSeconds` at its measured speed, unless no faster device is around.
+   */
   function suits(c: Contributor, job: JobRuntime, fastest: number): boolean {
-    const limits = c.capabilities?.limits ?? {}
-    const inputs = job.inputs
-    if (inputs.kind === 'matmul') {
-      const edge = job.row.tileRows ?? 128
-      const bytes = edge * inputs.k * 4
-      const maxBinding = limits.maxStorageBufferBindingSize
-      if (maxBinding != null && bytes > maxBinding) return false
-      const seconds = (2 * edge * edge * inputs.k) / (c.gflops * 1e9)
-      // A slow device gets the task only when no faster one is around to take it.
-      return seconds <= maxTaskSeconds || c.gflops >= fastest
+    let fits = c.fits.get(job.row.id)
+    if (fits == null) {
+      fits = mismatch(c.capabilities, job.need) == null
+      c.fits.set(job.row.id, fits)
     }
-    // Custom WGSL runs only where the contributor says it can (`kernels` lists 'custom').
-    if (!(c.capabilities?.kernels ?? []).includes('custom')) return false
-    const program = inputs.spec.program
-    const usesF16 = [...program.inputs, ...program.outputs].some((b) => b.dtype === 'float16')
-    if (usesF16 && !(c.capabilities?.features ?? []).includes('shader-f16')) return false
-    const maxWorkgroups = limits.maxComputeWorkgroupsPerDimension
-    if (
-      maxWorkgroups != null &&
-      inputs.spec.tasks.some((t) => t.workgroups.some((w) => w > maxWorkgroups))
-    )
-      return false
-    return true
+    if (!fits) return false
+    const inputs = job.inputs
+    if (inputs.kind !== 'matmul') return true
+    const edge = job.row.tileRows ?? 128
+    const seconds =
+      (2 * Math.min(edge, inputs.m) * Math.min(edge, inputs.n) * inputs.k) / (c.gflops * 1e9)
+    return seconds <= maxTaskSeconds || c.gflops >= fastest
   }
 
   function nextTask(job: JobRuntime, c: Contributor): TaskRuntime | undefined {
@@ -1511,6 +1511,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         capabilities: h.capabilities,
         record,
         leases: existing?.leases ?? new Set(),
+        fits: new Map(),
       })
     },
 

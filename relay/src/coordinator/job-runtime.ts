@@ -1,6 +1,7 @@
 import type { BlobStore } from '../blobs/blob-store.ts'
 import type { CustomJobSpec, TensorDtype } from '../protocol/job-spec.ts'
 import type { StoredJob } from '../store/coordinator-store.ts'
+import type { TaskRequirement } from './capability-match.ts'
 import type { JobEvent, ResultTensor } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 import { type MatmulTile, planMatmulTiles } from './matmul-tiling.ts'
@@ -78,6 +79,8 @@ export interface JobRuntime {
   pass: number
   listeners: Set<(event: JobEvent) => void>
   inputs: MatmulInputs | CustomInputs
+  /** What a device needs to run this job's tasks. */
+  need: TaskRequirement
   /** Who earned pending credit on this job, settled when it ends. */
   payees: Set<string>
   leased: number
