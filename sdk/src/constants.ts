@@ -29,6 +29,8 @@ export const EVENT_STREAM_IDLE_TIMEOUT_MS = 3 * RELAY_HEARTBEAT_MS
 export const EVENT_STREAM_RECONNECT_MS = 1_000
 /** Reopen a failing event stream this many times in a row before giving up. */
 export const MAX_EVENT_STREAM_RETRIES = 5
+/** Longest pause between two attempts to reopen a failing event stream. */
+export const MAX_EVENT_STREAM_BACKOFF_MS = 30_000
 
 /**
  * The relay's default cap on a JSON body (`maxJsonBytes`): a job spec larger than this is
@@ -48,3 +50,5 @@ export const MAX_RELAY_BACKOFF_MS = 30_000
 export const DRAIN_TIMEOUT_MS = 60_000
 /** Handing a lease back on the way out: short, since the contributor is leaving anyway. */
 export const LEASE_RELEASE_TIMEOUT_MS = 5_000
+/** Each run of the matmul speed probe a contributor times at start. */
+export const SPEED_PROBE_TIMEOUT_MS = 30_000

@@ -12,6 +12,7 @@ export type {
   JobQuote,
   JobResult,
   JobSpec,
+  JobStreamOptions,
   JobView,
   MapOptions,
   MatmulOptions,
@@ -24,11 +25,13 @@ export type {
 export { createClient } from './client/client.ts'
 export {
   ApiRequestError,
+  BlobIntegrityError,
   InvalidInputError,
   JobFailedError,
+  RelayResponseError,
   RelayUnreachableError,
 } from './client/client-errors.ts'
 export type { Authenticate } from './client/http-transport.ts'
 export { type WalletSigner, walletAuth } from './client/wallet-auth.ts'
-export type { NdArray, NpyData, NpyDtype } from './npy/npy.ts'
-export { encodeNpy, NpyError, parseNpy } from './npy/npy.ts'
+export type { NdArray, NpyData, NpyDtype, NpyHeader } from './npy/npy.ts'
+export { encodeNpy, NpyError, npyHeaderBytes, parseNpy, parseNpyHeader } from './npy/npy.ts'

@@ -58,7 +58,12 @@ function exitCodeOf(err: unknown): number {
   return ExitCode.FAILURE
 }
 
-/** Runs the CLI and returns its exit code; errors become one line on stderr. */
+/**
+ * Runs the CLI and returns its exit code; errors become one line on stderr.
+ *
+ * @example
+ * process.exitCode = await main(process.argv.slice(2))
+ */
 export async function main(argv: string[]): Promise<number> {
   const [name, ...rest] = argv
   if (name == null || name === '-h' || name === '--help' || name === 'help') {

@@ -41,6 +41,7 @@ export interface Transport {
 
 const encoder = new TextEncoder()
 
+/** The transport a client's calls go through; `createClient` builds one from its options. */
 export function createTransport(options: TransportOptions): Transport {
   const { base } = options
 

@@ -4,6 +4,7 @@ import {
   BLOB_TRANSFER_TIMEOUT_MS,
   EVENT_STREAM_IDLE_TIMEOUT_MS,
   EVENT_STREAM_RECONNECT_MS,
+  MAX_EVENT_STREAM_BACKOFF_MS,
   MAX_EVENT_STREAM_RETRIES,
 } from '../constants.ts'
 import { itemSize, viewAs } from '../npy/dtypes.ts'
@@ -209,7 +210,10 @@ export function createJobHandle(
               transport.base,
               problem ?? new Error('the job event stream keeps closing'),
             )
-      await pause(Math.min(reconnectDelayMs * 2 ** (failures - 1), 30_000), signal)
+      await pause(
+        Math.min(reconnectDelayMs * 2 ** (failures - 1), MAX_EVENT_STREAM_BACKOFF_MS),
+        signal,
+      )
     }
   }
 

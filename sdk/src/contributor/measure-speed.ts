@@ -1,3 +1,4 @@
+import { SPEED_PROBE_TIMEOUT_MS } from '../constants.ts'
 import type { KernelExecutor } from './contributor-loop.ts'
 
 /** Edge of the square matmul timed at start: small enough for a phone, big enough to time. */
@@ -7,13 +8,16 @@ export const SPEED_PROBE_EDGE = 256
  * Measures the executor's f32 matmul speed in GFLOP/s: one warm-up run (compiles the
  * pipeline), then the fastest of two timed runs of a `edge`³ product. The coordinator sizes
  * and routes tasks with it.
+ *
+ * @example
+ * const gflops = await measureMatmulGflops(host, { signal: AbortSignal.timeout(60_000) })
  */
 export async function measureMatmulGflops(
   executor: KernelExecutor,
   options: { signal: AbortSignal; timeoutMs?: number; edge?: number },
 ): Promise<number> {
   const edge = options.edge ?? SPEED_PROBE_EDGE
-  const timeoutMs = options.timeoutMs ?? 30_000
+  const timeoutMs = options.timeoutMs ?? SPEED_PROBE_TIMEOUT_MS
   const a = Float32Array.from({ length: edge * edge }, (_, i) => ((i * 7) % 13) / 13 - 0.5)
   const b = Float32Array.from({ length: edge * edge }, (_, i) => ((i * 5) % 11) / 11 - 0.5)
   const run = () =>

@@ -25,7 +25,13 @@ export interface WorkChannel {
   ): Promise<Frame<WorkResponse>>
 }
 
-/** The work protocol over a libp2p node: a fresh stream to `relay` per request. */
+/**
+ * The work protocol over a libp2p node: a fresh stream to `relay` per request.
+ *
+ * @example
+ * const channel = workChannelOver(node, multiaddr('/ip4/127.0.0.1/tcp/8788/ws/p2p/12D3Koo…'))
+ * const { header } = await channel.exchange({ type: 'lease-request' }, undefined, AbortSignal.timeout(30_000))
+ */
 export function workChannelOver(node: Libp2p, relay: Multiaddr): WorkChannel {
   return {
     peerId: node.peerId.toString(),

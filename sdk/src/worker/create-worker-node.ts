@@ -10,6 +10,10 @@ import { createLibp2p } from 'libp2p'
  * The headless contributor's libp2p node: a dialer only (it listens nowhere), speaking
  * WebSockets + noise + yamux like a tab's connection to the relay. Tabs add WebRTC for
  * peer-to-peer data; a Node worker talks to the relay only.
+ *
+ * @example
+ * const node = await createWorkerNode()
+ * await node.dial(relayAddress)
  */
 export function createWorkerNode(): Promise<Libp2p> {
   return createLibp2p({

@@ -13,6 +13,7 @@ ${clientFlagsHelp}
   --json               print the cancelled job as JSON
   -h, --help           show this help`
 
+/** `tabswarm cancel <id>`: cancels a job (unspent credits are refunded); resolves with the exit code. */
 export async function cancelCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

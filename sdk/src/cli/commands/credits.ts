@@ -13,6 +13,7 @@ ${clientFlagsHelp}
   --json               print the account as JSON
   -h, --help           show this help`
 
+/** `tabswarm credits <address>`: prints an account's credits; resolves with the exit code. */
 export async function creditsCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { describeJob } from '../job-summary.ts'
+import { createProgressBar } from '../progress-bar.ts'
 import { UsageError } from '../usage-error.ts'
 
 export const jobHelp = `Usage: tabswarm job <id> [options]
@@ -16,6 +17,7 @@ ${clientFlagsHelp}
 
 Exit codes: 0 when the job is running or completed, 1 when it failed or was cancelled.`
 
+/** `tabswarm job <id> [--watch]`: prints (or follows) one job; exit 1 when it failed or was cancelled. */
 export async function jobCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
@@ -30,7 +32,6 @@ export async function jobCommand(args: string[], signal: AbortSignal): Promise<n
   const handle = clientFromFlags(values).job(positionals[0]!)
   let job = await handle.status({ signal })
   if (values.watch && job.status === 'running') {
-    const { createProgressBar } = await import('../progress-bar.ts')
     const bar = createProgressBar(process.stderr, 'tasks', {
       enabled: process.stderr.isTTY && !values.json,
     })

@@ -17,6 +17,7 @@ ${clientFlagsHelp}
 
 const STATUSES = ['running', 'completed', 'failed', 'cancelled'] as const
 
+/** `tabswarm jobs`: lists the caller's jobs, newest first; resolves with the exit code. */
 export async function jobsCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseArgs({
     args,

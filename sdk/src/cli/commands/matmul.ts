@@ -24,6 +24,7 @@ ${clientFlagsHelp}
   --json               print the result summary as JSON
   -h, --help           show this help`
 
+/** `tabswarm matmul a.npy b.npy -o c.npy`: a verified product on the swarm; resolves with the exit code. */
 export async function matmulCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

@@ -46,6 +46,7 @@ Ctrl-C cancels the job; outputs already written stay.`
 /** Inputs read or uploaded at once. */
 const IO_CONCURRENCY = 4
 
+/** `tabswarm run spec.json`: maps a custom WGSL kernel over .npy inputs; resolves with the exit code. */
 export async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
     args,

@@ -56,6 +56,7 @@ function configFrom(values: {
   return config
 }
 
+/** `tabswarm start`: runs the relay until `signal` aborts (Ctrl-C, SIGTERM), then stops it cleanly. */
 export async function startCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values } = parseArgs({
     args,

@@ -54,6 +54,7 @@ function describe(event: ContributorEvent, drainSeconds: number): string | undef
   }
 }
 
+/** `tabswarm worker`: the headless contributor; drains on the first interrupt, hands its task back on a second. */
 export async function workerCommand(args: string[], interrupt: AbortSignal): Promise<number> {
   const { values } = parseArgs({
     args,
