@@ -21,9 +21,12 @@ export const DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS = 30_000
 export const DEFAULT_POWER_PREFERENCE: GPUPowerPreference = 'high-performance'
 
 /**
- * Most work, in FLOP-like units, one dispatch or submission may carry: 2³⁰ is about 1 ms
- * on a desktop GPU and a few hundred ms on integrated ones, far inside the 2 s GPU
- * watchdogs (Windows TDR), while large enough that splitting costs little.
+ * Most work, in FLOP-like units, one dispatch or submission may carry. 2³⁰ FLOP is well
+ * under a millisecond on a desktop GPU and about 1–2 ms on an integrated one (at a few
+ * hundred GFLOP/s to a few TFLOP/s), so it stays far inside the 2 s GPU watchdogs
+ * (Windows TDR) even on slow parts, while large enough that splitting costs little. On
+ * SwiftShader (CPU emulation, about 0.6 GFLOP/s here) it is about 1.7 s, which no
+ * watchdog interrupts.
  */
 export const DEFAULT_MAX_WORK_PER_SUBMISSION = 2 ** 30
 

@@ -124,25 +124,13 @@ export {
   createTiledMatmulKernel,
   createTiledMatmulWgsl,
   DEFAULT_TILED_MATMUL_CONFIG,
-  MATMUL_TILED_WGSL,
-  matmulTiledKernel,
   type TiledMatmulConfig,
   type TiledMatmulFormat,
 } from './kernels/matmul/matmul.wgsl.ts'
-export { type MatmulDispatch, planMatmulDispatches } from './kernels/matmul/matmul-dispatch-plan.ts'
-export {
-  MATMUL_BINDINGS_WGSL,
-  MATMUL_PARAMS_BYTES,
-  type MatmulKernel,
-  type MatmulVariant,
-  matmulBindingsWgsl,
-  packMatmulParams,
-} from './kernels/matmul/matmul-kernel.ts'
+export type { MatmulKernel, MatmulVariant } from './kernels/matmul/matmul-kernel.ts'
 export {
   createNaiveMatmulKernel,
   createNaiveMatmulWgsl,
-  MATMUL_NAIVE_WGSL,
-  matmulNaiveKernel,
 } from './kernels/matmul/matmul-naive.wgsl.ts'
 export { assertMatmulShape, type MatmulOperands } from './kernels/matmul/matmul-shape.ts'
 export { KERNEL_NAMES, planKernel } from './kernels/plan-kernel.ts'

@@ -37,6 +37,23 @@ export function assertFloatData(
   }
 }
 
+/** Resolve and check a float dtype option. */
+export function floatDtypeOf(value: unknown): FloatDtype {
+  const dtype = value ?? 'float32'
+  if (dtype !== 'float32' && dtype !== 'float16') {
+    throw new KernelShapeError(`dtype must be float32 or float16, got ${String(dtype)}.`)
+  }
+  return dtype
+}
+
+/** Length of a float operand, checked against its dtype's array type. */
+export function floatLength(name: string, data: unknown, dtype: FloatDtype): number {
+  const length = data instanceof Float32Array || data instanceof Uint16Array ? data.length : -1
+  assertFloatData(name, data, dtype, length)
+  if (length < 1) throw new KernelShapeError(`${name} must not be empty.`)
+  return length
+}
+
 /** The WGSL element type a buffer of this dtype is declared with. */
 export function storageElement(dtype: FloatDtype): 'f32' | 'u32' {
   return dtype === 'float32' ? 'f32' : 'u32'

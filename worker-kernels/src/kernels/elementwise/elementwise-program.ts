@@ -2,15 +2,16 @@ import { KernelShapeError } from '../../errors.ts'
 import { assertBufferFits } from '../../host/buffer-limits.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
+import { assertDimension } from '../common/assert-dimension.ts'
 import {
-  assertFloatData,
   FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
+  floatDtypeOf,
   floatInputWgsl,
+  floatLength,
 } from '../common/float-dtype.ts'
 import { addFloatResult, addInput, groupsFor, type KernelPlan } from '../common/kernel-plan.ts'
-import { assertDimension } from '../matmul/matmul-shape.ts'
 import type {
   ActivationOp,
   ActivationRequest,
@@ -27,23 +28,6 @@ const ACTIVATIONS: Record<ActivationOp, string> = {
   // compute (e²ᶻ−1)/(e²ᶻ+1), which is Inf/Inf = NaN for large z.
   gelu: '0.5 * v * (1.0 + tanh(clamp(0.7978845608028654 * (v + 0.044715 * v * v * v), -10.0, 10.0)))',
   silu: 'v / (1.0 + exp(-v))',
-}
-
-/** Resolve and check a float dtype option. */
-export function floatDtypeOf(value: unknown): FloatDtype {
-  const dtype = value ?? 'float32'
-  if (dtype !== 'float32' && dtype !== 'float16') {
-    throw new KernelShapeError(`dtype must be float32 or float16, got ${String(dtype)}.`)
-  }
-  return dtype
-}
-
-/** Length of a float operand, checked against its dtype's array type. */
-export function floatLength(name: string, data: unknown, dtype: FloatDtype): number {
-  const length = data instanceof Float32Array || data instanceof Uint16Array ? data.length : -1
-  assertFloatData(name, data, dtype, length)
-  if (length < 1) throw new KernelShapeError(`${name} must not be empty.`)
-  return length
 }
 
 function elementwiseWgsl(

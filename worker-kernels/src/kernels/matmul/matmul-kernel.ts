@@ -22,16 +22,31 @@ export type MatmulKernel = {
   tileCols: number
 }
 
-/** Byte size of `Params` after the grid header: 8 u32. */
-export const MATMUL_PARAMS_BYTES = 32
+/** Alternative declarations of the matmul bindings (same buffers, same layout). */
+export type MatmulBindingOptions = {
+  /** Declare B as `array<vec4<f32>>` (float32 only, n a multiple of 4); no `bAt`. */
+  vectorB?: boolean
+  /** Declare C as `array<vec4<f32>>` (n a multiple of 4). */
+  vectorC?: boolean
+}
 
 /**
  * Bindings and uniforms every matmul kernel declares, for A and B stored as `dtype`
  * (C is always f32; float16 results are packed by a separate pass). Exposes
- * `aAt(i)`/`bAt(i) -> f32`. `groupOffset*` shifts `workgroup_id` when the host splits a
- * grid; `strideA/B/C` are the element distances between batch entries (0 broadcasts).
+ * `aAt(i)`/`bAt(i) -> f32` (`bAt` only without `vectorB`). `groupOffset*` shifts
+ * `workgroup_id` when the host splits a grid; `strideA/B/C` are the element distances
+ * between batch entries (0 broadcasts).
  */
-export function matmulBindingsWgsl(dtype: FloatDtype): string {
+export function matmulBindingsWgsl(
+  dtype: FloatDtype,
+  { vectorB = false, vectorC = false }: MatmulBindingOptions = {},
+): string {
+  if (vectorB && dtype !== 'float32') {
+    throw new RangeError(`vectorB needs float32 storage of B, got ${dtype}.`)
+  }
+  const b = vectorB
+    ? '@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;'
+    : floatInputWgsl('b', 1, dtype)
   return /* wgsl */ `
 struct Params {
   groupOffsetX: u32,
@@ -49,14 +64,11 @@ struct Params {
 }
 
 ${floatInputWgsl('a', 0, dtype)}
-${floatInputWgsl('b', 1, dtype)}
-@group(0) @binding(2) var<storage, read_write> c: array<f32>;
+${b}
+@group(0) @binding(2) var<storage, read_write> c: array<${vectorC ? 'vec4<f32>' : 'f32'}>;
 @group(0) @binding(3) var<uniform> dims: Params;
 `
 }
-
-/** f32 bindings, as every pre-f16 caller knew them. */
-export const MATMUL_BINDINGS_WGSL: string = matmulBindingsWgsl('float32')
 
 /** Pack the matmul params (after the grid header) for one call. */
 export function packMatmulParams(p: {

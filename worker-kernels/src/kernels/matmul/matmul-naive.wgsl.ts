@@ -29,13 +29,7 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_id) lid:
 `
 }
 
-/** WGSL of the naive f32 kernel. */
-export const MATMUL_NAIVE_WGSL: string = createNaiveMatmulWgsl()
-
 /** The naive kernel for a storage format. */
 export function createNaiveMatmulKernel(dtype: FloatDtype = 'float32'): MatmulKernel {
   return { variant: 'naive', code: createNaiveMatmulWgsl(dtype), tileRows: SIDE, tileCols: SIDE }
 }
-
-/** The naive f32 kernel as the host runs it. */
-export const matmulNaiveKernel: MatmulKernel = createNaiveMatmulKernel()

@@ -54,26 +54,6 @@ function assertConfig({ threadsX, threadsY, tileK }: TiledMatmulConfig): void {
     )
 }
 
-function bindings(dtype: FloatDtype, vectorB: boolean, vectorC: boolean): string {
-  let wgsl = matmulBindingsWgsl(dtype)
-  if (vectorC) {
-    wgsl = wgsl.replace(
-      '@group(0) @binding(2) var<storage, read_write> c: array<f32>;',
-      '@group(0) @binding(2) var<storage, read_write> c: array<vec4<f32>>;',
-    )
-  }
-  // Same layout, with B declared as vec4 runs (the buffer is identical).
-  if (vectorB) {
-    wgsl = wgsl
-      .replace(
-        '@group(0) @binding(1) var<storage, read> b: array<f32>;',
-        '@group(0) @binding(1) var<storage, read> b: array<vec4<f32>>;',
-      )
-      .replace('fn bAt(i: u32) -> f32 { return b[i]; }', '')
-  }
-  return wgsl
-}
-
 /**
  * WGSL for a tiled, register-blocked matmul, correct for any M, K, N and batched over
  * `workgroup_id.z`.
@@ -166,7 +146,7 @@ fn loadB4(row: u32, col: u32) -> vec4<f32> {
   if (col + 2u < dims.n) { c[base + 2u] = v.z; }
 }`
 
-  return /* wgsl */ `${bindings(dtype, vectorB, vectorC)}
+  return /* wgsl */ `${matmulBindingsWgsl(dtype, { vectorB, vectorC })}
 var<workgroup> tileA: array<vec4<f32>, ${tk * wy}>;
 var<workgroup> tileB: array<vec4<f32>, ${tk * wx}>;
 var<private> baseA: u32;
@@ -229,9 +209,3 @@ export function createTiledMatmulKernel(
     tileCols: 4 * config.threadsX,
   }
 }
-
-/** WGSL of the default tiled f32 kernel. */
-export const MATMUL_TILED_WGSL: string = createTiledMatmulWgsl()
-
-/** The default tiled f32 kernel as the host runs it. */
-export const matmulTiledKernel: MatmulKernel = createTiledMatmulKernel()

@@ -2,15 +2,16 @@ import { KernelShapeError } from '../../errors.ts'
 import { assertBufferFits } from '../../host/buffer-limits.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
+import { assertDimension } from '../common/assert-dimension.ts'
 import {
   FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
+  floatDtypeOf,
   floatInputWgsl,
+  floatLength,
 } from '../common/float-dtype.ts'
 import { addFloatResult, addInput, groupsFor, type KernelPlan } from '../common/kernel-plan.ts'
-import { floatDtypeOf, floatLength } from '../elementwise/elementwise-program.ts'
-import { assertDimension } from '../matmul/matmul-shape.ts'
 import type { EmbeddingRequest } from './transformer-requests.ts'
 
 const THREADS = 256

@@ -1,4 +1,4 @@
-import { assertBufferFits, type BufferLimits } from './buffer-limits.ts'
+import { assertBufferFits, type BufferLimits } from '../../host/buffer-limits.ts'
 
 /**
  * Check, before anything is allocated, that A, B and C each fit one storage binding on

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { KernelLimitError } from '../errors.ts'
-import type { HostLimits } from './kernel-types.ts'
+import { KernelLimitError } from '../../errors.ts'
+import type { HostLimits } from '../../host/kernel-types.ts'
 import { assertMatmulFitsLimits } from './matmul-limits.ts'
 
 const limits: HostLimits = {
