@@ -29,8 +29,8 @@ export interface RelayLimits {
   /**
    * How long a reservation lives unless refreshed. The client refreshes five minutes before
    * expiry (circuit-relay-v2's transport), so 10 minutes means a refresh every five;
-   * shorter would make it refresh every 30 s, its floor. A slot whose peer vanished without
-   * a disconnect the relay noticed comes back within this time.
+   * under five and a half it would refresh every 30 s, its floor. A slot whose peer vanished
+   * without a disconnect the relay noticed comes back within this time.
    * @default 10 min
    */
   reservationTtlMs: number
