@@ -69,6 +69,31 @@ describe('custom WGSL kernels with headless workers', () => {
     expect(job.credits.spent).toBeGreaterThan(0)
   })
 
+  it('tabswarm run cancels its job when an output cannot be written', async () => {
+    const sweep = join(dir, 'unwritable')
+    await mkdir(join(sweep, 'seeds'), { recursive: true })
+    await cp(join(EXAMPLE, 'pi.wgsl'), join(sweep, 'pi.wgsl'))
+    await cp(join(EXAMPLE, 'spec.json'), join(sweep, 'spec.json'))
+    const files = 16
+    for (let f = 0; f < files; f++) {
+      await writeFile(
+        join(sweep, 'seeds', `batch-${f}.npy`),
+        encodeNpy({ dtype: 'uint32', shape: [256], data: seedsFor(200 + f, 256) }),
+      )
+      // A directory where each output's temporary file must go: the first write fails.
+      await mkdir(join(sweep, 'out', `batch-${f}.npy.part`), { recursive: true })
+    }
+    const run = await runCli(['run', join(sweep, 'spec.json'), '--json', '--relay', system.url], {
+      timeoutMs: 120_000,
+    })
+    expect(run.code).toBe(1)
+    expect(run.stderr).toMatch(/EISDIR/)
+    const [job] = await client.listJobs({ limit: 1 })
+    expect(job).toMatchObject({ kernel: 'custom', status: 'cancelled' })
+    expect(job!.tasks.accepted).toBeLessThan(files)
+    expect(job!.credits.refunded).toBe(job!.credits.budget - job!.credits.spent)
+  })
+
   it('client.map streams verified results as they are accepted, each once', async () => {
     const wgsl = await readFile(join(EXAMPLE, 'pi.wgsl'), 'utf8')
     const program = {
