@@ -32,7 +32,11 @@ export interface TabswarmConfig {
   iceServers: IceServer[]
   /** Peers (tabs, workers, clients) the relay holds at once, and its reservations. @default 1024 */
   maxPeers: number
-  /** Output tile edge for matmul jobs; 0 sizes tiles from contributors' measured speed. @default 128 */
+  /**
+   * Output tile edge for matmul jobs; 0 sizes each job's tiles at submit from the online
+   * contributors' measured speed, so a task takes 0.2–5 s (about 1 s) of GPU time
+   * (`autoTileEdge`). @default 0
+   */
   tileSize: number
   /** How long a contributor holds a task. @default 60_000 */
   leaseMs: number
@@ -61,7 +65,7 @@ export const defaultConfig: TabswarmConfig = {
   listen: [],
   iceServers: [],
   maxPeers: 1024,
-  tileSize: 128,
+  tileSize: 0,
   leaseMs: 60_000,
   dbSynchronous: 'normal',
   api: defaultApiConfig,

@@ -412,6 +412,18 @@ describe('coordinator: jobs, credits and scheduling', () => {
     expect((await c.listJobs()).jobs).toHaveLength(0)
   })
 
+  it('sizes tiles from the online contributors’ speed when no tile size is set', () => {
+    const c = make()
+    for (let i = 0; i < 4; i++) c.registerContributor(`g${i}`, { capabilities: caps, gflops: 20 })
+    const [m, k, n] = [2048, 1024, 2048]
+    const job = c.submitMatmul({ a: new Float32Array(m * k), b: new Float32Array(k * n), m, k, n })
+    // A second's tiles would be one tile for four contributors: shrunk to the 0.2 s floor.
+    const { m: rows, n: cols } = c.lease('g0')!.args!
+    expect(job.tasks.total).toBeGreaterThan(1)
+    expect((2 * rows * cols * k) / 20e9).toBeGreaterThanOrEqual(0.2)
+    expect((2 * rows * cols * k) / 20e9).toBeLessThanOrEqual(5)
+  })
+
   it('leases only to devices that list the kernel and can hold the tiles', () => {
     const c = make({ tileSize: 64 })
     // 64-edge tiles over k = 1024: each band is 256 KiB.

@@ -373,7 +373,17 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const [m, k] = spec.inputs.a.shape as [number, number]
       const n = spec.inputs.b.shape[1] as number
       const edge =
-        options.tileSize ?? autoTileEdge(k, medianGflops(), targetTaskSeconds, maxTaskInputBytes)
+        options.tileSize ??
+        autoTileEdge({
+          m,
+          n,
+          k,
+          gflops: medianGflops(),
+          targetSeconds: targetTaskSeconds,
+          maxSeconds: maxTaskSeconds,
+          maxInputBytes: maxTaskInputBytes,
+          contributors: contributors.size,
+        })
       const inputBytes = (Math.min(edge, m) + Math.min(edge, n)) * k * 4
       if (inputBytes > maxTaskInputBytes)
         throw new CoordinatorError(

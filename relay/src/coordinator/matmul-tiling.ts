@@ -66,20 +66,58 @@ export function writeTile(
   }
 }
 
+/** What `autoTileEdge` sizes a tile for. */
+export interface TileSizing {
+  /** Rows of C, columns of C, and the inner dimension. */
+  m: number
+  n: number
+  k: number
+  /** Measured speed of the contributor the tile is sized for (the median online), GFLOP/s. */
+  gflops: number
+  /** GPU time one tile should take at that speed. @default 1 */
+  targetSeconds?: number
+  /** Shortest worthwhile tile: below it the lease round trip outweighs the work. @default 0.2 */
+  minSeconds?: number
+  /** Longest tile: a slower device than this takes longer only when nobody faster is around. @default 5 */
+  maxSeconds?: number
+  /** Largest input payload of one task (A's band and B's band). */
+  maxInputBytes: number
+  /**
+   * Contributors to keep busy: tiles shrink, never below `minSeconds`, until there are
+   * about two per contributor. @default 1
+   */
+  contributors?: number
+}
+
+/** Most output elements one tile holds along an edge: 2048² floats are a 16 MiB result. */
+export const MAX_TILE_EDGE = 2048
+
 /**
- * Edge of square output tiles so one tile takes about `targetSeconds` on a contributor
- * measured at `gflops`: 2·T²·k flops each. A multiple of 16 (the kernels' workgroup tile),
- * at least 16, at most 2048, and small enough that a tile's inputs (2·T·k floats) fit
+ * Edge of square output tiles: one takes 2·T²·k flops, so at `gflops` it takes
+ * `targetSeconds` at T = √(gflops·1e9·targetSeconds / 2k), inside [minSeconds, maxSeconds].
+ * Smaller, down to `minSeconds`, when the job would otherwise have fewer than two tiles per
+ * contributor. Then rounded down to a multiple of 16 (the kernels' workgroup tile), at least
+ * 16, at most `MAX_TILE_EDGE`, and small enough that a tile's inputs (2·T·k floats) fit
  * `maxInputBytes`.
+ *
+ * The window holds unless a bound gets in the way: a job smaller than one tile is one tile
+ * (it takes what it takes); with a short k even a 2048² tile is quicker than `minSeconds`
+ * (at 20 GFLOP/s, for k below about 240); with a long k the input cap may shorten it.
  */
-export function autoTileEdge(
-  k: number,
-  gflops: number,
-  targetSeconds: number,
-  maxInputBytes: number,
-): number {
-  const ideal = Math.sqrt((gflops * 1e9 * targetSeconds) / (2 * k))
+export function autoTileEdge(sizing: TileSizing): number {
+  const { m, n, k, gflops, maxInputBytes } = sizing
+  const edgeFor = (seconds: number) => Math.sqrt((gflops * 1e9 * seconds) / (2 * k))
+  const target = Math.min(
+    Math.max(edgeFor(sizing.targetSeconds ?? 1), edgeFor(sizing.minSeconds ?? 0.2)),
+    edgeFor(sizing.maxSeconds ?? 5),
+  )
+  // About two tiles per contributor, if tiles of at least `minSeconds` allow it.
+  const parallel = Math.sqrt((m * n) / (2 * Math.max(1, sizing.contributors ?? 1)))
+  const wanted = Math.min(target, Math.max(parallel, edgeFor(sizing.minSeconds ?? 0.2)))
   const byBytes = maxInputBytes / (2 * k * 4)
-  const edge = Math.floor(Math.min(ideal, byBytes, 2048) / 16) * 16
+  const cap = Math.min(byBytes, MAX_TILE_EDGE)
+  let edge = Math.floor(Math.min(wanted, cap) / 16) * 16
+  // Rounding down must not take a tile under the floor when a bigger one fits.
+  if (edge < edgeFor(sizing.minSeconds ?? 0.2) && edge + 16 <= cap) edge += 16
   return Math.max(16, edge)
 }
