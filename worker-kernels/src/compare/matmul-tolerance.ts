@@ -1,29 +1,14 @@
 import { KernelShapeError } from '../errors.ts'
+import {
+  FLUSH_SLACK,
+  gamma as gammaOf,
+  MATMUL_FLOAT_DTYPE,
+  type MatmulDtype,
+  OUTPUT_ROUNDING,
+  STORED_SUBNORMAL_SLACK,
+} from './tolerance-model.ts'
 
-/**
- * Storage format of the result: `f32`, or `f16` (f16 operands and result, f32
- * accumulation: the f16 kernels round only the final value).
- */
-export type MatmulDtype = 'f32' | 'f16'
-
-/** Unit roundoff of the f32 accumulation: the largest relative error of one rounding. */
-const ACCUMULATION_ROUNDOFF = 2 ** -24
-
-/**
- * Relative error of storing the result: one rounding to f32 (u), or to f16, where a
- * full ulp (2⁻¹⁰) is allowed because WGSL does not promise round-to-nearest for
- * `pack2x16float`.
- */
-const OUTPUT_ROUNDOFF: Record<MatmulDtype, number> = { f32: 2 ** -24, f16: 2 ** -10 }
-
-/**
- * Per-operation absolute slack for underflow: WGSL lets f32 flush subnormals to zero,
- * which loses up to the smallest normal (2⁻¹²⁶) per multiply or add.
- */
-const UNDERFLOW_SLACK = 2 ** -126
-
-/** Absolute slack of the stored result: f16 subnormals are spaced 2⁻²⁴ apart. */
-const OUTPUT_FLOOR: Record<MatmulDtype, number> = { f32: 0, f16: 2 ** -24 }
+export type { MatmulDtype }
 
 /** Options of `compareMatmul`. */
 export type CompareMatmulOptions = {
@@ -57,20 +42,14 @@ export type MatmulComparison = {
   gamma: number
 }
 
-/** γₖ of Higham's *Accuracy and Stability of Numerical Algorithms*, §3.1. */
-function gammaOf(k: number, u: number): number {
-  const ku = k * u
-  return ku < 1 ? ku / (1 - ku) : Number.POSITIVE_INFINITY
-}
-
 /**
  * Compare a kernel's matmul output with a reference, element by element, with a
  * tolerance from floating-point error analysis instead of a guessed epsilon.
  *
  * Any f32 dot product of length k, summed in any order (tiled, blocked, FMA or not),
- * satisfies |ĉ − c| ≤ γₖ·(|A|·|B|) (Higham, Thm 3.5 and §3.1). The reference is exact
- * before one final rounding to the output format, adding u·|expected| (u = 2⁻²⁴ for
- * f32, 2⁻¹⁰ for f16 results; `actual` is then the decoded f16 values). So element i
+ * satisfies |ĉ − c| ≤ γₖ·(|A|·|B|) (Higham, Thm 3.5 and §3.1). Storing the result adds
+ * u·|expected|, u = `OUTPUT_ROUNDING` (2⁻¹⁰ for f16 results, `actual` then being the
+ * decoded f16 values; for f32, 2⁻²⁴ as a margin γₖ strictly does not need). So element i
  * passes when
  *
  *   |actual − expected| ≤ γₖ·bound + u·|expected| + 2k·2⁻¹²⁶
@@ -112,9 +91,10 @@ export function compareMatmul(
   if (dtype !== 'f32' && dtype !== 'f16') {
     throw new KernelShapeError(`dtype must be f32 or f16, got ${String(dtype)}.`)
   }
-  const u = OUTPUT_ROUNDOFF[dtype]
-  const gamma = gammaOf(k, ACCUMULATION_ROUNDOFF)
-  const floor = 2 * k * UNDERFLOW_SLACK + OUTPUT_FLOOR[dtype]
+  const format = MATMUL_FLOAT_DTYPE[dtype]
+  const u = OUTPUT_ROUNDING[format]
+  const gamma = gammaOf(k)
+  const floor = 2 * k * FLUSH_SLACK + STORED_SUBNORMAL_SLACK[format]
   let normwiseScale = 0
   if (!bound) {
     for (let i = 0; i < expected.length; i++) {

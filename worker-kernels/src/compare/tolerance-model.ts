@@ -1,28 +1,68 @@
 /**
- * The floating-point model every tolerance here is derived from. Kernels compute in
- * f32 whatever the storage format, then round the result once to the output format.
+ * The floating-point error model every tolerance in this package is derived from, in one
+ * place: the comparators (`compareElementwise` through the CPU references,
+ * `compareMatmul`) and Freivalds' check all take their constants from here.
+ *
+ * Kernels compute in f32 whatever the storage format, then store the result once in the
+ * output format. An f32 computation of n roundings is within γₙ (Higham §3.1) of the
+ * exact value over the magnitudes it combines; WGSL may also flush f32 subnormals to
+ * zero, losing up to `FLUSH_SLACK` per operation; and storing in f16 rounds once more.
  */
 import type { FloatDtype } from '../kernels/common/float-dtype.ts'
 
 /** Unit roundoff of f32 arithmetic, u = 2⁻²⁴: the largest relative error of one rounding. */
 export const F32_UNIT_ROUNDOFF = 2 ** -24
 
-/**
- * Relative error of storing a result in each format. f32 results are stored as
- * computed (one rounding, u). f16 results get one more rounding; WGSL does not promise
- * round-to-nearest for `pack2x16float`, so a full f16 ulp (2⁻¹⁰) is allowed, not half.
- */
-export const OUTPUT_ROUNDING: Record<FloatDtype, number> = { float32: 2 ** -24, float16: 2 ** -10 }
+/** Unit roundoff of f64, for the CPU side's own arithmetic (Freivalds' check). */
+export const F64_UNIT_ROUNDOFF = 2 ** -53
 
 /**
- * Absolute slack per element for tiny values: WGSL may flush f32 subnormals to zero
- * (below 2⁻¹²⁶); f16 results below 2⁻¹⁴ are subnormal, spaced 2⁻²⁴ apart.
+ * Relative error of storing a value computed in f32 in each format. f32 stores what was
+ * computed: no error beyond the computation's own γₙ. f16 rounds once more; WGSL does
+ * not promise round-to-nearest for `pack2x16float`, so a full f16 ulp (2⁻¹⁰) is allowed.
  */
-export const ABSOLUTE_FLOOR: Record<FloatDtype, number> = { float32: 2 ** -120, float16: 2 ** -24 }
+export const STORE_ROUNDING: Record<FloatDtype, number> = { float32: 0, float16: 2 ** -10 }
 
-/** γₙ = n·u/(1 − n·u) (Higham §3.1): relative error bound of an n-term f32 sum or dot product. */
-export function gamma(n: number): number {
-  const nu = n * F32_UNIT_ROUNDOFF
+/**
+ * The last rounding of a result as the comparators count it: one f32 rounding (u) for
+ * f32, `STORE_ROUNDING` for f16. The CPU references use it for the final operation of
+ * the elementwise and row kernels; `compareMatmul` adds it on top of γₖ, where for f32
+ * it is a deliberate margin (γₖ already covers the stored value) of about 1/k relative.
+ */
+export const OUTPUT_ROUNDING: Record<FloatDtype, number> = {
+  float32: F32_UNIT_ROUNDOFF,
+  float16: STORE_ROUNDING.float16,
+}
+
+/** Absolute error per f32 operation from WGSL's licence to flush subnormals (below 2⁻¹²⁶). */
+export const FLUSH_SLACK = 2 ** -126
+
+/**
+ * Absolute error of storing a tiny value, beyond the relative rounding: f16 results below
+ * 2⁻¹⁴ are subnormal, spaced 2⁻²⁴ apart; f32 adds none (its flushing is `FLUSH_SLACK`,
+ * counted per operation).
+ */
+export const STORED_SUBNORMAL_SLACK: Record<FloatDtype, number> = {
+  float32: 0,
+  float16: 2 ** -24,
+}
+
+/**
+ * Absolute slack per element of the short computations of the elementwise and row
+ * kernels: up to 64 flushed operations (2⁻¹²⁰) in f32, the subnormal spacing in f16.
+ * Length-k reductions (matmul, Freivalds) count 2k·`FLUSH_SLACK` instead.
+ */
+export const ABSOLUTE_FLOOR: Record<FloatDtype, number> = {
+  float32: 64 * FLUSH_SLACK,
+  float16: STORED_SUBNORMAL_SLACK.float16,
+}
+
+/**
+ * γₙ = n·u/(1 − n·u) (Higham §3.1): relative error bound of an n-term sum or dot product
+ * in arithmetic of unit roundoff u (f32 unless given).
+ */
+export function gamma(n: number, u: number = F32_UNIT_ROUNDOFF): number {
+  const nu = n * u
   return nu < 1 ? nu / (1 - nu) : Number.POSITIVE_INFINITY
 }
 
@@ -32,4 +72,16 @@ export function gamma(n: number): number {
  */
 export function expError(x: number): number {
   return (4 + 2 * Math.abs(x)) * F32_UNIT_ROUNDOFF
+}
+
+/**
+ * Storage format of a matmul result as `compareMatmul` and `freivaldsCheck` name it:
+ * `f32`, or `f16` (f16 operands and result, f32 accumulation, one rounding to f16).
+ */
+export type MatmulDtype = 'f32' | 'f16'
+
+/** The `FloatDtype` of each `MatmulDtype`. */
+export const MATMUL_FLOAT_DTYPE: Record<MatmulDtype, FloatDtype> = {
+  f32: 'float32',
+  f16: 'float16',
 }

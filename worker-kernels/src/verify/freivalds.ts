@@ -1,3 +1,12 @@
+import {
+  F64_UNIT_ROUNDOFF,
+  FLUSH_SLACK,
+  gamma as gammaOf,
+  MATMUL_FLOAT_DTYPE,
+  type MatmulDtype,
+  STORE_ROUNDING,
+  STORED_SUBNORMAL_SLACK,
+} from '../compare/tolerance-model.ts'
 import { KernelShapeError } from '../errors.ts'
 import { assertMatmulShape } from '../kernels/matmul/matmul-shape.ts'
 
@@ -20,7 +29,7 @@ export interface FreivaldsOptions {
    * Float32Arrays, f32 accumulation, one rounding of the result to f16).
    * @default 'f32'
    */
-  dtype?: 'f32' | 'f16'
+  dtype?: MatmulDtype
 }
 
 /** Outcome of `freivaldsCheck`. */
@@ -50,24 +59,8 @@ export interface FreivaldsTarget {
 /** Upper bound on `rounds`: 64 rounds already leave at most 2⁻⁶⁴ to chance. */
 export const MAX_FREIVALDS_ROUNDS = 64
 
-/** Unit roundoff of the f32 accumulation the kernels use. */
-const F32_ROUNDOFF = 2 ** -24
-/** Unit roundoff of this function's own f64 arithmetic. */
-const F64_ROUNDOFF = 2 ** -53
-/** Relative error of storing the result (f16: a full ulp, WGSL's packing may truncate). */
-const OUTPUT_ROUNDOFF = { f32: 0, f16: 2 ** -10 } as const
-/** Absolute error of storing the result: f16 subnormals are 2⁻²⁴ apart. */
-const OUTPUT_FLOOR = { f32: 0, f16: 2 ** -24 } as const
-/** Per operation, for WGSL's licence to flush f32 subnormals to zero. */
-const UNDERFLOW_SLACK = 2 ** -126
 /** Smallest |rᵢ|: entries are ±U[½, 1), see `freivaldsCheck`. */
 const MIN_R = 0.5
-
-/** γₖ = k·u / (1 − k·u) (Higham, *Accuracy and Stability of Numerical Algorithms*, §3.1). */
-function gammaOf(k: number, u: number): number {
-  const ku = k * u
-  return ku < 1 ? ku / (1 - ku) : Number.POSITIVE_INFINITY
-}
 
 function cryptoRandom(): () => number {
   const pool = new Uint32Array(1024)
@@ -180,12 +173,14 @@ export function freivaldsCheck(
   const { a, b, c, m, k, n } = target
   const random = options.random ?? cryptoRandom()
 
-  const gamma = gammaOf(k, F32_ROUNDOFF)
-  const outputRoundoff = gammaOf(1, OUTPUT_ROUNDOFF[dtype])
-  const floorPerR = OUTPUT_FLOOR[dtype] + 2 * k * UNDERFLOW_SLACK
+  const format = MATMUL_FLOAT_DTYPE[dtype]
+  const gamma = gammaOf(k)
+  // γₖ covers an f32 result as stored; an f16 result is rounded once more.
+  const outputRoundoff = gammaOf(1, STORE_ROUNDING[format])
+  const floorPerR = STORED_SUBNORMAL_SLACK[format] + 2 * k * FLUSH_SLACK
   // The check's own f64 rounding: B·r (n terms), then A·(B·r) (k terms) against C·r
   // (n terms), each bounded by γ over the magnitudes it sums.
-  const ownSlack = gammaOf(n + k + 2, F64_ROUNDOFF)
+  const ownSlack = gammaOf(n + k + 2, F64_UNIT_ROUNDOFF)
 
   const r = new Float64Array(n)
   const br = new Float64Array(k)
