@@ -102,6 +102,7 @@ export async function startTabswarm(
       },
       metrics: createRelayMetrics({ stats: () => jobs.stats() }),
       trustProxy: config.api.trustProxy,
+      corsOrigins: config.api.corsOrigins,
       maxBlobBytes: config.api.maxBlobBytes,
       upgradeWebSocket,
     }),

@@ -29,6 +29,13 @@ export interface ApiConfig {
    * @default 256 MiB
    */
   maxBlobBytes: number
+  /**
+   * Origins whose pages may call the API from a browser (CORS), from `TABSWARM_CORS_ORIGINS`
+   * (comma-separated, or `*`). None by default, even on the open loopback relay: there the
+   * caller's address is its credential, and any page the user visits shares it.
+   * @default []
+   */
+  corsOrigins: string[] | '*'
   /** @default 'info' */
   logLevel: LogLevel
 }
@@ -39,6 +46,7 @@ export const defaultApiConfig: ApiConfig = {
   rateLimit: { ipPerSecond: 200, ipBurst: 400, accountPerSecond: 100, accountBurst: 200 },
   trustProxy: false,
   maxBlobBytes: MAX_BLOB_BYTES,
+  corsOrigins: [],
   logLevel: 'info',
 }
 
@@ -55,10 +63,36 @@ function rate(name: string, raw: string): number {
   return value
 }
 
+/** `*`, or origins such as `https://lab.example,http://localhost:5173`, each checked. */
+function corsOrigins(raw: string): string[] | '*' {
+  if (raw.trim() === '*') return '*'
+  return raw
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((origin) => {
+      let url: URL | undefined
+      try {
+        url = new URL(origin)
+      } catch {
+        // Reported below.
+      }
+      if (
+        url == null ||
+        !/^https?:$/.test(url.protocol) ||
+        url.origin !== origin.replace(/\/$/, '')
+      )
+        throw new Error(
+          `TABSWARM_CORS_ORIGINS takes origins like https://lab.example (scheme, host, port; no path), got "${origin}"`,
+        )
+      return url.origin
+    })
+}
+
 /**
  * Reads the API's `TABSWARM_*` variables: `TABSWARM_API_KEYS`, `TABSWARM_WALLET_AUTH_ONLY`,
  * `TABSWARM_RATE_LIMIT` (`off`, or `<ip rps>/<ip burst>,<account rps>/<account burst>`),
- * `TABSWARM_TRUST_PROXY`, `TABSWARM_MAX_BLOB_BYTES`, `TABSWARM_LOG_LEVEL`.
+ * `TABSWARM_TRUST_PROXY`, `TABSWARM_MAX_BLOB_BYTES`, `TABSWARM_CORS_ORIGINS`, `TABSWARM_LOG_LEVEL`.
  */
 export function apiConfigFromEnv(env: Record<string, string | undefined>): ApiConfig {
   const config: ApiConfig = { ...defaultApiConfig, apiKeys: [] }
@@ -103,6 +137,7 @@ export function apiConfigFromEnv(env: Record<string, string | undefined>): ApiCo
       )
     config.maxBlobBytes = value
   }
+  if (env.TABSWARM_CORS_ORIGINS) config.corsOrigins = corsOrigins(env.TABSWARM_CORS_ORIGINS)
   if (env.TABSWARM_LOG_LEVEL) {
     const level = env.TABSWARM_LOG_LEVEL.toLowerCase()
     if (!(LOG_LEVELS as readonly string[]).includes(level))

@@ -32,6 +32,7 @@ import type { ApiKeyRing } from './auth/api-keys.ts'
 import { authenticate, isLoopbackAddress } from './auth/authenticate.ts'
 import type { WalletAuthenticator } from './auth/wallet-auth.ts'
 import { clientAddress } from './client-address.ts'
+import { apiCors, type CorsOrigins, localOriginGuard } from './cross-origin.ts'
 import { ApiError, errorResponse } from './error-response.ts'
 import { jobEventsOverSse, jobEventsOverWebSocket } from './job-event-streams.ts'
 import { float32Npy } from './npy-file.ts'
@@ -63,6 +64,11 @@ export interface ApiOptions {
   maxBlobBytes?: number
   /** Largest JSON body (job specs). @default 4 MiB */
   maxJsonBytes?: number
+  /**
+   * Origins whose pages may call the API (CORS), or `'*'` for any. A request as the open
+   * relay's local account from any other origin is refused. @default [] (same origin only)
+   */
+  corsOrigins?: CorsOrigins
   /** Comment lines on idle event streams, so proxies keep them open. @default 15_000 */
   heartbeatMs?: number
   /** `@hono/node-server`'s `upgradeWebSocket`; without it, events are served over SSE only. */
@@ -97,6 +103,9 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     ),
   )
 
+  const corsOrigins = options.corsOrigins ?? []
+  // First, so that preflights and refusals carry the CORS headers a browser needs to read them.
+  if (corsOrigins === '*' || corsOrigins.length > 0) api.use('/v1/*', apiCors(corsOrigins))
   api.use(requestId({ limitLength: 128 }))
   api.use(clientAddress({ trustProxy: options.trustProxy ?? false }))
   api.use(requestLog({ log, ...(metrics ? { metrics } : {}) }))
@@ -129,6 +138,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
         }),
       ]
     : []
+  const localGuard = localOriginGuard(corsOrigins)
   const auth = authenticate({
     ...options.auth,
     onFailure: (code) => metrics?.authFailed(code),
@@ -149,7 +159,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
         }),
       )
     }
-    if (doc.auth) chain.push(auth, ...accountLimit)
+    if (doc.auth) chain.push(auth, localGuard, ...accountLimit)
     const on = api.on as (method: string, path: string, ...handlers: Handler[]) => unknown
     on(doc.method.toUpperCase(), doc.path, ...chain, ...handlers)
   }
