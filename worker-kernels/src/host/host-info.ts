@@ -16,18 +16,9 @@ export const HOST_LIMIT_NAMES = [
 
 /** Copy the host limits out of a `GPUSupportedLimits` (whose fields are prototype getters). */
 export function pickHostLimits(limits: GPUSupportedLimits): HostLimits {
-  return {
-    maxComputeWorkgroupStorageSize: limits.maxComputeWorkgroupStorageSize,
-    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
-    maxBufferSize: limits.maxBufferSize,
-    maxComputeInvocationsPerWorkgroup: limits.maxComputeInvocationsPerWorkgroup,
-    maxComputeWorkgroupsPerDimension: limits.maxComputeWorkgroupsPerDimension,
-    maxStorageBuffersPerShaderStage: limits.maxStorageBuffersPerShaderStage,
-    maxUniformBufferBindingSize: limits.maxUniformBufferBindingSize,
-    maxComputeWorkgroupSizeX: limits.maxComputeWorkgroupSizeX,
-    maxComputeWorkgroupSizeY: limits.maxComputeWorkgroupSizeY,
-    maxComputeWorkgroupSizeZ: limits.maxComputeWorkgroupSizeZ,
-  }
+  const picked: Partial<HostLimits> = {}
+  for (const name of HOST_LIMIT_NAMES) picked[name] = limits[name]
+  return picked as HostLimits
 }
 
 /**

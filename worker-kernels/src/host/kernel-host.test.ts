@@ -56,6 +56,49 @@ const shapes = [
 ] as const
 
 describe('KernelHost.matmul on dawn', () => {
+  it("requests the adapter's own limits, not WebGPU's defaults", async () => {
+    const adapter = await createNodeGpu().requestAdapter({ powerPreference: 'high-performance' })
+    if (!adapter) throw new Error('no adapter')
+    for (const [name, value] of Object.entries(host.info.limits)) {
+      expect(value, name).toBe(adapter.limits[name as keyof GPUSupportedLimits])
+    }
+    expect(Object.keys(host.info.limits)).toHaveLength(10)
+  })
+
+  it('compiles each pipeline once and reuses it across calls', async () => {
+    const real = createNodeGpu()
+    let compiled = 0
+    const gpu = {
+      async requestAdapter(options?: GPURequestAdapterOptions) {
+        const adapter = await real.requestAdapter(options)
+        if (!adapter) return adapter
+        const requestDevice = adapter.requestDevice.bind(adapter)
+        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
+          const device = await requestDevice(descriptor)
+          const create = device.createComputePipelineAsync.bind(device)
+          device.createComputePipelineAsync = (d: GPUComputePipelineDescriptor) => {
+            compiled++
+            return create(d)
+          }
+          return device
+        }
+        return adapter
+      },
+    } as unknown as GPU
+    const counted = await createKernelHost({ gpu })
+    try {
+      await expectProduct(counted, [33, 17, 34], 'tiled')
+      const first = compiled
+      await expectProduct(counted, [33, 17, 34], 'tiled', 7)
+      await expectProduct(counted, [65, 9, 70], 'tiled')
+      expect(first).toBe(1)
+      // Same kernel (n is not a multiple of 4 in either), so nothing new was compiled.
+      expect(compiled).toBe(first)
+    } finally {
+      counted.destroy()
+    }
+  })
+
   it('reports a plain, serialisable description of its adapter', () => {
     expect(JSON.parse(JSON.stringify(host.info))).toEqual(host.info)
     expect(host.info.limits.maxComputeInvocationsPerWorkgroup).toBeGreaterThanOrEqual(64)

@@ -1,11 +1,14 @@
 import { type Remote, wrap } from 'comlink'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { compareElementwise } from '../../compare/compare-elementwise.ts'
 import { KernelCompileError, KernelLimitError, KernelShapeError } from '../../errors.ts'
 import { createKernelHost, type KernelHost } from '../../host/kernel-host.ts'
 import type { KernelWorkerApi } from '../../host/kernel-types.ts'
 import { createKernelWorkerApi, exposeKernelWorker } from '../../host/kernel-worker-api.ts'
 import { createNodeGpu } from '../../node/create-node-gpu.ts'
+import { activationReference } from '../../reference/elementwise-reference.ts'
 import { fromFloat16, toFloat16 } from '../../reference/float16.ts'
+import { planCustomKernel } from './custom-kernel-program.ts'
 import type { CustomKernelProgram, CustomKernelRequest } from './custom-kernel-types.ts'
 import { validateCustomProgram } from './validate-custom-program.ts'
 
@@ -177,6 +180,20 @@ describe('custom kernels on dawn', () => {
       KernelShapeError,
     )
   })
+
+  it('refuses an input or output above the binding-size limit before allocating it', () => {
+    // A device whose storage bindings hold 200 bytes: x (64 f32 = 256 bytes) cannot bind.
+    const limits = { ...host.info.limits, maxStorageBufferBindingSize: 200 }
+    expect(() => planCustomKernel(axpyRequest(64), limits)).toThrow(KernelLimitError)
+    expect(() => planCustomKernel(axpyRequest(64), limits)).toThrow(
+      /input x needs 256 bytes \(64 float32\), above maxStorageBufferBindingSize 200/,
+    )
+    // Inputs that fit, an output that does not (y: 50 f32 = 200 bytes fits; 51 does not).
+    const request = axpyRequest(50)
+    expect(() => planCustomKernel(request, limits)).not.toThrow()
+    const longer = { ...request, outputs: [{ length: 51 }, { length: 50 }] }
+    expect(() => planCustomKernel(longer, limits)).toThrow(/above maxStorageBufferBindingSize 200/)
+  })
 })
 
 describe('validateCustomProgram (no GPU)', () => {
@@ -247,7 +264,10 @@ describe('custom kernels through the worker API (comlink over a MessageChannel)'
   })
 
   it('run() serves built-in kernels too', async () => {
-    const y = await api.run({ kernel: 'activation', op: 'relu', x: Float32Array.of(-1, 2, -3) })
-    expect([...y]).toEqual([0, 2, 0])
+    const request = { kernel: 'activation', op: 'relu', x: Float32Array.of(-1, 2, -3) } as const
+    const y = await api.run(request)
+    expect(compareElementwise(y as Float32Array, activationReference(request))).toMatchObject({
+      ok: true,
+    })
   })
 })
