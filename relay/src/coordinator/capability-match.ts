@@ -1,5 +1,6 @@
 import type { Capabilities } from '../protocol/index.ts'
-import type { CustomJobSpec, TensorDtype } from '../protocol/job-spec.ts'
+import type { CustomJobSpec } from '../protocol/job-spec.ts'
+import { tensorByteLength } from './tensor-bytes.ts'
 
 /**
  * What a device must offer to run a job's tasks: the kernel, the features, and room for
@@ -33,10 +34,6 @@ export const WEBGPU_DEFAULT_LIMITS = {
   maxComputeWorkgroupsPerDimension: 65_535,
 } as const
 
-const BYTES: Record<TensorDtype, number> = { float32: 4, float16: 2, int32: 4, uint32: 4 }
-
-const elements = (shape: readonly number[]) => shape.reduce((p, d) => p * d, 1)
-
 /**
  * A matmul tile of at most `edge`×`edge` outputs over `k`: A's band, B's band and C's tile
  * are three storage buffers (float32).
@@ -64,7 +61,7 @@ export function customRequirement(spec: CustomJobSpec): TaskRequirement {
   let workgroupsPerDimension = 1
   for (const task of spec.tasks) {
     for (const ref of [...task.inputs, ...task.outputs])
-      largestBinding = Math.max(largestBinding, elements(ref.shape) * BYTES[ref.dtype])
+      largestBinding = Math.max(largestBinding, tensorByteLength(ref.shape, ref.dtype))
     if (task.params != null)
       uniformBytes = Math.max(uniformBytes, Math.floor((task.params.length * 3) / 4))
     workgroupsPerDimension = Math.max(workgroupsPerDimension, ...task.workgroups)

@@ -5,14 +5,7 @@ import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { type Logger, silentLogger } from '../log.ts'
 import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
-import {
-  type JobSpec,
-  JobSpecSchema,
-  MAX_JOB_OUTPUT_ELEMENTS,
-  MAX_JOB_TASKS,
-  MAX_MATMUL_OUTPUT_ELEMENTS,
-  type TensorRef,
-} from '../protocol/job-spec.ts'
+import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
 import type { CoordinatorStore, StoredContributor, StoredJob } from '../store/coordinator-store.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
 import { customRequirement, matmulRequirement, mismatch } from './capability-match.ts'
@@ -33,18 +26,20 @@ import type {
   WorkGateway,
 } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
-import { credibility, groupCredibility, newcomerQuorum } from './credibility.ts'
+import { credibility, groupCredibility } from './credibility.ts'
+import { assembleMatmulOutput } from './job-output.ts'
+import { createJobPlanner } from './job-planner.ts'
 import {
-  BYTES_PER_ELEMENT,
   type JobRuntime,
   loadInputs,
   newTask,
   type Replica,
   type TaskRuntime,
 } from './job-runtime.ts'
-import { autoTileEdge, columnBand, planMatmulTiles, rowBand, writeTile } from './matmul-tiling.ts'
+import { columnBand, rowBand } from './matmul-tiling.ts'
 import { networkKey } from './network-address.ts'
 import { replicasAgree } from './replica-comparator.ts'
+import { float32View, tensorByteLength, tensorBytes } from './tensor-bytes.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
 
 export interface CoordinatorOptions {
@@ -178,10 +173,6 @@ function cryptoRandom(): () => number {
 /** A wallet address names one account whatever its casing: the EIP-55 checksummed form. */
 function accountKey(account: string): string {
   return /^0x[0-9a-fA-F]{40}$/.test(account) ? getAddress(account.toLowerCase()) : account
-}
-
-function tensorBytes(data: ArrayBufferView): Uint8Array {
-  return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
 }
 
 /**
@@ -345,126 +336,25 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // ---- pricing and planning
 
+  const planner = createJobPlanner({
+    ...(options.tileSize != null ? { tileSize: options.tileSize } : {}),
+    targetTaskSeconds,
+    maxTaskSeconds,
+    maxTaskInputBytes,
+    creditsPerMegaflop,
+    assumedFaultRate: faultRate,
+    maxReplicas,
+  })
+
   function medianGflops(): number {
     const speeds = [...contributors.values()].map((c) => c.gflops).sort((x, y) => x - y)
     return speeds.length === 0 ? defaultGflops : speeds[speeds.length >> 1]!
   }
 
-  /** Fraction of leases that re-issue a task with a known answer (paid like any result). */
-  function canaryRate(spec: JobSpec): number {
-    return spec.verification?.canaries ?? (spec.kernel === 'custom' ? 0.02 : 0)
-  }
-
-  /**
-   * Results paid per task decided by a vote, where every agreeing replica is paid: the
-   * quorum when one is fixed; with `maxErrorRate`, as many newcomers as it takes to reach
-   * it (the escrow is refunded what credible contributors save); else BOINC's two.
-   */
-  function votesPaid(spec: JobSpec): number {
-    const policy = spec.verification ?? {}
-    if (policy.replication != null) return policy.replication
-    if (policy.maxErrorRate != null)
-      return newcomerQuorum(faultRate, policy.maxErrorRate, maxReplicas)
-    return 2
-  }
-
-  function plan(spec: JobSpec) {
-    if (spec.kernel === 'matmul') {
-      const [m, k] = spec.inputs.a.shape as [number, number]
-      const n = spec.inputs.b.shape[1] as number
-      const edge =
-        options.tileSize ??
-        autoTileEdge({
-          m,
-          n,
-          k,
-          gflops: medianGflops(),
-          targetSeconds: targetTaskSeconds,
-          maxSeconds: maxTaskSeconds,
-          maxInputBytes: maxTaskInputBytes,
-          contributors: contributors.size,
-        })
-      const inputBytes = (Math.min(edge, m) + Math.min(edge, n)) * k * 4
-      if (inputBytes > maxTaskInputBytes)
-        throw new CoordinatorError(
-          'INVALID_JOB',
-          `inputs: k = ${k} is too long: one ${edge}x${edge} tile would need ${inputBytes} input bytes, max ${maxTaskInputBytes}`,
-        )
-      // Checked before anything is allocated per tile or per element.
-      if (m * n > MAX_MATMUL_OUTPUT_ELEMENTS)
-        throw new CoordinatorError(
-          'INVALID_JOB',
-          `inputs: C = A·B would be ${m}x${n} = ${m * n} elements, at most ${MAX_MATMUL_OUTPUT_ELEMENTS}`,
-        )
-      const tileCount = Math.ceil(m / edge) * Math.ceil(n / edge)
-      if (tileCount > MAX_JOB_TASKS)
-        throw new CoordinatorError(
-          'INVALID_JOB',
-          `inputs: a ${m}x${n} product in ${edge}x${edge} tiles is ${tileCount} tasks, at most ${MAX_JOB_TASKS} per job`,
-        )
-      const tiles = planMatmulTiles(m, n, edge, edge)
-      const flops = 2 * m * k * n
-      const taskCredits = Math.max(
-        1,
-        Math.ceil((2 * Math.min(edge, m) * k * Math.min(edge, n) * creditsPerMegaflop) / 1e6),
-      )
-      const checked = spec.verification?.freivalds ?? 1
-      const replication = checked + (1 - checked) * votesPaid(spec)
-      return {
-        tasks: tiles.length,
-        flops,
-        taskCredits,
-        credits: Math.ceil(tiles.length * taskCredits * replication * (1 + canaryRate(spec))),
-        edge,
-      }
-    }
-    // A custom kernel's cost is unknown to us: count 1,000 operations per output element.
-    let flops = 0
-    let largest = 0
-    let outputElements = 0
-    for (const task of spec.tasks) {
-      const elements = task.outputs.reduce((s, o) => s + o.shape.reduce((p, d) => p * d, 1), 0)
-      flops += elements * 1000
-      largest = Math.max(largest, elements * 1000)
-      outputElements += elements
-      const inputBytes = task.inputs.reduce(
-        (s, r) => s + r.shape.reduce((p, d) => p * d, 1) * BYTES_PER_ELEMENT[r.dtype],
-        0,
-      )
-      if (inputBytes > maxTaskInputBytes)
-        throw new CoordinatorError(
-          'INVALID_JOB',
-          `tasks: a task's inputs are ${inputBytes} bytes, max ${maxTaskInputBytes}`,
-        )
-    }
-    if (outputElements > MAX_JOB_OUTPUT_ELEMENTS)
-      throw new CoordinatorError(
-        'INVALID_JOB',
-        `tasks: the outputs hold ${outputElements} elements together, at most ${MAX_JOB_OUTPUT_ELEMENTS}`,
-      )
-    const taskCredits = Math.max(1, Math.ceil((largest * creditsPerMegaflop) / 1e6))
-    return {
-      tasks: spec.tasks.length,
-      flops,
-      taskCredits,
-      credits: Math.ceil(
-        spec.tasks.length * taskCredits * votesPaid(spec) * (1 + canaryRate(spec)),
-      ),
-      edge: undefined,
-    }
-  }
-
-  function parseSpec(spec: unknown): JobSpec {
-    const parsed = JobSpecSchema.safeParse(spec)
-    if (!parsed.success) {
-      const issue = parsed.error.issues[0]
-      throw new CoordinatorError(
-        'INVALID_JOB',
-        `${issue?.path.join('.') || 'spec'}: ${issue?.message ?? 'invalid job'}`,
-      )
-    }
-    return parsed.data
-  }
+  const plan = (spec: JobSpec) =>
+    planner.plan(spec, { medianGflops: medianGflops(), contributors: contributors.size })
+  const parseSpec = (spec: unknown) => planner.parse(spec)
+  const canaryRate = (spec: JobSpec) => planner.canaryRate(spec)
 
   // ---- job lifecycle
 
@@ -1147,8 +1037,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           o.dtype !== expected[i]!.dtype ||
           o.shape.length !== expected[i]!.shape.length ||
           o.shape.some((d, j) => d !== expected[i]!.shape[j]) ||
-          o.bytes.byteLength !==
-            expected[i]!.shape.reduce((p, d) => p * d, 1) * BYTES_PER_ELEMENT[o.dtype],
+          o.bytes.byteLength !== tensorByteLength(expected[i]!.shape, o.dtype),
       )
     ) {
       count('rejected', 'none')
@@ -1196,9 +1085,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     if (inputs.kind === 'matmul') {
       const tile = inputs.tiles[task.index]!
-      const output = outputs[0]!
-      const bytes = output.bytes.byteOffset % 4 === 0 ? output.bytes : new Uint8Array(output.bytes)
-      const c32 = new Float32Array(bytes.buffer, bytes.byteOffset, tile.rows * tile.cols)
+      const c32 = float32View(outputs[0]!.bytes)
       const operands = () => {
         let band = inputs.bBands.get(tile.col0)
         if (band == null) {
@@ -1396,32 +1283,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const status = publicView(row).status
       if (status !== 'completed')
         throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${status}, not completed`)
-      if (row.spec.kernel !== 'matmul')
-        throw new CoordinatorError(
-          'INVALID_JOB',
-          `job ${id} is a custom job: read its results instead`,
-        )
       const cached = finishedOutputs.get(id)
       if (cached != null) return cached
-      const m = row.spec.inputs.a.shape[0]!
-      const n = row.spec.inputs.b.shape[1]!
-      const tiles = planMatmulTiles(m, n, row.tileRows ?? 128, row.tileCols ?? 128)
-      const out = new Float32Array(m * n)
-      for (const result of store.results(id, 0, Number.MAX_SAFE_INTEGER)) {
-        const bytes = blobs.get(result.outputs[0]!.blob)
-        if (bytes == null)
-          throw new CoordinatorError(
-            'BLOB_NOT_FOUND',
-            `job ${id}: the output of task ${result.taskId} is missing from the blob store`,
-          )
-        const aligned = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes)
-        writeTile(
-          out,
-          n,
-          tiles[result.index]!,
-          new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength / 4),
-        )
-      }
+      const out = assembleMatmulOutput(row, store.results(id, 0, Number.MAX_SAFE_INTEGER), blobs)
       finishedOutputs.set(id, out)
       if (finishedOutputs.size > 4) finishedOutputs.delete(finishedOutputs.keys().next().value!)
       return out

@@ -5,6 +5,7 @@ import type { TaskRequirement } from './capability-match.ts'
 import type { JobEvent, ResultTensor } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 import { type MatmulTile, planMatmulTiles } from './matmul-tiling.ts'
+import { alignedBytes, tensorByteLength } from './tensor-bytes.ts'
 
 /**
  * The working set of a running job, held in memory beside its durable rows: which tasks
@@ -12,13 +13,6 @@ import { type MatmulTile, planMatmulTiles } from './matmul-tiling.ts'
  * Rebuilt from the store after a restart (leases and unconfirmed replicas are not kept:
  * their tasks simply go back to the queue).
  */
-
-export const BYTES_PER_ELEMENT: Record<TensorDtype, number> = {
-  float32: 4,
-  float16: 2,
-  int32: 4,
-  uint32: 4,
-}
 
 /** A result that waits for agreeing replicas before it is accepted. */
 export interface Replica {
@@ -88,23 +82,20 @@ export interface JobRuntime {
   outbox: Promise<void>
 }
 
-function aligned(bytes: Uint8Array): Uint8Array {
-  return bytes.byteOffset % 8 === 0 ? bytes : new Uint8Array(bytes)
-}
-
 /** Reads a job's input blobs, checking each holds the bytes its shape and dtype declare. */
 export function loadInputs(row: StoredJob, blobs: BlobStore): MatmulInputs | CustomInputs {
   const read = (where: string, ref: { blob: string; dtype: TensorDtype; shape: number[] }) => {
     const bytes = blobs.get(ref.blob)
     if (bytes == null)
       throw new CoordinatorError('BLOB_NOT_FOUND', `${where}: no blob ${ref.blob}; upload it first`)
-    const expected = ref.shape.reduce((p, d) => p * d, 1) * BYTES_PER_ELEMENT[ref.dtype]
+    const expected = tensorByteLength(ref.shape, ref.dtype)
     if (bytes.byteLength !== expected)
       throw new CoordinatorError(
         'INVALID_JOB',
         `${where}: shape ${ref.shape.join('x')} ${ref.dtype} needs ${expected} bytes, blob ${ref.blob.slice(0, 12)}… has ${bytes.byteLength}`,
       )
-    return aligned(bytes)
+    // 8: every dtype's typed array can view it.
+    return alignedBytes(bytes, 8)
   }
   const spec = row.spec
   if (spec.kernel === 'matmul') {

@@ -1,6 +1,7 @@
 import { float16Value } from '@tabswarm/worker-kernels'
 import type { TensorDtype } from '../protocol/job-spec.ts'
 import type { ResultTensor } from './coordinator-api.ts'
+import { alignedBytes } from './tensor-bytes.ts'
 
 /**
  * Relative tolerance of two float results of the same program on different GPUs. WGSL lets
@@ -12,7 +13,7 @@ const ABSOLUTE: Record<TensorDtype, number> = { float32: 1e-6, float16: 1e-3, in
 
 function view(tensor: ResultTensor): ArrayLike<number> {
   const { bytes } = tensor
-  const copy = bytes.byteOffset % 4 === 0 ? bytes : new Uint8Array(bytes)
+  const copy = alignedBytes(bytes, 4)
   switch (tensor.dtype) {
     case 'float32':
       return new Float32Array(copy.buffer, copy.byteOffset, copy.byteLength >> 2)

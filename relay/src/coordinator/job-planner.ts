@@ -1,0 +1,166 @@
+import {
+  type JobSpec,
+  JobSpecSchema,
+  MAX_JOB_OUTPUT_ELEMENTS,
+  MAX_JOB_TASKS,
+  MAX_MATMUL_OUTPUT_ELEMENTS,
+} from '../protocol/job-spec.ts'
+import { CoordinatorError } from './coordinator-error.ts'
+import { newcomerQuorum } from './credibility.ts'
+import { autoTileEdge } from './matmul-tiling.ts'
+import { elementCount, tensorByteLength } from './tensor-bytes.ts'
+
+export interface JobPlannerOptions {
+  /** A fixed output tile edge for matmul jobs; unset, tiles are sized per job (`autoTileEdge`). */
+  tileSize?: number
+  /** GPU time one task should take on the median contributor. */
+  targetTaskSeconds: number
+  /** Longest GPU time of one task on the median contributor. */
+  maxTaskSeconds: number
+  /** Largest input payload of one task. */
+  maxTaskInputBytes: number
+  /** Credits per million floating-point operations of useful work. */
+  creditsPerMegaflop: number
+  /** Fraction of saboteurs credibility assumes (prices votes among newcomers). */
+  assumedFaultRate: number
+  /** Most results one task may collect while waiting for agreement. */
+  maxReplicas: number
+}
+
+/** What a spec costs and how it is cut, decided at submit and fixed for the job's life. */
+export interface JobPlan {
+  tasks: number
+  /** Useful floating-point operations (custom kernels: an estimate, 1,000 per output element). */
+  flops: number
+  /** Credits per accepted task replica. */
+  taskCredits: number
+  /** Credits escrowed when the spec names no `budget`. */
+  credits: number
+  /** Matmul: the output tile edge. */
+  edge?: number
+}
+
+/** What the planner needs to know of the swarm to size tiles. */
+export interface SwarmSpeed {
+  /** Median measured speed of the contributors online, GFLOP/s. */
+  medianGflops: number
+  contributors: number
+}
+
+export interface JobPlanner {
+  /** Validates a spec, or throws `CoordinatorError('INVALID_JOB')` naming the field. */
+  parse(spec: unknown): JobSpec
+  /** Cuts and prices a valid spec; throws `INVALID_JOB` naming what does not fit. */
+  plan(spec: JobSpec, swarm: SwarmSpeed): JobPlan
+  /** Fraction of leases that re-issue a task with a known answer (paid like any result). */
+  canaryRate(spec: JobSpec): number
+}
+
+/**
+ * Prices and cuts jobs: matmul into tiles of a fixed or automatic edge, custom jobs as
+ * declared; every cap checked before anything is allocated per task or element; the
+ * escrow covers what the verification policy pays for.
+ */
+export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
+  const fail = (message: string): never => {
+    throw new CoordinatorError('INVALID_JOB', message)
+  }
+
+  const canaryRate = (spec: JobSpec) =>
+    spec.verification?.canaries ?? (spec.kernel === 'custom' ? 0.02 : 0)
+
+  /**
+   * Results paid per task decided by a vote, where every agreeing replica is paid: the
+   * quorum when one is fixed; with `maxErrorRate`, as many newcomers as it takes to reach
+   * it (the escrow refunds what credible contributors save); else BOINC's two.
+   */
+  function votesPaid(spec: JobSpec): number {
+    const policy = spec.verification ?? {}
+    if (policy.replication != null) return policy.replication
+    if (policy.maxErrorRate != null)
+      return newcomerQuorum(options.assumedFaultRate, policy.maxErrorRate, options.maxReplicas)
+    return 2
+  }
+
+  function planMatmul(spec: Extract<JobSpec, { kernel: 'matmul' }>, swarm: SwarmSpeed): JobPlan {
+    const [m, k] = spec.inputs.a.shape as [number, number]
+    const n = spec.inputs.b.shape[1] as number
+    const edge =
+      options.tileSize ??
+      autoTileEdge({
+        m,
+        n,
+        k,
+        gflops: swarm.medianGflops,
+        targetSeconds: options.targetTaskSeconds,
+        maxSeconds: options.maxTaskSeconds,
+        maxInputBytes: options.maxTaskInputBytes,
+        contributors: swarm.contributors,
+      })
+    const inputBytes = (Math.min(edge, m) + Math.min(edge, n)) * k * 4
+    if (inputBytes > options.maxTaskInputBytes)
+      fail(
+        `inputs: k = ${k} is too long: one ${edge}x${edge} tile would need ${inputBytes} input bytes, max ${options.maxTaskInputBytes}`,
+      )
+    if (m * n > MAX_MATMUL_OUTPUT_ELEMENTS)
+      fail(
+        `inputs: C = A·B would be ${m}x${n} = ${m * n} elements, at most ${MAX_MATMUL_OUTPUT_ELEMENTS}`,
+      )
+    const tiles = Math.ceil(m / edge) * Math.ceil(n / edge)
+    if (tiles > MAX_JOB_TASKS)
+      fail(
+        `inputs: a ${m}x${n} product in ${edge}x${edge} tiles is ${tiles} tasks, at most ${MAX_JOB_TASKS} per job`,
+      )
+    const tileFlops = 2 * Math.min(edge, m) * k * Math.min(edge, n)
+    const taskCredits = Math.max(1, Math.ceil((tileFlops * options.creditsPerMegaflop) / 1e6))
+    const checked = spec.verification?.freivalds ?? 1
+    const replication = checked + (1 - checked) * votesPaid(spec)
+    return {
+      tasks: tiles,
+      flops: 2 * m * k * n,
+      taskCredits,
+      credits: Math.ceil(tiles * taskCredits * replication * (1 + canaryRate(spec))),
+      edge,
+    }
+  }
+
+  function planCustom(spec: Extract<JobSpec, { kernel: 'custom' }>): JobPlan {
+    // A custom kernel's cost is unknown to us: count 1,000 operations per output element.
+    let outputElements = 0
+    let largest = 0
+    for (const task of spec.tasks) {
+      let elements = 0
+      for (const out of task.outputs) elements += elementCount(out.shape)
+      outputElements += elements
+      largest = Math.max(largest, elements)
+      let inputBytes = 0
+      for (const ref of task.inputs) inputBytes += tensorByteLength(ref.shape, ref.dtype)
+      if (inputBytes > options.maxTaskInputBytes)
+        fail(`tasks: a task's inputs are ${inputBytes} bytes, max ${options.maxTaskInputBytes}`)
+    }
+    if (outputElements > MAX_JOB_OUTPUT_ELEMENTS)
+      fail(
+        `tasks: the outputs hold ${outputElements} elements together, at most ${MAX_JOB_OUTPUT_ELEMENTS}`,
+      )
+    const taskCredits = Math.max(1, Math.ceil((largest * 1000 * options.creditsPerMegaflop) / 1e6))
+    return {
+      tasks: spec.tasks.length,
+      flops: outputElements * 1000,
+      taskCredits,
+      credits: Math.ceil(
+        spec.tasks.length * taskCredits * votesPaid(spec) * (1 + canaryRate(spec)),
+      ),
+    }
+  }
+
+  return {
+    parse(spec) {
+      const parsed = JobSpecSchema.safeParse(spec)
+      if (parsed.success) return parsed.data
+      const issue = parsed.error.issues[0]
+      return fail(`${issue?.path.join('.') || 'spec'}: ${issue?.message ?? 'invalid job'}`)
+    },
+    plan: (spec, swarm) => (spec.kernel === 'matmul' ? planMatmul(spec, swarm) : planCustom(spec)),
+    canaryRate,
+  }
+}
