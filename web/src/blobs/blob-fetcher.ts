@@ -56,6 +56,13 @@ export interface BlobFetcherOptions {
 /** Fetches blobs by sha-256: from the cache, then peers over direct WebRTC, then the relay. */
 export type BlobFetcher = (hash: string, options?: FetchBlobOptions) => Promise<FetchedBlob>
 
+/** What went wrong, readable even when a transport rejected with an event, not an error. */
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name
+  if (typeof Event !== 'undefined' && err instanceof Event) return `${err.type} event`
+  return String(err)
+}
+
 /**
  * Builds the tab's blob fetch. Every source is untrusted alike: bytes are hashed before
  * they are cached or returned, and a source that sends wrong bytes is skipped and counted.
@@ -86,7 +93,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
     const failures: string[] = []
     const note = (where: string, err: unknown) => {
       if ((err as BlobFetchError).code === 'HASH_MISMATCH') stats.blobs.hashMismatches++
-      failures.push(`${where}: ${(err as Error).message}`)
+      failures.push(`${where}: ${describe(err)}`)
     }
 
     const relay = options.relayPeer()

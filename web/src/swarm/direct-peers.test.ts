@@ -113,9 +113,10 @@ describe('direct links to discovered tabs', () => {
     expect((await second).remotePeer.toString()).toBe(other!.toString())
   })
 
-  it('lets the lower peer id dial first, and dials itself only when the lower one did not', async () => {
+  it('lets the lower peer id dial first (prompting it), and dials itself only when the lower one did not', async () => {
     const [lower, higher] = await peers(2)
     let now = 0
+    let prompts = 0
     const { node, dials } = fakeNode(higher!)
     const { discovery, announce } = fakeDiscovery()
     linkDirectPeers({
@@ -126,12 +127,15 @@ describe('direct links to discovered tabs', () => {
       relayPeer: () => undefined,
       relayAddr: () => relayAddr,
       yieldToLowerMs: 15_000,
+      announce: () => prompts++,
       now: () => now,
     })
     announce(lower!)
     now += 10_000
     announce(lower!)
     expect(dials).toHaveLength(0)
+    // It announced itself once on first hearing, so the lower one hears it and dials.
+    expect(prompts).toBe(1)
     now += 6_000
     announce(lower!)
     expect(dials.map((d) => d.peer)).toEqual([lower!.toString()])

@@ -71,9 +71,18 @@ export interface DirectPeersOptions {
   forgetAfterMs?: number
   /** Peers remembered at once; the least recently heard go first. @default 1024 */
   maxKnownPeers?: number
+  /**
+   * Announces this tab now. Called (at most every 2 s) when it yields to a lower peer id it
+   * just heard of, so that peer hears it and dials without waiting for the next periodic
+   * announcement.
+   */
+  announce?: () => void
   /** Clock in milliseconds; injected by tests. @default performance.now */
   now?: () => number
 }
+
+/** Least time between announcements made to prompt a lower peer id to dial. */
+const ANNOUNCE_EVERY_MS = 2_000
 
 /** The address that reaches `peer` over WebRTC, signalled through the relay. */
 export function webRtcAddrVia(relayAddr: Multiaddr, peer: PeerId): Multiaddr {
@@ -124,6 +133,7 @@ export function linkDirectPeers(options: DirectPeersOptions): {
   // Peer id -> when first and last heard. Insertion order is recency: re-inserted when heard.
   const heard = new Map<string, { first: number; last: number }>()
   const dialling = new Map<string, Promise<Connection>>()
+  let announcedAt = Number.NEGATIVE_INFINITY
 
   const directPeers = () =>
     new Set(
@@ -204,7 +214,14 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     // Both tabs hear each other within an announcement interval: if both dialled, each
     // would open a WebRTC connection. The lower id dials; the higher one only after the
     // lower has had its chance.
-    if (self > key && now - (heard.get(key)?.first ?? now) < yieldMs) return
+    if (self > key) {
+      const first = heard.get(key)?.first ?? now
+      if (first === now && options.announce != null && now - announcedAt >= ANNOUNCE_EVERY_MS) {
+        announcedAt = now
+        options.announce()
+      }
+      if (now - first < yieldMs) return
+    }
     connect(id, signal, multiaddrs).catch(() => {
       // Counted in connect; the peer announces itself again and the next announcement retries.
     })

@@ -93,23 +93,10 @@ async function join(
   }
   let relayPeer = relayPeerOf(relayAddrs)
 
-  await serveCachedBlobs({ node, cache, stats })
-  const links = linkDirectPeers({
-    node,
-    discovery: node.services.discovery,
-    stats,
-    signal,
-    relayPeer: () => relayPeer,
-    relayAddr: () => relayAddrs[0],
-    ...(options.maxDirectPeers != null ? { maxDirectPeers: options.maxDirectPeers } : {}),
-  })
-  signal.throwIfAborted()
-  await node.start()
-
   // Announce as soon as the relay reservation gives us a reachable circuit address, rather
   // than waiting for the discovery interval: the same signed record pubsub-peer-discovery
   // publishes, through the public pubsub API.
-  const onSelfUpdate = () => {
+  const announce = () => {
     const addrs = node.getMultiaddrs()
     const { publicKey } = node.peerId
     if (publicKey == null || !addrs.some((ma) => ma.toString().includes('/p2p-circuit'))) return
@@ -121,6 +108,22 @@ async function join(
       // No subscriber yet: the periodic announcement covers it.
     })
   }
+  const onSelfUpdate = () => announce()
+
+  await serveCachedBlobs({ node, cache, stats })
+  const links = linkDirectPeers({
+    node,
+    discovery: node.services.discovery,
+    stats,
+    signal,
+    relayPeer: () => relayPeer,
+    relayAddr: () => relayAddrs[0],
+    announce,
+    ...(options.maxDirectPeers != null ? { maxDirectPeers: options.maxDirectPeers } : {}),
+  })
+  signal.throwIfAborted()
+  await node.start()
+
   node.addEventListener('self:peer:update', onSelfUpdate)
 
   const relayLoop = keepRelayConnected({
