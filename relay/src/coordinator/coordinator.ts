@@ -1,17 +1,21 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
-import { getAddress } from 'viem'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { type Logger, silentLogger } from '../log.ts'
-import { type Capabilities, MAX_MESSAGE_BYTES } from '../protocol/index.ts'
+import { MAX_MESSAGE_BYTES } from '../protocol/index.ts'
 import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
-import type { CoordinatorStore, StoredContributor, StoredJob } from '../store/coordinator-store.ts'
+import type { CoordinatorStore, StoredJob } from '../store/coordinator-store.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
+import { accountKey } from './account-key.ts'
 import { customRequirement, matmulRequirement, mismatch } from './capability-match.ts'
 import { type Clock, systemClock } from './clock.ts'
+import {
+  type Contributor,
+  createContributorRegistry,
+  sameContributor,
+} from './contributor-registry.ts'
 import type {
-  ContributorHello,
   CoordinatorApi,
   CoordinatorStats,
   JobEvent,
@@ -36,8 +40,8 @@ import {
   type Replica,
   type TaskRuntime,
 } from './job-runtime.ts'
+import { createLeaseTable, type Lease } from './lease-table.ts'
 import { columnBand, rowBand } from './matmul-tiling.ts'
-import { networkKey } from './network-address.ts'
 import { replicasAgree } from './replica-comparator.ts'
 import { float32View, tensorByteLength, tensorBytes } from './tensor-bytes.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
@@ -130,31 +134,6 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
   close(): void
 }
 
-interface LeaseRuntime {
-  id: string
-  jobId: string
-  taskIndex: number
-  peerId: string
-  grantedAt: number
-  expiresAt: number
-  /** Re-issue of an accepted task, to test the contributor against a known answer. */
-  canary: boolean
-  /** The id the contributor was told: a task's own, or a fresh one for a canary. */
-  taskId: string
-}
-
-interface Contributor {
-  peerId: string
-  payee: string
-  address?: string
-  gflops: number
-  capabilities?: Capabilities
-  record: StoredContributor
-  leases: Set<string>
-  /** Whether its device meets each job's `TaskRequirement`, by job id. */
-  fits: Map<string, boolean>
-}
-
 const STRIDE = 1 << 20
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled'])
 
@@ -168,11 +147,6 @@ function cryptoRandom(): () => number {
     }
     return (pool[next++] as number) / 2 ** 32
   }
-}
-
-/** A wallet address names one account whatever its casing: the EIP-55 checksummed form. */
-function accountKey(account: string): string {
-  return /^0x[0-9a-fA-F]{40}$/.test(account) ? getAddress(account.toLowerCase()) : account
 }
 
 /**
@@ -212,8 +186,24 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const ledger = createLedger(store)
 
   const jobs = new Map<string, JobRuntime>()
-  const leases = new Map<string, LeaseRuntime>()
-  const contributors = new Map<string, Contributor>()
+  const leases = createLeaseTable({ clock, leaseMs })
+  const contributors = createContributorRegistry({
+    store,
+    clock,
+    log,
+    defaultGflops,
+    banAfterFaults,
+    banAddressAfterFaults,
+    // What a faulted contributor had pending goes back to the jobs: they spent that much less.
+    forfeit(payee, at) {
+      for (const { jobId, credits } of ledger.forfeit(payee, at)) {
+        const job = jobs.get(jobId)
+        if (job == null) continue
+        job.row.spent -= credits
+        store.updateJob(jobId, { spent: job.row.spent })
+      }
+    },
+  })
   const finishedOutputs = new Map<string, Float32Array>()
   const counters = {
     tasksDispatched: 0,
@@ -222,10 +212,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     creditsRefunded: 0,
     canariesIssued: 0,
     spotChecks: 0,
-    bans: 0,
   }
-  let leaseSeq = 0
-  const leasePrefix = crypto.randomUUID().slice(0, 8)
   // Task ids are keyed hashes, so a canary's fresh id looks like any task's.
   const taskIdKey = randomBytes(32)
   const taskIdOf = (jobId: string, index: number) =>
@@ -346,13 +333,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     maxReplicas,
   })
 
-  function medianGflops(): number {
-    const speeds = [...contributors.values()].map((c) => c.gflops).sort((x, y) => x - y)
-    return speeds.length === 0 ? defaultGflops : speeds[speeds.length >> 1]!
-  }
-
   const plan = (spec: JobSpec) =>
-    planner.plan(spec, { medianGflops: medianGflops(), contributors: contributors.size })
+    planner.plan(spec, {
+      medianGflops: contributors.medianGflops(),
+      contributors: contributors.size,
+    })
   const parseSpec = (spec: unknown) => planner.parse(spec)
   const canaryRate = (spec: JobSpec) => planner.canaryRate(spec)
 
@@ -464,80 +449,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // ---- contributors
 
-  function contributorOf(peerId: string): Contributor | undefined {
-    return contributors.get(peerId)
-  }
-
-  /**
-   * A wrong result: the contributor's credibility evidence resets, its pending credit goes
-   * back to the jobs' escrow, and the fault counts against its peer id, its wallet and its
-   * network address, whichever peer id they come through next. Enough faults ban the peer
-   * and its wallet (`banAfterFaults`), or the address (`banAddressAfterFaults`); every
-   * connected peer under a banned wallet or address is banned with it.
-   */
-  function fault(
-    c: Contributor,
-    reason: string,
-    where?: { job: string; task: number },
-  ): Contributor[] {
-    const at = clock.now()
-    const outcast: Contributor[] = []
-    log.warn('fault', {
-      peer: c.peerId,
-      payee: c.payee,
-      ...(c.address != null ? { address: c.address } : {}),
-      faults: c.record.faults + 1,
-      reason,
-      ...where,
-    })
-    store.transaction(() => {
-      c.record.verified = 0
-      c.record.faults++
-      for (const { jobId, credits } of ledger.forfeit(c.payee, at)) {
-        const job = jobs.get(jobId)
-        if (job == null) continue
-        job.row.spent -= credits
-        store.updateJob(jobId, { spent: job.row.spent })
-      }
-      const keys: string[] = []
-      const wallet = c.payee.startsWith('0x') ? `wallet:${c.payee}` : undefined
-      const address = c.address != null ? `address:${c.address}` : undefined
-      const walletFaults = wallet != null ? store.addFault(wallet) : 0
-      const addressFaults = address != null ? store.addFault(address) : 0
-      if (c.record.faults >= banAfterFaults || walletFaults >= banAfterFaults) {
-        keys.push(`peer:${c.peerId}`)
-        if (wallet != null) keys.push(wallet)
-      }
-      if (address != null && addressFaults >= banAddressAfterFaults) keys.push(address)
-      for (const key of keys) {
-        if (store.isBanned(key)) continue
-        store.addBan(key, reason, at)
-        counters.bans++
-        log.warn('banned', { ban: key, reason, peer: c.peerId })
-      }
-      if (keys.length > 0) {
-        for (const other of contributors.values()) {
-          if (other.record.banned) continue
-          const under =
-            other === c ||
-            keys.includes(`wallet:${other.payee}`) ||
-            (other.address != null && keys.includes(`address:${other.address}`))
-          if (!under) continue
-          other.record.banned = true
-          if (other !== c) store.addBan(`peer:${other.peerId}`, reason, at)
-          store.putContributor(other.record)
-          outcast.push(other)
-        }
-      }
-      store.putContributor(c.record)
-    })
-    return outcast
-  }
-
   /** Takes the leases and the waiting replicas of newly banned contributors away. */
   function expel(outcast: readonly Contributor[]): void {
     for (const banned of outcast) {
-      for (const leaseId of [...banned.leases]) dropLease(leaseId, true)
+      for (const leaseId of leases.heldBy(banned.peerId)) dropLease(leaseId, true)
       // Its replicas waiting for agreement count for nothing now.
       for (const job of jobs.values()) {
         for (const task of job.tasks) {
@@ -548,25 +463,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         }
       }
     }
-  }
-
-  // Credibility evidence is written once per batch, not per result: losing the last few
-  // increments in a crash only makes a contributor look newer, which is the safe side.
-  const dirty = new Map<string, StoredContributor>()
-  let dirtyTimer: ReturnType<typeof setImmediate> | undefined
-  function persistCredibility(): void {
-    dirtyTimer = undefined
-    if (dirty.size === 0) return
-    store.transaction(() => {
-      for (const record of dirty.values()) store.putContributor(record)
-    })
-    dirty.clear()
-  }
-  function credit(c: Contributor): void {
-    c.record.verified++
-    c.record.lastSeen = clock.now()
-    dirty.set(c.peerId, c.record)
-    dirtyTimer ??= setImmediate(persistCredibility)
   }
 
   // ---- queue and leases
@@ -585,11 +481,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     else job.ready.unshift(task.index)
   }
 
-  function dropLease(leaseId: string, putBack = true): LeaseRuntime | undefined {
-    const lease = leases.get(leaseId)
+  function dropLease(leaseId: string, putBack = true): Lease | undefined {
+    const lease = leases.remove(leaseId)
     if (lease == null) return undefined
-    leases.delete(leaseId)
-    contributors.get(lease.peerId)?.leases.delete(leaseId)
     const job = jobs.get(lease.jobId)
     const task = job?.tasks[lease.taskIndex]
     if (job != null && task?.leases.delete(leaseId)) {
@@ -597,14 +491,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (putBack && task.leases.size === 0) requeue(job, task)
     }
     return lease
-  }
-
-  function sameHolder(c: Contributor, other: { peerId: string; payee: string; address?: string }) {
-    return (
-      c.peerId === other.peerId ||
-      c.payee === other.payee ||
-      (c.address != null && c.address === other.address)
-    )
   }
 
   /**
@@ -618,9 +504,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     for (const leaseId of task.leases) {
       const lease = leases.get(leaseId)
       const holder = lease == null ? undefined : contributors.get(lease.peerId)
-      if (lease?.peerId === c.peerId || (holder != null && sameHolder(c, holder))) return false
+      if (lease?.peerId === c.peerId || (holder != null && sameContributor(c, holder))) return false
     }
-    for (const replica of task.replicas) if (sameHolder(c, replica)) return false
+    for (const replica of task.replicas) if (sameContributor(c, replica)) return false
     return true
   }
 
@@ -689,22 +575,16 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   }
 
   function grant(job: JobRuntime, task: TaskRuntime, c: Contributor, canary: boolean): LeaseGrant {
-    const now = clock.now()
     if (task.id === '') task.id = taskIdOf(job.row.id, task.index)
-    const lease: LeaseRuntime = {
+    const lease = leases.issue({
       // A canary is told a fresh id: a known task's own would give it away to anyone who
       // saw that task before.
       taskId: canary ? freshTaskId(job.row.id) : task.id,
-      id: `${leasePrefix}-${(leaseSeq++).toString(36)}`,
       jobId: job.row.id,
       taskIndex: task.index,
       peerId: c.peerId,
-      grantedAt: now,
-      expiresAt: now + leaseMs,
       canary,
-    }
-    leases.set(lease.id, lease)
-    c.leases.add(lease.id)
+    })
     task.leases.add(lease.id)
     if (!canary) job.leased++
     else counters.canariesIssued++
@@ -764,16 +644,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   function reclaimExpiredLeases(): number {
     const now = clock.now()
-    let reclaimed = 0
-    for (const lease of leases.values()) {
-      if (lease.expiresAt <= now) {
-        dropLease(lease.id)
-        reclaimed++
-      }
-    }
+    const expired = leases.expired(now)
+    for (const lease of expired) dropLease(lease.id)
     enforceDeadlines()
     nextReclaim = now + 250
-    return reclaimed
+    return expired.length
   }
 
   function enforceDeadlines(): number {
@@ -881,7 +756,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     store.transaction(() => {
       job.row.rejectedResults++
       store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-      if (c != null) outcast = fault(c, reason, { job: job.row.id, task: task.index })
+      if (c != null) outcast = contributors.fault(c, reason, { job: job.row.id, task: task.index })
       else store.addBan(`peer:${peerId}`, reason, clock.now())
     })
     expel(outcast)
@@ -904,7 +779,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     task: TaskRuntime,
     c: Contributor,
   ): ResultTensor[] | undefined {
-    if ((task.answeredBy ?? []).some((other) => sameHolder(c, other))) return undefined
+    if ((task.answeredBy ?? []).some((other) => sameContributor(c, other))) return undefined
     const [known] = store.resultsOfTask(job.row.id, task.index)
     if (known == null || known.peerId === c.peerId || known.payee === c.payee) return undefined
     const outputs: ResultTensor[] = []
@@ -979,7 +854,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         count('rejected', 'replication')
         if (c != null)
           outcast.push(
-            ...fault(c, 'outvoted by a credible majority', { job: job.row.id, task: task.index }),
+            ...contributors.fault(c, 'outvoted by a credible majority', {
+              job: job.row.id,
+              task: task.index,
+            }),
           )
       }
       if (losers.length > 0)
@@ -1008,8 +886,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     const task = job?.tasks[lease.taskIndex]
     const c = contributors.get(peerId)
     task?.leases.delete(leaseId)
-    leases.delete(leaseId)
-    c?.leases.delete(leaseId)
+    leases.remove(leaseId)
     if (job == null || task == null) {
       count('stale', 'none')
       return { outcome: 'stale', reason: 'the job is over' }
@@ -1053,7 +930,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         count('rejected', 'canary')
         let outcast: Contributor[] = []
         store.transaction(() => {
-          outcast = fault(c, 'wrong answer to a task with a known answer', {
+          outcast = contributors.fault(c, 'wrong answer to a task with a known answer', {
             job: job.row.id,
             task: task.index,
           })
@@ -1074,7 +951,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         job.payees.add(c.payee)
         store.updateJob(job.row.id, { spent: job.row.spent })
       })
-      if (known != null) credit(c)
+      if (known != null) contributors.credit(c)
       return { outcome: 'accepted' }
     }
     if (task.accepted) {
@@ -1126,7 +1003,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           return reject(job, task, c, peerId, verdict.reason)
         }
         count('accepted', 'spot-check')
-        credit(c)
+        contributors.credit(c)
         accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'spot-check')
         return { outcome: 'accepted' }
       }
@@ -1143,14 +1020,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           )
         }
         count('accepted', 'freivalds')
-        credit(c)
+        contributors.credit(c)
         accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'freivalds')
         return { outcome: 'accepted' }
       }
     }
     // Checked again now: the contributor may have reconnected from another address (or
     // registered another wallet) since its lease was granted.
-    if (task.replicas.some((r) => sameHolder(c, r))) {
+    if (task.replicas.some((r) => sameContributor(c, r))) {
       count('stale', 'none')
       requeue(job, task)
       return {
@@ -1342,69 +1219,29 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           canariesIssued: counters.canariesIssued,
           spotChecks: counters.spotChecks,
           spotCheckedFlops,
-          bans: counters.bans,
+          bans: contributors.bans,
         },
       }
     },
 
     registerContributor(peerId, hello) {
-      const h: ContributorHello = 'capabilities' in hello ? hello : { capabilities: hello }
-      // Checksummed (EIP-55), as the HTTP API names wallets: one ledger key per wallet.
-      const payee = h.wallet ? accountKey(h.wallet.address) : `peer:${peerId}`
-      const address = h.address != null ? networkKey(h.address) : undefined
-      const banned = [
-        `peer:${peerId}`,
-        ...(h.wallet != null ? [`wallet:${payee}`] : []),
-        ...(address != null ? [`address:${address}`] : []),
-      ].find((key) => store.isBanned(key))
-      if (banned != null)
-        throw new CoordinatorError(
-          'CONTRIBUTOR_BANNED',
-          `contributor ${peerId} is banned for faulty results (${banned.slice(0, banned.indexOf(':'))})`,
-        )
-      const existing = contributors.get(peerId)
-      // The record in memory, if any, is newer than the stored one (credibility is written
-      // in batches): reloading it would let a stale write undo a fault.
-      const record = existing?.record ??
-        dirty.get(peerId) ??
-        store.getContributor(peerId) ?? {
-          id: peerId,
-          payee,
-          verified: 0,
-          faults: 0,
-          banned: false,
-          lastSeen: clock.now(),
-        }
-      record.payee = payee
-      record.lastSeen = clock.now()
-      contributors.set(peerId, {
-        peerId,
-        payee,
-        ...(address != null ? { address } : {}),
-        gflops: h.gflops ?? defaultGflops,
-        capabilities: h.capabilities,
-        record,
-        leases: existing?.leases ?? new Set(),
-        fits: new Map(),
-      })
+      contributors.register(peerId, 'capabilities' in hello ? hello : { capabilities: hello })
     },
 
     contributorLeft(peerId) {
-      const c = contributors.get(peerId)
-      if (c == null) return
-      for (const leaseId of [...c.leases]) dropLease(leaseId)
-      contributors.delete(peerId)
+      if (contributors.get(peerId) == null) return
+      for (const leaseId of leases.heldBy(peerId)) dropLease(leaseId)
+      contributors.remove(peerId)
     },
 
     lease(peerId) {
       const now = clock.now()
       if (now >= nextReclaim) reclaimExpiredLeases()
-      const c = contributorOf(peerId)
+      const c = contributors.get(peerId)
       if (c == null || c.record.banned) return undefined
       if (jobs.size === 0) return undefined
       const order = [...jobs.values()].sort((x, y) => x.pass - y.pass)
-      let fastest = 0
-      for (const other of contributors.values()) fastest = Math.max(fastest, other.gflops)
+      const fastest = contributors.fastestGflops()
       // Canaries: a task whose answer is known, re-issued so it looks like any other.
       for (const job of order) {
         const rate = canaryRate(job.row.spec)
@@ -1431,11 +1268,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     renewLease(peerId, leaseId) {
-      const lease = leases.get(leaseId)
-      const now = clock.now()
-      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= now) return undefined
-      lease.expiresAt = now + leaseMs
-      return { expiresAt: lease.expiresAt, expiresInMs: leaseMs }
+      const lease = leases.renew(peerId, leaseId)
+      return lease && { expiresAt: lease.expiresAt, expiresInMs: leaseMs }
     },
 
     releaseLease(peerId, leaseId) {
@@ -1477,9 +1311,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       // Not a fault, but not free either: the reporter never gets this task again, and its
       // credibility evidence halves, so reporting errors cannot be a cheap way to grief jobs.
       markFailed(task, c)
-      c.record.verified = Math.floor(c.record.verified / 2)
-      dirty.set(c.peerId, c.record)
-      dirtyTimer ??= setImmediate(persistCredibility)
+      contributors.discredit(c)
       task.errorReporters ??= []
       const reporters = task.errorReporters
       log.info('task error reported', {
@@ -1488,7 +1320,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         task: task.index,
         code: String(code).slice(0, 64),
       })
-      if (!reporters.some((r) => sameHolder(c, r)))
+      if (!reporters.some((r) => sameContributor(c, r)))
         reporters.push({
           peerId: c.peerId,
           payee: c.payee,
@@ -1511,9 +1343,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     durable: () => store.flushed(),
 
     close() {
-      for (const lease of [...leases.keys()]) dropLease(lease)
-      if (dirtyTimer != null) clearImmediate(dirtyTimer)
-      persistCredibility()
+      for (const lease of leases.ids()) dropLease(lease)
+      contributors.flush()
       store.close()
     },
   }

@@ -1,0 +1,242 @@
+import type { Logger } from '../log.ts'
+import type { Capabilities } from '../protocol/index.ts'
+import type { CoordinatorStore, StoredContributor } from '../store/coordinator-store.ts'
+import { accountKey } from './account-key.ts'
+import type { Clock } from './clock.ts'
+import type { ContributorHello } from './coordinator-api.ts'
+import { CoordinatorError } from './coordinator-error.ts'
+import { networkKey } from './network-address.ts'
+
+/** Who a result comes from, as far as distinctness goes. */
+export interface ContributorIdentity {
+  peerId: string
+  /** A wallet address (EIP-55), or `peer:<id>` for a contributor without one. */
+  payee: string
+  /** Its network key (`networkKey`), when it connects from a routable address. */
+  address?: string
+}
+
+/** A connected contributor. */
+export interface Contributor extends ContributorIdentity {
+  gflops: number
+  capabilities?: Capabilities
+  /** Credibility evidence, faults and ban, as stored (written in batches, see `credit`). */
+  record: StoredContributor
+  /** Whether its device meets each job's `TaskRequirement`, by job id. */
+  fits: Map<string, boolean>
+}
+
+/**
+ * Whether two contributors are one as far as replicas go: the same peer id, the same
+ * wallet or the same network address. A Sybil with many peer ids is still one wallet or
+ * one address.
+ */
+export function sameContributor(a: ContributorIdentity, b: ContributorIdentity): boolean {
+  return (
+    a.peerId === b.peerId || a.payee === b.payee || (a.address != null && a.address === b.address)
+  )
+}
+
+export interface ContributorRegistryOptions {
+  store: CoordinatorStore
+  clock: Clock
+  log: Logger
+  /** Speed assumed for a contributor that reports none, GFLOP/s. */
+  defaultGflops: number
+  /** Faults of one peer id, or of one wallet over any peer ids, that ban both. */
+  banAfterFaults: number
+  /** Faults from one network address, over any peer ids and wallets, that ban it. */
+  banAddressAfterFaults: number
+  /** Returns a faulted contributor's pending credit to the jobs' escrow (the ledger's part). */
+  forfeit(payee: string, at: number): void
+}
+
+export interface ContributorRegistry {
+  readonly size: number
+  /** Bans written since start (peer ids, wallets and addresses). */
+  readonly bans: number
+  /**
+   * Registers (or refreshes) a contributor. Throws `CoordinatorError('CONTRIBUTOR_BANNED')`
+   * for a banned peer id, wallet or address.
+   */
+  register(peerId: string, hello: ContributorHello): Contributor
+  get(peerId: string): Contributor | undefined
+  remove(peerId: string): void
+  values(): IterableIterator<Contributor>
+  /** Median measured speed of those online, or `defaultGflops` when nobody is. */
+  medianGflops(): number
+  fastestGflops(): number
+  /** One more result checked independently and found right. */
+  credit(c: Contributor): void
+  /** Halves the evidence (a task error: not a fault, not free either). */
+  discredit(c: Contributor): void
+  /**
+   * A wrong result: the evidence resets, pending credit is forfeited, and the fault counts
+   * against the peer id, the wallet and the address. Returns the contributors this bans
+   * (every connected one under a banned wallet or address), whose leases and replicas the
+   * caller takes away. Runs inside the caller's transaction when there is one.
+   */
+  fault(c: Contributor, reason: string, where?: { job: string; task: number }): Contributor[]
+  /** Writes the batched credibility evidence now (shutdown). */
+  flush(): void
+}
+
+/**
+ * Contributors, their credibility evidence, faults and bans. Evidence (`verified`) is
+ * written once per event-loop turn, not per result: losing the last increments to a crash
+ * only makes a contributor look newer, the safe side. Faults and bans are written at once.
+ */
+export function createContributorRegistry(
+  options: ContributorRegistryOptions,
+): ContributorRegistry {
+  const { store, clock, log } = options
+  const online = new Map<string, Contributor>()
+  const dirty = new Map<string, StoredContributor>()
+  let dirtyTimer: ReturnType<typeof setImmediate> | undefined
+  let bans = 0
+
+  function persist(): void {
+    if (dirtyTimer != null) clearImmediate(dirtyTimer)
+    dirtyTimer = undefined
+    if (dirty.size === 0) return
+    store.transaction(() => {
+      for (const record of dirty.values()) store.putContributor(record)
+    })
+    dirty.clear()
+  }
+
+  function touch(c: Contributor): void {
+    dirty.set(c.peerId, c.record)
+    dirtyTimer ??= setImmediate(persist)
+  }
+
+  function ban(key: string, reason: string, at: number, peer: string): void {
+    if (store.isBanned(key)) return
+    store.addBan(key, reason, at)
+    bans++
+    log.warn('banned', { ban: key, reason, peer })
+  }
+
+  return {
+    get size() {
+      return online.size
+    },
+    get bans() {
+      return bans
+    },
+
+    register(peerId, hello) {
+      // Checksummed (EIP-55), as the HTTP API names wallets: one ledger key per wallet.
+      const payee = hello.wallet ? accountKey(hello.wallet.address) : `peer:${peerId}`
+      const address = hello.address != null ? networkKey(hello.address) : undefined
+      const banned = [
+        `peer:${peerId}`,
+        ...(hello.wallet != null ? [`wallet:${payee}`] : []),
+        ...(address != null ? [`address:${address}`] : []),
+      ].find((key) => store.isBanned(key))
+      if (banned != null)
+        throw new CoordinatorError(
+          'CONTRIBUTOR_BANNED',
+          `contributor ${peerId} is banned for faulty results (${banned.slice(0, banned.indexOf(':'))})`,
+        )
+      // The record in memory, if any, is newer than the stored one (evidence is written in
+      // batches): reloading it would let a stale write undo a fault.
+      const record = online.get(peerId)?.record ??
+        dirty.get(peerId) ??
+        store.getContributor(peerId) ?? {
+          id: peerId,
+          payee,
+          verified: 0,
+          faults: 0,
+          banned: false,
+          lastSeen: clock.now(),
+        }
+      record.payee = payee
+      record.lastSeen = clock.now()
+      const c: Contributor = {
+        peerId,
+        payee,
+        ...(address != null ? { address } : {}),
+        gflops: hello.gflops ?? options.defaultGflops,
+        capabilities: hello.capabilities,
+        record,
+        fits: new Map(),
+      }
+      online.set(peerId, c)
+      return c
+    },
+
+    get: (peerId) => online.get(peerId),
+    remove: (peerId) => void online.delete(peerId),
+    values: () => online.values(),
+
+    medianGflops() {
+      const speeds = [...online.values()].map((c) => c.gflops).sort((x, y) => x - y)
+      return speeds.length === 0 ? options.defaultGflops : speeds[speeds.length >> 1]!
+    },
+
+    fastestGflops() {
+      let fastest = 0
+      for (const c of online.values()) fastest = Math.max(fastest, c.gflops)
+      return fastest
+    },
+
+    credit(c) {
+      c.record.verified++
+      c.record.lastSeen = clock.now()
+      touch(c)
+    },
+
+    discredit(c) {
+      c.record.verified = Math.floor(c.record.verified / 2)
+      touch(c)
+    },
+
+    fault(c, reason, where) {
+      const at = clock.now()
+      const outcast: Contributor[] = []
+      log.warn('fault', {
+        peer: c.peerId,
+        payee: c.payee,
+        ...(c.address != null ? { address: c.address } : {}),
+        faults: c.record.faults + 1,
+        reason,
+        ...where,
+      })
+      store.transaction(() => {
+        c.record.verified = 0
+        c.record.faults++
+        options.forfeit(c.payee, at)
+        const keys: string[] = []
+        const wallet = c.payee.startsWith('0x') ? `wallet:${c.payee}` : undefined
+        const address = c.address != null ? `address:${c.address}` : undefined
+        const walletFaults = wallet != null ? store.addFault(wallet) : 0
+        const addressFaults = address != null ? store.addFault(address) : 0
+        if (c.record.faults >= options.banAfterFaults || walletFaults >= options.banAfterFaults) {
+          keys.push(`peer:${c.peerId}`)
+          if (wallet != null) keys.push(wallet)
+        }
+        if (address != null && addressFaults >= options.banAddressAfterFaults) keys.push(address)
+        for (const key of keys) ban(key, reason, at, c.peerId)
+        if (keys.length > 0) {
+          for (const other of online.values()) {
+            if (other.record.banned) continue
+            const under =
+              other === c ||
+              keys.includes(`wallet:${other.payee}`) ||
+              (other.address != null && keys.includes(`address:${other.address}`))
+            if (!under) continue
+            other.record.banned = true
+            if (other !== c) store.addBan(`peer:${other.peerId}`, reason, at)
+            store.putContributor(other.record)
+            outcast.push(other)
+          }
+        }
+        store.putContributor(c.record)
+      })
+      return outcast
+    },
+
+    flush: persist,
+  }
+}

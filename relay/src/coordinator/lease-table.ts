@@ -1,0 +1,98 @@
+import type { Clock } from './clock.ts'
+
+/** A task held by one contributor until `expiresAt`. */
+export interface Lease {
+  id: string
+  jobId: string
+  taskIndex: number
+  peerId: string
+  /** The id the contributor was told: the task's own, or a fresh one for a canary. */
+  taskId: string
+  /** A re-issue of an accepted task, to test the contributor against a known answer. */
+  canary: boolean
+  grantedAt: number
+  expiresAt: number
+}
+
+export interface LeaseTable {
+  readonly size: number
+  /** How long a lease runs, and how much a renewal adds. */
+  readonly leaseMs: number
+  /** A new lease from now, under a fresh id. */
+  issue(fields: Omit<Lease, 'id' | 'grantedAt' | 'expiresAt'>): Lease
+  get(id: string): Lease | undefined
+  /** Removes a lease and returns it; undefined when there is none. */
+  remove(id: string): Lease | undefined
+  /** Extends a live lease that `peerId` holds; undefined when it holds none such. */
+  renew(peerId: string, id: string): Lease | undefined
+  /** Ids of the leases `peerId` holds. */
+  heldBy(peerId: string): string[]
+  /** Leases whose time is up at `now`. */
+  expired(now: number): Lease[]
+  ids(): string[]
+}
+
+/**
+ * Who holds which task until when, in memory: a lease is a promise to wait, not state worth
+ * a write; after a restart every task it covered is simply queued again. Ids carry a
+ * random per-process prefix, so a lease from before a restart is never mistaken for a new one.
+ */
+export function createLeaseTable(options: { clock: Clock; leaseMs: number }): LeaseTable {
+  const { clock, leaseMs } = options
+  const leases = new Map<string, Lease>()
+  const byPeer = new Map<string, Set<string>>()
+  const prefix = crypto.randomUUID().slice(0, 8)
+  let seq = 0
+
+  return {
+    get size() {
+      return leases.size
+    },
+    leaseMs,
+
+    issue(fields) {
+      const now = clock.now()
+      const lease: Lease = {
+        ...fields,
+        id: `${prefix}-${(seq++).toString(36)}`,
+        grantedAt: now,
+        expiresAt: now + leaseMs,
+      }
+      leases.set(lease.id, lease)
+      const held = byPeer.get(lease.peerId) ?? new Set<string>()
+      held.add(lease.id)
+      byPeer.set(lease.peerId, held)
+      return lease
+    },
+
+    get: (id) => leases.get(id),
+
+    remove(id) {
+      const lease = leases.get(id)
+      if (lease == null) return undefined
+      leases.delete(id)
+      const held = byPeer.get(lease.peerId)
+      held?.delete(id)
+      if (held?.size === 0) byPeer.delete(lease.peerId)
+      return lease
+    },
+
+    renew(peerId, id) {
+      const lease = leases.get(id)
+      const now = clock.now()
+      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= now) return undefined
+      lease.expiresAt = now + leaseMs
+      return lease
+    },
+
+    heldBy: (peerId) => [...(byPeer.get(peerId) ?? [])],
+
+    expired(now) {
+      const out: Lease[] = []
+      for (const lease of leases.values()) if (lease.expiresAt <= now) out.push(lease)
+      return out
+    },
+
+    ids: () => [...leases.keys()],
+  }
+}
