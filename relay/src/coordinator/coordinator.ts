@@ -1,5 +1,4 @@
 import { createHmac, randomBytes } from 'node:crypto'
-import { freivaldsCheck } from '@tabswarm/worker-kernels'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { type Logger, silentLogger } from '../log.ts'
@@ -30,20 +29,19 @@ import type {
   WorkGateway,
 } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
-import { credibility, groupCredibility } from './credibility.ts'
+import { credibility } from './credibility.ts'
 import { assembleMatmulOutput } from './job-output.ts'
 import { createJobPlanner } from './job-planner.ts'
 import {
   type JobRuntime,
   loadInputs,
   newTask,
-  type Replica,
   type TaskRuntime,
+  tileOperands,
 } from './job-runtime.ts'
 import { createLeaseTable, type Lease } from './lease-table.ts'
-import { columnBand, rowBand } from './matmul-tiling.ts'
-import { replicasAgree } from './replica-comparator.ts'
-import { float32View, tensorByteLength, tensorBytes } from './tensor-bytes.ts'
+import { createResultVerifier } from './result-verifier.ts'
+import { tensorBytes } from './tensor-bytes.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
 
 export interface CoordinatorOptions {
@@ -163,8 +161,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const clock = options.clock ?? systemClock
   const log = options.log ?? silentLogger
   const random = options.random ?? cryptoRandom()
-  const spotVerifier = options.verifier ?? cpuReferenceVerifier
-  const freivaldsRounds = options.freivaldsRounds ?? 2
   const leaseMs = options.leaseMs ?? 60_000
   const targetTaskSeconds = options.targetTaskSeconds ?? 1
   const maxTaskSeconds = options.maxTaskSeconds ?? 5
@@ -174,16 +170,22 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const creditsPerMegaflop = options.creditsPerMegaflop ?? 1
   const welcomeCredits = options.welcomeCredits ?? 0
   const faultRate = options.assumedFaultRate ?? 0.2
-  const targetErrorRate = options.targetErrorRate ?? 1e-4
   const banAfterFaults = options.banAfterFaults ?? 2
   const banAddressAfterFaults = options.banAddressAfterFaults ?? 4
   const speculateAfterMs = options.speculateAfterMs ?? 10_000
   const maxReplicas = options.maxReplicas ?? 8
-  const newcomerSpotChecks = options.newcomerSpotChecks ?? 1
-  const spotCheckFlops = options.spotCheckFlops ?? 2e8
-  const spotCheckRate = options.spotCheckRate ?? 0.02
   let spotCheckedFlops = 0
   const ledger = createLedger(store)
+  const verifier = createResultVerifier({
+    random,
+    recompute: options.verifier ?? cpuReferenceVerifier,
+    freivaldsRounds: options.freivaldsRounds ?? 2,
+    newcomerSpotChecks: options.newcomerSpotChecks ?? 1,
+    spotCheckRate: options.spotCheckRate ?? 0.02,
+    spotCheckFlops: options.spotCheckFlops ?? 2e8,
+    targetErrorRate: options.targetErrorRate ?? 1e-4,
+    maxReplicas,
+  })
 
   const jobs = new Map<string, JobRuntime>()
   const leases = createLeaseTable({ clock, leaseMs })
@@ -599,24 +601,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     }
     const inputs = job.inputs
     if (inputs.kind === 'matmul') {
-      const tile = inputs.tiles[task.index]!
-      let band = inputs.bBands.get(tile.col0)
-      if (band == null) {
-        band = columnBand(inputs.b, inputs.k, inputs.n, tile.col0, tile.cols)
-        inputs.bBands.set(tile.col0, band)
-      }
+      const { a, b, m, k, n } = tileOperands(inputs, task.index)
       return {
         ...base,
         kernel: 'matmul',
-        args: { m: tile.rows, k: inputs.k, n: tile.cols },
+        args: { m, k, n },
         inputs: [
-          {
-            name: 'a',
-            shape: [tile.rows, inputs.k],
-            dtype: 'float32',
-            data: rowBand(inputs.a, inputs.k, tile.row0, tile.rows),
-          },
-          { name: 'b', shape: [inputs.k, tile.cols], dtype: 'float32', data: band },
+          { name: 'a', shape: [m, k], dtype: 'float32', data: a },
+          { name: 'b', shape: [k, n], dtype: 'float32', data: b },
         ],
       }
     }
@@ -743,21 +735,20 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     else publish(job, { type: 'progress', job: view(row, job) })
   }
 
+  /** A wrong result: counted and faulted in one transaction; the task goes to someone else. */
   function reject(
     job: JobRuntime,
     task: TaskRuntime,
-    c: Contributor | undefined,
-    peerId: string,
+    c: Contributor,
     reason: string,
   ): ResultOutcome {
     task.failures++
-    markFailed(task, c ?? { peerId, payee: `peer:${peerId}` })
+    markFailed(task, c)
     let outcast: Contributor[] = []
     store.transaction(() => {
       job.row.rejectedResults++
       store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-      if (c != null) outcast = contributors.fault(c, reason, { job: job.row.id, task: task.index })
-      else store.addBan(`peer:${peerId}`, reason, clock.now())
+      outcast = contributors.fault(c, reason, { job: job.row.id, task: task.index })
     })
     expel(outcast)
     if (task.failures >= maxTaskFailures && !task.accepted) {
@@ -791,58 +782,30 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return outputs
   }
 
-  /** Counts the task's replicas; `method` is how the result was decided, for the metrics. */
-  function vote(
+  /**
+   * Applies a vote's verdict: an accepted group is recorded and paid, and the contradicting
+   * replicas faulted, in one transaction; an exhausted round counts as a task failure.
+   */
+  function decideVote(
     job: JobRuntime,
     task: TaskRuntime,
   ): ResultOutcome & { method: VerificationMethod } {
-    const groups: Replica[][] = []
-    for (const replica of task.replicas) {
-      const group = groups.find((g) => replicasAgree(g[0]!.outputs, replica.outputs))
-      if (group != null) group.push(replica)
-      else groups.push([replica])
-    }
-    const creds = groups.map((g) =>
-      g.map((r) => credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate)),
+    const verdict = verifier.vote(task.replicas, job.row.spec.verification ?? {}, (r) =>
+      credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate),
     )
-    const probabilities = groupCredibility(creds)
-    // An explicit `replication` is a fixed quorum (BOINC's min_quorum): the first group of
-    // that many distinct contributors that outnumbers every other group wins. Without it, a
-    // group wins once its credibility reaches 1 − ε.
-    // With `maxErrorRate`, only credibility decides. By default (BOINC's adaptive
-    // replication) two distinct contributors who outnumber every other answer suffice, and
-    // one whose credibility alone reaches 1 − ε needs nobody.
-    const policy = job.row.spec.verification ?? {}
-    const quorum = policy.replication
-    const minAgreeing = quorum ?? 1
-    let best = -1
-    for (let g = 0; g < groups.length; g++) {
-      const size = groups[g]!.length
-      const majority = groups.every((other, h) => h === g || other.length < size)
-      const credible =
-        quorum != null
-          ? size >= quorum && majority
-          : policy.maxErrorRate != null
-            ? probabilities[g]! >= 1 - policy.maxErrorRate
-            : probabilities[g]! >= 1 - targetErrorRate || (size >= 2 && majority)
-      if (credible) best = g
-    }
-    if (best < 0) {
-      if (task.replicas.length >= maxReplicas) {
-        const losers = task.replicas
-        task.replicas = []
-        const reason = `no ${minAgreeing > 1 ? `${minAgreeing} ` : ''}credible agreement among ${losers.length} results`
-        task.failures++
-        if (task.failures >= maxTaskFailures) finish(job, 'failed', `task ${task.id}: ${reason}`)
-        else requeue(job, task)
-        return { outcome: 'pending', reason, method: 'replication' }
+    if (verdict.kind === 'pending') {
+      if (!verdict.exhausted) {
+        requeue(job, task)
+        return { outcome: 'pending', method: 'replication' }
       }
-      requeue(job, task)
-      return { outcome: 'pending', method: 'replication' }
+      task.replicas = []
+      task.failures++
+      if (task.failures >= maxTaskFailures)
+        finish(job, 'failed', `task ${task.index}: ${verdict.reason}`)
+      else requeue(job, task)
+      return { outcome: 'pending', reason: verdict.reason!, method: 'replication' }
     }
-    const winners = groups[best]!
-    const method: VerificationMethod = winners.length > 1 ? 'replication' : 'trusted'
-    const losers = groups.filter((_, g) => g !== best).flat()
+    const { winners, losers, method } = verdict
     const outcast: Contributor[] = []
     // One decision, one transaction: the answer accepted and paid, and those who contradicted
     // it faulted and their pending credit forfeited, before the job can settle.
@@ -865,6 +828,44 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     })
     expel(outcast)
     return { outcome: 'accepted', method }
+  }
+
+  /** A canary's answer: faulted when it differs from the known one, else paid like any result. */
+  function decideCanary(
+    job: JobRuntime,
+    task: TaskRuntime,
+    c: Contributor,
+    leaseId: string,
+    outputs: ResultTensor[],
+  ): ResultOutcome {
+    const known = canaryAnswer(job, task, c)
+    if (known != null && !verifier.matchesKnown(known, outputs)) {
+      count('rejected', 'canary')
+      let outcast: Contributor[] = []
+      store.transaction(() => {
+        outcast = contributors.fault(c, 'wrong answer to a task with a known answer', {
+          job: job.row.id,
+          task: task.index,
+        })
+        job.row.rejectedResults++
+        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+      })
+      expel(outcast)
+      return { outcome: 'rejected', reason: 'result does not match the verified answer' }
+    }
+    count('accepted', 'canary')
+    // Paid like any result, from the job's escrow into pending credit: forfeited if this
+    // contributor is caught cheating before the job ends.
+    const at = clock.now()
+    store.transaction(() => {
+      const paid = ledger.pay(job.row.id, c.payee, job.row.taskCredits, at, `pay:${leaseId}`)
+      job.row.spent += paid
+      counters.creditsPaid += paid
+      job.payees.add(c.payee)
+      store.updateJob(job.row.id, { spent: job.row.spent })
+    })
+    if (known != null) contributors.credit(c)
+    return { outcome: 'accepted' }
   }
 
   function verifyAndRecord(
@@ -897,131 +898,37 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       requeue(job, task)
       return { outcome: 'rejected', reason: 'contributor is banned or unknown' }
     }
-    const inputs = job.inputs
-    const expected =
-      inputs.kind === 'matmul'
-        ? [
-            {
-              shape: [inputs.tiles[task.index]!.rows, inputs.tiles[task.index]!.cols],
-              dtype: 'float32' as const,
-            },
-          ]
-        : inputs.spec.tasks[task.index]!.outputs
-    if (
-      outputs.length !== expected.length ||
-      outputs.some(
-        (o, i) =>
-          o.dtype !== expected[i]!.dtype ||
-          o.shape.length !== expected[i]!.shape.length ||
-          o.shape.some((d, j) => d !== expected[i]!.shape[j]) ||
-          o.bytes.byteLength !== tensorByteLength(expected[i]!.shape, o.dtype),
-      )
-    ) {
+    const mismatched = verifier.shapeMismatch(job.inputs, task.index, outputs)
+    if (mismatched != null) {
       count('rejected', 'none')
-      const got = outputs.map((o) => `${o.dtype}[${o.shape.join(', ')}]`).join(', ')
-      const want = expected.map((o) => `${o.dtype}[${o.shape.join(', ')}]`).join(', ')
-      return reject(job, task, c, peerId, `outputs ${got} are not ${want}`)
+      return reject(job, task, c, mismatched)
     }
-
-    const policy = job.row.spec.verification ?? {}
-    if (lease.canary) {
-      const known = canaryAnswer(job, task, c)
-      if (known != null && !replicasAgree(known, outputs)) {
-        count('rejected', 'canary')
-        let outcast: Contributor[] = []
-        store.transaction(() => {
-          outcast = contributors.fault(c, 'wrong answer to a task with a known answer', {
-            job: job.row.id,
-            task: task.index,
-          })
-          job.row.rejectedResults++
-          store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-        })
-        expel(outcast)
-        return { outcome: 'rejected', reason: 'result does not match the verified answer' }
-      }
-      count('accepted', 'canary')
-      // Paid like any result, from the job's escrow into pending credit: forfeited if this
-      // contributor is caught cheating before the job ends.
-      const at = clock.now()
-      store.transaction(() => {
-        const paid = ledger.pay(job.row.id, c.payee, job.row.taskCredits, at, `pay:${leaseId}`)
-        job.row.spent += paid
-        counters.creditsPaid += paid
-        job.payees.add(c.payee)
-        store.updateJob(job.row.id, { spent: job.row.spent })
-      })
-      if (known != null) contributors.credit(c)
-      return { outcome: 'accepted' }
-    }
+    if (lease.canary) return decideCanary(job, task, c, leaseId, outputs)
     if (task.accepted) {
       // A speculative duplicate that lost the race: no credit, no fault.
       count('stale', 'none')
       return { outcome: 'stale', reason: 'another contributor finished this task first' }
     }
 
-    if (inputs.kind === 'matmul') {
-      const tile = inputs.tiles[task.index]!
-      const c32 = float32View(outputs[0]!.bytes)
-      const operands = () => {
-        let band = inputs.bBands.get(tile.col0)
-        if (band == null) {
-          band = columnBand(inputs.b, inputs.k, inputs.n, tile.col0, tile.cols)
-          inputs.bBands.set(tile.col0, band)
+    const policy = job.row.spec.verification ?? {}
+    if (job.inputs.kind === 'matmul') {
+      const verdict = verifier.checkTile(
+        job.inputs,
+        task.index,
+        outputs[0]!,
+        policy,
+        c.record.verified,
+      )
+      if (verdict.kind !== 'unchecked') {
+        if (verdict.method === 'spot-check') {
+          counters.spotChecks++
+          spotCheckedFlops += verdict.recomputedFlops
         }
-        return {
-          a: rowBand(inputs.a, inputs.k, tile.row0, tile.rows),
-          b: band,
-          m: tile.rows,
-          k: inputs.k,
-          n: tile.cols,
-        }
-      }
-      // Freivalds catches gross errors anywhere but tolerates about n elements' rounding per
-      // row; recomputing rows exactly catches the subtle ones. Every result of a contributor
-      // with no verified record yet is recomputed, so a cheat is caught on its first try.
-      const newcomer = c.record.verified < newcomerSpotChecks
-      if (newcomer || random() < (policy.spotCheck ?? spotCheckRate)) {
-        const check = freivaldsCheck({ ...operands(), c: c32 }, { rounds: freivaldsRounds, random })
-        const { a: aTile, b: bTile, m: tm, k: tk, n: tn } = operands()
-        const rows = Math.max(1, Math.min(tm, Math.floor(spotCheckFlops / (2 * tk * tn))))
-        const start = rows === tm ? 0 : Math.floor(random() * (tm - rows + 1))
-        counters.spotChecks++
-        spotCheckedFlops += 2 * rows * tk * tn
-        const verdict = check.ok
-          ? spotVerifier({
-              a: aTile.subarray(start * tk, (start + rows) * tk),
-              b: bTile,
-              m: rows,
-              k: tk,
-              n: tn,
-              output: c32.subarray(start * tn, (start + rows) * tn),
-            })
-          : { ok: false as const, reason: `Freivalds check failed at row ${check.worstRow}` }
-        if (!verdict.ok) {
-          count('rejected', 'spot-check')
-          return reject(job, task, c, peerId, verdict.reason)
-        }
-        count('accepted', 'spot-check')
+        count(verdict.kind === 'accept' ? 'accepted' : 'rejected', verdict.method)
+        if (verdict.kind === 'reject') return reject(job, task, c, verdict.reason)
+        // An independent check passed: evidence for the contributor's credibility.
         contributors.credit(c)
-        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'spot-check')
-        return { outcome: 'accepted' }
-      }
-      if (random() < (policy.freivalds ?? 1)) {
-        const check = freivaldsCheck({ ...operands(), c: c32 }, { rounds: freivaldsRounds, random })
-        if (!check.ok) {
-          count('rejected', 'freivalds')
-          return reject(
-            job,
-            task,
-            c,
-            peerId,
-            `Freivalds check failed at row ${check.worstRow} (deviation ${check.maxDeviation?.toExponential(2)} > tolerance ${check.tolerance?.toExponential(2)})`,
-          )
-        }
-        count('accepted', 'freivalds')
-        contributors.credit(c)
-        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, 'freivalds')
+        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, verdict.method)
         return { outcome: 'accepted' }
       }
     }
@@ -1043,7 +950,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       ...(c.address != null ? { address: c.address } : {}),
       outputs,
     })
-    const { method, ...outcome } = vote(job, task)
+    const { method, ...outcome } = decideVote(job, task)
     count(outcome.outcome, method)
     return outcome
   }

@@ -4,7 +4,7 @@ import type { StoredJob } from '../store/coordinator-store.ts'
 import type { TaskRequirement } from './capability-match.ts'
 import type { JobEvent, ResultTensor } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
-import { type MatmulTile, planMatmulTiles } from './matmul-tiling.ts'
+import { columnBand, type MatmulTile, planMatmulTiles, rowBand } from './matmul-tiling.ts'
 import { alignedBytes, tensorByteLength } from './tensor-bytes.ts'
 
 /**
@@ -32,7 +32,10 @@ export interface TaskRuntime {
   queued: boolean
   leases: Set<string>
   replicas: Replica[]
-  /** Replicas wanted beyond those held or running: at most one is queued at a time. */
+  /**
+   * Verification failures of this task: results rejected, and rounds of replicas that
+   * reached `maxReplicas` without a credible agreement. `maxTaskFailures` fail the job.
+   */
   failures: number
   /** `peer:` and `payee:` keys of contributors whose result for this task was wrong. */
   failedBy: Set<string>
@@ -54,6 +57,23 @@ export interface MatmulInputs {
   n: number
   tiles: MatmulTile[]
   bBands: Map<number, Float32Array>
+}
+
+/** A tile's operands: A's row band (a view) and B's column band (copied once per band). */
+export function tileOperands(inputs: MatmulInputs, index: number) {
+  const tile = inputs.tiles[index]!
+  let band = inputs.bBands.get(tile.col0)
+  if (band == null) {
+    band = columnBand(inputs.b, inputs.k, inputs.n, tile.col0, tile.cols)
+    inputs.bBands.set(tile.col0, band)
+  }
+  return {
+    a: rowBand(inputs.a, inputs.k, tile.row0, tile.rows),
+    b: band,
+    m: tile.rows,
+    k: inputs.k,
+    n: tile.cols,
+  }
 }
 
 export interface CustomInputs {
