@@ -13,7 +13,7 @@ const MAX_LOG_LINES = 200
  */
 export function createStatusPanel(doc: Document) {
   const el = (id: string) => doc.getElementById(id)!
-  const counts = { accepted: 0, rejected: 0, flops: 0 }
+  const counts = { accepted: 0, pending: 0, rejected: 0, flops: 0 }
   const inFlight = new Map<string, number>()
 
   function log(line: string): void {
@@ -78,13 +78,15 @@ export function createStatusPanel(doc: Document) {
         case 'task-finished': {
           const flops = inFlight.get(event.taskId) ?? 0
           inFlight.delete(event.taskId)
+          // `pending` passed its checks and waits for an agreeing replica; `stale` lost its
+          // lease first (a cancelled job): neither is a rejection of this tab's work.
           if (event.outcome === 'accepted') {
             counts.accepted++
             counts.flops += flops
-          } else {
-            counts.rejected++
-          }
+          } else if (event.outcome === 'pending') counts.pending++
+          else if (event.outcome === 'rejected') counts.rejected++
           el('accepted').textContent = String(counts.accepted)
+          el('pending').textContent = String(counts.pending)
           el('rejected').textContent = String(counts.rejected)
           el('gflop').textContent = `${(counts.flops / 1e9).toFixed(3)} GFLOP`
           log(
@@ -92,6 +94,15 @@ export function createStatusPanel(doc: Document) {
           )
           break
         }
+        case 'task-released':
+          inFlight.delete(event.taskId)
+          log(`${event.taskId} handed back to the relay (${event.reason})`)
+          break
+        case 'draining':
+          el('status').textContent = event.taskId
+            ? `finishing ${event.taskId}, then stopping`
+            : 'stopping'
+          break
         case 'task-failed':
           inFlight.delete(event.taskId)
           log(`${event.taskId} failed: ${event.error}`)
