@@ -7,7 +7,7 @@ import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
 import type { CoordinatorStore, StoredJob } from '../store/coordinator-store.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
 import { accountKey } from './account-key.ts'
-import { customRequirement, matmulRequirement, mismatch } from './capability-match.ts'
+import { customRequirement, matmulRequirement } from './capability-match.ts'
 import { type Clock, systemClock } from './clock.ts'
 import {
   type Contributor,
@@ -41,6 +41,7 @@ import {
 } from './job-runtime.ts'
 import { createLeaseTable, type Lease } from './lease-table.ts'
 import { createResultVerifier } from './result-verifier.ts'
+import { createScheduler } from './scheduler.ts'
 import { tensorBytes } from './tensor-bytes.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
 
@@ -132,7 +133,6 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
   close(): void
 }
 
-const STRIDE = 1 << 20
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled'])
 
 function cryptoRandom(): () => number {
@@ -361,15 +361,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       }
       tasks.push(task)
     }
-    // A new job starts level with the least-served running one: no burst, no starvation.
-    let pass = Number.POSITIVE_INFINITY
-    for (const other of jobs.values()) pass = Math.min(pass, other.pass)
     const runtime: JobRuntime = {
       row,
       tasks,
       ready,
       head: 0,
-      pass: Number.isFinite(pass) ? pass : 0,
+      pass: scheduler.startPass(jobs.values()),
       listeners: new Set(),
       inputs,
       need:
@@ -420,35 +417,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     job.outbox = job.outbox.then(() => job.listeners.clear())
   }
 
-  // Resume running jobs after a restart.
-  for (const row of store.runningJobs()) {
-    let runtime: JobRuntime
-    try {
-      runtime = activate(row, store.acceptedTasks(row.id))
-    } catch (err) {
-      // Its inputs are gone (the blob directory was pruned, say): end the job, refund, go on.
-      const at = clock.now()
-      const reason = `cannot resume after a restart: ${(err as Error).message}`
-      log.error('job failed to resume', { job: row.id, error: reason })
-      store.transaction(() => {
-        const refunded = ledger.settle(row.id, row.owner, store.resultPayees(row.id), at)
-        store.updateJob(row.id, {
-          status: 'failed',
-          finishedAt: at,
-          error: reason,
-          refunded: row.refunded + refunded,
-        })
-      })
-      continue
-    }
-    for (const payee of store.resultPayees(row.id)) runtime.payees.add(payee)
-    log.info('job resumed', {
-      job: row.id,
-      tasks: row.totalTasks,
-      accepted: row.acceptedTasks,
-    })
-  }
-
   // ---- contributors
 
   /** Takes the leases and the waiting replicas of newly banned contributors away. */
@@ -469,19 +437,17 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // ---- queue and leases
 
-  function requeue(job: JobRuntime, task: TaskRuntime): void {
-    if (task.accepted || task.queued || job.row.status !== 'running') return
-    task.queued = true
-    job.ready.push(task.index)
-  }
-
-  /** Like `requeue`, but the task is the next one leased. */
-  function requeueFirst(job: JobRuntime, task: TaskRuntime): void {
-    if (task.accepted || task.queued || job.row.status !== 'running') return
-    task.queued = true
-    if (job.head > 0) job.ready[--job.head] = task.index
-    else job.ready.unshift(task.index)
-  }
+  const scheduler = createScheduler({
+    leases,
+    contributors,
+    random,
+    speculateAfterMs,
+    maxTaskSeconds,
+    canaryRate,
+    canTest: (job, task, c) => canaryAnswer(job, task, c) != null,
+  })
+  const requeue = scheduler.requeue
+  const markFailed = scheduler.markFailed
 
   function dropLease(leaseId: string, putBack = true): Lease | undefined {
     const lease = leases.remove(leaseId)
@@ -493,87 +459,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (putBack && task.leases.size === 0) requeue(job, task)
     }
     return lease
-  }
-
-  /**
-   * Never a task this contributor (peer or wallet) got wrong, and never a task that a
-   * contributor sharing its peer id, wallet or network address holds or answered: not a
-   * replica, not a speculative duplicate. A Sybil with many peer ids but one wallet or one
-   * address is one contributor.
-   */
-  function mayRun(c: Contributor, task: TaskRuntime): boolean {
-    if (task.failedBy.has(`peer:${c.peerId}`) || task.failedBy.has(`payee:${c.payee}`)) return false
-    for (const leaseId of task.leases) {
-      const lease = leases.get(leaseId)
-      const holder = lease == null ? undefined : contributors.get(lease.peerId)
-      if (lease?.peerId === c.peerId || (holder != null && sameContributor(c, holder))) return false
-    }
-    for (const replica of task.replicas) if (sameContributor(c, replica)) return false
-    return true
-  }
-
-  function markFailed(task: TaskRuntime, c: { peerId: string; payee: string }): void {
-    task.failedBy.add(`peer:${c.peerId}`)
-    task.failedBy.add(`payee:${c.payee}`)
-  }
-
-  /**
-   * Capability match: the contributor's device can hold and run this job's tasks (kernel,
-   * features, buffer and dispatch limits; remembered per job), and, for matmul, runs a tile
-   * within `maxTaskSeconds` at its measured speed, unless no faster device is around.
-   */
-  function suits(c: Contributor, job: JobRuntime, fastest: number): boolean {
-    let fits = c.fits.get(job.row.id)
-    if (fits == null) {
-      fits = mismatch(c.capabilities, job.need) == null
-      c.fits.set(job.row.id, fits)
-    }
-    if (!fits) return false
-    const inputs = job.inputs
-    if (inputs.kind !== 'matmul') return true
-    const edge = job.row.tileRows ?? 128
-    const seconds =
-      (2 * Math.min(edge, inputs.m) * Math.min(edge, inputs.n) * inputs.k) / (c.gflops * 1e9)
-    return seconds <= maxTaskSeconds || c.gflops >= fastest
-  }
-
-  function nextTask(job: JobRuntime, c: Contributor): TaskRuntime | undefined {
-    // Skip, but keep, tasks this contributor may not run (its own replica, a failed try).
-    let skipped = 0
-    for (let i = job.head; i < job.ready.length && skipped < 64; i++) {
-      const task = job.tasks[job.ready[i]!]!
-      if (task.accepted || !task.queued) {
-        if (i === job.head) job.head++
-        continue
-      }
-      if (!mayRun(c, task)) {
-        skipped++
-        continue
-      }
-      task.queued = false
-      if (i === job.head) job.head++
-      else job.ready.splice(i, 1)
-      if (job.head > 4096 && job.head * 2 > job.ready.length) {
-        job.ready.splice(0, job.head)
-        job.head = 0
-      }
-      return task
-    }
-    return undefined
-  }
-
-  function speculative(job: JobRuntime, c: Contributor, now: number): TaskRuntime | undefined {
-    if (job.head < job.ready.length) return undefined
-    for (const task of job.tasks) {
-      if (task.accepted || task.leases.size !== 1) continue
-      // How long the lease running now has run, not when the task was first leased: a task
-      // whose first holder vanished and whose second just started is not slow yet.
-      const [leaseId] = task.leases
-      const running = leases.get(leaseId!)
-      if (running == null || now - running.grantedAt < speculateAfterMs) continue
-      if (mayRun(c, task)) return task
-    }
-    return undefined
   }
 
   function grant(job: JobRuntime, task: TaskRuntime, c: Contributor, canary: boolean): LeaseGrant {
@@ -591,7 +476,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     if (!canary) job.leased++
     else counters.canariesIssued++
     counters.tasksDispatched++
-    job.pass += STRIDE / job.row.priority
     const base = {
       leaseId: lease.id,
       jobId: job.row.id,
@@ -1146,32 +1030,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (now >= nextReclaim) reclaimExpiredLeases()
       const c = contributors.get(peerId)
       if (c == null || c.record.banned) return undefined
-      if (jobs.size === 0) return undefined
-      const order = [...jobs.values()].sort((x, y) => x.pass - y.pass)
-      const fastest = contributors.fastestGflops()
-      // Canaries: a task whose answer is known, re-issued so it looks like any other.
-      for (const job of order) {
-        const rate = canaryRate(job.row.spec)
-        if (rate > 0 && job.row.acceptedTasks > 0 && random() < rate) {
-          const start = Math.floor(random() * job.tasks.length)
-          for (let i = 0; i < Math.min(job.tasks.length, 64); i++) {
-            const task = job.tasks[(start + i) % job.tasks.length]!
-            if (
-              task.accepted &&
-              mayRun(c, task) &&
-              suits(c, job, fastest) &&
-              canaryAnswer(job, task, c) != null
-            )
-              return grant(job, task, c, true)
-          }
-        }
-      }
-      for (const job of order) {
-        if (!suits(c, job, fastest)) continue
-        const task = nextTask(job, c) ?? speculative(job, c, now)
-        if (task != null) return grant(job, task, c, false)
-      }
-      return undefined
+      const pick = scheduler.pick(c, jobs.values(), now)
+      return pick && grant(pick.job, pick.task, c, pick.canary)
     },
 
     renewLease(peerId, leaseId) {
@@ -1190,7 +1050,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const job = jobs.get(lease.jobId)
       const task = job?.tasks[lease.taskIndex]
       // Back at the front of the queue: the task was already waited for once.
-      if (job != null && task != null && task.leases.size === 0) requeueFirst(job, task)
+      if (job != null && task != null && task.leases.size === 0) scheduler.requeueFirst(job, task)
     },
 
     submitResult(peerId, leaseId, output, shape) {
@@ -1316,6 +1176,35 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     })
     const runtime = activate(row, [], inputs)
     return view(row, runtime)
+  }
+
+  // Resume running jobs after a restart (last: everything it uses is defined by now).
+  for (const row of store.runningJobs()) {
+    let runtime: JobRuntime
+    try {
+      runtime = activate(row, store.acceptedTasks(row.id))
+    } catch (err) {
+      // Its inputs are gone (the blob directory was pruned, say): end the job, refund, go on.
+      const at = clock.now()
+      const reason = `cannot resume after a restart: ${(err as Error).message}`
+      log.error('job failed to resume', { job: row.id, error: reason })
+      store.transaction(() => {
+        const refunded = ledger.settle(row.id, row.owner, store.resultPayees(row.id), at)
+        store.updateJob(row.id, {
+          status: 'failed',
+          finishedAt: at,
+          error: reason,
+          refunded: row.refunded + refunded,
+        })
+      })
+      continue
+    }
+    for (const payee of store.resultPayees(row.id)) runtime.payees.add(payee)
+    log.info('job resumed', {
+      job: row.id,
+      tasks: row.totalTasks,
+      accepted: row.acceptedTasks,
+    })
   }
 
   return coordinator

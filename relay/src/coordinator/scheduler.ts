@@ -1,0 +1,210 @@
+import type { JobSpec } from '../protocol/job-spec.ts'
+import { mismatch } from './capability-match.ts'
+import {
+  type Contributor,
+  type ContributorRegistry,
+  sameContributor,
+} from './contributor-registry.ts'
+import type { JobRuntime, TaskRuntime } from './job-runtime.ts'
+import type { LeaseTable } from './lease-table.ts'
+
+/** Stride scheduling's big number: a job's pass grows by STRIDE / priority per lease. */
+const STRIDE = 1 << 20
+
+/** At most this many queued tasks are skipped (a contributor's own replicas) per look. */
+const MAX_SKIPPED = 64
+
+export interface SchedulerOptions {
+  leases: LeaseTable
+  contributors: ContributorRegistry
+  random: () => number
+  /** A task leased this long without a result gets a speculative duplicate once the queue is empty. */
+  speculateAfterMs: number
+  /** A device that takes longer for a matmul tile gets one only when nobody faster is around. */
+  maxTaskSeconds: number
+  /** Fraction of leases that are canaries, per job. */
+  canaryRate(spec: JobSpec): number
+  /** Whether this accepted task's known answer can test `c` (see the coordinator's canaryAnswer). */
+  canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean
+}
+
+/** What to lease to a contributor: a task of a job, as a canary or not. */
+export interface Pick {
+  job: JobRuntime
+  task: TaskRuntime
+  canary: boolean
+}
+
+export interface Scheduler {
+  /**
+   * The next task for `c` among the running jobs: now and then a canary; else the queued
+   * task of the least-served job it can run; else, once a job's queue is empty, a
+   * speculative duplicate of a task held too long. Charges the job it picks.
+   */
+  pick(c: Contributor, jobs: Iterable<JobRuntime>, now: number): Pick | undefined
+  /** Puts a task back at the end of its job's queue (unless accepted or queued already). */
+  requeue(job: JobRuntime, task: TaskRuntime): void
+  /** Puts a task back at the front: the next lease takes it. */
+  requeueFirst(job: JobRuntime, task: TaskRuntime): void
+  /** Whether `c` may take this task (see the rules at `mayRun` below). */
+  mayRun(c: Contributor, task: TaskRuntime): boolean
+  /** `c` got this task wrong, or cannot run it: it never gets it again. */
+  markFailed(task: TaskRuntime, c: { peerId: string; payee: string }): void
+  /** The pass a new job starts at: level with the least-served one, no burst, no starvation. */
+  startPass(jobs: Iterable<JobRuntime>): number
+}
+
+/**
+ * Who runs what next: stride scheduling between jobs (shares proportional to priority),
+ * a FIFO queue per job, capability and speed matching, distinct contributors per task,
+ * speculative duplicates for a slow tail, and canaries sampled among the leases.
+ */
+export function createScheduler(options: SchedulerOptions): Scheduler {
+  const { leases, contributors, random } = options
+
+  /**
+   * Never a task this contributor (peer or wallet) got wrong, and never a task that a
+   * contributor sharing its peer id, wallet or network address holds or answered: not a
+   * replica, not a speculative duplicate.
+   */
+  function mayRun(c: Contributor, task: TaskRuntime): boolean {
+    if (task.failedBy.has(`peer:${c.peerId}`) || task.failedBy.has(`payee:${c.payee}`)) return false
+    for (const leaseId of task.leases) {
+      const lease = leases.get(leaseId)
+      const holder = lease == null ? undefined : contributors.get(lease.peerId)
+      if (lease?.peerId === c.peerId || (holder != null && sameContributor(c, holder))) return false
+    }
+    for (const replica of task.replicas) if (sameContributor(c, replica)) return false
+    return true
+  }
+
+  /**
+   * The device can hold and run the job's tasks (kernel, features, buffer and dispatch
+   * limits; remembered per job), and runs a matmul tile within `maxTaskSeconds` at its
+   * measured speed, unless no faster device is around to take it.
+   */
+  function suits(c: Contributor, job: JobRuntime, fastest: number): boolean {
+    let fits = c.fits.get(job.row.id)
+    if (fits == null) {
+      fits = mismatch(c.capabilities, job.need) == null
+      c.fits.set(job.row.id, fits)
+    }
+    if (!fits) return false
+    const inputs = job.inputs
+    if (inputs.kind !== 'matmul') return true
+    const edge = job.row.tileRows ?? 128
+    const flops = 2 * Math.min(edge, inputs.m) * Math.min(edge, inputs.n) * inputs.k
+    return flops / (c.gflops * 1e9) <= options.maxTaskSeconds || c.gflops >= fastest
+  }
+
+  function nextQueued(job: JobRuntime, c: Contributor): TaskRuntime | undefined {
+    // Skip, but keep, tasks this contributor may not run (its own replica, a failed try).
+    let skipped = 0
+    for (let i = job.head; i < job.ready.length && skipped < MAX_SKIPPED; i++) {
+      const task = job.tasks[job.ready[i]!]!
+      if (task.accepted || !task.queued) {
+        if (i === job.head) job.head++
+        continue
+      }
+      if (!mayRun(c, task)) {
+        skipped++
+        continue
+      }
+      task.queued = false
+      if (i === job.head) job.head++
+      else job.ready.splice(i, 1)
+      // Drop the consumed front now and then, so the queue does not grow without end.
+      if (job.head > 4096 && job.head * 2 > job.ready.length) {
+        job.ready.splice(0, job.head)
+        job.head = 0
+      }
+      return task
+    }
+    return undefined
+  }
+
+  function speculative(job: JobRuntime, c: Contributor, now: number): TaskRuntime | undefined {
+    if (job.head < job.ready.length) return undefined
+    for (const task of job.tasks) {
+      if (task.accepted || task.leases.size !== 1) continue
+      // How long the lease running now has run, not when the task was first leased: a task
+      // whose first holder vanished and whose second just started is not slow yet.
+      const [leaseId] = task.leases
+      const running = leases.get(leaseId!)
+      if (running == null || now - running.grantedAt < options.speculateAfterMs) continue
+      if (mayRun(c, task)) return task
+    }
+    return undefined
+  }
+
+  function canary(job: JobRuntime, c: Contributor, fastest: number): TaskRuntime | undefined {
+    const rate = options.canaryRate(job.row.spec)
+    if (rate <= 0 || job.row.acceptedTasks === 0 || random() >= rate) return undefined
+    const start = Math.floor(random() * job.tasks.length)
+    for (let i = 0; i < Math.min(job.tasks.length, MAX_SKIPPED); i++) {
+      const task = job.tasks[(start + i) % job.tasks.length]!
+      if (
+        task.accepted &&
+        mayRun(c, task) &&
+        suits(c, job, fastest) &&
+        options.canTest(job, task, c)
+      )
+        return task
+    }
+    return undefined
+  }
+
+  const charge = (job: JobRuntime) => {
+    job.pass += STRIDE / job.row.priority
+  }
+
+  return {
+    pick(c, running, now) {
+      const order = [...running].sort((x, y) => x.pass - y.pass)
+      if (order.length === 0) return undefined
+      const fastest = contributors.fastestGflops()
+      for (const job of order) {
+        const task = canary(job, c, fastest)
+        if (task != null) {
+          charge(job)
+          return { job, task, canary: true }
+        }
+      }
+      for (const job of order) {
+        if (!suits(c, job, fastest)) continue
+        const task = nextQueued(job, c) ?? speculative(job, c, now)
+        if (task != null) {
+          charge(job)
+          return { job, task, canary: false }
+        }
+      }
+      return undefined
+    },
+
+    requeue(job, task) {
+      if (task.accepted || task.queued || job.row.status !== 'running') return
+      task.queued = true
+      job.ready.push(task.index)
+    },
+
+    requeueFirst(job, task) {
+      if (task.accepted || task.queued || job.row.status !== 'running') return
+      task.queued = true
+      if (job.head > 0) job.ready[--job.head] = task.index
+      else job.ready.unshift(task.index)
+    },
+
+    mayRun,
+
+    markFailed(task, c) {
+      task.failedBy.add(`peer:${c.peerId}`)
+      task.failedBy.add(`payee:${c.payee}`)
+    },
+
+    startPass(running) {
+      let pass = Number.POSITIVE_INFINITY
+      for (const other of running) pass = Math.min(pass, other.pass)
+      return Number.isFinite(pass) ? pass : 0
+    },
+  }
+}
