@@ -32,6 +32,7 @@ import { CoordinatorError } from './coordinator-error.ts'
 import { credibility } from './credibility.ts'
 import { assembleMatmulOutput } from './job-output.ts'
 import { createJobPlanner } from './job-planner.ts'
+import { createJobPublication } from './job-publication.ts'
 import {
   type JobRuntime,
   loadInputs,
@@ -39,6 +40,7 @@ import {
   type TaskRuntime,
   tileOperands,
 } from './job-runtime.ts'
+import { jobView } from './job-view.ts'
 import { createLeaseTable, type Lease } from './lease-table.ts'
 import { createResultVerifier } from './result-verifier.ts'
 import { createScheduler } from './scheduler.ts'
@@ -229,99 +231,25 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // ---- views and events
 
-  function view(row: StoredJob, runtime?: JobRuntime): JobView {
-    const spec = row.spec
-    const v: JobView = {
-      id: row.id,
-      kernel: row.kernel,
-      owner: row.owner,
-      status: row.status,
-      priority: row.priority,
-      tasks: {
-        total: row.totalTasks,
-        accepted: row.acceptedTasks,
-        leased: runtime?.leased ?? 0,
-        rejectedResults: row.rejectedResults,
-      },
-      credits: { budget: row.budget, spent: row.spent, refunded: row.refunded },
-      createdAt: row.createdAt,
-    }
-    if (spec.name != null) v.name = spec.name
-    if (spec.kernel === 'matmul')
-      v.args = {
-        m: spec.inputs.a.shape[0]!,
-        k: spec.inputs.a.shape[1]!,
-        n: spec.inputs.b.shape[1]!,
-      }
-    if (row.deadline != null) v.deadline = row.deadline
-    if (row.finishedAt != null) v.finishedAt = row.finishedAt
-    if (row.error != null) v.error = row.error
-    return v
-  }
-
-  function emit(job: JobRuntime, event: JobEvent): void {
-    for (const listener of [...job.listeners]) {
-      try {
-        listener(event)
-      } catch {
-        // A listener's failure is its own; the coordinator goes on.
-      }
-    }
-  }
-
-  /**
-   * Tells the job's listeners once what happened so far is committed, in order: a result a
-   * client has seen is never lost to a crash, nor its `seq` given to another result.
-   */
-  function publish(job: JobRuntime, event: JobEvent, then?: () => void): void {
-    const durable = store.flushed()
-    job.outbox = job.outbox
-      .then(() => durable)
-      .then(
-        () => {
-          then?.()
-          emit(job, event)
-        },
-        // The commit failed: nothing of it happened, so there is nothing to tell.
-        () => {},
-      )
-  }
-
-  /** A finished job whose end is not committed yet, and how it looked before it ended. */
-  const closing = new Map<string, { job: JobRuntime; before: JobView }>()
-  /**
-   * Highest result `seq` known committed. Readers see results up to it only: a row still in
-   * the open group commit is invisible until it is durable. Infinity: every stored row is.
-   */
-  let durableSeq = Number.POSITIVE_INFINITY
+  const publication = createJobPublication(store)
+  const publish = publication.publish
+  const view = (row: StoredJob, runtime?: JobRuntime) => jobView(row, runtime?.leased ?? 0)
+  const live = (id: string) => jobs.get(id) ?? publication.ending(id)
 
   function requireRow(id: string): StoredJob {
-    const runtime = jobs.get(id) ?? closing.get(id)?.job
+    const runtime = live(id)
     if (runtime != null) return runtime.row
     const row = typeof id === 'string' && id.length <= 64 ? store.getJob(id) : undefined
     if (row == null) throw new CoordinatorError('JOB_NOT_FOUND', `no job with id ${id}`)
     return row
   }
 
-  /**
-   * Resolves once every change made before the call is committed and published (of job
-   * `id`, or of every job that is ending), so a read that follows sees them and a listener
-   * has heard them first.
-   */
-  async function settled(id?: string): Promise<void> {
-    const outboxes =
-      id != null
-        ? [(jobs.get(id) ?? closing.get(id)?.job)?.outbox]
-        : [...closing.values()].map(({ job }) => job.outbox)
-    await Promise.all([store.flushed(), ...outboxes])
+  /** Waits for what was done to job `id` so far to be committed and published. */
+  const settled = (id?: string) => {
+    const job = id == null ? undefined : live(id)
+    return id != null && job == null ? store.flushed() : publication.settled(job)
   }
-
-  /** What readers may see of a job: its committed state. */
-  function publicView(row: StoredJob): JobView {
-    const ending = closing.get(row.id)
-    if (ending != null) return ending.before
-    return view(row, jobs.get(row.id))
-  }
+  const publicView = (row: StoredJob) => publication.view(row, jobs.get(row.id))
 
   // ---- pricing and planning
 
@@ -402,7 +330,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     for (const task of job.tasks) for (const leaseId of task.leases) dropLease(leaseId)
     jobs.delete(row.id)
     job.leased = 0
-    closing.set(row.id, { job, before })
     log[status === 'failed' ? 'warn' : 'info'](`job ${status}`, {
       job: row.id,
       owner: row.owner,
@@ -413,8 +340,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       refunded: row.refunded,
       ...(error != null ? { error } : {}),
     })
-    publish(job, { type: status, job: view(row) } as JobEvent, () => closing.delete(row.id))
-    job.outbox = job.outbox.then(() => job.listeners.clear())
+    publication.end(job, before, { type: status, job: view(row) } as JobEvent)
   }
 
   // ---- contributors
@@ -586,13 +512,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
       alongside?.()
     })
-    if (durableSeq >= seq) durableSeq = seq - 1
-    void store.flushed().then(
-      () => {
-        if (seq > durableSeq) durableSeq = seq
-      },
-      () => {},
-    )
+    publication.wrote(seq)
     task.accepted = true
     task.answeredBy = winners.map((w) => {
       const address = contributors.get(w.peerId)?.address
@@ -916,7 +836,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const row = requireRow(id)
       if (owner != null && row.owner !== accountKey(owner.account))
         throw new CoordinatorError('NOT_OWNER', `job ${id} belongs to another account`)
-      const job = jobs.get(id) ?? closing.get(id)?.job
+      const job = live(id)
       if (job != null && jobs.has(id)) finish(job, 'cancelled')
       await job?.outbox
       return publicView(job?.row ?? row)
@@ -925,12 +845,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     async results(id, { after = 0, limit = 100 } = {}) {
       requireRow(id)
       // Everything accepted before this call is committed once this resolves; what is
-      // accepted meanwhile stays hidden behind `durableSeq` until it is.
+      // accepted meanwhile stays hidden (`publication.visible`) until it is.
       await settled(id)
       const status = publicView(requireRow(id)).status
       const safeAfter = Number.isSafeInteger(after) && after > 0 ? after : 0
       const safeLimit = Math.min(Math.max(1, Math.floor(limit)), 1000)
-      const results = store.results(id, safeAfter, safeLimit).filter((r) => r.seq <= durableSeq)
+      const results = store
+        .results(id, safeAfter, safeLimit)
+        .filter((r) => publication.visible(r.seq))
       const cursor = results.at(-1)?.seq ?? safeAfter
       const done = TERMINAL.has(status) && results.length < safeLimit
       return { results, cursor, done }
@@ -938,7 +860,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     subscribe(id, listener) {
       requireRow(id)
-      const job = jobs.get(id) ?? closing.get(id)?.job
+      const job = live(id)
       if (job == null) return () => {}
       job.listeners.add(listener)
       return () => job.listeners.delete(listener)

@@ -1,0 +1,33 @@
+import type { StoredJob } from '../store/coordinator-store.ts'
+import type { JobView } from './coordinator-api.ts'
+
+/** What the API and the SDK see of a job row: plain data, safe to serialise. */
+export function jobView(row: StoredJob, leased = 0): JobView {
+  const spec = row.spec
+  const view: JobView = {
+    id: row.id,
+    kernel: row.kernel,
+    owner: row.owner,
+    status: row.status,
+    priority: row.priority,
+    tasks: {
+      total: row.totalTasks,
+      accepted: row.acceptedTasks,
+      leased,
+      rejectedResults: row.rejectedResults,
+    },
+    credits: { budget: row.budget, spent: row.spent, refunded: row.refunded },
+    createdAt: row.createdAt,
+  }
+  if (spec.name != null) view.name = spec.name
+  if (spec.kernel === 'matmul')
+    view.args = {
+      m: spec.inputs.a.shape[0]!,
+      k: spec.inputs.a.shape[1]!,
+      n: spec.inputs.b.shape[1]!,
+    }
+  if (row.deadline != null) view.deadline = row.deadline
+  if (row.finishedAt != null) view.finishedAt = row.finishedAt
+  if (row.error != null) view.error = row.error
+  return view
+}
