@@ -3,17 +3,14 @@ import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { type Logger, silentLogger } from '../log.ts'
 import { MAX_MESSAGE_BYTES } from '../protocol/index.ts'
-import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
+import type { JobSpec } from '../protocol/job-spec.ts'
 import type { CoordinatorStore, StoredJob } from '../store/coordinator-store.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
+import { createAcceptance } from './acceptance.ts'
 import { accountKey } from './account-key.ts'
 import { customRequirement, matmulRequirement } from './capability-match.ts'
 import { type Clock, systemClock } from './clock.ts'
-import {
-  type Contributor,
-  createContributorRegistry,
-  sameContributor,
-} from './contributor-registry.ts'
+import { type Contributor, createContributorRegistry } from './contributor-registry.ts'
 import type {
   CoordinatorApi,
   CoordinatorStats,
@@ -21,26 +18,16 @@ import type {
   JobStatus,
   JobView,
   LeaseGrant,
-  ResultOutcome,
-  ResultOutcomeKind,
-  ResultTensor,
-  TaskResultRecord,
-  VerificationMethod,
   WorkGateway,
 } from './coordinator-api.ts'
+import { createCoordinatorCounters } from './coordinator-counters.ts'
 import { CoordinatorError } from './coordinator-error.ts'
-import { credibility } from './credibility.ts'
 import { assembleMatmulOutput } from './job-output.ts'
 import { createJobPlanner } from './job-planner.ts'
 import { createJobPublication } from './job-publication.ts'
-import {
-  type JobRuntime,
-  loadInputs,
-  newTask,
-  type TaskRuntime,
-  tileOperands,
-} from './job-runtime.ts'
+import { type JobRuntime, loadInputs, newTask, type TaskRuntime } from './job-runtime.ts'
 import { jobView } from './job-view.ts'
+import { leaseGrant } from './lease-grant.ts'
 import { createLeaseTable, type Lease } from './lease-table.ts'
 import { createResultVerifier } from './result-verifier.ts'
 import { createScheduler } from './scheduler.ts'
@@ -176,7 +163,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const banAddressAfterFaults = options.banAddressAfterFaults ?? 4
   const speculateAfterMs = options.speculateAfterMs ?? 10_000
   const maxReplicas = options.maxReplicas ?? 8
-  let spotCheckedFlops = 0
   const ledger = createLedger(store)
   const verifier = createResultVerifier({
     random,
@@ -209,14 +195,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
   })
   const finishedOutputs = new Map<string, Float32Array>()
-  const counters = {
-    tasksDispatched: 0,
-    results: new Map<string, number>(),
-    creditsPaid: 0,
-    creditsRefunded: 0,
-    canariesIssued: 0,
-    spotChecks: 0,
-  }
+  const counters = createCoordinatorCounters()
   // Task ids are keyed hashes, so a canary's fresh id looks like any task's.
   const taskIdKey = randomBytes(32)
   const taskIdOf = (jobId: string, index: number) =>
@@ -224,15 +203,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const freshTaskId = (jobId: string) => `${jobId.slice(0, 8)}-${randomBytes(8).toString('hex')}`
   let nextReclaim = 0
 
-  const count = (outcome: ResultOutcomeKind, method: VerificationMethod | 'none') => {
-    const key = `${outcome}|${method}`
-    counters.results.set(key, (counters.results.get(key) ?? 0) + 1)
-  }
-
   // ---- views and events
 
   const publication = createJobPublication(store)
-  const publish = publication.publish
   const view = (row: StoredJob, runtime?: JobRuntime) => jobView(row, runtime?.leased ?? 0)
   const live = (id: string) => jobs.get(id) ?? publication.ending(id)
 
@@ -373,7 +346,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     canTest: (job, task, c) => canaryAnswer(job, task, c) != null,
   })
   const requeue = scheduler.requeue
-  const markFailed = scheduler.markFailed
 
   function dropLease(leaseId: string, putBack = true): Lease | undefined {
     const lease = leases.remove(leaseId)
@@ -402,46 +374,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     if (!canary) job.leased++
     else counters.canariesIssued++
     counters.tasksDispatched++
-    const base = {
-      leaseId: lease.id,
-      jobId: job.row.id,
-      taskId: lease.taskId,
-      expiresAt: lease.expiresAt,
-      expiresInMs: leaseMs,
-    }
-    const inputs = job.inputs
-    if (inputs.kind === 'matmul') {
-      const { a, b, m, k, n } = tileOperands(inputs, task.index)
-      return {
-        ...base,
-        kernel: 'matmul',
-        args: { m, k, n },
-        inputs: [
-          { name: 'a', shape: [m, k], dtype: 'float32', data: a },
-          { name: 'b', shape: [k, n], dtype: 'float32', data: b },
-        ],
-      }
-    }
-    const spec = inputs.spec.tasks[task.index]!
-    const program = inputs.spec.program
-    return {
-      ...base,
-      kernel: 'custom',
-      inputs: spec.inputs.map((ref, j) => ({
-        name: program.inputs[j]!.name,
-        shape: ref.shape,
-        dtype: ref.dtype,
-        data: inputs.blobs.get(ref.blob)!,
-      })),
-      custom: {
-        program,
-        outputs: spec.outputs,
-        workgroups: spec.workgroups,
-        ...(spec.params != null
-          ? { params: Uint8Array.from(atob(spec.params), (ch) => ch.charCodeAt(0)) }
-          : {}),
-      },
-    }
+    return leaseGrant(job, task, lease, leaseMs)
   }
 
   function reclaimExpiredLeases(): number {
@@ -471,293 +404,26 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // ---- verification and acceptance
 
-  function accept(
-    job: JobRuntime,
-    task: TaskRuntime,
-    winners: Array<{ leaseId: string; peerId: string; payee: string }>,
-    outputs: ResultTensor[],
-    method: VerificationMethod,
-    /** More changes of the same decision (the losers' faults), in the same transaction. */
-    alongside?: () => void,
-  ): void {
-    const at = clock.now()
-    const row = job.row
-    let refs: TensorRef[] = []
-    let seq = 0
-    store.transaction(() => {
-      // Inside the unit: a small output is stored inline, in the same commit as its row.
-      refs = outputs.map((o) => ({
-        blob: blobs.put(o.bytes).hash,
-        dtype: o.dtype,
-        shape: [...o.shape],
-      }))
-      seq = store.insertResult({
-        jobId: row.id,
-        taskIndex: task.index,
-        taskId: task.id,
-        leaseId: winners[0]!.leaseId,
-        payee: winners[0]!.payee,
-        peerId: winners[0]!.peerId,
-        outputs: refs,
-        method,
-        acceptedAt: at,
-      })
-      for (const w of winners) {
-        const paid = ledger.pay(row.id, w.payee, row.taskCredits, at, `pay:${w.leaseId}`)
-        row.spent += paid
-        counters.creditsPaid += paid
-        job.payees.add(w.payee)
-      }
-      row.acceptedTasks++
-      store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
-      alongside?.()
-    })
-    publication.wrote(seq)
-    task.accepted = true
-    task.answeredBy = winners.map((w) => {
-      const address = contributors.get(w.peerId)?.address
-      return { peerId: w.peerId, payee: w.payee, ...(address != null ? { address } : {}) }
-    })
-    task.replicas = []
-    for (const leaseId of [...task.leases]) dropLease(leaseId, false)
-    const result: TaskResultRecord = {
-      seq,
-      taskId: task.id,
-      index: task.index,
-      outputs: refs,
-      method,
-      acceptedAt: at,
-    }
-    publish(job, { type: 'result', job: view(row, job), result })
-    if (row.acceptedTasks === row.totalTasks) finish(job, 'completed')
-    else if (ledger.escrowed(row.id) < row.taskCredits)
-      finish(
-        job,
-        'failed',
-        `budget exhausted after ${row.spent} credits with ${row.acceptedTasks} of ${row.totalTasks} tasks accepted`,
-      )
-    else publish(job, { type: 'progress', job: view(row, job) })
-  }
-
-  /** A wrong result: counted and faulted in one transaction; the task goes to someone else. */
-  function reject(
-    job: JobRuntime,
-    task: TaskRuntime,
-    c: Contributor,
-    reason: string,
-  ): ResultOutcome {
-    task.failures++
-    markFailed(task, c)
-    let outcast: Contributor[] = []
-    store.transaction(() => {
-      job.row.rejectedResults++
-      store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-      outcast = contributors.fault(c, reason, { job: job.row.id, task: task.index })
-    })
-    expel(outcast)
-    if (task.failures >= maxTaskFailures && !task.accepted) {
-      finish(job, 'failed', `task ${task.index} failed verification ${task.failures} times`)
-    } else {
-      requeue(job, task)
-      publish(job, { type: 'progress', job: view(job.row, job) })
-    }
-    return { outcome: 'rejected', reason }
-  }
-
-  /**
-   * The accepted answer of a task, for a canary to `c`: none when `c` (its peer id, wallet
-   * or address) is among those who answered it, since re-issuing a task to someone who did
-   * it tests nothing and tells it what a canary looks like.
-   */
-  function canaryAnswer(
-    job: JobRuntime,
-    task: TaskRuntime,
-    c: Contributor,
-  ): ResultTensor[] | undefined {
-    if ((task.answeredBy ?? []).some((other) => sameContributor(c, other))) return undefined
-    const [known] = store.resultsOfTask(job.row.id, task.index)
-    if (known == null || known.peerId === c.peerId || known.payee === c.payee) return undefined
-    const outputs: ResultTensor[] = []
-    for (const ref of known.outputs) {
-      const bytes = blobs.get(ref.blob)
-      if (bytes == null) return undefined
-      outputs.push({ shape: ref.shape, dtype: ref.dtype, bytes })
-    }
-    return outputs
-  }
-
-  /**
-   * Applies a vote's verdict: an accepted group is recorded and paid, and the contradicting
-   * replicas faulted, in one transaction; an exhausted round counts as a task failure.
-   */
-  function decideVote(
-    job: JobRuntime,
-    task: TaskRuntime,
-  ): ResultOutcome & { method: VerificationMethod } {
-    const verdict = verifier.vote(task.replicas, job.row.spec.verification ?? {}, (r) =>
-      credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate),
-    )
-    if (verdict.kind === 'pending') {
-      if (!verdict.exhausted) {
-        requeue(job, task)
-        return { outcome: 'pending', method: 'replication' }
-      }
-      task.replicas = []
-      task.failures++
-      if (task.failures >= maxTaskFailures)
-        finish(job, 'failed', `task ${task.index}: ${verdict.reason}`)
-      else requeue(job, task)
-      return { outcome: 'pending', reason: verdict.reason!, method: 'replication' }
-    }
-    const { winners, losers, method } = verdict
-    const outcast: Contributor[] = []
-    // One decision, one transaction: the answer accepted and paid, and those who contradicted
-    // it faulted and their pending credit forfeited, before the job can settle.
-    accept(job, task, winners, winners[0]!.outputs, method, () => {
-      for (const loser of losers) {
-        markFailed(task, loser)
-        const c = contributors.get(loser.peerId)
-        job.row.rejectedResults++
-        count('rejected', 'replication')
-        if (c != null)
-          outcast.push(
-            ...contributors.fault(c, 'outvoted by a credible majority', {
-              job: job.row.id,
-              task: task.index,
-            }),
-          )
-      }
-      if (losers.length > 0)
-        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-    })
-    expel(outcast)
-    return { outcome: 'accepted', method }
-  }
-
-  /** A canary's answer: faulted when it differs from the known one, else paid like any result. */
-  function decideCanary(
-    job: JobRuntime,
-    task: TaskRuntime,
-    c: Contributor,
-    leaseId: string,
-    outputs: ResultTensor[],
-  ): ResultOutcome {
-    const known = canaryAnswer(job, task, c)
-    if (known != null && !verifier.matchesKnown(known, outputs)) {
-      count('rejected', 'canary')
-      let outcast: Contributor[] = []
-      store.transaction(() => {
-        outcast = contributors.fault(c, 'wrong answer to a task with a known answer', {
-          job: job.row.id,
-          task: task.index,
-        })
-        job.row.rejectedResults++
-        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-      })
-      expel(outcast)
-      return { outcome: 'rejected', reason: 'result does not match the verified answer' }
-    }
-    count('accepted', 'canary')
-    // Paid like any result, from the job's escrow into pending credit: forfeited if this
-    // contributor is caught cheating before the job ends.
-    const at = clock.now()
-    store.transaction(() => {
-      const paid = ledger.pay(job.row.id, c.payee, job.row.taskCredits, at, `pay:${leaseId}`)
-      job.row.spent += paid
-      counters.creditsPaid += paid
-      job.payees.add(c.payee)
-      store.updateJob(job.row.id, { spent: job.row.spent })
-    })
-    if (known != null) contributors.credit(c)
-    return { outcome: 'accepted' }
-  }
-
-  function verifyAndRecord(
-    peerId: string,
-    leaseId: string,
-    outputs: ResultTensor[],
-  ): ResultOutcome {
-    const lease = leases.get(leaseId)
-    if (lease == null || lease.peerId !== peerId) {
-      const recorded = store.resultByLease(leaseId)
-      if (recorded != null && recorded.peerId === peerId) {
-        count('accepted', recorded.method)
-        return { outcome: 'accepted', reason: 'already accepted' }
-      }
-      count('stale', 'none')
-      return { outcome: 'stale', reason: 'lease unknown, expired or held by another peer' }
-    }
-    const job = jobs.get(lease.jobId)
-    const task = job?.tasks[lease.taskIndex]
-    const c = contributors.get(peerId)
-    task?.leases.delete(leaseId)
-    leases.remove(leaseId)
-    if (job == null || task == null) {
-      count('stale', 'none')
-      return { outcome: 'stale', reason: 'the job is over' }
-    }
-    if (!lease.canary) job.leased--
-    if (c == null || c.record.banned) {
-      count('rejected', 'none')
-      requeue(job, task)
-      return { outcome: 'rejected', reason: 'contributor is banned or unknown' }
-    }
-    const mismatched = verifier.shapeMismatch(job.inputs, task.index, outputs)
-    if (mismatched != null) {
-      count('rejected', 'none')
-      return reject(job, task, c, mismatched)
-    }
-    if (lease.canary) return decideCanary(job, task, c, leaseId, outputs)
-    if (task.accepted) {
-      // A speculative duplicate that lost the race: no credit, no fault.
-      count('stale', 'none')
-      return { outcome: 'stale', reason: 'another contributor finished this task first' }
-    }
-
-    const policy = job.row.spec.verification ?? {}
-    if (job.inputs.kind === 'matmul') {
-      const verdict = verifier.checkTile(
-        job.inputs,
-        task.index,
-        outputs[0]!,
-        policy,
-        c.record.verified,
-      )
-      if (verdict.kind !== 'unchecked') {
-        if (verdict.method === 'spot-check') {
-          counters.spotChecks++
-          spotCheckedFlops += verdict.recomputedFlops
-        }
-        count(verdict.kind === 'accept' ? 'accepted' : 'rejected', verdict.method)
-        if (verdict.kind === 'reject') return reject(job, task, c, verdict.reason)
-        // An independent check passed: evidence for the contributor's credibility.
-        contributors.credit(c)
-        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, verdict.method)
-        return { outcome: 'accepted' }
-      }
-    }
-    // Checked again now: the contributor may have reconnected from another address (or
-    // registered another wallet) since its lease was granted.
-    if (task.replicas.some((r) => sameContributor(c, r))) {
-      count('stale', 'none')
-      requeue(job, task)
-      return {
-        outcome: 'stale',
-        reason:
-          'a result from the same peer, wallet or network address already counts for this task',
-      }
-    }
-    task.replicas.push({
-      leaseId,
-      peerId,
-      payee: c.payee,
-      ...(c.address != null ? { address: c.address } : {}),
-      outputs,
-    })
-    const { method, ...outcome } = decideVote(job, task)
-    count(outcome.outcome, method)
-    return outcome
-  }
+  const acceptance = createAcceptance({
+    store,
+    blobs,
+    ledger,
+    clock,
+    log,
+    counters,
+    jobs,
+    leases,
+    contributors,
+    scheduler,
+    verifier,
+    publication,
+    finish,
+    dropLease,
+    expel,
+    faultRate,
+    maxTaskFailures,
+  })
+  const canaryAnswer = acceptance.canaryAnswer
 
   // ---- the facade
 
@@ -918,22 +584,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           bannedContributors: store.countBans(),
           jobs: store.countJobsByStatus(),
         },
-        counters: {
-          tasksDispatched: counters.tasksDispatched,
-          results: [...counters.results].map(([key, n]) => {
-            const [outcome, method] = key.split('|') as [
-              ResultOutcomeKind,
-              VerificationMethod | 'none',
-            ]
-            return { outcome, method, count: n }
-          }),
-          creditsPaid: counters.creditsPaid,
-          creditsRefunded: counters.creditsRefunded,
-          canariesIssued: counters.canariesIssued,
-          spotChecks: counters.spotChecks,
-          spotCheckedFlops,
-          bans: contributors.bans,
-        },
+        counters: counters.snapshot(contributors.bans),
       }
     },
 
@@ -976,56 +627,15 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     submitResult(peerId, leaseId, output, shape) {
-      return verifyAndRecord(peerId, leaseId, [
+      return acceptance.record(peerId, leaseId, [
         { shape, dtype: 'float32', bytes: tensorBytes(output) },
       ])
     },
 
-    submitOutputs(peerId, leaseId, outputs) {
-      return verifyAndRecord(peerId, leaseId, outputs)
-    },
+    submitOutputs: (peerId, leaseId, outputs) => acceptance.record(peerId, leaseId, outputs),
 
-    reportTaskError(peerId, leaseId, code, message) {
-      const lease = leases.get(leaseId)
-      if (lease == null || lease.peerId !== peerId) return { outcome: 'stale' as const }
-      const job = jobs.get(lease.jobId)
-      const task = job?.tasks[lease.taskIndex]
-      const c = contributors.get(peerId)
-      dropLease(leaseId, false)
-      if (job == null || task == null || task.accepted) return { outcome: 'stale' as const }
-      if (c == null || c.record.banned) {
-        requeue(job, task)
-        return { outcome: 'rejected' as const, reason: 'contributor is banned or unknown' }
-      }
-      // Not a fault, but not free either: the reporter never gets this task again, and its
-      // credibility evidence halves, so reporting errors cannot be a cheap way to grief jobs.
-      markFailed(task, c)
-      contributors.discredit(c)
-      task.errorReporters ??= []
-      const reporters = task.errorReporters
-      log.info('task error reported', {
-        peer: peerId,
-        job: job.row.id,
-        task: task.index,
-        code: String(code).slice(0, 64),
-      })
-      if (!reporters.some((r) => sameContributor(c, r)))
-        reporters.push({
-          peerId: c.peerId,
-          payee: c.payee,
-          ...(c.address != null ? { address: c.address } : {}),
-        })
-      // The error lies with the job once contributors with distinct peer ids, wallets and
-      // addresses hit it: one contributor (or one Sybil) cannot fail someone else's job.
-      if (reporters.length >= 2)
-        finish(
-          job,
-          'failed',
-          `task ${task.index} failed on ${reporters.length} distinct contributors: ${code}: ${message}`,
-        )
-      else requeue(job, task)
-      return { outcome: 'rejected' as const, reason: 'task error recorded' }
-    },
+    reportTaskError: (peerId, leaseId, code, message) =>
+      acceptance.taskError(peerId, leaseId, code, message),
 
     reclaimExpiredLeases,
     enforceDeadlines,

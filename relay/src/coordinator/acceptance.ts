@@ -1,0 +1,411 @@
+import type { BlobStore } from '../blobs/blob-store.ts'
+import type { Ledger } from '../ledger/ledger.ts'
+import type { Logger } from '../log.ts'
+import type { TensorRef } from '../protocol/job-spec.ts'
+import type { CoordinatorStore } from '../store/coordinator-store.ts'
+import type { Clock } from './clock.ts'
+import {
+  type Contributor,
+  type ContributorRegistry,
+  sameContributor,
+} from './contributor-registry.ts'
+import type {
+  JobStatus,
+  ResultOutcome,
+  ResultTensor,
+  TaskResultRecord,
+  VerificationMethod,
+} from './coordinator-api.ts'
+import type { CoordinatorCounters } from './coordinator-counters.ts'
+import { credibility } from './credibility.ts'
+import type { JobPublication } from './job-publication.ts'
+import type { JobRuntime, TaskRuntime } from './job-runtime.ts'
+import { jobView } from './job-view.ts'
+import type { LeaseTable } from './lease-table.ts'
+import type { ResultVerifier } from './result-verifier.ts'
+import type { Scheduler } from './scheduler.ts'
+
+export interface AcceptanceDeps {
+  store: CoordinatorStore
+  blobs: BlobStore
+  ledger: Ledger
+  clock: Clock
+  log: Logger
+  counters: CoordinatorCounters
+  jobs: ReadonlyMap<string, JobRuntime>
+  leases: LeaseTable
+  contributors: ContributorRegistry
+  scheduler: Scheduler
+  verifier: ResultVerifier
+  publication: JobPublication
+  /** Ends a job: settles its ledger and publishes its end. */
+  finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void
+  /** Ends a lease, putting its task back in the queue when `putBack` and nobody else holds it. */
+  dropLease(leaseId: string, putBack?: boolean): void
+  /** Takes the leases and waiting replicas of newly banned contributors away. */
+  expel(outcast: readonly Contributor[]): void
+  /** Fraction of saboteurs credibility assumes. */
+  faultRate: number
+  /** Verification failures of one task before its job fails. */
+  maxTaskFailures: number
+}
+
+export interface Acceptance {
+  /** Verifies a result and records what it decides; see `WorkGateway.submitOutputs`. */
+  record(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
+  /** A contributor could not run its task; see `WorkGateway.reportTaskError`. */
+  taskError(peerId: string, leaseId: string, code: string, message: string): ResultOutcome
+  /** The known answer a canary of this task to `c` is checked against, if it can be one. */
+  canaryAnswer(job: JobRuntime, task: TaskRuntime, c: Contributor): ResultTensor[] | undefined
+}
+
+/**
+ * What happens to a result: the verifier's verdict applied in one transaction (the result
+ * row, its payments, the losers' faults and forfeits, a rejection's count and fault), then
+ * the in-memory effects (leases dropped, tasks requeued, events published once committed).
+ */
+export function createAcceptance(deps: AcceptanceDeps): Acceptance {
+  const { store, blobs, ledger, clock, log, counters, jobs, leases, contributors, verifier } = deps
+  const { publication, finish, dropLease, expel, faultRate, maxTaskFailures } = deps
+  const { requeue, markFailed } = deps.scheduler
+  const publish = publication.publish
+  const count = counters.count
+  const view = (row: JobRuntime['row'], job?: JobRuntime) => jobView(row, job?.leased ?? 0)
+
+  function accept(
+    job: JobRuntime,
+    task: TaskRuntime,
+    winners: Array<{ leaseId: string; peerId: string; payee: string }>,
+    outputs: ResultTensor[],
+    method: VerificationMethod,
+    /** More changes of the same decision (the losers' faults), in the same transaction. */
+    alongside?: () => void,
+  ): void {
+    const at = clock.now()
+    const row = job.row
+    let refs: TensorRef[] = []
+    let seq = 0
+    store.transaction(() => {
+      // Inside the unit: a small output is stored inline, in the same commit as its row.
+      refs = outputs.map((o) => ({
+        blob: blobs.put(o.bytes).hash,
+        dtype: o.dtype,
+        shape: [...o.shape],
+      }))
+      seq = store.insertResult({
+        jobId: row.id,
+        taskIndex: task.index,
+        taskId: task.id,
+        leaseId: winners[0]!.leaseId,
+        payee: winners[0]!.payee,
+        peerId: winners[0]!.peerId,
+        outputs: refs,
+        method,
+        acceptedAt: at,
+      })
+      for (const w of winners) {
+        const paid = ledger.pay(row.id, w.payee, row.taskCredits, at, `pay:${w.leaseId}`)
+        row.spent += paid
+        counters.creditsPaid += paid
+        job.payees.add(w.payee)
+      }
+      row.acceptedTasks++
+      store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
+      alongside?.()
+    })
+    publication.wrote(seq)
+    task.accepted = true
+    task.answeredBy = winners.map((w) => {
+      const address = contributors.get(w.peerId)?.address
+      return { peerId: w.peerId, payee: w.payee, ...(address != null ? { address } : {}) }
+    })
+    task.replicas = []
+    for (const leaseId of [...task.leases]) dropLease(leaseId, false)
+    const result: TaskResultRecord = {
+      seq,
+      taskId: task.id,
+      index: task.index,
+      outputs: refs,
+      method,
+      acceptedAt: at,
+    }
+    publish(job, { type: 'result', job: view(row, job), result })
+    if (row.acceptedTasks === row.totalTasks) finish(job, 'completed')
+    else if (ledger.escrowed(row.id) < row.taskCredits)
+      finish(
+        job,
+        'failed',
+        `budget exhausted after ${row.spent} credits with ${row.acceptedTasks} of ${row.totalTasks} tasks accepted`,
+      )
+    else publish(job, { type: 'progress', job: view(row, job) })
+  }
+
+  /** A wrong result: counted and faulted in one transaction; the task goes to someone else. */
+  function reject(
+    job: JobRuntime,
+    task: TaskRuntime,
+    c: Contributor,
+    reason: string,
+  ): ResultOutcome {
+    task.failures++
+    markFailed(task, c)
+    let outcast: Contributor[] = []
+    store.transaction(() => {
+      job.row.rejectedResults++
+      store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+      outcast = contributors.fault(c, reason, { job: job.row.id, task: task.index })
+    })
+    expel(outcast)
+    if (task.failures >= maxTaskFailures && !task.accepted) {
+      finish(job, 'failed', `task ${task.index} failed verification ${task.failures} times`)
+    } else {
+      requeue(job, task)
+      publish(job, { type: 'progress', job: view(job.row, job) })
+    }
+    return { outcome: 'rejected', reason }
+  }
+
+  /**
+   * The accepted answer of a task, for a canary to `c`: none when `c` (its peer id, wallet
+   * or address) is among those who answered it, since re-issuing a task to someone who did
+   * it tests nothing and tells it what a canary looks like.
+   */
+  function canaryAnswer(
+    job: JobRuntime,
+    task: TaskRuntime,
+    c: Contributor,
+  ): ResultTensor[] | undefined {
+    if ((task.answeredBy ?? []).some((other) => sameContributor(c, other))) return undefined
+    const [known] = store.resultsOfTask(job.row.id, task.index)
+    if (known == null || known.peerId === c.peerId || known.payee === c.payee) return undefined
+    const outputs: ResultTensor[] = []
+    for (const ref of known.outputs) {
+      const bytes = blobs.get(ref.blob)
+      if (bytes == null) return undefined
+      outputs.push({ shape: ref.shape, dtype: ref.dtype, bytes })
+    }
+    return outputs
+  }
+
+  /**
+   * Applies a vote's verdict: an accepted group is recorded and paid, and the contradicting
+   * replicas faulted, in one transaction; an exhausted round counts as a task failure.
+   */
+  function decideVote(
+    job: JobRuntime,
+    task: TaskRuntime,
+  ): ResultOutcome & { method: VerificationMethod } {
+    const verdict = verifier.vote(task.replicas, job.row.spec.verification ?? {}, (r) =>
+      credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate),
+    )
+    if (verdict.kind === 'pending') {
+      if (!verdict.exhausted) {
+        requeue(job, task)
+        return { outcome: 'pending', method: 'replication' }
+      }
+      task.replicas = []
+      task.failures++
+      if (task.failures >= maxTaskFailures)
+        finish(job, 'failed', `task ${task.index}: ${verdict.reason}`)
+      else requeue(job, task)
+      return { outcome: 'pending', reason: verdict.reason!, method: 'replication' }
+    }
+    const { winners, losers, method } = verdict
+    const outcast: Contributor[] = []
+    // One decision, one transaction: the answer accepted and paid, and those who contradicted
+    // it faulted and their pending credit forfeited, before the job can settle.
+    accept(job, task, winners, winners[0]!.outputs, method, () => {
+      for (const loser of losers) {
+        markFailed(task, loser)
+        const c = contributors.get(loser.peerId)
+        job.row.rejectedResults++
+        count('rejected', 'replication')
+        if (c != null)
+          outcast.push(
+            ...contributors.fault(c, 'outvoted by a credible majority', {
+              job: job.row.id,
+              task: task.index,
+            }),
+          )
+      }
+      if (losers.length > 0)
+        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+    })
+    expel(outcast)
+    return { outcome: 'accepted', method }
+  }
+
+  /** A canary's answer: faulted when it differs from the known one, else paid like any result. */
+  function decideCanary(
+    job: JobRuntime,
+    task: TaskRuntime,
+    c: Contributor,
+    leaseId: string,
+    outputs: ResultTensor[],
+  ): ResultOutcome {
+    const known = canaryAnswer(job, task, c)
+    if (known != null && !verifier.matchesKnown(known, outputs)) {
+      count('rejected', 'canary')
+      let outcast: Contributor[] = []
+      store.transaction(() => {
+        outcast = contributors.fault(c, 'wrong answer to a task with a known answer', {
+          job: job.row.id,
+          task: task.index,
+        })
+        job.row.rejectedResults++
+        store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+      })
+      expel(outcast)
+      return { outcome: 'rejected', reason: 'result does not match the verified answer' }
+    }
+    count('accepted', 'canary')
+    // Paid like any result, from the job's escrow into pending credit: forfeited if this
+    // contributor is caught cheating before the job ends.
+    const at = clock.now()
+    store.transaction(() => {
+      const paid = ledger.pay(job.row.id, c.payee, job.row.taskCredits, at, `pay:${leaseId}`)
+      job.row.spent += paid
+      counters.creditsPaid += paid
+      job.payees.add(c.payee)
+      store.updateJob(job.row.id, { spent: job.row.spent })
+    })
+    if (known != null) contributors.credit(c)
+    return { outcome: 'accepted' }
+  }
+
+  function verifyAndRecord(
+    peerId: string,
+    leaseId: string,
+    outputs: ResultTensor[],
+  ): ResultOutcome {
+    const lease = leases.get(leaseId)
+    if (lease == null || lease.peerId !== peerId) {
+      const recorded = store.resultByLease(leaseId)
+      if (recorded != null && recorded.peerId === peerId) {
+        count('accepted', recorded.method)
+        return { outcome: 'accepted', reason: 'already accepted' }
+      }
+      count('stale', 'none')
+      return { outcome: 'stale', reason: 'lease unknown, expired or held by another peer' }
+    }
+    const job = jobs.get(lease.jobId)
+    const task = job?.tasks[lease.taskIndex]
+    const c = contributors.get(peerId)
+    task?.leases.delete(leaseId)
+    leases.remove(leaseId)
+    if (job == null || task == null) {
+      count('stale', 'none')
+      return { outcome: 'stale', reason: 'the job is over' }
+    }
+    if (!lease.canary) job.leased--
+    if (c == null || c.record.banned) {
+      count('rejected', 'none')
+      requeue(job, task)
+      return { outcome: 'rejected', reason: 'contributor is banned or unknown' }
+    }
+    const mismatched = verifier.shapeMismatch(job.inputs, task.index, outputs)
+    if (mismatched != null) {
+      count('rejected', 'none')
+      return reject(job, task, c, mismatched)
+    }
+    if (lease.canary) return decideCanary(job, task, c, leaseId, outputs)
+    if (task.accepted) {
+      // A speculative duplicate that lost the race: no credit, no fault.
+      count('stale', 'none')
+      return { outcome: 'stale', reason: 'another contributor finished this task first' }
+    }
+
+    const policy = job.row.spec.verification ?? {}
+    if (job.inputs.kind === 'matmul') {
+      const verdict = verifier.checkTile(
+        job.inputs,
+        task.index,
+        outputs[0]!,
+        policy,
+        c.record.verified,
+      )
+      if (verdict.kind !== 'unchecked') {
+        if (verdict.method === 'spot-check') {
+          counters.spotChecks++
+          counters.spotCheckedFlops += verdict.recomputedFlops
+        }
+        count(verdict.kind === 'accept' ? 'accepted' : 'rejected', verdict.method)
+        if (verdict.kind === 'reject') return reject(job, task, c, verdict.reason)
+        // An independent check passed: evidence for the contributor's credibility.
+        contributors.credit(c)
+        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, verdict.method)
+        return { outcome: 'accepted' }
+      }
+    }
+    // Checked again now: the contributor may have reconnected from another address (or
+    // registered another wallet) since its lease was granted.
+    if (task.replicas.some((r) => sameContributor(c, r))) {
+      count('stale', 'none')
+      requeue(job, task)
+      return {
+        outcome: 'stale',
+        reason:
+          'a result from the same peer, wallet or network address already counts for this task',
+      }
+    }
+    task.replicas.push({
+      leaseId,
+      peerId,
+      payee: c.payee,
+      ...(c.address != null ? { address: c.address } : {}),
+      outputs,
+    })
+    const { method, ...outcome } = decideVote(job, task)
+    count(outcome.outcome, method)
+    return outcome
+  }
+
+  function taskError(
+    peerId: string,
+    leaseId: string,
+    code: string,
+    message: string,
+  ): ResultOutcome {
+    const lease = leases.get(leaseId)
+    if (lease == null || lease.peerId !== peerId) return { outcome: 'stale' as const }
+    const job = jobs.get(lease.jobId)
+    const task = job?.tasks[lease.taskIndex]
+    const c = contributors.get(peerId)
+    dropLease(leaseId, false)
+    if (job == null || task == null || task.accepted) return { outcome: 'stale' as const }
+    if (c == null || c.record.banned) {
+      requeue(job, task)
+      return { outcome: 'rejected' as const, reason: 'contributor is banned or unknown' }
+    }
+    // Not a fault, but not free either: the reporter never gets this task again, and its
+    // credibility evidence halves, so reporting errors cannot be a cheap way to grief jobs.
+    markFailed(task, c)
+    contributors.discredit(c)
+    task.errorReporters ??= []
+    const reporters = task.errorReporters
+    log.info('task error reported', {
+      peer: peerId,
+      job: job.row.id,
+      task: task.index,
+      code: String(code).slice(0, 64),
+    })
+    if (!reporters.some((r) => sameContributor(c, r)))
+      reporters.push({
+        peerId: c.peerId,
+        payee: c.payee,
+        ...(c.address != null ? { address: c.address } : {}),
+      })
+    // The error lies with the job once contributors with distinct peer ids, wallets and
+    // addresses hit it: one contributor (or one Sybil) cannot fail someone else's job.
+    if (reporters.length >= 2)
+      finish(
+        job,
+        'failed',
+        `task ${task.index} failed on ${reporters.length} distinct contributors: ${code}: ${message}`,
+      )
+    else requeue(job, task)
+    return { outcome: 'rejected' as const, reason: 'task error recorded' }
+  }
+
+  return { record: verifyAndRecord, taskError, canaryAnswer }
+}
