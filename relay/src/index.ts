@@ -18,7 +18,6 @@ export type { Clock } from './coordinator/clock.ts'
 export type {
   Coordinator,
   CoordinatorOptions,
-  MatmulJobSpec,
   MatmulMatrices,
 } from './coordinator/coordinator.ts'
 export { createCoordinator } from './coordinator/coordinator.ts'
@@ -32,13 +31,14 @@ export type {
   JobQuote,
   JobStatus,
   JobView,
+  LeaseGrant,
+  ResultOutcome,
   ResultsPage,
   TaskResultRecord,
   VerificationMethod,
   WorkGateway,
 } from './coordinator/coordinator-api.ts'
 export { CoordinatorError } from './coordinator/coordinator-error.ts'
-export type { LeaseGrant, ResultOutcome } from './coordinator/job-types.ts'
 export type { TileVerifier } from './coordinator/tile-verifier.ts'
 export { cpuReferenceVerifier } from './coordinator/tile-verifier.ts'
 export type { ApiConfig } from './http/api-config.ts'

@@ -117,10 +117,11 @@ export interface CoordinatorStats {
     queueDepth: number
     activeLeases: number
     contributorsOnline: number
+    /** Ban entries in the store: peer ids, wallets and network addresses. */
     bannedContributors: number
     jobs: Record<JobStatus, number>
   }
-  /** Monotonic since the store was created (they survive restarts). */
+  /** Monotonic since this coordinator started (in memory: a restart begins them at zero). */
   counters: {
     tasksDispatched: number
     /** Results received, by outcome and by how they were verified (`method` is `none` for stale). */
@@ -169,7 +170,7 @@ export interface CoordinatorApi {
   jobOutput(id: string): Promise<Float32Array>
   account(account: string): Promise<AccountView>
   /** Adds credits to an account from the operator's treasury (top-ups, faucets). */
-  grant(account: string, credits: number, memo?: string): Promise<AccountView>
+  grant(account: string, credits: number): Promise<AccountView>
   stats(): CoordinatorStats
   /**
    * Resolves once every change made so far is durable (the store commits in groups): a
@@ -230,7 +231,10 @@ export interface ResultOutcome {
 
 /** The contributor-facing coordinator that the work service calls. */
 export interface WorkGateway {
-  /** Throws `CoordinatorError('CONTRIBUTOR_BANNED')` for a banned peer, wallet or address. */
+  /**
+   * Throws `CoordinatorError('CONTRIBUTOR_BANNED')` for a banned peer, wallet or address.
+   * Bare `Capabilities` stand for a hello without speed, wallet or address (tests, tools).
+   */
   registerContributor(peerId: string, hello: ContributorHello | Capabilities): void
   contributorLeft(peerId: string): void
   /** The next task for this contributor, or undefined when there is none it may run. */
@@ -249,8 +253,8 @@ export interface WorkGateway {
    */
   releaseLease(peerId: string, leaseId: string): void
   /**
-   * Verifies and records a result. Idempotent per lease: a repeat of an accepted result is
-   * `accepted` again and pays nothing twice.
+   * Verifies and records a matmul tile (`submitOutputs` with one float32 output). Idempotent
+   * per lease: a repeat of an accepted result is `accepted` again and pays nothing twice.
    */
   submitResult(
     peerId: string,

@@ -73,7 +73,13 @@ export interface CoordinatorOptions {
   welcomeCredits?: number
   /** Upper bound on the fraction of saboteurs that credibility assumes. @default 0.2 */
   assumedFaultRate?: number
-  /** Largest acceptable probability that an accepted result is wrong. @default 1e-4 */
+  /**
+   * Under the default policy (no `replication`, no `maxErrorRate`), the largest probability
+   * of being wrong at which one contributor's result is accepted alone, on its credibility.
+   * Two agreeing contributors who outnumber every other answer are accepted whatever it is
+   * (BOINC's adaptive replication); `maxErrorRate` in a job's policy replaces both rules.
+   * @default 1e-4
+   */
   targetErrorRate?: number
   /** Faults of one peer id, or of one wallet over any peer ids, that ban both. @default 2 */
   banAfterFaults?: number
@@ -102,7 +108,7 @@ export interface CoordinatorOptions {
   spotCheckRate?: number
 }
 
-/** Legacy submit of in-memory matrices (the CLI's first API); new code uses `submit`. */
+/** In-memory matrices for `submitMatmul` (tests, benchmarks); the API submits a `JobSpec`. */
 export interface MatmulMatrices {
   a: Float32Array
   b: Float32Array
@@ -110,8 +116,6 @@ export interface MatmulMatrices {
   k: number
   n: number
 }
-/** @deprecated use `MatmulMatrices` or a `JobSpec` */
-export type MatmulJobSpec = MatmulMatrices
 
 /** The durable coordinator: the researcher facade, the contributor gateway, and `close`. */
 export interface Coordinator extends CoordinatorApi, WorkGateway {
@@ -711,6 +715,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   }
 
   // Resume running jobs after a restart (last: everything it uses is defined by now).
+  const pendingPayees = store.pendingPayees()
   for (const row of store.runningJobs()) {
     let runtime: JobRuntime
     try {
@@ -721,7 +726,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const reason = `cannot resume after a restart: ${(err as Error).message}`
       log.error('job failed to resume', { job: row.id, error: reason })
       store.transaction(() => {
-        const refunded = ledger.settle(row.id, row.owner, store.resultPayees(row.id), at)
+        const refunded = ledger.settle(row.id, row.owner, pendingPayees.get(row.id) ?? [], at)
         store.updateJob(row.id, {
           status: 'failed',
           finishedAt: at,
@@ -731,7 +736,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       })
       continue
     }
-    for (const payee of store.resultPayees(row.id)) runtime.payees.add(payee)
+    for (const payee of pendingPayees.get(row.id) ?? []) runtime.payees.add(payee)
     log.info('job resumed', {
       job: row.id,
       tasks: row.totalTasks,

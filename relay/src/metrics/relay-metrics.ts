@@ -37,7 +37,10 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     current ??= options.stats()
     return current
   }
-  /** A counter mirroring a cumulative figure the coordinator keeps (it survives restarts). */
+  /**
+   * A counter mirroring a cumulative figure the coordinator keeps in memory: it starts at
+   * zero with the process, which Prometheus' rate() reads as a counter reset.
+   */
   const mirrored = (name: string, help: string, read: (s: CoordinatorStats) => number) =>
     new Counter({
       name,
@@ -86,7 +89,7 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
   })
   new Gauge({
     name: 'tabswarm_contributors_banned',
-    help: 'Contributors banned for faults.',
+    help: 'Bans for faults: peer ids, wallets and network addresses.',
     registers: [registry],
     collect() {
       this.set(stats().gauges.bannedContributors)
