@@ -45,8 +45,12 @@ export interface CoordinatorStore {
   insertResult(result: StoredResult): number
   /** The accepted result of one task, if any (at most one). */
   resultsOfTask(jobId: string, taskIndex: number): StoredResult[]
-  /** Everyone paid for an accepted result of the job (pending credit holders). */
-  resultPayees(jobId: string): string[]
+  /**
+   * Everyone holding pending credit, by job: who is paid when each running job ends. Read
+   * once at restart, in one pass (the results table names only the first of agreeing
+   * replicas, so the pending accounts are the record).
+   */
+  pendingPayees(): Map<string, string[]>
   /** The accepted result recorded for a lease, for idempotent acceptance. */
   resultByLease(leaseId: string): StoredResult | undefined
   results(jobId: string, after: number, limit: number): TaskResultRecord[]

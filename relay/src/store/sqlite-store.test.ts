@@ -70,4 +70,26 @@ describe('SQLite coordinator store', () => {
     expect(store.ledgerImbalance()).toBe(0)
     store.close()
   })
+
+  it('lists who holds pending credit, by job, in one pass', () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const ledger = createLedger(store)
+    const [job1, job2] = [
+      '6f1c9f2e-0000-4000-8000-000000000001',
+      '6f1c9f2e-0000-4000-8000-000000000002',
+    ]
+    ledger.grant('owner', 100, 0)
+    ledger.escrow('owner', job1, 50, 0)
+    ledger.escrow('owner', job2, 50, 0)
+    ledger.pay(job1, 'peer:a:b', 5, 0, 'pay:1')
+    ledger.pay(job1, '0x00000000000000000000000000000000000000Aa', 5, 0, 'pay:2')
+    ledger.pay(job2, 'peer:a:b', 5, 0, 'pay:3')
+    ledger.pay(job2, 'peer:gone', 5, 0, 'pay:4')
+    ledger.forfeit('peer:gone', 0)
+    expect(Object.fromEntries(store.pendingPayees())).toEqual({
+      [job1]: ['0x00000000000000000000000000000000000000Aa', 'peer:a:b'],
+      [job2]: ['peer:a:b'],
+    })
+    store.close()
+  })
 })

@@ -126,6 +126,15 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       try {
         sql('COMMIT').run()
       } catch (err) {
+        // A failed COMMIT can leave the transaction open (SQLITE_BUSY): end it, so the next
+        // unit starts a fresh one instead of failing on BEGIN.
+        if (db.isTransaction) {
+          try {
+            sql('ROLLBACK').run()
+          } catch {
+            // Already gone.
+          }
+        }
         for (const w of settled) w.reject(err)
         throw err
       }
@@ -273,17 +282,21 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       return rows.map(resultFromRow)
     },
 
-    resultPayees(jobId) {
-      // Every contributor paid on a running job holds a pending account for it (the results
-      // table names only the first of agreeing replicas). Read at restart only.
-      const suffix = `:${jobId}`
+    pendingPayees() {
+      const byJob = new Map<string, string[]>()
       const rows = sql(
-        "SELECT account FROM balances WHERE account >= 'pending:' AND account < 'pending;'",
+        "SELECT account FROM balances WHERE account >= 'pending:' AND account < 'pending;' AND balance > 0",
       ).all() as Row[]
-      return rows
-        .map((row) => row.account as string)
-        .filter((account) => account.endsWith(suffix))
-        .map((account) => account.slice('pending:'.length, account.length - suffix.length))
+      for (const row of rows) {
+        // pending:<payee>:<job id>; a payee (a wallet or peer:<id>) may hold colons, a job id does not.
+        const account = (row.account as string).slice('pending:'.length)
+        const cut = account.lastIndexOf(':')
+        const jobId = account.slice(cut + 1)
+        const payees = byJob.get(jobId) ?? []
+        payees.push(account.slice(0, cut))
+        byJob.set(jobId, payees)
+      }
+      return byJob
     },
 
     resultByLease(leaseId) {
