@@ -61,6 +61,8 @@ const c = createCoordinator({
   blobs,
   tileSize: tile,
   welcomeCredits: 1e9,
+  // --leases-only: four peers hold every task at once.
+  maxLeasesPerPeer: Number.POSITIVE_INFINITY,
   // The saboteur stays, so that faults keep coming until the end.
   // No recomputation either: the votes alone catch it.
   ...(votes ? { banAfterFaults: 1_000_000, spotCheckRate: 0, newcomerSpotChecks: 0 } : {}),

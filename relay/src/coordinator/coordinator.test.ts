@@ -222,6 +222,19 @@ describe('coordinator: matmul jobs', () => {
     expect(c.stats().gauges.activeLeases).toBe(0)
   })
 
+  it('lets one peer hold at most maxLeasesPerPeer tasks at once', () => {
+    const c = make({ tileSize: 1, maxLeasesPerPeer: 3 })
+    c.submitMatmul(matrices(4, 1, 4))
+    c.registerContributor('hoarder', caps)
+    c.registerContributor('other', caps)
+    const held = [c.lease('hoarder'), c.lease('hoarder'), c.lease('hoarder')]
+    expect(held.every((g) => g != null)).toBe(true)
+    expect(c.lease('hoarder')).toBeUndefined()
+    expect(c.lease('other')).toBeDefined()
+    submitHonest(c, 'hoarder', held[0]!)
+    expect(c.lease('hoarder')).toBeDefined()
+  })
+
   it('accepts a repeated result once and pays it once', async () => {
     const c = make({ tileSize: 2 })
     const job = c.submitMatmul(matrices(4, 2, 4))
@@ -438,7 +451,8 @@ describe('coordinator: jobs, credits and scheduling', () => {
 
   it('shares contributors between jobs in proportion to their priority', () => {
     const blobs = createMemoryBlobStore()
-    const c = make({ blobs, tileSize: 1 })
+    // One peer takes many leases in a row here, to see which job each comes from.
+    const c = make({ blobs, tileSize: 1, maxLeasesPerPeer: Number.POSITIVE_INFINITY })
     const low = c.submitMatmul(matrices(20, 2, 20))
     const high = c.submitMatmul(matrices(20, 2, 20))
     void low

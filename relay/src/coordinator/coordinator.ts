@@ -55,6 +55,8 @@ export interface CoordinatorOptions {
   freivaldsRounds?: number
   /** How long a contributor holds a task before it goes back to the queue; renewals add as much. @default 60_000 */
   leaseMs?: number
+  /** Leases one peer may hold at once (a contributor runs one task at a time). @default 8 */
+  maxLeasesPerPeer?: number
   /** Output tile edge of matmul jobs. @default automatic, from contributors' measured speed */
   tileSize?: number
   /** GPU time one task should take on the median contributor. @default 1 */
@@ -167,6 +169,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const banAddressAfterFaults = options.banAddressAfterFaults ?? 4
   const speculateAfterMs = options.speculateAfterMs ?? 10_000
   const maxReplicas = options.maxReplicas ?? 8
+  const maxLeasesPerPeer = options.maxLeasesPerPeer ?? 8
   const ledger = createLedger(store)
   const verifier = createResultVerifier({
     random,
@@ -607,6 +610,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (now >= nextReclaim) reclaimExpiredLeases()
       const c = contributors.get(peerId)
       if (c == null || c.record.banned) return undefined
+      // One peer cannot hoard the queue: what it holds, nobody else can run.
+      if (leases.countHeldBy(peerId) >= maxLeasesPerPeer) return undefined
       const pick = scheduler.pick(c, jobs.values(), now)
       return pick && grant(pick.job, pick.task, c, pick.canary)
     },

@@ -27,6 +27,8 @@ export interface LeaseTable {
   renew(peerId: string, id: string): Lease | undefined
   /** Ids of the leases `peerId` holds. */
   heldBy(peerId: string): string[]
+  /** How many leases `peerId` holds. */
+  countHeldBy(peerId: string): number
   /** Leases whose time is up at `now`. */
   expired(now: number): Lease[]
   ids(): string[]
@@ -86,6 +88,7 @@ export function createLeaseTable(options: { clock: Clock; leaseMs: number }): Le
     },
 
     heldBy: (peerId) => [...(byPeer.get(peerId) ?? [])],
+    countHeldBy: (peerId) => byPeer.get(peerId)?.size ?? 0,
 
     expired(now) {
       const out: Lease[] = []
