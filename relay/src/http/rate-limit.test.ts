@@ -31,6 +31,26 @@ describe('token bucket', () => {
     expect(limiter.size).toBe(1)
   })
 
+  it('survives a flood of new keys: the busy ones stay, sweeps are rare', () => {
+    let now = 0
+    const limiter = createTokenBucketLimiter({
+      ratePerSecond: 1,
+      burst: 100,
+      now: () => now,
+      maxKeys: 100,
+    })
+    limiter.take('busy', 50)
+    for (let i = 0; i < 10_000; i++) {
+      now++
+      limiter.take(`flood-${i}`)
+      if (i % 10 === 0) limiter.take('busy', 0)
+      expect(limiter.size).toBeLessThanOrEqual(100)
+    }
+    // The busy key kept its bucket (its spent tokens) through the flood: it was never the
+    // least recently used.
+    expect(limiter.take('busy', 100).ok).toBe(false)
+  })
+
   it('refuses nonsense settings', () => {
     expect(() => createTokenBucketLimiter({ ratePerSecond: 0, burst: 1 })).toThrow(
       /ratePerSecond > 0/,

@@ -9,7 +9,7 @@ export interface TokenBucketOptions {
   burst: number
   /** @default Date.now */
   now?: () => number
-  /** Buckets tracked at once; idle (full) buckets are dropped first. @default 100_000 */
+  /** Buckets tracked at once; idle (full) buckets are dropped first, then the least recently used. @default 100_000 */
   maxKeys?: number
 }
 
@@ -40,11 +40,15 @@ export function createTokenBucketLimiter(options: TokenBucketOptions): TokenBuck
   const level = (bucket: { tokens: number; at: number }, at: number) =>
     Math.min(burst, bucket.tokens + (at - bucket.at) * perMs)
 
+  // The map is in least-recently-used order (a take moves its key to the end). A sweep
+  // drops the full buckets, then the least recently used down to 90%: so it runs at most
+  // once per maxKeys/10 new keys, not on every new key of a flood of addresses.
+  const keepAfterSweep = Math.floor(maxKeys * 0.9)
   function sweep(at: number): void {
     for (const [key, bucket] of buckets) if (level(bucket, at) >= burst) buckets.delete(key)
-    // Still too many distinct keys active at once: forget the oldest, which favours them.
+    // Still too many keys active at once: forget the least recently used, which favours them.
     for (const key of buckets.keys()) {
-      if (buckets.size < maxKeys) break
+      if (buckets.size <= keepAfterSweep) break
       buckets.delete(key)
     }
   }
@@ -56,8 +60,8 @@ export function createTokenBucketLimiter(options: TokenBucketOptions): TokenBuck
       if (bucket == null) {
         if (buckets.size >= maxKeys) sweep(at)
         bucket = { tokens: burst, at }
-        buckets.set(key, bucket)
-      }
+      } else buckets.delete(key)
+      buckets.set(key, bucket)
       const tokens = level(bucket, at)
       if (tokens < cost) {
         bucket.tokens = tokens
