@@ -14,6 +14,29 @@ export interface JobStreamOptions {
   log: Logger
   /** Told when the stream opens (+1) and ends (-1), for the open-streams gauge. */
   onOpenChange?: (delta: 1 | -1) => void
+  /** WebSocket: bytes queued to a client before sending waits for it to drain. @default 4 MiB */
+  maxBufferedBytes?: number
+  /** WebSocket: how long a client may take to drain before it is closed (1013). @default 30_000 */
+  drainTimeoutMs?: number
+}
+
+/**
+ * Resolves true once the socket has at most `max` bytes queued, false when it has not
+ * drained within `timeoutMs` or `signal` aborted. `ws` (the library under hono's adapter)
+ * queues whatever `send` is given; without this a slow reader would grow it without bound.
+ */
+async function drained(
+  raw: { bufferedAmount?: number } | undefined,
+  max: number,
+  timeoutMs: number,
+  signal: AbortSignal,
+): Promise<boolean> {
+  const deadline = Date.now() + timeoutMs
+  while ((raw?.bufferedAmount ?? 0) > max) {
+    if (signal.aborted || Date.now() >= deadline) return false
+    await new Promise((resolve) => setTimeout(resolve, 10))
+  }
+  return true
 }
 
 /**
@@ -64,10 +87,19 @@ export function jobEventsOverWebSocket(options: JobStreamOptions): WSEvents {
       void (async () => {
         let last: FeedEvent | undefined
         try {
+          const raw = ws.raw as { bufferedAmount?: number } | undefined
+          const maxBuffered = options.maxBufferedBytes ?? 4 * 1024 ** 2
           for await (const event of jobEventFeed(options.jobs, options.jobId, {
             after: options.after,
             signal: abort.signal,
           })) {
+            if (
+              !(await drained(raw, maxBuffered, options.drainTimeoutMs ?? 30_000, abort.signal))
+            ) {
+              if (abort.signal.aborted) return
+              ws.close(1013, `too far behind; reconnect with ?after=${last?.id ?? options.after}`)
+              return
+            }
             last = event
             ws.send(
               JSON.stringify({ event: event.event, id: event.id, data: JSON.parse(event.data) }),
