@@ -64,6 +64,25 @@ describe('blob stores', () => {
     store.close()
   })
 
+  it('sends small blobs to files once the inline capacity is used', () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const dir = temp()
+    const blobs = createTieredBlobStore({
+      store,
+      large: createDiskBlobStore({ dir }),
+      inlineMaxBytes: 4,
+      inlineCapacityBytes: 5,
+    })
+    const first = blobs.put(new Uint8Array([1, 1, 1]))
+    const second = blobs.put(new Uint8Array([2, 2, 2]))
+    expect(store.hasBlob(first.hash)).toBe(true)
+    expect(store.hasBlob(second.hash)).toBe(false)
+    expect(readdirSync(dir)).toContain(second.hash)
+    expect(blobs.get(second.hash)).toEqual(new Uint8Array([2, 2, 2]))
+    expect(blobs.bytesUsed).toBe(6)
+    store.close()
+  })
+
   it('opens small and large blobs alike', async () => {
     const store = createSqliteStore({ path: ':memory:' })
     const blobs = createTieredBlobStore({

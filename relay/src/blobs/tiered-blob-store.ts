@@ -10,6 +10,11 @@ export interface TieredBlobStoreOptions {
   large: BlobStore
   /** @default 256 KiB */
   inlineMaxBytes?: number
+  /**
+   * Total bytes kept inline; past it, small blobs go to `large` as well, so the database
+   * (and its page cache) stays bounded however many outputs accumulate. @default 4 GiB
+   */
+  inlineCapacityBytes?: number
 }
 
 const HASH = /^[0-9a-f]{64}$/
@@ -22,10 +27,12 @@ const HASH = /^[0-9a-f]{64}$/
 export function createTieredBlobStore(options: TieredBlobStoreOptions): BlobStore {
   const { store, large } = options
   const inlineMax = options.inlineMaxBytes ?? 256 * 1024
+  const inlineCapacity = options.inlineCapacityBytes ?? 4 * 1024 ** 3
   let inlineBytes = store.blobBytes()
   return {
     put(bytes) {
-      if (bytes.byteLength > inlineMax) return large.put(bytes)
+      if (bytes.byteLength > inlineMax || inlineBytes + bytes.byteLength > inlineCapacity)
+        return large.put(bytes)
       const hash = createHash('sha256').update(bytes).digest('hex')
       if (!store.hasBlob(hash)) {
         store.putBlob(hash, bytes)

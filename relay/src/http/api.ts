@@ -8,6 +8,7 @@ import type { BlobStore } from '../blobs/blob-store.ts'
 import type { CoordinatorApi, JobView } from '../coordinator/coordinator-api.ts'
 import type { Logger } from '../log.ts'
 import type { RelayMetrics } from '../metrics/relay-metrics.ts'
+import { MAX_BLOB_BYTES } from '../protocol/blob-messages.ts'
 import { JobSpecSchema } from '../protocol/job-spec.ts'
 import type { ApiEnv } from './api-env.ts'
 import {
@@ -31,6 +32,7 @@ import {
 import type { ApiKeyRing } from './auth/api-keys.ts'
 import { authenticate, isLoopbackAddress } from './auth/authenticate.ts'
 import type { WalletAuthenticator } from './auth/wallet-auth.ts'
+import { blobResponseStream } from './blob-response-stream.ts'
 import { clientAddress } from './client-address.ts'
 import { apiCors, type CorsOrigins, localOriginGuard } from './cross-origin.ts'
 import { ApiError, errorResponse } from './error-response.ts'
@@ -60,7 +62,7 @@ export interface ApiOptions {
    * chain of that many. @default false
    */
   trustProxy?: boolean | number
-  /** Largest blob accepted by `PUT /v1/blobs`. @default 512 MiB */
+  /** Largest blob accepted by `PUT /v1/blobs`: what a tab can still fetch. @default MAX_BLOB_BYTES (256 MiB) */
   maxBlobBytes?: number
   /** Largest JSON body (job specs). @default 4 MiB */
   maxJsonBytes?: number
@@ -85,7 +87,7 @@ type Handler = (c: Context<ApiEnv>, next: Next) => Response | void | Promise<Res
  */
 export function createApi(options: ApiOptions): Hono<ApiEnv> {
   const { jobs, blobs, log, metrics } = options
-  const maxBlobBytes = options.maxBlobBytes ?? 512 * 1024 ** 2
+  const maxBlobBytes = options.maxBlobBytes ?? MAX_BLOB_BYTES
   const maxJsonBytes = options.maxJsonBytes ?? 4 * 1024 ** 2
   const heartbeatMs = options.heartbeatMs ?? 15_000
   const api = new Hono<ApiEnv>()
@@ -248,12 +250,15 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
         404: { description: 'No such blob' },
       },
     },
-    (c) => {
+    async (c) => {
       const { hash } = parseOrThrow(BlobParamsSchema, c.req.param(), 'path', 'INVALID_ID')
-      const bytes = blobs.get(hash)
-      if (bytes == null) throw new ApiError('BLOB_NOT_FOUND', `no blob ${hash}`)
-      return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
+      const reader = await blobs.open(hash)
+      if (reader == null) throw new ApiError('BLOB_NOT_FOUND', `no blob ${hash}`)
+      // Read a chunk at a time as the client takes them: a large input never blocks the
+      // event loop on one synchronous read, nor sits whole in memory per download.
+      return c.body(blobResponseStream(reader), 200, {
         'content-type': 'application/octet-stream',
+        'content-length': String(reader.size),
         'cache-control': 'private, max-age=31536000, immutable',
       })
     },
