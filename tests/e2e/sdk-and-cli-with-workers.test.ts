@@ -101,11 +101,14 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
       ...relay,
     ])
     expect(matmul.code, matmul.stderr).toBe(0)
-    expect(JSON.parse(matmul.stdout)).toMatchObject({
-      output: out,
-      shape: [m, n],
-      dtype: 'float32',
-    })
+    const summary = JSON.parse(matmul.stdout) as {
+      job: string
+      credits: { budget: number; spent: number; refunded: number }
+    }
+    expect(summary).toMatchObject({ output: out, shape: [m, n], dtype: 'float32' })
+    // What the job cost, settled: the budget is spent or refunded, nothing else.
+    expect(summary.credits.spent).toBeGreaterThan(0)
+    expect(summary.credits.spent + summary.credits.refunded).toBe(summary.credits.budget)
     const c = parseNpy(await readFile(out))
     expect(productMismatch(c.data as Float32Array, a, b, m, k, n)).toBeUndefined()
 
@@ -113,6 +116,7 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     expect(jobs.code, jobs.stderr).toBe(0)
     const listed = JSON.parse(jobs.stdout) as Array<{ id: string; status: string }>
     expect(listed.length).toBeGreaterThanOrEqual(2)
+    expect(listed[0]!.id).toBe(summary.job)
     expect(listed.every((j) => j.status === 'completed')).toBe(true)
 
     const job = await runCli(['job', listed[0]!.id, '--json', ...relay])

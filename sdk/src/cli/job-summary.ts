@@ -7,3 +7,10 @@ export function describeJob(job: JobView, now = Date.now()): string {
   const error = job.error ? `  ${job.error}` : ''
   return `${job.id}  ${job.status.padEnd(9)}  ${job.kernel.padEnd(6)}  ${accepted}/${total} tasks  ${age}s${error}`
 }
+
+/** What a job costs, for the line a researcher reads before and after it runs. */
+export function describeCredits(job: JobView): string {
+  const { budget, spent, refunded } = job.credits
+  if (job.status === 'running') return `${budget} credits escrowed`
+  return `spent ${spent} of ${budget} credits${refunded > 0 ? `, ${refunded} refunded` : ''}`
+}

@@ -1,10 +1,12 @@
 import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
+import type { JobView } from '@tabswarm/relay'
 import { checkMatrix } from '../../client/client.ts'
 import { encodeNpy } from '../../npy/npy.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { budgetFlag, jobFlagsHelp, timeoutMsFlag } from '../flags.ts'
+import { describeCredits } from '../job-summary.ts'
 import { readNpyFile } from '../npy-files.ts'
 import { checkOutputFile } from '../output-dir.ts'
 import { createProgressBar } from '../progress-bar.ts'
@@ -55,23 +57,30 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
   const bar = createProgressBar(process.stderr, 'tiles verified', {
     enabled: process.stderr.isTTY && !values.json,
   })
+  let last: JobView | undefined
   const c = await client
     .matmul(a, b, {
       signal,
       timeoutMs,
       budget,
-      onProgress: (job) => bar.update(job.tasks.accepted, job.tasks.total),
+      onProgress: (job) => {
+        // The first state tells the cost before any tile is computed.
+        if (last == null && !values.json)
+          process.stderr.write(`job ${job.id}: ${job.tasks.total} tiles, ${describeCredits(job)}\n`)
+        last = job
+        bar.update(job.tasks.accepted, job.tasks.total)
+      },
     })
     .finally(() => bar.done())
   await writeFile(values.output, encodeNpy(c))
   const seconds = (performance.now() - started) / 1000
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ output: values.output, shape: c.shape, dtype: c.dtype, seconds })}\n`,
+      `${JSON.stringify({ output: values.output, shape: c.shape, dtype: c.dtype, seconds, ...(last ? { job: last.id, credits: last.credits } : {}) })}\n`,
     )
   } else {
     process.stdout.write(
-      `wrote ${values.output}: float32 (${c.shape.join(', ')}) in ${seconds.toFixed(1)} s\n`,
+      `wrote ${values.output}: float32 (${c.shape.join(', ')}) in ${seconds.toFixed(1)} s${last ? ` (job ${last.id}; ${describeCredits(last)})` : ''}\n`,
     )
   }
   return ExitCode.OK

@@ -7,6 +7,7 @@ import { encodeNpy, type NpyHeader } from '../../npy/npy.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { budgetFlag, jobFlagsHelp, timeoutMsFlag } from '../flags.ts'
+import { describeCredits } from '../job-summary.ts'
 import { readNpyFile, readNpyFileHeader } from '../npy-files.ts'
 import { prepareOutputDir } from '../output-dir.ts'
 import { createProgressBar } from '../progress-bar.ts'
@@ -113,7 +114,10 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
     runJobSpec(spec, headers, budget, (index) => blobs[index]!),
     { signal: stop },
   )
-  if (!values.json) process.stderr.write(`job ${job.id}: ${headers.length} tasks\n`)
+  if (!values.json) {
+    const submitted = await job.status({ signal: stop })
+    process.stderr.write(`job ${job.id}: ${headers.length} tasks, ${describeCredits(submitted)}\n`)
+  }
 
   const bar = createProgressBar(process.stderr, 'results', { enabled: tty })
   let written = 0
@@ -137,13 +141,14 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
     bar.done()
   }
   const seconds = (performance.now() - started) / 1000
+  const finished = await job.status({ signal: stop })
   if (values.json)
     process.stdout.write(
-      `${JSON.stringify({ job: job.id, tasks: headers.length, written, outputDir: spec.outputDir, seconds })}\n`,
+      `${JSON.stringify({ job: job.id, tasks: headers.length, written, outputDir: spec.outputDir, seconds, credits: finished.credits })}\n`,
     )
   else
     process.stdout.write(
-      `wrote ${written} outputs to ${spec.outputDir} in ${seconds.toFixed(1)} s (job ${job.id})\n`,
+      `wrote ${written} outputs to ${spec.outputDir} in ${seconds.toFixed(1)} s (job ${job.id}; ${describeCredits(finished)})\n`,
     )
   return ExitCode.OK
 }
