@@ -21,9 +21,14 @@ export interface TabswarmProcess {
  * and waits for its start-up line.
  */
 export async function startTabswarmProcess(
-  options: { env?: Record<string, string>; timeoutMs?: number } = {},
+  options: {
+    env?: Record<string, string>
+    timeoutMs?: number
+    /** An existing data directory (kept at stop); by default a fresh one, removed at stop. */
+    dataDir?: string
+  } = {},
 ): Promise<TabswarmProcess> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'tabswarm-test-'))
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tabswarm-test-')))
   const child = spawn(
     process.execPath,
     [CLI, 'start', '--port', '0', '--p2p-port', '0', '--data-dir', dataDir, '--json'],
@@ -59,7 +64,7 @@ export async function startTabswarmProcess(
         await exited
         clearTimeout(timer)
       }
-      await rm(dataDir, { recursive: true, force: true })
+      if (options.dataDir == null) await rm(dataDir, { recursive: true, force: true })
     },
   }
 }

@@ -11,6 +11,7 @@ const OPTIONS: Record<string, string[]> = {
   cancel: ['--relay', '--api-key', '--json'],
   credits: ['--relay', '--api-key', '--json'],
   worker: ['--relay', '--wallet-file', '--max-tasks', '--drain', '--json'],
+  'api-key': ['--data-dir', '--json'],
 }
 
 async function run(argv: string[]) {

@@ -1,5 +1,6 @@
 import { TabswarmError } from '@tabswarm/worker-kernels'
 import { RelayUnreachableError } from '../client/client-errors.ts'
+import { apiKeyCommand, apiKeyHelp } from './commands/api-key.ts'
 import { cancelCommand, cancelHelp } from './commands/cancel.ts'
 import { creditsCommand, creditsHelp } from './commands/credits.ts'
 import { jobCommand, jobHelp } from './commands/job.ts'
@@ -22,6 +23,7 @@ Commands:
   cancel <id>                   cancel a job; unspent credits are refunded
   worker                        contribute this machine's GPU without a browser (dawn)
   credits <address>             show the credits of a wallet or account
+  api-key <account>             issue a researcher API key (operators, on the relay's machine)
 
 Run 'tabswarm <command> --help' for a command's options. Every command that prints takes
 --json for scripts.
@@ -45,6 +47,7 @@ const commands: Record<
   cancel: { run: cancelCommand, help: cancelHelp },
   credits: { run: creditsCommand, help: creditsHelp },
   worker: { run: workerCommand, help: workerHelp },
+  'api-key': { run: (args) => apiKeyCommand(args), help: apiKeyHelp },
 }
 
 function exitCodeOf(err: unknown): number {
