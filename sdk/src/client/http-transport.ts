@@ -1,5 +1,6 @@
 import { MAX_REQUEST_RETRIES, MAX_RETRY_WAIT_MS } from '../constants.ts'
 import { ApiRequestError, RelayUnreachableError } from './client-errors.ts'
+import { delay } from './delay.ts'
 
 /** Adds credentials to a request: an API key header, or a wallet signature. */
 export type Authenticate = (request: {
@@ -115,19 +116,4 @@ export function createTransport(options: TransportOptions): Transport {
     json: async <T>(path: string, init?: RequestOptions) =>
       (await request(path, init)).json() as Promise<T>,
   }
-}
-
-function delay(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal!.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -16,6 +16,7 @@ import {
   RelayResponseError,
   RelayUnreachableError,
 } from './client-errors.ts'
+import { delay } from './delay.ts'
 import type { Transport } from './http-transport.ts'
 import { readServerSentEvents, type ServerSentEvent } from './server-sent-events.ts'
 
@@ -200,7 +201,7 @@ export function createJobHandle(
       // that closes at once is not hammered. Connections that deliver nothing count
       // toward giving up.
       if (problem == null && delivered) {
-        await pause(reconnectDelayMs, signal)
+        await delay(reconnectDelayMs, signal)
         continue
       }
       if (++failures > maxRetries)
@@ -210,7 +211,7 @@ export function createJobHandle(
               transport.base,
               problem ?? new Error('the job event stream keeps closing'),
             )
-      await pause(
+      await delay(
         Math.min(reconnectDelayMs * 2 ** (failures - 1), MAX_EVENT_STREAM_BACKOFF_MS),
         signal,
       )
@@ -296,19 +297,4 @@ export async function downloadTensor(
   if ((await sha256Hex(new Uint8Array(buffer))) !== ref.blob)
     throw new BlobIntegrityError(ref.blob, 'arrived with a different hash')
   return { dtype: ref.dtype, shape: ref.shape, data: viewAs(ref.dtype, buffer) } as NdArray
-}
-
-function pause(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(signal.reason)
-    const onAbort = () => {
-      clearTimeout(timer)
-      reject(signal!.reason)
-    }
-    const timer = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort)
-      resolve()
-    }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
 }

@@ -15,6 +15,7 @@ import {
   walletProofTypedData,
 } from '@tabswarm/relay/protocol'
 import type { CustomKernelRequest } from '@tabswarm/worker-kernels'
+import { delay } from '../client/delay.ts'
 import {
   DRAIN_TIMEOUT_MS,
   LEASE_RELEASE_TIMEOUT_MS,
@@ -102,18 +103,6 @@ export interface ContributorSummary {
   failed: number
   /** Tasks stopped part way and handed back to the relay. */
   released: number
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
 }
 
 /**
@@ -426,7 +415,8 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
         backoffMs = 500
         if (header.type === 'no-work') {
           emit({ type: 'idle', retryAfterMs: header.retryAfterMs })
-          await sleep(header.retryAfterMs, stopLeasing)
+          // A stop ends the wait early; the loop's condition then sees it.
+          await delay(header.retryAfterMs, stopLeasing).catch(() => undefined)
         } else if (header.type === 'lease' || header.type === 'custom-lease') {
           // Asked for before the stop, granted after it: give it straight back.
           if (stopLeasing.aborted) {
@@ -445,7 +435,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
         // The relay may have restarted and forgotten us: introduce ourselves again.
         introduced = false
         emit({ type: 'relay-error', error: (err as Error).message, retryInMs: backoffMs })
-        await sleep(backoffMs, stopLeasing)
+        await delay(backoffMs, stopLeasing).catch(() => undefined)
         backoffMs = Math.min(backoffMs * 2, maxBackoffMs)
       }
     }
