@@ -61,59 +61,71 @@ async function contribute(signal: AbortSignal): Promise<void> {
       console.warn(`tabswarm: GPU device lost (${details.reason}): ${details.message}`),
   })
   signal.addEventListener('abort', () => kernels.terminate(), { once: true })
-  // The swarm join (identity, relay, discovery) runs while the GPU starts: neither waits on the other.
-  const joining = (async () => {
-    const identity = await loadTabIdentity({ signal })
-    const joined = await joinSwarm({
-      identity,
-      lookUp: lookUpSwarm,
-      signal,
-      onEvent: (event) => panel.relay(event),
-    })
-    swarm = joined
-    const refresh = setInterval(() => panel.swarm(joined.stats()), 1_000)
-    void joined.stopped.finally(() => {
-      clearInterval(refresh)
-      if (swarm === joined) swarm = undefined
-    })
-    return joined
-  })()
-  const [info, { node, relay }] = await Promise.all([
-    within(kernels.client.init({ signal }), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal),
-    joining,
-  ])
-  panel.adapter(info)
-  panel.state('running', 'waiting for work')
+  // The swarm outlives `signal` by as long as the contributor loop needs to hand the task in
+  // flight back to the relay: stopped before the loop starts, the tab leaves at once;
+  // after, once the loop is done.
+  const membership = new AbortController()
+  const leaveNow = () => membership.abort(signal.reason)
+  signal.addEventListener('abort', leaveNow, { once: true })
+  try {
+    // The swarm join (identity, relay, discovery) runs while the GPU starts: neither waits on the other.
+    const joining = (async () => {
+      const identity = await loadTabIdentity({ signal: membership.signal })
+      const joined = await joinSwarm({
+        identity,
+        lookUp: lookUpSwarm,
+        signal: membership.signal,
+        onEvent: (event) => panel.relay(event),
+      })
+      swarm = joined
+      const refresh = setInterval(() => panel.swarm(joined.stats()), 1_000)
+      void joined.stopped.finally(() => {
+        clearInterval(refresh)
+        if (swarm === joined) swarm = undefined
+      })
+      return joined
+    })()
+    const [info, { node, relay }] = await Promise.all([
+      within(kernels.client.init({ signal }), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal),
+      joining,
+    ])
+    panel.adapter(info)
+    panel.state('running', 'waiting for work')
 
-  const summary = await runContributor({
-    node,
-    relay,
-    signal,
-    capabilities: {
-      adapter: {
-        vendor: info.vendor,
-        architecture: info.architecture,
-        device: info.device,
-        description: info.description,
+    signal.throwIfAborted()
+    signal.removeEventListener('abort', leaveNow)
+    const summary = await runContributor({
+      node,
+      relay,
+      signal,
+      capabilities: {
+        adapter: {
+          vendor: info.vendor,
+          architecture: info.architecture,
+          device: info.device,
+          description: info.description,
+        },
+        features: info.features,
+        limits: { ...info.limits },
+        kernels: ['matmul', 'custom'],
+        agent: navigator.userAgent.slice(0, 200),
       },
-      features: info.features,
-      limits: { ...info.limits },
-      kernels: ['matmul', 'custom'],
-      agent: navigator.userAgent.slice(0, 200),
-    },
-    // The client cancels a task's call in the worker when its signal aborts, and gives up
-    // on a worker that does not answer past the task's deadline; terminating the worker
-    // (above) rejects whatever is still pending.
-    executor: {
-      matmul: (req, { signal: taskSignal, timeoutMs }) =>
-        kernels.client.matmul(req, { signal: taskSignal, timeoutMs }),
-      // Researchers' WGSL, validated against this adapter's limits by the kernel host first.
-      custom: (req, { signal: taskSignal, timeoutMs }) =>
-        kernels.client.run({ ...req, kernel: 'custom' }, { signal: taskSignal, timeoutMs }),
-    },
-    onEvent: (event: ContributorEvent) => panel.event(event),
-  })
-  panel.state('stopped', `stopped after ${summary.tasks} tasks`)
+      // The client cancels a task's call in the worker when its signal aborts, and gives up
+      // on a worker that does not answer past the task's deadline; terminating the worker
+      // (above) rejects whatever is still pending.
+      executor: {
+        matmul: (req, { signal: taskSignal, timeoutMs }) =>
+          kernels.client.matmul(req, { signal: taskSignal, timeoutMs }),
+        // Researchers' WGSL, validated against this adapter's limits by the kernel host first.
+        custom: (req, { signal: taskSignal, timeoutMs }) =>
+          kernels.client.run({ ...req, kernel: 'custom' }, { signal: taskSignal, timeoutMs }),
+      },
+      onEvent: (event: ContributorEvent) => panel.event(event),
+    })
+    panel.state('stopped', `stopped after ${summary.tasks} tasks`)
+  } finally {
+    membership.abort()
+  }
 }
 
 function start(): void {
