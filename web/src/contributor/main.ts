@@ -27,31 +27,6 @@ globalThis.tabswarm = createPageHook(() => swarm, {
   testHooks: new URLSearchParams(location.search).has(TEST_HOOKS_PARAM),
 })
 
-/** Budget for getting a GPU device in the worker; a wedged driver must not hang the page. */
-const GPU_INIT_TIMEOUT_MS = 30_000
-
-/** Rejects with a message naming the step when `work` outlives `ms` or `signal` aborts. */
-function within<T>(work: Promise<T>, ms: number, step: string, signal: AbortSignal): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => fail(new Error(`${step} took longer than ${ms / 1000} s`)), ms)
-    const onAbort = () => fail(signal.reason as Error)
-    signal.addEventListener('abort', onAbort, { once: true })
-    function fail(error: Error) {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', onAbort)
-      reject(error)
-    }
-    work.then(
-      (value) => {
-        clearTimeout(timer)
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (error: unknown) => fail(error as Error),
-    )
-  })
-}
-
 async function contribute(signal: AbortSignal): Promise<void> {
   panel.state('starting', 'looking for the GPU and joining the swarm')
   const kernels = spawnKernelWorker({
@@ -86,7 +61,9 @@ async function contribute(signal: AbortSignal): Promise<void> {
       return joined
     })()
     const [info, { node, relay }] = await Promise.all([
-      within(kernels.client.init({ signal }), GPU_INIT_TIMEOUT_MS, 'starting the GPU', signal),
+      // Bounded by the client (the worker's acquisition deadline plus a grace period), so a
+      // wedged driver fails with the worker's own GpuUnavailableError, not a page timer's.
+      kernels.client.init({ signal }),
       joining,
     ])
     panel.adapter(info)
