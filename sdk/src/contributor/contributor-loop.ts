@@ -16,6 +16,7 @@ import {
 } from '@tabswarm/relay/protocol'
 import type { CustomKernelRequest } from '@tabswarm/worker-kernels'
 import { delay } from '../client/delay.ts'
+import { untilAborted } from '../client/until-aborted.ts'
 import {
   DRAIN_TIMEOUT_MS,
   LEASE_RELEASE_TIMEOUT_MS,
@@ -103,22 +104,6 @@ export interface ContributorSummary {
   failed: number
   /** Tasks stopped part way and handed back to the relay. */
   released: number
-}
-
-/**
- * Settles with `work`, or rejects with the signal's reason as soon as it aborts: the loop
- * moves on even when an executor cannot cancel what it runs.
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) {
-    work.catch(() => undefined)
-    return Promise.reject(signal.reason)
-  }
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort))
-  })
 }
 
 /** What a finished kernel sends back: the result message and its payload. */

@@ -1,5 +1,9 @@
 /** Browser-safe contributor entry point, shared by tabs and the headless Node worker. */
 
+// The abortable waits the loop uses, for the tab's swarm code to share rather than copy.
+export { delay } from '../client/delay.ts'
+export { untilAborted } from '../client/until-aborted.ts'
+
 export { capabilitiesOf } from './capabilities.ts'
 export type { ContributorEvent } from './contributor-events.ts'
 export type {
