@@ -20,9 +20,15 @@ function fakeRelay(
     renew?: 'renewed' | 'stale'
     /** Delays the answer to each lease request. */
     leaseDelayMs?: number
+    /** Never acknowledges a result: the send fails only when its signal aborts. */
+    holdResults?: boolean
   } = {},
 ) {
   const requests: WorkRequest[] = []
+  let resultSent: () => void = () => {}
+  const resultArrived = new Promise<void>((resolve) => {
+    resultSent = resolve
+  })
   let leases = options.leases ?? 1
   const { slots, payload } = packTensors([
     { name: 'a', shape: [1, 1], data: new Float32Array([2]) },
@@ -70,12 +76,19 @@ function fakeRelay(
           return answer({ type: 'lease-released', leaseId: request.leaseId, outcome: 'released' })
         case 'result':
         case 'custom-result':
+          resultSent()
+          if (options.holdResults) {
+            await new Promise((_, reject) =>
+              signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+            )
+          }
+          return answer({ type: 'result-ack', leaseId: request.leaseId, outcome: 'accepted' })
         case 'task-error':
           return answer({ type: 'result-ack', leaseId: request.leaseId, outcome: 'accepted' })
       }
     },
   }
-  return { channel, requests, types: () => requests.map((r) => r.type) }
+  return { channel, requests, resultArrived, types: () => requests.map((r) => r.type) }
 }
 
 /** An executor whose matmul runs until `finish()` (or forever), recording the signal it got. */
@@ -165,6 +178,21 @@ describe('runContributor stopping', () => {
     expect(relay.requests.at(-1)).toEqual({ type: 'lease-release', leaseId: 'lease-1' })
   })
 
+  it('a hard stop while the result is being sent hands the lease back', async () => {
+    const relay = fakeRelay({ holdResults: true })
+    const gpu = heldExecutor()
+    const { done, stop, events } = run(relay.channel, gpu.executor)
+    await gpu.running
+    gpu.finish()
+    await relay.resultArrived
+    stop.abort()
+    const summary = await done
+    expect(summary).toMatchObject({ tasks: 0, accepted: 0, released: 1 })
+    expect(relay.types()).toEqual(['hello', 'lease-request', 'result', 'lease-release'])
+    expect(relay.requests.at(-1)).toEqual({ type: 'lease-release', leaseId: 'lease-1' })
+    expect(events).toContainEqual({ type: 'task-released', taskId: 'task-1', reason: 'stopped' })
+  })
+
   it('a lease granted after the drain began goes straight back, unrun', async () => {
     const relay = fakeRelay({ leaseDelayMs: 100 })
     const gpu = heldExecutor()
@@ -179,7 +207,7 @@ describe('runContributor stopping', () => {
 
 describe('runContributor tasks', () => {
   it('a renewal that comes back stale aborts the kernel; no result is sent', async () => {
-    // Renewed at half the remaining time: 150 ms in.
+    // Renewed at half the remaining time, but never sooner than 250 ms: 250 ms in.
     const relay = fakeRelay({ expiresInMs: 300, renew: 'stale' })
     const gpu = heldExecutor()
     const { done, events } = run(relay.channel, gpu.executor, { maxTasks: 1 })

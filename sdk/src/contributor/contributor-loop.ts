@@ -349,7 +349,18 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       signal.removeEventListener('abort', onStop)
       drain?.removeEventListener('abort', onDrainStart)
     }
-    const ack = await exchange(outcome.request, outcome.body)
+    let ack: Frame<WorkResponse>
+    try {
+      ack = await exchange(outcome.request, outcome.body)
+    } catch (err) {
+      // A hard stop while the result is on its way: hand the lease back rather than leave it
+      // held until it expires. If the result did land first, the relay ignores the release.
+      if (!signal.aborted) throw err
+      await release(lease.leaseId)
+      summary.released++
+      emit({ type: 'task-released', taskId: lease.taskId, reason: 'stopped' })
+      return
+    }
     if (ack.header.type !== 'result-ack')
       throw new Error(`expected result-ack, got ${ack.header.type}`)
     summary.tasks++
