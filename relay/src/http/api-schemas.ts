@@ -59,6 +59,15 @@ export const EventsQuerySchema = z.strictObject({
   after: z.coerce.number().int().min(0).optional().meta({
     description: 'Resume after this result seq (WebSocket; SSE clients send Last-Event-ID)',
   }),
+  // Not z.coerce.boolean: it reads the string "false" as true.
+  results: z
+    .enum(['true', 'false'], 'results must be true or false')
+    .default('true')
+    .transform((v) => v === 'true')
+    .meta({
+      description:
+        'false: only progress and the terminal event, no result events (a client that waits for the end)',
+    }),
 })
 
 export const OutputQuerySchema = z.strictObject({

@@ -8,6 +8,7 @@ import type { BlobStore } from '../blobs/blob-store.ts'
 import type { CoordinatorApi, JobView } from '../coordinator/coordinator-api.ts'
 import type { Logger } from '../log.ts'
 import type { RelayMetrics } from '../metrics/relay-metrics.ts'
+import { RELAY_HEARTBEAT_MS, RELAY_MAX_JSON_BYTES } from '../protocol/api-limits.ts'
 import { MAX_BLOB_BYTES } from '../protocol/blob-messages.ts'
 import { JobSpecSchema } from '../protocol/job-spec.ts'
 import type { ApiEnv } from './api-env.ts'
@@ -64,14 +65,14 @@ export interface ApiOptions {
   trustProxy?: boolean | number
   /** Largest blob accepted by `PUT /v1/blobs`: what a tab can still fetch. @default MAX_BLOB_BYTES (256 MiB) */
   maxBlobBytes?: number
-  /** Largest JSON body (job specs). @default 4 MiB */
+  /** Largest JSON body (job specs). @default RELAY_MAX_JSON_BYTES (4 MiB) */
   maxJsonBytes?: number
   /**
    * Origins whose pages may call the API (CORS), or `'*'` for any. A request as the open
    * relay's local account from any other origin is refused. @default [] (same origin only)
    */
   corsOrigins?: CorsOrigins
-  /** Comment lines on idle event streams, so proxies keep them open. @default 15_000 */
+  /** Comment lines on idle event streams, so proxies keep them open. @default RELAY_HEARTBEAT_MS (15 s) */
   heartbeatMs?: number
   /** `@hono/node-server`'s `upgradeWebSocket`; without it, events are served over SSE only. */
   upgradeWebSocket?: UpgradeWebSocket
@@ -88,8 +89,8 @@ type Handler = (c: Context<ApiEnv>, next: Next) => Response | void | Promise<Res
 export function createApi(options: ApiOptions): Hono<ApiEnv> {
   const { jobs, blobs, log, metrics } = options
   const maxBlobBytes = options.maxBlobBytes ?? MAX_BLOB_BYTES
-  const maxJsonBytes = options.maxJsonBytes ?? 4 * 1024 ** 2
-  const heartbeatMs = options.heartbeatMs ?? 15_000
+  const maxJsonBytes = options.maxJsonBytes ?? RELAY_MAX_JSON_BYTES
+  const heartbeatMs = options.heartbeatMs ?? RELAY_HEARTBEAT_MS
   const api = new Hono<ApiEnv>()
   const docs: RouteDoc[] = []
 
@@ -447,7 +448,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     description:
       'Server-sent events (Accept: text/event-stream), resumable with Last-Event-ID, with heartbeat comments; ' +
       'or the same events as JSON WebSocket messages { event, id, data } when the request upgrades (resume with ?after=). ' +
-      'Events: result (a JobResult), progress | completed | failed | cancelled ({ job }). The stream ends after the terminal event.',
+      'Events: result (a JobResult; none with ?results=false), progress | completed | failed | cancelled ({ job }). The stream ends after the terminal event.',
     auth: true,
     params: JobParamsSchema,
     query: EventsQuerySchema,
@@ -460,22 +461,24 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       101: { description: 'Switching to WebSocket' },
     },
   }
-  const resumeFrom = (c: Context<ApiEnv>): number => {
+  /** Where the stream resumes and whether it carries results. */
+  const streamQuery = (c: Context<ApiEnv>): { after: number; results: boolean } => {
     const query = parseOrThrow(EventsQuerySchema, c.req.query(), 'query', 'INVALID_QUERY')
     const lastEventId = c.req.header('last-event-id')
-    if (lastEventId === undefined || lastEventId === '') return query.after ?? 0
+    if (lastEventId === undefined || lastEventId === '')
+      return { after: query.after ?? 0, results: query.results }
     if (!/^\d{1,15}$/.test(lastEventId))
       throw new ApiError(
         'BAD_REQUEST',
         `Last-Event-ID must be a result seq (a non-negative integer), got "${lastEventId.slice(0, 40)}"`,
       )
-    return Number(lastEventId)
+    return { after: Number(lastEventId), results: query.results }
   }
   const eventHandlers: Handler[] = [
     async (c, next) => {
       // Validated before any upgrade, so a bad request is a 4xx, not a closed socket.
       await ownedJob(c)
-      resumeFrom(c)
+      streamQuery(c)
       await next()
     },
   ]
@@ -485,7 +488,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
         jobEventsOverWebSocket({
           jobs,
           jobId: jobParam(c),
-          after: resumeFrom(c),
+          ...streamQuery(c),
           heartbeatMs,
           log,
           onOpenChange: (delta) => metrics?.eventStream('websocket', delta),
@@ -502,7 +505,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     return jobEventsOverSse(c, {
       jobs,
       jobId: jobParam(c),
-      after: resumeFrom(c),
+      ...streamQuery(c),
       heartbeatMs,
       log,
       onOpenChange: (delta) => metrics?.eventStream('sse', delta),

@@ -16,6 +16,12 @@ export interface JobEventFeedOptions {
   pageSize?: number
   /** Live events held for a slow reader before the feed ends (the client resumes). @default 10_000 */
   maxPending?: number
+  /**
+   * `false`: states only (progress and the end), no result events. A client that only waits
+   * for the end then neither reads results back from the store nor has them queued toward
+   * `maxPending`. @default true
+   */
+  results?: boolean
 }
 
 const isTerminal = (status: JobView['status']) => status !== 'running'
@@ -33,11 +39,13 @@ export async function* jobEventFeed(
 ): AsyncGenerator<FeedEvent> {
   const pageSize = options.pageSize ?? 256
   const maxPending = options.maxPending ?? 10_000
+  const withResults = options.results ?? true
   let cursor = options.after ?? 0
   const pending: JobEvent[] = []
   let overflowed = false
   let wake: (() => void) | undefined
   const unsubscribe = backend.subscribe(jobId, (event) => {
+    if (event.type === 'result' && !withResults) return
     // Progress is a snapshot: only the newest one waiting matters.
     const last = pending.at(-1)
     if (event.type === 'progress' && last?.type === 'progress') pending[pending.length - 1] = event
@@ -58,6 +66,7 @@ export async function* jobEventFeed(
     data: JSON.stringify({ job }),
   })
   async function* catchUp() {
+    if (!withResults) return
     for (;;) {
       const page = await backend.results(jobId, { after: cursor, limit: pageSize })
       for (const result of page.results) if (result.seq > cursor) yield resultEvent(result)

@@ -10,6 +10,8 @@ export interface JobStreamOptions {
   jobId: string
   /** Result seq to resume after. */
   after: number
+  /** `false`: progress and the end only, no result events. @default true */
+  results?: boolean
   heartbeatMs: number
   log: Logger
   /** Told when the stream opens (+1) and ends (-1), for the open-streams gauge. */
@@ -57,6 +59,7 @@ export function jobEventsOverSse(c: Context, options: JobStreamOptions): Respons
       try {
         for await (const event of jobEventFeed(options.jobs, options.jobId, {
           after: options.after,
+          results: options.results ?? true,
           signal: abort.signal,
         })) {
           await stream.writeSSE(event)
@@ -91,6 +94,7 @@ export function jobEventsOverWebSocket(options: JobStreamOptions): WSEvents {
           const maxBuffered = options.maxBufferedBytes ?? 4 * 1024 ** 2
           for await (const event of jobEventFeed(options.jobs, options.jobId, {
             after: options.after,
+            results: options.results ?? true,
             signal: abort.signal,
           })) {
             if (

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { jobEventFeed } from './job-event-feed.ts'
 import { createTestApi } from './testing/test-api.ts'
 
 /** Reads SSE events from a response until `stop` says so or the stream ends. */
@@ -93,6 +94,33 @@ describe('HTTP API: job events over SSE', () => {
     expect(events.map((e) => e.event)).toEqual(['result', 'cancelled'])
   })
 
+  it('with ?results=false carries the states only: no result replayed or sent', async () => {
+    const { app, jobs } = createTestApi()
+    const job = await jobs.submit(spec, { account: 'local' })
+    jobs.accept(job.id, 0)
+    const response = await app.request(`/v1/jobs/${job.id}/events?results=false`)
+    expect(response.status).toBe(200)
+    setTimeout(() => {
+      for (let i = 1; i < 4; i++) jobs.accept(job.id, i)
+      setTimeout(() => jobs.finish(job.id, 'completed'), 20)
+    }, 20)
+    const events = await readEvents(response, (seen) => seen.some((e) => e.event === 'completed'))
+    const real = events.filter((e) => !e.comment)
+    expect(real.every((e) => e.event !== 'result')).toBe(true)
+    expect(real.at(-1)).toMatchObject({ event: 'completed', id: '0' })
+    expect(real.filter((e) => e.event === 'progress').length).toBeGreaterThanOrEqual(1)
+  })
+
+  it('refuses ?results= other than true or false', async () => {
+    const { app, jobs } = createTestApi()
+    const job = await jobs.submit(spec, { account: 'local' })
+    const response = await app.request(`/v1/jobs/${job.id}/events?results=no`)
+    expect(response.status).toBe(400)
+    expect(await response.json()).toMatchObject({
+      error: { code: 'INVALID_QUERY', message: expect.stringContaining('results') },
+    })
+  })
+
   it('refuses a malformed Last-Event-ID before streaming', async () => {
     const { app, jobs } = createTestApi()
     const job = await jobs.submit(spec, { account: 'local' })
@@ -103,5 +131,21 @@ describe('HTTP API: job events over SSE', () => {
     expect(await response.json()).toMatchObject({
       error: { message: expect.stringContaining('Last-Event-ID') },
     })
+  })
+})
+
+describe('job event feed', () => {
+  it('states only: results do not count toward what is held for a slow reader', async () => {
+    const { jobs } = createTestApi()
+    const job = await jobs.submit(spec, { account: 'local' })
+    const feed = jobEventFeed(jobs, job.id, { results: false, maxPending: 2 })
+    expect((await feed.next()).value).toMatchObject({ event: 'progress' })
+    // The reader is slow: four results (and their progress, coalesced) arrive before it reads on.
+    for (let i = 0; i < 4; i++) jobs.accept(job.id, i)
+    jobs.finish(job.id, 'completed')
+    const rest: string[] = []
+    for await (const event of feed) rest.push(event.event)
+    // With results queued, the two held events would be results and the feed would end short.
+    expect(rest).toEqual(['progress', 'completed'])
   })
 })

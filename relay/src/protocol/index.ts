@@ -12,6 +12,7 @@ export {
   WALLET_AUTH_HEADERS,
   WALLET_AUTH_MAX_SKEW_MS,
 } from './api-auth.ts'
+export { RELAY_HEARTBEAT_MS, RELAY_MAX_JSON_BYTES } from './api-limits.ts'
 export type {
   BlobReader,
   BlobSource,
