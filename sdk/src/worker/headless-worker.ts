@@ -27,7 +27,8 @@ export interface HeadlessWorkerOptions {
   signal: AbortSignal
   /**
    * Stops taking work: the task in flight is finished and reported first (at most
-   * `drainTimeoutMs`, then it is handed back as for `signal`).
+   * `drainTimeoutMs`, then it is handed back as for `signal`). During start-up, before
+   * there is any work to finish, it stops the worker as `signal` does.
    */
   drain?: AbortSignal | undefined
   /** How long a drain waits for the task in flight. @default DRAIN_TIMEOUT_MS (60 s) */
@@ -99,23 +100,28 @@ async function dialFirst(node: Libp2p, relays: Multiaddr[], signal: AbortSignal)
 export async function runHeadlessWorker(
   options: HeadlessWorkerOptions,
 ): Promise<HeadlessWorkerSummary> {
-  const { signal } = options
+  const { signal, drain } = options
+  // Until connected there is no task to finish, so a drain (the first Ctrl-C) stops start-up
+  // at once rather than after every address has been dialled.
+  const startup = drain ? AbortSignal.any([signal, drain]) : signal
   const relays =
     typeof options.relay === 'string'
-      ? await resolveRelay(options.relay, { signal })
+      ? await resolveRelay(options.relay, { signal: startup })
       : options.relay
   if (relays.length === 0) throw new RelayUnreachableError('the relay', new Error('no addresses'))
-  const host = options.kernelHost ?? (await createNodeKernelHost())
   const node = options.node ?? (await createWorkerNode())
+  let host: KernelHost | undefined
   try {
-    // Fail fast on a relay that is not there; once connected, the loop rides out restarts.
-    const relay = await dialFirst(node, relays, signal)
+    // Fail fast on a relay that is not there, before the GPU is set up; once connected, the
+    // loop rides out restarts.
+    const relay = await dialFirst(node, relays, startup)
+    host = options.kernelHost ?? (await createNodeKernelHost())
     const wallet = typeof options.wallet === 'function' ? await options.wallet() : options.wallet
     const summary = await runContributor({
       node,
       relay,
       signal,
-      drain: options.drain,
+      drain,
       drainTimeoutMs: options.drainTimeoutMs,
       capabilities: capabilitiesOf(host.info, `tabswarm-worker node/${process.versions.node}`),
       executor: host,
@@ -132,6 +138,6 @@ export async function runHeadlessWorker(
     }
   } finally {
     if (options.node == null) await node.stop()
-    if (options.kernelHost == null) host.destroy()
+    if (options.kernelHost == null) host?.destroy()
   }
 }
