@@ -4,6 +4,7 @@ import {
   DeviceLostError,
   GpuUnavailableError,
   KernelAbortedError,
+  KernelExecutionError,
   KernelLimitError,
   KernelShapeError,
   KernelTimeoutError,
@@ -11,6 +12,7 @@ import {
 import { createNodeGpu } from '../node/create-node-gpu.ts'
 import { matmulReferenceWithBound } from '../reference/matmul-reference.ts'
 import { seededRandomF32 } from '../reference/seeded-random.ts'
+import { observedGpu } from '../testing/observed-gpu.ts'
 import { createKernelHost, type KernelHost } from './kernel-host.ts'
 import type { MatmulVariant } from './kernel-types.ts'
 
@@ -248,6 +250,39 @@ describe('KernelHost device loss', () => {
       expect(devices).toHaveLength(2)
     } finally {
       lossy.destroy()
+    }
+  })
+})
+
+describe('KernelHost GPU errors', () => {
+  it('reports a validation error on a healthy device at once, not after the loss wait', async () => {
+    let sabotage = false
+    const { gpu } = observedGpu(createNodeGpu(), (device) => {
+      // A bind group missing its last entry is a real validation error in the call's scope.
+      const createBindGroup = device.createBindGroup.bind(device)
+      device.createBindGroup = (descriptor: GPUBindGroupDescriptor) =>
+        createBindGroup(
+          sabotage ? { ...descriptor, entries: [...descriptor.entries].slice(0, -1) } : descriptor,
+        )
+    })
+    const faulty = await createKernelHost({ gpu })
+    try {
+      // Compiled and pooled first, so the timed call is a few milliseconds of GPU work.
+      await expectProduct(faulty, [7, 13, 5], 'tiled')
+      sabotage = true
+      const started = performance.now()
+      const err = await faulty
+        .matmul({ a: new Float32Array(7 * 13), b: new Float32Array(13 * 5), m: 7, k: 13, n: 5 })
+        .catch((e: unknown) => e)
+      const waited = performance.now() - started
+      expect(err).toBeInstanceOf(KernelExecutionError)
+      expect((err as KernelExecutionError).details).toMatch(/Validation/)
+      // A wait for device.lost would add its 500 ms here.
+      expect(waited).toBeLessThan(400)
+      sabotage = false
+      await expectProduct(faulty, [7, 13, 5], 'tiled')
+    } finally {
+      faulty.destroy()
     }
   })
 })

@@ -1,9 +1,4 @@
-import {
-  KernelAbortedError,
-  KernelExecutionError,
-  KernelTimeoutError,
-  TabswarmError,
-} from '../errors.ts'
+import { KernelExecutionError, TabswarmError } from '../errors.ts'
 import type { CallDeadline } from './call-deadline.ts'
 import type { DeviceSession } from './device-session.ts'
 import type { GridDispatch } from './dispatch-grid.ts'
@@ -222,9 +217,8 @@ export async function runGpuProgram({
     try {
       await waitFor(mapped)
     } catch (cause) {
-      throw cause instanceof TabswarmError
-        ? cause
-        : new KernelExecutionError(`Reading the ${program.label} result back failed.`, { cause })
+      if (cause instanceof TabswarmError) throw cause
+      throw await lossBehindReadback(session, deadline, program.label, cause)
     }
     // Copy out of the mapped range: it is detached on unmap.
     const results = readbacks.map(({ buffer, bytes }) => {
@@ -235,7 +229,8 @@ export async function runGpuProgram({
     clean = true
     return results
   } catch (cause) {
-    throw await lossBehind(session, deadline, cause)
+    // A loss already seen explains whatever failed after it.
+    throw session.lostError() ?? cause
   } finally {
     for (const buffer of held) {
       if (clean) pool.release(buffer)
@@ -264,27 +259,32 @@ function uniformData(
 }
 
 /**
- * The error a failed call should report: the device loss if that is what happened
- * (waiting briefly for `device.lost`, which may settle after the failure it caused),
- * else `cause`. A cancellation by the deadline or the caller is reported at once.
+ * The error a failed read-back should report. Browsers reject a pending `mapAsync` when
+ * the device goes, sometimes before they settle `device.lost`: wait up to
+ * `LOSS_SETTLE_MS` for the loss so the caller sees `DeviceLostError`, else report the
+ * read-back failure. Only this failure waits: a validation or out-of-memory error on a
+ * healthy device is reported at once. A cancellation during the wait wins.
  */
-async function lossBehind(
+async function lossBehindReadback(
   session: DeviceSession,
   deadline: CallDeadline,
+  label: string,
   cause: unknown,
-): Promise<unknown> {
-  const known = session.lostError()
-  if (known) return known
-  if (cause instanceof KernelTimeoutError || cause instanceof KernelAbortedError) return cause
-  if (cause instanceof TabswarmError && !(cause instanceof KernelExecutionError)) return cause
+): Promise<TabswarmError> {
   let timer: ReturnType<typeof setTimeout> | undefined
-  const lost = await Promise.race([
-    session.lost.catch((err: unknown) => err),
-    new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), LOSS_SETTLE_MS)
-    }),
-  ])
-  clearTimeout(timer)
-  deadline.throwIfCancelled()
-  return lost ?? cause
+  try {
+    const lost = await deadline.race(
+      Promise.race([
+        session.lost.catch((err: TabswarmError) => err),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), LOSS_SETTLE_MS)
+        }),
+      ]),
+    )
+    return lost ?? new KernelExecutionError(`Reading the ${label} result back failed.`, { cause })
+  } catch (cancelled) {
+    return cancelled as TabswarmError
+  } finally {
+    clearTimeout(timer)
+  }
 }
