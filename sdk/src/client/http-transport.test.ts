@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest'
-import { ApiRequestError } from './client-errors.ts'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { ApiRequestError, RelayUnreachableError } from './client-errors.ts'
 import { createTransport } from './http-transport.ts'
 
 /** A fetch that answers from a script, recording what it was asked. */
@@ -66,5 +66,55 @@ describe('createTransport', () => {
     const pending = transport.json('/jobs', { signal: controller.signal })
     setTimeout(() => controller.abort(new Error('stop')), 50)
     await expect(pending).rejects.toThrow('stop')
+  })
+})
+
+describe('createTransport on a long-lived stream (timeoutMs: null)', () => {
+  afterEach(() => {
+    vi.useRealTimers()
+  })
+
+  /** A fetch that never answers, as a relay that accepts the connection and hangs does. */
+  const silentFetch = ((_url: string, init: RequestInit) =>
+    new Promise((_, reject) => {
+      init.signal?.addEventListener('abort', () => reject(init.signal?.reason))
+    })) as unknown as typeof globalThis.fetch
+
+  it('gives up on response headers that never come after the client timeout', async () => {
+    vi.useFakeTimers()
+    const transport = createTransport({
+      base: 'http://relay',
+      fetch: silentFetch,
+      requestTimeoutMs: 5_000,
+    })
+    const pending = transport.request('/jobs/j1/events', { timeoutMs: null })
+    const failed = expect(pending).rejects.toThrow(RelayUnreachableError)
+    await vi.advanceTimersByTimeAsync(5_000)
+    await failed
+  })
+
+  it('lifts the deadline once the headers are in: the body may take as long as it likes', async () => {
+    // Real timers: the chunk is due well after the deadline would have fired, so the fetch's
+    // signal is still quiet when it arrives only if the deadline was lifted.
+    let signal: AbortSignal | undefined
+    const fetch = (async (_url: string, init: RequestInit) => {
+      signal = init.signal ?? undefined
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          setTimeout(() => {
+            controller.enqueue(new Uint8Array([1]))
+            controller.close()
+          }, 100)
+        },
+      })
+      return new Response(body)
+    }) as unknown as typeof globalThis.fetch
+    const transport = createTransport({ base: 'http://relay', fetch, requestTimeoutMs: 5_000 })
+    const response = await transport.request('/jobs/j1/events', {
+      timeoutMs: null,
+      headersTimeoutMs: 20,
+    })
+    expect((await response.arrayBuffer()).byteLength).toBe(1)
+    expect(signal?.aborted).toBe(false)
   })
 })

@@ -23,8 +23,14 @@ export interface RequestOptions {
   body?: unknown
   headers?: Record<string, string>
   signal?: AbortSignal | undefined
-  /** Per-request timeout; `null` for long-lived streams. @default the client's */
+  /** Per-request timeout, body included; `null` for long-lived streams. @default the client's */
   timeoutMs?: number | null
+  /**
+   * How long to wait for the response headers alone; the body is not bound by it. A stream
+   * (`timeoutMs: null`) gets one too, so a relay that accepts the connection and never
+   * answers is not waited on forever. @default the client's, when `timeoutMs` is `null`
+   */
+  headersTimeoutMs?: number
 }
 
 /** Answers that say "not now": the relay refused before doing anything, so a retry is safe. */
@@ -84,6 +90,25 @@ export function createTransport(options: TransportOptions): Transport {
     if (options.authenticate)
       Object.assign(headers, await options.authenticate({ method, path: `/v1${path}`, body }))
 
+    const headersTimeoutMs =
+      init.headersTimeoutMs ?? (init.timeoutMs === null ? options.requestTimeoutMs : undefined)
+    // Its own controller, not AbortSignal.timeout: the deadline is lifted once the headers
+    // are in, so a stream that answered may then run as long as it likes.
+    const headersDeadline = new AbortController()
+    const headersTimer =
+      headersTimeoutMs != null
+        ? setTimeout(
+            () =>
+              headersDeadline.abort(
+                new DOMException(
+                  `no response headers within ${headersTimeoutMs} ms`,
+                  'TimeoutError',
+                ),
+              ),
+            headersTimeoutMs,
+          )
+        : undefined
+    if (headersTimer != null) signals.push(headersDeadline.signal)
     let response: Response
     try {
       response = await options.fetch(`${base}/v1${path}`, {
@@ -95,6 +120,8 @@ export function createTransport(options: TransportOptions): Transport {
     } catch (err) {
       if (init.signal?.aborted) throw init.signal.reason
       throw new RelayUnreachableError(base, err)
+    } finally {
+      clearTimeout(headersTimer)
     }
     if (!response.ok) {
       const answer = (await response.json().catch(() => ({}))) as {

@@ -1,7 +1,7 @@
 import type { JobView } from '@tabswarm/relay'
 import { describe, expect, it } from 'vitest'
 import { BlobIntegrityError, JobFailedError, RelayUnreachableError } from './client-errors.ts'
-import type { RequestOptions, Transport } from './http-transport.ts'
+import { createTransport, type RequestOptions, type Transport } from './http-transport.ts'
 import { createJobHandle, downloadTensor } from './job-handle.ts'
 
 const job = (status: JobView['status'], accepted = 0): JobView =>
@@ -150,6 +150,24 @@ describe('job handle event stream', () => {
     ])
     await collect(createJobHandle(transport, 'j1', fast).progress())
     expect(Number(calls[0]!.headers['last-event-id'])).toBeGreaterThan(1e14)
+  })
+
+  it('reconnects when the relay accepts the stream but never sends its headers', async () => {
+    let connections = 0
+    const fetch = ((_url: string, init: RequestInit) => {
+      // The first connection hangs before any header; the second answers.
+      if (connections++ === 0)
+        return new Promise((_, reject) => {
+          init.signal?.addEventListener('abort', () => reject(init.signal?.reason))
+        })
+      return Promise.resolve(new Response(stateEvent('completed', job('completed', 3))))
+    }) as unknown as typeof globalThis.fetch
+    const transport = createTransport({ base: 'http://relay.test', fetch, requestTimeoutMs: 50 })
+    // An idle timeout far beyond the test's: only a deadline on the headers ends the first wait.
+    const handle = createJobHandle(transport, 'j1', { ...fast, idleTimeoutMs: 600_000 })
+    const states = await collect(handle.progress())
+    expect(states.map((s) => s.status)).toEqual(['completed'])
+    expect(connections).toBe(2)
   })
 
   it('gives up with RelayUnreachableError after maxRetries failed connections in a row', async () => {

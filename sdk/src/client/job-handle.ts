@@ -170,6 +170,8 @@ export function createJobHandle(
       try {
         const response = await transport.request(`${path}/events`, {
           signal,
+          // The stream lives as long as the job; the transport still bounds the wait for its
+          // headers, and readServerSentEvents the silences after them.
           timeoutMs: null,
           headers: {
             accept: 'text/event-stream',
