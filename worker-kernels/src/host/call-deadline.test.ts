@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { KernelAbortedError, KernelTimeoutError } from '../errors.ts'
+import { GpuUnavailableError, KernelAbortedError, KernelTimeoutError } from '../errors.ts'
 import { createCallDeadline, MAX_TIMEOUT_MS } from './call-deadline.ts'
 
 /** Resolves to `'pending'` if `work` has not settled within `ms`. */
@@ -14,6 +14,21 @@ describe('createCallDeadline', () => {
     const deadline = createCallDeadline({ timeoutMs: 10 })
     try {
       await expect(deadline.race(never)).rejects.toThrow(KernelTimeoutError)
+    } finally {
+      deadline.dispose()
+    }
+  })
+
+  it("rejects with the caller's timeoutError and reports what it was cancelled with", async () => {
+    const deadline = createCallDeadline({
+      timeoutMs: 10,
+      timeoutError: () => new GpuUnavailableError('requestAdapter() did not answer'),
+    })
+    try {
+      expect(deadline.cancelled).toBeUndefined()
+      await expect(deadline.race(never)).rejects.toThrow(GpuUnavailableError)
+      expect(deadline.cancelled).toBeInstanceOf(GpuUnavailableError)
+      expect(() => deadline.throwIfCancelled()).toThrow(/did not answer/)
     } finally {
       deadline.dispose()
     }

@@ -8,6 +8,12 @@ export type CallDeadlineOptions = {
    * to `MAX_TIMEOUT_MS`, or `Infinity` for no deadline (the signal still applies).
    */
   timeoutMs: number
+  /**
+   * The error the call rejects with once `timeoutMs` passes, for callers that can say
+   * more than the default (which step, whose deadline).
+   * @default a `KernelTimeoutError` naming the deadline
+   */
+  timeoutError?: () => TabswarmError
 }
 
 /**
@@ -26,6 +32,8 @@ export type CallDeadline = {
   race<T>(work: Promise<T>): Promise<T>
   /** Throw the cancellation error if the call was cancelled; use between sync steps. */
   throwIfCancelled(): void
+  /** The error the call was cancelled with (deadline or signal), once it was. */
+  readonly cancelled: TabswarmError | undefined
   /** Stop the timer and detach from the signal. Call in `finally`. */
   dispose(): void
 }
@@ -57,7 +65,11 @@ export function errorFromAbort(reason: unknown): TabswarmError {
  * Start the deadline of one kernel call. WebGPU cannot cancel submitted work, so a
  * cancelled call stops waiting, frees what it allocated and drops the late result.
  */
-export function createCallDeadline({ signal, timeoutMs }: CallDeadlineOptions): CallDeadline {
+export function createCallDeadline({
+  signal,
+  timeoutMs,
+  timeoutError = () => new KernelTimeoutError(`Kernel call exceeded its ${timeoutMs} ms deadline.`),
+}: CallDeadlineOptions): CallDeadline {
   assertTimeoutMs(timeoutMs)
   let cancelled: TabswarmError | undefined
   let reject: (err: TabswarmError) => void = () => {}
@@ -78,11 +90,7 @@ export function createCallDeadline({ signal, timeoutMs }: CallDeadlineOptions): 
   const timer =
     timeoutMs === Number.POSITIVE_INFINITY
       ? undefined
-      : setTimeout(
-          () =>
-            cancel(new KernelTimeoutError(`Kernel call exceeded its ${timeoutMs} ms deadline.`)),
-          timeoutMs,
-        )
+      : setTimeout(() => cancel(timeoutError()), timeoutMs)
 
   return {
     race<T>(work: Promise<T>): Promise<T> {
@@ -94,6 +102,9 @@ export function createCallDeadline({ signal, timeoutMs }: CallDeadlineOptions): 
     },
     throwIfCancelled(): void {
       if (cancelled) throw cancelled
+    },
+    get cancelled() {
+      return cancelled
     },
     dispose(): void {
       clearTimeout(timer)

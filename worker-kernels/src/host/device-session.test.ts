@@ -15,6 +15,8 @@ type GpuControls = {
   hangAdapter: boolean
   /** While true, devices are handed out with their `lost` promise already settled. */
   lostOnArrival: boolean
+  /** Milliseconds `requestDevice` waits before it answers. */
+  deviceDelayMs: number
 }
 
 function controlledGpu(): GpuControls {
@@ -23,6 +25,7 @@ function controlledGpu(): GpuControls {
     devices: [],
     hangAdapter: false,
     lostOnArrival: false,
+    deviceDelayMs: 0,
     gpu: {
       async requestAdapter(options?: GPURequestAdapterOptions) {
         if (controls.hangAdapter) return new Promise<never>(() => {})
@@ -31,6 +34,7 @@ function controlledGpu(): GpuControls {
         const requestDevice = adapter.requestDevice.bind(adapter)
         adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
           const device = await requestDevice(descriptor)
+          await new Promise((resolve) => setTimeout(resolve, controls.deviceDelayMs))
           controls.devices.push(device)
           if (controls.lostOnArrival) {
             // What requestDevice returns when the GPU process died in between.
@@ -72,6 +76,28 @@ describe('device acquisition', () => {
     expect(err).toBeInstanceOf(GpuUnavailableError)
     expect((err as Error).message).toMatch(/requestAdapter\(\) did not answer within 50 ms/)
     expect(performance.now() - started).toBeLessThan(2_000)
+  })
+
+  it('destroys a device that arrives after the acquisition deadline', async () => {
+    const controls = controlledGpu()
+    controls.deviceDelayMs = 300
+    const err = await createKernelHost({ gpu: controls.gpu, acquireTimeoutMs: 100 }).catch(
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(GpuUnavailableError)
+    expect((err as Error).message).toMatch(/requestDevice\(\) did not answer within 100 ms/)
+    await expect.poll(() => controls.devices.length, { timeout: 2_000 }).toBe(1)
+    const lost = await controls.devices[0]?.lost
+    expect(lost?.reason).toBe('destroyed')
+  })
+
+  it('takes acquireTimeoutMs Infinity (no deadline) and refuses one a timer cannot hold', async () => {
+    const controls = controlledGpu()
+    const host = await createKernelHost({ gpu: controls.gpu, acquireTimeoutMs: Infinity })
+    host.destroy()
+    await expect(
+      createKernelHost({ gpu: controls.gpu, acquireTimeoutMs: 2 ** 31 }),
+    ).rejects.toThrow(/acquireTimeoutMs must be a positive number of milliseconds up to 2147483647/)
   })
 
   it('a hung reacquisition after a loss fails one call, and the next call tries again', async () => {

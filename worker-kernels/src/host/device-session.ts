@@ -6,7 +6,7 @@ import {
   type TabswarmError,
 } from '../errors.ts'
 import { type BufferPool, type BufferPoolOptions, createBufferPool } from './buffer-pool.ts'
-import { MAX_TIMEOUT_MS } from './call-deadline.ts'
+import { assertTimeoutMs, createCallDeadline } from './call-deadline.ts'
 import { describeHost, HOST_LIMIT_NAMES } from './host-info.ts'
 import type { DeviceLostDetails, HostInfo } from './kernel-types.ts'
 import { createPipelineCache, type PipelineCache } from './pipeline-cache.ts'
@@ -41,8 +41,9 @@ export type AcquireDeviceOptions = {
   /** Bounds of the session's buffer pool. */
   pool?: BufferPoolOptions
   /**
-   * Most milliseconds `requestAdapter` and `requestDevice` may take together: a wedged
-   * driver must not keep the host from ever answering.
+   * Most milliseconds `requestAdapter` and `requestDevice` may take together (up to
+   * 2³¹ − 1, or `Infinity` for no deadline): a wedged driver must not keep the host from
+   * ever answering.
    * @default DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS (30 s)
    */
   timeoutMs?: number
@@ -55,49 +56,73 @@ function reportCallbackError(err: unknown): void {
 }
 
 /**
- * Settle with `work`, or reject with `GpuUnavailableError` once `deadline` passes. What
- * `work` delivers after that goes to `onLate` (to destroy a device nobody will use).
+ * Request an adapter, then a device with the adapter's best storage and workgroup
+ * limits (the defaults cap bindings at 128 MiB, far below what most adapters allow),
+ * both within one deadline of `timeoutMs`. A device that arrives after the
+ * deadline has nobody to use it and is destroyed.
  */
-function withinDeadline<T>(
-  work: Promise<T>,
-  deadline: { at: number; timeoutMs: number },
-  step: string,
-  onLate: (value: T) => void,
-): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined
-  let late = false
-  return new Promise<T>((resolve, reject) => {
-    timer = setTimeout(
-      () => {
-        late = true
-        reject(
-          new GpuUnavailableError(
-            `${step} did not answer within ${deadline.timeoutMs} ms of starting to acquire a GPU.`,
-            {
-              details: 'The driver or browser GPU process may be wedged; a later call tries again.',
-            },
-          ),
-        )
-      },
-      Math.max(0, deadline.at - performance.now()),
-    )
-    work.then(
-      (value) => {
-        clearTimeout(timer)
-        if (late) onLate(value)
-        else resolve(value)
-      },
-      (err: unknown) => {
-        clearTimeout(timer)
-        reject(err)
-      },
-    )
+async function requestAdapterAndDevice(
+  gpu: GPU,
+  powerPreference: GPUPowerPreference,
+  timeoutMs: number,
+): Promise<{ adapter: GPUAdapter; device: GPUDevice }> {
+  let step = 'requestAdapter()'
+  const deadline = createCallDeadline({
+    timeoutMs,
+    timeoutError: () =>
+      new GpuUnavailableError(
+        `${step} did not answer within ${timeoutMs} ms of starting to acquire a GPU.`,
+        { details: 'The driver or browser GPU process may be wedged; a later call tries again.' },
+      ),
   })
+  try {
+    let adapter: GPUAdapter | null
+    try {
+      adapter = await deadline.race(
+        Promise.resolve().then(() => gpu.requestAdapter({ powerPreference })),
+      )
+    } catch (cause) {
+      if (cause instanceof GpuUnavailableError) throw cause
+      throw new GpuUnavailableError('Requesting a WebGPU adapter failed.', { cause })
+    }
+    if (!adapter) {
+      throw new GpuUnavailableError('No WebGPU adapter is available.', {
+        details:
+          'requestAdapter() returned null. Browsers need WebGPU enabled; headless Chromium needs --enable-unsafe-webgpu and a software adapter; Node needs a Vulkan driver (see createNodeGpu).',
+      })
+    }
+    const requiredLimits: Record<string, number> = {}
+    for (const name of HOST_LIMIT_NAMES) requiredLimits[name] = adapter.limits[name]
+    // Requested where the adapter has it so f16 WGSL can be enabled on this device; the
+    // built-in kernels do not need it (they pack f16 with core built-ins), and the device's
+    // features are reported in `HostInfo.deviceFeatures` for custom kernels to check.
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16')
+      ? ['shader-f16']
+      : []
+    step = 'requestDevice()'
+    const requested = adapter
+    const requesting = Promise.resolve().then(() =>
+      requested.requestDevice({ label: 'tabswarm-kernel-host', requiredLimits, requiredFeatures }),
+    )
+    try {
+      return { adapter, device: await deadline.race(requesting) }
+    } catch (cause) {
+      if (deadline.cancelled) {
+        requesting.then(
+          (late) => late.destroy(),
+          () => {},
+        )
+      }
+      if (cause instanceof GpuUnavailableError) throw cause
+      throw new GpuUnavailableError('Requesting a WebGPU device failed.', { cause })
+    }
+  } finally {
+    deadline.dispose()
+  }
 }
 
 /**
- * Request an adapter and a device with the adapter's best storage and workgroup limits
- * (the defaults cap bindings at 128 MiB, far below what most adapters allow).
+ * Acquire a device (see `requestAdapterAndDevice`) and what belongs to it.
  * Throws `GpuUnavailableError` when either request fails, takes longer than
  * `timeoutMs`, or yields a device that is already lost.
  */
@@ -108,57 +133,8 @@ export async function acquireDeviceSession({
   pool: poolOptions,
   timeoutMs = DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS,
 }: AcquireDeviceOptions): Promise<DeviceSession> {
-  if (!(timeoutMs > 0 && timeoutMs <= MAX_TIMEOUT_MS)) {
-    throw new RangeError(
-      `The device acquisition timeout must be a positive number of milliseconds up to ${MAX_TIMEOUT_MS}, got ${timeoutMs}.`,
-    )
-  }
-  const deadline = { at: performance.now() + timeoutMs, timeoutMs }
-  let adapter: GPUAdapter | null
-  try {
-    adapter = await withinDeadline(
-      Promise.resolve().then(() => gpu.requestAdapter({ powerPreference })),
-      deadline,
-      'requestAdapter()',
-      () => {},
-    )
-  } catch (cause) {
-    if (cause instanceof GpuUnavailableError) throw cause
-    throw new GpuUnavailableError('Requesting a WebGPU adapter failed.', { cause })
-  }
-  if (!adapter) {
-    throw new GpuUnavailableError('No WebGPU adapter is available.', {
-      details:
-        'requestAdapter() returned null. Browsers need WebGPU enabled; headless Chromium needs --enable-unsafe-webgpu and a software adapter; Node needs a Vulkan driver (see createNodeGpu).',
-    })
-  }
-  const requiredLimits: Record<string, number> = {}
-  for (const name of HOST_LIMIT_NAMES) requiredLimits[name] = adapter.limits[name]
-  // Requested where the adapter has it so f16 WGSL can be enabled on this device; the
-  // built-in kernels do not need it (they pack f16 with core built-ins), and the device's
-  // features are reported in `HostInfo.deviceFeatures` for custom kernels to check.
-  const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16')
-    ? ['shader-f16']
-    : []
-  let device: GPUDevice
-  try {
-    const requested = adapter
-    device = await withinDeadline(
-      Promise.resolve().then(() =>
-        requested.requestDevice({
-          label: 'tabswarm-kernel-host',
-          requiredLimits,
-          requiredFeatures,
-        }),
-      ),
-      deadline,
-      'requestDevice()',
-      (late) => late.destroy(),
-    )
-  } catch (cause) {
-    if (cause instanceof GpuUnavailableError) throw cause
-    throw new GpuUnavailableError('Requesting a WebGPU device failed.', { cause })
-  }
+  assertTimeoutMs(timeoutMs, 'acquireTimeoutMs')
+  const { adapter, device } = await requestAdapterAndDevice(gpu, powerPreference, timeoutMs)
 
   // requestDevice may hand back a device that is already lost (an adapter consumed by an
   // earlier device, a GPU process that just crashed). Its `lost` promise is then already

@@ -34,8 +34,8 @@ export type KernelHostOptions = {
   timeoutMs?: number
   /**
    * Most milliseconds acquiring a device (adapter and device requests) may take, at
-   * creation and after a loss; past it the acquisition fails with `GpuUnavailableError`
-   * and the next call tries again.
+   * creation and after a loss: up to 2³¹ − 1, or `Infinity` for none. Past it the
+   * acquisition fails with `GpuUnavailableError` and the next call tries again.
    * @default DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS (30 s)
    */
   acquireTimeoutMs?: number

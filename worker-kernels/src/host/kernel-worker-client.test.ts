@@ -71,6 +71,42 @@ describe('createKernelWorkerClient', () => {
     await expect(timedOut).rejects.toThrow(KernelTimeoutError)
   })
 
+  it('timeoutMs Infinity gives up on nothing but the signal, and a worker error cancels nothing', async () => {
+    const worker = fakeWorker(never)
+    const client = createKernelWorkerClient({ remote: worker, graceMs: 0 })
+    const controller = new AbortController()
+    const run = client.matmul(tiny, { timeoutMs: Infinity, signal: controller.signal })
+    run.catch(() => {})
+    // A timer given Infinity (plus the grace period) fires after about 1 ms; 50 ms shows none.
+    const early = await Promise.race([
+      run.then(
+        () => 'settled',
+        () => 'settled',
+      ),
+      new Promise((resolve) => setTimeout(() => resolve('pending'), 50)),
+    ])
+    expect(early).toBe('pending')
+    expect(worker.calls[0]?.timeoutMs).toBe(Infinity)
+    controller.abort()
+    await expect(run).rejects.toThrow(KernelAbortedError)
+
+    const failing = fakeWorker(() => Promise.reject(new KernelShapeError('bad shape')))
+    const other = createKernelWorkerClient({ remote: failing })
+    await expect(other.matmul(tiny)).rejects.toThrow(KernelShapeError)
+    expect(failing.cancelled).toEqual([])
+    expect(other.pending).toBe(0)
+  })
+
+  it('an already-aborted signal sends nothing to the worker', async () => {
+    const worker = fakeWorker(never)
+    const client = createKernelWorkerClient({ remote: worker })
+    await expect(client.matmul(tiny, { signal: AbortSignal.abort() })).rejects.toThrow(
+      KernelAbortedError,
+    )
+    expect(worker.calls).toEqual([])
+    expect(client.pending).toBe(0)
+  })
+
   it('close() rejects pending and later calls, for a terminated worker', async () => {
     const client = createKernelWorkerClient({ remote: fakeWorker(never) })
     const run = client.run({ kernel: 'matmul', ...tiny }, { timeoutMs: Number.POSITIVE_INFINITY })

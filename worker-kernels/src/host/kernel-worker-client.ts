@@ -3,7 +3,7 @@ import { DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS, DEFAULT_KERNEL_TIMEOUT_MS } from '..
 import { KernelAbortedError, KernelTimeoutError, type TabswarmError } from '../errors.ts'
 import type { KernelRequest, KernelResultOf } from '../kernels/kernel-request.ts'
 import type { MatmulRequest } from '../kernels/matmul/matmul-request.ts'
-import { assertTimeoutMs, errorFromAbort, MAX_TIMEOUT_MS } from './call-deadline.ts'
+import { assertTimeoutMs, createCallDeadline, MAX_TIMEOUT_MS } from './call-deadline.ts'
 import type {
   DeviceLostDetails,
   HostInfo,
@@ -105,58 +105,54 @@ export function createKernelWorkerClient(options: KernelWorkerClientOptions): Ke
   const pending = new Set<(err: TabswarmError) => void>()
   let listening: Promise<void> | undefined
 
-  /** Start `start` with a fresh call id and settle by whichever comes first. */
-  const call = <T>(
+  /**
+   * Start `start` with a fresh call id and settle by whichever comes first: its answer,
+   * the page's deadline (the worker's plus the grace period), the signal, or `close()`.
+   */
+  const call = async <T>(
     what: string,
     runOptions: KernelRunOptions,
     fallbackTimeoutMs: number,
     start: (callOptions: KernelWorkerCallOptions) => Promise<T>,
   ): Promise<T> => {
-    if (closedWith) return Promise.reject(closedWith)
-    const { signal } = runOptions
+    if (closedWith) throw closedWith
     const timeoutMs = runOptions.timeoutMs ?? fallbackTimeoutMs
-    try {
-      assertTimeoutMs(timeoutMs)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-    if (signal?.aborted) return Promise.reject(errorFromAbort(signal.reason))
-    const callId = `${prefix}-${nextCall++}`
-    return new Promise<T>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined
-      const cancelInWorker = (): void => {
-        remote.cancel(callId).catch(() => {})
-      }
-      const fail = (err: TabswarmError): void => settle(() => reject(err))
-      const onAbort = (): void => {
-        cancelInWorker()
-        fail(errorFromAbort(signal?.reason))
-      }
-      function settle(finish: () => void): void {
-        if (!pending.delete(fail)) return
-        clearTimeout(timer)
-        signal?.removeEventListener('abort', onAbort)
-        finish()
-      }
-      pending.add(fail)
-      signal?.addEventListener('abort', onAbort, { once: true })
-      const pageTimeoutMs = Math.min(timeoutMs + graceMs, MAX_TIMEOUT_MS)
-      if (timeoutMs !== Number.POSITIVE_INFINITY) {
-        timer = setTimeout(() => {
-          cancelInWorker()
-          fail(
-            new KernelTimeoutError(
-              `The kernel worker did not answer ${what} within ${pageTimeoutMs} ms (its own deadline was ${timeoutMs} ms).`,
-              { details: 'The worker may have died, hung or been terminated.' },
-            ),
-          )
-        }, pageTimeoutMs)
-      }
-      start({ timeoutMs, callId }).then(
-        (value) => settle(() => resolve(value)),
-        (err: unknown) => settle(() => reject(err)),
-      )
+    assertTimeoutMs(timeoutMs)
+    const pageTimeoutMs =
+      timeoutMs === Number.POSITIVE_INFINITY
+        ? timeoutMs
+        : Math.min(timeoutMs + graceMs, MAX_TIMEOUT_MS)
+    const deadline = createCallDeadline({
+      signal: runOptions.signal,
+      timeoutMs: pageTimeoutMs,
+      timeoutError: () =>
+        new KernelTimeoutError(
+          `The kernel worker did not answer ${what} within ${pageTimeoutMs} ms (its own deadline was ${timeoutMs} ms).`,
+          { details: 'The worker may have died, hung or been terminated.' },
+        ),
     })
+    let closeCall: (err: TabswarmError) => void = () => {}
+    const closed = new Promise<never>((_, reject) => {
+      closeCall = reject
+    })
+    pending.add(closeCall)
+    const callId = `${prefix}-${nextCall++}`
+    let started = false
+    try {
+      // An already-aborted signal sends nothing to the worker.
+      deadline.throwIfCancelled()
+      const answer = start({ timeoutMs, callId })
+      started = true
+      return await deadline.race(Promise.race([answer, closed]))
+    } catch (err) {
+      // The page stopped waiting, not the worker: tell it to drop the call, in case it
+      // is merely slow. (A call that failed in the worker is already gone there.)
+      if (started && deadline.cancelled) remote.cancel(callId).catch(() => {})
+      throw err
+    } finally {
+      pending.delete(closeCall)
+      deadline.dispose()
+    }
   }
 
   const listen = (): Promise<void> => {
@@ -198,7 +194,7 @@ export function createKernelWorkerClient(options: KernelWorkerClientOptions): Ke
     },
     close(reason = new KernelAbortedError('The kernel worker was closed.')) {
       closedWith ??= reason
-      for (const fail of [...pending]) fail(closedWith)
+      for (const closeCall of [...pending]) closeCall(closedWith)
     },
   }
 }
