@@ -24,10 +24,15 @@ const GPU_ONLY_SHAPES: Shape[] = [
 const QUICK_SHAPES: Shape[] = [[256, 256, 256]]
 
 /**
- * What a row compares with, in order: TensorFlow.js, and where it cannot run a case
- * (f16: it has no float16 tensors; or a failure on this adapter), onnxruntime-web.
+ * What a row of `dtype` compares with: the first of these that runs the case. f32:
+ * TensorFlow.js, or onnxruntime-web where TF.js fails on this adapter. f16: TF.js has no
+ * float16 tensors, and onnxruntime-web's f16 MatMul needs shader-f16, so on an adapter
+ * without it there is nothing to try (and nothing to pay a session and a failure for).
  */
-const PEER_LIBRARIES: readonly BenchLibrary[] = ['tfjs-webgpu', 'onnxruntime-web-webgpu']
+function peerLibraries(dtype: BenchCase['dtype'], shaderF16: boolean): readonly BenchLibrary[] {
+  if (dtype === 'float32') return ['tfjs-webgpu', 'onnxruntime-web-webgpu']
+  return shaderF16 ? ['onnxruntime-web-webgpu'] : []
+}
 
 /** Longest one call into the page (a warm-up or one repetition) may take. */
 const CALL_TIMEOUT_MS = 180_000
@@ -135,7 +140,7 @@ export const kernelsArea: BenchArea = {
         }
         if (!(await warmUp('tabswarm'))) return { gflops: new Map<BenchLibrary, number>() }
         let peer: BenchLibrary | undefined
-        for (const library of PEER_LIBRARIES) {
+        for (const library of peerLibraries(dtype, f16)) {
           if (await warmUp(library)) {
             peer = library
             break
@@ -175,7 +180,7 @@ export const kernelsArea: BenchArea = {
             const value = other && gflops.get(other)
             if (other && value !== undefined) rows.push({ ...row, vs: { name: other, value } })
           }
-          if (!peer) {
+          if (!peer && peerLibraries(dtype, f16).length > 0) {
             notes.push(
               `${name}: neither TensorFlow.js nor onnxruntime-web could run it here (reasons above), so this shape is compared with our naive kernel only.`,
             )
@@ -186,13 +191,13 @@ export const kernelsArea: BenchArea = {
 
       notes.unshift(
         emulated
-          ? `The adapter is ${adapterName}, a CPU emulation of a GPU: only the ratios (ours ÷ TF.js, ours ÷ naive, measured side by side in this run) mean anything; the absolute GFLOP/s are not GPU speeds.`
+          ? `The adapter is ${adapterName}, a CPU emulation of a GPU: only the ratios (ours ÷ the library a row names in vs, measured side by side in this run) mean anything; the absolute GFLOP/s are not GPU speeds.`
           : `Adapter: ${adapterName}.`,
         `All run in one headless Chromium page on that adapter: Tabswarm's kernel host (variant \`auto\`: tiled, or GEMV when m or n is 1), TensorFlow.js ${setup.tfjs.version} (\`@tensorflow/tfjs-backend-webgpu\`, CPU forwarding off), onnxruntime-web ${setup.onnxruntime.version} (WebGPU execution provider, a one-node MatMul ONNX model built in code, one wasm thread) and our naive WGSL kernel.`,
-        'Each row says in vs.name what it compares with: tfjs-webgpu wherever TensorFlow.js can run the case; onnxruntime-web-webgpu only where TensorFlow.js cannot (the reason is noted per shape); naive-wgsl always.',
+        'Each row says in vs.name what it compares with. f32: tfjs-webgpu wherever TensorFlow.js can run the case, onnxruntime-web-webgpu where it cannot (the reason is noted per shape). f16: onnxruntime-web-webgpu on an adapter with shader-f16. naive-wgsl always.',
         'Each figure is 2·m·k·n ÷ the median wall time of the timed repetitions (7, or 5 at ≥ 1 GFLOP on an emulated adapter; 15 on a GPU) after one warm-up, each from typed arrays in JS memory to the product back in JS memory: upload, compute and read-back included for every library alike. The libraries take turns, one repetition each, so background load on the machine falls on all of them alike.',
         "Every warm-up product passes Freivalds' check before its timings count.",
-        `f16 rows: f16 storage (inputs and product), f32 arithmetic; our kernels pack and unpack f16 with core WGSL built-ins, so they run ${f16 ? 'here' : 'even though this adapter lacks shader-f16'}. TensorFlow.js has no f16 tensors, so f16 rows try onnxruntime-web's f16 MatMul, which needs shader-f16${f16 ? '' : ': this adapter lacks it, so onnxruntime-web could not run f16 here (its error is noted per shape) and those rows compare with our naive kernel only'}.`,
+        `f16 rows: f16 storage (inputs and product), f32 arithmetic; our kernels pack and unpack f16 with core WGSL built-ins, so they run ${f16 ? 'here' : 'even though this adapter lacks shader-f16'}. ${f16 ? "TensorFlow.js has no float16 tensors, so f16 rows compare with onnxruntime-web's f16 MatMul." : "Neither peer can run f16 here: TensorFlow.js has no float16 tensors, and onnxruntime-web's f16 MatMul needs shader-f16, which this adapter lacks; so f16 rows compare with our naive kernel only (neither was tried)."}`,
         'Operands are uniform in [-1, 1), rounded to f16 values (exact in f32) so f32 and f16 rows multiply the same numbers.',
         emulated
           ? 'Shapes of 2048³ and up run only on a real GPU (SwiftShader would take minutes per repetition).'
