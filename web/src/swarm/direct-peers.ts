@@ -149,7 +149,8 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     heard.set(key, { first, last: now })
   }
 
-  const refresh = () => {
+  /** Recount the direct links and forget stale peers; returns the linked peer ids. */
+  const refresh = (): Set<string> => {
     const now = clock()
     const linked = directPeers()
     // A tab that dialled us is known to us even before we hear its announcement.
@@ -161,6 +162,7 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     stats.peers.discovered = heard.size
     stats.peers.direct = linked.size
     if (stats.peers.direct > 0) stats.peers.firstDirectAtMs ??= now
+    return linked
   }
 
   function connect(peer: PeerId, callerSignal: AbortSignal, announced: Multiaddr[] = []) {
@@ -207,8 +209,7 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     if (key === self || options.relayPeer()?.equals(id)) return
     const now = clock()
     hear(key, now)
-    refresh()
-    const linked = directPeers()
+    const linked = refresh()
     if (linked.has(key) || dialling.has(key)) return
     if (linked.size + dialling.size >= maxDirect) return
     // Both tabs hear each other within an announcement interval: if both dialled, each
