@@ -2,7 +2,7 @@ import { type Endpoint, expose, transfer } from 'comlink'
 import { GpuUnavailableError, KernelShapeError } from '../errors.ts'
 import type { KernelResult } from '../kernels/kernel-request.ts'
 import { registerErrorTransferHandler } from './error-transfer-handler.ts'
-import { createKernelHost, type KernelHost, type KernelHostOptions } from './kernel-host.ts'
+import { createKernelHost, type KernelHost } from './kernel-host.ts'
 import type {
   DeviceLostDetails,
   KernelRunOptions,
@@ -19,8 +19,6 @@ export type KernelWorkerApiOptions = {
   gpu: GPU | undefined
   /** @default 'high-performance' */
   powerPreference?: GPUPowerPreference
-  /** Passed to `createKernelHost` (tests use it to shrink the watchdog budget). */
-  host?: Omit<KernelHostOptions, 'gpu' | 'powerPreference' | 'onDeviceLost'>
 }
 
 /** Check the options a page sent; they arrive by `postMessage`, so nothing is assumed. */
@@ -67,7 +65,6 @@ export function createKernelWorkerApi(options: KernelWorkerApiOptions): KernelWo
       )
     }
     host ??= createKernelHost({
-      ...options.host,
       gpu,
       ...(options.powerPreference ? { powerPreference: options.powerPreference } : {}),
       onDeviceLost: (details) => {
