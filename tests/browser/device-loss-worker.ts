@@ -4,6 +4,7 @@
  * the way a driver reset or GPU-process crash would take it away.
  */
 import { createKernelWorkerApi, exposeKernelWorker } from '@tabswarm/worker-kernels'
+import { observedGpu } from '@tabswarm/worker-kernels/testing'
 
 /** What this worker exposes beyond `KernelWorkerApi`. */
 export type DeviceLossControls = {
@@ -13,21 +14,9 @@ export type DeviceLossControls = {
   deviceCount(): Promise<number>
 }
 
-const devices: GPUDevice[] = []
 const real = (globalThis.navigator as Partial<Navigator> | undefined)?.gpu
-const gpu = real && {
-  async requestAdapter(options?: GPURequestAdapterOptions) {
-    const adapter = await real.requestAdapter(options)
-    if (!adapter) return adapter
-    const requestDevice = adapter.requestDevice.bind(adapter)
-    adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
-      const device = await requestDevice(descriptor)
-      devices.push(device)
-      return device
-    }
-    return adapter
-  },
-}
+const observed = real && observedGpu(real)
+const devices = observed?.devices ?? []
 
 const controls: DeviceLossControls = {
   async loseDevice() {
@@ -38,4 +27,4 @@ const controls: DeviceLossControls = {
   },
 }
 
-exposeKernelWorker({ ...createKernelWorkerApi({ gpu: gpu as GPU | undefined }), ...controls })
+exposeKernelWorker({ ...createKernelWorkerApi({ gpu: observed?.gpu }), ...controls })

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { DeviceLostError, GpuUnavailableError } from '../errors.ts'
 import { createNodeGpu } from '../node/create-node-gpu.ts'
 import { seededRandomF32 } from '../reference/seeded-random.ts'
+import { observedGpu } from '../testing/observed-gpu.ts'
 import { createKernelHost } from './kernel-host.ts'
 
 // Device acquisition and loss on dawn.node, with the GPU wrapped so a test can hang a
@@ -20,32 +21,25 @@ type GpuControls = {
 }
 
 function controlledGpu(): GpuControls {
-  const real = createNodeGpu()
+  const observed = observedGpu(createNodeGpu(), async (device) => {
+    if (controls.deviceDelayMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, controls.deviceDelayMs))
+    }
+    if (controls.lostOnArrival) {
+      // What requestDevice returns when the GPU process died in between.
+      Object.defineProperty(device, 'lost', {
+        value: Promise.resolve({ reason: 'unknown', message: 'lost on arrival' }),
+      })
+    }
+  })
   const controls: GpuControls = {
-    devices: [],
+    devices: observed.devices,
     hangAdapter: false,
     lostOnArrival: false,
     deviceDelayMs: 0,
     gpu: {
-      async requestAdapter(options?: GPURequestAdapterOptions) {
-        if (controls.hangAdapter) return new Promise<never>(() => {})
-        const adapter = await real.requestAdapter(options)
-        if (!adapter) return adapter
-        const requestDevice = adapter.requestDevice.bind(adapter)
-        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
-          const device = await requestDevice(descriptor)
-          await new Promise((resolve) => setTimeout(resolve, controls.deviceDelayMs))
-          controls.devices.push(device)
-          if (controls.lostOnArrival) {
-            // What requestDevice returns when the GPU process died in between.
-            Object.defineProperty(device, 'lost', {
-              value: Promise.resolve({ reason: 'unknown', message: 'lost on arrival' }),
-            })
-          }
-          return device
-        }
-        return adapter
-      },
+      requestAdapter: (options?: GPURequestAdapterOptions) =>
+        controls.hangAdapter ? new Promise<never>(() => {}) : observed.gpu.requestAdapter(options),
     } as unknown as GPU,
   }
   return controls

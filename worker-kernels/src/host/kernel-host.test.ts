@@ -68,25 +68,14 @@ describe('KernelHost.matmul on dawn', () => {
   })
 
   it('compiles each pipeline once and reuses it across calls', async () => {
-    const real = createNodeGpu()
     let compiled = 0
-    const gpu = {
-      async requestAdapter(options?: GPURequestAdapterOptions) {
-        const adapter = await real.requestAdapter(options)
-        if (!adapter) return adapter
-        const requestDevice = adapter.requestDevice.bind(adapter)
-        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
-          const device = await requestDevice(descriptor)
-          const create = device.createComputePipelineAsync.bind(device)
-          device.createComputePipelineAsync = (d: GPUComputePipelineDescriptor) => {
-            compiled++
-            return create(d)
-          }
-          return device
-        }
-        return adapter
-      },
-    } as unknown as GPU
+    const { gpu } = observedGpu(createNodeGpu(), (device) => {
+      const create = device.createComputePipelineAsync.bind(device)
+      device.createComputePipelineAsync = (d: GPUComputePipelineDescriptor) => {
+        compiled++
+        return create(d)
+      }
+    })
     const counted = await createKernelHost({ gpu })
     try {
       await expectProduct(counted, [33, 17, 34], 'tiled')
@@ -216,28 +205,9 @@ describe('KernelHost cancellation', () => {
 })
 
 describe('KernelHost device loss', () => {
-  /** A real GPU whose devices the test can reach, to lose them on purpose. */
-  function observedGpu(): { gpu: GPU; devices: GPUDevice[] } {
-    const real = createNodeGpu()
-    const devices: GPUDevice[] = []
-    const gpu = {
-      async requestAdapter(options?: GPURequestAdapterOptions) {
-        const adapter = await real.requestAdapter(options)
-        if (!adapter) return adapter
-        const requestDevice = adapter.requestDevice.bind(adapter)
-        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
-          const device = await requestDevice(descriptor)
-          devices.push(device)
-          return device
-        }
-        return adapter
-      },
-    } as unknown as GPU
-    return { gpu, devices }
-  }
-
   it('rejects pending work with DeviceLostError, tells the caller, and reacquires lazily', async () => {
-    const { gpu, devices } = observedGpu()
+    // A real GPU whose devices the test can reach, to lose them on purpose.
+    const { gpu, devices } = observedGpu(createNodeGpu())
     const lost: string[] = []
     const lossy = await createKernelHost({ gpu, onDeviceLost: (d) => lost.push(d.reason) })
     try {
@@ -290,31 +260,20 @@ describe('KernelHost GPU errors', () => {
 describe('KernelHost submissions and buffers', () => {
   /** A real GPU whose queue submissions the test counts. */
   function countingGpu(): { gpu: GPU; submits: number[]; created: number[] } {
-    const real = createNodeGpu()
     const submits: number[] = []
     const created: number[] = []
-    const gpu = {
-      async requestAdapter(options?: GPURequestAdapterOptions) {
-        const adapter = await real.requestAdapter(options)
-        if (!adapter) return adapter
-        const requestDevice = adapter.requestDevice.bind(adapter)
-        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
-          const device = await requestDevice(descriptor)
-          const submit = device.queue.submit.bind(device.queue)
-          device.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
-            submits.push([...buffers].length)
-            submit(buffers)
-          }
-          const createBuffer = device.createBuffer.bind(device)
-          device.createBuffer = (descriptor: GPUBufferDescriptor) => {
-            created.push(descriptor.size)
-            return createBuffer(descriptor)
-          }
-          return device
-        }
-        return adapter
-      },
-    } as unknown as GPU
+    const { gpu } = observedGpu(createNodeGpu(), (device) => {
+      const submit = device.queue.submit.bind(device.queue)
+      device.queue.submit = (buffers: Iterable<GPUCommandBuffer>) => {
+        submits.push([...buffers].length)
+        submit(buffers)
+      }
+      const createBuffer = device.createBuffer.bind(device)
+      device.createBuffer = (descriptor: GPUBufferDescriptor) => {
+        created.push(descriptor.size)
+        return createBuffer(descriptor)
+      }
+    })
     return { gpu, submits, created }
   }
 

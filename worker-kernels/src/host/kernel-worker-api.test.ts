@@ -10,6 +10,7 @@ import {
 import { createNodeGpu } from '../node/create-node-gpu.ts'
 import { matmulReferenceWithBound } from '../reference/matmul-reference.ts'
 import { seededRandomF32 } from '../reference/seeded-random.ts'
+import { observedGpu } from '../testing/observed-gpu.ts'
 import { errorTransferHandler } from './error-transfer-handler.ts'
 import type { DeviceLostDetails, KernelWorkerApi } from './kernel-types.ts'
 import { createKernelWorkerApi, exposeKernelWorker } from './kernel-worker-api.ts'
@@ -96,21 +97,7 @@ describe('kernel worker API: cancellation and device loss', () => {
   })
 
   it('reports device loss to a proxied listener; the call fails typed and the next one runs', async () => {
-    const real = createNodeGpu()
-    const devices: GPUDevice[] = []
-    const gpu = {
-      async requestAdapter(options?: GPURequestAdapterOptions) {
-        const adapter = await real.requestAdapter(options)
-        if (!adapter) return adapter
-        const requestDevice = adapter.requestDevice.bind(adapter)
-        adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
-          const device = await requestDevice(descriptor)
-          devices.push(device)
-          return device
-        }
-        return adapter
-      },
-    } as unknown as GPU
+    const { gpu, devices } = observedGpu(createNodeGpu())
     const lossyChannel = new MessageChannel()
     exposeKernelWorker(createKernelWorkerApi({ gpu }), lossyChannel.port1)
     const lossy = wrap<KernelWorkerApi>(lossyChannel.port2)

@@ -15,15 +15,18 @@ export type ObservedGpu = {
 /**
  * Wrap `real` so each device its adapters hand out is recorded, and shown to `onDevice`
  * before the caller gets it. `onDevice` may replace the device's methods (count
- * submissions, sabotage a call) or its `lost` promise; `requestAdapter` and everything
- * else go to `real` unchanged.
+ * submissions, sabotage a call) or its `lost` promise, and may return a promise to delay
+ * the answer (a slow driver); `requestAdapter` and everything else go to `real` unchanged.
  *
  * @example
  * const { gpu, devices } = observedGpu(createNodeGpu())
  * const host = await createKernelHost({ gpu })
  * devices[0]?.destroy() // the host's calls now fail with DeviceLostError
  */
-export function observedGpu(real: GPU, onDevice?: (device: GPUDevice) => void): ObservedGpu {
+export function observedGpu(
+  real: GPU,
+  onDevice?: (device: GPUDevice) => void | Promise<void>,
+): ObservedGpu {
   const devices: GPUDevice[] = []
   const gpu = {
     async requestAdapter(options?: GPURequestAdapterOptions) {
@@ -33,7 +36,7 @@ export function observedGpu(real: GPU, onDevice?: (device: GPUDevice) => void): 
       adapter.requestDevice = async (descriptor?: GPUDeviceDescriptor) => {
         const device = await requestDevice(descriptor)
         devices.push(device)
-        onDevice?.(device)
+        await onDevice?.(device)
         return device
       }
       return adapter
