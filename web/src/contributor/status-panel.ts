@@ -98,11 +98,6 @@ export function createStatusPanel(doc: Document) {
           inFlight.delete(event.taskId)
           log(`${event.taskId} handed back to the relay (${event.reason})`)
           break
-        case 'draining':
-          el('status').textContent = event.taskId
-            ? `finishing ${event.taskId}, then stopping`
-            : 'stopping'
-          break
         case 'task-failed':
           inFlight.delete(event.taskId)
           log(`${event.taskId} failed: ${event.error}`)
