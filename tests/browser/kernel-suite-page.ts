@@ -35,24 +35,22 @@ const worker = new Worker(new URL('./kernel-suite-worker.ts', import.meta.url), 
 })
 const api = wrap<KernelWorkerApi>(worker)
 
+/** The case's own outcome, or `ok: false` naming what it threw. */
+async function outcomeOf(work: () => Promise<CaseOutcome>): Promise<CaseOutcome> {
+  try {
+    return await work()
+  } catch (err) {
+    const e = err instanceof Error ? err : new Error(String(err))
+    return { ok: false, detail: `threw ${e.name}: ${e.message}` }
+  }
+}
+
 window.kernelSuite = {
   init: () => api.init(),
   async run(name) {
     const found = KERNEL_CASES.find((c) => c.name === name)
     if (!found) return { ok: false, detail: `no case named ${JSON.stringify(name)}` }
-    try {
-      return await found.run(api as unknown as KernelWorker)
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err))
-      return { ok: false, detail: `threw ${e.name}: ${e.message}` }
-    }
+    return outcomeOf(() => found.run(api as unknown as KernelWorker))
   },
-  async deviceLoss() {
-    try {
-      return await runDeviceLossCase()
-    } catch (err) {
-      const e = err instanceof Error ? err : new Error(String(err))
-      return { ok: false, detail: `threw ${e.name}: ${e.message}` }
-    }
-  },
+  deviceLoss: () => outcomeOf(runDeviceLossCase),
 }
