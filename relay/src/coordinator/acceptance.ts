@@ -121,15 +121,17 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     })
     task.replicas = []
     for (const leaseId of [...task.leases]) dropLease(leaseId, false)
-    const result: TaskResultRecord = {
-      seq,
-      taskId: task.id,
-      index: task.index,
-      outputs: refs,
-      method,
-      acceptedAt: at,
-    }
-    publish(job, { type: 'result', job: view(row, job), result })
+    publish(job, () => {
+      const result: TaskResultRecord = {
+        seq,
+        taskId: task.id,
+        index: task.index,
+        outputs: refs,
+        method,
+        acceptedAt: at,
+      }
+      return { type: 'result', job: view(row, job), result }
+    })
     if (row.acceptedTasks === row.totalTasks) finish(job, 'completed')
     else if (ledger.escrowed(row.id) < row.taskCredits)
       finish(
@@ -137,7 +139,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         'failed',
         `budget exhausted after ${row.spent} credits with ${row.acceptedTasks} of ${row.totalTasks} tasks accepted`,
       )
-    else publish(job, { type: 'progress', job: view(row, job) })
+    else publish(job, () => ({ type: 'progress', job: view(row, job) }))
   }
 
   /** A wrong result: counted and faulted in one transaction; the task goes to someone else. */
@@ -160,7 +162,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       finish(job, 'failed', `task ${task.index} failed verification ${task.failures} times`)
     } else {
       requeue(job, task)
-      publish(job, { type: 'progress', job: view(job.row, job) })
+      publish(job, () => ({ type: 'progress', job: view(job.row, job) }))
     }
     return { outcome: 'rejected', reason }
   }

@@ -548,6 +548,39 @@ describe('coordinator: jobs, credits and scheduling', () => {
   })
 })
 
+describe('coordinator: result visibility', () => {
+  it('lets every committed result be read, also when units commit one by one (maxBatch 1)', async () => {
+    // Each unit commits inside its transaction: no group is open when the result row's seq
+    // is recorded, and later results must still move the watermark.
+    const c = make({ store: createSqliteStore({ path: ':memory:', maxBatch: 1 }), tileSize: 2 })
+    const job = c.submitMatmul(matrices(2, 2, 8))
+    c.registerContributor('p', caps)
+    submitHonest(c, 'p', c.lease('p')!)
+    expect((await c.results(job.id)).results.map((r) => r.seq)).toEqual([1])
+    submitHonest(c, 'p', c.lease('p')!)
+    submitHonest(c, 'p', c.lease('p')!)
+    expect((await c.results(job.id)).results.map((r) => r.seq)).toEqual([1, 2, 3])
+    submitHonest(c, 'p', c.lease('p')!)
+    expect((await c.getJob(job.id)).status).toBe('completed')
+    expect((await c.results(job.id)).results.map((r) => r.seq)).toEqual([1, 2, 3, 4])
+    c.close()
+  })
+
+  it('a listener that subscribes after a result, before its commit, still reads it', async () => {
+    const c = make({ tileSize: 2 })
+    const job = c.submitMatmul(matrices(2, 2, 4))
+    c.registerContributor('p', caps)
+    // Accepted with nobody listening: no event is built for it.
+    submitHonest(c, 'p', c.lease('p')!)
+    const events: string[] = []
+    c.subscribe(job.id, (e) => events.push(e.type === 'result' ? `result:${e.result.seq}` : e.type))
+    expect((await c.results(job.id)).results.map((r) => r.seq)).toEqual([1])
+    submitHonest(c, 'p', c.lease('p')!)
+    await c.getJob(job.id)
+    expect(events).toEqual(['result:2', 'completed'])
+  })
+})
+
 describe('coordinator: custom kernels and credibility', () => {
   const program = {
     wgsl: '@compute @workgroup_size(1) fn main() {}',

@@ -6,9 +6,11 @@ import { jobView } from './job-view.ts'
 export interface JobPublication {
   /**
    * Tells the job's listeners once what happened so far is committed, in order; `then`
-   * runs just before, in the same turn.
+   * runs just before, in the same turn. `event` is built now, as things stand, and only
+   * when someone listens: most jobs have no listener, and their results come by the
+   * thousand.
    */
-  publish(job: JobRuntime, event: JobEvent, then?: () => void): void
+  publish(job: JobRuntime, event: () => JobEvent, then?: () => void): void
   /**
    * The job ended (`event` says how): readers see it as `before` until the end is
    * committed, then listeners hear `event` and are let go.
@@ -51,14 +53,23 @@ export function createJobPublication(store: CoordinatorStore): JobPublication {
     }
   }
 
-  function publish(job: JobRuntime, event: JobEvent, then?: () => void): void {
+  // The open commit group that result rows were written in, and the highest seq among
+  // them; one callback per group moves the watermark.
+  let batch: { done: Promise<void>; maxSeq: number } | undefined
+
+  function publish(job: JobRuntime, event: () => JobEvent, then?: () => void): void {
+    // Nobody to tell: a listener that subscribes later reads the job's state and results
+    // itself (committed ones only), so skipping loses nothing.
+    if (job.listeners.size === 0 && then == null) return
+    // Built now: by the time of the commit the job may have moved on, uncommitted.
+    const told = event()
     const durable = store.flushed()
     job.outbox = job.outbox
       .then(() => durable)
       .then(
         () => {
           then?.()
-          emit(job, event)
+          emit(job, told)
         },
         // The commit failed: nothing of it happened, so there is nothing to tell.
         () => {},
@@ -70,7 +81,11 @@ export function createJobPublication(store: CoordinatorStore): JobPublication {
 
     end(job, before, event) {
       closing.set(job.row.id, { job, before })
-      publish(job, event, () => closing.delete(job.row.id))
+      publish(
+        job,
+        () => event,
+        () => closing.delete(job.row.id),
+      )
       job.outbox = job.outbox.then(() => job.listeners.clear())
     },
 
@@ -78,11 +93,22 @@ export function createJobPublication(store: CoordinatorStore): JobPublication {
 
     wrote(seq) {
       if (durableSeq >= seq) durableSeq = seq - 1
-      void store.flushed().then(
+      const done = store.flushed()
+      // Same promise, callback not run yet: the same group.
+      if (batch != null && batch.done === done) {
+        if (seq > batch.maxSeq) batch.maxSeq = seq
+        return
+      }
+      const group = { done, maxSeq: seq }
+      batch = group
+      void done.then(
         () => {
-          if (seq > durableSeq) durableSeq = seq
+          if (batch === group) batch = undefined
+          if (group.maxSeq > durableSeq) durableSeq = group.maxSeq
         },
-        () => {},
+        () => {
+          if (batch === group) batch = undefined
+        },
       )
     },
 

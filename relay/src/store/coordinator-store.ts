@@ -21,7 +21,11 @@ export interface CoordinatorStore {
    * the outer unit.
    */
   transaction<T>(fn: () => T): T
-  /** Resolves when every unit run so far is committed durably. */
+  /**
+   * Resolves when every unit run so far is committed durably; rejects if their commit
+   * failed. Calls while one group is open return the same promise: its identity names the
+   * group.
+   */
   flushed(): Promise<void>
   /** Commits the open group now (tests, shutdown). */
   flush(): void

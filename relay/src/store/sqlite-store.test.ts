@@ -51,6 +51,23 @@ describe('SQLite coordinator store', () => {
     store.close()
   })
 
+  it('gives every caller of flushed() in one commit group the same promise', async () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const idle = store.flushed()
+    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 1 })
+    const first = store.flushed()
+    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 2 })
+    expect(store.flushed()).toBe(first)
+    expect(first).not.toBe(idle)
+    await first
+    store.transfer({ from: 'treasury', to: 'b', amount: 1, kind: 'grant', at: 3 })
+    const second = store.flushed()
+    expect(second).not.toBe(first)
+    await second
+    expect(store.balance('b')).toBe(1)
+    store.close()
+  })
+
   it('pays a ref once, and reads account prefixes literally (no LIKE wildcards)', () => {
     const store = createSqliteStore({ path: ':memory:' })
     const ledger = createLedger(store)
