@@ -1,5 +1,6 @@
 import type { Connection, Libp2p, PeerDiscovery, PeerId, PeerInfo } from '@libp2p/interface'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { untilAborted } from '@tabswarm/sdk/contributor'
 import type { SwarmStats } from './swarm-stats.ts'
 
 /** How a connection reaches its peer, from the last transport in its remote address. */
@@ -87,25 +88,6 @@ const ANNOUNCE_EVERY_MS = 2_000
 /** The address that reaches `peer` over WebRTC, signalled through the relay. */
 export function webRtcAddrVia(relayAddr: Multiaddr, peer: PeerId): Multiaddr {
   return multiaddr(`${relayAddr.toString()}/p2p-circuit/webrtc/p2p/${peer.toString()}`)
-}
-
-/** Settles like `work`, or rejects with the signal's reason first; `work` itself goes on. */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason)
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(signal.reason)
-    signal.addEventListener('abort', onAbort, { once: true })
-    work.then(
-      (value) => {
-        signal.removeEventListener('abort', onAbort)
-        resolve(value)
-      },
-      (err: unknown) => {
-        signal.removeEventListener('abort', onAbort)
-        reject(err)
-      },
-    )
-  })
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { delay } from '@tabswarm/sdk/contributor'
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
 import type { SwarmStats } from './swarm-stats.ts'
 
@@ -21,18 +22,6 @@ export interface RelayLinkOptions {
   dialTimeoutMs?: number
   backoff?: BackoffOptions
   onEvent?: (event: RelayLinkEvent) => void
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-    function done() {
-      clearTimeout(timer)
-      signal.removeEventListener('abort', done)
-      resolve()
-    }
-  })
 }
 
 /** Resolves when `peer` has no open connection left, or `signal` aborts. */
@@ -84,7 +73,11 @@ export async function keepRelayConnected(options: RelayLinkOptions): Promise<voi
       stats.relay.failedDials++
       const retryInMs = backoffDelay(attempt++, options.backoff)
       emit({ type: 'relay-retry', error: (err as Error).message, retryInMs })
-      await sleep(retryInMs, signal)
+      try {
+        await delay(retryInMs, signal)
+      } catch {
+        return // `signal` aborted (delay rejects for nothing else): the link is done.
+      }
       // After a few misses the relay may have come back elsewhere (new port, new address).
       if (attempt >= 3) {
         addrs = await options.lookUp(signal).catch(() => addrs)
