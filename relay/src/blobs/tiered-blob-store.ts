@@ -34,10 +34,8 @@ export function createTieredBlobStore(options: TieredBlobStoreOptions): BlobStor
       if (bytes.byteLength > inlineMax || inlineBytes + bytes.byteLength > inlineCapacity)
         return large.put(bytes)
       const hash = createHash('sha256').update(bytes).digest('hex')
-      if (!store.hasBlob(hash)) {
-        store.putBlob(hash, bytes)
-        inlineBytes += bytes.byteLength
-      }
+      // One statement, not a lookup then an insert: this runs once per accepted result.
+      if (store.putBlob(hash, bytes)) inlineBytes += bytes.byteLength
       return { hash, size: bytes.byteLength }
     },
     get(hash) {

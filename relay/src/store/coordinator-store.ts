@@ -73,7 +73,8 @@ export interface CoordinatorStore {
   addFault(key: string): number
 
   /** Keeps small content-addressed bytes with the rest of the state (see `tiered-blob-store.ts`). */
-  putBlob(hash: string, bytes: Uint8Array): void
+  /** Returns whether the blob is new (false: it was held already, and is left as it was). */
+  putBlob(hash: string, bytes: Uint8Array): boolean
   getBlob(hash: string): Uint8Array | undefined
   hasBlob(hash: string): boolean
   /** Bytes held by `putBlob`. */

@@ -375,10 +375,10 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     putBlob(hash, bytes) {
-      sql('INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING').run(
-        hash,
-        bytes,
-      )
+      const { changes } = sql(
+        'INSERT INTO blobs (hash, bytes) VALUES (?, ?) ON CONFLICT (hash) DO NOTHING',
+      ).run(hash, bytes)
+      return Number(changes) > 0
     },
 
     getBlob(hash) {
