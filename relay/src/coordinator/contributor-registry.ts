@@ -207,27 +207,29 @@ export function createContributorRegistry(
         c.record.verified = 0
         c.record.faults++
         options.forfeit(c.payee, at)
+        // Wallet and address keys banned by this fault; peer ids are banned below.
         const keys: string[] = []
         const wallet = c.payee.startsWith('0x') ? `wallet:${c.payee}` : undefined
         const address = c.address != null ? `address:${c.address}` : undefined
         const walletFaults = wallet != null ? store.addFault(wallet) : 0
         const addressFaults = address != null ? store.addFault(address) : 0
-        if (c.record.faults >= options.banAfterFaults || walletFaults >= options.banAfterFaults) {
-          keys.push(`peer:${c.peerId}`)
-          if (wallet != null) keys.push(wallet)
-        }
+        const peerBanned =
+          c.record.faults >= options.banAfterFaults || walletFaults >= options.banAfterFaults
+        if (peerBanned && wallet != null) keys.push(wallet)
         if (address != null && addressFaults >= options.banAddressAfterFaults) keys.push(address)
         for (const key of keys) ban(key, reason, at, c.peerId)
-        if (keys.length > 0) {
-          for (const other of online.values()) {
+        if (peerBanned || keys.length > 0) {
+          // The faulting contributor first (it may be gone from `online` already), then every
+          // peer connected under a banned wallet or address. Each peer id is banned too, and
+          // counted and logged like any ban: a record marked banned with no `peer:` ban would
+          // let that peer register again from elsewhere and get no work, silently, for ever.
+          const under = (other: Contributor) =>
+            keys.includes(`wallet:${other.payee}`) ||
+            (other.address != null && keys.includes(`address:${other.address}`))
+          for (const other of new Set([c, ...[...online.values()].filter(under)])) {
             if (other.record.banned) continue
-            const under =
-              other === c ||
-              keys.includes(`wallet:${other.payee}`) ||
-              (other.address != null && keys.includes(`address:${other.address}`))
-            if (!under) continue
+            ban(`peer:${other.peerId}`, reason, at, other.peerId)
             other.record.banned = true
-            if (other !== c) store.addBan(`peer:${other.peerId}`, reason, at)
             store.putContributor(other.record)
             outcast.push(other)
           }

@@ -6,6 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createDiskBlobStore } from '../blobs/disk-blob-store.ts'
 import { createTieredBlobStore } from '../blobs/tiered-blob-store.ts'
+import { silentLogger } from '../log.ts'
 import type { Capabilities } from '../protocol/index.ts'
 import type { JobSpec } from '../protocol/job-spec.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
@@ -318,7 +319,33 @@ describe('coordinator: faults follow the wallet and the address, not the peer id
       expect(wrongTile(c, `y${i}`)).toBe('rejected')
     }
     expect(() => join(7, '2001:db8:7:7:ffff::1')).toThrow(/banned .*address/)
-    expect(c.stats().counters.bans).toBe(2)
+    // Two addresses, and the six peer ids connected under them, each counted.
+    expect(c.stats().counters.bans).toBe(8)
+    expect(c.stats().gauges.bannedContributors).toBe(8)
+  })
+
+  it('bans the peer id of a contributor whose fault bans only its address, so it cannot come back from elsewhere', async () => {
+    const lines: Array<{ msg: string; fields: Record<string, unknown> }> = []
+    const log = {
+      ...silentLogger,
+      warn: (msg: string, fields: Record<string, unknown> = {}) => lines.push({ msg, fields }),
+    }
+    // One fault bans the address; a peer id needs five.
+    const c = make({ tileSize: 2, banAfterFaults: 5, banAddressAfterFaults: 1, log })
+    c.submitMatmul(matrices(8, 2, 8))
+    c.registerContributor('nat-a', { capabilities: caps, address: '198.51.100.7' })
+    c.registerContributor('nat-b', { capabilities: caps, address: '198.51.100.7' })
+    expect(wrongTile(c, 'nat-a')).toBe('rejected')
+    // From another address, the faulty peer is refused with a reason, not silently starved.
+    expect(() =>
+      c.registerContributor('nat-a', { capabilities: caps, address: '192.0.2.1' }),
+    ).toThrow(expect.objectContaining({ code: 'CONTRIBUTOR_BANNED' }))
+    expect(() =>
+      c.registerContributor('nat-b', { capabilities: caps, address: '192.0.2.2' }),
+    ).toThrow(/banned .*peer/)
+    expect(c.stats().counters.bans).toBe(3)
+    const banned = lines.filter((l) => l.msg === 'banned').map((l) => l.fields.ban)
+    expect(banned.sort()).toEqual(['address:198.51.100.7', 'peer:nat-a', 'peer:nat-b'])
   })
 })
 
