@@ -1,22 +1,14 @@
-import { createClient, type JobSpec, type TabswarmClient } from '@tabswarm/sdk'
+import { createClient, type TabswarmClient } from '@tabswarm/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
+import { spinJob } from '../support/spin-job.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
 /**
- * A kernel that takes seconds on SwiftShader: one invocation iterates an LCG `spins` times
- * (about 35 ns an iteration here), so Ctrl-C reliably lands while the task is running.
+ * A task of seconds, so that Ctrl-C lands while it runs (on a GPU much faster than
+ * SwiftShader, set TABSWARM_TEST_SPIN_NS: see spin-job.ts).
  */
-const SPIN_WGSL = `
-@group(0) @binding(0) var<storage, read> spins: array<u32>;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@compute @workgroup_size(1)
-fn main() {
-  var x = 1u;
-  for (var i = 0u; i < spins[0]; i++) { x = x * 1664525u + 1013904223u; }
-  state[0] = x;
-}`
-const SPINS = 80_000_000
+const TASK_MS = 2_800
 /** A lease far longer than the test may take: only a hand-back can free the task in time. */
 const LEASE_MS = 180_000
 
@@ -35,27 +27,7 @@ describe('tabswarm worker interrupted mid-task', () => {
     await system?.stop()
   })
 
-  /** A one-task job that spins for seconds; a single result is enough to accept it. */
-  async function submitSpin() {
-    const spec: JobSpec = {
-      kernel: 'custom',
-      name: 'spin',
-      program: {
-        wgsl: SPIN_WGSL,
-        inputs: [{ name: 'spins', dtype: 'uint32' }],
-        outputs: [{ name: 'state', dtype: 'uint32' }],
-      },
-      tasks: [
-        {
-          inputs: [await client.uploadTensor({ shape: [1], data: Uint32Array.from([SPINS]) })],
-          outputs: [{ shape: [1], dtype: 'uint32' }],
-          workgroups: [1, 1, 1],
-        },
-      ],
-      verification: { replication: 1, spotCheck: 0, canaries: 0 },
-    }
-    return client.submit(spec)
-  }
+  const submitSpin = async () => client.submit(await spinJob(client, { ms: TASK_MS }))
 
   function worker(extraArgs: string[] = []) {
     const w = startWorkerProcess(system.url, extraArgs)

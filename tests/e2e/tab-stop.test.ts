@@ -1,20 +1,12 @@
-import { createClient, type JobSpec } from '@tabswarm/sdk'
+import { createClient } from '@tabswarm/sdk'
 import type { Browser } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
+import { spinJob } from '../support/spin-job.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
-/** One invocation iterating an LCG: seconds on SwiftShader, so Stop lands mid-task. */
-const SPIN_WGSL = `
-@group(0) @binding(0) var<storage, read> spins: array<u32>;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@compute @workgroup_size(1)
-fn main() {
-  var x = 1u;
-  for (var i = 0u; i < spins[0]; i++) { x = x * 1664525u + 1013904223u; }
-  state[0] = x;
-}`
-const SPINS = 300_000_000
+/** Seconds on SwiftShader, so Stop lands mid-task (see spin-job.ts for a faster GPU). */
+const TASK_MS = 10_500
 /** Far longer than the test: only a hand-back frees the task in time. */
 const LEASE_MS = 180_000
 
@@ -40,24 +32,7 @@ describe('Stop on the contributor page', () => {
     })
 
     const client = createClient({ relay: system.url })
-    const spec: JobSpec = {
-      kernel: 'custom',
-      name: 'spin',
-      program: {
-        wgsl: SPIN_WGSL,
-        inputs: [{ name: 'spins', dtype: 'uint32' }],
-        outputs: [{ name: 'state', dtype: 'uint32' }],
-      },
-      tasks: [
-        {
-          inputs: [await client.uploadTensor({ shape: [1], data: Uint32Array.from([SPINS]) })],
-          outputs: [{ shape: [1], dtype: 'uint32' }],
-          workgroups: [1, 1, 1],
-        },
-      ],
-      verification: { replication: 1, spotCheck: 0, canaries: 0 },
-    }
-    const job = await client.submit(spec)
+    const job = await client.submit(await spinJob(client, { ms: TASK_MS }))
     try {
       await page.waitForFunction(
         () => document.getElementById('status')?.textContent?.startsWith('computing'),
