@@ -1,31 +1,14 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import {
-  createClient,
-  encodeNpy,
-  type JobSpec,
-  type JobView,
-  parseNpy,
-  type TabswarmClient,
-} from '@tabswarm/sdk'
+import { createClient, encodeNpy, type JobView, parseNpy, type TabswarmClient } from '@tabswarm/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
 import { productMismatch } from '../support/product-check.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
 import { runCli } from '../support/run-cli.ts'
+import { spinJob } from '../support/spin-job.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
-
-/** One invocation iterating an LCG `spins` times: a task of known length on SwiftShader. */
-const SPIN_WGSL = `
-@group(0) @binding(0) var<storage, read> spins: array<u32>;
-@group(0) @binding(1) var<storage, read_write> state: array<u32>;
-@compute @workgroup_size(1)
-fn main() {
-  var x = 1u;
-  for (var i = 0u; i < spins[0]; i++) { x = x * 1664525u + 1013904223u; }
-  state[0] = x;
-}`
 
 /**
  * The researcher's side against a real relay, with the GPU work done by real headless
@@ -48,25 +31,6 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     await system?.stop()
     await rm(dir, { recursive: true, force: true })
   })
-
-  /** `tasks` tasks of `spins` iterations each (about 35 ns an iteration here). */
-  async function spinJob(tasks: number, spins: number): Promise<JobSpec> {
-    const input = await client.uploadTensor({ shape: [1], data: Uint32Array.from([spins]) })
-    return {
-      kernel: 'custom',
-      program: {
-        wgsl: SPIN_WGSL,
-        inputs: [{ name: 'spins', dtype: 'uint32' }],
-        outputs: [{ name: 'state', dtype: 'uint32' }],
-      },
-      tasks: Array.from({ length: tasks }, () => ({
-        inputs: [input],
-        outputs: [{ shape: [1], dtype: 'uint32' as const }],
-        workgroups: [1, 1, 1] as [number, number, number],
-      })),
-      verification: { replication: 1, spotCheck: 0, canaries: 0 },
-    }
-  }
 
   it('client.matmul returns the verified product of odd shapes, with progress', async () => {
     const [m, k, n] = [211, 157, 173]
@@ -129,7 +93,9 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
   })
 
   it('job --watch follows a job to its end; handle.progress() reports each state up to it', async () => {
-    const job = await client.submit(await spinJob(16, 15_000_000))
+    // Seconds of work for two workers (16 x 0.5 s): the CLI attaches well before the end, and the
+    // states it prints prove it (a plain `job` on an ended job would print completed too).
+    const job = await client.submit(await spinJob(client, { tasks: 16, ms: 525 }))
     const watching = runCli(['job', job.id, '--watch', '--json', '--relay', system.url])
     const states: JobView[] = []
     for await (const state of job.progress()) states.push(state)
@@ -140,13 +106,20 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     expect(new Set(accepted).size).toBeGreaterThan(2)
     const watched = await watching
     expect(watched.code, watched.stderr).toBe(0)
-    // Started while the job ran, it printed the job only once the job had ended.
-    expect(JSON.parse(watched.stdout)).toMatchObject({ id: job.id, status: 'completed' })
+    // One line per state it saw: it attached while the job ran and followed it to the end.
+    const lines = watched.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as JobView)
+    expect(lines[0]).toMatchObject({ id: job.id, status: 'running' })
+    expect(lines[0]!.tasks.accepted).toBeLessThan(16)
+    expect(lines.at(-1)).toMatchObject({ id: job.id, status: 'completed' })
   })
 
   it('handle.cancel() part way: spent > 0, refunded = budget - spent, nothing accepted after', async () => {
-    const job = await client.submit(await spinJob(40, 20_000_000))
+    const job = await client.submit(await spinJob(client, { tasks: 40, ms: 700 }))
     for await (const state of job.progress()) if (state.tasks.accepted >= 2) break
+    const marks = workers.map((w) => w.events.length)
     const cancelled = await job.cancel()
     expect(cancelled.status).toBe('cancelled')
     const { budget, spent, refunded } = cancelled.credits
@@ -154,8 +127,15 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     expect(refunded).toBe(budget - spent)
     expect(cancelled.tasks.accepted).toBeGreaterThanOrEqual(2)
     expect(cancelled.tasks.accepted).toBeLessThan(cancelled.tasks.total)
-    // The workers' tasks in flight end stale: nothing more is accepted or paid for.
-    await new Promise((resolve) => setTimeout(resolve, 3_000))
+    // Each worker is idle again (no work left anywhere), so the task it had in flight at the
+    // cancel has been reported: it ended stale, and nothing more was accepted or paid for.
+    await Promise.all(
+      workers.map((w, i) => w.waitFor((e, index) => index >= marks[i]! && e.type === 'idle')),
+    )
+    const staleAfter = workers.flatMap((w, i) =>
+      w.events.slice(marks[i]).filter((e) => e.type === 'task-finished' && e.outcome === 'stale'),
+    )
+    expect(staleAfter.length).toBeGreaterThan(0)
     const later = await job.status()
     expect(later.tasks.accepted).toBe(cancelled.tasks.accepted)
     expect(later.credits).toEqual(cancelled.credits)
@@ -179,7 +159,7 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
   it('tabswarm cancel stops a job part way, and job <id> then exits 1', async () => {
     // Tens of seconds of work for two workers: the CLI starts well before it could end,
     // even on a loaded machine (a 64-tile matmul sometimes finished first).
-    const job = await client.submit(await spinJob(40, 20_000_000))
+    const job = await client.submit(await spinJob(client, { tasks: 40, ms: 700 }))
     const cancel = await runCli(['cancel', job.id, '--json', '--relay', system.url])
     expect(cancel.code, cancel.stderr).toBe(0)
     const cancelled = JSON.parse(cancel.stdout) as {

@@ -15,8 +15,15 @@ export interface WorkerProcess {
   stderr(): string
   /** Resolves with the exit code once the process has exited and its output is read. */
   exited: Promise<number | null>
-  /** Resolves with the first event (already seen or to come) that matches, or rejects after `timeoutMs`. */
-  waitFor(match: (event: WorkerEvent) => boolean, timeoutMs?: number): Promise<WorkerEvent>
+  /**
+   * Resolves with the first event (already seen or to come) that matches, or rejects after
+   * `timeoutMs`. `index` is the event's place in `events`: `index >= mark` matches only
+   * events that came after `events.length` was `mark`.
+   */
+  waitFor(
+    match: (event: WorkerEvent, index: number) => boolean,
+    timeoutMs?: number,
+  ): Promise<WorkerEvent>
   /** Sends SIGINT (a drain) and waits for the exit; SIGKILL after `timeoutMs`. */
   interrupt(timeoutMs?: number): Promise<number | null>
 }

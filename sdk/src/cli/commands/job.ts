@@ -12,7 +12,8 @@ Shows one job's state.
 Options:
   --watch              follow the job until it ends, with a progress bar
 ${clientFlagsHelp}
-  --json               print the job as JSON
+  --json               print the job as JSON; with --watch, one line per state
+                       change, the final state last
   -h, --help           show this help
 
 Exit codes: 0 when the job is running or completed, 1 when it failed or was cancelled.`
@@ -35,8 +36,11 @@ export async function jobCommand(args: string[], signal: AbortSignal): Promise<n
     const bar = createProgressBar(process.stderr, 'tasks', {
       enabled: process.stderr.isTTY && !values.json,
     })
+    // The stream starts with the job's state as it is now, so the first line is that.
     for await (const state of handle.progress({ signal })) {
       job = state
+      if (values.json && state.status === 'running')
+        process.stdout.write(`${JSON.stringify(state)}\n`)
       bar.update(state.tasks.accepted, state.tasks.total)
     }
     bar.done()
