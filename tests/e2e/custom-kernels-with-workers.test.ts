@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
 import { monteCarloHits } from '../support/monte-carlo-reference.ts'
 import { runCli } from '../support/run-cli.ts'
+import { SPIN_WGSL, spinsLasting } from '../support/spin-job.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/monte-carlo-pi/', import.meta.url))
@@ -70,18 +71,32 @@ describe('custom WGSL kernels with headless workers', () => {
   })
 
   it('tabswarm run cancels its job when an output cannot be written', async () => {
+    // Spin tasks of 0.25 s, each run twice (run's default replication): the first result is
+    // accepted about half way through the job's 4 s of work for two workers, so the job is
+    // still running when its output fails to write. (Tiny pi tasks could all be accepted
+    // before the cancel, and the test would then prove nothing.)
     const sweep = join(dir, 'unwritable')
-    await mkdir(join(sweep, 'seeds'), { recursive: true })
-    await cp(join(EXAMPLE, 'pi.wgsl'), join(sweep, 'pi.wgsl'))
-    await cp(join(EXAMPLE, 'spec.json'), join(sweep, 'spec.json'))
+    await mkdir(join(sweep, 'spins'), { recursive: true })
+    await writeFile(join(sweep, 'spin.wgsl'), SPIN_WGSL)
+    await writeFile(
+      join(sweep, 'spec.json'),
+      JSON.stringify({
+        wgsl: 'spin.wgsl',
+        inputs: 'spins',
+        output: { dtype: 'uint32', shape: 'input' },
+        workgroups: [1, 1, 1],
+      }),
+    )
     const files = 16
+    const spins = encodeNpy({
+      dtype: 'uint32',
+      shape: [1],
+      data: Uint32Array.of(spinsLasting(250)),
+    })
     for (let f = 0; f < files; f++) {
-      await writeFile(
-        join(sweep, 'seeds', `batch-${f}.npy`),
-        encodeNpy({ dtype: 'uint32', shape: [256], data: seedsFor(200 + f, 256) }),
-      )
+      await writeFile(join(sweep, 'spins', `task-${f}.npy`), spins)
       // A directory where each output's temporary file must go: the first write fails.
-      await mkdir(join(sweep, 'out', `batch-${f}.npy.part`), { recursive: true })
+      await mkdir(join(sweep, 'out', `task-${f}.npy.part`), { recursive: true })
     }
     const run = await runCli(['run', join(sweep, 'spec.json'), '--json', '--relay', system.url], {
       timeoutMs: 120_000,
