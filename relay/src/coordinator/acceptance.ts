@@ -237,7 +237,10 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     return { outcome: 'accepted', method }
   }
 
-  /** A canary's answer: faulted when it differs from the known one, else paid like any result. */
+  /**
+   * A canary's answer: faulted when it differs from the known one, else paid like any
+   * result; stale, unpaid, when the known answer can no longer check it.
+   */
   function decideCanary(
     job: JobRuntime,
     task: TaskRuntime,
@@ -246,7 +249,13 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     outputs: ResultTensor[],
   ): ResultOutcome {
     const known = canaryAnswer(job, task, c)
-    if (known != null && !verifier.matchesKnown(known, outputs)) {
+    if (known == null) {
+      // The answer is gone (its blob), or `c` now shares a peer id, wallet or address with
+      // those who gave it: nothing checks this result, so it earns nothing.
+      count('stale', 'canary')
+      return { outcome: 'stale', reason: 'the known answer cannot check this result any more' }
+    }
+    if (!verifier.matchesKnown(known, outputs)) {
       count('rejected', 'canary')
       let outcast: Contributor[] = []
       store.transaction(() => {
@@ -271,7 +280,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       job.payees.add(c.payee)
       store.updateJob(job.row.id, { spent: job.row.spent })
     })
-    if (known != null) contributors.credit(c)
+    contributors.credit(c)
     return { outcome: 'accepted' }
   }
 

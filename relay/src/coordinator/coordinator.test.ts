@@ -1042,6 +1042,54 @@ describe('coordinator: canaries and adaptive replication', () => {
     expect(c.stats().counters.canariesIssued).toBe(2)
   })
 
+  it('pays nothing for a canary its known answer can no longer check: the blob gone, or the contributor now one of those who gave it', async () => {
+    const memory = createMemoryBlobStore()
+    const gone = new Set<string>()
+    const blobs: BlobStore = {
+      put: (bytes) => memory.put(bytes),
+      get: (hash) => (gone.has(hash) ? undefined : memory.get(hash)),
+      open: (hash) => memory.open(hash),
+      has: (hash) => !gone.has(hash) && memory.has(hash),
+      get bytesUsed() {
+        return memory.bytesUsed
+      },
+    }
+    const c = make({ blobs, random: () => 0, banAfterFaults: 1 })
+    const job = await customJob(c, blobs, 2, 1)
+    for (const [peer, address] of [
+      ['a', '10.0.0.1'],
+      ['b', '10.0.0.2'],
+      ['x', '10.0.0.3'],
+      ['y', '10.0.0.4'],
+    ] as const)
+      c.registerContributor(peer, { capabilities: caps, address })
+    const submit = (peer: string, grant: LeaseGrant, bytes: Uint8Array) =>
+      c.submitOutputs(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes }])
+    // t0 waits for a second opinion; t1 is accepted, answered by a and b.
+    expect(submit('a', c.lease('a')!, f32([0])).outcome).toBe('pending')
+    expect(submit('b', c.lease('b')!, f32([2])).outcome).toBe('pending')
+    expect(submit('a', c.lease('a')!, f32([2])).outcome).toBe('accepted')
+    const [accepted] = (await c.results(job.id)).results
+    const spent = (await c.getJob(job.id)).credits.spent
+    // x's canary is checked against nothing once x shares an address with a, who answered.
+    const toX = c.lease('x')!
+    c.registerContributor('x', { capabilities: caps, address: '10.0.0.1' })
+    // y's canary: the answer's blob is gone by the time y answers.
+    const toY = c.lease('y')!
+    gone.add(accepted!.outputs[0]!.blob)
+    for (const [peer, grant] of [
+      ['x', toX],
+      ['y', toY],
+    ] as const) {
+      expect(submit(peer, grant, f32([99]))).toEqual({
+        outcome: 'stale',
+        reason: 'the known answer cannot check this result any more',
+      })
+      expect((await c.account(`peer:${peer}`)).pending).toBe(0)
+    }
+    expect((await c.getJob(job.id)).credits.spent).toBe(spent)
+  })
+
   it('lowers replication as a contributor earns credibility: a long-verified result stands alone', async () => {
     const blobs = createMemoryBlobStore()
     const store = createSqliteStore({ path: ':memory:' })
