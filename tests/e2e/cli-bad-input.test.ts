@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { encodeNpy } from '@tabswarm/sdk'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { freePort } from '../support/free-port.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
-import { refusedPort } from '../support/refused-port.ts'
 import { runCli } from '../support/run-cli.ts'
 
 /** A `.npy` file numpy would write for float64 data, which Tabswarm does not take. */
@@ -32,7 +32,7 @@ describe('every tabswarm command refuses bad input', () => {
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'tabswarm-cli-'))
-    port = await refusedPort()
+    port = await freePort()
     await writeFile(
       path('a.npy'),
       encodeNpy({ dtype: 'float32', shape: [4, 3], data: randomMatrix(4, 3, 1) }),

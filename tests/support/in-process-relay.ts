@@ -1,5 +1,4 @@
 import { mkdtemp, rm } from 'node:fs/promises'
-import { createServer } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import {
@@ -9,6 +8,7 @@ import {
   startTabswarm,
   type TabswarmConfig,
 } from '@tabswarm/relay'
+import { freePort } from './free-port.ts'
 
 /** One line a relay logged, kept for assertions. */
 export interface LogLine {
@@ -35,15 +35,6 @@ export function createRecordingLogger(
     error: emit('error'),
     child: (name) => createRecordingLogger(lines, `${component}:${name}`),
   }
-}
-
-/** A free TCP port on loopback, for a relay that must come back on the same address. */
-export async function freePort(): Promise<number> {
-  const server = createServer()
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  const { port } = server.address() as { port: number }
-  await new Promise((resolve) => server.close(resolve))
-  return port
 }
 
 export interface InProcessRelay {
