@@ -1,11 +1,10 @@
-import { execFile } from 'node:child_process'
 import { cp, mkdtemp, readdir, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
-import { runCli } from '../support/run-cli.ts'
+import { runCli, runNode } from '../support/run-cli.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
 const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url))
@@ -14,19 +13,8 @@ const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url))
  * Runs an example script as examples/README.md does (`npx node <script>`: the project's
  * Node 24, which is the Node running these tests), and resolves with its output.
  */
-function runExample(script: string, args: string[], cwd = EXAMPLES) {
-  return new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) => {
-    execFile(
-      process.execPath,
-      [join(EXAMPLES, script), ...args],
-      { cwd, timeout: 180_000, maxBuffer: 4 * 1024 * 1024 },
-      (err, stdout, stderr) => {
-        if (err && typeof err.code !== 'number') return reject(err)
-        resolve({ code: err ? (err.code as number) : 0, stdout, stderr })
-      },
-    )
-  })
-}
+const runExample = (script: string, args: string[], cwd = EXAMPLES) =>
+  runNode(join(EXAMPLES, script), args, { cwd, timeoutMs: 180_000 })
 
 /** `pi ≈ 3.14159 …` from an example's output. */
 const piOf = (text: string) => Number(/pi ≈ (\d\.\d+)/.exec(text)?.[1])
