@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type Browser, chromium } from 'playwright'
+import type { Browser } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS, launchChromium } from '../support/chromium.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
@@ -70,10 +70,8 @@ describe('a tab across relay restarts and visits', () => {
   it('leaves the swarm and gives its identity back when the GPU does not start', async () => {
     // A Chromium without the WebGPU flags has no adapter: the GPU start fails at once,
     // while the swarm join is under way.
-    const noGpu = await chromium.launch({
-      executablePath: process.env.TABSWARM_CHROMIUM ?? '/usr/bin/chromium',
+    const noGpu = await launchChromium({
       args: CHROMIUM_ARGS.filter((a) => !/webgpu|swiftshader|Vulkan/i.test(a)),
-      headless: true,
     })
     try {
       const page = await noGpu.newPage()

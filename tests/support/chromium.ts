@@ -24,13 +24,20 @@ function chromiumPath(): string | undefined {
   return ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => existsSync(p))
 }
 
-/** Launches the system's Chromium (Debian's package in CI); never downloads a browser. */
-export async function launchChromium(): Promise<Browser> {
+/**
+ * Launches the system's Chromium (Debian's package in CI); never downloads a browser.
+ * `args` replaces CHROMIUM_ARGS, for a browser set up otherwise (one without WebGPU).
+ */
+export async function launchChromium({
+  args = CHROMIUM_ARGS,
+}: {
+  args?: string[]
+} = {}): Promise<Browser> {
   const executablePath = chromiumPath()
   if (executablePath == null) {
     throw new Error(
       'Chromium not found: install Debian\'s "chromium" package or set TABSWARM_CHROMIUM',
     )
   }
-  return chromium.launch({ executablePath, args: CHROMIUM_ARGS, headless: true })
+  return chromium.launch({ executablePath, args, headless: true })
 }
