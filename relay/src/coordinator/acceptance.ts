@@ -6,7 +6,9 @@ import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import type { Clock } from './clock.ts'
 import {
   type Contributor,
+  type ContributorIdentity,
   type ContributorRegistry,
+  identityOf,
   sameContributor,
 } from './contributor-registry.ts'
 import type {
@@ -19,7 +21,7 @@ import type {
 import type { CoordinatorCounters } from './coordinator-counters.ts'
 import { credibility } from './credibility.ts'
 import type { JobPublication } from './job-publication.ts'
-import type { JobRuntime, TaskRuntime } from './job-runtime.ts'
+import type { JobRuntime, KnownAnswer, TaskRuntime } from './job-runtime.ts'
 import { jobView } from './job-view.ts'
 import type { LeaseTable } from './lease-table.ts'
 import type { ResultVerifier } from './result-verifier.ts'
@@ -55,8 +57,11 @@ export interface Acceptance {
   record(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
   /** A contributor could not run its task; see `WorkGateway.reportTaskError`. */
   taskError(peerId: string, leaseId: string, code: string, message: string): ResultOutcome
-  /** The known answer a canary of this task to `c` is checked against, if it can be one. */
-  canaryAnswer(job: JobRuntime, task: TaskRuntime, c: Contributor): ResultTensor[] | undefined
+  /**
+   * Whether this accepted task, sent to `c` as a canary, would test it: its answer is known
+   * and `c` is none of those who gave it. In memory, except once per task after a restart.
+   */
+  canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean
 }
 
 /**
@@ -75,7 +80,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   function accept(
     job: JobRuntime,
     task: TaskRuntime,
-    winners: Array<{ leaseId: string; peerId: string; payee: string }>,
+    winners: Array<ContributorIdentity & { leaseId: string }>,
     outputs: ResultTensor[],
     method: VerificationMethod,
     /** More changes of the same decision (the losers' faults), in the same transaction. */
@@ -115,10 +120,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     })
     publication.wrote(seq)
     task.accepted = true
-    task.answeredBy = winners.map((w) => {
-      const address = contributors.get(w.peerId)?.address
-      return { peerId: w.peerId, payee: w.payee, ...(address != null ? { address } : {}) }
-    })
+    task.answer = { outputs: refs, by: winners.map(identityOf), complete: true }
     task.replicas = []
     for (const leaseId of [...task.leases]) dropLease(leaseId, false)
     publish(job, () => {
@@ -168,22 +170,40 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   }
 
   /**
-   * The accepted answer of a task, for a canary to `c`: none when `c` (its peer id, wallet
-   * or address) is among those who answered it, since re-issuing a task to someone who did
-   * it tests nothing and tells it what a canary looks like.
+   * An accepted task's answer: kept in memory since its acceptance, or, after a restart,
+   * read back from its result row once (the row names its first winner only).
    */
-  function canaryAnswer(
-    job: JobRuntime,
-    task: TaskRuntime,
-    c: Contributor,
-  ): ResultTensor[] | undefined {
-    if ((task.answeredBy ?? []).some((other) => sameContributor(c, other))) return undefined
-    const [known] = store.resultsOfTask(job.row.id, task.index)
-    if (known == null || known.peerId === c.peerId || known.payee === c.payee) return undefined
+  function knownAnswer(job: JobRuntime, task: TaskRuntime): KnownAnswer | null {
+    if (task.answer !== undefined) return task.answer
+    const [row] = store.resultsOfTask(job.row.id, task.index)
+    task.answer =
+      row == null
+        ? null
+        : { outputs: row.outputs, by: [{ peerId: row.peerId, payee: row.payee }], complete: false }
+    return task.answer
+  }
+
+  /**
+   * Re-issuing a task to someone who answered it (its peer id, wallet or address) tests
+   * nothing and tells it what a canary looks like. After a restart the other agreeing
+   * winners of an earlier task are unknown: it goes as a canary only to someone paid
+   * nothing on this job (a winner forfeited since is the one case this misses).
+   */
+  function canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean {
+    const answer = knownAnswer(job, task)
+    if (answer == null || answer.by.some((other) => sameContributor(c, other))) return false
+    return answer.complete || !job.payees.has(c.payee)
+  }
+
+  /** The known answer's bytes, if every blob is still there (else it is dropped for good). */
+  function knownOutputs(task: TaskRuntime, answer: KnownAnswer): ResultTensor[] | undefined {
     const outputs: ResultTensor[] = []
-    for (const ref of known.outputs) {
+    for (const ref of answer.outputs) {
       const bytes = blobs.get(ref.blob)
-      if (bytes == null) return undefined
+      if (bytes == null) {
+        task.answer = null
+        return undefined
+      }
       outputs.push({ shape: ref.shape, dtype: ref.dtype, bytes })
     }
     return outputs
@@ -248,7 +268,9 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     leaseId: string,
     outputs: ResultTensor[],
   ): ResultOutcome {
-    const known = canaryAnswer(job, task, c)
+    // Checked again now: `c` may have registered another wallet or address since its lease.
+    const answer = canTest(job, task, c) ? knownAnswer(job, task) : null
+    const known = answer != null ? knownOutputs(task, answer) : undefined
     if (known == null) {
       // The answer is gone (its blob), or `c` now shares a peer id, wallet or address with
       // those who gave it: nothing checks this result, so it earns nothing.
@@ -344,7 +366,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         if (verdict.kind === 'reject') return reject(job, task, c, verdict.reason)
         // An independent check passed: evidence for the contributor's credibility.
         contributors.credit(c)
-        accept(job, task, [{ leaseId, peerId, payee: c.payee }], outputs, verdict.method)
+        accept(job, task, [{ leaseId, ...identityOf(c) }], outputs, verdict.method)
         return { outcome: 'accepted' }
       }
     }
@@ -359,13 +381,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
           'a result from the same peer, wallet or network address already counts for this task',
       }
     }
-    task.replicas.push({
-      leaseId,
-      peerId,
-      payee: c.payee,
-      ...(c.address != null ? { address: c.address } : {}),
-      outputs,
-    })
+    task.replicas.push({ leaseId, ...identityOf(c), outputs })
     const { method, ...outcome } = decideVote(job, task)
     count(outcome.outcome, method)
     return outcome
@@ -400,12 +416,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       task: task.index,
       code: String(code).slice(0, 64),
     })
-    if (!reporters.some((r) => sameContributor(c, r)))
-      reporters.push({
-        peerId: c.peerId,
-        payee: c.payee,
-        ...(c.address != null ? { address: c.address } : {}),
-      })
+    if (!reporters.some((r) => sameContributor(c, r))) reporters.push(identityOf(c))
     // The error lies with the job once contributors with distinct peer ids, wallets and
     // addresses hit it: one contributor (or one Sybil) cannot fail someone else's job.
     if (reporters.length >= 2)
@@ -418,5 +429,5 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     return { outcome: 'rejected' as const, reason: 'task error recorded' }
   }
 
-  return { record: verifyAndRecord, taskError, canaryAnswer }
+  return { record: verifyAndRecord, taskError, canTest }
 }

@@ -22,8 +22,6 @@ export interface Contributor extends ContributorIdentity {
   capabilities?: Capabilities
   /** Credibility evidence, faults and ban, as stored (written in batches, see `credit`). */
   record: StoredContributor
-  /** Whether its device meets each job's `TaskRequirement`, by job id. */
-  fits: Map<string, boolean>
 }
 
 /**
@@ -35,6 +33,11 @@ export function sameContributor(a: ContributorIdentity, b: ContributorIdentity):
   return (
     a.peerId === b.peerId || a.payee === b.payee || (a.address != null && a.address === b.address)
   )
+}
+
+/** Just the identity of `c` (what `sameContributor` compares), to keep beside a result. */
+export function identityOf(c: ContributorIdentity): ContributorIdentity {
+  return { peerId: c.peerId, payee: c.payee, ...(c.address != null ? { address: c.address } : {}) }
 }
 
 export interface ContributorRegistryOptions {
@@ -160,7 +163,6 @@ export function createContributorRegistry(
         gflops: hello.gflops ?? options.defaultGflops,
         capabilities: hello.capabilities,
         record,
-        fits: new Map(),
       }
       online.set(peerId, c)
       return c

@@ -1090,6 +1090,98 @@ describe('coordinator: canaries and adaptive replication', () => {
     expect((await c.getJob(job.id)).credits.spent).toBe(spent)
   })
 
+  it('picks a canary with no I/O: no result row and no blob is read to lease one', async () => {
+    const memory = createMemoryBlobStore()
+    let reads = 0
+    const blobs: BlobStore = {
+      put: (bytes) => memory.put(bytes),
+      get: (hash) => {
+        reads++
+        return memory.get(hash)
+      },
+      open: (hash) => memory.open(hash),
+      has: (hash) => memory.has(hash),
+      get bytesUsed() {
+        return memory.bytesUsed
+      },
+    }
+    const inner = createSqliteStore({ path: ':memory:' })
+    let rowReads = 0
+    const store = {
+      ...inner,
+      resultsOfTask: (jobId: string, index: number) => {
+        rowReads++
+        return inner.resultsOfTask(jobId, index)
+      },
+    }
+    const c = make({ blobs, store, random: () => 0 })
+    await customJob(c, blobs, 2, 1)
+    for (const [peer, address] of [
+      ['a', '10.0.0.1'],
+      ['b', '10.0.0.2'],
+      ['x', '10.0.0.3'],
+    ] as const)
+      c.registerContributor(peer, { capabilities: caps, address })
+    const submit = (peer: string, grant: LeaseGrant, bytes: Uint8Array) =>
+      c.submitOutputs(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes }]).outcome
+    expect(submit('a', c.lease('a')!, f32([0]))).toBe('pending')
+    expect(submit('b', c.lease('b')!, f32([2]))).toBe('pending')
+    expect(submit('a', c.lease('a')!, f32([2]))).toBe('accepted')
+    reads = 0
+    const canary = c.lease('x')!
+    expect(c.stats().counters.canariesIssued).toBe(1)
+    expect([reads, rowReads]).toEqual([0, 0])
+    // The check itself reads the answer.
+    expect(submit('x', canary, f32([2]))).toBe('accepted')
+    expect(reads).toBeGreaterThan(0)
+    expect(rowReads).toBe(0)
+  })
+
+  it('after a restart, sends no winner of an earlier task its own answer as a canary, not even one the result row does not name', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'coordinator-'))
+    dirs.push(dir)
+    const open = () => {
+      const store = createSqliteStore({ path: join(dir, 'coordinator.db') })
+      const blobs = createTieredBlobStore({
+        store,
+        large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
+      })
+      return { c: make({ store, blobs, random: () => 0 }), blobs }
+    }
+    const first = open()
+    await customJob(first.c, first.blobs, 2, 1)
+    const join2 = (c: Coordinator) => {
+      for (const [peer, address] of [
+        ['a', '10.0.0.1'],
+        ['b', '10.0.0.2'],
+      ] as const)
+        c.registerContributor(peer, { capabilities: caps, address })
+    }
+    join2(first.c)
+    const submit = (c: Coordinator, peer: string, grant: LeaseGrant, bytes: Uint8Array) =>
+      c.submitOutputs(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes }]).outcome
+    // t1 is accepted with a and b agreeing; t0 waits for a second opinion, lost at the restart.
+    expect(submit(first.c, 'a', first.c.lease('a')!, f32([0]))).toBe('pending')
+    expect(submit(first.c, 'b', first.c.lease('b')!, f32([2]))).toBe('pending')
+    expect(submit(first.c, 'a', first.c.lease('a')!, f32([2]))).toBe('accepted')
+    await first.c.durable()
+    first.c.close()
+
+    const second = open()
+    join2(second.c)
+    // The row names one of the two winners. Neither gets t1 back as a canary: one gets t0,
+    // the task still to do, and the other nothing.
+    const grants = [second.c.lease('a'), second.c.lease('b')].filter((g) => g != null)
+    expect(grants).toHaveLength(1)
+    expect(second.c.stats().counters.canariesIssued).toBe(0)
+    // Someone paid nothing on the job does.
+    second.c.registerContributor('z', { capabilities: caps, address: '10.0.0.9' })
+    const canary = second.c.lease('z')!
+    expect(second.c.stats().counters.canariesIssued).toBe(1)
+    expect(submit(second.c, 'z', canary, f32([2]))).toBe('accepted')
+    second.c.close()
+  })
+
   it('lowers replication as a contributor earns credibility: a long-verified result stands alone', async () => {
     const blobs = createMemoryBlobStore()
     const store = createSqliteStore({ path: ':memory:' })

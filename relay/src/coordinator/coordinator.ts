@@ -282,6 +282,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         inputs.kind === 'matmul'
           ? matmulRequirement(row.tileRows ?? 128, inputs.m, inputs.k, inputs.n)
           : customRequirement(inputs.spec),
+      fits: new WeakMap(),
       payees: new Set(),
       leased: 0,
       outbox: Promise.resolve(),
@@ -351,7 +352,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     speculateAfterMs,
     maxTaskSeconds,
     canaryRate,
-    canTest: (job, task, c) => canaryAnswer(job, task, c) != null,
+    canTest: (job, task, c) => acceptance.canTest(job, task, c),
   })
   const requeue = scheduler.requeue
 
@@ -431,7 +432,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     faultRate,
     maxTaskFailures,
   })
-  const canaryAnswer = acceptance.canaryAnswer
 
   // ---- the facade
 

@@ -1,7 +1,8 @@
 import type { BlobStore } from '../blobs/blob-store.ts'
-import type { CustomJobSpec, TensorDtype } from '../protocol/job-spec.ts'
+import type { CustomJobSpec, TensorDtype, TensorRef } from '../protocol/job-spec.ts'
 import type { StoredJob } from '../store/coordinator-store.ts'
 import type { TaskRequirement } from './capability-match.ts'
+import type { Contributor, ContributorIdentity } from './contributor-registry.ts'
 import type { JobEvent, ResultTensor } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 import { columnBand, type MatmulTile, planMatmulTiles, rowBand } from './matmul-tiling.ts'
@@ -23,6 +24,17 @@ export interface Replica {
   outputs: ResultTensor[]
 }
 
+/** An accepted task's answer, and who gave it: a canary of it never goes to them. */
+export interface KnownAnswer {
+  outputs: TensorRef[]
+  by: ContributorIdentity[]
+  /**
+   * `false` after a restart: the store names only the first of the agreeing winners, so
+   * the others are not in `by` (see `canTest`).
+   */
+  complete: boolean
+}
+
 export interface TaskRuntime {
   index: number
   /** Opaque, set when the task is first leased (see `taskIdOf`). */
@@ -39,8 +51,11 @@ export interface TaskRuntime {
   failures: number
   /** `peer:` and `payee:` keys of contributors whose result for this task was wrong. */
   failedBy: Set<string>
-  /** Who gave the accepted answer: never sent this task as a canary. */
-  answeredBy?: Array<{ peerId: string; payee: string; address?: string }>
+  /**
+   * The accepted answer, kept for canaries. Set on acceptance; after a restart read back
+   * from the store on first need (`null`: none, or no longer usable).
+   */
+  answer?: KnownAnswer | null
   /**
    * Contributors that reported a task error (not a fault), distinct in peer id, wallet and
    * address: two fail the job.
@@ -95,6 +110,11 @@ export interface JobRuntime {
   inputs: MatmulInputs | CustomInputs
   /** What a device needs to run this job's tasks. */
   need: TaskRequirement
+  /**
+   * Whether a contributor's device meets `need`, worked out once per contributor; weak, so
+   * a contributor that leaves (or registers again, as a new object) takes its entry along.
+   */
+  fits: WeakMap<Contributor, boolean>
   /** Who earned pending credit on this job, settled when it ends. */
   payees: Set<string>
   leased: number

@@ -24,7 +24,7 @@ export interface SchedulerOptions {
   maxTaskSeconds: number
   /** Fraction of leases that are canaries, per job. */
   canaryRate(spec: JobSpec): number
-  /** Whether this accepted task's known answer can test `c` (see the coordinator's canaryAnswer). */
+  /** Whether this accepted task's known answer can test `c` (see `Acceptance.canTest`); no I/O. */
   canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean
 }
 
@@ -84,10 +84,10 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    * measured speed, unless no faster device is around to take it.
    */
   function suits(c: Contributor, job: JobRuntime, fastest: number): boolean {
-    let fits = c.fits.get(job.row.id)
+    let fits = job.fits.get(c)
     if (fits == null) {
       fits = mismatch(c.capabilities, job.need) == null
-      c.fits.set(job.row.id, fits)
+      job.fits.set(c, fits)
     }
     if (!fits) return false
     const inputs = job.inputs
@@ -140,16 +140,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
   function canary(job: JobRuntime, c: Contributor, fastest: number): TaskRuntime | undefined {
     const rate = options.canaryRate(job.row.spec)
     if (rate <= 0 || job.row.acceptedTasks === 0 || random() >= rate) return undefined
+    if (!suits(c, job, fastest)) return undefined
     const start = Math.floor(random() * job.tasks.length)
     for (let i = 0; i < Math.min(job.tasks.length, MAX_SKIPPED); i++) {
       const task = job.tasks[(start + i) % job.tasks.length]!
-      if (
-        task.accepted &&
-        mayRun(c, task) &&
-        suits(c, job, fastest) &&
-        options.canTest(job, task, c)
-      )
-        return task
+      if (task.accepted && mayRun(c, task) && options.canTest(job, task, c)) return task
     }
     return undefined
   }
