@@ -1,6 +1,9 @@
+import { RELAY_HEARTBEAT_MS } from '@tabswarm/relay/protocol'
+
 /**
  * The SDK's default timeouts and limits, in one place. Every one can be overridden where it
- * is used (client options, call options, CLI flags); these are what you get otherwise.
+ * is used (client options, call options, CLI flags); these are what you get otherwise. The
+ * relay's own defaults it sizes itself against come from `@tabswarm/relay/protocol`.
  */
 
 /** One HTTP request to the relay that is not a long-lived stream or a blob transfer. */
@@ -16,13 +19,9 @@ export const MAX_REQUEST_RETRIES = 3
 export const MAX_RETRY_WAIT_MS = 30_000
 
 /**
- * How often the relay writes a heartbeat on an idle event stream (the relay's
- * `heartbeatMs`, `relay/src/http/api.ts`).
- */
-export const RELAY_HEARTBEAT_MS = 15_000
-/**
  * An event stream that has carried nothing, not even a heartbeat, for this long is taken
- * for dead (a half-open connection) and reopened: three missed heartbeats.
+ * for dead (a half-open connection) and reopened: three missed heartbeats of the relay's
+ * default `RELAY_HEARTBEAT_MS`.
  */
 export const EVENT_STREAM_IDLE_TIMEOUT_MS = 3 * RELAY_HEARTBEAT_MS
 /** Pause before reopening an event stream the relay closed before the job ended. */
@@ -31,12 +30,6 @@ export const EVENT_STREAM_RECONNECT_MS = 1_000
 export const MAX_EVENT_STREAM_RETRIES = 5
 /** Longest pause between two attempts to reopen a failing event stream. */
 export const MAX_EVENT_STREAM_BACKOFF_MS = 30_000
-
-/**
- * The relay's default cap on a JSON body (`maxJsonBytes`): a job spec larger than this is
- * refused with HTTP 413, so the CLI checks before uploading anything.
- */
-export const RELAY_MAX_JSON_BYTES = 4 * 1024 ** 2
 
 /** Asking a relay's HTTP API for its libp2p addresses. */
 export const RELAY_LOOKUP_TIMEOUT_MS = 10_000

@@ -146,10 +146,24 @@ describe('job handle event stream', () => {
 
   it('progress asks for state changes only, so results are not replayed to it', async () => {
     const { transport, calls } = fakeTransport([
+      { chunks: [[0, stateEvent('progress', job('running'))]] },
       { chunks: [[0, stateEvent('completed', job('completed', 3))]] },
     ])
     await collect(createJobHandle(transport, 'j1', fast).progress())
-    expect(Number(calls[0]!.headers['last-event-id'])).toBeGreaterThan(1e14)
+    // On the first connection and on the reconnection alike, with no cursor to resume from.
+    expect(calls.map((c) => c.path)).toEqual([
+      '/jobs/j1/events?results=false',
+      '/jobs/j1/events?results=false',
+    ])
+    expect(calls.map((c) => c.headers['last-event-id'])).toEqual([undefined, undefined])
+  })
+
+  it('results ask for the full stream', async () => {
+    const { transport, calls } = fakeTransport([
+      { chunks: [[0, stateEvent('completed', job('completed', 0))]] },
+    ])
+    await collect(createJobHandle(transport, 'j1', fast).resultRefs())
+    expect(calls[0]!.path).toBe('/jobs/j1/events')
   })
 
   it('reconnects when the relay accepts the stream but never sends its headers', async () => {

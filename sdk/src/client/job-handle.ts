@@ -112,11 +112,6 @@ type StreamEvent =
 
 const isTerminal = (job: JobView) => job.status !== 'running'
 const STATE_EVENTS = new Set(['progress', 'completed', 'failed', 'cancelled'])
-/**
- * A Last-Event-ID beyond any real result seq (the relay takes up to 15 digits): the relay
- * then sends state changes only, so following progress does not replay every result.
- */
-const STATES_ONLY_CURSOR = 999_999_999_999_999
 
 /** One SSE event of the relay's job stream as a result or a state, or undefined for others. */
 function parseStreamEvent(event: ServerSentEvent): StreamEvent | undefined {
@@ -157,18 +152,23 @@ export function createJobHandle(
   const reconnectDelayMs = streamOptions.reconnectDelayMs ?? EVENT_STREAM_RECONNECT_MS
   const maxRetries = streamOptions.maxRetries ?? MAX_EVENT_STREAM_RETRIES
 
-  /** The job's events from result `after` on, across reconnections, ending with its end. */
+  /**
+   * The job's events from result `after` on, across reconnections, ending with its end;
+   * `statesOnly` asks the relay for state changes alone (`?results=false`), so following
+   * progress neither replays every result nor has them queued for it.
+   */
   async function* events(
     signal: AbortSignal | undefined,
-    after: number,
+    { after = 0, statesOnly = false }: { after?: number; statesOnly?: boolean },
   ): AsyncGenerator<StreamEvent> {
+    const url = `${path}/events${statesOnly ? '?results=false' : ''}`
     let cursor = after
     let failures = 0
     for (;;) {
       let delivered = false
       let problem: unknown
       try {
-        const response = await transport.request(`${path}/events`, {
+        const response = await transport.request(url, {
           signal,
           // The stream lives as long as the job; the transport still bounds the wait for its
           // headers, and readServerSentEvents the silences after them.
@@ -225,13 +225,13 @@ export function createJobHandle(
     status: ({ signal } = {}) => transport.json<JobView>(path, { signal }),
 
     async *progress({ signal } = {}) {
-      for await (const event of events(signal, STATES_ONLY_CURSOR)) {
+      for await (const event of events(signal, { statesOnly: true })) {
         if (event.type === 'state') yield event.job
       }
     },
 
     async *resultRefs({ signal, after = 0 } = {}) {
-      for await (const event of events(signal, after)) {
+      for await (const event of events(signal, { after })) {
         if (event.type === 'result') yield event.result
         else if (isTerminal(event.job) && event.job.status !== 'completed')
           throw new JobFailedError(id, event.job.status, event.job.error)
@@ -265,9 +265,10 @@ export function createJobHandle(
         }
         throw err
       }
-      if (last == null) last = await handle.status()
-      if (last.status !== 'completed') throw new JobFailedError(id, last.status, last.error)
-      return last
+      // progress() ends only after yielding the terminal state (or throws), so `last` is it.
+      const end = last!
+      if (end.status !== 'completed') throw new JobFailedError(id, end.status, end.error)
+      return end
     },
 
     cancel: ({ signal } = {}) =>

@@ -1,5 +1,5 @@
+import { RELAY_MAX_JSON_BYTES } from '@tabswarm/relay/protocol'
 import type { JobSpec } from '../../client/client.ts'
-import { RELAY_MAX_JSON_BYTES } from '../../constants.ts'
 import type { NpyHeader } from '../../npy/npy.ts'
 import { UsageError } from '../usage-error.ts'
 import type { LoadedRunSpec } from './run-spec.ts'
