@@ -42,8 +42,11 @@ export interface AcceptanceDeps {
   publication: JobPublication
   /** Ends a job: settles its ledger and publishes its end. */
   finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void
-  /** Ends a lease, putting its task back in the queue when `putBack` and nobody else holds it. */
-  dropLease(leaseId: string, putBack?: boolean): void
+  /**
+   * Ends a lease; its task goes back to the queue (at the end or the front, as `putBack`
+   * says) when nobody else holds it, or stays out with `false`.
+   */
+  dropLease(leaseId: string, putBack?: 'back' | 'front' | false): void
   /** Takes the leases and waiting replicas of newly banned contributors away. */
   expel(outcast: readonly Contributor[]): void
   /** Fraction of saboteurs credibility assumes. */
@@ -75,7 +78,6 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   const { requeue, markFailed } = deps.scheduler
   const publish = publication.publish
   const count = counters.count
-  const view = (row: JobRuntime['row'], job?: JobRuntime) => jobView(row, job?.leased ?? 0)
 
   function accept(
     job: JobRuntime,
@@ -132,7 +134,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         method,
         acceptedAt: at,
       }
-      return { type: 'result', job: view(row, job), result }
+      return { type: 'result', job: jobView(row, job), result }
     })
     if (row.acceptedTasks === row.totalTasks) finish(job, 'completed')
     else if (ledger.escrowed(row.id) < row.taskCredits)
@@ -141,7 +143,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         'failed',
         `budget exhausted after ${row.spent} credits with ${row.acceptedTasks} of ${row.totalTasks} tasks accepted`,
       )
-    else publish(job, () => ({ type: 'progress', job: view(row, job) }))
+    else publish(job, () => ({ type: 'progress', job: jobView(row, job) }))
   }
 
   /** A wrong result: counted and faulted in one transaction; the task goes to someone else. */
@@ -164,7 +166,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       finish(job, 'failed', `task ${task.index} failed verification ${task.failures} times`)
     } else {
       requeue(job, task)
-      publish(job, () => ({ type: 'progress', job: view(job.row, job) }))
+      publish(job, () => ({ type: 'progress', job: jobView(job.row, job) }))
     }
     return { outcome: 'rejected', reason }
   }
@@ -321,16 +323,16 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       count('stale', 'none')
       return { outcome: 'stale', reason: 'lease unknown, expired or held by another peer' }
     }
+    // The lease ends with its result, whatever the verdict: the task goes back to the
+    // queue below only when the verdict says so.
+    dropLease(leaseId, false)
     const job = jobs.get(lease.jobId)
     const task = job?.tasks[lease.taskIndex]
     const c = contributors.get(peerId)
-    task?.leases.delete(leaseId)
-    leases.remove(leaseId)
     if (job == null || task == null) {
       count('stale', 'none')
       return { outcome: 'stale', reason: 'the job is over' }
     }
-    if (!lease.canary) job.leased--
     if (c == null || c.record.banned) {
       count('rejected', 'none')
       requeue(job, task)

@@ -192,6 +192,17 @@ describe('coordinator: matmul jobs', () => {
     expect((await c.getJob(job.id)).status).toBe('completed')
   })
 
+  it('refuses the release of a lease whose time is up, as renewing would', () => {
+    const clock = fakeClock()
+    const c = make({ tileSize: 2, clock, leaseMs: 1_000 })
+    c.submitMatmul(matrices(4, 2, 4))
+    c.registerContributor('late', caps)
+    const grant = c.lease('late')!
+    clock.advance(1_000)
+    expect(() => c.releaseLease('late', grant.leaseId)).toThrow(/holds no live lease/)
+    expect(c.renewLease('late', grant.leaseId)).toBeUndefined()
+  })
+
   it('takes a released lease back at once, without a fault or a task error, and refuses a release of a lease not held', async () => {
     const clock = fakeClock()
     const c = make({ tileSize: 2, clock, leaseMs: 60_000 })

@@ -214,7 +214,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   // ---- views and events
 
   const publication = createJobPublication(store)
-  const view = (row: StoredJob, runtime?: JobRuntime) => jobView(row, runtime?.leased ?? 0)
   const live = (id: string) => jobs.get(id) ?? publication.ending(id)
 
   function requireRow(id: string): StoredJob {
@@ -249,8 +248,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       medianGflops: contributors.medianGflops(),
       contributors: contributors.size,
     })
-  const parseSpec = (spec: unknown) => planner.parse(spec)
-  const canaryRate = (spec: JobSpec) => planner.canaryRate(spec)
 
   // ---- job lifecycle
 
@@ -294,7 +291,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   function finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void {
     const at = clock.now()
     const row = job.row
-    const before = view(row, job)
+    const before = jobView(row, job)
     store.transaction(() => {
       const refunded = ledger.settle(row.id, row.owner, job.payees, at)
       row.status = status
@@ -322,22 +319,26 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       refunded: row.refunded,
       ...(error != null ? { error } : {}),
     })
-    publication.end(job, before, { type: status, job: view(row) } as JobEvent)
+    publication.end(job, before, { type: status, job: jobView(row) } as JobEvent)
   }
 
   // ---- contributors
 
   /** Takes the leases and the waiting replicas of newly banned contributors away. */
   function expel(outcast: readonly Contributor[]): void {
-    for (const banned of outcast) {
-      for (const leaseId of leases.heldBy(banned.peerId)) dropLease(leaseId, true)
-      // Its replicas waiting for agreement count for nothing now.
-      for (const job of jobs.values()) {
-        for (const task of job.tasks) {
-          if (task.replicas.some((r) => r.peerId === banned.peerId)) {
-            task.replicas = task.replicas.filter((r) => r.peerId !== banned.peerId)
-            requeue(job, task)
-          }
+    if (outcast.length === 0) return
+    const banned = new Set<string>()
+    for (const c of outcast) {
+      banned.add(c.peerId)
+      for (const leaseId of leases.heldBy(c.peerId)) dropLease(leaseId)
+    }
+    // Their replicas waiting for agreement count for nothing now: one pass over the tasks
+    // for all of them (a wallet's ban can expel many peers at once).
+    for (const job of jobs.values()) {
+      for (const task of job.tasks) {
+        if (task.replicas.some((r) => banned.has(r.peerId))) {
+          task.replicas = task.replicas.filter((r) => !banned.has(r.peerId))
+          requeue(job, task)
         }
       }
     }
@@ -351,19 +352,29 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     random,
     speculateAfterMs,
     maxTaskSeconds,
-    canaryRate,
+    canaryRate: (spec) => planner.canaryRate(spec),
     canTest: (job, task, c) => acceptance.canTest(job, task, c),
   })
   const requeue = scheduler.requeue
 
-  function dropLease(leaseId: string, putBack = true): Lease | undefined {
+  /**
+   * Ends a lease. Its task goes back to the queue when nobody else holds it: at the end
+   * (`'back'`), at the front (`'front'`: it was already waited for once), or not at all.
+   */
+  function dropLease(
+    leaseId: string,
+    putBack: 'back' | 'front' | false = 'back',
+  ): Lease | undefined {
     const lease = leases.remove(leaseId)
     if (lease == null) return undefined
     const job = jobs.get(lease.jobId)
     const task = job?.tasks[lease.taskIndex]
     if (job != null && task?.leases.delete(leaseId)) {
       if (!lease.canary) job.leased--
-      if (putBack && task.leases.size === 0) requeue(job, task)
+      if (task.leases.size === 0) {
+        if (putBack === 'back') requeue(job, task)
+        else if (putBack === 'front') scheduler.requeueFirst(job, task)
+      }
     }
     return lease
   }
@@ -437,13 +448,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   const coordinator: Coordinator = {
     async quote(spec) {
-      const parsed = parseSpec(spec)
+      const parsed = planner.parse(spec)
       const p = plan(parsed)
       return { flops: p.flops, tasks: p.tasks, credits: p.credits }
     },
 
     async submit(spec, owner) {
-      const job = submitSync(parseSpec(spec), owner)
+      const job = submitSync(planner.parse(spec), owner)
       await store.flushed()
       return job
     },
@@ -623,17 +634,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     releaseLease(peerId, leaseId) {
-      const lease = leases.get(leaseId)
-      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= clock.now())
+      if (leases.held(peerId, leaseId) == null)
         throw new CoordinatorError(
           'LEASE_NOT_HELD',
           `peer ${peerId} holds no live lease ${String(leaseId).slice(0, 64)}`,
         )
-      dropLease(leaseId, false)
-      const job = jobs.get(lease.jobId)
-      const task = job?.tasks[lease.taskIndex]
       // Back at the front of the queue: the task was already waited for once.
-      if (job != null && task != null && task.leases.size === 0) scheduler.requeueFirst(job, task)
+      dropLease(leaseId, 'front')
     },
 
     submitResult(peerId, leaseId, output, shape) {
@@ -717,7 +724,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       store.insertJob(row)
     })
     const runtime = activate(row, [], inputs)
-    return view(row, runtime)
+    return jobView(row, runtime)
   }
 
   // Resume running jobs after a restart (last: everything it uses is defined by now).

@@ -123,7 +123,7 @@ export function createJobPublication(store: CoordinatorStore): JobPublication {
     view(row, live) {
       const ending = closing.get(row.id)
       if (ending != null) return ending.before
-      return jobView(row, live?.leased ?? 0)
+      return jobView(row, live)
     },
   }
 }

@@ -1,8 +1,12 @@
 import type { StoredJob } from '../store/coordinator-store.ts'
 import type { JobView } from './coordinator-api.ts'
 
-/** What the API and the SDK see of a job row: plain data, safe to serialise. */
-export function jobView(row: StoredJob, leased = 0): JobView {
+/**
+ * What the API and the SDK see of a job row: plain data, safe to serialise. `live` is the
+ * running job's working set, for the tasks leased now (none once it ended).
+ */
+export function jobView(row: StoredJob, live?: { readonly leased: number }): JobView {
+  const leased = live?.leased ?? 0
   const spec = row.spec
   const view: JobView = {
     id: row.id,

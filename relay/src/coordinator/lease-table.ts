@@ -23,6 +23,8 @@ export interface LeaseTable {
   get(id: string): Lease | undefined
   /** Removes a lease and returns it; undefined when there is none. */
   remove(id: string): Lease | undefined
+  /** The lease `id`, if it is live and `peerId` holds it. */
+  held(peerId: string, id: string): Lease | undefined
   /** Extends a live lease that `peerId` holds; undefined when it holds none such. */
   renew(peerId: string, id: string): Lease | undefined
   /** Ids of the leases `peerId` holds. */
@@ -45,6 +47,13 @@ export function createLeaseTable(options: { clock: Clock; leaseMs: number }): Le
   const byPeer = new Map<string, Set<string>>()
   const prefix = crypto.randomUUID().slice(0, 8)
   let seq = 0
+
+  function held(peerId: string, id: string): Lease | undefined {
+    const lease = leases.get(id)
+    return lease != null && lease.peerId === peerId && lease.expiresAt > clock.now()
+      ? lease
+      : undefined
+  }
 
   return {
     get size() {
@@ -79,11 +88,11 @@ export function createLeaseTable(options: { clock: Clock; leaseMs: number }): Le
       return lease
     },
 
+    held,
+
     renew(peerId, id) {
-      const lease = leases.get(id)
-      const now = clock.now()
-      if (lease == null || lease.peerId !== peerId || lease.expiresAt <= now) return undefined
-      lease.expiresAt = now + leaseMs
+      const lease = held(peerId, id)
+      if (lease != null) lease.expiresAt = clock.now() + leaseMs
       return lease
     },
 
