@@ -10,8 +10,15 @@ import { RELAY_HEARTBEAT_MS } from '@tabswarm/relay/protocol'
 export const REQUEST_TIMEOUT_MS = 30_000
 /** Uploading or downloading one blob (tensors can be hundreds of MiB). */
 export const BLOB_TRANSFER_TIMEOUT_MS = 10 * 60_000
-/** A whole `client.matmul`, upload to download; the job is cancelled when it passes. */
+/**
+ * A whole `client.matmul` or `tabswarm matmul`, upload to download; the job is cancelled
+ * when it passes.
+ */
 export const MATMUL_TIMEOUT_MS = 30 * 60_000
+/** A whole `tabswarm run`, upload to the last output written; the job is cancelled when it passes. */
+export const RUN_TIMEOUT_MS = 60 * 60_000
+/** Inputs uploaded at once by `client.map`, and read and uploaded at once by `tabswarm run`. */
+export const UPLOAD_CONCURRENCY = 4
 
 /** A refused request (HTTP 429 or 503) is tried at most this many more times. */
 export const MAX_REQUEST_RETRIES = 3

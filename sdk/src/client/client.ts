@@ -1,6 +1,11 @@
 import type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
 import type { CustomProgram, CustomTask, JobSpec, TensorRef } from '@tabswarm/relay/protocol'
-import { BLOB_TRANSFER_TIMEOUT_MS, MATMUL_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from '../constants.ts'
+import {
+  BLOB_TRANSFER_TIMEOUT_MS,
+  MATMUL_TIMEOUT_MS,
+  REQUEST_TIMEOUT_MS,
+  UPLOAD_CONCURRENCY,
+} from '../constants.ts'
 import type { NdArray, NpyDtype } from '../npy/npy.ts'
 import { InvalidInputError, RelayResponseError } from './client-errors.ts'
 import { forEachConcurrently } from './for-each-concurrently.ts'
@@ -54,7 +59,7 @@ export interface MapOptions extends CallOptions, JobCommon {
   workgroups:
     | [number, number, number]
     | ((inputs: NdArray[], index: number) => [number, number, number])
-  /** Tasks whose inputs upload at the same time. @default 4 */
+  /** Tasks whose inputs upload at the same time. @default UPLOAD_CONCURRENCY (4) */
   concurrency?: number | undefined
 }
 
@@ -272,7 +277,13 @@ export function createClient(options: ClientOptions): TabswarmClient {
     },
 
     async map(program, inputs, mapOptions) {
-      const { signal, outputs, workgroups, concurrency = 4, ...common } = mapOptions
+      const {
+        signal,
+        outputs,
+        workgroups,
+        concurrency = UPLOAD_CONCURRENCY,
+        ...common
+      } = mapOptions
       if (!Array.isArray(inputs) || inputs.length === 0)
         throw new InvalidInputError('map needs at least one input')
       if (!Number.isSafeInteger(concurrency) || concurrency < 1)

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import type { JobView } from '@tabswarm/relay'
 import { checkMatrix } from '../../client/client.ts'
+import { MATMUL_TIMEOUT_MS } from '../../constants.ts'
 import { encodeNpy } from '../../npy/npy.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
@@ -12,7 +13,7 @@ import { checkOutputFile } from '../output-dir.ts'
 import { createProgressBar } from '../progress-bar.ts'
 import { UsageError } from '../usage-error.ts'
 
-const DEFAULT_TIMEOUT_SECONDS = 1800
+const DEFAULT_TIMEOUT_SECONDS = MATMUL_TIMEOUT_MS / 1000
 
 export const matmulHelp = `Usage: tabswarm matmul <a.npy> <b.npy> -o <c.npy> [options]
 

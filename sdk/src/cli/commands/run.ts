@@ -3,6 +3,7 @@ import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { forEachConcurrently } from '../../client/for-each-concurrently.ts'
 import type { JobHandle } from '../../client/job-handle.ts'
+import { RUN_TIMEOUT_MS, UPLOAD_CONCURRENCY } from '../../constants.ts'
 import { encodeNpy, type NpyHeader } from '../../npy/npy.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
@@ -15,7 +16,7 @@ import { checkRunJobSize, runJobSpec } from '../run/run-job-spec.ts'
 import { loadRunSpec } from '../run/run-spec.ts'
 import { UsageError } from '../usage-error.ts'
 
-const DEFAULT_TIMEOUT_SECONDS = 3600
+const DEFAULT_TIMEOUT_SECONDS = RUN_TIMEOUT_MS / 1000
 
 export const runHelp = `Usage: tabswarm run <spec.json> [options]
 
@@ -44,9 +45,6 @@ ${clientFlagsHelp}
 
 Ctrl-C cancels the job; outputs already written stay.`
 
-/** Inputs read or uploaded at once. */
-const IO_CONCURRENCY = 4
-
 /** `tabswarm run spec.json`: maps a custom WGSL kernel over .npy inputs; resolves with the exit code. */
 export async function runCommand(args: string[], signal: AbortSignal): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -70,7 +68,7 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
 
   // Everything that can be checked locally is checked before the first byte is uploaded.
   const headers: NpyHeader[] = new Array(spec.inputFiles.length)
-  await forEachConcurrently(spec.inputFiles, IO_CONCURRENCY, async (file, index) => {
+  await forEachConcurrently(spec.inputFiles, UPLOAD_CONCURRENCY, async (file, index) => {
     headers[index] = await readNpyFileHeader(file)
   })
   const first = headers[0]!
@@ -94,7 +92,7 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
     // One failed read or upload stops the others.
     await forEachConcurrently(
       spec.inputFiles,
-      IO_CONCURRENCY,
+      UPLOAD_CONCURRENCY,
       async (file, index, uploads) => {
         const array = await readNpyFile(file)
         const header = headers[index]!

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { DRAIN_TIMEOUT_MS } from '../../constants.ts'
 import type { ContributorEvent } from '../../contributor/index.ts'
 import { type HeadlessWorkerSummary, runHeadlessWorker } from '../../worker/headless-worker.ts'
 import { resolveRelay } from '../../worker/resolve-relay.ts'
@@ -26,8 +27,8 @@ Options:
                            ~/.config/tabswarm/worker-wallet.key;
                            env TABSWARM_WALLET_KEY=0x... instead of a file)
   --max-tasks <n>          exit after n tasks (failed kernel runs count)
-  --drain <sec>            how long Ctrl-C waits for the task in flight (default 60)
-                           before handing it back
+  --drain <sec>            how long Ctrl-C waits for the task in flight (default
+                           ${DRAIN_TIMEOUT_MS / 1000}) before handing it back
   --json                   one JSON object per event on stdout, then the summary
   -h, --help               show this help`
 
@@ -69,7 +70,8 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
   })
   const maxTasks =
     values['max-tasks'] != null ? positiveInteger('--max-tasks', values['max-tasks']) : undefined
-  const drainSeconds = values.drain != null ? positiveInteger('--drain', values.drain) : 60
+  const drainSeconds =
+    values.drain != null ? positiveInteger('--drain', values.drain) : DRAIN_TIMEOUT_MS / 1000
 
   // The relay first: a bad address or a relay that is down gets its one-line error, and
   // leaves no wallet key file behind.
