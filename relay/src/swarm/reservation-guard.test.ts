@@ -4,6 +4,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
+import { networkKey } from '../coordinator/network-address.ts'
 import {
   createReservationGuard,
   type ReservationGuardNode,
@@ -71,6 +72,12 @@ describe('relay reservation guard', () => {
     expect(reservationHost(multiaddr('/ip6/::ffff:198.51.100.1/tcp/1/ws'))).toBe('198.51.100.1')
     expect(reservationHost(multiaddr('/ip4/127.0.0.1/tcp/1/ws'))).toBeUndefined()
     expect(reservationHost(multiaddr('/ip6/::1/tcp/1/ws'))).toBeUndefined()
+    expect(reservationHost(multiaddr('/ip6/::ffff:127.0.0.1/tcp/1/ws'))).toBeUndefined()
+    // The same key the coordinator gives the address (leading zeros of a group dropped).
+    expect(reservationHost(multiaddr('/ip6/2001:db8:1:0a::9/tcp/1/ws'))).toBe('2001:db8:1:a::/64')
+    expect(reservationHost(multiaddr('/ip6/2001:db8:1:0a::9/tcp/1/ws'))).toBe(
+      networkKey('2001:db8:1:a::1'),
+    )
   })
 
   it('caps the reservations of one host, lets them refresh, and frees them on disconnect', async () => {

@@ -1,6 +1,7 @@
 import type { RelayReservation } from '@libp2p/circuit-relay-v2'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import { isLoopbackIp, networkKey } from '../coordinator/network-address.ts'
 
 /** The parts of the relay's libp2p node the guard works with. */
 export interface ReservationGuardNode {
@@ -31,35 +32,14 @@ export interface ReservationGuardOptions {
   maxPerHost: number
 }
 
-function reservationHost4(ip: string): string | undefined {
-  return ip.startsWith('127.') ? undefined : ip
-}
-
-/** Host a connection comes from, IPv6 grouped by /64 (one subscriber's prefix); none for loopback. */
+/**
+ * Host a connection comes from, as the coordinator keys network addresses (`networkKey`:
+ * IPv6 grouped by /64, one subscriber's prefix); none for loopback.
+ */
 export function reservationHost(addr: Multiaddr): string | undefined {
-  const component = addr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')
-  const ip = component?.value
-  if (ip == null) return undefined
-  if (component?.name === 'ip4') return reservationHost4(ip)
-  if (ip === '::1') return undefined
-  const [head = '', tail] = ip.split('::')
-  const left = head.split(':').filter((g) => g !== '')
-  const right = tail == null ? [] : tail.split(':').filter((g) => g !== '')
-  const full = [
-    ...left,
-    ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'),
-    ...right,
-  ]
-  // An IPv4 address mapped into IPv6 (`::ffff:a.b.c.d`, which multiaddr writes in hex) is that IPv4 host.
-  if (
-    full.slice(0, 5).every((g) => Number.parseInt(g, 16) === 0) &&
-    full[5]?.toLowerCase() === 'ffff'
-  ) {
-    const word = (g: string | undefined) => Number.parseInt(g ?? '0', 16)
-    const [hi, lo] = [word(full[6]), word(full[7])]
-    return reservationHost4(`${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`)
-  }
-  return `${full.slice(0, 4).join(':')}::/64`
+  const ip = addr.getComponents().find((c) => c.name === 'ip4' || c.name === 'ip6')?.value
+  if (ip == null || isLoopbackIp(ip)) return undefined
+  return networkKey(ip)
 }
 
 /**

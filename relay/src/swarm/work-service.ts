@@ -1,6 +1,7 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Coordinator } from '../coordinator/coordinator.ts'
 import { CoordinatorError } from '../coordinator/coordinator-error.ts'
+import { isLoopbackIp } from '../coordinator/network-address.ts'
 import { verifyWalletProof } from '../coordinator/wallet-proof-check.ts'
 import type { Logger } from '../log.ts'
 import {
@@ -25,8 +26,7 @@ function remoteHost(addr: string): string | undefined {
   if (addr.includes('/p2p-circuit')) return undefined
   const host = /\/(?:ip4|ip6|dns4|dns6|dns)\/([^/]+)/.exec(addr)?.[1]
   // Loopback peers are the operator's own workers: they share an address by nature.
-  if (host == null || host.startsWith('127.') || host === '::1' || host === 'localhost')
-    return undefined
+  if (host == null || isLoopbackIp(host) || host === 'localhost') return undefined
   return host
 }
 
