@@ -3,6 +3,7 @@ import { type Message, TopicValidatorResult } from '@libp2p/gossipsub'
 import type { PeerId, PublicKey } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { ProtocolError } from './protocol-error.ts'
+import { createTokenBucketLimiter } from './token-bucket.ts'
 
 /**
  * Checks announcements on the discovery topic before gossipsub delivers or forwards them.
@@ -23,7 +24,10 @@ export interface DiscoveryValidatorOptions {
   burst?: number
   /** One more announcement allowed per this many ms (a tab announces every 10 s). @default 2_000 */
   refillMs?: number
-  /** Authors whose rate is tracked at once; the least recently heard are forgotten. @default 4096 */
+  /**
+   * Authors whose rate is tracked at once; past it, those idle long enough to have a full
+   * bucket are forgotten first, then the least recently heard. @default 4096
+   */
   maxTracked?: number
   /** Clock; injected by tests. @default Date.now */
   now?: () => number
@@ -142,28 +146,12 @@ export function createDiscoveryValidator(options: DiscoveryValidatorOptions = {}
     maxAddrBytes: options.maxAddrBytes ?? 256,
     maxBytes: options.maxBytes ?? 4096,
   }
-  const burst = options.burst ?? 5
-  const refillMs = options.refillMs ?? 2_000
-  const maxTracked = options.maxTracked ?? 4096
-  const now = options.now ?? Date.now
-  // Insertion order is recency order (entries are re-inserted on use): the first is the oldest.
-  const buckets = new Map<string, { tokens: number; at: number }>()
-
-  function withinRate(author: string): boolean {
-    const t = now()
-    const previous = buckets.get(author)
-    const tokens =
-      previous == null
-        ? burst
-        : Math.min(burst, previous.tokens + Math.max(0, t - previous.at) / refillMs)
-    buckets.delete(author)
-    buckets.set(author, { tokens: tokens >= 1 ? tokens - 1 : tokens, at: t })
-    for (const oldest of buckets.keys()) {
-      if (buckets.size <= maxTracked) break
-      buckets.delete(oldest)
-    }
-    return tokens >= 1
-  }
+  const authors = createTokenBucketLimiter({
+    ratePerSecond: 1000 / (options.refillMs ?? 2_000),
+    burst: options.burst ?? 5,
+    maxKeys: options.maxTracked ?? 4096,
+    ...(options.now != null ? { now: options.now } : {}),
+  })
 
   return function validateDiscoveryMessage(
     _propagationSource: PeerId,
@@ -179,7 +167,7 @@ export function createDiscoveryValidator(options: DiscoveryValidatorOptions = {}
       return TopicValidatorResult.Reject
     }
     if (!key.equals(message.key)) return TopicValidatorResult.Reject
-    return withinRate(message.from.toString())
+    return authors.take(message.from.toString()).ok
       ? TopicValidatorResult.Accept
       : TopicValidatorResult.Ignore
   }
