@@ -60,6 +60,11 @@ describe('every tabswarm command refuses bad input', () => {
       workgroups: { elementsPerWorkgroup: 64 },
     })
     await writeFile(path('f64.json'), JSON.stringify(spec('f64')))
+    // Two bytes short of what its header declares, as after a cut-off copy.
+    await mkdir(path('short'))
+    const whole = encodeNpy({ dtype: 'float32', shape: [3], data: new Float32Array(3) })
+    await writeFile(path('short/x.npy'), whole.subarray(0, whole.length - 2))
+    await writeFile(path('short.json'), JSON.stringify(spec('short')))
     await writeFile(path('ok.json'), JSON.stringify(spec('in')))
     await writeFile(path('in-place.json'), JSON.stringify({ ...spec('in'), outputDir: 'in' }))
     await writeFile(path('one-bad.json'), JSON.stringify(spec('mixed')))
@@ -119,6 +124,12 @@ describe('every tabswarm command refuses bad input', () => {
       /cannot read .*nope\.json \(ENOENT\)/,
     ],
     ['run: a float64 input', () => ['run', path('f64.json')], 2, /x\.npy: unsupported dtype '<f8'/],
+    [
+      'run: a truncated input',
+      () => ['run', path('short.json')],
+      2,
+      /x\.npy: \.npy shape \(3\) needs 12 data bytes, file has 10/,
+    ],
     [
       'run: the relay down',
       () => ['run', path('ok.json'), ...deadRelay()],

@@ -1,5 +1,6 @@
 import { open, readFile } from 'node:fs/promises'
 import {
+  checkNpyDataSize,
   type NdArray,
   NPY_PREFIX_BYTES,
   type NpyHeader,
@@ -60,10 +61,7 @@ export async function readNpyFileHeader(path: string, label?: string): Promise<N
       const header = parseNpyHeader(
         await read(Math.min(size, npyHeaderBytes(await read(NPY_PREFIX_BYTES)))),
       )
-      if (size - header.dataOffset !== header.dataBytes)
-        throw new Error(
-          `.npy shape (${header.shape.join(', ')}) needs ${header.dataBytes} data bytes, file has ${size - header.dataOffset}`,
-        )
+      checkNpyDataSize(header, size)
       return header
     } catch (err) {
       throw new UsageError(`${label ? `${label}: ` : ''}${path}: ${(err as Error).message}`)

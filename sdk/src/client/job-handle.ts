@@ -7,7 +7,7 @@ import {
   MAX_EVENT_STREAM_BACKOFF_MS,
   MAX_EVENT_STREAM_RETRIES,
 } from '../constants.ts'
-import { itemSize, viewAs } from '../npy/dtypes.ts'
+import { byteLengthOf, viewAs } from '../npy/dtypes.ts'
 import type { NdArray } from '../npy/npy.ts'
 import {
   ApiRequestError,
@@ -291,7 +291,7 @@ export async function downloadTensor(
     timeoutMs: BLOB_TRANSFER_TIMEOUT_MS,
   })
   const buffer = await response.arrayBuffer()
-  const expected = ref.shape.reduce((a, b) => a * b, 1) * itemSize(ref.dtype)
+  const expected = byteLengthOf(ref.dtype, ref.shape)
   if (buffer.byteLength !== expected)
     throw new BlobIntegrityError(
       ref.blob,

@@ -1,4 +1,10 @@
-import { isNpyDtype, type NpyData, type NpyDtype, typedArrayClassOf } from '../npy/dtypes.ts'
+import {
+  elementCount,
+  isNpyDtype,
+  type NpyData,
+  type NpyDtype,
+  typedArrayClassOf,
+} from '../npy/dtypes.ts'
 import type { NdArray } from '../npy/npy.ts'
 import { InvalidInputError } from './client-errors.ts'
 
@@ -48,7 +54,7 @@ export function toNdArray(name: string, x: TensorLike): NdArray {
     throw new InvalidInputError(
       `${name}.shape must be non-negative integers, got ${String(x.shape)}`,
     )
-  const count = x.shape.reduce((a, b) => a * b, 1)
+  const count = elementCount(x.shape)
   if (x.stride != null) {
     let expected = 1
     for (let axis = x.shape.length - 1; axis >= 0; axis--) {

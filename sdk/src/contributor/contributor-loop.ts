@@ -23,7 +23,7 @@ import {
   MAX_RELAY_BACKOFF_MS,
   WORK_REQUEST_TIMEOUT_MS,
 } from '../constants.ts'
-import { viewAs } from '../npy/dtypes.ts'
+import { elementCount, viewAs } from '../npy/dtypes.ts'
 import type { ContributorEvent } from './contributor-events.ts'
 import { measureMatmulGflops } from './measure-speed.ts'
 import { TaskStoppedError } from './task-stopped-error.ts'
@@ -262,7 +262,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
           ...(lease.program.entryPoint != null ? { entryPoint: lease.program.entryPoint } : {}),
         },
         inputs: lease.inputs.map((slot) => viewAs(slot.dtype, readBuffer(payload, slot))),
-        outputs: lease.outputs.map((o) => ({ length: o.shape.reduce((p, d) => p * d, 1) })),
+        outputs: lease.outputs.map((o) => ({ length: elementCount(o.shape) })),
         workgroups: lease.workgroups,
         ...(lease.params != null
           ? { params: Uint8Array.from(atob(lease.params), (ch) => ch.charCodeAt(0)) }

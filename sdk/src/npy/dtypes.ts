@@ -53,6 +53,21 @@ export function itemSize(dtype: NpyDtype): number {
   return DTYPES[dtype].itemSize
 }
 
+/** Elements in an array of `shape`: the product of its dimensions (1 for the empty shape). */
+export function elementCount(shape: readonly number[]): number {
+  return shape.reduce((count, dim) => count * dim, 1)
+}
+
+/**
+ * Bytes that an array of `dtype` and `shape` holds.
+ *
+ * @example
+ * byteLengthOf('float32', [3, 4]) // 48
+ */
+export function byteLengthOf(dtype: NpyDtype, shape: readonly number[]): number {
+  return elementCount(shape) * DTYPES[dtype].itemSize
+}
+
 /** numpy's little-endian `descr` for `dtype`, e.g. `'<f4'`. */
 export function descrOf(dtype: NpyDtype): string {
   return DTYPES[dtype].descr

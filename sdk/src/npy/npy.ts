@@ -1,9 +1,10 @@
 import { TabswarmError } from '@tabswarm/worker-kernels'
 import {
+  byteLengthOf,
   descrOf,
   dtypeOfDescr,
+  elementCount,
   isNpyDtype,
-  itemSize,
   type NpyData,
   type NpyDtype,
   viewAs,
@@ -103,8 +104,19 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
       if (!Number.isSafeInteger(dim) || dim < 0) fail(`bad dimension '${s}' in .npy shape`)
       return dim
     })
-  const dataBytes = shape.reduce((a, b) => a * b, 1) * itemSize(dtype)
-  return { dtype, shape, dataOffset, dataBytes }
+  return { dtype, shape, dataOffset, dataBytes: byteLengthOf(dtype, shape) }
+}
+
+/**
+ * Refuses a `.npy` file of `fileBytes` bytes that does not hold exactly the data its header
+ * declares (a truncated download, bytes appended), with an `NpyError` giving both sizes.
+ */
+export function checkNpyDataSize(header: NpyHeader, fileBytes: number): void {
+  const found = fileBytes - header.dataOffset
+  if (found !== header.dataBytes)
+    fail(
+      `.npy shape (${header.shape.join(', ')}) needs ${header.dataBytes} data bytes, file has ${found}`,
+    )
 }
 
 /**
@@ -118,12 +130,9 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
  * const a = parseNpy(await readFile('a.npy')) // { dtype: 'float32', shape: [3, 4], data: Float32Array(12) }
  */
 export function parseNpy(bytes: Uint8Array): NdArray {
-  const { dtype, shape, dataOffset, dataBytes } = parseNpyHeader(bytes)
-  if (bytes.byteLength - dataOffset !== dataBytes) {
-    fail(
-      `.npy shape (${shape.join(', ')}) needs ${dataBytes} data bytes, file has ${bytes.byteLength - dataOffset}`,
-    )
-  }
+  const header = parseNpyHeader(bytes)
+  checkNpyDataSize(header, bytes.byteLength)
+  const { dtype, shape, dataOffset } = header
   // Copy into a fresh buffer: aligned for the typed array, and detached from the caller's bytes.
   // (Not `bytes.slice`: on a Node Buffer that is a view into a shared pool.)
   const raw = new Uint8Array(bytes.subarray(dataOffset)).buffer
@@ -144,7 +153,7 @@ export function encodeNpy(array: NdArray): Uint8Array {
       `cannot write dtype '${array.dtype}': use float32, float16, int32 or uint32`,
       'UNSUPPORTED_DTYPE',
     )
-  const count = array.shape.reduce((a, b) => a * b, 1)
+  const count = elementCount(array.shape)
   if (count !== array.data.length) {
     fail(
       `shape (${array.shape.join(', ')}) has ${count} elements, data has ${array.data.length}`,

@@ -1,5 +1,6 @@
 import { RELAY_MAX_JSON_BYTES } from '@tabswarm/relay/protocol'
 import type { JobSpec } from '../../client/client.ts'
+import { elementCount } from '../../npy/dtypes.ts'
 import type { NpyHeader } from '../../npy/npy.ts'
 import { UsageError } from '../usage-error.ts'
 import type { LoadedRunSpec } from './run-spec.ts'
@@ -31,7 +32,7 @@ export function runJobSpec(
       outputs: [{ name: 'output', dtype: spec.output.dtype }],
     },
     tasks: headers.map((header, index) => {
-      const elements = header.shape.reduce((a, b) => a * b, 1)
+      const elements = elementCount(header.shape)
       return {
         inputs: [{ blob: blobOf(index), dtype: header.dtype, shape: header.shape }],
         outputs: [
