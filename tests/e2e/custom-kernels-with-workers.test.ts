@@ -55,7 +55,12 @@ describe('custom WGSL kernels with headless workers', () => {
       timeoutMs: 180_000,
     })
     expect(run.code, run.stderr).toBe(0)
-    const summary = JSON.parse(run.stdout) as { job: string; tasks: number; written: number }
+    const summary = JSON.parse(run.stdout) as {
+      job: string
+      tasks: number
+      written: number
+      credits: { budget: number; spent: number; refunded: number }
+    }
     expect(summary).toMatchObject({ tasks: files, written: files })
     const outputs = (await readdir(join(dir, 'out'))).sort()
     expect(outputs).toEqual(Array.from({ length: files }, (_, f) => `batch-${f}.npy`).sort())
@@ -68,6 +73,8 @@ describe('custom WGSL kernels with headless workers', () => {
     const job = await client.getJob(summary.job)
     expect(job).toMatchObject({ kernel: 'custom', status: 'completed' })
     expect(job.credits.spent).toBeGreaterThan(0)
+    // What the run printed is the job's settled account, taken from its last event.
+    expect(summary.credits).toEqual(job.credits)
   })
 
   it('tabswarm run cancels its job when an output cannot be written', async () => {

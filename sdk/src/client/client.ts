@@ -224,7 +224,7 @@ export function createClient(options: ClientOptions): TabswarmClient {
 
     async submit(spec, { signal } = {}) {
       const job = await transport.json<JobView>('/jobs', { method: 'POST', body: spec, signal })
-      return handleOf(job.id)
+      return createJobHandle(transport, job.id, options.stream, job)
     },
 
     job: handleOf,

@@ -193,6 +193,24 @@ describe('job handle event stream', () => {
     expect(calls).toHaveLength(fast.maxRetries + 1)
   })
 
+  it('results tell onProgress each state, the terminal one last', async () => {
+    const { transport } = fakeTransport([
+      {
+        chunks: [
+          [0, stateEvent('progress', job('running'))],
+          [0, resultEvent(1)],
+          [0, stateEvent('completed', job('completed', 1))],
+        ],
+      },
+    ])
+    const states: JobView[] = []
+    const results = await collect(
+      createJobHandle(transport, 'j1', fast).resultRefs({ onProgress: (j) => states.push(j) }),
+    )
+    expect(results.map((r) => r.seq)).toEqual([1])
+    expect(states.map((j) => j.status)).toEqual(['running', 'completed'])
+  })
+
   it('results of a cancelled job end with JobFailedError after the results it had', async () => {
     const { transport } = fakeTransport([
       {

@@ -41,9 +41,26 @@ export interface WaitOptions {
   onProgress?: ((job: JobView) => void) | undefined
 }
 
+/** How `results` and `resultRefs` follow a job. */
+export interface ResultsOptions {
+  signal?: AbortSignal | undefined
+  /** Resume after this result seq: results up to it are not sent again. @default 0 */
+  after?: number
+  /**
+   * Called with the job's state each time it changes, the terminal state last: what a
+   * finished job spent and refunded, without asking again.
+   */
+  onProgress?: ((job: JobView) => void) | undefined
+}
+
 /** A submitted job: its progress, its verified results as they arrive, and a way to stop it. */
 export interface JobHandle {
   readonly id: string
+  /**
+   * The job as the relay accepted it (its tasks, the budget escrowed), on the handle that
+   * `client.submit` returned; undefined on one from `client.job(id)`.
+   */
+  readonly submitted?: JobView | undefined
   /**
    * The job's current state: one request.
    *
@@ -66,7 +83,7 @@ export interface JobHandle {
    * @example
    * for await (const { index, outputs } of job.results()) save(index, outputs[0])
    */
-  results(options?: { signal?: AbortSignal | undefined; after?: number }): AsyncGenerator<JobResult>
+  results(options?: ResultsOptions): AsyncGenerator<JobResult>
   /**
    * The same, without downloading the outputs: each output is a `TensorRef` (blob hash,
    * dtype, shape) to fetch later with `client.downloadTensor`.
@@ -74,10 +91,7 @@ export interface JobHandle {
    * @example
    * for await (const { seq, outputs } of job.resultRefs({ after: lastSeen })) queue(outputs[0].blob)
    */
-  resultRefs(options?: {
-    signal?: AbortSignal | undefined
-    after?: number
-  }): AsyncGenerator<JobResult<TensorRef>>
+  resultRefs(options?: ResultsOptions): AsyncGenerator<JobResult<TensorRef>>
   /**
    * Resolves with the completed job; rejects with `JobFailedError` when it fails or is
    * cancelled. An abort or a timeout cancels the job on the relay before rejecting.
@@ -146,6 +160,7 @@ export function createJobHandle(
   transport: Transport,
   id: string,
   streamOptions: JobStreamOptions = {},
+  submitted?: JobView,
 ): JobHandle {
   const path = `/jobs/${encodeURIComponent(id)}`
   const idleTimeoutMs = streamOptions.idleTimeoutMs ?? EVENT_STREAM_IDLE_TIMEOUT_MS
@@ -222,6 +237,7 @@ export function createJobHandle(
 
   const handle: JobHandle = {
     id,
+    ...(submitted != null ? { submitted } : {}),
     status: ({ signal } = {}) => transport.json<JobView>(path, { signal }),
 
     async *progress({ signal } = {}) {
@@ -230,10 +246,14 @@ export function createJobHandle(
       }
     },
 
-    async *resultRefs({ signal, after = 0 } = {}) {
+    async *resultRefs({ signal, after = 0, onProgress } = {}) {
       for await (const event of events(signal, { after })) {
-        if (event.type === 'result') yield event.result
-        else if (isTerminal(event.job) && event.job.status !== 'completed')
+        if (event.type === 'result') {
+          yield event.result
+          continue
+        }
+        onProgress?.(event.job)
+        if (isTerminal(event.job) && event.job.status !== 'completed')
           throw new JobFailedError(id, event.job.status, event.job.error)
       }
     },

@@ -1,6 +1,7 @@
 import { rename, writeFile } from 'node:fs/promises'
 import { basename, join } from 'node:path'
 import { parseArgs } from 'node:util'
+import type { JobView } from '@tabswarm/relay'
 import { forEachConcurrently } from '../../client/for-each-concurrently.ts'
 import type { JobHandle } from '../../client/job-handle.ts'
 import { RUN_TIMEOUT_MS, UPLOAD_CONCURRENCY } from '../../constants.ts'
@@ -112,15 +113,20 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
     runJobSpec(spec, headers, budget, (index) => blobs[index]!),
     { signal: stop },
   )
-  if (!values.json) {
-    const submitted = await job.status({ signal: stop })
-    process.stderr.write(`job ${job.id}: ${headers.length} tasks, ${describeCredits(submitted)}\n`)
-  }
+  if (!values.json && job.submitted != null)
+    process.stderr.write(
+      `job ${job.id}: ${headers.length} tasks, ${describeCredits(job.submitted)}\n`,
+    )
 
   const bar = createProgressBar(process.stderr, 'results', { enabled: tty })
   let written = 0
+  // The stream's last state is the job's end: what it spent and refunded.
+  let finished: JobView | undefined
   try {
-    for await (const result of job.results({ signal: stop })) {
+    const onProgress = (state: JobView) => {
+      finished = state
+    }
+    for await (const result of job.results({ signal: stop, onProgress })) {
       const input = spec.inputFiles[result.index]
       const output = result.outputs[0]
       if (input == null || output == null) continue
@@ -139,14 +145,15 @@ export async function runCommand(args: string[], signal: AbortSignal): Promise<n
     bar.done()
   }
   const seconds = (performance.now() - started) / 1000
-  const finished = await job.status({ signal: stop })
+  // results() ends only after the terminal state, and onProgress saw it first.
+  const end = finished!
   if (values.json)
     process.stdout.write(
-      `${JSON.stringify({ job: job.id, tasks: headers.length, written, outputDir: spec.outputDir, seconds, credits: finished.credits })}\n`,
+      `${JSON.stringify({ job: job.id, tasks: headers.length, written, outputDir: spec.outputDir, seconds, credits: end.credits })}\n`,
     )
   else
     process.stdout.write(
-      `wrote ${written} outputs to ${spec.outputDir} in ${seconds.toFixed(1)} s (job ${job.id}; ${describeCredits(finished)})\n`,
+      `wrote ${written} outputs to ${spec.outputDir} in ${seconds.toFixed(1)} s (job ${job.id}; ${describeCredits(end)})\n`,
     )
   return ExitCode.OK
 }
