@@ -16,6 +16,7 @@ export type {
   JobView,
   MapOptions,
   MatmulOptions,
+  ResultsOptions,
   TabswarmClient,
   TensorLike,
   TensorRef,

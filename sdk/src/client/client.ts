@@ -348,5 +348,11 @@ export type {
   TensorRef,
   VerificationPolicy,
 } from '@tabswarm/relay/protocol'
-export type { JobHandle, JobResult, JobStreamOptions, WaitOptions } from './job-handle.ts'
+export type {
+  JobHandle,
+  JobResult,
+  JobStreamOptions,
+  ResultsOptions,
+  WaitOptions,
+} from './job-handle.ts'
 export type { TensorLike } from './tensor-input.ts'
