@@ -83,7 +83,8 @@ export async function main(argv: string[]): Promise<number> {
     return ExitCode.OK
   }
   // Ctrl-C and SIGTERM abort the command's signal; what that means is the command's to say
-  // (start stops the relay cleanly, worker drains, the others cancel their job).
+  // (start stops the relay cleanly, worker drains, matmul and run cancel the job they
+  // submitted; the others just stop waiting for the relay).
   const controller = new AbortController()
   const onSignal = () => controller.abort(new Error('interrupted'))
   process.once('SIGINT', onSignal)
