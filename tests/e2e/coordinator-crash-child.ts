@@ -28,7 +28,7 @@ const leasesOnly = process.argv.includes('--leases-only')
 const votes = process.argv.includes('--votes')
 if (dir == null || ms == null || ks == null || ns == null || tiles == null) {
   process.stderr.write(
-    'usage: coordinator-crash-child.ts <dataDir> <m> <k> <n> <tile> [--leases-only]\n',
+    'usage: coordinator-crash-child.ts <dataDir> <m> <k> <n> <tile> [--leases-only] [--votes]\n',
   )
   process.exit(2)
 }

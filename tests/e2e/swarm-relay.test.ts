@@ -154,12 +154,26 @@ describe('the relay in a swarm', () => {
       )
     expect(refused).not.toBe('answered')
     for (const stream of held) stream.abort(new Error('done'))
-    await new Promise((resolve) => setTimeout(resolve, 100))
-    const work = await client.dialProtocol(relayAddr(), WORK_PROTOCOL, { signal: signal() })
-    const hello = await sendWorkRequest(work, { type: 'hello', capabilities }, undefined, {
-      signal: signal(),
-    })
-    expect(hello.header.type).toBe('hello-ack')
+    // The slots come back once the relay has seen the resets: a new stream is answered then,
+    // however long that takes on a loaded machine.
+    await expect
+      .poll(
+        async () => {
+          try {
+            const work = await client.dialProtocol(relayAddr(), WORK_PROTOCOL, {
+              signal: signal(),
+            })
+            const hello = await sendWorkRequest(work, { type: 'hello', capabilities }, undefined, {
+              signal: signal(),
+            })
+            return hello.header.type
+          } catch (err) {
+            return (err as Error).message
+          }
+        },
+        { timeout: 15_000, interval: 100 },
+      )
+      .toBe('hello-ack')
   })
 
   it('keeps its peer id and multiaddr across a restart on the same data dir', async () => {
