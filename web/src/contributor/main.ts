@@ -1,4 +1,4 @@
-import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
+import { type ContributorEvent, capabilitiesOf, runContributor } from '@tabswarm/sdk/contributor'
 import { loadTabIdentity } from '../identity/tab-identity.ts'
 import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
 import {
@@ -75,18 +75,7 @@ async function contribute(signal: AbortSignal): Promise<void> {
       node,
       relay,
       signal,
-      capabilities: {
-        adapter: {
-          vendor: info.vendor,
-          architecture: info.architecture,
-          device: info.device,
-          description: info.description,
-        },
-        features: info.features,
-        limits: { ...info.limits },
-        kernels: ['matmul', 'custom'],
-        agent: navigator.userAgent.slice(0, 200),
-      },
+      capabilities: capabilitiesOf(info, navigator.userAgent),
       // The client cancels a task's call in the worker when its signal aborts, and gives up
       // on a worker that does not answer past the task's deadline; terminating the worker
       // (above) rejects whatever is still pending.
