@@ -56,6 +56,12 @@ export interface BlobFetcherOptions {
 /** Fetches blobs by sha-256: from the cache, then peers over direct WebRTC, then the relay. */
 export type BlobFetcher = (hash: string, options?: FetchBlobOptions) => Promise<FetchedBlob>
 
+/** The peer answered (it lacks the blob, sent wrong or too many bytes): not the link's fault. */
+function isPeerAnswer(err: unknown): boolean {
+  const code = (err as BlobFetchError).code
+  return code === 'NOT_FOUND' || code === 'HASH_MISMATCH' || code === 'TOO_LARGE'
+}
+
 /** What went wrong, readable even when a transport rejected with an event, not an error. */
 function describe(err: unknown): string {
   if (err instanceof Error) return err.message || err.name
@@ -73,6 +79,20 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
 
   function fromStream(stream: Stream, hash: string, signal: AbortSignal, maxBytes?: number) {
     return requestBlob(stream, hash, { signal, ...(maxBytes != null ? { maxBytes } : {}) })
+  }
+
+  /**
+   * Closes a connection that failed a request when the peer has another direct one to try,
+   * and says whether it did. A peer with a single connection is not retried: a dead peer
+   * costs one attempt, not a dial loop.
+   */
+  function dropBroken(peer: PeerId, broken: Connection | undefined, err: unknown): boolean {
+    if (broken == null) return false
+    const others = node.getConnections(peer).filter((c) => c !== broken && isDirectWebRtc(c))
+    if (others.length === 0) return false
+    stats.peers.brokenLinksClosed++
+    broken.abort(new Error(`blob request failed on this connection: ${describe(err)}`))
+    return true
   }
 
   return async function fetchBlob(hash, fetchOptions = {}) {
@@ -111,30 +131,44 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
       const key = peer.toString()
       if (tried.has(key) || peer.equals(node.peerId) || relay?.equals(peer)) continue
       tried.add(key)
-      signal.throwIfAborted()
-      let connection: Connection
-      let stream: Stream
-      try {
-        const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(peerDialTimeoutMs)])
-        connection = await options.connectDirect(peer, dialSignal)
-        stream = await connection.newStream(BLOB_PROTOCOL, { signal: dialSignal })
-      } catch (err) {
-        if (signal.aborted) throw err
-        fallback.unreachable.push(key)
-        note(key, err)
-        continue
-      }
-      try {
-        const bytes = await fromStream(stream, hash, signal, fetchOptions.maxBytes)
-        stats.blobs.fromPeers++
-        stats.blobs.bytesFromPeers += bytes.byteLength
-        keep(bytes)
-        return { hash, bytes, source: 'peer', peerId: key, elapsedMs: performance.now() - started }
-      } catch (err) {
-        if (signal.aborted) throw err
-        if ((err as BlobFetchError).code === 'NOT_FOUND') fallback.notHeld.push(key)
-        else fallback.failed.push(key)
-        note(key, err)
+      // A connection can die on one side only (two tabs dialling each other at once can
+      // leave one of the pair half open): when it fails, it is closed and the peer's other
+      // direct connection, if it has one, gets the request instead.
+      for (;;) {
+        signal.throwIfAborted()
+        let connection: Connection | undefined
+        let stream: Stream
+        try {
+          const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(peerDialTimeoutMs)])
+          connection = await options.connectDirect(peer, dialSignal)
+          stream = await connection.newStream(BLOB_PROTOCOL, { signal: dialSignal })
+        } catch (err) {
+          if (signal.aborted) throw err
+          if (dropBroken(peer, connection, err)) continue
+          fallback.unreachable.push(key)
+          note(key, err)
+          break
+        }
+        try {
+          const bytes = await fromStream(stream, hash, signal, fetchOptions.maxBytes)
+          stats.blobs.fromPeers++
+          stats.blobs.bytesFromPeers += bytes.byteLength
+          keep(bytes)
+          return {
+            hash,
+            bytes,
+            source: 'peer',
+            peerId: key,
+            elapsedMs: performance.now() - started,
+          }
+        } catch (err) {
+          if (signal.aborted) throw err
+          if (!isPeerAnswer(err) && dropBroken(peer, connection, err)) continue
+          if ((err as BlobFetchError).code === 'NOT_FOUND') fallback.notHeld.push(key)
+          else fallback.failed.push(key)
+          note(key, err)
+          break
+        }
       }
     }
 

@@ -24,6 +24,8 @@ export interface SwarmStats {
     firstDirectAtMs: number | null
     /** Why the last failed dial failed, for the operator's eyes. */
     lastDialError: string | null
+    /** Direct connections closed after a request failed on them while another was open. */
+    brokenLinksClosed: number
   }
   blobs: {
     fromPeers: number
@@ -52,7 +54,14 @@ export function createSwarmStats(peerId: string): SwarmStats {
   return {
     peerId,
     relay: { connected: false, connects: 0, failedDials: 0, firstConnectedAtMs: null },
-    peers: { discovered: 0, direct: 0, failedDials: 0, firstDirectAtMs: null, lastDialError: null },
+    peers: {
+      discovered: 0,
+      direct: 0,
+      failedDials: 0,
+      firstDirectAtMs: null,
+      lastDialError: null,
+      brokenLinksClosed: 0,
+    },
     blobs: {
       fromPeers: 0,
       fromRelay: 0,

@@ -1,0 +1,88 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { streamPair } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { memoryBlobSource, serveBlobRequest, sha256Hex } from '@tabswarm/relay/protocol'
+import { describe, expect, it } from 'vitest'
+import { isDirect } from '../swarm/direct-peers.ts'
+import { createSwarmStats } from '../swarm/swarm-stats.ts'
+import { createBlobCache } from './blob-cache.ts'
+import { createBlobFetcher } from './blob-fetcher.ts'
+
+const newPeer = async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))
+
+/** A direct WebRTC connection to `peer` whose streams either serve `blob` or fail to open. */
+function fakeConnection(peer: PeerId, open: Connection[], serves?: Uint8Array) {
+  const aborted: Error[] = []
+  const connection = {
+    status: 'open',
+    limits: undefined,
+    remotePeer: peer,
+    remoteAddr: multiaddr(`/webrtc/p2p/${peer}`),
+    async newStream() {
+      if (serves == null) throw new Error('close event')
+      const [client, server] = await streamPair()
+      void serveBlobRequest(server, memoryBlobSource({ get: () => serves }), {
+        signal: AbortSignal.timeout(10_000),
+      })
+      return client
+    },
+    abort(err: Error) {
+      aborted.push(err)
+      open.splice(open.indexOf(connection as unknown as Connection), 1)
+    },
+  } as unknown as Connection
+  open.push(connection)
+  return { connection, aborted }
+}
+
+async function setUp() {
+  const [self, holder] = [await newPeer(), await newPeer()]
+  const open: Connection[] = []
+  const node = {
+    peerId: self,
+    getConnections: (peer?: PeerId) =>
+      open.filter((c) => peer == null || c.remotePeer.equals(peer)),
+  } as unknown as Libp2p
+  const stats = createSwarmStats(self.toString())
+  const fetchBlob = createBlobFetcher({
+    node,
+    cache: createBlobCache(),
+    stats,
+    relayPeer: () => undefined,
+    connectDirect: async (peer) => {
+      const connection = node.getConnections(peer).find(isDirect)
+      if (connection == null) throw new Error('no route')
+      return connection
+    },
+  })
+  return { holder, open, stats, fetchBlob }
+}
+
+describe('blob fetch over direct connections', () => {
+  it('closes a connection that fails a request and asks the peer over its other one', async () => {
+    const { holder, open, stats, fetchBlob } = await setUp()
+    const blob = new Uint8Array(100_000).map((_, i) => i % 253)
+    const broken = fakeConnection(holder, open)
+    fakeConnection(holder, open, blob)
+    const got = await fetchBlob(await sha256Hex(blob), {
+      providers: [holder.toString()],
+      relay: false,
+    })
+    expect(got).toMatchObject({ source: 'peer', peerId: holder.toString() })
+    expect(got.bytes).toEqual(blob)
+    expect(broken.aborted).toHaveLength(1)
+    expect(stats.peers.brokenLinksClosed).toBe(1)
+  })
+
+  it('gives a peer with one failing connection a single attempt, and keeps the connection', async () => {
+    const { holder, open, stats, fetchBlob } = await setUp()
+    const only = fakeConnection(holder, open)
+    await expect(
+      fetchBlob('ab'.repeat(32), { providers: [holder.toString()], relay: false }),
+    ).rejects.toThrow(`${holder}: close event`)
+    expect(only.aborted).toHaveLength(0)
+    expect(stats.peers.brokenLinksClosed).toBe(0)
+  })
+})
