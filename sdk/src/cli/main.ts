@@ -86,9 +86,20 @@ export async function main(argv: string[]): Promise<number> {
   // (start stops the relay cleanly, worker drains, matmul and run cancel the job they
   // submitted; the others just stop waiting for the relay).
   const controller = new AbortController()
-  const onSignal = () => controller.abort(new Error('interrupted'))
-  process.once('SIGINT', onSignal)
-  process.once('SIGTERM', onSignal)
+  let signals = 0
+  // Held (not `once`) for the whole command: with no listener left, Node restores the
+  // default action and a second Ctrl-C could kill the process before a command that
+  // handles it (the worker's hand-back) has registered its own listener. A second signal
+  // that no command listens for exits at once, as users expect of a second Ctrl-C.
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (++signals === 1) return controller.abort(new Error('interrupted'))
+    if (process.listenerCount(signal) === 1) {
+      process.stderr.write('tabswarm: interrupted\n')
+      process.exit(ExitCode.INTERRUPTED)
+    }
+  }
+  process.on('SIGINT', onSignal)
+  process.on('SIGTERM', onSignal)
   try {
     return await command.run(rest, controller.signal)
   } catch (err) {

@@ -83,9 +83,11 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
   const drain = new AbortController()
   const onSecondInterrupt = () => stop.abort(new Error('interrupted twice'))
   const onInterrupt = () => {
-    drain.abort()
+    // Listening before draining: the drain announces itself, and a second Ctrl-C may follow
+    // at once.
     process.once('SIGINT', onSecondInterrupt)
     process.once('SIGTERM', onSecondInterrupt)
+    drain.abort()
   }
   if (interrupt.aborted) onInterrupt()
   else interrupt.addEventListener('abort', onInterrupt, { once: true })
