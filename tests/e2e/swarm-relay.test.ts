@@ -47,15 +47,6 @@ describe('the relay in a swarm', () => {
 
   const relayAddr = () => multiaddr(relay.running.multiaddrs[0]!)
 
-  async function putOnRelay(bytes: Uint8Array): Promise<string> {
-    const response = await fetch(`${relay.running.url}/v1/blobs`, {
-      method: 'PUT',
-      body: bytes as Uint8Array<ArrayBuffer>,
-    })
-    expect(response.status).toBe(201)
-    return createHash('sha256').update(bytes).digest('hex')
-  }
-
   /** Sends raw bytes on a fresh stream and returns the relay's first frame, decoded. */
   async function probe(protocol: string, bytes: Uint8Array) {
     const stream = await client.dialProtocol(relayAddr(), protocol, { signal: signal() })
@@ -81,7 +72,7 @@ describe('the relay in a swarm', () => {
 
   it('serves a multi-MB blob from its store over the blob protocol, verified', async () => {
     const bytes = new Uint8Array(5 * 1024 * 1024 + 3).map((_, i) => (i * 31) & 255)
-    const hash = await putOnRelay(bytes)
+    const hash = await relay.putBlob(bytes)
     const stream = await client.dialProtocol(relayAddr(), BLOB_PROTOCOL, { signal: signal() })
     const got = await requestBlob(stream, hash, { signal: signal() })
     expect(got.byteLength).toBe(bytes.byteLength)
@@ -94,7 +85,7 @@ describe('the relay in a swarm', () => {
   })
 
   it('closes only the stream of a malformed or oversized message and logs it', async () => {
-    const hash = await putOnRelay(new Uint8Array(300_000).fill(7))
+    const hash = await relay.putBlob(new Uint8Array(300_000).fill(7))
     const violations = () => relay.log.lines.filter((l) => l.msg === 'protocol violation').length
     const before = violations()
     // A frame whose header is two bytes that are not JSON.

@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import { BLOB_PROTOCOL, encodeLengthPrefix, MAX_BLOB_HEADER_BYTES } from '@tabswarm/relay/protocol'
 import type { Browser } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -24,15 +23,6 @@ describe('contributor tabs form a swarm through the relay', () => {
     await browser?.close()
     await relay?.stop()
   })
-
-  async function putOnRelay(bytes: Uint8Array): Promise<string> {
-    const response = await fetch(`${relay.running.url}/v1/blobs`, {
-      method: 'PUT',
-      body: bytes as Uint8Array<ArrayBuffer>,
-    })
-    expect(response.status).toBe(201)
-    return createHash('sha256').update(bytes).digest('hex')
-  }
 
   it('discovers each other and links over direct WebRTC, not through the relay', async () => {
     const ids = tabs.map((t) => t.peerId)
@@ -86,7 +76,7 @@ describe('contributor tabs form a swarm through the relay', () => {
   it('falls back to the relay for a blob no peer serves, and says so', async () => {
     const [a, , c] = tabs as [SwarmTab, SwarmTab, SwarmTab]
     const bytes = new Uint8Array(3 * 1024 * 1024).map((_, i) => (i * 7) & 255)
-    const hash = await putOnRelay(bytes)
+    const hash = await relay.putBlob(bytes)
     // Only the named provider is asked: the connected-peers path has a test of its own
     // below, and a WebRTC link that drops on a loaded machine would count as unreachable.
     const got = await c.page.evaluate(
@@ -103,7 +93,7 @@ describe('contributor tabs form a swarm through the relay', () => {
 
   it('falls back to the relay when the provider cannot be reached, and says why', async () => {
     const [, b] = tabs as [SwarmTab, SwarmTab]
-    const hash = await putOnRelay(new Uint8Array(1024 * 1024).map((_, i) => (i * 11) & 255))
+    const hash = await relay.putBlob(new Uint8Array(1024 * 1024).map((_, i) => (i * 11) & 255))
     const got = await b.page.evaluate(
       ([h, from]) =>
         globalThis.tabswarm.fetchBlob(h, { providers: [from], askConnectedPeers: false }),
@@ -206,7 +196,7 @@ describe('contributor tabs form a swarm through the relay', () => {
     expect(relayAnswer).toMatch(/"type":"error".*"code":"MALFORMED_FRAME"/)
     expect(violations() - before).toBe(1)
     // ...and the relay keeps serving every tab, the one that sent it included.
-    const onRelay = await putOnRelay(new Uint8Array(512 * 1024).fill(5))
+    const onRelay = await relay.putBlob(new Uint8Array(512 * 1024).fill(5))
     for (const tab of tabs) {
       const got = await tab.page.evaluate(
         (hash) => globalThis.tabswarm.fetchBlob(hash, { askConnectedPeers: false }),

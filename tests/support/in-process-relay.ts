@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -41,6 +42,8 @@ export interface InProcessRelay {
   running: RunningTabswarm
   config: TabswarmConfig
   log: Logger & { lines: LogLine[] }
+  /** Uploads bytes to the relay's store over its HTTP API; resolves with their sha-256. */
+  putBlob(bytes: Uint8Array): Promise<string>
   /** Stops the relay and starts it again on the same ports and data directory. */
   restart(): Promise<void>
   stop(): Promise<void>
@@ -68,6 +71,19 @@ export async function startInProcessRelay(
     running: await startTabswarm(config, log),
     config,
     log,
+    async putBlob(bytes) {
+      const response = await fetch(`${relay.running.url}/v1/blobs`, {
+        method: 'PUT',
+        body: bytes as Uint8Array<ArrayBuffer>,
+        signal: AbortSignal.timeout(30_000),
+      })
+      if (response.status !== 201)
+        throw new Error(`PUT /v1/blobs answered ${response.status}: ${await response.text()}`)
+      const { blob } = (await response.json()) as { blob: string }
+      const hash = createHash('sha256').update(bytes).digest('hex')
+      if (blob !== hash) throw new Error(`the relay stored ${hash} as ${blob}`)
+      return hash
+    },
     async restart() {
       await relay.running.stop()
       relay.running = await startTabswarm(config, log)
