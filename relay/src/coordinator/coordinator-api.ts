@@ -245,6 +245,18 @@ export interface WorkGateway {
     leaseId: string,
   ): { expiresAt: number; expiresInMs: number } | undefined
   /**
+   * The payload bytes a result for this live lease of `peerId` carries, from its task's
+   * declared outputs; undefined when the peer holds no such lease. The work service reads
+   * no more than this of a result.
+   */
+  resultBytes(peerId: string, leaseId: string): number | undefined
+  /**
+   * The relay could not send a lease it granted (its message cannot be encoded): nobody
+   * can be served that task, so the lease is dropped and its job fails with `reason`
+   * (refunding the escrow), for the researcher to see in the job view.
+   */
+  failLease(peerId: string, leaseId: string, reason: string): void
+  /**
    * The contributor hands a lease back (it is stopping: Ctrl-C, a closed tab). The task goes
    * back to the front of its job's queue at once instead of waiting for the lease to expire.
    * Not a fault and not a task error: a contributor may always stop. Throws

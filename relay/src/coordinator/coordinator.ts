@@ -29,6 +29,7 @@ import { type JobRuntime, loadInputs, newTask, type TaskRuntime } from './job-ru
 import { jobView } from './job-view.ts'
 import { leaseGrant } from './lease-grant.ts'
 import { createLeaseTable, type Lease } from './lease-table.ts'
+import { resultPayloadBytes } from './result-bytes.ts'
 import { createResultVerifier } from './result-verifier.ts'
 import { createScheduler } from './scheduler.ts'
 import { tensorBytes } from './tensor-bytes.ts'
@@ -631,6 +632,20 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     renewLease(peerId, leaseId) {
       const lease = leases.renew(peerId, leaseId)
       return lease && { expiresAt: lease.expiresAt, expiresInMs: leaseMs }
+    },
+
+    resultBytes(peerId, leaseId) {
+      const lease = leases.held(peerId, leaseId)
+      const job = lease == null ? undefined : jobs.get(lease.jobId)
+      return lease == null || job == null ? undefined : resultPayloadBytes(job, lease.taskIndex)
+    },
+
+    failLease(peerId, leaseId, reason) {
+      const lease = leases.held(peerId, leaseId)
+      if (lease == null) return
+      dropLease(leaseId, false)
+      const job = jobs.get(lease.jobId)
+      if (job != null) finish(job, 'failed', reason)
     },
 
     releaseLease(peerId, leaseId) {

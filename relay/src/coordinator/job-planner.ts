@@ -5,6 +5,7 @@ import {
   MAX_JOB_TASKS,
   MAX_MATMUL_OUTPUT_ELEMENTS,
 } from '../protocol/job-spec.ts'
+import { MAX_PAYLOAD_BYTES } from '../protocol/limits.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 import { newcomerQuorum } from './credibility.ts'
 import { autoTileEdge } from './matmul-tiling.ts'
@@ -101,6 +102,11 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
     if (inputBytes > options.maxTaskInputBytes)
       fail(
         `inputs: k = ${k} is too long: one ${edge}x${edge} tile would need ${inputBytes} input bytes, max ${options.maxTaskInputBytes}`,
+      )
+    const tileOutputBytes = Math.min(edge, m) * Math.min(edge, n) * 4
+    if (tileOutputBytes > MAX_PAYLOAD_BYTES)
+      fail(
+        `inputs: one ${edge}x${edge} tile of C is ${tileOutputBytes} bytes, over the ${MAX_PAYLOAD_BYTES}-byte limit of one result message: use a smaller tile size`,
       )
     if (m * n > MAX_MATMUL_OUTPUT_ELEMENTS)
       fail(

@@ -43,4 +43,37 @@ describe('byte budget', () => {
     ;(await behind)()
     expect(budget.used).toBe(0)
   })
+
+  it('never holds zero-byte or small reservations behind large ones', async () => {
+    const budget = createByteBudget(100, { smallBytes: 5, smallReserve: 20 })
+    // Large reservations may fill 80 of the 100; the last 20 are the small lane's.
+    const pinned = [await budget.acquire(40, live()), await budget.acquire(40, live())]
+    const blocked = budget.acquire(10, live())
+    let largeGranted = false
+    void blocked.then(() => {
+      largeGranted = true
+    })
+    // A large one waits, yet a message without payload and a small one pass at once.
+    ;(await budget.acquire(0, live()))()
+    const small = await budget.acquire(5, live())
+    expect(budget.used).toBe(85)
+    small()
+    expect(largeGranted).toBe(false)
+    for (const release of pinned) release()
+    ;(await blocked)()
+    expect(budget.used).toBe(0)
+  })
+
+  it('caps what one holder may hold or wait for, and frees its share on release', async () => {
+    const budget = createByteBudget(100, { maxPerHolder: 30 })
+    const held = await budget.acquire(20, live(), 'peer-a')
+    await expect(budget.acquire(20, live(), 'peer-a')).rejects.toMatchObject({
+      code: 'PEER_BUDGET_EXCEEDED',
+    })
+    // Others are not held to peer-a's share.
+    ;(await budget.acquire(30, live(), 'peer-b'))()
+    held()
+    ;(await budget.acquire(30, live(), 'peer-a'))()
+    expect(budget.used).toBe(0)
+  })
 })

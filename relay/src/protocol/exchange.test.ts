@@ -200,4 +200,54 @@ describe('work exchange', () => {
     expect(response.header).toMatchObject({ type: 'error', code: 'UNEXPECTED_MESSAGE' })
     expect(response.header.type === 'error' && response.header.message).toHaveLength(MAX_TEXT)
   })
+
+  it('cuts a request whose payload stops arriving after the idle timeout, not the deadline', async () => {
+    const [client, server] = await streamPair()
+    const violations: ProtocolError[] = []
+    const budget = createByteBudget(64 * 1024 * 1024)
+    const started = performance.now()
+    const serving = serveWorkRequest(
+      server,
+      async () => ({ response: { type: 'no-work', retryAfterMs: 1 } }),
+      {
+        signal: signal(),
+        budget,
+        idleTimeoutMs: 300,
+        onProtocolError: (err) => violations.push(err),
+      },
+    )
+    // 32 MiB announced, never sent: its reservation is what a staller pins.
+    const { header } = resultOf(32 * 1024 * 1024)
+    sendHeaderOnly(client, header, 32 * 1024 * 1024)
+    expect(await answerOn(client)).toMatchObject({ type: 'error', code: 'STREAM_IDLE' })
+    await serving
+    expect(performance.now() - started).toBeLessThan(3_000)
+    expect(violations.map((v) => v.code)).toEqual(['STREAM_IDLE'])
+    expect(budget.used).toBe(0)
+  })
+
+  it('reads a slow upload to its end while it keeps making progress', async () => {
+    const [client, server] = await streamPair()
+    let received = 0
+    const serving = serveWorkRequest(
+      server,
+      async ({ payload }) => {
+        received = payload.byteLength
+        return { response: { type: 'no-work', retryAfterMs: 1 } }
+      },
+      { signal: signal(), idleTimeoutMs: 300 },
+    )
+    // Ten pieces, 100 ms apart: a second in all, over three times the idle timeout.
+    const { header, payload } = resultOf(40 * 1024)
+    const frame = encodeFrame(header, payload)
+    client.send(encodeLengthPrefix(frame.byteLength))
+    const piece = Math.ceil(frame.byteLength / 10)
+    for (let at = 0; at < frame.byteLength; at += piece) {
+      client.send(frame.subarray(at, at + piece))
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    expect(await answerOn(client)).toMatchObject({ type: 'no-work' })
+    await serving
+    expect(received).toBe(40 * 1024)
+  })
 })

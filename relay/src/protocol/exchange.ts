@@ -62,6 +62,15 @@ export interface ServeWorkOptions {
   admit?: (header: WorkRequest) => PayloadAdmission<WorkResponse>
   /** Shared bound on request payloads being read at once. @default unbounded */
   budget?: ByteBudget
+  /** Whose share of `budget` this request counts against (the peer's id). @default none */
+  holder?: string
+  /**
+   * Longest silence while the request is being read; the stream is then refused with
+   * `STREAM_IDLE`, so a peer that declares a payload and sends nothing frees its share at
+   * once. Not a deadline: a slow upload that keeps arriving is read to its end.
+   * @default no limit (`signal` alone)
+   */
+  idleTimeoutMs?: number
 }
 
 /**
@@ -76,7 +85,10 @@ export async function serveWorkRequest(
   options: ServeWorkOptions,
 ): Promise<void> {
   const { signal } = options
-  const reader = createStreamReader(stream)
+  const reader = createStreamReader(
+    stream,
+    options.idleTimeoutMs != null ? { idleTimeoutMs: options.idleTimeoutMs } : {},
+  )
   let release = () => {}
   try {
     let reply: { response: WorkResponse; payload?: Uint8Array }
@@ -85,6 +97,7 @@ export async function serveWorkRequest(
         signal,
         ...(options.admit ? { admit: options.admit } : {}),
         ...(options.budget ? { budget: options.budget } : {}),
+        ...(options.holder != null ? { holder: options.holder } : {}),
       })
       release = read.release
       reply = read.answer != null ? { response: read.answer } : await handler(read.frame, signal)

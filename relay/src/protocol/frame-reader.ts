@@ -67,7 +67,21 @@ const SKIP_STEP_BYTES = 64 * 1024
  */
 const PAUSED_BUFFER_BYTES = 16 * 1024 * 1024 + 64 * 1024
 
-export function createStreamReader(stream: Stream): StreamReader {
+export interface StreamReaderOptions {
+  /**
+   * Longest wait for the next bytes while a read is under way; the read then fails with
+   * `ProtocolError('STREAM_IDLE')`. Distinct from the caller's overall deadline: a slow
+   * upload that keeps making progress is never cut by it, a stalled one is cut in seconds.
+   * @default no limit (the caller's signal alone)
+   */
+  idleTimeoutMs?: number
+}
+
+export function createStreamReader(
+  stream: Stream,
+  options: StreamReaderOptions = {},
+): StreamReader {
+  const { idleTimeoutMs } = options
   stream.maxReadBufferLength = Math.max(stream.maxReadBufferLength, PAUSED_BUFFER_BYTES)
   const chunks: Uint8Array[] = []
   let buffered = 0
@@ -108,9 +122,25 @@ export function createStreamReader(stream: Stream): StreamReader {
         )
       }
       const arrived = new Promise<void>((resolve, reject) => {
-        const onAbort = () => reject(signal.reason)
+        const onAbort = () => {
+          clearTimeout(idle)
+          reject(signal.reason)
+        }
+        const idle =
+          idleTimeoutMs == null
+            ? undefined
+            : setTimeout(() => {
+                signal.removeEventListener('abort', onAbort)
+                reject(
+                  new ProtocolError(
+                    'STREAM_IDLE',
+                    `no bytes for ${idleTimeoutMs} ms with ${n - buffered} of ${n} still to come: keep sending or close the stream`,
+                  ),
+                )
+              }, idleTimeoutMs)
         signal.addEventListener('abort', onAbort, { once: true })
         wake = () => {
+          clearTimeout(idle)
           signal.removeEventListener('abort', onAbort)
           resolve()
         }
@@ -177,6 +207,8 @@ export interface ReadFrameOptions<S extends z.ZodType, R> {
   admit?: (header: z.infer<S>) => PayloadAdmission<R> | Promise<PayloadAdmission<R>>
   /** Where the payload's bytes are reserved before they are read. */
   budget?: ByteBudget
+  /** Whose share of `budget` the payload counts against (the peer's id). */
+  holder?: string
 }
 
 /** A frame read, or the answer `admit` gave in its place; `release` gives its budget back. */
@@ -226,7 +258,9 @@ export async function readFrame<S extends z.ZodType, R = never>(
       `a ${String(type)} message carries at most ${admission} payload bytes, this one ${payloadLength}`,
     )
   }
-  const release = options.budget ? await options.budget.acquire(payloadLength, signal) : () => {}
+  const release = options.budget
+    ? await options.budget.acquire(payloadLength, signal, options.holder)
+    : () => {}
   try {
     const payload = await reader.read(payloadLength, signal)
     return { frame: { header, payload }, release }

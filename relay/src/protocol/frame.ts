@@ -17,6 +17,26 @@ const encoder = new TextEncoder()
 const decoder = new TextDecoder('utf-8', { fatal: true })
 
 export function encodeFrame(header: object, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
+  const json = encodeHeader(header)
+  const total = checkedTotal(json.byteLength, payload.byteLength)
+  const out = new Uint8Array(total)
+  new DataView(out.buffer).setUint32(0, json.byteLength)
+  out.set(json, 4)
+  out.set(payload, 4 + json.byteLength)
+  return out
+}
+
+/**
+ * The length `encodeFrame` would give this header with a payload of `payloadBytes`, without
+ * building the frame; throws the same `ProtocolError('MESSAGE_TOO_LARGE')` it would. For
+ * deciding whether a message can be sent before committing to it (granting a lease,
+ * reporting a result) at the cost of the header alone.
+ */
+export function encodedFrameLength(header: object, payloadBytes: number): number {
+  return checkedTotal(encodeHeader(header).byteLength, payloadBytes)
+}
+
+function encodeHeader(header: object): Uint8Array {
   const json = encoder.encode(JSON.stringify(header))
   if (json.byteLength > MAX_HEADER_BYTES) {
     throw new ProtocolError(
@@ -24,18 +44,18 @@ export function encodeFrame(header: object, payload: Uint8Array = new Uint8Array
       `header is ${json.byteLength} bytes, max ${MAX_HEADER_BYTES}`,
     )
   }
-  const total = 4 + json.byteLength + payload.byteLength
+  return json
+}
+
+function checkedTotal(headerBytes: number, payloadBytes: number): number {
+  const total = 4 + headerBytes + payloadBytes
   if (total > MAX_MESSAGE_BYTES) {
     throw new ProtocolError(
       'MESSAGE_TOO_LARGE',
       `message is ${total} bytes, max ${MAX_MESSAGE_BYTES}`,
     )
   }
-  const out = new Uint8Array(total)
-  new DataView(out.buffer).setUint32(0, json.byteLength)
-  out.set(json, 4)
-  out.set(payload, 4 + json.byteLength)
-  return out
+  return total
 }
 
 /** Parses and validates one frame. Throws {@link ProtocolError} naming what is wrong. */

@@ -45,7 +45,7 @@ export {
 } from './blob-messages.ts'
 export type { BufferTensor } from './buffer-slots.ts'
 export { packBuffers, readBuffer } from './buffer-slots.ts'
-export type { ByteBudget } from './byte-budget.ts'
+export type { ByteBudget, ByteBudgetOptions } from './byte-budget.ts'
 export { createByteBudget } from './byte-budget.ts'
 export type { DiscoveryAnnouncement, DiscoveryValidatorOptions } from './discovery-validator.ts'
 export {
@@ -56,12 +56,19 @@ export {
 export type { ServeWorkOptions, WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
-export { decodeFrame, encodeFrame, packTensors, readTensor } from './frame.ts'
+export {
+  decodeFrame,
+  encodedFrameLength,
+  encodeFrame,
+  packTensors,
+  readTensor,
+} from './frame.ts'
 export type {
   PayloadAdmission,
   ReadFrame,
   ReadFrameOptions,
   StreamReader,
+  StreamReaderOptions,
 } from './frame-reader.ts'
 export {
   createStreamReader,
@@ -93,6 +100,7 @@ export {
   MAX_PARAMS_BYTES,
   MAX_PRIORITY,
   MAX_PROGRAM_BINDINGS,
+  MAX_TASK_OUTPUT_BYTES,
   MAX_TENSOR_ELEMENTS,
   MAX_WGSL_CHARS,
   MAX_WORKGROUPS_PER_DIM,
@@ -105,6 +113,7 @@ export {
 export {
   MAX_HEADER_BYTES,
   MAX_MESSAGE_BYTES,
+  MAX_PAYLOAD_BYTES,
   MAX_TENSOR_DIM,
   MAX_TENSOR_RANK,
   MAX_TEXT,
@@ -120,6 +129,7 @@ export type {
   Hello,
   HelloAck,
   Lease,
+  LeaseProgram,
   LeaseRenew,
   LeaseRenewed,
   LeaseRequest,
@@ -147,9 +157,12 @@ export {
   WorkRequestSchema,
   WorkResponseSchema,
 } from './messages.ts'
+export type { SourceSlot } from './program-source.ts'
+export { appendProgramSource, MAX_WGSL_BYTES, readProgramSource } from './program-source.ts'
 export type { ProtocolErrorCode } from './protocol-error.ts'
 export { ProtocolError } from './protocol-error.ts'
 export { BLOB_PROTOCOL, DISCOVERY_TOPIC, WORK_PROTOCOL } from './protocol-ids.ts'
+export { RelayRefusalError } from './relay-refusal-error.ts'
 export { sha256Hex } from './sha256.ts'
 export {
   WALLET_PROOF_DOMAIN,

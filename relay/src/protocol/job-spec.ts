@@ -1,5 +1,5 @@
 import { z } from 'zod'
-import { MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
+import { MAX_PAYLOAD_BYTES, MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
 
 /**
  * What a researcher submits: a kernel (the built-in matmul, or their own WGSL), its tasks
@@ -19,6 +19,12 @@ export const MAX_JOB_TASKS = 100_000
 export const MAX_MATMUL_OUTPUT_ELEMENTS = 2 ** 26
 /** Most output elements of all tasks of a custom job together (1 GiB of float32). */
 export const MAX_JOB_OUTPUT_ELEMENTS = 2 ** 28
+/**
+ * Most bytes of one custom task's outputs together (each rounded up to 4 bytes, as they are
+ * packed): a contributor returns them in one result message, so no more than its payload
+ * may hold (64 MiB less the largest header).
+ */
+export const MAX_TASK_OUTPUT_BYTES = MAX_PAYLOAD_BYTES
 /** Most input or output buffers one custom program declares. */
 export const MAX_PROGRAM_BINDINGS = 8
 /** Largest uniform block of one task, in bytes (WebGPU guarantees 64 KiB; keep tasks small). */
@@ -35,6 +41,8 @@ export const MAX_PRIORITY = 1_000
 export const TensorDtypeSchema = z.enum(['float32', 'float16', 'int32', 'uint32'])
 /** Element type of a tensor in a job. `float16` travels as its 16-bit patterns. */
 export type TensorDtype = z.infer<typeof TensorDtypeSchema>
+
+const DTYPE_BYTES: Record<TensorDtype, number> = { float32: 4, float16: 2, int32: 4, uint32: 4 }
 
 const blobHash = z
   .string()
@@ -211,6 +219,17 @@ export const CustomJobSpecSchema = z
         message: `the tasks' outputs hold ${outputElements} elements together, at most ${MAX_JOB_OUTPUT_ELEMENTS}`,
       })
     spec.tasks.forEach((task, i) => {
+      const outputBytes = task.outputs.reduce(
+        (sum, out) =>
+          sum + Math.ceil((out.shape.reduce((p, d) => p * d, 1) * DTYPE_BYTES[out.dtype]) / 4) * 4,
+        0,
+      )
+      if (outputBytes > MAX_TASK_OUTPUT_BYTES)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['tasks', i, 'outputs'],
+          message: `task ${i}'s outputs are ${outputBytes} bytes, over the ${MAX_TASK_OUTPUT_BYTES}-byte limit of one result message (MAX_TASK_OUTPUT_BYTES): split it into smaller tasks`,
+        })
       if (task.inputs.length !== program.inputs.length)
         ctx.addIssue({
           code: 'custom',

@@ -9,6 +9,13 @@ export const MAX_HEADER_BYTES = 64 * 1024
 /** Largest whole message (header and binary payload) on a work stream. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024
 
+/**
+ * Largest payload any message may carry whatever its header: what is left of
+ * {@link MAX_MESSAGE_BYTES} after the header length and the largest header. A task whose
+ * inputs or outputs need more can never travel, so jobs are checked against it at submit.
+ */
+export const MAX_PAYLOAD_BYTES = MAX_MESSAGE_BYTES - 4 - MAX_HEADER_BYTES
+
 /** Largest tensor rank accepted anywhere on the wire. */
 export const MAX_TENSOR_RANK = 8
 

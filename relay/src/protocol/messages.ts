@@ -1,6 +1,7 @@
 import { z } from 'zod'
 import { CustomProgramSchema, OutputSpecSchema, TensorDtypeSchema } from './job-spec.ts'
 import { MAX_TENSOR_DIM, MAX_TENSOR_RANK, MAX_TEXT } from './limits.ts'
+import { MAX_WGSL_BYTES } from './program-source.ts'
 
 /**
  * Every message on the work protocol. A stream carries exactly one request and one
@@ -159,15 +160,29 @@ export const LeaseSchema = z.object({
   expiresInMs: z.number().int().min(0),
 })
 /**
+ * A custom lease's program: the job's `CustomProgram` with its WGSL moved out of the header
+ * into the payload (`source` says where, UTF-8; see `program-source.ts`), so the header's
+ * size does not depend on the source's length or its JSON escaping.
+ */
+export const LeaseProgramSchema = CustomProgramSchema.omit({ wgsl: true }).extend({
+  source: z.object({
+    byteOffset: z.number().int().min(0),
+    byteLength: z.number().int().min(1).max(MAX_WGSL_BYTES),
+  }),
+})
+export type LeaseProgram = z.infer<typeof LeaseProgramSchema>
+
+/**
  * A task of a researcher's WGSL program, offered only to contributors whose hello lists
- * `custom` among their kernels. Inputs are in the payload; `params` is the uniform block.
+ * `custom` among their kernels. Inputs, then the program source, are in the payload;
+ * `params` is the uniform block.
  */
 export const CustomLeaseSchema = z.object({
   type: z.literal('custom-lease'),
   leaseId: id,
   jobId: id,
   taskId: id,
-  program: CustomProgramSchema,
+  program: LeaseProgramSchema,
   inputs: z.array(BufferSlotSchema).max(8),
   outputs: z.array(OutputSpecSchema).min(1).max(8),
   workgroups: z.tuple([count, count, count]),

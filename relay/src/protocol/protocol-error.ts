@@ -7,6 +7,8 @@ export type ProtocolErrorCode =
   | 'INVALID_MESSAGE'
   | 'UNEXPECTED_MESSAGE'
   | 'PAYLOAD_MISMATCH'
+  | 'PEER_BUDGET_EXCEEDED'
+  | 'STREAM_IDLE'
   | 'REMOTE_ERROR'
 
 /** A peer sent something that breaks the wire protocol. Closes only the stream it came on. */

@@ -5,8 +5,11 @@ import { isLoopbackIp } from '../coordinator/network-address.ts'
 import { verifyWalletProof } from '../coordinator/wallet-proof-check.ts'
 import type { Logger } from '../log.ts'
 import {
+  appendProgramSource,
   createByteBudget,
+  encodedFrameLength,
   type Frame,
+  MAX_MESSAGE_BYTES,
   MAX_TEXT,
   type PayloadAdmission,
   ProtocolError,
@@ -36,6 +39,13 @@ export interface WorkServiceOptions {
   log: Logger
   /** Upper bound on serving one request, including reading a large result. @default 60_000 */
   requestTimeoutMs?: number
+  /**
+   * Longest silence while a request is being read (its first byte included): a stream that
+   * sends nothing for this long is cut and its share of the budget freed. A slow upload
+   * that keeps arriving is bounded by `requestTimeoutMs` alone.
+   * @default 5_000
+   */
+  readIdleTimeoutMs?: number
   /** Delay suggested to a contributor when the queue is empty. @default 1_000 */
   idleRetryMs?: number
   /**
@@ -50,7 +60,18 @@ export interface WorkServiceOptions {
    * @default 256 MiB
    */
   maxInflightBytes?: number
+  /**
+   * Bytes of `maxInflightBytes` one peer may hold or wait for at once. An honest contributor
+   * sends one result at a time, so one largest message is enough.
+   * @default MAX_MESSAGE_BYTES (64 MiB)
+   */
+  maxInflightBytesPerPeer?: number
 }
+
+/** Payloads up to this size (small results) never queue behind large ones. */
+const SMALL_PAYLOAD_BYTES = 1024 * 1024
+/** Bytes of the budget only small payloads may use, so pinned large ones cannot stall them. */
+const SMALL_PAYLOAD_RESERVE = 16 * 1024 * 1024
 
 /**
  * Serves the work protocol: contributors say hello with their capabilities, lease tasks and
@@ -62,7 +83,13 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
   const requestTimeoutMs = options.requestTimeoutMs ?? 60_000
   const idleRetryMs = options.idleRetryMs ?? 1_000
   const introduced = new Set<string>()
-  const budget = createByteBudget(options.maxInflightBytes ?? 256 * 1024 * 1024)
+  const readIdleTimeoutMs = options.readIdleTimeoutMs ?? 5_000
+  const capacity = options.maxInflightBytes ?? 256 * 1024 * 1024
+  const budget = createByteBudget(capacity, {
+    smallBytes: SMALL_PAYLOAD_BYTES,
+    smallReserve: Math.min(SMALL_PAYLOAD_RESERVE, capacity / 4),
+    maxPerHolder: options.maxInflightBytesPerPeer ?? MAX_MESSAGE_BYTES,
+  })
 
   /** What a request's payload may be, decided on its validated header alone. */
   function admit(peerId: string, header: WorkRequest): PayloadAdmission<WorkResponse> {
@@ -80,9 +107,33 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         },
       }
     }
-    const slots = header.type === 'result' ? [header.output] : header.outputs
-    // Buffers are packed at 4-byte-aligned offsets (packBuffers).
-    return Math.max(0, ...slots.map((s) => s.byteOffset + Math.ceil(s.byteLength / 4) * 4))
+    // The task decides the size, never the sizes the peer declares: a result may carry what
+    // its task's outputs hold and not a byte more.
+    return coordinator.resultBytes(peerId, header.leaseId) ?? 0
+  }
+
+  /**
+   * Whether a granted lease's message can be encoded. When not (a task the job's limits let
+   * through but the wire cannot carry), the lease is taken back and its job fails with the
+   * reason, instead of hanging with a lease nobody received.
+   */
+  async function sendable(
+    peerId: string,
+    leaseId: string,
+    response: WorkResponse,
+    payload: Uint8Array,
+  ): Promise<boolean> {
+    try {
+      encodedFrameLength(response, payload.byteLength)
+      return true
+    } catch (err) {
+      if (!(err instanceof ProtocolError)) throw err
+      const reason = `a task of this job cannot be sent to contributors: ${err.message}`
+      coordinator.failLease(peerId, leaseId, reason)
+      await coordinator.durable()
+      log.error('lease not sendable', { peer: peerId, lease: leaseId, error: err.message })
+      return false
+    }
   }
 
   async function handle(
@@ -127,6 +178,7 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         if (grant == null) return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
         if (grant.kernel === 'custom' && grant.custom != null) {
           const { custom } = grant
+          const { wgsl, ...program } = custom.program
           const packed = packBuffers(
             grant.inputs.map((t) => ({
               name: t.name,
@@ -135,41 +187,42 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
               bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
             })),
           )
-          return reply(
-            {
-              type: 'custom-lease',
-              leaseId: grant.leaseId,
-              jobId: grant.jobId,
-              taskId: grant.taskId,
-              program: custom.program,
-              inputs: packed.slots,
-              outputs: custom.outputs,
-              workgroups: custom.workgroups,
-              ...(custom.params != null
-                ? { params: Buffer.from(custom.params).toString('base64') }
-                : {}),
-              expiresInMs: grant.expiresInMs,
-            },
-            packed.payload,
-          )
+          const { payload, source } = appendProgramSource(packed.payload, wgsl)
+          const lease: WorkResponse = {
+            type: 'custom-lease',
+            leaseId: grant.leaseId,
+            jobId: grant.jobId,
+            taskId: grant.taskId,
+            program: { ...program, source },
+            inputs: packed.slots,
+            outputs: custom.outputs,
+            workgroups: custom.workgroups,
+            ...(custom.params != null
+              ? { params: Buffer.from(custom.params).toString('base64') }
+              : {}),
+            expiresInMs: grant.expiresInMs,
+          }
+          if (!(await sendable(peerId, grant.leaseId, lease, payload)))
+            return reply({ type: 'no-work', retryAfterMs: 0 })
+          return reply(lease, payload)
         }
         if (grant.args == null) throw new Error(`lease ${grant.leaseId} has no matmul arguments`)
         const { slots, payload: inputs } = packTensors(
           grant.inputs.map((t) => ({ name: t.name, shape: t.shape, data: t.data as Float32Array })),
         )
-        return reply(
-          {
-            type: 'lease',
-            leaseId: grant.leaseId,
-            jobId: grant.jobId,
-            taskId: grant.taskId,
-            kernel: 'matmul',
-            args: grant.args,
-            inputs: slots,
-            expiresInMs: grant.expiresInMs,
-          },
-          inputs,
-        )
+        const lease: WorkResponse = {
+          type: 'lease',
+          leaseId: grant.leaseId,
+          jobId: grant.jobId,
+          taskId: grant.taskId,
+          kernel: 'matmul',
+          args: grant.args,
+          inputs: slots,
+          expiresInMs: grant.expiresInMs,
+        }
+        if (!(await sendable(peerId, grant.leaseId, lease, inputs)))
+          return reply({ type: 'no-work', retryAfterMs: 0 })
+        return reply(lease, inputs)
       }
       case 'lease-renew': {
         const renewed = coordinator.renewLease(peerId, header.leaseId)
@@ -281,6 +334,8 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         signal: AbortSignal.timeout(requestTimeoutMs),
         admit: (header) => admit(peerId, header),
         budget,
+        holder: peerId,
+        idleTimeoutMs: readIdleTimeoutMs,
         onProtocolError: (err) =>
           log.warn('protocol violation', { peer: peerId, code: err.code, error: err.message }),
       }).catch((err: unknown) =>

@@ -7,6 +7,8 @@ export const ExitCode = {
   BAD_INPUT: 2,
   /** The relay could not be reached. */
   RELAY_UNREACHABLE: 3,
+  /** The relay refused this worker for good (banned): retrying cannot help. */
+  REFUSED: 4,
   /** Interrupted by SIGINT. */
   INTERRUPTED: 130,
 } as const

@@ -1,3 +1,4 @@
+import { RelayRefusalError } from '@tabswarm/relay/protocol'
 import { TabswarmError } from '@tabswarm/worker-kernels'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import { apiKeyCommand, apiKeyHelp } from './commands/api-key.ts'
@@ -33,6 +34,7 @@ Exit codes:
   1    the job failed or was cancelled, or an unexpected error
   2    bad usage or bad input (missing file, malformed .npy, shapes that do not align)
   3    the relay could not be reached
+  4    the relay refused this worker for good (banned); the message says why
   130  interrupted`
 
 const commands: Record<
@@ -53,6 +55,7 @@ const commands: Record<
 function exitCodeOf(err: unknown): number {
   if (err instanceof UsageError) return ExitCode.BAD_INPUT
   if (err instanceof RelayUnreachableError) return ExitCode.RELAY_UNREACHABLE
+  if (err instanceof RelayRefusalError && err.permanent) return ExitCode.REFUSED
   const code = (err as { code?: string })?.code
   // parseArgs reports unknown flags and missing values with these codes.
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return ExitCode.BAD_INPUT

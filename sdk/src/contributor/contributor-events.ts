@@ -21,3 +21,8 @@ export type ContributorEvent =
   /** No more leases: the task in flight (if any) is finished and reported first. */
   | { type: 'draining'; taskId?: string }
   | { type: 'relay-error'; error: string; retryInMs: number }
+  /**
+   * The relay refused this contributor for good (`code` is its own, e.g.
+   * `CONTRIBUTOR_BANNED`): the loop stops and rejects with a `RelayRefusalError`.
+   */
+  | { type: 'refused'; code: string; reason: string }

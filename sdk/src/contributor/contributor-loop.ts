@@ -3,11 +3,14 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   type Capabilities,
   type CustomLease,
+  encodedFrameLength,
   type Frame,
   type Lease,
   packBuffers,
   packTensors,
+  RelayRefusalError,
   readBuffer,
+  readProgramSource,
   readTensor,
   sha256Hex,
   type WorkRequest,
@@ -112,7 +115,9 @@ type Outcome = { request: WorkRequest; body: Uint8Array; elapsedMs: number }
 /**
  * The contributor side of the work protocol: introduce ourselves, then lease, compute and
  * return tasks until stopped. Shared by contributor tabs and the headless Node worker, so
- * both are verified the same way. Survives relay restarts by re-dialling with backoff.
+ * both are verified the same way. Survives relay restarts by re-dialling with backoff;
+ * rejects with a `RelayRefusalError` (`permanent`) when the relay refuses this contributor
+ * for good (a ban), since asking again would only be refused again.
  *
  * Two ways to stop: `drain` finishes the task in flight first; `signal` hands it back at
  * once. A lease the relay reports stale mid-task (its job was cancelled) aborts the kernel.
@@ -151,9 +156,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   ): Promise<Frame<WorkResponse>> {
     const response = await channel.exchange(request, payload, exchangeSignal)
     if (response.header.type === 'error') {
-      throw new Error(
-        `relay refused ${request.type}: ${response.header.code}: ${response.header.message}`,
-      )
+      throw new RelayRefusalError(request.type, response.header.code, response.header.message)
     }
     return response
   }
@@ -243,6 +246,16 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       sha256: await sha256Hex(body),
       elapsedMs,
     }
+    return sendableOutcome(request, body, elapsedMs)
+  }
+
+  /**
+   * The result as it will be sent, checked against the frame's limits here, inside the
+   * task: a result too large to encode is the task's failure (reported as a task error),
+   * never a relay error to retry by leasing the same task again.
+   */
+  function sendableOutcome(request: WorkRequest, body: Uint8Array, elapsedMs: number): Outcome {
+    encodedFrameLength(request, body.byteLength)
     return { request, body, elapsedMs }
   }
 
@@ -256,7 +269,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     const outputs = await executor.custom(
       {
         program: {
-          wgsl: lease.program.wgsl,
+          wgsl: readProgramSource(payload, lease.program.source),
           inputs: lease.program.inputs,
           outputs: lease.program.outputs,
           ...(lease.program.entryPoint != null ? { entryPoint: lease.program.entryPoint } : {}),
@@ -286,7 +299,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       sha256: await sha256Hex(body),
       elapsedMs,
     }
-    return { request, body, elapsedMs }
+    return sendableOutcome(request, body, elapsedMs)
   }
 
   /** Runs one leased task to its reported end: a result, a task error, stale, or handed back. */
@@ -428,6 +441,11 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       } catch (err) {
         // Stopping: a failed exchange is no reason to lease again.
         if (stopLeasing.aborted) break
+        // Refused for good (banned): asking again would only be refused again. Say why, stop.
+        if (err instanceof RelayRefusalError && err.permanent) {
+          emit({ type: 'refused', code: err.code, reason: err.shortMessage })
+          throw err
+        }
         // The relay may have restarted and forgotten us: introduce ourselves again.
         introduced = false
         emit({ type: 'relay-error', error: (err as Error).message, retryInMs: backoffMs })

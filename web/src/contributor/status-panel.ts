@@ -106,6 +106,11 @@ export function createStatusPanel(doc: Document) {
           el('relay').textContent = `reconnecting in ${Math.round(event.retryInMs / 1000)} s`
           log(`relay: ${event.error}`)
           break
+        case 'refused':
+          // No retry follows a refusal for good: say so where the reconnect countdown was.
+          el('relay').textContent = `refused (${event.code})`
+          log(`the relay refused this tab, stopped: ${event.reason}`)
+          break
       }
     },
   }

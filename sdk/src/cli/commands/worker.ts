@@ -16,7 +16,9 @@ Contributes this machine's GPU without a browser: the same kernels the tabs run,
 Ctrl-C stops taking work, finishes and reports the task in flight (at most --drain
 seconds) and exits with a summary. A second Ctrl-C, or a drain that runs out, stops the
 task and hands it back to the relay, which gives it to another contributor at once.
-The wallet key file is created only once the relay has answered.
+The wallet key file is created only once the relay has answered. A relay that refuses
+the worker for good (a ban) ends it with exit code 4 and the relay's reason; other relay
+errors are retried with backoff.
 
 Options:
   --relay <url|multiaddr>  relay HTTP URL or libp2p multiaddr (env TABSWARM_RELAY,
@@ -50,6 +52,8 @@ function describe(event: ContributorEvent, drainSeconds: number): string | undef
         : 'stopping'
     case 'relay-error':
       return `relay: ${event.error}; retrying in ${(event.retryInMs / 1000).toFixed(1)} s`
+    case 'refused':
+      return `refused by the relay (${event.code}): ${event.reason}; stopping`
     case 'idle':
       return undefined
   }
