@@ -1,4 +1,11 @@
-import { packTensors, type WorkRequest, type WorkResponse } from '@tabswarm/relay/protocol'
+import {
+  encodeFrame,
+  MAX_MESSAGE_BYTES,
+  packTensors,
+  RelayRefusalError,
+  type WorkRequest,
+  type WorkResponse,
+} from '@tabswarm/relay/protocol'
 import { describe, expect, it } from 'vitest'
 import type { ContributorEvent } from './contributor-events.ts'
 import { type KernelExecutor, runContributor } from './contributor-loop.ts'
@@ -226,5 +233,87 @@ describe('runContributor tasks', () => {
     expect(summary).toMatchObject({ tasks: 0, failed: 3 })
     expect(relay.types().filter((t) => t === 'task-error')).toHaveLength(3)
     expect(relay.types().filter((t) => t === 'lease-request')).toHaveLength(3)
+  })
+})
+
+/**
+ * A channel that encodes each request as the libp2p one does before it is sent, and answers
+ * hello from `helloAnswers` in turn (then with an ack), everything else as `fakeRelay` does.
+ */
+function encodingChannel(inner: WorkChannel, helloAnswers: WorkResponse[] = []): WorkChannel {
+  return {
+    peerId: inner.peerId,
+    relay: inner.relay,
+    async exchange(request, payload, signal) {
+      encodeFrame(request, payload)
+      const answer = await inner.exchange(request, payload, signal)
+      const refusal = request.type === 'hello' ? helloAnswers.shift() : undefined
+      return refusal != null ? { header: refusal, payload: new Uint8Array() } : answer
+    },
+  }
+}
+
+describe('runContributor limits and refusals', () => {
+  it('reports a result too large to send as a task error, never as a relay error', async () => {
+    const relay = fakeRelay({ leases: 1 })
+    // A whole message's worth of output: no room is left for the header.
+    const huge: KernelExecutor = {
+      matmul: async () => new Float32Array(MAX_MESSAGE_BYTES / 4),
+    }
+    const { done, events } = run(encodingChannel(relay.channel), huge, {
+      maxTasks: 1,
+      signal: AbortSignal.timeout(5_000),
+    })
+    const summary = await done
+    expect(summary).toMatchObject({ tasks: 0, failed: 1 })
+    expect(relay.types()).toEqual(['hello', 'lease-request', 'task-error'])
+    expect(relay.requests[2]).toMatchObject({ type: 'task-error', code: 'MESSAGE_TOO_LARGE' })
+    expect(events.filter((e) => e.type === 'relay-error')).toEqual([])
+  })
+
+  it('stops on a ban with a typed error that carries the relay code, asking once', async () => {
+    const relay = fakeRelay()
+    const banned: WorkResponse = {
+      type: 'error',
+      code: 'CONTRIBUTOR_BANNED',
+      message: 'contributor peer-test is banned for faulty results (peer)',
+    }
+    const { done, events } = run(
+      encodingChannel(relay.channel, [banned]),
+      heldExecutor().executor,
+      {
+        signal: AbortSignal.timeout(5_000),
+      },
+    )
+    const err = await done.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(RelayRefusalError)
+    expect(err).toMatchObject({
+      name: 'RelayRefusalError',
+      code: 'CONTRIBUTOR_BANNED',
+      request: 'hello',
+    })
+    expect((err as Error).message).toMatch(/banned for faulty results/)
+    expect(relay.types()).toEqual(['hello'])
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'refused', code: 'CONTRIBUTOR_BANNED' }),
+    )
+  })
+
+  it('retries a transient refusal, as a relay error', async () => {
+    const relay = fakeRelay({ leases: 1 })
+    const busy: WorkResponse = { type: 'error', code: 'INTERNAL', message: 'try again' }
+    const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+    const { done, events } = run(encodingChannel(relay.channel, [busy]), gpu, {
+      maxTasks: 1,
+      signal: AbortSignal.timeout(5_000),
+    })
+    expect(await done).toMatchObject({ tasks: 1, accepted: 1 })
+    expect(relay.types().filter((t) => t === 'hello')).toHaveLength(2)
+    expect(events.find((e) => e.type === 'relay-error')).toMatchObject({
+      error: expect.stringMatching(/INTERNAL: try again/),
+    })
   })
 })
