@@ -1,0 +1,151 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { identify } from '@libp2p/identify'
+import type { Libp2p } from '@libp2p/interface'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
+import { type Coordinator, createCoordinator } from '../coordinator/coordinator.ts'
+import { silentLogger } from '../log.ts'
+import { sendWorkRequest } from '../protocol/exchange.ts'
+import type { CustomJobSpec } from '../protocol/job-spec.ts'
+import { MAX_TASK_OUTPUT_BYTES, MAX_WGSL_CHARS } from '../protocol/job-spec.ts'
+import { MAX_MESSAGE_BYTES } from '../protocol/limits.ts'
+import type { WorkRequest } from '../protocol/messages.ts'
+import { readProgramSource } from '../protocol/program-source.ts'
+import { WORK_PROTOCOL } from '../protocol/protocol-ids.ts'
+import { createRelayNode, type RelayNode } from './relay-node.ts'
+import { startWorkService } from './work-service.ts'
+
+const signal = () => AbortSignal.timeout(20_000)
+
+const capabilities = {
+  adapter: { vendor: 'test', architecture: 'cpu', device: '', description: 'work-service test' },
+  features: [],
+  limits: {},
+  kernels: ['matmul', 'custom'],
+  agent: 'relay/src/swarm/work-service.test',
+}
+
+/**
+ * The work service over real libp2p, with a real coordinator (in-memory SQLite): the limits
+ * of jobs, leases and results agree, so every job the coordinator accepts can be served.
+ */
+describe('the work service and the limits of a task', () => {
+  let relay: RelayNode
+  let client: Libp2p
+  let coordinator: Coordinator
+  let blobs: BlobStore
+  let stop: () => Promise<void>
+
+  beforeAll(async () => {
+    relay = await createRelayNode({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0/ws'],
+      limits: { maxConnections: 50 },
+    })
+    client = await createLibp2p({
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() },
+    })
+  })
+  afterEach(async () => {
+    await stop?.()
+    coordinator?.close()
+  })
+  afterAll(async () => {
+    await client?.stop()
+    await relay?.stop()
+  })
+
+  async function serve(options: { maxTaskInputBytes?: number } = {}) {
+    blobs = createMemoryBlobStore()
+    coordinator = createCoordinator({ blobs, welcomeCredits: 1_000_000, ...options })
+    stop = await startWorkService({ node: relay, coordinator, log: silentLogger })
+  }
+
+  async function ask(request: WorkRequest) {
+    const stream = await client.dialProtocol(relay.getMultiaddrs()[0]!, WORK_PROTOCOL, {
+      signal: signal(),
+    })
+    return sendWorkRequest(stream, request, undefined, { signal: signal() })
+  }
+
+  function customJob(wgsl: string, input: Uint8Array, outputShape = [4]): CustomJobSpec {
+    const { hash } = blobs.put(input)
+    return {
+      kernel: 'custom',
+      program: {
+        wgsl,
+        inputs: [{ name: 'x', dtype: 'float32' }],
+        outputs: [{ name: 'y', dtype: 'float32' }],
+      },
+      tasks: [
+        {
+          inputs: [{ blob: hash, dtype: 'float32', shape: [input.byteLength / 4] }],
+          outputs: [{ shape: outputShape, dtype: 'float32' }],
+          workgroups: [1, 1, 1],
+        },
+      ],
+      verification: { replication: 1, canaries: 0 },
+    }
+  }
+
+  it('leases a program at the documented maximum source length, whatever its escaping', async () => {
+    await serve()
+    // Quotes, backslashes and control characters: each is escaped to 2-6 bytes in JSON.
+    const body = '@compute @workgroup_size(1) fn main() {}\n//'
+    const wgsl =
+      body +
+      '"\\\u0001'
+        .repeat((MAX_WGSL_CHARS - body.length) / 3 + 1)
+        .slice(0, MAX_WGSL_CHARS - body.length)
+    expect(wgsl).toHaveLength(MAX_WGSL_CHARS)
+    const job = await coordinator.submit(customJob(wgsl, new Uint8Array(16)), { account: 'local' })
+    expect((await ask({ type: 'hello', capabilities })).header.type).toBe('hello-ack')
+    const { header, payload } = await ask({ type: 'lease-request' })
+    expect(header).toMatchObject({ type: 'custom-lease', jobId: job.id })
+    if (header.type !== 'custom-lease') throw new Error('expected a custom lease')
+    expect(readProgramSource(payload, header.program.source)).toBe(wgsl)
+  })
+
+  it('fails a job whose lease cannot be encoded, with the reason, and holds no lease for it', async () => {
+    // Inputs that the coordinator lets through, but that leave no room in a message for the
+    // header and the program: the lease cannot travel.
+    await serve({ maxTaskInputBytes: MAX_MESSAGE_BYTES })
+    const input = new Uint8Array(MAX_MESSAGE_BYTES - 16)
+    const job = await coordinator.submit(
+      customJob('@compute @workgroup_size(1) fn main() {}', input),
+      {
+        account: 'local',
+      },
+    )
+    expect((await ask({ type: 'hello', capabilities })).header.type).toBe('hello-ack')
+    const { header } = await ask({ type: 'lease-request' })
+    expect(header).toMatchObject({ type: 'no-work' })
+    const view = await coordinator.getJob(job.id)
+    expect(view.status).toBe('failed')
+    expect(view.error).toMatch(/cannot be sent to contributors: message is \d+ bytes, max 67108864/)
+    expect(coordinator.stats().gauges.activeLeases).toBe(0)
+  })
+
+  it('refuses at submit a task whose outputs cannot fit one result message, naming the limit', async () => {
+    await serve()
+    // 80 MB of float32 output in one task.
+    const spec = customJob(
+      '@compute @workgroup_size(1) fn main() {}',
+      new Uint8Array(16),
+      [5_000, 4_000],
+    )
+    await expect(coordinator.submit(spec, { account: 'local' })).rejects.toMatchObject({
+      code: 'INVALID_JOB',
+      message: expect.stringContaining(
+        `80000000 bytes, over the ${MAX_TASK_OUTPUT_BYTES}-byte limit of one result message (MAX_TASK_OUTPUT_BYTES)`,
+      ),
+    })
+  })
+})
