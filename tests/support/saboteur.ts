@@ -3,6 +3,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
+import { RelayRefusalError } from '@tabswarm/relay/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { createLibp2p } from 'libp2p'
@@ -10,6 +11,7 @@ import { createLibp2p } from 'libp2p'
 /**
  * A contributor that speaks the real protocol over a real libp2p connection and returns
  * wrong products: the right answer with one element changed, the hardest kind to notice.
+ * Once banned for them, the relay refuses it and its loop ends: `refusal` says why.
  */
 export async function startSaboteur(relayAddr: string) {
   const node = await createLibp2p({
@@ -20,6 +22,7 @@ export async function startSaboteur(relayAddr: string) {
   })
   const controller = new AbortController()
   const events: ContributorEvent[] = []
+  let refusal: RelayRefusalError | undefined
   const done = runContributor({
     node,
     relay: multiaddr(relayAddr),
@@ -44,9 +47,18 @@ export async function startSaboteur(relayAddr: string) {
       },
     },
     onEvent: (event) => events.push(event),
+  }).catch((err: unknown) => {
+    if (!(err instanceof RelayRefusalError)) throw err
+    refusal = err
   })
   return {
+    node,
     events,
+    /** Settles when the loop ends: stopped, or refused by the relay. */
+    done,
+    get refusal() {
+      return refusal
+    },
     async stop() {
       controller.abort()
       await done

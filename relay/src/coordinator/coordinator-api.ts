@@ -6,6 +6,7 @@ import type {
   TensorDtype,
   TensorRef,
 } from '../protocol/job-spec.ts'
+import type { CoordinatorError } from './coordinator-error.ts'
 
 /**
  * The coordinator as the HTTP API, the CLI and the work service see it. Researcher-facing
@@ -239,6 +240,12 @@ export interface WorkGateway {
   contributorLeft(peerId: string): void
   /** The next task for this contributor, or undefined when there is none it may run. */
   lease(peerId: string): LeaseGrant | undefined
+  /**
+   * Why this contributor, online since its hello, may no longer have work: a
+   * `CoordinatorError('CONTRIBUTOR_BANNED')` once it has been banned (its hello succeeded
+   * before the faults that banned it); undefined while it is in good standing.
+   */
+  refusal(peerId: string): CoordinatorError | undefined
   /** Extends a lease this peer holds; undefined when it is unknown or already over. */
   renewLease(
     peerId: string,

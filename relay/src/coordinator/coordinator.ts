@@ -634,6 +634,14 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       return lease && { expiresAt: lease.expiresAt, expiresInMs: leaseMs }
     },
 
+    refusal(peerId) {
+      if (contributors.get(peerId)?.record.banned !== true) return undefined
+      return new CoordinatorError(
+        'CONTRIBUTOR_BANNED',
+        `contributor ${peerId} was banned for faulty results and gets no more work`,
+      )
+    },
+
     resultBytes(peerId, leaseId) {
       const lease = leases.held(peerId, leaseId)
       const job = lease == null ? undefined : jobs.get(lease.jobId)

@@ -175,7 +175,12 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           )
         }
         const grant = coordinator.lease(peerId)
-        if (grant == null) return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
+        if (grant == null) {
+          // Banned since its hello: say so (a typed refusal it stops on), not "no work yet".
+          const refusal = coordinator.refusal(peerId)
+          if (refusal != null) throw refusal
+          return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
+        }
         if (grant.kernel === 'custom' && grant.custom != null) {
           const { custom } = grant
           const { wgsl, ...program } = custom.program
