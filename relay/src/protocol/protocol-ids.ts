@@ -3,7 +3,8 @@
  * The version is part of the id: a breaking change gets a new id, and both can be served
  * side by side while old tabs drain.
  */
-export const WORK_PROTOCOL = '/tabswarm/work/1.0.0'
+// 2.0.0: a custom lease's WGSL moved from the header into the payload (`program.source`).
+export const WORK_PROTOCOL = '/tabswarm/work/2.0.0'
 
 /** Content-addressed blob fetch, served by the relay's store and by every tab's cache. */
 export const BLOB_PROTOCOL = '/tabswarm/blob/1.0.0'
