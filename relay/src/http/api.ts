@@ -1,5 +1,4 @@
 import { type Context, Hono, type Next } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { UpgradeWebSocket } from 'hono/ws'
 import { getAddress } from 'viem'
@@ -35,6 +34,7 @@ import type { ApiKeyRing } from './auth/api-keys.ts'
 import { authenticate, isLoopbackAddress } from './auth/authenticate.ts'
 import type { WalletAuthenticator } from './auth/wallet-auth.ts'
 import { blobResponseStream } from './blob-response-stream.ts'
+import { bodySizeLimit } from './body-size-limit.ts'
 import { clientAddress } from './client-address.ts'
 import { apiCors, type CorsOrigins, localOriginGuard } from './cross-origin.ts'
 import { ApiError, errorResponse } from './error-response.ts'
@@ -44,6 +44,7 @@ import { buildOpenApiDocument } from './openapi.ts'
 import { rateLimit } from './rate-limit.ts'
 import { requestLog } from './request-log.ts'
 import type { RouteDoc } from './route-docs.ts'
+import { type UploadSlotsOptions, uploadSlots } from './upload-slots.ts'
 import { parseOrThrow, readJsonBody } from './validation.ts'
 
 export interface ApiOptions {
@@ -66,6 +67,10 @@ export interface ApiOptions {
   trustProxy?: boolean | number
   /** Largest blob accepted by `PUT /v1/blobs`: what a tab can still fetch. @default MAX_BLOB_BYTES (256 MiB) */
   maxBlobBytes?: number
+  /** Uploads received at once, per account and in all. @default { perAccount: 4, total: 16 } */
+  uploads?: UploadSlotsOptions
+  /** How long one upload may take to arrive. @default STREAM_PUT_TIMEOUT_MS (10 minutes) */
+  uploadTimeoutMs?: number
   /** Largest JSON body (job specs). @default RELAY_MAX_JSON_BYTES (4 MiB) */
   maxJsonBytes?: number
   /**
@@ -152,17 +157,9 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   function route(doc: RouteDoc, ...handlers: Handler[]): void {
     docs.push(doc)
     const chain: Handler[] = []
-    if (doc.body) {
-      const maxSize = doc.body.maxBytes
-      chain.push(
-        bodyLimit({
-          maxSize,
-          onError: () => {
-            throw new ApiError('PAYLOAD_TOO_LARGE', `body exceeds ${maxSize} bytes`)
-          },
-        }),
-      )
-    }
+    // Header checks only, in this order, before any body byte is read: the declared size,
+    // then who is asking (a wallet signature covers the body's hash, checked as it streams).
+    if (doc.body) chain.push(bodySizeLimit(doc.body.maxBytes))
     if (doc.auth) chain.push(auth, localGuard, ...accountLimit)
     const on = api.on as (method: string, path: string, ...handlers: Handler[]) => unknown
     on(doc.method.toUpperCase(), doc.path, ...chain, ...handlers)
@@ -232,8 +229,26 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       },
       responses: { 201: json('Stored', BlobRefSchema) },
     },
+    uploadSlots(options.uploads),
     async (c) => {
-      const { hash, size } = blobs.put(new Uint8Array(await c.req.arrayBuffer()))
+      const body = c.req.raw.body ?? new Blob([]).stream()
+      let stored: { hash: string; size: number }
+      try {
+        // Streamed to a temp file and hashed on the way: never held whole in memory.
+        stored = await blobs.putStream(body, {
+          signal: c.req.raw.signal,
+          maxBytes: maxBlobBytes,
+          ...(options.uploadTimeoutMs !== undefined ? { timeoutMs: options.uploadTimeoutMs } : {}),
+        })
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'TimeoutError')
+          throw new ApiError(
+            'REQUEST_TIMEOUT',
+            'the upload took too long to arrive; send it faster or split it into smaller blobs',
+          )
+        throw err
+      }
+      const { hash, size } = stored
       // A blob kept in the coordinator's store commits with its group: answer once it has.
       await jobs.durable()
       return c.json({ blob: hash, size }, 201)
