@@ -221,13 +221,21 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       method: 'put',
       path: '/v1/blobs',
       summary: 'Upload bytes; they are stored under their sha-256',
+      description:
+        'The body streams to disk as it arrives, hashed on the way; it is never held whole. Uploads in flight ' +
+        'are bounded per account (429 UPLOADS_BUSY) and on the relay (503 RELAY_BUSY), both with Retry-After.',
       auth: true,
       body: {
         contentType: 'application/octet-stream',
         maxBytes: maxBlobBytes,
         description: 'Raw bytes, e.g. a float32 C-order tensor',
       },
-      responses: { 201: json('Stored', BlobRefSchema) },
+      responses: {
+        201: json('Stored', BlobRefSchema),
+        408: { description: 'The body did not arrive within the upload timeout' },
+        429: { description: 'This account has its most uploads in flight, or is rate limited' },
+        503: { description: 'The relay has its most uploads in flight' },
+      },
     },
     uploadSlots(options.uploads),
     async (c) => {
