@@ -9,7 +9,12 @@ import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDiskBlobStore } from '../blobs/disk-blob-store.ts'
 import { apiRequestTypedData, walletRequestHeaders } from '../protocol/api-auth.ts'
-import { createTestApi, sha256, TEST_RELAY_PEER_ID, type TestApiOptions } from './testing/test-api.ts'
+import {
+  createTestApi,
+  sha256,
+  TEST_RELAY_PEER_ID,
+  type TestApiOptions,
+} from './testing/test-api.ts'
 
 /**
  * Uploads against the real HTTP server (`@hono/node-server`, as the relay runs it): what

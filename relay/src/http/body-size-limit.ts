@@ -20,7 +20,10 @@ export function bodySizeLimit(maxBytes: number): MiddlewareHandler<ApiEnv> {
     const declared = c.req.header('content-length')
     if (declared !== undefined && c.req.header('transfer-encoding') === undefined) {
       if (!/^\d{1,16}$/.test(declared))
-        throw new ApiError('BAD_REQUEST', `Content-Length must be a byte count, got "${declared.slice(0, 20)}"`)
+        throw new ApiError(
+          'BAD_REQUEST',
+          `Content-Length must be a byte count, got "${declared.slice(0, 20)}"`,
+        )
       if (Number(declared) > maxBytes) throw tooLarge(`the body (Content-Length ${declared})`)
       // Node's HTTP parser ends the body at Content-Length: it cannot run past the check.
       await next()

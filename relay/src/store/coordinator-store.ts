@@ -3,8 +3,8 @@ import type {
   TaskResultRecord,
   VerificationMethod,
 } from '../coordinator/coordinator-api.ts'
-import type { UsedNonces } from './used-nonces.ts'
 import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
+import type { UsedNonces } from './used-nonces.ts'
 
 /**
  * The coordinator's durable state, as operations on jobs, tasks, results, contributors and

@@ -455,13 +455,12 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     pruneNonces(at) {
-      return store.transaction(
-        () => Number(sql('DELETE FROM used_nonces WHERE expires_at <= ?').run(at).changes),
+      return store.transaction(() =>
+        Number(sql('DELETE FROM used_nonces WHERE expires_at <= ?').run(at).changes),
       )
     },
 
-    countNonces: () =>
-      (sql('SELECT COUNT(*) AS n FROM used_nonces').get() as Row).n as number,
+    countNonces: () => (sql('SELECT COUNT(*) AS n FROM used_nonces').get() as Row).n as number,
 
     close() {
       if (!db.isOpen) return

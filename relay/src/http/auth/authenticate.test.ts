@@ -206,8 +206,14 @@ describe('HTTP API: wallet signatures', () => {
   it('refuses a declared body hash other than the signed one before reading the body', async () => {
     const { app } = createTestApi({ apiKeys: { alice: KEY } })
     const headers = {
-      ...(await signedHeaders(wallet, { method: 'PUT', path: '/v1/blobs', body: new Uint8Array([1]) })),
-      [WALLET_AUTH_HEADERS.contentSha256]: `0x${createHash('sha256').update(new Uint8Array([2])).digest('hex')}`,
+      ...(await signedHeaders(wallet, {
+        method: 'PUT',
+        path: '/v1/blobs',
+        body: new Uint8Array([1]),
+      })),
+      [WALLET_AUTH_HEADERS.contentSha256]: `0x${createHash('sha256')
+        .update(new Uint8Array([2]))
+        .digest('hex')}`,
     }
     const response = await app.request('/v1/blobs', {
       method: 'PUT',
