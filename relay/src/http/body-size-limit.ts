@@ -1,7 +1,7 @@
 import type { MiddlewareHandler } from 'hono'
 import type { ApiEnv } from './api-env.ts'
 import { ApiError } from './error-response.ts'
-import { pipeRequestBody } from './request-body-stream.ts'
+import { pipeRequestBody } from './pipe-request-body.ts'
 
 /**
  * Refuses a body over `maxBytes` without buffering it: a declared `Content-Length` over the
