@@ -126,6 +126,11 @@ describe('blob stores', () => {
     await expect(blobs.putStream(stalled, { timeoutMs: 50 })).rejects.toMatchObject({
       name: 'TimeoutError',
     })
+    const paused = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array(1)) })
+    await expect(blobs.putStream(paused, { idleTimeoutMs: 50 })).rejects.toMatchObject({
+      name: 'TimeoutError',
+      message: 'no bytes for 50 ms',
+    })
     expect(readdirSync(join(dir, 'tmp'))).toEqual([])
     expect(blobs.bytesUsed).toBe(3)
   })

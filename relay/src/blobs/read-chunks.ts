@@ -7,10 +7,18 @@ export interface ReadChunksOptions {
   maxBytes?: number
   /** How long the whole read may take. @default 10 minutes */
   timeoutMs?: number
+  /**
+   * How long the source may send nothing before it is cut: a client that stalls must not
+   * hold an upload slot until the whole deadline. @default 30 s
+   */
+  idleTimeoutMs?: number
 }
 
 /** The default deadline of a streamed put: 256 MiB at well under 1 MB/s. */
 export const STREAM_PUT_TIMEOUT_MS = 10 * 60_000
+
+/** The default pause allowed between two chunks of a streamed put. */
+export const STREAM_PUT_IDLE_MS = 30_000
 
 /**
  * The chunks of a byte stream, one at a time, never more: what a streaming `putStream`
@@ -22,8 +30,15 @@ export async function* readChunks(
   options: ReadChunksOptions = {},
 ): AsyncGenerator<Uint8Array, void, undefined> {
   const maxBytes = options.maxBytes ?? Number.POSITIVE_INFINITY
+  const idleMs = options.idleTimeoutMs ?? STREAM_PUT_IDLE_MS
   const deadline = AbortSignal.timeout(options.timeoutMs ?? STREAM_PUT_TIMEOUT_MS)
-  const signal = options.signal ? AbortSignal.any([options.signal, deadline]) : deadline
+  const idle = new AbortController()
+  const signal = AbortSignal.any([
+    deadline,
+    idle.signal,
+    ...(options.signal ? [options.signal] : []),
+  ])
+  let idleTimer: ReturnType<typeof setTimeout> | undefined
   const reader = source.getReader()
   const onAbort = () => {
     reader.cancel(signal.reason).catch(() => {})
@@ -34,7 +49,12 @@ export async function* readChunks(
   try {
     for (;;) {
       signal.throwIfAborted()
+      idleTimer = setTimeout(
+        () => idle.abort(new DOMException(`no bytes for ${idleMs} ms`, 'TimeoutError')),
+        idleMs,
+      )
       const { done, value } = await reader.read()
+      clearTimeout(idleTimer)
       // Cancelling ends a pending read as if the stream were done: the abort is the answer.
       signal.throwIfAborted()
       if (done) {
@@ -50,6 +70,7 @@ export async function* readChunks(
       yield value
     }
   } finally {
+    clearTimeout(idleTimer)
     signal.removeEventListener('abort', onAbort)
     if (!finished) await reader.cancel().catch(() => {})
     reader.releaseLock()

@@ -71,6 +71,8 @@ export interface ApiOptions {
   uploads?: UploadSlotsOptions
   /** How long one upload may take to arrive. @default STREAM_PUT_TIMEOUT_MS (10 minutes) */
   uploadTimeoutMs?: number
+  /** How long an upload may send nothing before it is cut (408). @default STREAM_PUT_IDLE_MS (30 s) */
+  uploadIdleMs?: number
   /** Largest JSON body (job specs). @default RELAY_MAX_JSON_BYTES (4 MiB) */
   maxJsonBytes?: number
   /**
@@ -247,12 +249,13 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
           signal: c.req.raw.signal,
           maxBytes: maxBlobBytes,
           ...(options.uploadTimeoutMs !== undefined ? { timeoutMs: options.uploadTimeoutMs } : {}),
+          ...(options.uploadIdleMs !== undefined ? { idleTimeoutMs: options.uploadIdleMs } : {}),
         })
       } catch (err) {
         if (err instanceof DOMException && err.name === 'TimeoutError')
           throw new ApiError(
             'REQUEST_TIMEOUT',
-            'the upload took too long to arrive; send it faster or split it into smaller blobs',
+            `the upload stalled or took too long to arrive (${err.message}); send it faster or split it into smaller blobs`,
           )
         throw err
       }

@@ -259,6 +259,24 @@ describe('uploads: bounded in flight', () => {
   })
 })
 
+describe('uploads: a stalled one is cut', () => {
+  it('answers 408 when the client stops sending, and frees its slot', async () => {
+    const { port, blobDir } = await listen({ uploads: { perAccount: 1 }, uploadIdleMs: 300 })
+    const as = { authorization: `Bearer ${ALICE}` }
+    const stalled = openUpload(port, as, 4 * MiB)
+    await stalled.write(MiB)
+    const answer = await within(stalled.response, 5_000, 'the stalled upload')
+    expect(answer.status).toBe(408)
+    expect(JSON.parse(answer.body)).toMatchObject({ error: { code: 'REQUEST_TIMEOUT' } })
+    stalled.req.destroy()
+    expect(await readdir(join(blobDir, 'tmp'))).toEqual([])
+    const next = openUpload(port, as, MiB)
+    await next.write(MiB)
+    next.end()
+    expect((await within(next.response, 5_000, 'the next upload')).status).toBe(201)
+  })
+})
+
 describe('uploads: streamed, not buffered', () => {
   it('writes a 192 MiB upload to disk while it arrives, with bounded buffers, under its sha-256', async () => {
     const { port, blobs, blobDir } = await listen({ maxBlobBytes: 256 * MiB })
