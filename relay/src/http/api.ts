@@ -234,7 +234,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       },
       responses: {
         201: json('Stored', BlobRefSchema),
-        408: { description: 'The body did not arrive within the upload timeout' },
+        408: { description: 'The body stalled, or did not arrive within the upload timeout' },
         429: { description: 'This account has its most uploads in flight, or is rate limited' },
         503: { description: 'The relay has its most uploads in flight' },
       },
@@ -257,6 +257,9 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
             'REQUEST_TIMEOUT',
             `the upload stalled or took too long to arrive (${err.message}); send it faster or split it into smaller blobs`,
           )
+        // The client went away mid-upload: nothing to answer, and nothing the relay did wrong.
+        if (c.req.raw.signal.aborted)
+          throw new ApiError('BAD_REQUEST', 'the client closed the upload before it ended')
         throw err
       }
       const { hash, size } = stored
