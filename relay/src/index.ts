@@ -56,6 +56,7 @@ export {
   EMPTY_BODY_SHA256,
   WALLET_AUTH_HEADERS,
   WALLET_AUTH_MAX_SKEW_MS,
+  walletRequestHeaders,
 } from './protocol/api-auth.ts'
 export type { RunningTabswarm } from './server.ts'
 export { startTabswarm } from './server.ts'

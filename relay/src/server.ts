@@ -95,7 +95,13 @@ export async function startTabswarm(
       log: log.child('http'),
       swarm,
       health: () => ({ ...coordinator.stats().gauges }),
-      auth: { keys, wallet: createWalletAuthenticator(), openToLocal },
+      auth: {
+        keys,
+        // Signatures name this relay's peer id; used nonces live in the store, so neither
+        // another relay nor this one after a restart accepts a request twice.
+        wallet: createWalletAuthenticator({ relayPeerId: node.peerId.toString(), nonces: store }),
+        openToLocal,
+      },
       rateLimit: rate && {
         ip: { ratePerSecond: rate.ipPerSecond, burst: rate.ipBurst },
         account: { ratePerSecond: rate.accountPerSecond, burst: rate.accountBurst },

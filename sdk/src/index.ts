@@ -33,6 +33,6 @@ export {
   RelayUnreachableError,
 } from './client/client-errors.ts'
 export type { Authenticate } from './client/http-transport.ts'
-export { type WalletSigner, walletAuth } from './client/wallet-auth.ts'
+export { type WalletAuthOptions, type WalletSigner, walletAuth } from './client/wallet-auth.ts'
 export type { NdArray, NpyData, NpyDtype, NpyHeader } from './npy/npy.ts'
 export { encodeNpy, NpyError, npyHeaderBytes, parseNpy, parseNpyHeader } from './npy/npy.ts'

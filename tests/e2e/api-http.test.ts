@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { apiRequestTypedData, defaultApiConfig, WALLET_AUTH_HEADERS } from '@tabswarm/relay'
+import { apiRequestTypedData, defaultApiConfig, walletRequestHeaders } from '@tabswarm/relay'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startInProcessRelay } from '../support/in-process-relay.ts'
@@ -27,6 +27,25 @@ async function errorOf(response: Response) {
 }
 
 const f32 = (values: number[]) => new Uint8Array(new Float32Array(values).buffer)
+
+/** Signs a request for the relay with peer id `relay`, as the SDK does. */
+async function signedFor(
+  wallet: ReturnType<typeof privateKeyToAccount>,
+  relay: string,
+  method: string,
+  path: string,
+  body = new Uint8Array(0),
+) {
+  const typed = apiRequestTypedData({
+    method,
+    path,
+    bodySha256: `0x${createHash('sha256').update(body).digest('hex')}`,
+    timestamp: BigInt(Date.now()),
+    nonce: crypto.randomUUID(),
+    relay,
+  })
+  return walletRequestHeaders(wallet.address, typed.message, await wallet.signTypedData(typed))
+}
 
 function matmulSpec(a: string, b: string) {
   return {
@@ -203,24 +222,10 @@ describe('HTTP API of a relay with keys', () => {
     fetch(`${relay.url}${path}`, { ...init, signal: AbortSignal.timeout(10_000) })
   const wallet = privateKeyToAccount(generatePrivateKey())
 
+  let peerId: string | undefined
   async function signed(method: string, path: string, body = new Uint8Array(0)) {
-    const timestamp = Date.now()
-    const nonce = crypto.randomUUID()
-    const signature = await wallet.signTypedData(
-      apiRequestTypedData({
-        method,
-        path,
-        bodySha256: `0x${createHash('sha256').update(body).digest('hex')}`,
-        timestamp: BigInt(timestamp),
-        nonce,
-      }),
-    )
-    return {
-      [WALLET_AUTH_HEADERS.address]: wallet.address,
-      [WALLET_AUTH_HEADERS.timestamp]: String(timestamp),
-      [WALLET_AUTH_HEADERS.nonce]: nonce,
-      [WALLET_AUTH_HEADERS.signature]: signature,
-    }
+    peerId ??= ((await (await api('/v1/swarm')).json()) as { peerId: string }).peerId
+    return signedFor(wallet, peerId, method, path, body)
   }
 
   beforeAll(async () => {
@@ -290,8 +295,8 @@ describe('HTTP API of a relay with keys', () => {
     expect(
       await errorOf(await api('/v1/quote', { method: 'POST', body: tampered, headers: fresh })),
     ).toMatchObject({
-      status: 401,
-      code: 'INVALID_SIGNATURE',
+      status: 400,
+      code: 'BODY_HASH_MISMATCH',
     })
     const path = `/v1/accounts/${wallet.address}`
     expect(await (await api(path, { headers: await signed('GET', path) })).json()).toMatchObject({
@@ -356,6 +361,73 @@ describe('HTTP API of a relay with keys', () => {
     expect(statuses).toContain(429)
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1)
   })
+})
+
+describe('wallet-signed requests replayed', () => {
+  it('to a second relay are refused (WRONG_RELAY), and to the first after its restart too (SIGNATURE_REPLAYED)', async () => {
+    const walletOnly = { api: { ...defaultApiConfig, walletAuthOnly: true }, welcomeCredits: 1_000 }
+    const [a, b] = await Promise.all([
+      startInProcessRelay(walletOnly),
+      startInProcessRelay(walletOnly),
+    ])
+    try {
+      const wallet = privateKeyToAccount(generatePrivateKey())
+      const at = (relay: typeof a, path: string, init: RequestInit) =>
+        fetch(`${relay.running.url}${path}`, { ...init, signal: AbortSignal.timeout(10_000) })
+      const peerIdOf = async (relay: typeof a) =>
+        ((await (await at(relay, '/v1/swarm', {})).json()) as { peerId: string }).peerId
+      const peerA = await peerIdOf(a)
+      expect(await peerIdOf(b)).not.toBe(peerA)
+
+      const put = async (values: number[]) => {
+        const bytes = f32(values)
+        const init = {
+          method: 'PUT',
+          body: bytes,
+          headers: await signedFor(wallet, peerA, 'PUT', '/v1/blobs', bytes),
+        }
+        const stored = await at(a, '/v1/blobs', init)
+        expect(stored.status).toBe(201)
+        // The captured upload, verbatim, at the second relay.
+        expect(await errorOf(await at(b, '/v1/blobs', init))).toMatchObject({
+          status: 401,
+          code: 'WRONG_RELAY',
+        })
+        return ((await stored.json()) as { blob: string }).blob
+      }
+      const spec = matmulSpec(await put([1, 2, 3, 4, 5, 6]), await put([1, 0, 0, 1, 1, 1]))
+      const body = new TextEncoder().encode(JSON.stringify({ ...spec, budget: 100 }))
+      const submit = {
+        method: 'POST',
+        body,
+        headers: {
+          ...(await signedFor(wallet, peerA, 'POST', '/v1/jobs', body)),
+          'content-type': 'application/json',
+        },
+      }
+      expect((await at(a, '/v1/jobs', submit)).status).toBe(201)
+      expect(await errorOf(await at(b, '/v1/jobs', submit))).toMatchObject({
+        status: 401,
+        code: 'WRONG_RELAY',
+      })
+      // No job, so nothing escrowed from the wallet, at the second relay.
+      const peerB = await peerIdOf(b)
+      const listed = await at(b, '/v1/jobs', {
+        headers: await signedFor(wallet, peerB, 'GET', '/v1/jobs'),
+      })
+      expect(await listed.json()).toMatchObject({ jobs: [] })
+
+      // The same submission after the first relay restarts: its nonces came back with its store.
+      await a.restart()
+      expect(await peerIdOf(a)).toBe(peerA)
+      expect(await errorOf(await at(a, '/v1/jobs', submit))).toMatchObject({
+        status: 401,
+        code: 'SIGNATURE_REPLAYED',
+      })
+    } finally {
+      await Promise.all([a.stop(), b.stop()])
+    }
+  }, 60_000)
 })
 
 describe('welcome credits of a keyed relay', () => {

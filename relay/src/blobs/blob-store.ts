@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto'
 import { TabswarmError } from '@tabswarm/worker-kernels'
 import { type BlobReader, bytesReader } from '../protocol/blob-exchange.ts'
+import { type ReadChunksOptions, readChunks } from './read-chunks.ts'
 
 export class BlobStoreError extends TabswarmError {
   override name = 'BlobStoreError' as const
@@ -9,12 +10,24 @@ export class BlobStoreError extends TabswarmError {
 /** Content-addressed bytes: the key of a blob is the sha-256 of its contents. */
 export interface BlobStore {
   put(bytes: Uint8Array): { hash: string; size: number }
+  /**
+   * Stores a stream of bytes as it arrives, hashing on the way, without ever holding it
+   * whole (the disk store writes a temp file and renames it under its hash on success).
+   * An error of the source, an abort or the deadline leaves nothing stored.
+   */
+  putStream(
+    source: ReadableStream<Uint8Array>,
+    options?: PutStreamOptions,
+  ): Promise<{ hash: string; size: number }>
   get(hash: string): Uint8Array | undefined
   /** Opens a blob for reading a chunk at a time (how the relay serves it to tabs). */
   open(hash: string): Promise<BlobReader | undefined>
   has(hash: string): boolean
   readonly bytesUsed: number
 }
+
+/** Options of {@link BlobStore.putStream}: a signal, a size limit and a deadline. */
+export type PutStreamOptions = ReadChunksOptions
 
 export interface MemoryBlobStoreOptions {
   /** Total bytes held before `put` refuses. @default 2 GiB */
@@ -26,7 +39,13 @@ export function createMemoryBlobStore(options: MemoryBlobStoreOptions = {}): Blo
   const capacity = options.capacityBytes ?? 2 * 1024 ** 3
   const blobs = new Map<string, Uint8Array>()
   let used = 0
-  return {
+  const store: BlobStore = {
+    async putStream(source, options) {
+      // Memory is where these bytes live anyway: gather, then store once.
+      const chunks: Uint8Array[] = []
+      for await (const chunk of readChunks(source, options)) chunks.push(chunk)
+      return store.put(Buffer.concat(chunks))
+    },
     put(bytes) {
       const hash = createHash('sha256').update(bytes).digest('hex')
       if (!blobs.has(hash)) {
@@ -51,4 +70,5 @@ export function createMemoryBlobStore(options: MemoryBlobStoreOptions = {}): Blo
       return used
     },
   }
+  return store
 }

@@ -98,4 +98,64 @@ describe('blob stores', () => {
     await readers[1]!.close?.()
     store.close()
   })
+
+  it('streams a put to a temp file, renames it under its hash, and leaves nothing when the source fails', async () => {
+    const dir = temp()
+    const blobs = createDiskBlobStore({ dir })
+    const parts = [new Uint8Array([1, 2]), new Uint8Array([3])]
+    const stream = (chunks: Uint8Array[], fail?: Error) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (const chunk of chunks) controller.enqueue(chunk)
+          if (fail) controller.error(fail)
+          else controller.close()
+        },
+      })
+    const { hash, size } = await blobs.putStream(stream(parts))
+    expect(hash).toBe('039058c6f2c0cb492c533b0a4d14ef77cc0f78abccced5287d84a1a2011cfb81')
+    expect(size).toBe(3)
+    expect(blobs.get(hash)).toEqual(new Uint8Array([1, 2, 3]))
+    await expect(blobs.putStream(stream(parts, new Error('client went away')))).rejects.toThrow(
+      'client went away',
+    )
+    await expect(blobs.putStream(stream(parts), { maxBytes: 2 })).rejects.toMatchObject({
+      code: 'PAYLOAD_TOO_LARGE',
+    })
+    // A source that stops sending is cut at the deadline, not waited on.
+    const stalled = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array(1)) })
+    await expect(blobs.putStream(stalled, { timeoutMs: 50 })).rejects.toMatchObject({
+      name: 'TimeoutError',
+    })
+    const paused = new ReadableStream<Uint8Array>({ start: (c) => c.enqueue(new Uint8Array(1)) })
+    await expect(blobs.putStream(paused, { idleTimeoutMs: 50 })).rejects.toMatchObject({
+      name: 'TimeoutError',
+      message: 'no bytes for 50 ms',
+    })
+    expect(readdirSync(join(dir, 'tmp'))).toEqual([])
+    expect(blobs.bytesUsed).toBe(3)
+  })
+
+  it('keeps a small streamed blob inline and streams a large one to disk', async () => {
+    const dir = temp()
+    const store = createSqliteStore({ path: join(dir, 'db.sqlite') })
+    const blobs = createTieredBlobStore({
+      store,
+      large: createDiskBlobStore({ dir: join(dir, 'large') }),
+      inlineMaxBytes: 4,
+    })
+    const chunked = (n: number) =>
+      new ReadableStream<Uint8Array>({
+        start(controller) {
+          for (let i = 0; i < n; i++) controller.enqueue(new Uint8Array([i]))
+          controller.close()
+        },
+      })
+    const small = await blobs.putStream(chunked(3))
+    expect(store.hasBlob(small.hash)).toBe(true)
+    const large = await blobs.putStream(chunked(9))
+    expect(large.size).toBe(9)
+    expect(store.hasBlob(large.hash)).toBe(false)
+    expect(blobs.get(large.hash)).toEqual(new Uint8Array([0, 1, 2, 3, 4, 5, 6, 7, 8]))
+    store.close()
+  })
 })

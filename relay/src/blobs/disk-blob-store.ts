@@ -11,9 +11,10 @@ import {
   statSync,
   writeSync,
 } from 'node:fs'
-import { open as openFile } from 'node:fs/promises'
+import { open as openFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type BlobStore, BlobStoreError } from './blob-store.ts'
+import { readChunks } from './read-chunks.ts'
 
 export interface DiskBlobStoreOptions {
   /** Directory that holds one file per blob, named by its sha-256. */
@@ -61,15 +62,45 @@ export function createDiskBlobStore(options: DiskBlobStoreOptions): BlobStore {
     }
   }
 
+  const full = () =>
+    new BlobStoreError(`blob store is full (${used} of ${capacity} bytes used)`, {
+      code: 'STORE_FULL',
+    })
+
   return {
+    async putStream(source, streamOptions) {
+      const path = join(tmp, randomUUID())
+      const file = await openFile(path, 'wx')
+      const hasher = createHash('sha256')
+      let size = 0
+      let kept = false
+      try {
+        for await (const chunk of readChunks(source, streamOptions)) {
+          size += chunk.byteLength
+          if (used + size > capacity) throw full()
+          hasher.update(chunk)
+          let written = 0
+          while (written < chunk.byteLength)
+            written += (await file.write(chunk, written, chunk.byteLength - written)).bytesWritten
+        }
+        if (options.fsync) await file.sync()
+        await file.close()
+        const hash = hasher.digest('hex')
+        if (has(hash)) return { hash, size }
+        await rename(path, join(dir, hash))
+        kept = true
+        used += size
+        return { hash, size }
+      } finally {
+        // Closing twice is harmless; the temp file goes unless it became the blob.
+        await file.close().catch(() => {})
+        if (!kept) await rm(path, { force: true })
+      }
+    },
     put(bytes) {
       const hash = createHash('sha256').update(bytes).digest('hex')
       if (has(hash)) return { hash, size: bytes.byteLength }
-      if (used + bytes.byteLength > capacity) {
-        throw new BlobStoreError(`blob store is full (${used} of ${capacity} bytes used)`, {
-          code: 'STORE_FULL',
-        })
-      }
+      if (used + bytes.byteLength > capacity) throw full()
       const path = join(tmp, randomUUID())
       const fd = openSync(path, 'wx')
       try {

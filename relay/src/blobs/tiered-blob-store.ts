@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto'
 import { bytesReader } from '../protocol/blob-exchange.ts'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import type { BlobStore } from './blob-store.ts'
+import { prependChunks, readChunks } from './read-chunks.ts'
 
 export interface TieredBlobStoreOptions {
   /** Holds blobs up to `inlineMaxBytes`, in the same transactions as the results that name them. */
@@ -29,7 +30,27 @@ export function createTieredBlobStore(options: TieredBlobStoreOptions): BlobStor
   const inlineMax = options.inlineMaxBytes ?? 256 * 1024
   const inlineCapacity = options.inlineCapacityBytes ?? 4 * 1024 ** 3
   let inlineBytes = store.blobBytes()
-  return {
+  const tiered: BlobStore = {
+    async putStream(source, streamOptions) {
+      // Read up to the inline size: a small blob goes to the store whole; a larger one is
+      // handed to `large` with what was read so far, still streaming.
+      const chunks = readChunks(source, streamOptions)
+      const head: Uint8Array[] = []
+      let size = 0
+      for (;;) {
+        const next = await chunks.next()
+        if (next.done) return tiered.put(Buffer.concat(head))
+        head.push(next.value)
+        size += next.value.byteLength
+        if (size > inlineMax) break
+      }
+      try {
+        return await large.putStream(prependChunks(head, chunks), streamOptions)
+      } finally {
+        // Releases the source if `large` failed before it read to the end.
+        await chunks.return()
+      }
+    },
     put(bytes) {
       if (bytes.byteLength > inlineMax || inlineBytes + bytes.byteLength > inlineCapacity)
         return large.put(bytes)
@@ -55,4 +76,5 @@ export function createTieredBlobStore(options: TieredBlobStoreOptions): BlobStor
       return inlineBytes + large.bytesUsed
     },
   }
+  return tiered
 }

@@ -1058,6 +1058,7 @@ describe('coordinator: canaries and adaptive replication', () => {
     const gone = new Set<string>()
     const blobs: BlobStore = {
       put: (bytes) => memory.put(bytes),
+      putStream: (source, options) => memory.putStream(source, options),
       get: (hash) => (gone.has(hash) ? undefined : memory.get(hash)),
       open: (hash) => memory.open(hash),
       has: (hash) => !gone.has(hash) && memory.has(hash),
@@ -1106,6 +1107,7 @@ describe('coordinator: canaries and adaptive replication', () => {
     let reads = 0
     const blobs: BlobStore = {
       put: (bytes) => memory.put(bytes),
+      putStream: (source, options) => memory.putStream(source, options),
       get: (hash) => {
         reads++
         return memory.get(hash)

@@ -1,5 +1,4 @@
 import { type Context, Hono, type Next } from 'hono'
-import { bodyLimit } from 'hono/body-limit'
 import { requestId } from 'hono/request-id'
 import type { UpgradeWebSocket } from 'hono/ws'
 import { getAddress } from 'viem'
@@ -35,6 +34,7 @@ import type { ApiKeyRing } from './auth/api-keys.ts'
 import { authenticate, isLoopbackAddress } from './auth/authenticate.ts'
 import type { WalletAuthenticator } from './auth/wallet-auth.ts'
 import { blobResponseStream } from './blob-response-stream.ts'
+import { bodySizeLimit } from './body-size-limit.ts'
 import { clientAddress } from './client-address.ts'
 import { apiCors, type CorsOrigins, localOriginGuard } from './cross-origin.ts'
 import { ApiError, errorResponse } from './error-response.ts'
@@ -44,6 +44,7 @@ import { buildOpenApiDocument } from './openapi.ts'
 import { rateLimit } from './rate-limit.ts'
 import { requestLog } from './request-log.ts'
 import type { RouteDoc } from './route-docs.ts'
+import { type UploadSlotsOptions, uploadSlots } from './upload-slots.ts'
 import { parseOrThrow, readJsonBody } from './validation.ts'
 
 export interface ApiOptions {
@@ -66,6 +67,12 @@ export interface ApiOptions {
   trustProxy?: boolean | number
   /** Largest blob accepted by `PUT /v1/blobs`: what a tab can still fetch. @default MAX_BLOB_BYTES (256 MiB) */
   maxBlobBytes?: number
+  /** Uploads received at once, per account and in all. @default { perAccount: 4, total: 16 } */
+  uploads?: UploadSlotsOptions
+  /** How long one upload may take to arrive. @default STREAM_PUT_TIMEOUT_MS (10 minutes) */
+  uploadTimeoutMs?: number
+  /** How long an upload may send nothing before it is cut (408). @default STREAM_PUT_IDLE_MS (30 s) */
+  uploadIdleMs?: number
   /** Largest JSON body (job specs). @default RELAY_MAX_JSON_BYTES (4 MiB) */
   maxJsonBytes?: number
   /**
@@ -152,17 +159,9 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
   function route(doc: RouteDoc, ...handlers: Handler[]): void {
     docs.push(doc)
     const chain: Handler[] = []
-    if (doc.body) {
-      const maxSize = doc.body.maxBytes
-      chain.push(
-        bodyLimit({
-          maxSize,
-          onError: () => {
-            throw new ApiError('PAYLOAD_TOO_LARGE', `body exceeds ${maxSize} bytes`)
-          },
-        }),
-      )
-    }
+    // Header checks only, in this order, before any body byte is read: the declared size,
+    // then who is asking (a wallet signature covers the body's hash, checked as it streams).
+    if (doc.body) chain.push(bodySizeLimit(doc.body.maxBytes))
     if (doc.auth) chain.push(auth, localGuard, ...accountLimit)
     const on = api.on as (method: string, path: string, ...handlers: Handler[]) => unknown
     on(doc.method.toUpperCase(), doc.path, ...chain, ...handlers)
@@ -224,16 +223,46 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       method: 'put',
       path: '/v1/blobs',
       summary: 'Upload bytes; they are stored under their sha-256',
+      description:
+        'The body streams to disk as it arrives, hashed on the way; it is never held whole. Uploads in flight ' +
+        'are bounded per account (429 UPLOADS_BUSY) and on the relay (503 RELAY_BUSY), both with Retry-After.',
       auth: true,
       body: {
         contentType: 'application/octet-stream',
         maxBytes: maxBlobBytes,
         description: 'Raw bytes, e.g. a float32 C-order tensor',
       },
-      responses: { 201: json('Stored', BlobRefSchema) },
+      responses: {
+        201: json('Stored', BlobRefSchema),
+        408: { description: 'The body stalled, or did not arrive within the upload timeout' },
+        429: { description: 'This account has its most uploads in flight, or is rate limited' },
+        503: { description: 'The relay has its most uploads in flight' },
+      },
     },
+    uploadSlots(options.uploads),
     async (c) => {
-      const { hash, size } = blobs.put(new Uint8Array(await c.req.arrayBuffer()))
+      const body = c.req.raw.body ?? new Blob([]).stream()
+      let stored: { hash: string; size: number }
+      try {
+        // Streamed to a temp file and hashed on the way: never held whole in memory.
+        stored = await blobs.putStream(body, {
+          signal: c.req.raw.signal,
+          maxBytes: maxBlobBytes,
+          ...(options.uploadTimeoutMs !== undefined ? { timeoutMs: options.uploadTimeoutMs } : {}),
+          ...(options.uploadIdleMs !== undefined ? { idleTimeoutMs: options.uploadIdleMs } : {}),
+        })
+      } catch (err) {
+        if (err instanceof DOMException && err.name === 'TimeoutError')
+          throw new ApiError(
+            'REQUEST_TIMEOUT',
+            `the upload stalled or took too long to arrive (${err.message}); send it faster or split it into smaller blobs`,
+          )
+        // The client went away mid-upload: nothing to answer, and nothing the relay did wrong.
+        if (c.req.raw.signal.aborted)
+          throw new ApiError('BAD_REQUEST', 'the client closed the upload before it ended')
+        throw err
+      }
+      const { hash, size } = stored
       // A blob kept in the coordinator's store commits with its group: answer once it has.
       await jobs.durable()
       return c.json({ blob: hash, size }, 201)

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { WALLET_AUTH_HEADERS } from '../protocol/api-auth.ts'
 import { openApiPath } from './openapi.ts'
 import { createTestApi } from './testing/test-api.ts'
 
@@ -55,5 +56,20 @@ describe('OpenAPI description', () => {
     const job = doc.paths['/v1/jobs/{id}']!.get!
     expect(job.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true })
     expect(doc.paths['/v1/health']!.get!.security).toEqual([])
+    expect(Object.keys(doc.paths['/v1/blobs']!.put!.responses)).toEqual(
+      expect.arrayContaining(['201', '401', '408', '413', '429', '503']),
+    )
+  })
+
+  it('names every header of a wallet signature', async () => {
+    const { app } = createTestApi()
+    const doc = (await (await app.request('/v1/openapi.json')).json()) as {
+      components: { securitySchemes: { walletSignature: { name: string; description: string } } }
+    }
+    const { name, description } = doc.components.securitySchemes.walletSignature
+    expect(name).toBe(WALLET_AUTH_HEADERS.signature)
+    const { signature: _scheme, ...others } = WALLET_AUTH_HEADERS
+    for (const header of Object.values(others)) expect(description, header).toContain(header)
+    expect(description).toContain('version 2')
   })
 })

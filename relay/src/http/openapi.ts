@@ -122,8 +122,13 @@ export function buildOpenApiDocument(
           in: 'header',
           name: 'x-tabswarm-signature',
           description:
-            'EIP-712 signature of Request{method, path, bodySha256, timestamp, nonce} (domain "Tabswarm API" v1) with ' +
-            'x-tabswarm-address, x-tabswarm-timestamp (ms) and x-tabswarm-nonce headers; see protocol/api-auth.ts',
+            'EIP-712 signature of Request{method, path, bodySha256, timestamp, nonce, relay} (domain "Tabswarm API" ' +
+            'version 2) with x-tabswarm-address, x-tabswarm-timestamp (ms), x-tabswarm-nonce (fresh per request), ' +
+            "x-tabswarm-relay (the relay's libp2p peer id, GET /v1/swarm's peerId) and x-tabswarm-content-sha256 " +
+            '(0x + hex sha-256 of the body) headers. Everything is checked from the headers before the body is read; ' +
+            'the body must then hash to x-tabswarm-content-sha256 (400 BODY_HASH_MISMATCH). A signature for another ' +
+            'relay is refused (401 WRONG_RELAY), a nonce used before is refused (401 SIGNATURE_REPLAYED, kept across ' +
+            'restarts), and a version 1 signature is refused (401 SIGNATURE_OUTDATED). See protocol/api-auth.ts',
         },
       },
     },

@@ -11,6 +11,7 @@ export {
   EMPTY_BODY_SHA256,
   WALLET_AUTH_HEADERS,
   WALLET_AUTH_MAX_SKEW_MS,
+  walletRequestHeaders,
 } from './api-auth.ts'
 export { RELAY_HEARTBEAT_MS, RELAY_MAX_JSON_BYTES } from './api-limits.ts'
 export type {

@@ -4,17 +4,22 @@ import type {
   VerificationMethod,
 } from '../coordinator/coordinator-api.ts'
 import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
+import type { UsedNonces } from './used-nonces.ts'
 
 /**
  * The coordinator's durable state, as operations on jobs, tasks, results, contributors and
  * the ledger rather than as SQL. The embedded implementation is SQLite (`sqlite-store.ts`);
  * a PostgreSQL one can implement the same operations.
  *
+ * It also keeps the nonces of wallet-signed API requests ({@link UsedNonces}): a claim is
+ * one unit of work, committed in the same group as (or before) whatever the request then
+ * changes, so a crash never keeps a request's effect and loses its nonce.
+ *
  * Every call made inside `transaction(fn)` commits together or not at all. Calls are
  * synchronous so the coordinator's hot path stays synchronous on the embedded store; a
  * networked store would keep the same unit-of-work shape behind an async coordinator.
  */
-export interface CoordinatorStore {
+export interface CoordinatorStore extends UsedNonces {
   /**
    * Runs `fn` as one atomic unit: all of its changes or none. Units may be committed in
    * groups (group commit): a unit is durable once `flushed()` resolves. Nested calls join

@@ -90,4 +90,12 @@ CREATE TABLE IF NOT EXISTS balances (
   account TEXT PRIMARY KEY,
   balance INTEGER NOT NULL
 ) WITHOUT ROWID;
+
+-- Nonces of accepted wallet-signed API requests, until their timestamps can no longer pass
+-- the freshness check: a request used once is refused again after a restart.
+CREATE TABLE IF NOT EXISTS used_nonces (
+  key TEXT PRIMARY KEY,
+  expires_at INTEGER NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS used_nonces_by_expiry ON used_nonces (expires_at);
 `

@@ -17,6 +17,23 @@ function tempDb() {
 }
 
 describe('SQLite coordinator store', () => {
+  it('claims a nonce once, keeps it across a reopen, and prunes it at its expiry', () => {
+    const path = tempDb()
+    const store = createSqliteStore({ path })
+    expect(store.claimNonce('0xabc/nonce-1', 1_000)).toBe(true)
+    expect(store.claimNonce('0xabc/nonce-1', 2_000)).toBe(false)
+    expect(store.claimNonce('0xabc/nonce-2', 5_000)).toBe(true)
+    store.close()
+    const reopened = createSqliteStore({ path })
+    expect(reopened.nonceUsed('0xabc/nonce-1')).toBe(true)
+    expect(reopened.claimNonce('0xabc/nonce-1', 2_000)).toBe(false)
+    expect(reopened.pruneNonces(999)).toBe(0)
+    expect(reopened.pruneNonces(1_000)).toBe(1)
+    expect(reopened.nonceUsed('0xabc/nonce-1')).toBe(false)
+    expect(reopened.countNonces()).toBe(1)
+    reopened.close()
+  })
+
   it('rolls back a failing unit of work and keeps the units around it', async () => {
     const path = tempDb()
     const store = createSqliteStore({ path })

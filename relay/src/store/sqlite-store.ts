@@ -443,6 +443,25 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     ledgerImbalance: () =>
       (sql('SELECT COALESCE(SUM(balance), 0) AS total FROM balances').get() as Row).total as number,
 
+    nonceUsed: (key) => sql('SELECT 1 FROM used_nonces WHERE key = ?').get(key) != null,
+
+    claimNonce(key, expiresAt) {
+      return store.transaction(() => {
+        const { changes } = sql(
+          'INSERT INTO used_nonces (key, expires_at) VALUES (?, ?) ON CONFLICT (key) DO NOTHING',
+        ).run(key, expiresAt)
+        return Number(changes) > 0
+      })
+    },
+
+    pruneNonces(at) {
+      return store.transaction(() =>
+        Number(sql('DELETE FROM used_nonces WHERE expires_at <= ?').run(at).changes),
+      )
+    },
+
+    countNonces: () => (sql('SELECT COUNT(*) AS n FROM used_nonces').get() as Row).n as number,
+
     close() {
       if (!db.isOpen) return
       if (depth === 0) commit()

@@ -6,7 +6,7 @@ import { createTransport } from './http-transport.ts'
 function scriptedFetch(answers: Array<() => Response>) {
   const calls: Array<{ url: string; headers: Record<string, string> }> = []
   const fetch = (async (url: string, init: RequestInit) => {
-    calls.push({ url, headers: init.headers as Record<string, string> })
+    calls.push({ url, headers: (init.headers ?? {}) as Record<string, string> })
     const next = answers.shift()
     if (next == null) throw new Error('no more answers scripted')
     return next()
@@ -36,6 +36,39 @@ describe('createTransport', () => {
     })
     expect(await transport.json('/jobs')).toEqual({ ok: 1 })
     expect(calls.map((c) => c.headers['x-attempt'])).toEqual(['1', '2', '3'])
+  })
+
+  it("asks the relay's peer id once for signing, and again once when the relay says it changed", async () => {
+    const wrongRelay = () =>
+      Response.json(
+        { error: { code: 'WRONG_RELAY', message: 'signed for relay A, but this relay is B' } },
+        { status: 401 },
+      )
+    const { fetch, calls } = scriptedFetch([
+      () => Response.json({ peerId: 'A', multiaddrs: [] }),
+      () => Response.json({ ok: 1 }),
+      () => Response.json({ ok: 2 }),
+      wrongRelay,
+      () => Response.json({ peerId: 'B', multiaddrs: [] }),
+      () => Response.json({ ok: 3 }),
+    ])
+    const transport = createTransport({
+      base: 'http://relay',
+      fetch,
+      requestTimeoutMs: 1000,
+      authenticate: async ({ relayPeerId }) => ({ 'x-relay': await relayPeerId() }),
+    })
+    expect(await transport.json('/jobs')).toEqual({ ok: 1 })
+    expect(await transport.json('/jobs')).toEqual({ ok: 2 })
+    expect(await transport.json('/jobs')).toEqual({ ok: 3 })
+    expect(calls.map((c) => `${c.url} ${c.headers?.['x-relay'] ?? ''}`)).toEqual([
+      'http://relay/v1/swarm ',
+      'http://relay/v1/jobs A',
+      'http://relay/v1/jobs A',
+      'http://relay/v1/jobs A',
+      'http://relay/v1/swarm ',
+      'http://relay/v1/jobs B',
+    ])
   })
 
   it("gives up after three retries with the relay's own error", async () => {

@@ -7,6 +7,12 @@ export type Authenticate = (request: {
   method: string
   path: string
   body: Uint8Array | undefined
+  /**
+   * The libp2p peer id of the relay the request goes to (from its `GET /v1/swarm`, asked
+   * once and kept), which a wallet signature names so it is valid at that relay only.
+   */
+  relayPeerId: () => Promise<string>
+  signal?: AbortSignal | undefined
 }) => Promise<Record<string, string>>
 
 export interface TransportOptions {
@@ -52,11 +58,47 @@ const encoder = new TextEncoder()
 export function createTransport(options: TransportOptions): Transport {
   const { base } = options
 
+  let peerId: Promise<string> | undefined
+  /** The relay's peer id, asked once; forgotten when asking failed or the relay says it changed. */
+  function relayPeerId(signal: AbortSignal | undefined): Promise<string> {
+    peerId ??= askPeerId(signal).catch((err) => {
+      peerId = undefined
+      throw err
+    })
+    return peerId
+  }
+  async function askPeerId(signal: AbortSignal | undefined): Promise<string> {
+    const timeout = AbortSignal.timeout(options.requestTimeoutMs)
+    let response: Response
+    try {
+      response = await options.fetch(`${base}/v1/swarm`, {
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      })
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason
+      throw new RelayUnreachableError(base, err)
+    }
+    const answer = (await response.json().catch(() => ({}))) as { peerId?: unknown }
+    if (!response.ok || typeof answer.peerId !== 'string')
+      throw new ApiRequestError(
+        response.status,
+        'NO_RELAY_ID',
+        `GET /v1/swarm did not answer the relay's peer id (HTTP ${response.status}), which wallet signatures must name; is ${base} a Tabswarm relay?`,
+        null,
+      )
+    return answer.peerId
+  }
+
   async function request(path: string, init: RequestOptions = {}): Promise<Response> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await attemptRequest(path, init)
       } catch (err) {
+        // The relay's identity changed (a new data directory behind the same URL): ask again, once.
+        if (err instanceof ApiRequestError && err.code === 'WRONG_RELAY' && attempt === 0) {
+          peerId = undefined
+          continue
+        }
         const retryable =
           err instanceof ApiRequestError &&
           RETRYABLE.has(err.status) &&
@@ -88,7 +130,16 @@ export function createTransport(options: TransportOptions): Transport {
     }
     // Signed afresh on every attempt: a wallet signature's nonce must not repeat.
     if (options.authenticate)
-      Object.assign(headers, await options.authenticate({ method, path: `/v1${path}`, body }))
+      Object.assign(
+        headers,
+        await options.authenticate({
+          method,
+          path: `/v1${path}`,
+          body,
+          relayPeerId: () => relayPeerId(init.signal),
+          signal: init.signal,
+        }),
+      )
 
     const headersTimeoutMs =
       init.headersTimeoutMs ?? (init.timeoutMs === null ? options.requestTimeoutMs : undefined)

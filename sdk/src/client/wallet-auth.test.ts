@@ -6,13 +6,22 @@ import { walletAuth } from './wallet-auth.ts'
 
 describe('walletAuth', () => {
   const account = privateKeyToAccount(generatePrivateKey())
-  const authenticate = walletAuth(account)
+  const RELAY = '12D3KooWRelayA'
+  let asked = 0
+  const relayPeerId = async () => {
+    asked++
+    return RELAY
+  }
+  const sign = walletAuth(account)
+  const authenticate = (request: { method: string; path: string; body: Uint8Array | undefined }) =>
+    sign({ ...request, relayPeerId })
 
   async function verify(
     headers: Record<string, string>,
     method: string,
     path: string,
     bodySha256: `0x${string}`,
+    relay = RELAY,
   ) {
     return verifyTypedData({
       address: headers['x-tabswarm-address'] as `0x${string}`,
@@ -22,6 +31,7 @@ describe('walletAuth', () => {
         bodySha256,
         timestamp: BigInt(headers['x-tabswarm-timestamp']!),
         nonce: headers['x-tabswarm-nonce']!,
+        relay,
       }),
       signature: headers['x-tabswarm-signature'] as `0x${string}`,
     })
@@ -36,6 +46,18 @@ describe('walletAuth', () => {
     // The same signature does not cover another path or another body.
     expect(await verify(headers, 'POST', '/v1/jobs/x/cancel', bodySha256)).toBe(false)
     expect(await verify(headers, 'POST', '/v1/jobs', EMPTY_BODY_SHA256)).toBe(false)
+    // Nor another relay; and the headers say which relay and which body hash were signed.
+    expect(await verify(headers, 'POST', '/v1/jobs', bodySha256, '12D3KooWRelayB')).toBe(false)
+    expect(headers['x-tabswarm-relay']).toBe(RELAY)
+    expect(headers['x-tabswarm-content-sha256']).toBe(bodySha256)
+  })
+
+  it('signs for a pinned relay without asking the relay who it is', async () => {
+    const before = asked
+    const pinned = walletAuth(account, { relayPeerId: '12D3KooWPinned' })
+    const headers = await pinned({ method: 'GET', path: '/v1/jobs', body: undefined, relayPeerId })
+    expect(asked).toBe(before)
+    expect(await verify(headers, 'GET', '/v1/jobs', EMPTY_BODY_SHA256, '12D3KooWPinned')).toBe(true)
   })
 
   it('uses the empty-body hash without a body, and a fresh nonce every time', async () => {

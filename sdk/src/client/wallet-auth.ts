@@ -2,7 +2,7 @@ import {
   apiRequestTypedData,
   EMPTY_BODY_SHA256,
   sha256Hex,
-  WALLET_AUTH_HEADERS,
+  walletRequestHeaders,
 } from '@tabswarm/relay/protocol'
 import type { Authenticate } from './http-transport.ts'
 
@@ -15,28 +15,37 @@ export interface WalletSigner {
   signTypedData(typedData: ReturnType<typeof apiRequestTypedData>): Promise<`0x${string}`>
 }
 
+export interface WalletAuthOptions {
+  /**
+   * The peer id of the relay to sign for. Pin it when you know it: a signature then never
+   * names another relay, even if the URL you were given leads elsewhere.
+   * @default the peer id the relay answers in `GET /v1/swarm`, asked once
+   */
+  relayPeerId?: string | undefined
+}
+
 /**
  * Credentials from a wallet instead of an API key: every request is signed (method, path,
- * body hash, time, a fresh nonce) so it cannot be replayed or altered.
+ * body hash, time, a fresh nonce, and the relay's peer id) so it cannot be altered, nor
+ * replayed to this relay or another one.
  *
  * @example
  * import { privateKeyToAccount } from 'viem/accounts'
  * const client = createClient({ relay, authenticate: walletAuth(privateKeyToAccount(key)) })
  */
-export function walletAuth(wallet: WalletSigner): Authenticate {
-  return async ({ method, path, body }) => {
-    const timestamp = Date.now()
-    const nonce = crypto.randomUUID()
+export function walletAuth(wallet: WalletSigner, options: WalletAuthOptions = {}): Authenticate {
+  return async ({ method, path, body, relayPeerId }) => {
+    const relay = options.relayPeerId ?? (await relayPeerId())
     const bodySha256 =
       body && body.byteLength > 0 ? (`0x${await sha256Hex(body)}` as const) : EMPTY_BODY_SHA256
-    const signature = await wallet.signTypedData(
-      apiRequestTypedData({ method, path, bodySha256, timestamp: BigInt(timestamp), nonce }),
-    )
-    return {
-      [WALLET_AUTH_HEADERS.address]: wallet.address,
-      [WALLET_AUTH_HEADERS.timestamp]: String(timestamp),
-      [WALLET_AUTH_HEADERS.nonce]: nonce,
-      [WALLET_AUTH_HEADERS.signature]: signature,
-    }
+    const typed = apiRequestTypedData({
+      method,
+      path,
+      bodySha256,
+      timestamp: BigInt(Date.now()),
+      nonce: crypto.randomUUID(),
+      relay,
+    })
+    return walletRequestHeaders(wallet.address, typed.message, await wallet.signTypedData(typed))
   }
 }

@@ -1,8 +1,12 @@
 import { createHash } from 'node:crypto'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import { apiRequestTypedData, WALLET_AUTH_HEADERS } from '../../protocol/api-auth.ts'
-import { createTestApi } from '../testing/test-api.ts'
+import {
+  apiRequestTypedData,
+  WALLET_AUTH_HEADERS,
+  walletRequestHeaders,
+} from '../../protocol/api-auth.ts'
+import { createTestApi, TEST_RELAY_PEER_ID } from '../testing/test-api.ts'
 import { decideAuthMode, isLoopbackHost } from './authenticate.ts'
 
 const KEY = 'tsk_alice_0123456789abcdefghijkl'
@@ -19,23 +23,15 @@ async function signedHeaders(
   request: { method: string; path: string; body?: Uint8Array; timestamp?: number; nonce?: string },
 ) {
   const body = request.body ?? new Uint8Array(0)
-  const timestamp = request.timestamp ?? Date.now()
-  const nonce = request.nonce ?? crypto.randomUUID()
-  const signature = await account.signTypedData(
-    apiRequestTypedData({
-      method: request.method,
-      path: request.path,
-      bodySha256: `0x${createHash('sha256').update(body).digest('hex')}`,
-      timestamp: BigInt(timestamp),
-      nonce,
-    }),
-  )
-  return {
-    [WALLET_AUTH_HEADERS.address]: account.address,
-    [WALLET_AUTH_HEADERS.timestamp]: String(timestamp),
-    [WALLET_AUTH_HEADERS.nonce]: nonce,
-    [WALLET_AUTH_HEADERS.signature]: signature,
-  }
+  const typed = apiRequestTypedData({
+    method: request.method,
+    path: request.path,
+    bodySha256: `0x${createHash('sha256').update(body).digest('hex')}`,
+    timestamp: BigInt(request.timestamp ?? Date.now()),
+    nonce: request.nonce ?? crypto.randomUUID(),
+    relay: TEST_RELAY_PEER_ID,
+  })
+  return walletRequestHeaders(account.address, typed.message, await account.signTypedData(typed))
 }
 
 describe('HTTP API: API keys', () => {
@@ -180,13 +176,45 @@ describe('HTTP API: wallet signatures', () => {
     })
   })
 
-  it('refuses a signature over a different body', async () => {
-    const { app } = createTestApi({ apiKeys: { alice: KEY } })
+  it('refuses a body other than the one signed, and stores none of it', async () => {
+    const { app, blobs } = createTestApi({ apiKeys: { alice: KEY } })
     const headers = await signedHeaders(wallet, {
       method: 'PUT',
       path: '/v1/blobs',
       body: new Uint8Array([1]),
     })
+    const response = await app.request('/v1/blobs', {
+      method: 'PUT',
+      body: new Uint8Array([2]),
+      headers,
+    })
+    expect(await errorOf(response)).toMatchObject({ status: 400, code: 'BODY_HASH_MISMATCH' })
+    expect(blobs.bytesUsed).toBe(0)
+    const json = await signedHeaders(wallet, {
+      method: 'POST',
+      path: '/v1/quote',
+      body: new TextEncoder().encode('{"kernel":"matmul"}'),
+    })
+    const quote = await app.request('/v1/quote', {
+      method: 'POST',
+      body: '{"kernel":"custom"}',
+      headers: { ...json, 'content-type': 'application/json' },
+    })
+    expect(await errorOf(quote)).toMatchObject({ status: 400, code: 'BODY_HASH_MISMATCH' })
+  })
+
+  it('refuses a declared body hash other than the signed one before reading the body', async () => {
+    const { app } = createTestApi({ apiKeys: { alice: KEY } })
+    const headers = {
+      ...(await signedHeaders(wallet, {
+        method: 'PUT',
+        path: '/v1/blobs',
+        body: new Uint8Array([1]),
+      })),
+      [WALLET_AUTH_HEADERS.contentSha256]: `0x${createHash('sha256')
+        .update(new Uint8Array([2]))
+        .digest('hex')}`,
+    }
     const response = await app.request('/v1/blobs', {
       method: 'PUT',
       body: new Uint8Array([2]),

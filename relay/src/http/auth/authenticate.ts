@@ -1,7 +1,10 @@
 import type { MiddlewareHandler } from 'hono'
+import { EMPTY_BODY_SHA256 } from '../../protocol/api-auth.ts'
 import type { ApiEnv, Principal } from '../api-env.ts'
 import { ApiError } from '../error-response.ts'
+import { pipeRequestBody } from '../pipe-request-body.ts'
 import type { ApiKeyRing } from './api-keys.ts'
+import { bodyDigestCheck } from './body-digest-check.ts'
 import type { WalletAuthenticator } from './wallet-auth.ts'
 
 export interface AuthenticateOptions {
@@ -25,6 +28,10 @@ const CHALLENGE = { 'www-authenticate': 'Bearer realm="tabswarm"' }
  * Decides who a request is from: a wallet signature (`x-tabswarm-*` headers) or an API key
  * (`Authorization: Bearer <key>`); without either, `local` on an open relay and 401 elsewhere.
  * Sets `principal` on the context.
+ *
+ * Reads no body: a wallet signature is checked from its headers (it covers the body's
+ * declared sha-256), and the body is then checked against that hash as the handler streams
+ * it in, so a forged or replayed request is refused before the client has sent its body.
  */
 export function authenticate(options: AuthenticateOptions): MiddlewareHandler<ApiEnv> {
   const refuse = (code: ConstructorParameters<typeof ApiError>[0], message: string) => {
@@ -37,16 +44,19 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
     const signed = {
       method: c.req.method,
       path: `${url.pathname}${url.search}`,
-      body: new Uint8Array(0),
       header: (name: string) => c.req.header(name),
     }
     const authorization =
       c.req.header('authorization') ?? webSocketBearer(c.req.header('sec-websocket-protocol'))
     if (options.wallet.present(signed)) {
-      if (c.req.method !== 'GET' && c.req.method !== 'HEAD')
-        signed.body = new Uint8Array(await c.req.arrayBuffer())
       const result = await options.wallet.verify(signed)
       if (!result.ok) throw refuse(result.code, result.message)
+      if (c.req.raw.body != null) pipeRequestBody(c, bodyDigestCheck(result.bodySha256))
+      else if (`0x${result.bodySha256}` !== EMPTY_BODY_SHA256)
+        throw new ApiError(
+          'BODY_HASH_MISMATCH',
+          `the request has no body, but its signature covers a body with sha-256 0x${result.bodySha256}; send the body you signed`,
+        )
       principal = { account: result.address, via: 'wallet' }
     } else if (authorization !== undefined && options.keys.size > 0) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)

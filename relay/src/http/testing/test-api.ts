@@ -11,9 +11,13 @@ export interface TestApiOptions extends Partial<Omit<ApiOptions, 'auth' | 'jobs'
   jobs?: FakeCoordinatorApi
   /** account -> key; none means the API is open to local callers. */
   apiKeys?: Record<string, string>
-  wallet?: WalletAuthOptions
+  /** @default relayPeerId TEST_RELAY_PEER_ID, nonces in memory */
+  wallet?: Partial<WalletAuthOptions>
   openToLocal?: boolean
 }
+
+/** The peer id the test API answers in `GET /v1/swarm` and expects wallet signatures to name. */
+export const TEST_RELAY_PEER_ID = '12D3KooTest'
 
 /** The real API over a fake coordinator and a memory blob store, for `app.request` tests. */
 export function createTestApi(options: TestApiOptions = {}) {
@@ -29,7 +33,10 @@ export function createTestApi(options: TestApiOptions = {}) {
   )
   const app = createApi({
     log: silentLogger,
-    swarm: () => ({ peerId: '12D3KooTest', multiaddrs: ['/ip4/127.0.0.1/tcp/1/ws'] }),
+    swarm: () => ({
+      peerId: options.wallet?.relayPeerId ?? TEST_RELAY_PEER_ID,
+      multiaddrs: ['/ip4/127.0.0.1/tcp/1/ws'],
+    }),
     rateLimit: false,
     ...options,
     jobs,
@@ -37,7 +44,7 @@ export function createTestApi(options: TestApiOptions = {}) {
     metrics,
     auth: {
       keys,
-      wallet: createWalletAuthenticator(options.wallet),
+      wallet: createWalletAuthenticator({ relayPeerId: TEST_RELAY_PEER_ID, ...options.wallet }),
       openToLocal: options.openToLocal ?? keys.size === 0,
     },
   })
