@@ -1,4 +1,10 @@
 /** Node entry of `@tabswarm/worker-kernels`: the kernel host on dawn.node. */
+
+export {
+  createKernelHostProcess,
+  DEFAULT_KERNEL_PROCESS_GRACE_MS,
+  type KernelHostProcessOptions,
+} from './create-kernel-host-process.ts'
 export {
   CHROMIUM_SWIFTSHADER_ICD,
   createNodeGpu,
