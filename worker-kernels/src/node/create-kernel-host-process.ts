@@ -171,6 +171,9 @@ export async function createKernelHostProcess(
         case 'device-lost':
           callDeviceLost(message.details)
           break
+        case 'checked':
+          // Compile checks are `createWgslChecker`'s; this process is never sent one.
+          break
       }
     })
     child.on('error', (cause) => {

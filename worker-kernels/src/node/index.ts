@@ -12,3 +12,10 @@ export {
   selectVulkanIcd,
 } from './create-node-gpu.ts'
 export { createNodeKernelHost, type NodeKernelHostOptions } from './create-node-kernel-host.ts'
+export {
+  createWgslChecker,
+  DEFAULT_WGSL_CHECK_TIMEOUT_MS,
+  type WgslChecker,
+  type WgslCheckerOptions,
+  type WgslCheckOptions,
+} from './create-wgsl-checker.ts'

@@ -4,8 +4,9 @@
  * ends (an infinite loop in a researcher's WGSL) cannot be cancelled inside dawn, keeps
  * a core busy, and makes every later call on that device queue behind it.
  */
-import { TabswarmError } from '../errors.ts'
+import { GpuUnavailableError, type KernelCompileMessage, TabswarmError } from '../errors.ts'
 import type { KernelHost } from '../host/kernel-host.ts'
+import { createNodeGpu } from './create-node-gpu.ts'
 import { createNodeKernelHost } from './create-node-kernel-host.ts'
 import type { FromKernelProcess, ToKernelProcess } from './kernel-process-messages.ts'
 
@@ -23,6 +24,43 @@ process.on('disconnect', () => process.kill(process.pid, 'SIGKILL'))
 
 let host: KernelHost | undefined
 const calls = new Map<number, AbortController>()
+/** A plain device for compile checks, apart from any kernel host: nothing is ever dispatched on it. */
+let checkDevice: Promise<GPUDevice> | undefined
+/**
+ * Dawn's instance, held for the life of the process: once garbage-collected, its adapters
+ * and devices crash the process (measured: a segfault on the next compile).
+ */
+let checkGpu: GPU | undefined
+
+async function compileMessages(wgsl: string, entryPoint: string): Promise<KernelCompileMessage[]> {
+  checkDevice ??= (async () => {
+    checkGpu ??= createNodeGpu()
+    const adapter = await checkGpu.requestAdapter()
+    if (!adapter) throw new GpuUnavailableError('No WebGPU adapter to check WGSL with.')
+    return adapter.requestDevice({ label: 'tabswarm-wgsl-check' })
+  })()
+  const device = await checkDevice
+  device.pushErrorScope('validation')
+  const module = device.createShaderModule({ label: 'wgsl-check', code: wgsl })
+  const scope = device.popErrorScope()
+  const info = await module.getCompilationInfo()
+  await scope
+  const messages: KernelCompileMessage[] = [...info.messages].map((m) => ({
+    type: m.type,
+    message: m.message,
+    line: m.lineNum,
+    column: m.linePos,
+  }))
+  if (messages.some((m) => m.type === 'error')) return messages
+  // Compiles: the entry point must exist and be a compute shader. 'auto' layout, because the
+  // researcher's bindings are checked against their declaration by the contributors' host.
+  try {
+    await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint } })
+  } catch (err) {
+    messages.push({ type: 'error', message: (err as Error).message, line: 0, column: 0 })
+  }
+  return messages
+}
 
 process.on('message', (raw: ToKernelProcess) => {
   if (raw.type === 'init') {
@@ -49,6 +87,11 @@ process.on('message', (raw: ToKernelProcess) => {
         (err: unknown) => send({ type: 'error', id: raw.id, error: TabswarmError.serialize(err) }),
       )
       .finally(() => calls.delete(raw.id))
+  } else if (raw.type === 'check') {
+    compileMessages(raw.wgsl, raw.entryPoint).then(
+      (messages) => send({ type: 'checked', id: raw.id, messages }),
+      (err: unknown) => send({ type: 'error', id: raw.id, error: TabswarmError.serialize(err) }),
+    )
   } else if (raw.type === 'cancel') {
     calls.get(raw.id)?.abort(new Error('Cancelled by the parent process.'))
   }
