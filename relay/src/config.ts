@@ -41,6 +41,14 @@ export interface TabswarmConfig {
   /** How long a contributor holds a task. @default 60_000 */
   leaseMs: number
   /**
+   * Compile custom kernels' WGSL at submit on a GPU adapter of the relay's own (dawn, in a
+   * child process; SwiftShader does), refusing one that does not compile with its
+   * `line:column`. Without an adapter, jobs are accepted and contributors' reports decide.
+   * `TABSWARM_WGSL_CHECK=0` turns it off.
+   * @default true
+   */
+  wgslCheck: boolean
+  /**
    * SQLite `synchronous` of the coordinator's database: `normal` survives a crash of the
    * process at once and of the machine once checkpointed; `full` fsyncs every commit.
    * @default 'normal'
@@ -67,6 +75,7 @@ export const defaultConfig: TabswarmConfig = {
   maxPeers: 1024,
   tileSize: 0,
   leaseMs: 60_000,
+  wgslCheck: true,
   dbSynchronous: 'normal',
   api: defaultApiConfig,
 }
@@ -140,6 +149,11 @@ export function configFromEnv(
     config.tileSize =
       env.TABSWARM_TILE_SIZE === '0' ? 0 : positive('TABSWARM_TILE_SIZE', env.TABSWARM_TILE_SIZE)
   if (env.TABSWARM_LEASE_MS) config.leaseMs = positive('TABSWARM_LEASE_MS', env.TABSWARM_LEASE_MS)
+  if (env.TABSWARM_WGSL_CHECK) {
+    if (env.TABSWARM_WGSL_CHECK !== '0' && env.TABSWARM_WGSL_CHECK !== '1')
+      throw new Error(`TABSWARM_WGSL_CHECK must be "0" or "1", got "${env.TABSWARM_WGSL_CHECK}"`)
+    config.wgslCheck = env.TABSWARM_WGSL_CHECK === '1'
+  }
   if (env.TABSWARM_DB_SYNC) {
     if (env.TABSWARM_DB_SYNC !== 'normal' && env.TABSWARM_DB_SYNC !== 'full')
       throw new Error(`TABSWARM_DB_SYNC must be "normal" or "full", got "${env.TABSWARM_DB_SYNC}"`)

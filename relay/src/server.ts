@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net'
 import { join, relative } from 'node:path'
 import { serve, upgradeWebSocket, type WebSocketServerLike } from '@hono/node-server'
 import { serveStatic } from '@hono/node-server/serve-static'
+import { createWgslChecker } from '@tabswarm/worker-kernels/node'
 import { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
 import { createDiskBlobStore } from './blobs/disk-blob-store.ts'
@@ -65,10 +66,13 @@ export async function startTabswarm(
     store,
     large: createDiskBlobStore({ dir: join(config.dataDir, 'blobs') }),
   })
+  // Started on the first custom job, not here: a relay that never sees one never loads dawn.
+  const wgslChecker = config.wgslCheck ? createWgslChecker() : undefined
   const coordinator = createCoordinator({
     store,
     blobs,
     leaseMs: config.leaseMs,
+    ...(wgslChecker ? { checkWgsl: (wgsl, options) => wgslChecker.check(wgsl, options) } : {}),
     log: log.child('coordinator'),
     welcomeCredits: welcomeCreditsFor(config, openToLocal),
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
@@ -167,6 +171,7 @@ export async function startTabswarm(
       // coordinator until the node closes their connections. The node goes first.
       await node.stop()
       coordinator.close()
+      wgslChecker?.close()
     },
   }
 }

@@ -10,6 +10,7 @@ import {
 } from '@tabswarm/worker-kernels'
 import { wrap } from 'comlink'
 import { runDeviceLossCase } from './device-loss-case.ts'
+import { runHostileKernelCase } from './hostile-kernel-case.ts'
 import { type CaseOutcome, KERNEL_CASES, type KernelWorker } from './kernel-cases.ts'
 
 /** The page's API, as `window.kernelSuite`. */
@@ -20,6 +21,8 @@ export interface KernelSuitePage {
   run(name: string): Promise<CaseOutcome>
   /** Lose the GPU device under a call in a worker of its own (see `device-loss-case.ts`). */
   deviceLoss(): Promise<CaseOutcome>
+  /** An endless kernel, then an innocent one, in respawning workers (see `hostile-kernel-case.ts`). */
+  hostileKernel(): Promise<CaseOutcome>
 }
 
 declare global {
@@ -53,4 +56,5 @@ window.kernelSuite = {
     return outcomeOf(() => found.run(api as unknown as KernelWorker))
   },
   deviceLoss: () => outcomeOf(runDeviceLossCase),
+  hostileKernel: () => outcomeOf(runHostileKernelCase),
 }

@@ -89,6 +89,12 @@ export {
   type KernelWorkerRemote,
 } from './host/kernel-worker-client.ts'
 export {
+  createRespawningKernelWorker,
+  type RespawningKernelWorker,
+  type RespawningKernelWorkerOptions,
+  type SpawnedWorker,
+} from './host/respawning-kernel-worker.ts'
+export {
   assertFloatData,
   FLOAT_BYTES,
   type FloatData,

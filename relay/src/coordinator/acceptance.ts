@@ -122,6 +122,13 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     })
     publication.wrote(seq)
     task.accepted = true
+    // Whoever reported this task as failing was wrong (it ran, and was verified, elsewhere):
+    // only now does the report cost credibility. An honest report of a researcher's broken
+    // or endless kernel never does.
+    for (const reporter of task.errorReporters ?? []) {
+      const c = contributors.get(reporter.peerId)
+      if (c != null) contributors.discredit(c)
+    }
     task.answer = { outputs: refs, by: winners.map(identityOf), complete: true }
     task.replicas = []
     for (const leaseId of [...task.leases]) dropLease(leaseId, false)
@@ -406,10 +413,11 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       requeue(job, task)
       return { outcome: 'rejected' as const, reason: 'contributor is banned or unknown' }
     }
-    // Not a fault, but not free either: the reporter never gets this task again, and its
-    // credibility evidence halves, so reporting errors cannot be a cheap way to grief jobs.
+    // Not a fault, and no cost yet: the error may well lie with the researcher's kernel (it
+    // does not compile, it never ends). The reporter never gets this task again, so it
+    // cannot report it twice, and its credibility halves only if the task is later accepted
+    // from someone else (see `accept`): a report proved wrong.
     markFailed(task, c)
-    contributors.discredit(c)
     task.errorReporters ??= []
     const reporters = task.errorReporters
     log.info('task error reported', {

@@ -852,7 +852,7 @@ describe('coordinator: task errors', () => {
     outputs: [{ name: 'y', dtype: 'float32' as const }],
   }
 
-  it('fails a job only when distinct contributors report its task, and costs the reporter credibility', async () => {
+  it('fails a job only when distinct contributors report its task, and costs the honest reporters nothing', async () => {
     const blobs = createMemoryBlobStore()
     const store = createSqliteStore({ path: ':memory:' })
     store.putContributor({
@@ -898,9 +898,50 @@ describe('coordinator: task errors', () => {
     const failed = await c.getJob(job.id)
     expect(failed.status).toBe('failed')
     expect(failed.error).toMatch(/failed on 2 distinct contributors: KernelCompileError/)
+    // The kernel was at fault, not those who ran it (issue 9): no fault, no lost evidence.
     // Credibility is written once per event-loop turn.
     await new Promise((resolve) => setImmediate(resolve))
-    expect(store.getContributor('evil')).toMatchObject({ verified: 5, faults: 0, banned: false })
+    expect(store.getContributor('evil')).toMatchObject({ verified: 10, faults: 0, banned: false })
+    c.close()
+  })
+
+  it('costs a reporter credibility only once its task is accepted from someone else', async () => {
+    const blobs = createMemoryBlobStore()
+    const store = createSqliteStore({ path: ':memory:' })
+    for (const id of ['liar', 'honest']) {
+      store.putContributor({ id, payee: id, verified: 10, faults: 0, banned: false, lastSeen: 0 })
+    }
+    const c = make({ blobs, store })
+    const x = blobs.put(new Uint8Array(4)).hash
+    const job = await c.submit(
+      {
+        kernel: 'custom',
+        program,
+        tasks: [
+          {
+            inputs: [{ blob: x, dtype: 'float32', shape: [1] }],
+            outputs: [{ shape: [1], dtype: 'float32' }],
+            workgroups: [1, 1, 1],
+          },
+        ],
+        verification: { replication: 1, spotCheck: 0, canaries: 0 },
+      },
+      { account: 'r' },
+    )
+    c.registerContributor('liar', { capabilities: caps, address: '10.6.0.1' })
+    c.registerContributor('honest', { capabilities: caps, address: '10.7.0.1' })
+    const lease = c.lease('liar')!
+    expect(c.reportTaskError('liar', lease.leaseId, 'KernelTimeoutError', 'says who').outcome).toBe(
+      'rejected',
+    )
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(store.getContributor('liar')).toMatchObject({ verified: 10, faults: 0 })
+    const honest = c.lease('honest')!
+    const outputs = [{ shape: [1], dtype: 'float32' as const, bytes: new Uint8Array(4) }]
+    expect(c.submitOutputs('honest', honest.leaseId, outputs).outcome).toBe('accepted')
+    expect((await c.getJob(job.id)).status).toBe('completed')
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(store.getContributor('liar')).toMatchObject({ verified: 5, faults: 0, banned: false })
     c.close()
   })
 })

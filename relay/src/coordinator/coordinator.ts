@@ -34,6 +34,7 @@ import { createResultVerifier } from './result-verifier.ts'
 import { createScheduler } from './scheduler.ts'
 import { tensorBytes } from './tensor-bytes.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './tile-verifier.ts'
+import { refuseUncompilableWgsl, type WgslCheck } from './wgsl-submit-check.ts'
 
 export interface CoordinatorOptions {
   /** Durable state. @default an in-memory SQLite database (nothing survives the process) */
@@ -52,6 +53,11 @@ export interface CoordinatorOptions {
   random?: () => number
   /** Full recomputation used by spot checks of matmul tiles. @default the CPU reference */
   verifier?: TileVerifier
+  /**
+   * Compiles custom kernels' WGSL at submit, so one that does not compile is refused with
+   * its `line:column` (see `refuseUncompilableWgsl`). @default none: contributors report it
+   */
+  checkWgsl?: WgslCheck
   /** Random vectors per Freivalds check. @default 2 */
   freivaldsRounds?: number
   /** How long a contributor holds a task before it goes back to the queue; renewals add as much. @default 60_000 */
@@ -455,7 +461,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     async submit(spec, owner) {
-      const job = submitSync(planner.parse(spec), owner)
+      const parsed = planner.parse(spec)
+      await refuseUncompilableWgsl(parsed, options.checkWgsl)
+      const job = submitSync(parsed, owner)
       await store.flushed()
       return job
     },

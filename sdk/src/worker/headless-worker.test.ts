@@ -5,8 +5,8 @@ import { RelayUnreachableError } from '../client/client-errors.ts'
 import { runHeadlessWorker } from './headless-worker.ts'
 
 // The dawn host must not be created for a worker that never connects: a spy stands in for it.
-const createNodeKernelHost = vi.hoisted(() => vi.fn())
-vi.mock('@tabswarm/worker-kernels/node', () => ({ createNodeKernelHost }))
+const createKernelHostProcess = vi.hoisted(() => vi.fn())
+vi.mock('@tabswarm/worker-kernels/node', () => ({ createKernelHostProcess }))
 
 const relays = [multiaddr('/ip4/127.0.0.1/tcp/1/ws'), multiaddr('/ip4/127.0.0.1/tcp/2/ws')]
 
@@ -45,7 +45,7 @@ describe('runHeadlessWorker start-up', () => {
     // The first dial was aborted and no other address was tried.
     expect(signals).toHaveLength(1)
     expect(signals[0]!.aborted).toBe(true)
-    expect(createNodeKernelHost).not.toHaveBeenCalled()
+    expect(createKernelHostProcess).not.toHaveBeenCalled()
   })
 
   it('a relay that answers on no address fails before the GPU is set up', async () => {
@@ -53,6 +53,6 @@ describe('runHeadlessWorker start-up', () => {
     const running = runHeadlessWorker({ relay: relays, node, signal: new AbortController().signal })
     await expect(running).rejects.toBeInstanceOf(RelayUnreachableError)
     expect(signals).toHaveLength(2)
-    expect(createNodeKernelHost).not.toHaveBeenCalled()
+    expect(createKernelHostProcess).not.toHaveBeenCalled()
   })
 })

@@ -1,7 +1,7 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KernelHost } from '@tabswarm/worker-kernels'
-import { createNodeKernelHost } from '@tabswarm/worker-kernels/node'
+import { createKernelHostProcess } from '@tabswarm/worker-kernels/node'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import { RELAY_DIAL_TIMEOUT_MS } from '../constants.ts'
 import {
@@ -36,7 +36,12 @@ export interface HeadlessWorkerOptions {
   /** Stop after this many tasks, failed kernel runs included. @default Infinity */
   maxTasks?: number | undefined
   onEvent?: ((event: ContributorEvent) => void) | undefined
-  /** Injected for tests; by default a dawn (WebGPU in Node) host is created and disposed. */
+  /**
+   * Injected for tests; by default a dawn (WebGPU in Node) host is created in a child
+   * process (`createKernelHostProcess`) and disposed: a kernel that runs past its deadline
+   * gets that process killed and replaced, so it cannot wedge the worker's GPU for the
+   * tasks after it.
+   */
   kernelHost?: KernelHost | undefined
   /** Injected for tests; by default a WebSockets dialer is created and stopped. */
   node?: Libp2p | undefined
@@ -115,7 +120,7 @@ export async function runHeadlessWorker(
     // Fail fast on a relay that is not there, before the GPU is set up; once connected, the
     // loop rides out restarts.
     const relay = await dialFirst(node, relays, startup)
-    host = options.kernelHost ?? (await createNodeKernelHost())
+    host = options.kernelHost ?? (await createKernelHostProcess())
     const wallet = typeof options.wallet === 'function' ? await options.wallet() : options.wallet
     const summary = await runContributor({
       node,

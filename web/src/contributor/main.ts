@@ -34,6 +34,9 @@ async function contribute(signal: AbortSignal): Promise<void> {
     // new device for the next one, so this is worth a line in the console, not a stop.
     onDeviceLost: (details) =>
       console.warn(`tabswarm: GPU device lost (${details.reason}): ${details.message}`),
+    // A researcher's kernel ran past its deadline: its task failed with KERNEL_TIMEOUT and the
+    // worker (with the device still busy running it) was replaced for the next task.
+    onRespawn: (reason) => console.warn(`tabswarm: kernel worker restarted: ${reason}`),
   })
   signal.addEventListener('abort', () => kernels.terminate(), { once: true })
   // The swarm outlives `signal` by as long as the contributor loop needs to hand the task in

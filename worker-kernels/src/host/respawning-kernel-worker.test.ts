@@ -1,0 +1,97 @@
+import { describe, expect, it } from 'vitest'
+import { KernelAbortedError, KernelTimeoutError } from '../errors.ts'
+import type { HostInfo } from './kernel-types.ts'
+import type { KernelWorkerRemote } from './kernel-worker-client.ts'
+import { createRespawningKernelWorker, type SpawnedWorker } from './respawning-kernel-worker.ts'
+
+// The page's side against fake workers: the first one's device is wedged by an endless
+// kernel (every call times out in the worker), the ones after it answer.
+
+type Fake = SpawnedWorker & { index: number; terminated: boolean; inits: number }
+
+function fakes(answer: (index: number) => Promise<unknown>) {
+  const spawned: Fake[] = []
+  const spawn = (): Fake => {
+    const index = spawned.length
+    const remote: KernelWorkerRemote = {
+      init: async () => {
+        fake.inits++
+        return { vendor: `fake-${index}` } as HostInfo
+      },
+      run: () => answer(index),
+      cancel: async () => true,
+      setDeviceLostListener: async () => {},
+    }
+    const fake: Fake = {
+      index,
+      terminated: false,
+      inits: 0,
+      remote,
+      terminate: () => {
+        fake.terminated = true
+      },
+    }
+    spawned.push(fake)
+    return fake
+  }
+  return { spawned, spawn }
+}
+
+const wedgedFirst = (index: number) =>
+  index === 0
+    ? Promise.reject(new KernelTimeoutError('Kernel call exceeded its 30 ms deadline.'))
+    : Promise.resolve(Float32Array.of(index))
+const tiny = { a: Float32Array.of(1), b: Float32Array.of(1), m: 1, k: 1, n: 1 }
+
+describe('createRespawningKernelWorker', () => {
+  it('replaces a worker whose call timed out; the next call runs on the new one', async () => {
+    const { spawned, spawn } = fakes(wedgedFirst)
+    const reasons: string[] = []
+    const kernels = createRespawningKernelWorker({ spawn, onRespawn: (r) => reasons.push(r) })
+    await kernels.client.init()
+    await expect(kernels.client.matmul(tiny, { timeoutMs: 30 })).rejects.toThrow(KernelTimeoutError)
+    // Abandoned, not terminated: destroying its device would stall the GPU process.
+    expect(spawned.map((w) => w.terminated)).toEqual([false, false])
+    expect(reasons).toEqual([expect.stringMatching(/ran past its deadline/)])
+    // The replacement acquired its device (and listener) without waiting for a call.
+    expect(spawned[1]!.inits).toBe(1)
+    expect(await kernels.client.matmul(tiny)).toEqual(Float32Array.of(1))
+    expect(kernels.respawns).toBe(1)
+  })
+
+  it('replaces the worker when the page gives up on a call that never answers', async () => {
+    const { spawned, spawn } = fakes((i) =>
+      i === 0 ? new Promise(() => {}) : Promise.resolve(Float32Array.of(i)),
+    )
+    const kernels = createRespawningKernelWorker({ spawn, graceMs: 10, retire: 'terminate' })
+    await expect(kernels.client.matmul(tiny, { timeoutMs: 20 })).rejects.toThrow(KernelTimeoutError)
+    expect(spawned[0]!.terminated).toBe(true)
+    expect(await kernels.client.matmul(tiny)).toEqual(Float32Array.of(1))
+  })
+
+  it('keeps the worker when the caller aborts, or on ordinary errors', async () => {
+    const { spawned, spawn } = fakes((i) =>
+      i === 0 ? new Promise(() => {}) : Promise.reject(new Error('bad shape')),
+    )
+    const failing = createRespawningKernelWorker({
+      spawn: fakes(() => Promise.reject(new Error('bad shape'))).spawn,
+    })
+    await expect(failing.client.matmul(tiny)).rejects.toThrow('bad shape')
+    expect(failing.respawns).toBe(0)
+    const kernels = createRespawningKernelWorker({ spawn })
+    const stop = new AbortController()
+    const call = kernels.client.matmul(tiny, { signal: stop.signal })
+    stop.abort()
+    await expect(call).rejects.toThrow(KernelAbortedError)
+    expect(spawned).toHaveLength(1)
+  })
+
+  it('terminate stops for good', async () => {
+    const { spawned, spawn } = fakes(wedgedFirst)
+    const kernels = createRespawningKernelWorker({ spawn })
+    kernels.terminate()
+    expect(spawned[0]!.terminated).toBe(true)
+    await expect(kernels.client.matmul(tiny)).rejects.toThrow(KernelAbortedError)
+    expect(spawned).toHaveLength(1)
+  })
+})
