@@ -96,11 +96,11 @@ export function checkUploadSettings(
   const { perAccount, total } = config.uploads
   if (perAccount > total)
     throw new Error(
-      `uploads per account (${perAccount}) must be at most the relay's uploads in flight (${total}): raise TABSWARM_UPLOADS_TOTAL or lower TABSWARM_UPLOADS_PER_ACCOUNT`,
+      `uploads per account (${perAccount}) must be at most the relay's uploads in flight (${total}): raise TABSWARM_UPLOADS_TOTAL (--uploads-total) or lower TABSWARM_UPLOADS_PER_ACCOUNT (--uploads-per-account)`,
     )
   if (config.uploadIdleMs > config.uploadTimeoutMs)
     throw new Error(
-      `the upload idle cut (${config.uploadIdleMs} ms) must be at most the upload deadline (${config.uploadTimeoutMs} ms): lower TABSWARM_UPLOAD_IDLE_MS or raise TABSWARM_UPLOAD_TIMEOUT_MS`,
+      `the upload idle cut (${config.uploadIdleMs} ms) must be at most the upload deadline (${config.uploadTimeoutMs} ms): lower TABSWARM_UPLOAD_IDLE_MS (--upload-idle-ms) or raise TABSWARM_UPLOAD_TIMEOUT_MS (--upload-timeout-ms)`,
     )
 }
 

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import {
   checkConfig,
   configFromEnv,
+  defaultConfig,
   type IntegerRange,
   integerSetting,
   parseMultiaddrList,
@@ -13,6 +14,11 @@ import {
 } from '@tabswarm/relay'
 import { ExitCode } from '../exit-codes.ts'
 import { UsageError } from '../usage-error.ts'
+
+const WORK = WORK_SETTING_RANGES
+const UPLOADS = UPLOAD_SETTING_RANGES
+/** A setting's range for the help, from the ranges the parser checks, so the two agree. */
+const range = (r: IntegerRange) => `${r.min}-${r.max}`
 
 export const startHelp = `Usage: tabswarm start [options]
 
@@ -30,19 +36,20 @@ Options:
 
 Limits (each flag over its env variable):
   --work-read-idle-ms <ms>     cut a work stream silent this long while its request is
-                               read, 1000-60000 (env TABSWARM_WORK_READ_IDLE_MS,
-                               default 5000)
+                               read, ${range(WORK.workReadIdleTimeoutMs)} (env TABSWARM_WORK_READ_IDLE_MS,
+                               default ${defaultConfig.workReadIdleTimeoutMs})
   --max-inflight-bytes-per-peer <bytes>
-                               result bytes one peer may have in flight, 67108864-268435456
-                               (env TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER, default 67108864)
-  --uploads-per-account <n>    blob uploads one account may send at once, 1-1024
-                               (env TABSWARM_UPLOADS_PER_ACCOUNT, default 4)
-  --uploads-total <n>          blob uploads the relay receives at once, 1-4096
-                               (env TABSWARM_UPLOADS_TOTAL, default 16)
-  --upload-timeout-ms <ms>     longest one upload may take, 1000-86400000
-                               (env TABSWARM_UPLOAD_TIMEOUT_MS, default 600000)
-  --upload-idle-ms <ms>        cut an upload silent this long (408), 1000-600000, at most
-                               the upload timeout (env TABSWARM_UPLOAD_IDLE_MS, default 30000)
+                               result bytes one peer may have in flight, ${range(WORK.maxInflightBytesPerPeer)}
+                               (env TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER, default ${defaultConfig.maxInflightBytesPerPeer})
+  --uploads-per-account <n>    blob uploads one account may send at once, ${range(UPLOADS.uploadsPerAccount)}
+                               (env TABSWARM_UPLOADS_PER_ACCOUNT, default ${defaultConfig.api.uploads.perAccount})
+  --uploads-total <n>          blob uploads the relay receives at once, ${range(UPLOADS.uploadsTotal)}
+                               (env TABSWARM_UPLOADS_TOTAL, default ${defaultConfig.api.uploads.total})
+  --upload-timeout-ms <ms>     longest one upload may take, ${range(UPLOADS.uploadTimeoutMs)}
+                               (env TABSWARM_UPLOAD_TIMEOUT_MS, default ${defaultConfig.api.uploadTimeoutMs})
+  --upload-idle-ms <ms>        cut an upload silent this long (408), ${range(UPLOADS.uploadIdleMs)},
+                               at most the upload timeout (env TABSWARM_UPLOAD_IDLE_MS,
+                               default ${defaultConfig.api.uploadIdleMs})
 
   --json              print the start-up line as JSON
   -h, --help          show this help`
@@ -96,35 +103,33 @@ export function configFrom(
     config.listen = asUsage(() => parseMultiaddrList('--listen', values.listen!))
   if (values.announce != null)
     config.announce = asUsage(() => parseMultiaddrList('--announce', values.announce!))
-  const work = WORK_SETTING_RANGES
-  const uploads = UPLOAD_SETTING_RANGES
   const readIdle = integerFlag(
     '--work-read-idle-ms',
     values['work-read-idle-ms'],
-    work.workReadIdleTimeoutMs,
+    WORK.workReadIdleTimeoutMs,
   )
   if (readIdle != null) config.workReadIdleTimeoutMs = readIdle
   const perPeer = integerFlag(
     '--max-inflight-bytes-per-peer',
     values['max-inflight-bytes-per-peer'],
-    work.maxInflightBytesPerPeer,
+    WORK.maxInflightBytesPerPeer,
   )
   if (perPeer != null) config.maxInflightBytesPerPeer = perPeer
   const perAccount = integerFlag(
     '--uploads-per-account',
     values['uploads-per-account'],
-    uploads.uploadsPerAccount,
+    UPLOADS.uploadsPerAccount,
   )
   if (perAccount != null) config.api.uploads.perAccount = perAccount
-  const total = integerFlag('--uploads-total', values['uploads-total'], uploads.uploadsTotal)
+  const total = integerFlag('--uploads-total', values['uploads-total'], UPLOADS.uploadsTotal)
   if (total != null) config.api.uploads.total = total
   const timeout = integerFlag(
     '--upload-timeout-ms',
     values['upload-timeout-ms'],
-    uploads.uploadTimeoutMs,
+    UPLOADS.uploadTimeoutMs,
   )
   if (timeout != null) config.api.uploadTimeoutMs = timeout
-  const idle = integerFlag('--upload-idle-ms', values['upload-idle-ms'], uploads.uploadIdleMs)
+  const idle = integerFlag('--upload-idle-ms', values['upload-idle-ms'], UPLOADS.uploadIdleMs)
   if (idle != null) config.api.uploadIdleMs = idle
   asUsage(() => checkConfig(config))
   return config
