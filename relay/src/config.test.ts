@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest'
-import { configFromEnv, OPEN_RELAY_WELCOME_CREDITS, welcomeCreditsFor } from './config.ts'
+import {
+  checkConfig,
+  configFromEnv,
+  defaultConfig,
+  OPEN_RELAY_WELCOME_CREDITS,
+  welcomeCreditsFor,
+} from './config.ts'
+import { MAX_MESSAGE_BYTES } from './protocol/limits.ts'
 
 describe('welcome credits', () => {
   it('are on for an open loopback relay and off for a keyed or wallet one, unless set', () => {
@@ -13,5 +20,99 @@ describe('welcome credits', () => {
     expect(() => configFromEnv({ TABSWARM_WELCOME_CREDITS: '-1' })).toThrow(
       /TABSWARM_WELCOME_CREDITS must be a non-negative integer/,
     )
+  })
+})
+
+describe('work-protocol limits', () => {
+  it('default to the work service’s own: a 5 s idle cut, one largest message per peer', () => {
+    const config = configFromEnv({})
+    expect(config.workReadIdleTimeoutMs).toBe(5_000)
+    expect(config.maxInflightBytesPerPeer).toBe(MAX_MESSAGE_BYTES)
+  })
+
+  it('are read from TABSWARM_WORK_READ_IDLE_MS and TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER', () => {
+    const config = configFromEnv({
+      TABSWARM_WORK_READ_IDLE_MS: '12000',
+      TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER: String(128 * 1024 * 1024),
+    })
+    expect(config.workReadIdleTimeoutMs).toBe(12_000)
+    expect(config.maxInflightBytesPerPeer).toBe(128 * 1024 * 1024)
+  })
+
+  it('are refused outside their range, naming the variable and the range', () => {
+    expect(() => configFromEnv({ TABSWARM_WORK_READ_IDLE_MS: '500' })).toThrow(
+      'TABSWARM_WORK_READ_IDLE_MS must be an integer from 1000 to 60000 ms, got "500"',
+    )
+    expect(() => configFromEnv({ TABSWARM_WORK_READ_IDLE_MS: '61000' })).toThrow(
+      /TABSWARM_WORK_READ_IDLE_MS must be an integer from 1000 to 60000 ms/,
+    )
+    expect(() => configFromEnv({ TABSWARM_WORK_READ_IDLE_MS: '5s' })).toThrow(
+      /TABSWARM_WORK_READ_IDLE_MS must be an integer/,
+    )
+    // Below one largest message an honest contributor's largest result would be refused.
+    expect(() =>
+      configFromEnv({ TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER: String(MAX_MESSAGE_BYTES - 1) }),
+    ).toThrow(
+      `TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER must be an integer from ${MAX_MESSAGE_BYTES} to ${256 * 1024 * 1024} bytes`,
+    )
+    expect(() =>
+      configFromEnv({ TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER: String(512 * 1024 * 1024) }),
+    ).toThrow(/TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER must be an integer from/)
+  })
+})
+
+describe('upload limits', () => {
+  it('default to 4 uploads per account, 16 in all, a 10-minute deadline and a 30 s idle cut', () => {
+    expect(configFromEnv({}).api).toMatchObject({
+      uploads: { perAccount: 4, total: 16 },
+      uploadTimeoutMs: 600_000,
+      uploadIdleMs: 30_000,
+    })
+  })
+
+  it('are read from the TABSWARM_UPLOAD* variables', () => {
+    const { api } = configFromEnv({
+      TABSWARM_UPLOADS_PER_ACCOUNT: '2',
+      TABSWARM_UPLOADS_TOTAL: '64',
+      TABSWARM_UPLOAD_TIMEOUT_MS: '120000',
+      TABSWARM_UPLOAD_IDLE_MS: '5000',
+    })
+    expect(api).toMatchObject({
+      uploads: { perAccount: 2, total: 64 },
+      uploadTimeoutMs: 120_000,
+      uploadIdleMs: 5_000,
+    })
+    // Each call builds its own: one config's change is not another's.
+    expect(configFromEnv({}).api.uploads).toEqual({ perAccount: 4, total: 16 })
+    expect(defaultConfig.api.uploads).toEqual({ perAccount: 4, total: 16 })
+  })
+
+  it('are refused outside their range, naming the variable and the range', () => {
+    expect(() => configFromEnv({ TABSWARM_UPLOADS_PER_ACCOUNT: '0' })).toThrow(
+      'TABSWARM_UPLOADS_PER_ACCOUNT must be an integer from 1 to 1024, got "0"',
+    )
+    expect(() => configFromEnv({ TABSWARM_UPLOADS_TOTAL: '5000' })).toThrow(
+      'TABSWARM_UPLOADS_TOTAL must be an integer from 1 to 4096, got "5000"',
+    )
+    expect(() => configFromEnv({ TABSWARM_UPLOAD_TIMEOUT_MS: '999' })).toThrow(
+      'TABSWARM_UPLOAD_TIMEOUT_MS must be an integer from 1000 to 86400000 ms, got "999"',
+    )
+    expect(() => configFromEnv({ TABSWARM_UPLOAD_IDLE_MS: '1.5' })).toThrow(
+      'TABSWARM_UPLOAD_IDLE_MS must be an integer from 1000 to 600000 ms, got "1.5"',
+    )
+  })
+
+  it('are checked against each other: an account’s share within the relay’s, silence within the deadline', () => {
+    expect(() =>
+      configFromEnv({ TABSWARM_UPLOADS_PER_ACCOUNT: '8', TABSWARM_UPLOADS_TOTAL: '4' }),
+    ).toThrow(/uploads per account \(8\) must be at most the relay's uploads in flight \(4\)/)
+    expect(() =>
+      configFromEnv({ TABSWARM_UPLOAD_TIMEOUT_MS: '10000', TABSWARM_UPLOAD_IDLE_MS: '20000' }),
+    ).toThrow(/upload idle cut \(20000 ms\) must be at most the upload deadline \(10000 ms\)/)
+    // Deferred, for flags applied after the environment, then checked.
+    const deferred = configFromEnv({ TABSWARM_UPLOADS_PER_ACCOUNT: '32' }, { check: false })
+    expect(() => checkConfig(deferred)).toThrow(/uploads per account \(32\)/)
+    deferred.api.uploads.total = 32
+    expect(() => checkConfig(deferred)).not.toThrow()
   })
 })

@@ -1,7 +1,15 @@
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
-import { type ApiConfig, apiConfigFromEnv, defaultApiConfig } from './http/api-config.ts'
+import {
+  type ApiConfig,
+  apiConfigFromEnv,
+  checkUploadSettings,
+  defaultApiConfig,
+} from './http/api-config.ts'
+import { type IntegerRange, integerSetting } from './integer-setting.ts'
+import { MAX_MESSAGE_BYTES } from './protocol/limits.ts'
 import { type IceServer, parseIceServers } from './swarm/ice-servers.ts'
+import { DEFAULT_MAX_INFLIGHT_BYTES } from './swarm/work-service.ts'
 
 /** Everything `tabswarm start` needs; every field has an embedded default. */
 export interface TabswarmConfig {
@@ -55,11 +63,30 @@ export interface TabswarmConfig {
    */
   dbSynchronous: 'normal' | 'full'
   /**
+   * Longest silence on a work stream while the relay reads a request (its first byte
+   * included), from `TABSWARM_WORK_READ_IDLE_MS`: a stream that sends nothing for this long
+   * is cut with `STREAM_IDLE` and its share of the byte budget freed, so peers that declare
+   * large results and never send them cannot stall the work protocol. A slow result that
+   * keeps arriving is bounded by the 60 s request deadline alone. Raise it for contributors
+   * on links that pause for seconds. 1_000 to 60_000 ms.
+   * @default 5_000
+   */
+  workReadIdleTimeoutMs: number
+  /**
+   * Bytes of result payloads one peer may hold or wait for at once on the work protocol,
+   * from `TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER`: a few peers cannot take the whole byte
+   * budget (256 MiB). An honest contributor sends one result at a time, so one largest
+   * message is enough; at least that (64 MiB), or its largest results would be refused, and
+   * at most the whole budget.
+   * @default 67_108_864 (MAX_MESSAGE_BYTES, 64 MiB)
+   */
+  maxInflightBytesPerPeer: number
+  /**
    * Credits granted to an account the first time it submits a job (0: none). Unset: see
    * `welcomeCreditsFor` (on for an open loopback relay, off for a keyed or wallet one).
    */
   welcomeCredits?: number
-  /** HTTP API: keys, wallet auth, rate limits, proxy trust, blob cap, log level. */
+  /** HTTP API: keys, wallet auth, rate limits, proxy trust, blob cap, uploads, log level. */
   api: ApiConfig
 }
 
@@ -77,8 +104,24 @@ export const defaultConfig: TabswarmConfig = {
   leaseMs: 60_000,
   wgslCheck: true,
   dbSynchronous: 'normal',
+  workReadIdleTimeoutMs: 5_000,
+  maxInflightBytesPerPeer: MAX_MESSAGE_BYTES,
   api: defaultApiConfig,
 }
+
+/**
+ * What the work-protocol settings accept. The idle cut stays under the 60 s request deadline
+ * (past it, it would never fire) and above a second (below, honest peers on a busy link are
+ * cut); a peer's share fits one largest message and at most the whole budget.
+ */
+export const WORK_SETTING_RANGES = {
+  workReadIdleTimeoutMs: { min: 1_000, max: 60_000, unit: 'ms' },
+  maxInflightBytesPerPeer: {
+    min: MAX_MESSAGE_BYTES,
+    max: DEFAULT_MAX_INFLIGHT_BYTES,
+    unit: 'bytes',
+  },
+} as const satisfies Record<string, IntegerRange>
 
 /** What an open loopback relay grants each new account: plenty for local experiments. */
 export const OPEN_RELAY_WELCOME_CREDITS = 1_000_000_000
@@ -127,11 +170,20 @@ function multiaddrs(name: string, raw: string): string[] {
 }
 
 /**
+ * The checks between settings, once every source is applied (`configFromEnv` runs them;
+ * the CLI again after its flags). Each setting's own range is checked where it is parsed.
+ */
+export function checkConfig(config: TabswarmConfig): void {
+  checkUploadSettings(config.api)
+}
+
+/**
  * Reads `TABSWARM_*` environment variables over the defaults. Flags (applied by the CLI)
- * take precedence over both.
+ * take precedence over both; pass `{ check: false }` to apply them before `checkConfig`.
  */
 export function configFromEnv(
   env: Record<string, string | undefined> = process.env,
+  options: { check?: boolean } = {},
 ): TabswarmConfig {
   const config = { ...defaultConfig }
   if (env.TABSWARM_HOST) config.host = env.TABSWARM_HOST
@@ -167,7 +219,20 @@ export function configFromEnv(
       )
     config.welcomeCredits = credits
   }
+  if (env.TABSWARM_WORK_READ_IDLE_MS)
+    config.workReadIdleTimeoutMs = integerSetting(
+      'TABSWARM_WORK_READ_IDLE_MS',
+      env.TABSWARM_WORK_READ_IDLE_MS,
+      WORK_SETTING_RANGES.workReadIdleTimeoutMs,
+    )
+  if (env.TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER)
+    config.maxInflightBytesPerPeer = integerSetting(
+      'TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER',
+      env.TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER,
+      WORK_SETTING_RANGES.maxInflightBytesPerPeer,
+    )
   config.api = apiConfigFromEnv(env)
+  if (options.check !== false) checkConfig(config)
   return config
 }
 

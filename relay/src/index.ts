@@ -6,12 +6,14 @@ export type { TieredBlobStoreOptions } from './blobs/tiered-blob-store.ts'
 export { createTieredBlobStore } from './blobs/tiered-blob-store.ts'
 export type { TabswarmConfig } from './config.ts'
 export {
+  checkConfig,
   configFromEnv,
   defaultConfig,
   OPEN_RELAY_WELCOME_CREDITS,
   parseMultiaddrList,
   parsePort,
   parsePositiveInt,
+  WORK_SETTING_RANGES,
   welcomeCreditsFor,
 } from './config.ts'
 export type { Clock } from './coordinator/clock.ts'
@@ -42,8 +44,14 @@ export { CoordinatorError } from './coordinator/coordinator-error.ts'
 export type { TileVerifier } from './coordinator/tile-verifier.ts'
 export { cpuReferenceVerifier } from './coordinator/tile-verifier.ts'
 export type { ApiConfig } from './http/api-config.ts'
-export { apiConfigFromEnv, defaultApiConfig } from './http/api-config.ts'
+export {
+  apiConfigFromEnv,
+  defaultApiConfig,
+  UPLOAD_SETTING_RANGES,
+} from './http/api-config.ts'
 export { AccountNameSchema, addApiKey } from './http/auth/api-keys.ts'
+export type { IntegerRange } from './integer-setting.ts'
+export { integerSetting } from './integer-setting.ts'
 export type { Ledger } from './ledger/ledger.ts'
 export { createLedger } from './ledger/ledger.ts'
 export type { JsonLoggerOptions, Logger, LogLevel } from './log.ts'

@@ -77,7 +77,13 @@ export async function startTabswarm(
     welcomeCredits: welcomeCreditsFor(config, openToLocal),
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
   })
-  const stopWork = await startWorkService({ node, coordinator, log: log.child('work') })
+  const stopWork = await startWorkService({
+    node,
+    coordinator,
+    log: log.child('work'),
+    readIdleTimeoutMs: config.workReadIdleTimeoutMs,
+    maxInflightBytesPerPeer: config.maxInflightBytesPerPeer,
+  })
   const stopBlobs = await startBlobService({ node, blobs, log: log.child('blobs') })
   const reclaim = setInterval(() => coordinator.reclaimExpiredLeases(), 1_000)
   reclaim.unref()
@@ -114,6 +120,9 @@ export async function startTabswarm(
       trustProxy: config.api.trustProxy,
       corsOrigins: config.api.corsOrigins,
       maxBlobBytes: config.api.maxBlobBytes,
+      uploads: config.api.uploads,
+      uploadTimeoutMs: config.api.uploadTimeoutMs,
+      uploadIdleMs: config.api.uploadIdleMs,
       upgradeWebSocket,
     }),
   )

@@ -1,6 +1,9 @@
+import { STREAM_PUT_IDLE_MS, STREAM_PUT_TIMEOUT_MS } from '../blobs/read-chunks.ts'
+import { type IntegerRange, integerSetting } from '../integer-setting.ts'
 import { LOG_LEVELS, type LogLevel } from '../log.ts'
 import { MAX_BLOB_BYTES } from '../protocol/blob-messages.ts'
 import { parseApiKeysEnv } from './auth/api-keys.ts'
+import { DEFAULT_UPLOADS_PER_ACCOUNT, DEFAULT_UPLOADS_TOTAL } from './upload-slots.ts'
 
 /** How the HTTP API authenticates, limits and logs. Every field has an embedded default. */
 export interface ApiConfig {
@@ -30,6 +33,25 @@ export interface ApiConfig {
    */
   maxBlobBytes: number
   /**
+   * Uploads (`PUT /v1/blobs`) received at once: `perAccount` for one account (past it, 429),
+   * `total` on the whole relay (past it, 503). Each holds a socket, a file descriptor and a
+   * temp file for as long as its client takes to send, so slow or hostile clients must not
+   * hold them all. From `TABSWARM_UPLOADS_PER_ACCOUNT` and `TABSWARM_UPLOADS_TOTAL`;
+   * `perAccount` is at most `total`.
+   * @default { perAccount: 4, total: 16 }
+   */
+  uploads: { perAccount: number; total: number }
+  /**
+   * How long one upload may take to arrive in all, from `TABSWARM_UPLOAD_TIMEOUT_MS`: the
+   * largest blob at the slowest link you serve must fit in it. @default 600_000 (10 minutes)
+   */
+  uploadTimeoutMs: number
+  /**
+   * How long an upload may send nothing before it is cut with 408 and its slot freed, from
+   * `TABSWARM_UPLOAD_IDLE_MS`; at most `uploadTimeoutMs`. @default 30_000
+   */
+  uploadIdleMs: number
+  /**
    * Origins whose pages may call the API from a browser (CORS), from `TABSWARM_CORS_ORIGINS`
    * (comma-separated, or `*`). None by default, even on the open loopback relay: there the
    * caller's address is its credential, and any page the user visits shares it.
@@ -46,8 +68,40 @@ export const defaultApiConfig: ApiConfig = {
   rateLimit: { ipPerSecond: 200, ipBurst: 400, accountPerSecond: 100, accountBurst: 200 },
   trustProxy: false,
   maxBlobBytes: MAX_BLOB_BYTES,
+  uploads: { perAccount: DEFAULT_UPLOADS_PER_ACCOUNT, total: DEFAULT_UPLOADS_TOTAL },
+  uploadTimeoutMs: STREAM_PUT_TIMEOUT_MS,
+  uploadIdleMs: STREAM_PUT_IDLE_MS,
   corsOrigins: [],
   logLevel: 'info',
+}
+
+/**
+ * What the upload settings accept. At least one upload each (none would refuse every blob);
+ * at least a second of time and of silence (less cuts honest clients on a busy network).
+ */
+export const UPLOAD_SETTING_RANGES = {
+  uploadsPerAccount: { min: 1, max: 1024 },
+  uploadsTotal: { min: 1, max: 4096 },
+  uploadTimeoutMs: { min: 1_000, max: 86_400_000, unit: 'ms' },
+  uploadIdleMs: { min: 1_000, max: 600_000, unit: 'ms' },
+} as const satisfies Record<string, IntegerRange>
+
+/**
+ * The checks between upload settings, once every source (environment, flags) is applied:
+ * an account's share cannot exceed the relay's, and silence cannot outlast the deadline.
+ */
+export function checkUploadSettings(
+  config: Pick<ApiConfig, 'uploads' | 'uploadTimeoutMs' | 'uploadIdleMs'>,
+): void {
+  const { perAccount, total } = config.uploads
+  if (perAccount > total)
+    throw new Error(
+      `uploads per account (${perAccount}) must be at most the relay's uploads in flight (${total}): raise TABSWARM_UPLOADS_TOTAL (--uploads-total) or lower TABSWARM_UPLOADS_PER_ACCOUNT (--uploads-per-account)`,
+    )
+  if (config.uploadIdleMs > config.uploadTimeoutMs)
+    throw new Error(
+      `the upload idle cut (${config.uploadIdleMs} ms) must be at most the upload deadline (${config.uploadTimeoutMs} ms): lower TABSWARM_UPLOAD_IDLE_MS (--upload-idle-ms) or raise TABSWARM_UPLOAD_TIMEOUT_MS (--upload-timeout-ms)`,
+    )
 }
 
 function flag(name: string, raw: string): boolean {
@@ -92,10 +146,18 @@ function corsOrigins(raw: string): string[] | '*' {
 /**
  * Reads the API's `TABSWARM_*` variables: `TABSWARM_API_KEYS`, `TABSWARM_WALLET_AUTH_ONLY`,
  * `TABSWARM_RATE_LIMIT` (`off`, or `<ip rps>/<ip burst>,<account rps>/<account burst>`),
- * `TABSWARM_TRUST_PROXY`, `TABSWARM_MAX_BLOB_BYTES`, `TABSWARM_CORS_ORIGINS`, `TABSWARM_LOG_LEVEL`.
+ * `TABSWARM_TRUST_PROXY`, `TABSWARM_MAX_BLOB_BYTES`, `TABSWARM_UPLOADS_PER_ACCOUNT`,
+ * `TABSWARM_UPLOADS_TOTAL`, `TABSWARM_UPLOAD_TIMEOUT_MS`, `TABSWARM_UPLOAD_IDLE_MS`,
+ * `TABSWARM_CORS_ORIGINS`, `TABSWARM_LOG_LEVEL`. Each is checked against its range
+ * (`UPLOAD_SETTING_RANGES`); the upload settings against each other only by
+ * `configFromEnv`, once the CLI's flags could still change them.
  */
 export function apiConfigFromEnv(env: Record<string, string | undefined>): ApiConfig {
-  const config: ApiConfig = { ...defaultApiConfig, apiKeys: [] }
+  const config: ApiConfig = {
+    ...defaultApiConfig,
+    apiKeys: [],
+    uploads: { ...defaultApiConfig.uploads },
+  }
   if (env.TABSWARM_API_KEYS) config.apiKeys = parseApiKeysEnv(env.TABSWARM_API_KEYS)
   if (env.TABSWARM_WALLET_AUTH_ONLY)
     config.walletAuthOnly = flag('TABSWARM_WALLET_AUTH_ONLY', env.TABSWARM_WALLET_AUTH_ONLY)
@@ -137,6 +199,31 @@ export function apiConfigFromEnv(env: Record<string, string | undefined>): ApiCo
       )
     config.maxBlobBytes = value
   }
+  const ranges = UPLOAD_SETTING_RANGES
+  if (env.TABSWARM_UPLOADS_PER_ACCOUNT)
+    config.uploads.perAccount = integerSetting(
+      'TABSWARM_UPLOADS_PER_ACCOUNT',
+      env.TABSWARM_UPLOADS_PER_ACCOUNT,
+      ranges.uploadsPerAccount,
+    )
+  if (env.TABSWARM_UPLOADS_TOTAL)
+    config.uploads.total = integerSetting(
+      'TABSWARM_UPLOADS_TOTAL',
+      env.TABSWARM_UPLOADS_TOTAL,
+      ranges.uploadsTotal,
+    )
+  if (env.TABSWARM_UPLOAD_TIMEOUT_MS)
+    config.uploadTimeoutMs = integerSetting(
+      'TABSWARM_UPLOAD_TIMEOUT_MS',
+      env.TABSWARM_UPLOAD_TIMEOUT_MS,
+      ranges.uploadTimeoutMs,
+    )
+  if (env.TABSWARM_UPLOAD_IDLE_MS)
+    config.uploadIdleMs = integerSetting(
+      'TABSWARM_UPLOAD_IDLE_MS',
+      env.TABSWARM_UPLOAD_IDLE_MS,
+      ranges.uploadIdleMs,
+    )
   if (env.TABSWARM_CORS_ORIGINS) config.corsOrigins = corsOrigins(env.TABSWARM_CORS_ORIGINS)
   if (env.TABSWARM_LOG_LEVEL) {
     const level = env.TABSWARM_LOG_LEVEL.toLowerCase()

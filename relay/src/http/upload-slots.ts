@@ -2,10 +2,15 @@ import type { MiddlewareHandler } from 'hono'
 import type { ApiEnv } from './api-env.ts'
 import { ApiError } from './error-response.ts'
 
+/** Uploads one account may have in flight at once, unless configured. */
+export const DEFAULT_UPLOADS_PER_ACCOUNT = 4
+/** Uploads in flight on the whole relay, unless configured. */
+export const DEFAULT_UPLOADS_TOTAL = 16
+
 export interface UploadSlotsOptions {
-  /** Uploads one account may have in flight at once. @default 4 */
+  /** Uploads one account may have in flight at once. @default DEFAULT_UPLOADS_PER_ACCOUNT (4) */
   perAccount?: number
-  /** Uploads in flight on the whole relay. @default 16 */
+  /** Uploads in flight on the whole relay. @default DEFAULT_UPLOADS_TOTAL (16) */
   total?: number
 }
 
@@ -17,8 +22,8 @@ export interface UploadSlotsOptions {
  * and before any body byte is read.
  */
 export function uploadSlots(options: UploadSlotsOptions = {}): MiddlewareHandler<ApiEnv> {
-  const perAccount = options.perAccount ?? 4
-  const total = options.total ?? 16
+  const perAccount = options.perAccount ?? DEFAULT_UPLOADS_PER_ACCOUNT
+  const total = options.total ?? DEFAULT_UPLOADS_TOTAL
   const byAccount = new Map<string, number>()
   let inFlight = 0
   return async (c, next) => {

@@ -163,6 +163,7 @@ export { appendProgramSource, MAX_WGSL_BYTES, readProgramSource } from './progra
 export type { ProtocolErrorCode } from './protocol-error.ts'
 export { ProtocolError } from './protocol-error.ts'
 export { BLOB_PROTOCOL, DISCOVERY_TOPIC, WORK_PROTOCOL } from './protocol-ids.ts'
+export type { RelayRefusalOptions } from './relay-refusal-error.ts'
 export { RelayRefusalError } from './relay-refusal-error.ts'
 export { sha256Hex } from './sha256.ts'
 export {

@@ -57,7 +57,7 @@ export interface WorkServiceOptions {
   /**
    * Bytes of request payloads (task outputs) read from all peers at once. A result reserves
    * its size before it is read; results beyond the budget wait their turn.
-   * @default 256 MiB
+   * @default DEFAULT_MAX_INFLIGHT_BYTES (256 MiB)
    */
   maxInflightBytes?: number
   /**
@@ -67,6 +67,9 @@ export interface WorkServiceOptions {
    */
   maxInflightBytesPerPeer?: number
 }
+
+/** Bytes of result payloads read from all peers at once, unless configured. */
+export const DEFAULT_MAX_INFLIGHT_BYTES = 256 * 1024 * 1024
 
 /** Payloads up to this size (small results) never queue behind large ones. */
 const SMALL_PAYLOAD_BYTES = 1024 * 1024
@@ -84,7 +87,7 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
   const idleRetryMs = options.idleRetryMs ?? 1_000
   const introduced = new Set<string>()
   const readIdleTimeoutMs = options.readIdleTimeoutMs ?? 5_000
-  const capacity = options.maxInflightBytes ?? 256 * 1024 * 1024
+  const capacity = options.maxInflightBytes ?? DEFAULT_MAX_INFLIGHT_BYTES
   const budget = createByteBudget(capacity, {
     smallBytes: SMALL_PAYLOAD_BYTES,
     smallReserve: Math.min(SMALL_PAYLOAD_RESERVE, capacity / 4),

@@ -7,7 +7,10 @@ export const ExitCode = {
   BAD_INPUT: 2,
   /** The relay could not be reached. */
   RELAY_UNREACHABLE: 3,
-  /** The relay refused this worker for good (banned): retrying cannot help. */
+  /**
+   * The relay refused this worker for good (banned, a hello it cannot read, a work protocol
+   * version it does not speak): retrying cannot help.
+   */
   REFUSED: 4,
   /** Interrupted by SIGINT. */
   INTERRUPTED: 130,

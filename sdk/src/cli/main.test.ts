@@ -3,7 +3,21 @@ import { main } from './main.ts'
 
 /** The options each command parses: its help must name every one. */
 const OPTIONS: Record<string, string[]> = {
-  start: ['--host', '--port', '--p2p-port', '--data-dir', '--listen', '--announce', '--json'],
+  start: [
+    '--host',
+    '--port',
+    '--p2p-port',
+    '--data-dir',
+    '--listen',
+    '--announce',
+    '--work-read-idle-ms',
+    '--max-inflight-bytes-per-peer',
+    '--uploads-per-account',
+    '--uploads-total',
+    '--upload-timeout-ms',
+    '--upload-idle-ms',
+    '--json',
+  ],
   matmul: ['--output', '--budget', '--timeout', '--relay', '--api-key', '--json'],
   run: ['--output-dir', '--budget', '--timeout', '--relay', '--api-key', '--json'],
   jobs: ['--status', '--limit', '--relay', '--api-key', '--json'],

@@ -34,7 +34,8 @@ Exit codes:
   1    the job failed or was cancelled, or an unexpected error
   2    bad usage or bad input (missing file, malformed .npy, shapes that do not align)
   3    the relay could not be reached
-  4    the relay refused this worker for good (banned); the message says why
+  4    the relay refused this worker for good (banned, or it cannot read this worker's
+       hello or work protocol version); the message says why and what to update
   130  interrupted`
 
 const commands: Record<

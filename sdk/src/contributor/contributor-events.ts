@@ -16,6 +16,12 @@ export type ContributorEvent =
       reason?: string
     }
   | { type: 'task-failed'; taskId: string; error: string }
+  /**
+   * The relay refused this task's result as malformed for its lease (`code` is its own:
+   * `MESSAGE_TOO_LARGE`, `PAYLOAD_MISMATCH`, `INVALID_MESSAGE`). Sending it again would be
+   * refused again, so it is reported as a task error and the loop takes the next lease.
+   */
+  | { type: 'result-refused'; taskId: string; code: string; reason: string }
   /** Stopped before it finished and handed back to the relay, which leases it again at once. */
   | { type: 'task-released'; taskId: string; reason: 'stopped' | 'drain-timeout' }
   /** No more leases: the task in flight (if any) is finished and reported first. */
@@ -23,6 +29,8 @@ export type ContributorEvent =
   | { type: 'relay-error'; error: string; retryInMs: number }
   /**
    * The relay refused this contributor for good (`code` is its own, e.g.
-   * `CONTRIBUTOR_BANNED`): the loop stops and rejects with a `RelayRefusalError`.
+   * `CONTRIBUTOR_BANNED`, `INVALID_MESSAGE` for a hello it cannot read, or
+   * `WORK_PROTOCOL_UNSUPPORTED` when it does not speak this build's work protocol): the loop
+   * stops and rejects with a `RelayRefusalError`.
    */
   | { type: 'refused'; code: string; reason: string }

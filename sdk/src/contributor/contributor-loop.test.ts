@@ -29,6 +29,10 @@ function fakeRelay(
     leaseDelayMs?: number
     /** Never acknowledges a result: the send fails only when its signal aborts. */
     holdResults?: boolean
+    /** Answers each result from these in turn (then with an ack), as the relay's refusals. */
+    resultAnswers?: WorkResponse[]
+    /** Thrown by each result's send in turn (then acked): a connection lost mid-send. */
+    resultFailures?: Error[]
   } = {},
 ) {
   const requests: WorkRequest[] = []
@@ -82,14 +86,19 @@ function fakeRelay(
         case 'lease-release':
           return answer({ type: 'lease-released', leaseId: request.leaseId, outcome: 'released' })
         case 'result':
-        case 'custom-result':
+        case 'custom-result': {
           resultSent()
+          const failure = options.resultFailures?.shift()
+          if (failure != null) throw failure
+          const refusal = options.resultAnswers?.shift()
+          if (refusal != null) return answer(refusal)
           if (options.holdResults) {
             await new Promise((_, reject) =>
               signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
             )
           }
           return answer({ type: 'result-ack', leaseId: request.leaseId, outcome: 'accepted' })
+        }
         case 'task-error':
           return answer({ type: 'result-ack', leaseId: request.leaseId, outcome: 'accepted' })
       }
@@ -315,5 +324,105 @@ describe('runContributor limits and refusals', () => {
     expect(events.find((e) => e.type === 'relay-error')).toMatchObject({
       error: expect.stringMatching(/INTERNAL: try again/),
     })
+  })
+})
+
+describe('runContributor: a result the relay refuses as malformed', () => {
+  const refusals: WorkResponse[] = [
+    {
+      type: 'error',
+      code: 'PAYLOAD_MISMATCH',
+      message: 'output bytes do not match their sha256',
+    },
+    {
+      type: 'error',
+      code: 'MESSAGE_TOO_LARGE',
+      message: 'a result message carries at most 4 payload bytes, this one 8',
+    },
+  ]
+
+  it.each(refusals.map((r) => [r.type === 'error' ? r.code : '', r] as const))(
+    '%s is final for its task: reported as a task error, said why, next lease taken',
+    async (code, refusal) => {
+      const relay = fakeRelay({ leases: 2, resultAnswers: [refusal] })
+      const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+      const { done, events } = run(relay.channel, gpu, {
+        maxTasks: 2,
+        signal: AbortSignal.timeout(5_000),
+      })
+      const summary = await done
+      // One hello: the refusal is not a relay error, so nothing reconnects or backs off.
+      expect(relay.types()).toEqual([
+        'hello',
+        'lease-request',
+        'result',
+        'task-error',
+        'lease-request',
+        'result',
+      ])
+      expect(relay.requests[3]).toMatchObject({
+        type: 'task-error',
+        leaseId: 'lease-2',
+        code,
+        message: expect.stringContaining(`The relay refused result: ${code}`),
+      })
+      expect(summary).toMatchObject({ tasks: 1, accepted: 1, failed: 1 })
+      expect(events).toContainEqual({
+        type: 'result-refused',
+        taskId: 'task-2',
+        code,
+        reason: expect.stringContaining(code),
+      })
+      expect(events.filter((e) => e.type === 'relay-error')).toEqual([])
+    },
+  )
+
+  it('still retries a transient failure to send the result (a connection lost) as a relay error', async () => {
+    const relay = fakeRelay({ leases: 1, resultFailures: [new Error('connection reset')] })
+    const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+    const { done, events, stop } = run(relay.channel, gpu)
+    // The loop says hello again and carries on; the held lease expires at the relay.
+    await expect.poll(() => relay.types().filter((t) => t === 'hello').length).toBe(2)
+    stop.abort()
+    expect(await done).toMatchObject({ tasks: 0, failed: 0 })
+    expect(relay.types()).not.toContain('task-error')
+    expect(events.find((e) => e.type === 'relay-error')).toMatchObject({
+      error: 'connection reset',
+    })
+    expect(events.filter((e) => e.type === 'result-refused')).toEqual([])
+  })
+})
+
+describe('runContributor: a hello the relay cannot read', () => {
+  it('stops at once with a permanent refusal that says what to update, asking once', async () => {
+    const relay = fakeRelay()
+    const unreadable: WorkResponse = {
+      type: 'error',
+      code: 'INVALID_MESSAGE',
+      message: 'capabilities.limits: expected record',
+    }
+    const { done, events } = run(
+      encodingChannel(relay.channel, [unreadable, unreadable]),
+      heldExecutor().executor,
+      { signal: AbortSignal.timeout(5_000) },
+    )
+    const err = await done.then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    expect(err).toBeInstanceOf(RelayRefusalError)
+    expect(err).toMatchObject({ code: 'INVALID_MESSAGE', request: 'hello', permanent: true })
+    expect((err as Error).message).toMatch(/update @tabswarm\/sdk/)
+    expect(relay.types()).toEqual(['hello'])
+    expect(events).toContainEqual(
+      expect.objectContaining({ type: 'refused', code: 'INVALID_MESSAGE' }),
+    )
+    expect(events.filter((e) => e.type === 'relay-error')).toEqual([])
+  })
+
+  it('a lease request refused as INVALID_MESSAGE is not a reason to stop (only hello is)', () => {
+    const refusal = new RelayRefusalError('lease-request', 'INVALID_MESSAGE', 'bad')
+    expect(refusal.permanent).toBe(false)
+    expect(new RelayRefusalError('hello', 'INVALID_MESSAGE', 'bad').permanent).toBe(true)
   })
 })

@@ -103,7 +103,10 @@ export interface ContributorSummary {
   tasks: number
   accepted: number
   rejected: number
-  /** Kernel runs that failed (reported to the relay as task errors). */
+  /**
+   * Tasks that failed, reported to the relay as task errors: kernel runs that failed, and
+   * results the relay refused as malformed for their task (`result-refused`).
+   */
   failed: number
   /** Tasks stopped part way and handed back to the relay. */
   released: number
@@ -117,7 +120,9 @@ type Outcome = { request: WorkRequest; body: Uint8Array; elapsedMs: number }
  * return tasks until stopped. Shared by contributor tabs and the headless Node worker, so
  * both are verified the same way. Survives relay restarts by re-dialling with backoff;
  * rejects with a `RelayRefusalError` (`permanent`) when the relay refuses this contributor
- * for good (a ban), since asking again would only be refused again.
+ * for good (a ban, a hello it cannot read, a work protocol version it does not speak),
+ * since asking again would only be refused again. A result the relay refuses as malformed
+ * for its task is final for that task: reported as a task error, then the loop moves on.
  *
  * Two ways to stop: `drain` finishes the task in flight first; `signal` hands it back at
  * once. A lease the relay reports stale mid-task (its job was cancelled) aborts the kernel.
@@ -366,12 +371,29 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     try {
       ack = await exchange(outcome.request, outcome.body)
     } catch (err) {
-      // A hard stop while the result is on its way: hand the lease back rather than leave it
-      // held until it expires. If the result did land first, the relay ignores the release.
-      if (!signal.aborted) throw err
-      await release(lease.leaseId)
-      summary.released++
-      emit({ type: 'task-released', taskId: lease.taskId, reason: 'stopped' })
+      if (signal.aborted) {
+        // A hard stop while the result is on its way: hand the lease back rather than leave
+        // it held until it expires. If the result did land first, the relay ignores the release.
+        await release(lease.leaseId)
+        summary.released++
+        emit({ type: 'task-released', taskId: lease.taskId, reason: 'stopped' })
+        return
+      }
+      // The relay refused the result's own bytes (too large for its task, a hash that does
+      // not match, a header it cannot read): sending it again gets the same answer, so the
+      // task is over for us. Reported as a task error, not handed back: a released task
+      // comes straight back to this contributor, to fail the same way until the job ends;
+      // a task error is never leased to its reporter again, costs it no fault, and fails
+      // the job with the relay's reason once distinct contributors hit it (the job's doing).
+      if (!(err instanceof RelayRefusalError && err.malformed)) throw err
+      summary.failed++
+      emit({
+        type: 'result-refused',
+        taskId: lease.taskId,
+        code: err.code,
+        reason: err.shortMessage,
+      })
+      await reportError(lease.leaseId, err)
       return
     }
     if (ack.header.type !== 'result-ack')

@@ -7,6 +7,7 @@ import {
   type WorkRequest,
   type WorkResponse,
 } from '@tabswarm/relay/protocol'
+import { unsupportedWorkProtocolError } from './unsupported-work-protocol.ts'
 
 /**
  * How a contributor talks to its relay: one request, one response. Over libp2p in tabs and
@@ -17,12 +18,33 @@ export interface WorkChannel {
   readonly peerId: string
   /** The relay's name for events and logs. */
   readonly relay: string
-  /** Sends one request and resolves with the relay's validated response. */
+  /**
+   * Sends one request and resolves with the relay's validated response. A relay that does
+   * not speak this build's work protocol rejects with a `RelayRefusalError`
+   * (`WORK_PROTOCOL_UNSUPPORTED`, `permanent` once that is certain).
+   */
   exchange(
     request: WorkRequest,
     payload: Uint8Array | undefined,
     signal: AbortSignal,
   ): Promise<Frame<WorkResponse>>
+}
+
+/** The protocols the relay announced over identify; none when it is not connected or not known. */
+async function announcedProtocols(
+  node: Libp2p,
+  relay: Multiaddr,
+  signal: AbortSignal,
+): Promise<string[]> {
+  const relayPeer = relay.getComponents().findLast((c) => c.name === 'p2p')?.value
+  const connection = node.getConnections().find((c) => c.remotePeer.toString() === relayPeer)
+  if (connection == null) return []
+  try {
+    return (await node.peerStore.get(connection.remotePeer, { signal })).protocols
+  } catch {
+    // Not identified yet: nothing is known, and the caller says so.
+    return []
+  }
 }
 
 /**
@@ -33,11 +55,26 @@ export interface WorkChannel {
  * const { header } = await channel.exchange({ type: 'lease-request' }, undefined, AbortSignal.timeout(30_000))
  */
 export function workChannelOver(node: Libp2p, relay: Multiaddr): WorkChannel {
+  /** Negotiations the relay refused in a row; any other outcome starts the count again. */
+  let unsupported = 0
   return {
     peerId: node.peerId.toString(),
     relay: relay.toString(),
     async exchange(request, payload, signal) {
-      const stream = await node.dialProtocol(relay, WORK_PROTOCOL, { signal })
+      let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>
+      try {
+        stream = await node.dialProtocol(relay, WORK_PROTOCOL, { signal })
+      } catch (err) {
+        // Matched by name: libp2p's error classes may come from another copy of the package.
+        if ((err as Error | undefined)?.name !== 'UnsupportedProtocolError') {
+          unsupported = 0
+          throw err
+        }
+        unsupported++
+        const protocols = await announcedProtocols(node, relay, signal)
+        throw unsupportedWorkProtocolError(request.type, protocols, unsupported, err)
+      }
+      unsupported = 0
       return sendWorkRequest(stream, request, payload, { signal })
     },
   }

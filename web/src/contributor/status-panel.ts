@@ -102,6 +102,12 @@ export function createStatusPanel(doc: Document) {
           inFlight.delete(event.taskId)
           log(`${event.taskId} failed: ${event.error}`)
           break
+        case 'result-refused':
+          inFlight.delete(event.taskId)
+          log(
+            `${event.taskId}: the relay refused the result (${event.code}), moving on: ${event.reason}`,
+          )
+          break
         case 'relay-error':
           el('relay').textContent = `reconnecting in ${Math.round(event.retryInMs / 1000)} s`
           log(`relay: ${event.error}`)
@@ -110,6 +116,10 @@ export function createStatusPanel(doc: Document) {
           // No retry follows a refusal for good: say so where the reconnect countdown was.
           el('relay').textContent = `refused (${event.code})`
           log(`the relay refused this tab, stopped: ${event.reason}`)
+          // A tab runs the page the relay served: one the relay cannot understand is out of
+          // date (the relay was updated since it loaded), and a reload fetches the new one.
+          if (event.code === 'WORK_PROTOCOL_UNSUPPORTED' || event.code === 'INVALID_MESSAGE')
+            log('this page does not match the relay’s version: reload the page to update it')
           break
       }
     },

@@ -1,13 +1,24 @@
 import { parseArgs } from 'node:util'
 import {
+  checkConfig,
   configFromEnv,
+  defaultConfig,
+  type IntegerRange,
+  integerSetting,
   parseMultiaddrList,
   parsePort,
   startTabswarm,
   type TabswarmConfig,
+  UPLOAD_SETTING_RANGES,
+  WORK_SETTING_RANGES,
 } from '@tabswarm/relay'
 import { ExitCode } from '../exit-codes.ts'
 import { UsageError } from '../usage-error.ts'
+
+const WORK = WORK_SETTING_RANGES
+const UPLOADS = UPLOAD_SETTING_RANGES
+/** A setting's range for the help, from the ranges the parser checks, so the two agree. */
+const range = (r: IntegerRange) => `${r.min}-${r.max}`
 
 export const startHelp = `Usage: tabswarm start [options]
 
@@ -22,6 +33,24 @@ Options:
   --listen <addrs>    comma-separated libp2p multiaddrs to listen on, instead of one
                       WebSocket listener on --host:--p2p-port (env TABSWARM_LISTEN)
   --announce <addrs>  comma-separated multiaddrs to announce (env TABSWARM_ANNOUNCE)
+
+Limits (each flag over its env variable):
+  --work-read-idle-ms <ms>     cut a work stream silent this long while its request is
+                               read, ${range(WORK.workReadIdleTimeoutMs)} (env TABSWARM_WORK_READ_IDLE_MS,
+                               default ${defaultConfig.workReadIdleTimeoutMs})
+  --max-inflight-bytes-per-peer <bytes>
+                               result bytes one peer may have in flight, ${range(WORK.maxInflightBytesPerPeer)}
+                               (env TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER, default ${defaultConfig.maxInflightBytesPerPeer})
+  --uploads-per-account <n>    blob uploads one account may send at once, ${range(UPLOADS.uploadsPerAccount)}
+                               (env TABSWARM_UPLOADS_PER_ACCOUNT, default ${defaultConfig.api.uploads.perAccount})
+  --uploads-total <n>          blob uploads the relay receives at once, ${range(UPLOADS.uploadsTotal)}
+                               (env TABSWARM_UPLOADS_TOTAL, default ${defaultConfig.api.uploads.total})
+  --upload-timeout-ms <ms>     longest one upload may take, ${range(UPLOADS.uploadTimeoutMs)}
+                               (env TABSWARM_UPLOAD_TIMEOUT_MS, default ${defaultConfig.api.uploadTimeoutMs})
+  --upload-idle-ms <ms>        cut an upload silent this long (408), ${range(UPLOADS.uploadIdleMs)},
+                               at most the upload timeout (env TABSWARM_UPLOAD_IDLE_MS,
+                               default ${defaultConfig.api.uploadIdleMs})
+
   --json              print the start-up line as JSON
   -h, --help          show this help`
 
@@ -34,16 +63,37 @@ function asUsage<T>(parse: () => T): T {
   }
 }
 
-/** The relay's config: environment variables, then flags over them. */
-function configFrom(values: {
-  host?: string | undefined
-  port?: string | undefined
-  'p2p-port'?: string | undefined
-  'data-dir'?: string | undefined
-  listen?: string | undefined
-  announce?: string | undefined
-}): TabswarmConfig {
-  const config = asUsage(() => configFromEnv())
+/** An integer flag, checked against the range its env variable accepts. */
+function integerFlag(
+  flag: string,
+  raw: string | undefined,
+  range: IntegerRange,
+): number | undefined {
+  return raw == null ? undefined : asUsage(() => integerSetting(flag, raw, range))
+}
+
+/**
+ * The relay's config: environment variables, then flags over them, then the checks between
+ * settings (an upload flag may fix what its env variable alone would break).
+ */
+export function configFrom(
+  values: {
+    host?: string | undefined
+    port?: string | undefined
+    'p2p-port'?: string | undefined
+    'data-dir'?: string | undefined
+    listen?: string | undefined
+    announce?: string | undefined
+    'work-read-idle-ms'?: string | undefined
+    'max-inflight-bytes-per-peer'?: string | undefined
+    'uploads-per-account'?: string | undefined
+    'uploads-total'?: string | undefined
+    'upload-timeout-ms'?: string | undefined
+    'upload-idle-ms'?: string | undefined
+  },
+  env: Record<string, string | undefined> = process.env,
+): TabswarmConfig {
+  const config = asUsage(() => configFromEnv(env, { check: false }))
   if (values.host) config.host = values.host
   if (values.port != null) config.httpPort = asUsage(() => parsePort('--port', values.port!))
   if (values['p2p-port'] != null)
@@ -53,6 +103,35 @@ function configFrom(values: {
     config.listen = asUsage(() => parseMultiaddrList('--listen', values.listen!))
   if (values.announce != null)
     config.announce = asUsage(() => parseMultiaddrList('--announce', values.announce!))
+  const readIdle = integerFlag(
+    '--work-read-idle-ms',
+    values['work-read-idle-ms'],
+    WORK.workReadIdleTimeoutMs,
+  )
+  if (readIdle != null) config.workReadIdleTimeoutMs = readIdle
+  const perPeer = integerFlag(
+    '--max-inflight-bytes-per-peer',
+    values['max-inflight-bytes-per-peer'],
+    WORK.maxInflightBytesPerPeer,
+  )
+  if (perPeer != null) config.maxInflightBytesPerPeer = perPeer
+  const perAccount = integerFlag(
+    '--uploads-per-account',
+    values['uploads-per-account'],
+    UPLOADS.uploadsPerAccount,
+  )
+  if (perAccount != null) config.api.uploads.perAccount = perAccount
+  const total = integerFlag('--uploads-total', values['uploads-total'], UPLOADS.uploadsTotal)
+  if (total != null) config.api.uploads.total = total
+  const timeout = integerFlag(
+    '--upload-timeout-ms',
+    values['upload-timeout-ms'],
+    UPLOADS.uploadTimeoutMs,
+  )
+  if (timeout != null) config.api.uploadTimeoutMs = timeout
+  const idle = integerFlag('--upload-idle-ms', values['upload-idle-ms'], UPLOADS.uploadIdleMs)
+  if (idle != null) config.api.uploadIdleMs = idle
+  asUsage(() => checkConfig(config))
   return config
 }
 
@@ -67,6 +146,12 @@ export async function startCommand(args: string[], signal: AbortSignal): Promise
       'data-dir': { type: 'string' },
       listen: { type: 'string' },
       announce: { type: 'string' },
+      'work-read-idle-ms': { type: 'string' },
+      'max-inflight-bytes-per-peer': { type: 'string' },
+      'uploads-per-account': { type: 'string' },
+      'uploads-total': { type: 'string' },
+      'upload-timeout-ms': { type: 'string' },
+      'upload-idle-ms': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   })

@@ -17,8 +17,11 @@ Ctrl-C stops taking work, finishes and reports the task in flight (at most --dra
 seconds) and exits with a summary. A second Ctrl-C, or a drain that runs out, stops the
 task and hands it back to the relay, which gives it to another contributor at once.
 The wallet key file is created only once the relay has answered. A relay that refuses
-the worker for good (a ban) ends it with exit code 4 and the relay's reason; other relay
-errors are retried with backoff.
+the worker for good ends it with exit code 4 and the reason: a ban, a hello it cannot
+read, or a work protocol version it does not speak (update @tabswarm/sdk to the relay's
+release). Other relay errors (a relay restarting, a lost connection) are retried with
+backoff. A result the relay refuses as malformed is reported as a task error, and the
+worker takes the next task.
 
 Options:
   --relay <url|multiaddr>  relay HTTP URL or libp2p multiaddr (env TABSWARM_RELAY,
@@ -44,6 +47,8 @@ function describe(event: ContributorEvent, drainSeconds: number): string | undef
       return `task ${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? `: ${event.reason}` : ''}`
     case 'task-failed':
       return `task ${event.taskId} failed: ${event.error}`
+    case 'result-refused':
+      return `task ${event.taskId}: the relay refused its result (${event.code}), reported as a task error; taking the next task: ${event.reason}`
     case 'task-released':
       return `task ${event.taskId} handed back to the relay (${event.reason === 'drain-timeout' ? 'drain timed out' : 'stopped'})`
     case 'draining':
