@@ -59,7 +59,7 @@ function loadedRelay() {
           throw new Error('the relay did not answer in time (loaded)')
         case 'task-error': {
           const msBeforeExpiry = expiresAt - performance.now()
-          const outcome = msBeforeExpiry > 0 ? 'accepted' : 'stale'
+          const outcome = msBeforeExpiry > 0 ? 'rejected' : 'stale'
           reports.push({ request, msBeforeExpiry, outcome })
           return answer({ type: 'result-ack', leaseId: request.leaseId, outcome })
         }
@@ -111,7 +111,7 @@ describe('runContributor and the kernel deadline', () => {
     expect(relay.reports).toHaveLength(1)
     const [report] = relay.reports
     expect(report!.request).toMatchObject({ type: 'task-error', code: 'KERNEL_TIMEOUT' })
-    expect(report!.outcome, `${report!.msBeforeExpiry} ms before expiry`).toBe('accepted')
+    expect(report!.outcome, `${report!.msBeforeExpiry} ms before expiry`).toBe('rejected')
     expect(gpu.deadlines).toEqual([1_500])
   })
 })
