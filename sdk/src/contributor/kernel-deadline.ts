@@ -28,6 +28,11 @@ export type KernelDeadlineOptions = {
  * is never marked failed, and the same contributor may be leased the same hostile task
  * again. With the margin, the report lands while the lease is alive.
  *
+ * A lease under 40 s gets a quarter of itself as margin, which can be less than the grace an
+ * executor allows a worker that does not answer at its deadline (a tab's kernel worker 5 s,
+ * a headless worker's kernel process 2 s): workers that answer on time, as they do when a
+ * kernel merely never ends, still report in time.
+ *
  * @example
  * executor.custom(request, { signal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) })
  */
