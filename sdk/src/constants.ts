@@ -50,5 +50,18 @@ export const MAX_RELAY_BACKOFF_MS = 30_000
 export const DRAIN_TIMEOUT_MS = 60_000
 /** Handing a lease back on the way out: short, since the contributor is leaving anyway. */
 export const LEASE_RELEASE_TIMEOUT_MS = 5_000
+/**
+ * How much earlier than its lease's expiry a contributor's kernel is given up on, at
+ * most: time for a kernel that never ends to be reported (`task-error`) while the lease is
+ * still alive, through the executor's own grace past the deadline (a tab's kernel worker
+ * 5 s, a headless worker's kernel process 2 s) and a relay slow to answer. See
+ * `kernelDeadlineMs`.
+ */
+export const KERNEL_DEADLINE_MARGIN_MS = 10_000
+/**
+ * The same margin as a share of the lease, for short leases: a quarter of it, when that
+ * is less than `KERNEL_DEADLINE_MARGIN_MS`.
+ */
+export const KERNEL_DEADLINE_MARGIN_FRACTION = 0.25
 /** Each run of the matmul speed probe a contributor times at start. */
 export const SPEED_PROBE_TIMEOUT_MS = 30_000

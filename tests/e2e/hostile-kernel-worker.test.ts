@@ -6,7 +6,8 @@ import { randomMatrix } from '../support/random-matrix.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
 /**
- * A task's kernel deadline is its lease: short, so the endless kernel times out in seconds,
+ * A task's kernel deadline comes from its lease (`kernelDeadlineMs`: 6 s of an 8 s lease,
+ * the rest left to report it): short, so the endless kernel times out in seconds,
  * yet long enough for the next task to wait out the replacement kernel process's start
  * (Node plus a dawn device: about 1 s, up to 5 s measured on a loaded 2-core machine).
  */

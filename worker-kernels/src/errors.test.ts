@@ -9,6 +9,7 @@ import {
   KernelLimitError,
   KernelShapeError,
   KernelTimeoutError,
+  KernelWorkersWedgedError,
   TabswarmError,
 } from './errors.ts'
 
@@ -20,6 +21,7 @@ const subclasses = [
   [KernelTimeoutError, 'KERNEL_TIMEOUT'],
   [KernelAbortedError, 'KERNEL_ABORTED'],
   [KernelExecutionError, 'KERNEL_EXECUTION'],
+  [KernelWorkersWedgedError, 'KERNEL_WORKERS_WEDGED'],
 ] as const
 
 describe('TabswarmError', () => {

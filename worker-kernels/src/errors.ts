@@ -113,6 +113,18 @@ export class KernelAbortedError extends TabswarmError {
   }
 }
 
+/**
+ * Too many kernel workers were left running kernels that never finished (see
+ * `createRespawningKernelWorker`'s `maxAbandoned`): no more are started, so every later
+ * call fails with this until the page is reloaded.
+ */
+export class KernelWorkersWedgedError extends TabswarmError {
+  override name = 'KernelWorkersWedgedError' as const
+  constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
+    super(shortMessage, { ...options, code: 'KERNEL_WORKERS_WEDGED' })
+  }
+}
+
 /** One message of the WGSL compiler, as `GPUCompilationMessage` reports it (plain data). */
 export type KernelCompileMessage = {
   type: 'error' | 'warning' | 'info'
@@ -171,6 +183,7 @@ const knownErrors: Record<string, ErrorConstructor> = {
   KernelTimeoutError,
   KernelAbortedError,
   KernelExecutionError,
+  KernelWorkersWedgedError,
 }
 
 /**

@@ -55,6 +55,7 @@ export {
   KernelLimitError,
   KernelShapeError,
   KernelTimeoutError,
+  KernelWorkersWedgedError,
   type SerializedError,
   TabswarmError,
   type TabswarmErrorOptions,
@@ -90,6 +91,7 @@ export {
 } from './host/kernel-worker-client.ts'
 export {
   createRespawningKernelWorker,
+  DEFAULT_MAX_ABANDONED_WORKERS,
   type RespawningKernelWorker,
   type RespawningKernelWorkerOptions,
   type SpawnedWorker,

@@ -28,6 +28,7 @@ import {
 } from '../constants.ts'
 import { elementCount, viewAs } from '../npy/dtypes.ts'
 import type { ContributorEvent } from './contributor-events.ts'
+import { kernelDeadlineMs } from './kernel-deadline.ts'
 import { measureMatmulGflops } from './measure-speed.ts'
 import { TaskStoppedError } from './task-stopped-error.ts'
 import { type WorkChannel, workChannelOver } from './work-channel.ts'
@@ -240,7 +241,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     const started = performance.now()
     const output = await executor.matmul(
       { a: readTensor(payload, slotA), b: readTensor(payload, slotB), ...lease.args },
-      { signal: taskSignal, timeoutMs: lease.expiresInMs },
+      { signal: taskSignal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) },
     )
     const elapsedMs = performance.now() - started
     const { slots, payload: body } = packTensors([{ name: 'c', shape: [m, n], data: output }])
@@ -286,7 +287,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
           ? { params: Uint8Array.from(atob(lease.params), (ch) => ch.charCodeAt(0)) }
           : {}),
       },
-      { signal: taskSignal, timeoutMs: lease.expiresInMs },
+      { signal: taskSignal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) },
     )
     const elapsedMs = performance.now() - started
     const { slots, payload: body } = packBuffers(

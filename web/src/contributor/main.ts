@@ -29,6 +29,11 @@ globalThis.tabswarm = createPageHook(() => swarm, {
 
 async function contribute(signal: AbortSignal): Promise<void> {
   panel.state('starting', 'looking for the GPU and joining the swarm')
+  /**
+   * Aborted, with the `KernelWorkersWedgedError`, once this page has left as many kernel
+   * workers running endless kernels as it may: the tab stops contributing until reloaded.
+   */
+  const wedged = new AbortController()
   const kernels = spawnKernelWorker({
     // The task in flight fails with DeviceLostError (and is reassigned); the worker gets a
     // new device for the next one, so this is worth a line in the console, not a stop.
@@ -37,7 +42,14 @@ async function contribute(signal: AbortSignal): Promise<void> {
     // A researcher's kernel ran past its deadline: its task failed with KERNEL_TIMEOUT and the
     // worker (with the device still busy running it) was replaced for the next task.
     onRespawn: (reason) => console.warn(`tabswarm: kernel worker restarted: ${reason}`),
+    // Each abandoned worker keeps its endless kernel, and a core of the GPU process on a
+    // software adapter, until the tab closes: past the cap this tab takes no more work. A
+    // drain, not a stop: the task in flight (the kernel that tripped the cap) is still reported
+    // as failed, so the relay counts it against its job; a lease granted after is handed back.
+    onWedged: (err) => wedged.abort(err),
   })
+  // Earlier runs on this page (Stop, then Start) already reached the cap.
+  if (kernels.wedged) throw kernels.wedged
   signal.addEventListener('abort', () => kernels.terminate(), { once: true })
   // The swarm outlives `signal` by as long as the contributor loop needs to hand the task in
   // flight back to the relay: stopped before the loop starts, the tab leaves at once;
@@ -90,8 +102,14 @@ async function contribute(signal: AbortSignal): Promise<void> {
           kernels.client.run({ ...req, kernel: 'custom' }, { signal: taskSignal, timeoutMs }),
       },
       onEvent: (event: ContributorEvent) => panel.event(event),
+      drain: wedged.signal,
     })
+    wedged.signal.throwIfAborted()
     panel.state('stopped', `stopped after ${summary.tasks} tasks`)
+  } catch (err) {
+    // Whatever failed on the way (a call that timed out, init), the cap is the reason to give.
+    if (wedged.signal.aborted) throw wedged.signal.reason
+    throw err
   } finally {
     membership.abort()
   }
@@ -107,9 +125,16 @@ function start(): void {
     // running would keep the tab's identity slot, and Start would come back as another peer.
     run.abort(err)
     if (stoppedByUser || running !== run) return
+    running = undefined
+    if ((err as { code?: unknown }).code === 'KERNEL_WORKERS_WEDGED') {
+      // Start would fail the same way: only a reload frees the GPU the endless kernels hold.
+      panel.kernelsWedged((err as Error).message)
+      toggle.textContent = 'Reload the tab to contribute again'
+      toggle.disabled = true
+      return
+    }
     panel.state('error', (err as Error).message)
     toggle.textContent = 'Start contributing'
-    running = undefined
   })
 }
 

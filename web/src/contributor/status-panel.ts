@@ -8,6 +8,14 @@ export type PanelState = 'idle' | 'starting' | 'running' | 'stopped' | 'error'
 const MAX_LOG_LINES = 200
 
 /**
+ * What a tab that can run no more kernels says, for a contributor, not a developer: the
+ * why is a researcher's kernel that never ended; the what-to-do is the only thing that
+ * frees the GPU it holds.
+ */
+export const KERNELS_WEDGED_MESSAGE =
+  'A kernel did not finish and could not be stopped; reload the tab to contribute again.'
+
+/**
  * The contributor's view of what runs and what it earns. `data-state` on <body> and the
  * element ids are stable, so tests and embedding sites can read them.
  */
@@ -24,11 +32,22 @@ export function createStatusPanel(doc: Document) {
     while (list.childElementCount > MAX_LOG_LINES) list.lastElementChild?.remove()
   }
 
+  function state(state: PanelState, detail: string): void {
+    doc.body.dataset.state = state
+    el('status').textContent = detail
+    if (state === 'error') log(`error: ${detail}`)
+  }
+
   return {
-    state(state: PanelState, detail: string): void {
-      doc.body.dataset.state = state
-      el('status').textContent = detail
-      if (state === 'error') log(`error: ${detail}`)
+    state,
+
+    /**
+     * Stopped for good: kernels that never ended hold this tab's GPU (`KERNEL_WORKERS_WEDGED`).
+     * The plain reason in the status line, the technical one in the log.
+     */
+    kernelsWedged(technical: string): void {
+      log(technical)
+      state('error', KERNELS_WEDGED_MESSAGE)
     },
 
     adapter(info: HostInfo): void {

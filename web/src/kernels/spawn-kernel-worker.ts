@@ -4,7 +4,9 @@ import {
   type KernelWorkerApi,
   type KernelWorkerClient,
   type KernelWorkerRemote,
+  type KernelWorkersWedgedError,
   registerErrorTransferHandler,
+  type SpawnedWorker,
 } from '@tabswarm/worker-kernels'
 import { wrap } from 'comlink'
 
@@ -18,7 +20,25 @@ export type SpawnKernelWorkerOptions = {
    * `createRespawningKernelWorker`'s `retire`).
    */
   onRespawn?: (reason: string) => void
+  /**
+   * Told once when this page has left as many replaced workers running as it may
+   * (`maxAbandoned`): no kernel runs in this tab any more, until it is reloaded.
+   */
+  onWedged?: (error: KernelWorkersWedgedError) => void
+  /**
+   * The most replaced workers this page leaves running, over all its runs (Stop, then
+   * Start): each keeps running the kernel it was replaced for, and with it a core of the
+   * GPU process on a software adapter, until the page is closed.
+   * @default DEFAULT_MAX_ABANDONED_WORKERS (2)
+   */
+  maxAbandoned?: number
 }
+
+/**
+ * The workers this page abandoned, in every run: referenced here so they stay alive (see
+ * `retire`) and counted against `maxAbandoned` once for the page, not once per run.
+ */
+const abandonedOnThisPage: SpawnedWorker[] = []
 
 /** A running kernel worker and the page's bounded, cancellable way to call it. */
 export type SpawnedKernelWorker = {
@@ -26,6 +46,8 @@ export type SpawnedKernelWorker = {
   client: KernelWorkerClient
   /** How many times the worker was replaced. */
   readonly respawns: number
+  /** Set once this page may start no more kernel workers; every call fails with it. */
+  readonly wedged: KernelWorkersWedgedError | undefined
   /** Stop the worker; its pending calls reject with `KernelAbortedError` at once. */
   terminate(): void
 }
@@ -34,7 +56,8 @@ export type SpawnedKernelWorker = {
  * Starts the kernel worker. GPU work never runs on the page's thread, and the page keeps
  * the libp2p node (RTCPeerConnection does not exist in workers). A kernel that runs past
  * its deadline gets the worker replaced, so the next task does not queue behind it on the
- * same device.
+ * same device, up to `maxAbandoned` times in the page's life; after that every call fails
+ * with `KernelWorkersWedgedError` and `onWedged` is told.
  */
 export function spawnKernelWorker(options: SpawnKernelWorkerOptions = {}): SpawnedKernelWorker {
   // Typed kernel errors (DeviceLostError, KernelTimeoutError, ...) cross the boundary intact.
@@ -55,5 +78,8 @@ export function spawnKernelWorker(options: SpawnKernelWorkerOptions = {}): Spawn
     },
     ...(options.onDeviceLost ? { onDeviceLost: options.onDeviceLost } : {}),
     ...(options.onRespawn ? { onRespawn: options.onRespawn } : {}),
+    ...(options.onWedged ? { onWedged: options.onWedged } : {}),
+    ...(options.maxAbandoned != null ? { maxAbandoned: options.maxAbandoned } : {}),
+    abandoned: abandonedOnThisPage,
   })
 }

@@ -1,4 +1,4 @@
-import { KernelAbortedError, type TabswarmError } from '../errors.ts'
+import { KernelAbortedError, KernelWorkersWedgedError, type TabswarmError } from '../errors.ts'
 import type { KernelRequest, KernelResultOf } from '../kernels/kernel-request.ts'
 import type { HostInfo, KernelRunOptions } from './kernel-types.ts'
 import {
@@ -7,6 +7,16 @@ import {
   type KernelWorkerClientOptions,
   type KernelWorkerRemote,
 } from './kernel-worker-client.ts'
+
+/**
+ * How many replaced workers a page may leave running (`retire: 'abandon'`) before it starts
+ * no more. Each keeps running the kernel it was replaced for, for as long as the page lives:
+ * on a software adapter (SwiftShader) that is a CPU core of the browser's GPU process each,
+ * which nothing reclaims (a hardware GPU's watchdog would reset such a kernel). Two is enough
+ * to ride out one hostile kernel and still notice a second, without taking a 2-core
+ * machine's every core.
+ */
+export const DEFAULT_MAX_ABANDONED_WORKERS = 2
 
 /** One started kernel worker: what `spawn` returns. */
 export type SpawnedWorker = {
@@ -35,6 +45,29 @@ export type RespawningKernelWorkerOptions = Omit<KernelWorkerClientOptions, 'rem
    * @default 'abandon'
    */
   retire?: 'abandon' | 'terminate'
+  /**
+   * The most replaced workers left running (see `retire: 'abandon'`, and the list
+   * `abandoned`). When a replacement would take the count to this, the worker is abandoned
+   * but none is started in its place: `onWedged` is told, and every call from then on fails
+   * with `KernelWorkersWedgedError`. Not applied with `retire: 'terminate'`. An integer
+   * of at least 1.
+   * @default DEFAULT_MAX_ABANDONED_WORKERS (2)
+   */
+  maxAbandoned?: number
+  /**
+   * Where replaced workers are kept (referenced, so garbage collection leaves their devices
+   * be) and counted against `maxAbandoned`. A page that creates one respawning worker per
+   * run (Stop, then Start) passes the same list to each, so the cap holds for the page:
+   * abandoned workers run on for the page's life, whichever run left them. A list already
+   * at the cap makes a respawning worker that starts none and fails every call.
+   * @default a list of this respawning worker's own
+   */
+  abandoned?: SpawnedWorker[]
+  /**
+   * Told once, when `maxAbandoned` is reached, with the error every call now fails with:
+   * the time to stop asking for kernels and say why. An exception it throws is caught.
+   */
+  onWedged?: (error: KernelWorkersWedgedError) => void
 }
 
 /** A kernel worker that is replaced when a call runs out of time or is given up on. */
@@ -43,6 +76,8 @@ export type RespawningKernelWorker = {
   client: KernelWorkerClient
   /** How many times the worker was replaced. */
   readonly respawns: number
+  /** Set once `maxAbandoned` is reached: no worker runs calls any more, and this says why. */
+  readonly wedged: KernelWorkersWedgedError | undefined
   /**
    * Stop the current worker for good; pending and later calls reject with
    * `KernelAbortedError`. Abandoned workers are left alone (see `retire`).
@@ -60,13 +95,25 @@ function leavesWorkRunning(err: unknown): boolean {
   return (err as { code?: unknown } | null)?.code === 'KERNEL_TIMEOUT'
 }
 
+/** Every call's error once `count` workers are left running kernels that never finished. */
+function wedgedError(count: number): KernelWorkersWedgedError {
+  return new KernelWorkersWedgedError(
+    `${count} kernel worker${count === 1 ? ' was' : 's were'} left running kernels that did not finish and could not be stopped; no more are started.`,
+    {
+      details:
+        "Each keeps part of the GPU busy for as long as the page lives (a hardware GPU's watchdog would reset such a kernel; a software adapter's never does). Reload the page to free them and run kernels again.",
+    },
+  )
+}
+
 /**
  * A kernel worker for a page that a hostile kernel cannot wedge. WebGPU cannot cancel a
  * dispatch: after a call times out (an endless loop, a 65535×65535 grid) the worker's
  * device is still busy with it, and every later call would queue behind it and time out
  * too. So a call that ran past its deadline (in the worker, or by the page's clock)
  * retires the worker (see `retire`) and starts another; its own error is thrown
- * unchanged, and the next call runs on the new worker's fresh device.
+ * unchanged, and the next call runs on the new worker's fresh device. Abandoned workers are
+ * capped (`maxAbandoned`): past it, nothing more runs and `onWedged` says so.
  *
  * @example
  * const kernels = createRespawningKernelWorker({
@@ -80,25 +127,59 @@ function leavesWorkRunning(err: unknown): boolean {
 export function createRespawningKernelWorker(
   options: RespawningKernelWorkerOptions,
 ): RespawningKernelWorker {
-  const { spawn, onRespawn, retire = 'abandon', ...clientOptions } = options
-  /** Replaced workers kept alive on purpose (see `retire`): referenced so GC leaves their devices be. */
-  const abandoned: SpawnedWorker[] = []
+  const {
+    spawn,
+    onRespawn,
+    onWedged,
+    retire = 'abandon',
+    maxAbandoned = DEFAULT_MAX_ABANDONED_WORKERS,
+    abandoned = [],
+    ...clientOptions
+  } = options
+  if (!(Number.isInteger(maxAbandoned) && maxAbandoned >= 1)) {
+    throw new RangeError(`maxAbandoned must be an integer of at least 1, got ${maxAbandoned}.`)
+  }
   let terminated: TabswarmError | undefined
+  let wedged: KernelWorkersWedgedError | undefined
   let respawns = 0
 
-  const start = () => {
+  type Started = { worker: SpawnedWorker; client: KernelWorkerClient }
+  const start = (): Started => {
     const worker = spawn()
     return { worker, client: createKernelWorkerClient({ ...clientOptions, remote: worker.remote }) }
   }
-  let current = start()
+  const capReached = () => retire === 'abandon' && abandoned.length >= maxAbandoned
+  /** The worker calls go to; none once wedged (then `terminated` says why). */
+  let current: Started | undefined
+  if (capReached()) {
+    // Earlier runs on this page left as many workers running as it may: start no other.
+    wedged = wedgedError(abandoned.length)
+    terminated = wedged
+  } else {
+    current = start()
+  }
   /** Whether `init()` was asked for: a replacement then registers its device-loss listener too. */
   let initialised = false
 
-  const respawn = (from: typeof current, reason: string): void => {
+  const respawn = (from: Started, reason: string): void => {
     // Two calls that fail together replace the worker once.
     if (terminated || current !== from) return
     if (retire === 'terminate') from.worker.terminate()
     else abandoned.push(from.worker)
+    if (capReached()) {
+      // Another worker would be one more core lost for the page's life: stop here, and say so.
+      const err = wedgedError(abandoned.length)
+      wedged = err
+      terminated = err
+      current = undefined
+      from.client.close(err)
+      try {
+        onWedged?.(err)
+      } catch (thrown) {
+        ;(globalThis as { reportError?: (err: unknown) => void }).reportError?.(thrown)
+      }
+      return
+    }
     from.client.close(new KernelAbortedError(`The kernel worker was replaced: ${reason}`))
     respawns++
     current = start()
@@ -114,6 +195,7 @@ export function createRespawningKernelWorker(
   const guarded = async <T>(call: (client: KernelWorkerClient) => Promise<T>): Promise<T> => {
     if (terminated) throw terminated
     const used = current
+    if (used == null) throw new KernelAbortedError('The kernel worker was closed.')
     try {
       return await call(used.client)
     } catch (err) {
@@ -140,11 +222,11 @@ export function createRespawningKernelWorker(
     },
     run,
     get pending() {
-      return current.client.pending
+      return current?.client.pending ?? 0
     },
     close(reason = new KernelAbortedError('The kernel worker was closed.')) {
       terminated ??= reason
-      current.client.close(reason)
+      current?.client.close(reason)
     },
   }
 
@@ -153,10 +235,14 @@ export function createRespawningKernelWorker(
     get respawns() {
       return respawns
     },
+    get wedged() {
+      return wedged
+    },
     terminate() {
       terminated ??= new KernelAbortedError('The kernel worker was terminated.')
-      current.worker.terminate()
-      current.client.close(terminated)
+      // Once wedged there is no current worker: the last one is abandoned, like the others.
+      current?.worker.terminate()
+      current?.client.close(terminated)
     },
   }
 }
