@@ -16,6 +16,8 @@ export interface JobLedgerAudit {
    * timestamp) and a task pays at most `maxReplicas` agreeing replicas.
    */
   doublePaid: number
+  /** The `ref`s (`pay:<leaseId>`) of the payments counted in `doublePaid`, for a report. */
+  doublePaidRefs: string[]
   /** Accepted tasks whose accepted lease was never paid (one-answer jobs only). */
   unpaid: number
   /** `spent` minus (pays − forfeits): zero when the job's books agree with the transfers. */
@@ -76,11 +78,13 @@ function auditJob(
   const paidTotal = pays.reduce((s, p) => s + Number(p.amount), 0)
   const acceptedIndexes = new Set(results.map((r) => Number(r.task_index)))
   let doublePaid = 0
+  const doublePaidRefs: string[] = []
   let unpaid = 0
   if (!votes) {
     const acceptedLeases = new Set(results.map((r) => `pay:${String(r.lease_id)}`))
     const paidRefs = pays.map((p) => String(p.ref))
-    doublePaid = paidRefs.filter((ref) => !acceptedLeases.has(ref)).length
+    doublePaidRefs.push(...paidRefs.filter((ref) => !acceptedLeases.has(ref)))
+    doublePaid = doublePaidRefs.length
     const paid = new Set(paidRefs)
     unpaid = [...acceptedLeases].filter((ref) => !paid.has(ref)).length
   } else {
@@ -95,7 +99,10 @@ function auditJob(
     const cap = options.maxReplicas ?? 8
     for (const [at, count] of paysAt) {
       const room = (acceptancesAt.get(at) ?? 0) * cap
-      if (count > room) doublePaid += count - room
+      if (count > room) {
+        doublePaid += count - room
+        doublePaidRefs.push(...pays.filter((p) => Number(p.at) === at).map((p) => String(p.ref)))
+      }
     }
   }
   const finished = String(job.status) !== 'running'
@@ -117,6 +124,7 @@ function auditJob(
     acceptedTasks: acceptedIndexes.size,
     pays: pays.length,
     doublePaid: doublePaid + (results.length - acceptedIndexes.size),
+    doublePaidRefs,
     unpaid,
     spentMismatch: Number(job.spent) - (paidTotal - Number((forfeits[0] as Row).s)),
     leftInEscrow: left,
