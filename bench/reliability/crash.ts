@@ -95,7 +95,7 @@ export async function runCrashSuite(options: ReliabilitySuiteOptions): Promise<B
   const plans: JobPlan[] = [
     {
       name: 'Freivalds',
-      shape: long ? { m: 480, k: 64, n: 480 } : { m: 288, k: 32, n: 288 },
+      shape: long ? { m: 480, k: 64, n: 480 } : { m: 256, k: 32, n: 256 },
       votes: false,
     },
     {

@@ -44,6 +44,9 @@ export function auditLedger(
   options: { votes?: ReadonlySet<string>; maxReplicas?: number } = {},
 ): LedgerAudit {
   const db = new DatabaseSync(dbPath, { readOnly: true })
+  // One read transaction: every query sees the same snapshot (WAL), so an acceptance the
+  // relay commits meanwhile cannot show its payment without its result.
+  db.exec('BEGIN')
   try {
     const all = (query: string, ...params: Array<string | number>) =>
       db.prepare(query).all(...params) as Row[]
@@ -55,6 +58,7 @@ export function auditLedger(
     )
     return { imbalance, jobs }
   } finally {
+    db.exec('COMMIT')
     db.close()
   }
 }

@@ -41,6 +41,7 @@ export function copierAnswer(
   relayUrl: string,
   jobIds: () => string[],
   random: SeededRandom,
+  tally: { copied: number; guessed: number } = { copied: 0, guessed: 0 },
 ): TileAnswer {
   return async (right) => {
     const candidates: TaskResultRecord[] = []
@@ -54,7 +55,11 @@ export function copierAnswer(
         ...results.filter((r) => r.outputs[0]?.shape.reduce((x, y) => x * y, 1) === right.length),
       )
     }
-    if (candidates.length === 0) return new Float32Array(right.length)
+    if (candidates.length === 0) {
+      tally.guessed++
+      return new Float32Array(right.length)
+    }
+    tally.copied++
     const blob = random.pick(candidates).outputs[0]!.blob
     const bytes = await fetch(`${relayUrl}/v1/blobs/${blob}`, {
       signal: AbortSignal.timeout(5_000),

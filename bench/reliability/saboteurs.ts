@@ -44,13 +44,14 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
   const c = relay.running.coordinator
   const relayAddr = relay.running.multiaddrs[0]!
   const jobIds: string[] = []
+  const copies = { copied: 0, guessed: 0 }
   const sims: Array<{ kind: SaboteurKind | 'honest'; sim: SimContributor }> = []
   try {
     const answers: Record<SaboteurKind, () => TileAnswer> = {
       noise: () => noiseAnswer(random),
       'above-tolerance': () => aboveToleranceAnswer,
       colluder: () => colluderAnswer,
-      copier: () => copierAnswer(relay.running.url, () => jobIds, random),
+      copier: () => copierAnswer(relay.running.url, () => jobIds, random, copies),
     }
     // Saboteurs join first: alone at the start, they get the first leases.
     for (const kind of ['noise', 'above-tolerance', 'colluder', 'copier'] as const)
@@ -114,6 +115,9 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
         TILE,
       ).length
     }
+    log(
+      `saboteurs: copiers sent ${copies.copied} copies of accepted results and ${copies.guessed} guesses`,
+    )
     const creditOf = async (peerId: string) => {
       const view = await c.account(`peer:${peerId}`)
       return view.earned + view.pending + view.balance
