@@ -1,4 +1,3 @@
-import type { TaskResultRecord } from '@tabswarm/relay'
 import { matmulReferenceWithBound } from '@tabswarm/worker-kernels'
 import type { SeededRandom } from './seeded-random.ts'
 import type { TileAnswer } from './sim-contributor.ts'
@@ -34,36 +33,30 @@ export const colluderAnswer: TileAnswer = (right) =>
   Float32Array.from(right, (x, i) => (i === 0 ? x + 0.5 : x))
 
 /**
- * Copies an accepted result of another task, read from the relay's public results (what a
- * copier can watch); with none of the right size to copy, guesses zeros.
+ * Copies an accepted result of another task. The results stream is its owner's alone (the
+ * API answers JOB_NOT_FOUND to anyone else), so `acceptedBlobs` hands the copier the
+ * coordinator's own list of accepted outputs, the most a copier could ever learn; it then
+ * downloads the bytes as anyone can (blobs are content-addressed). With nothing of the
+ * right size to copy, it guesses zeros.
  */
 export function copierAnswer(
   relayUrl: string,
-  jobIds: () => string[],
+  acceptedBlobs: () => Promise<Array<{ blob: string; elements: number }>>,
   random: SeededRandom,
   tally: { copied: number; guessed: number } = { copied: 0, guessed: 0 },
 ): TileAnswer {
   return async (right) => {
-    const candidates: TaskResultRecord[] = []
-    for (const jobId of jobIds()) {
-      const response = await fetch(`${relayUrl}/v1/jobs/${jobId}/results?after=0&limit=200`, {
-        signal: AbortSignal.timeout(5_000),
-      }).catch(() => undefined)
-      if (response?.ok !== true) continue
-      const { results } = (await response.json()) as { results: TaskResultRecord[] }
-      candidates.push(
-        ...results.filter((r) => r.outputs[0]?.shape.reduce((x, y) => x * y, 1) === right.length),
-      )
-    }
+    const candidates = (await acceptedBlobs()).filter((r) => r.elements === right.length)
     if (candidates.length === 0) {
       tally.guessed++
       return new Float32Array(right.length)
     }
     tally.copied++
-    const blob = random.pick(candidates).outputs[0]!.blob
-    const bytes = await fetch(`${relayUrl}/v1/blobs/${blob}`, {
+    const { blob } = random.pick(candidates)
+    const response = await fetch(`${relayUrl}/v1/blobs/${blob}`, {
       signal: AbortSignal.timeout(5_000),
-    }).then((r) => r.arrayBuffer())
-    return new Float32Array(bytes)
+    })
+    if (!response.ok) throw new Error(`GET /v1/blobs answered ${response.status}`)
+    return new Float32Array(await response.arrayBuffer())
   }
 }

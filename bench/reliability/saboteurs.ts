@@ -4,6 +4,7 @@ import { randomMatrix } from '../../tests/support/random-matrix.ts'
 import type { BenchRow } from '../bench-types.ts'
 import { jobEnd } from './job-end.ts'
 import { auditLedger } from './ledger-audit.ts'
+import { pollUntil } from './poll-until.ts'
 import {
   aboveToleranceAnswer,
   colluderAnswer,
@@ -45,16 +46,24 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
   const relayAddr = relay.running.multiaddrs[0]!
   const jobIds: string[] = []
   const copies = { copied: 0, guessed: 0 }
+  const acceptedBlobs = async () =>
+    (await Promise.all(jobIds.map((id) => c.results(id, { limit: 1000 })))).flatMap((page) =>
+      page.results.map((r) => ({
+        blob: r.outputs[0]!.blob,
+        elements: r.outputs[0]!.shape.reduce((x, y) => x * y, 1),
+      })),
+    )
   const sims: Array<{ kind: SaboteurKind | 'honest'; sim: SimContributor }> = []
   try {
     const answers: Record<SaboteurKind, () => TileAnswer> = {
       noise: () => noiseAnswer(random),
       'above-tolerance': () => aboveToleranceAnswer,
       colluder: () => colluderAnswer,
-      copier: () => copierAnswer(relay.running.url, () => jobIds, random, copies),
+      copier: () => copierAnswer(relay.running.url, acceptedBlobs, random, copies),
     }
-    // Saboteurs join first: alone at the start, they get the first leases.
-    for (const kind of ['noise', 'above-tolerance', 'colluder', 'copier'] as const)
+    // Saboteurs join first: alone at the start, they get the first leases. Copiers come
+    // once there are accepted results to copy.
+    for (const kind of ['noise', 'above-tolerance', 'colluder'] as const)
       for (let i = 0; i < counts[kind]; i++)
         sims.push({
           kind,
@@ -97,6 +106,17 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
     for (const o of wire.outcomes) log(`saboteurs: wire ${o.kind}: ${o.outcome}`)
     for (let i = 0; i < counts.honest; i++)
       sims.push({ kind: 'honest', sim: await startSimContributor({ relayAddr, label: 'honest' }) })
+    await pollUntil(
+      'accepted results for the copiers to copy',
+      async () =>
+        (await c.results(jobIds[0]!, { limit: 5 })).results.length >= 5 ? true : undefined,
+      { timeoutMs: 30_000, signal },
+    )
+    for (let i = 0; i < counts.copier; i++)
+      sims.push({
+        kind: 'copier',
+        sim: await startSimContributor({ relayAddr, answer: answers.copier(), label: 'copier' }),
+      })
 
     const views = await Promise.all(jobIds.map((id) => jobEnd(c, id, signal)))
     await c.durable()
