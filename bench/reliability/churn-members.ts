@@ -24,6 +24,8 @@ export interface ChurnMember {
   /** Joined and not gone since; false while it is away or still joining. */
   live: boolean
   joins: number
+  /** Peer ids it had on its visits, where known (tabs, sims); workers report none. */
+  peerIds: Set<string>
   join(signal: AbortSignal): Promise<void>
   /** Resolves once it is gone; `midTask` when it had a task in flight as it left. */
   leave(mode: LeaveMode): Promise<{ midTask: boolean }>
@@ -40,6 +42,7 @@ export function workerMember(label: string, relayUrl: string): ChurnMember {
     label,
     live: false,
     joins: 0,
+    peerIds: new Set(),
     async join() {
       worker = startWorkerProcess(relayUrl, ['--wallet-file', walletFile, '--drain', '5'])
       await worker.waitFor((e) => e.type === 'connected', JOIN_TIMEOUT_MS)
@@ -75,9 +78,12 @@ export function tabMember(label: string, browser: Browser, relayUrl: string): Ch
     label,
     live: false,
     joins: 0,
+    peerIds: new Set(),
     async join() {
       context ??= await browser.newContext()
-      page = (await openSwarmTab(context, relayUrl, { timeoutMs: JOIN_TIMEOUT_MS })).page
+      const tab = await openSwarmTab(context, relayUrl, { timeoutMs: JOIN_TIMEOUT_MS })
+      page = tab.page
+      member.peerIds.add(tab.peerId)
       member.live = true
       member.joins++
     },
@@ -108,8 +114,10 @@ export function simMember(label: string, relayAddr: string, taskMs: () => number
     label,
     live: false,
     joins: 0,
+    peerIds: new Set(),
     async join() {
       sim = await startSimContributor({ relayAddr, taskMs, label })
+      member.peerIds.add(sim.peerId)
       member.live = true
       member.joins++
     },

@@ -4,6 +4,7 @@ import { launchChromium } from '../../tests/support/chromium.ts'
 import { startInProcessRelay } from '../../tests/support/in-process-relay.ts'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'
 import type { BenchRow } from '../bench-types.ts'
+import { acceptedByPeer } from './accepted-by-peer.ts'
 import { type ChurnMember, simMember, tabMember, workerMember } from './churn-members.ts'
 import { jobEnd } from './job-end.ts'
 import { auditLedger } from './ledger-audit.ts'
@@ -129,8 +130,12 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
     const audit = auditLedger(join(relay.config.dataDir, 'coordinator.db'))
     const jobAudit = audit.jobs.find((j) => j.jobId === job.id)!
     const lost = jobAudit.totalTasks - jobAudit.acceptedTasks
+    // Who computed the accepted results: tabs and sims by their peer ids, workers the rest.
+    const byKind = { tab: 0, worker: 0, sim: 0 }
+    for (const [peer, n] of acceptedByPeer(join(relay.config.dataDir, 'coordinator.db'), job.id))
+      byKind[members.find((x) => x.peerIds.has(peer))?.kind ?? 'worker'] += n
     log(
-      `churn: job ${view.status} in ${wallS.toFixed(1)} s; ${tally.leaves} leaves (${tally.midTask} mid-task, ${tally.abrupt} abrupt), ${tally.rejoins} returns; lost ${lost}, wrong ${wrong.length}, double paid ${jobAudit.doublePaid}, unpaid ${jobAudit.unpaid}, imbalance ${audit.imbalance}`,
+      `churn: job ${view.status} in ${wallS.toFixed(1)} s; ${tally.leaves} leaves (${tally.midTask} mid-task, ${tally.abrupt} abrupt), ${tally.rejoins} returns; lost ${lost}, wrong ${wrong.length}, double paid ${jobAudit.doublePaid}, unpaid ${jobAudit.unpaid}, imbalance ${audit.imbalance}; accepted from tabs ${byKind.tab}, workers ${byKind.worker}, sims ${byKind.sim}`,
     )
     const row = (metric: string, value: number, unit: string): BenchRow => ({
       case: what,
@@ -152,6 +157,9 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
       row('leaves_mid_task', tally.midTask, 'contributors'),
       row('returns', tally.rejoins, 'contributors'),
       row('wall_time', wallS, 's'),
+      row('accepted_from_tabs', byKind.tab, 'tasks'),
+      row('accepted_from_workers', byKind.worker, 'tasks'),
+      row('accepted_from_sims', byKind.sim, 'tasks'),
     ]
   } finally {
     // Joins still under way end first (each is bounded), so that nothing is left running.

@@ -10,7 +10,8 @@ describe('churn: contributors join and leave while a 500-task job runs', () => {
     expect(value('unpaid_tasks')).toBe(0)
     expect(value('wrong_results')).toBe(0)
     expect(value('ledger_imbalance')).toBe(0)
-    // The churn really happened, mid-task included.
+    // The churn really happened, and real GPU contributors (tabs, workers) did part of the job.
     expect(value('leaves')).toBeGreaterThan(0)
+    expect(value('accepted_from_tabs')! + value('accepted_from_workers')!).toBeGreaterThan(0)
   }, 180_000)
 })
