@@ -2,6 +2,7 @@ import { join } from 'node:path'
 import { startInProcessRelay } from '../../tests/support/in-process-relay.ts'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'
 import type { BenchRow } from '../bench-types.ts'
+import { bannedPeers } from './banned-peers.ts'
 import { jobEnd } from './job-end.ts'
 import { auditLedger } from './ledger-audit.ts'
 import { pollUntil } from './poll-until.ts'
@@ -53,7 +54,7 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
         elements: r.outputs[0]!.shape.reduce((x, y) => x * y, 1),
       })),
     )
-  const sims: Array<{ kind: SaboteurKind | 'honest'; sim: SimContributor }> = []
+  const sims: Array<{ kind: SaboteurKind | 'honest'; sim: SimContributor; retired?: boolean }> = []
   try {
     const answers: Record<SaboteurKind, () => TileAnswer> = {
       noise: () => noiseAnswer(random),
@@ -118,15 +119,45 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
         sim: await startSimContributor({ relayAddr, answer: answers.copier(), label: 'copier' }),
       })
 
-    const views = await Promise.all(jobIds.map((id) => jobEnd(c, id, signal)))
+    // Whitewashing: a banned saboteur comes back as a fresh peer id of the same kind, until
+    // the jobs end or the respawns run out; each newcomer must be caught all over again.
+    const ending = Promise.all(jobIds.map((id) => jobEnd(c, id, signal)))
+    let over = false
+    void ending.finally(() => {
+      over = true
+    })
+    let respawns = 0
+    const maxRespawns = long ? 60 : 6
+    while (!over && respawns < maxRespawns && !signal.aborted) {
+      await Promise.race([ending.catch(() => undefined), new Promise((r) => setTimeout(r, 100))])
+      await c.durable()
+      const banned = bannedPeers(join(relay.config.dataDir, 'coordinator.db'))
+      for (const entry of sims.filter(
+        (x) => x.kind !== 'honest' && !x.retired && banned.has(x.sim.peerId),
+      )) {
+        if (over || respawns >= maxRespawns) break
+        entry.retired = true
+        await entry.sim.stop()
+        const kind = entry.kind as SaboteurKind
+        sims.push({
+          kind,
+          sim: await startSimContributor({ relayAddr, answer: answers[kind](), label: kind }),
+        })
+        respawns++
+      }
+    }
+    log(`saboteurs: ${respawns} banned saboteurs came back under fresh peer ids`)
+    const views = await ending
     await c.durable()
     let wrong = 0
     let accepted = 0
+    let rejected = 0
     for (const [index, view] of views.entries()) {
       log(
         `saboteurs: job ${view.id} ${view.status}${view.error ? ` (${view.error})` : ''}, ${view.tasks.rejectedResults} results rejected`,
       )
       accepted += view.tasks.accepted
+      rejected += view.tasks.rejectedResults
       if (view.status !== 'completed') continue
       const { a, b } = inputs[index]!
       wrong += wrongTiles(
@@ -169,6 +200,7 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
         value: perTenK(wrong, accepted),
         unit: 'per 10k results',
       },
+      { case: swarmCase, metric: 'wrong_results_submitted', value: rejected, unit: 'results' },
       {
         case: what(
           `Sybil: ${long ? 12 : 6} peer ids and wallets behind one address, votes only, ${sybil.accepted} tasks`,
