@@ -1,5 +1,3 @@
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright'
 import {
@@ -33,9 +31,12 @@ export interface ChurnMember {
 
 const JOIN_TIMEOUT_MS = 60_000
 
-/** A real `tabswarm worker` process (dawn on SwiftShader), keeping its wallet across visits. */
-export function workerMember(label: string, relayUrl: string): ChurnMember {
-  const walletFile = join(mkdtempSync(join(tmpdir(), 'tabswarm-churn-wallet-')), 'wallet.key')
+/**
+ * A real `tabswarm worker` process (dawn on SwiftShader), keeping its wallet (a key file in
+ * `scratchDir`, which the caller removes) across visits.
+ */
+export function workerMember(label: string, relayUrl: string, scratchDir: string): ChurnMember {
+  const walletFile = join(scratchDir, `${label}-wallet.key`)
   let worker: WorkerProcess | undefined
   const member: ChurnMember = {
     kind: 'worker',

@@ -1,3 +1,5 @@
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Browser } from 'playwright'
 import { launchChromium } from '../../tests/support/chromium.ts'
@@ -35,6 +37,7 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
   // Leases short enough that a contributor that vanishes holds its task only briefly.
   const relay = await startInProcessRelay({ tileSize: TILE, leaseMs: 5_000 })
   let browser: Browser | undefined
+  const scratch = mkdtempSync(join(tmpdir(), 'tabswarm-churn-'))
   const members: ChurnMember[] = []
   let joiningNow = (): Array<Promise<void>> => []
   try {
@@ -44,7 +47,7 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
     for (let i = 0; i < counts.tabs; i++)
       members.push(tabMember(`tab${i}`, browser, relay.running.url))
     for (let i = 0; i < counts.workers; i++)
-      members.push(workerMember(`worker${i}`, relay.running.url))
+      members.push(workerMember(`worker${i}`, relay.running.url, scratch))
     for (let i = 0; i < counts.sims; i++) members.push(simMember(`sim${i}`, relayAddr, taskMs))
     // Everyone is in before the job starts, so that the churn meets work in flight.
     await Promise.all(members.map((m) => m.join(signal)))
@@ -167,5 +170,6 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
     await Promise.allSettled(members.filter((x) => x.live).map((x) => x.leave('abrupt')))
     await browser?.close()
     await relay.stop()
+    rmSync(scratch, { recursive: true, force: true })
   }
 }

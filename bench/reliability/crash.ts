@@ -153,7 +153,7 @@ export async function runCrashSuite(options: ReliabilitySuiteOptions): Promise<B
   const sims: SimContributor[] = []
   try {
     for (let i = 0; i < (long ? 3 : 2); i++) {
-      const wallet = join(mkdtempSync(join(tmpdir(), 'tabswarm-crash-wallet-')), 'wallet.key')
+      const wallet = join(`${dataDir}-wallets`, `worker${i}.key`)
       workers.push(startWorkerProcess(relay.url, ['--wallet-file', wallet, '--drain', '5']))
     }
     for (let i = 0; i < (long ? 6 : 3); i++)
@@ -196,10 +196,10 @@ export async function runCrashSuite(options: ReliabilitySuiteOptions): Promise<B
       log(`crash: job ${job.id} (${plan.name}) submitted`)
 
       let base = 0
+      // The snapshot of published results is kept current while polling, so that the kill
+      // follows the trigger at once (mid-settle is a window of a few milliseconds).
+      const published = followResults(() => relay.url, job.id)
       for (const point of points.filter((p) => p.job === index)) {
-        // The snapshot of published results is kept current while polling, so that the kill
-        // follows the trigger at once (mid-settle is a window of a few milliseconds).
-        const published = followResults(() => relay.url, job.id)
         const state = await pollUntil(
           `job ${job.id} to reach the kill point "${point.label}"`,
           async () => {
@@ -359,5 +359,6 @@ export async function runCrashSuite(options: ReliabilitySuiteOptions): Promise<B
     await Promise.allSettled(workers.map((w) => w.interrupt(10_000)))
     await relay.stop()
     rmSync(dataDir, { recursive: true, force: true })
+    rmSync(`${dataDir}-wallets`, { recursive: true, force: true })
   }
 }

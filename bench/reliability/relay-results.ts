@@ -34,15 +34,19 @@ export function followResults(relayUrl: () => string, jobId: string) {
   let cursor = 0
   return {
     seen: seen as ReadonlyMap<number, TaskResultRecord>,
+    /** Reads pages until it has caught up with what the relay has published. */
     async update(signal: AbortSignal): Promise<void> {
-      const response = await fetch(
-        `${relayUrl()}/v1/jobs/${jobId}/results?after=${cursor}&limit=1000`,
-        { signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) },
-      )
-      if (!response.ok) throw new Error(`GET results answered ${response.status}`)
-      const body = (await response.json()) as { results: TaskResultRecord[]; cursor: number }
-      for (const r of body.results) seen.set(r.index, r)
-      cursor = body.cursor
+      for (let page = 0; page < 1_000; page++) {
+        const response = await fetch(
+          `${relayUrl()}/v1/jobs/${jobId}/results?after=${cursor}&limit=1000`,
+          { signal: AbortSignal.any([signal, AbortSignal.timeout(5_000)]) },
+        )
+        if (!response.ok) throw new Error(`GET results answered ${response.status}`)
+        const body = (await response.json()) as { results: TaskResultRecord[]; cursor: number }
+        for (const r of body.results) seen.set(r.index, r)
+        cursor = body.cursor
+        if (body.results.length < 1000) return
+      }
     },
   }
 }
