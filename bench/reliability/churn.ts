@@ -43,7 +43,10 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
   try {
     browser = await launchChromium()
     const relayAddr = relay.running.multiaddrs[0]!
-    const taskMs = () => 10 + random.int(long ? 150 : 40)
+    // Task times draw from their own generator, so the churn's choices follow from the seed
+    // alone, however many tasks ran in between.
+    const pace = createSeededRandom((seed + 0x9e3779b9) >>> 0)
+    const taskMs = () => 10 + pace.int(long ? 150 : 40)
     for (let i = 0; i < counts.tabs; i++)
       members.push(tabMember(`tab${i}`, browser, relay.running.url))
     for (let i = 0; i < counts.workers; i++)
