@@ -15,6 +15,7 @@ import {
 } from './saboteur-answers.ts'
 import { createSeededRandom, reliabilitySeed } from './seeded-random.ts'
 import { type SimContributor, startSimContributor, type TileAnswer } from './sim-contributor.ts'
+import { runSleeperCase } from './sleeper.ts'
 import { boundedSignal, type ReliabilitySuiteOptions } from './suite-options.ts'
 import { runSybilCase } from './sybil.ts'
 import { runWireAttacks } from './wire-attack-cases.ts'
@@ -187,6 +188,13 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
     })
     log(`saboteurs: sybil ${JSON.stringify(sybil)}`)
     credits.sybil = sybil.sybilCredits
+    const sleeper = await runSleeperCase({
+      random,
+      recordTiles: 4096,
+      votedTiles: long ? 4096 : 1024,
+    })
+    log(`saboteurs: sleeper ${JSON.stringify(sleeper)}`)
+    credits.sleeper = sleeper.sleeperCredits
 
     const swarmCase = what(
       `${accepted} tasks of a Freivalds and a votes-only matmul; ${counts.honest} honest contributors beside ${counts.noise} noise, ${counts['above-tolerance']} just-above-tolerance, ${counts.colluder} colluding and ${counts.copier} copying saboteurs over libp2p`,
@@ -217,7 +225,7 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
       },
       {
         case: what(
-          'all saboteurs: noise, above tolerance, colluders, copiers, wire attackers, Sybil',
+          'all saboteurs: noise, above tolerance, colluders, copiers, wire attackers, Sybil, sleeper',
         ),
         metric: 'saboteur_credits',
         value: Object.values(credits).reduce((x, y) => x + y, 0),
@@ -229,6 +237,14 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
         value,
         unit: 'credits',
       })),
+      {
+        case: what(
+          `sleeper: ${sleeper.record} tiles verified right, then wrong on every tile of a votes-only job (freivalds: 0), ${sleeper.accepted} tasks`,
+        ),
+        metric: 'wrong_accepted_per_10k',
+        value: perTenK(sleeper.wrongAccepted, sleeper.accepted),
+        unit: 'per 10k results',
+      },
       {
         case: what('Sybil operator: its one address banned'),
         metric: 'sybil_address_banned',
