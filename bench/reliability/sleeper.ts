@@ -23,6 +23,8 @@ export interface SleeperOutcome {
   wrongAccepted: number
   sleeperCredits: number
   banned: boolean
+  /** Results of the voted job accepted on one contributor's credibility alone (`trusted`). */
+  acceptedOnCredibility: number
 }
 
 /**
@@ -114,6 +116,13 @@ export async function runSleeperCase(options: {
         ? wrongTiles(await c.jobOutput(view.id), referenceProduct(a, b, side, k, side), TILE).length
         : 0
     const account = await c.account(people[0]!.wallet)
+    let acceptedOnCredibility = 0
+    for (let after = 0, page = 0; page < 1_000; page++) {
+      const { results, cursor } = await c.results(view.id, { after, limit: 1000 })
+      acceptedOnCredibility += results.filter((r) => r.method === 'trusted').length
+      if (results.length === 0) break
+      after = cursor
+    }
     return {
       record,
       tasks: view.tasks.total,
@@ -122,6 +131,7 @@ export async function runSleeperCase(options: {
       // What it earned beyond its honest record job (which it did alone, and was paid for).
       sleeperCredits: account.earned + account.pending - firstView.credits.spent,
       banned: store.isBanned('peer:sleeper'),
+      acceptedOnCredibility,
     }
   } finally {
     c.close()
