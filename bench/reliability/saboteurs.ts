@@ -209,6 +209,7 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
         unit: 'per 10k results',
       },
       { case: swarmCase, metric: 'wrong_results_submitted', value: rejected, unit: 'results' },
+      { case: swarmCase, metric: 'copies_sent', value: copies.copied, unit: 'results' },
       {
         case: what(
           `Sybil: ${long ? 12 : 6} peer ids and wallets behind one address, votes only, ${sybil.accepted} tasks`,

@@ -15,6 +15,8 @@ describe('saboteurs of every kind beside honest contributors', () => {
     for (const row of rows.filter((r) => r.metric === 'saboteur_credits'))
       expect(row.value, row.case).toBe(0)
     expect(rows.find((r) => r.metric === 'attacks_accepted')?.value).toBe(0)
+    // The sabotage really reached the checks.
+    expect(rows.find((r) => r.metric === 'wrong_results_submitted')?.value).toBeGreaterThan(0)
     expect(rows.find((r) => r.metric === 'sybil_address_banned')?.value).toBe(1)
     expect(rows.find((r) => r.metric === 'ledger_imbalance')?.value).toBe(0)
   }, 150_000)
