@@ -16,6 +16,8 @@ import {
 } from '../../tests/support/headless-worker-process.ts'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'
 import type { BenchRow } from '../bench-types.ts'
+import { acknowledgedAccepted } from './acknowledged-results.ts'
+import { crashKillPoints, votesInProgress } from './crash-points.ts'
 import { auditLedger } from './ledger-audit.ts'
 import { pollUntil } from './poll-until.ts'
 import { startRelayProcess } from './relay-process.ts'
@@ -31,49 +33,6 @@ interface JobPlan {
   name: string
   shape: { m: number; k: number; n: number }
   votes: boolean
-}
-
-/** When to SIGKILL the relay, read from what it serves. */
-interface KillPoint {
-  job: number
-  label: string
-  /** `base`: the job's accepted count when the relay last came back (a kill point lies past it). */
-  when: (
-    state: { accepted: number; total: number; votesInProgress: number },
-    base: number,
-  ) => boolean
-}
-
-/** Task ids of `jobId` that simulated contributors were told were accepted (committed). */
-function acknowledgedAccepted(sims: SimContributor[], jobId: string): Set<string> {
-  const acked = new Set<string>()
-  for (const sim of sims) {
-    const ofJob = new Set<string>()
-    for (const e of sim.events) {
-      if (e.type === 'task-started' && e.jobId === jobId) ofJob.add(e.taskId)
-      if (e.type === 'task-finished' && e.outcome === 'accepted' && ofJob.has(e.taskId))
-        acked.add(e.taskId)
-    }
-  }
-  return acked
-}
-
-/**
- * Replicas recorded as pending (waiting for agreement) beyond the votes decided, from the
- * relay's counters since it started: above zero, some vote is open.
- */
-async function votesInProgress(relayUrl: string): Promise<number> {
-  const text = await (
-    await fetch(`${relayUrl}/metrics`, { signal: AbortSignal.timeout(5_000) })
-  ).text()
-  const count = (result: string) =>
-    Number(
-      new RegExp(
-        `^tabswarm_verifications_total\\{method="replication",result="${result}"\\} (\\d+)`,
-        'm',
-      ).exec(text)?.[1] ?? 0,
-    )
-  return count('pending') - count('accepted')
 }
 
 /**
@@ -104,40 +63,7 @@ export async function runCrashSuite(options: ReliabilitySuiteOptions): Promise<B
       votes: true,
     },
   ]
-  const between = (lo: number, hi: number) => lo + random.next() * (hi - lo)
-  const fraction = (f: number) => (s: { accepted: number; total: number }, base: number) =>
-    s.accepted >= Math.max(Math.floor(s.total * f), base + 1)
-  // The last acceptance and the job's settlement run in one synchronous step and are
-  // committed together, so a SIGKILL lands just before or just after them: this point
-  // aims at the moment the last result is in flight (the log says which side it hit).
-  const midSettle = (s: { accepted: number; total: number }) => s.accepted >= s.total - 1
-  const extra = long ? 3 : 0
-  const voteAt = between(0.1, 0.3)
-  const points: KillPoint[] = [
-    { job: 0, label: 'early in the job', when: fraction(between(0.05, 0.2)) },
-    ...Array.from({ length: extra }, (_, i) => ({
-      job: 0,
-      label: 'at a random point',
-      when: fraction(0.2 + ((i + random.next()) * 0.7) / extra),
-    })),
-    { job: 0, label: 'mid-job', when: fraction(between(0.4, 0.7)) },
-    {
-      job: 0,
-      label: 'mid-settle (the last task: its acceptance and the final ledger settlement)',
-      when: midSettle,
-    },
-    {
-      job: 1,
-      label: 'mid-vote (a replica waiting for its agreeing twin)',
-      when: (s, base) => s.votesInProgress > 0 && fraction(voteAt)(s, base),
-    },
-    { job: 1, label: 'mid-job', when: fraction(between(0.5, 0.8)) },
-    {
-      job: 1,
-      label: 'mid-settle (the last task and the final ledger settlement)',
-      when: midSettle,
-    },
-  ]
+  const { points, midSettle } = crashKillPoints(random, long)
   const what = `relay SIGKILLed ${points.length} times over a ${plans.map((p) => `${(p.shape.m / TILE) * (p.shape.n / TILE)}-task ${p.name}`).join(' and a ')} matmul (seed ${seed})`
   log(`crash: ${what}`)
 
