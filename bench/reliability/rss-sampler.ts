@@ -3,7 +3,7 @@ export interface RssSampler {
   firstMb(): number
   peakMb(): number
   currentMb(): number
-  /** `[ms since start, MB]` pairs. */
+  /** `[performance.now() of the sample, MB]` pairs. */
   samples(): ReadonlyArray<readonly [number, number]>
   stop(): void
 }
@@ -13,11 +13,10 @@ export interface RssSampler {
  * forgotten sampler never keeps the process alive.
  */
 export function sampleRss(readRss: () => number | undefined, intervalMs: number): RssSampler {
-  const started = performance.now()
   const kept: Array<readonly [number, number]> = []
   const take = () => {
     const bytes = readRss()
-    if (bytes != null) kept.push([performance.now() - started, bytes / 1024 / 1024] as const)
+    if (bytes != null) kept.push([performance.now(), bytes / 1024 / 1024] as const)
   }
   take()
   const timer = setInterval(take, intervalMs)

@@ -1,4 +1,5 @@
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { createSqliteStore } from '@tabswarm/relay'
 
 /** What the coordinator's store looks like after a run: the ledger and every job checked. */
@@ -10,6 +11,8 @@ export interface StoreCheck {
   statuses: Record<string, number>
   /** Jobs whose record disagrees with itself, the results table or the ledger, with why. */
   halfWritten: string[]
+  /** Payments (`pay` transfers) beyond one per accepted task, summed over jobs: double pay under a one-replica policy (Freivalds). */
+  paidBeyondAccepted: number
 }
 
 /**
@@ -44,8 +47,31 @@ export function checkStoreInvariants(dataDir: string): StoreCheck {
       if (escrow < 0) problems.push(`escrow is negative (${escrow})`)
       if (problems.length > 0) halfWritten.push(`${job.id} (${job.status}): ${problems.join('; ')}`)
     }
-    return { imbalance: store.ledgerImbalance(), jobs: jobs.length, statuses, halfWritten }
+    return {
+      imbalance: store.ledgerImbalance(),
+      jobs: jobs.length,
+      statuses,
+      halfWritten,
+      paidBeyondAccepted: paymentsBeyondResults(join(dataDir, 'coordinator.db')),
+    }
   } finally {
     store.close()
+  }
+}
+
+/** Σ over jobs of max(0, pay transfers − accepted results), read straight from the tables. */
+function paymentsBeyondResults(path: string): number {
+  const db = new DatabaseSync(path, { readOnly: true })
+  try {
+    const row = db
+      .prepare(
+        `SELECT COALESCE(SUM(MAX(0, p.pays - COALESCE(r.results, 0))), 0) AS extra
+         FROM (SELECT job_id, COUNT(*) AS pays FROM transfers WHERE kind = 'pay' GROUP BY job_id) p
+         LEFT JOIN (SELECT job_id, COUNT(*) AS results FROM results GROUP BY job_id) r USING (job_id)`,
+      )
+      .get() as { extra: number }
+    return Number(row.extra)
+  } finally {
+    db.close()
   }
 }
