@@ -77,7 +77,10 @@ export async function runJobStream(options: JobStreamOptions): Promise<StreamedJ
         running.delete(job.id)
       }
     } catch (err) {
-      if (++errors <= 5) options.log(`job stream: ${String(err)}`)
+      if (++errors <= 5)
+        options.log(
+          `job stream: ${String(err)} ${String((err as { cause?: unknown }).cause ?? '')}`,
+        )
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 500))
   }

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { ContributorEvent } from '@tabswarm/sdk/contributor'
@@ -39,8 +39,12 @@ export interface LoadReport {
   p50Ms: number
   p99Ms: number
   jobs: { submitted: number; completed: number; p50Ms: number; p99Ms: number }
-  /** Tasks of submitted jobs that were not done after the drain. */
+  /** Tasks of submitted jobs not done in the store once the drain (at most 180 s) ended. */
   lostTasks: number
+  /** This machine's 1-minute load average when the window started and ended (other work included). */
+  machineLoad: [number, number]
+  /** The relay process's CPU use over the measured window, in cores (1 = one core busy). */
+  relayCpuCores: number
   rejected: number
   relayErrors: number
   /** A few of the relay errors the contributors saw, for the log. */
@@ -63,6 +67,17 @@ function procStatus(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
       .split('\n')
       .find((l) => l.startsWith(`${field}:`))
     return line == null ? undefined : Number(line.split(/\s+/)[1]) * 1024
+  } catch {
+    return undefined
+  }
+}
+
+/** CPU seconds (user + system) a Linux process has used so far. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+    // utime and stime are fields 14 and 15 of stat; after "comm) " they are the 12th and 13th.
+    return (Number(fields[11]) + Number(fields[12])) / 100
   } catch {
     return undefined
   }
@@ -115,6 +130,10 @@ export async function loadRelay(options: LoadOptions): Promise<LoadReport> {
   let connected = 0
   let window = { start: 0, end: 0 }
   let hwmBytes: number | undefined
+  let cpuAtWindowStart: number | undefined
+  let cpuAtWindowEnd: number | undefined
+  let loadAtStart = Number.NaN
+  let loadAtEnd = Number.NaN
   const relayWarnings: Record<string, number> = {}
   try {
     const addr = multiaddr(relay.multiaddrs[0]!)
@@ -160,6 +179,10 @@ export async function loadRelay(options: LoadOptions): Promise<LoadReport> {
     const timer = setTimeout(() => stop.abort(), options.durationMs)
     const started = performance.now()
     window = { start: started + options.warmupMs, end: started + options.durationMs }
+    const warmedUp = setTimeout(() => {
+      cpuAtWindowStart = cpuSeconds(pid)
+      loadAtStart = loadavg()[0]!
+    }, options.warmupMs)
     const progress = setInterval(() => {
       const recent = accepted.filter((t) => t.at > performance.now() - 10_000).length
       log(
@@ -180,10 +203,13 @@ export async function loadRelay(options: LoadOptions): Promise<LoadReport> {
       })
     } finally {
       clearTimeout(timer)
+      clearTimeout(warmedUp)
       clearInterval(progress)
+      cpuAtWindowEnd = cpuSeconds(pid)
+      loadAtEnd = loadavg()[0]!
     }
     // Drain: the jobs in flight finish (bounded), then nothing may be missing.
-    const drainUntil = performance.now() + 60_000
+    const drainUntil = performance.now() + 180_000
     for (const job of jobs.filter((j) => j.finishedAt == null)) {
       while (performance.now() < drainUntil) {
         const view = (await fetch(`${relay.url}/v1/jobs/${job.id}`, {
@@ -249,7 +275,12 @@ export async function loadRelay(options: LoadOptions): Promise<LoadReport> {
       p50Ms: quantile(jobMs, 0.5),
       p99Ms: quantile(jobMs, 0.99),
     },
-    lostTasks: jobs.filter((j) => j.status !== 'completed').reduce((sum, j) => sum + j.tasks, 0),
+    lostTasks: store!.tasksNotDone,
+    machineLoad: [loadAtStart, loadAtEnd],
+    relayCpuCores:
+      cpuAtWindowStart != null && cpuAtWindowEnd != null
+        ? (cpuAtWindowEnd - cpuAtWindowStart) / (measuredMs / 1000)
+        : Number.NaN,
     rejected,
     relayErrors,
     relayErrorSamples: [...relayErrorSamples],
@@ -289,6 +320,19 @@ export function loadRows(report: LoadReport): BenchRow[] {
       metric: 'job p99 (submit → completed)',
       value: Math.round(report.jobs.p99Ms),
       unit: 'ms',
+    },
+    {
+      case: c,
+      metric: 'relay CPU over the window',
+      value: Number(report.relayCpuCores.toFixed(2)),
+      unit: 'cores',
+    },
+    {
+      case: c,
+      metric: 'machine load average (1 min) at the window’s end',
+      value: Number(report.machineLoad[1].toFixed(1)),
+      unit: 'runnable',
+      vs: { name: 'at its start', value: Number(report.machineLoad[0].toFixed(1)) },
     },
     { case: c, metric: 'lost_tasks', value: report.lostTasks, unit: 'tasks' },
     { case: c, metric: 'double_paid', value: report.store.paidBeyondAccepted, unit: 'payments' },

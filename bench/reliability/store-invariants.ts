@@ -13,6 +13,8 @@ export interface StoreCheck {
   halfWritten: string[]
   /** Payments (`pay` transfers) beyond one per accepted task, summed over jobs: double pay under a one-replica policy (Freivalds). */
   paidBeyondAccepted: number
+  /** Tasks of jobs that did not complete (running, failed or cancelled): not done. */
+  tasksNotDone: number
 }
 
 /**
@@ -27,8 +29,10 @@ export function checkStoreInvariants(dataDir: string): StoreCheck {
     const halfWritten: string[] = []
     const statuses: Record<string, number> = {}
     const jobs = store.listJobs({ limit: 1_000_000 })
+    let tasksNotDone = 0
     for (const job of jobs) {
       statuses[job.status] = (statuses[job.status] ?? 0) + 1
+      if (job.status !== 'completed') tasksNotDone += job.totalTasks - job.acceptedTasks
       const accepted = store.acceptedTasks(job.id).length
       const escrow = store.balance(`escrow:${job.id}`)
       const problems: string[] = []
@@ -52,6 +56,7 @@ export function checkStoreInvariants(dataDir: string): StoreCheck {
       jobs: jobs.length,
       statuses,
       halfWritten,
+      tasksNotDone,
       paidBeyondAccepted: paymentsBeyondResults(join(dataDir, 'coordinator.db')),
     }
   } finally {
