@@ -31,6 +31,8 @@ export interface LoadOptions {
 
 export interface LoadReport {
   contributors: number
+  /** How long the job stream ran, warm-up included. */
+  durationMs: number
   connected: number
   measuredMs: number
   tasksAccepted: number
@@ -257,6 +259,7 @@ export async function loadRelay(options: LoadOptions): Promise<LoadReport> {
   const lastWindow = mbBetween(window.end - span, window.end)
   return {
     contributors: options.contributors,
+    durationMs: options.durationMs,
     connected,
     measuredMs,
     tasksAccepted: accepted.length,
@@ -297,7 +300,7 @@ export async function loadRelay(options: LoadOptions): Promise<LoadReport> {
 
 /** The load figures as bench rows. */
 export function loadRows(report: LoadReport): BenchRow[] {
-  const c = `load: ${report.connected} contributors, ${(report.measuredMs / 60_000).toFixed(1)} min job stream`
+  const c = `load: ${report.connected} contributors, ${(report.durationMs / 60_000).toFixed(1)} min job stream (${(report.measuredMs / 60_000).toFixed(1)} min measured)`
   return [
     {
       case: c,
