@@ -50,7 +50,13 @@ export async function sendRawCase<S extends z.ZodType>(
   protocol: string,
   bytes: Uint8Array,
   schema: S,
-  options: { timeoutMs: number; maxMessageBytes: number; signal?: AbortSignal },
+  options: {
+    timeoutMs: number
+    maxMessageBytes: number
+    signal?: AbortSignal
+    /** Leave the write side open after the bytes, as a peer that stops mid-message does. @default false */
+    stall?: boolean
+  },
 ): Promise<WireOutcome> {
   const deadline = AbortSignal.timeout(options.timeoutMs)
   const signal = options.signal ? AbortSignal.any([deadline, options.signal]) : deadline
@@ -64,7 +70,7 @@ export async function sendRawCase<S extends z.ZodType>(
   try {
     try {
       if (bytes.byteLength > 0 && !stream.send(bytes)) await stream.onDrain({ signal })
-      await stream.close({ signal })
+      if (options.stall !== true) await stream.close({ signal })
     } catch {
       // The relay may refuse and close before the case is fully written: read its answer.
     }
