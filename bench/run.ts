@@ -4,12 +4,13 @@
  */
 import { coordinatorArea } from './areas/coordinator.ts'
 import { kernelsArea } from './areas/kernels.ts'
+import { reliabilityArea } from './areas/reliability.ts'
 import { swarmArea } from './areas/swarm.ts'
 import type { BenchArea } from './bench-types.ts'
 import { describeMachine } from './machine.ts'
 import { writeReport } from './report.ts'
 
-const areas: BenchArea[] = [kernelsArea, coordinatorArea, swarmArea]
+const areas: BenchArea[] = [kernelsArea, coordinatorArea, swarmArea, reliabilityArea]
 
 const wanted = process.argv.slice(2)
 const unknown = wanted.filter((name) => !areas.some((a) => a.name === name))

@@ -1,7 +1,11 @@
-/** A seeded generator (mulberry32) with the few draws the reliability suites make. */
+/**
+ * A small seeded generator (mulberry32) for the reliability suites: the same seed gives the
+ * same choices on any machine, so a failing run or fuzz case is replayed from the seed
+ * printed beside it.
+ */
 export interface SeededRandom {
   readonly seed: number
-  /** Uniform in [0, 1). */
+  /** A float in [0, 1). */
   next(): number
   /** An integer in [0, n). */
   int(n: number): number
@@ -9,6 +13,10 @@ export interface SeededRandom {
   chance(p: number): boolean
   /** One element of a non-empty array. */
   pick<T>(items: readonly T[]): T
+  /** `n` random bytes. */
+  bytes(n: number): Uint8Array
+  /** A generator of its own, seeded from this one: for one case's sub-choices. */
+  fork(): SeededRandom
 }
 
 /**
@@ -33,16 +41,23 @@ export function createSeededRandom(seed: number): SeededRandom {
     let t = state
     t = Math.imul(t ^ (t >>> 15), t | 1)
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32
+    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296
   }
+  const int = (n: number) => Math.floor(next() * n)
   return {
-    seed,
+    seed: seed >>> 0,
     next,
-    int: (n) => Math.floor(next() * n),
+    int,
     chance: (p) => next() < p,
-    pick: (items) => {
-      if (items.length === 0) throw new Error('pick from an empty array')
-      return items[Math.floor(next() * items.length)]!
+    pick<T>(items: readonly T[]): T {
+      if (items.length === 0) throw new Error('pick from an empty list')
+      return items[int(items.length)] as T
     },
+    bytes(n) {
+      const out = new Uint8Array(n)
+      for (let i = 0; i < n; i++) out[i] = int(256)
+      return out
+    },
+    fork: () => createSeededRandom(int(4_294_967_296)),
   }
 }
