@@ -27,7 +27,7 @@ describe('saboteurs of every kind beside honest contributors', () => {
   // measured, after a 4,096-tile record); it is then banned and paid nothing, but the
   // results it got accepted stay. `it.fails` keeps CI green while it is open and turns red once it is fixed: then
   // make it a plain `it`.
-  it.fails('a sleeper with a long record gets no wrong result accepted on a votes-only job', async () => {
+  it('a sleeper with a long record gets no wrong result accepted on a votes-only job', async () => {
     const sleeper = await runSleeperCase({
       random: createSeededRandom(2),
       recordTiles: 4096,
