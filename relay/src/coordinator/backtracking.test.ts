@@ -71,7 +71,14 @@ function open(store: CoordinatorStore, blobs: BlobStore) {
 
 function veteran(store: CoordinatorStore, id: string): void {
   // Credibility 1 − 0.2 / (0.8 · 1e5 · e): above 1 − 1e-4, so it is accepted alone.
-  store.putContributor({ id, payee: `peer:${id}`, verified: 100_000, faults: 0, banned: false, lastSeen: 0 })
+  store.putContributor({
+    id,
+    payee: `peer:${id}`,
+    verified: 100_000,
+    faults: 0,
+    banned: false,
+    lastSeen: 0,
+  })
 }
 
 function register(c: Coordinator): void {
@@ -122,7 +129,8 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
     c.subscribe(job.id, (e) => events.push(e))
 
     // Three wrong tiles, each accepted on the sleeper's credibility alone: hidden from readers.
-    for (let i = 0; i < 3; i++) expect(submit(c, 'sleeper', c.lease('sleeper')!, true)).toBe('accepted')
+    for (let i = 0; i < 3; i++)
+      expect(submit(c, 'sleeper', c.lease('sleeper')!, true)).toBe('accepted')
     expect((await c.getJob(job.id)).tasks.accepted).toBe(3)
     expect(await allResults(c, job.id)).toEqual([])
     expect((await c.account('peer:sleeper')).pending).toBeGreaterThan(0)
@@ -264,7 +272,11 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
     )
     const answer = (peer: string, value: number) => {
       const grant = c.lease(peer)
-      return grant && c.submitOutputs(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes: f32(value) }]).outcome
+      return (
+        grant &&
+        c.submitOutputs(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes: f32(value) }])
+          .outcome
+      )
     }
     expect(answer('sleeper', 666)).toBe('accepted')
     expect(answer('sleeper', 666)).toBe('accepted')

@@ -3,7 +3,11 @@ import type { Ledger } from '../ledger/ledger.ts'
 import type { Logger } from '../log.ts'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import type { Clock } from './clock.ts'
-import type { Contributor, ContributorIdentity, ContributorRegistry } from './contributor-registry.ts'
+import type {
+  Contributor,
+  ContributorIdentity,
+  ContributorRegistry,
+} from './contributor-registry.ts'
 import type { ResultTensor, TaskResultRecord } from './coordinator-api.ts'
 import type { CoordinatorCounters } from './coordinator-counters.ts'
 import type { JobPublication } from './job-publication.ts'
