@@ -119,7 +119,11 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
     caught.some((c) => c.peerId === e.peerId || c.payee === e.payee)
 
   /** Undoes the acceptances of `entries` of `job` (inside the caller's transaction). */
-  function undoEntries(job: JobRuntime, entries: readonly ProvisionalAcceptance[]): void {
+  function undoEntries(
+    job: JobRuntime,
+    entries: readonly ProvisionalAcceptance[],
+    why: 'caught' | 'second opinion',
+  ): void {
     if (entries.length === 0) return
     const at = clock.now()
     const row = job.row
@@ -137,7 +141,8 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
       requeue(job, task)
     }
     store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
-    log.warn('acceptances undone', {
+    log[why === 'caught' ? 'warn' : 'info']('trusted acceptances undone', {
+      why,
       job: row.id,
       tasks: entries.length,
       peer: entries[0]!.peerId,
@@ -152,6 +157,7 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
         undoEntries(
           job,
           [...job.provisional.values()].filter((e) => caughtBy(caught, e)),
+          'caught',
         )
       // A trusted answer waiting for its second replica: its contributor was caught, so it
       // counts for nothing now (the vote goes on among the others).
@@ -225,7 +231,7 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
       payee: entry.payee,
       ...(c?.address != null ? { address: c.address } : {}),
     }
-    store.transaction(() => undoEntries(job, [entry]))
+    store.transaction(() => undoEntries(job, [entry], 'second opinion'))
     const task = job.tasks[entry.taskIndex]!
     if (outputs.length === entry.outputs.length) {
       task.confirming = identity

@@ -115,3 +115,12 @@ export const SQLITE_MIGRATIONS: ReadonlyArray<{ table: string; column: string; s
     sql: 'ALTER TABLE results ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0',
   },
 ]
+
+/**
+ * Indexes on columns a migration may have just added: created after `SQLITE_MIGRATIONS`.
+ * Provisional rows are few and short-lived, so a partial index finds a job's at a restart
+ * without reading its published ones.
+ */
+export const SQLITE_POST_MIGRATION = `
+CREATE INDEX IF NOT EXISTS results_provisional ON results (job_id, seq) WHERE provisional = 1;
+`

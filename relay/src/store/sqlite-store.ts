@@ -10,7 +10,7 @@ import type {
   StoredJob,
   StoredResult,
 } from './coordinator-store.ts'
-import { SQLITE_MIGRATIONS, SQLITE_SCHEMA } from './sqlite-schema.ts'
+import { SQLITE_MIGRATIONS, SQLITE_POST_MIGRATION, SQLITE_SCHEMA } from './sqlite-schema.ts'
 
 export interface SqliteStoreOptions {
   /** Database file, or `:memory:` for tests. */
@@ -105,6 +105,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     const columns = db.prepare(`PRAGMA table_info(${migration.table})`).all() as Row[]
     if (!columns.some((c) => c.name === migration.column)) db.exec(migration.sql)
   }
+  db.exec(SQLITE_POST_MIGRATION)
 
   const cache = new Map<string, StatementSync>()
   const sql = (text: string): StatementSync => {
