@@ -24,6 +24,7 @@ import type { JobPublication } from './job-publication.ts'
 import type { JobRuntime, KnownAnswer, TaskRuntime } from './job-runtime.ts'
 import { jobView } from './job-view.ts'
 import type { LeaseTable } from './lease-table.ts'
+import type { ProvisionalResults } from './provisional-results.ts'
 import type { ResultVerifier } from './result-verifier.ts'
 import type { Scheduler } from './scheduler.ts'
 
@@ -40,6 +41,8 @@ export interface AcceptanceDeps {
   scheduler: Scheduler
   verifier: ResultVerifier
   publication: JobPublication
+  /** Trusted-only acceptances: kept provisional, confirmed, or undone (backtracking). */
+  provisional: ProvisionalResults
   /** Ends a job: settles its ledger and publishes its end. */
   finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void
   /**
@@ -74,7 +77,7 @@ export interface Acceptance {
  */
 export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   const { store, blobs, ledger, clock, log, counters, jobs, leases, contributors, verifier } = deps
-  const { publication, finish, dropLease, expel, faultRate, maxTaskFailures } = deps
+  const { publication, provisional, finish, dropLease, expel, faultRate, maxTaskFailures } = deps
   const { requeue, markFailed } = deps.scheduler
   const publish = publication.publish
   const count = counters.count
@@ -92,6 +95,12 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     const row = job.row
     let refs: TensorRef[] = []
     let seq = 0
+    // One contributor's credibility is all that stands behind it: kept back from readers, and
+    // undone if that contributor is caught before the job settles (`provisional-results.ts`).
+    // Not under an explicit `replication: 1`: there the researcher chose to take one
+    // contributor's word, whoever it is, and asked for no second one.
+    const trustedOnly = method === 'trusted' && row.spec.verification?.replication == null
+    const confirming = task.confirming
     store.transaction(() => {
       // Inside the unit: a small output is stored inline, in the same commit as its row.
       refs = outputs.map((o) => ({
@@ -109,7 +118,23 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         outputs: refs,
         method,
         acceptedAt: at,
+        ...(trustedOnly ? { provisional: true as const } : {}),
       })
+      if (trustedOnly)
+        provisional.add(job, {
+          taskIndex: task.index,
+          taskId: task.id,
+          leaseId: winners[0]!.leaseId,
+          peerId: winners[0]!.peerId,
+          payee: winners[0]!.payee,
+          outputs: refs,
+          acceptedAt: at,
+          seq,
+        })
+      // The second replica asked for before settlement agrees: its trusted contributor's
+      // other provisional acceptances on this job stand with it.
+      if (confirming != null && winners.some((w) => w.peerId === confirming.peerId))
+        provisional.confirm(job, confirming)
       for (const w of winners) {
         const paid = ledger.pay(row.id, w.payee, row.taskCredits, at, `pay:${w.leaseId}`)
         row.spent += paid
@@ -131,20 +156,25 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     }
     task.answer = { outputs: refs, by: winners.map(identityOf), complete: true }
     task.replicas = []
+    task.confirming = undefined
     for (const leaseId of [...task.leases]) dropLease(leaseId, false)
-    publish(job, () => {
-      const result: TaskResultRecord = {
-        seq,
-        taskId: task.id,
-        index: task.index,
-        outputs: refs,
-        method,
-        acceptedAt: at,
-      }
-      return { type: 'result', job: jobView(row, job), result }
-    })
-    if (row.acceptedTasks === row.totalTasks) finish(job, 'completed')
-    else if (ledger.escrowed(row.id) < row.taskCredits)
+    if (!trustedOnly)
+      publish(job, () => {
+        const result: TaskResultRecord = {
+          seq,
+          taskId: task.id,
+          index: task.index,
+          outputs: refs,
+          method,
+          acceptedAt: at,
+        }
+        return { type: 'result', job: jobView(row, job), result }
+      })
+    if (row.acceptedTasks === row.totalTasks) {
+      // The job settles only once nothing in it stands on credibility alone.
+      if (provisional.settleable(job)) finish(job, 'completed')
+      else publish(job, () => ({ type: 'progress', job: jobView(row, job) }))
+    } else if (ledger.escrowed(row.id) < row.taskCredits)
       finish(
         job,
         'failed',
@@ -166,7 +196,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     store.transaction(() => {
       job.row.rejectedResults++
       store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
-      outcast = contributors.fault(c, reason, { job: job.row.id, task: task.index })
+      outcast = provisional.fault(c, reason, { job: job.row.id, task: task.index })
     })
     expel(outcast)
     if (task.failures >= maxTaskFailures && !task.accepted) {
@@ -199,6 +229,9 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
    * nothing on this job (a winner forfeited since is the one case this misses).
    */
   function canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean {
+    // A provisional answer is one contributor's word: a canary of it could fault an honest
+    // contributor for disagreeing with a sleeper.
+    if (job.provisional.has(task.index)) return false
     const answer = knownAnswer(job, task)
     if (answer == null || answer.by.some((other) => sameContributor(c, other))) return false
     return answer.complete || !job.payees.has(c.payee)
@@ -226,7 +259,10 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     job: JobRuntime,
     task: TaskRuntime,
   ): ResultOutcome & { method: VerificationMethod } {
-    const verdict = verifier.vote(task.replicas, job.row.spec.verification ?? {}, (r) =>
+    // A trusted answer taken back for confirmation needs a second distinct contributor to
+    // agree: its own credibility must not carry it (or outvote the one asked to check it).
+    const policy = task.confirming != null ? { replication: 2 } : (job.row.spec.verification ?? {})
+    const verdict = verifier.vote(task.replicas, policy, (r) =>
       credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate),
     )
     if (verdict.kind === 'pending') {
@@ -253,7 +289,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         count('rejected', 'replication')
         if (c != null)
           outcast.push(
-            ...contributors.fault(c, 'outvoted by a credible majority', {
+            ...provisional.fault(c, 'outvoted by a credible majority', {
               job: job.row.id,
               task: task.index,
             }),
@@ -290,7 +326,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       count('rejected', 'canary')
       let outcast: Contributor[] = []
       store.transaction(() => {
-        outcast = contributors.fault(c, 'wrong answer to a task with a known answer', {
+        outcast = provisional.fault(c, 'wrong answer to a task with a known answer', {
           job: job.row.id,
           task: task.index,
         })
@@ -310,6 +346,9 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       counters.creditsPaid += paid
       job.payees.add(c.payee)
       store.updateJob(job.row.id, { spent: job.row.spent })
+      // A canary looks like any task of this job: answered right, it vouches for what this
+      // contributor was trusted with here before it.
+      provisional.confirm(job, c)
     })
     contributors.credit(c)
     return { outcome: 'accepted' }
@@ -375,7 +414,10 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         if (verdict.kind === 'reject') return reject(job, task, c, verdict.reason)
         // An independent check passed: evidence for the contributor's credibility.
         contributors.credit(c)
-        accept(job, task, [{ leaseId, ...identityOf(c) }], outputs, verdict.method)
+        // Checked after its earlier trusted-only acceptances on this job: they stand now.
+        accept(job, task, [{ leaseId, ...identityOf(c) }], outputs, verdict.method, () =>
+          provisional.confirm(job, c),
+        )
         return { outcome: 'accepted' }
       }
     }

@@ -42,6 +42,11 @@ export interface JobView {
   priority: number
   /** Epoch milliseconds after which unfinished work is abandoned. */
   deadline?: number
+  /**
+   * `accepted` counts the tasks accepted on one contributor's credibility alone too, whose
+   * results are published once confirmed (see `TaskResultRecord`); it goes down when such
+   * an acceptance is undone because its contributor was caught.
+   */
   tasks: { total: number; accepted: number; leased: number; rejectedResults: number }
   /** Escrowed at submit; spent on accepted results; the rest refunded when the job ends. */
   credits: { budget: number; spent: number; refunded: number }
@@ -53,9 +58,21 @@ export interface JobView {
 /** How an accepted result was verified. */
 export type VerificationMethod = 'freivalds' | 'replication' | 'spot-check' | 'canary' | 'trusted'
 
-/** One accepted task result, in acceptance order. Its outputs are in the blob store. */
+/**
+ * One accepted task result, in publication order. Its outputs are in the blob store.
+ *
+ * A result accepted on one contributor's credibility alone (`trusted`) is published only
+ * once it is confirmed: its contributor passed an independent check on the same job after
+ * it, or the job's check before settlement. Until then it may be undone (its contributor
+ * caught cheating, the task computed again by someone else), so a reader never sees a
+ * result that is later withdrawn, and needs no retractions. A job that ends failed or
+ * cancelled publishes the ones still unconfirmed as they are.
+ */
 export interface TaskResultRecord {
-  /** Position in the job's acceptance order, from 1. */
+  /**
+   * Position in the job's publication order: increasing, not contiguous. A confirmed
+   * result gets a `seq` above every one published before, so a cursor never skips it.
+   */
   seq: number
   taskId: string
   /** The task's index in the job (custom jobs: in `spec.tasks`; matmul: row-major tile index). */
@@ -159,7 +176,11 @@ export interface CoordinatorApi {
    * it is. With `owner`, throws `CoordinatorError('NOT_OWNER')` for someone else's job.
    */
   cancel(id: string, owner?: JobOwner): Promise<JobView>
-  /** Accepted results after `after` (a `seq`), oldest first. @default after 0, limit 100 (max 1000) */
+  /**
+   * Published results after `after` (a `seq`), oldest first; unconfirmed trusted-only
+   * acceptances are not among them yet (see `TaskResultRecord`).
+   * @default after 0, limit 100 (max 1000)
+   */
   results(id: string, options?: { after?: number; limit?: number }): Promise<ResultsPage>
   /**
    * Events of a running job until it ends (the last event is `completed`, `failed` or

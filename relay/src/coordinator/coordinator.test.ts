@@ -761,7 +761,14 @@ describe('coordinator: custom kernels and credibility', () => {
     for (let i = 0; i < 2; i++) expect(submitHonest(c, 'p', c.lease('p')!).outcome).toBe('accepted')
     const trusted = await custom(1)
     expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('accepted')
-    expect((await c.results(trusted.id)).results[0]?.method).toBe('trusted')
+    // Accepted on p's word alone, so before the job settles a second distinct contributor
+    // must agree (backtracking's settlement check): then it stands on two.
+    expect((await c.getJob(trusted.id)).status).toBe('running')
+    expect((await c.results(trusted.id)).results).toEqual([])
+    expect(c.lease('p')).toBeUndefined()
+    expect(c.submitOutputs('q', c.lease('q')!.leaseId, out).outcome).toBe('accepted')
+    expect((await c.getJob(trusted.id)).status).toBe('completed')
+    expect((await c.results(trusted.id)).results[0]?.method).toBe('replication')
   })
 
   it('prices the replication its policy needs, so a default-budget maxErrorRate job completes', async () => {
@@ -1270,7 +1277,17 @@ describe('coordinator: canaries and adaptive replication', () => {
       c.submitOutputs('veteran', grant.leaseId, [{ shape: [1], dtype: 'float32', bytes: f32([2]) }])
         .outcome,
     ).toBe('accepted')
-    expect((await c.results(job.id)).results[0]?.method).toBe('trusted')
+    // Its last trusted acceptance is confirmed by a second distinct contributor before the
+    // job settles; until then readers do not see it.
+    expect((await c.results(job.id)).results).toEqual([])
+    c.registerContributor('second', caps)
+    const check = c.lease('second')!
+    expect(
+      c.submitOutputs('second', check.leaseId, [{ shape: [1], dtype: 'float32', bytes: f32([2]) }])
+        .outcome,
+    ).toBe('accepted')
+    expect((await c.getJob(job.id)).status).toBe('completed')
+    expect((await c.results(job.id)).results[0]?.method).toBe('replication')
   })
 })
 

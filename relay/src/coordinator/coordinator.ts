@@ -29,6 +29,7 @@ import { type JobRuntime, loadInputs, newTask, type TaskRuntime } from './job-ru
 import { jobView } from './job-view.ts'
 import { leaseGrant } from './lease-grant.ts'
 import { createLeaseTable, type Lease } from './lease-table.ts'
+import { createProvisionalResults } from './provisional-results.ts'
 import { resultPayloadBytes } from './result-bytes.ts'
 import { createResultVerifier } from './result-verifier.ts'
 import { createScheduler } from './scheduler.ts'
@@ -287,11 +288,13 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           ? matmulRequirement(row.tileRows ?? 128, inputs.m, inputs.k, inputs.n)
           : customRequirement(inputs.spec),
       fits: new WeakMap(),
+      provisional: new Map(),
       payees: new Set(),
       leased: 0,
       outbox: Promise.resolve(),
     }
     jobs.set(row.id, runtime)
+    provisional.load(runtime)
     return runtime
   }
 
@@ -300,6 +303,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     const row = job.row
     const before = jobView(row, job)
     store.transaction(() => {
+      provisional.release(job)
       const refunded = ledger.settle(row.id, row.owner, job.payees, at)
       row.status = status
       row.finishedAt = at
@@ -431,6 +435,21 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   // ---- verification and acceptance
 
+  const provisional = createProvisionalResults({
+    store,
+    blobs,
+    ledger,
+    clock,
+    log,
+    counters,
+    jobs,
+    contributors,
+    scheduler,
+    verifier,
+    publication,
+    expel,
+  })
+
   const acceptance = createAcceptance({
     store,
     blobs,
@@ -444,6 +463,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     scheduler,
     verifier,
     publication,
+    provisional,
     finish,
     dropLease,
     expel,

@@ -61,6 +61,24 @@ export interface TaskRuntime {
    * address: two fail the job.
    */
   errorReporters?: Array<{ peerId: string; payee: string; address?: string }>
+  /**
+   * Set while this task's trusted-only answer, taken back before the job settles, waits for
+   * a second distinct contributor to agree with it: the vote then needs two agreeing
+   * contributors, whatever anyone's credibility (see `provisional-results.ts`).
+   */
+  confirming?: ContributorIdentity | undefined
+}
+
+/** A task accepted on one contributor's credibility alone, not confirmed yet. */
+export interface ProvisionalAcceptance {
+  taskIndex: number
+  taskId: string
+  leaseId: string
+  peerId: string
+  payee: string
+  outputs: TensorRef[]
+  acceptedAt: number
+  seq: number
 }
 
 export interface MatmulInputs {
@@ -115,6 +133,11 @@ export interface JobRuntime {
    * a contributor that leaves (or registers again, as a new object) takes its entry along.
    */
   fits: WeakMap<Contributor, boolean>
+  /**
+   * Its provisional acceptances by task index: durable as result rows marked provisional,
+   * read back at a restart.
+   */
+  provisional: Map<number, ProvisionalAcceptance>
   /** Who earned pending credit on this job, settled when it ends. */
   payees: Set<string>
   leased: number

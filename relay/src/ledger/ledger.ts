@@ -21,6 +21,11 @@ export interface Ledger {
   escrow(owner: string, jobId: string, credits: number, at: number): boolean
   /** Pays one accepted result into the contributor's pending credit for the job. */
   pay(jobId: string, payee: string, credits: number, at: number, ref: string): number
+  /**
+   * Takes back what one result was paid (at most `credits`, at most what is still pending):
+   * its acceptance was undone. Keyed by `ref`, so it happens at most once. Returns the amount.
+   */
+  unpay(jobId: string, payee: string, credits: number, at: number, ref: string): number
   /** The job is over: pending credit goes to its contributors, the rest of escrow back to the owner. */
   settle(jobId: string, owner: string, payees: Iterable<string>, at: number): number
   /**
@@ -62,6 +67,20 @@ export function createLedger(store: CoordinatorStore): Ledger {
         to: pendingAccount(payee, jobId),
         amount,
         kind: 'pay',
+        jobId,
+        at,
+        ref,
+      })
+      return amount
+    },
+
+    unpay(jobId, payee, credits, at, ref) {
+      const amount = Math.min(credits, Math.max(0, store.balance(pendingAccount(payee, jobId))))
+      store.transfer({
+        from: pendingAccount(payee, jobId),
+        to: escrowAccount(jobId),
+        amount,
+        kind: 'forfeit',
         jobId,
         at,
         ref,

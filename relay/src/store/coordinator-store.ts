@@ -52,16 +52,27 @@ export interface CoordinatorStore extends UsedNonces {
   acceptedTasks(jobId: string): number[]
   /** Records the accepted result of a task (at most one per task). Returns its `seq`. */
   insertResult(result: StoredResult): number
-  /** The accepted result of one task, if any (at most one). */
+  /** The accepted result of one task, if any (at most one), provisional or not. */
   resultsOfTask(jobId: string, taskIndex: number): StoredResult[]
+  /** The job's provisional results (see `StoredResult.provisional`), in acceptance order. */
+  provisionalResults(jobId: string): StoredResult[]
+  /** Undoes a task's acceptance: its result row is gone. Returns whether there was one. */
+  deleteResult(jobId: string, taskIndex: number): boolean
+  /**
+   * A provisional result is confirmed: written again as published, under a new `seq` (so a
+   * reader whose cursor passed its old one still reads it). Returns the new `seq`, or
+   * undefined when the task holds no provisional result.
+   */
+  confirmResult(jobId: string, taskIndex: number): number | undefined
   /**
    * Everyone holding pending credit, by job: who is paid when each running job ends. Read
    * once at restart, in one pass (the results table names only the first of agreeing
    * replicas, so the pending accounts are the record).
    */
   pendingPayees(): Map<string, string[]>
-  /** The accepted result recorded for a lease, for idempotent acceptance. */
+  /** The accepted result recorded for a lease (provisional or not), for idempotent acceptance. */
   resultByLease(leaseId: string): StoredResult | undefined
+  /** Published (not provisional) results after `seq` `after`, in `seq` order. */
   results(jobId: string, after: number, limit: number): TaskResultRecord[]
 
   getContributor(id: string): StoredContributor | undefined
@@ -143,6 +154,12 @@ export interface StoredResult {
   method: VerificationMethod
   acceptedAt: number
   seq?: number
+  /**
+   * Accepted on its contributor's credibility alone (`trusted`) and not confirmed since by
+   * an independent check: hidden from readers, and undone if that contributor is caught
+   * before the job ends (backtracking). Absent: published.
+   */
+  provisional?: true
 }
 
 export interface StoredContributor {

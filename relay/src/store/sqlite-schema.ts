@@ -43,6 +43,9 @@ CREATE TABLE IF NOT EXISTS results (
   outputs TEXT NOT NULL,
   method TEXT NOT NULL,
   accepted_at INTEGER NOT NULL,
+  -- 1: accepted on one contributor's credibility alone and not confirmed yet; hidden from
+  -- readers, undone if that contributor is caught (see provisional-results.ts).
+  provisional INTEGER NOT NULL DEFAULT 0,
   UNIQUE (job_id, task_index)
 );
 CREATE INDEX IF NOT EXISTS results_by_job ON results (job_id, seq);
@@ -98,4 +101,26 @@ CREATE TABLE IF NOT EXISTS used_nonces (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS used_nonces_by_expiry ON used_nonces (expires_at);
+`
+
+/**
+ * Changes to tables of an existing data directory, in order; each runs once, when the
+ * column it adds is missing (`CREATE ... IF NOT EXISTS` above leaves an old table as it was).
+ */
+export const SQLITE_MIGRATIONS: ReadonlyArray<{ table: string; column: string; sql: string }> = [
+  {
+    // Rows written before provisional acceptances existed were all published: they stay so.
+    table: 'results',
+    column: 'provisional',
+    sql: 'ALTER TABLE results ADD COLUMN provisional INTEGER NOT NULL DEFAULT 0',
+  },
+]
+
+/**
+ * Indexes on columns a migration may have just added: created after `SQLITE_MIGRATIONS`.
+ * Provisional rows are few and short-lived, so a partial index finds a job's at a restart
+ * without reading its published ones.
+ */
+export const SQLITE_POST_MIGRATION = `
+CREATE INDEX IF NOT EXISTS results_provisional ON results (job_id, seq) WHERE provisional = 1;
 `

@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DatabaseSync } from 'node:sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLedger } from '../ledger/ledger.ts'
 import { createSqliteStore } from './sqlite-store.ts'
@@ -17,6 +18,63 @@ function tempDb() {
 }
 
 describe('SQLite coordinator store', () => {
+  it('keeps a provisional result hidden across a reopen, confirms it under a new seq, and migrates an old results table', () => {
+    const path = tempDb()
+    // A data directory from before provisional results: its table lacks the column.
+    const old = new DatabaseSync(path)
+    old.exec(`CREATE TABLE results (seq INTEGER PRIMARY KEY AUTOINCREMENT, job_id TEXT NOT NULL,
+      task_index INTEGER NOT NULL, task_id TEXT NOT NULL, lease_id TEXT NOT NULL UNIQUE,
+      payee TEXT NOT NULL, peer_id TEXT NOT NULL, outputs TEXT NOT NULL, method TEXT NOT NULL,
+      accepted_at INTEGER NOT NULL, UNIQUE (job_id, task_index))`)
+    old.close()
+    const store = createSqliteStore({ path })
+    store.insertJob({
+      id: 'j',
+      seq: 0,
+      owner: 'o',
+      spec: { kernel: 'matmul' } as never,
+      kernel: 'matmul',
+      status: 'running',
+      priority: 1,
+      totalTasks: 2,
+      acceptedTasks: 2,
+      rejectedResults: 0,
+      taskCredits: 1,
+      budget: 2,
+      spent: 2,
+      refunded: 0,
+      createdAt: 0,
+    })
+    const result = (taskIndex: number, provisional: boolean) => ({
+      jobId: 'j',
+      taskIndex,
+      taskId: `t${taskIndex}`,
+      leaseId: `l${taskIndex}`,
+      payee: 'p',
+      peerId: 'p',
+      outputs: [],
+      method: provisional ? ('trusted' as const) : ('spot-check' as const),
+      acceptedAt: 1,
+      ...(provisional ? { provisional: true as const } : {}),
+    })
+    const trusted = store.insertResult(result(0, true))
+    const checked = store.insertResult(result(1, false))
+    store.close()
+
+    const reopened = createSqliteStore({ path })
+    expect(reopened.results('j', 0, 10).map((r) => r.seq)).toEqual([checked])
+    expect(reopened.provisionalResults('j')).toMatchObject([{ taskIndex: 0, seq: trusted }])
+    expect(reopened.resultByLease('l0')).toMatchObject({ provisional: true })
+    const confirmed = reopened.confirmResult('j', 0)!
+    expect(confirmed).toBeGreaterThan(checked)
+    expect(reopened.results('j', checked, 10)).toMatchObject([{ seq: confirmed, index: 0 }])
+    expect(reopened.provisionalResults('j')).toEqual([])
+    expect(reopened.confirmResult('j', 0)).toBeUndefined()
+    expect(reopened.deleteResult('j', 1)).toBe(true)
+    expect(reopened.acceptedTasks('j')).toEqual([0])
+    reopened.close()
+  })
+
   it('claims a nonce once, keeps it across a reopen, and prunes it at its expiry', () => {
     const path = tempDb()
     const store = createSqliteStore({ path })

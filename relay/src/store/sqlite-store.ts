@@ -10,7 +10,7 @@ import type {
   StoredJob,
   StoredResult,
 } from './coordinator-store.ts'
-import { SQLITE_SCHEMA } from './sqlite-schema.ts'
+import { SQLITE_MIGRATIONS, SQLITE_POST_MIGRATION, SQLITE_SCHEMA } from './sqlite-schema.ts'
 
 export interface SqliteStoreOptions {
   /** Database file, or `:memory:` for tests. */
@@ -79,6 +79,7 @@ function resultFromRow(row: Row): StoredResult {
     method: row.method as StoredResult['method'],
     acceptedAt: row.accepted_at as number,
     seq: row.seq as number,
+    ...(row.provisional === 1 ? { provisional: true } : {}),
   }
 }
 
@@ -100,6 +101,11 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
   // result, four in five of the hot path's writes. In memory it is a copy: units are small.
   db.exec('PRAGMA temp_store = MEMORY')
   db.exec(SQLITE_SCHEMA)
+  for (const migration of SQLITE_MIGRATIONS) {
+    const columns = db.prepare(`PRAGMA table_info(${migration.table})`).all() as Row[]
+    if (!columns.some((c) => c.name === migration.column)) db.exec(migration.sql)
+  }
+  db.exec(SQLITE_POST_MIGRATION)
 
   const cache = new Map<string, StatementSync>()
   const sql = (text: string): StatementSync => {
@@ -271,8 +277,8 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
 
     insertResult(result) {
       const info = sql(
-        `INSERT INTO results (job_id, task_index, task_id, lease_id, payee, peer_id, outputs, method, accepted_at)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO results (job_id, task_index, task_id, lease_id, payee, peer_id, outputs, method, accepted_at, provisional)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         result.jobId,
         result.taskIndex,
@@ -283,8 +289,46 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
         JSON.stringify(result.outputs),
         result.method,
         result.acceptedAt,
+        result.provisional === true ? 1 : 0,
       )
       return Number(info.lastInsertRowid)
+    },
+
+    provisionalResults(jobId) {
+      const rows = sql(
+        'SELECT * FROM results WHERE job_id = ? AND provisional = 1 ORDER BY seq',
+      ).all(jobId) as Row[]
+      return rows.map(resultFromRow)
+    },
+
+    deleteResult(jobId, taskIndex) {
+      const { changes } = sql('DELETE FROM results WHERE job_id = ? AND task_index = ?').run(
+        jobId,
+        taskIndex,
+      )
+      return Number(changes) > 0
+    },
+
+    confirmResult(jobId, taskIndex) {
+      const row = sql(
+        'SELECT * FROM results WHERE job_id = ? AND task_index = ? AND provisional = 1',
+      ).get(jobId, taskIndex) as Row | undefined
+      if (row == null) return undefined
+      // A new row, so a new seq above every cursor a reader holds: a reader that went past
+      // the old seq while the row was hidden still reads it.
+      const result = resultFromRow(row)
+      store.deleteResult(jobId, taskIndex)
+      return store.insertResult({
+        jobId: result.jobId,
+        taskIndex: result.taskIndex,
+        taskId: result.taskId,
+        leaseId: result.leaseId,
+        payee: result.payee,
+        peerId: result.peerId,
+        outputs: result.outputs,
+        method: result.method,
+        acceptedAt: result.acceptedAt,
+      })
     },
 
     resultsOfTask(jobId, taskIndex) {
@@ -319,7 +363,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
 
     results(jobId, after, limit) {
       const rows = sql(
-        'SELECT * FROM results WHERE job_id = ? AND seq > ? ORDER BY seq LIMIT ?',
+        'SELECT * FROM results WHERE job_id = ? AND seq > ? AND provisional = 0 ORDER BY seq LIMIT ?',
       ).all(jobId, after, limit) as Row[]
       return rows.map((row): TaskResultRecord => {
         const r = resultFromRow(row)

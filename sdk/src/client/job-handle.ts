@@ -22,7 +22,11 @@ import { readServerSentEvents, type ServerSentEvent } from './server-sent-events
 
 /** One verified task result, in the order the coordinator accepted them. */
 export interface JobResult<Output = NdArray> {
-  /** Position in the job's acceptance order; `results({ after: seq })` resumes after it. */
+  /**
+   * Position in the job's publication order (increasing, with gaps); `results({ after: seq })`
+   * resumes after it. A result accepted on one contributor's credibility alone is published
+   * only once the coordinator confirmed it, so no result is ever withdrawn after it arrives.
+   */
   seq: number
   taskId: string
   /** Index of the task in the job spec (custom jobs), or the tile number (matmul). */
