@@ -10,6 +10,7 @@ import { acceptedByPeer } from './accepted-by-peer.ts'
 import { type ChurnMember, simMember, tabMember, workerMember } from './churn-members.ts'
 import { jobEnd } from './job-end.ts'
 import { auditLedger } from './ledger-audit.ts'
+import { matmulJobSpec } from './matmul-job-spec.ts'
 import { createSeededRandom, reliabilitySeed } from './seeded-random.ts'
 import { boundedSignal, type ReliabilitySuiteOptions } from './suite-options.ts'
 import { referenceProduct, wrongTiles } from './wrong-tiles.ts'
@@ -61,24 +62,13 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
     const b = randomMatrix(k, n, seed + 1)
     const c = relay.running.coordinator
     await c.grant('researcher', 1e12)
+    const blobs = {
+      a: await relay.putBlob(new Uint8Array(a.buffer)),
+      b: await relay.putBlob(new Uint8Array(b.buffer)),
+    }
     const job = await c.submit(
-      {
-        kernel: 'matmul',
-        inputs: {
-          a: {
-            blob: await relay.putBlob(new Uint8Array(a.buffer)),
-            dtype: 'float32',
-            shape: [m, k],
-          },
-          b: {
-            blob: await relay.putBlob(new Uint8Array(b.buffer)),
-            dtype: 'float32',
-            shape: [k, n],
-          },
-        },
-        // No canaries: each payment is then the one of an accepted task, which the audit checks.
-        verification: { canaries: 0 },
-      },
+      // No canaries: each payment is then the one of an accepted task, which the audit checks.
+      matmulJobSpec(blobs, shape, { verification: { canaries: 0 } }),
       { account: 'researcher' },
     )
     const started = performance.now()

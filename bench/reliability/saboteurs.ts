@@ -5,6 +5,7 @@ import type { BenchRow } from '../bench-types.ts'
 import { bannedPeers } from './banned-peers.ts'
 import { jobEnd } from './job-end.ts'
 import { auditLedger } from './ledger-audit.ts'
+import { matmulJobSpec } from './matmul-job-spec.ts'
 import { pollUntil } from './poll-until.ts'
 import {
   aboveToleranceAnswer,
@@ -81,26 +82,13 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
       const a = randomMatrix(m, k, seed + 2 * index)
       const b = randomMatrix(k, n, seed + 2 * index + 1)
       inputs.push({ a, b })
-      const job = await c.submit(
-        {
-          kernel: 'matmul',
-          inputs: {
-            a: {
-              blob: await relay.putBlob(new Uint8Array(a.buffer)),
-              dtype: 'float32',
-              shape: [m, k],
-            },
-            b: {
-              blob: await relay.putBlob(new Uint8Array(b.buffer)),
-              dtype: 'float32',
-              shape: [k, n],
-            },
-          },
-          verification,
-          budget: 1e10,
-        },
-        { account: 'researcher' },
-      )
+      const blobs = {
+        a: await relay.putBlob(new Uint8Array(a.buffer)),
+        b: await relay.putBlob(new Uint8Array(b.buffer)),
+      }
+      const job = await c.submit(matmulJobSpec(blobs, shape, { verification, budget: 1e10 }), {
+        account: 'researcher',
+      })
       jobIds.push(job.id)
     }
     // The wire attacks need tasks to lease: they run while the saboteurs alone hold the field.

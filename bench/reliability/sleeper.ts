@@ -3,6 +3,7 @@ import type { Capabilities } from '@tabswarm/relay/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'
+import { matmulJobSpec } from './matmul-job-spec.ts'
 import type { SeededRandom } from './seeded-random.ts'
 import { referenceProduct, wrongTiles } from './wrong-tiles.ts'
 
@@ -68,15 +69,11 @@ export async function runSleeperCase(options: {
       const a = randomMatrix(side, k, random.int(2 ** 31))
       const b = randomMatrix(k, side, random.int(2 ** 31))
       const job = await c.submit(
-        {
-          kernel: 'matmul',
-          inputs: {
-            a: { blob: put(a), dtype: 'float32', shape: [side, k] },
-            b: { blob: put(b), dtype: 'float32', shape: [k, side] },
-          },
-          verification: { ...verification, canaries: 0 },
-          budget: 1e11,
-        },
+        matmulJobSpec(
+          { a: put(a), b: put(b) },
+          { m: side, k, n: side },
+          { verification: { ...verification, canaries: 0 }, budget: 1e11 },
+        ),
         { account: 'researcher' },
       )
       return { job, a, b, side, k }

@@ -3,6 +3,7 @@ import type { Capabilities } from '@tabswarm/relay/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'
+import { matmulJobSpec } from './matmul-job-spec.ts'
 import type { SeededRandom } from './seeded-random.ts'
 import { referenceProduct, wrongTiles } from './wrong-tiles.ts'
 
@@ -81,15 +82,10 @@ export async function runSybilCase(options: {
     const b = randomMatrix(k, n, random.int(2 ** 31))
     const put = (x: Float32Array) => blobs.put(new Uint8Array(x.buffer)).hash
     const job = await c.submit(
-      {
-        kernel: 'matmul',
-        inputs: {
-          a: { blob: put(a), dtype: 'float32', shape: [m, k] },
-          b: { blob: put(b), dtype: 'float32', shape: [k, n] },
-        },
+      matmulJobSpec({ a: put(a), b: put(b) }, shape, {
         verification: { freivalds: 0, canaries: 0 },
         budget: 1e10,
-      },
+      }),
       { account: 'researcher' },
     )
     // Sybils ask first in every round: the best case for them to fill a vote.
