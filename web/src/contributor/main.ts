@@ -133,7 +133,7 @@ function start(): void {
       toggle.disabled = true
       return
     }
-    panel.state('error', (err as Error).message)
+    panel.failed(err)
     toggle.textContent = 'Start contributing'
   })
 }

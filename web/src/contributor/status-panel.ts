@@ -50,6 +50,19 @@ export function createStatusPanel(doc: Document) {
       state('error', KERNELS_WEDGED_MESSAGE)
     },
 
+    /**
+     * Stopped on an error. A Tabswarm error's short message goes in the status line and its
+     * details (the why and the fix at length) in the log, so a narrow screen shows one
+     * sentence, not a page.
+     */
+    failed(err: unknown): void {
+      const message = err instanceof Error ? err.message : String(err)
+      const short = (err as { shortMessage?: unknown } | undefined)?.shortMessage
+      const detailed = typeof short === 'string' && short !== message
+      if (detailed) log(message)
+      state('error', detailed ? short : message)
+    },
+
     adapter(info: HostInfo): void {
       const { vendor, architecture, description } = info
       el('adapter').textContent =
