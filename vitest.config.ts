@@ -10,7 +10,7 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['{worker-kernels,relay,sdk,web}/src/**/*.test.ts'],
+          include: ['{protocol,worker-kernels,relay,sdk,web}/src/**/*.test.ts'],
           environment: 'node',
           testTimeout: 60_000,
         },

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
+import type { Capabilities } from '@tabswarm/protocol'
 import {
   type Coordinator,
   createCoordinator,
@@ -12,7 +13,6 @@ import {
   createSqliteStore,
   createTieredBlobStore,
 } from '@tabswarm/relay'
-import type { Capabilities } from '@tabswarm/relay/protocol'
 import { compareMatmul, matmulReference, matmulReferenceWithBound } from '@tabswarm/worker-kernels'
 import type { BenchArea, BenchRow } from '../bench-types.ts'
 

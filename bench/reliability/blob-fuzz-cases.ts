@@ -1,4 +1,4 @@
-import { encodeAnnouncement, encodeLengthPrefix } from '@tabswarm/relay/protocol'
+import { encodeAnnouncement, encodeLengthPrefix } from '@tabswarm/protocol'
 import { RAW_JSON_EDGES } from './fuzz-edge-values.ts'
 import { mutateJson } from './json-mutation.ts'
 import type { SeededRandom } from './seeded-random.ts'

@@ -5,7 +5,7 @@ import { identify } from '@libp2p/identify'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { decodeFrame } from '@tabswarm/relay/protocol'
+import { decodeFrame } from '@tabswarm/protocol'
 import { createLibp2p } from 'libp2p'
 import type { z } from 'zod'
 

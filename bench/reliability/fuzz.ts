@@ -12,7 +12,7 @@ import {
   MAX_MESSAGE_BYTES,
   WORK_PROTOCOL,
   WorkResponseSchema,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import { type InProcessRelay, startInProcessRelay } from '../../tests/support/in-process-relay.ts'
 import type { BenchRow } from '../bench-types.ts'
 import { blobCase, discoveryCase } from './blob-fuzz-cases.ts'

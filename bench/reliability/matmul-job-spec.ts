@@ -1,4 +1,4 @@
-import type { MatmulJobSpec } from '@tabswarm/relay/protocol'
+import type { MatmulJobSpec } from '@tabswarm/protocol'
 
 /**
  * The spec of a float32 matmul job over two stored blobs, A (m×k) and B (k×n): the one job

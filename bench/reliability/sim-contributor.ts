@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import type { Capabilities } from '@tabswarm/relay/protocol'
+import type { Capabilities } from '@tabswarm/protocol'
 import {
   type ContributorEvent,
   type ContributorSummary,

@@ -4,7 +4,7 @@ import {
   MAX_MESSAGE_BYTES,
   WORK_PROTOCOL,
   WorkResponseSchema,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import { createFuzzNode, sendRawCase, type WireOutcome } from './fuzz-wire-client.ts'
 import { concat, rawFrame } from './work-fuzz-cases.ts'
 

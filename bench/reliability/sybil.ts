@@ -1,5 +1,5 @@
+import type { Capabilities } from '@tabswarm/protocol'
 import { createCoordinator, createMemoryBlobStore, createSqliteStore } from '@tabswarm/relay'
-import type { Capabilities } from '@tabswarm/relay/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'

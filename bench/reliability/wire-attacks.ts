@@ -9,7 +9,7 @@ import {
   WORK_PROTOCOL,
   type WorkRequest,
   type WorkResponse,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { createNodeSwarmClient } from '../../tests/support/node-swarm-client.ts'
 

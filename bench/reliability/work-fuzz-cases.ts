@@ -1,4 +1,4 @@
-import { encodeLengthPrefix } from '@tabswarm/relay/protocol'
+import { encodeLengthPrefix } from '@tabswarm/protocol'
 import { deeplyNested, RAW_JSON_EDGES } from './fuzz-edge-values.ts'
 import { mutateJson } from './json-mutation.ts'
 import type { SeededRandom } from './seeded-random.ts'

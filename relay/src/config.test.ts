@@ -1,3 +1,4 @@
+import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
 import {
   checkConfig,
@@ -6,7 +7,6 @@ import {
   OPEN_RELAY_WELCOME_CREDITS,
   welcomeCreditsFor,
 } from './config.ts'
-import { MAX_MESSAGE_BYTES } from './protocol/limits.ts'
 
 describe('welcome credits', () => {
   it('are on for an open loopback relay and off for a keyed or wallet one, unless set', () => {

@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
+import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
 import {
   type ApiConfig,
   apiConfigFromEnv,
@@ -7,7 +8,6 @@ import {
   defaultApiConfig,
 } from './http/api-config.ts'
 import { type IntegerRange, integerSetting } from './integer-setting.ts'
-import { MAX_MESSAGE_BYTES } from './protocol/limits.ts'
 import { type IceServer, parseIceServers } from './swarm/ice-servers.ts'
 import { DEFAULT_MAX_INFLIGHT_BYTES } from './swarm/work-service.ts'
 

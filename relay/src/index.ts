@@ -1,3 +1,13 @@
+export type { ApiRequestToSign } from '@tabswarm/protocol'
+export {
+  API_AUTH_DOMAIN,
+  API_AUTH_TYPES,
+  apiRequestTypedData,
+  EMPTY_BODY_SHA256,
+  WALLET_AUTH_HEADERS,
+  WALLET_AUTH_MAX_SKEW_MS,
+  walletRequestHeaders,
+} from '@tabswarm/protocol'
 export type { BlobStore } from './blobs/blob-store.ts'
 export { createMemoryBlobStore } from './blobs/blob-store.ts'
 export type { DiskBlobStoreOptions } from './blobs/disk-blob-store.ts'
@@ -56,16 +66,6 @@ export type { Ledger } from './ledger/ledger.ts'
 export { createLedger } from './ledger/ledger.ts'
 export type { JsonLoggerOptions, Logger, LogLevel } from './log.ts'
 export { createJsonLogger, silentLogger } from './log.ts'
-export type { ApiRequestToSign } from './protocol/api-auth.ts'
-export {
-  API_AUTH_DOMAIN,
-  API_AUTH_TYPES,
-  apiRequestTypedData,
-  EMPTY_BODY_SHA256,
-  WALLET_AUTH_HEADERS,
-  WALLET_AUTH_MAX_SKEW_MS,
-  walletRequestHeaders,
-} from './protocol/api-auth.ts'
 export type { RunningTabswarm } from './server.ts'
 export { startTabswarm } from './server.ts'
 export type { CoordinatorStore } from './store/coordinator-store.ts'

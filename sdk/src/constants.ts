@@ -1,9 +1,9 @@
-import { RELAY_HEARTBEAT_MS } from '@tabswarm/relay/protocol'
+import { RELAY_HEARTBEAT_MS } from '@tabswarm/protocol'
 
 /**
  * The SDK's default timeouts and limits, in one place. Every one can be overridden where it
  * is used (client options, call options, CLI flags); these are what you get otherwise. The
- * relay's own defaults it sizes itself against come from `@tabswarm/relay/protocol`.
+ * relay's own defaults it sizes itself against come from `@tabswarm/protocol`.
  */
 
 /** One HTTP request to the relay that is not a long-lived stream or a blob transfer. */

@@ -1,5 +1,5 @@
 import type { Libp2p } from '@libp2p/interface'
-import { WORK_PROTOCOL } from '@tabswarm/relay/protocol'
+import { WORK_PROTOCOL } from '@tabswarm/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startForeignRelay } from '../support/foreign-relay.ts'
 import { runCli } from '../support/run-cli.ts'

@@ -14,13 +14,13 @@
  */
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import type { Capabilities } from '@tabswarm/protocol'
 import {
   createCoordinator,
   createDiskBlobStore,
   createSqliteStore,
   createTieredBlobStore,
 } from '@tabswarm/relay'
-import type { Capabilities } from '@tabswarm/relay/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 
 const [dir, ms, ks, ns, tiles] = process.argv.slice(2)

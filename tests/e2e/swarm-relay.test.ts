@@ -14,7 +14,7 @@ import {
   sendWorkRequest,
   WORK_PROTOCOL,
   WorkResponseSchema,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { createNodeSwarmClient } from '../support/node-swarm-client.ts'

@@ -1,4 +1,4 @@
-import { BLOB_PROTOCOL, encodeLengthPrefix, MAX_BLOB_HEADER_BYTES } from '@tabswarm/relay/protocol'
+import { BLOB_PROTOCOL, encodeLengthPrefix, MAX_BLOB_HEADER_BYTES } from '@tabswarm/protocol'
 import type { Browser } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'

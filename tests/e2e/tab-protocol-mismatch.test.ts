@@ -1,4 +1,4 @@
-import { WORK_PROTOCOL } from '@tabswarm/relay/protocol'
+import { WORK_PROTOCOL } from '@tabswarm/protocol'
 import type { Browser } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'

@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { RelayRefusalError } from '@tabswarm/relay/protocol'
+import { RelayRefusalError } from '@tabswarm/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { runHeadlessWorker } from '@tabswarm/sdk/worker'
 import type { KernelHost } from '@tabswarm/worker-kernels'

@@ -1,7 +1,7 @@
 import { request } from 'node:http'
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { WORK_PROTOCOL } from '@tabswarm/relay/protocol'
+import { WORK_PROTOCOL } from '@tabswarm/protocol'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { createNodeSwarmClient } from '../support/node-swarm-client.ts'

@@ -7,7 +7,7 @@ import {
   sendWorkRequest,
   WORK_PROTOCOL,
   type WorkRequest,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'

@@ -1,6 +1,6 @@
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { RelayRefusalError, WORK_PROTOCOL } from '@tabswarm/relay/protocol'
+import { RelayRefusalError, WORK_PROTOCOL } from '@tabswarm/protocol'
 import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import { runHeadlessWorker } from '@tabswarm/sdk/worker'
 import type { KernelHost } from '@tabswarm/worker-kernels'

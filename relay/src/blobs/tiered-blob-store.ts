@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { bytesReader } from '../protocol/blob-exchange.ts'
+import { bytesReader } from '@tabswarm/protocol'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import type { BlobStore } from './blob-store.ts'
 import { prependChunks, readChunks } from './read-chunks.ts'

@@ -1,7 +1,7 @@
+import type { TensorRef } from '@tabswarm/protocol'
 import type { BlobStore } from '../blobs/blob-store.ts'
 import type { Ledger } from '../ledger/ledger.ts'
 import type { Logger } from '../log.ts'
-import type { TensorRef } from '../protocol/job-spec.ts'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import type { Clock } from './clock.ts'
 import {

@@ -1,6 +1,5 @@
+import type { Capabilities, CustomJobSpec } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
-import type { Capabilities } from '../protocol/index.ts'
-import type { CustomJobSpec } from '../protocol/job-spec.ts'
 import { customRequirement, matmulRequirement, mismatch } from './capability-match.ts'
 
 const device = (over: Partial<Capabilities> = {}): Capabilities => ({

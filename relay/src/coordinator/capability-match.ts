@@ -1,5 +1,4 @@
-import type { Capabilities } from '../protocol/index.ts'
-import type { CustomJobSpec } from '../protocol/job-spec.ts'
+import type { Capabilities, CustomJobSpec } from '@tabswarm/protocol'
 import { tensorByteLength } from './tensor-bytes.ts'
 
 /**

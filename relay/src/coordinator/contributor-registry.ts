@@ -1,5 +1,5 @@
+import type { Capabilities } from '@tabswarm/protocol'
 import type { Logger } from '../log.ts'
-import type { Capabilities } from '../protocol/index.ts'
 import type { CoordinatorStore, StoredContributor } from '../store/coordinator-store.ts'
 import { accountKey } from './account-key.ts'
 import type { Clock } from './clock.ts'

@@ -1,11 +1,12 @@
-import type { Capabilities, MatmulArgs } from '../protocol/index.ts'
 import type {
+  Capabilities,
   CustomProgram,
   JobSpec,
+  MatmulArgs,
   OutputSpec,
   TensorDtype,
   TensorRef,
-} from '../protocol/job-spec.ts'
+} from '@tabswarm/protocol'
 import type { CoordinatorError } from './coordinator-error.ts'
 
 /**

@@ -4,8 +4,8 @@ import {
   MAX_JOB_OUTPUT_ELEMENTS,
   MAX_JOB_TASKS,
   MAX_MATMUL_OUTPUT_ELEMENTS,
-} from '../protocol/job-spec.ts'
-import { MAX_PAYLOAD_BYTES } from '../protocol/limits.ts'
+  MAX_PAYLOAD_BYTES,
+} from '@tabswarm/protocol'
 import { CoordinatorError } from './coordinator-error.ts'
 import { newcomerQuorum } from './credibility.ts'
 import { autoTileEdge } from './matmul-tiling.ts'

@@ -1,5 +1,5 @@
+import type { CustomJobSpec, TensorDtype, TensorRef } from '@tabswarm/protocol'
 import type { BlobStore } from '../blobs/blob-store.ts'
-import type { CustomJobSpec, TensorDtype, TensorRef } from '../protocol/job-spec.ts'
 import type { StoredJob } from '../store/coordinator-store.ts'
 import type { TaskRequirement } from './capability-match.ts'
 import type { Contributor, ContributorIdentity } from './contributor-registry.ts'

@@ -1,5 +1,5 @@
+import type { TensorDtype } from '@tabswarm/protocol'
 import { float16Value } from '@tabswarm/worker-kernels'
-import type { TensorDtype } from '../protocol/job-spec.ts'
 import type { ResultTensor } from './coordinator-api.ts'
 import { alignedBytes } from './tensor-bytes.ts'
 

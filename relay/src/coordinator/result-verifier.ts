@@ -1,5 +1,5 @@
+import type { OutputSpec, VerificationPolicy } from '@tabswarm/protocol'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
-import type { OutputSpec, VerificationPolicy } from '../protocol/job-spec.ts'
 import type { ResultTensor } from './coordinator-api.ts'
 import { groupCredibility } from './credibility.ts'
 import { type CustomInputs, type MatmulInputs, type Replica, tileOperands } from './job-runtime.ts'

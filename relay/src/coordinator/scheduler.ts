@@ -1,4 +1,4 @@
-import type { JobSpec } from '../protocol/job-spec.ts'
+import type { JobSpec } from '@tabswarm/protocol'
 import { mismatch } from './capability-match.ts'
 import {
   type Contributor,

@@ -1,4 +1,4 @@
-import type { TensorDtype } from '../protocol/job-spec.ts'
+import type { TensorDtype } from '@tabswarm/protocol'
 
 /** Bytes per element of each tensor dtype (`float16` travels as its 16-bit patterns). */
 export const BYTES_PER_ELEMENT: Record<TensorDtype, number> = {

@@ -1,6 +1,6 @@
+import { walletProofTypedData } from '@tabswarm/protocol'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import { walletProofTypedData } from '../protocol/index.ts'
 import { verifyWalletProof } from './wallet-proof-check.ts'
 
 describe('wallet proof in hello', () => {

@@ -1,9 +1,5 @@
+import { WALLET_PROOF_MAX_AGE_S, type WalletProof, walletProofTypedData } from '@tabswarm/protocol'
 import { verifyTypedData } from 'viem'
-import {
-  WALLET_PROOF_MAX_AGE_S,
-  type WalletProof,
-  walletProofTypedData,
-} from '../protocol/index.ts'
 
 /**
  * Checks a contributor's proof that it holds `proof.address`: an EIP-712 signature over its

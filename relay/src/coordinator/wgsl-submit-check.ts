@@ -1,5 +1,5 @@
+import type { JobSpec } from '@tabswarm/protocol'
 import type { KernelCompileMessage } from '@tabswarm/worker-kernels'
-import type { JobSpec } from '../protocol/job-spec.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 
 /**

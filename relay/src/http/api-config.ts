@@ -1,7 +1,7 @@
+import { MAX_BLOB_BYTES } from '@tabswarm/protocol'
 import { STREAM_PUT_IDLE_MS, STREAM_PUT_TIMEOUT_MS } from '../blobs/read-chunks.ts'
 import { type IntegerRange, integerSetting } from '../integer-setting.ts'
 import { LOG_LEVELS, type LogLevel } from '../log.ts'
-import { MAX_BLOB_BYTES } from '../protocol/blob-messages.ts'
 import { parseApiKeysEnv } from './auth/api-keys.ts'
 import { DEFAULT_UPLOADS_PER_ACCOUNT, DEFAULT_UPLOADS_TOTAL } from './upload-slots.ts'
 

@@ -1,5 +1,5 @@
+import { TensorRefSchema } from '@tabswarm/protocol'
 import { z } from 'zod'
-import { TensorRefSchema } from '../protocol/job-spec.ts'
 
 /**
  * Schemas of the API's parameters and answers. Requests are parsed with them; answers are

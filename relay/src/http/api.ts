@@ -1,3 +1,11 @@
+import {
+  createTokenBucketLimiter,
+  JobSpecSchema,
+  MAX_BLOB_BYTES,
+  RELAY_HEARTBEAT_MS,
+  RELAY_MAX_JSON_BYTES,
+  type TokenBucketOptions,
+} from '@tabswarm/protocol'
 import { type Context, Hono, type Next } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { UpgradeWebSocket } from 'hono/ws'
@@ -7,10 +15,6 @@ import type { BlobStore } from '../blobs/blob-store.ts'
 import type { CoordinatorApi, JobView } from '../coordinator/coordinator-api.ts'
 import type { Logger } from '../log.ts'
 import type { RelayMetrics } from '../metrics/relay-metrics.ts'
-import { RELAY_HEARTBEAT_MS, RELAY_MAX_JSON_BYTES } from '../protocol/api-limits.ts'
-import { MAX_BLOB_BYTES } from '../protocol/blob-messages.ts'
-import { JobSpecSchema } from '../protocol/job-spec.ts'
-import { createTokenBucketLimiter, type TokenBucketOptions } from '../protocol/token-bucket.ts'
 import type { ApiEnv } from './api-env.ts'
 import {
   AccountParamsSchema,

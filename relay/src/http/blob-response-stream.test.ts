@@ -1,5 +1,5 @@
+import type { BlobReader } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
-import type { BlobReader } from '../protocol/blob-exchange.ts'
 import { blobResponseStream } from './blob-response-stream.ts'
 
 /** A reader over `bytes` that records its reads and whether it was closed. */

@@ -1,4 +1,4 @@
-import type { BlobReader } from '../protocol/blob-exchange.ts'
+import type { BlobReader } from '@tabswarm/protocol'
 
 /** Bytes read per pull: large enough to keep a socket busy, small enough to bound memory. */
 const CHUNK_BYTES = 1024 * 1024

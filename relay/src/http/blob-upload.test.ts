@@ -5,10 +5,10 @@ import type { AddressInfo } from 'node:net'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { type ServerType, serve } from '@hono/node-server'
+import { apiRequestTypedData, walletRequestHeaders } from '@tabswarm/protocol'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { createDiskBlobStore } from '../blobs/disk-blob-store.ts'
-import { apiRequestTypedData, walletRequestHeaders } from '../protocol/api-auth.ts'
 import {
   createTestApi,
   sha256,

@@ -1,6 +1,6 @@
+import { WALLET_AUTH_HEADERS } from '@tabswarm/protocol'
 import type { MiddlewareHandler } from 'hono'
 import { cors } from 'hono/cors'
-import { WALLET_AUTH_HEADERS } from '../protocol/api-auth.ts'
 import type { ApiEnv } from './api-env.ts'
 import { ApiError } from './error-response.ts'
 

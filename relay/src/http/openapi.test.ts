@@ -1,5 +1,5 @@
+import { WALLET_AUTH_HEADERS } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
-import { WALLET_AUTH_HEADERS } from '../protocol/api-auth.ts'
 import { openApiPath } from './openapi.ts'
 import { createTestApi } from './testing/test-api.ts'
 

@@ -1,5 +1,5 @@
+import type { TokenBucketLimiter } from '@tabswarm/protocol'
 import type { MiddlewareHandler } from 'hono'
-import type { TokenBucketLimiter } from '../protocol/token-bucket.ts'
 import type { ApiEnv } from './api-env.ts'
 import { ApiError } from './error-response.ts'
 

@@ -1,9 +1,9 @@
+import type { JobSpec, TensorRef } from '@tabswarm/protocol'
 import type {
   JobStatus,
   TaskResultRecord,
   VerificationMethod,
 } from '../coordinator/coordinator-api.ts'
-import type { JobSpec, TensorRef } from '../protocol/job-spec.ts'
 import type { UsedNonces } from './used-nonces.ts'
 
 /**

@@ -1,12 +1,12 @@
 import type { Libp2p } from '@libp2p/interface'
-import type { BlobStore } from '../blobs/blob-store.ts'
-import type { Logger } from '../log.ts'
 import {
   BLOB_PROTOCOL,
   createByteBudget,
   refuseBlobRequest,
   serveBlobRequest,
-} from '../protocol/index.ts'
+} from '@tabswarm/protocol'
+import type { BlobStore } from '../blobs/blob-store.ts'
+import type { Logger } from '../log.ts'
 
 export interface BlobServiceOptions {
   node: Libp2p

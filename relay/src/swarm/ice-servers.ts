@@ -1,6 +1,6 @@
-import { type IceServer, IceServersSchema } from '../protocol/ice-server.ts'
+import { type IceServer, IceServersSchema } from '@tabswarm/protocol'
 
-export type { IceServer } from '../protocol/ice-server.ts'
+export type { IceServer } from '@tabswarm/protocol'
 
 /**
  * Parses `TABSWARM_ICE_SERVERS`: either a JSON array of `RTCIceServer` objects (needed

@@ -5,9 +5,9 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
+import { DISCOVERY_TOPIC } from '@tabswarm/protocol'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DISCOVERY_TOPIC } from '../protocol/protocol-ids.ts'
 import { createRelayNode, RELAY_GOSSIP_DEGREE, type RelayNode } from './relay-node.ts'
 
 /** A peer that reserves a slot on every relay it connects to, as a tab does. */

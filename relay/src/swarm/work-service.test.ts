@@ -4,18 +4,20 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
 import type { Libp2p } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
+import type { CustomJobSpec, WorkRequest } from '@tabswarm/protocol'
+import {
+  MAX_MESSAGE_BYTES,
+  MAX_TASK_OUTPUT_BYTES,
+  MAX_WGSL_CHARS,
+  readProgramSource,
+  sendWorkRequest,
+  WORK_PROTOCOL,
+} from '@tabswarm/protocol'
 import { createLibp2p } from 'libp2p'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { type Coordinator, createCoordinator } from '../coordinator/coordinator.ts'
 import { silentLogger } from '../log.ts'
-import { sendWorkRequest } from '../protocol/exchange.ts'
-import type { CustomJobSpec } from '../protocol/job-spec.ts'
-import { MAX_TASK_OUTPUT_BYTES, MAX_WGSL_CHARS } from '../protocol/job-spec.ts'
-import { MAX_MESSAGE_BYTES } from '../protocol/limits.ts'
-import type { WorkRequest } from '../protocol/messages.ts'
-import { readProgramSource } from '../protocol/program-source.ts'
-import { WORK_PROTOCOL } from '../protocol/protocol-ids.ts'
 import { createRelayNode, type RelayNode } from './relay-node.ts'
 import { startWorkService } from './work-service.ts'
 

@@ -1,9 +1,4 @@
 import type { Libp2p } from '@libp2p/interface'
-import type { Coordinator } from '../coordinator/coordinator.ts'
-import { CoordinatorError } from '../coordinator/coordinator-error.ts'
-import { isLoopbackIp } from '../coordinator/network-address.ts'
-import { verifyWalletProof } from '../coordinator/wallet-proof-check.ts'
-import type { Logger } from '../log.ts'
 import {
   appendProgramSource,
   createByteBudget,
@@ -22,7 +17,12 @@ import {
   WORK_PROTOCOL,
   type WorkRequest,
   type WorkResponse,
-} from '../protocol/index.ts'
+} from '@tabswarm/protocol'
+import type { Coordinator } from '../coordinator/coordinator.ts'
+import { CoordinatorError } from '../coordinator/coordinator-error.ts'
+import { isLoopbackIp } from '../coordinator/network-address.ts'
+import { verifyWalletProof } from '../coordinator/wallet-proof-check.ts'
+import type { Logger } from '../log.ts'
 
 /** The IP a connection comes from, for telling replicas' contributors apart; none when relayed or loopback. */
 function remoteHost(addr: string): string | undefined {

@@ -1,4 +1,4 @@
-import { RelayRefusalError } from '@tabswarm/relay/protocol'
+import { RelayRefusalError } from '@tabswarm/protocol'
 import { TabswarmError } from '@tabswarm/worker-kernels'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import { apiKeyCommand, apiKeyHelp } from './commands/api-key.ts'

@@ -1,5 +1,5 @@
+import type { CustomProgram, CustomTask, JobSpec, TensorRef } from '@tabswarm/protocol'
 import type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
-import type { CustomProgram, CustomTask, JobSpec, TensorRef } from '@tabswarm/relay/protocol'
 import {
   BLOB_TRANSFER_TIMEOUT_MS,
   MATMUL_TIMEOUT_MS,
@@ -341,13 +341,13 @@ export function checkMatrix(name: string, x: TensorLike): NdArray<'float32'> {
   return array as NdArray<'float32'>
 }
 
-export type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
 export type {
   CustomProgram,
   JobSpec,
   TensorRef,
   VerificationPolicy,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
+export type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
 export type {
   JobHandle,
   JobResult,

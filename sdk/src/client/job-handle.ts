@@ -1,5 +1,5 @@
+import { sha256Hex, type TensorRef } from '@tabswarm/protocol'
 import type { JobView, TaskResultRecord, VerificationMethod } from '@tabswarm/relay'
-import { sha256Hex, type TensorRef } from '@tabswarm/relay/protocol'
 import {
   BLOB_TRANSFER_TIMEOUT_MS,
   EVENT_STREAM_IDLE_TIMEOUT_MS,

@@ -1,4 +1,4 @@
-import { apiRequestTypedData, EMPTY_BODY_SHA256, sha256Hex } from '@tabswarm/relay/protocol'
+import { apiRequestTypedData, EMPTY_BODY_SHA256, sha256Hex } from '@tabswarm/protocol'
 import { verifyTypedData } from 'viem'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'

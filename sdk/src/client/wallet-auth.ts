@@ -3,7 +3,7 @@ import {
   EMPTY_BODY_SHA256,
   sha256Hex,
   walletRequestHeaders,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import type { Authenticate } from './http-transport.ts'
 
 /**

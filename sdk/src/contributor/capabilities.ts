@@ -1,4 +1,4 @@
-import type { Capabilities } from '@tabswarm/relay/protocol'
+import type { Capabilities } from '@tabswarm/protocol'
 import type { HostInfo } from '@tabswarm/worker-kernels'
 
 /**

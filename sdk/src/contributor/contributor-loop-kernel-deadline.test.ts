@@ -1,4 +1,4 @@
-import { packTensors, type WorkRequest, type WorkResponse } from '@tabswarm/relay/protocol'
+import { packTensors, type WorkRequest, type WorkResponse } from '@tabswarm/protocol'
 import { KernelTimeoutError } from '@tabswarm/worker-kernels'
 import { describe, expect, it } from 'vitest'
 import type { ContributorEvent } from './contributor-events.ts'

@@ -5,7 +5,7 @@ import {
   RelayRefusalError,
   type WorkRequest,
   type WorkResponse,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
 import type { ContributorEvent } from './contributor-events.ts'
 import { type KernelExecutor, runContributor } from './contributor-loop.ts'

@@ -16,7 +16,7 @@ import {
   type WorkRequest,
   type WorkResponse,
   walletProofTypedData,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import type { CustomKernelRequest } from '@tabswarm/worker-kernels'
 import { delay } from '../client/delay.ts'
 import { untilAborted } from '../client/until-aborted.ts'

@@ -1,4 +1,4 @@
-import { RelayRefusalError, WORK_PROTOCOL } from '@tabswarm/relay/protocol'
+import { RelayRefusalError, WORK_PROTOCOL } from '@tabswarm/protocol'
 
 /** Every version of the work protocol shares this prefix; the version follows it. */
 const WORK_PROTOCOL_PREFIX = '/tabswarm/work/'

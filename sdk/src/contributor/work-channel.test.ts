@@ -1,6 +1,6 @@
 import type { Libp2p } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
-import { RelayRefusalError, WORK_PROTOCOL } from '@tabswarm/relay/protocol'
+import { RelayRefusalError, WORK_PROTOCOL } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
 import { workChannelOver } from './work-channel.ts'
 

@@ -6,7 +6,7 @@ import {
   WORK_PROTOCOL,
   type WorkRequest,
   type WorkResponse,
-} from '@tabswarm/relay/protocol'
+} from '@tabswarm/protocol'
 import { unsupportedWorkProtocolError } from './unsupported-work-protocol.ts'
 
 /**

@@ -1,6 +1,6 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { BLOB_PROTOCOL, BlobFetchError, requestBlob } from '@tabswarm/relay/protocol'
+import { BLOB_PROTOCOL, BlobFetchError, requestBlob } from '@tabswarm/protocol'
 import { isDirect, isDirectWebRtc } from '../swarm/direct-peers.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import type { BlobCache } from './blob-cache.ts'

@@ -1,5 +1,5 @@
 import type { Libp2p } from '@libp2p/interface'
-import { BLOB_PROTOCOL, memoryBlobSource, serveBlobRequest } from '@tabswarm/relay/protocol'
+import { BLOB_PROTOCOL, memoryBlobSource, serveBlobRequest } from '@tabswarm/protocol'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import type { BlobCache } from './blob-cache.ts'
 

@@ -9,7 +9,7 @@ import { pubsubPeerDiscovery } from '@libp2p/pubsub-peer-discovery'
 import { webRTC } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { createDiscoveryValidator, DISCOVERY_TOPIC } from '@tabswarm/relay/protocol'
+import { createDiscoveryValidator, DISCOVERY_TOPIC } from '@tabswarm/protocol'
 import { createLibp2p } from 'libp2p'
 
 export interface TabNodeOptions {

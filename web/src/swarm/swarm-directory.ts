@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { IceServersSchema } from '@tabswarm/relay/protocol'
+import { IceServersSchema } from '@tabswarm/protocol'
 import type { SwarmDirectory } from './tab-swarm.ts'
 
 /** Budget for asking the relay where its libp2p listeners are. */

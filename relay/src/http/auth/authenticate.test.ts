@@ -1,11 +1,7 @@
 import { createHash } from 'node:crypto'
+import { apiRequestTypedData, WALLET_AUTH_HEADERS, walletRequestHeaders } from '@tabswarm/protocol'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
-import {
-  apiRequestTypedData,
-  WALLET_AUTH_HEADERS,
-  walletRequestHeaders,
-} from '../../protocol/api-auth.ts'
 import { createTestApi, TEST_RELAY_PEER_ID } from '../testing/test-api.ts'
 import { decideAuthMode, isLoopbackHost } from './authenticate.ts'
 

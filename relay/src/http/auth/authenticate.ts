@@ -1,5 +1,5 @@
+import { EMPTY_BODY_SHA256 } from '@tabswarm/protocol'
 import type { MiddlewareHandler } from 'hono'
-import { EMPTY_BODY_SHA256 } from '../../protocol/api-auth.ts'
 import type { ApiEnv, Principal } from '../api-env.ts'
 import { ApiError } from '../error-response.ts'
 import { pipeRequestBody } from '../pipe-request-body.ts'

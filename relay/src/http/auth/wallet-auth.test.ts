@@ -1,11 +1,11 @@
-import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
-import { describe, expect, it } from 'vitest'
 import {
   apiRequestTypedData,
   EMPTY_BODY_SHA256,
   WALLET_AUTH_HEADERS,
   walletRequestHeaders,
-} from '../../protocol/api-auth.ts'
+} from '@tabswarm/protocol'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
+import { describe, expect, it } from 'vitest'
 import { createWalletAuthenticator, type SignedRequest } from './wallet-auth.ts'
 
 const wallet = privateKeyToAccount(generatePrivateKey())

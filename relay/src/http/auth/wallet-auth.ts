@@ -1,9 +1,9 @@
-import { getAddress, isAddress, verifyTypedData } from 'viem'
 import {
   apiRequestTypedData,
   WALLET_AUTH_HEADERS,
   WALLET_AUTH_MAX_SKEW_MS,
-} from '../../protocol/api-auth.ts'
+} from '@tabswarm/protocol'
+import { getAddress, isAddress, verifyTypedData } from 'viem'
 import { createMemoryUsedNonces, type UsedNonces } from '../../store/used-nonces.ts'
 
 export interface WalletAuthOptions {

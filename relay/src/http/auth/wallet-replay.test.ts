@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { apiRequestTypedData, walletRequestHeaders } from '@tabswarm/protocol'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterEach, describe, expect, it } from 'vitest'
-import { apiRequestTypedData, walletRequestHeaders } from '../../protocol/api-auth.ts'
 import { createSqliteStore } from '../../store/sqlite-store.ts'
 import { createTestApi } from '../testing/test-api.ts'
 

@@ -1,3 +1,4 @@
+import type { JobSpec } from '@tabswarm/protocol'
 import type {
   AccountView,
   CoordinatorApi,
@@ -7,7 +8,6 @@ import type {
   TaskResultRecord,
 } from '../../coordinator/coordinator-api.ts'
 import { CoordinatorError } from '../../coordinator/coordinator-error.ts'
-import type { JobSpec } from '../../protocol/job-spec.ts'
 
 /**
  * An in-memory `CoordinatorApi` for the HTTP API's unit tests: jobs are recorded as

@@ -1,4 +1,4 @@
-import { RELAY_MAX_JSON_BYTES } from '@tabswarm/relay/protocol'
+import { RELAY_MAX_JSON_BYTES } from '@tabswarm/protocol'
 import type { JobSpec } from '../../client/client.ts'
 import { elementCount } from '../../npy/dtypes.ts'
 import type { NpyHeader } from '../../npy/npy.ts'

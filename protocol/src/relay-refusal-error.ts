@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { TabswarmError } from './tabswarm-error.ts'
 
 /**
  * Refusal codes after which asking again cannot help: the relay refuses this contributor

@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { TabswarmError } from './tabswarm-error.ts'
 
 /** Why a blob fetch failed. */
 export type BlobFetchErrorCode =

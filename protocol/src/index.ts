@@ -1,6 +1,8 @@
 /**
- * The wire protocol, browser-safe: imports nothing from Node. Tabs, headless workers and
- * the relay all speak through this module.
+ * `@tabswarm/protocol`: the shared contract, browser-safe and a leaf (it imports nothing
+ * from Node and nothing else of ours). Tabs, headless workers, the SDK and the relay all
+ * speak through this package: the error base, the job spec, the wire messages and their
+ * framing.
  */
 
 export type { ApiRequestToSign } from './api-auth.ts'
@@ -97,7 +99,9 @@ export {
   CustomTaskSchema,
   JobSpecSchema,
   MAX_BUDGET,
+  MAX_JOB_OUTPUT_ELEMENTS,
   MAX_JOB_TASKS,
+  MAX_MATMUL_OUTPUT_ELEMENTS,
   MAX_PARAMS_BYTES,
   MAX_PRIORITY,
   MAX_PROGRAM_BINDINGS,
@@ -166,6 +170,14 @@ export { BLOB_PROTOCOL, DISCOVERY_TOPIC, WORK_PROTOCOL } from './protocol-ids.ts
 export type { RelayRefusalOptions } from './relay-refusal-error.ts'
 export { RelayRefusalError } from './relay-refusal-error.ts'
 export { sha256Hex } from './sha256.ts'
+export type {
+  ErrorDetailsOptions,
+  SerializedError,
+  TabswarmErrorOptions,
+} from './tabswarm-error.ts'
+export { TabswarmError } from './tabswarm-error.ts'
+export type { TokenBucketLimiter, TokenBucketOptions } from './token-bucket.ts'
+export { createTokenBucketLimiter } from './token-bucket.ts'
 export {
   WALLET_PROOF_DOMAIN,
   WALLET_PROOF_MAX_AGE_S,

@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { TabswarmError } from './tabswarm-error.ts'
 
 /** Codes carried by {@link ProtocolError} and by `error` messages on the wire. */
 export type ProtocolErrorCode =
