@@ -51,8 +51,8 @@ export type {
   WorkGateway,
 } from './coordinator/coordinator-api.ts'
 export { CoordinatorError } from './coordinator/coordinator-error.ts'
-export type { TileVerifier } from './coordinator/tile-verifier.ts'
-export { cpuReferenceVerifier } from './coordinator/tile-verifier.ts'
+export type { TileVerifier } from './coordinator/verification/tile-verifier.ts'
+export { cpuReferenceVerifier } from './coordinator/verification/tile-verifier.ts'
 export type { ApiConfig } from './http/api-config.ts'
 export {
   apiConfigFromEnv,

@@ -4,7 +4,7 @@ import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { describe, expect, it } from 'vitest'
-import { networkKey } from '../coordinator/network-address.ts'
+import { networkKey } from '../coordinator/contributors/network-address.ts'
 import {
   createReservationGuard,
   type ReservationGuardNode,

@@ -1,7 +1,7 @@
 import type { RelayReservation } from '@libp2p/circuit-relay-v2'
 import type { Connection, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { isLoopbackIp, networkKey } from '../coordinator/network-address.ts'
+import { isLoopbackIp, networkKey } from '../coordinator/contributors/network-address.ts'
 
 /** The parts of the relay's libp2p node the guard works with. */
 export interface ReservationGuardNode {

@@ -18,10 +18,10 @@ import {
   type WorkRequest,
   type WorkResponse,
 } from '@tabswarm/protocol'
+import { isLoopbackIp } from '../coordinator/contributors/network-address.ts'
+import { verifyWalletProof } from '../coordinator/contributors/wallet-proof-check.ts'
 import type { Coordinator } from '../coordinator/coordinator.ts'
 import { CoordinatorError } from '../coordinator/coordinator-error.ts'
-import { isLoopbackIp } from '../coordinator/network-address.ts'
-import { verifyWalletProof } from '../coordinator/wallet-proof-check.ts'
 import type { Logger } from '../log.ts'
 
 /** The IP a connection comes from, for telling replicas' contributors apart; none when relayed or loopback. */

@@ -4,12 +4,12 @@ import { join } from 'node:path'
 import type { Capabilities, VerificationPolicy } from '@tabswarm/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterEach, describe, expect, it } from 'vitest'
-import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
-import { silentLogger } from '../log.ts'
-import type { CoordinatorStore } from '../store/coordinator-store.ts'
-import { createSqliteStore } from '../store/sqlite-store.ts'
-import { type Coordinator, createCoordinator } from './coordinator.ts'
-import type { JobEvent, LeaseGrant } from './coordinator-api.ts'
+import { type BlobStore, createMemoryBlobStore } from '../../blobs/blob-store.ts'
+import { silentLogger } from '../../log.ts'
+import type { CoordinatorStore } from '../../store/coordinator-store.ts'
+import { createSqliteStore } from '../../store/sqlite-store.ts'
+import { type Coordinator, createCoordinator } from '../coordinator.ts'
+import type { JobEvent, LeaseGrant } from '../coordinator-api.ts'
 
 /**
  * Backtracking (Sarmenta): a sleeper, trusted on a long record, turns wrong on a job checked

@@ -1,5 +1,5 @@
-import type { LeaseGrant } from './coordinator-api.ts'
-import { type JobRuntime, type TaskRuntime, tileOperands } from './job-runtime.ts'
+import type { LeaseGrant } from '../coordinator-api.ts'
+import { type JobRuntime, type TaskRuntime, tileOperands } from '../jobs/job-runtime.ts'
 import type { Lease } from './lease-table.ts'
 
 /**

@@ -6,8 +6,8 @@ import {
   MAX_MATMUL_OUTPUT_ELEMENTS,
   MAX_PAYLOAD_BYTES,
 } from '@tabswarm/protocol'
-import { CoordinatorError } from './coordinator-error.ts'
-import { newcomerQuorum } from './credibility.ts'
+import { CoordinatorError } from '../coordinator-error.ts'
+import { newcomerQuorum } from '../verification/credibility.ts'
 import { autoTileEdge } from './matmul-tiling.ts'
 import { elementCount, tensorByteLength } from './tensor-bytes.ts'
 

@@ -1,10 +1,15 @@
 import type { OutputSpec, VerificationPolicy } from '@tabswarm/protocol'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
-import type { ResultTensor } from './coordinator-api.ts'
+import type { ResultTensor } from '../coordinator-api.ts'
+import {
+  type CustomInputs,
+  type MatmulInputs,
+  type Replica,
+  tileOperands,
+} from '../jobs/job-runtime.ts'
+import { float32View, tensorByteLength } from '../jobs/tensor-bytes.ts'
 import { groupCredibility } from './credibility.ts'
-import { type CustomInputs, type MatmulInputs, type Replica, tileOperands } from './job-runtime.ts'
 import { replicasAgree } from './replica-comparator.ts'
-import { float32View, tensorByteLength } from './tensor-bytes.ts'
 import type { TileVerifier } from './tile-verifier.ts'
 
 /** What an algebraic check or a recomputation of one matmul tile says. */

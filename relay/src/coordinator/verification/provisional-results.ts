@@ -1,20 +1,20 @@
-import type { BlobStore } from '../blobs/blob-store.ts'
-import type { Ledger } from '../ledger/ledger.ts'
-import type { Logger } from '../log.ts'
-import type { CoordinatorStore } from '../store/coordinator-store.ts'
-import type { Clock } from './clock.ts'
+import type { BlobStore } from '../../blobs/blob-store.ts'
+import type { Ledger } from '../../ledger/ledger.ts'
+import type { Logger } from '../../log.ts'
+import type { CoordinatorStore } from '../../store/coordinator-store.ts'
+import type { Clock } from '../clock.ts'
 import type {
   Contributor,
   ContributorIdentity,
   ContributorRegistry,
-} from './contributor-registry.ts'
-import type { ResultTensor, TaskResultRecord } from './coordinator-api.ts'
-import type { CoordinatorCounters } from './coordinator-counters.ts'
-import type { JobPublication } from './job-publication.ts'
-import type { JobRuntime, ProvisionalAcceptance } from './job-runtime.ts'
-import { jobView } from './job-view.ts'
+} from '../contributors/contributor-registry.ts'
+import type { ResultTensor, TaskResultRecord } from '../coordinator-api.ts'
+import type { CoordinatorCounters } from '../coordinator-counters.ts'
+import type { JobPublication } from '../jobs/job-publication.ts'
+import type { JobRuntime, ProvisionalAcceptance } from '../jobs/job-runtime.ts'
+import { jobView } from '../jobs/job-view.ts'
+import type { Scheduler } from '../leases/scheduler.ts'
 import type { ResultVerifier } from './result-verifier.ts'
-import type { Scheduler } from './scheduler.ts'
 
 export interface ProvisionalResultsDeps {
   store: CoordinatorStore

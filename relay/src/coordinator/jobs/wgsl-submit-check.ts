@@ -1,6 +1,6 @@
 import type { JobSpec } from '@tabswarm/protocol'
 import type { KernelCompileMessage } from '@tabswarm/worker-kernels'
-import { CoordinatorError } from './coordinator-error.ts'
+import { CoordinatorError } from '../coordinator-error.ts'
 
 /**
  * Compiles WGSL without running it: `createWgslChecker()` of `@tabswarm/worker-kernels/node`

@@ -1,7 +1,7 @@
 import type { TensorDtype } from '@tabswarm/protocol'
 import { float16Value } from '@tabswarm/worker-kernels'
-import type { ResultTensor } from './coordinator-api.ts'
-import { alignedBytes } from './tensor-bytes.ts'
+import type { ResultTensor } from '../coordinator-api.ts'
+import { alignedBytes } from '../jobs/tensor-bytes.ts'
 
 /**
  * Relative tolerance of two float results of the same program on different GPUs. WGSL lets

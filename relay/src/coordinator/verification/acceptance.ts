@@ -1,32 +1,32 @@
 import type { TensorRef } from '@tabswarm/protocol'
-import type { BlobStore } from '../blobs/blob-store.ts'
-import type { Ledger } from '../ledger/ledger.ts'
-import type { Logger } from '../log.ts'
-import type { CoordinatorStore } from '../store/coordinator-store.ts'
-import type { Clock } from './clock.ts'
+import type { BlobStore } from '../../blobs/blob-store.ts'
+import type { Ledger } from '../../ledger/ledger.ts'
+import type { Logger } from '../../log.ts'
+import type { CoordinatorStore } from '../../store/coordinator-store.ts'
+import type { Clock } from '../clock.ts'
 import {
   type Contributor,
   type ContributorIdentity,
   type ContributorRegistry,
   identityOf,
   sameContributor,
-} from './contributor-registry.ts'
+} from '../contributors/contributor-registry.ts'
 import type {
   JobStatus,
   ResultOutcome,
   ResultTensor,
   TaskResultRecord,
   VerificationMethod,
-} from './coordinator-api.ts'
-import type { CoordinatorCounters } from './coordinator-counters.ts'
+} from '../coordinator-api.ts'
+import type { CoordinatorCounters } from '../coordinator-counters.ts'
+import type { JobPublication } from '../jobs/job-publication.ts'
+import type { JobRuntime, KnownAnswer, TaskRuntime } from '../jobs/job-runtime.ts'
+import { jobView } from '../jobs/job-view.ts'
+import type { LeaseTable } from '../leases/lease-table.ts'
+import type { Scheduler } from '../leases/scheduler.ts'
 import { credibility } from './credibility.ts'
-import type { JobPublication } from './job-publication.ts'
-import type { JobRuntime, KnownAnswer, TaskRuntime } from './job-runtime.ts'
-import { jobView } from './job-view.ts'
-import type { LeaseTable } from './lease-table.ts'
 import type { ProvisionalResults } from './provisional-results.ts'
 import type { ResultVerifier } from './result-verifier.ts'
-import type { Scheduler } from './scheduler.ts'
 
 export interface AcceptanceDeps {
   store: CoordinatorStore

@@ -1,11 +1,11 @@
 import type { JobSpec } from '@tabswarm/protocol'
-import { mismatch } from './capability-match.ts'
 import {
   type Contributor,
   type ContributorRegistry,
   sameContributor,
-} from './contributor-registry.ts'
-import type { JobRuntime, TaskRuntime } from './job-runtime.ts'
+} from '../contributors/contributor-registry.ts'
+import type { JobRuntime, TaskRuntime } from '../jobs/job-runtime.ts'
+import { mismatch } from './capability-match.ts'
 import type { LeaseTable } from './lease-table.ts'
 
 /** Stride scheduling's big number: a job's pass grows by STRIDE / priority per lease. */

@@ -1,10 +1,10 @@
 import type { Capabilities } from '@tabswarm/protocol'
-import type { Logger } from '../log.ts'
-import type { CoordinatorStore, StoredContributor } from '../store/coordinator-store.ts'
+import type { Logger } from '../../log.ts'
+import type { CoordinatorStore, StoredContributor } from '../../store/coordinator-store.ts'
+import type { Clock } from '../clock.ts'
+import type { ContributorHello } from '../coordinator-api.ts'
+import { CoordinatorError } from '../coordinator-error.ts'
 import { accountKey } from './account-key.ts'
-import type { Clock } from './clock.ts'
-import type { ContributorHello } from './coordinator-api.ts'
-import { CoordinatorError } from './coordinator-error.ts'
 import { networkKey } from './network-address.ts'
 
 /** Who a result comes from, as far as distinctness goes. */

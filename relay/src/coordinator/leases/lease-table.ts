@@ -1,4 +1,4 @@
-import type { Clock } from './clock.ts'
+import type { Clock } from '../clock.ts'
 
 /** A task held by one contributor until `expiresAt`. */
 export interface Lease {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Replica } from './job-runtime.ts'
+import type { Replica } from '../jobs/job-runtime.ts'
 import { createResultVerifier } from './result-verifier.ts'
 import { cpuReferenceVerifier } from './tile-verifier.ts'
 
