@@ -15,20 +15,10 @@ const id = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'ids are 1-64 characters of
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex sha-256')
 const count = z.number().int().min(0).max(MAX_TENSOR_DIM)
 
-export const DtypeSchema = z.enum(['float32'])
-export type Dtype = z.infer<typeof DtypeSchema>
-
-/** Where one tensor lives inside a message payload. */
-export const TensorSlotSchema = z.object({
-  name: z.string().regex(/^[a-z][a-z0-9_]{0,31}$/),
-  dtype: DtypeSchema,
-  shape: z.array(count).max(MAX_TENSOR_RANK),
-  byteOffset: z.number().int().min(0),
-  byteLength: z.number().int().min(0),
-})
-export type TensorSlot = z.infer<typeof TensorSlotSchema>
-
-/** Where one buffer of a custom kernel lives inside a message payload: any job dtype, raw bytes. */
+/**
+ * Where one buffer lives inside a message payload: raw bytes of `shape`'s elements of
+ * `dtype`, row-major. Every kernel's outputs travel in these, built-in or custom.
+ */
 export const BufferSlotSchema = z.object({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/),
   dtype: TensorDtypeSchema,
@@ -37,6 +27,64 @@ export const BufferSlotSchema = z.object({
   byteLength: z.number().int().min(0),
 })
 export type BufferSlot = z.infer<typeof BufferSlotSchema>
+
+/** Most peers a lease names as holders of one input. */
+export const MAX_INPUT_PROVIDERS = 8
+
+/** Most content hashes a contributor announces holding in one lease request. */
+export const MAX_HELD_BLOBS = 256
+
+/**
+ * One input of a task, named by content: the sha-256 of exactly the bytes the task reads.
+ * The contributor fetches them from `providers` (peers over direct WebRTC) first and from
+ * the relay's blob protocol as the fallback, and checks the hash either way: a peer that
+ * lies costs a fallback, never a wrong input. Not inside the lease: job data never rides
+ * the work protocol, so the relay sends each byte once per holder at most, and peers the rest.
+ */
+export const InputRefSchema = z.object({
+  /** The program's binding name: `a` and `b` for matmul. */
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/),
+  dtype: TensorDtypeSchema,
+  shape: z.array(count).max(MAX_TENSOR_RANK),
+  /** sha-256 of the bytes, hex: what every source is checked against. */
+  sha256: sha256Hex,
+  byteLength: z.number().int().min(0),
+  /**
+   * Set when the bytes are a range of a larger uploaded blob (a matmul row band of A):
+   * which blob, and where in it. The relay serves the range under `sha256` either way.
+   */
+  range: z.object({ blob: sha256Hex, byteOffset: z.number().int().min(0) }).optional(),
+  /** Peer ids that announced holding these bytes, tried first, in order. */
+  providers: z.array(z.string().max(128)).max(MAX_INPUT_PROVIDERS).optional(),
+})
+export type InputRef = z.infer<typeof InputRefSchema>
+
+const bindings = z
+  .array(
+    z.object({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/), dtype: TensorDtypeSchema }),
+  )
+  .max(8)
+
+/**
+ * What a lease runs. Matmul is a built-in program over the same buffers as any other:
+ * inputs `a` (m×k) and `b` (k×n), output `c` (m×n), all float32. A `wgsl` program is a
+ * researcher's: its source is UTF-8 in the lease's payload (`source` says where; see
+ * `program-source.ts`), so the header's size does not depend on the source's length.
+ */
+export const TaskProgramSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('matmul'), m: count, k: count, n: count }),
+  z.object({
+    kind: z.literal('wgsl'),
+    source: z.object({
+      byteOffset: z.number().int().min(0),
+      byteLength: z.number().int().min(1).max(MAX_WGSL_BYTES),
+    }),
+    entryPoint: CustomProgramSchema.shape.entryPoint,
+    inputs: bindings,
+    outputs: bindings.min(1),
+  }),
+])
+export type TaskProgram = z.infer<typeof TaskProgramSchema>
 
 /** What a contributor's GPU can do, sent once per connection. */
 export const CapabilitiesSchema = z.object({
@@ -54,9 +102,6 @@ export const CapabilitiesSchema = z.object({
   agent: text,
 })
 export type Capabilities = z.infer<typeof CapabilitiesSchema>
-
-export const MatmulArgsSchema = z.object({ m: count, k: count, n: count })
-export type MatmulArgs = z.infer<typeof MatmulArgsSchema>
 
 // Requests (contributor -> relay)
 
@@ -85,7 +130,15 @@ export const HelloSchema = z.object({
   benchmark: BenchmarkSchema.optional(),
   wallet: WalletProofSchema.optional(),
 })
-export const LeaseRequestSchema = z.object({ type: z.literal('lease-request') })
+/**
+ * Asks for work. `holds` lists content hashes the contributor can serve to peers (its
+ * blob cache, newest first): the coordinator names it as a provider of those inputs in
+ * other contributors' leases.
+ */
+export const LeaseRequestSchema = z.object({
+  type: z.literal('lease-request'),
+  holds: z.array(sha256Hex).max(MAX_HELD_BLOBS).optional(),
+})
 /** Keeps a long task's lease alive; send it well before `expiresInMs` runs out. */
 export const LeaseRenewSchema = z.object({ type: z.literal('lease-renew'), leaseId: id })
 /**
@@ -94,17 +147,9 @@ export const LeaseRenewSchema = z.object({ type: z.literal('lease-renew'), lease
  * of waiting for the lease to expire. Not a fault and not a task error.
  */
 export const LeaseReleaseSchema = z.object({ type: z.literal('lease-release'), leaseId: id })
+/** A task's outputs, one slot per output the lease declared, in order, for every kernel. */
 export const TaskResultSchema = z.object({
   type: z.literal('result'),
-  leaseId: id,
-  output: TensorSlotSchema,
-  sha256: sha256Hex,
-  elapsedMs: z.number().min(0).max(86_400_000),
-})
-
-/** The outputs of a custom-kernel task, one slot per declared output, in order. */
-export const CustomResultSchema = z.object({
-  type: z.literal('custom-result'),
   leaseId: id,
   outputs: z.array(BufferSlotSchema).min(1).max(8),
   /** sha-256 of the whole payload. */
@@ -131,7 +176,6 @@ export const WorkRequestSchema = z.discriminatedUnion('type', [
   LeaseRenewSchema,
   LeaseReleaseSchema,
   TaskResultSchema,
-  CustomResultSchema,
   TaskErrorSchema,
 ])
 export type Hello = z.infer<typeof HelloSchema>
@@ -139,7 +183,6 @@ export type LeaseRequest = z.infer<typeof LeaseRequestSchema>
 export type LeaseRenew = z.infer<typeof LeaseRenewSchema>
 export type LeaseRelease = z.infer<typeof LeaseReleaseSchema>
 export type TaskResult = z.infer<typeof TaskResultSchema>
-export type CustomResult = z.infer<typeof CustomResultSchema>
 export type TaskError = z.infer<typeof TaskErrorSchema>
 export type WorkRequest = z.infer<typeof WorkRequestSchema>
 
@@ -149,44 +192,26 @@ export const HelloAckSchema = z.object({
   type: z.literal('hello-ack'),
   peerId: z.string().max(128),
 })
+/**
+ * A task, for every kernel: the program, its inputs by content address (fetched apart from
+ * this message; see `InputRefSchema`), the outputs it must write, and the lease's terms.
+ * The payload holds the `wgsl` program's source and nothing else.
+ */
 export const LeaseSchema = z.object({
   type: z.literal('lease'),
   leaseId: id,
   jobId: id,
   taskId: id,
-  kernel: z.literal('matmul'),
-  args: MatmulArgsSchema,
-  inputs: z.array(TensorSlotSchema).max(16),
-  expiresInMs: z.number().int().min(0),
-})
-/**
- * A custom lease's program: the job's `CustomProgram` with its WGSL moved out of the header
- * into the payload (`source` says where, UTF-8; see `program-source.ts`), so the header's
- * size does not depend on the source's length or its JSON escaping.
- */
-export const LeaseProgramSchema = CustomProgramSchema.omit({ wgsl: true }).extend({
-  source: z.object({
-    byteOffset: z.number().int().min(0),
-    byteLength: z.number().int().min(1).max(MAX_WGSL_BYTES),
-  }),
-})
-export type LeaseProgram = z.infer<typeof LeaseProgramSchema>
-
-/**
- * A task of a researcher's WGSL program, offered only to contributors whose hello lists
- * `custom` among their kernels. Inputs, then the program source, are in the payload;
- * `params` is the uniform block.
- */
-export const CustomLeaseSchema = z.object({
-  type: z.literal('custom-lease'),
-  leaseId: id,
-  jobId: id,
-  taskId: id,
-  program: LeaseProgramSchema,
-  inputs: z.array(BufferSlotSchema).max(8),
-  outputs: z.array(OutputSpecSchema).min(1).max(8),
-  workgroups: z.tuple([count, count, count]),
-  /** Uniform bytes, base64. */
+  program: TaskProgramSchema,
+  inputs: z.array(InputRefSchema).max(16),
+  /** One per program output, in order. */
+  outputs: z
+    .array(OutputSpecSchema.extend({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/) }))
+    .min(1)
+    .max(8),
+  /** Workgroups to dispatch (`wgsl` programs; the built-ins plan their own). */
+  workgroups: z.tuple([count, count, count]).optional(),
+  /** Uniform bytes of a `wgsl` program, base64. */
   params: z.string().max(8192).optional(),
   expiresInMs: z.number().int().min(0),
 })
@@ -223,7 +248,6 @@ export const ErrorMessageSchema = z.object({
 export const WorkResponseSchema = z.discriminatedUnion('type', [
   HelloAckSchema,
   LeaseSchema,
-  CustomLeaseSchema,
   NoWorkSchema,
   ResultAckSchema,
   LeaseRenewedSchema,
@@ -232,7 +256,6 @@ export const WorkResponseSchema = z.discriminatedUnion('type', [
 ])
 export type HelloAck = z.infer<typeof HelloAckSchema>
 export type Lease = z.infer<typeof LeaseSchema>
-export type CustomLease = z.infer<typeof CustomLeaseSchema>
 export type NoWork = z.infer<typeof NoWorkSchema>
 export type ResultAck = z.infer<typeof ResultAckSchema>
 export type LeaseRenewed = z.infer<typeof LeaseRenewedSchema>

@@ -4,7 +4,9 @@
  * side by side while old tabs drain.
  */
 // 2.0.0: a custom lease's WGSL moved from the header into the payload (`program.source`).
-export const WORK_PROTOCOL = '/tabswarm/work/2.0.0'
+// 3.0.0: one lease and one result for every kernel (matmul is a built-in program); inputs
+// are named by sha-256 and fetched over the blob protocol, peers first, not sent inline.
+export const WORK_PROTOCOL = '/tabswarm/work/3.0.0'
 
 /** Content-addressed blob fetch, served by the relay's store and by every tab's cache. */
 export const BLOB_PROTOCOL = '/tabswarm/blob/1.0.0'
