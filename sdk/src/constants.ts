@@ -63,5 +63,10 @@ export const KERNEL_DEADLINE_MARGIN_MS = 10_000
  * is less than `KERNEL_DEADLINE_MARGIN_MS`.
  */
 export const KERNEL_DEADLINE_MARGIN_FRACTION = 0.25
+/**
+ * Bytes of recent task inputs a headless worker keeps, so the inputs its tasks share (a
+ * matmul job's B, a band of A) come from the relay once, not once per task.
+ */
+export const HEADLESS_INPUT_CACHE_BYTES = 64 * 1024 * 1024
 /** Each run of the matmul speed probe a contributor times at start. */
 export const SPEED_PROBE_TIMEOUT_MS = 30_000

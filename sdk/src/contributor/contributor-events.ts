@@ -15,6 +15,18 @@ export type ContributorEvent =
       elapsedMs: number
       reason?: string
     }
+  /**
+   * A task's inputs are in, each checked against its sha-256: `bytes` by where they came
+   * from (this contributor's cache, peers over direct WebRTC, the relay), `fallbacks` the
+   * sources or peers that failed first (dead, slow, lying or not holding them).
+   */
+  | {
+      type: 'inputs-fetched'
+      taskId: string
+      bytes: { cache: number; peer: number; relay: number }
+      fallbacks: number
+      elapsedMs: number
+    }
   | { type: 'task-failed'; taskId: string; error: string }
   /**
    * The relay refused this task's result as malformed for its lease (`code` is its own:

@@ -1,8 +1,9 @@
-import { packTensors, type WorkRequest, type WorkResponse } from '@tabswarm/protocol'
+import type { WorkRequest, WorkResponse } from '@tabswarm/protocol'
 import { KernelTimeoutError } from '@tabswarm/worker-kernels'
 import { describe, expect, it } from 'vitest'
 import type { ContributorEvent } from './contributor-events.ts'
-import { type KernelExecutor, runContributor } from './contributor-loop.ts'
+import { runContributor } from './contributor-loop.ts'
+import { fakeInputs, matmulLease, matmulOperands, matmulRunner } from './testing/fake-work.ts'
 import type { WorkChannel } from './work-channel.ts'
 
 /** Long enough that timer jitter on a loaded machine stays well inside the margin (500 ms). */
@@ -23,10 +24,6 @@ const capabilities = {
 function loadedRelay() {
   let expiresAt = Number.POSITIVE_INFINITY
   const reports: Array<{ request: WorkRequest; msBeforeExpiry: number; outcome: string }> = []
-  const { slots, payload } = packTensors([
-    { name: 'a', shape: [1, 1], data: new Float32Array([2]) },
-    { name: 'b', shape: [1, 1], data: new Float32Array([3]) },
-  ])
   let leases = 1
   const channel: WorkChannel = {
     peerId: 'peer-test',
@@ -39,22 +36,16 @@ function loadedRelay() {
       switch (request.type) {
         case 'hello':
           return answer({ type: 'hello-ack', peerId: 'peer-test' })
-        case 'lease-request':
+        case 'lease-request': {
           if (leases-- <= 0) return answer({ type: 'no-work', retryAfterMs: 20 })
+          const lease = await matmulLease({
+            leaseId: 'lease-1',
+            taskId: 'task-1',
+            expiresInMs: LEASE_MS,
+          })
           expiresAt = performance.now() + LEASE_MS
-          return answer(
-            {
-              type: 'lease',
-              leaseId: 'lease-1',
-              jobId: 'job-1',
-              taskId: 'task-1',
-              kernel: 'matmul',
-              args: { m: 1, k: 1, n: 1 },
-              inputs: slots,
-              expiresInMs: LEASE_MS,
-            },
-            payload,
-          )
+          return answer(lease.header, lease.payload)
+        }
         case 'lease-renew':
           throw new Error('the relay did not answer in time (loaded)')
         case 'task-error': {
@@ -74,18 +65,15 @@ function loadedRelay() {
 /** A kernel that never ends, on an executor that keeps the deadline it is given. */
 function endlessKernel() {
   const deadlines: number[] = []
-  const executor: KernelExecutor = {
-    matmul: (_req, { timeoutMs }) => {
-      deadlines.push(timeoutMs)
-      return new Promise((_, reject) =>
-        setTimeout(
-          () =>
-            reject(new KernelTimeoutError(`Kernel call exceeded its ${timeoutMs} ms deadline.`)),
-          timeoutMs,
-        ),
-      )
-    },
-  }
+  const executor = matmulRunner((_req, { timeoutMs = 0 }) => {
+    deadlines.push(timeoutMs)
+    return new Promise((_, reject) =>
+      setTimeout(
+        () => reject(new KernelTimeoutError(`Kernel call exceeded its ${timeoutMs} ms deadline.`)),
+        timeoutMs,
+      ),
+    )
+  })
   return { executor, deadlines }
 }
 
@@ -96,6 +84,7 @@ describe('runContributor and the kernel deadline', () => {
     const events: ContributorEvent[] = []
     const summary = await runContributor({
       channel: relay.channel,
+      inputs: fakeInputs(matmulOperands).source,
       capabilities,
       executor: gpu.executor,
       gflops: false,
@@ -112,6 +101,33 @@ describe('runContributor and the kernel deadline', () => {
     const [report] = relay.reports
     expect(report!.request).toMatchObject({ type: 'task-error', code: 'KERNEL_TIMEOUT' })
     expect(report!.outcome, `${report!.msBeforeExpiry} ms before expiry`).toBe('rejected')
-    expect(gpu.deadlines).toEqual([1_500])
+    // The lease's 2 s less its 500 ms margin, less the moment fetching the inputs took.
+    expect(gpu.deadlines).toHaveLength(1)
+    expect(gpu.deadlines[0]).toBeLessThanOrEqual(1_500)
+    expect(gpu.deadlines[0]).toBeGreaterThan(1_300)
+  })
+
+  it('counts fetching the inputs against the deadline: a fetch that outlasts it fails the task in time', async () => {
+    const relay = loadedRelay()
+    const gpu = endlessKernel()
+    const stalled = fakeInputs(matmulOperands)
+    const events: ContributorEvent[] = []
+    const summary = await runContributor({
+      channel: relay.channel,
+      // A source that never answers, and ignores its signal: the loop's own deadline ends it.
+      inputs: { fetch: () => new Promise(() => {}), held: () => [] },
+      capabilities,
+      executor: gpu.executor,
+      gflops: false,
+      signal: new AbortController().signal,
+      maxTasks: 1,
+      onEvent: (e) => events.push(e),
+    })
+    expect(stalled.fetches).toHaveLength(0)
+    expect(summary).toMatchObject({ failed: 1, tasks: 0 })
+    expect(gpu.deadlines).toEqual([])
+    const [report] = relay.reports
+    expect(report!.request).toMatchObject({ type: 'task-error', code: 'INPUT_TIMEOUT' })
+    expect(report!.outcome, `${report!.msBeforeExpiry} ms before expiry`).toBe('rejected')
   })
 })

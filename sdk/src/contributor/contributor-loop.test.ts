@@ -1,7 +1,6 @@
 import {
   encodeFrame,
   MAX_MESSAGE_BYTES,
-  packTensors,
   RelayRefusalError,
   type WorkRequest,
   type WorkResponse,
@@ -9,6 +8,7 @@ import {
 import { describe, expect, it } from 'vitest'
 import type { ContributorEvent } from './contributor-events.ts'
 import { type KernelExecutor, runContributor } from './contributor-loop.ts'
+import { fakeInputs, matmulLease, matmulOperands, matmulRunner } from './testing/fake-work.ts'
 import type { WorkChannel } from './work-channel.ts'
 
 const capabilities = {
@@ -41,10 +41,6 @@ function fakeRelay(
     resultSent = resolve
   })
   let leases = options.leases ?? 1
-  const { slots, payload } = packTensors([
-    { name: 'a', shape: [1, 1], data: new Float32Array([2]) },
-    { name: 'b', shape: [1, 1], data: new Float32Array([3]) },
-  ])
   const channel: WorkChannel = {
     peerId: 'peer-test',
     relay: '/memory/relay',
@@ -62,19 +58,12 @@ function fakeRelay(
           signal.throwIfAborted()
           if (leases <= 0) return answer({ type: 'no-work', retryAfterMs: 20 })
           const n = leases--
-          return answer(
-            {
-              type: 'lease',
-              leaseId: `lease-${n}`,
-              jobId: 'job-1',
-              taskId: `task-${n}`,
-              kernel: 'matmul',
-              args: { m: 1, k: 1, n: 1 },
-              inputs: slots,
-              expiresInMs: options.expiresInMs ?? 60_000,
-            },
-            payload,
-          )
+          const lease = await matmulLease({
+            leaseId: `lease-${n}`,
+            taskId: `task-${n}`,
+            expiresInMs: options.expiresInMs ?? 60_000,
+          })
+          return answer(lease.header, lease.payload)
         }
         case 'lease-renew':
           return answer({
@@ -85,8 +74,7 @@ function fakeRelay(
           })
         case 'lease-release':
           return answer({ type: 'lease-released', leaseId: request.leaseId, outcome: 'released' })
-        case 'result':
-        case 'custom-result': {
+        case 'result': {
           resultSent()
           const failure = options.resultFailures?.shift()
           if (failure != null) throw failure
@@ -115,15 +103,13 @@ function heldExecutor() {
   const running = new Promise<void>((resolve) => {
     started = resolve
   })
-  const executor: KernelExecutor = {
-    matmul: (_req, { signal }) => {
-      calls.push(signal)
-      started()
-      return new Promise<Float32Array>((resolve) => {
-        finish = () => resolve(new Float32Array([6]))
-      })
-    },
-  }
+  const executor = matmulRunner((_req, { signal }) => {
+    calls.push(signal!)
+    started()
+    return new Promise<Float32Array>((resolve) => {
+      finish = () => resolve(new Float32Array([6]))
+    })
+  })
   return { executor, calls, running, finish: () => finish?.() }
 }
 
@@ -137,6 +123,7 @@ function run(
   const events: ContributorEvent[] = []
   const done = runContributor({
     channel,
+    inputs: fakeInputs(matmulOperands).source,
     capabilities,
     executor,
     gflops: false,
@@ -236,7 +223,7 @@ describe('runContributor tasks', () => {
 
   it('failed kernel runs count toward maxTasks, so a broken GPU does not loop forever', async () => {
     const relay = fakeRelay({ leases: 10 })
-    const broken: KernelExecutor = { matmul: () => Promise.reject(new Error('device lost')) }
+    const broken = matmulRunner(() => Promise.reject(new Error('device lost')))
     const { done } = run(relay.channel, broken, { maxTasks: 3 })
     const summary = await done
     expect(summary).toMatchObject({ tasks: 0, failed: 3 })
@@ -266,9 +253,7 @@ describe('runContributor limits and refusals', () => {
   it('reports a result too large to send as a task error, never as a relay error', async () => {
     const relay = fakeRelay({ leases: 1 })
     // A whole message's worth of output: no room is left for the header.
-    const huge: KernelExecutor = {
-      matmul: async () => new Float32Array(MAX_MESSAGE_BYTES / 4),
-    }
+    const huge = matmulRunner(async () => new Float32Array(MAX_MESSAGE_BYTES / 4))
     const { done, events } = run(encodingChannel(relay.channel), huge, {
       maxTasks: 1,
       signal: AbortSignal.timeout(5_000),
@@ -314,7 +299,7 @@ describe('runContributor limits and refusals', () => {
   it('retries a transient refusal, as a relay error', async () => {
     const relay = fakeRelay({ leases: 1 })
     const busy: WorkResponse = { type: 'error', code: 'INTERNAL', message: 'try again' }
-    const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+    const gpu = matmulRunner(async () => new Float32Array([6]))
     const { done, events } = run(encodingChannel(relay.channel, [busy]), gpu, {
       maxTasks: 1,
       signal: AbortSignal.timeout(5_000),
@@ -345,7 +330,7 @@ describe('runContributor: a result the relay refuses as malformed', () => {
     '%s is final for its task: reported as a task error, said why, next lease taken',
     async (code, refusal) => {
       const relay = fakeRelay({ leases: 2, resultAnswers: [refusal] })
-      const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+      const gpu = matmulRunner(async () => new Float32Array([6]))
       const { done, events } = run(relay.channel, gpu, {
         maxTasks: 2,
         signal: AbortSignal.timeout(5_000),
@@ -379,7 +364,7 @@ describe('runContributor: a result the relay refuses as malformed', () => {
 
   it('still retries a transient failure to send the result (a connection lost) as a relay error', async () => {
     const relay = fakeRelay({ leases: 1, resultFailures: [new Error('connection reset')] })
-    const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+    const gpu = matmulRunner(async () => new Float32Array([6]))
     const { done, events, stop } = run(relay.channel, gpu)
     // The loop says hello again and carries on; the held lease expires at the relay.
     await expect.poll(() => relay.types().filter((t) => t === 'hello').length).toBe(2)

@@ -2,22 +2,18 @@ import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   type Capabilities,
-  type CustomLease,
   encodedFrameLength,
   type Frame,
   type Lease,
+  MAX_HELD_BLOBS,
   packBuffers,
-  packTensors,
   RelayRefusalError,
-  readBuffer,
-  readProgramSource,
-  readTensor,
   sha256Hex,
   type WorkRequest,
   type WorkResponse,
   walletProofTypedData,
 } from '@tabswarm/protocol'
-import type { CustomKernelRequest } from '@tabswarm/worker-kernels'
+import type { KernelRequest, KernelResultOf } from '@tabswarm/worker-kernels'
 import { delay } from '../client/delay.ts'
 import { untilAborted } from '../client/until-aborted.ts'
 import {
@@ -26,27 +22,26 @@ import {
   MAX_RELAY_BACKOFF_MS,
   WORK_REQUEST_TIMEOUT_MS,
 } from '../constants.ts'
-import { elementCount, viewAs } from '../npy/dtypes.ts'
 import type { ContributorEvent } from './contributor-events.ts'
+import { fetchTaskInputs } from './fetch-task-inputs.ts'
+import type { InputSource } from './input-source.ts'
 import { kernelDeadlineMs } from './kernel-deadline.ts'
 import { measureMatmulGflops } from './measure-speed.ts'
+import { relayInputSource } from './relay-input-source.ts'
 import { TaskStoppedError } from './task-stopped-error.ts'
+import { kernelRequestFor, outputBuffersOf } from './task-kernel-call.ts'
 import { type WorkChannel, workChannelOver } from './work-channel.ts'
 
-/** Runs kernels for the loop: a comlink-wrapped worker in a tab, the dawn host in Node. */
+/**
+ * Runs kernels for the loop: the kernel worker's client in a tab, the dawn host in Node;
+ * every kernel, built-in or custom WGSL, through one `run` (worker-kernels' `KernelRunner`).
+ * List `custom` in `capabilities.kernels` only where it runs custom WGSL.
+ */
 export interface KernelExecutor {
-  matmul(
-    req: { a: Float32Array; b: Float32Array; m: number; k: number; n: number },
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<Float32Array>
-  /**
-   * Runs a researcher's WGSL program (the kernel host's `custom`). Without it the loop runs
-   * matmul only; list `custom` in `capabilities.kernels` to be offered custom tasks.
-   */
-  custom?(
-    req: CustomKernelRequest,
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<ArrayBufferView[]>
+  run<R extends KernelRequest>(
+    request: R,
+    options?: { signal?: AbortSignal; timeoutMs?: number },
+  ): Promise<KernelResultOf<R>>
 }
 
 /** A wallet that proves itself in hello: a viem `LocalAccount` fits. */
@@ -92,10 +87,17 @@ export type ContributorOptions = ContributorCommon &
         node: Libp2p
         /** The relay/coordinator to pull work from. */
         relay: Multiaddr
+        /**
+         * Where task inputs come from, by sha-256. @default the relay's blob protocol
+         * over `node` (`relayInputSource`), uncached, announcing no holds
+         */
+        inputs?: InputSource | undefined
       }
     | {
         /** How to reach the relay, instead of `node` and `relay` (tests pass a fake). */
         channel: WorkChannel
+        /** Where task inputs come from, by sha-256. */
+        inputs: InputSource
       }
   )
 
@@ -112,6 +114,9 @@ export interface ContributorSummary {
   /** Tasks stopped part way and handed back to the relay. */
   released: number
 }
+
+/** A lower-case hex sha-256, as `holds` takes them. */
+const SHA256_HEX = /^[0-9a-f]{64}$/
 
 /** What a finished kernel sends back: the result message and its payload. */
 type Outcome = { request: WorkRequest; body: Uint8Array; elapsedMs: number }
@@ -142,6 +147,11 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   const { executor, signal, drain } = options
   const channel =
     'channel' in options ? options.channel : workChannelOver(options.node, options.relay)
+  const inputs: InputSource =
+    'channel' in options
+      ? options.inputs
+      : (options.inputs ?? relayInputSource(options.node, options.relay))
+  if (inputs == null) throw new TypeError('runContributor needs `inputs` with a `channel`')
   const emit = options.onEvent ?? (() => {})
   const requestTimeoutMs = options.requestTimeoutMs ?? WORK_REQUEST_TIMEOUT_MS
   const maxBackoffMs = options.maxBackoffMs ?? MAX_RELAY_BACKOFF_MS
@@ -230,29 +240,45 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     }
   }
 
-  async function runMatmul(
+  /**
+   * The one path of every task: fetch its inputs, run its kernel, pack its outputs. Both
+   * steps share the kernel deadline, counted from the grant: what fetching takes, the
+   * kernel does not get.
+   */
+  async function runTask(
     lease: Lease,
     payload: Uint8Array,
     taskSignal: AbortSignal,
   ): Promise<Outcome> {
-    const [slotA, slotB] = lease.inputs
-    if (slotA == null || slotB == null) throw new Error('matmul lease must carry inputs a and b')
-    const { m, n } = lease.args
+    const granted = performance.now()
+    const deadlineMs = kernelDeadlineMs(lease.expiresInMs)
+    const { buffers, fetched } = await fetchTaskInputs(lease.inputs, inputs, {
+      signal: taskSignal,
+      timeoutMs: deadlineMs,
+    })
+    emit({
+      type: 'inputs-fetched',
+      taskId: lease.taskId,
+      bytes: { ...fetched.bytes },
+      fallbacks: fetched.fallbacks,
+      elapsedMs: fetched.elapsedMs,
+    })
+    const request = kernelRequestFor(lease, payload, buffers)
     const started = performance.now()
-    const output = await executor.matmul(
-      { a: readTensor(payload, slotA), b: readTensor(payload, slotB), ...lease.args },
-      { signal: taskSignal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) },
-    )
+    const output = await executor.run(request, {
+      signal: taskSignal,
+      timeoutMs: Math.max(1, Math.floor(deadlineMs - (started - granted))),
+    })
     const elapsedMs = performance.now() - started
-    const { slots, payload: body } = packTensors([{ name: 'c', shape: [m, n], data: output }])
-    const request: WorkRequest = {
+    const { slots, payload: body } = packBuffers(outputBuffersOf(lease, output))
+    const result: WorkRequest = {
       type: 'result',
       leaseId: lease.leaseId,
-      output: slots[0]!,
+      outputs: slots,
       sha256: await sha256Hex(body),
       elapsedMs,
     }
-    return sendableOutcome(request, body, elapsedMs)
+    return sendableOutcome(result, body, elapsedMs)
   }
 
   /**
@@ -265,51 +291,8 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     return { request, body, elapsedMs }
   }
 
-  async function runCustom(
-    lease: CustomLease,
-    payload: Uint8Array,
-    taskSignal: AbortSignal,
-  ): Promise<Outcome> {
-    if (executor.custom == null) throw new Error('offered a custom task without a custom executor')
-    const started = performance.now()
-    const outputs = await executor.custom(
-      {
-        program: {
-          wgsl: readProgramSource(payload, lease.program.source),
-          inputs: lease.program.inputs,
-          outputs: lease.program.outputs,
-          ...(lease.program.entryPoint != null ? { entryPoint: lease.program.entryPoint } : {}),
-        },
-        inputs: lease.inputs.map((slot) => viewAs(slot.dtype, readBuffer(payload, slot))),
-        outputs: lease.outputs.map((o) => ({ length: elementCount(o.shape) })),
-        workgroups: lease.workgroups,
-        ...(lease.params != null
-          ? { params: Uint8Array.from(atob(lease.params), (ch) => ch.charCodeAt(0)) }
-          : {}),
-      },
-      { signal: taskSignal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) },
-    )
-    const elapsedMs = performance.now() - started
-    const { slots, payload: body } = packBuffers(
-      outputs.map((out, i) => ({
-        name: lease.program.outputs[i]?.name ?? `out${i}`,
-        dtype: lease.outputs[i]!.dtype,
-        shape: lease.outputs[i]!.shape,
-        bytes: new Uint8Array(out.buffer, out.byteOffset, out.byteLength),
-      })),
-    )
-    const request: WorkRequest = {
-      type: 'custom-result',
-      leaseId: lease.leaseId,
-      outputs: slots,
-      sha256: await sha256Hex(body),
-      elapsedMs,
-    }
-    return sendableOutcome(request, body, elapsedMs)
-  }
-
   /** Runs one leased task to its reported end: a result, a task error, stale, or handed back. */
-  async function work(lease: Lease | CustomLease, payload: Uint8Array): Promise<void> {
+  async function work(lease: Lease, payload: Uint8Array): Promise<void> {
     const task = new AbortController()
     const stopTask = (reason: TaskStoppedError['reason']) => {
       if (!task.signal.aborted) task.abort(new TaskStoppedError(reason))
@@ -329,17 +312,15 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       type: 'task-started',
       taskId: lease.taskId,
       jobId: lease.jobId,
-      flops: lease.type === 'lease' ? 2 * lease.args.m * lease.args.k * lease.args.n : 0,
+      flops:
+        lease.program.kind === 'matmul'
+          ? 2 * lease.program.m * lease.program.k * lease.program.n
+          : 0,
     })
     const started = performance.now()
     let outcome: Outcome
     try {
-      outcome = await untilAborted(
-        lease.type === 'lease'
-          ? runMatmul(lease, payload, task.signal)
-          : runCustom(lease, payload, task.signal),
-        task.signal,
-      )
+      outcome = await untilAborted(runTask(lease, payload, task.signal), task.signal)
     } catch (err) {
       const stop = task.signal.aborted ? (task.signal.reason as TaskStoppedError) : undefined
       if (stop?.reason === 'lease-lost') {
@@ -433,6 +414,21 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     return request
   }
 
+  /** A lease request announcing what this contributor can serve to peers. */
+  function leaseRequest(): WorkRequest {
+    let holds: string[] = []
+    try {
+      // Only well-formed hashes: one bad entry would get the whole request refused.
+      holds = inputs
+        .held()
+        .filter((hash) => SHA256_HEX.test(hash))
+        .slice(0, MAX_HELD_BLOBS)
+    } catch {
+      // A source that cannot list what it holds announces nothing; leasing goes on.
+    }
+    return holds.length > 0 ? { type: 'lease-request', holds } : { type: 'lease-request' }
+  }
+
   let introduced = false
   let backoffMs = 500
   try {
@@ -443,13 +439,13 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
           introduced = true
           emit({ type: 'connected', relay: channel.relay })
         }
-        const { header, payload } = await exchange({ type: 'lease-request' })
+        const { header, payload } = await exchange(leaseRequest())
         backoffMs = 500
         if (header.type === 'no-work') {
           emit({ type: 'idle', retryAfterMs: header.retryAfterMs })
           // A stop ends the wait early; the loop's condition then sees it.
           await delay(header.retryAfterMs, stopLeasing).catch(() => undefined)
-        } else if (header.type === 'lease' || header.type === 'custom-lease') {
+        } else if (header.type === 'lease') {
           // Asked for before the stop, granted after it: give it straight back.
           if (stopLeasing.aborted) {
             await release(header.leaseId)

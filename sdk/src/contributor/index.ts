@@ -13,6 +13,22 @@ export type {
   KernelExecutor,
 } from './contributor-loop.ts'
 export { runContributor } from './contributor-loop.ts'
+export { checkInput } from './check-input.ts'
+export { type NamedInputSource, fallbackInputSource } from './fallback-input-source.ts'
+export {
+  type FetchTaskInputsOptions,
+  fetchTaskInputs,
+  type InputsFetched,
+} from './fetch-task-inputs.ts'
+export { InputFetchError, type InputFetchErrorCode } from './input-fetch-error.ts'
+export type {
+  FetchedInput,
+  InputFetchOptions,
+  InputOrigin,
+  InputSource,
+} from './input-source.ts'
+export { type LruInputSourceOptions, lruInputSource } from './lru-input-source.ts'
+export { type RelayInputSourceOptions, relayInputSource } from './relay-input-source.ts'
 export { measureMatmulGflops, SPEED_PROBE_EDGE } from './measure-speed.ts'
 export { TaskStoppedError, type TaskStopReason } from './task-stopped-error.ts'
 export { type WorkChannel, workChannelOver } from './work-channel.ts'

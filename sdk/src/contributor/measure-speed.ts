@@ -21,7 +21,10 @@ export async function measureMatmulGflops(
   const a = Float32Array.from({ length: edge * edge }, (_, i) => ((i * 7) % 13) / 13 - 0.5)
   const b = Float32Array.from({ length: edge * edge }, (_, i) => ((i * 5) % 11) / 11 - 0.5)
   const run = () =>
-    executor.matmul({ a, b, m: edge, k: edge, n: edge }, { signal: options.signal, timeoutMs })
+    executor.run(
+      { kernel: 'matmul', a, b, m: edge, k: edge, n: edge },
+      { signal: options.signal, timeoutMs },
+    )
   await run()
   let best = Number.POSITIVE_INFINITY
   for (let i = 0; i < 2; i++) {

@@ -3,12 +3,15 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KernelHost } from '@tabswarm/worker-kernels'
 import { createKernelHostProcess } from '@tabswarm/worker-kernels/node'
 import { RelayUnreachableError } from '../client/client-errors.ts'
-import { RELAY_DIAL_TIMEOUT_MS } from '../constants.ts'
+import { HEADLESS_INPUT_CACHE_BYTES, RELAY_DIAL_TIMEOUT_MS } from '../constants.ts'
 import {
   type ContributorEvent,
   type ContributorSummary,
   type ContributorWallet,
   capabilitiesOf,
+  type InputSource,
+  lruInputSource,
+  relayInputSource,
   runContributor,
 } from '../contributor/index.ts'
 import { createWorkerNode } from './create-worker-node.ts'
@@ -45,6 +48,13 @@ export interface HeadlessWorkerOptions {
   kernelHost?: KernelHost | undefined
   /** Injected for tests; by default a WebSockets dialer is created and stopped. */
   node?: Libp2p | undefined
+  /**
+   * Where task inputs come from. Injected for tests; by default the relay's blob protocol
+   * over the node's connection, behind an LRU of `HEADLESS_INPUT_CACHE_BYTES` (64 MiB).
+   */
+  inputs?: InputSource | undefined
+  /** Bytes of recent inputs kept by the default input source. @default HEADLESS_INPUT_CACHE_BYTES */
+  inputCacheBytes?: number | undefined
   /**
    * The wallet credited for verified work (proven to the coordinator in hello). A function
    * is called only once the relay has answered, so a relay that is not there leaves no
@@ -86,6 +96,13 @@ async function dialFirst(node: Libp2p, relays: Multiaddr[], signal: AbortSignal)
 /**
  * The headless contributor: the same kernel host the tabs use, on dawn in Node, joining the
  * swarm over libp2p and speaking the same work protocol under the same verification.
+ *
+ * Task inputs come from the relay's blob protocol over the worker's one connection, each
+ * checked against its sha-256, with a small LRU of recent ones (a matmul job's tasks share
+ * B and bands of A). Headless workers do not serve peers: their node listens nowhere and
+ * answers no blob streams, so they announce no `holds`. Nor do they fetch from the lease's
+ * `providers`: tabs are reachable over WebRTC only, which a Node worker does not speak;
+ * every input comes from the relay.
  *
  * @example
  * const stop = new AbortController()
@@ -130,6 +147,11 @@ export async function runHeadlessWorker(
       drainTimeoutMs: options.drainTimeoutMs,
       capabilities: capabilitiesOf(host.info, `tabswarm-worker node/${process.versions.node}`),
       executor: host,
+      inputs:
+        options.inputs ??
+        lruInputSource(relayInputSource(node, relay), {
+          capacityBytes: options.inputCacheBytes ?? HEADLESS_INPUT_CACHE_BYTES,
+        }),
       wallet,
       onEvent: options.onEvent,
       maxTasks: options.maxTasks,

@@ -1,0 +1,63 @@
+import { MAX_HELD_BLOBS } from '@tabswarm/protocol'
+import { untilAborted } from '../client/until-aborted.ts'
+import { checkInput } from './check-input.ts'
+import { InputFetchError } from './input-fetch-error.ts'
+import type { FetchedInput, InputSource } from './input-source.ts'
+
+/** One source of a {@link fallbackInputSource}, named for error messages. */
+export interface NamedInputSource {
+  name: string
+  source: InputSource
+}
+
+/**
+ * Tries `sources` in order and returns the first answer that checks out (`checkInput`):
+ * a source that fails, times out or sends wrong bytes costs a fallback to the next one,
+ * never a wrong input. Each source gets what is left of the caller's budget. `held()` is
+ * every source's, most recent first, without duplicates, at most `MAX_HELD_BLOBS`.
+ * Rejects with {@link InputFetchError} (`INPUT_UNAVAILABLE`, every failure named) when
+ * none serves the input; an abort of the caller's signal is thrown as is.
+ *
+ * @example
+ * const inputs = fallbackInputSource([
+ *   { name: 'peers', source: peerSource },
+ *   { name: 'relay', source: relaySource },
+ * ])
+ */
+export function fallbackInputSource(sources: readonly NamedInputSource[]): InputSource {
+  return {
+    async fetch(ref, { signal, timeoutMs }) {
+      const started = performance.now()
+      const failures: string[] = []
+      let fallbacks = 0
+      for (const { name, source } of sources) {
+        signal.throwIfAborted()
+        const left = timeoutMs - (performance.now() - started)
+        if (left <= 0) break
+        try {
+          const attempt = AbortSignal.any([signal, AbortSignal.timeout(left)])
+          // Raced against the signal: a source that ignores it costs its budget, no more.
+          const got: FetchedInput = await untilAborted(
+            source.fetch(ref, { signal: attempt, timeoutMs: left }),
+            attempt,
+          )
+          await checkInput(ref, got.bytes, name)
+          return { ...got, fallbacks: fallbacks + (got.fallbacks ?? 0) }
+        } catch (err) {
+          if (signal.aborted) throw signal.reason
+          fallbacks++
+          failures.push(`${name}: ${(err as Error)?.message ?? String(err)}`)
+        }
+      }
+      throw new InputFetchError(
+        'INPUT_UNAVAILABLE',
+        `no source served input ${ref.name} (${ref.sha256})${failures.length ? `: ${failures.join('; ')}` : ''}`,
+      )
+    },
+    held() {
+      const all = new Set<string>()
+      for (const { source } of sources) for (const hash of source.held()) all.add(hash)
+      return [...all].slice(0, MAX_HELD_BLOBS)
+    },
+  }
+}
