@@ -8,12 +8,18 @@ import type { FetchedInput, InputSource } from './input-source.ts'
 export interface NamedInputSource {
   name: string
   source: InputSource
+  /**
+   * Longest this source may take before the next is asked: a slow source costs this
+   * much, then a fallback. @default what is left of the caller's budget
+   */
+  timeoutMs?: number
 }
 
 /**
  * Tries `sources` in order and returns the first answer that checks out (`checkInput`):
  * a source that fails, times out or sends wrong bytes costs a fallback to the next one,
- * never a wrong input. Each source gets what is left of the caller's budget. `held()` is
+ * never a wrong input. Each source gets its own `timeoutMs`, or else what is left of the
+ * caller's budget (a source that ignores its signal is given up on all the same). `held()` is
  * every source's, most recent first, without duplicates, at most `MAX_HELD_BLOBS`.
  * Rejects with {@link InputFetchError} (`INPUT_UNAVAILABLE`, every failure named) when
  * none serves the input; an abort of the caller's signal is thrown as is.
@@ -30,10 +36,11 @@ export function fallbackInputSource(sources: readonly NamedInputSource[]): Input
       const started = performance.now()
       const failures: string[] = []
       let fallbacks = 0
-      for (const { name, source } of sources) {
+      for (const { name, source, timeoutMs: own } of sources) {
         signal.throwIfAborted()
-        const left = timeoutMs - (performance.now() - started)
-        if (left <= 0) break
+        const total = Math.floor(timeoutMs - (performance.now() - started))
+        if (total <= 0) break
+        const left = Math.min(total, own ?? total)
         try {
           const attempt = AbortSignal.any([signal, AbortSignal.timeout(left)])
           // Raced against the signal: a source that ignores it costs its budget, no more.

@@ -38,7 +38,7 @@ export async function fetchTaskInputs(
 ): Promise<{ buffers: Uint8Array[]; fetched: InputsFetched }> {
   const { signal, timeoutMs } = options
   const started = performance.now()
-  const deadline = AbortSignal.timeout(Math.max(1, timeoutMs))
+  const deadline = AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs)))
   // The first input that fails ends the others' fetches: the task has failed already.
   const failed = new AbortController()
   const fetchSignal = AbortSignal.any([signal, deadline, failed.signal])
