@@ -25,4 +25,13 @@ describe('tab blob cache', () => {
     cache.set('a', new Uint8Array(4))
     expect(cache.bytesUsed).toBe(4)
   })
+
+  it('lists the most recently used first, at most as many as asked', () => {
+    const cache = createBlobCache({ capacityBytes: 100 })
+    for (const hash of ['a', 'b', 'c', 'd']) cache.set(hash, new Uint8Array(1))
+    cache.get('b')
+    expect(cache.recent(3)).toEqual(['b', 'd', 'c'])
+    expect(cache.recent(10)).toEqual(['b', 'd', 'c', 'a'])
+    expect(cache.recent(0)).toEqual([])
+  })
 })

@@ -16,6 +16,11 @@ export interface BlobCache {
   set(hash: string, bytes: Uint8Array): boolean
   /** Hashes held, least recently used first. */
   hashes(): string[]
+  /**
+   * Hashes held, most recently used first, at most `limit`: what the tab announces it can
+   * serve (`holds` on its lease requests).
+   */
+  recent(limit: number): string[]
   readonly bytesUsed: number
   readonly capacityBytes: number
 }
@@ -57,6 +62,10 @@ export function createBlobCache(options: BlobCacheOptions = {}): BlobCache {
       return true
     },
     hashes: () => [...blobs.keys()],
+    recent(limit) {
+      const keys = [...blobs.keys()]
+      return keys.slice(Math.max(0, keys.length - limit)).reverse()
+    },
     get bytesUsed() {
       return used
     },

@@ -86,3 +86,87 @@ describe('blob fetch over direct connections', () => {
     expect(stats.peers.brokenLinksClosed).toBe(0)
   })
 })
+
+/**
+ * A provider that misbehaves one way, and a relay that serves `blob`: what a task's input
+ * fetch meets when the coordinator names a peer that is gone, stalled or lying.
+ */
+async function withRelay(provider: 'dead' | 'slow' | 'lying', blob: Uint8Array) {
+  const [self, holder, relay] = [await newPeer(), await newPeer(), await newPeer()]
+  const open: Connection[] = []
+  const node = {
+    peerId: self,
+    getConnections: (peer?: PeerId) =>
+      open.filter((c) => peer == null || c.remotePeer.equals(peer)),
+  } as unknown as Libp2p
+  const servingStream = async (serves: Uint8Array) => {
+    const [client, server] = await streamPair()
+    void serveBlobRequest(server, memoryBlobSource({ get: () => serves }), {
+      signal: AbortSignal.timeout(10_000),
+    }).catch(() => {})
+    return client
+  }
+  open.push({
+    status: 'open',
+    limits: undefined,
+    remotePeer: relay,
+    remoteAddr: multiaddr(`/ip4/127.0.0.1/tcp/1/ws/p2p/${relay}`),
+    newStream: () => servingStream(blob),
+  } as unknown as Connection)
+  const peerConnection = {
+    status: 'open',
+    limits: undefined,
+    remotePeer: holder,
+    remoteAddr: multiaddr(`/webrtc/p2p/${holder}`),
+    async newStream() {
+      if (provider === 'lying') return servingStream(blob.map((b) => b ^ 1))
+      // Slow: the stream opens, and nothing ever comes back on it.
+      const [client] = await streamPair()
+      return client
+    },
+    abort() {},
+  } as unknown as Connection
+  const stats = createSwarmStats(self.toString())
+  const fetchBlob = createBlobFetcher({
+    node,
+    cache: createBlobCache(),
+    stats,
+    relayPeer: () => relay,
+    peerIdleTimeoutMs: 300,
+    connectDirect: (_peer, signal) =>
+      provider === 'dead'
+        ? // A peer that is gone: the dial hangs until its budget runs out.
+          new Promise((_, reject) =>
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true }),
+          )
+        : Promise.resolve(peerConnection),
+  })
+  return { holder, relay, stats, fetchBlob }
+}
+
+describe('blob fetch: a provider that fails costs a fallback to the relay, never a wrong blob', () => {
+  const blob = new Uint8Array(50_000).map((_, i) => (i * 7) % 251)
+
+  it.each([
+    ['dead', 'unreachable'],
+    ['slow', 'failed'],
+    ['lying', 'failed'],
+  ] as const)('a %s provider', async (provider, why) => {
+    const { holder, relay, stats, fetchBlob } = await withRelay(provider, blob)
+    const started = performance.now()
+    const got = await fetchBlob(await sha256Hex(blob), {
+      providers: [holder.toString()],
+      askConnectedPeers: false,
+      timeoutMs: 4_000,
+      // Half the budget, by default; named here so a dead peer's dial ends within the test.
+      peersTimeoutMs: 1_000,
+      maxBytes: blob.byteLength,
+    })
+    expect(got).toMatchObject({ source: 'relay', peerId: relay.toString() })
+    expect(got.bytes).toEqual(blob)
+    expect(got.fallback?.[why]).toEqual([holder.toString()])
+    expect(performance.now() - started).toBeLessThan(3_000)
+    expect(stats.blobs.relayFallbacks).toBe(1)
+    expect(stats.blobs.hashMismatches).toBe(provider === 'lying' ? 1 : 0)
+  })
+})

@@ -38,6 +38,13 @@ export interface FetchBlobOptions {
   maxBytes?: number
   /** Budget of the whole fetch, every attempt included. @default 120_000 */
   timeoutMs?: number
+  /**
+   * Budget of asking peers, all of them together: when it runs out (dead peers that take
+   * their whole dial timeout, slow ones), the relay is asked with what is left, so peers
+   * can cost a fallback but never the fetch. @default half of `timeoutMs` when the relay
+   * is asked after them, else all of it
+   */
+  peersTimeoutMs?: number
   signal?: AbortSignal
 }
 
@@ -51,6 +58,8 @@ export interface BlobFetcherOptions {
   connectDirect: (peer: PeerId, signal: AbortSignal) => Promise<Connection>
   /** Budget of reaching one peer directly before moving on. @default 15_000 */
   peerDialTimeoutMs?: number
+  /** A peer that sends nothing for this long mid-transfer is given up on. @default 15_000 */
+  peerIdleTimeoutMs?: number
 }
 
 /** Fetches blobs by sha-256: from the cache, then peers over direct WebRTC, then the relay. */
@@ -76,9 +85,20 @@ function describe(err: unknown): string {
 export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
   const { node, cache, stats } = options
   const peerDialTimeoutMs = options.peerDialTimeoutMs ?? 15_000
+  const peerIdleTimeoutMs = options.peerIdleTimeoutMs ?? 15_000
 
-  function fromStream(stream: Stream, hash: string, signal: AbortSignal, maxBytes?: number) {
-    return requestBlob(stream, hash, { signal, ...(maxBytes != null ? { maxBytes } : {}) })
+  function fromStream(
+    stream: Stream,
+    hash: string,
+    signal: AbortSignal,
+    maxBytes?: number,
+    idleTimeoutMs?: number,
+  ) {
+    return requestBlob(stream, hash, {
+      signal,
+      ...(maxBytes != null ? { maxBytes } : {}),
+      ...(idleTimeoutMs != null ? { idleTimeoutMs } : {}),
+    })
   }
 
   /**
@@ -97,10 +117,19 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
 
   return async function fetchBlob(hash, fetchOptions = {}) {
     const started = performance.now()
+    const timeoutMs = fetchOptions.timeoutMs ?? 120_000
     const signal = AbortSignal.any([
       ...(fetchOptions.signal ? [fetchOptions.signal] : []),
-      AbortSignal.timeout(fetchOptions.timeoutMs ?? 120_000),
+      AbortSignal.timeout(timeoutMs),
     ])
+    const askRelay = fetchOptions.relay !== false
+    const peersTimeoutMs = fetchOptions.peersTimeoutMs ?? (askRelay ? timeoutMs / 2 : timeoutMs)
+    /** Peers are asked under this one: when it runs out, the relay gets what is left. */
+    const peersSignal = AbortSignal.any([
+      signal,
+      AbortSignal.timeout(Math.max(1, Math.floor(peersTimeoutMs))),
+    ])
+    const peersOutOfTime = () => peersSignal.aborted && !signal.aborted
     const cached = cache.get(hash)
     if (cached) {
       return { hash, bytes: cached, source: 'cache', peerId: node.peerId.toString(), elapsedMs: 0 }
@@ -127,9 +156,13 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
             .getConnections()
             .filter(isDirectWebRtc)
             .map((c) => c.remotePeer)
-    for (const peer of [...providers, ...connected]) {
+    peers: for (const peer of [...providers, ...connected]) {
       const key = peer.toString()
       if (tried.has(key) || peer.equals(node.peerId) || relay?.equals(peer)) continue
+      if (peersOutOfTime()) {
+        note(key, new Error(`not asked: peers had ${peersTimeoutMs} ms`))
+        break
+      }
       tried.add(key)
       // A connection can die on one side only (two tabs dialling each other at once can
       // leave one of the pair half open): when it fails, it is closed and the peer's other
@@ -139,18 +172,25 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
         let connection: Connection | undefined
         let stream: Stream
         try {
-          const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(peerDialTimeoutMs)])
+          const dialSignal = AbortSignal.any([peersSignal, AbortSignal.timeout(peerDialTimeoutMs)])
           connection = await options.connectDirect(peer, dialSignal)
           stream = await connection.newStream(BLOB_PROTOCOL, { signal: dialSignal })
         } catch (err) {
           if (signal.aborted) throw err
-          if (dropBroken(peer, connection, err)) continue
+          if (!peersOutOfTime() && dropBroken(peer, connection, err)) continue
           fallback.unreachable.push(key)
           note(key, err)
+          if (peersOutOfTime()) break peers
           break
         }
         try {
-          const bytes = await fromStream(stream, hash, signal, fetchOptions.maxBytes)
+          const bytes = await fromStream(
+            stream,
+            hash,
+            peersSignal,
+            fetchOptions.maxBytes,
+            peerIdleTimeoutMs,
+          )
           stats.blobs.fromPeers++
           stats.blobs.bytesFromPeers += bytes.byteLength
           keep(bytes)
@@ -163,16 +203,19 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
           }
         } catch (err) {
           if (signal.aborted) throw err
-          if (!isPeerAnswer(err) && dropBroken(peer, connection, err)) continue
+          if (!peersOutOfTime() && !isPeerAnswer(err) && dropBroken(peer, connection, err)) {
+            continue
+          }
           if ((err as BlobFetchError).code === 'NOT_FOUND') fallback.notHeld.push(key)
           else fallback.failed.push(key)
           note(key, err)
+          if (peersOutOfTime()) break peers
           break
         }
       }
     }
 
-    if (fetchOptions.relay !== false && relay != null) {
+    if (askRelay && relay != null) {
       try {
         const connection = node.getConnections(relay).find(isDirect)
         if (connection == null) throw new Error('not connected to the relay')
