@@ -33,13 +33,16 @@ const capabilities = {
 /** A relay that grants `leases` in turn, then no work; records requests and result payloads. */
 function scriptedRelay(leases: Array<{ header: Lease; payload: Uint8Array }>) {
   const requests: WorkRequest[] = []
-  const results: Array<{ request: WorkRequest; payload: Uint8Array }> = []
+  const results: Array<{ request: WorkRequest; payload: Uint8Array<ArrayBufferLike> }> = []
   const channel: WorkChannel = {
     peerId: 'peer-test',
     relay: '/memory/relay',
     async exchange(request, payload) {
       requests.push(request)
-      const answer = (header: WorkResponse, body = new Uint8Array()) => ({ header, payload: body })
+      const answer = (header: WorkResponse, body: Uint8Array = new Uint8Array()) => ({
+        header,
+        payload: body,
+      })
       switch (request.type) {
         case 'hello':
           return answer({ type: 'hello-ack', peerId: 'peer-test' })

@@ -10,6 +10,7 @@ import {
 import { lookUpSwarm } from '../swarm/swarm-directory.ts'
 import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
 import { createStatusPanel } from './status-panel.ts'
+import { swarmInputSource } from './swarm-input-source.ts'
 
 declare global {
   /**
@@ -75,7 +76,7 @@ async function contribute(signal: AbortSignal): Promise<void> {
       })
       return joined
     })()
-    const [info, { node, relay }] = await Promise.all([
+    const [info, joined] = await Promise.all([
       // Bounded by the client (the worker's acquisition deadline plus a grace period), so a
       // wedged driver fails with the worker's own GpuUnavailableError, not a page timer's.
       kernels.client.init({ signal }),
@@ -87,20 +88,18 @@ async function contribute(signal: AbortSignal): Promise<void> {
     signal.throwIfAborted()
     signal.removeEventListener('abort', leaveNow)
     const summary = await runContributor({
-      node,
-      relay,
+      node: joined.node,
+      relay: joined.relay,
+      // Inputs from the tab's cache, the peers that hold them, then the relay; what the tab
+      // fetched it keeps, serves to other tabs and announces with each lease request.
+      inputs: swarmInputSource(joined),
       signal,
       capabilities: capabilitiesOf(info, navigator.userAgent),
       // The client cancels a task's call in the worker when its signal aborts, and gives up
       // on a worker that does not answer past the task's deadline; terminating the worker
-      // (above) rejects whatever is still pending.
-      executor: {
-        matmul: (req, { signal: taskSignal, timeoutMs }) =>
-          kernels.client.matmul(req, { signal: taskSignal, timeoutMs }),
-        // Researchers' WGSL, validated against this adapter's limits by the kernel host first.
-        custom: (req, { signal: taskSignal, timeoutMs }) =>
-          kernels.client.run({ ...req, kernel: 'custom' }, { signal: taskSignal, timeoutMs }),
-      },
+      // (above) rejects whatever is still pending. Researchers' WGSL is validated against
+      // this adapter's limits by the kernel host first.
+      executor: kernels.client,
       onEvent: (event: ContributorEvent) => panel.event(event),
       drain: wedged.signal,
     })

@@ -23,6 +23,8 @@ export function createStatusPanel(doc: Document) {
   const el = (id: string) => doc.getElementById(id)!
   const counts = { accepted: 0, pending: 0, rejected: 0, flops: 0 }
   const inFlight = new Map<string, number>()
+  /** Where each task in flight got its inputs, said in its finished line. */
+  const inputsOf = new Map<string, string>()
 
   function log(line: string): void {
     const list = el('log')
@@ -107,9 +109,14 @@ export function createStatusPanel(doc: Document) {
           inFlight.set(event.taskId, event.flops)
           el('status').textContent = `computing ${event.taskId}`
           break
+        case 'inputs-fetched':
+          inputsOf.set(event.taskId, describeInputs(event))
+          break
         case 'task-finished': {
           const flops = inFlight.get(event.taskId) ?? 0
           inFlight.delete(event.taskId)
+          const inputs = inputsOf.get(event.taskId)
+          inputsOf.delete(event.taskId)
           // `pending` passed its checks and waits for an agreeing replica; `stale` lost its
           // lease first (a cancelled job): neither is a rejection of this tab's work.
           if (event.outcome === 'accepted') {
@@ -122,20 +129,23 @@ export function createStatusPanel(doc: Document) {
           el('rejected').textContent = String(counts.rejected)
           el('gflop').textContent = `${(counts.flops / 1e9).toFixed(3)} GFLOP`
           log(
-            `${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? ` (${event.reason})` : ''}`,
+            `${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? ` (${event.reason})` : ''}${inputs ? `; inputs ${inputs}` : ''}`,
           )
           break
         }
         case 'task-released':
           inFlight.delete(event.taskId)
+          inputsOf.delete(event.taskId)
           log(`${event.taskId} handed back to the relay (${event.reason})`)
           break
         case 'task-failed':
           inFlight.delete(event.taskId)
+          inputsOf.delete(event.taskId)
           log(`${event.taskId} failed: ${event.error}`)
           break
         case 'result-refused':
           inFlight.delete(event.taskId)
+          inputsOf.delete(event.taskId)
           log(
             `${event.taskId}: the relay refused the result (${event.code}), moving on: ${event.reason}`,
           )
@@ -156,4 +166,18 @@ export function createStatusPanel(doc: Document) {
       }
     },
   }
+}
+
+/** "1.2 MB from peers, 40 kB from the relay (1 fallback)": where a task's inputs came from. */
+function describeInputs(event: Extract<ContributorEvent, { type: 'inputs-fetched' }>): string {
+  const size = (bytes: number) =>
+    bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.ceil(bytes / 1e3)} kB`
+  const parts = [
+    event.bytes.peer > 0 ? `${size(event.bytes.peer)} from peers` : '',
+    event.bytes.relay > 0 ? `${size(event.bytes.relay)} from the relay` : '',
+    event.bytes.cache > 0 ? `${size(event.bytes.cache)} cached` : '',
+  ].filter(Boolean)
+  const fallbacks =
+    event.fallbacks > 0 ? ` (${event.fallbacks} fallback${event.fallbacks > 1 ? 's' : ''})` : ''
+  return `${parts.join(', ') || 'none'}${fallbacks}`
 }

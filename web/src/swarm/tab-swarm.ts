@@ -41,6 +41,8 @@ export interface TabSwarm {
   fetchBlob: BlobFetcher
   /** Adds bytes to the tab's cache (serving them to peers) and returns their sha-256. */
   putBlob(bytes: Uint8Array): Promise<{ hash: string; size: number; cached: boolean }>
+  /** Hashes the tab's cache holds and serves, most recently used first, at most `limit`. */
+  heldBlobs(limit: number): string[]
   /** Opens (or reuses) a direct WebRTC connection to a peer. */
   connectDirect(peer: PeerId, signal: AbortSignal): Promise<Connection>
   /** Resolves once the node has stopped, after the signal aborted. */
@@ -167,6 +169,7 @@ async function join(
       stats.blobs.bytesCached = cache.bytesUsed
       return { hash, size: bytes.byteLength, cached }
     },
+    heldBlobs: (limit) => cache.recent(limit),
     connectDirect: links.connect,
     stopped,
   }
