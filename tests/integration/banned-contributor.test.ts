@@ -2,7 +2,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { RelayRefusalError } from '@tabswarm/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { runHeadlessWorker } from '@tabswarm/sdk/worker'
-import type { KernelHost } from '@tabswarm/worker-kernels'
+import type { KernelHost, KernelRequest } from '@tabswarm/worker-kernels'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
@@ -20,19 +20,11 @@ const cpuHost = {
     features: [],
     limits: {},
   },
-  matmul: async ({
-    a,
-    b,
-    m,
-    k,
-    n,
-  }: {
-    a: Float32Array
-    b: Float32Array
-    m: number
-    k: number
-    n: number
-  }) => matmulReference(a, b, m, k, n),
+  async run(request: KernelRequest) {
+    if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
+    const { a, b, m, k, n } = request
+    return matmulReference(a as Float32Array, b as Float32Array, m, k, n)
+  },
   destroy() {},
 } as unknown as KernelHost
 

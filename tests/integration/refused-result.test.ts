@@ -52,12 +52,14 @@ describe('a result refused as malformed for its lease', () => {
             agent: 'tests/integration/refused-result',
           },
           executor: {
-            matmul: async ({ a, b, m, k, n }) => {
-              const product = matmulReference(a, b, m, k, n)
-              if (runs++ > 0) return product
+            async run(request) {
+              if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
+              const { a, b, m, k, n } = request
+              const product = matmulReference(a as Float32Array, b as Float32Array, m, k, n)
+              if (runs++ > 0) return product as never
               const wrong = new Float32Array(product.length + extra)
               wrong.set(product.subarray(0, wrong.length))
-              return wrong
+              return wrong as never
             },
           },
           onEvent: (e) => events.push(e),

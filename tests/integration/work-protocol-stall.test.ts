@@ -75,7 +75,13 @@ describe('the work protocol under peers that pin the payload budget', () => {
         gflops: false,
         maxTasks: 1,
         capabilities: capabilities('honest'),
-        executor: { matmul: async ({ a, b, m, k, n }) => matmulReference(a, b, m, k, n) },
+        executor: {
+          async run(request) {
+            if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
+            const { a, b, m, k, n } = request
+            return matmulReference(a as Float32Array, b as Float32Array, m, k, n) as never
+          },
+        },
         onEvent: (e) => events.push(e),
       })
     } finally {
@@ -107,13 +113,15 @@ describe('the work protocol under peers that pin the payload budget', () => {
       const header = encodeFrame({
         type: 'result',
         leaseId,
-        output: {
-          name: 'c',
-          dtype: 'float32',
-          shape: [elements],
-          byteOffset: 0,
-          byteLength: elements * 4,
-        },
+        outputs: [
+          {
+            name: 'c',
+            dtype: 'float32',
+            shape: [elements],
+            byteOffset: 0,
+            byteLength: elements * 4,
+          },
+        ],
         sha256: '0'.repeat(64),
         elapsedMs: 1,
       })

@@ -40,10 +40,12 @@ export async function startSaboteur(relayAddr: string) {
       agent: 'tests/support/saboteur',
     },
     executor: {
-      async matmul({ a, b, m, k, n }) {
-        const c = matmulReference(a, b, m, k, n)
+      async run(request) {
+        if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
+        const { a, b, m, k, n } = request
+        const c = matmulReference(a as Float32Array, b as Float32Array, m, k, n)
         c[Math.floor(c.length / 2)]! += 0.5
-        return c
+        return c as never
       },
     },
     onEvent: (event) => events.push(event),
