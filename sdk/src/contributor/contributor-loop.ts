@@ -28,8 +28,8 @@ import type { InputSource } from './input-source.ts'
 import { kernelDeadlineMs } from './kernel-deadline.ts'
 import { measureMatmulGflops } from './measure-speed.ts'
 import { relayInputSource } from './relay-input-source.ts'
-import { TaskStoppedError } from './task-stopped-error.ts'
 import { kernelRequestFor, outputBuffersOf } from './task-kernel-call.ts'
+import { TaskStoppedError } from './task-stopped-error.ts'
 import { type WorkChannel, workChannelOver } from './work-channel.ts'
 
 /**

@@ -77,7 +77,9 @@ describe('fallbackInputSource', () => {
   })
 
   it('holds what its sources hold, once each, at most MAX_HELD_BLOBS', () => {
-    const hashes = Array.from({ length: MAX_HELD_BLOBS }, (_, i) => i.toString(16).padStart(64, '0'))
+    const hashes = Array.from({ length: MAX_HELD_BLOBS }, (_, i) =>
+      i.toString(16).padStart(64, '0'),
+    )
     const source = fallbackInputSource([
       { name: 'one', source: { fetch: dead.fetch, held: () => hashes.slice(0, 10) } },
       { name: 'two', source: { fetch: dead.fetch, held: () => hashes } },

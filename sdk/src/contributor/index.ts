@@ -5,6 +5,7 @@ export { delay } from '../client/delay.ts'
 export { untilAborted } from '../client/until-aborted.ts'
 
 export { capabilitiesOf } from './capabilities.ts'
+export { checkInput } from './check-input.ts'
 export type { ContributorEvent } from './contributor-events.ts'
 export type {
   ContributorOptions,
@@ -13,8 +14,7 @@ export type {
   KernelExecutor,
 } from './contributor-loop.ts'
 export { runContributor } from './contributor-loop.ts'
-export { checkInput } from './check-input.ts'
-export { type NamedInputSource, fallbackInputSource } from './fallback-input-source.ts'
+export { fallbackInputSource, type NamedInputSource } from './fallback-input-source.ts'
 export {
   type FetchTaskInputsOptions,
   fetchTaskInputs,
@@ -28,7 +28,7 @@ export type {
   InputSource,
 } from './input-source.ts'
 export { type LruInputSourceOptions, lruInputSource } from './lru-input-source.ts'
-export { type RelayInputSourceOptions, relayInputSource } from './relay-input-source.ts'
 export { measureMatmulGflops, SPEED_PROBE_EDGE } from './measure-speed.ts'
+export { type RelayInputSourceOptions, relayInputSource } from './relay-input-source.ts'
 export { TaskStoppedError, type TaskStopReason } from './task-stopped-error.ts'
 export { type WorkChannel, workChannelOver } from './work-channel.ts'

@@ -6,7 +6,9 @@ import { describe, expect, it } from 'vitest'
 import { relayInputSource } from './relay-input-source.ts'
 import { f32, refsOf } from './testing/fake-work.ts'
 
-const relay = multiaddr('/ip4/127.0.0.1/tcp/1/ws/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA')
+const relay = multiaddr(
+  '/ip4/127.0.0.1/tcp/1/ws/p2p/12D3KooWD3eckifWpRn9wQpMG9R9hX3sD158z7EqHWmweQAJU5SA',
+)
 
 /** A node whose blob streams to the relay are answered from `blobs` (hash -> bytes). */
 function nodeServing(blobs: Map<string, Uint8Array>) {
