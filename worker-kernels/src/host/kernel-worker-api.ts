@@ -109,8 +109,8 @@ export function createKernelWorkerApi(options: KernelWorkerApiOptions): KernelWo
       const result: KernelResult = await withCancellation(callOptions, (h, runOptions) =>
         h.run(request, runOptions),
       )
-      // Hand the result's memory to the page instead of copying it.
       const views = Array.isArray(result) ? result : [result]
+      // Hand the results' memory to the page instead of copying it.
       return transfer(result, [
         ...new Set(views.map((view) => view.buffer as ArrayBuffer)),
       ]) as never
