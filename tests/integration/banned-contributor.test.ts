@@ -3,8 +3,8 @@ import { RelayRefusalError } from '@tabswarm/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { runHeadlessWorker } from '@tabswarm/sdk/worker'
 import type { KernelHost } from '@tabswarm/worker-kernels'
-import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cpuMatmulRunner } from '../support/cpu-matmul-runner.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { createNodeSwarmClient } from '../support/node-swarm-client.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
@@ -20,19 +20,7 @@ const cpuHost = {
     features: [],
     limits: {},
   },
-  matmul: async ({
-    a,
-    b,
-    m,
-    k,
-    n,
-  }: {
-    a: Float32Array
-    b: Float32Array
-    m: number
-    k: number
-    n: number
-  }) => matmulReference(a, b, m, k, n),
+  ...cpuMatmulRunner(),
   destroy() {},
 } as unknown as KernelHost
 

@@ -34,11 +34,11 @@ describe('custom kernels through the work protocol', () => {
         agent: 'tests/integration/coordinator-custom-kernels',
       },
       executor: {
-        matmul: () => Promise.reject(new Error('matmul not expected here')),
-        async custom(req) {
+        async run(req) {
+          if (req.kernel !== 'custom') throw new Error(`${req.kernel} not expected here`)
           const x = req.inputs[0] as Float32Array
           const scale = new Float32Array(req.params!.buffer, req.params!.byteOffset, 1)[0]!
-          return [Float32Array.from(x, (v) => v * scale + (wrong ? 1 : 0))]
+          return [Float32Array.from(x, (v) => v * scale + (wrong ? 1 : 0))] as never
         },
       },
       onEvent: (e) => events.push(e),

@@ -6,6 +6,7 @@ import {
   type WorkRequest,
   type WorkResponse,
 } from '@tabswarm/protocol'
+import type { KernelRunOptions } from '@tabswarm/worker-kernels'
 import { describe, expect, it } from 'vitest'
 import type { ContributorEvent } from './contributor-events.ts'
 import { type KernelExecutor, runContributor } from './contributor-loop.ts'
@@ -107,6 +108,11 @@ function fakeRelay(
   return { channel, requests, resultArrived, types: () => requests.map((r) => r.type) }
 }
 
+/** An executor that answers every kernel call with `answer` (these relays lease matmul only). */
+function executorOf(answer: (options: KernelRunOptions) => Promise<Float32Array>): KernelExecutor {
+  return { run: (_request, options = {}) => answer(options) as Promise<never> }
+}
+
 /** An executor whose matmul runs until `finish()` (or forever), recording the signal it got. */
 function heldExecutor() {
   const calls: AbortSignal[] = []
@@ -115,15 +121,13 @@ function heldExecutor() {
   const running = new Promise<void>((resolve) => {
     started = resolve
   })
-  const executor: KernelExecutor = {
-    matmul: (_req, { signal }) => {
-      calls.push(signal)
-      started()
-      return new Promise<Float32Array>((resolve) => {
-        finish = () => resolve(new Float32Array([6]))
-      })
-    },
-  }
+  const executor = executorOf(({ signal }) => {
+    calls.push(signal!)
+    started()
+    return new Promise<Float32Array>((resolve) => {
+      finish = () => resolve(new Float32Array([6]))
+    })
+  })
   return { executor, calls, running, finish: () => finish?.() }
 }
 
@@ -236,7 +240,7 @@ describe('runContributor tasks', () => {
 
   it('failed kernel runs count toward maxTasks, so a broken GPU does not loop forever', async () => {
     const relay = fakeRelay({ leases: 10 })
-    const broken: KernelExecutor = { matmul: () => Promise.reject(new Error('device lost')) }
+    const broken = executorOf(() => Promise.reject(new Error('device lost')))
     const { done } = run(relay.channel, broken, { maxTasks: 3 })
     const summary = await done
     expect(summary).toMatchObject({ tasks: 0, failed: 3 })
@@ -266,9 +270,7 @@ describe('runContributor limits and refusals', () => {
   it('reports a result too large to send as a task error, never as a relay error', async () => {
     const relay = fakeRelay({ leases: 1 })
     // A whole message's worth of output: no room is left for the header.
-    const huge: KernelExecutor = {
-      matmul: async () => new Float32Array(MAX_MESSAGE_BYTES / 4),
-    }
+    const huge = executorOf(async () => new Float32Array(MAX_MESSAGE_BYTES / 4))
     const { done, events } = run(encodingChannel(relay.channel), huge, {
       maxTasks: 1,
       signal: AbortSignal.timeout(5_000),
@@ -314,7 +316,7 @@ describe('runContributor limits and refusals', () => {
   it('retries a transient refusal, as a relay error', async () => {
     const relay = fakeRelay({ leases: 1 })
     const busy: WorkResponse = { type: 'error', code: 'INTERNAL', message: 'try again' }
-    const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+    const gpu = executorOf(async () => new Float32Array([6]))
     const { done, events } = run(encodingChannel(relay.channel, [busy]), gpu, {
       maxTasks: 1,
       signal: AbortSignal.timeout(5_000),
@@ -345,7 +347,7 @@ describe('runContributor: a result the relay refuses as malformed', () => {
     '%s is final for its task: reported as a task error, said why, next lease taken',
     async (code, refusal) => {
       const relay = fakeRelay({ leases: 2, resultAnswers: [refusal] })
-      const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+      const gpu = executorOf(async () => new Float32Array([6]))
       const { done, events } = run(relay.channel, gpu, {
         maxTasks: 2,
         signal: AbortSignal.timeout(5_000),
@@ -379,7 +381,7 @@ describe('runContributor: a result the relay refuses as malformed', () => {
 
   it('still retries a transient failure to send the result (a connection lost) as a relay error', async () => {
     const relay = fakeRelay({ leases: 1, resultFailures: [new Error('connection reset')] })
-    const gpu: KernelExecutor = { matmul: async () => new Float32Array([6]) }
+    const gpu = executorOf(async () => new Float32Array([6]))
     const { done, events, stop } = run(relay.channel, gpu)
     // The loop says hello again and carries on; the held lease expires at the relay.
     await expect.poll(() => relay.types().filter((t) => t === 'hello').length).toBe(2)

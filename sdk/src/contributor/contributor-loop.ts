@@ -17,7 +17,7 @@ import {
   type WorkResponse,
   walletProofTypedData,
 } from '@tabswarm/protocol'
-import type { CustomKernelRequest } from '@tabswarm/worker-kernels'
+import type { KernelRunner } from '@tabswarm/worker-kernels'
 import { delay } from '../client/delay.ts'
 import { untilAborted } from '../client/until-aborted.ts'
 import {
@@ -33,21 +33,11 @@ import { measureMatmulGflops } from './measure-speed.ts'
 import { TaskStoppedError } from './task-stopped-error.ts'
 import { type WorkChannel, workChannelOver } from './work-channel.ts'
 
-/** Runs kernels for the loop: a comlink-wrapped worker in a tab, the dawn host in Node. */
-export interface KernelExecutor {
-  matmul(
-    req: { a: Float32Array; b: Float32Array; m: number; k: number; n: number },
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<Float32Array>
-  /**
-   * Runs a researcher's WGSL program (the kernel host's `custom`). Without it the loop runs
-   * matmul only; list `custom` in `capabilities.kernels` to be offered custom tasks.
-   */
-  custom?(
-    req: CustomKernelRequest,
-    options: { signal: AbortSignal; timeoutMs: number },
-  ): Promise<ArrayBufferView[]>
-}
+/**
+ * Runs kernels for the loop: the kernel worker's client in a tab, the dawn host in Node.
+ * List `custom` in `capabilities.kernels` only where it runs custom WGSL.
+ */
+export type KernelExecutor = KernelRunner
 
 /** A wallet that proves itself in hello: a viem `LocalAccount` fits. */
 export interface ContributorWallet {
@@ -239,8 +229,13 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     if (slotA == null || slotB == null) throw new Error('matmul lease must carry inputs a and b')
     const { m, n } = lease.args
     const started = performance.now()
-    const output = await executor.matmul(
-      { a: readTensor(payload, slotA), b: readTensor(payload, slotB), ...lease.args },
+    const output = await executor.run(
+      {
+        kernel: 'matmul',
+        a: readTensor(payload, slotA),
+        b: readTensor(payload, slotB),
+        ...lease.args,
+      },
       { signal: taskSignal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) },
     )
     const elapsedMs = performance.now() - started
@@ -270,10 +265,10 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     payload: Uint8Array,
     taskSignal: AbortSignal,
   ): Promise<Outcome> {
-    if (executor.custom == null) throw new Error('offered a custom task without a custom executor')
     const started = performance.now()
-    const outputs = await executor.custom(
+    const outputs = await executor.run(
       {
+        kernel: 'custom',
         program: {
           wgsl: readProgramSource(payload, lease.program.source),
           inputs: lease.program.inputs,

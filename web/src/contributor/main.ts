@@ -93,14 +93,9 @@ async function contribute(signal: AbortSignal): Promise<void> {
       capabilities: capabilitiesOf(info, navigator.userAgent),
       // The client cancels a task's call in the worker when its signal aborts, and gives up
       // on a worker that does not answer past the task's deadline; terminating the worker
-      // (above) rejects whatever is still pending.
-      executor: {
-        matmul: (req, { signal: taskSignal, timeoutMs }) =>
-          kernels.client.matmul(req, { signal: taskSignal, timeoutMs }),
-        // Researchers' WGSL, validated against this adapter's limits by the kernel host first.
-        custom: (req, { signal: taskSignal, timeoutMs }) =>
-          kernels.client.run({ ...req, kernel: 'custom' }, { signal: taskSignal, timeoutMs }),
-      },
+      // (above) rejects whatever is still pending. Researchers' WGSL is validated against
+      // this adapter's limits by the kernel host first.
+      executor: kernels.client,
       onEvent: (event: ContributorEvent) => panel.event(event),
       drain: wedged.signal,
     })
