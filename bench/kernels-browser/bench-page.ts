@@ -135,10 +135,19 @@ async function runOnce(benchCase: BenchCase, data: Operands): Promise<Float32Arr
   if (!host) throw new Error('setup() must run first.')
   const variant = library === 'naive-wgsl' ? 'naive' : 'auto'
   if (dtype === 'float16') {
-    const c = await host.matmul({ a: data.aBits, b: data.bBits, m, k, n, dtype, variant })
+    const c = await host.run({
+      kernel: 'matmul',
+      a: data.aBits,
+      b: data.bBits,
+      m,
+      k,
+      n,
+      dtype,
+      variant,
+    })
     return fromFloat16(c)
   }
-  return host.matmul({ a: data.a, b: data.b, m, k, n, variant })
+  return host.run({ kernel: 'matmul', a: data.a, b: data.b, m, k, n, variant })
 }
 
 window.kernelBench = {

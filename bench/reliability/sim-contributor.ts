@@ -8,6 +8,7 @@ import {
   workChannelOver,
 } from '@tabswarm/sdk/contributor'
 import { matmulReference } from '@tabswarm/worker-kernels'
+import { cpuMatmulRunner } from '../../tests/support/cpu-matmul-runner.ts'
 import { createNodeSwarmClient } from '../../tests/support/node-swarm-client.ts'
 
 /** What a simulated contributor returns for a tile, given the right product. */
@@ -63,17 +64,16 @@ export async function startSimContributor(options: {
     gflops: false,
     maxBackoffMs: options.maxBackoffMs ?? 1_000,
     requestTimeoutMs: 10_000,
-    executor: {
-      async matmul({ a, b, m, k, n }, { signal }) {
-        inFlight++
-        try {
-          if (options.taskMs != null) await delay(options.taskMs(), signal)
-          return await answer(matmulReference(a, b, m, k, n), { a, b, m, k, n })
-        } finally {
-          inFlight--
-        }
-      },
-    },
+    executor: cpuMatmulRunner(async (operands, { signal }) => {
+      inFlight++
+      try {
+        if (options.taskMs != null) await delay(options.taskMs(), signal)
+        const { a, b, m, k, n } = operands
+        return await answer(matmulReference(a, b, m, k, n), operands)
+      } finally {
+        inFlight--
+      }
+    }),
     onEvent: (event) => events.push(event),
   }).catch(() => undefined)
   let stopped = false

@@ -5,8 +5,8 @@ import type { Libp2p } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
-import { matmulReference } from '@tabswarm/worker-kernels'
 import { createLibp2p } from 'libp2p'
+import { cpuMatmulRunner } from '../../tests/support/cpu-matmul-runner.ts'
 
 export interface SimulatedContributor {
   node: Libp2p
@@ -52,11 +52,7 @@ export async function createSimulatedContributor(options: {
           kernels: ['matmul'],
           agent: 'bench/reliability/load',
         },
-        executor: {
-          async matmul({ a, b, m, k, n }) {
-            return matmulReference(a, b, m, k, n)
-          },
-        },
+        executor: cpuMatmulRunner(),
         onEvent: options.onEvent,
       }).catch((err: unknown) => err)
       return {

@@ -58,7 +58,7 @@ export async function runDeviceLossCase(): Promise<CaseOutcome> {
     const [m, k, n] = [33, 17, 34]
     const x = seededRandomF32(m * k, 42)
     const y = seededRandomF32(k * n, 43)
-    const c = await client.matmul({ a: x, b: y, m, k, n }, { timeoutMs: 30_000 })
+    const c = await client.run({ kernel: 'matmul', a: x, b: y, m, k, n }, { timeoutMs: 30_000 })
     const { c: expected, bound } = matmulReferenceWithBound(x, y, m, k, n)
     const next = compareMatmul(c, expected, { k, bound })
     const devices = await remote.deviceCount()
@@ -67,10 +67,12 @@ export async function runDeviceLossCase(): Promise<CaseOutcome> {
     // Dead without a word: nothing will ever answer, and nobody called close().
     worker.terminate()
     const started = performance.now()
-    const dead = await client.matmul({ a: x, b: y, m, k, n }, { timeoutMs: 200 }).then(
-      () => 'resolved',
-      (err: unknown) => err,
-    )
+    const dead = await client
+      .run({ kernel: 'matmul', a: x, b: y, m, k, n }, { timeoutMs: 200 })
+      .then(
+        () => 'resolved',
+        (err: unknown) => err,
+      )
     const waited = performance.now() - started
     steps.push(`dead worker: ${describeSettled(dead)} after ${Math.round(waited)} ms`)
 

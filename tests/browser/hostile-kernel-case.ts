@@ -99,13 +99,15 @@ export async function runHostileKernelCase(): Promise<CaseOutcome> {
     const a = seededRandomF32(m * k, 51)
     const b = seededRandomF32(k * n, 52)
     const innocentStarted = performance.now()
-    const innocent = await kernels.client.matmul({ a, b, m, k, n }, { timeoutMs: 5_000 }).then(
-      (c) => {
-        const { c: expected, bound } = matmulReferenceWithBound(a, b, m, k, n)
-        return compareMatmul(c, expected, { k, bound }).ok ? 'ok' : 'wrong'
-      },
-      (err: unknown) => (err as Error).name,
-    )
+    const innocent = await kernels.client
+      .run({ kernel: 'matmul', a, b, m, k, n }, { timeoutMs: 5_000 })
+      .then(
+        (c) => {
+          const { c: expected, bound } = matmulReferenceWithBound(a, b, m, k, n)
+          return compareMatmul(c, expected, { k, bound }).ok ? 'ok' : 'wrong'
+        },
+        (err: unknown) => (err as Error).name,
+      )
     steps.push(
       `innocent matmul: ${innocent} in ${Math.round(performance.now() - innocentStarted)} ms`,
     )

@@ -2,9 +2,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { RelayRefusalError } from '@tabswarm/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { runHeadlessWorker } from '@tabswarm/sdk/worker'
-import type { KernelHost, KernelRequest } from '@tabswarm/worker-kernels'
-import { matmulReference } from '@tabswarm/worker-kernels'
+import type { KernelHost } from '@tabswarm/worker-kernels'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cpuMatmulRunner } from '../support/cpu-matmul-runner.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { createNodeSwarmClient } from '../support/node-swarm-client.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
@@ -20,11 +20,7 @@ const cpuHost = {
     features: [],
     limits: {},
   },
-  async run(request: KernelRequest) {
-    if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
-    const { a, b, m, k, n } = request
-    return matmulReference(a as Float32Array, b as Float32Array, m, k, n)
-  },
+  ...cpuMatmulRunner(),
   destroy() {},
 } as unknown as KernelHost
 

@@ -2,6 +2,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cpuMatmulRunner } from '../support/cpu-matmul-runner.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { createNodeSwarmClient } from '../support/node-swarm-client.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
@@ -51,17 +52,13 @@ describe('a result refused as malformed for its lease', () => {
             kernels: ['matmul'],
             agent: 'tests/integration/refused-result',
           },
-          executor: {
-            async run(request) {
-              if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
-              const { a, b, m, k, n } = request
-              const product = matmulReference(a as Float32Array, b as Float32Array, m, k, n)
-              if (runs++ > 0) return product as never
-              const wrong = new Float32Array(product.length + extra)
-              wrong.set(product.subarray(0, wrong.length))
-              return wrong as never
-            },
-          },
+          executor: cpuMatmulRunner(({ a, b, m, k, n }) => {
+            const product = matmulReference(a, b, m, k, n)
+            if (runs++ > 0) return product
+            const wrong = new Float32Array(product.length + extra)
+            wrong.set(product.subarray(0, wrong.length))
+            return wrong
+          }),
           onEvent: (e) => events.push(e),
         })
         expect(summary).toMatchObject({ failed: 1, tasks: 1 })

@@ -9,8 +9,8 @@ import {
   type WorkRequest,
 } from '@tabswarm/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
-import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cpuMatmulRunner } from '../support/cpu-matmul-runner.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { createNodeSwarmClient } from '../support/node-swarm-client.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
@@ -75,13 +75,7 @@ describe('the work protocol under peers that pin the payload budget', () => {
         gflops: false,
         maxTasks: 1,
         capabilities: capabilities('honest'),
-        executor: {
-          async run(request) {
-            if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
-            const { a, b, m, k, n } = request
-            return matmulReference(a as Float32Array, b as Float32Array, m, k, n) as never
-          },
-        },
+        executor: cpuMatmulRunner(),
         onEvent: (e) => events.push(e),
       })
     } finally {

@@ -4,8 +4,8 @@ import { RelayRefusalError, WORK_PROTOCOL } from '@tabswarm/protocol'
 import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import { runHeadlessWorker } from '@tabswarm/sdk/worker'
 import type { KernelHost } from '@tabswarm/worker-kernels'
-import { matmulReference } from '@tabswarm/worker-kernels'
 import { afterEach, describe, expect, it } from 'vitest'
+import { cpuMatmulRunner } from '../support/cpu-matmul-runner.ts'
 import { startForeignRelay } from '../support/foreign-relay.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { createNodeSwarmClient } from '../support/node-swarm-client.ts'
@@ -20,8 +20,7 @@ const cpuHost = {
     features: [],
     limits: {},
   },
-  matmul: async (r: { a: Float32Array; b: Float32Array; m: number; k: number; n: number }) =>
-    matmulReference(r.a, r.b, r.m, r.k, r.n),
+  ...cpuMatmulRunner(),
   destroy() {},
 } as unknown as KernelHost
 

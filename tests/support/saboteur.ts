@@ -7,6 +7,7 @@ import { RelayRefusalError } from '@tabswarm/protocol'
 import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { createLibp2p } from 'libp2p'
+import { cpuMatmulRunner } from './cpu-matmul-runner.ts'
 
 /**
  * A contributor that speaks the real protocol over a real libp2p connection and returns
@@ -39,15 +40,11 @@ export async function startSaboteur(relayAddr: string) {
       kernels: ['matmul'],
       agent: 'tests/support/saboteur',
     },
-    executor: {
-      async run(request) {
-        if (request.kernel !== 'matmul') throw new Error(`unexpected ${request.kernel}`)
-        const { a, b, m, k, n } = request
-        const c = matmulReference(a as Float32Array, b as Float32Array, m, k, n)
-        c[Math.floor(c.length / 2)]! += 0.5
-        return c as never
-      },
-    },
+    executor: cpuMatmulRunner(({ a, b, m, k, n }) => {
+      const c = matmulReference(a, b, m, k, n)
+      c[Math.floor(c.length / 2)]! += 0.5
+      return c
+    }),
     onEvent: (event) => events.push(event),
   }).catch((err: unknown) => {
     if (!(err instanceof RelayRefusalError)) throw err

@@ -138,7 +138,7 @@ const knownErrors: Record<string, ErrorConstructor> = {
  * A `TabswarmError` is returned as is; anything else is wrapped with code `UNKNOWN`.
  *
  * @example
- * try { await api.matmul(req) } catch (err) { throw deserializeError(err) }
+ * try { await api.run(req) } catch (err) { throw deserializeError(err) }
  */
 export function deserializeError(value: unknown): TabswarmError {
   if (value instanceof TabswarmError) return value

@@ -3,12 +3,15 @@
  * CPU references and verifiers. Nothing here touches the GPU on import.
  * Node (dawn) lives in `@tabswarm/worker-kernels/node`, the worker entry in `/worker`.
  *
- * Every kernel runs through one path: `KernelHost.run(request)` (or the worker's
- * `KernelWorkerApi.run`) with a `KernelRequest`, a union discriminated by `kernel`:
+ * Every kernel runs through one path: `KernelRunner.run(request)` with a `KernelRequest`,
+ * a union discriminated by `kernel`:
  * `matmul`, `activation`, `bias-add`, `residual-add`, `layer-norm`, `rms-norm`,
  * `softmax`, `reduce`, `attention`, `embedding`, `custom`. Each built-in kernel has a
  * CPU reference (`*Reference`) returning exact values and per-element tolerances for
  * `compareElementwise` (`matmulReferenceWithBound` + `compareMatmul` for matmul).
+ * `KernelHost` (a device in this thread), `KernelWorkerClient` (a Web Worker, also the
+ * respawning worker's `client`) and `createKernelHostProcess` (a Node child process) are
+ * all `KernelRunner`s; the worker's comlink API, `KernelWorkerApi`, has `run` too.
  *
  * @example
  * const host = await createKernelHost({ gpu: navigator.gpu })
@@ -67,6 +70,7 @@ export {
   registerErrorTransferHandler,
 } from './host/error-transfer-handler.ts'
 export { createKernelHost, type KernelHost, type KernelHostOptions } from './host/kernel-host.ts'
+export type { KernelRunner } from './host/kernel-runner.ts'
 export type {
   DeviceLostDetails,
   HostInfo,

@@ -5,7 +5,7 @@
  * rejection of `work` is absorbed, never reported as unhandled. Browser-safe.
  *
  * @example
- * const output = await untilAborted(executor.matmul(req, { signal, timeoutMs }), signal)
+ * const output = await untilAborted(executor.run(request, { signal, timeoutMs }), signal)
  */
 export function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
   if (signal.aborted) {

@@ -13,7 +13,7 @@ import {
   type WorkResponse,
   walletProofTypedData,
 } from '@tabswarm/protocol'
-import type { KernelRequest, KernelResultOf } from '@tabswarm/worker-kernels'
+import type { KernelRunner } from '@tabswarm/worker-kernels'
 import { delay } from '../client/delay.ts'
 import { untilAborted } from '../client/until-aborted.ts'
 import {
@@ -37,12 +37,7 @@ import { type WorkChannel, workChannelOver } from './work-channel.ts'
  * every kernel, built-in or custom WGSL, through one `run` (worker-kernels' `KernelRunner`).
  * List `custom` in `capabilities.kernels` only where it runs custom WGSL.
  */
-export interface KernelExecutor {
-  run<R extends KernelRequest>(
-    request: R,
-    options?: { signal?: AbortSignal; timeoutMs?: number },
-  ): Promise<KernelResultOf<R>>
-}
+export type KernelExecutor = KernelRunner
 
 /** A wallet that proves itself in hello: a viem `LocalAccount` fits. */
 export interface ContributorWallet {

@@ -34,7 +34,7 @@ export type KernelDeadlineOptions = {
  * kernel merely never ends, still report in time.
  *
  * @example
- * executor.custom(request, { signal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) })
+ * executor.run(request, { signal, timeoutMs: kernelDeadlineMs(lease.expiresInMs) })
  */
 export function kernelDeadlineMs(expiresInMs: number, options: KernelDeadlineOptions = {}): number {
   const marginMs = options.marginMs ?? KERNEL_DEADLINE_MARGIN_MS

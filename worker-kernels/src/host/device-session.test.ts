@@ -47,8 +47,15 @@ function controlledGpu(): GpuControls {
 
 const a = seededRandomF32(512 * 512, 3)
 /** About a second on SwiftShader: long enough to lose the device under it. */
-const slowProduct = { a, b: a, m: 512, k: 512, n: 512, variant: 'naive' } as const
-const quickProduct = { a: a.subarray(0, 6), b: a.subarray(0, 6), m: 2, k: 3, n: 2 }
+const slowProduct = { kernel: 'matmul', a, b: a, m: 512, k: 512, n: 512, variant: 'naive' } as const
+const quickProduct = {
+  kernel: 'matmul' as const,
+  a: a.subarray(0, 6),
+  b: a.subarray(0, 6),
+  m: 2,
+  k: 3,
+  n: 2,
+}
 
 describe('device acquisition', () => {
   it('rejects an already-lost device with GpuUnavailableError instead of crashing', async () => {
@@ -109,11 +116,11 @@ describe('device acquisition', () => {
       controls.hangAdapter = true
       controls.devices[0]?.destroy()
       await lossReported
-      await expect(host.matmul(quickProduct, { timeoutMs: 10_000 })).rejects.toThrow(
+      await expect(host.run(quickProduct, { timeoutMs: 10_000 })).rejects.toThrow(
         /requestAdapter\(\) did not answer within 100 ms/,
       )
       controls.hangAdapter = false
-      const c = await host.matmul(quickProduct, { timeoutMs: 10_000 })
+      const c = await host.run(quickProduct, { timeoutMs: 10_000 })
       expect(c).toHaveLength(4)
       expect(controls.devices).toHaveLength(2)
     } finally {
@@ -134,11 +141,11 @@ describe('device loss', () => {
       },
     })
     try {
-      const run = host.matmul(slowProduct)
+      const run = host.run(slowProduct)
       setTimeout(() => controls.devices[0]?.destroy(), 20)
       await expect(run).rejects.toThrow(DeviceLostError)
       expect(seen).toEqual(['destroyed'])
-      const c = await host.matmul(quickProduct)
+      const c = await host.run(quickProduct)
       expect(c).toHaveLength(4)
       expect(controls.devices).toHaveLength(2)
     } finally {

@@ -36,7 +36,7 @@ async function expectProduct(
   const a = seededRandomF32(m * k, seed)
   const b = seededRandomF32(k * n, seed + 1)
   const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
-  const actual = await target.matmul({ a, b, m, k, n, variant })
+  const actual = await target.run({ kernel: 'matmul', a, b, m, k, n, variant })
   expect(actual).toHaveLength(m * n)
   const result = compareMatmul(actual, c, { k, bound })
   expect(result, `${variant} ${m}×${k}×${n}`).toMatchObject({ ok: true, mismatches: 0 })
@@ -57,7 +57,7 @@ const shapes = [
   [33, 17, 34],
 ] as const
 
-describe('KernelHost.matmul on dawn', () => {
+describe('KernelHost.run matmul on dawn', () => {
   it("requests the adapter's own limits, not WebGPU's defaults", async () => {
     const adapter = await createNodeGpu().requestAdapter({ powerPreference: 'high-performance' })
     if (!adapter) throw new Error('no adapter')
@@ -112,7 +112,7 @@ describe('KernelHost.matmul on dawn', () => {
     const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
     const b2 = b.slice()
     b2[k * n - 1] = (b2[k * n - 1] as number) + 0.25
-    const actual = await host.matmul({ a, b: b2, m, k, n })
+    const actual = await host.run({ kernel: 'matmul', a, b: b2, m, k, n })
     expect(compareMatmul(actual, c, { k, bound }).mismatches).toBe(m)
   })
 
@@ -121,7 +121,7 @@ describe('KernelHost.matmul on dawn', () => {
     const a = backing.subarray(1, 7)
     const b = backing.subarray(7, 13)
     const { c, bound } = matmulReferenceWithBound(a, b, 2, 3, 2)
-    const actual = await host.matmul({ a, b, m: 2, k: 3, n: 2 })
+    const actual = await host.run({ kernel: 'matmul', a, b, m: 2, k: 3, n: 2 })
     expect(compareMatmul(actual, c, { k: 3, bound }).ok).toBe(true)
   })
 
@@ -139,19 +139,29 @@ describe('KernelHost.matmul on dawn', () => {
 describe('KernelHost validation', () => {
   it('rejects mismatched lengths with KernelShapeError naming the operand', async () => {
     const a = new Float32Array(6)
-    await expect(host.matmul({ a, b: new Float32Array(5), m: 2, k: 3, n: 2 })).rejects.toThrow(
-      KernelShapeError,
+    await expect(
+      host.run({ kernel: 'matmul', a, b: new Float32Array(5), m: 2, k: 3, n: 2 }),
+    ).rejects.toThrow(KernelShapeError)
+    await expect(
+      host.run({ kernel: 'matmul', a, b: new Float32Array(6), m: 3, k: 3, n: 2 }),
+    ).rejects.toThrow(/a\.length \(6\) must equal m\*k/)
+    await expect(host.run({ kernel: 'matmul', a, b: a, m: 2, k: 3, n: 0 })).rejects.toThrow(
+      /n must be a positive/,
     )
-    await expect(host.matmul({ a, b: new Float32Array(6), m: 3, k: 3, n: 2 })).rejects.toThrow(
-      /a\.length \(6\) must equal m\*k/,
-    )
-    await expect(host.matmul({ a, b: a, m: 2, k: 3, n: 0 })).rejects.toThrow(/n must be a positive/)
   })
 
   it('rejects an unknown variant', async () => {
     const one = Float32Array.of(1)
-    const request = { a: one, b: one, m: 1, k: 1, n: 1, variant: 'fast' as MatmulVariant }
-    await expect(host.matmul(request)).rejects.toThrow(KernelShapeError)
+    const request = {
+      kernel: 'matmul' as const,
+      a: one,
+      b: one,
+      m: 1,
+      k: 1,
+      n: 1,
+      variant: 'fast' as MatmulVariant,
+    }
+    await expect(host.run(request)).rejects.toThrow(KernelShapeError)
   })
 
   it('fails with GpuUnavailableError when there is no adapter', async () => {
@@ -168,15 +178,15 @@ describe('KernelHost cancellation', () => {
   it('rejects at once when the signal is already aborted', async () => {
     const controller = new AbortController()
     controller.abort()
-    await expect(host.matmul({ ...big, a, b }, { signal: controller.signal })).rejects.toThrow(
-      KernelAbortedError,
-    )
+    await expect(
+      host.run({ kernel: 'matmul', ...big, a, b }, { signal: controller.signal }),
+    ).rejects.toThrow(KernelAbortedError)
   })
 
   it('stops waiting when aborted mid-run, then keeps working', async () => {
     const controller = new AbortController()
     const started = performance.now()
-    const run = host.matmul({ ...big, a, b }, { signal: controller.signal })
+    const run = host.run({ kernel: 'matmul', ...big, a, b }, { signal: controller.signal })
     setTimeout(() => controller.abort(new Error('user stop')), 20)
     const err = await run.catch((e: unknown) => e)
     expect(err).toBeInstanceOf(KernelAbortedError)
@@ -187,20 +197,20 @@ describe('KernelHost cancellation', () => {
   })
 
   it('rejects with KernelTimeoutError past timeoutMs or an AbortSignal.timeout', async () => {
-    await expect(host.matmul({ ...big, a, b }, { timeoutMs: 5 })).rejects.toThrow(
+    await expect(host.run({ kernel: 'matmul', ...big, a, b }, { timeoutMs: 5 })).rejects.toThrow(
       KernelTimeoutError,
     )
-    await expect(host.matmul({ ...big, a, b }, { signal: AbortSignal.timeout(5) })).rejects.toThrow(
-      KernelTimeoutError,
-    )
+    await expect(
+      host.run({ kernel: 'matmul', ...big, a, b }, { signal: AbortSignal.timeout(5) }),
+    ).rejects.toThrow(KernelTimeoutError)
   })
 
   it('rejects pending and later calls with KernelAbortedError once destroyed', async () => {
     const doomed = await createKernelHost({ gpu: createNodeGpu() })
-    const run = doomed.matmul({ ...big, a, b })
+    const run = doomed.run({ kernel: 'matmul', ...big, a, b })
     setTimeout(() => doomed.destroy(), 20)
     await expect(run).rejects.toThrow(KernelAbortedError)
-    await expect(doomed.matmul({ ...big, a, b })).rejects.toThrow(/destroyed/)
+    await expect(doomed.run({ kernel: 'matmul', ...big, a, b })).rejects.toThrow(/destroyed/)
   })
 })
 
@@ -212,7 +222,7 @@ describe('KernelHost device loss', () => {
     const lossy = await createKernelHost({ gpu, onDeviceLost: (d) => lost.push(d.reason) })
     try {
       const a = seededRandomF32(512 * 512, 3)
-      const run = lossy.matmul({ a, b: a, m: 512, k: 512, n: 512, variant: 'naive' })
+      const run = lossy.run({ kernel: 'matmul', a, b: a, m: 512, k: 512, n: 512, variant: 'naive' })
       setTimeout(() => devices[0]?.destroy(), 20)
       await expect(run).rejects.toThrow(DeviceLostError)
       expect(lost).toEqual(['destroyed'])
@@ -242,7 +252,14 @@ describe('KernelHost GPU errors', () => {
       sabotage = true
       const started = performance.now()
       const err = await faulty
-        .matmul({ a: new Float32Array(7 * 13), b: new Float32Array(13 * 5), m: 7, k: 13, n: 5 })
+        .run({
+          kernel: 'matmul',
+          a: new Float32Array(7 * 13),
+          b: new Float32Array(13 * 5),
+          m: 7,
+          k: 13,
+          n: 5,
+        })
         .catch((e: unknown) => e)
       const waited = performance.now() - started
       expect(err).toBeInstanceOf(KernelExecutionError)
@@ -303,8 +320,8 @@ describe('KernelHost submissions and buffers', () => {
     try {
       const a = seededRandomF32(512 * 512, 8)
       const controller = new AbortController()
-      const run = host16.matmul(
-        { a, b: a, m: 512, k: 512, n: 512, variant: 'naive' },
+      const run = host16.run(
+        { kernel: 'matmul', a, b: a, m: 512, k: 512, n: 512, variant: 'naive' },
         { signal: controller.signal },
       )
       setTimeout(() => controller.abort(), 30)
@@ -324,7 +341,7 @@ describe('KernelHost submissions and buffers', () => {
     try {
       const a = seededRandomF32(64 * 64, 2)
       const err = await tight
-        .matmul({ a, b: a, m: 64, k: 64, n: 64, variant: 'tiled' })
+        .run({ kernel: 'matmul', a, b: a, m: 64, k: 64, n: 64, variant: 'tiled' })
         .catch((e: unknown) => e)
       expect(err).toBeInstanceOf(KernelLimitError)
       expect((err as Error).message).toMatch(/costs 131072 work units, above the 100000/)
@@ -339,10 +356,13 @@ describe('KernelHost submissions and buffers', () => {
 describe('KernelHost deadlines', () => {
   it('runs with timeoutMs Infinity (no timer) and refuses delays a timer cannot hold', async () => {
     const a = seededRandomF32(6, 4)
-    const c = await host.matmul({ a, b: a, m: 2, k: 3, n: 2 }, { timeoutMs: Infinity })
+    const c = await host.run(
+      { kernel: 'matmul', a, b: a, m: 2, k: 3, n: 2 },
+      { timeoutMs: Infinity },
+    )
     expect(c).toHaveLength(4)
     await expect(
-      host.matmul({ a, b: a, m: 2, k: 3, n: 2 }, { timeoutMs: 2 ** 31 }),
+      host.run({ kernel: 'matmul', a, b: a, m: 2, k: 3, n: 2 }, { timeoutMs: 2 ** 31 }),
     ).rejects.toThrow(RangeError)
     await expect(createKernelHost({ gpu: createNodeGpu(), timeoutMs: 2 ** 40 })).rejects.toThrow(
       /up to 2147483647/,

@@ -4,13 +4,12 @@ import {
   DEFAULT_POWER_PREFERENCE,
 } from '../constants.ts'
 import { KernelAbortedError, KernelShapeError } from '../errors.ts'
-import type { CustomKernelRequest } from '../kernels/custom/custom-kernel-types.ts'
-import type { KernelRequest, KernelResult, KernelResultOf } from '../kernels/kernel-request.ts'
-import type { MatmulRequest } from '../kernels/matmul/matmul-request.ts'
+import type { KernelRequest, KernelResult } from '../kernels/kernel-request.ts'
 import { planKernel } from '../kernels/plan-kernel.ts'
 import type { BufferPoolOptions } from './buffer-pool.ts'
 import { assertTimeoutMs, createCallDeadline } from './call-deadline.ts'
 import { acquireDeviceSession, type DeviceSession } from './device-session.ts'
+import type { KernelRunner } from './kernel-runner.ts'
 import type { DeviceLostDetails, HostInfo, KernelRunOptions } from './kernel-types.ts'
 import { runGpuProgram } from './run-gpu-program.ts'
 
@@ -56,40 +55,14 @@ export type KernelHostOptions = {
   bufferPool?: BufferPoolOptions
 }
 
-/** A GPU device with the Tabswarm kernels on it. Create with `createKernelHost`. */
-export type KernelHost = {
+/**
+ * A GPU device with the Tabswarm kernels on it: a `KernelRunner` whose `run` validates the
+ * request against the device limits, then runs it in bounded submissions under a
+ * deadline. Create with `createKernelHost`.
+ */
+export type KernelHost = KernelRunner & {
   /** The current device's description (updated when a lost device is replaced). */
   readonly info: HostInfo
-  /**
-   * `C[m×n] = A[m×k] · B[k×n]` (batched with `batch`), row-major, f32 accumulation.
-   * Resolves to a `Float32Array`, or float16 bits for `dtype: 'float16'`. Rejects with
-   * `KernelShapeError`, `KernelLimitError`, `KernelTimeoutError`, `KernelAbortedError`,
-   * `DeviceLostError`, `GpuUnavailableError` or `KernelExecutionError`.
-   */
-  matmul(
-    request: MatmulRequest & { dtype?: 'float32' },
-    options?: KernelRunOptions,
-  ): Promise<Float32Array<ArrayBuffer>>
-  matmul(
-    request: MatmulRequest & { dtype: 'float16' },
-    options?: KernelRunOptions,
-  ): Promise<Uint16Array<ArrayBuffer>>
-  /**
-   * Run any kernel, chosen by `request.kernel` (see `KernelRequest`). Same errors as
-   * `matmul`, plus `KernelCompileError` for custom WGSL that does not compile.
-   *
-   * @example
-   * const y = await host.run({ kernel: 'softmax', x, rows: 4, cols: 10 })
-   */
-  run<R extends KernelRequest>(request: R, options?: KernelRunOptions): Promise<KernelResultOf<R>>
-  /**
-   * Run a custom WGSL kernel; resolves to one typed array per declared output. Sizes and
-   * workgroup counts are checked against the adapter limits and `request.caps` first.
-   */
-  custom(
-    request: CustomKernelRequest,
-    options?: KernelRunOptions,
-  ): Promise<ArrayBufferView<ArrayBuffer>[]>
   /** Destroy the device. Pending and later calls reject with `KernelAbortedError`. */
   destroy(): void
 }
@@ -103,7 +76,7 @@ export type KernelHost = {
  *
  * @example
  * const host = await createKernelHost({ gpu: navigator.gpu })
- * const c = await host.matmul({ a, b, m: 64, k: 32, n: 16 }, { signal })
+ * const c = await host.run({ kernel: 'matmul', a, b, m: 64, k: 32, n: 16 }, { signal })
  * host.destroy()
  */
 export async function createKernelHost(options: KernelHostOptions): Promise<KernelHost> {
@@ -194,17 +167,8 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
     get info() {
       return session?.info ?? info
     },
-    matmul(request: MatmulRequest, runOptions: KernelRunOptions = {}) {
-      return run({ ...request, kernel: 'matmul' }, runOptions) as Promise<never>
-    },
     run(request, runOptions = {}) {
       return run(request, runOptions) as Promise<never>
-    },
-    async custom(request, runOptions = {}) {
-      return (await run(
-        { ...request, kernel: 'custom' },
-        runOptions,
-      )) as ArrayBufferView<ArrayBuffer>[]
     },
     destroy() {
       destroyed = true

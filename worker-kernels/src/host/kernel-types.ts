@@ -72,10 +72,13 @@ export type KernelWorkerCallOptions = {
 }
 
 /**
- * The API a kernel Web Worker exposes through comlink. Errors it throws arrive as
- * `Error`s carrying `name` and `code` (see `errorTransferHandler`). Pages should use it
- * through `createKernelWorkerClient`, which adds a deadline on the page's side (a dead
- * worker never answers) and turns an `AbortSignal` into `cancel`.
+ * The API a kernel Web Worker exposes through comlink. Not a `KernelRunner`: what crosses
+ * `postMessage` is plain data, so a call names itself with a `callId` (cancelled with
+ * `cancel`) instead of carrying an `AbortSignal`, and a device-loss listener is a comlink
+ * proxy. Errors it throws arrive as `Error`s carrying `name` and `code` (see
+ * `errorTransferHandler`). Pages should use it through `createKernelWorkerClient`, a
+ * `KernelRunner` that adds a deadline on the page's side (a dead worker never answers)
+ * and turns an `AbortSignal` into `cancel`.
  *
  * @example
  * const api = wrap<KernelWorkerApi>(new Worker(workerUrl, { type: 'module' }))
@@ -84,15 +87,11 @@ export type KernelWorkerCallOptions = {
 export type KernelWorkerApi = {
   /** Acquire the GPU (idempotent) and describe it. Rejects with `GpuUnavailableError`. */
   init(): Promise<HostInfo>
-  /** Run an f32 matmul; the result's buffer is transferred, not copied. Lazily inits. */
-  matmul(
-    request: MatmulRequest & { dtype?: 'float32' },
-    options?: KernelWorkerCallOptions,
-  ): Promise<Float32Array>
   /**
-   * Run any kernel (`KernelRequest`, discriminated by `kernel`), custom WGSL included.
-   * Result buffers are transferred. Errors arrive typed, `KernelCompileError` with its
-   * compiler messages (`messages`, each with line and column).
+   * Run any kernel (`KernelRequest`, discriminated by `kernel`), matmul and custom WGSL
+   * included; lazily inits. Result buffers are transferred, not copied. Errors arrive
+   * typed, `KernelCompileError` with its compiler messages (`messages`, each with line
+   * and column).
    *
    * @example
    * const y = await api.run({ kernel: 'layer-norm', x, gamma, beta, rows, cols })

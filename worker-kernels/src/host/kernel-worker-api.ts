@@ -105,18 +105,12 @@ export function createKernelWorkerApi(options: KernelWorkerApiOptions): KernelWo
     async init() {
       return (await getHost()).info
     },
-    async matmul(request, callOptions) {
-      const result = await withCancellation(callOptions, (h, runOptions) =>
-        h.matmul(request, runOptions),
-      )
-      // Hand the result's memory to the page instead of copying it.
-      return transfer(result, [result.buffer])
-    },
     async run(request, callOptions) {
       const result: KernelResult = await withCancellation(callOptions, (h, runOptions) =>
         h.run(request, runOptions),
       )
       const views = Array.isArray(result) ? result : [result]
+      // Hand the results' memory to the page instead of copying it.
       return transfer(result, [
         ...new Set(views.map((view) => view.buffer as ArrayBuffer)),
       ]) as never

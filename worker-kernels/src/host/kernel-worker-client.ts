@@ -2,8 +2,8 @@ import { proxy } from 'comlink'
 import { DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS, DEFAULT_KERNEL_TIMEOUT_MS } from '../constants.ts'
 import { KernelAbortedError, KernelTimeoutError, type TabswarmError } from '../errors.ts'
 import type { KernelRequest, KernelResultOf } from '../kernels/kernel-request.ts'
-import type { MatmulRequest } from '../kernels/matmul/matmul-request.ts'
 import { assertTimeoutMs, createCallDeadline, MAX_TIMEOUT_MS } from './call-deadline.ts'
+import type { KernelRunner } from './kernel-runner.ts'
 import type {
   DeviceLostDetails,
   HostInfo,
@@ -51,25 +51,18 @@ export type KernelWorkerClientOptions = {
   graceMs?: number
 }
 
-/** The page's side of a kernel worker: every call bounded and cancellable. */
-export type KernelWorkerClient = {
+/**
+ * The page's side of a kernel worker: a `KernelRunner` whose every call is bounded and
+ * cancellable. Aborting a call's `signal` rejects it at once with `KernelAbortedError` and
+ * cancels it in the worker; a worker that does not answer within the call's `timeoutMs`
+ * plus the grace period is given up on with `KernelTimeoutError`.
+ */
+export type KernelWorkerClient = KernelRunner & {
   /**
    * Acquire the worker's GPU and describe it; registers `onDeviceLost` first. Bounded by
    * `timeoutMs` (default: the device acquisition timeout) plus the grace period.
    */
   init(options?: KernelRunOptions): Promise<HostInfo>
-  /** An f32 matmul in the worker; see `KernelHost.matmul`. */
-  matmul(
-    request: MatmulRequest & { dtype?: 'float32' },
-    options?: KernelRunOptions,
-  ): Promise<Float32Array<ArrayBuffer>>
-  /**
-   * Any kernel in the worker. Aborting `signal` rejects at once with
-   * `KernelAbortedError` and cancels the call in the worker; a worker that does not
-   * answer within `timeoutMs` plus the grace period is given up on with
-   * `KernelTimeoutError`.
-   */
-  run<R extends KernelRequest>(request: R, options?: KernelRunOptions): Promise<KernelResultOf<R>>
   /** Calls started and not yet settled. */
   readonly pending: number
   /**
@@ -89,7 +82,7 @@ export type KernelWorkerClient = {
  * registerErrorTransferHandler()
  * const worker = new Worker(url, { type: 'module' })
  * const client = createKernelWorkerClient({ remote: wrap<KernelWorkerApi>(worker) })
- * const c = await client.matmul({ a, b, m, k, n }, { signal, timeoutMs: 10_000 })
+ * const c = await client.run({ kernel: 'matmul', a, b, m, k, n }, { signal, timeoutMs: 10_000 })
  */
 export function createKernelWorkerClient(options: KernelWorkerClientOptions): KernelWorkerClient {
   const { remote, onDeviceLost } = options
@@ -184,9 +177,6 @@ export function createKernelWorkerClient(options: KernelWorkerClientOptions): Ke
         await listen()
         return remote.init()
       })
-    },
-    matmul(request, runOptions = {}) {
-      return run({ ...request, kernel: 'matmul' }, runOptions) as Promise<Float32Array<ArrayBuffer>>
     },
     run,
     get pending() {

@@ -45,7 +45,14 @@ const wedgedFirst = (index: number) =>
   index === 0
     ? Promise.reject(new KernelTimeoutError('Kernel call exceeded its 30 ms deadline.'))
     : Promise.resolve(Float32Array.of(index))
-const tiny = { a: Float32Array.of(1), b: Float32Array.of(1), m: 1, k: 1, n: 1 }
+const tiny = {
+  kernel: 'matmul' as const,
+  a: Float32Array.of(1),
+  b: Float32Array.of(1),
+  m: 1,
+  k: 1,
+  n: 1,
+}
 /** Every worker's device is wedged: each hostile task's call times out. */
 const allWedged = () =>
   Promise.reject(new KernelTimeoutError('Kernel call exceeded its 30 ms deadline.'))
@@ -56,13 +63,13 @@ describe('createRespawningKernelWorker', () => {
     const reasons: string[] = []
     const kernels = createRespawningKernelWorker({ spawn, onRespawn: (r) => reasons.push(r) })
     await kernels.client.init()
-    await expect(kernels.client.matmul(tiny, { timeoutMs: 30 })).rejects.toThrow(KernelTimeoutError)
+    await expect(kernels.client.run(tiny, { timeoutMs: 30 })).rejects.toThrow(KernelTimeoutError)
     // Abandoned, not terminated: destroying its device would stall the GPU process.
     expect(spawned.map((w) => w.terminated)).toEqual([false, false])
     expect(reasons).toEqual([expect.stringMatching(/ran past its deadline/)])
     // The replacement acquired its device (and listener) without waiting for a call.
     expect(spawned[1]!.inits).toBe(1)
-    expect(await kernels.client.matmul(tiny)).toEqual(Float32Array.of(1))
+    expect(await kernels.client.run(tiny)).toEqual(Float32Array.of(1))
     expect(kernels.respawns).toBe(1)
   })
 
@@ -71,9 +78,9 @@ describe('createRespawningKernelWorker', () => {
       i === 0 ? new Promise(() => {}) : Promise.resolve(Float32Array.of(i)),
     )
     const kernels = createRespawningKernelWorker({ spawn, graceMs: 10, retire: 'terminate' })
-    await expect(kernels.client.matmul(tiny, { timeoutMs: 20 })).rejects.toThrow(KernelTimeoutError)
+    await expect(kernels.client.run(tiny, { timeoutMs: 20 })).rejects.toThrow(KernelTimeoutError)
     expect(spawned[0]!.terminated).toBe(true)
-    expect(await kernels.client.matmul(tiny)).toEqual(Float32Array.of(1))
+    expect(await kernels.client.run(tiny)).toEqual(Float32Array.of(1))
   })
 
   it('keeps the worker when the caller aborts, or on ordinary errors', async () => {
@@ -83,11 +90,11 @@ describe('createRespawningKernelWorker', () => {
     const failing = createRespawningKernelWorker({
       spawn: fakes(() => Promise.reject(new Error('bad shape'))).spawn,
     })
-    await expect(failing.client.matmul(tiny)).rejects.toThrow('bad shape')
+    await expect(failing.client.run(tiny)).rejects.toThrow('bad shape')
     expect(failing.respawns).toBe(0)
     const kernels = createRespawningKernelWorker({ spawn })
     const stop = new AbortController()
-    const call = kernels.client.matmul(tiny, { signal: stop.signal })
+    const call = kernels.client.run(tiny, { signal: stop.signal })
     stop.abort()
     await expect(call).rejects.toThrow(KernelAbortedError)
     expect(spawned).toHaveLength(1)
@@ -98,7 +105,7 @@ describe('createRespawningKernelWorker', () => {
     const kernels = createRespawningKernelWorker({ spawn })
     kernels.terminate()
     expect(spawned[0]!.terminated).toBe(true)
-    await expect(kernels.client.matmul(tiny)).rejects.toThrow(KernelAbortedError)
+    await expect(kernels.client.run(tiny)).rejects.toThrow(KernelAbortedError)
     expect(spawned).toHaveLength(1)
   })
 
@@ -113,11 +120,11 @@ describe('createRespawningKernelWorker', () => {
     })
     await kernels.client.init()
     // The first hostile kernel: its worker is abandoned, a second one takes over.
-    await expect(kernels.client.matmul(tiny)).rejects.toThrow(KernelTimeoutError)
+    await expect(kernels.client.run(tiny)).rejects.toThrow(KernelTimeoutError)
     expect(spawned).toHaveLength(2)
     expect(told).toEqual([])
     // The second: its worker is abandoned too, and that is the cap; the call keeps its own error.
-    await expect(kernels.client.matmul(tiny)).rejects.toThrow(KernelTimeoutError)
+    await expect(kernels.client.run(tiny)).rejects.toThrow(KernelTimeoutError)
     expect(spawned).toHaveLength(2)
     expect(reasons).toHaveLength(1)
     expect(kernels.respawns).toBe(1)
@@ -126,7 +133,7 @@ describe('createRespawningKernelWorker', () => {
     expect(told[0]!.message).toMatch(/2 kernel workers were left running.*Reload the page/s)
     expect(kernels.wedged).toBe(told[0])
     // Every later call fails at once with that error, and nothing new is spawned for it.
-    await expect(kernels.client.matmul(tiny)).rejects.toBe(told[0])
+    await expect(kernels.client.run(tiny)).rejects.toBe(told[0])
     await expect(kernels.client.init()).rejects.toBe(told[0])
     expect(kernels.client.pending).toBe(0)
     // Stopping leaves the wedged workers be: terminating one would stall the GPU process.
@@ -142,7 +149,7 @@ describe('createRespawningKernelWorker', () => {
     const abandoned: SpawnedWorker[] = []
     // A run that met one hostile kernel, then was stopped.
     const first = createRespawningKernelWorker({ spawn, abandoned })
-    await expect(first.client.matmul(tiny)).rejects.toThrow(KernelTimeoutError)
+    await expect(first.client.run(tiny)).rejects.toThrow(KernelTimeoutError)
     first.terminate()
     expect(abandoned).toEqual([spawned[0]])
     expect(spawned[1]!.terminated).toBe(true)
@@ -153,7 +160,7 @@ describe('createRespawningKernelWorker', () => {
       abandoned,
       onWedged: (err) => told.push(err),
     })
-    await expect(second.client.matmul(tiny)).rejects.toThrow(KernelTimeoutError)
+    await expect(second.client.run(tiny)).rejects.toThrow(KernelTimeoutError)
     expect(told).toHaveLength(1)
     expect(spawned).toHaveLength(3)
     expect(spawned[2]!.terminated).toBe(false)
@@ -169,7 +176,7 @@ describe('createRespawningKernelWorker', () => {
     const { spawned, spawn } = fakes(allWedged)
     const kernels = createRespawningKernelWorker({ spawn, retire: 'terminate', maxAbandoned: 1 })
     for (let i = 0; i < 3; i++) {
-      await expect(kernels.client.matmul(tiny)).rejects.toThrow(KernelTimeoutError)
+      await expect(kernels.client.run(tiny)).rejects.toThrow(KernelTimeoutError)
     }
     expect(spawned.map((w) => w.terminated)).toEqual([true, true, true, false])
     expect(kernels.wedged).toBeUndefined()

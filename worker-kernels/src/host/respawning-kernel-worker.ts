@@ -72,7 +72,10 @@ export type RespawningKernelWorkerOptions = Omit<KernelWorkerClientOptions, 'rem
 
 /** A kernel worker that is replaced when a call runs out of time or is given up on. */
 export type RespawningKernelWorker = {
-  /** Calls go to the current worker; the same client before and after a respawn. */
+  /**
+   * The `KernelRunner` to call: calls go to the current worker, the same client before and
+   * after a respawn.
+   */
   client: KernelWorkerClient
   /** How many times the worker was replaced. */
   readonly respawns: number
@@ -216,9 +219,6 @@ export function createRespawningKernelWorker(
     init(runOptions = {}): Promise<HostInfo> {
       initialised = true
       return guarded((c) => c.init(runOptions))
-    },
-    matmul(request, runOptions = {}) {
-      return guarded((c) => c.matmul(request, runOptions))
     },
     run,
     get pending() {

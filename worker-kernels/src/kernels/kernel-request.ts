@@ -1,6 +1,7 @@
 /**
- * The requests `KernelHost.run` and `KernelWorkerApi.run` take: one discriminated union
- * over `kernel`, plain data only, so a request crosses a worker boundary as is.
+ * The requests `KernelRunner.run` (and the worker's `KernelWorkerApi.run`) take: one
+ * discriminated union over `kernel`, plain data only, so a request crosses a worker
+ * boundary as is.
  *
  * Float operands are `Float32Array`, or float16 bits in a `Uint16Array` with
  * `dtype: 'float16'`; built-in kernels return the same type as their inputs. Custom

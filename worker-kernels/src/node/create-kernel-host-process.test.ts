@@ -51,7 +51,7 @@ async function expectInnocentMatmul(host: KernelHost): Promise<number> {
   const b = seededRandomF32(k * n, 2)
   const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
   const started = performance.now()
-  const actual = await host.matmul({ a, b, m, k, n }, { timeoutMs: 30_000 })
+  const actual = await host.run({ kernel: 'matmul', a, b, m, k, n }, { timeoutMs: 30_000 })
   const elapsed = performance.now() - started
   expect(compareMatmul(actual, c, { k, bound })).toMatchObject({ ok: true })
   return elapsed
@@ -70,9 +70,17 @@ describe('createKernelHostProcess', () => {
     await expectInnocentMatmul(host)
     expect(host.info.limits.maxComputeWorkgroupsPerDimension).toBeGreaterThan(0)
     await expect(
-      host.matmul({ a: new Float32Array(3), b: new Float32Array(3), m: 2, k: 2, n: 2 }),
+      host.run({
+        kernel: 'matmul',
+        a: new Float32Array(3),
+        b: new Float32Array(3),
+        m: 2,
+        k: 2,
+        n: 2,
+      }),
     ).rejects.toThrow(KernelShapeError)
-    const broken = host.custom({
+    const broken = host.run({
+      kernel: 'custom',
       program: { wgsl: 'fn main( {', ...oneInOneOut },
       inputs: [new Float32Array(1)],
       outputs: [{ length: 1 }],
@@ -93,8 +101,9 @@ describe('createKernelHostProcess', () => {
     async (_, wgsl, workgroups) => {
       const before = children()
       expect(before.size).toBe(1)
-      const hostile = host.custom(
+      const hostile = host.run(
         {
+          kernel: 'custom',
           program: { wgsl, ...oneInOneOut },
           inputs: [new Float32Array(1)],
           outputs: [{ length: 1 }],

@@ -69,7 +69,7 @@ const ENTRY = new URL('./kernel-process-main.ts', import.meta.url)
  *
  * @example
  * const host = await createKernelHostProcess({ timeoutMs: 30_000 })
- * const c = await host.matmul({ a, b, m, k, n }, { signal })
+ * const c = await host.run({ kernel: 'matmul', a, b, m, k, n }, { signal })
  * host.destroy()
  */
 export async function createKernelHostProcess(
@@ -300,17 +300,8 @@ export async function createKernelHostProcess(
     get info() {
       return info as HostInfo
     },
-    matmul(request, runOptions = {}) {
-      return run({ ...request, kernel: 'matmul' }, runOptions) as Promise<never>
-    },
     run(request, runOptions = {}) {
       return run(request, runOptions) as Promise<never>
-    },
-    async custom(request, runOptions = {}) {
-      return (await run(
-        { ...request, kernel: 'custom' },
-        runOptions,
-      )) as ArrayBufferView<ArrayBuffer>[]
     },
     destroy() {
       destroyed = true

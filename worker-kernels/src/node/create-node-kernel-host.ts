@@ -10,7 +10,7 @@ export type NodeKernelHostOptions = Omit<KernelHostOptions, 'gpu'> & NodeGpuOpti
  *
  * @example
  * const host = await createNodeKernelHost()
- * const c = await host.matmul({ a, b, m, k, n })
+ * const c = await host.run({ kernel: 'matmul', a, b, m, k, n })
  */
 export function createNodeKernelHost(options: NodeKernelHostOptions = {}): Promise<KernelHost> {
   const { dawnOptions, ...hostOptions } = options

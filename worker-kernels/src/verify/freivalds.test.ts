@@ -130,7 +130,7 @@ describe('freivaldsCheck on products computed by the GPU (dawn)', () => {
   for (const variant of ['tiled', 'naive'] as const) {
     it.each(gpuShapes)(`${variant} at %i×%i×%i`, async (m, k, n) => {
       const { a, b } = operands(m, k, n)
-      const c = await host.matmul({ a, b, m, k, n, variant })
+      const c = await host.run({ kernel: 'matmul', a, b, m, k, n, variant })
       expect(freivaldsCheck({ a, b, c, m, k, n }, { rounds: 8 })).toMatchObject({ ok: true })
     })
   }
@@ -138,7 +138,7 @@ describe('freivaldsCheck on products computed by the GPU (dawn)', () => {
   it('catches one corrupted element of a GPU-computed 512×512 product', async () => {
     const [m, k, n] = [512, 512, 512]
     const { a, b } = operands(m, k, n, 99)
-    const honest = await host.matmul({ a, b, m, k, n })
+    const honest = await host.run({ kernel: 'matmul', a, b, m, k, n })
     const { bound } = matmulReferenceWithBound(a, b, m, k, n)
     const next = seededUniform(7)
     for (let trial = 0; trial < 20; trial++) {

@@ -148,7 +148,7 @@ function assertTarget(target: FreivaldsTarget): void {
  * and fails too.
  *
  * @example
- * const c = await host.matmul({ a, b, m, k, n })
+ * const c = await host.run({ kernel: 'matmul', a, b, m, k, n })
  * const { ok, worstRow } = freivaldsCheck({ a, b, c, m, k, n })
  * if (!ok) reject(`row ${worstRow} is not A·B`)
  */

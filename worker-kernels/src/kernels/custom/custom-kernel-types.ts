@@ -1,7 +1,8 @@
 /**
  * The contract of custom kernels: a researcher's WGSL with declared bindings, run by
  * the same host as the built-in kernels. The coordinator validates programs with
- * `validateCustomProgram` on submit; hosts run them with `KernelHost.custom`.
+ * `validateCustomProgram` on submit; a `KernelRunner` runs them as
+ * `run({ kernel: 'custom', ...request })`.
  */
 
 /** Element types of custom kernel buffers. `float16` travels as `Uint16Array` bits. */

@@ -77,7 +77,7 @@ const BROKEN: CustomKernelProgram = {
 describe('custom kernels on dawn', () => {
   it('runs a researcher kernel with typed inputs, outputs and a uniform', async () => {
     const count = 1000
-    const [y, index] = await host.custom(axpyRequest(count))
+    const [y, index] = await host.run({ kernel: 'custom', ...axpyRequest(count) })
     expect(y).toBeInstanceOf(Float32Array)
     expect(index).toBeInstanceOf(Uint32Array)
     const offsets = [1, -2, 3, -4]
@@ -96,7 +96,8 @@ describe('custom kernels on dawn', () => {
       outputs: [{ name: 'y', dtype: 'uint32' }],
     }
     for (let round = 0; round < 2; round++) {
-      const [y] = await host.custom({
+      const [y] = await host.run({
+        kernel: 'custom',
         program,
         inputs: [],
         outputs: [{ length: 300 }],
@@ -118,7 +119,8 @@ describe('custom kernels on dawn', () => {
       outputs: [{ name: 'y', dtype: 'float16' }],
     }
     const x = toFloat16([0.5, -1.25, 3, 1000, 0.1, 7])
-    const [y] = await host.custom({
+    const [y] = await host.run({
+      kernel: 'custom',
       program,
       inputs: [x],
       outputs: [{ length: 6 }],
@@ -131,7 +133,13 @@ describe('custom kernels on dawn', () => {
 
   it('returns compile errors as KernelCompileError with line and column', async () => {
     const err = await host
-      .custom({ program: BROKEN, inputs: [], outputs: [{ length: 1 }], workgroups: [1, 1, 1] })
+      .run({
+        kernel: 'custom',
+        program: BROKEN,
+        inputs: [],
+        outputs: [{ length: 1 }],
+        workgroups: [1, 1, 1],
+      })
       .catch((e: unknown) => e)
     expect(err).toBeInstanceOf(KernelCompileError)
     const compile = err as KernelCompileError
@@ -150,7 +158,13 @@ describe('custom kernels on dawn', () => {
       entryPoint: 'start',
     }
     await expect(
-      host.custom({ program, inputs: [], outputs: [{ length: 1 }], workgroups: [1, 1, 1] }),
+      host.run({
+        kernel: 'custom',
+        program,
+        inputs: [],
+        outputs: [{ length: 1 }],
+        workgroups: [1, 1, 1],
+      }),
     ).rejects.toThrow(KernelCompileError)
   })
 
@@ -158,25 +172,40 @@ describe('custom kernels on dawn', () => {
     const { maxComputeWorkgroupsPerDimension: maxPerDim, maxUniformBufferBindingSize } =
       host.info.limits
     const request = axpyRequest(64)
-    await expect(host.custom({ ...request, workgroups: [maxPerDim + 1, 1, 1] })).rejects.toThrow(
+    await expect(
+      host.run({ kernel: 'custom', ...request, workgroups: [maxPerDim + 1, 1, 1] }),
+    ).rejects.toThrow(
       new RegExp(`workgroups\\[0\\] is ${maxPerDim + 1}, above maxComputeWorkgroupsPerDimension`),
     )
     await expect(
-      host.custom({ ...request, workgroups: [4, 4, 1], caps: { maxWorkgroups: 15 } }),
+      host.run({
+        kernel: 'custom',
+        ...request,
+        workgroups: [4, 4, 1],
+        caps: { maxWorkgroups: 15 },
+      }),
     ).rejects.toThrow(/make 16, above the job's cap maxWorkgroups 15/)
-    await expect(host.custom({ ...request, caps: { maxWorkgroups: Number.NaN } })).rejects.toThrow(
-      /caps\.maxWorkgroups must be a number >= 0, got NaN/,
-    )
-    await expect(host.custom({ ...request, caps: { maxOutputBytes: 511 } })).rejects.toThrow(
-      /outputs need 512 bytes, above the job's cap maxOutputBytes 511/,
-    )
     await expect(
-      host.custom({ ...request, params: new Uint8Array(maxUniformBufferBindingSize + 16) }),
+      host.run({ kernel: 'custom', ...request, caps: { maxWorkgroups: Number.NaN } }),
+    ).rejects.toThrow(/caps\.maxWorkgroups must be a number >= 0, got NaN/)
+    await expect(
+      host.run({ kernel: 'custom', ...request, caps: { maxOutputBytes: 511 } }),
+    ).rejects.toThrow(/outputs need 512 bytes, above the job's cap maxOutputBytes 511/)
+    await expect(
+      host.run({
+        kernel: 'custom',
+        ...request,
+        params: new Uint8Array(maxUniformBufferBindingSize + 16),
+      }),
     ).rejects.toThrow(/above maxUniformBufferBindingSize/)
     await expect(
-      host.custom({ ...request, inputs: [new Float32Array(4), new Float32Array(4)] }),
+      host.run({
+        kernel: 'custom',
+        ...request,
+        inputs: [new Float32Array(4), new Float32Array(4)],
+      }),
     ).rejects.toThrow(/inputs\[1\] \(offset\) must be a Int32Array for dtype int32/)
-    await expect(host.custom({ ...request, workgroups: [0, 1, 1] })).rejects.toThrow(
+    await expect(host.run({ kernel: 'custom', ...request, workgroups: [0, 1, 1] })).rejects.toThrow(
       KernelShapeError,
     )
   })

@@ -49,7 +49,8 @@ function assertBindings(kind: 'inputs' | 'outputs', value: unknown, seen: Set<st
  * known dtypes, at least one output, and, when `limits` are given, no more storage
  * bindings than `maxStorageBuffersPerShaderStage`. Throws `KernelShapeError` (or
  * `KernelLimitError` for the binding count) naming the field. It does not compile the
- * WGSL: that needs a device (`KernelHost.custom` reports `KernelCompileError`).
+ * WGSL: that needs a device (`run({ kernel: 'custom', ... })` reports
+ * `KernelCompileError`).
  *
  * @example
  * validateCustomProgram(job.program, { maxStorageBuffersPerShaderStage: 8 })

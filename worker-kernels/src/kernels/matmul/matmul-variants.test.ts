@@ -45,7 +45,7 @@ async function expectF32(shape: Shape, variant: MatmulVariant, batch = 1, broadc
   const a = seededRandomF32(batch * m * k, seed)
   const b = seededRandomF32((broadcastB ? 1 : batch) * k * n, seed + 1)
   const { c, bound } = batchedReference(a, b, shape, batch, broadcastB)
-  const actual = await host.matmul({ a, b, m, k, n, batch, variant })
+  const actual = await host.run({ kernel: 'matmul', a, b, m, k, n, batch, variant })
   expect(actual).toBeInstanceOf(Float32Array)
   const result = compareMatmul(actual, c, { k, bound })
   expect(result, `${variant} ${batch}×${m}×${k}×${n}`).toMatchObject({ ok: true, mismatches: 0 })
@@ -85,9 +85,9 @@ describe('matmul kernels on any shape', () => {
 
   it('gemv is refused where neither m nor n is 1', async () => {
     const a = new Float32Array(4)
-    await expect(host.matmul({ a, b: a, m: 2, k: 2, n: 2, variant: 'gemv' })).rejects.toThrow(
-      /gemv needs m = 1 or n = 1/,
-    )
+    await expect(
+      host.run({ kernel: 'matmul', a, b: a, m: 2, k: 2, n: 2, variant: 'gemv' }),
+    ).rejects.toThrow(/gemv needs m = 1 or n = 1/)
   })
 })
 
@@ -112,7 +112,7 @@ describe('batched matmul', () => {
       const a = seededRandomF32(batch * m * k, 1)
       const b = seededRandomF32(batch * k * n, 2)
       const { c, bound } = batchedReference(a, b, [m, k, n], batch, false)
-      const actual = await capped.matmul({ a, b, m, k, n, batch })
+      const actual = await capped.run({ kernel: 'matmul', a, b, m, k, n, batch })
       expect(compareMatmul(actual, c, { k, bound }).ok).toBe(true)
     } finally {
       capped.destroy()
@@ -121,6 +121,7 @@ describe('batched matmul', () => {
 
   it('names the operand when b fits neither k*n nor batch*k*n', async () => {
     const request = {
+      kernel: 'matmul' as const,
       a: new Float32Array(2 * 6),
       b: new Float32Array(7),
       m: 2,
@@ -128,7 +129,7 @@ describe('batched matmul', () => {
       n: 2,
       batch: 2,
     }
-    await expect(host.matmul(request)).rejects.toThrow(
+    await expect(host.run(request)).rejects.toThrow(
       /b\.length \(7\) must equal k\*n \(3\*2 = 6\) or batch\*k\*n \(12\)/,
     )
   })
@@ -152,7 +153,17 @@ describe('float16 matmul (f16 storage, f32 accumulation)', () => {
       batch,
       false,
     )
-    const actual = await host.matmul({ a: a16, b: b16, m, k, n, batch, variant, dtype: 'float16' })
+    const actual = await host.run({
+      kernel: 'matmul',
+      a: a16,
+      b: b16,
+      m,
+      k,
+      n,
+      batch,
+      variant,
+      dtype: 'float16',
+    })
     expect(actual).toBeInstanceOf(Uint16Array)
     expect(actual).toHaveLength(batch * m * n)
     const result = compareMatmul(fromFloat16(actual), c, { k, bound, dtype: 'f16' })
