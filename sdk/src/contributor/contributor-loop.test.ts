@@ -5,7 +5,6 @@ import {
   type WorkRequest,
   type WorkResponse,
 } from '@tabswarm/protocol'
-import type { KernelRunOptions } from '@tabswarm/worker-kernels'
 import { describe, expect, it } from 'vitest'
 import type { ContributorEvent } from './contributor-events.ts'
 import { type KernelExecutor, runContributor } from './contributor-loop.ts'
