@@ -98,7 +98,6 @@ export {
 } from './host/respawning-kernel-worker.ts'
 export {
   assertFloatData,
-  FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
 } from './kernels/common/float-dtype.ts'
@@ -106,12 +105,9 @@ export type {
   CustomKernelBinding,
   CustomKernelProgram,
   CustomKernelRequest,
-  KernelDtype,
 } from './kernels/custom/custom-kernel-types.ts'
 export {
   type CustomProgramLimits,
-  KERNEL_DTYPE_BYTES,
-  KERNEL_DTYPES,
   validateCustomProgram,
 } from './kernels/custom/validate-custom-program.ts'
 export type {

@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { TabswarmError } from '@tabswarm/protocol'
 
 /** The relay could not be reached at all (refused, DNS, timeout before any response). */
 export class RelayUnreachableError extends TabswarmError {
