@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto'
-import { type BlobReader, bytesReader } from '@tabswarm/protocol'
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { type BlobReader, bytesReader, TabswarmError } from '@tabswarm/protocol'
 import { type ReadChunksOptions, readChunks } from './read-chunks.ts'
 
 export class BlobStoreError extends TabswarmError {
