@@ -16,17 +16,6 @@ import type {
 } from '@tabswarm/protocol'
 import type { CoordinatorError } from './coordinator-error.ts'
 
-export type {
-  AccountView,
-  JobList,
-  JobQuote,
-  JobStatus,
-  JobView,
-  ResultsPage,
-  TaskResultRecord,
-  VerificationMethod,
-} from '@tabswarm/protocol'
-
 /**
  * The coordinator as the HTTP API, the CLI and the work service see it. Researcher-facing
  * methods return promises, so a coordinator whose state lives in a database server can

@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
-import type { JobSpec } from '@tabswarm/protocol'
+import type { JobSpec, JobStatus, JobView } from '@tabswarm/protocol'
 import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
@@ -13,8 +13,6 @@ import type {
   CoordinatorApi,
   CoordinatorStats,
   JobEvent,
-  JobStatus,
-  JobView,
   LeaseGrant,
   WorkGateway,
 } from './coordinator-api.ts'

@@ -1,3 +1,4 @@
+import type { JobView } from '@tabswarm/protocol'
 import {
   AccountViewSchema,
   createTokenBucketLimiter,
@@ -18,7 +19,7 @@ import type { UpgradeWebSocket } from 'hono/ws'
 import { getAddress } from 'viem'
 import type { z } from 'zod'
 import type { BlobStore } from '../blobs/blob-store.ts'
-import type { CoordinatorApi, JobView } from '../coordinator/coordinator-api.ts'
+import type { CoordinatorApi } from '../coordinator/coordinator-api.ts'
 import type { Logger } from '../log.ts'
 import type { RelayMetrics } from '../metrics/relay-metrics.ts'
 import type { ApiEnv } from './api-env.ts'
