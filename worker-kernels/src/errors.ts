@@ -5,9 +5,6 @@ import {
   TabswarmError,
 } from '@tabswarm/protocol'
 
-export type { ErrorDetailsOptions, SerializedError, TabswarmErrorOptions } from '@tabswarm/protocol'
-export { TabswarmError }
-
 /**
  * The kernel errors, on the project-wide base (`@tabswarm/protocol`). Errors cross worker and peer
  * boundaries as `{ name, code, message }` (structured clone and comlink drop class

@@ -34,7 +34,6 @@ describe('@tabswarm/worker-kernels entry points', () => {
         "MAX_FREIVALDS_ROUNDS",
         "MAX_TIMEOUT_MS",
         "OUTPUT_ROUNDING",
-        "TabswarmError",
         "activationReference",
         "assertFloatData",
         "assertMatmulShape",

@@ -45,7 +45,6 @@ export {
 export {
   DeviceLostError,
   deserializeError,
-  type ErrorDetailsOptions,
   GpuUnavailableError,
   isSerializedError,
   KernelAbortedError,
@@ -56,9 +55,6 @@ export {
   KernelShapeError,
   KernelTimeoutError,
   KernelWorkersWedgedError,
-  type SerializedError,
-  TabswarmError,
-  type TabswarmErrorOptions,
 } from './errors.ts'
 export { type BufferPool, type BufferPoolOptions, bufferSizeClass } from './host/buffer-pool.ts'
 export { MAX_TIMEOUT_MS } from './host/call-deadline.ts'
