@@ -67,6 +67,19 @@ export type RelayRefusalCode =
   | ProtocolErrorCode
   | 'WORK_PROTOCOL_UNSUPPORTED'
 
+/**
+ * Why the relay's blob store refused bytes (`BlobStoreError`), answered to API clients:
+ * `TRUNCATED` (an upload that broke off) as a 500, the others with their API status.
+ */
+export const BLOB_STORE_ERROR_CODES = [
+  'BAD_HASH',
+  'PAYLOAD_TOO_LARGE',
+  'STORE_FULL',
+  'TRUNCATED',
+] as const
+/** Why the relay's blob store refused bytes. */
+export type BlobStoreErrorCode = (typeof BLOB_STORE_ERROR_CODES)[number]
+
 /** Codes of the kernel errors, which cross from a kernel worker to its host. */
 export const KERNEL_ERROR_CODES = [
   'GPU_UNAVAILABLE',

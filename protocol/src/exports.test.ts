@@ -16,6 +16,7 @@ describe('@tabswarm/protocol entry points', () => {
         "ApiErrorBodySchema",
         "BLOB_FETCH_ERROR_CODES",
         "BLOB_PROTOCOL",
+        "BLOB_STORE_ERROR_CODES",
         "BYTES_PER_ELEMENT",
         "BenchmarkSchema",
         "BlobFetchError",

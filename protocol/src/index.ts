@@ -92,6 +92,7 @@ export {
 export type {
   ApiErrorCode,
   BlobFetchErrorCode,
+  BlobStoreErrorCode,
   CoordinatorErrorCode,
   KernelErrorCode,
   NpyErrorCode,
@@ -101,6 +102,7 @@ export type {
 export {
   API_ERROR_STATUS,
   BLOB_FETCH_ERROR_CODES,
+  BLOB_STORE_ERROR_CODES,
   COORDINATOR_ERROR_CODES,
   KERNEL_ERROR_CODES,
   NPY_ERROR_CODES,
