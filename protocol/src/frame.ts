@@ -1,4 +1,5 @@
 import type { z } from 'zod'
+import { elementCount, tensorByteLength } from './dtypes.ts'
 import { MAX_HEADER_BYTES, MAX_MESSAGE_BYTES } from './limits.ts'
 import type { TensorSlot } from './messages.ts'
 import { ProtocolError } from './protocol-error.ts'
@@ -107,8 +108,6 @@ export function decodeHeader<S extends z.ZodType>(json: Uint8Array, schema: S): 
   return parsed.data
 }
 
-const BYTES_PER_ELEMENT = { float32: 4 } as const
-
 /** Lays tensors out back to back in one payload and returns their slots. */
 export function packTensors(
   tensors: ReadonlyArray<{ name: string; shape: number[]; data: Float32Array }>,
@@ -136,8 +135,8 @@ export function packTensors(
  * returns an aligned copy-free view when possible, a copy otherwise.
  */
 export function readTensor(payload: Uint8Array, slot: TensorSlot): Float32Array {
-  const elements = slot.shape.reduce((a, b) => a * b, 1)
-  const expected = elements * BYTES_PER_ELEMENT[slot.dtype]
+  const elements = elementCount(slot.shape)
+  const expected = tensorByteLength(slot.shape, slot.dtype)
   if (slot.byteLength !== expected) {
     throw new ProtocolError(
       'PAYLOAD_MISMATCH',

@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
-import type { JobSpec } from '@tabswarm/protocol'
+import type { JobSpec, JobStatus, JobView } from '@tabswarm/protocol'
 import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
@@ -12,8 +12,6 @@ import { type Contributor, createContributorRegistry } from './contributors/cont
 import type {
   CoordinatorApi,
   CoordinatorStats,
-  JobStatus,
-  JobView,
   LeaseGrant,
   WorkGateway,
 } from './coordinator-api.ts'

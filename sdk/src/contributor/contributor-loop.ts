@@ -3,6 +3,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   type Capabilities,
   type CustomLease,
+  elementCount,
   encodedFrameLength,
   type Frame,
   type Lease,
@@ -13,6 +14,7 @@ import {
   readProgramSource,
   readTensor,
   sha256Hex,
+  viewAs,
   type WorkRequest,
   type WorkResponse,
   walletProofTypedData,
@@ -26,7 +28,6 @@ import {
   MAX_RELAY_BACKOFF_MS,
   WORK_REQUEST_TIMEOUT_MS,
 } from '../constants.ts'
-import { elementCount, viewAs } from '../npy/dtypes.ts'
 import type { ContributorEvent } from './contributor-events.ts'
 import { kernelDeadlineMs } from './kernel-deadline.ts'
 import { measureMatmulGflops } from './measure-speed.ts'

@@ -1,4 +1,4 @@
-import type { TensorRef } from '@tabswarm/protocol'
+import type { JobStatus, TaskResultRecord, TensorRef, VerificationMethod } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { Ledger } from '../../ledger/ledger.ts'
 import type { Logger } from '../../log.ts'
@@ -11,13 +11,7 @@ import {
   identityOf,
   sameContributor,
 } from '../contributors/contributor-registry.ts'
-import type {
-  JobStatus,
-  ResultOutcome,
-  ResultTensor,
-  TaskResultRecord,
-  VerificationMethod,
-} from '../coordinator-api.ts'
+import type { ResultOutcome, ResultTensor } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
 import type { JobPublication } from '../jobs/job-publication.ts'
 import type { JobRuntime, KnownAnswer, TaskRuntime } from '../jobs/job-runtime.ts'

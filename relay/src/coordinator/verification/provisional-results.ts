@@ -1,3 +1,4 @@
+import type { TaskResultRecord } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { Ledger } from '../../ledger/ledger.ts'
 import type { Logger } from '../../log.ts'
@@ -8,7 +9,7 @@ import type {
   ContributorIdentity,
   ContributorRegistry,
 } from '../contributors/contributor-registry.ts'
-import type { ResultTensor, TaskResultRecord } from '../coordinator-api.ts'
+import type { ResultTensor } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
 import type { JobPublication } from '../jobs/job-publication.ts'
 import type { JobRuntime, ProvisionalAcceptance } from '../jobs/job-runtime.ts'
