@@ -1,12 +1,12 @@
 import { cpSync, mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import type { TaskResultRecord } from '@tabswarm/protocol'
 import {
   createCoordinator,
   createDiskBlobStore,
   createSqliteStore,
   createTieredBlobStore,
-  type TaskResultRecord,
 } from '@tabswarm/relay'
 import { createClient, type JobSpec } from '@tabswarm/sdk'
 import { freePort } from '../../tests/support/free-port.ts'

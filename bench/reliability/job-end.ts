@@ -1,4 +1,5 @@
-import type { Coordinator, JobView } from '@tabswarm/relay'
+import type { JobView } from '@tabswarm/protocol'
+import type { Coordinator } from '@tabswarm/relay'
 
 /**
  * Resolves with the job once it has ended (completed, failed, cancelled), as the

@@ -1,4 +1,4 @@
-import type { TaskResultRecord } from '@tabswarm/relay'
+import type { TaskResultRecord } from '@tabswarm/protocol'
 
 /**
  * Every accepted result of a job, read page by page from the relay's HTTP API, keyed by task

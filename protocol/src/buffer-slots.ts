@@ -1,8 +1,6 @@
-import type { TensorDtype } from './job-spec.ts'
+import { type TensorDtype, tensorByteLength } from './dtypes.ts'
 import type { BufferSlot } from './messages.ts'
 import { ProtocolError } from './protocol-error.ts'
-
-const BYTES: Record<TensorDtype, number> = { float32: 4, float16: 2, int32: 4, uint32: 4 }
 
 /** One buffer of a custom kernel as raw bytes, with the dtype and shape they hold. */
 export interface BufferTensor {
@@ -42,7 +40,7 @@ export function packBuffers(buffers: readonly BufferTensor[]): {
  * payload) and returns its bytes, copied to an aligned buffer of their own.
  */
 export function readBuffer(payload: Uint8Array, slot: BufferSlot): Uint8Array {
-  const expected = slot.shape.reduce((a, b) => a * b, 1) * BYTES[slot.dtype]
+  const expected = tensorByteLength(slot.shape, slot.dtype)
   if (slot.byteLength !== expected) {
     throw new ProtocolError(
       'PAYLOAD_MISMATCH',

@@ -1,8 +1,8 @@
 /**
  * `@tabswarm/protocol`: the shared contract, browser-safe and a leaf (it imports nothing
  * from Node and nothing else of ours). Tabs, headless workers, the SDK and the relay all
- * speak through this package: the error base, the job spec, the wire messages and their
- * framing.
+ * speak through this package: the error base and the error codes, the dtypes, the job
+ * spec, the HTTP API's views, the wire messages and their framing, and the `.npy` codec.
  */
 
 export type { ApiRequestToSign } from './api-auth.ts'
@@ -17,6 +17,29 @@ export {
 } from './api-auth.ts'
 export { RELAY_HEARTBEAT_MS, RELAY_MAX_JSON_BYTES } from './api-limits.ts'
 export type {
+  AccountView,
+  ApiErrorBody,
+  JobList,
+  JobQuote,
+  JobStatus,
+  JobView,
+  ResultsPage,
+  TaskResultRecord,
+  VerificationMethod,
+} from './api-views.ts'
+export {
+  AccountViewSchema,
+  ApiErrorBodySchema,
+  JobIdSchema,
+  JobListSchema,
+  JobQuoteSchema,
+  JobStatusSchema,
+  JobViewSchema,
+  ResultsPageSchema,
+  TaskResultRecordSchema,
+  VerificationMethodSchema,
+} from './api-views.ts'
+export type {
   BlobReader,
   BlobSource,
   RequestBlobOptions,
@@ -29,7 +52,6 @@ export {
   requestBlob,
   serveBlobRequest,
 } from './blob-exchange.ts'
-export type { BlobFetchErrorCode } from './blob-fetch-error.ts'
 export { BlobFetchError } from './blob-fetch-error.ts'
 export type {
   BlobErrorMessage,
@@ -56,6 +78,36 @@ export {
   decodeAnnouncement,
   encodeAnnouncement,
 } from './discovery-validator.ts'
+export type { TensorData, TensorDataConstructor, TensorDtype } from './dtypes.ts'
+export {
+  BYTES_PER_ELEMENT,
+  elementCount,
+  isTensorDtype,
+  TENSOR_DTYPES,
+  TensorDtypeSchema,
+  tensorByteLength,
+  typedArrayClassOf,
+  viewAs,
+} from './dtypes.ts'
+export type {
+  ApiErrorCode,
+  BlobFetchErrorCode,
+  BlobStoreErrorCode,
+  CoordinatorErrorCode,
+  KernelErrorCode,
+  NpyErrorCode,
+  ProtocolErrorCode,
+  RelayRefusalCode,
+} from './error-codes.ts'
+export {
+  API_ERROR_STATUS,
+  BLOB_FETCH_ERROR_CODES,
+  BLOB_STORE_ERROR_CODES,
+  COORDINATOR_ERROR_CODES,
+  KERNEL_ERROR_CODES,
+  NPY_ERROR_CODES,
+  PROTOCOL_ERROR_CODES,
+} from './error-codes.ts'
 export type { ServeWorkOptions, WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
@@ -87,7 +139,6 @@ export type {
   JobSpec,
   MatmulJobSpec,
   OutputSpec,
-  TensorDtype,
   TensorRef,
   VerificationPolicy,
 } from './job-spec.ts'
@@ -109,7 +160,6 @@ export {
   MAX_WORKGROUPS_PER_DIM,
   MatmulJobSpecSchema,
   OutputSpecSchema,
-  TensorDtypeSchema,
   TensorRefSchema,
   VerificationPolicySchema,
 } from './job-spec.ts'
@@ -160,9 +210,18 @@ export {
   WorkRequestSchema,
   WorkResponseSchema,
 } from './messages.ts'
+export type { NdArray, NpyHeader } from './npy/npy.ts'
+export {
+  checkNpyDataSize,
+  encodeNpy,
+  NPY_PREFIX_BYTES,
+  npyHeaderBytes,
+  parseNpy,
+  parseNpyHeader,
+} from './npy/npy.ts'
+export { NpyError } from './npy/npy-error.ts'
 export type { SourceSlot } from './program-source.ts'
 export { appendProgramSource, MAX_WGSL_BYTES, readProgramSource } from './program-source.ts'
-export type { ProtocolErrorCode } from './protocol-error.ts'
 export { ProtocolError } from './protocol-error.ts'
 export { BLOB_PROTOCOL, DISCOVERY_TOPIC, WORK_PROTOCOL } from './protocol-ids.ts'
 export type { RelayRefusalOptions } from './relay-refusal-error.ts'

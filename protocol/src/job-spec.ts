@@ -1,4 +1,5 @@
 import { z } from 'zod'
+import { TensorDtypeSchema, tensorByteLength } from './dtypes.ts'
 import { MAX_PAYLOAD_BYTES, MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
 
 /**
@@ -37,12 +38,6 @@ export const MAX_WORKGROUPS_PER_DIM = 65_535
 export const MAX_BUDGET = 1e15
 /** Largest priority; the default is 1 and shares are proportional to it. */
 export const MAX_PRIORITY = 1_000
-
-export const TensorDtypeSchema = z.enum(['float32', 'float16', 'int32', 'uint32'])
-/** Element type of a tensor in a job. `float16` travels as its 16-bit patterns. */
-export type TensorDtype = z.infer<typeof TensorDtypeSchema>
-
-const DTYPE_BYTES: Record<TensorDtype, number> = { float32: 4, float16: 2, int32: 4, uint32: 4 }
 
 const blobHash = z
   .string()
@@ -220,8 +215,7 @@ export const CustomJobSpecSchema = z
       })
     spec.tasks.forEach((task, i) => {
       const outputBytes = task.outputs.reduce(
-        (sum, out) =>
-          sum + Math.ceil((out.shape.reduce((p, d) => p * d, 1) * DTYPE_BYTES[out.dtype]) / 4) * 4,
+        (sum, out) => sum + Math.ceil(tensorByteLength(out.shape, out.dtype) / 4) * 4,
         0,
       )
       if (outputBytes > MAX_TASK_OUTPUT_BYTES)

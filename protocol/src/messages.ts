@@ -1,5 +1,6 @@
 import { z } from 'zod'
-import { CustomProgramSchema, OutputSpecSchema, TensorDtypeSchema } from './job-spec.ts'
+import { TensorDtypeSchema } from './dtypes.ts'
+import { CustomProgramSchema, OutputSpecSchema } from './job-spec.ts'
 import { MAX_TENSOR_DIM, MAX_TENSOR_RANK, MAX_TEXT } from './limits.ts'
 import { MAX_WGSL_BYTES } from './program-source.ts'
 

@@ -1,10 +1,11 @@
+import type { RelayRefusalCode } from './error-codes.ts'
 import { TabswarmError } from './tabswarm-error.ts'
 
 /**
  * Refusal codes after which asking again cannot help: the relay refuses this contributor
  * itself, not one request. A contributor stops on them instead of retrying.
  */
-const PERMANENT_CODES: ReadonlySet<string> = new Set(['CONTRIBUTOR_BANNED'])
+const PERMANENT_CODES: ReadonlySet<string> = new Set<RelayRefusalCode>(['CONTRIBUTOR_BANNED'])
 
 /**
  * Refusal codes that judge the request's own bytes (too large for what it answers, a hash
@@ -12,7 +13,7 @@ const PERMANENT_CODES: ReadonlySet<string> = new Set(['CONTRIBUTOR_BANNED'])
  * answer, so sending it again cannot help. Not `MALFORMED_FRAME`: a stream cut mid-message
  * reads as one, and that is the connection's doing.
  */
-const MALFORMED_CODES: ReadonlySet<string> = new Set([
+const MALFORMED_CODES: ReadonlySet<string> = new Set<RelayRefusalCode>([
   'MESSAGE_TOO_LARGE',
   'PAYLOAD_MISMATCH',
   'INVALID_MESSAGE',
@@ -51,12 +52,22 @@ export interface RelayRefusalOptions {
  */
 export class RelayRefusalError extends TabswarmError {
   override name = 'RelayRefusalError' as const
+  /**
+   * The relay's code: a `RelayRefusalCode`, or one this build does not know yet (a newer
+   * relay), kept as sent.
+   */
+  declare readonly code: RelayRefusalCode | (string & {})
   /** The type of the request the relay refused, e.g. `hello`. */
   readonly request: string
   /** True when retrying cannot help (a ban, an unreadable hello): stop and say why. */
   readonly permanent: boolean
 
-  constructor(request: string, code: string, message: string, options: RelayRefusalOptions = {}) {
+  constructor(
+    request: string,
+    code: RelayRefusalCode | (string & {}),
+    message: string,
+    options: RelayRefusalOptions = {},
+  ) {
     const permanent =
       options.permanent ??
       (PERMANENT_CODES.has(code) || (request === 'hello' && code === 'INVALID_MESSAGE'))

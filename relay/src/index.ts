@@ -34,20 +34,12 @@ export type {
 } from './coordinator/coordinator.ts'
 export { createCoordinator } from './coordinator/coordinator.ts'
 export type {
-  AccountView,
   ContributorHello,
   CoordinatorApi,
   CoordinatorStats,
   JobEvent,
-  JobList,
-  JobQuote,
-  JobStatus,
-  JobView,
   LeaseGrant,
   ResultOutcome,
-  ResultsPage,
-  TaskResultRecord,
-  VerificationMethod,
   WorkGateway,
 } from './coordinator/coordinator-api.ts'
 export { CoordinatorError } from './coordinator/coordinator-error.ts'

@@ -3,6 +3,9 @@
  * numpy `.npy` files. The CLI lives in `@tabswarm/sdk/cli`, the contributor loop in
  * `@tabswarm/sdk/contributor`, the headless worker in `@tabswarm/sdk/worker`.
  */
+
+export type { NdArray, NpyHeader, TensorData, TensorDtype } from '@tabswarm/protocol'
+export { encodeNpy, NpyError, npyHeaderBytes, parseNpy, parseNpyHeader } from '@tabswarm/protocol'
 export type {
   AccountView,
   CallOptions,
@@ -34,5 +37,3 @@ export {
 } from './client/client-errors.ts'
 export type { Authenticate } from './client/http-transport.ts'
 export { type WalletAuthOptions, type WalletSigner, walletAuth } from './client/wallet-auth.ts'
-export type { NdArray, NpyData, NpyDtype, NpyHeader } from './npy/npy.ts'
-export { encodeNpy, NpyError, npyHeaderBytes, parseNpy, parseNpyHeader } from './npy/npy.ts'

@@ -1,3 +1,4 @@
+import { TabswarmError } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
 import {
   DeviceLostError,
@@ -10,7 +11,6 @@ import {
   KernelShapeError,
   KernelTimeoutError,
   KernelWorkersWedgedError,
-  TabswarmError,
 } from './errors.ts'
 
 const subclasses = [

@@ -1,7 +1,9 @@
-import { type ErrorDetailsOptions, type SerializedError, TabswarmError } from '@tabswarm/protocol'
-
-export type { ErrorDetailsOptions, SerializedError, TabswarmErrorOptions } from '@tabswarm/protocol'
-export { TabswarmError }
+import {
+  type ErrorDetailsOptions,
+  type KernelErrorCode,
+  type SerializedError,
+  TabswarmError,
+} from '@tabswarm/protocol'
 
 /**
  * The kernel errors, on the project-wide base (`@tabswarm/protocol`). Errors cross worker and peer
@@ -12,6 +14,7 @@ export { TabswarmError }
 /** No WebGPU, or no adapter could be had (blocklisted GPU, missing flags or drivers). */
 export class GpuUnavailableError extends TabswarmError {
   override name = 'GpuUnavailableError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'GPU_UNAVAILABLE' })
   }
@@ -20,6 +23,7 @@ export class GpuUnavailableError extends TabswarmError {
 /** The device was lost mid-call (driver reset, tab backgrounded, device destroyed). */
 export class DeviceLostError extends TabswarmError {
   override name = 'DeviceLostError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'DEVICE_LOST' })
   }
@@ -28,6 +32,7 @@ export class DeviceLostError extends TabswarmError {
 /** Dimensions or buffer lengths are invalid or inconsistent; the message names which. */
 export class KernelShapeError extends TabswarmError {
   override name = 'KernelShapeError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'KERNEL_SHAPE' })
   }
@@ -36,6 +41,7 @@ export class KernelShapeError extends TabswarmError {
 /** The request is well formed but exceeds this adapter's limits; the message names both. */
 export class KernelLimitError extends TabswarmError {
   override name = 'KernelLimitError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'KERNEL_LIMIT' })
   }
@@ -44,6 +50,7 @@ export class KernelLimitError extends TabswarmError {
 /** The call ran past its deadline. The GPU may still finish the work; its result is dropped. */
 export class KernelTimeoutError extends TabswarmError {
   override name = 'KernelTimeoutError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'KERNEL_TIMEOUT' })
   }
@@ -52,6 +59,7 @@ export class KernelTimeoutError extends TabswarmError {
 /** The caller aborted the call, or the host was destroyed under it. */
 export class KernelAbortedError extends TabswarmError {
   override name = 'KernelAbortedError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'KERNEL_ABORTED' })
   }
@@ -64,6 +72,7 @@ export class KernelAbortedError extends TabswarmError {
  */
 export class KernelWorkersWedgedError extends TabswarmError {
   override name = 'KernelWorkersWedgedError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'KERNEL_WORKERS_WEDGED' })
   }
@@ -87,6 +96,7 @@ export type KernelCompileMessage = {
  */
 export class KernelCompileError extends TabswarmError {
   override name = 'KernelCompileError' as const
+  declare readonly code: KernelErrorCode
   readonly messages: KernelCompileMessage[]
   constructor(
     shortMessage: string,
@@ -111,6 +121,7 @@ export class KernelCompileError extends TabswarmError {
 /** WebGPU reported a validation or out-of-memory error while running a kernel. */
 export class KernelExecutionError extends TabswarmError {
   override name = 'KernelExecutionError' as const
+  declare readonly code: KernelErrorCode
   constructor(shortMessage: string, options: ErrorDetailsOptions = {}) {
     super(shortMessage, { ...options, code: 'KERNEL_EXECUTION' })
   }

@@ -48,7 +48,6 @@ export {
 export {
   DeviceLostError,
   deserializeError,
-  type ErrorDetailsOptions,
   GpuUnavailableError,
   isSerializedError,
   KernelAbortedError,
@@ -59,9 +58,6 @@ export {
   KernelShapeError,
   KernelTimeoutError,
   KernelWorkersWedgedError,
-  type SerializedError,
-  TabswarmError,
-  type TabswarmErrorOptions,
 } from './errors.ts'
 export { type BufferPool, type BufferPoolOptions, bufferSizeClass } from './host/buffer-pool.ts'
 export { MAX_TIMEOUT_MS } from './host/call-deadline.ts'
@@ -102,7 +98,6 @@ export {
 } from './host/respawning-kernel-worker.ts'
 export {
   assertFloatData,
-  FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
 } from './kernels/common/float-dtype.ts'
@@ -110,12 +105,9 @@ export type {
   CustomKernelBinding,
   CustomKernelProgram,
   CustomKernelRequest,
-  KernelDtype,
 } from './kernels/custom/custom-kernel-types.ts'
 export {
   type CustomProgramLimits,
-  KERNEL_DTYPE_BYTES,
-  KERNEL_DTYPES,
   validateCustomProgram,
 } from './kernels/custom/validate-custom-program.ts'
 export type {

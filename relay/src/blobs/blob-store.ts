@@ -1,10 +1,21 @@
 import { createHash } from 'node:crypto'
-import { type BlobReader, bytesReader } from '@tabswarm/protocol'
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import {
+  type BlobReader,
+  type BlobStoreErrorCode,
+  bytesReader,
+  type ErrorDetailsOptions,
+  TabswarmError,
+} from '@tabswarm/protocol'
 import { type ReadChunksOptions, readChunks } from './read-chunks.ts'
 
+/** The blob store refused bytes; `code` says why (`STORE_FULL`, `BAD_HASH`, ...). */
 export class BlobStoreError extends TabswarmError {
   override name = 'BlobStoreError' as const
+  declare readonly code: BlobStoreErrorCode
+
+  constructor(message: string, options: ErrorDetailsOptions & { code: BlobStoreErrorCode }) {
+    super(message, options)
+  }
 }
 
 /** Content-addressed bytes: the key of a blob is the sha-256 of its contents. */

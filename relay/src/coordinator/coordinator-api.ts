@@ -1,94 +1,32 @@
 import type {
+  AccountView,
   Capabilities,
   CustomProgram,
+  JobList,
+  JobQuote,
   JobSpec,
+  JobStatus,
+  JobView,
   MatmulArgs,
   OutputSpec,
+  ResultsPage,
+  TaskResultRecord,
   TensorDtype,
-  TensorRef,
+  VerificationMethod,
 } from '@tabswarm/protocol'
 import type { CoordinatorError } from './coordinator-error.ts'
 
 /**
  * The coordinator as the HTTP API, the CLI and the work service see it. Researcher-facing
  * methods return promises, so a coordinator whose state lives in a database server can
- * implement the same interface; the embedded one resolves them at once.
+ * implement the same interface; the embedded one resolves them at once. The views it
+ * answers with (`JobView`, `TaskResultRecord`, `AccountView`, ...) are the HTTP API's,
+ * defined once in `@tabswarm/protocol`.
  */
-
-export type JobStatus = 'running' | 'completed' | 'failed' | 'cancelled'
 
 /** Who submits and pays for a job: an API-key account or a wallet address. */
 export interface JobOwner {
   account: string
-}
-
-/** What a job will cost before it is submitted. */
-export interface JobQuote {
-  /** Floating-point operations of the useful work (custom kernels: an estimate, see `quote`). */
-  flops: number
-  tasks: number
-  /** Credits escrowed when no `budget` is given. */
-  credits: number
-}
-
-/** What the HTTP API and the SDK see of a job. Plain data, safe to serialise. */
-export interface JobView {
-  id: string
-  kernel: 'matmul' | 'custom'
-  name?: string
-  owner: string
-  status: JobStatus
-  /** Matmul jobs only: C is m×n. */
-  args?: MatmulArgs
-  priority: number
-  /** Epoch milliseconds after which unfinished work is abandoned. */
-  deadline?: number
-  /**
-   * `accepted` counts the tasks accepted on one contributor's credibility alone too, whose
-   * results are published once confirmed (see `TaskResultRecord`); it goes down when such
-   * an acceptance is undone because its contributor was caught.
-   */
-  tasks: { total: number; accepted: number; leased: number; rejectedResults: number }
-  /** Escrowed at submit; spent on accepted results; the rest refunded when the job ends. */
-  credits: { budget: number; spent: number; refunded: number }
-  createdAt: number
-  finishedAt?: number
-  error?: string
-}
-
-/** How an accepted result was verified. */
-export type VerificationMethod = 'freivalds' | 'replication' | 'spot-check' | 'canary' | 'trusted'
-
-/**
- * One accepted task result, in publication order. Its outputs are in the blob store.
- *
- * A result accepted on one contributor's credibility alone (`trusted`) is published only
- * once it is confirmed: its contributor passed an independent check on the same job after
- * it, or the job's check before settlement. Until then it may be undone (its contributor
- * caught cheating, the task computed again by someone else), so a reader never sees a
- * result that is later withdrawn, and needs no retractions. A job that ends failed or
- * cancelled publishes the ones still unconfirmed as they are.
- */
-export interface TaskResultRecord {
-  /**
-   * Position in the job's publication order: increasing, not contiguous. A confirmed
-   * result gets a `seq` above every one published before, so a cursor never skips it.
-   */
-  seq: number
-  taskId: string
-  /** The task's index in the job (custom jobs: in `spec.tasks`; matmul: row-major tile index). */
-  index: number
-  outputs: TensorRef[]
-  method: VerificationMethod
-  acceptedAt: number
-}
-
-export interface ResultsPage {
-  results: TaskResultRecord[]
-  /** Pass as `after` to read on; equals `after` when nothing new was accepted. */
-  cursor: number
-  /** True when the job is over and every accepted result has been read. */
-  done: boolean
 }
 
 export type JobEvent =
@@ -105,25 +43,6 @@ export interface JobQuery {
   limit?: number
   /** `nextCursor` of the previous page. */
   cursor?: string
-}
-
-export interface JobList {
-  jobs: JobView[]
-  /** Present when there may be more jobs: pass it as `cursor`. Newest first. */
-  nextCursor?: string
-}
-
-/** Credits of one account: a researcher account, a wallet address or a contributor peer id. */
-export interface AccountView {
-  account: string
-  /** Spendable credits. */
-  balance: number
-  /** Held for this account's running jobs. */
-  escrowed: number
-  /** Paid to this account for verified work, ever. */
-  earned: number
-  /** Earned on jobs still running; forfeited if this contributor is caught cheating first. */
-  pending: number
 }
 
 /** Outcome of a result as the contributor is told it. */

@@ -1,4 +1,5 @@
-import type { CoordinatorStats, ResultOutcomeKind, VerificationMethod } from './coordinator-api.ts'
+import type { VerificationMethod } from '@tabswarm/protocol'
+import type { CoordinatorStats, ResultOutcomeKind } from './coordinator-api.ts'
 
 /** The coordinator's monotonic figures for `/metrics`, in memory since the process started. */
 export interface CoordinatorCounters {

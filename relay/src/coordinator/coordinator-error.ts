@@ -1,15 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
-
-export type CoordinatorErrorCode =
-  | 'INVALID_JOB'
-  | 'JOB_NOT_FOUND'
-  | 'JOB_NOT_COMPLETE'
-  | 'BLOB_NOT_FOUND'
-  | 'INSUFFICIENT_CREDITS'
-  | 'NOT_OWNER'
-  | 'CONTRIBUTOR_BANNED'
-  | 'INVALID_AMOUNT'
-  | 'LEASE_NOT_HELD'
+import { type CoordinatorErrorCode, TabswarmError } from '@tabswarm/protocol'
 
 /** A request the coordinator refuses, with a message that says why. */
 export class CoordinatorError extends TabswarmError {

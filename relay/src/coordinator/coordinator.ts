@@ -1,5 +1,5 @@
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
-import type { JobSpec } from '@tabswarm/protocol'
+import type { JobSpec, JobStatus, JobView } from '@tabswarm/protocol'
 import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
@@ -12,28 +12,29 @@ import { type Contributor, createContributorRegistry } from './contributors/cont
 import type {
   CoordinatorApi,
   CoordinatorStats,
-  JobEvent,
-  JobStatus,
-  JobView,
   LeaseGrant,
   WorkGateway,
 } from './coordinator-api.ts'
 import { createCoordinatorCounters } from './coordinator-counters.ts'
 import { CoordinatorError } from './coordinator-error.ts'
+import { createJobBook } from './jobs/job-book.ts'
 import { assembleMatmulOutput } from './jobs/job-output.ts'
 import { createJobPlanner } from './jobs/job-planner.ts'
 import { createJobPublication } from './jobs/job-publication.ts'
-import { type JobRuntime, loadInputs, newTask, type TaskRuntime } from './jobs/job-runtime.ts'
+import { type JobRuntime, loadInputs, type TaskRuntime } from './jobs/job-runtime.ts'
 import { jobView } from './jobs/job-view.ts'
 import { resultPayloadBytes } from './jobs/result-bytes.ts'
 import { tensorBytes } from './jobs/tensor-bytes.ts'
 import { refuseUncompilableWgsl, type WgslCheck } from './jobs/wgsl-submit-check.ts'
-import { customRequirement, matmulRequirement } from './leases/capability-match.ts'
 import { leaseGrant } from './leases/lease-grant.ts'
-import { createLeaseTable, type Lease } from './leases/lease-table.ts'
-import { createScheduler } from './leases/scheduler.ts'
+import { createLeaseTable } from './leases/lease-table.ts'
+import { createScheduler, jobQueue } from './leases/scheduler.ts'
 import { createAcceptance } from './verification/acceptance.ts'
-import { createProvisionalResults } from './verification/provisional-results.ts'
+import { createKnownAnswers } from './verification/known-answers.ts'
+import {
+  createProvisionalResults,
+  createProvisionalRows,
+} from './verification/provisional-results.ts'
 import { createResultVerifier } from './verification/result-verifier.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './verification/tile-verifier.ts'
 
@@ -190,25 +191,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     maxReplicas,
   })
 
-  const jobs = new Map<string, JobRuntime>()
   const leases = createLeaseTable({ clock, leaseMs })
-  const contributors = createContributorRegistry({
-    store,
-    clock,
-    log,
-    defaultGflops,
-    banAfterFaults,
-    banAddressAfterFaults,
-    // What a faulted contributor had pending goes back to the jobs: they spent that much less.
-    forfeit(payee, at) {
-      for (const { jobId, credits } of ledger.forfeit(payee, at)) {
-        const job = jobs.get(jobId)
-        if (job == null) continue
-        job.row.spent -= credits
-        store.updateJob(jobId, { spent: job.row.spent })
-      }
-    },
-  })
   const finishedOutputs = new Map<string, Float32Array>()
   const counters = createCoordinatorCounters()
   // Task ids are keyed hashes, so a canary's fresh id looks like any task's. A KeyObject made
@@ -219,9 +202,36 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const freshTaskId = (jobId: string) => `${jobId.slice(0, 8)}-${randomBytes(8).toString('hex')}`
   let nextReclaim = 0
 
-  // ---- views and events
+  // ---- the running jobs and the contributors
 
   const publication = createJobPublication(store)
+  const provisionalRows = createProvisionalRows({ store, publication })
+  const book = createJobBook({
+    store,
+    blobs,
+    ledger,
+    leases,
+    queue: jobQueue,
+    publication,
+    provisional: provisionalRows,
+    counters,
+    clock,
+    log,
+  })
+  const jobs = book.running
+  const { activate, finish, dropLease, enforceDeadlines } = book
+  const contributors = createContributorRegistry({
+    store,
+    clock,
+    log,
+    defaultGflops,
+    banAfterFaults,
+    banAddressAfterFaults,
+    forfeit: book.forfeit,
+  })
+
+  // ---- views and events
+
   const live = (id: string) => jobs.get(id) ?? publication.ending(id)
 
   function requireRow(id: string): StoredJob {
@@ -257,139 +267,18 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       contributors: contributors.size,
     })
 
-  // ---- job lifecycle
-
-  function activate(
-    row: StoredJob,
-    accepted: readonly number[],
-    inputs = loadInputs(row, blobs),
-  ): JobRuntime {
-    const done = new Set(accepted)
-    const tasks: TaskRuntime[] = []
-    const ready: number[] = []
-    for (let i = 0; i < row.totalTasks; i++) {
-      const task = newTask(i, done.has(i))
-      if (!task.accepted) {
-        task.queued = true
-        ready.push(i)
-      }
-      tasks.push(task)
-    }
-    const runtime: JobRuntime = {
-      row,
-      tasks,
-      ready,
-      head: 0,
-      pass: scheduler.startPass(jobs.values()),
-      listeners: new Set(),
-      inputs,
-      need:
-        inputs.kind === 'matmul'
-          ? matmulRequirement(row.tileRows ?? 128, inputs.m, inputs.k, inputs.n)
-          : customRequirement(inputs.spec),
-      fits: new WeakMap(),
-      provisional: new Map(),
-      payees: new Set(),
-      leased: 0,
-      outbox: Promise.resolve(),
-    }
-    jobs.set(row.id, runtime)
-    provisional.load(runtime)
-    return runtime
-  }
-
-  function finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void {
-    const at = clock.now()
-    const row = job.row
-    const before = jobView(row, job)
-    store.transaction(() => {
-      provisional.release(job)
-      const refunded = ledger.settle(row.id, row.owner, job.payees, at)
-      row.status = status
-      row.finishedAt = at
-      row.refunded += refunded
-      if (error != null) row.error = error
-      store.updateJob(row.id, {
-        status,
-        finishedAt: at,
-        refunded: row.refunded,
-        ...(error != null ? { error } : {}),
-      })
-      counters.creditsRefunded += refunded
-    })
-    for (const task of job.tasks) for (const leaseId of task.leases) dropLease(leaseId)
-    jobs.delete(row.id)
-    job.leased = 0
-    log[status === 'failed' ? 'warn' : 'info'](`job ${status}`, {
-      job: row.id,
-      owner: row.owner,
-      tasks: row.totalTasks,
-      accepted: row.acceptedTasks,
-      rejectedResults: row.rejectedResults,
-      spent: row.spent,
-      refunded: row.refunded,
-      ...(error != null ? { error } : {}),
-    })
-    publication.end(job, before, { type: status, job: jobView(row) } as JobEvent)
-  }
-
-  // ---- contributors
-
-  /** Takes the leases and the waiting replicas of newly banned contributors away. */
-  function expel(outcast: readonly Contributor[]): void {
-    if (outcast.length === 0) return
-    const banned = new Set<string>()
-    for (const c of outcast) {
-      banned.add(c.peerId)
-      for (const leaseId of leases.heldBy(c.peerId)) dropLease(leaseId)
-    }
-    // Their replicas waiting for agreement count for nothing now: one pass over the tasks
-    // for all of them (a wallet's ban can expel many peers at once).
-    for (const job of jobs.values()) {
-      for (const task of job.tasks) {
-        if (task.replicas.some((r) => banned.has(r.peerId))) {
-          task.replicas = task.replicas.filter((r) => !banned.has(r.peerId))
-          requeue(job, task)
-        }
-      }
-    }
-  }
-
   // ---- queue and leases
 
+  const answers = createKnownAnswers(store)
   const scheduler = createScheduler({
     leases,
     contributors,
     random,
     speculateAfterMs,
     maxTaskSeconds,
-    canaryRate: (spec) => planner.canaryRate(spec),
-    canTest: (job, task, c) => acceptance.canTest(job, task, c),
+    canaryRate: planner.canaryRate,
+    canTest: answers.canTest,
   })
-  const requeue = scheduler.requeue
-
-  /**
-   * Ends a lease. Its task goes back to the queue when nobody else holds it: at the end
-   * (`'back'`), at the front (`'front'`: it was already waited for once), or not at all.
-   */
-  function dropLease(
-    leaseId: string,
-    putBack: 'back' | 'front' | false = 'back',
-  ): Lease | undefined {
-    const lease = leases.remove(leaseId)
-    if (lease == null) return undefined
-    const job = jobs.get(lease.jobId)
-    const task = job?.tasks[lease.taskIndex]
-    if (job != null && task?.leases.delete(leaseId)) {
-      if (!lease.canary) job.leased--
-      if (task.leases.size === 0) {
-        if (putBack === 'back') requeue(job, task)
-        else if (putBack === 'front') scheduler.requeueFirst(job, task)
-      }
-    }
-    return lease
-  }
-
   function grant(job: JobRuntime, task: TaskRuntime, c: Contributor, canary: boolean): LeaseGrant {
     if (task.id === '') task.id = taskIdOf(job.row.id, task.index)
     const lease = leases.issue({
@@ -417,22 +306,6 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return expired.length
   }
 
-  function enforceDeadlines(): number {
-    const now = clock.now()
-    let failed = 0
-    for (const job of [...jobs.values()]) {
-      if (job.row.deadline != null && job.row.deadline <= now) {
-        finish(
-          job,
-          'failed',
-          `deadline ${new Date(job.row.deadline).toISOString()} passed with ${job.row.acceptedTasks} of ${job.row.totalTasks} tasks accepted`,
-        )
-        failed++
-      }
-    }
-    return failed
-  }
-
   // ---- verification and acceptance
 
   const provisional = createProvisionalResults({
@@ -447,7 +320,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     scheduler,
     verifier,
     publication,
-    expel,
+    rows: provisionalRows,
+    expel: book.expel,
   })
 
   const acceptance = createAcceptance({
@@ -464,9 +338,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     verifier,
     publication,
     provisional,
+    answers,
     finish,
     dropLease,
-    expel,
+    expel: book.expel,
     faultRate,
     maxTaskFailures,
   })
@@ -778,35 +653,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return jobView(row, runtime)
   }
 
-  // Resume running jobs after a restart (last: everything it uses is defined by now).
-  const pendingPayees = store.pendingPayees()
-  for (const row of store.runningJobs()) {
-    let runtime: JobRuntime
-    try {
-      runtime = activate(row, store.acceptedTasks(row.id))
-    } catch (err) {
-      // Its inputs are gone (the blob directory was pruned, say): end the job, refund, go on.
-      const at = clock.now()
-      const reason = `cannot resume after a restart: ${(err as Error).message}`
-      log.error('job failed to resume', { job: row.id, error: reason })
-      store.transaction(() => {
-        const refunded = ledger.settle(row.id, row.owner, pendingPayees.get(row.id) ?? [], at)
-        store.updateJob(row.id, {
-          status: 'failed',
-          finishedAt: at,
-          error: reason,
-          refunded: row.refunded + refunded,
-        })
-      })
-      continue
-    }
-    for (const payee of pendingPayees.get(row.id) ?? []) runtime.payees.add(payee)
-    log.info('job resumed', {
-      job: row.id,
-      tasks: row.totalTasks,
-      accepted: row.acceptedTasks,
-    })
-  }
+  book.resume()
 
   return coordinator
 }

@@ -1,9 +1,11 @@
-import { TensorRefSchema } from '@tabswarm/protocol'
+import { JobIdSchema, JobStatusSchema } from '@tabswarm/protocol'
 import { z } from 'zod'
 
 /**
- * Schemas of the API's parameters and answers. Requests are parsed with them; answers are
- * described with them in `/v1/openapi.json`, so the description cannot drift from the code.
+ * Schemas of the API's parameters and of the answers only the relay's own routes give.
+ * Requests are parsed with them; answers are described with them in `/v1/openapi.json`,
+ * so the description cannot drift from the code. The views of jobs, results, quotes and
+ * accounts, which the SDK reads too, are `@tabswarm/protocol`'s (`api-views.ts`).
  */
 
 export const BlobHashSchema = z
@@ -14,14 +16,6 @@ export const BlobHashSchema = z
     example: 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
   })
 
-export const JobIdSchema = z
-  .string()
-  .regex(
-    /^[A-Za-z0-9_-]{1,64}$/,
-    'expected a job id (1-64 of [A-Za-z0-9_-]) as returned by POST /v1/jobs',
-  )
-  .meta({ description: 'Job id, as returned by POST /v1/jobs' })
-
 export const AccountIdSchema = z
   .string()
   .regex(
@@ -29,8 +23,6 @@ export const AccountIdSchema = z
     'expected a wallet address (0x + 40 hex) or an account name',
   )
   .meta({ description: 'A wallet address or an API-key account name' })
-
-export const JobStatusSchema = z.enum(['running', 'completed', 'failed', 'cancelled'])
 
 export const BlobParamsSchema = z.object({ hash: BlobHashSchema })
 export const JobParamsSchema = z.object({ id: JobIdSchema })
@@ -77,72 +69,7 @@ export const OutputQuerySchema = z.strictObject({
   }),
 })
 
-export const ErrorSchema = z.object({
-  error: z.object({
-    code: z.string().meta({ description: 'Stable, machine-matchable, e.g. INVALID_BODY' }),
-    message: z.string().meta({ description: 'What is wrong, naming the field' }),
-  }),
-})
-
 export const BlobRefSchema = z.object({ blob: BlobHashSchema, size: z.number().int() })
-
-export const JobViewSchema = z.looseObject({
-  id: JobIdSchema,
-  kernel: z.enum(['matmul', 'custom']),
-  name: z.string().optional(),
-  owner: z.string().meta({ description: 'Account name or wallet address that submitted and pays' }),
-  status: JobStatusSchema,
-  args: z
-    .object({ m: z.number().int(), k: z.number().int(), n: z.number().int() })
-    .optional()
-    .meta({ description: 'Matmul only: C is m×n' }),
-  priority: z.number().int(),
-  deadline: z.number().optional().meta({ description: 'ms since the epoch' }),
-  tasks: z.object({
-    total: z.number().int(),
-    accepted: z.number().int(),
-    leased: z.number().int(),
-    rejectedResults: z.number().int(),
-  }),
-  credits: z.object({ budget: z.number(), spent: z.number(), refunded: z.number() }).meta({
-    description: 'Escrowed at submit, spent on accepted results, the rest refunded at the end',
-  }),
-  createdAt: z.number().meta({ description: 'ms since the epoch' }),
-  finishedAt: z.number().optional(),
-  error: z.string().optional(),
-})
-
-export const JobListSchema = z.object({
-  jobs: z.array(JobViewSchema),
-  nextCursor: z.string().optional(),
-})
-
-export const JobResultSchema = z.object({
-  seq: z.number().int().meta({ description: 'Acceptance order; the resume cursor' }),
-  taskId: z.string(),
-  index: z.number().int(),
-  outputs: z.array(TensorRefSchema),
-})
-
-export const ResultsPageSchema = z.object({
-  results: z.array(JobResultSchema),
-  cursor: z.number().int().meta({ description: 'Pass as after to read on' }),
-  done: z.boolean().meta({ description: 'The job is over and every result has been read' }),
-})
-
-export const QuoteSchema = z.looseObject({
-  flops: z.number(),
-  tasks: z.number().int(),
-  credits: z.number(),
-})
-
-export const AccountSchema = z.object({
-  account: z.string(),
-  balance: z.number().meta({ description: 'Spendable credits' }),
-  escrowed: z.number().meta({ description: 'Held for running jobs' }),
-  earned: z.number().meta({ description: 'Paid for verified work, ever' }),
-  pending: z.number().meta({ description: 'Earned on jobs still running' }),
-})
 
 export const HealthSchema = z.looseObject({ ok: z.boolean() })
 
@@ -154,5 +81,5 @@ export const JobEventSchema = z.object({
     .string()
     .optional()
     .meta({ description: 'Highest result seq delivered so far (Last-Event-ID)' }),
-  data: z.unknown().meta({ description: 'result: a JobResult; otherwise { job: JobView }' }),
+  data: z.unknown().meta({ description: 'result: a TaskResultRecord; otherwise { job: JobView }' }),
 })

@@ -1,9 +1,16 @@
+import type { JobView } from '@tabswarm/protocol'
 import {
+  AccountViewSchema,
   createTokenBucketLimiter,
+  encodeNpy,
+  JobListSchema,
+  JobQuoteSchema,
   JobSpecSchema,
+  JobViewSchema,
   MAX_BLOB_BYTES,
   RELAY_HEARTBEAT_MS,
   RELAY_MAX_JSON_BYTES,
+  ResultsPageSchema,
   type TokenBucketOptions,
 } from '@tabswarm/protocol'
 import { type Context, Hono, type Next } from 'hono'
@@ -12,25 +19,20 @@ import type { UpgradeWebSocket } from 'hono/ws'
 import { getAddress } from 'viem'
 import type { z } from 'zod'
 import type { BlobStore } from '../blobs/blob-store.ts'
-import type { CoordinatorApi, JobView } from '../coordinator/coordinator-api.ts'
+import type { CoordinatorApi } from '../coordinator/coordinator-api.ts'
 import type { Logger } from '../log.ts'
 import type { RelayMetrics } from '../metrics/relay-metrics.ts'
 import type { ApiEnv } from './api-env.ts'
 import {
   AccountParamsSchema,
-  AccountSchema,
   BlobParamsSchema,
   BlobRefSchema,
   EventsQuerySchema,
   HealthSchema,
   JobEventSchema,
-  JobListSchema,
   JobParamsSchema,
-  JobViewSchema,
   ListJobsQuerySchema,
   OutputQuerySchema,
-  QuoteSchema,
-  ResultsPageSchema,
   ResultsQuerySchema,
   SwarmSchema,
 } from './api-schemas.ts'
@@ -43,7 +45,6 @@ import { clientAddress } from './client-address.ts'
 import { apiCors, type CorsOrigins, localOriginGuard } from './cross-origin.ts'
 import { ApiError, errorResponse } from './error-response.ts'
 import { jobEventsOverSse, jobEventsOverWebSocket } from './job-event-streams.ts'
-import { float32Npy } from './npy-file.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { rateLimit } from './rate-limit.ts'
 import { requestLog } from './request-log.ts'
@@ -315,7 +316,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       auth: true,
       body: specBody,
       responses: {
-        200: json('The price', QuoteSchema),
+        200: json('The price', JobQuoteSchema),
         422: { description: 'The spec cannot run' },
       },
     },
@@ -461,11 +462,15 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       const shape = [job.args.m, job.args.n]
       const headers = { 'x-tabswarm-dtype': 'float32', 'x-tabswarm-shape': shape.join(',') }
       if (format === 'npy') {
-        return c.body(float32Npy(data, shape) as Uint8Array<ArrayBuffer>, 200, {
-          ...headers,
-          'content-type': 'application/x-npy',
-          'content-disposition': `attachment; filename="${job.id}.npy"`,
-        })
+        return c.body(
+          encodeNpy({ dtype: 'float32', shape, data }) as Uint8Array<ArrayBuffer>,
+          200,
+          {
+            ...headers,
+            'content-type': 'application/x-npy',
+            'content-disposition': `attachment; filename="${job.id}.npy"`,
+          },
+        )
       }
       const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
       return c.body(bytes as Uint8Array<ArrayBuffer>, 200, {
@@ -482,7 +487,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     description:
       'Server-sent events (Accept: text/event-stream), resumable with Last-Event-ID, with heartbeat comments; ' +
       'or the same events as JSON WebSocket messages { event, id, data } when the request upgrades (resume with ?after=). ' +
-      'Events: result (a JobResult; none with ?results=false), progress | completed | failed | cancelled ({ job }). The stream ends after the terminal event.',
+      'Events: result (a TaskResultRecord; none with ?results=false), progress | completed | failed | cancelled ({ job }). The stream ends after the terminal event.',
     auth: true,
     params: JobParamsSchema,
     query: EventsQuerySchema,
@@ -555,7 +560,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       auth: true,
       params: AccountParamsSchema,
       responses: {
-        200: json('Credits', AccountSchema),
+        200: json('Credits', AccountViewSchema),
         403: { description: 'Another account’s credits' },
       },
     },

@@ -1,47 +1,10 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { API_ERROR_STATUS, type ApiErrorCode, TabswarmError } from '@tabswarm/protocol'
 import type { Context } from 'hono'
 import { HTTPException } from 'hono/http-exception'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 
-/** HTTP status per error code; anything unknown is a 500 and is logged. */
-export const STATUS_BY_CODE = {
-  BAD_REQUEST: 400,
-  INVALID_BODY: 400,
-  INVALID_QUERY: 400,
-  INVALID_ID: 400,
-  BAD_HASH: 400,
-  INVALID_AMOUNT: 400,
-  BODY_HASH_MISMATCH: 400,
-  AUTH_REQUIRED: 401,
-  INVALID_API_KEY: 401,
-  INVALID_SIGNATURE: 401,
-  SIGNATURE_EXPIRED: 401,
-  SIGNATURE_REPLAYED: 401,
-  SIGNATURE_OUTDATED: 401,
-  WRONG_RELAY: 401,
-  FORBIDDEN: 403,
-  NOT_OWNER: 403,
-  CONTRIBUTOR_BANNED: 403,
-  NOT_FOUND: 404,
-  JOB_NOT_FOUND: 404,
-  BLOB_NOT_FOUND: 404,
-  ACCOUNT_NOT_FOUND: 404,
-  METHOD_NOT_ALLOWED: 405,
-  REQUEST_TIMEOUT: 408,
-  JOB_NOT_COMPLETE: 409,
-  JOB_FINISHED: 409,
-  PAYLOAD_TOO_LARGE: 413,
-  UNSUPPORTED_MEDIA_TYPE: 415,
-  INVALID_JOB: 422,
-  INSUFFICIENT_CREDITS: 402,
-  RATE_LIMITED: 429,
-  UPLOADS_BUSY: 429,
-  AUTH_BUSY: 503,
-  RELAY_BUSY: 503,
-  STORE_FULL: 507,
-} as const satisfies Record<string, ContentfulStatusCode>
-
-export type ApiErrorCode = keyof typeof STATUS_BY_CODE
+/** HTTP status per error code (the API's table in `@tabswarm/protocol`); anything unknown is a 500 and is logged. */
+const STATUS_BY_CODE: Readonly<Record<ApiErrorCode, ContentfulStatusCode>> = API_ERROR_STATUS
 
 /** A request error with a code the client can match on and a message a person can read. */
 export class ApiError extends HTTPException {

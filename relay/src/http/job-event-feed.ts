@@ -1,4 +1,5 @@
-import type { CoordinatorApi, JobEvent, JobView } from '../coordinator/coordinator-api.ts'
+import type { JobView } from '@tabswarm/protocol'
+import type { CoordinatorApi, JobEvent } from '../coordinator/coordinator-api.ts'
 
 /** One event of a job's stream, ready for SSE (`event`, `id`, `data`) or a WebSocket message. */
 export interface FeedEvent {

@@ -1,5 +1,5 @@
+import { ApiErrorBodySchema } from '@tabswarm/protocol'
 import { z } from 'zod'
-import { ErrorSchema } from './api-schemas.ts'
 import type { RouteDoc } from './route-docs.ts'
 
 function jsonSchema(schema: z.ZodType, io: 'input' | 'output') {
@@ -40,7 +40,7 @@ function parameters(route: RouteDoc) {
 
 const errorResponse = (description: string) => ({
   description,
-  content: { 'application/json': { schema: jsonSchema(ErrorSchema, 'output') } },
+  content: { 'application/json': { schema: jsonSchema(ApiErrorBodySchema, 'output') } },
 })
 
 /**

@@ -1,5 +1,6 @@
+import type { ApiErrorCode } from '@tabswarm/protocol'
 import type { z } from 'zod'
-import { ApiError, type ApiErrorCode } from './error-response.ts'
+import { ApiError } from './error-response.ts'
 
 /** `inputs.a.shape.1: Too big: expected number to be <=16777216`: the path names the field. */
 export function describeIssue(where: string, error: z.ZodError): string {

@@ -1,9 +1,10 @@
-import type { JobSpec, TensorRef } from '@tabswarm/protocol'
 import type {
+  JobSpec,
   JobStatus,
   TaskResultRecord,
+  TensorRef,
   VerificationMethod,
-} from '../coordinator/coordinator-api.ts'
+} from '@tabswarm/protocol'
 import type { UsedNonces } from './used-nonces.ts'
 
 /**

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import type { JobStatus, TaskResultRecord } from '../coordinator/coordinator-api.ts'
+import type { JobStatus, TaskResultRecord } from '@tabswarm/protocol'
 import type {
   CoordinatorStore,
   JobPatch,

@@ -1,4 +1,4 @@
-import type { JobView } from '@tabswarm/relay'
+import type { JobView } from '@tabswarm/protocol'
 
 /** One line per job for people: id, status, kernel, progress, age. */
 export function describeJob(job: JobView, now = Date.now()): string {

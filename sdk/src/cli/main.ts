@@ -1,5 +1,4 @@
-import { RelayRefusalError } from '@tabswarm/protocol'
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { RelayRefusalError, TabswarmError } from '@tabswarm/protocol'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import { apiKeyCommand, apiKeyHelp } from './commands/api-key.ts'
 import { cancelCommand, cancelHelp } from './commands/cancel.ts'

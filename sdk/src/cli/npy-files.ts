@@ -7,7 +7,7 @@ import {
   npyHeaderBytes,
   parseNpy,
   parseNpyHeader,
-} from '../npy/npy.ts'
+} from '@tabswarm/protocol'
 import { UsageError } from './usage-error.ts'
 
 /**

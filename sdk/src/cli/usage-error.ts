@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { TabswarmError } from '@tabswarm/protocol'
 
 /** The command line itself is wrong: a missing argument, an unknown flag, a bad value. */
 export class UsageError extends TabswarmError {

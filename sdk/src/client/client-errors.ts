@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { type ApiErrorCode, TabswarmError } from '@tabswarm/protocol'
 
 /** The relay could not be reached at all (refused, DNS, timeout before any response). */
 export class RelayUnreachableError extends TabswarmError {
@@ -23,6 +23,11 @@ export class RelayUnreachableError extends TabswarmError {
 /** The relay answered with an error; `code` is the API's machine-readable code. */
 export class ApiRequestError extends TabswarmError {
   override name = 'ApiRequestError' as const
+  /**
+   * The API's code (`@tabswarm/protocol`'s `ApiErrorCode`), `INTERNAL` or `HTTP_ERROR`, or
+   * one this build does not know yet (a newer relay), kept as sent.
+   */
+  declare readonly code: ApiErrorCode | 'INTERNAL' | 'HTTP_ERROR' | (string & {})
   readonly status: number
   /** Seconds to wait before retrying, when the relay said so (HTTP 429 and 503). */
   readonly retryAfterSeconds: number | undefined

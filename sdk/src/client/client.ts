@@ -1,12 +1,20 @@
-import type { CustomProgram, CustomTask, JobSpec, TensorRef } from '@tabswarm/protocol'
-import type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
+import type {
+  AccountView,
+  CustomProgram,
+  CustomTask,
+  JobQuote,
+  JobSpec,
+  JobView,
+  NdArray,
+  TensorDtype,
+  TensorRef,
+} from '@tabswarm/protocol'
 import {
   BLOB_TRANSFER_TIMEOUT_MS,
   MATMUL_TIMEOUT_MS,
   REQUEST_TIMEOUT_MS,
   UPLOAD_CONCURRENCY,
 } from '../constants.ts'
-import type { NdArray, NpyDtype } from '../npy/npy.ts'
 import { InvalidInputError, RelayResponseError } from './client-errors.ts'
 import { forEachConcurrently } from './for-each-concurrently.ts'
 import { type Authenticate, createTransport } from './http-transport.ts'
@@ -53,8 +61,8 @@ export interface MatmulOptions extends CallOptions, JobCommon {
 export interface MapOptions extends CallOptions, JobCommon {
   /** Shape and dtype of each task's outputs, or a function of the task's inputs. */
   outputs:
-    | Array<{ shape: number[]; dtype: NpyDtype }>
-    | ((inputs: NdArray[], index: number) => Array<{ shape: number[]; dtype: NpyDtype }>)
+    | Array<{ shape: number[]; dtype: TensorDtype }>
+    | ((inputs: NdArray[], index: number) => Array<{ shape: number[]; dtype: TensorDtype }>)
   /** Workgroups per task, fixed or computed from the task's inputs. */
   workgroups:
     | [number, number, number]
@@ -342,12 +350,14 @@ export function checkMatrix(name: string, x: TensorLike): NdArray<'float32'> {
 }
 
 export type {
+  AccountView,
   CustomProgram,
+  JobQuote,
   JobSpec,
+  JobView,
   TensorRef,
   VerificationPolicy,
 } from '@tabswarm/protocol'
-export type { AccountView, JobQuote, JobView } from '@tabswarm/relay'
 export type {
   JobHandle,
   JobResult,

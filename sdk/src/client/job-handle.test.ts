@@ -1,4 +1,4 @@
-import type { JobView } from '@tabswarm/relay'
+import type { JobView } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
 import { BlobIntegrityError, JobFailedError, RelayUnreachableError } from './client-errors.ts'
 import { createTransport, type RequestOptions, type Transport } from './http-transport.ts'

@@ -1,5 +1,13 @@
-import { sha256Hex, type TensorRef } from '@tabswarm/protocol'
-import type { JobView, TaskResultRecord, VerificationMethod } from '@tabswarm/relay'
+import {
+  type JobView,
+  type NdArray,
+  sha256Hex,
+  type TaskResultRecord,
+  type TensorRef,
+  tensorByteLength,
+  type VerificationMethod,
+  viewAs,
+} from '@tabswarm/protocol'
 import {
   BLOB_TRANSFER_TIMEOUT_MS,
   EVENT_STREAM_IDLE_TIMEOUT_MS,
@@ -7,8 +15,6 @@ import {
   MAX_EVENT_STREAM_BACKOFF_MS,
   MAX_EVENT_STREAM_RETRIES,
 } from '../constants.ts'
-import { byteLengthOf, viewAs } from '../npy/dtypes.ts'
-import type { NdArray } from '../npy/npy.ts'
 import {
   ApiRequestError,
   BlobIntegrityError,
@@ -315,7 +321,7 @@ export async function downloadTensor(
     timeoutMs: BLOB_TRANSFER_TIMEOUT_MS,
   })
   const buffer = await response.arrayBuffer()
-  const expected = byteLengthOf(ref.dtype, ref.shape)
+  const expected = tensorByteLength(ref.shape, ref.dtype)
   if (buffer.byteLength !== expected)
     throw new BlobIntegrityError(
       ref.blob,

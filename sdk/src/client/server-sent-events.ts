@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { TabswarmError } from '@tabswarm/protocol'
 
 /** One server-sent event. */
 export interface ServerSentEvent {

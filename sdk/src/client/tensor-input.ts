@@ -1,11 +1,11 @@
 import {
   elementCount,
-  isNpyDtype,
-  type NpyData,
-  type NpyDtype,
+  isTensorDtype,
+  type NdArray,
+  type TensorData,
+  type TensorDtype,
   typedArrayClassOf,
-} from '../npy/dtypes.ts'
-import type { NdArray } from '../npy/npy.ts'
+} from '@tabswarm/protocol'
 import { InvalidInputError } from './client-errors.ts'
 
 /**
@@ -22,7 +22,7 @@ export interface TensorLike {
   offset?: number
 }
 
-function dtypeOfData(data: TensorLike['data']): NpyDtype | undefined {
+function dtypeOfData(data: TensorLike['data']): TensorDtype | undefined {
   if (data instanceof Float32Array) return 'float32'
   if (data instanceof Int32Array) return 'int32'
   if (data instanceof Uint32Array) return 'uint32'
@@ -41,7 +41,7 @@ export function toNdArray(name: string, x: TensorLike): NdArray {
     throw new InvalidInputError(
       `${name}: cannot tell the dtype of a ${x.data.constructor.name}; pass dtype ('float16' for raw half bits)`,
     )
-  if (!isNpyDtype(dtype))
+  if (!isTensorDtype(dtype))
     throw new InvalidInputError(
       `${name} is ${String(dtype).slice(0, 40)}; Tabswarm takes float32, float16, int32 and uint32`,
     )
@@ -74,7 +74,7 @@ export function toNdArray(name: string, x: TensorLike): NdArray {
     )
   const data = (
     offset === 0 && x.data.length === count ? x.data : x.data.subarray(offset, offset + count)
-  ) as NpyData
+  ) as TensorData
   return { dtype, shape: [...x.shape], data } as NdArray
 }
 

@@ -9,6 +9,7 @@ import {
   packBuffers,
   RelayRefusalError,
   sha256Hex,
+  viewAs,
   type WorkRequest,
   type WorkResponse,
   walletProofTypedData,

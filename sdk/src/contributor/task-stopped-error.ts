@@ -1,4 +1,4 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+import { TabswarmError } from '@tabswarm/protocol'
 
 /** Why a contributor stopped a task before it finished. */
 export type TaskStopReason =

@@ -1,4 +1,5 @@
-import { KernelAbortedError, KernelTimeoutError, type TabswarmError } from '../errors.ts'
+import type { TabswarmError } from '@tabswarm/protocol'
+import { KernelAbortedError, KernelTimeoutError } from '../errors.ts'
 
 /** Options of `createCallDeadline`. */
 export type CallDeadlineOptions = {

@@ -1,10 +1,6 @@
+import type { TabswarmError } from '@tabswarm/protocol'
 import { DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS } from '../constants.ts'
-import {
-  DeviceLostError,
-  GpuUnavailableError,
-  KernelAbortedError,
-  type TabswarmError,
-} from '../errors.ts'
+import { DeviceLostError, GpuUnavailableError, KernelAbortedError } from '../errors.ts'
 import { type BufferPool, type BufferPoolOptions, createBufferPool } from './buffer-pool.ts'
 import { assertTimeoutMs, createCallDeadline } from './call-deadline.ts'
 import { describeHost, HOST_LIMIT_NAMES } from './host-info.ts'

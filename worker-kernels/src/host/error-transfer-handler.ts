@@ -1,10 +1,6 @@
+import { type SerializedError, TabswarmError } from '@tabswarm/protocol'
 import { type TransferHandler, transferHandlers } from 'comlink'
-import {
-  deserializeError,
-  isSerializedError,
-  type SerializedError,
-  TabswarmError,
-} from '../errors.ts'
+import { deserializeError, isSerializedError } from '../errors.ts'
 
 /** What comlink hands a `'throw'` handler: the thrown value, wrapped. */
 type Thrown = { value: unknown }

@@ -1,6 +1,7 @@
+import type { TabswarmError } from '@tabswarm/protocol'
 import { proxy } from 'comlink'
 import { DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS, DEFAULT_KERNEL_TIMEOUT_MS } from '../constants.ts'
-import { KernelAbortedError, KernelTimeoutError, type TabswarmError } from '../errors.ts'
+import { KernelAbortedError, KernelTimeoutError } from '../errors.ts'
 import type { KernelRequest, KernelResultOf } from '../kernels/kernel-request.ts'
 import { assertTimeoutMs, createCallDeadline, MAX_TIMEOUT_MS } from './call-deadline.ts'
 import type { KernelRunner } from './kernel-runner.ts'

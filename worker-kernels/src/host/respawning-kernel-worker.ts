@@ -1,4 +1,5 @@
-import { KernelAbortedError, KernelWorkersWedgedError, type TabswarmError } from '../errors.ts'
+import type { TabswarmError } from '@tabswarm/protocol'
+import { KernelAbortedError, KernelWorkersWedgedError } from '../errors.ts'
 import type { KernelRequest, KernelResultOf } from '../kernels/kernel-request.ts'
 import type { HostInfo, KernelRunOptions } from './kernel-types.ts'
 import {

@@ -1,4 +1,5 @@
-import { KernelExecutionError, TabswarmError } from '../errors.ts'
+import { TabswarmError } from '@tabswarm/protocol'
+import { KernelExecutionError } from '../errors.ts'
 import type { CallDeadline } from './call-deadline.ts'
 import type { DeviceSession } from './device-session.ts'
 import type { GridDispatch } from './dispatch-grid.ts'

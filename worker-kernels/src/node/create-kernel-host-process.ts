@@ -1,4 +1,5 @@
 import { type ChildProcess, fork } from 'node:child_process'
+import type { TabswarmError } from '@tabswarm/protocol'
 import { DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS, DEFAULT_KERNEL_TIMEOUT_MS } from '../constants.ts'
 import {
   DeviceLostError,
@@ -6,7 +7,6 @@ import {
   GpuUnavailableError,
   KernelAbortedError,
   KernelTimeoutError,
-  type TabswarmError,
 } from '../errors.ts'
 import { assertTimeoutMs, createCallDeadline, MAX_TIMEOUT_MS } from '../host/call-deadline.ts'
 import type { KernelHost } from '../host/kernel-host.ts'

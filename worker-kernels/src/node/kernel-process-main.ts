@@ -4,7 +4,9 @@
  * ends (an infinite loop in a researcher's WGSL) cannot be cancelled inside dawn, keeps
  * a core busy, and makes every later call on that device queue behind it.
  */
-import { GpuUnavailableError, type KernelCompileMessage, TabswarmError } from '../errors.ts'
+
+import { TabswarmError } from '@tabswarm/protocol'
+import { GpuUnavailableError, type KernelCompileMessage } from '../errors.ts'
 import type { KernelHost } from '../host/kernel-host.ts'
 import { createNodeGpu } from './create-node-gpu.ts'
 import { createNodeKernelHost } from './create-node-kernel-host.ts'

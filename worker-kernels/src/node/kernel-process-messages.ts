@@ -1,4 +1,5 @@
-import type { KernelCompileMessage, SerializedError } from '../errors.ts'
+import type { SerializedError } from '@tabswarm/protocol'
+import type { KernelCompileMessage } from '../errors.ts'
 import type { DeviceLostDetails, HostInfo } from '../host/kernel-types.ts'
 import type { KernelRequest } from '../kernels/kernel-request.ts'
 import type { NodeKernelHostOptions } from './create-node-kernel-host.ts'

@@ -1,6 +1,6 @@
+import type { TaskResultRecord } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { StoredJob } from '../../store/coordinator-store.ts'
-import type { TaskResultRecord } from '../coordinator-api.ts'
 import { CoordinatorError } from '../coordinator-error.ts'
 import { planMatmulTiles, writeTile } from './matmul-tiling.ts'
 import { float32View } from './tensor-bytes.ts'

@@ -1,15 +1,16 @@
 import {
+  elementCount,
   type JobSpec,
   JobSpecSchema,
   MAX_JOB_OUTPUT_ELEMENTS,
   MAX_JOB_TASKS,
   MAX_MATMUL_OUTPUT_ELEMENTS,
   MAX_PAYLOAD_BYTES,
+  tensorByteLength,
 } from '@tabswarm/protocol'
 import { CoordinatorError } from '../coordinator-error.ts'
 import { newcomerQuorum } from '../verification/credibility.ts'
 import { autoTileEdge } from './matmul-tiling.ts'
-import { elementCount, tensorByteLength } from './tensor-bytes.ts'
 
 export interface JobPlannerOptions {
   /** A fixed output tile edge for matmul jobs; unset, tiles are sized per job (`autoTileEdge`). */

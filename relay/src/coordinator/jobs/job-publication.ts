@@ -1,5 +1,6 @@
+import type { JobView } from '@tabswarm/protocol'
 import type { CoordinatorStore, StoredJob } from '../../store/coordinator-store.ts'
-import type { JobEvent, JobView } from '../coordinator-api.ts'
+import type { JobEvent } from '../coordinator-api.ts'
 import type { JobRuntime } from './job-runtime.ts'
 import { jobView } from './job-view.ts'
 

@@ -1,4 +1,5 @@
 import type { CustomJobSpec, TensorDtype, TensorRef } from '@tabswarm/protocol'
+import { tensorByteLength } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { StoredJob } from '../../store/coordinator-store.ts'
 import type { Contributor, ContributorIdentity } from '../contributors/contributor-registry.ts'
@@ -6,7 +7,7 @@ import type { JobEvent, ResultTensor } from '../coordinator-api.ts'
 import { CoordinatorError } from '../coordinator-error.ts'
 import type { TaskRequirement } from '../leases/capability-match.ts'
 import { columnBand, type MatmulTile, planMatmulTiles, rowBand } from './matmul-tiling.ts'
-import { alignedBytes, tensorByteLength } from './tensor-bytes.ts'
+import { alignedBytes } from './tensor-bytes.ts'
 
 /**
  * The working set of a running job, held in memory beside its durable rows: which tasks

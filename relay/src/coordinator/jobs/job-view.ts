@@ -1,5 +1,5 @@
+import type { JobView } from '@tabswarm/protocol'
 import type { StoredJob } from '../../store/coordinator-store.ts'
-import type { JobView } from '../coordinator-api.ts'
 
 /**
  * What the API and the SDK see of a job row: plain data, safe to serialise. `live` is the

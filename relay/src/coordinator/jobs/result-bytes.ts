@@ -1,5 +1,5 @@
+import { tensorByteLength } from '@tabswarm/protocol'
 import type { JobRuntime } from './job-runtime.ts'
-import { tensorByteLength } from './tensor-bytes.ts'
 
 /**
  * The payload bytes a result for task `index` of `job` carries: what the relay lets a peer

@@ -1,24 +1,4 @@
-import type { TensorDtype } from '@tabswarm/protocol'
-
-/** Bytes per element of each tensor dtype (`float16` travels as its 16-bit patterns). */
-export const BYTES_PER_ELEMENT: Record<TensorDtype, number> = {
-  float32: 4,
-  float16: 2,
-  int32: 4,
-  uint32: 4,
-}
-
-/** Elements of a tensor of this shape. */
-export function elementCount(shape: readonly number[]): number {
-  let count = 1
-  for (const d of shape) count *= d
-  return count
-}
-
-/** Bytes of a tensor of this shape and dtype. */
-export function tensorByteLength(shape: readonly number[], dtype: TensorDtype): number {
-  return elementCount(shape) * BYTES_PER_ELEMENT[dtype]
-}
+/** Byte views of tensors on the relay (dtype sizes and byte lengths: `@tabswarm/protocol`'s dtypes). */
 
 /**
  * The bytes at an offset that typed arrays of `alignment`-byte elements can view: the same

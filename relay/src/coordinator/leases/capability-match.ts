@@ -1,5 +1,5 @@
 import type { Capabilities, CustomJobSpec } from '@tabswarm/protocol'
-import { tensorByteLength } from '../jobs/tensor-bytes.ts'
+import { tensorByteLength } from '@tabswarm/protocol'
 
 /**
  * What a device must offer to run a job's tasks: the kernel, the features, and room for

@@ -24,7 +24,7 @@ export interface SchedulerOptions {
   maxTaskSeconds: number
   /** Fraction of leases that are canaries, per job. */
   canaryRate(spec: JobSpec): number
-  /** Whether this accepted task's known answer can test `c` (see `Acceptance.canTest`); no I/O. */
+  /** Whether this accepted task's known answer can test `c` (see `KnownAnswers.canTest`); no I/O. */
   canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean
 }
 
@@ -35,23 +35,51 @@ export interface Pick {
   canary: boolean
 }
 
-export interface Scheduler {
+/**
+ * The scheduler's queue operations: they hold no state of their own (only the job's), so
+ * the job book takes them before the scheduler, which needs the contributors, exists.
+ */
+export interface JobQueue {
+  /** Puts a task back at the end of its job's queue (unless accepted or queued already). */
+  requeue(job: JobRuntime, task: TaskRuntime): void
+  /** Puts a task back at the front: the next lease takes it. */
+  requeueFirst(job: JobRuntime, task: TaskRuntime): void
+  /** The pass a new job starts at: level with the least-served one, no burst, no starvation. */
+  startPass(jobs: Iterable<JobRuntime>): number
+}
+
+export const jobQueue: JobQueue = {
+  requeue(job, task) {
+    if (task.accepted || task.queued || job.row.status !== 'running') return
+    task.queued = true
+    job.ready.push(task.index)
+  },
+
+  requeueFirst(job, task) {
+    if (task.accepted || task.queued || job.row.status !== 'running') return
+    task.queued = true
+    if (job.head > 0) job.ready[--job.head] = task.index
+    else job.ready.unshift(task.index)
+  },
+
+  startPass(running) {
+    let pass = Number.POSITIVE_INFINITY
+    for (const other of running) pass = Math.min(pass, other.pass)
+    return Number.isFinite(pass) ? pass : 0
+  },
+}
+
+export interface Scheduler extends JobQueue {
   /**
    * The next task for `c` among the running jobs: now and then a canary; else the queued
    * task of the least-served job it can run; else, once a job's queue is empty, a
    * speculative duplicate of a task held too long. Charges the job it picks.
    */
   pick(c: Contributor, jobs: Iterable<JobRuntime>, now: number): Pick | undefined
-  /** Puts a task back at the end of its job's queue (unless accepted or queued already). */
-  requeue(job: JobRuntime, task: TaskRuntime): void
-  /** Puts a task back at the front: the next lease takes it. */
-  requeueFirst(job: JobRuntime, task: TaskRuntime): void
   /** Whether `c` may take this task (see the rules at `mayRun` below). */
   mayRun(c: Contributor, task: TaskRuntime): boolean
   /** `c` got this task wrong, or cannot run it: it never gets it again. */
   markFailed(task: TaskRuntime, c: { peerId: string; payee: string }): void
-  /** The pass a new job starts at: level with the least-served one, no burst, no starvation. */
-  startPass(jobs: Iterable<JobRuntime>): number
 }
 
 /**
@@ -176,30 +204,13 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return undefined
     },
 
-    requeue(job, task) {
-      if (task.accepted || task.queued || job.row.status !== 'running') return
-      task.queued = true
-      job.ready.push(task.index)
-    },
-
-    requeueFirst(job, task) {
-      if (task.accepted || task.queued || job.row.status !== 'running') return
-      task.queued = true
-      if (job.head > 0) job.ready[--job.head] = task.index
-      else job.ready.unshift(task.index)
-    },
+    ...jobQueue,
 
     mayRun,
 
     markFailed(task, c) {
       task.failedBy.add(`peer:${c.peerId}`)
       task.failedBy.add(`payee:${c.payee}`)
-    },
-
-    startPass(running) {
-      let pass = Number.POSITIVE_INFINITY
-      for (const other of running) pass = Math.min(pass, other.pass)
-      return Number.isFinite(pass) ? pass : 0
     },
   }
 }

@@ -1,4 +1,4 @@
-import type { TensorRef } from '@tabswarm/protocol'
+import type { JobStatus, TaskResultRecord, TensorRef, VerificationMethod } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { Ledger } from '../../ledger/ledger.ts'
 import type { Logger } from '../../log.ts'
@@ -11,13 +11,7 @@ import {
   identityOf,
   sameContributor,
 } from '../contributors/contributor-registry.ts'
-import type {
-  JobStatus,
-  ResultOutcome,
-  ResultTensor,
-  TaskResultRecord,
-  VerificationMethod,
-} from '../coordinator-api.ts'
+import type { ResultOutcome, ResultTensor } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
 import type { JobPublication } from '../jobs/job-publication.ts'
 import type { JobRuntime, KnownAnswer, TaskRuntime } from '../jobs/job-runtime.ts'
@@ -25,6 +19,7 @@ import { jobView } from '../jobs/job-view.ts'
 import type { LeaseTable } from '../leases/lease-table.ts'
 import type { Scheduler } from '../leases/scheduler.ts'
 import { credibility } from './credibility.ts'
+import type { KnownAnswers } from './known-answers.ts'
 import type { ProvisionalResults } from './provisional-results.ts'
 import type { ResultVerifier } from './result-verifier.ts'
 
@@ -43,6 +38,8 @@ export interface AcceptanceDeps {
   publication: JobPublication
   /** Trusted-only acceptances: kept provisional, confirmed, or undone (backtracking). */
   provisional: ProvisionalResults
+  /** Accepted tasks' answers, which canaries' results are checked against. */
+  answers: KnownAnswers
   /** Ends a job: settles its ledger and publishes its end. */
   finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void
   /**
@@ -63,11 +60,6 @@ export interface Acceptance {
   record(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
   /** A contributor could not run its task; see `WorkGateway.reportTaskError`. */
   taskError(peerId: string, leaseId: string, code: string, message: string): ResultOutcome
-  /**
-   * Whether this accepted task, sent to `c` as a canary, would test it: its answer is known
-   * and `c` is none of those who gave it. In memory, except once per task after a restart.
-   */
-  canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean
 }
 
 /**
@@ -77,7 +69,8 @@ export interface Acceptance {
  */
 export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   const { store, blobs, ledger, clock, log, counters, jobs, leases, contributors, verifier } = deps
-  const { publication, provisional, finish, dropLease, expel, faultRate, maxTaskFailures } = deps
+  const { publication, provisional, answers, finish, dropLease, expel } = deps
+  const { faultRate, maxTaskFailures } = deps
   const { requeue, markFailed } = deps.scheduler
   const publish = publication.publish
   const count = counters.count
@@ -208,35 +201,6 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     return { outcome: 'rejected', reason }
   }
 
-  /**
-   * An accepted task's answer: kept in memory since its acceptance, or, after a restart,
-   * read back from its result row once (the row names its first winner only).
-   */
-  function knownAnswer(job: JobRuntime, task: TaskRuntime): KnownAnswer | null {
-    if (task.answer !== undefined) return task.answer
-    const [row] = store.resultsOfTask(job.row.id, task.index)
-    task.answer =
-      row == null
-        ? null
-        : { outputs: row.outputs, by: [{ peerId: row.peerId, payee: row.payee }], complete: false }
-    return task.answer
-  }
-
-  /**
-   * Re-issuing a task to someone who answered it (its peer id, wallet or address) tests
-   * nothing and tells it what a canary looks like. After a restart the other agreeing
-   * winners of an earlier task are unknown: it goes as a canary only to someone paid
-   * nothing on this job (a winner forfeited since is the one case this misses).
-   */
-  function canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean {
-    // A provisional answer is one contributor's word: a canary of it could fault an honest
-    // contributor for disagreeing with a sleeper.
-    if (job.provisional.has(task.index)) return false
-    const answer = knownAnswer(job, task)
-    if (answer == null || answer.by.some((other) => sameContributor(c, other))) return false
-    return answer.complete || !job.payees.has(c.payee)
-  }
-
   /** The known answer's bytes, if every blob is still there (else it is dropped for good). */
   function knownOutputs(task: TaskRuntime, answer: KnownAnswer): ResultTensor[] | undefined {
     const outputs: ResultTensor[] = []
@@ -314,7 +278,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     outputs: ResultTensor[],
   ): ResultOutcome {
     // Checked again now: `c` may have registered another wallet or address since its lease.
-    const answer = canTest(job, task, c) ? knownAnswer(job, task) : null
+    const answer = answers.canTest(job, task, c) ? answers.of(job, task) : null
     const known = answer != null ? knownOutputs(task, answer) : undefined
     if (known == null) {
       // The answer is gone (its blob), or `c` now shares a peer id, wallet or address with
@@ -481,5 +445,5 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     return { outcome: 'rejected' as const, reason: 'task error recorded' }
   }
 
-  return { record: verifyAndRecord, taskError, canTest }
+  return { record: verifyAndRecord, taskError }
 }

@@ -1,3 +1,4 @@
+import type { TaskResultRecord } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { Ledger } from '../../ledger/ledger.ts'
 import type { Logger } from '../../log.ts'
@@ -8,7 +9,7 @@ import type {
   ContributorIdentity,
   ContributorRegistry,
 } from '../contributors/contributor-registry.ts'
-import type { ResultTensor, TaskResultRecord } from '../coordinator-api.ts'
+import type { ResultTensor } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
 import type { JobPublication } from '../jobs/job-publication.ts'
 import type { JobRuntime, ProvisionalAcceptance } from '../jobs/job-runtime.ts'
@@ -28,8 +29,86 @@ export interface ProvisionalResultsDeps {
   scheduler: Pick<Scheduler, 'requeue' | 'markFailed'>
   verifier: ResultVerifier
   publication: JobPublication
+  /** The provisional acceptances' rows, which this mechanism confirms or undoes. */
+  rows: ProvisionalRows
   /** Takes the leases and waiting replicas of newly banned contributors away. */
   expel(outcast: readonly Contributor[]): void
+}
+
+/**
+ * A job's provisional acceptances as rows: read back at a restart, added, published once
+ * confirmed. Kept apart from the checks that confirm or undo them (`ProvisionalResults`),
+ * so that the job book, which those checks need, can take them first: it loads them when a
+ * job starts and releases them when it ends.
+ */
+export interface ProvisionalRows {
+  /** Reads a resumed job's provisional acceptances back from the store. */
+  load(job: JobRuntime): void
+  /** A trusted-only acceptance was just written (its row marked provisional, seq `entry.seq`). */
+  add(job: JobRuntime, entry: ProvisionalAcceptance): void
+  /**
+   * `who` passed an independent check on `job`: its provisional acceptances there are
+   * published (new seqs) and no longer undone if it is caught. In the caller's transaction.
+   */
+  confirm(job: JobRuntime, who: { peerId: string }): void
+  /**
+   * The job ends without its check (failed, cancelled): what it accepted is published as it
+   * is, as before this mechanism existed. In `finish`'s transaction.
+   */
+  release(job: JobRuntime): void
+}
+
+export function createProvisionalRows(deps: {
+  store: CoordinatorStore
+  publication: JobPublication
+}): ProvisionalRows {
+  const { store, publication } = deps
+
+  function publishConfirmed(job: JobRuntime, entry: ProvisionalAcceptance): void {
+    const seq = store.confirmResult(job.row.id, entry.taskIndex)
+    job.provisional.delete(entry.taskIndex)
+    if (seq == null) return
+    publication.wrote(seq)
+    publication.publish(job, () => {
+      const result: TaskResultRecord = {
+        seq,
+        taskId: entry.taskId,
+        index: entry.taskIndex,
+        outputs: entry.outputs,
+        method: 'trusted',
+        acceptedAt: entry.acceptedAt,
+      }
+      return { type: 'result', job: jobView(job.row, job), result }
+    })
+  }
+
+  return {
+    load(job) {
+      for (const r of store.provisionalResults(job.row.id))
+        job.provisional.set(r.taskIndex, {
+          taskIndex: r.taskIndex,
+          taskId: r.taskId,
+          leaseId: r.leaseId,
+          peerId: r.peerId,
+          payee: r.payee,
+          outputs: r.outputs,
+          acceptedAt: r.acceptedAt,
+          seq: r.seq ?? 0,
+        })
+    },
+
+    add: (job, entry) => void job.provisional.set(entry.taskIndex, entry),
+
+    confirm(job, who) {
+      if (job.provisional.size === 0) return
+      for (const entry of [...job.provisional.values()])
+        if (entry.peerId === who.peerId) publishConfirmed(job, entry)
+    },
+
+    release(job) {
+      for (const entry of [...job.provisional.values()]) publishConfirmed(job, entry)
+    },
+  }
 }
 
 /**
@@ -57,16 +136,7 @@ export interface ProvisionalResultsDeps {
  * earlier provisional acceptances confirmed with it. One extra check per trusted contributor
  * per job: what an honest one costs.
  */
-export interface ProvisionalResults {
-  /** Reads a resumed job's provisional acceptances back from the store. */
-  load(job: JobRuntime): void
-  /** A trusted-only acceptance was just written (its row marked provisional, seq `entry.seq`). */
-  add(job: JobRuntime, entry: ProvisionalAcceptance): void
-  /**
-   * `who` passed an independent check on `job`: its provisional acceptances there are
-   * published (new seqs) and no longer undone if it is caught. In the caller's transaction.
-   */
-  confirm(job: JobRuntime, who: { peerId: string }): void
+export interface ProvisionalResults extends ProvisionalRows {
   /**
    * Faults `c` (see `ContributorRegistry.fault`) and undoes every provisional acceptance of
    * `c` and of every contributor the fault bans, in every running job, in the caller's
@@ -79,41 +149,13 @@ export interface ProvisionalResults {
    * back for a second replica) and says whether all are still accepted and confirmed.
    */
   settleable(job: JobRuntime): boolean
-  /**
-   * The job ends without its check (failed, cancelled): what it accepted is published as it
-   * is, as before this mechanism existed. In `finish`'s transaction.
-   */
-  release(job: JobRuntime): void
 }
 
 export function createProvisionalResults(deps: ProvisionalResultsDeps): ProvisionalResults {
   const { store, blobs, ledger, clock, log, counters, jobs, contributors, verifier } = deps
-  const { publication, expel } = deps
+  const { publication, rows, expel } = deps
+  const { confirm } = rows
   const { requeue, markFailed } = deps.scheduler
-
-  function publishConfirmed(job: JobRuntime, entry: ProvisionalAcceptance): void {
-    const seq = store.confirmResult(job.row.id, entry.taskIndex)
-    job.provisional.delete(entry.taskIndex)
-    if (seq == null) return
-    publication.wrote(seq)
-    publication.publish(job, () => {
-      const result: TaskResultRecord = {
-        seq,
-        taskId: entry.taskId,
-        index: entry.taskIndex,
-        outputs: entry.outputs,
-        method: 'trusted',
-        acceptedAt: entry.acceptedAt,
-      }
-      return { type: 'result', job: jobView(job.row, job), result }
-    })
-  }
-
-  function confirm(job: JobRuntime, who: { peerId: string }): void {
-    if (job.provisional.size === 0) return
-    for (const entry of [...job.provisional.values()])
-      if (entry.peerId === who.peerId) publishConfirmed(job, entry)
-  }
 
   const caughtBy = (caught: readonly ContributorIdentity[], e: { peerId: string; payee: string }) =>
     caught.some((c) => c.peerId === e.peerId || c.payee === e.payee)
@@ -242,22 +284,10 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
   }
 
   return {
-    load(job) {
-      for (const r of store.provisionalResults(job.row.id))
-        job.provisional.set(r.taskIndex, {
-          taskIndex: r.taskIndex,
-          taskId: r.taskId,
-          leaseId: r.leaseId,
-          peerId: r.peerId,
-          payee: r.payee,
-          outputs: r.outputs,
-          acceptedAt: r.acceptedAt,
-          seq: r.seq ?? 0,
-        })
-    },
-
-    add: (job, entry) => void job.provisional.set(entry.taskIndex, entry),
+    load: rows.load,
+    add: rows.add,
     confirm,
+    release: rows.release,
     fault,
 
     settleable(job) {
@@ -274,10 +304,6 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
         }
       }
       return job.provisional.size === 0 && job.row.acceptedTasks === job.row.totalTasks
-    },
-
-    release(job) {
-      for (const entry of [...job.provisional.values()]) publishConfirmed(job, entry)
     },
   }
 }

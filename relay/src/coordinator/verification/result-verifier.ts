@@ -1,4 +1,5 @@
 import type { OutputSpec, VerificationPolicy } from '@tabswarm/protocol'
+import { tensorByteLength } from '@tabswarm/protocol'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
 import type { ResultTensor } from '../coordinator-api.ts'
 import {
@@ -7,7 +8,7 @@ import {
   type Replica,
   tileOperands,
 } from '../jobs/job-runtime.ts'
-import { float32View, tensorByteLength } from '../jobs/tensor-bytes.ts'
+import { float32View } from '../jobs/tensor-bytes.ts'
 import { groupCredibility } from './credibility.ts'
 import { replicasAgree } from './replica-comparator.ts'
 import type { TileVerifier } from './tile-verifier.ts'

@@ -1,11 +1,8 @@
-import type { JobSpec } from '@tabswarm/protocol'
+import type { AccountView, JobSpec, JobView, TaskResultRecord } from '@tabswarm/protocol'
 import type {
-  AccountView,
   CoordinatorApi,
   CoordinatorStats,
   JobEvent,
-  JobView,
-  TaskResultRecord,
 } from '../../coordinator/coordinator-api.ts'
 import { CoordinatorError } from '../../coordinator/coordinator-error.ts'
 

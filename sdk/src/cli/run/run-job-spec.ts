@@ -1,7 +1,5 @@
-import { RELAY_MAX_JSON_BYTES } from '@tabswarm/protocol'
+import { elementCount, type NpyHeader, RELAY_MAX_JSON_BYTES } from '@tabswarm/protocol'
 import type { JobSpec } from '../../client/client.ts'
-import { elementCount } from '../../npy/dtypes.ts'
-import type { NpyHeader } from '../../npy/npy.ts'
 import { UsageError } from '../usage-error.ts'
 import type { LoadedRunSpec } from './run-spec.ts'
 

@@ -6,16 +6,14 @@
  * built-ins, so the f16 kernels (f16 storage, f32 arithmetic) run on every adapter,
  * SwiftShader included, with or without the optional `shader-f16` feature.
  */
+import type { TensorDtype } from '@tabswarm/protocol'
 import { KernelShapeError } from '../../errors.ts'
 
-/** Storage format of a built-in kernel's float operands and result. */
-export type FloatDtype = 'float32' | 'float16'
+/** Storage format of a built-in kernel's float operands and result: the float `TensorDtype`s. */
+export type FloatDtype = Extract<TensorDtype, 'float32' | 'float16'>
 
 /** Float data as it crosses the API: `Float32Array`, or float16 bits in a `Uint16Array`. */
 export type FloatData = Float32Array | Uint16Array
-
-/** Bytes per element of a float dtype. */
-export const FLOAT_BYTES: Record<FloatDtype, number> = { float32: 4, float16: 2 }
 
 /**
  * Check that `data` is the array type of `dtype` and holds `length` elements. Throws

@@ -1,23 +1,11 @@
+import { BYTES_PER_ELEMENT, typedArrayClassOf, viewAs } from '@tabswarm/protocol'
 import { KernelLimitError, KernelShapeError } from '../../errors.ts'
 import { assertBufferFits } from '../../host/buffer-limits.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
 import type { KernelPlan } from '../common/kernel-plan.ts'
-import type { CustomKernelRequest, KernelDtype } from './custom-kernel-types.ts'
-import { KERNEL_DTYPE_BYTES, validateCustomProgram } from './validate-custom-program.ts'
-
-type TypedArrayConstructor =
-  | Float32ArrayConstructor
-  | Uint16ArrayConstructor
-  | Int32ArrayConstructor
-  | Uint32ArrayConstructor
-
-const ARRAY_TYPES: Record<KernelDtype, TypedArrayConstructor> = {
-  float32: Float32Array,
-  float16: Uint16Array,
-  int32: Int32Array,
-  uint32: Uint32Array,
-}
+import type { CustomKernelRequest } from './custom-kernel-types.ts'
+import { validateCustomProgram } from './validate-custom-program.ts'
 
 /** Rough cost of one workgroup of unknown code, for splitting submissions: one per dispatch. */
 const UNKNOWN_WORK = 1
@@ -53,7 +41,7 @@ export function planCustomKernel(
   }
   program.inputs.forEach(({ name, dtype }, i) => {
     const data = request.inputs[i]
-    const Type = ARRAY_TYPES[dtype]
+    const Type = typedArrayClassOf(dtype)
     if (!(data instanceof Type)) {
       throw new KernelShapeError(
         `inputs[${i}] (${name}) must be a ${Type.name} for dtype ${dtype}.`,
@@ -82,8 +70,8 @@ export function planCustomKernel(
         `outputs[${i}].length (${name}) must be a positive integer, got ${String(length)}.`,
       )
     }
-    const bytes = length * KERNEL_DTYPE_BYTES[dtype]
-    assertBufferFits(`output ${name}`, `${length}*${KERNEL_DTYPE_BYTES[dtype]}`, bytes, limits)
+    const bytes = length * BYTES_PER_ELEMENT[dtype]
+    assertBufferFits(`output ${name}`, `${length}*${BYTES_PER_ELEMENT[dtype]}`, bytes, limits)
     outputBytes += bytes
     return buffers.push({ kind: 'output', label: name, bytes }) - 1
   })
@@ -153,6 +141,8 @@ export function planCustomKernel(
       ],
     },
     decode: (outputs) =>
-      program.outputs.map(({ dtype }, i) => new ARRAY_TYPES[dtype](outputs[i] as ArrayBuffer)),
+      program.outputs.map(
+        ({ dtype }, i) => viewAs(dtype, outputs[i] as ArrayBuffer) as ArrayBufferView<ArrayBuffer>,
+      ),
   }
 }

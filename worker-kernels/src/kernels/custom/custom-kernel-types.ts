@@ -2,14 +2,13 @@
  * The contract of custom kernels: a researcher's WGSL with declared bindings, run by
  * the same host as the built-in kernels. The coordinator validates programs with
  * `validateCustomProgram` on submit; a `KernelRunner` runs them as
- * `run({ kernel: 'custom', ...request })`.
+ * `run({ kernel: 'custom', ...request })`. Buffer dtypes are `@tabswarm/protocol`'s
+ * `TensorDtype` (`float16` travels as `Uint16Array` bits).
  */
-
-/** Element types of custom kernel buffers. `float16` travels as `Uint16Array` bits. */
-export type KernelDtype = 'float32' | 'float16' | 'int32' | 'uint32'
+import type { TensorDtype } from '@tabswarm/protocol'
 
 /** One declared buffer of a custom program. */
-export type CustomKernelBinding = { name: string; dtype: KernelDtype }
+export type CustomKernelBinding = { name: string; dtype: TensorDtype }
 
 /**
  * A custom WGSL program and its bindings.
@@ -34,8 +33,8 @@ export interface CustomKernelProgram {
   wgsl: string
   /** @default 'main' */
   entryPoint?: string
-  inputs: Array<{ name: string; dtype: KernelDtype }>
-  outputs: Array<{ name: string; dtype: KernelDtype }>
+  inputs: CustomKernelBinding[]
+  outputs: CustomKernelBinding[]
 }
 
 /** One run of a custom program. */

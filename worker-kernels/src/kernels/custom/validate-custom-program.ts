@@ -1,17 +1,7 @@
+import { isTensorDtype, TENSOR_DTYPES } from '@tabswarm/protocol'
 import { MAX_CUSTOM_WGSL_BYTES } from '../../constants.ts'
 import { KernelLimitError, KernelShapeError } from '../../errors.ts'
-import type { CustomKernelProgram, KernelDtype } from './custom-kernel-types.ts'
-
-/** The dtypes a custom binding may declare. */
-export const KERNEL_DTYPES: readonly KernelDtype[] = ['float32', 'float16', 'int32', 'uint32']
-
-/** Bytes per element of each dtype. */
-export const KERNEL_DTYPE_BYTES: Record<KernelDtype, number> = {
-  float32: 4,
-  float16: 2,
-  int32: 4,
-  uint32: 4,
-}
+import type { CustomKernelProgram } from './custom-kernel-types.ts'
 
 const NAME = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/
 const MAX_BINDINGS = 64
@@ -34,9 +24,9 @@ function assertBindings(kind: 'inputs' | 'outputs', value: unknown, seen: Set<st
     }
     if (seen.has(name)) throw new KernelShapeError(`${where}.name ${name} is declared twice.`)
     seen.add(name)
-    if (typeof dtype !== 'string' || !KERNEL_DTYPES.includes(dtype as KernelDtype)) {
+    if (!isTensorDtype(dtype)) {
       throw new KernelShapeError(
-        `${where}.dtype must be one of ${KERNEL_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}.`,
+        `${where}.dtype must be one of ${TENSOR_DTYPES.join(', ')}, got ${JSON.stringify(dtype)}.`,
       )
     }
   })

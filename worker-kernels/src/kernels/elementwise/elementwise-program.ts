@@ -1,10 +1,10 @@
+import { BYTES_PER_ELEMENT } from '@tabswarm/protocol'
 import { KernelShapeError } from '../../errors.ts'
 import { assertBufferFits } from '../../host/buffer-limits.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
 import { assertDimension } from '../common/assert-dimension.ts'
 import {
-  FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
   floatDtypeOf,
@@ -67,7 +67,7 @@ function planElementwise(
   helpers = '',
 ): KernelPlan<FloatData> {
   for (const input of inputs) {
-    const bytes = input.data.length * FLOAT_BYTES[dtype]
+    const bytes = input.data.length * BYTES_PER_ELEMENT[dtype]
     assertBufferFits(input.name, `${input.data.length} elements`, bytes, limits)
   }
   assertBufferFits('y', `${count}*4`, count * 4, limits)

@@ -1,7 +1,8 @@
+import { BYTES_PER_ELEMENT } from '@tabswarm/protocol'
 import { KernelShapeError } from '../../errors.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
-import { FLOAT_BYTES, type FloatData, type FloatDtype } from '../common/float-dtype.ts'
+import type { FloatData, FloatDtype } from '../common/float-dtype.ts'
 import { addFloatResult, addInput, type KernelPlan } from '../common/kernel-plan.ts'
 import { createTiledMatmulKernel, DEFAULT_TILED_MATMUL_CONFIG } from './matmul.wgsl.ts'
 import { createColumnVectorMatmulKernel, createRowVectorMatmulKernel } from './matmul-gemv.wgsl.ts'
@@ -75,7 +76,7 @@ export function planMatmul(request: MatmulRequest, limits: HostLimits): KernelPl
   const batch = request.batch ?? 1
   const { broadcastB } = assertBatchedMatmulShape({ ...request, batch, dtype })
   const { a, b, m, k, n } = request
-  assertMatmulFitsLimits({ m, k, n, batch, bytes: FLOAT_BYTES[dtype], broadcastB }, limits)
+  assertMatmulFitsLimits({ m, k, n, batch, bytes: BYTES_PER_ELEMENT[dtype], broadcastB }, limits)
   const variant = resolveMatmulVariant(request.variant ?? 'auto', m, n)
   const kernel = kernelFor(variant, dtype, m, n)
 

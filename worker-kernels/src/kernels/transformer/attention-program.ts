@@ -1,10 +1,10 @@
+import { BYTES_PER_ELEMENT } from '@tabswarm/protocol'
 import { KernelLimitError, KernelShapeError } from '../../errors.ts'
 import { assertBufferFits } from '../../host/buffer-limits.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
 import { assertDimension } from '../common/assert-dimension.ts'
 import {
-  FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
   floatDtypeOf,
@@ -155,7 +155,12 @@ export function planAttention(
     if (length !== want) {
       throw new KernelShapeError(`${name}.length (${length}) must equal ${formula}.`)
     }
-    assertBufferFits(name, `${want}*${FLOAT_BYTES[dtype]}`, want * FLOAT_BYTES[dtype], limits)
+    assertBufferFits(
+      name,
+      `${want}*${BYTES_PER_ELEMENT[dtype]}`,
+      want * BYTES_PER_ELEMENT[dtype],
+      limits,
+    )
   }
   assertBufferFits('output', `${count}*4`, count * 4, limits)
   const scale = request.scale ?? 1 / Math.sqrt(headDim)

@@ -1,10 +1,10 @@
+import { BYTES_PER_ELEMENT } from '@tabswarm/protocol'
 import { KernelShapeError } from '../../errors.ts'
 import { assertBufferFits } from '../../host/buffer-limits.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
 import { assertDimension } from '../common/assert-dimension.ts'
 import {
-  FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
   floatDtypeOf,
@@ -68,8 +68,8 @@ export function planEmbedding(
   const count = ids.length * dim
   assertBufferFits(
     'table',
-    `${tableLength}*${FLOAT_BYTES[dtype]}`,
-    tableLength * FLOAT_BYTES[dtype],
+    `${tableLength}*${BYTES_PER_ELEMENT[dtype]}`,
+    tableLength * BYTES_PER_ELEMENT[dtype],
     limits,
   )
   assertBufferFits('output', `${count}*4`, count * 4, limits)

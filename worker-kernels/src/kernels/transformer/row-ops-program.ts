@@ -1,10 +1,10 @@
+import { BYTES_PER_ELEMENT } from '@tabswarm/protocol'
 import { KernelShapeError } from '../../errors.ts'
 import { assertBufferFits } from '../../host/buffer-limits.ts'
 import type { ProgramBuffer } from '../../host/gpu-program.ts'
 import type { HostLimits } from '../../host/kernel-types.ts'
 import { assertDimension } from '../common/assert-dimension.ts'
 import {
-  FLOAT_BYTES,
   type FloatData,
   type FloatDtype,
   floatDtypeOf,
@@ -94,7 +94,7 @@ type RowPlanInput = {
 
 function planRows(p: RowPlanInput): KernelPlan<FloatData> {
   for (const input of p.inputs) {
-    const bytes = input.data.length * FLOAT_BYTES[p.dtype]
+    const bytes = input.data.length * BYTES_PER_ELEMENT[p.dtype]
     assertBufferFits(input.name, `${input.data.length} elements`, bytes, p.limits)
   }
   assertBufferFits('y', `${p.outputCount}*4`, p.outputCount * 4, p.limits)

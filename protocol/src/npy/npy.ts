@@ -1,27 +1,29 @@
-import { TabswarmError } from '@tabswarm/worker-kernels'
+/**
+ * The one numpy `.npy` codec: the SDK reads and writes tensors with it, the CLI reads its
+ * input files, and the relay writes `GET /v1/jobs/:id/output?format=npy`.
+ */
 import {
-  byteLengthOf,
-  descrOf,
-  dtypeOfDescr,
   elementCount,
-  isNpyDtype,
-  type NpyData,
-  type NpyDtype,
+  isTensorDtype,
+  type TensorData,
+  type TensorDtype,
+  tensorByteLength,
   viewAs,
-} from './dtypes.ts'
-
-export type { NpyData, NpyDtype } from './dtypes.ts'
+} from '../dtypes.ts'
+import type { NpyErrorCode } from '../error-codes.ts'
+import { descrOf, dtypeOfDescr } from './npy-descr.ts'
+import { NpyError } from './npy-error.ts'
 
 /** An n-dimensional array in C (row-major) order, as numpy's `.npy` holds it. float16 is kept as raw bits. */
-export interface NdArray<D extends NpyDtype = NpyDtype> {
+export interface NdArray<D extends TensorDtype = TensorDtype> {
   dtype: D
   shape: number[]
-  data: NpyData<D>
+  data: TensorData<D>
 }
 
 /** What a `.npy` header says, before any data is read. */
 export interface NpyHeader {
-  dtype: NpyDtype
+  dtype: TensorDtype
   shape: number[]
   /** Where the data starts in the file (the header's length). */
   dataOffset: number
@@ -29,16 +31,11 @@ export interface NpyHeader {
   dataBytes: number
 }
 
-/** A `.npy` file Tabswarm cannot read or write; `code` says why (`UNSUPPORTED_DTYPE`, ...). */
-export class NpyError extends TabswarmError {
-  override name = 'NpyError' as const
-}
-
 const MAGIC = [0x93, 0x4e, 0x55, 0x4d, 0x50, 0x59] // \x93NUMPY
 /** Bytes before the header dictionary in the largest prefix (format 2 and 3). */
 export const NPY_PREFIX_BYTES = 12
 
-function fail(message: string, code = 'MALFORMED_NPY'): never {
+function fail(message: string, code: NpyErrorCode = 'MALFORMED_NPY'): never {
   throw new NpyError(message, { code })
 }
 
@@ -104,7 +101,7 @@ export function parseNpyHeader(bytes: Uint8Array): NpyHeader {
       if (!Number.isSafeInteger(dim) || dim < 0) fail(`bad dimension '${s}' in .npy shape`)
       return dim
     })
-  return { dtype, shape, dataOffset, dataBytes: byteLengthOf(dtype, shape) }
+  return { dtype, shape, dataOffset, dataBytes: tensorByteLength(shape, dtype) }
 }
 
 /**
@@ -148,7 +145,7 @@ export function parseNpy(bytes: Uint8Array): NdArray {
  * await writeFile('c.npy', encodeNpy({ dtype: 'float32', shape: [2, 2], data: new Float32Array(4) }))
  */
 export function encodeNpy(array: NdArray): Uint8Array {
-  if (!isNpyDtype(array.dtype))
+  if (!isTensorDtype(array.dtype))
     fail(
       `cannot write dtype '${array.dtype}': use float32, float16, int32 or uint32`,
       'UNSUPPORTED_DTYPE',

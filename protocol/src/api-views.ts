@@ -1,0 +1,150 @@
+/**
+ * What the HTTP API answers with: the views of jobs, results, quotes and accounts. The
+ * relay describes its answers with these schemas in `/v1/openapi.json` and builds them as
+ * these types; the SDK client reads them as the same types. One definition, so the
+ * description, the server and the client cannot drift apart.
+ */
+import { z } from 'zod'
+import { TensorRefSchema } from './job-spec.ts'
+
+/** A job id, as `POST /v1/jobs` returns it. */
+export const JobIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_-]{1,64}$/,
+    'expected a job id (1-64 of [A-Za-z0-9_-]) as returned by POST /v1/jobs',
+  )
+  .meta({ description: 'Job id, as returned by POST /v1/jobs' })
+
+/** Where a job is in its life. */
+export const JobStatusSchema = z.enum(['running', 'completed', 'failed', 'cancelled'])
+/** Where a job is in its life: running, then completed, failed or cancelled. */
+export type JobStatus = z.infer<typeof JobStatusSchema>
+
+/** What the HTTP API and the SDK see of a job. Loose: a newer relay may add fields. */
+export const JobViewSchema = z.looseObject({
+  id: JobIdSchema,
+  kernel: z.enum(['matmul', 'custom']),
+  name: z.string().optional(),
+  owner: z.string().meta({ description: 'Account name or wallet address that submitted and pays' }),
+  status: JobStatusSchema,
+  args: z
+    .object({ m: z.number().int(), k: z.number().int(), n: z.number().int() })
+    .optional()
+    .meta({ description: 'Matmul only: C is m×n' }),
+  priority: z.number().int(),
+  deadline: z
+    .number()
+    .optional()
+    .meta({ description: 'ms since the epoch after which unfinished work is abandoned' }),
+  tasks: z
+    .object({
+      total: z.number().int(),
+      accepted: z.number().int(),
+      leased: z.number().int(),
+      rejectedResults: z.number().int(),
+    })
+    .meta({
+      description:
+        'accepted counts tasks accepted on one contributor’s credibility alone too; it goes down when such an acceptance is undone because its contributor was caught',
+    }),
+  credits: z.object({ budget: z.number(), spent: z.number(), refunded: z.number() }).meta({
+    description: 'Escrowed at submit, spent on accepted results, the rest refunded at the end',
+  }),
+  createdAt: z.number().meta({ description: 'ms since the epoch' }),
+  finishedAt: z.number().optional(),
+  error: z.string().optional(),
+})
+/** What the HTTP API and the SDK see of a job. Plain data, safe to serialise. */
+export type JobView = z.infer<typeof JobViewSchema>
+
+/** A page of `GET /v1/jobs`, newest first. */
+export const JobListSchema = z.object({
+  jobs: z.array(JobViewSchema),
+  nextCursor: z
+    .string()
+    .optional()
+    .meta({ description: 'Present when there may be more jobs: pass it as cursor' }),
+})
+/** A page of jobs, newest first; `nextCursor` is present when there may be more. */
+export type JobList = z.infer<typeof JobListSchema>
+
+/** How an accepted result was verified. */
+export const VerificationMethodSchema = z.enum([
+  'freivalds',
+  'replication',
+  'spot-check',
+  'canary',
+  'trusted',
+])
+/** How an accepted result was verified. */
+export type VerificationMethod = z.infer<typeof VerificationMethodSchema>
+
+/**
+ * One accepted task result, in publication order. Its outputs are in the blob store.
+ *
+ * A result accepted on one contributor's credibility alone (`trusted`) is published only
+ * once it is confirmed: its contributor passed an independent check on the same job after
+ * it, or the job's check before settlement. Until then it may be undone (its contributor
+ * caught cheating, the task computed again by someone else), so a reader never sees a
+ * result that is later withdrawn, and needs no retractions. A job that ends failed or
+ * cancelled publishes the ones still unconfirmed as they are.
+ */
+export const TaskResultRecordSchema = z.object({
+  seq: z.number().int().meta({
+    description:
+      'Position in publication order: increasing, not contiguous; the resume cursor (after)',
+  }),
+  taskId: z.string(),
+  index: z.number().int().meta({
+    description: 'The task’s index in the job (custom: in spec.tasks; matmul: row-major tile)',
+  }),
+  outputs: z.array(TensorRefSchema),
+  method: VerificationMethodSchema,
+  acceptedAt: z.number().meta({ description: 'ms since the epoch' }),
+})
+/** One accepted task result, in publication order (see {@link TaskResultRecordSchema}). */
+export type TaskResultRecord = z.infer<typeof TaskResultRecordSchema>
+
+/** A page of `GET /v1/jobs/:id/results`. */
+export const ResultsPageSchema = z.object({
+  results: z.array(TaskResultRecordSchema),
+  cursor: z.number().int().meta({
+    description: 'Pass as after to read on; equals after when nothing new was accepted',
+  }),
+  done: z.boolean().meta({ description: 'The job is over and every result has been read' }),
+})
+/** A page of published results; read on with `after: cursor` until `done`. */
+export type ResultsPage = z.infer<typeof ResultsPageSchema>
+
+/** What a job will cost before it is submitted (`POST /v1/jobs/quote`). */
+export const JobQuoteSchema = z.looseObject({
+  flops: z.number().meta({
+    description: 'Floating-point operations of the useful work (custom kernels: an estimate)',
+  }),
+  tasks: z.number().int(),
+  credits: z.number().meta({ description: 'Credits escrowed when no budget is given' }),
+})
+/** What a job will cost before it is submitted. */
+export type JobQuote = z.infer<typeof JobQuoteSchema>
+
+/** Credits of one account: a researcher account, a wallet address or a contributor peer id. */
+export const AccountViewSchema = z.object({
+  account: z.string(),
+  balance: z.number().meta({ description: 'Spendable credits' }),
+  escrowed: z.number().meta({ description: 'Held for running jobs' }),
+  earned: z.number().meta({ description: 'Paid for verified work, ever' }),
+  pending: z.number().meta({ description: 'Earned on jobs still running' }),
+})
+/** Credits of one account; `pending` is forfeited if a contributor is caught cheating first. */
+export type AccountView = z.infer<typeof AccountViewSchema>
+
+/** Every error answer of the API: `{ error: { code, message } }`. */
+export const ApiErrorBodySchema = z.object({
+  error: z.object({
+    code: z.string().meta({ description: 'Stable, machine-matchable, e.g. INVALID_BODY' }),
+    message: z.string().meta({ description: 'What is wrong, naming the field' }),
+  }),
+})
+/** An error answer of the API; `code` is an `ApiErrorCode`, or `INTERNAL`/`HTTP_ERROR`. */
+export type ApiErrorBody = z.infer<typeof ApiErrorBodySchema>

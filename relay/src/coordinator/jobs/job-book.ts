@@ -1,0 +1,268 @@
+import type { JobStatus } from '@tabswarm/protocol'
+import type { BlobStore } from '../../blobs/blob-store.ts'
+import type { Ledger } from '../../ledger/ledger.ts'
+import type { Logger } from '../../log.ts'
+import type { CoordinatorStore, StoredJob } from '../../store/coordinator-store.ts'
+import type { Clock } from '../clock.ts'
+import type { Contributor } from '../contributors/contributor-registry.ts'
+import type { JobEvent } from '../coordinator-api.ts'
+import type { CoordinatorCounters } from '../coordinator-counters.ts'
+import { customRequirement, matmulRequirement } from '../leases/capability-match.ts'
+import type { Lease, LeaseTable } from '../leases/lease-table.ts'
+import type { JobQueue } from '../leases/scheduler.ts'
+import type { ProvisionalRows } from '../verification/provisional-results.ts'
+import type { JobPublication } from './job-publication.ts'
+import {
+  type CustomInputs,
+  type JobRuntime,
+  loadInputs,
+  type MatmulInputs,
+  newTask,
+  type TaskRuntime,
+} from './job-runtime.ts'
+import { jobView } from './job-view.ts'
+
+export interface JobBookDeps {
+  store: CoordinatorStore
+  /** Job inputs, read when a job is activated without them (a restart). */
+  blobs: BlobStore
+  ledger: Ledger
+  leases: LeaseTable
+  /** The scheduler's queue operations (they hold no state: the scheduler comes later). */
+  queue: JobQueue
+  publication: JobPublication
+  /** Provisional acceptances' rows: read back when a job starts, published when it ends. */
+  provisional: Pick<ProvisionalRows, 'load' | 'release'>
+  counters: CoordinatorCounters
+  clock: Clock
+  log: Logger
+}
+
+/** Why a lease ends decides where its task goes: the end or the front of the queue, or nowhere. */
+export type PutBack = 'back' | 'front' | false
+
+/**
+ * The running jobs and every change of their state: a stored job activated into a runtime,
+ * ended with its settlement, a task put back in the queue, a lease dropped, banned
+ * contributors' leases and replicas taken away, a faulted payee's pending credit returned.
+ */
+export interface JobBook {
+  /** The running jobs by id; a job leaves it when it ends (see `JobPublication.ending`). */
+  readonly running: ReadonlyMap<string, JobRuntime>
+  /**
+   * A stored job, running from now: its tasks not among `accepted` queued, its provisional
+   * acceptances read back. Throws when its input blobs are missing or wrong (`loadInputs`).
+   */
+  activate(
+    row: StoredJob,
+    accepted: readonly number[],
+    inputs?: MatmulInputs | CustomInputs,
+  ): JobRuntime
+  /**
+   * Activates the jobs stored as running (a restart); a job whose inputs are gone fails,
+   * refunded, and the others go on.
+   */
+  resume(): void
+  /**
+   * Ends a running job in one transaction (its provisional acceptances published as they
+   * are, its escrow settled: the payees paid, the rest refunded), drops its leases, and
+   * publishes its end once committed.
+   */
+  finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void
+  /** Fails running jobs whose deadline passed; how many. */
+  enforceDeadlines(): number
+  /** Puts a task back at the end of its job's queue, unless accepted or queued already. */
+  requeue(job: JobRuntime, task: TaskRuntime): void
+  /**
+   * Ends a lease. Its task goes back to the queue when nobody else holds it: at the end
+   * (`'back'`), at the front (`'front'`: it was already waited for once), or not at all.
+   */
+  dropLease(leaseId: string, putBack?: PutBack): Lease | undefined
+  /** Takes the leases and the waiting replicas of newly banned contributors away. */
+  expel(outcast: readonly Contributor[]): void
+  /** What a faulted payee had pending goes back to the jobs: they spent that much less. */
+  forfeit(payee: string, at: number): void
+}
+
+export function createJobBook(deps: JobBookDeps): JobBook {
+  const { store, blobs, ledger, leases, queue, publication, provisional, counters, clock, log } =
+    deps
+  const jobs = new Map<string, JobRuntime>()
+  const { requeue } = queue
+
+  function activate(
+    row: StoredJob,
+    accepted: readonly number[],
+    inputs = loadInputs(row, blobs),
+  ): JobRuntime {
+    const done = new Set(accepted)
+    const tasks: TaskRuntime[] = []
+    const ready: number[] = []
+    for (let i = 0; i < row.totalTasks; i++) {
+      const task = newTask(i, done.has(i))
+      if (!task.accepted) {
+        task.queued = true
+        ready.push(i)
+      }
+      tasks.push(task)
+    }
+    const runtime: JobRuntime = {
+      row,
+      tasks,
+      ready,
+      head: 0,
+      pass: queue.startPass(jobs.values()),
+      listeners: new Set(),
+      inputs,
+      need:
+        inputs.kind === 'matmul'
+          ? matmulRequirement(row.tileRows ?? 128, inputs.m, inputs.k, inputs.n)
+          : customRequirement(inputs.spec),
+      fits: new WeakMap(),
+      provisional: new Map(),
+      payees: new Set(),
+      leased: 0,
+      outbox: Promise.resolve(),
+    }
+    jobs.set(row.id, runtime)
+    provisional.load(runtime)
+    return runtime
+  }
+
+  function resume(): void {
+    const pendingPayees = store.pendingPayees()
+    for (const row of store.runningJobs()) {
+      let runtime: JobRuntime
+      try {
+        runtime = activate(row, store.acceptedTasks(row.id))
+      } catch (err) {
+        // Its inputs are gone (the blob directory was pruned, say): end the job, refund, go on.
+        const at = clock.now()
+        const reason = `cannot resume after a restart: ${(err as Error).message}`
+        log.error('job failed to resume', { job: row.id, error: reason })
+        store.transaction(() => {
+          const refunded = ledger.settle(row.id, row.owner, pendingPayees.get(row.id) ?? [], at)
+          store.updateJob(row.id, {
+            status: 'failed',
+            finishedAt: at,
+            error: reason,
+            refunded: row.refunded + refunded,
+          })
+        })
+        continue
+      }
+      for (const payee of pendingPayees.get(row.id) ?? []) runtime.payees.add(payee)
+      log.info('job resumed', {
+        job: row.id,
+        tasks: row.totalTasks,
+        accepted: row.acceptedTasks,
+      })
+    }
+  }
+
+  function finish(job: JobRuntime, status: Exclude<JobStatus, 'running'>, error?: string): void {
+    const at = clock.now()
+    const row = job.row
+    const before = jobView(row, job)
+    store.transaction(() => {
+      provisional.release(job)
+      const refunded = ledger.settle(row.id, row.owner, job.payees, at)
+      row.status = status
+      row.finishedAt = at
+      row.refunded += refunded
+      if (error != null) row.error = error
+      store.updateJob(row.id, {
+        status,
+        finishedAt: at,
+        refunded: row.refunded,
+        ...(error != null ? { error } : {}),
+      })
+      counters.creditsRefunded += refunded
+    })
+    for (const task of job.tasks) for (const leaseId of task.leases) dropLease(leaseId)
+    jobs.delete(row.id)
+    job.leased = 0
+    log[status === 'failed' ? 'warn' : 'info'](`job ${status}`, {
+      job: row.id,
+      owner: row.owner,
+      tasks: row.totalTasks,
+      accepted: row.acceptedTasks,
+      rejectedResults: row.rejectedResults,
+      spent: row.spent,
+      refunded: row.refunded,
+      ...(error != null ? { error } : {}),
+    })
+    publication.end(job, before, { type: status, job: jobView(row) } as JobEvent)
+  }
+
+  function enforceDeadlines(): number {
+    const now = clock.now()
+    let failed = 0
+    for (const job of [...jobs.values()]) {
+      if (job.row.deadline != null && job.row.deadline <= now) {
+        finish(
+          job,
+          'failed',
+          `deadline ${new Date(job.row.deadline).toISOString()} passed with ${job.row.acceptedTasks} of ${job.row.totalTasks} tasks accepted`,
+        )
+        failed++
+      }
+    }
+    return failed
+  }
+
+  function dropLease(leaseId: string, putBack: PutBack = 'back'): Lease | undefined {
+    const lease = leases.remove(leaseId)
+    if (lease == null) return undefined
+    const job = jobs.get(lease.jobId)
+    const task = job?.tasks[lease.taskIndex]
+    if (job != null && task?.leases.delete(leaseId)) {
+      if (!lease.canary) job.leased--
+      if (task.leases.size === 0) {
+        if (putBack === 'back') requeue(job, task)
+        else if (putBack === 'front') queue.requeueFirst(job, task)
+      }
+    }
+    return lease
+  }
+
+  function expel(outcast: readonly Contributor[]): void {
+    if (outcast.length === 0) return
+    const banned = new Set<string>()
+    for (const c of outcast) {
+      banned.add(c.peerId)
+      for (const leaseId of leases.heldBy(c.peerId)) dropLease(leaseId)
+    }
+    // Their replicas waiting for agreement count for nothing now: one pass over the tasks
+    // for all of them (a wallet's ban can expel many peers at once).
+    for (const job of jobs.values()) {
+      for (const task of job.tasks) {
+        if (task.replicas.some((r) => banned.has(r.peerId))) {
+          task.replicas = task.replicas.filter((r) => !banned.has(r.peerId))
+          requeue(job, task)
+        }
+      }
+    }
+  }
+
+  function forfeit(payee: string, at: number): void {
+    for (const { jobId, credits } of ledger.forfeit(payee, at)) {
+      const job = jobs.get(jobId)
+      if (job == null) continue
+      job.row.spent -= credits
+      store.updateJob(jobId, { spent: job.row.spent })
+    }
+  }
+
+  return {
+    running: jobs,
+    activate,
+    resume,
+    finish,
+    enforceDeadlines,
+    requeue,
+    dropLease,
+    expel,
+    forfeit,
+  }
+}

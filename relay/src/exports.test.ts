@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+
+/**
+ * The names each public entry point of `@tabswarm/relay` exports (its package.json `exports`).
+ * A name added or removed is a change of the package's contract: update the snapshot on
+ * purpose, and the packages that import it.
+ */
+describe('@tabswarm/relay entry points', () => {
+  it('exports the same names from @tabswarm/relay', async () => {
+    expect(Object.keys(await import('@tabswarm/relay')).sort()).toMatchInlineSnapshot(`
+      [
+        "API_AUTH_DOMAIN",
+        "API_AUTH_TYPES",
+        "AccountNameSchema",
+        "CoordinatorError",
+        "EMPTY_BODY_SHA256",
+        "OPEN_RELAY_WELCOME_CREDITS",
+        "UPLOAD_SETTING_RANGES",
+        "WALLET_AUTH_HEADERS",
+        "WALLET_AUTH_MAX_SKEW_MS",
+        "WORK_SETTING_RANGES",
+        "addApiKey",
+        "apiConfigFromEnv",
+        "apiRequestTypedData",
+        "checkConfig",
+        "configFromEnv",
+        "cpuReferenceVerifier",
+        "createCoordinator",
+        "createDiskBlobStore",
+        "createJsonLogger",
+        "createLedger",
+        "createMemoryBlobStore",
+        "createSqliteStore",
+        "createTieredBlobStore",
+        "defaultApiConfig",
+        "defaultConfig",
+        "integerSetting",
+        "parseMultiaddrList",
+        "parsePort",
+        "parsePositiveInt",
+        "silentLogger",
+        "startTabswarm",
+        "walletRequestHeaders",
+        "welcomeCreditsFor",
+      ]
+    `)
+  })
+})

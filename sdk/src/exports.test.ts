@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest'
+
+/**
+ * The names each public entry point of `@tabswarm/sdk` exports (its package.json `exports`).
+ * A name added or removed is a change of the package's contract: update the snapshot on
+ * purpose, and the packages that import it.
+ */
+describe('@tabswarm/sdk entry points', () => {
+  it('exports the same names from @tabswarm/sdk', async () => {
+    expect(Object.keys(await import('@tabswarm/sdk')).sort()).toMatchInlineSnapshot(`
+      [
+        "ApiRequestError",
+        "BlobIntegrityError",
+        "InvalidInputError",
+        "JobFailedError",
+        "NpyError",
+        "RelayResponseError",
+        "RelayUnreachableError",
+        "createClient",
+        "encodeNpy",
+        "npyHeaderBytes",
+        "parseNpy",
+        "parseNpyHeader",
+        "walletAuth",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/sdk/cli', async () => {
+    expect(Object.keys(await import('@tabswarm/sdk/cli')).sort()).toMatchInlineSnapshot(`
+      [
+        "main",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/sdk/contributor', async () => {
+    expect(Object.keys(await import('@tabswarm/sdk/contributor')).sort()).toMatchInlineSnapshot(`
+      [
+        "SPEED_PROBE_EDGE",
+        "TaskStoppedError",
+        "capabilitiesOf",
+        "delay",
+        "measureMatmulGflops",
+        "runContributor",
+        "untilAborted",
+        "workChannelOver",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/sdk/worker', async () => {
+    expect(Object.keys(await import('@tabswarm/sdk/worker')).sort()).toMatchInlineSnapshot(`
+      [
+        "defaultWalletKeyPath",
+        "loadWorkerWallet",
+        "resolveRelay",
+        "runHeadlessWorker",
+      ]
+    `)
+  })
+})

@@ -1,0 +1,115 @@
+import { describe, expect, it, vi } from 'vitest'
+
+/**
+ * The names each public entry point of `@tabswarm/worker-kernels` exports (its package.json `exports`).
+ * A name added or removed is a change of the package's contract: update the snapshot on
+ * purpose, and the packages that import it.
+ */
+describe('@tabswarm/worker-kernels entry points', () => {
+  it('exports the same names from @tabswarm/worker-kernels', async () => {
+    expect(Object.keys(await import('@tabswarm/worker-kernels')).sort()).toMatchInlineSnapshot(`
+      [
+        "ABSOLUTE_FLOOR",
+        "DEFAULT_DEVICE_ACQUIRE_TIMEOUT_MS",
+        "DEFAULT_KERNEL_TIMEOUT_MS",
+        "DEFAULT_MAX_ABANDONED_WORKERS",
+        "DEFAULT_MAX_WORK_PER_SUBMISSION",
+        "DEFAULT_POWER_PREFERENCE",
+        "DEFAULT_TILED_MATMUL_CONFIG",
+        "DEFAULT_WORKER_GRACE_MS",
+        "DeviceLostError",
+        "F32_UNIT_ROUNDOFF",
+        "GpuUnavailableError",
+        "KERNEL_NAMES",
+        "KernelAbortedError",
+        "KernelCompileError",
+        "KernelExecutionError",
+        "KernelLimitError",
+        "KernelShapeError",
+        "KernelTimeoutError",
+        "KernelWorkersWedgedError",
+        "MAX_ATTENTION_HEAD_DIM",
+        "MAX_CALL_ID_LENGTH",
+        "MAX_CUSTOM_WGSL_BYTES",
+        "MAX_FREIVALDS_ROUNDS",
+        "MAX_TIMEOUT_MS",
+        "OUTPUT_ROUNDING",
+        "activationReference",
+        "assertFloatData",
+        "assertMatmulShape",
+        "attentionReference",
+        "biasAddReference",
+        "bufferSizeClass",
+        "compareElementwise",
+        "compareMatmul",
+        "createKernelHost",
+        "createKernelWorkerApi",
+        "createKernelWorkerClient",
+        "createNaiveMatmulKernel",
+        "createNaiveMatmulWgsl",
+        "createRespawningKernelWorker",
+        "createTiledMatmulKernel",
+        "createTiledMatmulWgsl",
+        "deserializeError",
+        "embeddingReference",
+        "errorTransferHandler",
+        "exposeKernelWorker",
+        "float16Bits",
+        "float16Value",
+        "freivaldsCheck",
+        "fromFloat16",
+        "gamma",
+        "isSerializedError",
+        "layerNormReference",
+        "matmulReference",
+        "matmulReferenceWithBound",
+        "planKernel",
+        "reduceReference",
+        "registerErrorTransferHandler",
+        "residualAddReference",
+        "rmsNormReference",
+        "seededRandomF32",
+        "softmaxReference",
+        "toFloat16",
+        "validateCustomProgram",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/worker-kernels/node', async () => {
+    expect(
+      Object.keys(await import('@tabswarm/worker-kernels/node')).sort(),
+    ).toMatchInlineSnapshot(`
+      [
+        "CHROMIUM_SWIFTSHADER_ICD",
+        "DEFAULT_KERNEL_PROCESS_GRACE_MS",
+        "DEFAULT_WGSL_CHECK_TIMEOUT_MS",
+        "createKernelHostProcess",
+        "createNodeGpu",
+        "createNodeKernelHost",
+        "createWgslChecker",
+        "selectVulkanIcd",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/worker-kernels/testing', async () => {
+    expect(
+      Object.keys(await import('@tabswarm/worker-kernels/testing')).sort(),
+    ).toMatchInlineSnapshot(`
+      [
+        "observedGpu",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/worker-kernels/worker', async () => {
+    // The worker entry exposes the kernel host over comlink as it loads: give it the
+    // worker global's `addEventListener` it listens on.
+    vi.stubGlobal('addEventListener', () => {})
+    try {
+      expect(
+        Object.keys(await import('@tabswarm/worker-kernels/worker')).sort(),
+      ).toMatchInlineSnapshot(`[]`)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+  })
+})
