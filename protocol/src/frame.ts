@@ -1,6 +1,5 @@
 import type { z } from 'zod'
 import { MAX_HEADER_BYTES, MAX_MESSAGE_BYTES } from './limits.ts'
-import type { TensorSlot } from './messages.ts'
 import { ProtocolError } from './protocol-error.ts'
 
 /**

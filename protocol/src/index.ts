@@ -56,7 +56,7 @@ export {
   decodeAnnouncement,
   encodeAnnouncement,
 } from './discovery-validator.ts'
-export type { ServeWorkOptions, WorkRequestHandler } from './exchange.ts'
+export type { ServeWorkOptions, WorkReply, WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
 export {
