@@ -107,13 +107,15 @@ describe('the work protocol under peers that pin the payload budget', () => {
       const header = encodeFrame({
         type: 'result',
         leaseId,
-        output: {
-          name: 'c',
-          dtype: 'float32',
-          shape: [elements],
-          byteOffset: 0,
-          byteLength: elements * 4,
-        },
+        outputs: [
+          {
+            name: 'c',
+            dtype: 'float32',
+            shape: [elements],
+            byteOffset: 0,
+            byteLength: elements * 4,
+          },
+        ],
         sha256: '0'.repeat(64),
         elapsedMs: 1,
       })
