@@ -89,8 +89,8 @@ describe('Prometheus metrics', () => {
     c.registerContributor('p', { capabilities: caps, address: '10.0.0.1' })
     c.registerContributor('q', { capabilities: caps, address: '10.0.0.2' })
     const out = [{ shape: [1], dtype: 'float32' as const, bytes: f32([2]) }]
-    expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('pending')
-    expect(c.submitOutputs('q', c.lease('q')!.leaseId, out).outcome).toBe('accepted')
+    expect(c.submitResult('p', c.lease('p')!.leaseId, out).outcome).toBe('pending')
+    expect(c.submitResult('q', c.lease('q')!.leaseId, out).outcome).toBe('accepted')
     const values = samples((await metrics.render()).body)
     const verifications = (method: string, result: string) =>
       values.get(`tabswarm_verifications_total{method="${method}",result="${result}"}`)
