@@ -1330,9 +1330,7 @@ describe('coordinator: durability', () => {
     first.registerContributor('p', caps)
     const grants = [first.lease('p')!, first.lease('p')!, first.lease('p')!]
     // Computed now: a resumed job hashes its bands again only as its leases need them.
-    const answers = grants.map((g) => [
-      float32Output(honest(first, g), [tileOf(g).m, tileOf(g).n]),
-    ])
+    const answers = grants.map((g) => [float32Output(honest(first, g), [tileOf(g).m, tileOf(g).n])])
     submitHonest(first, 'p', grants[0]!)
     submitHonest(first, 'p', grants[1]!)
     first.close()

@@ -37,6 +37,19 @@ describe('Prometheus metrics', () => {
     expect(second.get('tabswarm_tasks_completed_total')).toBe(154)
   })
 
+  it('counts the bytes the relay sends, in blob responses by source and in work responses by type', async () => {
+    const jobs = createFakeCoordinatorApi()
+    const metrics = createRelayMetrics({ stats: () => jobs.stats(), processMetrics: false })
+    metrics.blobBytesSent('job-part', 1000)
+    metrics.blobBytesSent('job-part', 24)
+    metrics.blobBytesSent('blob', 7)
+    metrics.workBytesSent('lease', 300)
+    const seen = samples((await metrics.render()).body)
+    expect(seen.get('tabswarm_relay_blob_bytes_sent_total{source="job-part"}')).toBe(1024)
+    expect(seen.get('tabswarm_relay_blob_bytes_sent_total{source="blob"}')).toBe(7)
+    expect(seen.get('tabswarm_relay_work_bytes_sent_total{type="lease"}')).toBe(300)
+  })
+
   it('counts HTTP requests by route pattern and status, and serves the exposition', async () => {
     const { app } = createTestApi()
     await app.request('/v1/jobs/nosuch')

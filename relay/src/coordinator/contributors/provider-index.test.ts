@@ -25,9 +25,9 @@ describe('the provider index', () => {
     expect(index.providers(h('a'), { exclude: 'x', limit: 8 })).toEqual([])
     expect(index.providers(h('b'), { exclude: 'x', limit: 8 })).toEqual(['p1'])
     index.announce('p2', [h('b')])
-    expect(index.providers(h('b'), { exclude: 'x', limit: 8, accept: (p) => p !== 'p2' })).toEqual(
-      ['p1'],
-    )
+    expect(index.providers(h('b'), { exclude: 'x', limit: 8, accept: (p) => p !== 'p2' })).toEqual([
+      'p1',
+    ])
     index.forget('p1')
     expect(index.providers(h('b'), { exclude: 'x', limit: 8 })).toEqual(['p2'])
     index.announce('p2', [])

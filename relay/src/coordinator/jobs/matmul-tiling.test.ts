@@ -75,7 +75,8 @@ describe('groupedTileOrder', () => {
       expect(distinct(order, (t) => t.col0, start)).toBeLessThanOrEqual(3 * g)
       grouped += distinct(order, (t) => t.row0, start) + distinct(order, (t) => t.col0, start)
       plain +=
-        distinct(rowMajorOrder, (t) => t.row0, start) + distinct(rowMajorOrder, (t) => t.col0, start)
+        distinct(rowMajorOrder, (t) => t.row0, start) +
+        distinct(rowMajorOrder, (t) => t.col0, start)
     }
     // Over all windows, fewer bands than row-major order.
     expect(grouped).toBeLessThan(0.8 * plain)
