@@ -71,7 +71,10 @@ export function createProviderIndex(options: ProviderIndexOptions = {}): Provide
       for (let i = kept.length - 1; i >= 0; i--) {
         const hash = kept[i]!
         let list = holders.get(hash)
-        if (list == null) holders.set(hash, (list = []))
+        if (list == null) {
+          list = []
+          holders.set(hash, list)
+        }
         if (list.length >= maxPerHash) {
           // The stalest announcer of this hash gives way.
           const stale = list.shift()!

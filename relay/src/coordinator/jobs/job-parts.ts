@@ -37,9 +37,9 @@ export function createJobParts(): JobParts {
       const entry = parts.get(hash)
       if (entry == null) parts.set(hash, { bytes, jobs: new Set([jobId]) })
       else entry.jobs.add(jobId)
-      let hashes = byJob.get(jobId)
-      if (hashes == null) byJob.set(jobId, (hashes = new Set()))
-      hashes.add(hash)
+      const hashes = byJob.get(jobId)
+      if (hashes == null) byJob.set(jobId, new Set([hash]))
+      else hashes.add(hash)
       return hash
     },
     get: (sha256) => parts.get(sha256)?.bytes,
