@@ -42,6 +42,7 @@ describe('the work service and the limits of a task', () => {
   let coordinator: Coordinator
   let blobs: BlobStore
   let stop: () => Promise<void>
+  let sent: Array<[string, number]> = []
 
   beforeAll(async () => {
     relay = await createRelayNode({
@@ -68,7 +69,13 @@ describe('the work service and the limits of a task', () => {
   async function serve(options: { maxTaskInputBytes?: number; tileSize?: number } = {}) {
     blobs = createMemoryBlobStore()
     coordinator = createCoordinator({ blobs, welcomeCredits: 1_000_000, ...options })
-    stop = await startWorkService({ node: relay, coordinator, log: silentLogger })
+    sent = []
+    stop = await startWorkService({
+      node: relay,
+      coordinator,
+      log: silentLogger,
+      onResponseSent: (type, bytes) => sent.push([type, bytes]),
+    })
   }
 
   async function ask(request: WorkRequest) {
@@ -153,6 +160,17 @@ describe('the work service and the limits of a task', () => {
     })
     expect(refB?.range).toBeUndefined()
     expect(header.outputs).toEqual([{ name: 'c', shape: [2, 2], dtype: 'float32' }])
+    // The bytes of each response are counted, the lease's among them.
+    expect(sent.find(([type]) => type === 'lease')?.[1]).toBeGreaterThan(0)
+
+    // What the contributor announces holding makes it a provider in others' leases.
+    await ask({ type: 'lease-request', holds: [refA!.sha256, refB!.sha256] })
+    coordinator.registerContributor('other', capabilities)
+    const others = [coordinator.lease('other')!, coordinator.lease('other')!]
+    // Tiles 0 and 1 went to this client; tile 2 reads the same column band of B as tile 0.
+    const named = others.flatMap((g) => g.inputs).filter((r) => r.sha256 === refB!.sha256)
+    expect(named.length).toBeGreaterThan(0)
+    for (const ref of named) expect(ref.providers).toEqual([client.peerId.toString()])
   })
 
   it('fails a job whose lease cannot be encoded, with the reason, and holds no lease for it', async () => {
