@@ -78,7 +78,7 @@ export interface CoordinatorOptions {
   defaultGflops?: number
   /** Results of one task that fail verification before its job fails. @default 6 */
   maxTaskFailures?: number
-  /** Largest input payload of one task. @default MAX_MESSAGE_BYTES less 1 MiB */
+  /** Largest input bytes of one task (what a contributor fetches for it). @default MAX_MESSAGE_BYTES less 1 MiB */
   maxTaskInputBytes?: number
   /** Credits per million floating-point operations of useful work. @default 1 */
   creditsPerMegaflop?: number

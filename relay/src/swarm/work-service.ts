@@ -235,7 +235,8 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         const { outcome, reason } = coordinator.submitResult(peerId, header.leaseId, outputs)
         // Acknowledge only what is committed: a crash after this line loses nothing we promised.
         await coordinator.durable()
-        if (outcome !== 'accepted')
+        // `pending` (waiting for agreeing replicas) is routine, not worth a warning.
+        if (outcome === 'rejected' || outcome === 'stale')
           log.warn('result not accepted', { peer: peerId, outcome, reason })
         return reply({
           type: 'result-ack',
