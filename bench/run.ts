@@ -2,27 +2,33 @@
  * `npm run bench` runs every area; `npm run bench:<area>` (or `node bench/run.ts <area>`)
  * runs one. Each area writes `bench/<area>.md` and `bench/<area>.json`.
  */
-import { coordinatorArea } from './areas/coordinator.ts'
-import { kernelsArea } from './areas/kernels.ts'
-import { reliabilityArea } from './areas/reliability.ts'
-import { swarmArea } from './areas/swarm.ts'
 import type { BenchArea } from './bench-types.ts'
 import { describeMachine } from './machine.ts'
 import { writeReport } from './report.ts'
 
-const areas: BenchArea[] = [kernelsArea, coordinatorArea, swarmArea, reliabilityArea]
+/**
+ * Each area loaded only when it runs: `bench:coordinator` does not load the reliability
+ * suites' contributor loop, nor the kernels' GPU stack.
+ */
+const areas: Record<string, () => Promise<BenchArea>> = {
+  kernels: async () => (await import('./areas/kernels.ts')).kernelsArea,
+  coordinator: async () => (await import('./areas/coordinator.ts')).coordinatorArea,
+  swarm: async () => (await import('./areas/swarm.ts')).swarmArea,
+  reliability: async () => (await import('./areas/reliability.ts')).reliabilityArea,
+}
 
 const wanted = process.argv.slice(2)
-const unknown = wanted.filter((name) => !areas.some((a) => a.name === name))
+const unknown = wanted.filter((name) => !(name in areas))
 if (unknown.length > 0) {
   process.stderr.write(
-    `bench: unknown area ${unknown.join(', ')}; known: ${areas.map((a) => a.name).join(', ')}\n`,
+    `bench: unknown area ${unknown.join(', ')}; known: ${Object.keys(areas).join(', ')}\n`,
   )
   process.exit(2)
 }
 
 const machine = describeMachine()
-for (const area of areas.filter((a) => wanted.length === 0 || wanted.includes(a.name))) {
+for (const name of Object.keys(areas).filter((a) => wanted.length === 0 || wanted.includes(a))) {
+  const area = await areas[name]!()
   const log = (line: string) => process.stderr.write(`[${area.name}] ${line}\n`)
   log(`running: ${area.title}`)
   const started = performance.now()

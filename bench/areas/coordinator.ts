@@ -12,6 +12,8 @@ import {
   createMemoryBlobStore,
   createSqliteStore,
   createTieredBlobStore,
+  float32Output,
+  matmulOperands,
 } from '@tabswarm/relay'
 import { compareMatmul, matmulReference, matmulReferenceWithBound } from '@tabswarm/worker-kernels'
 import type { BenchArea, BenchRow } from '../bench-types.ts'
@@ -67,10 +69,9 @@ async function tasksPerSecond(synchronous: 'normal' | 'full', tasks: number, wor
         for (;;) {
           const grant = c.lease(peer)
           if (grant == null) return
-          const [ta, tb] = grant.inputs
-          const { m, k, n } = grant.args!
-          const out = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, m, k, n)
-          c.submitResult(peer, grant.leaseId, out, [m, n])
+          const { a: ta, b: tb, m, k, n } = matmulOperands(c, grant)
+          const out = matmulReference(ta, tb, m, k, n)
+          c.submitResult(peer, grant.leaseId, [float32Output(out, [m, n])])
           await c.durable()
           cycles++
         }
@@ -148,18 +149,17 @@ async function overhead(
       if (grant == null) continue
       leased++
       executed++
-      const [ta, tb] = grant.inputs
-      const { m: tm, k: tk, n: tn } = grant.args!
+      const { a: ta, b: tb, m: tm, k: tk, n: tn } = matmulOperands(c, grant)
       let right = honest.get(grant.taskId)
       if (right == null) {
-        right = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, tm, tk, tn)
+        right = matmulReference(ta, tb, tm, tk, tn)
         honest.set(grant.taskId, right)
       }
       let output = right
       if (p.kind === 'noise') output = Float32Array.from(right, () => Math.random() * 4 - 2)
       if (p.kind === 'colluder')
         output = Float32Array.from(right, (x, i) => (i === 0 ? x + 0.5 : x))
-      c.submitResult(p.peer, grant.leaseId, output, [tm, tn])
+      c.submitResult(p.peer, grant.leaseId, [float32Output(output, [tm, tn])])
       if (freivalds > 0) checked++
     }
     if (leased === 0) break

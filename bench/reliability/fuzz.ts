@@ -199,8 +199,8 @@ export async function fuzzRelay(options: FuzzOptions): Promise<FuzzReport> {
           }
           record(answer.outcome)
           if (answer.outcome === 'answered' && answer.type === 'lease') {
-            const args = answer.header.args as { m: number; n: number }
-            held.push({ leaseId: String(answer.header.leaseId), m: args.m, n: args.n })
+            const program = answer.header.program as { m: number; n: number }
+            held.push({ leaseId: String(answer.header.leaseId), m: program.m, n: program.n })
             if (held.length > 4) held.shift()
           }
           if (answer.outcome === 'hang' || answer.outcome === 'no-stream')

@@ -5,7 +5,6 @@ import {
   type ContributorSummary,
   delay,
   runContributor,
-  workChannelOver,
 } from '@tabswarm/sdk/contributor'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { cpuMatmulRunner } from '../../tests/support/cpu-matmul-runner.ts'
@@ -58,7 +57,9 @@ export async function startSimContributor(options: {
   const answer = options.answer ?? honestAnswer
   let inFlight = 0
   const done = runContributor({
-    channel: workChannelOver(node, multiaddr(options.relayAddr)),
+    // Inputs come from the relay's blob protocol (the loop's default with `node` and `relay`).
+    node,
+    relay: multiaddr(options.relayAddr),
     signal: controller.signal,
     capabilities: { ...SIM_CAPABILITIES, agent: options.label ?? SIM_CAPABILITIES.agent },
     gflops: false,

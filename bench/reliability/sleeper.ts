@@ -1,5 +1,11 @@
 import type { Capabilities } from '@tabswarm/protocol'
-import { createCoordinator, createMemoryBlobStore, createSqliteStore } from '@tabswarm/relay'
+import {
+  createCoordinator,
+  createMemoryBlobStore,
+  createSqliteStore,
+  float32Output,
+  matmulOperands,
+} from '@tabswarm/relay'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'
@@ -88,10 +94,9 @@ export async function runSleeperCase(options: {
         for (const p of who) {
           const grant = c.lease(p.peerId)
           if (grant == null) continue
-          const [ta, tb] = grant.inputs
-          const { m, k, n } = grant.args!
-          const right = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, m, k, n)
-          c.submitResult(p.peerId, grant.leaseId, answer(p.peerId, right), [m, n])
+          const { a: ta, b: tb, m, k, n } = matmulOperands(c, grant)
+          const right = matmulReference(ta, tb, m, k, n)
+          c.submitResult(p.peerId, grant.leaseId, [float32Output(answer(p.peerId, right), [m, n])])
         }
       }
     }

@@ -35,13 +35,15 @@ export async function measureStalledStreams(
     JSON.stringify({
       type: 'result',
       leaseId: 'stalled',
-      output: {
-        name: 'c',
-        dtype: 'float32',
-        shape: [512, 512],
-        byteOffset: 0,
-        byteLength: 1 << 20,
-      },
+      outputs: [
+        {
+          name: 'c',
+          dtype: 'float32',
+          shape: [512, 512],
+          byteOffset: 0,
+          byteLength: 1 << 20,
+        },
+      ],
       sha256: '0'.repeat(64),
       elapsedMs: 1,
     }),

@@ -1,5 +1,11 @@
 import type { Capabilities } from '@tabswarm/protocol'
-import { createCoordinator, createMemoryBlobStore, createSqliteStore } from '@tabswarm/relay'
+import {
+  createCoordinator,
+  createMemoryBlobStore,
+  createSqliteStore,
+  float32Output,
+  matmulOperands,
+} from '@tabswarm/relay'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { randomMatrix } from '../../tests/support/random-matrix.ts'
@@ -94,19 +100,12 @@ export async function runSybilCase(options: {
       for (const p of people) {
         const grant = c.lease(p.peerId)
         if (grant == null) continue
-        const [ta, tb] = grant.inputs
-        const { m: tm, k: tk, n: tn } = grant.args!
-        const right = matmulReference(
-          ta!.data as Float32Array,
-          tb!.data as Float32Array,
-          tm,
-          tk,
-          tn,
-        )
+        const { a: ta, b: tb, m: tm, k: tk, n: tn } = matmulOperands(c, grant)
+        const right = matmulReference(ta, tb, tm, tk, tn)
         const output = p.sybil
           ? Float32Array.from(right, (x, i) => (i === 0 ? x + 0.25 : x))
           : right
-        c.submitResult(p.peerId, grant.leaseId, output, [tm, tn])
+        c.submitResult(p.peerId, grant.leaseId, [float32Output(output, [tm, tn])])
       }
     }
     await c.durable()

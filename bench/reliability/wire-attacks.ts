@@ -2,8 +2,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import {
   type Capabilities,
   type Frame,
-  packTensors,
-  readTensor,
+  packBuffers,
   sendWorkRequest,
   sha256Hex,
   WORK_PROTOCOL,
@@ -12,6 +11,7 @@ import {
 } from '@tabswarm/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { createNodeSwarmClient } from '../../tests/support/node-swarm-client.ts'
+import { fetchMatmulOperands } from './relay-inputs.ts'
 
 const CAPABILITIES: Capabilities = {
   adapter: { vendor: 'wire', architecture: 'cpu', device: '', description: 'crafted frames' },
@@ -44,12 +44,19 @@ export async function resultFrame(
   output: Float32Array,
   shape: [number, number],
 ): Promise<{ request: WorkRequest; payload: Uint8Array }> {
-  const { slots, payload } = packTensors([{ name: 'c', shape, data: output }])
+  const { slots, payload } = packBuffers([
+    {
+      name: 'c',
+      dtype: 'float32',
+      shape,
+      bytes: new Uint8Array(output.buffer, output.byteOffset, output.byteLength),
+    },
+  ])
   return {
     request: {
       type: 'result',
       leaseId,
-      output: slots[0]!,
+      outputs: slots,
       sha256: await sha256Hex(payload),
       elapsedMs: 1,
     },
@@ -72,17 +79,11 @@ export async function startWirePeer(relayAddr: string): Promise<WirePeer> {
     peerId: node.peerId.toString(),
     send,
     async lease() {
-      const { header, payload } = await send({ type: 'lease-request' })
+      const { header } = await send({ type: 'lease-request' })
       if (header.type !== 'lease') return undefined
-      const [slotA, slotB] = header.inputs
-      const { m, k, n } = header.args
-      const right = matmulReference(
-        readTensor(payload, slotA!),
-        readTensor(payload, slotB!),
-        m,
-        k,
-        n,
-      )
+      // Inputs by hash over the relay's blob protocol, as a contributor with no peers does.
+      const { a, b, m, k, n } = await fetchMatmulOperands(node, relay, header)
+      const right = matmulReference(a, b, m, k, n)
       return { leaseId: header.leaseId, taskId: header.taskId, right, shape: [m, n] }
     },
     async stop() {

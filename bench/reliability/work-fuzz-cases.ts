@@ -61,7 +61,7 @@ function validRequests(rng: SeededRandom, lease: HeldLease | undefined) {
         benchmark: { gflops: 1 },
       },
     },
-    { header: { type: 'lease-request' } },
+    { header: { type: 'lease-request', holds: [hex64(rng), hex64(rng)] } },
     { header: { type: 'lease-renew', leaseId } },
     { header: { type: 'lease-release', leaseId } },
     {
@@ -76,25 +76,9 @@ function validRequests(rng: SeededRandom, lease: HeldLease | undefined) {
       header: {
         type: 'result',
         leaseId,
-        output: {
-          name: 'c',
-          dtype: 'float32',
-          shape: [m, n],
-          byteOffset: 0,
-          byteLength: output.byteLength,
-        },
-        sha256: hex64(rng),
-        elapsedMs: 1,
-      },
-      payload: output,
-    },
-    {
-      header: {
-        type: 'custom-result',
-        leaseId,
         outputs: [
           {
-            name: 'out',
+            name: 'c',
             dtype: 'float32',
             shape: [m, n],
             byteOffset: 0,
@@ -168,7 +152,7 @@ export function workCase(rng: SeededRandom, lease: HeldLease | undefined): WireC
     }
     case 'raw-json': {
       const edge = rng.pick(RAW_JSON_EDGES)
-      const field = rng.pick(['elapsedMs', 'leaseId', 'type', 'output', 'benchmark'])
+      const field = rng.pick(['elapsedMs', 'leaseId', 'type', 'outputs', 'holds', 'benchmark'])
       const text = rng.chance(0.3)
         ? edge
         : JSON.stringify({ ...valid.header, [field]: '@@' }).replace('"@@"', edge)
@@ -222,7 +206,10 @@ export function workCase(rng: SeededRandom, lease: HeldLease | undefined): WireC
     }
     case 'payload-lie': {
       const result = requests[5]!
-      const header = structuredClone(result.header) as { output: Record<string, unknown> }
+      const header = structuredClone(result.header) as {
+        outputs: Array<Record<string, unknown>>
+        sha256: string
+      }
       const lie = rng.pick([
         ['byteLength', (result.payload?.byteLength ?? 0) + 4],
         ['byteLength', 0],
@@ -233,7 +220,8 @@ export function workCase(rng: SeededRandom, lease: HeldLease | undefined): WireC
         ['shape', [1, 1, 1, 1, 1, 1, 1, 1]],
         ['sha256', 'f'.repeat(64)],
       ] as const)
-      header.output[lie[0]] = lie[1]
+      if (lie[0] === 'sha256') header.sha256 = lie[1]
+      else header.outputs[0]![lie[0]] = lie[1]
       const payload = rng.chance(0.5)
         ? result.payload!
         : result.payload!.subarray(0, rng.int(result.payload!.byteLength))

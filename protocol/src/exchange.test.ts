@@ -1,9 +1,10 @@
 import type { Stream } from '@libp2p/interface'
 import { streamPair } from '@libp2p/utils'
 import { describe, expect, it } from 'vitest'
+import { packBuffers } from './buffer-slots.ts'
 import { createByteBudget } from './byte-budget.ts'
 import { sendWorkRequest, serveWorkRequest } from './exchange.ts'
-import { encodeFrame, packTensors } from './frame.ts'
+import { encodeFrame } from './frame.ts'
 import { createStreamReader, encodeLengthPrefix, readFrame } from './frame-reader.ts'
 import { MAX_MESSAGE_BYTES, MAX_TEXT } from './limits.ts'
 import { type WorkRequest, WorkResponseSchema } from './messages.ts'
@@ -23,11 +24,11 @@ function resultOf(
   bytes: number,
   leaseId = 'lease-1',
 ): { header: WorkRequest; payload: Uint8Array } {
-  const { slots, payload } = packTensors([
-    { name: 'c', shape: [bytes / 4], data: new Float32Array(bytes / 4).fill(1) },
+  const { slots, payload } = packBuffers([
+    { name: 'c', dtype: 'float32', shape: [bytes / 4], bytes: new Uint8Array(bytes).fill(1) },
   ])
   return {
-    header: { type: 'result', leaseId, output: slots[0]!, sha256: 'a'.repeat(64), elapsedMs: 1 },
+    header: { type: 'result', leaseId, outputs: slots, sha256: 'a'.repeat(64), elapsedMs: 1 },
     payload,
   }
 }

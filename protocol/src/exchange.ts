@@ -45,11 +45,22 @@ export async function sendWorkRequest(
   }
 }
 
+/**
+ * What a handler answers: a response header and optional payload, and optionally the frame
+ * already encoded from them (`encodeFrame(response, payload)`), when the handler had to
+ * encode it anyway (to check that it can be sent), so it is not encoded twice.
+ */
+export interface WorkReply {
+  response: WorkResponse
+  payload?: Uint8Array
+  encoded?: Uint8Array
+}
+
 /** A handler answers one validated request with a response header and optional payload. */
 export type WorkRequestHandler = (
   request: Frame<WorkRequest>,
   signal: AbortSignal,
-) => Promise<{ response: WorkResponse; payload?: Uint8Array }>
+) => Promise<WorkReply>
 
 export interface ServeWorkOptions {
   signal: AbortSignal
@@ -71,6 +82,8 @@ export interface ServeWorkOptions {
    * @default no limit (`signal` alone)
    */
   idleTimeoutMs?: number
+  /** Called once a response frame was written, with its type and its length in bytes. */
+  onResponseSent?: (type: WorkResponse['type'], bytes: number) => void
 }
 
 /**
@@ -91,7 +104,7 @@ export async function serveWorkRequest(
   )
   let release = () => {}
   try {
-    let reply: { response: WorkResponse; payload?: Uint8Array }
+    let reply: WorkReply
     try {
       const read = await readFrame(reader, WorkRequestSchema, {
         signal,
@@ -108,7 +121,7 @@ export async function serveWorkRequest(
     release()
     let encoded: Uint8Array
     try {
-      encoded = encodeFrame(reply.response, reply.payload)
+      encoded = reply.encoded ?? encodeFrame(reply.response, reply.payload)
     } catch (err) {
       await answerError(stream, 'INTERNAL', 'the response could not be encoded', signal).catch(
         () => {},
@@ -116,6 +129,7 @@ export async function serveWorkRequest(
       throw new Error(`work response ${reply.response.type} could not be encoded`, { cause: err })
     }
     await writeFrame(stream, encoded, signal)
+    options.onResponseSent?.(reply.response.type, encoded.byteLength)
     await stream.close({ signal })
   } catch (err) {
     stream.abort(err as Error)

@@ -1,22 +1,25 @@
 import { describe, expect, it } from 'vitest'
-import { decodeFrame, encodeFrame, packTensors, readTensor } from './frame.ts'
+import { packBuffers, readBuffer } from './buffer-slots.ts'
+import { decodeFrame, encodeFrame } from './frame.ts'
 import { MAX_HEADER_BYTES } from './limits.ts'
 import { WorkRequestSchema } from './messages.ts'
 
 describe('work protocol frames', () => {
   it('round-trips a header and tensors', () => {
     const c = Float32Array.from([1, 2, 3, 4, 5, 6])
-    const { slots, payload } = packTensors([{ name: 'c', shape: [2, 3], data: c }])
+    const { slots, payload } = packBuffers([
+      { name: 'c', dtype: 'float32', shape: [2, 3], bytes: new Uint8Array(c.buffer) },
+    ])
     const header = {
       type: 'result',
       leaseId: 'abc',
-      output: slots[0]!,
+      outputs: slots,
       sha256: 'a'.repeat(64),
       elapsedMs: 3,
     }
     const frame = decodeFrame(encodeFrame(header, payload), WorkRequestSchema)
     expect(frame.header).toEqual(header)
-    expect(readTensor(frame.payload, slots[0]!)).toEqual(c)
+    expect(new Float32Array(readBuffer(frame.payload, slots[0]!).buffer)).toEqual(c)
   })
 
   it('rejects frames that are not JSON, too short, or lie about their header length', () => {
@@ -37,7 +40,7 @@ describe('work protocol frames', () => {
     const frame = encodeFrame({
       type: 'result',
       leaseId: 'has spaces',
-      output: {},
+      outputs: [{}],
       sha256: 'x',
       elapsedMs: -1,
     })
@@ -47,7 +50,7 @@ describe('work protocol frames', () => {
     )
   })
 
-  it('refuses a tensor slot that does not match its shape or runs past the payload', () => {
+  it('refuses a buffer slot that does not match its shape or runs past the payload', () => {
     const payload = new Uint8Array(16)
     const slot = {
       name: 'c',
@@ -56,11 +59,11 @@ describe('work protocol frames', () => {
       byteOffset: 0,
       byteLength: 16,
     }
-    expect(readTensor(payload, slot)).toHaveLength(4)
-    expect(() => readTensor(payload, { ...slot, byteLength: 12 })).toThrow(
+    expect(readBuffer(payload, slot)).toHaveLength(16)
+    expect(() => readBuffer(payload, { ...slot, byteLength: 12 })).toThrow(
       /needs 16 bytes, slot says 12/,
     )
-    expect(() => readTensor(payload, { ...slot, byteOffset: 4 })).toThrow(
+    expect(() => readBuffer(payload, { ...slot, byteOffset: 4 })).toThrow(
       /ends at byte 20, payload has 16/,
     )
   })

@@ -108,7 +108,7 @@ export {
   NPY_ERROR_CODES,
   PROTOCOL_ERROR_CODES,
 } from './error-codes.ts'
-export type { ServeWorkOptions, WorkRequestHandler } from './exchange.ts'
+export type { ServeWorkOptions, WorkReply, WorkRequestHandler } from './exchange.ts'
 export { sendWorkRequest, serveWorkRequest } from './exchange.ts'
 export type { Frame } from './frame.ts'
 export {

@@ -61,6 +61,17 @@ describe('work-protocol limits', () => {
   })
 })
 
+describe('peer inputs', () => {
+  it('are on by default and turned off by TABSWARM_PEER_INPUTS=off', () => {
+    expect(configFromEnv({}).peerInputs).toBe(true)
+    expect(configFromEnv({ TABSWARM_PEER_INPUTS: 'off' }).peerInputs).toBe(false)
+    expect(configFromEnv({ TABSWARM_PEER_INPUTS: 'ON' }).peerInputs).toBe(true)
+    expect(() => configFromEnv({ TABSWARM_PEER_INPUTS: 'maybe' })).toThrow(
+      'TABSWARM_PEER_INPUTS must be "on" or "off", got "maybe"',
+    )
+  })
+})
+
 describe('upload limits', () => {
   it('default to 4 uploads per account, 16 in all, a 10-minute deadline and a 30 s idle cut', () => {
     expect(configFromEnv({}).api).toMatchObject({

@@ -82,6 +82,14 @@ export interface TabswarmConfig {
    */
   maxInflightBytesPerPeer: number
   /**
+   * Name contributors that announced holding a lease's inputs as their providers, so tabs
+   * fetch job data from each other before the relay. `TABSWARM_PEER_INPUTS=off` (or
+   * `--no-peer-inputs`) sends every input from the relay: to measure the same job
+   * all-from-relay, or where peers cannot reach each other.
+   * @default true
+   */
+  peerInputs: boolean
+  /**
    * Credits granted to an account the first time it submits a job (0: none). Unset: see
    * `welcomeCreditsFor` (on for an open loopback relay, off for a keyed or wallet one).
    */
@@ -106,6 +114,7 @@ export const defaultConfig: TabswarmConfig = {
   dbSynchronous: 'normal',
   workReadIdleTimeoutMs: 5_000,
   maxInflightBytesPerPeer: MAX_MESSAGE_BYTES,
+  peerInputs: true,
   api: defaultApiConfig,
 }
 
@@ -153,6 +162,14 @@ function positive(name: string, raw: string): number {
   if (!Number.isInteger(value) || value < 1)
     throw new Error(`${name} must be a positive integer, got "${raw}"`)
   return value
+}
+
+/** An on/off setting: `on`/`off` (also `1`/`0`, `true`/`false`), case-insensitive. */
+function onOff(name: string, raw: string): boolean {
+  const value = raw.trim().toLowerCase()
+  if (value === 'on' || value === '1' || value === 'true') return true
+  if (value === 'off' || value === '0' || value === 'false') return false
+  throw new Error(`${name} must be "on" or "off", got "${raw}"`)
 }
 
 function multiaddrs(name: string, raw: string): string[] {
@@ -231,9 +248,16 @@ export function configFromEnv(
       env.TABSWARM_MAX_INFLIGHT_BYTES_PER_PEER,
       WORK_SETTING_RANGES.maxInflightBytesPerPeer,
     )
+  if (env.TABSWARM_PEER_INPUTS)
+    config.peerInputs = onOff('TABSWARM_PEER_INPUTS', env.TABSWARM_PEER_INPUTS)
   config.api = apiConfigFromEnv(env)
   if (options.check !== false) checkConfig(config)
   return config
 }
 
-export { multiaddrs as parseMultiaddrList, port as parsePort, positive as parsePositiveInt }
+export {
+  multiaddrs as parseMultiaddrList,
+  onOff as parseOnOff,
+  port as parsePort,
+  positive as parsePositiveInt,
+}

@@ -21,12 +21,18 @@ export {
   defaultConfig,
   OPEN_RELAY_WELCOME_CREDITS,
   parseMultiaddrList,
+  parseOnOff,
   parsePort,
   parsePositiveInt,
   WORK_SETTING_RANGES,
   welcomeCreditsFor,
 } from './config.ts'
 export type { Clock } from './coordinator/clock.ts'
+export type {
+  ProviderIndex,
+  ProviderIndexOptions,
+} from './coordinator/contributors/provider-index.ts'
+export { createProviderIndex } from './coordinator/contributors/provider-index.ts'
 export type {
   Coordinator,
   CoordinatorOptions,
@@ -37,12 +43,22 @@ export type {
   ContributorHello,
   CoordinatorApi,
   CoordinatorStats,
+  GrantProgram,
   JobEvent,
   LeaseGrant,
+  MatmulArgs,
   ResultOutcome,
+  ResultTensor,
   WorkGateway,
 } from './coordinator/coordinator-api.ts'
 export { CoordinatorError } from './coordinator/coordinator-error.ts'
+export {
+  float32Output,
+  grantInputs,
+  matmulOperands,
+} from './coordinator/in-process-inputs.ts'
+export type { JobParts } from './coordinator/jobs/job-parts.ts'
+export { createJobParts } from './coordinator/jobs/job-parts.ts'
 export type { TileVerifier } from './coordinator/verification/tile-verifier.ts'
 export { cpuReferenceVerifier } from './coordinator/verification/tile-verifier.ts'
 export type { ApiConfig } from './http/api-config.ts'

@@ -76,15 +76,25 @@ export async function startTabswarm(
     log: log.child('coordinator'),
     welcomeCredits: welcomeCreditsFor(config, openToLocal),
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
+    peerInputs: config.peerInputs,
   })
+  const metrics = createRelayMetrics({ stats: () => coordinator.stats() })
   const stopWork = await startWorkService({
     node,
     coordinator,
     log: log.child('work'),
     readIdleTimeoutMs: config.workReadIdleTimeoutMs,
     maxInflightBytesPerPeer: config.maxInflightBytesPerPeer,
+    onResponseSent: metrics.workBytesSent,
   })
-  const stopBlobs = await startBlobService({ node, blobs, log: log.child('blobs') })
+  // Every input a lease names: parts of live jobs (matmul bands), then the store.
+  const stopBlobs = await startBlobService({
+    node,
+    blobs,
+    parts: coordinator.parts,
+    onBytesSent: metrics.blobBytesSent,
+    log: log.child('blobs'),
+  })
   const reclaim = setInterval(() => coordinator.reclaimExpiredLeases(), 1_000)
   reclaim.unref()
 
@@ -116,7 +126,7 @@ export async function startTabswarm(
         ip: { ratePerSecond: rate.ipPerSecond, burst: rate.ipBurst },
         account: { ratePerSecond: rate.accountPerSecond, burst: rate.accountBurst },
       },
-      metrics: createRelayMetrics({ stats: () => jobs.stats() }),
+      metrics,
       trustProxy: config.api.trustProxy,
       corsOrigins: config.api.corsOrigins,
       maxBlobBytes: config.api.maxBlobBytes,

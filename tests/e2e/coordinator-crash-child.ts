@@ -20,6 +20,8 @@ import {
   createDiskBlobStore,
   createSqliteStore,
   createTieredBlobStore,
+  float32Output,
+  matmulOperands,
 } from '@tabswarm/relay'
 import { matmulReference } from '@tabswarm/worker-kernels'
 
@@ -80,12 +82,9 @@ if (existsSync(inflightPath)) {
     shape: [number, number]
     output: number[]
   }
-  resent = c.submitResult(
-    inflight.peer,
-    inflight.leaseId,
-    Float32Array.from(inflight.output),
-    inflight.shape,
-  ).outcome
+  resent = c.submitResult(inflight.peer, inflight.leaseId, [
+    float32Output(Float32Array.from(inflight.output), inflight.shape),
+  ]).outcome
 }
 let { jobs } = await c.listJobs({ limit: 1 })
 if (jobs.length === 0) {
@@ -140,9 +139,8 @@ if (leasesOnly) {
       })
       return
     }
-    const [ta, tb] = grant.inputs
-    const { m: tm, k: tk, n: tn } = grant.args!
-    const right = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, tm, tk, tn)
+    const { a: ta, b: tb, m: tm, k: tk, n: tn } = matmulOperands(c, grant)
+    const right = matmulReference(ta, tb, tm, tk, tn)
     const output = peer === 's0' ? right.map(() => Math.random() * 100) : right
     // Written before the result is sent, renamed into place so a crash leaves a whole file.
     writeFileSync(
@@ -150,7 +148,7 @@ if (leasesOnly) {
       JSON.stringify({ peer, leaseId: grant.leaseId, shape: [tm, tn], output: [...output] }),
     )
     renameSync(`${inflightPath}.tmp`, inflightPath)
-    const { outcome } = c.submitResult(peer, grant.leaseId, output, [tm, tn])
+    const { outcome } = c.submitResult(peer, grant.leaseId, [float32Output(output, [tm, tn])])
     void c.durable().then(() => {
       say({ type: 'accepted', outcome, task: grant.taskId })
       setTimeout(step, 1)

@@ -1,5 +1,11 @@
 import type { Capabilities } from '@tabswarm/protocol'
-import { createCoordinator, createMemoryBlobStore, createSqliteStore } from '@tabswarm/relay'
+import {
+  createCoordinator,
+  createMemoryBlobStore,
+  createSqliteStore,
+  float32Output,
+  matmulOperands,
+} from '@tabswarm/relay'
 import { compareMatmul, matmulReference, matmulReferenceWithBound } from '@tabswarm/worker-kernels'
 import { getAddress } from 'viem'
 import { describe, expect, it } from 'vitest'
@@ -76,14 +82,13 @@ async function run(verification: { freivalds: number; maxErrorRate?: number }) {
       const grant = c.lease(p.peerId)
       if (grant == null) continue
       computed++
-      const [ta, tb] = grant.inputs
-      const { m: tm, k: tk, n: tn } = grant.args!
-      const right = matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, tm, tk, tn)
+      const { a: ta, b: tb, m: tm, k: tk, n: tn } = matmulOperands(c, grant)
+      const right = matmulReference(ta, tb, tm, tk, tn)
       let output = right
       if (p.kind === 'noise') output = Float32Array.from(right, () => Math.random() * 4 - 2)
       if (p.kind === 'colluder')
         output = Float32Array.from(right, (x, i) => (i === 0 ? x + 0.5 : x))
-      c.submitResult(p.peerId, grant.leaseId, output, [tm, tn])
+      c.submitResult(p.peerId, grant.leaseId, [float32Output(output, [tm, tn])])
     }
   }
   return { c, store, job: await c.getJob(job.id), people, a, b, m, k, n, computed }
@@ -184,14 +189,15 @@ describe('a contributor honest long enough to be trusted, then subtly wrong', ()
       for (const p of people) {
         const grant = c.lease(p.peerId)
         if (grant == null) continue
-        const [ta, tb] = grant.inputs
-        const { m: tm, k: tk, n: tn } = grant.args!
-        const x = ta!.data as Float32Array
-        const y = tb!.data as Float32Array
+        const { a: ta, b: tb, m: tm, k: tk, n: tn } = matmulOperands(c, grant)
+        const x = ta
+        const y = tb
         // Thirty honest results earn it a verified record; from then on it cheats on every tile.
         const cheat = p.peerId === 'sleeper' && sleeperResults++ >= 30
         const output = cheat ? subtlyWrong(x, y, tm, tk, tn) : matmulReference(x, y, tm, tk, tn)
-        const { outcome, reason } = c.submitResult(p.peerId, grant.leaseId, output, [tm, tn])
+        const { outcome, reason } = c.submitResult(p.peerId, grant.leaseId, [
+          float32Output(output, [tm, tn]),
+        ])
         if (p.peerId === 'sleeper') sleeperOutcomes.push(`${outcome}${reason ? `: ${reason}` : ''}`)
       }
     }

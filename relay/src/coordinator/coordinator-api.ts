@@ -2,13 +2,12 @@ import type {
   AccountView,
   Capabilities,
   CustomProgram,
+  InputRef,
   JobList,
   JobQuote,
   JobSpec,
   JobStatus,
   JobView,
-  MatmulArgs,
-  OutputSpec,
   ResultsPage,
   TaskResultRecord,
   TensorDtype,
@@ -23,6 +22,13 @@ import type { CoordinatorError } from './coordinator-error.ts'
  * answers with (`JobView`, `TaskResultRecord`, `AccountView`, ...) are the HTTP API's,
  * defined once in `@tabswarm/protocol`.
  */
+
+/** A matmul's dimensions: C (m×n) = A (m×k) · B (k×n). */
+export interface MatmulArgs {
+  m: number
+  k: number
+  n: number
+}
 
 /** Who submits and pays for a job: an API-key account or a wallet address. */
 export interface JobOwner {
@@ -137,23 +143,31 @@ export interface ContributorHello {
   address?: string
 }
 
-/** A unit of work handed to one contributor under a lease. */
+/**
+ * What a lease runs: matmul, a built-in program (inputs `a` m×k and `b` k×n, output `c`
+ * m×n, float32), or a researcher's WGSL program with its source (the work service moves
+ * the source into the lease's payload).
+ */
+export type GrantProgram = ({ kind: 'matmul' } & MatmulArgs) | ({ kind: 'wgsl' } & CustomProgram)
+
+/**
+ * A unit of work handed to one contributor under a lease, one shape for every kernel: the
+ * program, its inputs by content address (fetched apart from the lease, from `providers`
+ * first, then the relay's blob protocol), the outputs it must write, and the lease's terms.
+ */
 export interface LeaseGrant {
   leaseId: string
   jobId: string
   taskId: string
-  kernel: 'matmul' | 'custom'
-  /** Matmul: the tile's m, k, n. */
-  args?: MatmulArgs
-  /** Matmul inputs are float32 `a` and `b`; custom inputs follow `program.inputs`. */
-  inputs: Array<{ name: string; shape: number[]; dtype: TensorDtype; data: ArrayBufferView }>
-  /** Custom kernels: the program, the outputs to produce, the dispatch and the uniform bytes. */
-  custom?: {
-    program: CustomProgram
-    outputs: OutputSpec[]
-    workgroups: [number, number, number]
-    params?: Uint8Array
-  }
+  program: GrantProgram
+  /** One per program input, in order: sha-256 of the bytes, optional range and providers. */
+  inputs: InputRef[]
+  /** One per program output, in order. */
+  outputs: Array<{ name: string; shape: number[]; dtype: TensorDtype }>
+  /** Workgroups to dispatch (`wgsl` programs; matmul plans its own). */
+  workgroups?: [number, number, number]
+  /** Uniform bytes of a `wgsl` program. */
+  params?: Uint8Array
   /** When the lease ends, on the coordinator's clock, and how long that is from now. */
   expiresAt: number
   expiresInMs: number
@@ -179,8 +193,13 @@ export interface WorkGateway {
    */
   registerContributor(peerId: string, hello: ContributorHello | Capabilities): void
   contributorLeft(peerId: string): void
-  /** The next task for this contributor, or undefined when there is none it may run. */
-  lease(peerId: string): LeaseGrant | undefined
+  /**
+   * The next task for this contributor, or undefined when there is none it may run.
+   * `holds` (from its lease request, validated as sha-256 hex and capped by the wire
+   * schema) replaces what it announced holding before: it is named as a provider of those
+   * hashes in other contributors' leases. Omitted, its previous announcement stands.
+   */
+  lease(peerId: string, holds?: readonly string[]): LeaseGrant | undefined
   /**
    * Why this contributor, online since its hello, may no longer have work: a
    * `CoordinatorError('CONTRIBUTOR_BANNED')` once it has been banned (its hello succeeded
@@ -213,17 +232,18 @@ export interface WorkGateway {
    */
   releaseLease(peerId: string, leaseId: string): void
   /**
-   * Verifies and records a matmul tile (`submitOutputs` with one float32 output). Idempotent
-   * per lease: a repeat of an accepted result is `accepted` again and pays nothing twice.
+   * Verifies and records a task's result, for every kernel: one tensor per output the task
+   * declares, in order, as raw bytes (matmul: one float32 `c`, checked with Freivalds or
+   * recomputed). Idempotent per lease: a repeat of an accepted result is `accepted` again
+   * and pays nothing twice.
    */
-  submitResult(
-    peerId: string,
-    leaseId: string,
-    output: Float32Array,
-    shape: readonly number[],
-  ): ResultOutcome
-  /** `submitResult` for any kernel: one tensor per output the task declares, as raw bytes. */
-  submitOutputs(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
+  submitResult(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
+  /**
+   * The bytes of an input a live lease names, by its sha-256: a part of a live job (a
+   * matmul band) or an uploaded blob. What the relay's blob protocol serves; in-process
+   * contributors (tests, benchmarks) read their inputs here.
+   */
+  inputBytes(sha256: string): Uint8Array | undefined
   /**
    * The contributor could not run the task (compile error, device lost). Not a fault: the
    * task is leased again, never to this reporter, whose credibility evidence halves. Once

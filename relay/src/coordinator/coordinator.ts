@@ -9,6 +9,7 @@ import { createSqliteStore } from '../store/sqlite-store.ts'
 import { type Clock, systemClock } from './clock.ts'
 import { accountKey } from './contributors/account-key.ts'
 import { type Contributor, createContributorRegistry } from './contributors/contributor-registry.ts'
+import { createProviderIndex, type ProviderIndexOptions } from './contributors/provider-index.ts'
 import type {
   CoordinatorApi,
   CoordinatorStats,
@@ -19,6 +20,7 @@ import { createCoordinatorCounters } from './coordinator-counters.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 import { createJobBook } from './jobs/job-book.ts'
 import { assembleMatmulOutput } from './jobs/job-output.ts'
+import { createJobParts, type JobParts } from './jobs/job-parts.ts'
 import { createJobPlanner } from './jobs/job-planner.ts'
 import { createJobPublication } from './jobs/job-publication.ts'
 import { type JobRuntime, loadInputs, type TaskRuntime } from './jobs/job-runtime.ts'
@@ -76,7 +78,7 @@ export interface CoordinatorOptions {
   defaultGflops?: number
   /** Results of one task that fail verification before its job fails. @default 6 */
   maxTaskFailures?: number
-  /** Largest input payload of one task. @default MAX_MESSAGE_BYTES less 1 MiB */
+  /** Largest input bytes of one task (what a contributor fetches for it). @default MAX_MESSAGE_BYTES less 1 MiB */
   maxTaskInputBytes?: number
   /** Credits per million floating-point operations of useful work. @default 1 */
   creditsPerMegaflop?: number
@@ -117,6 +119,16 @@ export interface CoordinatorOptions {
    * caught if it starts to cheat inside Freivalds' tolerance. @default 0.02
    */
   spotCheckRate?: number
+  /**
+   * Name peers that announced holding an input as its providers in leases, so contributors
+   * fetch job data from each other before the relay. Off, every input comes from the relay
+   * (`TABSWARM_PEER_INPUTS=off`: a benchmark of the same job all-from-relay). @default true
+   */
+  peerInputs?: boolean
+  /** Bounds of the index of what contributors announce holding. @default see `createProviderIndex` */
+  providerIndex?: ProviderIndexOptions
+  /** Where the parts of live jobs that leases name (matmul bands) are indexed. @default a fresh index */
+  parts?: JobParts
 }
 
 /** In-memory matrices for `submitMatmul` (tests, benchmarks); the API submits a `JobSpec`. */
@@ -134,6 +146,11 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
   submitMatmul(matrices: MatmulMatrices, owner?: { account: string }): JobView
   /** Fails running jobs whose deadline passed; also runs on `reclaimExpiredLeases`. */
   enforceDeadlines(): number
+  /**
+   * The parts of live jobs that leases name by hash (matmul bands): what the relay's blob
+   * protocol serves beside the blob store.
+   */
+  readonly parts: Pick<JobParts, 'get' | 'size'>
   close(): void
 }
 
@@ -179,6 +196,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const speculateAfterMs = options.speculateAfterMs ?? 10_000
   const maxReplicas = options.maxReplicas ?? 8
   const maxLeasesPerPeer = options.maxLeasesPerPeer ?? 8
+  const parts = options.parts ?? createJobParts()
+  const peerInputs = options.peerInputs ?? true
+  const holders = createProviderIndex(options.providerIndex)
   const ledger = createLedger(store)
   const verifier = createResultVerifier({
     random,
@@ -217,6 +237,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     counters,
     clock,
     log,
+    parts,
+    holders,
   })
   const jobs = book.running
   const { activate, finish, dropLease, enforceDeadlines } = book
@@ -294,7 +316,16 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     if (!canary) job.leased++
     else counters.canariesIssued++
     counters.tasksDispatched++
-    return leaseGrant(job, task, lease, leaseMs)
+    return leaseGrant(job, task, lease, leaseMs, parts, peerInputs ? providersFor : undefined)
+  }
+
+  /** Online, unbanned peers that announced holding `sha256`, never `peerId` itself. */
+  function providersFor(sha256: string, peerId: string, limit: number): string[] {
+    return holders.providers(sha256, {
+      exclude: peerId,
+      limit,
+      accept: (peer) => contributors.get(peer)?.record.banned === false,
+    })
   }
 
   function reclaimExpiredLeases(): number {
@@ -518,14 +549,16 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     contributorLeft(peerId) {
       if (contributors.get(peerId) == null) return
       for (const leaseId of leases.heldBy(peerId)) dropLease(leaseId)
+      holders.forget(peerId)
       contributors.remove(peerId)
     },
 
-    lease(peerId) {
+    lease(peerId, holds) {
       const now = clock.now()
       if (now >= nextReclaim) reclaimExpiredLeases()
       const c = contributors.get(peerId)
       if (c == null || c.record.banned) return undefined
+      if (peerInputs && holds != null) holders.announce(peerId, holds)
       // One peer cannot hoard the queue: what it holds, nobody else can run.
       if (leases.countHeldBy(peerId) >= maxLeasesPerPeer) return undefined
       const pick = scheduler.pick(c, jobs.values(), now)
@@ -569,13 +602,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       dropLease(leaseId, 'front')
     },
 
-    submitResult(peerId, leaseId, output, shape) {
-      return acceptance.record(peerId, leaseId, [
-        { shape, dtype: 'float32', bytes: tensorBytes(output) },
-      ])
-    },
+    submitResult: (peerId, leaseId, outputs) => acceptance.record(peerId, leaseId, outputs),
 
-    submitOutputs: (peerId, leaseId, outputs) => acceptance.record(peerId, leaseId, outputs),
+    inputBytes: (sha256) => parts.get(sha256) ?? blobs.get(sha256),
+
+    parts,
 
     reportTaskError: (peerId, leaseId, code, message) =>
       acceptance.taskError(peerId, leaseId, code, message),

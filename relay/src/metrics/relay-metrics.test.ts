@@ -37,6 +37,19 @@ describe('Prometheus metrics', () => {
     expect(second.get('tabswarm_tasks_completed_total')).toBe(154)
   })
 
+  it('counts the bytes the relay sends, in blob responses by source and in work responses by type', async () => {
+    const jobs = createFakeCoordinatorApi()
+    const metrics = createRelayMetrics({ stats: () => jobs.stats(), processMetrics: false })
+    metrics.blobBytesSent('job-part', 1000)
+    metrics.blobBytesSent('job-part', 24)
+    metrics.blobBytesSent('blob', 7)
+    metrics.workBytesSent('lease', 300)
+    const seen = samples((await metrics.render()).body)
+    expect(seen.get('tabswarm_relay_blob_bytes_sent_total{source="job-part"}')).toBe(1024)
+    expect(seen.get('tabswarm_relay_blob_bytes_sent_total{source="blob"}')).toBe(7)
+    expect(seen.get('tabswarm_relay_work_bytes_sent_total{type="lease"}')).toBe(300)
+  })
+
   it('counts HTTP requests by route pattern and status, and serves the exposition', async () => {
     const { app } = createTestApi()
     await app.request('/v1/jobs/nosuch')
@@ -89,8 +102,8 @@ describe('Prometheus metrics', () => {
     c.registerContributor('p', { capabilities: caps, address: '10.0.0.1' })
     c.registerContributor('q', { capabilities: caps, address: '10.0.0.2' })
     const out = [{ shape: [1], dtype: 'float32' as const, bytes: f32([2]) }]
-    expect(c.submitOutputs('p', c.lease('p')!.leaseId, out).outcome).toBe('pending')
-    expect(c.submitOutputs('q', c.lease('q')!.leaseId, out).outcome).toBe('accepted')
+    expect(c.submitResult('p', c.lease('p')!.leaseId, out).outcome).toBe('pending')
+    expect(c.submitResult('q', c.lease('q')!.leaseId, out).outcome).toBe('accepted')
     const values = samples((await metrics.render()).body)
     const verifications = (method: string, result: string) =>
       values.get(`tabswarm_verifications_total{method="${method}",result="${result}"}`)

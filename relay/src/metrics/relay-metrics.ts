@@ -16,6 +16,10 @@ export interface RelayMetrics {
   authFailed(code: string): void
   /** An event stream opened (+1) or ended (-1). */
   eventStream(transport: 'sse' | 'websocket', delta: 1 | -1): void
+  /** Bytes the relay sent in blob responses, by where the blob came from. */
+  blobBytesSent(source: 'job-part' | 'blob', bytes: number): void
+  /** Bytes of one work-protocol response the relay sent, by message type. */
+  workBytesSent(type: string, bytes: number): void
   /** The exposition text and its content type. */
   render(): Promise<{ contentType: string; body: string }>
 }
@@ -171,8 +175,23 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     registers: [registry],
   })
 
+  const blobBytes = new Counter({
+    name: 'tabswarm_relay_blob_bytes_sent_total',
+    help: 'Bytes the relay sent in blob-protocol responses, by source: job-part (a band of a live job) or blob (the store).',
+    labelNames: ['source'] as const,
+    registers: [registry],
+  })
+  const workBytes = new Counter({
+    name: 'tabswarm_relay_work_bytes_sent_total',
+    help: 'Bytes of work-protocol responses the relay sent (frames, headers and payloads), by message type.',
+    labelNames: ['type'] as const,
+    registers: [registry],
+  })
+
   return {
     registry,
+    blobBytesSent: (source, bytes) => blobBytes.labels(source).inc(bytes),
+    workBytesSent: (type, bytes) => workBytes.labels(type).inc(bytes),
     observeRequest({ method, route, status, seconds }) {
       requests.labels(method, route, String(status)).inc()
       durations.labels(method, route).observe(seconds)

@@ -6,11 +6,12 @@ import type { Libp2p } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
 import type { CustomJobSpec, WorkRequest } from '@tabswarm/protocol'
 import {
-  MAX_MESSAGE_BYTES,
+  MAX_HEADER_BYTES,
   MAX_TASK_OUTPUT_BYTES,
   MAX_WGSL_CHARS,
   readProgramSource,
   sendWorkRequest,
+  sha256Hex,
   WORK_PROTOCOL,
 } from '@tabswarm/protocol'
 import { createLibp2p } from 'libp2p'
@@ -41,6 +42,7 @@ describe('the work service and the limits of a task', () => {
   let coordinator: Coordinator
   let blobs: BlobStore
   let stop: () => Promise<void>
+  let sent: Array<[string, number]> = []
 
   beforeAll(async () => {
     relay = await createRelayNode({
@@ -64,10 +66,16 @@ describe('the work service and the limits of a task', () => {
     await relay?.stop()
   })
 
-  async function serve(options: { maxTaskInputBytes?: number } = {}) {
+  async function serve(options: { maxTaskInputBytes?: number; tileSize?: number } = {}) {
     blobs = createMemoryBlobStore()
     coordinator = createCoordinator({ blobs, welcomeCredits: 1_000_000, ...options })
-    stop = await startWorkService({ node: relay, coordinator, log: silentLogger })
+    sent = []
+    stop = await startWorkService({
+      node: relay,
+      coordinator,
+      log: silentLogger,
+      onResponseSent: (type, bytes) => sent.push([type, bytes]),
+    })
   }
 
   async function ask(request: WorkRequest) {
@@ -110,28 +118,85 @@ describe('the work service and the limits of a task', () => {
     const job = await coordinator.submit(customJob(wgsl, new Uint8Array(16)), { account: 'local' })
     expect((await ask({ type: 'hello', capabilities })).header.type).toBe('hello-ack')
     const { header, payload } = await ask({ type: 'lease-request' })
-    expect(header).toMatchObject({ type: 'custom-lease', jobId: job.id })
-    if (header.type !== 'custom-lease') throw new Error('expected a custom lease')
+    expect(header).toMatchObject({ type: 'lease', jobId: job.id, program: { kind: 'wgsl' } })
+    if (header.type !== 'lease' || header.program.kind !== 'wgsl')
+      throw new Error('expected a wgsl lease')
     expect(readProgramSource(payload, header.program.source)).toBe(wgsl)
+    // The payload is the source and nothing else: the input travels by hash.
+    expect(payload.byteLength).toBe(header.program.source.byteLength)
+  })
+
+  it('leases a matmul tile with an empty payload, naming its bands by hash and A’s by range', async () => {
+    await serve({ tileSize: 2 })
+    const [m, k, n] = [4, 3, 4]
+    const a = Float32Array.from({ length: m * k }, (_, i) => i)
+    const b = Float32Array.from({ length: k * n }, (_, i) => 100 + i)
+    const job = coordinator.submitMatmul({ a, b, m, k, n })
+    expect((await ask({ type: 'hello', capabilities })).header.type).toBe('hello-ack')
+    const { header, payload } = await ask({ type: 'lease-request', holds: [] })
+    if (header.type !== 'lease') throw new Error(`expected a lease, got ${header.type}`)
+    expect(header).toMatchObject({ jobId: job.id, program: { kind: 'matmul', m: 2, k: 3, n: 2 } })
+    expect(payload.byteLength).toBe(0)
+    // The first tile: rows 0-1 of A (a range of A's blob) and columns 0-1 of B.
+    const aBand = new Uint8Array(a.buffer, 0, 2 * k * 4)
+    const bBand = Float32Array.from(
+      { length: k * 2 },
+      (_, i) => b[Math.floor(i / 2) * n + (i % 2)]!,
+    )
+    const [refA, refB] = header.inputs
+    expect(refA).toEqual({
+      name: 'a',
+      dtype: 'float32',
+      shape: [2, k],
+      sha256: await sha256Hex(aBand),
+      byteLength: aBand.byteLength,
+      range: { blob: await sha256Hex(new Uint8Array(a.buffer)), byteOffset: 0 },
+    })
+    expect(refB).toMatchObject({
+      name: 'b',
+      shape: [k, 2],
+      sha256: await sha256Hex(new Uint8Array(bBand.buffer)),
+      byteLength: bBand.byteLength,
+    })
+    expect(refB?.range).toBeUndefined()
+    expect(header.outputs).toEqual([{ name: 'c', shape: [2, 2], dtype: 'float32' }])
+    // The bytes of each response are counted, the lease's among them.
+    expect(sent.find(([type]) => type === 'lease')?.[1]).toBeGreaterThan(0)
+
+    // What the contributor announces holding makes it a provider in others' leases.
+    await ask({ type: 'lease-request', holds: [refA!.sha256, refB!.sha256] })
+    coordinator.registerContributor('other', capabilities)
+    const others = [coordinator.lease('other')!, coordinator.lease('other')!]
+    // Tiles 0 and 1 went to this client; tile 2 reads the same column band of B as tile 0.
+    const named = others.flatMap((g) => g.inputs).filter((r) => r.sha256 === refB!.sha256)
+    expect(named.length).toBeGreaterThan(0)
+    for (const ref of named) expect(ref.providers).toEqual([client.peerId.toString()])
   })
 
   it('fails a job whose lease cannot be encoded, with the reason, and holds no lease for it', async () => {
-    // Inputs that the coordinator lets through, but that leave no room in a message for the
-    // header and the program: the lease cannot travel.
-    await serve({ maxTaskInputBytes: MAX_MESSAGE_BYTES })
-    const input = new Uint8Array(MAX_MESSAGE_BYTES - 16)
+    // Inputs no longer travel in the lease, so no job the API accepts makes one too large:
+    // a coordinator whose grant carries more uniform bytes than a header holds stands in.
+    await serve()
     const job = await coordinator.submit(
-      customJob('@compute @workgroup_size(1) fn main() {}', input),
-      {
-        account: 'local',
-      },
+      customJob('@compute @workgroup_size(1) fn main() {}', new Uint8Array(16)),
+      { account: 'local' },
     )
+    const real = coordinator
+    const inflated: Coordinator = {
+      ...real,
+      lease(peerId, holds) {
+        const grant = real.lease(peerId, holds)
+        return grant && { ...grant, params: new Uint8Array(MAX_HEADER_BYTES) }
+      },
+    }
+    await stop()
+    stop = await startWorkService({ node: relay, coordinator: inflated, log: silentLogger })
     expect((await ask({ type: 'hello', capabilities })).header.type).toBe('hello-ack')
     const { header } = await ask({ type: 'lease-request' })
     expect(header).toMatchObject({ type: 'no-work' })
     const view = await coordinator.getJob(job.id)
     expect(view.status).toBe('failed')
-    expect(view.error).toMatch(/cannot be sent to contributors: message is \d+ bytes, max 67108864/)
+    expect(view.error).toMatch(/cannot be sent to contributors: header is \d+ bytes, max 65536/)
     expect(coordinator.stats().gauges.activeLeases).toBe(0)
   })
 

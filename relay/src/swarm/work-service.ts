@@ -1,28 +1,27 @@
 import type { Libp2p } from '@libp2p/interface'
 import {
-  appendProgramSource,
   createByteBudget,
-  encodedFrameLength,
+  encodeFrame,
   type Frame,
   MAX_MESSAGE_BYTES,
   MAX_TEXT,
   type PayloadAdmission,
   ProtocolError,
-  packBuffers,
-  packTensors,
   readBuffer,
-  readTensor,
   serveWorkRequest,
   sha256Hex,
   WORK_PROTOCOL,
+  type WorkReply,
   type WorkRequest,
   type WorkResponse,
 } from '@tabswarm/protocol'
 import { isLoopbackIp } from '../coordinator/contributors/network-address.ts'
 import { verifyWalletProof } from '../coordinator/contributors/wallet-proof-check.ts'
 import type { Coordinator } from '../coordinator/coordinator.ts'
+import type { LeaseGrant } from '../coordinator/coordinator-api.ts'
 import { CoordinatorError } from '../coordinator/coordinator-error.ts'
 import type { Logger } from '../log.ts'
+import { leaseMessage } from './lease-message.ts'
 
 /** The IP a connection comes from, for telling replicas' contributors apart; none when relayed or loopback. */
 function remoteHost(addr: string): string | undefined {
@@ -66,6 +65,8 @@ export interface WorkServiceOptions {
    * @default MAX_MESSAGE_BYTES (64 MiB)
    */
   maxInflightBytesPerPeer?: number
+  /** Called with each response frame written: its type and bytes (relay egress metrics). */
+  onResponseSent?: (type: WorkResponse['type'], bytes: number) => void
 }
 
 /** Bytes of result payloads read from all peers at once, unless configured. */
@@ -96,7 +97,7 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
 
   /** What a request's payload may be, decided on its validated header alone. */
   function admit(peerId: string, header: WorkRequest): PayloadAdmission<WorkResponse> {
-    if (header.type !== 'result' && header.type !== 'custom-result') return 0
+    if (header.type !== 'result') return 0
     // The lease must be alive and this peer's before its output is read or hashed. Renewing
     // checks both, and keeps the lease alive while a large output uploads.
     if (coordinator.renewLease(peerId, header.leaseId) == null) {
@@ -116,26 +117,22 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
   }
 
   /**
-   * Whether a granted lease's message can be encoded. When not (a task the job's limits let
-   * through but the wire cannot carry), the lease is taken back and its job fails with the
-   * reason, instead of hanging with a lease nobody received.
+   * A granted lease's frame, encoded once (the frame that is sent). When it cannot be
+   * encoded (a task the job's limits let through but the wire cannot carry), the lease is
+   * taken back and its job fails with the reason, instead of hanging with a lease nobody
+   * received; undefined then.
    */
-  async function sendable(
-    peerId: string,
-    leaseId: string,
-    response: WorkResponse,
-    payload: Uint8Array,
-  ): Promise<boolean> {
+  async function encodeLease(peerId: string, grant: LeaseGrant): Promise<WorkReply | undefined> {
+    const { lease, payload } = leaseMessage(grant)
     try {
-      encodedFrameLength(response, payload.byteLength)
-      return true
+      return { response: lease, encoded: encodeFrame(lease, payload) }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err
       const reason = `a task of this job cannot be sent to contributors: ${err.message}`
-      coordinator.failLease(peerId, leaseId, reason)
+      coordinator.failLease(peerId, grant.leaseId, reason)
       await coordinator.durable()
-      log.error('lease not sendable', { peer: peerId, lease: leaseId, error: err.message })
-      return false
+      log.error('lease not sendable', { peer: peerId, lease: grant.leaseId, error: err.message })
+      return undefined
     }
   }
 
@@ -177,60 +174,14 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
             'send hello with capabilities before asking for work',
           )
         }
-        const grant = coordinator.lease(peerId)
+        const grant = coordinator.lease(peerId, header.holds)
         if (grant == null) {
           // Banned since its hello: say so (a typed refusal it stops on), not "no work yet".
           const refusal = coordinator.refusal(peerId)
           if (refusal != null) throw refusal
           return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
         }
-        if (grant.kernel === 'custom' && grant.custom != null) {
-          const { custom } = grant
-          const { wgsl, ...program } = custom.program
-          const packed = packBuffers(
-            grant.inputs.map((t) => ({
-              name: t.name,
-              dtype: t.dtype,
-              shape: t.shape,
-              bytes: new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength),
-            })),
-          )
-          const { payload, source } = appendProgramSource(packed.payload, wgsl)
-          const lease: WorkResponse = {
-            type: 'custom-lease',
-            leaseId: grant.leaseId,
-            jobId: grant.jobId,
-            taskId: grant.taskId,
-            program: { ...program, source },
-            inputs: packed.slots,
-            outputs: custom.outputs,
-            workgroups: custom.workgroups,
-            ...(custom.params != null
-              ? { params: Buffer.from(custom.params).toString('base64') }
-              : {}),
-            expiresInMs: grant.expiresInMs,
-          }
-          if (!(await sendable(peerId, grant.leaseId, lease, payload)))
-            return reply({ type: 'no-work', retryAfterMs: 0 })
-          return reply(lease, payload)
-        }
-        if (grant.args == null) throw new Error(`lease ${grant.leaseId} has no matmul arguments`)
-        const { slots, payload: inputs } = packTensors(
-          grant.inputs.map((t) => ({ name: t.name, shape: t.shape, data: t.data as Float32Array })),
-        )
-        const lease: WorkResponse = {
-          type: 'lease',
-          leaseId: grant.leaseId,
-          jobId: grant.jobId,
-          taskId: grant.taskId,
-          kernel: 'matmul',
-          args: grant.args,
-          inputs: slots,
-          expiresInMs: grant.expiresInMs,
-        }
-        if (!(await sendable(peerId, grant.leaseId, lease, inputs)))
-          return reply({ type: 'no-work', retryAfterMs: 0 })
-        return reply(lease, inputs)
+        return (await encodeLease(peerId, grant)) ?? reply({ type: 'no-work', retryAfterMs: 0 })
       }
       case 'lease-renew': {
         const renewed = coordinator.renewLease(peerId, header.leaseId)
@@ -271,41 +222,21 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           ...(reason != null ? { reason } : {}),
         })
       }
-      case 'custom-result': {
+      case 'result': {
         if ((await sha256Hex(payload)) !== header.sha256) {
           throw new ProtocolError('PAYLOAD_MISMATCH', 'output bytes do not match their sha256')
         }
+        // Each slot checked against its shape and the payload, and copied out aligned.
         const outputs = header.outputs.map((slot) => ({
           shape: slot.shape,
           dtype: slot.dtype,
           bytes: readBuffer(payload, slot),
         }))
-        const { outcome, reason } = coordinator.submitOutputs(peerId, header.leaseId, outputs)
-        await coordinator.durable()
-        if (outcome === 'rejected' || outcome === 'stale')
-          log.warn('result not accepted', { peer: peerId, outcome, reason })
-        return reply({
-          type: 'result-ack',
-          leaseId: header.leaseId,
-          outcome,
-          ...(reason != null ? { reason } : {}),
-        })
-      }
-      case 'result': {
-        const output = readTensor(payload, header.output)
-        const bytes = new Uint8Array(output.buffer, output.byteOffset, output.byteLength)
-        if ((await sha256Hex(bytes)) !== header.sha256) {
-          throw new ProtocolError('PAYLOAD_MISMATCH', 'output bytes do not match their sha256')
-        }
-        const { outcome, reason } = coordinator.submitResult(
-          peerId,
-          header.leaseId,
-          output,
-          header.output.shape,
-        )
+        const { outcome, reason } = coordinator.submitResult(peerId, header.leaseId, outputs)
         // Acknowledge only what is committed: a crash after this line loses nothing we promised.
         await coordinator.durable()
-        if (outcome !== 'accepted')
+        // `pending` (waiting for agreeing replicas) is routine, not worth a warning.
+        if (outcome === 'rejected' || outcome === 'stale')
           log.warn('result not accepted', { peer: peerId, outcome, reason })
         return reply({
           type: 'result-ack',
@@ -344,6 +275,7 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         budget,
         holder: peerId,
         idleTimeoutMs: readIdleTimeoutMs,
+        ...(options.onResponseSent != null ? { onResponseSent: options.onResponseSent } : {}),
         onProtocolError: (err) =>
           log.warn('protocol violation', { peer: peerId, code: err.code, error: err.message }),
       }).catch((err: unknown) =>

@@ -9,7 +9,6 @@ import {
   packBuffers,
   RelayRefusalError,
   sha256Hex,
-  viewAs,
   type WorkRequest,
   type WorkResponse,
   walletProofTypedData,

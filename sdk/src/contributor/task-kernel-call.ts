@@ -1,12 +1,14 @@
 import {
   type BufferTensor,
+  elementCount,
   type InputRef,
   type Lease,
   readProgramSource,
   type TensorDtype,
+  tensorByteLength,
+  viewAs,
 } from '@tabswarm/protocol'
 import type { KernelRequest, KernelResult } from '@tabswarm/worker-kernels'
-import { byteLengthOf, elementCount, viewAs } from '../npy/dtypes.ts'
 
 /**
  * One lease, one kernel call: how a lease's program and its fetched inputs become the
@@ -25,7 +27,7 @@ function leaseError(lease: Lease, problem: string): Error {
  * Buffer from a stream may start at any offset of a shared pool).
  */
 function typedView(dtype: TensorDtype, bytes: Uint8Array) {
-  const item = byteLengthOf(dtype, [1])
+  const item = tensorByteLength([1], dtype)
   return viewAs(dtype, bytes.byteOffset % item === 0 ? bytes : new Uint8Array(bytes))
 }
 
@@ -43,7 +45,7 @@ function inputNamed(
   if (ref.dtype !== dtype) {
     throw leaseError(lease, `input ${name} is ${ref.dtype}, the program binds ${dtype}`)
   }
-  const expected = byteLengthOf(ref.dtype, ref.shape)
+  const expected = tensorByteLength(ref.shape, ref.dtype)
   if (bytes.byteLength !== expected) {
     throw leaseError(
       lease,

@@ -5,12 +5,14 @@ import { silentLogger } from '../../log.ts'
 import type { CoordinatorStore, StoredJob } from '../../store/coordinator-store.ts'
 import { createSqliteStore } from '../../store/sqlite-store.ts'
 import type { Contributor } from '../contributors/contributor-registry.ts'
+import { createProviderIndex } from '../contributors/provider-index.ts'
 import type { JobEvent } from '../coordinator-api.ts'
 import { createCoordinatorCounters } from '../coordinator-counters.ts'
 import { createLeaseTable } from '../leases/lease-table.ts'
 import { jobQueue } from '../leases/scheduler.ts'
 import { createProvisionalRows } from '../verification/provisional-results.ts'
 import { createJobBook } from './job-book.ts'
+import { createJobParts } from './job-parts.ts'
 import { createJobPublication } from './job-publication.ts'
 import type { JobRuntime } from './job-runtime.ts'
 import { tensorBytes } from './tensor-bytes.ts'
@@ -41,6 +43,8 @@ function setup() {
     counters,
     clock,
     log: silentLogger,
+    parts: createJobParts(),
+    holders: createProviderIndex(),
   })
   let jobs = 0
 

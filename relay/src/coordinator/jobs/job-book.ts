@@ -5,12 +5,14 @@ import type { Logger } from '../../log.ts'
 import type { CoordinatorStore, StoredJob } from '../../store/coordinator-store.ts'
 import type { Clock } from '../clock.ts'
 import type { Contributor } from '../contributors/contributor-registry.ts'
+import type { ProviderIndex } from '../contributors/provider-index.ts'
 import type { JobEvent } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
 import { customRequirement, matmulRequirement } from '../leases/capability-match.ts'
 import type { Lease, LeaseTable } from '../leases/lease-table.ts'
 import type { JobQueue } from '../leases/scheduler.ts'
 import type { ProvisionalRows } from '../verification/provisional-results.ts'
+import type { JobParts } from './job-parts.ts'
 import type { JobPublication } from './job-publication.ts'
 import {
   type CustomInputs,
@@ -21,6 +23,7 @@ import {
   type TaskRuntime,
 } from './job-runtime.ts'
 import { jobView } from './job-view.ts'
+import { groupedTileOrder } from './matmul-tiling.ts'
 
 export interface JobBookDeps {
   store: CoordinatorStore
@@ -36,6 +39,10 @@ export interface JobBookDeps {
   counters: CoordinatorCounters
   clock: Clock
   log: Logger
+  /** The parts of live jobs that leases name by hash: a job's go when it ends. */
+  parts: Pick<JobParts, 'dropJob'>
+  /** Who announced holding which inputs: a banned contributor's announcements go. */
+  holders: Pick<ProviderIndex, 'forget'>
 }
 
 /** Why a lease ends decides where its task goes: the end or the front of the queue, or nowhere. */
@@ -87,6 +94,7 @@ export interface JobBook {
 export function createJobBook(deps: JobBookDeps): JobBook {
   const { store, blobs, ledger, leases, queue, publication, provisional, counters, clock, log } =
     deps
+  const { parts, holders } = deps
   const jobs = new Map<string, JobRuntime>()
   const { requeue } = queue
 
@@ -97,14 +105,18 @@ export function createJobBook(deps: JobBookDeps): JobBook {
   ): JobRuntime {
     const done = new Set(accepted)
     const tasks: TaskRuntime[] = []
+    for (let i = 0; i < row.totalTasks; i++) tasks.push(newTask(i, done.has(i)))
+    // Matmul tiles in groups of bands, so contributors leasing together share their inputs.
+    const order =
+      inputs.kind === 'matmul'
+        ? groupedTileOrder(inputs.m, inputs.n, row.tileRows ?? 128, row.tileCols ?? 128)
+        : tasks.map((t) => t.index)
     const ready: number[] = []
-    for (let i = 0; i < row.totalTasks; i++) {
-      const task = newTask(i, done.has(i))
-      if (!task.accepted) {
-        task.queued = true
-        ready.push(i)
-      }
-      tasks.push(task)
+    for (const i of order) {
+      const task = tasks[i]!
+      if (task.accepted) continue
+      task.queued = true
+      ready.push(i)
     }
     const runtime: JobRuntime = {
       row,
@@ -181,6 +193,7 @@ export function createJobBook(deps: JobBookDeps): JobBook {
     })
     for (const task of job.tasks) for (const leaseId of task.leases) dropLease(leaseId)
     jobs.delete(row.id)
+    parts.dropJob(row.id)
     job.leased = 0
     log[status === 'failed' ? 'warn' : 'info'](`job ${status}`, {
       job: row.id,
@@ -231,6 +244,7 @@ export function createJobBook(deps: JobBookDeps): JobBook {
     const banned = new Set<string>()
     for (const c of outcast) {
       banned.add(c.peerId)
+      holders.forget(c.peerId)
       for (const leaseId of leases.heldBy(c.peerId)) dropLease(leaseId)
     }
     // Their replicas waiting for agreement count for nothing now: one pass over the tasks

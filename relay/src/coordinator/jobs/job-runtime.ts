@@ -90,17 +90,31 @@ export interface MatmulInputs {
   k: number
   n: number
   tiles: MatmulTile[]
+  /** B's column bands by first column, materialised once each (see `bColumnBand`). */
   bBands: Map<number, Float32Array>
+  /** The uploaded blobs of A and B: a lease names A's row bands as ranges of `a`. */
+  blobs: { a: string; b: string }
+  /**
+   * sha-256 of each band a lease names (`a:<row0>`, `b:<col0>`), hashed once per job and
+   * registered in the relay's part index then (see `task-inputs.ts`).
+   */
+  bandHashes: Map<string, string>
+}
+
+/** B's column band starting at `col0`, `cols` wide: copied once per band, then cached. */
+export function bColumnBand(inputs: MatmulInputs, col0: number, cols: number): Float32Array {
+  let band = inputs.bBands.get(col0)
+  if (band == null) {
+    band = columnBand(inputs.b, inputs.k, inputs.n, col0, cols)
+    inputs.bBands.set(col0, band)
+  }
+  return band
 }
 
 /** A tile's operands: A's row band (a view) and B's column band (copied once per band). */
 export function tileOperands(inputs: MatmulInputs, index: number) {
   const tile = inputs.tiles[index]!
-  let band = inputs.bBands.get(tile.col0)
-  if (band == null) {
-    band = columnBand(inputs.b, inputs.k, inputs.n, tile.col0, tile.cols)
-    inputs.bBands.set(tile.col0, band)
-  }
+  const band = bColumnBand(inputs, tile.col0, tile.cols)
   return {
     a: rowBand(inputs.a, inputs.k, tile.row0, tile.rows),
     b: band,
@@ -176,6 +190,8 @@ export function loadInputs(row: StoredJob, blobs: BlobStore): MatmulInputs | Cus
       n,
       tiles: planMatmulTiles(m, n, row.tileRows ?? 128, row.tileCols ?? 128),
       bBands: new Map(),
+      blobs: { a: spec.inputs.a.blob, b: spec.inputs.b.blob },
+      bandHashes: new Map(),
     }
   }
   const loaded = new Map<string, Uint8Array>()

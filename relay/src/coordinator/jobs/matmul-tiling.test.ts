@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { autoTileEdge, MAX_TILE_EDGE, planMatmulTiles } from './matmul-tiling.ts'
+import {
+  autoTileEdge,
+  groupedTileOrder,
+  MAX_TILE_EDGE,
+  planMatmulTiles,
+  TILE_GROUP_BANDS,
+} from './matmul-tiling.ts'
 
 const MAX_INPUT = 63 * 1024 ** 2
 const seconds = (edge: number, k: number, gflops: number) => (2 * edge * edge * k) / (gflops * 1e9)
@@ -45,5 +51,45 @@ describe('autoTileEdge', () => {
     // A very slow device on a long k: one workgroup tile at least.
     const slow = { m: 64, n: 64, k: 1 << 24, gflops: 0.001, maxInputBytes: 2 ** 40 }
     expect(autoTileEdge(slow)).toBe(16)
+  })
+})
+
+describe('groupedTileOrder', () => {
+  it('leases every tile once, in groups whose tiles share a few bands of A and B', () => {
+    // 10×13 tiles, ragged at both edges.
+    const [m, n, edge] = [10 * 16 - 5, 13 * 16 - 3, 16]
+    const tiles = planMatmulTiles(m, n, edge, edge)
+    const order = groupedTileOrder(m, n, edge, edge)
+    expect([...order].sort((x, y) => x - y)).toEqual(tiles.map((_, i) => i))
+    const g = TILE_GROUP_BANDS
+    // Any g² consecutive leases read at most 3g row bands and 3g column bands (a window may
+    // straddle a full group and the narrow ones at the ragged edge), where row-major order
+    // reads as many column bands as a row is wide (13 here).
+    const distinct = (o: number[], of: (t: (typeof tiles)[number]) => number, start: number) =>
+      new Set(o.slice(start, start + g * g).map((i) => of(tiles[i]!))).size
+    const rowMajorOrder = tiles.map((_, i) => i)
+    let grouped = 0
+    let plain = 0
+    for (let start = 0; start + g * g <= order.length; start++) {
+      expect(distinct(order, (t) => t.row0, start)).toBeLessThanOrEqual(3 * g)
+      expect(distinct(order, (t) => t.col0, start)).toBeLessThanOrEqual(3 * g)
+      grouped += distinct(order, (t) => t.row0, start) + distinct(order, (t) => t.col0, start)
+      plain +=
+        distinct(rowMajorOrder, (t) => t.row0, start) +
+        distinct(rowMajorOrder, (t) => t.col0, start)
+    }
+    // Over all windows, fewer bands than row-major order.
+    expect(grouped).toBeLessThan(0.8 * plain)
+    // The first group exactly: g row bands × g column bands, row by row.
+    const first = order.slice(0, g * g).map((i) => tiles[i]!)
+    expect(new Set(first.map((t) => t.row0)).size).toBe(g)
+    expect(new Set(first.map((t) => t.col0)).size).toBe(g)
+    expect(first.slice(0, g).every((t) => t.row0 === 0)).toBe(true)
+    const rowMajor = tiles.slice(0, g * g)
+    expect(new Set(rowMajor.map((t) => t.col0)).size).toBeGreaterThan(g)
+  })
+
+  it('is row-major for a job narrower than one group', () => {
+    expect(groupedTileOrder(64, 32, 16, 16)).toEqual([0, 1, 2, 3, 4, 5, 6, 7])
   })
 })

@@ -29,6 +29,35 @@ export function planMatmulTiles(
   return tiles
 }
 
+/** Row bands and column bands a group of the lease order spans (see `groupedTileOrder`). */
+export const TILE_GROUP_BANDS = 4
+
+/**
+ * The order in which a job's tiles are first leased: groups of `group` row bands by `group`
+ * column bands, row by row inside a group, groups in row-major order. Tile indices stay
+ * row-major (`planMatmulTiles`); only the queue is ordered. Contributors leasing one after
+ * another then work on tiles that share A's row bands and B's column bands, so one band
+ * fetched from the relay serves several of them over peer links: `group²` consecutive
+ * leases read `group` bands of each matrix, where row-major order reads one A band and
+ * as many B bands as the row is wide.
+ */
+export function groupedTileOrder(
+  m: number,
+  n: number,
+  tileRows: number,
+  tileCols: number,
+  group = TILE_GROUP_BANDS,
+): number[] {
+  const rowBands = Math.ceil(m / tileRows)
+  const colBands = Math.ceil(n / tileCols)
+  const order: number[] = []
+  for (let r0 = 0; r0 < rowBands; r0 += group)
+    for (let c0 = 0; c0 < colBands; c0 += group)
+      for (let r = r0; r < Math.min(r0 + group, rowBands); r++)
+        for (let c = c0; c < Math.min(c0 + group, colBands); c++) order.push(r * colBands + c)
+  return order
+}
+
 /** Rows [row0, row0+rows) of a row-major matrix with `width` columns: a view, no copy. */
 export function rowBand(
   matrix: Float32Array,

@@ -1,56 +1,65 @@
+import { type InputRef, MAX_INPUT_PROVIDERS } from '@tabswarm/protocol'
 import type { LeaseGrant } from '../coordinator-api.ts'
-import { type JobRuntime, type TaskRuntime, tileOperands } from '../jobs/job-runtime.ts'
+import type { JobParts } from '../jobs/job-parts.ts'
+import type { JobRuntime, TaskRuntime } from '../jobs/job-runtime.ts'
+import { taskInputRefs } from '../jobs/task-inputs.ts'
 import type { Lease } from './lease-table.ts'
 
+/** Who may serve an input to the contributor `peerId`; none when provider hints are off. */
+export type ProviderLookup = (sha256: string, peerId: string, limit: number) => string[]
+
 /**
- * What a contributor is sent for a lease: the task's inputs (matmul: its A and B bands;
- * custom: its input bytes, program, outputs, dispatch and uniform bytes) and the lease's
- * terms.
+ * What a contributor is sent for a lease, one shape for every kernel: the program (matmul's
+ * dimensions, or a custom job's WGSL program), its inputs by content address with up to
+ * `MAX_INPUT_PROVIDERS` peers that hold them (never the requester), the outputs it must
+ * write, a custom task's dispatch and uniform bytes, and the lease's terms.
  */
 export function leaseGrant(
   job: JobRuntime,
   task: TaskRuntime,
   lease: Lease,
   expiresInMs: number,
+  parts: JobParts,
+  providers?: ProviderLookup,
 ): LeaseGrant {
+  const refs = taskInputRefs(job.row.id, job.inputs, task.index, parts)
+  const inputs: InputRef[] =
+    providers == null
+      ? refs
+      : refs.map((ref) => {
+          const peers = providers(ref.sha256, lease.peerId, MAX_INPUT_PROVIDERS)
+          return peers.length > 0 ? { ...ref, providers: peers } : ref
+        })
   const base = {
     leaseId: lease.id,
     jobId: job.row.id,
     taskId: lease.taskId,
+    inputs,
     expiresAt: lease.expiresAt,
     expiresInMs,
   }
-  const inputs = job.inputs
-  if (inputs.kind === 'matmul') {
-    const { a, b, m, k, n } = tileOperands(inputs, task.index)
+  const source = job.inputs
+  if (source.kind === 'matmul') {
+    const tile = source.tiles[task.index]!
     return {
       ...base,
-      kernel: 'matmul',
-      args: { m, k, n },
-      inputs: [
-        { name: 'a', shape: [m, k], dtype: 'float32', data: a },
-        { name: 'b', shape: [k, n], dtype: 'float32', data: b },
-      ],
+      program: { kind: 'matmul', m: tile.rows, k: source.k, n: tile.cols },
+      outputs: [{ name: 'c', shape: [tile.rows, tile.cols], dtype: 'float32' }],
     }
   }
-  const spec = inputs.spec.tasks[task.index]!
-  const program = inputs.spec.program
+  const spec = source.spec.tasks[task.index]!
+  const program = source.spec.program
   return {
     ...base,
-    kernel: 'custom',
-    inputs: spec.inputs.map((ref, j) => ({
-      name: program.inputs[j]!.name,
-      shape: ref.shape,
-      dtype: ref.dtype,
-      data: inputs.blobs.get(ref.blob)!,
+    program: { kind: 'wgsl', ...program },
+    outputs: spec.outputs.map((out, j) => ({
+      name: program.outputs[j]!.name,
+      shape: out.shape,
+      dtype: out.dtype,
     })),
-    custom: {
-      program,
-      outputs: spec.outputs,
-      workgroups: spec.workgroups,
-      ...(spec.params != null
-        ? { params: Uint8Array.from(atob(spec.params), (ch) => ch.charCodeAt(0)) }
-        : {}),
-    },
+    workgroups: spec.workgroups,
+    ...(spec.params != null
+      ? { params: Uint8Array.from(atob(spec.params), (ch) => ch.charCodeAt(0)) }
+      : {}),
   }
 }

@@ -56,7 +56,7 @@ export interface AcceptanceDeps {
 }
 
 export interface Acceptance {
-  /** Verifies a result and records what it decides; see `WorkGateway.submitOutputs`. */
+  /** Verifies a result and records what it decides; see `WorkGateway.submitResult`. */
   record(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
   /** A contributor could not run its task; see `WorkGateway.reportTaskError`. */
   taskError(peerId: string, leaseId: string, code: string, message: string): ResultOutcome

@@ -10,6 +10,7 @@ import type { CoordinatorStore } from '../../store/coordinator-store.ts'
 import { createSqliteStore } from '../../store/sqlite-store.ts'
 import { type Coordinator, createCoordinator } from '../coordinator.ts'
 import type { JobEvent, LeaseGrant } from '../coordinator-api.ts'
+import { float32Output, matmulOperands } from '../in-process-inputs.ts'
 
 /**
  * Backtracking (Sarmenta): a sleeper, trusted on a long record, turns wrong on a job checked
@@ -37,16 +38,16 @@ afterEach(() => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 })
 
-function right(grant: LeaseGrant): Float32Array {
-  const [ta, tb] = grant.inputs
-  const { m, k, n } = grant.args!
-  return matmulReference(ta!.data as Float32Array, tb!.data as Float32Array, m, k, n)
+function right(c: Coordinator, grant: LeaseGrant): Float32Array {
+  const { a, b, m, k, n } = matmulOperands(c, grant)
+  return matmulReference(a, b, m, k, n)
 }
 
 function submit(c: Coordinator, peer: string, grant: LeaseGrant, wrong = false) {
-  const out = right(grant)
+  const out = right(c, grant)
   if (wrong) out[0]! += 0.5
-  return c.submitResult(peer, grant.leaseId, out, [grant.args!.m, grant.args!.n]).outcome
+  const { m, n } = matmulOperands(c, grant)
+  return c.submitResult(peer, grant.leaseId, [float32Output(out, [m, n])]).outcome
 }
 
 /**
@@ -273,7 +274,7 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
       const grant = c.lease(peer)
       return (
         grant &&
-        c.submitOutputs(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes: f32(value) }])
+        c.submitResult(peer, grant.leaseId, [{ shape: [1], dtype: 'float32', bytes: f32(value) }])
           .outcome
       )
     }

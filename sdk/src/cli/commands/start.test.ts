@@ -24,6 +24,16 @@ describe('tabswarm start limits', () => {
     })
   })
 
+  it('turns provider hints off with --no-peer-inputs or TABSWARM_PEER_INPUTS=off, on by default', () => {
+    expect(configFrom({}, {}).peerInputs).toBe(true)
+    expect(configFrom({ 'no-peer-inputs': true }, {}).peerInputs).toBe(false)
+    expect(configFrom({}, { TABSWARM_PEER_INPUTS: 'off' }).peerInputs).toBe(false)
+    expect(configFrom({}, { TABSWARM_PEER_INPUTS: 'on' }).peerInputs).toBe(true)
+    expect(() => configFrom({}, { TABSWARM_PEER_INPUTS: 'sometimes' })).toThrow(
+      'TABSWARM_PEER_INPUTS must be "on" or "off", got "sometimes"',
+    )
+  })
+
   it('refuses a flag outside its range as bad usage, naming the flag and the range', () => {
     const attempt = () => configFrom({ 'upload-idle-ms': '100' }, {})
     expect(attempt).toThrow(UsageError)

@@ -33,6 +33,8 @@ Options:
   --listen <addrs>    comma-separated libp2p multiaddrs to listen on, instead of one
                       WebSocket listener on --host:--p2p-port (env TABSWARM_LISTEN)
   --announce <addrs>  comma-separated multiaddrs to announce (env TABSWARM_ANNOUNCE)
+  --no-peer-inputs    send every task input from the relay, naming no peer providers
+                      in leases (env TABSWARM_PEER_INPUTS=off, default on)
 
 Limits (each flag over its env variable):
   --work-read-idle-ms <ms>     cut a work stream silent this long while its request is
@@ -90,6 +92,7 @@ export function configFrom(
     'uploads-total'?: string | undefined
     'upload-timeout-ms'?: string | undefined
     'upload-idle-ms'?: string | undefined
+    'no-peer-inputs'?: boolean | undefined
   },
   env: Record<string, string | undefined> = process.env,
 ): TabswarmConfig {
@@ -131,6 +134,7 @@ export function configFrom(
   if (timeout != null) config.api.uploadTimeoutMs = timeout
   const idle = integerFlag('--upload-idle-ms', values['upload-idle-ms'], UPLOADS.uploadIdleMs)
   if (idle != null) config.api.uploadIdleMs = idle
+  if (values['no-peer-inputs'] === true) config.peerInputs = false
   asUsage(() => checkConfig(config))
   return config
 }
@@ -152,6 +156,7 @@ export async function startCommand(args: string[], signal: AbortSignal): Promise
       'uploads-total': { type: 'string' },
       'upload-timeout-ms': { type: 'string' },
       'upload-idle-ms': { type: 'string' },
+      'no-peer-inputs': { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
   })

@@ -1,0 +1,31 @@
+import { appendProgramSource, type Lease } from '@tabswarm/protocol'
+import type { LeaseGrant } from '../coordinator/coordinator-api.ts'
+
+/**
+ * A granted lease as it goes on the wire: the header, and a payload holding a `wgsl`
+ * program's source and nothing else (inputs are fetched by hash; matmul's is empty).
+ */
+export function leaseMessage(grant: LeaseGrant): { lease: Lease; payload: Uint8Array } {
+  const { program } = grant
+  const common = {
+    type: 'lease' as const,
+    leaseId: grant.leaseId,
+    jobId: grant.jobId,
+    taskId: grant.taskId,
+    inputs: grant.inputs,
+    outputs: grant.outputs,
+    ...(grant.workgroups != null ? { workgroups: grant.workgroups } : {}),
+    ...(grant.params != null ? { params: Buffer.from(grant.params).toString('base64') } : {}),
+    expiresInMs: grant.expiresInMs,
+  }
+  if (program.kind === 'matmul') {
+    const { m, k, n } = program
+    return {
+      lease: { ...common, program: { kind: 'matmul', m, k, n } },
+      payload: new Uint8Array(0),
+    }
+  }
+  const { wgsl, kind: _kind, ...rest } = program
+  const { payload, source } = appendProgramSource(new Uint8Array(0), wgsl)
+  return { lease: { ...common, program: { kind: 'wgsl', ...rest, source } }, payload }
+}
