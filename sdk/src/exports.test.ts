@@ -35,11 +35,17 @@ describe('@tabswarm/sdk entry points', () => {
   it('exports the same names from @tabswarm/sdk/contributor', async () => {
     expect(Object.keys(await import('@tabswarm/sdk/contributor')).sort()).toMatchInlineSnapshot(`
       [
+        "InputFetchError",
         "SPEED_PROBE_EDGE",
         "TaskStoppedError",
         "capabilitiesOf",
+        "checkInput",
         "delay",
+        "fallbackInputSource",
+        "fetchTaskInputs",
+        "lruInputSource",
         "measureMatmulGflops",
+        "relayInputSource",
         "runContributor",
         "untilAborted",
         "workChannelOver",
