@@ -48,6 +48,24 @@ export interface SwarmStats {
   }
   /** Malformed or oversized messages other peers sent this tab (each closed its stream). */
   protocolErrors: number
+  /**
+   * When each step of joining first happened (ms since page load), to see where start-up
+   * time goes: relay dial, relay connection, circuit reservation, first announcement sent
+   * (and accepted by pubsub), first peer heard, first WebRTC dial started, first direct link.
+   */
+  timeline: {
+    relayDialAtMs: number | null
+    relayConnectedAtMs: number | null
+    reservedAtMs: number | null
+    announcedAtMs: number | null
+    announceSentAtMs: number | null
+    announceFailedAtMs: number | null
+    firstHeardAtMs: number | null
+    firstDialAtMs: number | null
+    firstDirectAtMs: number | null
+    /** The first WebRTC dial's progress events (`webrtc:send-sdp-offer`, ...) as they came. */
+    firstDialSteps: Record<string, number>
+  }
 }
 
 export function createSwarmStats(peerId: string): SwarmStats {
@@ -78,5 +96,17 @@ export function createSwarmStats(peerId: string): SwarmStats {
       bytesCached: 0,
     },
     protocolErrors: 0,
+    timeline: {
+      relayDialAtMs: null,
+      relayConnectedAtMs: null,
+      reservedAtMs: null,
+      announcedAtMs: null,
+      announceSentAtMs: null,
+      announceFailedAtMs: null,
+      firstHeardAtMs: null,
+      firstDialAtMs: null,
+      firstDirectAtMs: null,
+      firstDialSteps: {},
+    },
   }
 }
