@@ -165,7 +165,8 @@ async function measureTabs(log: (line: string) => void) {
           toDirect.push(stats.peers.firstDirectAtMs!)
           relayToDirect.push(stats.peers.firstDirectAtMs! - stats.relay.firstConnectedAtMs!)
         }
-        const { firstDialSteps, ...timeline } = stats.timeline
+        // Absent in tabs from before the timeline existed (a baseline run of older code).
+        const { firstDialSteps, ...timeline } = stats.timeline ?? { firstDialSteps: {} }
         const steps = Object.entries({ ...timeline, ...firstDialSteps })
           .map(([step, at]) => `${step.replace(/AtMs$/, '')} ${at == null ? '-' : at.toFixed(0)}`)
           .join(', ')

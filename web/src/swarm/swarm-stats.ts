@@ -26,6 +26,8 @@ export interface SwarmStats {
     lastDialError: string | null
     /** Direct connections closed after a request failed on them while another was open. */
     brokenLinksClosed: number
+    /** Blob requests retried on a fresh dial after their connection closed under them. */
+    redialsAfterClose: number
   }
   blobs: {
     fromPeers: number
@@ -79,6 +81,7 @@ export function createSwarmStats(peerId: string): SwarmStats {
       firstDirectAtMs: null,
       lastDialError: null,
       brokenLinksClosed: 0,
+      redialsAfterClose: 0,
     },
     blobs: {
       fromPeers: 0,
