@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -378,12 +378,14 @@ export const swarmArea: BenchArea = {
   name: 'swarm',
   title: 'Swarm: tab start-up, blob throughput tab to tab vs via the relay, relay capacity',
   async run(log) {
+    const loadAtStart = loadavg()[0]!
     const tabRows = PARTS.has('startup') || PARTS.has('throughput') ? await measureTabs(log) : []
     const load = PARTS.has('load') ? await measureRelayLoad(log) : { rows: [], notes: [] }
     return {
       rows: [...tabRows, ...load.rows],
       notes: [
         ...load.notes,
+        `Machine load average (1 min) when the run started: ${loadAtStart.toFixed(1)}; when it ended: ${loadavg()[0]!.toFixed(1)}, on 2 cores shared with other work. Above about 2, every figure here is stretched by it, start-up and MiB/s most, CPU per MiB least.`,
         'All peers run on this one machine (2 cores shared by the relay, Chromium and the load clients): loopback has no network latency or bandwidth limit, so these figures bound the software, not a real network.',
         'Start-up times are from navigation start (performance.now() in the tab) and include the tab starting its GPU worker (SwiftShader here) at the same time, which competes for the CPU. “Relay connection → first direct WebRTC connection” is, per tab that had a peer to meet, its first direct link less its first relay connection: the relay reservation, the announcement on the discovery topic, the peer hearing it and the WebRTC dial (signalled through the relay). The bench log prints each tab’s timeline of those steps.',
         'Tab → tab: the fetching tab asks the holding tab over their direct WebRTC connection; MiB/s = size ÷ time from the request to the verified (sha-256) blob. Via relay: the holding tab uploads over HTTP to the relay’s store, the fetching tab fetches it over its libp2p WebSocket connection to the relay; MiB/s = size ÷ (upload + fetch). Medians of 3 runs (2 at 64 MiB). CPU per MiB: user + system CPU time of the bench process and everything it started (the in-process relay, Chromium’s browser, renderer, network and GPU processes) during the tab → tab fetch, ÷ size; on a machine shared with other work it is steadier than MiB/s, which that work stretches.',
