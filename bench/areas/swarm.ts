@@ -1,5 +1,6 @@
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -36,6 +37,17 @@ const DIALS_PER_SECOND = 80
 /** Clients pinged at each step to sample the relay's latency. */
 const PING_SAMPLE = 100
 
+/**
+ * Parts of the area to run, from `TABSWARM_BENCH_SWARM` (comma-separated: `startup`,
+ * `throughput`, `load`); all of them when unset. For iterating only: the committed figures
+ * come from a full run.
+ */
+const PARTS = new Set(
+  (process.env.TABSWARM_BENCH_SWARM ?? 'startup,throughput,load')
+    .split(',')
+    .map((part) => part.trim()),
+)
+
 function median(values: number[]): number {
   const sorted = [...values].sort((x, y) => x - y)
   return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN
@@ -44,6 +56,51 @@ function median(values: number[]): number {
 function quantile(values: number[], q: number): number {
   const sorted = [...values].sort((x, y) => x - y)
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? Number.NaN
+}
+
+/** Process ids under `pid` (Chromium's browser, renderers, network and GPU processes). */
+function descendants(pid: number): number[] {
+  const found: number[] = []
+  let threads: string[] = []
+  try {
+    threads = readdirSync(`/proc/${pid}/task`)
+  } catch {
+    return found
+  }
+  for (const thread of threads) {
+    let children = ''
+    try {
+      children = readFileSync(`/proc/${pid}/task/${thread}/children`, 'utf8')
+    } catch {}
+    for (const child of children.split(' ').filter(Boolean).map(Number)) {
+      found.push(child, ...descendants(child))
+    }
+  }
+  return found
+}
+
+/**
+ * CPU seconds (user + system) used so far by this process and everything it started: the
+ * in-process relay, Chromium and its renderers. NaN where /proc is missing. On a shared
+ * machine the CPU a transfer costs says more than its wall time, which other work stretches.
+ */
+function benchCpuSeconds(): number {
+  let ticks = 0
+  try {
+    for (const pid of [process.pid, ...descendants(process.pid)]) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        ticks += Number(fields[11]) + Number(fields[12])
+      } catch {
+        // The process ended between listing and reading.
+      }
+    }
+  } catch {
+    return Number.NaN
+  }
+  // USER_HZ is 100 on Linux.
+  return ticks / 100
 }
 
 /** Builds the contributor page into a temp folder, exactly as `npm run build:web` does. */
@@ -89,7 +146,8 @@ async function measureTabs(log: (line: string) => void) {
     // the first direct link is timed on the tabs that had a peer to meet (the 2nd and 3rd).
     const toRelay: number[] = []
     const toDirect: number[] = []
-    for (let round = 0; round < 2; round++) {
+    const relayToDirect: number[] = []
+    for (let round = 0; PARTS.has('startup') && round < 2; round++) {
       const context = await browser.newContext()
       const tabs = []
       for (let i = 0; i < 3; i++) tabs.push(await openSwarmTab(context, relay.running.url))
@@ -103,26 +161,46 @@ async function measureTabs(log: (line: string) => void) {
         )
         const stats = await tab.page.evaluate(() => globalThis.tabswarm.stats())
         toRelay.push(stats.relay.firstConnectedAtMs!)
-        if (i > 0) toDirect.push(stats.peers.firstDirectAtMs!)
+        if (i > 0) {
+          toDirect.push(stats.peers.firstDirectAtMs!)
+          relayToDirect.push(stats.peers.firstDirectAtMs! - stats.relay.firstConnectedAtMs!)
+        }
+        // Absent in tabs from before the timeline existed (a baseline run of older code).
+        const { firstDialSteps, ...timeline } = stats.timeline ?? { firstDialSteps: {} }
+        const steps = Object.entries({ ...timeline, ...firstDialSteps })
+          .map(([step, at]) => `${step.replace(/AtMs$/, '')} ${at == null ? '-' : at.toFixed(0)}`)
+          .join(', ')
+        log(`round ${round} tab ${i}: ${steps}`)
       }
       await context.close()
     }
     log(`page load to relay: ${toRelay.map((v) => v.toFixed(0)).join(', ')} ms`)
     log(`page load to first direct WebRTC: ${toDirect.map((v) => v.toFixed(0)).join(', ')} ms`)
-    rows.push(
-      {
-        case: 'tab start-up',
-        metric: 'page load → first relay connection (median)',
-        value: Math.round(median(toRelay)),
-        unit: 'ms',
-      },
-      {
-        case: 'tab start-up',
-        metric: 'page load → first direct WebRTC connection (median)',
-        value: Math.round(median(toDirect)),
-        unit: 'ms',
-      },
+    log(
+      `relay connection to first direct WebRTC: ${relayToDirect.map((v) => v.toFixed(0)).join(', ')} ms`,
     )
+    if (PARTS.has('startup'))
+      rows.push(
+        {
+          case: 'tab start-up',
+          metric: 'page load → first relay connection (median)',
+          value: Math.round(median(toRelay)),
+          unit: 'ms',
+        },
+        {
+          case: 'tab start-up',
+          metric: 'page load → first direct WebRTC connection (median)',
+          value: Math.round(median(toDirect)),
+          unit: 'ms',
+        },
+        {
+          case: 'tab start-up',
+          metric: 'relay connection → first direct WebRTC connection (median)',
+          value: Math.round(median(relayToDirect)),
+          unit: 'ms',
+        },
+      )
+    if (!PARTS.has('throughput')) return rows
 
     // Throughput: A serves, B fetches. Tab to tab over WebRTC, beside the same size stored
     // on the relay by A (HTTP upload) and fetched by B over its relay connection.
@@ -141,15 +219,18 @@ async function measureTabs(log: (line: string) => void) {
     for (const mib of BLOB_SIZES_MIB) {
       const reps = mib >= 64 ? 2 : 3
       const direct: number[] = []
+      const directCpuMsPerMiB: number[] = []
       const viaRelay: number[] = []
       for (let r = 0; r < reps; r++) {
         const peerBlob = await putRandom(a.page, mib * MiB, false)
+        const cpuBefore = benchCpuSeconds()
         const got = await b.page.evaluate(
           ([hash, from]) =>
             globalThis.tabswarm.fetchBlob(hash, { providers: [from], relay: false }),
           [peerBlob.hash, a.peerId] as const,
         )
         direct.push(mib / (got.elapsedMs / 1000))
+        directCpuMsPerMiB.push(((benchCpuSeconds() - cpuBefore) * 1000) / mib)
         const relayBlob = await putRandom(a.page, mib * MiB, true)
         const fetched = await b.page.evaluate(
           (hash) => globalThis.tabswarm.fetchBlob(hash, { askConnectedPeers: false }),
@@ -160,7 +241,7 @@ async function measureTabs(log: (line: string) => void) {
         viaRelay.push(mib / ((relayBlob.uploadMs + fetched.elapsedMs) / 1000))
       }
       log(
-        `${mib} MiB: tab→tab ${direct.map((v) => v.toFixed(1)).join(', ')} MiB/s; via relay ${viaRelay.map((v) => v.toFixed(1)).join(', ')} MiB/s`,
+        `${mib} MiB: tab→tab ${direct.map((v) => v.toFixed(1)).join(', ')} MiB/s (CPU ${directCpuMsPerMiB.map((v) => v.toFixed(0)).join(', ')} ms/MiB); via relay ${viaRelay.map((v) => v.toFixed(1)).join(', ')} MiB/s`,
       )
       rows.push({
         case: `blob ${mib} MiB`,
@@ -168,6 +249,12 @@ async function measureTabs(log: (line: string) => void) {
         value: Number(median(direct).toFixed(1)),
         unit: 'MiB/s',
         vs: { name: 'via-relay', value: Number(median(viaRelay).toFixed(1)) },
+      })
+      rows.push({
+        case: `blob ${mib} MiB`,
+        metric: 'tab → tab over WebRTC: CPU per MiB, all bench processes (median)',
+        value: Math.round(median(directCpuMsPerMiB)),
+        unit: 'ms/MiB',
       })
     }
   } finally {
@@ -291,15 +378,17 @@ export const swarmArea: BenchArea = {
   name: 'swarm',
   title: 'Swarm: tab start-up, blob throughput tab to tab vs via the relay, relay capacity',
   async run(log) {
-    const tabRows = await measureTabs(log)
-    const load = await measureRelayLoad(log)
+    const loadAtStart = loadavg()[0]!
+    const tabRows = PARTS.has('startup') || PARTS.has('throughput') ? await measureTabs(log) : []
+    const load = PARTS.has('load') ? await measureRelayLoad(log) : { rows: [], notes: [] }
     return {
       rows: [...tabRows, ...load.rows],
       notes: [
         ...load.notes,
+        `Machine load average (1 min) when the run started: ${loadAtStart.toFixed(1)}; when it ended: ${loadavg()[0]!.toFixed(1)}, on 2 cores shared with other work. Above about 2, every figure here is stretched by it, start-up and MiB/s most, CPU per MiB least.`,
         'All peers run on this one machine (2 cores shared by the relay, Chromium and the load clients): loopback has no network latency or bandwidth limit, so these figures bound the software, not a real network.',
-        'Start-up times are from navigation start (performance.now() in the tab) and include the tab starting its GPU worker (SwiftShader here) at the same time, which competes for the CPU.',
-        'Tab → tab: the fetching tab asks the holding tab over their direct WebRTC connection; MiB/s = size ÷ time from the request to the verified (sha-256) blob. Via relay: the holding tab uploads over HTTP to the relay’s store, the fetching tab fetches it over its libp2p WebSocket connection to the relay; MiB/s = size ÷ (upload + fetch). Medians of 3 runs (2 at 64 MiB).',
+        'Start-up times are from navigation start (performance.now() in the tab) and include the tab starting its GPU worker (SwiftShader here) at the same time, which competes for the CPU. “Relay connection → first direct WebRTC connection” is, per tab that had a peer to meet, its first direct link less its first relay connection: the relay reservation, the announcement on the discovery topic, the peer hearing it and the WebRTC dial (signalled through the relay). The bench log prints each tab’s timeline of those steps.',
+        'Tab → tab: the fetching tab asks the holding tab over their direct WebRTC connection; MiB/s = size ÷ time from the request to the verified (sha-256) blob. Via relay: the holding tab uploads over HTTP to the relay’s store, the fetching tab fetches it over its libp2p WebSocket connection to the relay; MiB/s = size ÷ (upload + fetch). Medians of 3 runs (2 at 64 MiB). CPU per MiB: user + system CPU time of the bench process and everything it started (the in-process relay, Chromium’s browser, renderer, network and GPU processes) during the tab → tab fetch, ÷ size; on a machine shared with other work it is steadier than MiB/s, which that work stretches.',
         'Relay capacity: Node libp2p clients (WebSockets, noise, yamux) in the bench process dial a `tabswarm start` child process in batches of 25, at most 80 new connections per second (under the relay’s per-host limit of 100/s, since every client here shares 127.0.0.1), then up to 100 of them ping it at once. The ramp stops at the first step where ping p95 exceeds 3× the first step’s or errors exceed 1 % of the peers, or after about 150 s.',
       ],
     }

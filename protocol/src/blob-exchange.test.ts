@@ -1,7 +1,13 @@
 import { lpStream, streamPair } from '@libp2p/utils'
 import { describe, expect, it } from 'vitest'
 import { bytesReader, memoryBlobSource, requestBlob, serveBlobRequest } from './blob-exchange.ts'
-import { BlobResponseSchema, MAX_BLOB_BYTES, MAX_BLOB_HEADER_BYTES } from './blob-messages.ts'
+import {
+  BlobResponseSchema,
+  DEFAULT_BLOB_CHUNK_BYTES,
+  MAX_BLOB_BYTES,
+  MAX_BLOB_CHUNK_BYTES,
+  MAX_BLOB_HEADER_BYTES,
+} from './blob-messages.ts'
 import { decodeFrame, encodeFrame } from './frame.ts'
 import type { ProtocolError } from './protocol-error.ts'
 import { sha256Hex } from './sha256.ts'
@@ -19,8 +25,7 @@ function bytes(size: number, seed = 1): Uint8Array {
 const signal = () => AbortSignal.timeout(10_000)
 
 describe('blob exchange', () => {
-  it('streams a multi-chunk blob and verifies its hash', async () => {
-    // Larger than the receiver's first buffer, so it grows while chunks arrive.
+  it('streams a multi-chunk blob in 1 MiB frames and verifies its hash', async () => {
     const blob = bytes(2 * 1024 * 1024 + 3 * 256 * 1024 + 17)
     const hash = await sha256Hex(blob)
     const [client, server] = await streamPair()
@@ -42,8 +47,49 @@ describe('blob exchange', () => {
     })
     await serving
     expect(got).toEqual(blob)
+    // One buffer of exactly the blob's size, not a view into something larger.
+    expect(got.byteOffset).toBe(0)
+    expect(got.buffer.byteLength).toBe(blob.byteLength)
     expect(served).toBe(blob.byteLength)
-    expect(progress.length).toBe(12)
+    // Default frames are the largest receivers accept: 2 full ones and the rest.
+    expect(DEFAULT_BLOB_CHUNK_BYTES).toBe(MAX_BLOB_CHUNK_BYTES)
+    expect(progress).toEqual([1024 * 1024, 2 * 1024 * 1024, blob.byteLength])
+  })
+
+  it('assembles a blob from many small frames, whatever chunk size the server picked', async () => {
+    const blob = bytes(100_003, 7)
+    const hash = await sha256Hex(blob)
+    const [client, server] = await streamPair()
+    const serving = serveBlobRequest(
+      server,
+      memoryBlobSource({ get: (h) => (h === hash ? blob : undefined) }),
+      { signal: signal(), chunkBytes: 1000 },
+    )
+    const progress: number[] = []
+    const got = await requestBlob(client, hash, {
+      signal: signal(),
+      onProgress: (received) => progress.push(received),
+    })
+    await serving
+    expect(got).toEqual(blob)
+    expect(progress.length).toBe(101)
+  })
+
+  it('refuses a multi-frame blob with one wrong byte in its last frame', async () => {
+    const blob = bytes(3 * 1024 * 1024 + 5, 3)
+    const hash = await sha256Hex(blob)
+    const wrong = blob.slice()
+    wrong[wrong.length - 1]! ^= 1
+    const [client, server] = await streamPair()
+    const serving = serveBlobRequest(
+      server,
+      memoryBlobSource({ get: (h) => (h === hash ? wrong : undefined) }),
+      { signal: signal() },
+    )
+    await expect(requestBlob(client, hash, { signal: signal() })).rejects.toMatchObject({
+      code: 'HASH_MISMATCH',
+    })
+    await serving.catch(() => {})
   })
 
   it('reports a blob the server does not hold', async () => {
@@ -84,6 +130,24 @@ describe('blob exchange', () => {
       requestBlob(client, hash, { signal: signal(), maxBytes: 1024 }),
     ).rejects.toMatchObject({ code: 'TOO_LARGE' })
     await serving.catch(() => {})
+  })
+
+  it('refuses chunks that run past the announced size, and a stream that ends early', async () => {
+    for (const [sizes, announced] of [
+      [[6, 6], 10],
+      [[4], 10],
+    ] as const) {
+      const [client, server] = await streamPair()
+      const lp = lpStream(server)
+      void lp.read().then(async () => {
+        await lp.write(encodeFrame({ type: 'blob', hash: 'd'.repeat(64), size: announced }))
+        for (const n of sizes) await lp.write(new Uint8Array(n))
+        await server.close()
+      })
+      await expect(requestBlob(client, 'd'.repeat(64), { signal: signal() })).rejects.toMatchObject(
+        { code: 'TRUNCATED' },
+      )
+    }
   })
 
   it('fails a stalled transfer after the idle timeout', async () => {

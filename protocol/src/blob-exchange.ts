@@ -19,9 +19,9 @@ import { sha256Hex } from './sha256.ts'
 
 /**
  * Both ends of one blob exchange: `get <sha-256>` answered by a `blob` header and the
- * bytes in chunk frames. The receiver checks every length before allocating, assembles
- * into a buffer that grows with what arrived (never more than the announced size), and
- * hashes the whole blob before handing it out: a peer can waste a stream, never plant
+ * bytes in chunk frames. The receiver checks every length before allocating, keeps the
+ * chunks as they arrive (never more than the announced size: memory follows what arrived),
+ * copies them once into the blob, and hashes the whole blob before handing it out: a peer can waste a stream, never plant
  * wrong bytes. The server reads the blob a chunk at a time from its source.
  */
 
@@ -75,7 +75,7 @@ export interface RequestBlobOptions {
 /** Options for serving one request. */
 export interface ServeBlobOptions {
   signal: AbortSignal
-  /** Bytes per chunk frame, at most MAX_BLOB_CHUNK_BYTES. @default 256 KiB */
+  /** Bytes per chunk frame, at most MAX_BLOB_CHUNK_BYTES. @default 1 MiB (DEFAULT_BLOB_CHUNK_BYTES) */
   chunkBytes?: number
   /** Called when the request breaks the protocol; the stream is answered and closed. */
   onProtocolError?: (err: ProtocolError) => void
@@ -91,9 +91,6 @@ export interface ServeBlobOptions {
 
 /** Budget for a blob request to arrive once its stream is open. */
 const DEFAULT_REQUEST_TIMEOUT_MS = 10_000
-
-/** The first chunk's buffer; it doubles as bytes arrive, so a size announced is not memory taken. */
-const INITIAL_RECEIVE_BYTES = 1024 * 1024
 
 const DEFAULT_IDLE_TIMEOUT_MS = 15_000
 
@@ -119,11 +116,12 @@ export async function requestBlob(
   const idle = new AbortController()
   let idleTimer: ReturnType<typeof setTimeout> | undefined
   const readSignal = AbortSignal.any([options.signal, idle.signal])
+  // A frame as it arrived: a list over the transport's own buffers, not yet copied.
   const read = async () => {
     clearTimeout(idleTimer)
     idleTimer = setTimeout(() => idle.abort(), idleMs)
     try {
-      return (await lp.read({ signal: readSignal })).subarray()
+      return await lp.read({ signal: readSignal })
     } catch (err) {
       if (options.signal.aborted) throw err
       if (idle.signal.aborted) {
@@ -136,7 +134,7 @@ export async function requestBlob(
   }
   try {
     await lp.write(encodeFrame(request), { signal: options.signal })
-    const headerBytes = await read()
+    const headerBytes = (await read()).subarray()
     if (headerBytes.byteLength > MAX_BLOB_HEADER_BYTES) {
       throw new ProtocolError(
         'MESSAGE_TOO_LARGE',
@@ -165,7 +163,10 @@ export async function requestBlob(
         `blob ${hash} is ${header.size} bytes, limit ${maxBytes}`,
       )
     }
-    let blob = new Uint8Array(Math.min(header.size, INITIAL_RECEIVE_BYTES))
+    // The chunks are kept as they arrived (views of the transport's buffers) and copied once,
+    // into a buffer of exactly the announced size, when the last one is in: memory follows
+    // what arrived, never the size a peer announced, and every byte is copied once.
+    const parts: Uint8Array[] = []
     let received = 0
     while (received < header.size) {
       const chunk = await read()
@@ -178,17 +179,11 @@ export async function requestBlob(
           `blob ${hash} runs past its announced ${header.size} bytes`,
         )
       }
-      if (received + chunk.byteLength > blob.byteLength) {
-        const grown = new Uint8Array(
-          Math.min(header.size, Math.max(2 * blob.byteLength, received + chunk.byteLength)),
-        )
-        grown.set(blob.subarray(0, received))
-        blob = grown
-      }
-      blob.set(chunk, received)
+      for (const part of chunk) parts.push(part)
       received += chunk.byteLength
       options.onProgress?.(received, header.size)
     }
+    const blob = concatParts(parts, header.size)
     const actual = await sha256Hex(blob)
     if (actual !== hash) {
       throw new BlobFetchError(
@@ -278,6 +273,19 @@ export async function serveBlobRequest(
     stream.abort(err as Error)
     if (!(err instanceof ProtocolError)) throw err
   }
+}
+
+/** `parts` laid end to end in one buffer of `size` bytes (their total). */
+function concatParts(parts: Uint8Array[], size: number): Uint8Array {
+  if (parts.length === 1 && parts[0]!.byteLength === size) return parts[0]!
+  const blob = new Uint8Array(size)
+  let offset = 0
+  for (const part of parts) {
+    blob.set(part, offset)
+    offset += part.byteLength
+  }
+  parts.length = 0
+  return blob
 }
 
 function writeRefusal(

@@ -14,8 +14,12 @@ export const MAX_BLOB_BYTES = 256 * 1024 * 1024
 /** Largest chunk frame on the wire. A sender picks any size up to this. */
 export const MAX_BLOB_CHUNK_BYTES = 1024 * 1024
 
-/** Chunk size a server sends by default: big enough to amortise framing, small enough to interleave. */
-export const DEFAULT_BLOB_CHUNK_BYTES = 256 * 1024
+/**
+ * Chunk size a server sends by default: the largest frame receivers accept, so a blob costs
+ * few frames (each one read, checked and listed by the receiver). Streams interleave below
+ * the frames anyway: a WebRTC data channel or yamux cuts a frame into its own messages.
+ */
+export const DEFAULT_BLOB_CHUNK_BYTES = MAX_BLOB_CHUNK_BYTES
 
 /** Largest header frame (request or response): a few short fields, nothing more. */
 export const MAX_BLOB_HEADER_BYTES = 4 * 1024

@@ -76,6 +76,72 @@ describe('blob fetch over direct connections', () => {
     expect(stats.peers.brokenLinksClosed).toBe(1)
   })
 
+  it('redials a peer once when its only connection closed under the request', async () => {
+    const [self, holder] = [await newPeer(), await newPeer()]
+    const blob = new Uint8Array(50_000).map((_, i) => i % 251)
+    const open: Connection[] = []
+    const stats = createSwarmStats(self.toString())
+    // The first connection fails the request and is closed by then; a dial opens a good one.
+    const closing = fakeConnection(holder, open)
+    const dials: string[] = []
+    const fetchBlob = createBlobFetcher({
+      node: {
+        peerId: self,
+        getConnections: (peer?: PeerId) =>
+          open.filter((c) => peer == null || c.remotePeer.equals(peer)),
+      } as unknown as Libp2p,
+      cache: createBlobCache(),
+      stats,
+      relayPeer: () => undefined,
+      connectDirect: async (peer) => {
+        const existing = open.find((c) => c.remotePeer.equals(peer) && isDirect(c))
+        if (existing) {
+          if (existing === closing.connection) {
+            ;(existing as { status: string }).status = 'closed'
+            open.splice(open.indexOf(existing), 1)
+          }
+          return existing
+        }
+        dials.push(peer.toString())
+        return fakeConnection(holder, open, blob).connection
+      },
+    })
+    const got = await fetchBlob(await sha256Hex(blob), {
+      providers: [holder.toString()],
+      relay: false,
+    })
+    expect(got.bytes).toEqual(blob)
+    expect(dials).toEqual([holder.toString()])
+    expect(stats.peers.redialsAfterClose).toBe(1)
+  })
+
+  it('redials a closed connection once only: a peer that keeps failing costs two attempts', async () => {
+    const [self, holder] = [await newPeer(), await newPeer()]
+    const open: Connection[] = []
+    const stats = createSwarmStats(self.toString())
+    let attempts = 0
+    const fetchBlob = createBlobFetcher({
+      node: {
+        peerId: self,
+        getConnections: () => [],
+      } as unknown as Libp2p,
+      cache: createBlobCache(),
+      stats,
+      relayPeer: () => undefined,
+      connectDirect: async (peer) => {
+        attempts++
+        const { connection } = fakeConnection(peer, open)
+        ;(connection as { status: string }).status = 'closed'
+        return connection
+      },
+    })
+    await expect(
+      fetchBlob('cd'.repeat(32), { providers: [holder.toString()], relay: false }),
+    ).rejects.toThrow(/close event/)
+    expect(attempts).toBe(2)
+    expect(stats.peers.redialsAfterClose).toBe(1)
+  })
+
   it('gives a peer with one failing connection a single attempt, and keeps the connection', async () => {
     const { holder, open, stats, fetchBlob } = await setUp()
     const only = fakeConnection(holder, open)

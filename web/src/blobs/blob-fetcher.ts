@@ -166,7 +166,18 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
       tried.add(key)
       // A connection can die on one side only (two tabs dialling each other at once can
       // leave one of the pair half open): when it fails, it is closed and the peer's other
-      // direct connection, if it has one, gets the request instead.
+      // direct connection, if it has one, gets the request instead. A connection that
+      // closed under the request (the peer's tab dropped it, ICE lost it) is redialled
+      // once: one more dial per peer and fetch, never a loop.
+      let redialled = false
+      const redialAfter = (broken: Connection | undefined, err: unknown) => {
+        if (redialled || broken == null || broken.status === 'open' || isPeerAnswer(err)) {
+          return false
+        }
+        redialled = true
+        stats.peers.redialsAfterClose++
+        return true
+      }
       for (;;) {
         signal.throwIfAborted()
         let connection: Connection | undefined
@@ -178,6 +189,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
         } catch (err) {
           if (signal.aborted) throw err
           if (!peersOutOfTime() && dropBroken(peer, connection, err)) continue
+          if (!peersOutOfTime() && redialAfter(connection, err)) continue
           fallback.unreachable.push(key)
           note(key, err)
           if (peersOutOfTime()) break peers
@@ -206,6 +218,7 @@ export function createBlobFetcher(options: BlobFetcherOptions): BlobFetcher {
           if (!peersOutOfTime() && !isPeerAnswer(err) && dropBroken(peer, connection, err)) {
             continue
           }
+          if (!peersOutOfTime() && redialAfter(connection, err)) continue
           if ((err as BlobFetchError).code === 'NOT_FOUND') fallback.notHeld.push(key)
           else fallback.failed.push(key)
           note(key, err)

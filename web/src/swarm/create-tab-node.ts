@@ -28,6 +28,16 @@ export interface TabNodeOptions {
 }
 
 /**
+ * Data channel settings between tabs. `@libp2p/webrtc` sends 16 KiB messages by default
+ * (for go- and rust-libp2p peers); tabs only ever link to tabs, and browsers accept
+ * 256 KiB messages (Chromium's and Safari's SCTP limit; Firefox's is larger), so a blob
+ * costs 16× fewer messages, each framed, copied and dispatched on both ends. The largest
+ * message sent is this less 3 bytes: the stream's own overhead estimate is sized for 16 KiB
+ * messages, and its length prefix goes in a message of its own.
+ */
+export const TAB_DATA_CHANNEL = { maxMessageSize: 256 * 1024 } as const
+
+/**
  * The tab's libp2p node: WebSockets to the relay, circuit relay for signalling, direct
  * WebRTC to other tabs, and gossipsub-based discovery through the relay. Created stopped:
  * the caller starts it once its handlers are registered.
@@ -39,7 +49,10 @@ export async function createTabNode(options: TabNodeOptions) {
     addresses: { listen: ['/p2p-circuit', '/webrtc'] },
     transports: [
       webSockets(),
-      webRTC({ rtcConfiguration: { iceServers: options.iceServers ?? [] } }),
+      webRTC({
+        rtcConfiguration: { iceServers: options.iceServers ?? [] },
+        dataChannel: TAB_DATA_CHANNEL,
+      }),
       circuitRelayTransport(),
     ],
     connectionEncrypters: [noise()],

@@ -143,7 +143,10 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     }
     stats.peers.discovered = heard.size
     stats.peers.direct = linked.size
-    if (stats.peers.direct > 0) stats.peers.firstDirectAtMs ??= now
+    if (stats.peers.direct > 0) {
+      stats.peers.firstDirectAtMs ??= now
+      stats.timeline.firstDirectAtMs ??= now
+    }
     return linked
   }
 
@@ -163,11 +166,21 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     if (targets.length === 0 && relayAddr != null) targets.push(webRtcAddrVia(relayAddr, peer))
     // The dial lives as long as the swarm and its own budget, never one caller's signal:
     // others may be waiting on it.
+    const firstDial = stats.timeline.firstDialAtMs == null
+    stats.timeline.firstDialAtMs ??= clock()
     const dial = (async () => {
       if (targets.length === 0) throw new Error(`no WebRTC address known for ${key}`)
       const connection = await node.dial(targets, {
         signal: AbortSignal.any([signal, AbortSignal.timeout(dialTimeoutMs)]),
+        ...(firstDial
+          ? {
+              onProgress: (event: { type: string }) => {
+                stats.timeline.firstDialSteps[event.type] ??= clock()
+              },
+            }
+          : {}),
       })
+      if (firstDial) stats.timeline.firstDialSteps['dial:done'] = clock()
       if (!isDirect(connection)) {
         throw new Error(`the connection to ${key} is relayed, not direct`)
       }
@@ -190,6 +203,7 @@ export function linkDirectPeers(options: DirectPeersOptions): {
     const key = id.toString()
     if (key === self || options.relayPeer()?.equals(id)) return
     const now = clock()
+    stats.timeline.firstHeardAtMs ??= now
     hear(key, now)
     const linked = refresh()
     if (linked.has(key) || dialling.has(key)) return

@@ -66,6 +66,9 @@ describe('keeping the tab connected to the relay', () => {
       onEvent: (event) => events.push(event),
     })
     await until(() => stats.relay.connected)
+    // The start-up timeline: first dial before first connection.
+    expect(stats.timeline.relayDialAtMs).not.toBeNull()
+    expect(stats.timeline.relayConnectedAtMs).toBeGreaterThanOrEqual(stats.timeline.relayDialAtMs!)
     const retries = events.flatMap((e) => (e.type === 'relay-retry' ? [e.retryInMs] : []))
     expect(retries).toEqual([4, 8, 16, 32])
     expect(stats.relay.failedDials).toBe(4)

@@ -57,11 +57,13 @@ export async function keepRelayConnected(options: RelayLinkOptions): Promise<voi
     try {
       if (addrs.length === 0) addrs = await options.lookUp(signal)
       const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(dialTimeoutMs)])
+      stats.timeline.relayDialAtMs ??= performance.now()
       const connection = await node.dial(addrs, { signal: dialSignal })
       const relay = connection.remotePeer
       stats.relay.connected = true
       stats.relay.connects++
       stats.relay.firstConnectedAtMs ??= performance.now()
+      stats.timeline.relayConnectedAtMs ??= stats.relay.firstConnectedAtMs
       attempt = 0
       emit({ type: 'relay-connected', relay: connection.remoteAddr.toString() })
       await disconnected(node, relay, signal)

@@ -26,6 +26,8 @@ export interface SwarmStats {
     lastDialError: string | null
     /** Direct connections closed after a request failed on them while another was open. */
     brokenLinksClosed: number
+    /** Blob requests retried on a fresh dial after their connection closed under them. */
+    redialsAfterClose: number
   }
   blobs: {
     fromPeers: number
@@ -48,6 +50,24 @@ export interface SwarmStats {
   }
   /** Malformed or oversized messages other peers sent this tab (each closed its stream). */
   protocolErrors: number
+  /**
+   * When each step of joining first happened (ms since page load), to see where start-up
+   * time goes: relay dial, relay connection, circuit reservation, first announcement sent
+   * (and accepted by pubsub), first peer heard, first WebRTC dial started, first direct link.
+   */
+  timeline: {
+    relayDialAtMs: number | null
+    relayConnectedAtMs: number | null
+    reservedAtMs: number | null
+    announcedAtMs: number | null
+    announceSentAtMs: number | null
+    announceFailedAtMs: number | null
+    firstHeardAtMs: number | null
+    firstDialAtMs: number | null
+    firstDirectAtMs: number | null
+    /** The first WebRTC dial's progress events (`webrtc:send-sdp-offer`, ...) as they came. */
+    firstDialSteps: Record<string, number>
+  }
 }
 
 export function createSwarmStats(peerId: string): SwarmStats {
@@ -61,6 +81,7 @@ export function createSwarmStats(peerId: string): SwarmStats {
       firstDirectAtMs: null,
       lastDialError: null,
       brokenLinksClosed: 0,
+      redialsAfterClose: 0,
     },
     blobs: {
       fromPeers: 0,
@@ -78,5 +99,17 @@ export function createSwarmStats(peerId: string): SwarmStats {
       bytesCached: 0,
     },
     protocolErrors: 0,
+    timeline: {
+      relayDialAtMs: null,
+      relayConnectedAtMs: null,
+      reservedAtMs: null,
+      announcedAtMs: null,
+      announceSentAtMs: null,
+      announceFailedAtMs: null,
+      firstHeardAtMs: null,
+      firstDialAtMs: null,
+      firstDirectAtMs: null,
+      firstDialSteps: {},
+    },
   }
 }

@@ -1,12 +1,12 @@
-import { publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { DISCOVERY_TOPIC, encodeAnnouncement, sha256Hex } from '@tabswarm/protocol'
+import { sha256Hex } from '@tabswarm/protocol'
 import { createBlobCache } from '../blobs/blob-cache.ts'
 import { type BlobFetcher, createBlobFetcher } from '../blobs/blob-fetcher.ts'
 import { serveCachedBlobs } from '../blobs/blob-server.ts'
 import type { TabIdentity } from '../identity/tab-identity.ts'
+import { announceOnReservation } from './announcer.ts'
 import { createTabNode, type TabNode } from './create-tab-node.ts'
 import { linkDirectPeers } from './direct-peers.ts'
 import { keepRelayConnected, type RelayLinkEvent } from './relay-link.ts'
@@ -95,24 +95,9 @@ async function join(
   }
   let relayPeer = relayPeerOf(relayAddrs)
 
-  // Announce as soon as the relay reservation gives us a reachable circuit address, rather
-  // than waiting for the discovery interval: the same signed record pubsub-peer-discovery
-  // publishes, through the public pubsub API.
-  const announce = () => {
-    const addrs = node.getMultiaddrs()
-    const { publicKey } = node.peerId
-    if (publicKey == null || !addrs.some((ma) => ma.toString().includes('/p2p-circuit'))) return
-    const announcement = encodeAnnouncement({
-      publicKey: publicKeyToProtobuf(publicKey),
-      addrs: addrs.map((ma) => ma.bytes),
-    })
-    node.services.pubsub.publish(DISCOVERY_TOPIC, announcement).catch(() => {
-      // No subscriber yet: the periodic announcement covers it.
-    })
-  }
-  const onSelfUpdate = () => announce()
-
   await serveCachedBlobs({ node, cache, stats })
+  // Listening before the node starts: the reservation may come at any time after.
+  const announcer = announceOnReservation({ node, pubsub: node.services.pubsub, stats })
   const links = linkDirectPeers({
     node,
     discovery: node.services.discovery,
@@ -120,13 +105,11 @@ async function join(
     signal,
     relayPeer: () => relayPeer,
     relayAddr: () => relayAddrs[0],
-    announce,
+    announce: announcer.announce,
     ...(options.maxDirectPeers != null ? { maxDirectPeers: options.maxDirectPeers } : {}),
   })
   signal.throwIfAborted()
   await node.start()
-
-  node.addEventListener('self:peer:update', onSelfUpdate)
 
   const relayLoop = keepRelayConnected({
     node,
@@ -145,7 +128,7 @@ async function join(
 
   const stopped = (async () => {
     await relayLoop
-    node.removeEventListener('self:peer:update', onSelfUpdate)
+    announcer.stop()
     links.stop()
     await node.stop()
     options.identity.release()
