@@ -14,6 +14,10 @@ import type { BenchRow } from '../bench-types.ts'
  */
 
 const TABS = 4
+
+/** How the job egress rows are measured, for the report's notes. */
+export const EGRESS_NOTE =
+  "each job runs on 4 contributor tabs (one Chromium, SwiftShader) against an in-process relay, twice: peers first (leases name the peers that announced holding each input; tabs fetch from them over direct WebRTC, the relay as the fallback) and all-from-relay (the relay setting `peerInputs` off: leases name no providers, so every tab fetches each input it lacks from the relay; its own cache still counts). relay_egress_bytes_per_task = the increase of the relay's `tabswarm_relay_blob_bytes_sent_total` and `tabswarm_relay_work_bytes_sent_total` over the job ÷ its tasks. The peer share is bytesFromPeers ÷ (bytesFromPeers + bytesFromRelay) summed over the tabs' swarm stats. Matmul: 512×512·512×512 in 64×64 tiles (64 tasks; each 128 KiB row band of A and column band of B is read by 8 tiles). Custom: 16 uploaded float32 inputs of 1 MiB, 64 tasks each adding two of them."
 /** Matmul: 512×512·512×512 in 64×64 tiles, so every 128 KiB band is read by 8 tiles. */
 const MATMUL = { m: 512, k: 512, n: 512, tile: 64 }
 /** Custom: 16 input blobs of 1 MiB, 64 tasks, each reading two of them. */
@@ -183,6 +187,13 @@ export async function measureJobEgress(
           metric: 'input bytes served by peers',
           value: Number(peers.peerFraction.toFixed(3)),
           unit: 'fraction',
+        },
+        {
+          case: label,
+          metric: 'job wall time, submit → completed',
+          value: Math.round(peers.elapsedMs),
+          unit: 'ms',
+          vs: { name: 'all-from-relay', value: Math.round(relayOnly.elapsedMs) },
         },
       )
     }

@@ -18,6 +18,7 @@ import { startInProcessRelay } from '../../tests/support/in-process-relay.ts'
 import { openSwarmTab } from '../../tests/support/swarm-tabs.ts'
 import { startTabswarmProcess } from '../../tests/support/tabswarm-process.ts'
 import type { BenchArea, BenchRow } from '../bench-types.ts'
+import { EGRESS_NOTE, measureJobEgress } from './swarm-job-egress.ts'
 
 const MiB = 1024 * 1024
 const BLOB_SIZES_MIB = [1, 16, 64]
@@ -39,7 +40,7 @@ const PING_SAMPLE = 100
 
 /**
  * Parts of the area to run, from `TABSWARM_BENCH_SWARM` (comma-separated: `startup`,
- * `throughput`, `load`); all of them when unset. For iterating only: the committed figures
+ * `throughput`, `egress`, `load`); all of them when unset. For iterating only: the committed figures
  * come from a full run.
  */
 const PARTS = new Set(
@@ -376,19 +377,30 @@ async function measureRelayLoad(log: (line: string) => void) {
 
 export const swarmArea: BenchArea = {
   name: 'swarm',
-  title: 'Swarm: tab start-up, blob throughput tab to tab vs via the relay, relay capacity',
+  title:
+    'Swarm: tab start-up, blob throughput tab to tab vs via the relay, job data over the data plane, relay capacity',
   async run(log) {
     const loadAtStart = loadavg()[0]!
     const tabRows = PARTS.has('startup') || PARTS.has('throughput') ? await measureTabs(log) : []
+    let egressRows: BenchRow[] = []
+    if (PARTS.has('egress')) {
+      const page = await buildContributorPage()
+      try {
+        egressRows = await measureJobEgress(page.root, log)
+      } finally {
+        await page.remove()
+      }
+    }
     const load = PARTS.has('load') ? await measureRelayLoad(log) : { rows: [], notes: [] }
     return {
-      rows: [...tabRows, ...load.rows],
+      rows: [...tabRows, ...egressRows, ...load.rows],
       notes: [
         ...load.notes,
         `Machine load average (1 min) when the run started: ${loadAtStart.toFixed(1)}; when it ended: ${loadavg()[0]!.toFixed(1)}, on 2 cores shared with other work. Above about 2, every figure here is stretched by it, start-up and MiB/s most, CPU per MiB least.`,
         'All peers run on this one machine (2 cores shared by the relay, Chromium and the load clients): loopback has no network latency or bandwidth limit, so these figures bound the software, not a real network.',
         'Start-up times are from navigation start (performance.now() in the tab) and include the tab starting its GPU worker (SwiftShader here) at the same time, which competes for the CPU. “Relay connection → first direct WebRTC connection” is, per tab that had a peer to meet, its first direct link less its first relay connection: the relay reservation, the announcement on the discovery topic, the peer hearing it and the WebRTC dial (signalled through the relay). The bench log prints each tab’s timeline of those steps.',
         'Tab → tab: the fetching tab asks the holding tab over their direct WebRTC connection; MiB/s = size ÷ time from the request to the verified (sha-256) blob. Via relay: the holding tab uploads over HTTP to the relay’s store, the fetching tab fetches it over its libp2p WebSocket connection to the relay; MiB/s = size ÷ (upload + fetch). Medians of 3 runs (2 at 64 MiB). CPU per MiB: user + system CPU time of the bench process and everything it started (the in-process relay, Chromium’s browser, renderer, network and GPU processes) during the tab → tab fetch, ÷ size; on a machine shared with other work it is steadier than MiB/s, which that work stretches.',
+        `Job egress: ${EGRESS_NOTE}`,
         'Relay capacity: Node libp2p clients (WebSockets, noise, yamux) in the bench process dial a `tabswarm start` child process in batches of 25, at most 80 new connections per second (under the relay’s per-host limit of 100/s, since every client here shares 127.0.0.1), then up to 100 of them ping it at once. The ramp stops at the first step where ping p95 exceeds 3× the first step’s or errors exceed 1 % of the peers, or after about 150 s.',
       ],
     }

@@ -26,6 +26,7 @@ import { createJobPublication } from './jobs/job-publication.ts'
 import { type JobRuntime, loadInputs, type TaskRuntime } from './jobs/job-runtime.ts'
 import { jobView } from './jobs/job-view.ts'
 import { resultPayloadBytes } from './jobs/result-bytes.ts'
+import { taskInputRefs } from './jobs/task-inputs.ts'
 import { tensorBytes } from './jobs/tensor-bytes.ts'
 import { refuseUncompilableWgsl, type WgslCheck } from './jobs/wgsl-submit-check.ts'
 import { leaseGrant } from './leases/lease-grant.ts'
@@ -328,6 +329,20 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     })
   }
 
+  /**
+   * A serving peer that returns a task has its inputs in its cache: it is named as their
+   * provider from now on, not only after its next lease request announces them.
+   */
+  function noteInputsHeld(peerId: string, leaseId: string): void {
+    const lease = leases.get(leaseId)
+    const job = lease != null && lease.peerId === peerId ? jobs.get(lease.jobId) : undefined
+    if (lease == null || job == null) return
+    holders.provide(
+      peerId,
+      taskInputRefs(job.row.id, job.inputs, lease.taskIndex, parts).map((ref) => ref.sha256),
+    )
+  }
+
   function reclaimExpiredLeases(): number {
     const now = clock.now()
     const expired = leases.expired(now)
@@ -602,7 +617,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       dropLease(leaseId, 'front')
     },
 
-    submitResult: (peerId, leaseId, outputs) => acceptance.record(peerId, leaseId, outputs),
+    submitResult(peerId, leaseId, outputs) {
+      if (peerInputs && holders.serves(peerId)) noteInputsHeld(peerId, leaseId)
+      return acceptance.record(peerId, leaseId, outputs)
+    },
 
     inputBytes: (sha256) => parts.get(sha256) ?? blobs.get(sha256),
 

@@ -69,8 +69,15 @@ describe('lease inputs by content address', () => {
     const bHashes = new Set(grants.map((g) => g.inputs[1]!.sha256))
     expect(aHashes.size).toBe(4)
     expect(bHashes.size).toBe(4)
-    // Row by row inside the group: four consecutive leases share one row band.
-    expect(new Set(grants.slice(0, 4).map((g) => g.inputs[0]!.sha256)).size).toBe(1)
+    // Diagonal waves inside the group: four leases taken together share no band, so none
+    // waits on another's fetch; the next wave reads only bands the first one fetched.
+    const wave = grants.slice(0, 4)
+    expect(new Set(wave.map((g) => g.inputs[0]!.sha256)).size).toBe(4)
+    expect(new Set(wave.map((g) => g.inputs[1]!.sha256)).size).toBe(4)
+    for (const g of grants.slice(4, 8)) {
+      expect(wave.map((w) => w.inputs[0]!.sha256)).toContain(g.inputs[0]!.sha256)
+      expect(wave.map((w) => w.inputs[1]!.sha256)).toContain(g.inputs[1]!.sha256)
+    }
     expect(c.parts.size).toBe(8)
     await c.cancel(job.id)
     expect(c.parts.size).toBe(0)
@@ -84,7 +91,10 @@ describe('lease inputs by content address', () => {
     // p1 announces what it fetched; p2 too, later.
     expect(c.lease('p1', hashes)).toBeDefined()
     c.lease('p2', hashes)
-    const third = c.lease('p3', [])!
+    // The first leases go to tiles that share no band (a diagonal wave): p3 leases until
+    // one of its tiles reads a band p1 and p2 hold.
+    let third = c.lease('p3', [])!
+    while (!third.inputs.some((r) => hashes.includes(r.sha256))) third = c.lease('p3', [])!
     const shared = third.inputs.filter((r) => hashes.includes(r.sha256))
     expect(shared.length).toBeGreaterThan(0)
     for (const ref of shared) expect(ref.providers).toEqual(['p2', 'p1'])
@@ -106,5 +116,19 @@ describe('lease inputs by content address', () => {
     c.lease('p1', hashes)
     for (let g = c.lease('p2', []); g != null; g = c.lease('p2', []))
       for (const ref of g.inputs) expect(ref.providers).toBeUndefined()
+  })
+
+  it('names a serving peer as the provider of the inputs of a task it returned, before it asks again', () => {
+    const { c } = setup(['p1', 'p2'])
+    // p1 serves peers (it announced, an empty cache) and returns its first task.
+    const first = c.lease('p1', [])!
+    c.submitResult('p1', first.leaseId, [
+      { shape: [2, 2], dtype: 'float32', bytes: new Uint8Array(16) },
+    ])
+    const hashes = first.inputs.map((r) => r.sha256)
+    let next = c.lease('p2', [])!
+    while (!next.inputs.some((r) => hashes.includes(r.sha256))) next = c.lease('p2', [])!
+    for (const ref of next.inputs.filter((r) => hashes.includes(r.sha256)))
+      expect(ref.providers).toEqual(['p1'])
   })
 })

@@ -161,7 +161,18 @@ describe('runContributor: one path for every kernel', () => {
     })
   })
 
-  it('sends no holds when it serves nothing', async () => {
+  it('announces an empty cache as holds: [] when it serves peers, so the relay knows it serves', async () => {
+    const relay = scriptedRelay([await matmulLease(terms(1))])
+    const inputs = fakeInputs(matmulOperands, { held: [] })
+    const { done } = contribute(relay.channel, inputs.source, cpuExecutor(), 1)
+    await done
+    expect(relay.requests.find((r) => r.type === 'lease-request')).toEqual({
+      type: 'lease-request',
+      holds: [],
+    })
+  })
+
+  it('sends no holds when it serves no peers (no `held`)', async () => {
     const relay = scriptedRelay([await matmulLease(terms(1))])
     const { done } = contribute(relay.channel, fakeInputs(matmulOperands).source, cpuExecutor(), 1)
     await done

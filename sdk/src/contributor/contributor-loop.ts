@@ -411,6 +411,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
 
   /** A lease request announcing what this contributor can serve to peers. */
   function leaseRequest(): WorkRequest {
+    if (inputs.held == null) return { type: 'lease-request' }
     let holds: string[] = []
     try {
       // Only well-formed hashes: one bad entry would get the whole request refused.
@@ -419,9 +420,9 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
         .filter((hash) => SHA256_HEX.test(hash))
         .slice(0, MAX_HELD_BLOBS)
     } catch {
-      // A source that cannot list what it holds announces nothing; leasing goes on.
+      // A source that cannot list what it holds announces an empty cache; leasing goes on.
     }
-    return holds.length > 0 ? { type: 'lease-request', holds } : { type: 'lease-request' }
+    return { type: 'lease-request', holds }
   }
 
   let introduced = false

@@ -84,6 +84,6 @@ describe('fallbackInputSource', () => {
       { name: 'one', source: { fetch: dead.fetch, held: () => hashes.slice(0, 10) } },
       { name: 'two', source: { fetch: dead.fetch, held: () => hashes } },
     ])
-    expect(source.held()).toEqual(hashes)
+    expect(source.held?.()).toEqual(hashes)
   })
 })

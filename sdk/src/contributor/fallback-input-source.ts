@@ -61,10 +61,15 @@ export function fallbackInputSource(sources: readonly NamedInputSource[]): Input
         `no source served input ${ref.name} (${ref.sha256})${failures.length ? `: ${failures.join('; ')}` : ''}`,
       )
     },
-    held() {
-      const all = new Set<string>()
-      for (const { source } of sources) for (const hash of source.held()) all.add(hash)
-      return [...all].slice(0, MAX_HELD_BLOBS)
-    },
+    ...(sources.some(({ source }) => source.held != null)
+      ? {
+          held() {
+            const all = new Set<string>()
+            for (const { source } of sources)
+              for (const hash of source.held?.() ?? []) all.add(hash)
+            return [...all].slice(0, MAX_HELD_BLOBS)
+          },
+        }
+      : {}),
   }
 }

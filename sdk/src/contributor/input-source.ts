@@ -29,7 +29,6 @@ export interface InputFetchOptions {
  * @example
  * const inputs: InputSource = {
  *   fetch: async (ref, { signal }) => ({ bytes: await download(ref.sha256, signal), from: 'relay' }),
- *   held: () => [],
  * }
  */
 export interface InputSource {
@@ -40,8 +39,10 @@ export interface InputSource {
   fetch(ref: InputRef, options: InputFetchOptions): Promise<FetchedInput>
   /**
    * Hashes this contributor can serve to peers, most recently used first, at most
-   * `MAX_HELD_BLOBS`: announced as `holds` on every lease request. Empty for a contributor
-   * that serves no peers (a headless worker).
+   * `MAX_HELD_BLOBS`: announced as `holds` on every lease request, an empty list included
+   * (it says the contributor serves peers, so the relay names it as the provider of the
+   * inputs of each task it returns). Absent for a contributor that serves no peers (a
+   * headless worker): its lease requests announce nothing.
    */
-  held(): string[]
+  held?(): string[]
 }

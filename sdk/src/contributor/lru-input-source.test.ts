@@ -21,7 +21,7 @@ describe('lruInputSource', () => {
     expect(await source.fetch(ref!, budget())).toEqual({ bytes: b.bytes, from: 'cache' })
     expect(inner.fetches).toHaveLength(1)
     // Keeping bytes is not serving them: what it announces is its inner source's.
-    expect(source.held()).toEqual(['held-by-inner'])
+    expect(source.held?.()).toEqual(['held-by-inner'])
   })
 
   it('keeps no wrong bytes: a lying inner source is refused every time', async () => {

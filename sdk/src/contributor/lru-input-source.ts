@@ -47,6 +47,6 @@ export function lruInputSource(inner: InputSource, options: LruInputSourceOption
       keep(ref.sha256, got.bytes)
       return got
     },
-    held: () => inner.held(),
+    ...(inner.held != null ? { held: () => inner.held!() } : {}),
   }
 }

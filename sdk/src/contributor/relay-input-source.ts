@@ -14,7 +14,7 @@ export interface RelayInputSourceOptions {
  * the node's connection to `relay` (dialled again only if it dropped). The relay serves
  * every input a live lease names, matmul bands of A included, by the bytes' own sha-256;
  * `requestBlob` checks the hash and refuses more than `ref.byteLength` bytes. Serves no
- * peers, so `held()` is empty.
+ * peers, so it has no `held()`: its lease requests announce nothing.
  *
  * @example
  * const inputs = relayInputSource(node, multiaddr('/ip4/127.0.0.1/tcp/8788/ws/p2p/12D3Koo…'))
@@ -34,6 +34,5 @@ export function relayInputSource(
       })
       return { bytes, from: 'relay' }
     },
-    held: () => [],
   }
 }

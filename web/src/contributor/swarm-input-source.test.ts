@@ -45,6 +45,6 @@ describe('swarmInputSource', () => {
         },
       },
     ])
-    expect(source.held()).toEqual([`limit ${MAX_HELD_BLOBS}`])
+    expect(source.held?.()).toEqual([`limit ${MAX_HELD_BLOBS}`])
   })
 })

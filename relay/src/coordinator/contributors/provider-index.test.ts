@@ -53,4 +53,23 @@ describe('the provider index', () => {
     index.forget('p1')
     expect(index.entries).toBe(4)
   })
+
+  it('records what a serving peer fetched for a task ahead of its announcement; ignores peers that serve none', () => {
+    const index = createProviderIndex()
+    // p1 serves (it announced, an empty cache); p2 never announced (a headless worker).
+    index.announce('p1', [])
+    expect(index.serves('p1')).toBe(true)
+    expect(index.serves('p2')).toBe(false)
+    index.provide('p1', [h('a'), h('b')])
+    index.provide('p2', [h('a')])
+    expect(index.providers(h('a'), { exclude: 'x', limit: 8 })).toEqual(['p1'])
+    index.announce('p3', [h('c')])
+    index.provide('p1', [h('c')])
+    // p1's newest is first among its own, and it is now c's most recent holder.
+    expect(index.providers(h('c'), { exclude: 'x', limit: 8 })).toEqual(['p1', 'p3'])
+    expect(index.providers(h('b'), { exclude: 'x', limit: 8 })).toEqual(['p1'])
+    index.forget('p1')
+    expect(index.serves('p1')).toBe(false)
+    expect(index.providers(h('a'), { exclude: 'x', limit: 8 })).toEqual([])
+  })
 })

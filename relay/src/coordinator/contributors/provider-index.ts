@@ -22,6 +22,15 @@ export interface ProviderIndex {
    * validated as sha-256 hex by the wire schema). An empty list forgets what it held.
    */
   announce(peerId: string, hashes: readonly string[]): void
+  /**
+   * Records that `peerId`, a peer that announces what it holds, now also holds `hashes`
+   * (the inputs of a task it just returned), ahead of its earlier announcement: others are
+   * pointed at it at once instead of after its next lease request. Ignored for a peer that
+   * never announced (a headless worker serves nobody).
+   */
+  provide(peerId: string, hashes: readonly string[]): void
+  /** Whether `peerId` has announced holding anything (and so serves peers). */
+  serves(peerId: string): boolean
   /** Forgets a peer that left (or was banned). */
   forget(peerId: string): void
   /**
@@ -60,12 +69,16 @@ export function createProviderIndex(options: ProviderIndexOptions = {}): Provide
     }
   }
 
-  return {
+  const index: ProviderIndex = {
     announce(peerId, hashes) {
       forget(peerId)
       const room = Math.max(0, maxEntries - entries)
       const kept = [...new Set(hashes)].slice(0, Math.min(maxPerPeer, room))
-      if (kept.length === 0) return
+      if (kept.length === 0) {
+        // Nothing held yet, but a peer that serves: `provide` records what it fetches.
+        announced.set(peerId, [])
+        return
+      }
       const recorded: string[] = []
       // Oldest first, so the newest of this peer's hashes ends up last (most recent).
       for (let i = kept.length - 1; i >= 0; i--) {
@@ -92,6 +105,13 @@ export function createProviderIndex(options: ProviderIndexOptions = {}): Provide
       }
       announced.set(peerId, recorded)
     },
+    provide(peerId, hashes) {
+      const held = announced.get(peerId)
+      if (held == null) return
+      // `held` is oldest first; an announcement is newest first.
+      index.announce(peerId, [...hashes, ...[...held].reverse()])
+    },
+    serves: (peerId) => announced.has(peerId),
     forget,
     providers(sha256, { exclude, limit, accept }) {
       const list = holders.get(sha256)
@@ -107,4 +127,5 @@ export function createProviderIndex(options: ProviderIndexOptions = {}): Provide
       return entries
     },
   }
+  return index
 }

@@ -34,12 +34,16 @@ export const TILE_GROUP_BANDS = 4
 
 /**
  * The order in which a job's tiles are first leased: groups of `group` row bands by `group`
- * column bands, row by row inside a group, groups in row-major order. Tile indices stay
- * row-major (`planMatmulTiles`); only the queue is ordered. Contributors leasing one after
- * another then work on tiles that share A's row bands and B's column bands, so one band
- * fetched from the relay serves several of them over peer links: `group²` consecutive
- * leases read `group` bands of each matrix, where row-major order reads one A band and
- * as many B bands as the row is wide.
+ * column bands, groups in row-major order, and inside a group diagonal waves: wave `w`
+ * holds tile (r, c) with c = r + w (mod the group's width). Tile indices stay row-major
+ * (`planMatmulTiles`); only the queue is ordered.
+ *
+ * Contributors that lease at the same moment take one wave: tiles with no band in common,
+ * so none of them waits on, or duplicates, another's fetch from the relay. Every later wave
+ * of the group reads only bands an earlier wave fetched, which the contributors that hold
+ * them serve over peer links: a group of `group²` tiles reads `group` bands of each matrix
+ * from the relay, where row-major order reads one A band and as many B bands as the row is
+ * wide, and leases that start together all want the same A band at once.
  */
 export function groupedTileOrder(
   m: number,
@@ -52,9 +56,12 @@ export function groupedTileOrder(
   const colBands = Math.ceil(n / tileCols)
   const order: number[] = []
   for (let r0 = 0; r0 < rowBands; r0 += group)
-    for (let c0 = 0; c0 < colBands; c0 += group)
-      for (let r = r0; r < Math.min(r0 + group, rowBands); r++)
-        for (let c = c0; c < Math.min(c0 + group, colBands); c++) order.push(r * colBands + c)
+    for (let c0 = 0; c0 < colBands; c0 += group) {
+      const rows = Math.min(group, rowBands - r0)
+      const cols = Math.min(group, colBands - c0)
+      for (let wave = 0; wave < cols; wave++)
+        for (let r = 0; r < rows; r++) order.push((r0 + r) * colBands + c0 + ((r + wave) % cols))
+    }
   return order
 }
 

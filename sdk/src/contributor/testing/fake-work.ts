@@ -121,7 +121,8 @@ export function fakeInputs(
       if (bytes == null) throw new Error(`not held: ${ref.sha256}`)
       return { bytes, from: options.from ?? 'relay' }
     },
-    held: () => options.held ?? [],
+    // With `held` a source that serves peers (a tab), without it one that serves none.
+    ...(options.held != null ? { held: () => options.held! } : {}),
   }
   return { source, fetches }
 }
