@@ -44,7 +44,7 @@ const PING_SAMPLE = 100
  * come from a full run.
  */
 const PARTS = new Set(
-  (process.env.TABSWARM_BENCH_SWARM ?? 'startup,throughput,load')
+  (process.env.TABSWARM_BENCH_SWARM ?? 'startup,throughput,egress,load')
     .split(',')
     .map((part) => part.trim()),
 )
