@@ -93,7 +93,7 @@ export function createStatusPanel(doc: Document) {
       el('peers').textContent = `${stats.peers.direct} direct, ${stats.peers.discovered} discovered`
       const { fromPeers, fromRelay, relayFallbacks, fallbacksUnreachable, served } = stats.blobs
       el('blobs').textContent =
-        `${fromPeers} from peers, ${fromRelay} from the relay (${relayFallbacks} fallbacks, ${fallbacksUnreachable} with a peer unreachable), ${served} served`
+        `${fromPeers} from peers, ${fromRelay} from the relay (${relayFallbacks} fallback${relayFallbacks === 1 ? '' : 's'}, ${fallbacksUnreachable} with a peer unreachable), ${served} served`
     },
 
     event(event: ContributorEvent): void {
