@@ -1,11 +1,12 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { BLOB_PROTOCOL, type InputRef, type Lease, requestBlob } from '@tabswarm/protocol'
+import type { InputRef, Lease } from '@tabswarm/protocol'
+import { checkInput, relayInputSource } from '@tabswarm/sdk/contributor'
 
 /**
  * How the suites' hand-written work-protocol peers read a lease's inputs: by hash, over the
- * relay's blob protocol (a real contributor tries the lease's providers first; these fakes
- * go straight to the relay). Each fetch is checked against its hash by `requestBlob`.
+ * relay's blob protocol, with the SDK's own relay source and input check (a real
+ * contributor tries the lease's providers first; these fakes go straight to the relay).
  */
 export async function fetchInputs(
   node: Libp2p,
@@ -13,15 +14,13 @@ export async function fetchInputs(
   inputs: readonly InputRef[],
   options: { timeoutMs?: number } = {},
 ): Promise<Uint8Array[]> {
-  const signal = AbortSignal.timeout(options.timeoutMs ?? 15_000)
+  const timeoutMs = options.timeoutMs ?? 15_000
+  const signal = AbortSignal.timeout(timeoutMs)
+  const source = relayInputSource(node, relay)
   return Promise.all(
     inputs.map(async (ref) => {
-      const stream = await node.dialProtocol(relay, BLOB_PROTOCOL, { signal })
-      const bytes = await requestBlob(stream, ref.sha256, { signal, maxBytes: ref.byteLength })
-      if (bytes.byteLength !== ref.byteLength)
-        throw new Error(
-          `input ${ref.name}: ${bytes.byteLength} bytes, the lease says ${ref.byteLength}`,
-        )
+      const { bytes } = await source.fetch(ref, { signal, timeoutMs })
+      await checkInput(ref, bytes, 'the relay')
       return bytes
     }),
   )
