@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import {
   type BlobReader,
   type BlobStoreErrorCode,
@@ -7,6 +6,7 @@ import {
   TabswarmError,
 } from '@tabswarm/protocol'
 import { type ReadChunksOptions, readChunks } from './read-chunks.ts'
+import { sha256HexSync } from './sha256-hex.ts'
 
 /** The blob store refused bytes; `code` says why (`STORE_FULL`, `BAD_HASH`, ...). */
 export class BlobStoreError extends TabswarmError {
@@ -58,7 +58,7 @@ export function createMemoryBlobStore(options: MemoryBlobStoreOptions = {}): Blo
       return store.put(Buffer.concat(chunks))
     },
     put(bytes) {
-      const hash = createHash('sha256').update(bytes).digest('hex')
+      const hash = sha256HexSync(bytes)
       if (!blobs.has(hash)) {
         if (used + bytes.byteLength > capacity) {
           throw new BlobStoreError(`blob store is full (${used} of ${capacity} bytes used)`, {

@@ -15,6 +15,7 @@ import { open as openFile, rename, rm } from 'node:fs/promises'
 import { join } from 'node:path'
 import { type BlobStore, BlobStoreError } from './blob-store.ts'
 import { readChunks } from './read-chunks.ts'
+import { sha256HexSync } from './sha256-hex.ts'
 
 export interface DiskBlobStoreOptions {
   /** Directory that holds one file per blob, named by its sha-256. */
@@ -98,7 +99,7 @@ export function createDiskBlobStore(options: DiskBlobStoreOptions): BlobStore {
       }
     },
     put(bytes) {
-      const hash = createHash('sha256').update(bytes).digest('hex')
+      const hash = sha256HexSync(bytes)
       if (has(hash)) return { hash, size: bytes.byteLength }
       if (used + bytes.byteLength > capacity) throw full()
       const path = join(tmp, randomUUID())

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto'
 import { bytesReader } from '@tabswarm/protocol'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import type { BlobStore } from './blob-store.ts'
 import { prependChunks, readChunks } from './read-chunks.ts'
+import { sha256HexSync } from './sha256-hex.ts'
 
 export interface TieredBlobStoreOptions {
   /** Holds blobs up to `inlineMaxBytes`, in the same transactions as the results that name them. */
@@ -54,7 +54,7 @@ export function createTieredBlobStore(options: TieredBlobStoreOptions): BlobStor
     put(bytes) {
       if (bytes.byteLength > inlineMax || inlineBytes + bytes.byteLength > inlineCapacity)
         return large.put(bytes)
-      const hash = createHash('sha256').update(bytes).digest('hex')
+      const hash = sha256HexSync(bytes)
       // One statement, not a lookup then an insert: this runs once per accepted result.
       if (store.putBlob(hash, bytes)) inlineBytes += bytes.byteLength
       return { hash, size: bytes.byteLength }

@@ -1,8 +1,8 @@
 import type { Capabilities } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
+import { sha256HexSync } from '../blobs/sha256-hex.ts'
 import { type CoordinatorOptions, createCoordinator } from './coordinator.ts'
 import { grantInputs } from './in-process-inputs.ts'
-import { sha256HexSync } from './jobs/job-parts.ts'
 
 const caps: Capabilities = {
   adapter: { vendor: 'test', architecture: 'test', device: '', description: '' },

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createJobParts, sha256HexSync } from './job-parts.ts'
+import { sha256HexSync } from '../../blobs/sha256-hex.ts'
+import { createJobParts } from './job-parts.ts'
 
 describe('the job part index', () => {
   it('serves a part by its sha-256 until the last job holding it ends', () => {

@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto'
+import { sha256HexSync } from '../../blobs/sha256-hex.ts'
 
 /**
  * The relay-side index of job parts: bytes a lease names by content address that are not a
@@ -20,11 +20,6 @@ export interface JobParts {
   dropJob(jobId: string): void
   /** Parts indexed, over all live jobs. */
   readonly size: number
-}
-
-/** The sha-256 of `bytes`, lower-case hex. */
-export function sha256HexSync(bytes: Uint8Array): string {
-  return createHash('sha256').update(bytes).digest('hex')
 }
 
 /** An empty index of job parts. */
