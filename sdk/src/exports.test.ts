@@ -40,6 +40,7 @@ describe('@tabswarm/sdk entry points', () => {
         "TaskStoppedError",
         "capabilitiesOf",
         "checkInput",
+        "createBlobCache",
         "delay",
         "fallbackInputSource",
         "fetchTaskInputs",

@@ -1,3 +1,4 @@
+import { createBlobCache } from './blob-cache.ts'
 import { checkInput } from './check-input.ts'
 import type { InputSource } from './input-source.ts'
 
@@ -18,30 +19,16 @@ export interface LruInputSourceOptions {
  * const inputs = lruInputSource(relayInputSource(node, relay), { capacityBytes: 64 << 20 })
  */
 export function lruInputSource(inner: InputSource, options: LruInputSourceOptions): InputSource {
-  const capacity = options.capacityBytes
-  // Map iteration order is insertion order: re-inserting on use makes it an LRU.
-  const kept = new Map<string, Uint8Array>()
-  let used = 0
+  const cache = createBlobCache({ capacityBytes: options.capacityBytes })
   const keep = (hash: string, bytes: Uint8Array) => {
-    if (bytes.byteLength > capacity || kept.has(hash)) return
+    if (cache.has(hash)) return
     // A view into a larger buffer (a transport's) would keep all of it alive: own the bytes.
-    const own = bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes)
-    for (const [oldest, old] of kept) {
-      if (used + bytes.byteLength <= capacity) break
-      kept.delete(oldest)
-      used -= old.byteLength
-    }
-    kept.set(hash, own)
-    used += own.byteLength
+    cache.set(hash, bytes.byteLength === bytes.buffer.byteLength ? bytes : new Uint8Array(bytes))
   }
   return {
     async fetch(ref, fetchOptions) {
-      const hit = kept.get(ref.sha256)
-      if (hit != null && hit.byteLength === ref.byteLength) {
-        kept.delete(ref.sha256)
-        kept.set(ref.sha256, hit)
-        return { bytes: hit, from: 'cache' }
-      }
+      const hit = cache.get(ref.sha256)
+      if (hit != null && hit.byteLength === ref.byteLength) return { bytes: hit, from: 'cache' }
       const got = await inner.fetch(ref, fetchOptions)
       await checkInput(ref, got.bytes, got.from)
       keep(ref.sha256, got.bytes)

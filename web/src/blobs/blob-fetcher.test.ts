@@ -4,10 +4,10 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { streamPair } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
 import { memoryBlobSource, serveBlobRequest, sha256Hex } from '@tabswarm/protocol'
+import { createBlobCache } from '@tabswarm/sdk/contributor'
 import { describe, expect, it } from 'vitest'
 import { isDirect } from '../swarm/direct-peers.ts'
 import { createSwarmStats } from '../swarm/swarm-stats.ts'
-import { createBlobCache } from './blob-cache.ts'
 import { createBlobFetcher } from './blob-fetcher.ts'
 
 const newPeer = async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519'))

@@ -1,9 +1,9 @@
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { BLOB_PROTOCOL, BlobFetchError, requestBlob } from '@tabswarm/protocol'
+import type { BlobCache } from '@tabswarm/sdk/contributor'
 import { isDirect, isDirectWebRtc } from '../swarm/direct-peers.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
-import type { BlobCache } from './blob-cache.ts'
 
 /** Why the peers asked before the relay could not serve a blob, by peer id. */
 export interface RelayFallback {

@@ -1,7 +1,7 @@
 import type { Libp2p } from '@libp2p/interface'
 import { BLOB_PROTOCOL, memoryBlobSource, serveBlobRequest } from '@tabswarm/protocol'
+import type { BlobCache } from '@tabswarm/sdk/contributor'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
-import type { BlobCache } from './blob-cache.ts'
 
 export interface BlobServerOptions {
   node: Libp2p

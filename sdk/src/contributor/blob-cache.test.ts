@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createBlobCache } from './blob-cache.ts'
 
-describe('tab blob cache', () => {
+describe('blob cache', () => {
   it('drops the least recently used blobs to stay within its capacity', () => {
     const cache = createBlobCache({ capacityBytes: 10 })
     cache.set('a', new Uint8Array(4))

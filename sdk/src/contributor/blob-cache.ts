@@ -4,7 +4,11 @@ export interface BlobCacheOptions {
   capacityBytes?: number
 }
 
-/** The blobs a tab holds and serves to its peers, bounded by bytes, least recently used first out. */
+/**
+ * Verified blobs kept by hash, bounded by bytes, least recently used first out: the blobs a
+ * tab holds and serves to its peers, and a headless worker's private input cache
+ * (`lruInputSource`).
+ */
 export interface BlobCache {
   /** The blob's bytes, marking it recently used; undefined when not held. */
   get(hash: string): Uint8Array | undefined
@@ -28,7 +32,7 @@ export interface BlobCache {
 /**
  * In-memory LRU of verified blobs. Memory rather than IndexedDB: blobs are task inputs
  * reused within minutes, and a tab's cache dies with the tab anyway; the bound keeps a
- * long-lived tab from growing without limit.
+ * long-lived contributor from growing without limit.
  */
 export function createBlobCache(options: BlobCacheOptions = {}): BlobCache {
   const capacity = options.capacityBytes ?? 128 * 1024 * 1024
