@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import {
+  alignedViewAs,
   BYTES_PER_ELEMENT,
   elementCount,
   isTensorDtype,
@@ -41,5 +42,18 @@ describe('tensor dtypes', () => {
     expect(view.length).toBe(1)
     expect(view.buffer).toBe(buffer)
     expect(viewAs('float16', buffer)).toHaveLength(6)
+  })
+
+  it('alignedViewAs views aligned bytes in place and copies misaligned ones', () => {
+    const buffer = new ArrayBuffer(12)
+    new Float32Array(buffer).set([1, 2, 3])
+    const aligned = alignedViewAs('float32', new Uint8Array(buffer, 4, 8))
+    expect([...aligned]).toEqual([2, 3])
+    expect(aligned.buffer).toBe(buffer)
+    const bytes = new Uint8Array(13)
+    bytes.set(new Uint8Array(buffer), 1)
+    const misaligned = alignedViewAs('float32', bytes.subarray(1, 13))
+    expect([...misaligned]).toEqual([1, 2, 3])
+    expect(misaligned.buffer).not.toBe(bytes.buffer)
   })
 })

@@ -95,3 +95,18 @@ export function viewAs<D extends TensorDtype>(
     Math.floor(bytes.byteLength / BYTES_PER_ELEMENT[dtype]),
   ) as TensorData<D>
 }
+
+/**
+ * `bytes` as the typed array that holds `dtype`: a view when they are aligned to the element
+ * size, else a view of an aligned copy (a Node Buffer from a stream, or a wire payload, may
+ * start at any offset of a larger buffer).
+ *
+ * @example
+ * alignedViewAs('float32', payload.subarray(1, 9)) // Float32Array(2), copied
+ */
+export function alignedViewAs<D extends TensorDtype>(dtype: D, bytes: Uint8Array): TensorData<D> {
+  return viewAs(
+    dtype,
+    bytes.byteOffset % BYTES_PER_ELEMENT[dtype] === 0 ? bytes : new Uint8Array(bytes),
+  )
+}

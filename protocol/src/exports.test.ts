@@ -98,6 +98,7 @@ describe('@tabswarm/protocol entry points', () => {
         "WalletProofSchema",
         "WorkRequestSchema",
         "WorkResponseSchema",
+        "alignedViewAs",
         "apiRequestTypedData",
         "appendProgramSource",
         "bytesReader",

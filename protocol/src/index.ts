@@ -80,6 +80,7 @@ export {
 } from './discovery-validator.ts'
 export type { TensorData, TensorDataConstructor, TensorDtype } from './dtypes.ts'
 export {
+  alignedViewAs,
   BYTES_PER_ELEMENT,
   elementCount,
   isTensorDtype,

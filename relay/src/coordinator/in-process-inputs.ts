@@ -1,6 +1,7 @@
+import { alignedViewAs } from '@tabswarm/protocol'
 import type { LeaseGrant, ResultTensor, WorkGateway } from './coordinator-api.ts'
 import { CoordinatorError } from './coordinator-error.ts'
-import { float32View, tensorBytes } from './jobs/tensor-bytes.ts'
+import { tensorBytes } from './jobs/tensor-bytes.ts'
 
 /**
  * How a contributor in the coordinator's own process (a test, a benchmark, a simulated
@@ -36,7 +37,13 @@ export function matmulOperands(
       `lease ${grant.leaseId} runs ${program.kind}, not matmul`,
     )
   const [a, b] = grantInputs(gateway, grant)
-  return { a: float32View(a!), b: float32View(b!), m: program.m, k: program.k, n: program.n }
+  return {
+    a: alignedViewAs('float32', a!),
+    b: alignedViewAs('float32', b!),
+    m: program.m,
+    k: program.k,
+    n: program.n,
+  }
 }
 
 /** A float32 output as `submitResult` takes it. */

@@ -1,4 +1,5 @@
 import {
+  alignedViewAs,
   type BufferTensor,
   elementCount,
   type InputRef,
@@ -6,7 +7,6 @@ import {
   readProgramSource,
   type TensorDtype,
   tensorByteLength,
-  viewAs,
 } from '@tabswarm/protocol'
 import type { KernelRequest, KernelResult } from '@tabswarm/worker-kernels'
 
@@ -20,15 +20,6 @@ import type { KernelRequest, KernelResult } from '@tabswarm/worker-kernels'
 /** A malformed lease: its program, inputs and outputs do not fit together. */
 function leaseError(lease: Lease, problem: string): Error {
   return new Error(`lease ${lease.leaseId} (${lease.program.kind}): ${problem}`)
-}
-
-/**
- * `bytes` as the typed array of `dtype`: a view when aligned, a copy otherwise (a Node
- * Buffer from a stream may start at any offset of a shared pool).
- */
-function typedView(dtype: TensorDtype, bytes: Uint8Array) {
-  const item = tensorByteLength([1], dtype)
-  return viewAs(dtype, bytes.byteOffset % item === 0 ? bytes : new Uint8Array(bytes))
 }
 
 /** The fetched bytes of the input bound as `name`, checked against its dtype and shape. */
@@ -83,8 +74,8 @@ export function kernelRequestFor(
     }
     return {
       kernel: 'matmul',
-      a: typedView('float32', a.bytes) as Float32Array,
-      b: typedView('float32', b.bytes) as Float32Array,
+      a: alignedViewAs('float32', a.bytes) as Float32Array,
+      b: alignedViewAs('float32', b.bytes) as Float32Array,
       m,
       k,
       n,
@@ -106,7 +97,7 @@ export function kernelRequestFor(
       ...(program.entryPoint != null ? { entryPoint: program.entryPoint } : {}),
     },
     inputs: program.inputs.map((binding) =>
-      typedView(binding.dtype, inputNamed(lease, buffers, binding.name, binding.dtype).bytes),
+      alignedViewAs(binding.dtype, inputNamed(lease, buffers, binding.name, binding.dtype).bytes),
     ),
     outputs: lease.outputs.map((o) => ({ length: elementCount(o.shape) })),
     workgroups: lease.workgroups,

@@ -1,9 +1,9 @@
 import type { TaskResultRecord } from '@tabswarm/protocol'
+import { alignedViewAs } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { StoredJob } from '../../store/coordinator-store.ts'
 import { CoordinatorError } from '../coordinator-error.ts'
 import { planMatmulTiles, writeTile } from './matmul-tiling.ts'
-import { float32View } from './tensor-bytes.ts'
 
 /**
  * C of a completed matmul job, row-major m×n, from its accepted tiles (each output a blob).
@@ -30,7 +30,7 @@ export function assembleMatmulOutput(
         'BLOB_NOT_FOUND',
         `job ${row.id}: the output of task ${result.index} is missing from the blob store`,
       )
-    writeTile(out, n, tiles[result.index]!, float32View(bytes))
+    writeTile(out, n, tiles[result.index]!, alignedViewAs('float32', bytes))
   }
   return out
 }

@@ -9,12 +9,6 @@ export function alignedBytes(bytes: Uint8Array, alignment: number): Uint8Array {
   return bytes.byteOffset % alignment === 0 ? bytes : new Uint8Array(bytes)
 }
 
-/** The bytes read as float32, copied only when they are misaligned. */
-export function float32View(bytes: Uint8Array): Float32Array {
-  const aligned = alignedBytes(bytes, 4)
-  return new Float32Array(aligned.buffer, aligned.byteOffset, aligned.byteLength >> 2)
-}
-
 /** A typed array's bytes, as a view (no copy). */
 export function tensorBytes(data: ArrayBufferView): Uint8Array {
   return new Uint8Array(data.buffer, data.byteOffset, data.byteLength)

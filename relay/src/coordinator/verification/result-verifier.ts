@@ -1,5 +1,5 @@
 import type { OutputSpec, VerificationPolicy } from '@tabswarm/protocol'
-import { tensorByteLength } from '@tabswarm/protocol'
+import { alignedViewAs, tensorByteLength } from '@tabswarm/protocol'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
 import type { ResultTensor } from '../coordinator-api.ts'
 import {
@@ -8,7 +8,6 @@ import {
   type Replica,
   tileOperands,
 } from '../jobs/job-runtime.ts'
-import { float32View } from '../jobs/tensor-bytes.ts'
 import { groupCredibility } from './credibility.ts'
 import { replicasAgree } from './replica-comparator.ts'
 import type { TileVerifier } from './tile-verifier.ts'
@@ -120,7 +119,7 @@ export function createResultVerifier(options: ResultVerifierOptions): ResultVeri
 
     checkTile(inputs, index, output, policy, verified) {
       const operands = tileOperands(inputs, index)
-      const c = float32View(output.bytes)
+      const c = alignedViewAs('float32', output.bytes)
       // Freivalds catches gross errors anywhere but tolerates about n elements' rounding
       // per row; recomputing rows exactly catches the subtle ones. Every result of a
       // contributor without a record is recomputed, so a cheat is caught on its first try;
