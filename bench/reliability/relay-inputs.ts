@@ -1,6 +1,6 @@
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { InputRef, Lease } from '@tabswarm/protocol'
+import { alignedViewAs, type InputRef, type Lease } from '@tabswarm/protocol'
 import { checkInput, relayInputSource } from '@tabswarm/sdk/contributor'
 
 /**
@@ -36,6 +36,5 @@ export async function fetchMatmulOperands(
     throw new Error(`lease ${lease.leaseId} runs ${lease.program.kind}, not matmul`)
   const { m, k, n } = lease.program
   const [a, b] = await fetchInputs(node, relay, lease.inputs)
-  const f32 = (bytes: Uint8Array) => new Float32Array(new Uint8Array(bytes).buffer)
-  return { a: f32(a!), b: f32(b!), m, k, n }
+  return { a: alignedViewAs('float32', a!), b: alignedViewAs('float32', b!), m, k, n }
 }
