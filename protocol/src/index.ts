@@ -227,6 +227,25 @@ export { ProtocolError } from './protocol-error.ts'
 export { BLOB_PROTOCOL, DISCOVERY_TOPIC, WORK_PROTOCOL } from './protocol-ids.ts'
 export type { RelayRefusalOptions } from './relay-refusal-error.ts'
 export { RelayRefusalError } from './relay-refusal-error.ts'
+export type {
+  ClaimProof,
+  EpochState,
+  EpochSummary,
+  EpochView,
+  SettlementInfo,
+  WalletCredits,
+} from './settlement-views.ts'
+export {
+  AddressSchema,
+  BaseUnitsSchema,
+  Bytes32Schema,
+  ClaimProofSchema,
+  EpochStateSchema,
+  EpochSummarySchema,
+  EpochViewSchema,
+  SettlementInfoSchema,
+  WalletCreditsSchema,
+} from './settlement-views.ts'
 export { sha256Hex } from './sha256.ts'
 export type {
   ErrorDetailsOptions,
@@ -236,9 +255,11 @@ export type {
 export { TabswarmError } from './tabswarm-error.ts'
 export type { TokenBucketLimiter, TokenBucketOptions } from './token-bucket.ts'
 export { createTokenBucketLimiter } from './token-bucket.ts'
+export type { WalletBinding } from './wallet-proof.ts'
 export {
+  NO_SITE,
+  WALLET_BINDING_MAX_LIFETIME_S,
   WALLET_PROOF_DOMAIN,
-  WALLET_PROOF_MAX_AGE_S,
   WALLET_PROOF_TYPES,
   walletProofTypedData,
 } from './wallet-proof.ts'

@@ -106,11 +106,19 @@ export type Capabilities = z.infer<typeof CapabilitiesSchema>
 
 // Requests (contributor -> relay)
 
-/** A wallet proven by an EIP-712 signature over the peer id and a timestamp (`wallet-proof.ts`). */
+const address = z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address')
+
+/**
+ * A wallet bound to the sender's peer id by an EIP-712 signature over peer id, site, nonce
+ * and expiry (`wallet-proof.ts`).
+ */
 export const WalletProofSchema = z.object({
-  address: z.string().regex(/^0x[0-9a-fA-F]{40}$/, 'expected a 0x-prefixed 20-byte address'),
-  /** Unix seconds when it was signed. */
-  timestamp: z
+  address,
+  /** The embedding site's payout address; the zero address when none. */
+  site: address,
+  nonce: z.string().regex(/^0x[0-9a-fA-F]{64}$/, 'expected a 0x-prefixed 32-byte nonce'),
+  /** Unix seconds after which the binding no longer holds. */
+  expiry: z
     .number()
     .int()
     .min(0)

@@ -9,9 +9,9 @@ import {
   packBuffers,
   RelayRefusalError,
   sha256Hex,
+  type WalletProof,
   type WorkRequest,
   type WorkResponse,
-  walletProofTypedData,
 } from '@tabswarm/protocol'
 import type { KernelRunner } from '@tabswarm/worker-kernels'
 import { delay } from '../client/delay.ts'
@@ -39,10 +39,14 @@ import { type WorkChannel, workChannelOver } from './work-channel.ts'
  */
 export type KernelExecutor = KernelRunner
 
-/** A wallet that proves itself in hello: a viem `LocalAccount` fits. */
+/**
+ * The wallet credited for verified work: proves itself in hello with a binding to the peer
+ * id (`walletProofTypedData`). `bindWallet` (wallet-binding.ts) makes one from a viem
+ * account; a tab with an injected wallet keeps one signed binding until it nears expiry.
+ */
 export interface ContributorWallet {
   address: `0x${string}`
-  signTypedData(typedData: ReturnType<typeof walletProofTypedData>): Promise<`0x${string}`>
+  bind(peerId: string, signal: AbortSignal): Promise<WalletProof>
 }
 
 interface ContributorCommon {
@@ -399,13 +403,8 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   async function hello(): Promise<WorkRequest> {
     const request: WorkRequest = { type: 'hello', capabilities: options.capabilities }
     if (gflops != null) request.benchmark = { gflops }
-    if (options.wallet != null) {
-      const timestamp = Math.floor(Date.now() / 1000)
-      const signature = await options.wallet.signTypedData(
-        walletProofTypedData(channel.peerId, timestamp),
-      )
-      request.wallet = { address: options.wallet.address, timestamp, signature }
-    }
+    if (options.wallet != null)
+      request.wallet = await options.wallet.bind(channel.peerId, options.signal)
     return request
   }
 

@@ -32,4 +32,10 @@ export { type LruInputSourceOptions, lruInputSource } from './lru-input-source.t
 export { measureMatmulGflops, SPEED_PROBE_EDGE } from './measure-speed.ts'
 export { type RelayInputSourceOptions, relayInputSource } from './relay-input-source.ts'
 export { TaskStoppedError, type TaskStopReason } from './task-stopped-error.ts'
+export {
+  type BindingSigner,
+  type BindWalletOptions,
+  bindWallet,
+  randomNonce,
+} from './wallet-binding.ts'
 export { type WorkChannel, workChannelOver } from './work-channel.ts'

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { DRAIN_TIMEOUT_MS } from '../../constants.ts'
 import type { ContributorEvent } from '../../contributor/index.ts'
+import { bindWallet } from '../../contributor/wallet-binding.ts'
 import { type HeadlessWorkerSummary, runHeadlessWorker } from '../../worker/headless-worker.ts'
 import { resolveRelay } from '../../worker/resolve-relay.ts'
 import { loadWorkerWallet } from '../../worker/worker-wallet.ts'
@@ -116,7 +117,7 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
     if (values.json)
       process.stdout.write(`${JSON.stringify({ type: 'wallet', address: account.address })}\n`)
     else print(`crediting wallet ${account.address} (key: ${source})`)
-    return account
+    return bindWallet(account)
   }
 
   let summary: HeadlessWorkerSummary
