@@ -47,17 +47,30 @@ export interface SettlementChain {
    * the shortfall and the transfer that fixes it. Idempotent: mints only what is missing now.
    */
   ensureFunded(cumulativeTotal: bigint, signal: AbortSignal): Promise<void>
-  /** Signs `postRoot(epoch, root, cumulativeTotal)` with the poster's key and its next nonce, without sending it. */
+  /**
+   * Signs `postRoot(epoch, root, cumulativeTotal)` with the poster's key and its pending nonce,
+   * without sending it. Throws a `SettlementError` naming the contract's error when the post
+   * would revert now (e.g. `WrongEpoch`, `Underfunded`).
+   */
   signPostRoot(
     epoch: number,
     root: Hex,
     cumulativeTotal: bigint,
     signal: AbortSignal,
   ): Promise<SignedTransaction>
-  /** Broadcasts a signed transaction; a transaction the chain already has (or mined) is not an error. */
+  /**
+   * Broadcasts a signed transaction; a transaction the chain already has (or mined) is not an
+   * error, so resending after a restart is harmless. Throws a `SettlementError` with code
+   * `NONCE_TAKEN` when another transaction of the poster took its nonce: it can never be
+   * mined, so sign it again.
+   */
   send(tx: SignedTransaction, signal: AbortSignal): Promise<void>
   /** Waits up to `timeoutMs` for the transaction's receipt; `unknown` when none came. */
   outcome(hash: Hex, signal: AbortSignal, timeoutMs: number): Promise<TransactionOutcome>
-  /** Sends `claimMany` (or `claim` for one) for these proofs, paying gas from the poster's key. */
+  /**
+   * Sends `claimMany` (or `claim` for one) for these proofs, all against one root, paying gas
+   * from the poster's key; resolves with the transaction's hash once it is mined, throws a
+   * `SettlementError` when it is refused or reverts (e.g. `StaleRoot` after a newer root).
+   */
   submitClaims(claims: ClaimProof[], signal: AbortSignal): Promise<Hex>
 }
