@@ -15,6 +15,7 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   coordinator: async () => (await import('./areas/coordinator.ts')).coordinatorArea,
   swarm: async () => (await import('./areas/swarm.ts')).swarmArea,
   reliability: async () => (await import('./areas/reliability.ts')).reliabilityArea,
+  settlement: async () => (await import('./areas/settlement.ts')).settlementArea,
 }
 
 const wanted = process.argv.slice(2)

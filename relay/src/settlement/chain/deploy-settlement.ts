@@ -1,4 +1,4 @@
-import type { Abi, Account, Hex } from 'viem'
+import { type Abi, type Account, getAddress, type Hex } from 'viem'
 import { creditTokenAbi, creditTokenBytecode } from '../contracts/CreditToken.artifact.ts'
 import {
   cumulativeMerkleDistributorAbi,
@@ -89,6 +89,6 @@ async function deploy(
         'TRANSACTION_FAILED',
         `Deploying ${name} reverted (transaction ${hash}): check the constructor arguments ${JSON.stringify(args.map(String))}.`,
       )
-    return receipt.contractAddress
+    return getAddress(receipt.contractAddress)
   })
 }

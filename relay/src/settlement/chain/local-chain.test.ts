@@ -1,8 +1,9 @@
 import { createServer } from 'node:net'
 import { createPublicClient, http } from 'viem'
+import { mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { SettlementError } from '../settlement-error.ts'
-import { DEV_ACCOUNT_COUNT, LOCAL_CHAIN_ID, startLocalChain } from './local-chain.ts'
+import { DEV_ACCOUNT_COUNT, DEV_MNEMONIC, LOCAL_CHAIN_ID, startLocalChain } from './local-chain.ts'
 
 describe('startLocalChain', () => {
   it('serves JSON-RPC with funded dev accounts, automines, and frees its port on close', async () => {
@@ -13,6 +14,13 @@ describe('startLocalChain', () => {
     // Hardhat's well-known first and last default accounts.
     expect(chain.devAccounts[0]!.address).toBe('0xf39Fd6e51aad88F6F4ce6aB8827279cffFb92266')
     expect(chain.devAccounts[19]!.address).toBe('0x8626f6940E2eb28930eFb4CeF49B2d1F2C9C1199')
+    // The same keys as viem's own derivation from the mnemonic.
+    expect(chain.devAccounts[7]!.address).toBe(
+      mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 7 }).address,
+    )
+    expect(privateKeyToAccount(chain.devPrivateKeys[7]!).address).toBe(
+      chain.devAccounts[7]!.address,
+    )
     expect(await client.getBalance({ address: chain.devAccounts[5]!.address })).toBe(
       10_000n * 10n ** 18n,
     )

@@ -26,6 +26,8 @@ export interface SettlementFixture {
   publicClient: PublicClient
   owner: LocalAccount
   poster: LocalAccount
+  /** The poster's private key (dev account 1's), for `createViemSettlementChain`. */
+  posterKey: Hex
   token: Address
   distributor: Address
   /** A wallet client of `account` on this chain. */
@@ -37,7 +39,7 @@ export interface SettlementFixture {
    */
   postEpoch(
     earned: Array<[Address, bigint]>,
-  ): Promise<{ tree: EpochTree; root: Hex; epoch: number }>
+  ): Promise<{ tree: EpochTree; root: Hex; epoch: number; hash: Hex }>
   /** Token balance of `account`. */
   balanceOf(account: Address): Promise<bigint>
   close(): Promise<void>
@@ -71,7 +73,7 @@ export async function startSettlementFixture(signal = AbortSignal.timeout(60_000
       functionName: 'balanceOf',
       args: [account],
     })
-  const read = <F extends 'epoch' | 'totalClaimed'>(functionName: F) =>
+  const read = <F extends 'epoch' | 'totalClaimed' | 'cumulativeTotal'>(functionName: F) =>
     publicClient.readContract({
       address: distributor,
       abi: cumulativeMerkleDistributorAbi,
@@ -86,6 +88,7 @@ export async function startSettlementFixture(signal = AbortSignal.timeout(60_000
     publicClient,
     owner,
     poster,
+    posterKey: chain.devPrivateKeys[1]!,
     token,
     distributor,
     walletOf,
@@ -95,12 +98,15 @@ export async function startSettlementFixture(signal = AbortSignal.timeout(60_000
         cumulative.set(account, (cumulative.get(account) ?? 0n) + amount)
       const leaves = [...cumulative]
       const tree = StandardMerkleTree.of(leaves, ['address', 'uint256'])
-      const total = leaves.reduce((sum, [, amount]) => sum + amount, 0n)
-      const [epoch, paid, held] = await Promise.all([
+      const [epoch, paid, held, posted] = await Promise.all([
         read('epoch'),
         read('totalClaimed'),
         balanceOf(distributor),
+        read('cumulativeTotal'),
       ])
+      // The leaves' sum, or the posted total when a test posted other roots beside the fixture.
+      const sum = leaves.reduce((acc, [, amount]) => acc + amount, 0n)
+      const total = sum > posted ? sum : posted
       if (total > paid + held)
         await mined(
           await posterWallet.writeContract({
@@ -111,15 +117,14 @@ export async function startSettlementFixture(signal = AbortSignal.timeout(60_000
           }),
         )
       const root = tree.root as Hex
-      await mined(
-        await posterWallet.writeContract({
-          address: distributor,
-          abi: cumulativeMerkleDistributorAbi,
-          functionName: 'postRoot',
-          args: [epoch + 1n, root, total],
-        }),
-      )
-      return { tree, root, epoch: Number(epoch) + 1 }
+      const hash = await posterWallet.writeContract({
+        address: distributor,
+        abi: cumulativeMerkleDistributorAbi,
+        functionName: 'postRoot',
+        args: [epoch + 1n, root, total],
+      })
+      await mined(hash)
+      return { tree, root, epoch: Number(epoch) + 1, hash }
     },
     close: () => chain.close(),
   }
