@@ -5,14 +5,16 @@ import {Ownable2Step, Ownable} from "@openzeppelin/contracts/access/Ownable2Step
 import {IERC20} from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import {SafeERC20} from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
-import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
 
 /// @title Tabswarm's cumulative Merkle distributor
 /// @notice Pays each account what its latest leaf says it has earned in total, minus what it
 /// has already claimed. One root per epoch; a leaf is `(account, cumulativeAmount)`, hashed
 /// twice as OpenZeppelin's StandardMerkleTree does, so a leaf can never pass for an inner
 /// node. Amounts only grow, so a replayed or repeated claim pays nothing.
-contract CumulativeMerkleDistributor is Ownable2Step, Pausable {
+/// @dev Pausing is OpenZeppelin's `Pausable` interface (`paused()`, `Paused`, `Unpaused`,
+/// `EnforcedPause`, `ExpectedPause`), but its flag shares a slot with `totalClaimed`: every
+/// claim reads the one and writes the other, so they cost one cold slot, not two (2,100 gas).
+contract CumulativeMerkleDistributor is Ownable2Step {
     using SafeERC20 for IERC20;
 
     struct Claim {
@@ -31,14 +33,17 @@ contract CumulativeMerkleDistributor is Ownable2Step, Pausable {
     address public rootPoster;
     /// @notice The sum of every leaf of the latest root: what all claims together may pay.
     uint256 public cumulativeTotal;
-    /// @notice What has been paid out over all claims.
-    uint256 public totalClaimed;
+    /// @dev What has been paid out over all claims (see `totalClaimed()`), and the pause flag.
+    uint248 private _totalClaimed;
+    bool private _paused;
     /// @notice What each account has been paid over all its claims.
     mapping(address account => uint256) public claimed;
 
     event RootPosted(uint64 indexed epoch, bytes32 root, uint256 cumulativeTotal);
     event Claimed(address indexed account, uint256 amount, uint256 cumulativeAmount);
     event RootPosterChanged(address indexed previousPoster, address indexed newPoster);
+    event Paused(address account);
+    event Unpaused(address account);
 
     error NotRootPoster(address caller);
     error WrongEpoch(uint64 expected, uint64 given);
@@ -47,6 +52,13 @@ contract CumulativeMerkleDistributor is Ownable2Step, Pausable {
     error StaleRoot(bytes32 current, bytes32 expected);
     error InvalidProof(address account, uint256 cumulativeAmount);
     error ZeroAddress();
+    error EnforcedPause();
+    error ExpectedPause();
+
+    modifier whenNotPaused() {
+        if (_paused) revert EnforcedPause();
+        _;
+    }
 
     constructor(IERC20 token_, address owner_, address rootPoster_) Ownable(owner_) {
         if (address(token_) == address(0) || rootPoster_ == address(0)) revert ZeroAddress();
@@ -61,7 +73,7 @@ contract CumulativeMerkleDistributor is Ownable2Step, Pausable {
         if (msg.sender != rootPoster) revert NotRootPoster(msg.sender);
         if (newEpoch != epoch + 1) revert WrongEpoch(epoch + 1, newEpoch);
         if (newCumulativeTotal < cumulativeTotal) revert TotalDecreased(cumulativeTotal, newCumulativeTotal);
-        uint256 available = token.balanceOf(address(this)) + totalClaimed;
+        uint256 available = token.balanceOf(address(this)) + _totalClaimed;
         if (available < newCumulativeTotal) revert Underfunded(available, newCumulativeTotal);
         epoch = newEpoch;
         merkleRoot = root;
@@ -81,7 +93,7 @@ contract CumulativeMerkleDistributor is Ownable2Step, Pausable {
         bytes32 root = merkleRoot;
         if (expectedRoot != root) revert StaleRoot(root, expectedRoot);
         amount = _claim(account, cumulativeAmount, proof, root);
-        if (amount != 0) totalClaimed += amount;
+        if (amount != 0) _addClaimed(amount);
     }
 
     /// @notice Several claims against one root in one transaction.
@@ -97,7 +109,7 @@ contract CumulativeMerkleDistributor is Ownable2Step, Pausable {
             Claim calldata c = claims[i];
             total += _claim(c.account, c.cumulativeAmount, c.proof, root);
         }
-        if (total != 0) totalClaimed += total;
+        if (total != 0) _addClaimed(total);
     }
 
     /// @notice Hands root posting to another key; the old one is refused from now on.
@@ -107,19 +119,48 @@ contract CumulativeMerkleDistributor is Ownable2Step, Pausable {
         rootPoster = newPoster;
     }
 
-    function pause() external onlyOwner {
-        _pause();
+    /// @notice What has been paid out over all claims.
+    function totalClaimed() external view returns (uint256) {
+        return _totalClaimed;
+    }
+
+    /// @notice Whether claims are stopped.
+    function paused() external view returns (bool) {
+        return _paused;
+    }
+
+    /// @notice Stops claims (root posts go on, so nothing earned is lost meanwhile).
+    function pause() external onlyOwner whenNotPaused {
+        _paused = true;
+        emit Paused(msg.sender);
     }
 
     function unpause() external onlyOwner {
-        _unpause();
+        if (!_paused) revert ExpectedPause();
+        _paused = false;
+        emit Unpaused(msg.sender);
+    }
+
+    function _addClaimed(uint256 amount) private {
+        uint256 sum = _totalClaimed + amount;
+        // 2^248 base units is far beyond any token's supply; past it, panic rather than wrap.
+        assert(sum <= type(uint248).max);
+        _totalClaimed = uint248(sum);
     }
 
     function _claim(address account, uint256 cumulativeAmount, bytes32[] calldata proof, bytes32 root)
         private
         returns (uint256 amount)
     {
-        bytes32 leaf = keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount))));
+        // keccak256(bytes.concat(keccak256(abi.encode(account, cumulativeAmount)))), hashed in
+        // the scratch space instead of two fresh memory buffers.
+        bytes32 leaf;
+        assembly ("memory-safe") {
+            mstore(0x00, account)
+            mstore(0x20, cumulativeAmount)
+            mstore(0x00, keccak256(0x00, 0x40))
+            leaf := keccak256(0x00, 0x20)
+        }
         if (!MerkleProof.verifyCalldata(proof, root, leaf)) revert InvalidProof(account, cumulativeAmount);
         uint256 already = claimed[account];
         if (cumulativeAmount <= already) return 0;

@@ -41,7 +41,8 @@ export async function compileContracts(): Promise<ContractArtifact[]> {
     settings: {
       optimizer: { enabled: true, runs: 1_000_000 },
       evmVersion: 'cancun',
-      viaIR: false,
+      // The IR pipeline saves about 1,700 gas per claim over the legacy one (bench/settlement.md).
+      viaIR: true,
       metadata: { bytecodeHash: 'none' },
       outputSelection: {
         '*': {

@@ -190,7 +190,7 @@ describe('CumulativeMerkleDistributor', () => {
     await expect(postRoot(newPoster!, epoch + 2n, root, total)).rejects.toThrow('NotRootPoster')
   })
 
-  it('stops claims while paused, and pays them after unpause', async () => {
+  it('stops claims while paused (root posts go on), and pays them after unpause', async () => {
     const alice = freshAddress()
     const { tree, root } = await f.postEpoch([
       [alice, 77n],
@@ -201,13 +201,30 @@ describe('CumulativeMerkleDistributor', () => {
     await expect(
       f.walletOf(f.poster).writeContract({ address: f.distributor, abi, functionName: 'pause' }),
     ).rejects.toThrow('OwnableUnauthorizedAccount')
-    await mined(await owner.writeContract({ address: f.distributor, abi, functionName: 'pause' }))
+    const paused = await mined(
+      await owner.writeContract({ address: f.distributor, abi, functionName: 'pause' }),
+    )
+    expect(parseEventLogs({ abi, logs: paused.logs, eventName: 'Paused' })[0]?.args).toEqual({
+      account: f.owner.address,
+    })
+    const isPaused = () =>
+      f.publicClient.readContract({ address: f.distributor, abi, functionName: 'paused' })
+    expect(await isPaused()).toBe(true)
+    await expect(
+      owner.writeContract({ address: f.distributor, abi, functionName: 'pause' }),
+    ).rejects.toThrow('EnforcedPause')
     await expect(claim(alice, 77n, root, proof)).rejects.toThrow('EnforcedPause')
     await expect(
       claimMany([{ account: alice, cumulativeAmount: 77n, proof }], root),
     ).rejects.toThrow('EnforcedPause')
+    // Root posts go on while paused: nothing earned meanwhile is lost.
+    const next = await f.postEpoch([[alice, 3n]])
     await mined(await owner.writeContract({ address: f.distributor, abi, functionName: 'unpause' }))
-    await mined(await claim(alice, 77n, root, proof))
-    expect(await f.balanceOf(alice)).toBe(77n)
+    expect(await isPaused()).toBe(false)
+    await expect(
+      owner.writeContract({ address: f.distributor, abi, functionName: 'unpause' }),
+    ).rejects.toThrow('ExpectedPause')
+    await mined(await claim(alice, 80n, next.root, leafOf(next.tree, alice).proof))
+    expect(await f.balanceOf(alice)).toBe(80n)
   })
 })
