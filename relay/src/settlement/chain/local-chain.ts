@@ -29,7 +29,10 @@ export interface LocalChainOptions {
 
 /** A running development chain, reachable over HTTP (and WebSocket) JSON-RPC. */
 export interface LocalChain {
-  /** `http://host:port`, for viem here and for browsers (the server answers CORS `*`). */
+  /**
+   * `http://host:port`, for viem here and for browsers (the server answers CORS `*`). Built
+   * from `host` as given: a server bound to `0.0.0.0` must publish a reachable name instead.
+   */
   rpcUrl: string
   chainId: number
   /** The chain's prefunded accounts (10,000 ETH each), index i = mnemonic address index i. */
@@ -67,6 +70,7 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
   const scratch = await mkdtemp(join(tmpdir(), 'tabswarm-chain-'))
   let server: Awaited<ReturnType<typeof createServerFor>> | undefined
   try {
+    signal.throwIfAborted()
     const started = (async () => {
       server = await createServerFor(host, port, scratch)
       return server.listen()
@@ -74,7 +78,7 @@ export async function startLocalChain(options: LocalChainOptions = {}): Promise<
     const address = await abortable(started, signal, () => {
       // It may still come up after we gave up: close it when it does.
       started.then(
-        () => server?.close(),
+        () => server?.close().catch(() => {}),
         () => {},
       )
     })
