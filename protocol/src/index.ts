@@ -17,6 +17,7 @@ export {
 } from './api-auth.ts'
 export { RELAY_HEARTBEAT_MS, RELAY_MAX_JSON_BYTES } from './api-limits.ts'
 export type {
+  AccountCredits,
   AccountView,
   ApiErrorBody,
   JobList,
@@ -29,6 +30,9 @@ export type {
 } from './api-views.ts'
 export {
   AccountViewSchema,
+  accountCredits,
+  accountView,
+  CreditsSchema,
   ApiErrorBodySchema,
   JobIdSchema,
   JobListSchema,
@@ -148,6 +152,7 @@ export {
   CustomProgramSchema,
   CustomTaskSchema,
   JobSpecSchema,
+  jobBudget,
   MAX_BUDGET,
   MAX_JOB_OUTPUT_ELEMENTS,
   MAX_JOB_TASKS,
