@@ -47,7 +47,7 @@ async function run(verification: { freivalds: number; maxErrorRate?: number }) {
     store,
     blobs,
     tileSize: 8,
-    welcomeCredits: 1e9,
+    welcomeCredits: 1_000_000_000n,
     banAfterFaults: 2,
     maxTaskFailures: 50,
     maxReplicas: 16,
@@ -156,7 +156,7 @@ describe('a contributor honest long enough to be trusted, then subtly wrong', ()
       store,
       blobs,
       tileSize: 4,
-      welcomeCredits: 1e9,
+      welcomeCredits: 1_000_000_000n,
       random: seeded(7),
     })
     const people = ['h0', 'h1', 'h2', 'sleeper'].map((peerId, i) => ({

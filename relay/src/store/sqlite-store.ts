@@ -119,7 +119,13 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     if (!columns.some((c) => c.name === migration.column)) db.exec(migration.sql)
   }
   db.exec(SQLITE_POST_MIGRATION)
-  applyVersionedMigrations(db)
+  try {
+    applyVersionedMigrations(db)
+  } catch (err) {
+    // Refused: the file stays as it was, and closed, for the operator to look at.
+    db.close()
+    throw err
+  }
 
   const cache = new Map<string, StatementSync>()
   const sql = (text: string): StatementSync => {

@@ -68,7 +68,7 @@ describe('the work service and the limits of a task', () => {
 
   async function serve(options: { maxTaskInputBytes?: number; tileSize?: number } = {}) {
     blobs = createMemoryBlobStore()
-    coordinator = createCoordinator({ blobs, welcomeCredits: 1_000_000, ...options })
+    coordinator = createCoordinator({ blobs, welcomeCredits: 1_000_000n, ...options })
     sent = []
     stop = await startWorkService({
       node: relay,
