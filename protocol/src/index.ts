@@ -30,10 +30,10 @@ export type {
 } from './api-views.ts'
 export {
   AccountViewSchema,
+  ApiErrorBodySchema,
   accountCredits,
   accountView,
   CreditsSchema,
-  ApiErrorBodySchema,
   JobIdSchema,
   JobListSchema,
   JobQuoteSchema,

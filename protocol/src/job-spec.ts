@@ -112,7 +112,11 @@ const common = {
       z
         .string()
         .regex(/^(0|[1-9][0-9]{0,18})$/, 'expected a non-negative integer as a decimal string')
-        .refine((text) => BigInt(text) <= MAX_BUDGET, `expected at most ${MAX_BUDGET} credits`),
+        // Zod runs a refinement even when the regex failed: only digits reach BigInt.
+        .refine(
+          (text) => !/^[0-9]+$/.test(text) || BigInt(text) <= MAX_BUDGET,
+          `expected at most ${MAX_BUDGET} credits`,
+        ),
     ])
     .optional(),
   /** Share of contributors relative to other jobs. @default 1 */

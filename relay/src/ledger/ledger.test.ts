@@ -5,7 +5,13 @@ import { getAddress } from 'viem'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
 import { createSqliteStore } from '../store/sqlite-store.ts'
-import { createLedger, escrowAccount, parsePendingAccount, pendingAccount, TREASURY } from './ledger.ts'
+import {
+  createLedger,
+  escrowAccount,
+  parsePendingAccount,
+  pendingAccount,
+  TREASURY,
+} from './ledger.ts'
 import { siteShareOf } from './site-share.ts'
 
 const dirs: string[] = []
@@ -69,8 +75,9 @@ describe('ledger amounts', () => {
     // The treasury is at −(2^63 − 1): one more credit out of it is −2^63, two are past it.
     ledger.grant('b', 1n, 2)
     expect(() => ledger.grant('c', 1n, 3)).toThrow(/balance of treasury to -9223372036854775809/)
-    expect(() => store.transfer({ from: 'x', to: 'y', amount: 2n ** 63n, kind: 'grant', at: 4 }))
-      .toThrow(/from 0 to 2\^63-1/)
+    expect(() =>
+      store.transfer({ from: 'x', to: 'y', amount: 2n ** 63n, kind: 'grant', at: 4 }),
+    ).toThrow(/from 0 to 2\^63-1/)
     expect(() =>
       store.transfer({ from: 'x', to: 'y', amount: 5 as unknown as bigint, kind: 'grant', at: 4 }),
     ).toThrow(/got 5 \(number\)/)

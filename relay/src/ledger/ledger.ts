@@ -31,7 +31,9 @@ export function parsePendingAccount(
   const tail = rest.slice(cut + 1)
   const at = tail.indexOf('@')
   const payee = rest.slice(0, cut)
-  return at < 0 ? { payee, jobId: tail } : { payee, jobId: tail.slice(0, at), site: tail.slice(at + 1) }
+  return at < 0
+    ? { payee, jobId: tail }
+    : { payee, jobId: tail.slice(0, at), site: tail.slice(at + 1) }
 }
 
 /** Transfer kinds that are earnings: a contributor's payouts and a site's shares. */

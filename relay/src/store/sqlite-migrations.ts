@@ -26,7 +26,9 @@ export function applyVersionedMigrations(
   db: DatabaseSync,
   migrations: readonly SqliteMigration[] = SQLITE_VERSIONED_MIGRATIONS,
 ): void {
-  const current = Number((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version)
+  const current = Number(
+    (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version,
+  )
   const newest = migrations.at(-1)?.version ?? 0
   if (current > newest)
     throw new Error(

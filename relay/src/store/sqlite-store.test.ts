@@ -106,7 +106,11 @@ describe('SQLite coordinator store', () => {
     await store.flushed()
     store.close()
     const reopened = createSqliteStore({ path })
-    expect([reopened.balance('a'), reopened.balance('b'), reopened.balance('c')]).toEqual([4n, 0n, 1n])
+    expect([reopened.balance('a'), reopened.balance('b'), reopened.balance('c')]).toEqual([
+      4n,
+      0n,
+      1n,
+    ])
     expect(reopened.ledgerImbalance()).toBe(0n)
     reopened.close()
   })
@@ -157,7 +161,9 @@ describe('SQLite coordinator store', () => {
     expect(ledger.forfeit('peer:%', 0)).toEqual([{ jobId: 'job1', credits: 7n }])
     expect(ledger.settle('job1', 'owner', ['peer:x', 'peer:%'], 0)).toBe(50n)
     expect([ledger.balance('owner'), ledger.earned('peer:x'), ledger.earned('peer:%')]).toEqual([
-      90n, 10n, 0n,
+      90n,
+      10n,
+      0n,
     ])
     expect(store.ledgerImbalance()).toBe(0n)
     store.close()

@@ -281,9 +281,9 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     runningJobs() {
-      return (
-        money("SELECT * FROM jobs WHERE status = 'running' ORDER BY seq").all() as Row[]
-      ).map(jobFromRow)
+      return (money("SELECT * FROM jobs WHERE status = 'running' ORDER BY seq").all() as Row[]).map(
+        jobFromRow,
+      )
     },
 
     countJobsByStatus() {

@@ -83,6 +83,28 @@ describe('coordinator: jobs, credits and scheduling', () => {
     expect(await c.account('bob')).toMatchObject({ balance: 10n, escrowed: 0n })
   })
 
+  it('escrows a budget written as a decimal string past 2^53 to the credit', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = createCoordinator({ blobs, tileSize: 2 })
+    // 2^53 + 1: as a JSON number it would arrive as 2^53.
+    const budget = '9007199254740993'
+    await c.grant('whale', 2n ** 60n)
+    const job = await c.submit(blobSpec(blobs, 4, 8, 4, { budget }), { account: 'whale' })
+    expect(job.credits).toEqual({ budget, spent: '0', refunded: '0' })
+    expect(await c.account('whale')).toMatchObject({
+      balance: 2n ** 60n - 9_007_199_254_740_993n,
+      escrowed: 9_007_199_254_740_993n,
+    })
+    const cancelled = await c.cancel(job.id, { account: 'whale' })
+    expect(cancelled.credits.refunded).toBe(budget)
+    expect((await c.account('whale')).balance).toBe(2n ** 60n)
+    for (const bad of ['1.5', '-1', '9223372036854775808', 2 ** 53 + 2])
+      await expect(
+        c.submit(blobSpec(blobs, 4, 8, 4, { budget: bad as never }), { account: 'whale' }),
+      ).rejects.toThrow(/budget/)
+    c.close()
+  })
+
   it('refuses specs that name missing blobs or do not fit, with a message naming the problem', async () => {
     const blobs = createMemoryBlobStore()
     const c = make({ blobs })

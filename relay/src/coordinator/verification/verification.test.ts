@@ -73,9 +73,7 @@ describe('coordinator: matmul jobs', () => {
     expect(BigInt((await c.getJob(job.id)).credits.spent)).toBe(
       BigInt((await c.getJob(job.id)).credits.budget) / 4n,
     )
-    expect((await c.account('peer:p')).pending).toBe(
-      BigInt((await c.getJob(job.id)).credits.spent),
-    )
+    expect((await c.account('peer:p')).pending).toBe(BigInt((await c.getJob(job.id)).credits.spent))
   })
 })
 

@@ -128,7 +128,9 @@ describe('migration 1: credits as exact integers', () => {
   it('refuses a REAL past the 64-bit range (what an overflowing sum became)', () => {
     const path = tempDb()
     writeOldDatabase(path, `UPDATE jobs SET budget = 1e19 WHERE id = 'j1';`)
-    expect(() => createSqliteStore({ path })).toThrow(/jobs row id = "j1" has budget 10000000000000000000 \(real\)/)
+    expect(() => createSqliteStore({ path })).toThrow(
+      /jobs row id = "j1" has budget 10000000000000000000 \(real\)/,
+    )
   })
 
   it('turns an integral REAL into its INTEGER where a column kept it as a REAL', () => {
@@ -157,7 +159,9 @@ describe('migration 1: credits as exact integers', () => {
       { account: 'a', balance: 5n },
       { account: 'treasury', balance: -5n },
     ])
-    expect((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(1)
+    expect((db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version).toBe(
+      1,
+    )
     db.close()
   })
 
@@ -166,6 +170,8 @@ describe('migration 1: credits as exact integers', () => {
     const db = new DatabaseSync(path)
     db.exec('PRAGMA user_version = 99')
     db.close()
-    expect(() => createSqliteStore({ path })).toThrow(/schema version 99, newer than this relay knows/)
+    expect(() => createSqliteStore({ path })).toThrow(
+      /schema version 99, newer than this relay knows/,
+    )
   })
 })
