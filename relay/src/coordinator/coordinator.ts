@@ -541,7 +541,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (typeof credits !== 'bigint' || credits <= 0n)
         throw new CoordinatorError(
           'INVALID_AMOUNT',
-          `credits must be a positive integer, got ${credits}`,
+          `credits must be a positive integer (bigint), got ${String(credits)} (${typeof credits})`,
         )
       ledger.grant(account, credits, clock.now())
       await store.flushed()

@@ -141,7 +141,8 @@ export interface TabswarmClient {
    * `client.job(id).cancel()`.
    *
    * @example
-   * const { credits } = await client.cancel(id) // credits.refunded === credits.budget - credits.spent
+   * const { credits } = await client.cancel(id)
+   * // Decimal strings, exact: BigInt(credits.refunded) === BigInt(credits.budget) - BigInt(credits.spent)
    */
   cancel(id: string, options?: CallOptions): Promise<JobView>
   /**
