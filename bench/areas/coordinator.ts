@@ -54,7 +54,7 @@ async function tasksPerSecond(synchronous: 'normal' | 'full', tasks: number, wor
         large: createDiskBlobStore({ dir: join(dir, 'blobs') }),
       }),
       tileSize: 8,
-      welcomeCredits: 1e12,
+      welcomeCredits: 10n ** 12n,
     })
     for (let w = 0; w < workers; w++) c.registerContributor(`w${w}`, caps)
     const side = Math.round(Math.sqrt(tasks)) * 8
@@ -114,7 +114,7 @@ async function overhead(
     store: createSqliteStore({ path: ':memory:' }),
     blobs,
     tileSize: tile,
-    welcomeCredits: 1e15,
+    welcomeCredits: 10n ** 15n,
     maxTaskFailures: 64,
     maxReplicas: 24,
   })

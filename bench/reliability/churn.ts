@@ -61,7 +61,7 @@ export async function runChurnSuite(options: ReliabilitySuiteOptions): Promise<B
     const a = randomMatrix(m, k, seed)
     const b = randomMatrix(k, n, seed + 1)
     const c = relay.running.coordinator
-    await c.grant('researcher', 1e12)
+    await c.grant('researcher', 10n ** 12n)
     const blobs = {
       a: await relay.putBlob(new Uint8Array(a.buffer)),
       b: await relay.putBlob(new Uint8Array(b.buffer)),

@@ -72,7 +72,7 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
           kind,
           sim: await startSimContributor({ relayAddr, answer: answers[kind](), label: kind }),
         })
-    await c.grant('researcher', 1e12)
+    await c.grant('researcher', 10n ** 12n)
     const inputs: Array<{ a: Float32Array; b: Float32Array }> = []
     for (const [index, verification] of [
       { canaries: 0 },
@@ -160,7 +160,7 @@ export async function runSaboteursSuite(options: ReliabilitySuiteOptions): Promi
     )
     const creditOf = async (peerId: string) => {
       const view = await c.account(`peer:${peerId}`)
-      return view.earned + view.pending + view.balance
+      return Number(view.earned + view.pending + view.balance)
     }
     const credits: Record<string, number> = {}
     for (const { kind, sim } of sims.filter((s) => s.kind !== 'honest'))

@@ -53,7 +53,7 @@ export async function runSleeperCase(options: {
     store,
     blobs,
     tileSize: TILE,
-    welcomeCredits: 1e12,
+    welcomeCredits: 10n ** 12n,
     random: () => random.next(),
   })
   try {
@@ -131,7 +131,7 @@ export async function runSleeperCase(options: {
       accepted: view.tasks.accepted,
       wrongAccepted: wrong,
       // What it earned beyond its honest record job (which it did alone, and was paid for).
-      sleeperCredits: account.earned + account.pending - firstView.credits.spent,
+      sleeperCredits: Number(account.earned + account.pending - BigInt(firstView.credits.spent)),
       banned: store.isBanned('peer:sleeper'),
       acceptedOnCredibility,
     }

@@ -46,13 +46,13 @@ export function checkStoreInvariants(dataDir: string): StoreCheck {
         problems.push(
           `escrow ${escrow} ≠ budget ${job.budget} − spent ${job.spent} − refunded ${job.refunded}`,
         )
-      if (job.status !== 'running' && escrow !== 0)
+      if (job.status !== 'running' && escrow !== 0n)
         problems.push(`${job.status} with ${escrow} still in escrow`)
-      if (escrow < 0) problems.push(`escrow is negative (${escrow})`)
+      if (escrow < 0n) problems.push(`escrow is negative (${escrow})`)
       if (problems.length > 0) halfWritten.push(`${job.id} (${job.status}): ${problems.join('; ')}`)
     }
     return {
-      imbalance: store.ledgerImbalance(),
+      imbalance: Number(store.ledgerImbalance()),
       jobs: jobs.length,
       statuses,
       halfWritten,

@@ -59,7 +59,7 @@ export async function runSybilCase(options: {
     store,
     blobs,
     tileSize: 8,
-    welcomeCredits: 1e12,
+    welcomeCredits: 10n ** 12n,
     random: () => random.next(),
   })
   try {
@@ -114,7 +114,7 @@ export async function runSybilCase(options: {
       view.status === 'completed'
         ? wrongTiles(await c.jobOutput(job.id), referenceProduct(a, b, m, k, n), 8).length
         : 0
-    let sybilCredits = 0
+    let sybilCredits = 0n
     for (const p of people.filter((x) => x.sybil)) {
       for (const account of [p.wallet, `peer:${p.peerId}`]) {
         const view = await c.account(account)
@@ -125,9 +125,9 @@ export async function runSybilCase(options: {
       tasks: view.tasks.total,
       accepted: view.tasks.accepted,
       wrongAccepted: wrong,
-      sybilCredits,
+      sybilCredits: Number(sybilCredits),
       addressBanned: store.isBanned('address:10.66.0.1'),
-      ledgerImbalance: store.ledgerImbalance(),
+      ledgerImbalance: Number(store.ledgerImbalance()),
     }
   } finally {
     c.close()

@@ -6,6 +6,15 @@
  */
 import { z } from 'zod'
 import { TensorRefSchema } from './job-spec.ts'
+import { BaseUnitsSchema } from './settlement-views.ts'
+
+/**
+ * A non-negative amount of ledger credits as a decimal string: credits are exact integers
+ * (`bigint`) that may pass 2^53, and JSON has no bigint. `BigInt(text)` reads one back.
+ */
+export const CreditsSchema = BaseUnitsSchema.meta({
+  description: 'Ledger credits, a non-negative integer as a decimal string',
+})
 
 /** A job id, as `POST /v1/jobs` returns it. */
 export const JobIdSchema = z
@@ -48,7 +57,7 @@ export const JobViewSchema = z.looseObject({
       description:
         'accepted counts tasks accepted on one contributor’s credibility alone too; it goes down when such an acceptance is undone because its contributor was caught',
     }),
-  credits: z.object({ budget: z.number(), spent: z.number(), refunded: z.number() }).meta({
+  credits: z.object({ budget: CreditsSchema, spent: CreditsSchema, refunded: CreditsSchema }).meta({
     description: 'Escrowed at submit, spent on accepted results, the rest refunded at the end',
   }),
   createdAt: z.number().meta({ description: 'ms since the epoch' }),
@@ -123,7 +132,7 @@ export const JobQuoteSchema = z.looseObject({
     description: 'Floating-point operations of the useful work (custom kernels: an estimate)',
   }),
   tasks: z.number().int(),
-  credits: z.number().meta({ description: 'Credits escrowed when no budget is given' }),
+  credits: CreditsSchema.meta({ description: 'Credits escrowed when no budget is given' }),
 })
 /** What a job will cost before it is submitted. */
 export type JobQuote = z.infer<typeof JobQuoteSchema>
@@ -131,13 +140,51 @@ export type JobQuote = z.infer<typeof JobQuoteSchema>
 /** Credits of one account: a researcher account, a wallet address or a contributor peer id. */
 export const AccountViewSchema = z.object({
   account: z.string(),
-  balance: z.number().meta({ description: 'Spendable credits' }),
-  escrowed: z.number().meta({ description: 'Held for running jobs' }),
-  earned: z.number().meta({ description: 'Paid for verified work, ever' }),
-  pending: z.number().meta({ description: 'Earned on jobs still running' }),
+  balance: CreditsSchema.meta({ description: 'Spendable credits' }),
+  escrowed: CreditsSchema.meta({ description: 'Held for running jobs' }),
+  earned: CreditsSchema.meta({
+    description: 'Paid for verified work and site shares, ever (after any site share taken out)',
+  }),
+  pending: CreditsSchema.meta({
+    description: 'Earned on jobs still running, before any site share is taken out at payout',
+  }),
 })
-/** Credits of one account; `pending` is forfeited if a contributor is caught cheating first. */
+/**
+ * Credits of one account, as decimal strings; `pending` is forfeited if a contributor is
+ * caught cheating first. `accountCredits` reads it as `bigint`s.
+ */
 export type AccountView = z.infer<typeof AccountViewSchema>
+
+/** {@link AccountView} with its figures as exact integers: what the SDK returns. */
+export interface AccountCredits {
+  account: string
+  balance: bigint
+  escrowed: bigint
+  earned: bigint
+  pending: bigint
+}
+
+/** Reads the decimal strings of an {@link AccountView} as `bigint`s. */
+export function accountCredits(view: AccountView): AccountCredits {
+  return {
+    account: view.account,
+    balance: BigInt(view.balance),
+    escrowed: BigInt(view.escrowed),
+    earned: BigInt(view.earned),
+    pending: BigInt(view.pending),
+  }
+}
+
+/** Writes exact figures as the decimal strings of an {@link AccountView}. */
+export function accountView(credits: AccountCredits): AccountView {
+  return {
+    account: credits.account,
+    balance: credits.balance.toString(),
+    escrowed: credits.escrowed.toString(),
+    earned: credits.earned.toString(),
+    pending: credits.pending.toString(),
+  }
+}
 
 /** Every error answer of the API: `{ error: { code, message } }`. */
 export const ApiErrorBodySchema = z.object({

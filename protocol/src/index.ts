@@ -17,6 +17,7 @@ export {
 } from './api-auth.ts'
 export { RELAY_HEARTBEAT_MS, RELAY_MAX_JSON_BYTES } from './api-limits.ts'
 export type {
+  AccountCredits,
   AccountView,
   ApiErrorBody,
   JobList,
@@ -30,6 +31,9 @@ export type {
 export {
   AccountViewSchema,
   ApiErrorBodySchema,
+  accountCredits,
+  accountView,
+  CreditsSchema,
   JobIdSchema,
   JobListSchema,
   JobQuoteSchema,
@@ -148,6 +152,7 @@ export {
   CustomProgramSchema,
   CustomTaskSchema,
   JobSpecSchema,
+  jobBudget,
   MAX_BUDGET,
   MAX_JOB_OUTPUT_ELEMENTS,
   MAX_JOB_TASKS,

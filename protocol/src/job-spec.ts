@@ -34,8 +34,8 @@ export const MAX_PARAMS_BYTES = 4 * 1024
 export const MAX_TENSOR_ELEMENTS = 2 ** 28
 /** Largest workgroup count per dimension (WebGPU's `maxComputeWorkgroupsPerDimension` default). */
 export const MAX_WORKGROUPS_PER_DIM = 65_535
-/** Largest budget, in credits. */
-export const MAX_BUDGET = 1e15
+/** Largest budget, in credits: the ledger's largest balance (SQLite's signed 64-bit integer). */
+export const MAX_BUDGET = 2n ** 63n - 1n
 /** Largest priority; the default is 1 and shares are proportional to it. */
 export const MAX_PRIORITY = 1_000
 
@@ -101,8 +101,24 @@ export type VerificationPolicy = z.infer<typeof VerificationPolicySchema>
 
 const common = {
   verification: VerificationPolicySchema.optional(),
-  /** Most credits the job may spend; escrowed at submit. @default the quote */
-  budget: z.number().int().min(0).max(MAX_BUDGET).optional(),
+  /**
+   * Most credits the job may spend; escrowed at submit. A safe integer, or a decimal string
+   * for any amount up to `MAX_BUDGET` (credits are exact integers; read it with
+   * `jobBudget`). @default the quote
+   */
+  budget: z
+    .union([
+      z.number().int().min(0).max(Number.MAX_SAFE_INTEGER),
+      z
+        .string()
+        .regex(/^(0|[1-9][0-9]{0,18})$/, 'expected a non-negative integer as a decimal string')
+        // Zod runs a refinement even when the regex failed: only digits reach BigInt.
+        .refine(
+          (text) => !/^[0-9]+$/.test(text) || BigInt(text) <= MAX_BUDGET,
+          `expected at most ${MAX_BUDGET} credits`,
+        ),
+    ])
+    .optional(),
   /** Share of contributors relative to other jobs. @default 1 */
   priority: z.number().int().min(1).max(MAX_PRIORITY).optional(),
   /** ISO 8601 instant after which unfinished work is abandoned and unspent escrow refunded. */
@@ -264,3 +280,8 @@ export const JobSpecSchema = z.discriminatedUnion('kernel', [
   CustomJobSpecSchema,
 ])
 export type JobSpec = z.infer<typeof JobSpecSchema>
+
+/** A spec's `budget` as exact credits (it may be written as a number or a decimal string). */
+export function jobBudget(spec: Pick<JobSpec, 'budget'>): bigint | undefined {
+  return spec.budget == null ? undefined : BigInt(spec.budget)
+}

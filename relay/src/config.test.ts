@@ -13,13 +13,36 @@ describe('welcome credits', () => {
     const unset = configFromEnv({})
     expect(unset.welcomeCredits).toBeUndefined()
     expect(welcomeCreditsFor(unset, true)).toBe(OPEN_RELAY_WELCOME_CREDITS)
-    expect(welcomeCreditsFor(unset, false)).toBe(0)
+    expect(welcomeCreditsFor(unset, false)).toBe(0n)
     const set = configFromEnv({ TABSWARM_WELCOME_CREDITS: '500' })
-    expect(welcomeCreditsFor(set, false)).toBe(500)
-    expect(welcomeCreditsFor(configFromEnv({ TABSWARM_WELCOME_CREDITS: '0' }), true)).toBe(0)
+    expect(welcomeCreditsFor(set, false)).toBe(500n)
+    expect(welcomeCreditsFor(configFromEnv({ TABSWARM_WELCOME_CREDITS: '0' }), true)).toBe(0n)
     expect(() => configFromEnv({ TABSWARM_WELCOME_CREDITS: '-1' })).toThrow(
       /TABSWARM_WELCOME_CREDITS must be a non-negative integer/,
     )
+  })
+
+  it('are read exactly past 2^53, and refused past 2^63 − 1 or as a fraction', () => {
+    const big = configFromEnv({ TABSWARM_WELCOME_CREDITS: '9007199254740993' })
+    expect(big.welcomeCredits).toBe(9_007_199_254_740_993n)
+    expect(() => configFromEnv({ TABSWARM_WELCOME_CREDITS: '9223372036854775808' })).toThrow(
+      /at most 2\^63-1/,
+    )
+    expect(() => configFromEnv({ TABSWARM_WELCOME_CREDITS: '1.5' })).toThrow(
+      /TABSWARM_WELCOME_CREDITS/,
+    )
+  })
+})
+
+describe('site share', () => {
+  it('defaults to 10% and reads TABSWARM_SITE_SHARE_BPS from 0 to 10000 basis points', () => {
+    expect(configFromEnv({}).siteShareBps).toBe(1_000)
+    expect(configFromEnv({ TABSWARM_SITE_SHARE_BPS: '0' }).siteShareBps).toBe(0)
+    expect(configFromEnv({ TABSWARM_SITE_SHARE_BPS: '10000' }).siteShareBps).toBe(10_000)
+    for (const bad of ['10001', '-1', '2.5', 'ten'])
+      expect(() => configFromEnv({ TABSWARM_SITE_SHARE_BPS: bad })).toThrow(
+        /TABSWARM_SITE_SHARE_BPS must be an integer from 0 to 10000 basis points/,
+      )
   })
 })
 

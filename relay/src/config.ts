@@ -93,7 +93,15 @@ export interface TabswarmConfig {
    * Credits granted to an account the first time it submits a job (0: none). Unset: see
    * `welcomeCreditsFor` (on for an open loopback relay, off for a keyed or wallet one).
    */
-  welcomeCredits?: number
+  welcomeCredits?: bigint
+  /**
+   * Share of a contributor's verified earnings paid to the site whose widget it joined
+   * through (the site its wallet binding names), in basis points: 0 (none) to 10000 (all).
+   * Taken out of the contributor's earnings at payout, floored; the remainder stays with the
+   * contributor. `TABSWARM_SITE_SHARE_BPS`.
+   * @default 1000 (10%)
+   */
+  siteShareBps: number
   /** HTTP API: keys, wallet auth, rate limits, proxy trust, blob cap, uploads, log level. */
   api: ApiConfig
 }
@@ -115,8 +123,12 @@ export const defaultConfig: TabswarmConfig = {
   workReadIdleTimeoutMs: 5_000,
   maxInflightBytesPerPeer: MAX_MESSAGE_BYTES,
   peerInputs: true,
+  siteShareBps: 1_000,
   api: defaultApiConfig,
 }
+
+/** What `siteShareBps` accepts: basis points of a whole. */
+export const SITE_SHARE_BPS_RANGE: IntegerRange = { min: 0, max: 10_000, unit: 'basis points' }
 
 /**
  * What the work-protocol settings accept. The idle cut stays under the 60 s request deadline
@@ -133,7 +145,7 @@ export const WORK_SETTING_RANGES = {
 } as const satisfies Record<string, IntegerRange>
 
 /** What an open loopback relay grants each new account: plenty for local experiments. */
-export const OPEN_RELAY_WELCOME_CREDITS = 1_000_000_000
+export const OPEN_RELAY_WELCOME_CREDITS = 1_000_000_000n
 
 /**
  * Welcome credits the relay grants: `welcomeCredits` when set; otherwise
@@ -145,8 +157,8 @@ export const OPEN_RELAY_WELCOME_CREDITS = 1_000_000_000
 export function welcomeCreditsFor(
   config: Pick<TabswarmConfig, 'welcomeCredits'>,
   openToLocal: boolean,
-): number {
-  return config.welcomeCredits ?? (openToLocal ? OPEN_RELAY_WELCOME_CREDITS : 0)
+): bigint {
+  return config.welcomeCredits ?? (openToLocal ? OPEN_RELAY_WELCOME_CREDITS : 0n)
 }
 
 function port(name: string, raw: string): number {
@@ -229,13 +241,20 @@ export function configFromEnv(
     config.dbSynchronous = env.TABSWARM_DB_SYNC
   }
   if (env.TABSWARM_WELCOME_CREDITS != null && env.TABSWARM_WELCOME_CREDITS !== '') {
-    const credits = Number(env.TABSWARM_WELCOME_CREDITS)
-    if (!Number.isSafeInteger(credits) || credits < 0)
+    const raw = env.TABSWARM_WELCOME_CREDITS.trim()
+    // Credits are exact integers: a decimal string, never read through a float.
+    if (!/^(0|[1-9][0-9]{0,18})$/.test(raw) || BigInt(raw) > 2n ** 63n - 1n)
       throw new Error(
-        `TABSWARM_WELCOME_CREDITS must be a non-negative integer, got "${env.TABSWARM_WELCOME_CREDITS}"`,
+        `TABSWARM_WELCOME_CREDITS must be a non-negative integer of credits, at most 2^63-1, got "${env.TABSWARM_WELCOME_CREDITS}"`,
       )
-    config.welcomeCredits = credits
+    config.welcomeCredits = BigInt(raw)
   }
+  if (env.TABSWARM_SITE_SHARE_BPS)
+    config.siteShareBps = integerSetting(
+      'TABSWARM_SITE_SHARE_BPS',
+      env.TABSWARM_SITE_SHARE_BPS,
+      SITE_SHARE_BPS_RANGE,
+    )
   if (env.TABSWARM_WORK_READ_IDLE_MS)
     config.workReadIdleTimeoutMs = integerSetting(
       'TABSWARM_WORK_READ_IDLE_MS',

@@ -15,6 +15,7 @@ describe('@tabswarm/relay entry points', () => {
         "CoordinatorError",
         "EMPTY_BODY_SHA256",
         "OPEN_RELAY_WELCOME_CREDITS",
+        "SITE_SHARE_BPS_RANGE",
         "UPLOAD_SETTING_RANGES",
         "WALLET_AUTH_HEADERS",
         "WALLET_AUTH_MAX_SKEW_MS",

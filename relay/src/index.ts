@@ -24,6 +24,7 @@ export {
   parseOnOff,
   parsePort,
   parsePositiveInt,
+  SITE_SHARE_BPS_RANGE,
   WORK_SETTING_RANGES,
   welcomeCreditsFor,
 } from './config.ts'

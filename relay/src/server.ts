@@ -75,6 +75,7 @@ export async function startTabswarm(
     ...(wgslChecker ? { checkWgsl: (wgsl, options) => wgslChecker.check(wgsl, options) } : {}),
     log: log.child('coordinator'),
     welcomeCredits: welcomeCreditsFor(config, openToLocal),
+    siteShareBps: config.siteShareBps,
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
     peerInputs: config.peerInputs,
   })

@@ -7,6 +7,7 @@
 export type { NdArray, NpyHeader, TensorData, TensorDtype } from '@tabswarm/protocol'
 export { encodeNpy, NpyError, npyHeaderBytes, parseNpy, parseNpyHeader } from '@tabswarm/protocol'
 export type {
+  AccountCredits,
   AccountView,
   CallOptions,
   ClientOptions,

@@ -62,7 +62,7 @@ const c = createCoordinator({
   store,
   blobs,
   tileSize: tile,
-  welcomeCredits: 1e9,
+  welcomeCredits: 1_000_000_000n,
   // --leases-only: four peers hold every task at once.
   maxLeasesPerPeer: Number.POSITIVE_INFINITY,
   // The saboteur stays, so that faults keep coming until the end.

@@ -121,14 +121,18 @@ describe('coordinator crash recovery', () => {
         expect(job.credits.spent).toBe(job.credits.budget)
         const earned = (
           await Promise.all(['w0', 'w1', 'w2', 'w3'].map((w) => c.account(`peer:${w}`)))
-        ).reduce((sum, acc) => sum + acc.earned, 0)
-        expect(earned).toBe(job.credits.spent)
+        ).reduce((sum, acc) => sum + acc.earned, 0n)
+        expect(earned).toBe(BigInt(job.credits.spent))
         const saboteur = await c.account('peer:s0')
-        expect(saboteur.earned + saboteur.pending + saboteur.balance).toBe(0)
+        expect(saboteur.earned + saboteur.pending + saboteur.balance).toBe(0n)
         if (votes) expect(job.tasks.rejectedResults).toBeGreaterThan(0)
-        expect((await c.account('researcher')).balance).toBe(1e9 - job.credits.spent)
-        expect(job.credits.refunded).toBe(job.credits.budget - job.credits.spent)
-        expect(store.ledgerImbalance()).toBe(0)
+        expect((await c.account('researcher')).balance).toBe(
+          1_000_000_000n - BigInt(job.credits.spent),
+        )
+        expect(BigInt(job.credits.refunded)).toBe(
+          BigInt(job.credits.budget) - BigInt(job.credits.spent),
+        )
+        expect(store.ledgerImbalance()).toBe(0n)
       } finally {
         c.close()
       }

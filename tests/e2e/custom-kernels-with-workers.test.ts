@@ -59,7 +59,7 @@ describe('custom WGSL kernels with headless workers', () => {
       job: string
       tasks: number
       written: number
-      credits: { budget: number; spent: number; refunded: number }
+      credits: { budget: string; spent: string; refunded: string }
     }
     expect(summary).toMatchObject({ tasks: files, written: files })
     const outputs = (await readdir(join(dir, 'out'))).sort()
@@ -72,7 +72,7 @@ describe('custom WGSL kernels with headless workers', () => {
     }
     const job = await client.getJob(summary.job)
     expect(job).toMatchObject({ kernel: 'custom', status: 'completed' })
-    expect(job.credits.spent).toBeGreaterThan(0)
+    expect(BigInt(job.credits.spent)).toBeGreaterThan(0n)
     // What the run printed is the job's settled account, taken from its last event.
     expect(summary.credits).toEqual(job.credits)
   })
@@ -113,7 +113,9 @@ describe('custom WGSL kernels with headless workers', () => {
     const [job] = await client.listJobs({ limit: 1 })
     expect(job).toMatchObject({ kernel: 'custom', status: 'cancelled' })
     expect(job!.tasks.accepted).toBeLessThan(files)
-    expect(job!.credits.refunded).toBe(job!.credits.budget - job!.credits.spent)
+    expect(BigInt(job!.credits.refunded)).toBe(
+      BigInt(job!.credits.budget) - BigInt(job!.credits.spent),
+    )
   })
 
   it('client.map streams verified results as they are accepted, each once', async () => {
@@ -138,7 +140,9 @@ describe('custom WGSL kernels with headless workers', () => {
     expect([...seen].sort()).toEqual([0, 1, 2, 3])
     const done = await job.status()
     expect(done.status).toBe('completed')
-    expect(done.credits.spent + done.credits.refunded).toBe(done.credits.budget)
+    expect(BigInt(done.credits.spent) + BigInt(done.credits.refunded)).toBe(
+      BigInt(done.credits.budget),
+    )
   })
 
   it("a custom kernel that does not compile is refused at submit with the compiler's line:column", async () => {
@@ -162,8 +166,10 @@ describe('custom WGSL kernels with headless workers', () => {
     expect(wallet).toMatch(/^0x[0-9a-fA-F]{40}$/)
     const credits = await runCli(['credits', wallet, '--json', '--relay', system.url])
     expect(credits.code, credits.stderr).toBe(0)
-    const account = JSON.parse(credits.stdout) as { earned: number; pending: number }
-    expect(account.earned + account.pending).toBeGreaterThan(0)
+    // Decimal strings in JSON: exact however large.
+    const account = JSON.parse(credits.stdout) as { earned: string; pending: string }
+    expect(account.earned).toMatch(/^(0|[1-9][0-9]*)$/)
+    expect(BigInt(account.earned) + BigInt(account.pending)).toBeGreaterThan(0n)
 
     // Stop the workers, so the next job cannot start before it is cancelled.
     await Promise.all(workers.map((w) => w.interrupt(30_000)))
@@ -190,10 +196,14 @@ describe('custom WGSL kernels with headless workers', () => {
     expect(cancel.code, cancel.stderr).toBe(0)
     const cancelled = JSON.parse(cancel.stdout) as {
       status: string
-      credits: { budget: number; spent: number; refunded: number }
+      credits: { budget: string; spent: string; refunded: string }
     }
     expect(cancelled.status).toBe('cancelled')
-    expect(cancelled.credits).toEqual({ budget: quote.credits, spent: 0, refunded: quote.credits })
+    expect(cancelled.credits).toEqual({
+      budget: quote.credits,
+      spent: '0',
+      refunded: quote.credits,
+    })
     const after = await client.account('local')
     expect(after.balance).toBe(before.balance)
     expect(after.escrowed).toBe(before.escrowed)

@@ -67,12 +67,14 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     expect(matmul.code, matmul.stderr).toBe(0)
     const summary = JSON.parse(matmul.stdout) as {
       job: string
-      credits: { budget: number; spent: number; refunded: number }
+      credits: { budget: string; spent: string; refunded: string }
     }
     expect(summary).toMatchObject({ output: out, shape: [m, n], dtype: 'float32' })
     // What the job cost, settled: the budget is spent or refunded, nothing else.
-    expect(summary.credits.spent).toBeGreaterThan(0)
-    expect(summary.credits.spent + summary.credits.refunded).toBe(summary.credits.budget)
+    expect(BigInt(summary.credits.spent)).toBeGreaterThan(0n)
+    expect(BigInt(summary.credits.spent) + BigInt(summary.credits.refunded)).toBe(
+      BigInt(summary.credits.budget),
+    )
     const c = parseNpy(await readFile(out))
     expect(productMismatch(c.data as Float32Array, a, b, m, k, n)).toBeUndefined()
 
@@ -122,8 +124,12 @@ describe('the SDK and the CLI against a relay with headless workers', () => {
     const marks = workers.map((w) => w.events.length)
     const cancelled = await job.cancel()
     expect(cancelled.status).toBe('cancelled')
-    const { budget, spent, refunded } = cancelled.credits
-    expect(spent).toBeGreaterThan(0)
+    const [budget, spent, refunded] = [
+      cancelled.credits.budget,
+      cancelled.credits.spent,
+      cancelled.credits.refunded,
+    ].map(BigInt) as [bigint, bigint, bigint]
+    expect(spent).toBeGreaterThan(0n)
     expect(refunded).toBe(budget - spent)
     expect(cancelled.tasks.accepted).toBeGreaterThanOrEqual(2)
     expect(cancelled.tasks.accepted).toBeLessThan(cancelled.tasks.total)

@@ -76,7 +76,7 @@ describe('the SDK in a browser page', () => {
       { a: Array.from(a), b: Array.from(b), m, k, n },
     )
     expect(answer.quote.tasks).toBeGreaterThan(0)
-    expect(answer.quote.credits).toBeGreaterThan(0)
+    expect(BigInt(answer.quote.credits)).toBeGreaterThan(0n)
     expect(answer.states.at(-1)).toBe('completed')
     expect(answer.shape).toEqual([m, n])
     expect(productMismatch(Float32Array.from(answer.data), a, b, m, k, n)).toBeUndefined()

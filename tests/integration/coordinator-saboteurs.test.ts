@@ -47,7 +47,7 @@ async function run(verification: { freivalds: number; maxErrorRate?: number }) {
     store,
     blobs,
     tileSize: 8,
-    welcomeCredits: 1e9,
+    welcomeCredits: 1_000_000_000n,
     banAfterFaults: 2,
     maxTaskFailures: 50,
     maxReplicas: 16,
@@ -108,17 +108,17 @@ describe('coordinator with 50 contributors, 20% of them saboteurs', () => {
       for (const p of people) {
         const account = await c.account(p.wallet)
         if (p.kind === 'honest') continue
-        expect(account.earned, `${p.kind} ${p.peerId}`).toBe(0)
-        expect(account.pending).toBe(0)
+        expect(account.earned, `${p.kind} ${p.peerId}`).toBe(0n)
+        expect(account.pending).toBe(0n)
         expect(store.isBanned(`peer:${p.peerId}`), `${p.kind} ${p.peerId} banned`).toBe(true)
         // Wallet accounts and bans use the EIP-55 form.
         expect(store.isBanned(`wallet:${getAddress(p.wallet)}`)).toBe(true)
       }
       const honestEarned = (
         await Promise.all(people.filter((p) => p.kind === 'honest').map((p) => c.account(p.wallet)))
-      ).reduce((s, acc) => s + acc.earned, 0)
-      expect(honestEarned).toBe(job.credits.spent)
-      expect(store.ledgerImbalance()).toBe(0)
+      ).reduce((s, acc) => s + acc.earned, 0n)
+      expect(honestEarned).toBe(BigInt(job.credits.spent))
+      expect(store.ledgerImbalance()).toBe(0n)
       c.close()
     })
   }
@@ -156,7 +156,7 @@ describe('a contributor honest long enough to be trusted, then subtly wrong', ()
       store,
       blobs,
       tileSize: 4,
-      welcomeCredits: 1e9,
+      welcomeCredits: 1_000_000_000n,
       random: seeded(7),
     })
     const people = ['h0', 'h1', 'h2', 'sleeper'].map((peerId, i) => ({
@@ -212,15 +212,17 @@ describe('a contributor honest long enough to be trusted, then subtly wrong', ()
     expect(store.isBanned(`wallet:${sleeper.wallet}`)).toBe(true)
     expect(c.lease(sleeper.peerId)).toBeUndefined()
     const account = await c.account(sleeper.wallet)
-    expect(account.earned).toBe(0)
-    expect(account.pending).toBe(0)
+    expect(account.earned).toBe(0n)
+    expect(account.pending).toBe(0n)
     const honestEarned = (
       await Promise.all(people.slice(0, 3).map((p) => c.account(p.wallet)))
-    ).reduce((s, acc) => s + acc.earned, 0)
+    ).reduce((s, acc) => s + acc.earned, 0n)
     // What it was paid went back to the escrow: the job spent exactly what honest work earned.
-    expect(honestEarned).toBe(view.credits.spent)
-    expect(view.credits.spent + view.credits.refunded).toBe(view.credits.budget)
-    expect(store.ledgerImbalance()).toBe(0)
+    expect(honestEarned).toBe(BigInt(view.credits.spent))
+    expect(BigInt(view.credits.spent) + BigInt(view.credits.refunded)).toBe(
+      BigInt(view.credits.budget),
+    )
+    expect(store.ledgerImbalance()).toBe(0n)
     c.close()
   })
 })

@@ -1,5 +1,5 @@
 import type {
-  AccountView,
+  AccountCredits,
   Capabilities,
   CustomProgram,
   InputRef,
@@ -74,8 +74,8 @@ export interface CoordinatorStats {
       method: VerificationMethod | 'none'
       count: number
     }>
-    creditsPaid: number
-    creditsRefunded: number
+    creditsPaid: bigint
+    creditsRefunded: bigint
     canariesIssued: number
     spotChecks: number
     /** Floating-point operations the coordinator spent recomputing results. */
@@ -116,9 +116,10 @@ export interface CoordinatorApi {
   subscribe(id: string, listener: (event: JobEvent) => void): () => void
   /** The assembled float32 C of a completed matmul job, row-major m×n. */
   jobOutput(id: string): Promise<Float32Array>
-  account(account: string): Promise<AccountView>
+  /** The account's figures, exact (the HTTP API writes them as decimal strings, `accountView`). */
+  account(account: string): Promise<AccountCredits>
   /** Adds credits to an account from the operator's treasury (top-ups, faucets). */
-  grant(account: string, credits: number): Promise<AccountView>
+  grant(account: string, credits: bigint): Promise<AccountCredits>
   stats(): CoordinatorStats
   /**
    * Resolves once every change made so far is durable (the store commits in groups): a
@@ -130,6 +131,11 @@ export interface CoordinatorApi {
 /** A wallet proven in hello (see `walletProofTypedData`). */
 export interface ProvenWallet {
   address: string
+  /**
+   * The site whose widget the contributor joined through, as signed in the binding (absent
+   * for none, `NO_SITE`): it is paid its share of this contributor's verified earnings.
+   */
+  site?: string
 }
 
 /** What a contributor tells the coordinator when it joins. */

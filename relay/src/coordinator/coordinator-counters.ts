@@ -4,8 +4,8 @@ import type { CoordinatorStats, ResultOutcomeKind } from './coordinator-api.ts'
 /** The coordinator's monotonic figures for `/metrics`, in memory since the process started. */
 export interface CoordinatorCounters {
   tasksDispatched: number
-  creditsPaid: number
-  creditsRefunded: number
+  creditsPaid: bigint
+  creditsRefunded: bigint
   canariesIssued: number
   spotChecks: number
   /** Floating-point operations spent recomputing results. */
@@ -20,8 +20,8 @@ export function createCoordinatorCounters(): CoordinatorCounters {
   const results = new Map<string, number>()
   const counters: CoordinatorCounters = {
     tasksDispatched: 0,
-    creditsPaid: 0,
-    creditsRefunded: 0,
+    creditsPaid: 0n,
+    creditsRefunded: 0n,
     canariesIssued: 0,
     spotChecks: 0,
     spotCheckedFlops: 0,

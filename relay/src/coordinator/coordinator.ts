@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
 import type { JobSpec, JobStatus, JobView } from '@tabswarm/protocol'
-import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
+import { jobBudget, MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { type Logger, silentLogger } from '../log.ts'
@@ -81,10 +81,16 @@ export interface CoordinatorOptions {
   maxTaskFailures?: number
   /** Largest input bytes of one task (what a contributor fetches for it). @default MAX_MESSAGE_BYTES less 1 MiB */
   maxTaskInputBytes?: number
-  /** Credits per million floating-point operations of useful work. @default 1 */
-  creditsPerMegaflop?: number
-  /** Credits granted once to an account the first time it submits. @default 0 */
-  welcomeCredits?: number
+  /** Credits per million floating-point operations of useful work. @default 1n */
+  creditsPerMegaflop?: bigint
+  /** Credits granted once to an account the first time it submits. @default 0n */
+  welcomeCredits?: bigint
+  /**
+   * Share of a contributor's verified earnings paid to the site whose widget it joined
+   * through (its wallet binding's `site`), in basis points, 0..10000; floored, the remainder
+   * staying with the contributor. @default 0
+   */
+  siteShareBps?: number
   /** Upper bound on the fraction of saboteurs that credibility assumes. @default 0.2 */
   assumedFaultRate?: number
   /**
@@ -189,8 +195,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const defaultGflops = options.defaultGflops ?? 20
   const maxTaskFailures = options.maxTaskFailures ?? 6
   const maxTaskInputBytes = options.maxTaskInputBytes ?? MAX_MESSAGE_BYTES - 1024 ** 2
-  const creditsPerMegaflop = options.creditsPerMegaflop ?? 1
-  const welcomeCredits = options.welcomeCredits ?? 0
+  const creditsPerMegaflop = options.creditsPerMegaflop ?? 1n
+  const welcomeCredits = options.welcomeCredits ?? 0n
   const faultRate = options.assumedFaultRate ?? 0.2
   const banAfterFaults = options.banAfterFaults ?? 2
   const banAddressAfterFaults = options.banAddressAfterFaults ?? 4
@@ -200,7 +206,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const parts = options.parts ?? createJobParts()
   const peerInputs = options.peerInputs ?? true
   const holders = createProviderIndex(options.providerIndex)
-  const ledger = createLedger(store)
+  const ledger = createLedger(store, { siteShareBps: options.siteShareBps ?? 0 })
   const verifier = createResultVerifier({
     random,
     recompute: options.verifier ?? cpuReferenceVerifier,
@@ -398,7 +404,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     async quote(spec) {
       const parsed = planner.parse(spec)
       const p = plan(parsed)
-      return { flops: p.flops, tasks: p.tasks, credits: p.credits }
+      return { flops: p.flops, tasks: p.tasks, credits: p.credits.toString() }
     },
 
     async submit(spec, owner) {
@@ -518,7 +524,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     async account(name) {
       const account = accountKey(name)
-      let escrowed = 0
+      let escrowed = 0n
       for (const job of jobs.values())
         if (job.row.owner === account) escrowed += ledger.escrowed(job.row.id)
       return {
@@ -532,10 +538,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
     async grant(name, credits) {
       const account = accountKey(name)
-      if (!Number.isSafeInteger(credits) || credits <= 0)
+      if (typeof credits !== 'bigint' || credits <= 0n)
         throw new CoordinatorError(
           'INVALID_AMOUNT',
-          `credits must be a positive integer, got ${credits}`,
+          `credits must be a positive integer (bigint), got ${String(credits)} (${typeof credits})`,
         )
       ledger.grant(account, credits, clock.now())
       await store.flushed()
@@ -655,7 +661,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     const deadline = spec.deadline != null ? Date.parse(spec.deadline) : undefined
     if (deadline != null && deadline <= now)
       throw new CoordinatorError('INVALID_JOB', `deadline ${spec.deadline} has already passed`)
-    const budget = spec.budget ?? p.credits
+    const budget = jobBudget(spec) ?? p.credits
     if (budget < p.taskCredits)
       throw new CoordinatorError(
         'INVALID_JOB',
@@ -678,17 +684,17 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       rejectedResults: 0,
       taskCredits: p.taskCredits,
       budget,
-      spent: 0,
-      refunded: 0,
+      spent: 0n,
+      refunded: 0n,
       createdAt: now,
     }
     // Reads and checks the input blobs before anything is written.
     const inputs = loadInputs(row, blobs)
     store.transaction(() => {
       if (
-        welcomeCredits > 0 &&
+        welcomeCredits > 0n &&
         ledger.balance(owner.account) < budget &&
-        store.creditedTotal(owner.account, 'grant') === 0
+        store.creditedTotal(owner.account, ['grant']) === 0n
       )
         ledger.grant(owner.account, welcomeCredits, now)
       if (!ledger.escrow(owner.account, id, budget, now))

@@ -14,7 +14,7 @@ const caps: Capabilities = {
 
 /** An 8×5 · 5×n product in 2×2 tiles (4 row bands), with every peer in `peers` online. */
 function setup(peers: string[], options: CoordinatorOptions = {}, n = 8) {
-  const c = createCoordinator({ welcomeCredits: 1e9, tileSize: 2, ...options })
+  const c = createCoordinator({ welcomeCredits: 1_000_000_000n, tileSize: 2, ...options })
   const [m, k] = [8, 5]
   const a = Float32Array.from({ length: m * k }, (_, i) => i + 1)
   const b = Float32Array.from({ length: k * n }, (_, i) => -i)

@@ -1,6 +1,7 @@
 import type { JobView } from '@tabswarm/protocol'
 import {
   AccountViewSchema,
+  accountView,
   createTokenBucketLimiter,
   encodeNpy,
   JobListSchema,
@@ -570,7 +571,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       const isWallet = address.startsWith('0x')
       if (!isWallet && address !== caller)
         throw new ApiError('FORBIDDEN', `account ${address} is not yours; you are ${caller}`)
-      return c.json(await jobs.account(isWallet ? getAddress(address) : address))
+      return c.json(accountView(await jobs.account(isWallet ? getAddress(address) : address)))
     },
   )
 

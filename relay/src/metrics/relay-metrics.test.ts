@@ -70,7 +70,7 @@ describe('Prometheus metrics', () => {
 
   it('labels a result accepted by agreeing replicas as replication, from the real coordinator', async () => {
     const blobs = createMemoryBlobStore()
-    const c = createCoordinator({ blobs, welcomeCredits: 1e9 })
+    const c = createCoordinator({ blobs, welcomeCredits: 1_000_000_000n })
     const metrics = createRelayMetrics({ stats: () => c.stats(), processMetrics: false })
     const f32 = (v: number[]) => new Uint8Array(new Float32Array(v).buffer)
     await c.submit(

@@ -112,12 +112,11 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
   mirrored(
     'tabswarm_credits_paid_total',
     'Credits paid to contributors for verified work.',
-    (s) => s.counters.creditsPaid,
+    // Prometheus samples are float64: exact up to 2^53 credits, rounded past it.
+    (s) => Number(s.counters.creditsPaid),
   )
-  mirrored(
-    'tabswarm_credits_refunded_total',
-    'Credits refunded to researchers.',
-    (s) => s.counters.creditsRefunded,
+  mirrored('tabswarm_credits_refunded_total', 'Credits refunded to researchers.', (s) =>
+    Number(s.counters.creditsRefunded),
   )
   mirrored(
     'tabswarm_canaries_issued_total',

@@ -97,15 +97,29 @@ export interface CoordinatorStore extends UsedNonces {
   /** Bytes held by `putBlob`. */
   blobBytes(): number
 
-  /** Moves credits between two accounts: one row, both balances updated. */
+  /**
+   * Moves credits between two accounts: one row, both balances updated. Amounts are exact
+   * integers; a move that would take a balance past a signed 64-bit integer (what SQLite
+   * keeps exactly) throws a `RangeError` and changes nothing.
+   */
   transfer(entry: LedgerEntry): void
-  balance(account: string): number
+  /** The transfer recorded under `ref`, if any (refs are unique). */
+  transferByRef(ref: string): LedgerEntry | undefined
+  balance(account: string): bigint
   /** Accounts whose name starts with `prefix`, with a non-zero balance. */
-  balancesWithPrefix(prefix: string): Array<{ account: string; balance: number }>
-  /** Sum of every transfer of `kind` credited to `account`. */
-  creditedTotal(account: string, kind: LedgerKind): number
+  balancesWithPrefix(prefix: string): Array<{ account: string; balance: bigint }>
+  /** Sum of every transfer of one of `kinds` credited to `account`. */
+  creditedTotal(account: string, kinds: readonly LedgerKind[]): bigint
+  /**
+   * Sum of every transfer of one of `kinds` credited to each account whose name starts with
+   * `prefix`, in one pass: accounts with none are left out.
+   */
+  creditedTotals(
+    kinds: readonly LedgerKind[],
+    prefix: string,
+  ): Array<{ account: string; total: bigint }>
   /** Sum of every balance: zero in a double-entry ledger. */
-  ledgerImbalance(): number
+  ledgerImbalance(): bigint
 
   close(): void
 }
@@ -127,10 +141,10 @@ export interface StoredJob {
   acceptedTasks: number
   rejectedResults: number
   /** Credits per accepted task replica, fixed at submit. */
-  taskCredits: number
-  budget: number
-  spent: number
-  refunded: number
+  taskCredits: bigint
+  budget: bigint
+  spent: bigint
+  refunded: bigint
   createdAt: number
   finishedAt?: number
   error?: string
@@ -174,12 +188,24 @@ export interface StoredContributor {
   lastSeen: number
 }
 
-export type LedgerKind = 'grant' | 'escrow' | 'pay' | 'payout' | 'forfeit' | 'refund' | 'canary'
+/**
+ * Why credits moved. `payout` is a contributor's earnings reaching its account when a job
+ * ends; `site-share` is the part of them that goes to the site it contributed through.
+ */
+export type LedgerKind =
+  | 'grant'
+  | 'escrow'
+  | 'pay'
+  | 'payout'
+  | 'site-share'
+  | 'forfeit'
+  | 'refund'
+  | 'canary'
 
 export interface LedgerEntry {
   from: string
   to: string
-  amount: number
+  amount: bigint
   kind: LedgerKind
   jobId?: string
   at: number

@@ -2,9 +2,11 @@
  * Tables of the embedded store. `CREATE ... IF NOT EXISTS` so opening an existing data
  * directory is a no-op; a later change to a table gets a numbered migration here.
  *
- * Credits are integers. The ledger is double-entry: every row of `transfers` debits one
- * account and credits another, and `balances` holds each account's running sum, updated in
- * the same transaction, so the sum of all balances is always zero.
+ * Credits are exact integers: every amount column holds an SQLite INTEGER (a signed 64-bit
+ * integer), read back as a `bigint` (`setReadBigInts`), never a REAL. The ledger is
+ * double-entry: every row of `transfers` debits one account and credits another, and
+ * `balances` holds each account's running sum, updated in the same transaction, so the sum
+ * of all balances is always zero.
  */
 export const SQLITE_SCHEMA = `
 CREATE TABLE IF NOT EXISTS jobs (
@@ -81,8 +83,9 @@ CREATE TABLE IF NOT EXISTS transfers (
   ref TEXT UNIQUE,
   at INTEGER NOT NULL
 );
--- Only payouts are summed per account (what a contributor earned): index just those rows.
-CREATE INDEX IF NOT EXISTS payouts_by_account ON transfers (credit) WHERE kind = 'payout';
+-- Only earnings are summed per account (what a contributor or a site earned): index just those rows.
+CREATE INDEX IF NOT EXISTS earnings_by_account ON transfers (credit)
+  WHERE kind IN ('payout', 'site-share');
 
 CREATE TABLE IF NOT EXISTS blobs (
   hash TEXT PRIMARY KEY,
@@ -104,7 +107,7 @@ CREATE INDEX IF NOT EXISTS used_nonces_by_expiry ON used_nonces (expires_at);
 `
 
 /**
- * Changes to tables of an existing data directory, in order; each runs once, when the
+ * Columns added to tables of an existing data directory, in order; each runs once, when the
  * column it adds is missing (`CREATE ... IF NOT EXISTS` above leaves an old table as it was).
  */
 export const SQLITE_MIGRATIONS: ReadonlyArray<{ table: string; column: string; sql: string }> = [

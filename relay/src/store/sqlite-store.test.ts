@@ -39,10 +39,10 @@ describe('SQLite coordinator store', () => {
       totalTasks: 2,
       acceptedTasks: 2,
       rejectedResults: 0,
-      taskCredits: 1,
-      budget: 2,
-      spent: 2,
-      refunded: 0,
+      taskCredits: 1n,
+      budget: 2n,
+      spent: 2n,
+      refunded: 0n,
       createdAt: 0,
     })
     const result = (taskIndex: number, provisional: boolean) => ({
@@ -95,33 +95,37 @@ describe('SQLite coordinator store', () => {
   it('rolls back a failing unit of work and keeps the units around it', async () => {
     const path = tempDb()
     const store = createSqliteStore({ path })
-    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 1 })
+    store.transfer({ from: 'treasury', to: 'a', amount: 5n, kind: 'grant', at: 1 })
     expect(() =>
       store.transaction(() => {
-        store.transfer({ from: 'a', to: 'b', amount: 3, kind: 'pay', at: 2 })
+        store.transfer({ from: 'a', to: 'b', amount: 3n, kind: 'pay', at: 2 })
         throw new Error('half-way')
       }),
     ).toThrow('half-way')
-    store.transaction(() => store.transfer({ from: 'a', to: 'c', amount: 1, kind: 'pay', at: 3 }))
+    store.transaction(() => store.transfer({ from: 'a', to: 'c', amount: 1n, kind: 'pay', at: 3 }))
     await store.flushed()
     store.close()
     const reopened = createSqliteStore({ path })
-    expect([reopened.balance('a'), reopened.balance('b'), reopened.balance('c')]).toEqual([4, 0, 1])
-    expect(reopened.ledgerImbalance()).toBe(0)
+    expect([reopened.balance('a'), reopened.balance('b'), reopened.balance('c')]).toEqual([
+      4n,
+      0n,
+      1n,
+    ])
+    expect(reopened.ledgerImbalance()).toBe(0n)
     reopened.close()
   })
 
   it('loses an uncommitted group only, never half a unit', async () => {
     const path = tempDb()
     const store = createSqliteStore({ path })
-    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 1 })
+    store.transfer({ from: 'treasury', to: 'a', amount: 5n, kind: 'grant', at: 1 })
     await store.flushed()
-    store.transfer({ from: 'a', to: 'b', amount: 2, kind: 'pay', at: 2 })
+    store.transfer({ from: 'a', to: 'b', amount: 2n, kind: 'pay', at: 2 })
     // A second connection sees only what is committed, as a restarted process would.
     const other = createSqliteStore({ path })
-    expect([other.balance('a'), other.balance('b')]).toEqual([5, 0])
+    expect([other.balance('a'), other.balance('b')]).toEqual([5n, 0n])
     await store.flushed()
-    expect([other.balance('a'), other.balance('b')]).toEqual([3, 2])
+    expect([other.balance('a'), other.balance('b')]).toEqual([3n, 2n])
     other.close()
     store.close()
   })
@@ -129,37 +133,39 @@ describe('SQLite coordinator store', () => {
   it('gives every caller of flushed() in one commit group the same promise', async () => {
     const store = createSqliteStore({ path: ':memory:' })
     const idle = store.flushed()
-    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 1 })
+    store.transfer({ from: 'treasury', to: 'a', amount: 5n, kind: 'grant', at: 1 })
     const first = store.flushed()
-    store.transfer({ from: 'treasury', to: 'a', amount: 5, kind: 'grant', at: 2 })
+    store.transfer({ from: 'treasury', to: 'a', amount: 5n, kind: 'grant', at: 2 })
     expect(store.flushed()).toBe(first)
     expect(first).not.toBe(idle)
     await first
-    store.transfer({ from: 'treasury', to: 'b', amount: 1, kind: 'grant', at: 3 })
+    store.transfer({ from: 'treasury', to: 'b', amount: 1n, kind: 'grant', at: 3 })
     const second = store.flushed()
     expect(second).not.toBe(first)
     await second
-    expect(store.balance('b')).toBe(1)
+    expect(store.balance('b')).toBe(1n)
     store.close()
   })
 
   it('pays a ref once, and reads account prefixes literally (no LIKE wildcards)', () => {
     const store = createSqliteStore({ path: ':memory:' })
     const ledger = createLedger(store)
-    ledger.grant('owner', 100, 0)
-    expect(ledger.escrow('owner', 'job1', 60, 0)).toBe(true)
-    expect(ledger.escrow('owner', 'job2', 60, 0)).toBe(false)
-    ledger.pay('job1', 'peer:x', 10, 0, 'pay:lease-1')
-    expect(() => ledger.pay('job1', 'peer:x', 10, 0, 'pay:lease-1')).toThrow(/UNIQUE/)
-    ledger.pay('job1', 'peer:%', 7, 0, 'pay:lease-2')
-    expect(ledger.pending('peer:x')).toBe(10)
-    expect(ledger.pending('peer:%')).toBe(7)
-    expect(ledger.forfeit('peer:%', 0)).toEqual([{ jobId: 'job1', credits: 7 }])
-    expect(ledger.settle('job1', 'owner', ['peer:x', 'peer:%'], 0)).toBe(50)
+    ledger.grant('owner', 100n, 0)
+    expect(ledger.escrow('owner', 'job1', 60n, 0)).toBe(true)
+    expect(ledger.escrow('owner', 'job2', 60n, 0)).toBe(false)
+    ledger.pay('job1', 'peer:x', 10n, 0, 'pay:lease-1')
+    expect(() => ledger.pay('job1', 'peer:x', 10n, 0, 'pay:lease-1')).toThrow(/UNIQUE/)
+    ledger.pay('job1', 'peer:%', 7n, 0, 'pay:lease-2')
+    expect(ledger.pending('peer:x')).toBe(10n)
+    expect(ledger.pending('peer:%')).toBe(7n)
+    expect(ledger.forfeit('peer:%', 0)).toEqual([{ jobId: 'job1', credits: 7n }])
+    expect(ledger.settle('job1', 'owner', ['peer:x', 'peer:%'], 0)).toBe(50n)
     expect([ledger.balance('owner'), ledger.earned('peer:x'), ledger.earned('peer:%')]).toEqual([
-      90, 10, 0,
+      90n,
+      10n,
+      0n,
     ])
-    expect(store.ledgerImbalance()).toBe(0)
+    expect(store.ledgerImbalance()).toBe(0n)
     store.close()
   })
 
@@ -170,13 +176,13 @@ describe('SQLite coordinator store', () => {
       '6f1c9f2e-0000-4000-8000-000000000001',
       '6f1c9f2e-0000-4000-8000-000000000002',
     ]
-    ledger.grant('owner', 100, 0)
-    ledger.escrow('owner', job1, 50, 0)
-    ledger.escrow('owner', job2, 50, 0)
-    ledger.pay(job1, 'peer:a:b', 5, 0, 'pay:1')
-    ledger.pay(job1, '0x00000000000000000000000000000000000000Aa', 5, 0, 'pay:2')
-    ledger.pay(job2, 'peer:a:b', 5, 0, 'pay:3')
-    ledger.pay(job2, 'peer:gone', 5, 0, 'pay:4')
+    ledger.grant('owner', 100n, 0)
+    ledger.escrow('owner', job1, 50n, 0)
+    ledger.escrow('owner', job2, 50n, 0)
+    ledger.pay(job1, 'peer:a:b', 5n, 0, 'pay:1')
+    ledger.pay(job1, '0x00000000000000000000000000000000000000Aa', 5n, 0, 'pay:2')
+    ledger.pay(job2, 'peer:a:b', 5n, 0, 'pay:3')
+    ledger.pay(job2, 'peer:gone', 5n, 0, 'pay:4')
     ledger.forfeit('peer:gone', 0)
     expect(Object.fromEntries(store.pendingPayees())).toEqual({
       [job1]: ['0x00000000000000000000000000000000000000Aa', 'peer:a:b'],

@@ -10,6 +10,7 @@ import type {
   StoredJob,
   StoredResult,
 } from './coordinator-store.ts'
+import { applyVersionedMigrations } from './sqlite-migrations.ts'
 import { SQLITE_MIGRATIONS, SQLITE_POST_MIGRATION, SQLITE_SCHEMA } from './sqlite-schema.ts'
 
 export interface SqliteStoreOptions {
@@ -31,6 +32,17 @@ type Row = Record<string, unknown>
 
 const COMMITTED: Promise<void> = Promise.resolve()
 
+/** What SQLite keeps exactly: a signed 64-bit INTEGER. Past it, a sum silently becomes a REAL. */
+const INT64_MIN = -(2n ** 63n)
+const INT64_MAX = 2n ** 63n - 1n
+
+/** An integer column read by a statement that reads bigints, as a number (counts, times, ids). */
+const int = (value: unknown): number => Number(value)
+
+/** SQL of a list of ledger kinds (our own constants, never peer input). */
+const kindList = (kinds: readonly LedgerKind[]) =>
+  kinds.map((kind) => `'${kind.replaceAll("'", "''")}'`).join(', ')
+
 const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   status: 'status',
   acceptedTasks: 'accepted_tasks',
@@ -41,28 +53,29 @@ const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   error: 'error',
 }
 
+/** A `jobs` row read with bigints: money stays exact, the rest becomes numbers. */
 function jobFromRow(row: Row): StoredJob {
   const job: StoredJob = {
     id: row.id as string,
-    seq: row.seq as number,
+    seq: int(row.seq),
     owner: row.owner as string,
     spec: JSON.parse(row.spec as string),
     kernel: row.kernel as StoredJob['kernel'],
     status: row.status as JobStatus,
-    priority: row.priority as number,
-    totalTasks: row.total_tasks as number,
-    acceptedTasks: row.accepted_tasks as number,
-    rejectedResults: row.rejected_results as number,
-    taskCredits: row.task_credits as number,
-    budget: row.budget as number,
-    spent: row.spent as number,
-    refunded: row.refunded as number,
-    createdAt: row.created_at as number,
+    priority: int(row.priority),
+    totalTasks: int(row.total_tasks),
+    acceptedTasks: int(row.accepted_tasks),
+    rejectedResults: int(row.rejected_results),
+    taskCredits: row.task_credits as bigint,
+    budget: row.budget as bigint,
+    spent: row.spent as bigint,
+    refunded: row.refunded as bigint,
+    createdAt: int(row.created_at),
   }
-  if (row.deadline != null) job.deadline = row.deadline as number
-  if (row.tile_rows != null) job.tileRows = row.tile_rows as number
-  if (row.tile_cols != null) job.tileCols = row.tile_cols as number
-  if (row.finished_at != null) job.finishedAt = row.finished_at as number
+  if (row.deadline != null) job.deadline = int(row.deadline)
+  if (row.tile_rows != null) job.tileRows = int(row.tile_rows)
+  if (row.tile_cols != null) job.tileCols = int(row.tile_cols)
+  if (row.finished_at != null) job.finishedAt = int(row.finished_at)
   if (row.error != null) job.error = row.error as string
   return job
 }
@@ -106,6 +119,13 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     if (!columns.some((c) => c.name === migration.column)) db.exec(migration.sql)
   }
   db.exec(SQLITE_POST_MIGRATION)
+  try {
+    applyVersionedMigrations(db)
+  } catch (err) {
+    // Refused: the file stays as it was, and closed, for the operator to look at.
+    db.close()
+    throw err
+  }
 
   const cache = new Map<string, StatementSync>()
   const sql = (text: string): StatementSync => {
@@ -113,6 +133,17 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     if (statement == null) {
       statement = db.prepare(text)
       cache.set(text, statement)
+    }
+    return statement
+  }
+  /** A statement that reads money: every INTEGER comes back as an exact `bigint`. */
+  const moneyCache = new Map<string, StatementSync>()
+  const money = (text: string): StatementSync => {
+    let statement = moneyCache.get(text)
+    if (statement == null) {
+      statement = db.prepare(text)
+      statement.setReadBigInts(true)
+      moneyCache.set(text, statement)
     }
     return statement
   }
@@ -236,12 +267,12 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     getJob(id) {
-      const row = sql('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined
+      const row = money('SELECT * FROM jobs WHERE id = ?').get(id) as Row | undefined
       return row == null ? undefined : jobFromRow(row)
     },
 
     listJobs({ owner, status, limit, before }) {
-      const rows = sql(
+      const rows = money(
         `SELECT * FROM jobs
          WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR seq < ?3)
          ORDER BY seq DESC LIMIT ?4`,
@@ -250,7 +281,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     runningJobs() {
-      return (sql("SELECT * FROM jobs WHERE status = 'running' ORDER BY seq").all() as Row[]).map(
+      return (money("SELECT * FROM jobs WHERE status = 'running' ORDER BY seq").all() as Row[]).map(
         jobFromRow,
       )
     },
@@ -345,12 +376,15 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
         "SELECT account FROM balances WHERE account >= 'pending:' AND account < 'pending;' AND balance > 0",
       ).all() as Row[]
       for (const row of rows) {
-        // pending:<payee>:<job id>; a payee (a wallet or peer:<id>) may hold colons, a job id does not.
+        // pending:<payee>:<job id>[@<site>]; a payee (a wallet or peer:<id>) may hold colons,
+        // a job id holds neither a colon nor an @. One payee per job, whatever its sites.
         const account = (row.account as string).slice('pending:'.length)
         const cut = account.lastIndexOf(':')
-        const jobId = account.slice(cut + 1)
+        const tail = account.slice(cut + 1)
+        const jobId = tail.includes('@') ? tail.slice(0, tail.indexOf('@')) : tail
         const payees = byJob.get(jobId) ?? []
-        payees.push(account.slice(0, cut))
+        const payee = account.slice(0, cut)
+        if (!payees.includes(payee)) payees.push(payee)
         byJob.set(jobId, payees)
       }
       return byJob
@@ -435,16 +469,28 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       (sql('SELECT COALESCE(SUM(LENGTH(bytes)), 0) AS n FROM blobs').get() as Row).n as number,
 
     transfer(entry) {
-      if (!Number.isSafeInteger(entry.amount) || entry.amount < 0)
-        throw new RangeError(`ledger amounts are non-negative integers, got ${entry.amount}`)
-      if (entry.amount === 0) return
+      const { amount } = entry
+      if (typeof amount !== 'bigint' || amount < 0n || amount > INT64_MAX)
+        throw new RangeError(
+          `ledger amounts are integers (bigint) from 0 to 2^63-1 credits, got ${String(amount)} (${typeof amount})`,
+        )
+      if (amount === 0n) return
       store.transaction(() => {
+        // SQLite would turn a sum past its 64-bit range into a REAL, silently: checked here,
+        // before anything is written.
+        const debited = store.balance(entry.from) - amount
+        const credited = (entry.to === entry.from ? debited : store.balance(entry.to)) + amount
+        const past = debited < INT64_MIN ? entry.from : credited > INT64_MAX ? entry.to : undefined
+        if (past != null)
+          throw new RangeError(
+            `a ${entry.kind} of ${amount} credits from ${entry.from} to ${entry.to} would take the balance of ${past} to ${past === entry.from ? debited : credited}, past the ledger's signed 64-bit range (±2^63): move less, or spread it over accounts`,
+          )
         sql(
           'INSERT INTO transfers (debit, credit, amount, kind, job_id, ref, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
         ).run(
           entry.from,
           entry.to,
-          entry.amount,
+          amount,
           entry.kind,
           entry.jobId ?? null,
           entry.ref ?? null,
@@ -454,38 +500,69 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
           `INSERT INTO balances (account, balance) VALUES (?, ?)
            ON CONFLICT (account) DO UPDATE SET balance = balance + excluded.balance`,
         )
-        upsert.run(entry.from, -entry.amount)
-        upsert.run(entry.to, entry.amount)
+        upsert.run(entry.from, -amount)
+        upsert.run(entry.to, amount)
       })
     },
 
+    transferByRef(ref) {
+      const row = money('SELECT * FROM transfers WHERE ref = ?').get(ref) as Row | undefined
+      if (row == null) return undefined
+      return {
+        from: row.debit as string,
+        to: row.credit as string,
+        amount: row.amount as bigint,
+        kind: row.kind as LedgerKind,
+        ...(row.job_id != null ? { jobId: row.job_id as string } : {}),
+        at: int(row.at),
+        ref,
+      }
+    },
+
     balance(account) {
-      const row = sql('SELECT balance FROM balances WHERE account = ?').get(account) as
+      const row = money('SELECT balance FROM balances WHERE account = ?').get(account) as
         | Row
         | undefined
-      return (row?.balance as number | undefined) ?? 0
+      return (row?.balance as bigint | undefined) ?? 0n
     },
 
     balancesWithPrefix(prefix) {
       // A range on the primary key rather than LIKE: the prefix is peer input, and `%`/`_` in it must not match.
-      const rows = sql(
+      const rows = money(
         'SELECT account, balance FROM balances WHERE account >= ? AND account < ? AND balance != 0',
       ).all(prefix, `${prefix}\u{10ffff}`) as Row[]
       return rows.map((row) => ({
         account: row.account as string,
-        balance: row.balance as number,
+        balance: row.balance as bigint,
       }))
     },
 
-    creditedTotal(account: string, kind: LedgerKind) {
-      const row = sql(
-        'SELECT COALESCE(SUM(amount), 0) AS total FROM transfers WHERE credit = ? AND kind = ?',
-      ).get(account, kind) as Row
-      return row.total as number
+    creditedTotal(account, kinds) {
+      // The kinds are spelled out in the SQL (not bound), so the partial index on earnings
+      // applies. SUM of INTEGERs throws on overflow rather than rounding.
+      const row = money(
+        `SELECT COALESCE(SUM(amount), 0) AS total FROM transfers WHERE credit = ? AND kind IN (${kindList(kinds)})`,
+      ).get(account) as Row
+      return row.total as bigint
     },
 
-    ledgerImbalance: () =>
-      (sql('SELECT COALESCE(SUM(balance), 0) AS total FROM balances').get() as Row).total as number,
+    creditedTotals(kinds, prefix) {
+      const rows = money(
+        `SELECT credit AS account, SUM(amount) AS total FROM transfers
+         WHERE kind IN (${kindList(kinds)}) AND credit >= ? AND credit < ?
+         GROUP BY credit ORDER BY credit`,
+      ).all(prefix, `${prefix}\u{10ffff}`) as Row[]
+      return rows.map((row) => ({ account: row.account as string, total: row.total as bigint }))
+    },
+
+    ledgerImbalance() {
+      // Summed here in bigint: SQLite's SUM would overflow on large balances of either sign
+      // even when they cancel out.
+      let sum = 0n
+      for (const row of money('SELECT balance FROM balances').iterate() as Iterable<Row>)
+        sum += row.balance as bigint
+      return sum
+    },
 
     nonceUsed: (key) => sql('SELECT 1 FROM used_nonces WHERE key = ?').get(key) != null,
 

@@ -9,12 +9,15 @@ import {
   MAX_HEADER_BYTES,
   MAX_TASK_OUTPUT_BYTES,
   MAX_WGSL_CHARS,
+  NO_SITE,
   readProgramSource,
   sendWorkRequest,
   sha256Hex,
   WORK_PROTOCOL,
+  walletProofTypedData,
 } from '@tabswarm/protocol'
 import { createLibp2p } from 'libp2p'
+import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { type Coordinator, createCoordinator } from '../coordinator/coordinator.ts'
@@ -66,9 +69,16 @@ describe('the work service and the limits of a task', () => {
     await relay?.stop()
   })
 
-  async function serve(options: { maxTaskInputBytes?: number; tileSize?: number } = {}) {
+  async function serve(
+    options: { maxTaskInputBytes?: number; tileSize?: number; siteShareBps?: number } = {},
+  ) {
     blobs = createMemoryBlobStore()
-    coordinator = createCoordinator({ blobs, welcomeCredits: 1_000_000, ...options })
+    coordinator = createCoordinator({
+      blobs,
+      welcomeCredits: 10n ** 12n,
+      creditsPerMegaflop: 1_000_000n,
+      ...options,
+    })
     sent = []
     stop = await startWorkService({
       node: relay,
@@ -214,5 +224,46 @@ describe('the work service and the limits of a task', () => {
         `80000000 bytes, over the ${MAX_TASK_OUTPUT_BYTES}-byte limit of one result message (MAX_TASK_OUTPUT_BYTES)`,
       ),
     })
+  })
+
+  it('pays the site a hello’s signed wallet binding names its share, and none for NO_SITE', async () => {
+    await serve({ siteShareBps: 1_000 })
+    const wallet = privateKeyToAccount(generatePrivateKey())
+    const site = privateKeyToAccount(generatePrivateKey()).address
+    const peerId = client.peerId.toString()
+    const hello = async (boundSite: `0x${string}`) => {
+      const binding = {
+        peerId,
+        site: boundSite,
+        nonce:
+          `0x${crypto.getRandomValues(new Uint8Array(32)).reduce((hex, b) => hex + b.toString(16).padStart(2, '0'), '')}` as const,
+        expiry: Math.floor(Date.now() / 1000) + 3600,
+      }
+      const signature = await wallet.signTypedData(walletProofTypedData(binding))
+      const wire = { ...binding, address: wallet.address, signature }
+      expect((await ask({ type: 'hello', capabilities, wallet: wire })).header.type).toBe(
+        'hello-ack',
+      )
+    }
+    // One task of 4 outputs: 4,000 flops, 4,000 credits; the site's 10% is 400.
+    const runOne = async () => {
+      const job = await coordinator.submit(
+        customJob('@compute @workgroup_size(1) fn main() {}', new Uint8Array(16)),
+        { account: 'local' },
+      )
+      const grant = coordinator.lease(peerId)!
+      const zeros = { shape: [4], dtype: 'float32' as const, bytes: new Uint8Array(16) }
+      expect(coordinator.submitResult(peerId, grant.leaseId, [zeros]).outcome).toBe('accepted')
+      expect((await coordinator.getJob(job.id)).status).toBe('completed')
+    }
+    await hello(site)
+    await runOne()
+    expect((await coordinator.account(site)).earned).toBe(400n)
+    expect((await coordinator.account(wallet.address)).earned).toBe(3_600n)
+    // The same wallet, bound through no site: all of the next job's pay is its own.
+    await hello(NO_SITE)
+    await runOne()
+    expect((await coordinator.account(site)).earned).toBe(400n)
+    expect((await coordinator.account(wallet.address)).earned).toBe(7_600n)
   })
 })

@@ -5,6 +5,7 @@ import {
   type Frame,
   MAX_MESSAGE_BYTES,
   MAX_TEXT,
+  NO_SITE,
   type PayloadAdmission,
   ProtocolError,
   readBuffer,
@@ -155,7 +156,17 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         coordinator.registerContributor(peerId, {
           capabilities: header.capabilities,
           ...(header.benchmark != null ? { gflops: header.benchmark.gflops } : {}),
-          ...(header.wallet != null ? { wallet: { address: header.wallet.address } } : {}),
+          ...(header.wallet != null
+            ? {
+                wallet: {
+                  address: header.wallet.address,
+                  // Signed with the rest of the binding: nobody else can point this share.
+                  ...(header.wallet.site.toLowerCase() !== NO_SITE
+                    ? { site: header.wallet.site }
+                    : {}),
+                },
+              }
+            : {}),
           ...(address != null ? { address } : {}),
         })
         introduced.add(peerId)

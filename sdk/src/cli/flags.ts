@@ -1,3 +1,4 @@
+import { MAX_BUDGET } from '@tabswarm/protocol'
 import { UsageError } from './usage-error.ts'
 
 /**
@@ -22,13 +23,20 @@ export function timeoutMsFlag(text: string | undefined, fallbackSeconds: number)
   return seconds * 1000
 }
 
-/** `--budget <credits>`: a whole number of credits, or undefined when the flag is absent. */
-export function budgetFlag(text: string | undefined): number | undefined {
+/**
+ * `--budget <credits>`: a whole number of credits, or undefined when the flag is absent.
+ * Credits are exact integers: a budget past 2^53 stays the decimal string it was written
+ * as (the job spec takes either), never rounded through a float.
+ */
+export function budgetFlag(text: string | undefined): number | string | undefined {
   if (text == null) return undefined
-  const credits = Number(text)
-  if (text.trim() === '' || !Number.isSafeInteger(credits) || credits < 0)
-    throw new UsageError(`--budget must be a whole, non-negative number of credits, got "${text}"`)
-  return credits
+  const digits = text.trim()
+  if (!/^[0-9]{1,19}$/.test(digits) || BigInt(digits) > MAX_BUDGET)
+    throw new UsageError(
+      `--budget must be a whole, non-negative number of credits (at most ${MAX_BUDGET}), got "${text}"`,
+    )
+  const credits = BigInt(digits)
+  return credits <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(credits) : credits.toString()
 }
 
 /** Help lines for `--budget` and `--timeout`, aligned with the other options. */

@@ -12,5 +12,6 @@ export function describeJob(job: JobView, now = Date.now()): string {
 export function describeCredits(job: JobView): string {
   const { budget, spent, refunded } = job.credits
   if (job.status === 'running') return `${budget} credits escrowed`
-  return `spent ${spent} of ${budget} credits${refunded > 0 ? `, ${refunded} refunded` : ''}`
+  // Decimal strings, printed as they are: exact however large.
+  return `spent ${spent} of ${budget} credits${BigInt(refunded) > 0n ? `, ${refunded} refunded` : ''}`
 }

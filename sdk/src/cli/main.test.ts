@@ -16,6 +16,7 @@ const OPTIONS: Record<string, string[]> = {
     '--uploads-total',
     '--upload-timeout-ms',
     '--upload-idle-ms',
+    '--site-share-bps',
     '--json',
   ],
   matmul: ['--output', '--budget', '--timeout', '--relay', '--api-key', '--json'],

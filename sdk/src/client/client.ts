@@ -1,13 +1,15 @@
-import type {
-  AccountView,
-  CustomProgram,
-  CustomTask,
-  JobQuote,
-  JobSpec,
-  JobView,
-  NdArray,
-  TensorDtype,
-  TensorRef,
+import {
+  type AccountCredits,
+  type AccountView,
+  accountCredits,
+  type CustomProgram,
+  type CustomTask,
+  type JobQuote,
+  type JobSpec,
+  type JobView,
+  type NdArray,
+  type TensorDtype,
+  type TensorRef,
 } from '@tabswarm/protocol'
 import {
   BLOB_TRANSFER_TIMEOUT_MS,
@@ -139,16 +141,18 @@ export interface TabswarmClient {
    * `client.job(id).cancel()`.
    *
    * @example
-   * const { credits } = await client.cancel(id) // credits.refunded === credits.budget - credits.spent
+   * const { credits } = await client.cancel(id)
+   * // Decimal strings, exact: BigInt(credits.refunded) === BigInt(credits.budget) - BigInt(credits.spent)
    */
   cancel(id: string, options?: CallOptions): Promise<JobView>
   /**
-   * Credits of a wallet address (anyone may read them) or of your own account.
+   * Credits of a wallet address (anyone may read them) or of your own account, as exact
+   * integers (`bigint`).
    *
    * @example
    * const { balance, earned, pending } = await client.account('0x1234…')
    */
-  account(address: string, options?: CallOptions): Promise<AccountView>
+  account(address: string, options?: CallOptions): Promise<AccountCredits>
   /**
    * Computes `a · b` on the swarm, verified tile by tile.
    *
@@ -249,7 +253,10 @@ export function createClient(options: ClientOptions): TabswarmClient {
     cancel: (id, { signal } = {}) => handleOf(id).cancel({ signal }),
 
     account: (address, { signal } = {}) =>
-      transport.json<AccountView>(`/accounts/${encodeURIComponent(address)}`, { signal }),
+      transport
+        .json<AccountView>(`/accounts/${encodeURIComponent(address)}`, { signal })
+        // Decimal strings on the wire (JSON has no bigint), exact integers here.
+        .then(accountCredits),
 
     async matmul(a, b, matmulOptions = {}) {
       const { signal: callerSignal, onProgress, timeoutMs, ...common } = matmulOptions
@@ -350,6 +357,7 @@ export function checkMatrix(name: string, x: TensorLike): NdArray<'float32'> {
 }
 
 export type {
+  AccountCredits,
   AccountView,
   CustomProgram,
   JobQuote,

@@ -115,7 +115,8 @@ export interface JobHandle {
    * spent are refunded (`credits.refunded` in the answer).
    *
    * @example
-   * const { credits } = await job.cancel() // credits.refunded === credits.budget - credits.spent
+   * const { credits } = await job.cancel()
+   * // Decimal strings, exact: BigInt(credits.refunded) === BigInt(credits.budget) - BigInt(credits.spent)
    */
   cancel(options?: { signal?: AbortSignal | undefined }): Promise<JobView>
 }

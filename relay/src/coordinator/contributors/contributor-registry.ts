@@ -14,6 +14,11 @@ export interface ContributorIdentity {
   payee: string
   /** Its network key (`networkKey`), when it connects from a routable address. */
   address?: string
+  /**
+   * The site (checksummed address) its wallet binding names, paid a share of what it earns
+   * here. Not part of distinctness: a wallet through two sites is still one wallet.
+   */
+  site?: string
 }
 
 /** A connected contributor. */
@@ -37,7 +42,12 @@ export function sameContributor(a: ContributorIdentity, b: ContributorIdentity):
 
 /** Just the identity of `c` (what `sameContributor` compares), to keep beside a result. */
 export function identityOf(c: ContributorIdentity): ContributorIdentity {
-  return { peerId: c.peerId, payee: c.payee, ...(c.address != null ? { address: c.address } : {}) }
+  return {
+    peerId: c.peerId,
+    payee: c.payee,
+    ...(c.address != null ? { address: c.address } : {}),
+    ...(c.site != null ? { site: c.site } : {}),
+  }
 }
 
 export interface ContributorRegistryOptions {
@@ -131,6 +141,8 @@ export function createContributorRegistry(
     register(peerId, hello) {
       // Checksummed (EIP-55), as the HTTP API names wallets: one ledger key per wallet.
       const payee = hello.wallet ? accountKey(hello.wallet.address) : `peer:${peerId}`
+      // Its own ledger account, checksummed like every wallet (it becomes its own leaf).
+      const site = hello.wallet?.site != null ? accountKey(hello.wallet.site) : undefined
       const address = hello.address != null ? networkKey(hello.address) : undefined
       const banned = [
         `peer:${peerId}`,
@@ -160,6 +172,7 @@ export function createContributorRegistry(
         peerId,
         payee,
         ...(address != null ? { address } : {}),
+        ...(site != null ? { site } : {}),
         gflops: hello.gflops ?? options.defaultGflops,
         capabilities: hello.capabilities,
         record,

@@ -103,7 +103,7 @@ describe('coordinator: jobs, credits and scheduling', () => {
     c.submitMatmul(matrices(4, 2, 4))
     submitHonest(c, 'w', c.lease('w')!)
     const checksummed = await c.account('0xAbCdEf0000000000000000000000000000000001')
-    expect(checksummed.earned).toBeGreaterThan(0)
+    expect(checksummed.earned).toBeGreaterThan(0n)
     expect(checksummed.account).toBe('0xaBCdEf0000000000000000000000000000000001')
     expect(await c.account('0xabcdef0000000000000000000000000000000001')).toEqual(checksummed)
   })

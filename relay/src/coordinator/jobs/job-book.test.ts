@@ -49,7 +49,7 @@ function setup() {
   let jobs = 0
 
   /** A 4x4 matmul in 2x2 tiles (4 tasks), stored and escrowed like a submit, not activated. */
-  function storeJob(budget = 100): StoredJob {
+  function storeJob(budget = 100n): StoredJob {
     const a = blobs.put(tensorBytes(Float32Array.from({ length: 8 }, (_, i) => i))).hash
     const b = blobs.put(tensorBytes(Float32Array.from({ length: 8 }, (_, i) => 1 - i))).hash
     const row: StoredJob = {
@@ -71,10 +71,10 @@ function setup() {
       totalTasks: 4,
       acceptedTasks: 0,
       rejectedResults: 0,
-      taskCredits: 5,
+      taskCredits: 5n,
       budget,
-      spent: 0,
-      refunded: 0,
+      spent: 0n,
+      refunded: 0n,
       createdAt: 1_000,
     }
     store.transaction(() => {
@@ -165,13 +165,13 @@ describe('job book', () => {
 
   it('finishes a job: settles, drops its leases without requeueing, and publishes its end once', async () => {
     const { book, storeJob, lease, leases, ledger, store, publication, counters, queued } = setup()
-    const job = book.activate(storeJob(100), [])
+    const job = book.activate(storeJob(100n), [])
     lease(job, 1, 'p1')
     lease(job, 2, 'p2')
-    const other = book.activate(storeJob(100), [])
+    const other = book.activate(storeJob(100n), [])
     const kept = lease(other, 0, 'p1')
     store.transaction(() => {
-      job.row.spent += ledger.pay(job.row.id, 'peer:p1', 5, 1_000, 'pay:x')
+      job.row.spent += ledger.pay(job.row.id, 'peer:p1', 5n, 1_000, 'pay:x')
       job.payees.add('peer:p1')
     })
     const events: JobEvent[] = []
@@ -185,12 +185,12 @@ describe('job book', () => {
     expect(job.leased).toBe(0)
     expect(leases.ids()).toEqual([kept])
     expect(queued(job)).toEqual([0, 3])
-    expect(store.getJob(job.row.id)).toMatchObject({ status: 'cancelled', refunded: 95 })
-    expect(ledger.escrowed(job.row.id)).toBe(0)
-    expect(ledger.earned('peer:p1')).toBe(5)
-    expect(ledger.pending('peer:p1')).toBe(0)
-    expect(ledger.balance('owner')).toBe(95)
-    expect(counters.creditsRefunded).toBe(95)
+    expect(store.getJob(job.row.id)).toMatchObject({ status: 'cancelled', refunded: 95n })
+    expect(ledger.escrowed(job.row.id)).toBe(0n)
+    expect(ledger.earned('peer:p1')).toBe(5n)
+    expect(ledger.pending('peer:p1')).toBe(0n)
+    expect(ledger.balance('owner')).toBe(95n)
+    expect(counters.creditsRefunded).toBe(95n)
     // Readers see it running until the end is committed; listeners hear it once, then go.
     expect(publication.ending(job.row.id)).toBe(job)
     expect(events).toEqual([])
@@ -285,7 +285,7 @@ describe('job book', () => {
     const late = book.activate({ ...storeJob(), deadline: 1_000 }, [])
     const job = book.activate(storeJob(), [])
     store.transaction(() => {
-      job.row.spent += ledger.pay(job.row.id, 'peer:p1', 5, 1_000, 'pay:y')
+      job.row.spent += ledger.pay(job.row.id, 'peer:p1', 5n, 1_000, 'pay:y')
       job.payees.add('peer:p1')
     })
     expect(book.enforceDeadlines()).toBe(1)
@@ -293,9 +293,9 @@ describe('job book', () => {
     expect(book.running.has(job.row.id)).toBe(true)
 
     store.transaction(() => book.forfeit('peer:p1', 1_000))
-    expect(job.row.spent).toBe(0)
-    expect(store.getJob(job.row.id)?.spent).toBe(0)
-    expect(ledger.escrowed(job.row.id)).toBe(100)
+    expect(job.row.spent).toBe(0n)
+    expect(store.getJob(job.row.id)?.spent).toBe(0n)
+    expect(ledger.escrowed(job.row.id)).toBe(100n)
   })
 
   it('resumes the jobs stored as running, and fails with a refund one whose inputs are gone', () => {
@@ -318,14 +318,14 @@ describe('job book', () => {
           : stored.spec,
     }
     store.transaction(() => {
-      ledger.grant('owner', 100, 1_000)
-      ledger.escrow('owner', 'broken', 100, 1_000)
+      ledger.grant('owner', 100n, 1_000)
+      ledger.escrow('owner', 'broken', 100n, 1_000)
       store.insertJob(broken)
     })
     book.resume()
     expect([...book.running.keys()].sort()).toEqual([kept.id, stored.id])
-    expect(store.getJob('broken')).toMatchObject({ status: 'failed', refunded: 100 })
+    expect(store.getJob('broken')).toMatchObject({ status: 'failed', refunded: 100n })
     expect(store.getJob('broken')?.error).toMatch(/cannot resume after a restart/)
-    expect(ledger.escrowed('broken')).toBe(0)
+    expect(ledger.escrowed('broken')).toBe(0n)
   })
 })

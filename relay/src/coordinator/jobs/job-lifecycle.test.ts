@@ -43,11 +43,12 @@ describe('coordinator: matmul jobs', () => {
     expect(done.status).toBe('completed')
     expect(await c.jobOutput(job.id)).toEqual(matmulReference(spec.a, spec.b, 10, 3, 7))
     const contributor = await c.account('peer:p1')
-    expect(contributor.earned).toBe(done.credits.spent)
-    expect(contributor.balance).toBe(done.credits.spent)
+    const spent = BigInt(done.credits.spent)
+    expect(contributor.earned).toBe(spent)
+    expect(contributor.balance).toBe(spent)
     const alice = await c.account('alice')
-    expect(alice.balance).toBe(1e9 - done.credits.spent)
-    expect(done.credits.refunded).toBe(done.credits.budget - done.credits.spent)
+    expect(alice.balance).toBe(1_000_000_000n - spent)
+    expect(BigInt(done.credits.refunded)).toBe(BigInt(done.credits.budget) - spent)
     const page = await c.results(job.id, { after: 0, limit: 4 })
     expect(page.results.map((r) => r.seq)).toEqual([1, 2, 3, 4])
     // A newcomer's first result is recomputed in full; then Freivalds alone.
@@ -69,17 +70,39 @@ describe('coordinator: jobs, credits and scheduling', () => {
     const c = createCoordinator({ blobs, tileSize: 2 })
     const spec = blobSpec(blobs, 4, 8, 4)
     const quote = await c.quote(spec)
-    expect(quote).toEqual({ flops: 2 * 4 * 8 * 4, tasks: 4, credits: 4 })
+    expect(quote).toEqual({ flops: 2 * 4 * 8 * 4, tasks: 4, credits: '4' })
     await expect(c.submit(spec, { account: 'bob' })).rejects.toThrow(
       /has 0 credits, the job needs 4/,
     )
-    await c.grant('bob', 10)
+    await c.grant('bob', 10n)
     const job = await c.submit(spec, { account: 'bob' })
-    expect(await c.account('bob')).toMatchObject({ balance: 6, escrowed: 4 })
+    expect(await c.account('bob')).toMatchObject({ balance: 6n, escrowed: 4n })
     await expect(c.cancel(job.id, { account: 'eve' })).rejects.toThrow(/another account/)
     const cancelled = await c.cancel(job.id, { account: 'bob' })
     expect(cancelled.status).toBe('cancelled')
-    expect(await c.account('bob')).toMatchObject({ balance: 10, escrowed: 0 })
+    expect(await c.account('bob')).toMatchObject({ balance: 10n, escrowed: 0n })
+  })
+
+  it('escrows a budget written as a decimal string past 2^53 to the credit', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = createCoordinator({ blobs, tileSize: 2 })
+    // 2^53 + 1: as a JSON number it would arrive as 2^53.
+    const budget = '9007199254740993'
+    await c.grant('whale', 2n ** 60n)
+    const job = await c.submit(blobSpec(blobs, 4, 8, 4, { budget }), { account: 'whale' })
+    expect(job.credits).toEqual({ budget, spent: '0', refunded: '0' })
+    expect(await c.account('whale')).toMatchObject({
+      balance: 2n ** 60n - 9_007_199_254_740_993n,
+      escrowed: 9_007_199_254_740_993n,
+    })
+    const cancelled = await c.cancel(job.id, { account: 'whale' })
+    expect(cancelled.credits.refunded).toBe(budget)
+    expect((await c.account('whale')).balance).toBe(2n ** 60n)
+    for (const bad of ['1.5', '-1', '9223372036854775808', 2 ** 53 + 2])
+      await expect(
+        c.submit(blobSpec(blobs, 4, 8, 4, { budget: bad as never }), { account: 'whale' }),
+      ).rejects.toThrow(/budget/)
+    c.close()
   })
 
   it('refuses specs that name missing blobs or do not fit, with a message naming the problem', async () => {
@@ -163,7 +186,9 @@ describe('coordinator: jobs, credits and scheduling', () => {
     const failed = await c.getJob(job.id)
     expect(failed.status).toBe('failed')
     expect(failed.error).toMatch(/deadline .* passed with 1 of 4 tasks accepted/)
-    expect(failed.credits.refunded).toBe(failed.credits.budget - failed.credits.spent)
+    expect(BigInt(failed.credits.refunded)).toBe(
+      BigInt(failed.credits.budget) - BigInt(failed.credits.spent),
+    )
     expect(events).toEqual(['failed'])
   })
 
@@ -296,8 +321,8 @@ describe('coordinator: durability', () => {
     const done = await second.getJob(job.id)
     expect(done.status).toBe('completed')
     expect(await second.jobOutput(job.id)).toEqual(matmulReference(spec.a, spec.b, 4, 3, 6))
-    expect((await second.account('peer:p')).earned).toBe(done.credits.spent)
-    expect(done.credits.spent).toBe(6 * Math.ceil(1))
+    expect((await second.account('peer:p')).earned).toBe(BigInt(done.credits.spent))
+    expect(done.credits.spent).toBe('6')
     second.close()
   })
 })

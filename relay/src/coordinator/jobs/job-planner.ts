@@ -22,7 +22,7 @@ export interface JobPlannerOptions {
   /** Largest input payload of one task. */
   maxTaskInputBytes: number
   /** Credits per million floating-point operations of useful work. */
-  creditsPerMegaflop: number
+  creditsPerMegaflop: bigint
   /** Fraction of saboteurs credibility assumes (prices votes among newcomers). */
   assumedFaultRate: number
   /** Most results one task may collect while waiting for agreement. */
@@ -35,11 +35,24 @@ export interface JobPlan {
   /** Useful floating-point operations (custom kernels: an estimate, 1,000 per output element). */
   flops: number
   /** Credits per accepted task replica. */
-  taskCredits: number
+  taskCredits: bigint
   /** Credits escrowed when the spec names no `budget`. */
-  credits: number
+  credits: bigint
   /** Matmul: the output tile edge. */
   edge?: number
+}
+
+/** `⌈a / b⌉` of non-negative integers, exactly. */
+const ceilDiv = (a: bigint, b: bigint): bigint => (a + b - 1n) / b
+
+/** A fraction of the spec (0..1, a float) in exact parts per million. */
+const PPM = 1_000_000n
+const ppm = (fraction: number): bigint => BigInt(Math.round(fraction * 1e6))
+
+/** Credits for `flops` operations at `perMegaflop`, rounded up, at least 1. */
+function creditsFor(flops: number, perMegaflop: bigint): bigint {
+  const credits = ceilDiv(BigInt(flops) * perMegaflop, PPM)
+  return credits > 1n ? credits : 1n
 }
 
 /** What the planner needs to know of the swarm to size tiles. */
@@ -119,14 +132,19 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
         `inputs: a ${m}x${n} product in ${edge}x${edge} tiles is ${tiles} tasks, at most ${MAX_JOB_TASKS} per job`,
       )
     const tileFlops = 2 * Math.min(edge, m) * k * Math.min(edge, n)
-    const taskCredits = Math.max(1, Math.ceil((tileFlops * options.creditsPerMegaflop) / 1e6))
-    const checked = spec.verification?.freivalds ?? 1
-    const replication = checked + (1 - checked) * votesPaid(spec)
+    const taskCredits = creditsFor(tileFlops, options.creditsPerMegaflop)
+    // Results paid per tile, in parts per million: a checked tile pays one, an unchecked one
+    // a vote's worth; canaries add their rate on top. Exact integers, rounded up once.
+    const checked = ppm(spec.verification?.freivalds ?? 1)
+    const replication = checked + (PPM - checked) * BigInt(votesPaid(spec))
     return {
       tasks: tiles,
       flops: 2 * m * k * n,
       taskCredits,
-      credits: Math.ceil(tiles * taskCredits * replication * (1 + canaryRate(spec))),
+      credits: ceilDiv(
+        BigInt(tiles) * taskCredits * replication * (PPM + ppm(canaryRate(spec))),
+        PPM * PPM,
+      ),
       edge,
     }
   }
@@ -149,13 +167,17 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
       fail(
         `tasks: the outputs hold ${outputElements} elements together, at most ${MAX_JOB_OUTPUT_ELEMENTS}`,
       )
-    const taskCredits = Math.max(1, Math.ceil((largest * 1000 * options.creditsPerMegaflop) / 1e6))
+    const taskCredits = creditsFor(largest * 1000, options.creditsPerMegaflop)
     return {
       tasks: spec.tasks.length,
       flops: outputElements * 1000,
       taskCredits,
-      credits: Math.ceil(
-        spec.tasks.length * taskCredits * votesPaid(spec) * (1 + canaryRate(spec)),
+      credits: ceilDiv(
+        BigInt(spec.tasks.length) *
+          taskCredits *
+          BigInt(votesPaid(spec)) *
+          (PPM + ppm(canaryRate(spec))),
+        PPM,
       ),
     }
   }

@@ -20,7 +20,11 @@ export function jobView(row: StoredJob, live?: { readonly leased: number }): Job
       leased,
       rejectedResults: row.rejectedResults,
     },
-    credits: { budget: row.budget, spent: row.spent, refunded: row.refunded },
+    credits: {
+      budget: row.budget.toString(),
+      spent: row.spent.toString(),
+      refunded: row.refunded.toString(),
+    },
     createdAt: row.createdAt,
   }
   if (spec.name != null) view.name = spec.name

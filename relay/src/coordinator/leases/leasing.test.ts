@@ -72,7 +72,7 @@ describe('coordinator: matmul jobs', () => {
     const done = await c.getJob(job.id)
     expect(done.status).toBe('completed')
     expect(done.tasks.rejectedResults).toBe(0)
-    expect((await c.account('peer:leaver')).earned).toBeGreaterThan(0)
+    expect((await c.account('peer:leaver')).earned).toBeGreaterThan(0n)
     expect(c.stats().gauges.activeLeases).toBe(0)
   })
 

@@ -85,7 +85,7 @@ export function removeDirs() {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true })
 }
 
-/** A coordinator that grants an account 1e9 credits the first time it submits: any job is paid. */
+/** A coordinator that grants an account 10^9 credits the first time it submits: any job is paid. */
 export function make(options: CoordinatorOptions = {}) {
-  return createCoordinator({ welcomeCredits: 1e9, ...options })
+  return createCoordinator({ welcomeCredits: 1_000_000_000n, ...options })
 }

@@ -129,7 +129,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       if (confirming != null && winners.some((w) => w.peerId === confirming.peerId))
         provisional.confirm(job, confirming)
       for (const w of winners) {
-        const paid = ledger.pay(row.id, w.payee, row.taskCredits, at, `pay:${w.leaseId}`)
+        const paid = ledger.pay(row.id, w.payee, row.taskCredits, at, `pay:${w.leaseId}`, w.site)
         row.spent += paid
         counters.creditsPaid += paid
         job.payees.add(w.payee)
@@ -305,7 +305,14 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     // contributor is caught cheating before the job ends.
     const at = clock.now()
     store.transaction(() => {
-      const paid = ledger.pay(job.row.id, c.payee, job.row.taskCredits, at, `pay:${leaseId}`)
+      const paid = ledger.pay(
+        job.row.id,
+        c.payee,
+        job.row.taskCredits,
+        at,
+        `pay:${leaseId}`,
+        c.site,
+      )
       job.row.spent += paid
       counters.creditsPaid += paid
       job.payees.add(c.payee)

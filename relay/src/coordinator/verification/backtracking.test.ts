@@ -64,7 +64,7 @@ function open(store: CoordinatorStore, blobs: BlobStore) {
     log: silentLogger,
     random: () => draw.next,
     tileSize: 2,
-    welcomeCredits: 1e9,
+    welcomeCredits: 1_000_000_000n,
   })
   return { c, draw }
 }
@@ -133,7 +133,7 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
       expect(submit(c, 'sleeper', c.lease('sleeper')!, true)).toBe('accepted')
     expect((await c.getJob(job.id)).tasks.accepted).toBe(3)
     expect(await allResults(c, job.id)).toEqual([])
-    expect((await c.account('peer:sleeper')).pending).toBeGreaterThan(0)
+    expect((await c.account('peer:sleeper')).pending).toBeGreaterThan(0n)
 
     // A spot check catches the fourth: the three are undone in the same transaction.
     draw.next = 0
@@ -141,8 +141,8 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
     draw.next = 0.99
     const caught = await c.getJob(job.id)
     expect(caught.tasks).toMatchObject({ accepted: 0, rejectedResults: 1 })
-    expect((await c.account('peer:sleeper')).pending).toBe(0)
-    expect(caught.credits.spent).toBe(0)
+    expect((await c.account('peer:sleeper')).pending).toBe(0n)
+    expect(caught.credits.spent).toBe('0')
 
     const done = await runToEnd(c, job.id)
     expect(done.status).toBe('completed')
@@ -156,12 +156,14 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
 
     // The sleeper is paid nothing; each task is paid to its two agreeing replicas once.
     const sleeper = await c.account('peer:sleeper')
-    expect(sleeper.earned + sleeper.pending).toBe(0)
+    expect(sleeper.earned + sleeper.pending).toBe(0n)
     const h1 = await c.account('peer:h1')
     const h2 = await c.account('peer:h2')
-    expect(h1.earned + h2.earned).toBe(done.credits.spent)
-    expect(done.credits.spent + done.credits.refunded).toBe(done.credits.budget)
-    expect(store.ledgerImbalance()).toBe(0)
+    expect(h1.earned + h2.earned).toBe(BigInt(done.credits.spent))
+    expect(BigInt(done.credits.spent) + BigInt(done.credits.refunded)).toBe(
+      BigInt(done.credits.budget),
+    )
+    expect(store.ledgerImbalance()).toBe(0n)
     c.close()
   })
 
@@ -184,8 +186,8 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
     expect(done.status).toBe('completed')
     expect(await c.jobOutput(job.id)).toEqual(matmulReference(a, b, M, K, N))
     const sleeper = await c.account('peer:sleeper')
-    expect(sleeper.earned + sleeper.pending).toBe(0)
-    expect(store.ledgerImbalance()).toBe(0)
+    expect(sleeper.earned + sleeper.pending).toBe(0n)
+    expect(store.ledgerImbalance()).toBe(0n)
     c.close()
   })
 
@@ -204,7 +206,7 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
     const results = await allResults(c, job.id)
     expect(results.map((r) => r.method)).toEqual(Array(done.tasks.total).fill('trusted'))
     expect(await c.jobOutput(job.id)).toEqual(matmulReference(a, b, M, K, N))
-    expect((await c.account('peer:sleeper')).earned).toBe(done.credits.spent)
+    expect((await c.account('peer:sleeper')).earned).toBe(BigInt(done.credits.spent))
     c.close()
   })
 
@@ -239,8 +241,8 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
     expect(done.status).toBe('completed')
     expect(await second.c.jobOutput(job.id)).toEqual(matmulReference(a, b, M, K, N))
     const sleeper = await second.c.account('peer:sleeper')
-    expect(sleeper.earned + sleeper.pending).toBe(0)
-    expect(secondStore.ledgerImbalance()).toBe(0)
+    expect(sleeper.earned + sleeper.pending).toBe(0n)
+    expect(secondStore.ledgerImbalance()).toBe(0n)
     second.c.close()
   })
 
@@ -295,8 +297,8 @@ describe('backtracking: a trusted sleeper turns wrong on a votes-only job', () =
     expect(results.map((r) => r.method)).toEqual(['replication', 'replication'])
     for (const r of results) expect(blobs.get(r.outputs[0]!.blob)).toEqual(f32(2))
     const sleeper = await c.account('peer:sleeper')
-    expect(sleeper.earned + sleeper.pending).toBe(0)
-    expect(store.ledgerImbalance()).toBe(0)
+    expect(sleeper.earned + sleeper.pending).toBe(0n)
+    expect(store.ledgerImbalance()).toBe(0n)
     c.close()
   })
 })

@@ -88,8 +88,8 @@ describe('coordinator: canaries and adaptive replication', () => {
     expect(second.taskId).not.toBe(canary.taskId)
     expect(submit('d', second)).toBe('accepted')
     const job = (await c.listJobs()).jobs[0]!
-    expect((await c.account('peer:d')).pending).toBe(job.credits.spent / 3)
-    expect((await c.account('peer:d')).balance).toBe(0)
+    expect((await c.account('peer:d')).pending).toBe(BigInt(job.credits.spent) / 3n)
+    expect((await c.account('peer:d')).balance).toBe(0n)
     expect(c.stats().counters.canariesIssued).toBe(2)
   })
 
@@ -137,7 +137,7 @@ describe('coordinator: canaries and adaptive replication', () => {
         outcome: 'stale',
         reason: 'the known answer cannot check this result any more',
       })
-      expect((await c.account(`peer:${peer}`)).pending).toBe(0)
+      expect((await c.account(`peer:${peer}`)).pending).toBe(0n)
     }
     expect((await c.getJob(job.id)).credits.spent).toBe(spent)
   })

@@ -174,7 +174,7 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
       store.deleteResult(row.id, entry.taskIndex)
       // The faulted contributor's pending credit is forfeited whole already; this takes back
       // the pay of another one caught with it (a ban by wallet or address).
-      row.spent -= ledger.unpay(row.id, entry.payee, row.taskCredits, at, `unpay:${entry.leaseId}`)
+      row.spent -= ledger.unpay(row.id, `pay:${entry.leaseId}`, at, `unpay:${entry.leaseId}`)
       row.acceptedTasks--
       const task = job.tasks[entry.taskIndex]!
       task.accepted = false

@@ -25,14 +25,14 @@ describe('coordinator: matmul jobs', () => {
     c.registerContributor('good', caps)
     const first = c.lease('bad')!
     expect(submitHonest(c, 'bad', first).outcome).toBe('accepted')
-    expect((await c.account('peer:bad')).pending).toBeGreaterThan(0)
+    expect((await c.account('peer:bad')).pending).toBeGreaterThan(0n)
     const second = c.lease('bad')!
     const wrong = honest(c, second)
     wrong[0]! += 1
     const outcome = c.submitResult('bad', second.leaseId, [float32Output(wrong, [2, 2])])
     expect(outcome.outcome).toBe('rejected')
     expect(outcome.reason).toMatch(/Freivalds/)
-    expect((await c.account('peer:bad')).pending).toBe(0)
+    expect((await c.account('peer:bad')).pending).toBe(0n)
     const third = c.lease('bad')!
     expect(third.taskId).not.toBe(second.taskId)
     const garbage = new Float32Array(4).fill(Number.NaN)
@@ -45,7 +45,7 @@ describe('coordinator: matmul jobs', () => {
     const done = await c.getJob(job.id)
     expect(done.status).toBe('completed')
     expect(done.tasks.rejectedResults).toBe(2)
-    expect((await c.account('peer:bad')).earned).toBe(0)
+    expect((await c.account('peer:bad')).earned).toBe(0n)
     expect(c.stats().gauges.bannedContributors).toBe(1)
   })
 
@@ -70,8 +70,10 @@ describe('coordinator: matmul jobs', () => {
     const grant = c.lease('p')!
     expect(submitHonest(c, 'p', grant).outcome).toBe('accepted')
     expect(submitHonest(c, 'p', grant)).toEqual({ outcome: 'accepted', reason: 'already accepted' })
-    expect((await c.getJob(job.id)).credits.spent).toBe((await c.getJob(job.id)).credits.budget / 4)
-    expect((await c.account('peer:p')).pending).toBe((await c.getJob(job.id)).credits.spent)
+    expect(BigInt((await c.getJob(job.id)).credits.spent)).toBe(
+      BigInt((await c.getJob(job.id)).credits.budget) / 4n,
+    )
+    expect((await c.account('peer:p')).pending).toBe(BigInt((await c.getJob(job.id)).credits.spent))
   })
 })
 
@@ -135,8 +137,8 @@ describe('coordinator: custom kernels and credibility', () => {
     const [result] = (await c.results(job.id)).results
     expect(result?.method).toBe('replication')
     expect(blobs.get(result!.outputs[0]!.blob)).toEqual(right)
-    expect((await c.account('peer:s1')).earned).toBe(0)
-    expect((await c.account('peer:h1')).earned).toBeGreaterThan(0)
+    expect((await c.account('peer:s1')).earned).toBe(0n)
+    expect((await c.account('peer:h1')).earned).toBeGreaterThan(0n)
   })
 
   it('by default accepts two agreeing newcomers (BOINC), and fails a job whose task errors twice', async () => {
@@ -247,11 +249,11 @@ describe('coordinator: custom kernels and credibility', () => {
     }
     // Newcomers at 0.8 credibility: seven must agree to reach 1 − 1e-4, and each is paid.
     const quote = await c.quote(spec)
-    expect(quote.credits).toBe(3 * 7)
+    expect(quote.credits).toBe(String(3 * 7))
     expect(
       (await c.quote({ ...spec, verification: { canaries: 0, replication: 3 } })).credits,
-    ).toBe(9)
-    expect((await c.quote({ ...spec, verification: { canaries: 0 } })).credits).toBe(6)
+    ).toBe('9')
+    expect((await c.quote({ ...spec, verification: { canaries: 0 } })).credits).toBe('6')
     const job = await c.submit(spec, { account: 'r' })
     const out = [
       {
@@ -268,7 +270,7 @@ describe('coordinator: custom kernels and credibility', () => {
     }
     const done = await c.getJob(job.id)
     expect(done.status, done.error).toBe('completed')
-    expect(done.credits).toMatchObject({ budget: 21, spent: 21, refunded: 0 })
+    expect(done.credits).toMatchObject({ budget: '21', spent: '21', refunded: '0' })
   })
 
   it('never gives two replicas of a task to the same wallet or network address', async () => {
@@ -478,6 +480,6 @@ describe('coordinator: distinct replicas', () => {
       reason: expect.stringMatching(/same peer, wallet or network address/),
     })
     expect((await c.getJob(job.id)).status).toBe('running')
-    expect((await c.account('peer:s1')).pending).toBe(0)
+    expect((await c.account('peer:s1')).pending).toBe(0n)
   })
 })

@@ -36,7 +36,7 @@ describe('HTTP API: API keys', () => {
     const response = await app.request('/v1/jobs', bearer(KEY))
     expect(response.status).toBe(200)
     const account = await app.request('/v1/accounts/alice', bearer(KEY))
-    expect(await account.json()).toMatchObject({ account: 'alice', balance: 100 })
+    expect(await account.json()).toMatchObject({ account: 'alice', balance: '100' })
   })
 
   it('refuses a bad key, a malformed header and a missing key with 401 and a challenge', async () => {

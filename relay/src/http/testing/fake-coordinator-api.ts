@@ -1,4 +1,4 @@
-import type { AccountView, JobSpec, JobView, TaskResultRecord } from '@tabswarm/protocol'
+import type { AccountCredits, JobSpec, JobView, TaskResultRecord } from '@tabswarm/protocol'
 import type {
   CoordinatorApi,
   CoordinatorStats,
@@ -55,15 +55,15 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
           { outcome: 'rejected', method: 'freivalds', count: 4 },
           { outcome: 'stale', method: 'none', count: 2 },
         ],
-        creditsPaid: 1000,
-        creditsRefunded: 50,
+        creditsPaid: 1000n,
+        creditsRefunded: 50n,
         canariesIssued: 6,
         spotChecks: 3,
         bans: 1,
       },
     },
     async quote(spec) {
-      return { flops: 1e6, tasks: taskCount(spec), credits: 42 }
+      return { flops: 1e6, tasks: taskCount(spec), credits: '42' }
     },
     async submit(spec, owner) {
       const id = `job${++next}`
@@ -75,7 +75,7 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
         status: 'running',
         priority: spec.priority ?? 1,
         tasks: { total: taskCount(spec), accepted: 0, leased: 0, rejectedResults: 0 },
-        credits: { budget: 42, spent: 0, refunded: 0 },
+        credits: { budget: '42', spent: '0', refunded: '0' },
         createdAt: now(),
         ...(spec.kernel === 'matmul'
           ? {
@@ -106,7 +106,7 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
         throw new CoordinatorError('JOB_NOT_FOUND', `no job with id ${id}`)
       if (job.status === 'running') {
         job.status = 'cancelled'
-        job.credits.refunded = job.credits.budget - job.credits.spent
+        job.credits.refunded = (BigInt(job.credits.budget) - BigInt(job.credits.spent)).toString()
         job.finishedAt = now()
         emit(id, { type: 'cancelled', job: structuredClone(job) })
       }
@@ -139,8 +139,8 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
       const { m, n } = job.args!
       return Float32Array.from({ length: m * n }, (_, i) => i)
     },
-    async account(account): Promise<AccountView> {
-      return { account, balance: 100, escrowed: 42, earned: 7, pending: 1 }
+    async account(account): Promise<AccountCredits> {
+      return { account, balance: 100n, escrowed: 42n, earned: 7n, pending: 1n }
     },
     async grant(account) {
       return fake.account(account)

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { accountView } from '@tabswarm/protocol'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { UsageError } from '../usage-error.ts'
@@ -26,7 +27,8 @@ export async function creditsCommand(args: string[], signal: AbortSignal): Promi
   if (!/^(0x[0-9a-fA-F]{40}|[A-Za-z0-9_-]{1,64})$/.test(address))
     throw new UsageError(`not a wallet address or account name: "${address}"`)
   const account = await clientFromFlags(values).account(address, { signal })
-  if (values.json) process.stdout.write(`${JSON.stringify({ address, ...account })}\n`)
+  // Exact integers: JSON gets decimal strings (it has no bigint), people the digits.
+  if (values.json) process.stdout.write(`${JSON.stringify({ address, ...accountView(account) })}\n`)
   else
     process.stdout.write(
       `${address}: balance ${account.balance}, earned ${account.earned} (${account.pending} pending verification), in escrow ${account.escrowed}\n`,

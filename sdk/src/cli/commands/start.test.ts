@@ -34,6 +34,17 @@ describe('tabswarm start limits', () => {
     )
   })
 
+  it('takes the site share from --site-share-bps over TABSWARM_SITE_SHARE_BPS, 10% by default', () => {
+    expect(configFrom({}, {}).siteShareBps).toBe(1_000)
+    expect(configFrom({}, { TABSWARM_SITE_SHARE_BPS: '250' }).siteShareBps).toBe(250)
+    expect(
+      configFrom({ 'site-share-bps': '0' }, { TABSWARM_SITE_SHARE_BPS: '250' }).siteShareBps,
+    ).toBe(0)
+    expect(() => configFrom({ 'site-share-bps': '10001' }, {})).toThrow(
+      '--site-share-bps must be an integer from 0 to 10000 basis points, got "10001"',
+    )
+  })
+
   it('refuses a flag outside its range as bad usage, naming the flag and the range', () => {
     const attempt = () => configFrom({ 'upload-idle-ms': '100' }, {})
     expect(attempt).toThrow(UsageError)

@@ -7,6 +7,7 @@ import {
   integerSetting,
   parseMultiaddrList,
   parsePort,
+  SITE_SHARE_BPS_RANGE,
   startTabswarm,
   type TabswarmConfig,
   UPLOAD_SETTING_RANGES,
@@ -53,6 +54,11 @@ Limits (each flag over its env variable):
                                at most the upload timeout (env TABSWARM_UPLOAD_IDLE_MS,
                                default ${defaultConfig.api.uploadIdleMs})
 
+Credits:
+  --site-share-bps <bps>       share of a widget contributor's verified earnings paid to
+                               the site it joined through, ${range(SITE_SHARE_BPS_RANGE)}
+                               (env TABSWARM_SITE_SHARE_BPS, default ${defaultConfig.siteShareBps} = 10%)
+
   --json              print the start-up line as JSON
   -h, --help          show this help`
 
@@ -93,6 +99,7 @@ export function configFrom(
     'upload-timeout-ms'?: string | undefined
     'upload-idle-ms'?: string | undefined
     'no-peer-inputs'?: boolean | undefined
+    'site-share-bps'?: string | undefined
   },
   env: Record<string, string | undefined> = process.env,
 ): TabswarmConfig {
@@ -135,6 +142,8 @@ export function configFrom(
   const idle = integerFlag('--upload-idle-ms', values['upload-idle-ms'], UPLOADS.uploadIdleMs)
   if (idle != null) config.api.uploadIdleMs = idle
   if (values['no-peer-inputs'] === true) config.peerInputs = false
+  const siteShare = integerFlag('--site-share-bps', values['site-share-bps'], SITE_SHARE_BPS_RANGE)
+  if (siteShare != null) config.siteShareBps = siteShare
   asUsage(() => checkConfig(config))
   return config
 }
@@ -157,6 +166,7 @@ export async function startCommand(args: string[], signal: AbortSignal): Promise
       'upload-timeout-ms': { type: 'string' },
       'upload-idle-ms': { type: 'string' },
       'no-peer-inputs': { type: 'boolean', default: false },
+      'site-share-bps': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   })

@@ -15,7 +15,7 @@ const PLACEHOLDER_BLOB = '0'.repeat(64)
 export function runJobSpec(
   spec: LoadedRunSpec,
   headers: readonly NpyHeader[],
-  budget: number | undefined,
+  budget: JobSpec['budget'],
   blobOf: (index: number) => string,
 ): CustomJobSpec {
   const dtype = headers[0]!.dtype
@@ -54,7 +54,7 @@ export function runJobSpec(
 export function checkRunJobSize(
   spec: LoadedRunSpec,
   headers: readonly NpyHeader[],
-  budget: number | undefined,
+  budget: JobSpec['budget'],
   maxBytes = RELAY_MAX_JSON_BYTES,
 ): void {
   const bytes = new TextEncoder().encode(
