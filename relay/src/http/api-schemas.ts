@@ -133,9 +133,7 @@ export const ClaimsBodySchema = z.strictObject({
 export const ClaimsResultSchema = z.object({
   txHash: Bytes32Schema,
   claims: z.array(ClaimProofSchema).meta({ description: 'The claims the transaction carries' }),
-  skipped: z
-    .array(z.object({ account: AddressSchema, reason: z.string() }))
-    .meta({
-      description: 'Accounts named but left out: not in the root, or nothing left to claim',
-    }),
+  skipped: z.array(z.object({ account: AddressSchema, reason: z.string() })).meta({
+    description: 'Accounts named but left out: not in the root, or nothing left to claim',
+  }),
 })

@@ -187,7 +187,10 @@ export function createSettlementService(options: SettlementServiceOptions): Sett
     },
 
     async closeEpoch(signal) {
-      const outcome: CloseOutcome = await closer.close(signal)
+      const outcome: CloseOutcome = await fromChain(
+        'while closing an epoch (whatever was stored is resumed on the next close)',
+        () => closer.close(signal),
+      )
       if (outcome.closed) {
         const { epoch } = outcome
         return {
