@@ -1,9 +1,10 @@
-import type {
-  ClaimProof,
-  EpochSummary,
-  EpochView,
-  SettlementInfo,
-  WalletCredits,
+import {
+  API_ERROR_STATUS,
+  type ClaimProof,
+  type EpochSummary,
+  type EpochView,
+  type SettlementInfo,
+  type WalletCredits,
 } from '@tabswarm/protocol'
 import { getAddress } from 'viem'
 import type { Logger } from '../log.ts'
@@ -90,12 +91,15 @@ export function createSettlementService(options: SettlementServiceOptions): Sett
       : AbortSignal.any([signal, AbortSignal.timeout(callTimeoutMs)])
   let tokenInfo: Promise<{ symbol: string; decimals: number }> | undefined
 
-  /** A chain call that failed becomes a 503 that says which chain did not answer. */
+  /**
+   * A chain call that failed becomes a 503 that says which chain did not answer; settlement
+   * errors the API has a status for (e.g. `POST_REVERTED`, `EPOCH_PENDING`) pass as they are.
+   */
   async function fromChain<T>(what: string, call: () => Promise<T>): Promise<T> {
     try {
       return await call()
     } catch (err) {
-      if (err instanceof SettlementError) throw err
+      if (err instanceof SettlementError && Object.hasOwn(API_ERROR_STATUS, err.code)) throw err
       throw new SettlementError(
         'SETTLEMENT_UNAVAILABLE',
         `the chain (id ${chain.chainId}) did not answer ${what}: ${(err as Error).message}; try again later`,
