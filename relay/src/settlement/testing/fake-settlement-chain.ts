@@ -1,3 +1,4 @@
+import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import type { ClaimProof } from '@tabswarm/protocol'
 import { bytesToHex, hexToBytes, keccak256 } from 'viem'
@@ -49,7 +50,17 @@ export interface FakeSettlementChain extends SettlementChain {
 
 const POSTER: Address = '0x00000000000000000000000000000000000000a1'
 
-export function createFakeSettlementChain(): FakeSettlementChain {
+export interface FakeSettlementChainOptions {
+  /**
+   * Keeps the chain's state in this JSON file, written after every change and read at
+   * creation: a chain that outlives a process killed in the middle of a close.
+   */
+  file?: string
+}
+
+export function createFakeSettlementChain(
+  options: FakeSettlementChainOptions = {},
+): FakeSettlementChain {
   const state: DistributorState = {
     epoch: 0,
     merkleRoot: `0x${'00'.repeat(32)}`,
@@ -61,6 +72,41 @@ export function createFakeSettlementChain(): FakeSettlementChain {
   const failures = new Map<Method, 'before' | 'after'>()
   const pending = new Map<Hex, PostRootTx>()
   const outcomes = new Map<Hex, TransactionOutcome>()
+  const posts: Array<{ epoch: number; root: Hex; hash: Hex }> = []
+  let nonce = 0
+  let claimTxs = 0
+
+  const bigints = (_: string, value: unknown) =>
+    typeof value === 'bigint' ? { bigint: value.toString() } : value
+  const revive = (_: string, value: unknown) =>
+    value != null && typeof value === 'object' && 'bigint' in value
+      ? BigInt((value as { bigint: string }).bigint)
+      : value
+  function persist(): void {
+    if (options.file == null) return
+    const snapshot = {
+      state,
+      claimed: [...claimed],
+      pending: [...pending],
+      outcomes: [...outcomes],
+      posts,
+      nonce,
+      claimTxs,
+    }
+    // Written whole, then renamed: a kill mid-write leaves the previous state.
+    writeFileSync(`${options.file}.tmp`, JSON.stringify(snapshot, bigints))
+    renameSync(`${options.file}.tmp`, options.file)
+  }
+  if (options.file != null && existsSync(options.file)) {
+    const saved = JSON.parse(readFileSync(options.file, 'utf8'), revive)
+    Object.assign(state, saved.state)
+    for (const [k, v] of saved.claimed) claimed.set(k, v)
+    for (const [k, v] of saved.pending) pending.set(k, v)
+    for (const [k, v] of saved.outcomes) outcomes.set(k, v)
+    posts.push(...saved.posts)
+    nonce = saved.nonce
+    claimTxs = saved.claimTxs
+  }
   const calls: Record<Method, number> = {
     state: 0,
     ensureFunded: 0,
@@ -69,9 +115,6 @@ export function createFakeSettlementChain(): FakeSettlementChain {
     outcome: 0,
     submitClaims: 0,
   }
-  let nonce = 0
-  let claimTxs = 0
-
   async function guarded<T>(method: Method, signal: AbortSignal, effect: () => T): Promise<T> {
     signal.throwIfAborted()
     calls[method]++
@@ -79,6 +122,7 @@ export function createFakeSettlementChain(): FakeSettlementChain {
     failures.delete(method)
     if (failure === 'before') throw new Error(`injected failure before ${method}`)
     const value = effect()
+    persist()
     if (failure === 'after') throw new Error(`injected failure after ${method}`)
     return value
   }
@@ -96,7 +140,7 @@ export function createFakeSettlementChain(): FakeSettlementChain {
     state.epoch = tx.epoch
     state.merkleRoot = tx.root
     state.cumulativeTotal = total
-    chain.posts.push({ epoch: tx.epoch, root: tx.root, hash })
+    posts.push({ epoch: tx.epoch, root: tx.root, hash })
   }
 
   const chain: FakeSettlementChain = {
@@ -104,7 +148,7 @@ export function createFakeSettlementChain(): FakeSettlementChain {
     distributor: '0x00000000000000000000000000000000000000d1',
     token: '0x00000000000000000000000000000000000000e1',
     poster: POSTER,
-    posts: [],
+    posts,
     autoMine: true,
     mintable: true,
     calls,
@@ -115,15 +159,19 @@ export function createFakeSettlementChain(): FakeSettlementChain {
     mine() {
       for (const [hash, tx] of [...pending].sort(([, a], [, b]) => a.nonce - b.nonce))
         execute(hash, tx)
+      persist()
     },
     dropPending() {
       pending.clear()
+      persist()
     },
     useNonce() {
       nonce++
+      persist()
     },
     fund(amount) {
       state.balance += amount
+      persist()
     },
 
     tokenInfo: async () => ({ symbol: 'TSC', decimals: 18 }),
