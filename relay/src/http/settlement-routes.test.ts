@@ -272,5 +272,6 @@ describe('settlement API', () => {
       '/v1/settlement/epochs',
       '/v1/settlement/epochs/{n}',
     ])
+    expect(Object.keys(doc.paths['/v1/settlement/epochs']).sort()).toEqual(['get', 'post'])
   })
 })
