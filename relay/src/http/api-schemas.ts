@@ -114,12 +114,12 @@ export const EpochListSchema = z.object({
     .meta({ description: 'before= of the next page; null: the last page' }),
 })
 
-export const CloseEpochResultSchema = z.object({
-  closed: z.boolean().meta({ description: 'false: nothing new to settle since the latest epoch' }),
-  message: z.string(),
-  epoch: EpochSummarySchema.nullable().meta({
-    description: 'The epoch closed; when none was, the latest one (null: none yet)',
+/** The epoch closed or, when nothing changed since, the latest one: an EpochSummary either way. */
+export const CloseEpochResultSchema = EpochSummarySchema.extend({
+  closed: z.boolean().meta({
+    description: 'true: this epoch was just closed; false: nothing new since it, none was',
   }),
+  message: z.string().meta({ description: 'What happened, in words' }),
 })
 
 export const ClaimsBodySchema = z.strictObject({

@@ -1,5 +1,6 @@
 import { StandardMerkleTree } from '@openzeppelin/merkle-tree'
 import {
+  EpochSummarySchema,
   EpochViewSchema,
   SettlementInfoSchema,
   type WalletCredits,
@@ -108,7 +109,10 @@ describe('settlement API', () => {
     expect(closed.status).toBe(200)
     expect(await closed.json()).toMatchObject({
       closed: true,
-      epoch: { epoch: 1, state: 'confirmed', cumulativeTotal: '420', leaves: 2 },
+      epoch: 1,
+      state: 'confirmed',
+      cumulativeTotal: '420',
+      leaves: 2,
     })
 
     earned.set(ALICE, 35n)
@@ -146,7 +150,7 @@ describe('settlement API', () => {
 
     expect(await (await post(app, '/v1/settlement/epochs')).json()).toMatchObject({
       closed: true,
-      epoch: { epoch: 2 },
+      epoch: 2,
     })
     expect(await credits(app, ALICE)).toMatchObject({
       pending: '0',
@@ -160,10 +164,11 @@ describe('settlement API', () => {
     await post(app, '/v1/settlement/epochs')
     const response = await post(app, '/v1/settlement/epochs')
     expect(response.status).toBe(200)
-    expect(await response.json()).toMatchObject({
+    // The answer is an EpochSummary either way (the latest one here): one shape for clients.
+    expect(EpochSummarySchema.parse(await response.json())).toMatchObject({
       closed: false,
       message: 'no epoch closed: nothing new since epoch 1',
-      epoch: { epoch: 1 },
+      epoch: 1,
     })
     expect(chain.posts).toHaveLength(1)
   })
@@ -230,6 +235,16 @@ describe('settlement API', () => {
     const limited = await post(app, '/v1/settlement/claims', { accounts: [ALICE] })
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).not.toBeNull()
+  })
+
+  it('refuses to close a first epoch before any wallet has earned (NOTHING_TO_SETTLE)', async () => {
+    earned.clear()
+    const { app } = createTestApi({ settlement })
+    const response = await post(app, '/v1/settlement/epochs')
+    expect(response.status).toBe(409)
+    expect(await response.json()).toMatchObject({
+      error: { code: 'NOTHING_TO_SETTLE', message: expect.stringMatching(/no wallet has earned/) },
+    })
   })
 
   it('answers SETTLEMENT_DISABLED on a relay without settlement', async () => {

@@ -164,13 +164,17 @@ export function registerSettlementRoutes(options: {
       summary: 'Close an epoch now: build the tree of cumulative earnings and post its root',
       description:
         'For the operator: the open loopback relay’s local user, or an API key of an account in TABSWARM_SETTLEMENT_OPERATORS ' +
-        '(default operator). Idempotent: with nothing new since the latest epoch it closes none and says so (closed: false). ' +
+        '(default operator). Idempotent: with nothing new since the latest epoch it closes none and answers that one with ' +
+        'closed: false and a message. ' +
         'An epoch left unfinished by a crash is finished first.',
       auth: true,
       responses: {
-        200: json('The epoch closed, or why none was', CloseEpochResultSchema),
+        200: json('The epoch closed or, with nothing new, the latest one', CloseEpochResultSchema),
         403: { description: 'Not an operator' },
-        409: { description: 'The previous epoch’s root post is not mined yet (EPOCH_PENDING)' },
+        409: {
+          description:
+            'No wallet has earned anything yet (NOTHING_TO_SETTLE), or the previous root post is not mined yet (EPOCH_PENDING)',
+        },
         502: { description: 'The chain reverted the root post (POST_REVERTED)' },
         ...unavailable,
       },

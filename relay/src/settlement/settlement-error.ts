@@ -35,6 +35,8 @@ export const SETTLEMENT_ERROR_CODES = [
   'EPOCH_NOT_FOUND',
   /** None of the accounts asked for has anything to claim in the latest root. */
   'NOTHING_TO_CLAIM',
+  /** No wallet has earned anything yet: there is no first epoch to close. */
+  'NOTHING_TO_SETTLE',
   /** An epoch's root was sent and is not mined yet: the next close resumes it. */
   'EPOCH_PENDING',
   /** The chain reverted a root post; the epoch stays stored and is posted again on the next close. */

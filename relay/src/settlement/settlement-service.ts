@@ -39,11 +39,13 @@ export interface SettlementServiceOptions {
   claimTimeoutMs?: number
 }
 
-/** What `closeEpoch` answers: the epoch closed, or why none was, in words. */
-export interface CloseEpochResult {
+/**
+ * What `closeEpoch` answers: the epoch just closed (`closed: true`) or, when nothing changed
+ * since, the latest one (`closed: false`), with what happened in words.
+ */
+export interface CloseEpochResult extends EpochSummary {
   closed: boolean
   message: string
-  epoch: EpochSummary | null
 }
 
 /** What `submitClaims` did: one transaction, the claims it carries, the accounts left out and why. */
@@ -198,18 +200,20 @@ export function createSettlementService(options: SettlementServiceOptions): Sett
       if (outcome.closed) {
         const { epoch } = outcome
         return {
+          ...epochSummary(epoch),
           closed: true,
           message: `epoch ${epoch.epoch} posted: ${epoch.leaves} accounts, ${epoch.cumulativeTotal} base units in all (tx ${epoch.txHash})`,
-          epoch: epochSummary(epoch),
         }
       }
+      if (outcome.latest == null)
+        throw new SettlementError(
+          'NOTHING_TO_SETTLE',
+          'no epoch closed: no wallet has earned anything yet; epochs start once verified work pays a wallet',
+        )
       return {
+        ...epochSummary(outcome.latest),
         closed: false,
-        message:
-          outcome.reason === 'no-earnings'
-            ? 'no epoch closed: no wallet has earned anything yet'
-            : `no epoch closed: nothing new since epoch ${outcome.latest?.epoch}`,
-        epoch: outcome.latest == null ? null : epochSummary(outcome.latest),
+        message: `no epoch closed: nothing new since epoch ${outcome.latest.epoch}`,
       }
     },
 
