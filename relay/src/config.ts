@@ -8,6 +8,11 @@ import {
   defaultApiConfig,
 } from './http/api-config.ts'
 import { type IntegerRange, integerSetting } from './integer-setting.ts'
+import {
+  defaultSettlementConfig,
+  type SettlementConfig,
+  settlementConfigFromEnv,
+} from './settlement/settlement-config.ts'
 import { type IceServer, parseIceServers } from './swarm/ice-servers.ts'
 import { DEFAULT_MAX_INFLIGHT_BYTES } from './swarm/work-service.ts'
 
@@ -104,6 +109,13 @@ export interface TabswarmConfig {
   siteShareBps: number
   /** HTTP API: keys, wallet auth, rate limits, proxy trust, blob cap, uploads, log level. */
   api: ApiConfig
+  /**
+   * Where credits settle as tokens: an embedded development chain (the default), an
+   * external chain (`TABSWARM_CHAIN_RPC_URL`, `TABSWARM_SETTLEMENT_KEY`,
+   * `TABSWARM_DISTRIBUTOR_ADDRESS`, `TABSWARM_TOKEN_ADDRESS`), or off
+   * (`TABSWARM_SETTLEMENT=off`); see `settlement-config.ts`.
+   */
+  settlement: SettlementConfig
 }
 
 export const defaultConfig: TabswarmConfig = {
@@ -125,6 +137,7 @@ export const defaultConfig: TabswarmConfig = {
   peerInputs: true,
   siteShareBps: 1_000,
   api: defaultApiConfig,
+  settlement: defaultSettlementConfig,
 }
 
 /** What `siteShareBps` accepts: basis points of a whole. */
@@ -270,6 +283,7 @@ export function configFromEnv(
   if (env.TABSWARM_PEER_INPUTS)
     config.peerInputs = onOff('TABSWARM_PEER_INPUTS', env.TABSWARM_PEER_INPUTS)
   config.api = apiConfigFromEnv(env)
+  config.settlement = settlementConfigFromEnv(env)
   if (options.check !== false) checkConfig(config)
   return config
 }

@@ -77,6 +77,40 @@ export type { JsonLoggerOptions, Logger, LogLevel } from './log.ts'
 export { createJsonLogger, silentLogger } from './log.ts'
 export type { RunningTabswarm } from './server.ts'
 export { startTabswarm } from './server.ts'
+export type {
+  ActiveSettlementConfig,
+  ChainConnection,
+  ConnectChain,
+} from './settlement/chain/connect-chain.ts'
+export type {
+  Address,
+  DistributorState,
+  Hex,
+  SettlementChain,
+  SignedTransaction,
+  TransactionOutcome,
+} from './settlement/chain/settlement-chain.ts'
+export type { CloseOutcome, EpochCloser, EpochCloserOptions } from './settlement/epoch-closer.ts'
+export { createEpochCloser } from './settlement/epoch-closer.ts'
+export type { EpochStore, StoredEpoch } from './settlement/epoch-store.ts'
+export type { EpochLeaf, EpochTree } from './settlement/epoch-tree.ts'
+export { buildEpochTree, loadEpochTree } from './settlement/epoch-tree.ts'
+export type { SettlementCommon, SettlementConfig } from './settlement/settlement-config.ts'
+export { settlementConfigFromEnv } from './settlement/settlement-config.ts'
+export type { SettlementErrorCode } from './settlement/settlement-error.ts'
+export { SettlementError } from './settlement/settlement-error.ts'
+export type {
+  SettlementRuntime,
+  SettlementRuntimeOptions,
+} from './settlement/settlement-runtime.ts'
+export { startSettlementRuntime } from './settlement/settlement-runtime.ts'
+export type {
+  CloseEpochResult,
+  SettlementService,
+  SettlementServiceOptions,
+  SubmittedClaims,
+} from './settlement/settlement-service.ts'
+export { createSettlementService } from './settlement/settlement-service.ts'
 export type { CoordinatorStore } from './store/coordinator-store.ts'
 export type { SqliteStoreOptions } from './store/sqlite-store.ts'
 export { createSqliteStore } from './store/sqlite-store.ts'

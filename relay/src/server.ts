@@ -14,8 +14,10 @@ import { createApi } from './http/api.ts'
 import { createApiKeyRing, readApiKeysFile } from './http/auth/api-keys.ts'
 import { decideAuthMode } from './http/auth/authenticate.ts'
 import { createWalletAuthenticator } from './http/auth/wallet-auth.ts'
+import { createLedger } from './ledger/ledger.ts'
 import { createJsonLogger, type Logger } from './log.ts'
 import { createRelayMetrics } from './metrics/relay-metrics.ts'
+import { type SettlementRuntime, startSettlementRuntime } from './settlement/settlement-runtime.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import { startBlobService } from './swarm/blob-service.ts'
 import { loadOrCreateRelayKey } from './swarm/relay-identity.ts'
@@ -28,6 +30,8 @@ export interface RunningTabswarm {
   /** Multiaddrs tabs dial, with the relay's peer id. */
   multiaddrs: string[]
   coordinator: Coordinator
+  /** Where credits settle; absent with `TABSWARM_SETTLEMENT=off`. */
+  settlement?: SettlementRuntime['chain']
   stop(): Promise<void>
 }
 
@@ -79,6 +83,28 @@ export async function startTabswarm(
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
     peerInputs: config.peerInputs,
   })
+  // Before anything listens: a chain that does not answer, or a distributor that is not the
+  // expected contract, stops the start. Embedded: the local chain starts, the contracts are
+  // deployed and every stored root is posted again (the chain keeps nothing across starts).
+  let settlement: SettlementRuntime | undefined
+  // Read-only here: what each wallet earned in all, which every epoch's tree is built from.
+  const earnings = createLedger(store, { siteShareBps: config.siteShareBps })
+  if (config.settlement.mode !== 'off') {
+    try {
+      settlement = await startSettlementRuntime({
+        config: config.settlement,
+        store,
+        earnedTotals: () => earnings.earnedTotals(),
+        siteShareBps: config.siteShareBps,
+        log: log.child('settlement'),
+      })
+    } catch (err) {
+      await node.stop()
+      coordinator.close()
+      wgslChecker?.close()
+      throw err
+    }
+  }
   const metrics = createRelayMetrics({ stats: () => coordinator.stats() })
   const stopWork = await startWorkService({
     node,
@@ -135,6 +161,9 @@ export async function startTabswarm(
       uploadTimeoutMs: config.api.uploadTimeoutMs,
       uploadIdleMs: config.api.uploadIdleMs,
       upgradeWebSocket,
+      ...(settlement && config.settlement.mode !== 'off'
+        ? { settlement: { service: settlement.service, operators: config.settlement.operators } }
+        : {}),
     }),
   )
   if (openToLocal) {
@@ -178,6 +207,7 @@ export async function startTabswarm(
     url,
     multiaddrs: swarm().multiaddrs,
     coordinator,
+    ...(settlement ? { settlement: settlement.chain } : {}),
     async stop() {
       clearInterval(reclaim)
       for (const socket of sockets.clients) socket.terminate()
@@ -187,6 +217,8 @@ export async function startTabswarm(
       await new Promise<void>((resolve) => server.close(() => resolve()))
       await stopWork()
       await stopBlobs()
+      // Before the store closes: a close in progress ends its step; the next start resumes it.
+      await settlement?.stop()
       // Unhandling stops new streams only: requests already being served keep calling the
       // coordinator until the node closes their connections. The node goes first.
       await node.stop()

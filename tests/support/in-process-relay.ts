@@ -64,6 +64,8 @@ export async function startInProcessRelay(
     httpPort: await freePort(),
     p2pPort: await freePort(),
     dataDir,
+    // Off unless a test asks for it (an embedded chain per relay is a cost most tests skip).
+    settlement: { mode: 'off' },
     ...overrides,
   }
   const log = createRecordingLogger()

@@ -32,7 +32,12 @@ export async function startTabswarmProcess(
   const child = spawn(
     process.execPath,
     [CLI, 'start', '--port', '0', '--p2p-port', '0', '--data-dir', dataDir, '--json'],
-    { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] },
+    // Settlement off unless a test asks for it: an embedded chain per relay is a cost these
+    // tests do not need (settlement tests pass TABSWARM_SETTLEMENT / TABSWARM_CHAIN_PORT=0).
+    {
+      env: { TABSWARM_SETTLEMENT: 'off', ...process.env, ...options.env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
   )
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => {

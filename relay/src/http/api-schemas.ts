@@ -1,4 +1,11 @@
-import { JobIdSchema, JobStatusSchema } from '@tabswarm/protocol'
+import {
+  AddressSchema,
+  Bytes32Schema,
+  ClaimProofSchema,
+  EpochSummarySchema,
+  JobIdSchema,
+  JobStatusSchema,
+} from '@tabswarm/protocol'
 import { z } from 'zod'
 
 /**
@@ -82,4 +89,51 @@ export const JobEventSchema = z.object({
     .optional()
     .meta({ description: 'Highest result seq delivered so far (Last-Event-ID)' }),
   data: z.unknown().meta({ description: 'result: a TaskResultRecord; otherwise { job: JobView }' }),
+})
+
+/** `/v1/settlement/accounts/:address`: a wallet, never an account name. */
+export const WalletParamsSchema = z.object({ address: AddressSchema })
+
+export const EpochParamsSchema = z.object({
+  n: z.coerce.number().int('the epoch is an integer').min(1).meta({ description: 'Epoch number' }),
+})
+
+export const EpochListQuerySchema = z.strictObject({
+  limit: limit(100, 20).meta({ description: 'Epochs per page' }),
+  before: z.coerce.number().int().min(1).optional().meta({
+    description: 'Only epochs numbered below this: the previous page’s next',
+  }),
+})
+
+export const EpochListSchema = z.object({
+  epochs: z.array(EpochSummarySchema).meta({ description: 'Newest first' }),
+  next: z
+    .number()
+    .int()
+    .nullable()
+    .meta({ description: 'before= of the next page; null: the last page' }),
+})
+
+/** The epoch closed or, when nothing changed since, the latest one: an EpochSummary either way. */
+export const CloseEpochResultSchema = EpochSummarySchema.extend({
+  closed: z.boolean().meta({
+    description: 'true: this epoch was just closed; false: nothing new since it, none was',
+  }),
+  message: z.string().meta({ description: 'What happened, in words' }),
+})
+
+export const ClaimsBodySchema = z.strictObject({
+  accounts: z
+    .array(AddressSchema)
+    .min(1, 'name at least one account')
+    .max(32, 'at most 32 accounts per request')
+    .meta({ description: 'Wallets to claim for; the tokens go to each wallet, whoever asks' }),
+})
+
+export const ClaimsResultSchema = z.object({
+  txHash: Bytes32Schema,
+  claims: z.array(ClaimProofSchema).meta({ description: 'The claims the transaction carries' }),
+  skipped: z.array(z.object({ account: AddressSchema, reason: z.string() })).meta({
+    description: 'Accounts named but left out: not in the root, or nothing left to claim',
+  }),
 })

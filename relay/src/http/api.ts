@@ -14,7 +14,7 @@ import {
   ResultsPageSchema,
   type TokenBucketOptions,
 } from '@tabswarm/protocol'
-import { type Context, Hono, type Next } from 'hono'
+import { type Context, Hono } from 'hono'
 import { requestId } from 'hono/request-id'
 import type { UpgradeWebSocket } from 'hono/ws'
 import { getAddress } from 'viem'
@@ -49,7 +49,8 @@ import { jobEventsOverSse, jobEventsOverWebSocket } from './job-event-streams.ts
 import { buildOpenApiDocument } from './openapi.ts'
 import { rateLimit } from './rate-limit.ts'
 import { requestLog } from './request-log.ts'
-import type { RouteDoc } from './route-docs.ts'
+import type { RouteDoc, RouteHandler } from './route-docs.ts'
+import { registerSettlementRoutes, type SettlementApiOptions } from './settlement-routes.ts'
 import { type UploadSlotsOptions, uploadSlots } from './upload-slots.ts'
 import { parseOrThrow, readJsonBody } from './validation.ts'
 
@@ -90,10 +91,14 @@ export interface ApiOptions {
   heartbeatMs?: number
   /** `@hono/node-server`'s `upgradeWebSocket`; without it, events are served over SSE only. */
   upgradeWebSocket?: UpgradeWebSocket
+  /**
+   * Credits settled on chain (`/v1/settlement/*`); without it those routes answer
+   * `SETTLEMENT_DISABLED`.
+   */
+  settlement?: SettlementApiOptions
 }
 
-// biome-ignore lint/suspicious/noConfusingVoidType: Hono handlers may return nothing after next()
-type Handler = (c: Context<ApiEnv>, next: Next) => Response | void | Promise<Response | void>
+type Handler = RouteHandler
 
 /**
  * The HTTP JSON API used by the SDK, the CLI and the pages: blobs in, jobs quoted, submitted
@@ -592,6 +597,14 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       },
     )
   }
+
+  registerSettlementRoutes({
+    api,
+    route,
+    ...(options.settlement ? { settlement: options.settlement } : {}),
+    openToLocal: options.auth.openToLocal,
+    json,
+  })
 
   // Unknown API paths answer in the API's error shape, not with the page server's 404.
   api.all('/v1/*', (c) => {

@@ -5,6 +5,7 @@ import type {
   TensorRef,
   VerificationMethod,
 } from '@tabswarm/protocol'
+import type { EpochStore } from '../settlement/epoch-store.ts'
 import type { UsedNonces } from './used-nonces.ts'
 
 /**
@@ -14,13 +15,14 @@ import type { UsedNonces } from './used-nonces.ts'
  *
  * It also keeps the nonces of wallet-signed API requests ({@link UsedNonces}): a claim is
  * one unit of work, committed in the same group as (or before) whatever the request then
- * changes, so a crash never keeps a request's effect and loses its nonce.
+ * changes, so a crash never keeps a request's effect and loses its nonce. And it keeps the
+ * settlement epochs ({@link EpochStore}) beside the ledger they pay out.
  *
  * Every call made inside `transaction(fn)` commits together or not at all. Calls are
  * synchronous so the coordinator's hot path stays synchronous on the embedded store; a
  * networked store would keep the same unit-of-work shape behind an async coordinator.
  */
-export interface CoordinatorStore extends UsedNonces {
+export interface CoordinatorStore extends UsedNonces, EpochStore {
   /**
    * Runs `fn` as one atomic unit: all of its changes or none. Units may be committed in
    * groups (group commit): a unit is durable once `flushed()` resolves. Nested calls join

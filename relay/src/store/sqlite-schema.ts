@@ -104,6 +104,23 @@ CREATE TABLE IF NOT EXISTS used_nonces (
   expires_at INTEGER NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS used_nonces_by_expiry ON used_nonces (expires_at);
+
+-- Settlement epochs (see relay/src/settlement/epoch-closer.ts): a row is written before its
+-- root is sent to the chain and updated after, so a restart finishes what a crash left.
+-- Amounts are decimal text (uint256 does not fit an INTEGER); tree is StandardMerkleTree.dump().
+CREATE TABLE IF NOT EXISTS epochs (
+  epoch INTEGER PRIMARY KEY,
+  root TEXT NOT NULL,
+  cumulative_total TEXT NOT NULL,
+  leaves INTEGER NOT NULL,
+  tree TEXT NOT NULL,
+  state TEXT NOT NULL CHECK (state IN ('built', 'sent', 'confirmed')),
+  raw_tx TEXT,
+  tx_hash TEXT,
+  closed_at INTEGER NOT NULL,
+  sent_at INTEGER,
+  confirmed_at INTEGER
+);
 `
 
 /**

@@ -1,7 +1,9 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import { DatabaseSync, type StatementSync } from 'node:sqlite'
-import type { JobStatus, TaskResultRecord } from '@tabswarm/protocol'
+import type { EpochState, JobStatus, TaskResultRecord } from '@tabswarm/protocol'
+import type { Hex } from '../settlement/chain/settlement-chain.ts'
+import type { StoredEpoch } from '../settlement/epoch-store.ts'
 import type {
   CoordinatorStore,
   JobPatch,
@@ -93,6 +95,25 @@ function resultFromRow(row: Row): StoredResult {
     acceptedAt: row.accepted_at as number,
     seq: row.seq as number,
     ...(row.provisional === 1 ? { provisional: true } : {}),
+  }
+}
+
+function epochFromRow(row: Row): StoredEpoch {
+  return { ...epochSummaryFromRow(row), tree: row.tree as string }
+}
+
+function epochSummaryFromRow(row: Row): Omit<StoredEpoch, 'tree'> {
+  return {
+    epoch: row.epoch as number,
+    root: row.root as Hex,
+    cumulativeTotal: BigInt(row.cumulative_total as string),
+    leaves: row.leaves as number,
+    state: row.state as EpochState,
+    rawTx: (row.raw_tx as Hex | null) ?? null,
+    txHash: (row.tx_hash as Hex | null) ?? null,
+    closedAt: row.closed_at as number,
+    sentAt: (row.sent_at as number | null) ?? null,
+    confirmedAt: (row.confirmed_at as number | null) ?? null,
   }
 }
 
@@ -582,6 +603,77 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     countNonces: () => (sql('SELECT COUNT(*) AS n FROM used_nonces').get() as Row).n as number,
+
+    insertEpoch(epoch) {
+      store.transaction(() => {
+        const latest = sql('SELECT COALESCE(MAX(epoch), 0) AS n FROM epochs').get() as Row
+        if (epoch.epoch !== (latest.n as number) + 1)
+          throw new RangeError(
+            `epoch ${epoch.epoch} is not the next one: the store's latest is ${latest.n as number}`,
+          )
+        sql(
+          `INSERT INTO epochs (epoch, root, cumulative_total, leaves, tree, state, closed_at)
+           VALUES (?, ?, ?, ?, ?, 'built', ?)`,
+        ).run(
+          epoch.epoch,
+          epoch.root,
+          epoch.cumulativeTotal.toString(),
+          epoch.leaves,
+          epoch.tree,
+          epoch.closedAt,
+        )
+      })
+    },
+
+    markEpochSent(epoch, tx, at) {
+      store.transaction(() => {
+        sql(
+          "UPDATE epochs SET state = 'sent', raw_tx = ?, tx_hash = ?, sent_at = ? WHERE epoch = ?",
+        ).run(tx.raw, tx.hash, at, epoch)
+      })
+    },
+
+    markEpochBuilt(epoch) {
+      store.transaction(() => {
+        sql(
+          "UPDATE epochs SET state = 'built', raw_tx = NULL, tx_hash = NULL, sent_at = NULL WHERE epoch = ?",
+        ).run(epoch)
+      })
+    },
+
+    markEpochConfirmed(epoch, at) {
+      store.transaction(() => {
+        sql("UPDATE epochs SET state = 'confirmed', confirmed_at = ? WHERE epoch = ?").run(
+          at,
+          epoch,
+        )
+      })
+    },
+
+    getEpoch(epoch) {
+      const row = sql('SELECT * FROM epochs WHERE epoch = ?').get(epoch) as Row | undefined
+      return row == null ? undefined : epochFromRow(row)
+    },
+
+    latestEpoch() {
+      const row = sql('SELECT * FROM epochs ORDER BY epoch DESC LIMIT 1').get() as Row | undefined
+      return row == null ? undefined : epochFromRow(row)
+    },
+
+    latestConfirmedEpoch() {
+      const row = sql(
+        "SELECT * FROM epochs WHERE state = 'confirmed' ORDER BY epoch DESC LIMIT 1",
+      ).get() as Row | undefined
+      return row == null ? undefined : epochFromRow(row)
+    },
+
+    listEpochs({ limit, before }) {
+      const rows = sql(
+        `SELECT epoch, root, cumulative_total, leaves, state, raw_tx, tx_hash, closed_at, sent_at, confirmed_at
+         FROM epochs WHERE (?1 IS NULL OR epoch < ?1) ORDER BY epoch DESC LIMIT ?2`,
+      ).all(before ?? null, limit) as Row[]
+      return rows.map(epochSummaryFromRow)
+    },
 
     close() {
       if (!db.isOpen) return

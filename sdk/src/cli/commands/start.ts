@@ -59,6 +59,19 @@ Credits:
                                the site it joined through, ${range(SITE_SHARE_BPS_RANGE)}
                                (env TABSWARM_SITE_SHARE_BPS, default ${defaultConfig.siteShareBps} = 10%)
 
+Settlement (credits paid as tokens on chain; environment only):
+  TABSWARM_SETTLEMENT          embedded (default: a local development chain in process,
+                               contracts deployed at each start, stored roots posted again),
+                               chain (an external chain, below) or off
+  TABSWARM_CHAIN_PORT          the embedded chain's JSON-RPC port, 0 = any free one (default 8545)
+  TABSWARM_CHAIN_RPC_URL, TABSWARM_SETTLEMENT_KEY, TABSWARM_DISTRIBUTOR_ADDRESS,
+  TABSWARM_TOKEN_ADDRESS       an external chain: JSON-RPC URL, root poster's private key,
+                               contract addresses (all four needed)
+  TABSWARM_CHAIN_PUBLIC_RPC_URL  the JSON-RPC URL pages are told to use
+  TABSWARM_EPOCH_MINUTES       minutes between epochs, 0 = only on demand (default 10)
+  TABSWARM_UNITS_PER_CREDIT    token base units per ledger credit (default 1)
+  TABSWARM_SETTLEMENT_OPERATORS  API-key accounts that may close epochs (default operator)
+
   --json              print the start-up line as JSON
   -h, --help          show this help`
 
@@ -175,13 +188,23 @@ export async function startCommand(args: string[], signal: AbortSignal): Promise
   const running = await startTabswarm(config)
   if (values.json) {
     process.stdout.write(
-      `${JSON.stringify({ url: running.url, multiaddrs: running.multiaddrs })}\n`,
+      `${JSON.stringify({
+        url: running.url,
+        multiaddrs: running.multiaddrs,
+        ...(running.settlement ? { settlement: running.settlement } : {}),
+      })}\n`,
     )
   } else {
     process.stdout.write(
       `Tabswarm is running. Contribute: open ${running.url} in a browser with WebGPU.\n`,
     )
     process.stdout.write(`Relay: ${running.multiaddrs.join(' ')}\n`)
+    const settlement = running.settlement
+    if (settlement)
+      process.stdout.write(
+        `Settlement: chain ${settlement.chainId}${settlement.rpcUrl ? ` at ${settlement.rpcUrl}` : ''}, ` +
+          `token ${settlement.token}, distributor ${settlement.distributor}\n`,
+      )
   }
   // The CLI aborts the signal on Ctrl-C or SIGTERM: then stop cleanly (the store is closed).
   if (!signal.aborted)
