@@ -119,6 +119,7 @@ describe('@tabswarm/protocol entry points', () => {
         "createTokenBucketLimiter",
         "decodeAnnouncement",
         "decodeFrame",
+        "distributorAbi",
         "elementCount",
         "encodeAnnouncement",
         "encodeFrame",
