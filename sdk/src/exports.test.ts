@@ -24,9 +24,11 @@ describe('@tabswarm/sdk entry points', () => {
         "confirmClaim",
         "createClient",
         "encodeNpy",
+        "formatAmount",
         "npyHeaderBytes",
         "parseNpy",
         "parseNpyHeader",
+        "settlementChain",
         "walletAuth",
       ]
     `)

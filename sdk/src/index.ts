@@ -45,6 +45,7 @@ export {
   claimOnChain,
   confirmClaim,
 } from './settlement/claim-on-chain.ts'
+export { formatAmount } from './settlement/format-amount.ts'
 export type {
   ClaimSubmission,
   EpochSummary,
@@ -55,6 +56,7 @@ export type {
   WalletClaim,
   WalletCredits,
 } from './settlement/settlement-api.ts'
+export { settlementChain } from './settlement/settlement-chain.ts'
 export {
   ClaimRevertedError,
   ClaimTimeoutError,

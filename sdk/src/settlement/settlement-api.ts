@@ -1,4 +1,5 @@
 import {
+  type EpochState,
   EpochSummarySchema,
   type EpochSummary as EpochSummaryView,
   type EpochView as EpochViewJson,
@@ -59,14 +60,27 @@ export interface WalletCredits {
 }
 
 /** One closed epoch, its cumulative total as a bigint. */
-export type EpochSummary = Omit<EpochSummaryView, 'cumulativeTotal'> & { cumulativeTotal: bigint }
+export interface EpochSummary {
+  epoch: number
+  root: Hex
+  /** What the epoch's root pays in all, every epoch before included. */
+  cumulativeTotal: bigint
+  leaves: number
+  /** Where posting its root stands: built, sent, confirmed. */
+  state: EpochState
+  txHash: Hex | null
+  /** When the tree was built, ms since the Unix epoch. */
+  closedAt: number
+}
 
 /**
  * One epoch with its whole tree in OpenZeppelin's `StandardMerkleTree.dump()` format, left as
  * the relay published it (amounts as decimal strings) so `StandardMerkleTree.load(view.tree)`
  * can audit it as is.
  */
-export type EpochView = Omit<EpochViewJson, 'cumulativeTotal'> & { cumulativeTotal: bigint }
+export interface EpochView extends EpochSummary {
+  tree: EpochViewJson['tree']
+}
 
 /** What `POST /v1/settlement/claims` answers: the transaction the relay sent. */
 export interface ClaimSubmission {
@@ -146,8 +160,13 @@ const requestOf = ({ signal, timeoutMs }: SettlementCallOptions) => ({
 })
 
 const summaryOf = (view: EpochSummaryView): EpochSummary => ({
-  ...view,
+  epoch: view.epoch,
+  root: view.root as Hex,
   cumulativeTotal: BigInt(view.cumulativeTotal),
+  leaves: view.leaves,
+  state: view.state,
+  txHash: view.txHash as Hex | null,
+  closedAt: view.closedAt,
 })
 
 /** The settlement calls over a client's transport; `createClient` mixes them in. */
@@ -214,7 +233,7 @@ export function settlementApi(transport: Transport): SettlementApi {
         throw new InvalidInputError(`an epoch number is a positive integer, got ${n}`)
       const path = `/settlement/epochs/${n}`
       const view = parse(EpochViewSchema, await get(path, options), `GET ${path}`)
-      return { ...view, cumulativeTotal: BigInt(view.cumulativeTotal) }
+      return { ...summaryOf(view), tree: view.tree }
     },
 
     async closeEpoch(options = {}) {

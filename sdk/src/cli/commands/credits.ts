@@ -1,12 +1,15 @@
 import { parseArgs } from 'node:util'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
+import { settlementFigures } from '../settlement-figures.ts'
 import { UsageError } from '../usage-error.ts'
 
 export const creditsHelp = `Usage: tabswarm credits <address> [options]
 
 Shows the credits of a contributor's wallet address (0x...) or a researcher account:
-earned by verified work, held in escrow for running jobs, and the balance.
+earned by verified work, held in escrow for running jobs, and the balance. For a wallet,
+when the relay settles on a chain, also its tokens: pending (earned, not yet in a posted
+root), claimable (claim them with 'tabswarm claim') and claimed.
 
 Options:
 ${clientFlagsHelp}
@@ -25,11 +28,20 @@ export async function creditsCommand(args: string[], signal: AbortSignal): Promi
   const address = positionals[0]!
   if (!/^(0x[0-9a-fA-F]{40}|[A-Za-z0-9_-]{1,64})$/.test(address))
     throw new UsageError(`not a wallet address or account name: "${address}"`)
-  const account = await clientFromFlags(values).account(address, { signal })
-  if (values.json) process.stdout.write(`${JSON.stringify({ address, ...account })}\n`)
-  else
+  const client = clientFromFlags(values)
+  const [account, settlement] = await Promise.all([
+    client.account(address, { signal }),
+    settlementFigures(client, address, signal),
+  ])
+  if (values.json)
+    process.stdout.write(
+      `${JSON.stringify({ address, ...account, ...(settlement ? { settlement: settlement.json } : {}) })}\n`,
+    )
+  else {
     process.stdout.write(
       `${address}: balance ${account.balance}, earned ${account.earned} (${account.pending} pending verification), in escrow ${account.escrowed}\n`,
     )
+    if (settlement) process.stdout.write(`${settlement.line}\n`)
+  }
   return ExitCode.OK
 }
