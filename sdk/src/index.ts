@@ -63,3 +63,4 @@ export {
   NothingToClaimError,
   WrongChainError,
 } from './settlement/settlement-errors.ts'
+export { waitForClaimed } from './settlement/wait-for-claimed.ts'

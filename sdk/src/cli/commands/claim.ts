@@ -2,13 +2,13 @@ import { readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import { createPublicClient, createWalletClient, type Hex, http, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
-import { delay } from '../../client/delay.ts'
 import { CLAIM_TIMEOUT_MS } from '../../constants.ts'
 import { type ClaimResult, claimOnChain, confirmClaim } from '../../settlement/claim-on-chain.ts'
 import { formatAmount } from '../../settlement/format-amount.ts'
-import type { Settlement, WalletCredits } from '../../settlement/settlement-api.ts'
+import type { Settlement } from '../../settlement/settlement-api.ts'
 import { settlementChain } from '../../settlement/settlement-chain.ts'
 import { NothingToClaimError } from '../../settlement/settlement-errors.ts'
+import { waitForClaimed } from '../../settlement/wait-for-claimed.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { timeoutMsFlag } from '../flags.ts'
@@ -144,7 +144,7 @@ export async function claimCommand(args: string[], signal: AbortSignal): Promise
             signal,
             timeoutMs,
           })
-        : await untilClaimedOnRelay(client, credits, txHash, timeoutMs, signal)
+        : await waitForClaimed(client, credits, txHash, { signal, timeoutMs })
   }
 
   if (values.json)
@@ -168,31 +168,4 @@ export async function claimCommand(args: string[], signal: AbortSignal): Promise
 
 function noRpc(settlement: Settlement): string {
   return `the relay publishes no RPC URL for chain ${settlement.chainId}: pass --rpc-url <url> to send the claim yourself`
-}
-
-/**
- * Without an RPC URL, the relay's figures say when the claim landed: the claimed figure
- * reaches what was claimable.
- */
-async function untilClaimedOnRelay(
-  client: ReturnType<typeof clientFromFlags>,
-  before: WalletCredits,
-  txHash: Hex,
-  timeoutMs: number,
-  signal: AbortSignal,
-): Promise<{ txHash: Hex; claimed: bigint; paid: bigint }> {
-  const deadline = AbortSignal.timeout(timeoutMs)
-  const wait = AbortSignal.any([signal, deadline])
-  for (;;) {
-    const now = await client.walletCredits(before.address, { signal: wait })
-    if (now.claimed > before.claimed)
-      return { txHash, claimed: now.claimed, paid: now.claimed - before.claimed }
-    await delay(1_000, wait).catch((err: unknown) => {
-      if (deadline.aborted && !signal.aborted)
-        throw new Error(
-          `the relay sent ${txHash} but ${before.address}'s claimed figure did not rise within ${timeoutMs} ms: check the transaction, then 'tabswarm credits ${before.address}'`,
-        )
-      throw err
-    })
-  }
 }
