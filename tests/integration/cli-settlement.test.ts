@@ -142,4 +142,37 @@ describe('tabswarm credits, epoch and claim against a distributor chain', () => 
     expect(relayPays.stdout).toContain('gas paid by the relay')
     expect(await chain.balanceOf(alice.address)).toBe(3n * TSC)
   })
+
+  it('without a published RPC URL, waits for the claim in the relay’s figures', async () => {
+    const noRpc = await startSettlementApiStandIn(chain, {
+      publishRpcUrl: false,
+      ledger: relay.ledger,
+    })
+    try {
+      relay.ledger.set(bob.address, 3n * TSC)
+      await run(['epoch', '--relay', noRpc.url])
+      const { code, stdout, stderr } = await run(['claim', bob.address, '--relay', noRpc.url])
+      expect(code, stderr).toBe(0)
+      expect(stdout).toMatch(
+        /paid 1 TSC \(tx 0x[0-9a-f]{64}, gas paid by the relay\); claimed 3 TSC in all/,
+      )
+      // Sending it yourself needs the chain: the error names the flag.
+      relay.ledger.set(bob.address, 4n * TSC)
+      await run(['epoch', '--relay', noRpc.url])
+      const keyFile = join(await mkdtemp(join(tmpdir(), 'tabswarm-claim-')), 'payer.key')
+      await writeFile(keyFile, keyOf(payer))
+      const own = await run([
+        'claim',
+        bob.address,
+        '--relay',
+        noRpc.url,
+        '--wallet-key-file',
+        keyFile,
+      ])
+      expect(own.code).toBe(2)
+      expect(own.stderr).toMatch(/publishes no RPC URL for chain 31337: pass --rpc-url <url>/)
+    } finally {
+      await noRpc.close()
+    }
+  })
 })

@@ -22,12 +22,17 @@ export interface SettlementApiStandIn {
 
 export async function startSettlementApiStandIn(
   chain: DistributorChain,
-  options: { publishRpcUrl?: boolean } = {},
+  options: {
+    /** False: `GET /v1/settlement` publishes no RPC URL. @default true */
+    publishRpcUrl?: boolean
+    /** Another stand-in's ledger, to share a chain's roots with it. */
+    ledger?: Map<Hex, bigint>
+  } = {},
 ): Promise<SettlementApiStandIn> {
-  const ledger = new Map<Hex, bigint>()
+  const ledger = options.ledger ?? new Map<Hex, bigint>()
   const requests: string[] = []
   /** What the latest posted root pays each wallet. */
-  let posted = new Map<string, bigint>()
+  let posted = new Map([...ledger].map(([a, v]) => [a.toLowerCase(), v]))
   let closedAt = 0
 
   const summary = () => ({
