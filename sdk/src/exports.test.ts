@@ -29,6 +29,7 @@ describe('@tabswarm/sdk entry points', () => {
         "parseNpy",
         "parseNpyHeader",
         "settlementChain",
+        "waitForClaimed",
         "walletAuth",
       ]
     `)
