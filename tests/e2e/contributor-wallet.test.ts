@@ -86,17 +86,23 @@ describe('the wallet on the contributor page', () => {
     await context.close()
   }, 180_000)
 
-  it('says so when ?wallet=injected finds no browser wallet, and keeps the local key', async () => {
+  it('says so when ?wallet=injected finds no browser wallet, and joins with the local key and a valid site', async () => {
     const context = await browser.newContext()
     const page = await context.newPage()
-    await page.goto(`${relay.running.url}/?wallet=injected`)
+    const site = '0x70997970c51812dc3a010c7d01b50e0d17dc79c8'
+    await page.goto(`${relay.running.url}/?autostart&wallet=injected&site=${site}`)
     await expect
       .poll(() => text(page, 'wallet-error'), { timeout: 30_000 })
       .toMatch(/no browser wallet found/)
-    expect(await addressShown(page)).toMatch(ADDRESS)
+    const address = await addressShown(page)
     expect(await page.getByTestId('wallet-source').getAttribute('data-source')).toBe('local')
+    expect(await page.getByTestId('site-error').isHidden()).toBe(true)
+    // The relay took the binding that names the site.
+    await expect
+      .poll(() => joinedWallets().map((j) => j.wallet), { timeout: 60_000, interval: 200 })
+      .toContain(address)
     await context.close()
-  }, 60_000)
+  }, 120_000)
 
   it('binds a browser wallet, asking for its signature once across reloads', async () => {
     const context = await browser.newContext()

@@ -72,7 +72,14 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
   let settlement: Settlement | undefined
   let credits: WalletCredits | undefined
   let claiming = false
+  /** Ends the wait between two reads of the figures. */
   let wake: (() => void) | undefined
+  /** A read was asked for during the one in flight. */
+  let again = false
+  const refresh = () => {
+    again = true
+    wake?.()
+  }
 
   const use = (next: Current) => {
     const changed = current != null && current.address !== next.address
@@ -82,7 +89,7 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
     panel.error(undefined)
     if (changed && options.contributing())
       log(`now crediting ${next.address}; it takes effect when the tab next connects to the relay`)
-    wake?.()
+    refresh()
   }
 
   const useLocal = async () => {
@@ -172,11 +179,14 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
   })
   panel.claimButton.addEventListener('click', () => void claim())
 
-  // The figures, every few seconds and on demand.
+  // The figures, every few seconds and on demand: a refresh asked for while a read is in
+  // flight runs right after it, not at the next period.
   void (async () => {
     await ready
     while (!signal.aborted) {
+      again = false
       await readFigures()
+      if (again) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, FIGURES_REFRESH_MS)
         wake = () => {
@@ -276,7 +286,7 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
       panel.claim('error', `claim failed: ${(err as Error).message.split('\n')[0]}`)
     } finally {
       claiming = false
-      wake?.()
+      refresh()
     }
   }
 
@@ -285,6 +295,6 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
       await ready
       return current != null ? following : undefined
     },
-    refresh: () => wake?.(),
+    refresh,
   }
 }
