@@ -48,6 +48,7 @@ const wallet = startPageWallet({
   injected: new URLSearchParams(location.search).get('wallet') === 'injected',
   log: (line) => panel.log(line),
   contributing: () => running != null,
+  // The wallet and its figures last as long as the page, across Stop and Start.
   signal: new AbortController().signal,
 })
 
