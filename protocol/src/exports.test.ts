@@ -122,6 +122,7 @@ describe('@tabswarm/protocol entry points', () => {
         "createTokenBucketLimiter",
         "decodeAnnouncement",
         "decodeFrame",
+        "distributorAbi",
         "elementCount",
         "encodeAnnouncement",
         "encodeFrame",

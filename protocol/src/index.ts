@@ -82,6 +82,7 @@ export {
   decodeAnnouncement,
   encodeAnnouncement,
 } from './discovery-validator.ts'
+export { distributorAbi } from './distributor-abi.ts'
 export type { TensorData, TensorDataConstructor, TensorDtype } from './dtypes.ts'
 export {
   alignedViewAs,

@@ -70,3 +70,9 @@ export const KERNEL_DEADLINE_MARGIN_FRACTION = 0.25
 export const HEADLESS_INPUT_CACHE_BYTES = 64 * 1024 * 1024
 /** Each run of the matmul speed probe a contributor times at start. */
 export const SPEED_PROBE_TIMEOUT_MS = 30_000
+
+/**
+ * A whole on-chain claim (`claimOnChain`, `tabswarm claim`): checking it, the wallet's
+ * signature (a person may take a while to confirm) and the receipt.
+ */
+export const CLAIM_TIMEOUT_MS = 2 * 60_000

@@ -38,3 +38,30 @@ export {
 } from './client/client-errors.ts'
 export type { Authenticate } from './client/http-transport.ts'
 export { type WalletAuthOptions, type WalletSigner, walletAuth } from './client/wallet-auth.ts'
+export {
+  type ClaimOnChainOptions,
+  type ClaimResult,
+  type ClaimStage,
+  type ConfirmClaimOptions,
+  claimOnChain,
+  confirmClaim,
+} from './settlement/claim-on-chain.ts'
+export { formatAmount } from './settlement/format-amount.ts'
+export type {
+  ClaimSubmission,
+  EpochSummary,
+  EpochView,
+  Settlement,
+  SettlementApi,
+  SettlementCallOptions,
+  WalletClaim,
+  WalletCredits,
+} from './settlement/settlement-api.ts'
+export { settlementChain } from './settlement/settlement-chain.ts'
+export {
+  ClaimRevertedError,
+  ClaimTimeoutError,
+  NothingToClaimError,
+  WrongChainError,
+} from './settlement/settlement-errors.ts'
+export { waitForClaimed } from './settlement/wait-for-claimed.ts'

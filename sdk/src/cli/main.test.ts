@@ -25,6 +25,16 @@ const OPTIONS: Record<string, string[]> = {
   job: ['--watch', '--relay', '--api-key', '--json'],
   cancel: ['--relay', '--api-key', '--json'],
   credits: ['--relay', '--api-key', '--json'],
+  claim: [
+    '--relay-pays',
+    '--wallet-key-file',
+    '--rpc-url',
+    '--timeout',
+    '--relay',
+    '--api-key',
+    '--json',
+  ],
+  epoch: ['--relay', '--api-key', '--json'],
   worker: ['--relay', '--wallet-file', '--max-tasks', '--drain', '--json'],
   'api-key': ['--data-dir', '--json'],
 }
@@ -73,4 +83,41 @@ describe('tabswarm --help', () => {
       }
     },
   )
+})
+
+describe('tabswarm claim and epoch: usage errors name the fix, before any request', () => {
+  const ALICE = '0x70997970C51812dc3A010C7d01b50e0d17dc79C8'
+  // Nothing listens here: a usage error must come before any request is tried.
+  const relay = ['--relay', 'http://127.0.0.1:9']
+
+  it.each([
+    [['claim', ...relay], /claim takes one wallet address: tabswarm claim 0x/],
+    [['claim', '0x1234', ...relay], /not a wallet address \(0x \+ 40 hex digits\): "0x1234"/],
+    [
+      ['claim', ALICE, '--relay-pays', '--wallet-key-file', 'k', ...relay],
+      /choose one: --relay-pays .* or --wallet-key-file/,
+    ],
+    [['claim', ALICE, '--rpc-url', 'ws://x', ...relay], /--rpc-url must be an http\(s\) URL/],
+    [['claim', ALICE, '--timeout', '0', ...relay], /--timeout must be a positive number/],
+    [
+      ['claim', ALICE, '--wallet-key-file', '/nonexistent/key', ...relay],
+      /cannot read --wallet-key-file \/nonexistent\/key .*0x \+ 64 hex digits/,
+    ],
+    [['epoch', '3', ...relay], /epoch takes no arguments/],
+  ])('%j exits 2', async (argv, message) => {
+    const { code, stderr } = await run(argv)
+    expect(stderr).toMatch(message)
+    expect(code).toBe(2)
+  })
+
+  it('refuses a malformed TABSWARM_WALLET_KEY, naming the variable', async () => {
+    process.env.TABSWARM_WALLET_KEY = '0xabc'
+    try {
+      const { code, stderr } = await run(['claim', ALICE, ...relay])
+      expect(stderr).toMatch(/TABSWARM_WALLET_KEY must be 0x followed by 64 hex digits/)
+      expect(code).toBe(2)
+    } finally {
+      delete process.env.TABSWARM_WALLET_KEY
+    }
+  })
 })

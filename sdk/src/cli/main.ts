@@ -2,7 +2,9 @@ import { RelayRefusalError, TabswarmError } from '@tabswarm/protocol'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import { apiKeyCommand, apiKeyHelp } from './commands/api-key.ts'
 import { cancelCommand, cancelHelp } from './commands/cancel.ts'
+import { claimCommand, claimHelp } from './commands/claim.ts'
 import { creditsCommand, creditsHelp } from './commands/credits.ts'
+import { epochCommand, epochHelp } from './commands/epoch.ts'
 import { jobCommand, jobHelp } from './commands/job.ts'
 import { jobsCommand, jobsHelp } from './commands/jobs.ts'
 import { matmulCommand, matmulHelp } from './commands/matmul.ts'
@@ -22,7 +24,9 @@ Commands:
   job <id>                      show (or --watch) one job
   cancel <id>                   cancel a job; unspent credits are refunded
   worker                        contribute this machine's GPU without a browser (dawn)
-  credits <address>             show the credits of a wallet or account
+  credits <address>             show the credits of a wallet or account, and its tokens
+  claim <address>               claim a wallet's tokens on chain (the relay pays the gas, or your key)
+  epoch                         close a settlement epoch now and post its root (operators)
   api-key <account>             issue a researcher API key (operators, on the relay's machine)
 
 Run 'tabswarm <command> --help' for a command's options. Every command that prints takes
@@ -48,6 +52,8 @@ const commands: Record<
   job: { run: jobCommand, help: jobHelp },
   cancel: { run: cancelCommand, help: cancelHelp },
   credits: { run: creditsCommand, help: creditsHelp },
+  claim: { run: claimCommand, help: claimHelp },
+  epoch: { run: epochCommand, help: epochHelp },
   worker: { run: workerCommand, help: workerHelp },
   'api-key': { run: (args) => apiKeyCommand(args), help: apiKeyHelp },
 }

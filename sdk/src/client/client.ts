@@ -17,6 +17,7 @@ import {
   REQUEST_TIMEOUT_MS,
   UPLOAD_CONCURRENCY,
 } from '../constants.ts'
+import { type SettlementApi, settlementApi } from '../settlement/settlement-api.ts'
 import { InvalidInputError, RelayResponseError } from './client-errors.ts'
 import { forEachConcurrently } from './for-each-concurrently.ts'
 import { type Authenticate, createTransport } from './http-transport.ts'
@@ -73,7 +74,8 @@ export interface MapOptions extends CallOptions, JobCommon {
   concurrency?: number | undefined
 }
 
-export interface TabswarmClient {
+/** The relay's HTTP API; the settlement calls (`settlement`, `walletCredits`, …) are in {@link SettlementApi}. */
+export interface TabswarmClient extends SettlementApi {
   /**
    * Uploads bytes; returns their sha-256, the handle jobs refer to. Uploading the same
    * bytes twice stores them once.
@@ -211,6 +213,8 @@ export function createClient(options: ClientOptions): TabswarmClient {
   const handleOf = (id: string) => createJobHandle(transport, id, options.stream)
 
   const client: TabswarmClient = {
+    ...settlementApi(transport),
+
     async uploadBlob(bytes, { signal } = {}) {
       const answer = await transport.json<{ blob?: unknown }>('/blobs', {
         method: 'PUT',

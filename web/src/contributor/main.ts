@@ -1,3 +1,4 @@
+import { createClient } from '@tabswarm/sdk'
 import { type ContributorEvent, capabilitiesOf, runContributor } from '@tabswarm/sdk/contributor'
 import { loadTabIdentity } from '../identity/tab-identity.ts'
 import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
@@ -9,8 +10,12 @@ import {
 } from '../swarm/page-hook.ts'
 import { lookUpSwarm } from '../swarm/swarm-directory.ts'
 import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
+import { indexedDbStore } from '../wallet/indexed-db-store.ts'
+import { siteFromQuery } from '../wallet/site-param.ts'
+import { startPageWallet } from './page-wallet.ts'
 import { createStatusPanel } from './status-panel.ts'
 import { swarmInputSource } from './swarm-input-source.ts'
+import { createWalletPanel } from './wallet-panel.ts'
 
 declare global {
   /**
@@ -26,6 +31,25 @@ let running: AbortController | undefined
 let swarm: TabSwarm | undefined
 globalThis.tabswarm = createPageHook(() => swarm, {
   testHooks: new URLSearchParams(location.search).has(TEST_HOOKS_PARAM),
+})
+
+// The wallet credited for this tab's work: this browser's key, or (on the button, or with
+// `?wallet=injected`) the visitor's browser wallet; `?site=0x…` names the site whose widget
+// opened the page, credited its share.
+const walletPanel = createWalletPanel(document)
+const { site, error: siteError } = siteFromQuery(location.search)
+walletPanel.siteError(siteError)
+const wallet = startPageWallet({
+  panel: walletPanel,
+  store: indexedDbStore(),
+  // The relay that served this page answers its API too.
+  client: createClient({ relay: new URL('./', location.href).href }),
+  site,
+  injected: new URLSearchParams(location.search).get('wallet') === 'injected',
+  log: (line) => panel.log(line),
+  contributing: () => running != null,
+  // The wallet and its figures last as long as the page, across Stop and Start.
+  signal: new AbortController().signal,
 })
 
 async function contribute(signal: AbortSignal): Promise<void> {
@@ -76,11 +100,14 @@ async function contribute(signal: AbortSignal): Promise<void> {
       })
       return joined
     })()
-    const [info, joined] = await Promise.all([
+    const [info, joined, contributorWallet] = await Promise.all([
       // Bounded by the client (the worker's acquisition deadline plus a grace period), so a
       // wedged driver fails with the worker's own GpuUnavailableError, not a page timer's.
       kernels.client.init({ signal }),
       joining,
+      // This browser's key (bounded by a storage timeout), or with `?wallet=injected` the
+      // browser wallet once the visitor approved it: the first hello already binds it.
+      wallet.contributorWallet(),
     ])
     panel.adapter(info)
     panel.state('running', 'waiting for work')
@@ -100,7 +127,12 @@ async function contribute(signal: AbortSignal): Promise<void> {
       // (above) rejects whatever is still pending. Researchers' WGSL is validated against
       // this adapter's limits by the kernel host first.
       executor: kernels.client,
-      onEvent: (event: ContributorEvent) => panel.event(event),
+      onEvent: (event: ContributorEvent) => {
+        panel.event(event)
+        // What the tab just earned shows at once, not at the next periodic read.
+        if (event.type === 'task-finished' && event.outcome === 'accepted') wallet.refresh()
+      },
+      wallet: contributorWallet,
       drain: wedged.signal,
     })
     wedged.signal.throwIfAborted()

@@ -42,6 +42,8 @@ export function createStatusPanel(doc: Document) {
 
   return {
     state,
+    /** A line in the page's log, newest first. */
+    log,
 
     /**
      * Stopped for good: kernels that never ended hold this tab's GPU (`KERNEL_WORKERS_WEDGED`).

@@ -2,12 +2,15 @@ import { parseArgs } from 'node:util'
 import { accountView } from '@tabswarm/protocol'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
+import { settlementFigures } from '../settlement-figures.ts'
 import { UsageError } from '../usage-error.ts'
 
 export const creditsHelp = `Usage: tabswarm credits <address> [options]
 
 Shows the credits of a contributor's wallet address (0x...) or a researcher account:
-earned by verified work, held in escrow for running jobs, and the balance.
+earned by verified work, held in escrow for running jobs, and the balance. For a wallet,
+when the relay settles on a chain, also its tokens: pending (earned, not yet in a posted
+root), claimable (claim them with 'tabswarm claim') and claimed.
 
 Options:
 ${clientFlagsHelp}
@@ -26,12 +29,22 @@ export async function creditsCommand(args: string[], signal: AbortSignal): Promi
   const address = positionals[0]!
   if (!/^(0x[0-9a-fA-F]{40}|[A-Za-z0-9_-]{1,64})$/.test(address))
     throw new UsageError(`not a wallet address or account name: "${address}"`)
-  const account = await clientFromFlags(values).account(address, { signal })
+  const client = clientFromFlags(values)
+  const [account, settlement] = await Promise.all([
+    client.account(address, { signal }),
+    settlementFigures(client, address, signal),
+  ])
   // Exact integers: JSON gets decimal strings (it has no bigint), people the digits.
-  if (values.json) process.stdout.write(`${JSON.stringify({ address, ...accountView(account) })}\n`)
-  else
+  if (values.json)
+    process.stdout.write(
+      `${JSON.stringify({ address, ...accountView(account), ...(settlement ? { settlement: settlement.json } : {}) })}
+`,
+    )
+  else {
     process.stdout.write(
       `${address}: balance ${account.balance}, earned ${account.earned} (${account.pending} pending verification), in escrow ${account.escrowed}\n`,
     )
+    if (settlement) process.stdout.write(`${settlement.line}\n`)
+  }
   return ExitCode.OK
 }

@@ -1,0 +1,28 @@
+import { getAddress, isAddress } from 'viem'
+
+/** The query parameter a site's widget opens the page with: `/?site=0x…`. */
+export const SITE_PARAM = 'site'
+
+/**
+ * The site a contributor joined through, from the page's query: its checksummed address, or
+ * none. A malformed one is not silently dropped: `error` says what was wrong, and the
+ * page joins without a site (the credit is the contributor's alone) and shows it.
+ *
+ * @example
+ * siteFromQuery('?site=0xabc') // { site: undefined, error: 'the site address "0xabc" is not …' }
+ */
+export function siteFromQuery(search: string): { site: `0x${string}` | undefined; error?: string } {
+  const raw = new URLSearchParams(search).get(SITE_PARAM)
+  if (raw == null || raw === '') return { site: undefined }
+  if (!isAddress(raw, { strict: false }))
+    return {
+      site: undefined,
+      error: `the site address "${raw}" is not a 0x-prefixed 20-byte address; contributing without a site (tell the site that sent you here)`,
+    }
+  if (BigInt(raw) === 0n)
+    return {
+      site: undefined,
+      error: 'the site address is the zero address; contributing without a site',
+    }
+  return { site: getAddress(raw) }
+}
