@@ -4,7 +4,11 @@ import { identify } from '@libp2p/identify'
 import { webSockets } from '@libp2p/websockets'
 import { multiaddr } from '@multiformats/multiaddr'
 import { RelayRefusalError } from '@tabswarm/protocol'
-import { type ContributorEvent, runContributor } from '@tabswarm/sdk/contributor'
+import {
+  type ContributorEvent,
+  type ContributorWallet,
+  runContributor,
+} from '@tabswarm/sdk/contributor'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import { createLibp2p } from 'libp2p'
 import { cpuMatmulRunner } from './cpu-matmul-runner.ts'
@@ -12,9 +16,13 @@ import { cpuMatmulRunner } from './cpu-matmul-runner.ts'
 /**
  * A contributor that speaks the real protocol over a real libp2p connection and returns
  * wrong products: the right answer with one element changed, the hardest kind to notice.
- * Once banned for them, the relay refuses it and its loop ends: `refusal` says why.
+ * Once banned for them, the relay refuses it and its loop ends: `refusal` says why. With a
+ * `wallet`, it binds that wallet in hello, as an honest contributor would.
  */
-export async function startSaboteur(relayAddr: string) {
+export async function startSaboteur(
+  relayAddr: string,
+  options: { wallet?: ContributorWallet } = {},
+) {
   const node = await createLibp2p({
     transports: [webSockets()],
     connectionEncrypters: [noise()],
@@ -46,6 +54,7 @@ export async function startSaboteur(relayAddr: string) {
       return c
     }),
     onEvent: (event) => events.push(event),
+    ...(options.wallet ? { wallet: options.wallet } : {}),
   }).catch((err: unknown) => {
     if (!(err instanceof RelayRefusalError)) throw err
     refusal = err
