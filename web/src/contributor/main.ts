@@ -39,6 +39,7 @@ globalThis.tabswarm = createPageHook(() => swarm, {
 const walletPanel = createWalletPanel(document)
 const { site, error: siteError } = siteFromQuery(location.search)
 walletPanel.siteError(siteError)
+walletPanel.site(site)
 const wallet = startPageWallet({
   panel: walletPanel,
   store: indexedDbStore(),

@@ -48,6 +48,15 @@ export function createWalletPanel(doc: Document) {
       show('wallet-error', reason)
     },
 
+    /** The site whose widget this tab joined through: its share of the earnings goes there. */
+    site(address: string | undefined): void {
+      show(
+        'wallet-site',
+        address && `${address} (the site you joined through: it is paid a share of what you earn)`,
+      )
+      el('wallet-site-label').hidden = address == null
+    },
+
     siteError(message: string | undefined): void {
       show('site-error', message)
     },
