@@ -21,6 +21,7 @@ describe('@tabswarm/sdk entry points', () => {
         "RelayUnreachableError",
         "WrongChainError",
         "claimOnChain",
+        "claimThroughRelay",
         "confirmClaim",
         "createClient",
         "encodeNpy",

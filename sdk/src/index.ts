@@ -46,6 +46,10 @@ export {
   claimOnChain,
   confirmClaim,
 } from './settlement/claim-on-chain.ts'
+export {
+  type ClaimThroughRelayOptions,
+  claimThroughRelay,
+} from './settlement/claim-through-relay.ts'
 export { formatAmount } from './settlement/format-amount.ts'
 export type {
   ClaimSubmission,

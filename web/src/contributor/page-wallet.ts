@@ -2,13 +2,12 @@ import {
   ApiRequestError,
   type ClaimStage,
   claimOnChain,
-  confirmClaim,
+  claimThroughRelay,
   formatAmount,
   type Settlement,
   settlementChain,
   type TabswarmClient,
   type WalletCredits,
-  waitForClaimed,
 } from '@tabswarm/sdk'
 import { bindWallet, type ContributorWallet, delay } from '@tabswarm/sdk/contributor'
 import { createPublicClient, type Hex, http } from 'viem'
@@ -256,18 +255,15 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
           'working',
           `asking the relay to claim ${amount(before.claimable)} for you (it pays the gas)`,
         )
-        const { txHash } = await client.requestClaim([wallet.address], { signal })
-        panel.claim('working', `waiting for the receipt of ${txHash}`, txHash)
-        result =
-          publicClient != null
-            ? await confirmClaim({
-                publicClient,
-                txHash,
-                distributor: settlement.distributor,
-                account: wallet.address,
-                signal,
-              })
-            : await waitForClaimed(client, before, txHash, { signal })
+        result = await claimThroughRelay({
+          client,
+          settlement,
+          credits: before,
+          publicClient,
+          signal,
+          onSent: (txHash) =>
+            panel.claim('working', `waiting for the receipt of ${txHash}`, txHash),
+        })
       }
       // The receipt's figure at once; the relay's next answer confirms it.
       credits = {

@@ -3,12 +3,12 @@ import { parseArgs } from 'node:util'
 import { createPublicClient, createWalletClient, type Hex, http, type PublicClient } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { CLAIM_TIMEOUT_MS } from '../../constants.ts'
-import { type ClaimResult, claimOnChain, confirmClaim } from '../../settlement/claim-on-chain.ts'
+import { type ClaimResult, claimOnChain } from '../../settlement/claim-on-chain.ts'
+import { claimThroughRelay } from '../../settlement/claim-through-relay.ts'
 import { formatAmount } from '../../settlement/format-amount.ts'
 import type { Settlement } from '../../settlement/settlement-api.ts'
 import { settlementChain } from '../../settlement/settlement-chain.ts'
 import { NothingToClaimError } from '../../settlement/settlement-errors.ts'
-import { waitForClaimed } from '../../settlement/wait-for-claimed.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { timeoutMsFlag } from '../flags.ts'
@@ -107,7 +107,7 @@ export async function claimCommand(args: string[], signal: AbortSignal): Promise
       ? createPublicClient({ chain: settlementChain(settlement, rpcUrl), transport: http() })
       : undefined
 
-  let result: ClaimResult | { txHash: Hex; claimed: bigint; paid: bigint; blockNumber?: never }
+  let result: ClaimResult | Omit<ClaimResult, 'blockNumber' | 'gasUsed'>
   let payer: string
   if (key != null) {
     if (publicClient == null) throw new UsageError(noRpc(settlement))
@@ -132,19 +132,15 @@ export async function claimCommand(args: string[], signal: AbortSignal): Promise
   } else {
     payer = 'the relay'
     say(`asking the relay to claim ${amount(credits.claimable)} for ${address} (it pays the gas)`)
-    const { txHash } = await client.requestClaim([address], { signal })
-    say(`the relay sent ${txHash as string}; waiting for its receipt`)
-    result =
-      publicClient != null
-        ? await confirmClaim({
-            publicClient,
-            txHash,
-            distributor: settlement.distributor,
-            account: address,
-            signal,
-            timeoutMs,
-          })
-        : await waitForClaimed(client, credits, txHash, { signal, timeoutMs })
+    result = await claimThroughRelay({
+      client,
+      settlement,
+      credits,
+      publicClient,
+      signal,
+      timeoutMs,
+      onSent: (txHash) => say(`the relay sent ${txHash}; waiting for its receipt`),
+    })
   }
 
   if (values.json)
@@ -152,7 +148,7 @@ export async function claimCommand(args: string[], signal: AbortSignal): Promise
       `${JSON.stringify({
         address,
         txHash: result.txHash,
-        blockNumber: result.blockNumber?.toString() ?? null,
+        blockNumber: 'blockNumber' in result ? result.blockNumber.toString() : null,
         paid: result.paid.toString(),
         claimed: result.claimed.toString(),
         payer,
@@ -161,7 +157,7 @@ export async function claimCommand(args: string[], signal: AbortSignal): Promise
     )
   else
     process.stdout.write(
-      `${address}: paid ${amount(result.paid)}${result.blockNumber != null ? ` in block ${result.blockNumber}` : ''} (tx ${result.txHash}, gas paid by ${payer}); claimed ${amount(result.claimed)} in all\n`,
+      `${address}: paid ${amount(result.paid)}${'blockNumber' in result ? ` in block ${result.blockNumber}` : ''} (tx ${result.txHash}, gas paid by ${payer}); claimed ${amount(result.claimed)} in all\n`,
     )
   return ExitCode.OK
 }
