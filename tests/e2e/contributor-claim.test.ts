@@ -1,236 +1,193 @@
-import type { Browser, BrowserContext, Page } from 'playwright'
-import type { Hex } from 'viem'
+import type { Browser, Page } from 'playwright'
+import { formatUnits, type Hex } from 'viem'
+import { mnemonicToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { DEV_MNEMONIC } from '../../relay/src/settlement/chain/local-chain.ts'
 import { launchChromium } from '../support/chromium.ts'
-import {
-  type DistributorChain,
-  devAccount,
-  startDistributorChain,
-} from '../support/distributor-chain.ts'
-import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
-import {
-  type SettlementApiStandIn,
-  startSettlementApiStandIn,
-} from '../support/settlement-api-stand-in.ts'
+import { completeSmallMatmul } from '../support/earn-credits.ts'
+import { exposeInjectedTestWallet } from '../support/injected-test-wallet.ts'
+import { type SettlementRelay, startSettlementRelay } from '../support/settlement-relay.ts'
 
 /**
- * Claiming from the contributor page in Chromium, against a real distributor on an EDR
- * chain: the page's settlement requests go to a stand-in of the relay's settlement API
- * (routed by Playwright) until the relay serves it. This browser's key is claimed by the
- * relay (it pays the gas); a browser wallet sends its claim itself, after the page had it
- * add and switch to the chain.
+ * Earning and claiming from the contributor page in Chromium, against a real relay settling
+ * on its embedded chain: the tab computes a job (`?autostart`), the ledger pays the wallet
+ * its hello bound, the operator closes an epoch, and the page claims. This browser's key is
+ * claimed by the relay (it pays the gas); a browser wallet binds itself (EIP-712), is asked
+ * to add and switch to the chain, and sends its claim itself. The page's figures must be the
+ * relay's, and each wallet's token balance must rise by exactly what it earned.
  */
 
-const TSC = 10n ** 18n
-/** A Hardhat dev account (it holds ETH on EDR), as the visitor's browser wallet. */
-const INJECTED = devAccount(4)
+/**
+ * Base units per credit: one token of 6 decimals is 10^6 units, so a credit is 10^10 tokens
+ * and one unit. Past 2^53 units a float drops that unit; a forgotten multiplication shows.
+ */
+const UNITS_PER_CREDIT = 10n ** 16n + 1n
+const tokens = (units: bigint) => `${formatUnits(units, 6)} TSWC`
+/** A funded dev account of the chain (the relay posts roots with account 0), as the visitor's browser wallet. */
+const INJECTED = mnemonicToAccount(DEV_MNEMONIC, { addressIndex: 4 })
+const ADDRESS = /^0x[0-9a-fA-F]{40}$/
 
-describe('claiming from the contributor page', () => {
-  let relay: InProcessRelay
-  let chain: DistributorChain
-  let settlement: SettlementApiStandIn
+describe('earning and claiming from the contributor page', () => {
+  let relay: SettlementRelay
   let browser: Browser
 
   beforeAll(async () => {
-    chain = await startDistributorChain()
-    settlement = await startSettlementApiStandIn(chain)
-    relay = await startInProcessRelay()
+    relay = await startSettlementRelay({ unitsPerCredit: UNITS_PER_CREDIT, tileSize: 8 })
     browser = await launchChromium()
   }, 120_000)
   afterAll(async () => {
     await browser?.close()
     await relay?.stop()
-    await settlement?.close()
-    await chain?.close()
   })
 
-  async function newContext(): Promise<BrowserContext> {
-    const context = await browser.newContext()
-    await context.route(/\/v1\/settlement/, async (route) => {
-      const url = new URL(route.request().url())
-      const response = await route.fetch({ url: `${settlement.url}${url.pathname}` })
-      await route.fulfill({ response })
+  const api = async (path: string, init?: RequestInit) => {
+    const response = await fetch(`${relay.running.url}${path}`, {
+      ...init,
+      signal: AbortSignal.timeout(30_000),
     })
-    return context
+    const body = await response.json()
+    expect(response.status, JSON.stringify(body)).toBe(200)
+    return body
   }
-  const closeEpoch = () => fetch(`${settlement.url}/v1/settlement/epochs`, { method: 'POST' })
-  const figure = (page: Page, id: string) => page.getByTestId(id).getAttribute('data-units')
+  const closeEpoch = () => api('/v1/settlement/epochs', { method: 'POST' })
+  const figure = async (page: Page, id: string) =>
+    BigInt((await page.getByTestId(id).getAttribute('data-units')) ?? -1)
+  const waitForFigure = (page: Page, id: string, units: bigint) =>
+    expect.poll(() => figure(page, id), { timeout: 20_000, interval: 200 }).toBe(units)
 
-  it("claims this browser's key through the relay, showing the figures and the tx", async () => {
-    const context = await newContext()
-    const page = await context.newPage()
-    await page.goto(`${relay.running.url}/`)
+  /**
+   * Opens the page contributing (`?autostart`) and waits until the relay heard its hello
+   * with the wallet the page shows (`wallet`, when given: the page shows its own key first);
+   * resolves with that wallet's address.
+   */
+  async function contribute(page: Page, query = '', wallet?: Hex): Promise<Hex> {
+    await page.goto(`${relay.running.url}/?autostart${query}`)
+    const shown = page.getByTestId('wallet-address')
+    await expect.poll(() => shown.textContent(), { timeout: 30_000 }).toMatch(wallet ?? ADDRESS)
+    const address = (await shown.textContent()) as Hex
     await expect
-      .poll(() => page.getByTestId('wallet-address').textContent(), { timeout: 30_000 })
-      .toMatch(/^0x[0-9a-fA-F]{40}$/)
-    const address = (await page.getByTestId('wallet-address').textContent()) as Hex
+      .poll(
+        () =>
+          relay.log.lines.some(
+            (l) => l.msg === 'contributor joined' && l.fields.wallet === address,
+          ),
+        { timeout: 60_000, interval: 200 },
+      )
+      .toBe(true)
+    return address
+  }
 
-    settlement.ledger.set(address, (3n * TSC) / 2n + 1n)
-    await expect
-      .poll(() => figure(page, 'credits-pending'), { timeout: 15_000 })
-      .toBe('1500000000000000001')
-    expect(await page.getByTestId('credits-pending').textContent()).toBe('1.500000000000000001 TSC')
-    expect(await page.getByTestId('claim-button').isDisabled()).toBe(true)
+  /**
+   * The tab computes a small job; resolves with what its wallet earned in token base units,
+   * after checking the relay's ledger (`GET /v1/accounts`) and settlement figures agree and
+   * that the page shows them.
+   */
+  async function earn(page: Page, address: Hex, seed: number): Promise<bigint> {
+    const before = await api(`/v1/settlement/accounts/${address}`)
+    await completeSmallMatmul(relay, { seed })
+    const account = await api(`/v1/accounts/${address}`)
+    expect(account.pending).toBe('0')
+    const earned = BigInt(account.earned) * UNITS_PER_CREDIT
+    expect(earned).toBeGreaterThan(0n)
+    const units = earned - BigInt(before.claimable) - BigInt(before.claimed)
+    expect((await api(`/v1/settlement/accounts/${address}`)).pending).toBe(units.toString())
+    await waitForFigure(page, 'credits-pending', units)
+    expect(await page.getByTestId('credits-pending').textContent()).toBe(tokens(units))
+    return units
+  }
 
-    await closeEpoch()
-    await expect
-      .poll(() => figure(page, 'credits-claimable'), { timeout: 15_000 })
-      .toBe('1500000000000000001')
-    await page.getByTestId('claim-button').click()
-    const status = page.getByTestId('claim-status')
-    await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('done')
-    expect(await status.textContent()).toMatch(
-      /claimed 1.500000000000000001 TSC in transaction 0x[0-9a-f]{64}/,
-    )
-    expect(await status.getAttribute('data-tx-hash')).toMatch(/^0x[0-9a-f]{64}$/)
-    expect(await figure(page, 'credits-claimed')).toBe('1500000000000000001')
-    expect(await figure(page, 'credits-claimable')).toBe('0')
-    expect(await chain.balanceOf(address)).toBe((3n * TSC) / 2n + 1n)
-    expect(settlement.requests).toContain('POST /v1/settlement/claims')
-    await context.close()
-  }, 120_000)
+  it("earns with this browser's key and claims it through the relay, which pays the gas", async () => {
+    const context = await browser.newContext()
+    try {
+      const page = await context.newPage()
+      const address = await contribute(page)
+      expect(await page.getByTestId('wallet-source').getAttribute('data-source')).toBe('local')
+      const units = await earn(page, address, 1)
+      expect(await page.getByTestId('claim-button').isDisabled()).toBe(true)
 
-  it('has a browser wallet add and switch to the chain, then send its claim', async () => {
-    const context = await newContext()
-    const calls: string[] = []
-    await exposeChainWallet(context, chain, calls)
-    const page = await context.newPage()
-    await page.goto(`${relay.running.url}/?wallet=injected`)
-    await expect
-      .poll(() => page.getByTestId('wallet-address').textContent(), { timeout: 30_000 })
-      .toBe(INJECTED.address)
-    settlement.ledger.set(INJECTED.address, 2n * TSC)
-    await closeEpoch()
-    await expect
-      .poll(() => figure(page, 'credits-claimable'), { timeout: 15_000 })
-      .toBe((2n * TSC).toString())
-    const claimsBefore = settlement.requests.filter((r) => r === 'POST /v1/settlement/claims')
-    await page.getByTestId('claim-button').click()
-    const status = page.getByTestId('claim-status')
-    await expect
-      .poll(() => status.getAttribute('data-state'), { timeout: 30_000 })
-      .not.toBe('working')
-    expect(await status.textContent()).toMatch(/claimed 2 TSC in transaction 0x[0-9a-f]{64}/)
-    expect(await chain.balanceOf(INJECTED.address)).toBe(2n * TSC)
-    expect(calls).toEqual(
-      expect.arrayContaining([
-        'wallet_switchEthereumChain',
-        'wallet_addEthereumChain',
-        'eth_sendTransaction',
-      ]),
-    )
-    // The wallet paid: the relay was not asked.
-    expect(settlement.requests.filter((r) => r === 'POST /v1/settlement/claims')).toEqual(
-      claimsBefore,
-    )
-    await context.close()
-  }, 120_000)
+      const epoch = await closeEpoch()
+      expect(epoch).toMatchObject({ closed: true, epoch: 1, cumulativeTotal: units.toString() })
+      await waitForFigure(page, 'credits-claimable', units)
+      expect(await api(`/v1/settlement/accounts/${address}`)).toMatchObject({
+        pending: '0',
+        claimable: units.toString(),
+        claimed: '0',
+      })
 
-  it('says the visitor declined the switch of chain, and claims nothing', async () => {
-    const context = await newContext()
-    await exposeChainWallet(context, chain, [], { refuseSwitch: true })
-    const page = await context.newPage()
-    await page.goto(`${relay.running.url}/?wallet=injected`)
-    settlement.ledger.set(INJECTED.address, 3n * TSC)
-    await closeEpoch()
-    const before = await chain.balanceOf(INJECTED.address)
-    await expect
-      .poll(() => figure(page, 'credits-claimable'), { timeout: 15_000 })
-      .toBe((3n * TSC - before).toString())
-    await page.getByTestId('claim-button').click()
-    const status = page.getByTestId('claim-status')
-    await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('error')
-    expect(await status.textContent()).toMatch(
-      /claim failed: the wallet declined to switch to chain 31337, where credits settle: approve it in the wallet/,
-    )
-    // The visitor may try again.
-    await expect.poll(() => page.getByTestId('claim-button').isDisabled()).toBe(false)
-    expect(await chain.balanceOf(INJECTED.address)).toBe(before)
-    await context.close()
-  }, 120_000)
-})
-
-/**
- * `window.ethereum` backed by a dev account in this process: it starts on chain 1 and does
- * not know the EDR chain until asked to add it (error 4902 first, as real wallets answer);
- * it sends transactions on the EDR chain and forwards reads to its RPC.
- */
-async function exposeChainWallet(
-  context: BrowserContext,
-  chain: DistributorChain,
-  calls: string[],
-  options: { refuseSwitch?: boolean } = {},
-): Promise<void> {
-  let chainId = 1
-  let known = false
-  const wallet = chain.walletOf(INJECTED)
-  await context.exposeFunction(
-    '__testWalletRequest',
-    async (method: string, params: unknown[] | undefined) => {
-      calls.push(method)
-      const fail = (code: number, message: string) => ({ rpcError: { code, message } })
-      switch (method) {
-        case 'eth_requestAccounts':
-        case 'eth_accounts':
-          return [INJECTED.address]
-        case 'eth_chainId':
-          return `0x${chainId.toString(16)}`
-        case 'wallet_switchEthereumChain': {
-          const id = Number((params?.[0] as { chainId?: string } | undefined)?.chainId)
-          if (options.refuseSwitch) return fail(4001, 'User rejected the request.')
-          if (id !== 1 && !known) return fail(4902, `unrecognized chain ${id}`)
-          chainId = id
-          return null
-        }
-        case 'wallet_addEthereumChain':
-          known = true
-          return null
-        case 'eth_signTypedData_v4':
-          return fail(4001, 'the test wallet signs no bindings here')
-        case 'eth_sendTransaction': {
-          if (chainId !== chain.chain.id) return fail(4901, 'wrong chain')
-          const tx = params?.[0] as { to: Hex; data: Hex }
-          return wallet.sendTransaction({
-            account: INJECTED,
-            chain: chain.chain,
-            to: tx.to,
-            data: tx.data,
-          })
-        }
-        default: {
-          const response = await fetch(chain.rpcUrl, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params: params ?? [] }),
-          })
-          const answer = (await response.json()) as {
-            result?: unknown
-            error?: { code: number; message: string }
-          }
-          if (answer.error) return fail(answer.error.code, answer.error.message)
-          return answer.result
-        }
-      }
-    },
-  )
-  await context.addInitScript(() => {
-    const call = (
-      globalThis as unknown as {
-        __testWalletRequest: (method: string, params: unknown) => Promise<unknown>
-      }
-    ).__testWalletRequest
-    ;(globalThis as { ethereum?: unknown }).ethereum = {
-      // Playwright passes a thrown error's message only: EIP-1193 errors travel as values.
-      request: async ({ method, params }: { method: string; params?: unknown }) => {
-        const answer = (await call(method, params)) as {
-          rpcError?: { code: number; message: string }
-        }
-        if (answer?.rpcError)
-          throw Object.assign(new Error(answer.rpcError.message), answer.rpcError)
-        return answer
-      },
-      on() {},
-      removeListener() {},
+      const claims = relay.claimsSent()
+      await page.getByTestId('claim-button').click()
+      const status = page.getByTestId('claim-status')
+      await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('done')
+      expect(await status.textContent()).toMatch(
+        new RegExp(`^claimed ${tokens(units)} in transaction 0x[0-9a-f]{64}`),
+      )
+      expect(await status.getAttribute('data-tx-hash')).toMatch(/^0x[0-9a-f]{64}$/)
+      expect(await figure(page, 'credits-claimed')).toBe(units)
+      expect(await figure(page, 'credits-claimable')).toBe(0n)
+      expect(await relay.balanceOf(address)).toBe(units)
+      expect(relay.claimsSent()).toBe(claims + 1)
+      expect(await api(`/v1/settlement/accounts/${address}`)).toMatchObject({
+        claimable: '0',
+        claimed: units.toString(),
+      })
+    } finally {
+      await context.close()
     }
-  })
-}
+  }, 180_000)
+
+  it('earns with a browser wallet it binds; a declined switch claims nothing, then the wallet adds the chain, switches and sends its claim', async () => {
+    const context = await browser.newContext()
+    try {
+      const calls: string[] = []
+      let decline = true
+      await exposeInjectedTestWallet(context, {
+        account: INJECTED,
+        chain: { id: 31_337, rpcUrl: relay.rpcUrl },
+        declineSwitch: () => decline,
+        onRequest: (method) => calls.push(method),
+      })
+      const page = await context.newPage()
+      // The tab's hello carries the wallet's binding: the credit goes to the wallet.
+      await contribute(page, '&wallet=injected', INJECTED.address)
+      expect(await page.getByTestId('wallet-source').getAttribute('data-source')).toBe('injected')
+      expect(calls).toContain('eth_signTypedData_v4')
+      const units = await earn(page, INJECTED.address, 2)
+      await closeEpoch()
+      await waitForFigure(page, 'credits-claimable', units)
+
+      const status = page.getByTestId('claim-status')
+      await page.getByTestId('claim-button').click()
+      await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('error')
+      expect(await status.textContent()).toMatch(
+        /claim failed: the wallet declined to switch to chain 31337, where credits settle: approve it in the wallet/,
+      )
+      expect(await relay.balanceOf(INJECTED.address)).toBe(0n)
+      // The visitor may try again, and approves this time.
+      await expect.poll(() => page.getByTestId('claim-button').isDisabled()).toBe(false)
+      decline = false
+      const claims = relay.claimsSent()
+      const ethBefore = await relay.publicClient.getBalance({ address: INJECTED.address })
+      await page.getByTestId('claim-button').click()
+      await expect.poll(() => status.getAttribute('data-state'), { timeout: 30_000 }).toBe('done')
+      expect(await status.textContent()).toMatch(
+        new RegExp(`^claimed ${tokens(units)} in transaction 0x[0-9a-f]{64}`),
+      )
+      expect(await relay.balanceOf(INJECTED.address)).toBe(units)
+      expect(calls).toEqual(
+        expect.arrayContaining([
+          'wallet_switchEthereumChain',
+          'wallet_addEthereumChain',
+          'eth_sendTransaction',
+        ]),
+      )
+      // The wallet sent it and paid the gas: the relay was not asked.
+      expect(await relay.publicClient.getBalance({ address: INJECTED.address })).toBeLessThan(
+        ethBefore,
+      )
+      expect(relay.claimsSent()).toBe(claims)
+      await waitForFigure(page, 'credits-claimed', units)
+    } finally {
+      await context.close()
+    }
+  }, 180_000)
+})

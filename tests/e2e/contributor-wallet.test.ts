@@ -1,9 +1,10 @@
-import type { Browser, BrowserContext, Page } from 'playwright'
-import type { Hex, TypedDataDefinition } from 'viem'
+import type { Browser, Page } from 'playwright'
+import type { Hex } from 'viem'
 import { privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
+import { exposeInjectedTestWallet } from '../support/injected-test-wallet.ts'
 
 /**
  * The contributor page's wallet in Chromium, against a real relay: this browser's key
@@ -107,7 +108,12 @@ describe('the wallet on the contributor page', () => {
   it('binds a browser wallet, asking for its signature once across reloads', async () => {
     const context = await browser.newContext()
     let signatures = 0
-    await exposeTestWallet(context, () => signatures++)
+    await exposeInjectedTestWallet(context, {
+      account: INJECTED,
+      onRequest: (method) => {
+        if (method === 'eth_signTypedData_v4') signatures++
+      },
+    })
     const page = await context.newPage()
     await page.goto(`${relay.running.url}/?autostart&wallet=injected`)
     await expect
@@ -126,52 +132,3 @@ describe('the wallet on the contributor page', () => {
     await context.close()
   }, 180_000)
 })
-
-/**
- * `window.ethereum` in every page of `context`: an EIP-1193 provider whose account is a viem
- * account in this process, on the local chain id; `onSign` counts the visitor's prompts.
- */
-async function exposeTestWallet(context: BrowserContext, onSign: () => void): Promise<void> {
-  await context.exposeFunction(
-    '__testWalletRequest',
-    async (method: string, params: unknown[] | undefined) => {
-      switch (method) {
-        case 'eth_requestAccounts':
-        case 'eth_accounts':
-          return [INJECTED.address]
-        case 'eth_chainId':
-          return '0x7a69'
-        case 'eth_signTypedData_v4': {
-          onSign()
-          const typed = JSON.parse(String(params?.[1])) as TypedDataDefinition & {
-            types: Record<string, unknown>
-          }
-          const { EIP712Domain: _, ...types } = typed.types
-          return INJECTED.signTypedData({ ...typed, types } as TypedDataDefinition)
-        }
-        default:
-          return { rpcError: { code: 4200, message: `test wallet: ${method} is not supported` } }
-      }
-    },
-  )
-  await context.addInitScript(() => {
-    const call = (
-      globalThis as unknown as {
-        __testWalletRequest: (method: string, params: unknown) => Promise<unknown>
-      }
-    ).__testWalletRequest
-    ;(globalThis as { ethereum?: unknown }).ethereum = {
-      // Playwright passes a thrown error's message only: EIP-1193 errors travel as values.
-      request: async ({ method, params }: { method: string; params?: unknown }) => {
-        const answer = (await call(method, params)) as {
-          rpcError?: { code: number; message: string }
-        }
-        if (answer?.rpcError)
-          throw Object.assign(new Error(answer.rpcError.message), answer.rpcError)
-        return answer
-      },
-      on() {},
-      removeListener() {},
-    }
-  })
-}
