@@ -6,11 +6,11 @@ import { distributorAbi, type EpochView, type WalletCredits } from '@tabswarm/pr
 import { encodeNpy } from '@tabswarm/sdk'
 import { bindWallet } from '@tabswarm/sdk/contributor'
 import type { Browser, Page } from 'playwright'
-import { createPublicClient, erc20Abi, getAddress, type Hex, http } from 'viem'
+import { getAddress, type Hex } from 'viem'
 import { generatePrivateKey, mnemonicToAccount, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
-import { exposeInjectedWallet } from '../support/injected-wallet.ts'
+import { exposeInjectedTestWallet } from '../support/injected-test-wallet.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
 import { runCli } from '../support/run-cli.ts'
 import { startSaboteur } from '../support/saboteur.ts'
@@ -66,23 +66,15 @@ describe('credits reach wallets: tabs compute, an epoch settles, the page claims
   }
   const earned = async (address: string) =>
     BigInt((await api<{ earned: string }>(`/v1/accounts/${address}`)).earned)
-  const chain = () => createPublicClient({ transport: http(relay.rpcUrl) })
-  const tokenBalance = (address: Hex) =>
-    chain().readContract({
-      address: relay.token,
-      abi: erc20Abi,
-      functionName: 'balanceOf',
-      args: [address],
-    })
+  const tokenBalance = (address: Hex) => relay.balanceOf(address)
   const units = (page: Page, id: string) => page.getByTestId(id).getAttribute('data-units')
 
   async function openTab(query: string, injected = false): Promise<Page> {
     const context = await browser.newContext()
     if (injected)
-      await exposeInjectedWallet(context, {
+      await exposeInjectedTestWallet(context, {
         account: INJECTED,
-        rpcUrl: relay.rpcUrl,
-        chainId: 31337,
+        chain: { id: 31337, rpcUrl: relay.rpcUrl },
       })
     const page = await context.newPage()
     page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`))
@@ -167,7 +159,7 @@ describe('credits reach wallets: tabs compute, an epoch settles, the page claims
     const view = await api<EpochView>('/v1/settlement/epochs/1')
     const tree = StandardMerkleTree.load(view.tree)
     expect(tree.root).toBe(
-      await chain().readContract({
+      await relay.publicClient.readContract({
         address: relay.distributor,
         abi: distributorAbi,
         functionName: 'merkleRoot',
