@@ -26,6 +26,8 @@ export async function startTabswarmProcess(
     timeoutMs?: number
     /** An existing data directory (kept at stop); by default a fresh one, removed at stop. */
     dataDir?: string
+    /** Sees the log (stderr) as it comes, from the start on: before the start-up line too. */
+    onStderr?: (chunk: string) => void
   } = {},
 ): Promise<TabswarmProcess> {
   const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'tabswarm-test-')))
@@ -42,6 +44,7 @@ export async function startTabswarmProcess(
   let stderr = ''
   child.stderr!.on('data', (chunk: Buffer) => {
     stderr += chunk.toString()
+    options.onStderr?.(chunk.toString())
   })
   const started = await new Promise<{ url: string; multiaddrs: string[] }>((resolve, reject) => {
     const timer = setTimeout(
@@ -62,7 +65,8 @@ export async function startTabswarmProcess(
     process: child,
     logs: () => stderr,
     async stop() {
-      if (child.exitCode == null) {
+      // Killed by a signal (a test's SIGKILL), it has exited already: no exit code, a signal.
+      if (child.exitCode == null && child.signalCode == null) {
         const exited = new Promise((resolve) => child.once('exit', resolve))
         child.kill('SIGTERM')
         const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)

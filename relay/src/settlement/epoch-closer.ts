@@ -35,6 +35,14 @@ export interface EpochCloserOptions {
   receiptTimeoutMs?: number
 }
 
+export interface ResumeOptions {
+  /**
+   * Longest wait for a root post's receipt, instead of the closer's `receiptTimeoutMs`: a
+   * relay starting after a crash waits a little for the post it left pending, not minutes.
+   */
+  receiptTimeoutMs?: number
+}
+
 /** What `close()` did: a new epoch, or why there was none. */
 export type CloseOutcome =
   | { closed: true; epoch: StoredEpoch }
@@ -64,9 +72,10 @@ export interface EpochCloser {
   /**
    * Finishes whatever is unfinished: an epoch built or sent before a crash, and (with
    * `repostMissing`) every stored root the chain lacks. Throws when the chain and the store
-   * disagree in a way only an operator can fix.
+   * disagree in a way only an operator can fix, and when a post cannot land now (the
+   * epoch is kept for the next close: `UNDERFUNDED`, `POST_REVERTED`, `EPOCH_PENDING`).
    */
-  resume(signal?: AbortSignal): Promise<void>
+  resume(signal?: AbortSignal, options?: ResumeOptions): Promise<void>
   /** Runs `fn` while no epoch is being closed: what reads the latest root and acts on it. */
   exclusive<T>(fn: () => Promise<T>): Promise<T>
   /** The tree of a stored epoch, loaded once and kept (the newest few). */
@@ -165,7 +174,11 @@ export function createEpochCloser(options: EpochCloserOptions): EpochCloser {
       : undefined
 
   /** Posts one stored epoch's root, from wherever it stands, until it is confirmed. */
-  async function post(stored: StoredEpoch, signal: AbortSignal | undefined): Promise<void> {
+  async function post(
+    stored: StoredEpoch,
+    signal: AbortSignal | undefined,
+    waitMs = receiptTimeoutMs,
+  ): Promise<void> {
     let epoch = stored
     let tx = signed(epoch)
     if (tx == null) {
@@ -188,11 +201,7 @@ export function createEpochCloser(options: EpochCloserOptions): EpochCloser {
       await chain.send(tx, bounded(signal))
     }
     const hash = tx.hash
-    const outcome = await chain.outcome(
-      hash,
-      bounded(signal, receiptTimeoutMs + callTimeoutMs),
-      receiptTimeoutMs,
-    )
+    const outcome = await chain.outcome(hash, bounded(signal, waitMs + callTimeoutMs), waitMs)
     const state = await chain.state(bounded(signal))
     if (onChain(state, epoch)) return confirm(epoch)
     if (outcome === 'reverted') {
@@ -208,11 +217,14 @@ export function createEpochCloser(options: EpochCloserOptions): EpochCloser {
       'EPOCH_PENDING',
       outcome === 'mined'
         ? `epoch ${epoch.epoch}'s root post ${hash} was mined but the distributor is at epoch ${state.epoch}; the next close checks again`
-        : `epoch ${epoch.epoch}'s root post ${hash} was not mined within ${receiptTimeoutMs} ms; it is kept and resent on the next close or restart`,
+        : `epoch ${epoch.epoch}'s root post ${hash} was not mined within ${waitMs} ms; it is kept and resent on the next close or restart`,
     )
   }
 
-  async function resumeUnlocked(signal: AbortSignal | undefined): Promise<void> {
+  async function resumeUnlocked(
+    signal: AbortSignal | undefined,
+    waitMs = receiptTimeoutMs,
+  ): Promise<void> {
     const latest = store.latestEpoch()
     if (latest == null) return
     const latestConfirmed = store.latestConfirmedEpoch()
@@ -240,11 +252,11 @@ export function createEpochCloser(options: EpochCloserOptions): EpochCloser {
               'it points at another contract or chain than before; check TABSWARM_CHAIN_RPC_URL and TABSWARM_DISTRIBUTOR_ADDRESS',
           )
         log.info('posting a stored root again on a new chain', { epoch: n, root: epoch.root })
-        await post({ ...epoch, state: 'built', rawTx: null, txHash: null }, signal)
+        await post({ ...epoch, state: 'built', rawTx: null, txHash: null }, signal, waitMs)
         continue
       }
       log.info('resuming an unfinished epoch', { epoch: n, state: epoch.state })
-      await post(epoch, signal)
+      await post(epoch, signal, waitMs)
     }
   }
 
@@ -252,7 +264,8 @@ export function createEpochCloser(options: EpochCloserOptions): EpochCloser {
     exclusive,
     tree,
 
-    resume: (signal) => exclusive(() => resumeUnlocked(signal)),
+    resume: (signal, resumeOptions) =>
+      exclusive(() => resumeUnlocked(signal, resumeOptions?.receiptTimeoutMs)),
 
     close: (signal) =>
       exclusive(async (): Promise<CloseOutcome> => {

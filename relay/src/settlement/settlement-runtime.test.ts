@@ -112,6 +112,85 @@ describe('settlement runtime', () => {
     store.close()
   })
 
+  describe('on a chain that outlives the relay, a start after a crash', () => {
+    const start = (chain: FakeSettlementChain, store: ReturnType<typeof createSqliteStore>) =>
+      startSettlementRuntime({
+        config: {
+          mode: 'chain',
+          ...SETTLEMENT_DEFAULTS,
+          operators: ['operator'],
+          epochMinutes: 0,
+          rpcUrl: 'http://127.0.0.1:8545',
+          posterKey: `0x${'11'.repeat(32)}`,
+          distributor: chain.distributor,
+          token: chain.token,
+        },
+        store,
+        earnedTotals: () => [{ account: ALICE, total: 7n }],
+        log: silentLogger,
+        connect: async () => ({ chain, publicRpcUrl: null, fresh: false, close: async () => {} }),
+        startReceiptTimeoutMs: 20,
+      })
+
+    it('serves with an epoch it cannot post yet (distributor short), and the next close posts it once', async () => {
+      const path = join(dir, 'coordinator.db')
+      const chain = createFakeSettlementChain()
+      chain.mintable = false
+      const crashed = createSqliteStore({ path })
+      const first = await start(chain, crashed)
+      await expect(first.service.closeEpoch()).rejects.toMatchObject({ code: 'POST_REVERTED' })
+      crashed.close()
+
+      // Still short: the start used to throw here, and the relay stayed down.
+      const store = createSqliteStore({ path })
+      const runtime = await start(chain, store)
+      expect(store.getEpoch(1)).toMatchObject({ state: 'built' })
+      chain.fund(7n)
+      expect(await runtime.service.closeEpoch()).toMatchObject({ closed: false, epoch: 1 })
+      expect(store.getEpoch(1)).toMatchObject({ state: 'confirmed' })
+      expect(chain.posts.map((p) => p.epoch)).toEqual([1])
+      await runtime.stop()
+      store.close()
+    })
+
+    it('serves while the post it left is pending, and confirms it once mined without signing again', async () => {
+      const path = join(dir, 'coordinator.db')
+      const chain = createFakeSettlementChain()
+      chain.autoMine = false
+      const crashed = createSqliteStore({ path })
+      const first = await start(chain, crashed)
+      await expect(first.service.closeEpoch()).rejects.toMatchObject({ code: 'EPOCH_PENDING' })
+      expect(crashed.getEpoch(1)).toMatchObject({ state: 'sent' })
+      crashed.close()
+
+      // Still pending: the start resends the stored post, waits briefly, and serves anyway.
+      const store = createSqliteStore({ path })
+      const runtime = await start(chain, store)
+      expect(store.getEpoch(1)).toMatchObject({ state: 'sent' })
+      chain.mine()
+      expect(await runtime.service.closeEpoch()).toMatchObject({ closed: false, epoch: 1 })
+      expect(store.getEpoch(1)).toMatchObject({ state: 'confirmed' })
+      expect(chain.posts.map((p) => p.epoch)).toEqual([1])
+      expect(chain.calls.signPostRoot).toBe(1)
+      await runtime.stop()
+      store.close()
+    })
+
+    it('still refuses to start when the distributor holds fewer roots than this relay confirmed', async () => {
+      const path = join(dir, 'coordinator.db')
+      const first = createSqliteStore({ path })
+      const runtime = await start(createFakeSettlementChain(), first)
+      await runtime.service.closeEpoch()
+      await runtime.stop()
+      first.close()
+      const store = createSqliteStore({ path })
+      await expect(start(createFakeSettlementChain(), store)).rejects.toMatchObject({
+        code: 'SETTLEMENT_UNAVAILABLE',
+      })
+      store.close()
+    })
+  })
+
   it('closes epochs on a timer, one attempt after another, and stops cleanly', async () => {
     const started: number[] = []
     let inFlight = 0

@@ -7,7 +7,30 @@ import {
 import { createEpochCloser, type EpochCloser } from './epoch-closer.ts'
 import type { EpochStore } from './epoch-store.ts'
 import { createEpochTimer } from './epoch-timer.ts'
+import { SettlementError, type SettlementErrorCode } from './settlement-error.ts'
 import { createSettlementService, type SettlementService } from './settlement-service.ts'
+
+/**
+ * How long a start waits for the root post a crash left pending before it serves anyway:
+ * about a block on most chains, so a post already on its way is confirmed at once.
+ */
+export const START_RECEIPT_TIMEOUT_MS = 10_000
+
+/**
+ * Why an unfinished epoch may not land while the relay starts, none of them a reason not to
+ * start: the epoch stays stored, and the next close (timer or operator) posts it. Anything
+ * else (the chain not answering, a distributor whose roots disagree with the store) still
+ * stops the start.
+ */
+const LEFT_TO_THE_NEXT_CLOSE: ReadonlySet<SettlementErrorCode> = new Set([
+  // The distributor is short: the operator funds it.
+  'UNDERFUNDED',
+  // The post is on its way, not mined yet: the next close waits for it again.
+  'EPOCH_PENDING',
+  // The post reverted (e.g. underfunded, paused), or would: the next close signs it again.
+  'POST_REVERTED',
+  'TRANSACTION_FAILED',
+])
 
 export interface SettlementRuntimeOptions {
   config: ActiveSettlementConfig
@@ -21,6 +44,8 @@ export interface SettlementRuntimeOptions {
   signal?: AbortSignal
   /** Builds the chain; tests pass one over a fake. @default connectSettlementChain */
   connect?: ConnectChain
+  /** See {@link START_RECEIPT_TIMEOUT_MS}. */
+  startReceiptTimeoutMs?: number
 }
 
 /** Settlement while the relay runs: the chain, the closer, the service the API serves, the timer. */
@@ -37,6 +62,10 @@ export interface SettlementRuntime {
  * Starts settlement: connects to the chain (embedded: starts and deploys it), finishes what
  * a previous run left (an unfinished epoch; on a fresh embedded chain every stored root,
  * posted again in order), then closes epochs every `epochMinutes`.
+ *
+ * An unfinished epoch that cannot land now (the distributor is short, its post is still
+ * pending after {@link START_RECEIPT_TIMEOUT_MS}) does not keep the relay down: it is logged
+ * and left to the next close, which resumes it before closing anything new.
  */
 export async function startSettlementRuntime(
   options: SettlementRuntimeOptions,
@@ -54,7 +83,17 @@ export async function startSettlementRuntime(
       log: log.child('epochs'),
       repostMissing: connection.fresh,
     })
-    await closer.resume(signal)
+    try {
+      await closer.resume(signal, {
+        receiptTimeoutMs: options.startReceiptTimeoutMs ?? START_RECEIPT_TIMEOUT_MS,
+      })
+    } catch (err) {
+      if (!(err instanceof SettlementError && LEFT_TO_THE_NEXT_CLOSE.has(err.code))) throw err
+      log.warn('an unfinished epoch is not on chain yet; the next close posts it', {
+        code: err.code,
+        error: err.message,
+      })
+    }
     const intervalMs = config.epochMinutes > 0 ? config.epochMinutes * 60_000 : null
     const service = createSettlementService({
       chain,
