@@ -130,6 +130,8 @@ export async function startTabswarm(
     multiaddrs: node.getMultiaddrs().map((ma) => ma.toString()),
     // Tabs take their STUN/TURN servers from here, so operators configure them in one place.
     iceServers: config.iceServers,
+    // Whether /v1/settlement answers: pages skip asking a relay that settles nothing.
+    settlement: settlement != null,
   })
   const jobs = coordinator
   const rate = config.api.rateLimit

@@ -60,7 +60,14 @@ describe('the wallet on the contributor page', () => {
     await second.goto(`${relay.running.url}/`)
     expect(await addressShown(second)).toBe(address)
 
+    // The key stays out of sight until asked for.
+    expect(await page.getByTestId('wallet-export-panel').isVisible()).toBe(false)
     await page.getByTestId('wallet-export').click()
+    // The key is read from IndexedDB after the click: wait for the panel to show it.
+    await expect
+      .poll(() => page.getByTestId('wallet-export-key').inputValue())
+      .toMatch(/^0x[0-9a-fA-F]{64}$/)
+    expect(await page.getByTestId('wallet-export-panel').isVisible()).toBe(true)
     const exported = await page.getByTestId('wallet-export-key').inputValue()
     expect(privateKeyToAccount(exported as Hex).address).toBe(address)
     expect(await page.getByTestId('wallet-export-panel').textContent()).toMatch(

@@ -69,6 +69,7 @@ describe('credits reach wallets: tabs compute, an epoch settles, the page claims
   const tokenBalance = (address: Hex) => relay.balanceOf(address)
   const units = (page: Page, id: string) => page.getByTestId(id).getAttribute('data-units')
 
+  /** A tab in a browser profile of its own (its own local key), started with `?autostart`. */
   async function openTab(query: string, injected = false): Promise<Page> {
     const context = await browser.newContext()
     if (injected)
@@ -85,48 +86,53 @@ describe('credits reach wallets: tabs compute, an epoch settles, the page claims
     return page
   }
 
-  it('pays each wallet exactly its ledger payout, the site its share, the saboteur nothing', async () => {
-    const [aPath, bPath, cPath] = ['a.npy', 'b.npy', 'c.npy'].map((f) => join(dir, f)) as [
+  /** Runs a matmul through the CLI until it completes; seeds make each job's data its own. */
+  async function matmul(seed: number) {
+    const [aPath, bPath, cPath] = ['a', 'b', 'c'].map((f) => join(dir, `${f}${seed}.npy`)) as [
       string,
       string,
       string,
     ]
     await writeFile(
       aPath,
-      encodeNpy({ dtype: 'float32', shape: [M, K], data: randomMatrix(M, K, 3) }),
+      encodeNpy({ dtype: 'float32', shape: [M, K], data: randomMatrix(M, K, seed) }),
     )
     await writeFile(
       bPath,
-      encodeNpy({ dtype: 'float32', shape: [K, N], data: randomMatrix(K, N, 4) }),
+      encodeNpy({ dtype: 'float32', shape: [K, N], data: randomMatrix(K, N, seed + 1) }),
     )
+    return runCli(['matmul', aPath, bPath, '-o', cPath, '--relay', relay.running.url, '--json'])
+  }
 
-    // The saboteur, alone at first, leases tiles and answers them wrong; then the tabs come.
+  it('pays each wallet exactly its ledger payout, the site its share, the saboteur nothing', async () => {
+    // The saboteur, alone at first, leases tiles and answers them wrong; then the tab on this
+    // browser's key, opened through the site's link, computes the job.
     const saboteur = await startSaboteur(relay.running.multiaddrs[0]!, {
       wallet: bindWallet(SABOTEUR),
     })
-    const job = runCli([
-      'matmul',
-      aPath,
-      bPath,
-      '-o',
-      cPath,
-      '--relay',
-      relay.running.url,
-      '--json',
-    ])
+    const first = matmul(3)
     await expect
       .poll(() => saboteur.events.filter((e) => e.type === 'task-finished').length, {
         timeout: 60_000,
         message: 'the saboteur to return a wrong tile',
       })
       .toBeGreaterThan(0)
-    const [local, injected] = await Promise.all([
-      openTab(`site=${SITE}`),
-      openTab('wallet=injected', true),
-    ])
-    const result = await job
-    expect(result.code, result.stderr).toBe(0)
+    let local = await openTab(`site=${SITE}`)
+    const firstResult = await first
+    expect(firstResult.code, firstResult.stderr).toBe(0)
     await saboteur.stop()
+    // One tab at a time, so each surely earns: the local tab leaves (its key stays in its
+    // profile) and the injected wallet's tab computes the second job alone.
+    const localContext = local.context()
+    await local.close()
+    const injected = await openTab('wallet=injected', true)
+    const second = await matmul(5)
+    expect(second.code, second.stderr).toBe(0)
+    local = await localContext.newPage()
+    await local.goto(`${relay.running.url}/?site=${SITE}`)
+    await expect
+      .poll(() => local.getByTestId('wallet-address').textContent(), { timeout: 30_000 })
+      .toMatch(/^0x[0-9a-fA-F]{40}$/)
 
     const localAddress = getAddress((await local.getByTestId('wallet-address').textContent())!)
     expect(await injected.getByTestId('wallet-address').textContent()).toBe(INJECTED.address)

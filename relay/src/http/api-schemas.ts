@@ -80,7 +80,14 @@ export const BlobRefSchema = z.object({ blob: BlobHashSchema, size: z.number().i
 
 export const HealthSchema = z.looseObject({ ok: z.boolean() })
 
-export const SwarmSchema = z.looseObject({ peerId: z.string(), multiaddrs: z.array(z.string()) })
+export const SwarmSchema = z.looseObject({
+  peerId: z.string(),
+  multiaddrs: z.array(z.string()),
+  settlement: z
+    .boolean()
+    .optional()
+    .meta({ description: 'Whether credits settle on chain here (`/v1/settlement` answers)' }),
+})
 
 export const JobEventSchema = z.object({
   event: z.enum(['progress', 'result', 'completed', 'failed', 'cancelled']),

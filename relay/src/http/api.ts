@@ -60,7 +60,7 @@ export interface ApiOptions {
   blobs: BlobStore
   log: Logger
   /** What `GET /v1/swarm` tells tabs to dial. */
-  swarm: () => { peerId: string; multiaddrs: string[] }
+  swarm: () => { peerId: string; multiaddrs: string[]; settlement?: boolean }
   /** Extra fields of `GET /v1/health`. */
   health?: () => Record<string, unknown>
   auth: { keys: ApiKeyRing; wallet: WalletAuthenticator; openToLocal: boolean }

@@ -11,6 +11,7 @@ import {
 import { lookUpSwarm } from '../swarm/swarm-directory.ts'
 import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
 import { indexedDbStore } from '../wallet/indexed-db-store.ts'
+import { relaySettlesOnChain } from '../wallet/relay-settles.ts'
 import { siteFromQuery } from '../wallet/site-param.ts'
 import { startPageWallet } from './page-wallet.ts'
 import { createStatusPanel } from './status-panel.ts'
@@ -45,6 +46,7 @@ const wallet = startPageWallet({
   store: indexedDbStore(),
   // The relay that served this page answers its API too.
   client: createClient({ relay: new URL('./', location.href).href }),
+  relaySettles: relaySettlesOnChain,
   site,
   injected: new URLSearchParams(location.search).get('wallet') === 'injected',
   log: (line) => panel.log(line),

@@ -30,6 +30,11 @@ export interface PageWalletOptions {
   panel: WalletPanel
   store: KeyValueStore
   client: TabswarmClient
+  /**
+   * Whether the relay settles on chain (`relaySettlesOnChain`): asked once before any
+   * settlement call; a relay that does not is never asked for figures.
+   */
+  relaySettles: (signal: AbortSignal) => Promise<boolean>
   /** The site this page was opened for (`?site=`), credited its share. */
   site: Hex | undefined
   /** Connect the browser's wallet at once (`?wallet=injected`) rather than on the button. */
@@ -69,6 +74,8 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
   const { panel, store, client, site, log, signal } = options
   let current: Current | undefined
   let settlement: Settlement | undefined
+  /** Whether the relay settles on chain: unknown until it has answered once. */
+  let settles: boolean | undefined
   let credits: WalletCredits | undefined
   let claiming = false
   /** Ends the wait between two reads of the figures. */
@@ -185,6 +192,7 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
     while (!signal.aborted) {
       again = false
       await readFigures()
+      if (settles === false) return
       if (again) continue
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, FIGURES_REFRESH_MS)
@@ -201,6 +209,13 @@ export function startPageWallet(options: PageWalletOptions): PageWallet {
     const wallet = current
     if (wallet == null) return
     try {
+      settles ??= await options.relaySettles(signal)
+      if (!settles) {
+        panel.figuresUnavailable(
+          'this relay does not settle credits on a chain; your verified work is still credited',
+        )
+        return
+      }
       settlement ??= await client.settlement({ signal })
       const read = await client.walletCredits(wallet.address, { signal })
       if (current !== wallet) return
