@@ -206,11 +206,37 @@ export const HelloAckSchema = z.object({
  * this message; see `InputRefSchema`), the outputs it must write, and the lease's terms.
  * The payload holds the `wgsl` program's source and nothing else.
  */
+/**
+ * A result this contributor was told was `pending` has been decided since (its replicas
+ * agreed, or it was rejected): the relay says so on its next answer, so a contributor's
+ * "awaiting agreement" count falls as well as rises.
+ */
+export const VerdictSchema = z.object({
+  taskId: id,
+  outcome: z.enum(['accepted', 'rejected']),
+})
+export type Verdict = z.infer<typeof VerdictSchema>
+/** Most verdicts one answer carries; the rest come with the next. */
+export const MAX_VERDICTS_PER_MESSAGE = 64
+const verdicts = z.array(VerdictSchema).max(MAX_VERDICTS_PER_MESSAGE).optional()
+
+/** What a lease's job is, for the contributor's page: plain facts, no data. */
+export const LeaseJobSchema = z.object({
+  /** The researcher's name for the job, if it has one. */
+  name: z.string().max(128).optional(),
+  kernel: z.enum(['matmul', 'custom']),
+  tasksAccepted: z.number().int().min(0),
+  tasksTotal: z.number().int().min(0),
+})
+export type LeaseJob = z.infer<typeof LeaseJobSchema>
+
 export const LeaseSchema = z.object({
   type: z.literal('lease'),
   leaseId: id,
   jobId: id,
   taskId: id,
+  job: LeaseJobSchema.optional(),
+  verdicts,
   program: TaskProgramSchema,
   inputs: z.array(InputRefSchema).max(16),
   /** One per program output, in order. */
@@ -227,6 +253,7 @@ export const LeaseSchema = z.object({
 export const NoWorkSchema = z.object({
   type: z.literal('no-work'),
   retryAfterMs: z.number().int().min(0).max(600_000),
+  verdicts,
 })
 export const ResultAckSchema = z.object({
   type: z.literal('result-ack'),
@@ -234,6 +261,7 @@ export const ResultAckSchema = z.object({
   /** `pending`: it matches so far but waits for agreeing replicas before it is accepted. */
   outcome: z.enum(['accepted', 'pending', 'rejected', 'stale']),
   reason: text.optional(),
+  verdicts,
 })
 /** Answer to `lease-renew`: `renewed` with the new time left, or `stale` when the lease is over. */
 export const LeaseRenewedSchema = z.object({

@@ -2,8 +2,24 @@
 export type ContributorEvent =
   | { type: 'connected'; relay: string }
   | { type: 'idle'; retryAfterMs: number }
-  /** `flops` is 0 when the kernel cannot say (custom WGSL). */
-  | { type: 'task-started'; taskId: string; jobId: string; flops: number }
+  /**
+   * `flops` is 0 when the kernel cannot say (custom WGSL). `job` says what the task is part
+   * of (name, kernel, progress) when the relay tells.
+   */
+  | {
+      type: 'task-started'
+      taskId: string
+      jobId: string
+      flops: number
+      job?: {
+        name?: string
+        kernel: 'matmul' | 'custom'
+        tasksAccepted: number
+        tasksTotal: number
+      }
+    }
+  /** A result reported `pending` earlier has been decided: its replicas agreed, or it was rejected. */
+  | { type: 'task-verdict'; taskId: string; outcome: 'accepted' | 'rejected' }
   | {
       type: 'task-finished'
       taskId: string

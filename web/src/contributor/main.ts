@@ -1,21 +1,17 @@
 import { createClient } from '@tabswarm/sdk'
-import { type ContributorEvent, capabilitiesOf, runContributor } from '@tabswarm/sdk/contributor'
-import { loadTabIdentity } from '../identity/tab-identity.ts'
-import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
 import {
   createPageHook,
   type TabswarmPageHook,
   type TabswarmTestHooks,
   TEST_HOOKS_PARAM,
 } from '../swarm/page-hook.ts'
-import { lookUpSwarm } from '../swarm/swarm-directory.ts'
-import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
+import type { TabSwarm } from '../swarm/tab-swarm.ts'
 import { indexedDbStore } from '../wallet/indexed-db-store.ts'
 import { relaySettlesOnChain } from '../wallet/relay-settles.ts'
 import { siteFromQuery } from '../wallet/site-param.ts'
+import { contribute } from './contribution.ts'
 import { startPageWallet } from './page-wallet.ts'
 import { createStatusPanel } from './status-panel.ts'
-import { swarmInputSource } from './swarm-input-source.ts'
 import { createWalletPanel } from './wallet-panel.ts'
 
 declare global {
@@ -55,105 +51,37 @@ const wallet = startPageWallet({
   signal: new AbortController().signal,
 })
 
-async function contribute(signal: AbortSignal): Promise<void> {
-  panel.state('starting', 'looking for the GPU and joining the swarm')
-  /**
-   * Aborted, with the `KernelWorkersWedgedError`, once this page has left as many kernel
-   * workers running endless kernels as it may: the tab stops contributing until reloaded.
-   */
-  const wedged = new AbortController()
-  const kernels = spawnKernelWorker({
-    // The task in flight fails with DeviceLostError (and is reassigned); the worker gets a
-    // new device for the next one, so this is worth a line in the console, not a stop.
-    onDeviceLost: (details) =>
-      console.warn(`tabswarm: GPU device lost (${details.reason}): ${details.message}`),
-    // A researcher's kernel ran past its deadline: its task failed with KERNEL_TIMEOUT and the
-    // worker (with the device still busy running it) was replaced for the next task.
-    onRespawn: (reason) => console.warn(`tabswarm: kernel worker restarted: ${reason}`),
-    // Each abandoned worker keeps its endless kernel, and a core of the GPU process on a
-    // software adapter, until the tab closes: past the cap this tab takes no more work. A
-    // drain, not a stop: the task in flight (the kernel that tripped the cap) is still reported
-    // as failed, so the relay counts it against its job; a lease granted after is handed back.
-    onWedged: (err) => wedged.abort(err),
-  })
-  // Earlier runs on this page (Stop, then Start) already reached the cap.
-  if (kernels.wedged) throw kernels.wedged
-  signal.addEventListener('abort', () => kernels.terminate(), { once: true })
-  // The swarm outlives `signal` by as long as the contributor loop needs to hand the task in
-  // flight back to the relay: stopped before the loop starts, the tab leaves at once;
-  // after, once the loop is done.
-  const membership = new AbortController()
-  const leaveNow = () => membership.abort(signal.reason)
-  signal.addEventListener('abort', leaveNow, { once: true })
-  try {
-    // The swarm join (identity, relay, discovery) runs while the GPU starts: neither waits on the other.
-    const joining = (async () => {
-      const identity = await loadTabIdentity({ signal: membership.signal })
-      const joined = await joinSwarm({
-        identity,
-        lookUp: lookUpSwarm,
-        signal: membership.signal,
-        onEvent: (event) => panel.relay(event),
-      })
-      swarm = joined
-      const refresh = setInterval(() => panel.swarm(joined.stats()), 1_000)
-      void joined.stopped.finally(() => {
-        clearInterval(refresh)
-        if (swarm === joined) swarm = undefined
-      })
-      return joined
-    })()
-    const [info, joined, contributorWallet] = await Promise.all([
-      // Bounded by the client (the worker's acquisition deadline plus a grace period), so a
-      // wedged driver fails with the worker's own GpuUnavailableError, not a page timer's.
-      kernels.client.init({ signal }),
-      joining,
-      // This browser's key (bounded by a storage timeout), or with `?wallet=injected` the
-      // browser wallet once the visitor approved it: the first hello already binds it.
-      wallet.contributorWallet(),
-    ])
-    panel.adapter(info)
-    panel.state('running', 'waiting for work')
-
-    signal.throwIfAborted()
-    signal.removeEventListener('abort', leaveNow)
-    const summary = await runContributor({
-      node: joined.node,
-      relay: joined.relay,
-      // Inputs from the tab's cache, the peers that hold them, then the relay; what the tab
-      // fetched it keeps, serves to other tabs and announces with each lease request.
-      inputs: swarmInputSource(joined),
-      signal,
-      capabilities: capabilitiesOf(info, navigator.userAgent),
-      // The client cancels a task's call in the worker when its signal aborts, and gives up
-      // on a worker that does not answer past the task's deadline; terminating the worker
-      // (above) rejects whatever is still pending. Researchers' WGSL is validated against
-      // this adapter's limits by the kernel host first.
-      executor: kernels.client,
-      onEvent: (event: ContributorEvent) => {
+/** One run: Start to Stop (or to what stopped it), reported on the page's panels. */
+async function contributeHere(signal: AbortSignal): Promise<void> {
+  const summary = await contribute({
+    wallet: () => wallet.contributorWallet(),
+    signal,
+    hooks: {
+      state: (state, detail) => panel.state(state, detail),
+      relay: (event) => panel.relay(event),
+      swarm: (stats) => panel.swarm(stats),
+      adapter: (info) => panel.adapter(info),
+      event: (event) => {
         panel.event(event)
         // What the tab just earned shows at once, not at the next periodic read.
         if (event.type === 'task-finished' && event.outcome === 'accepted') wallet.refresh()
       },
-      wallet: contributorWallet,
-      drain: wedged.signal,
-    })
-    wedged.signal.throwIfAborted()
-    panel.state('stopped', `stopped after ${summary.tasks} tasks`)
-  } catch (err) {
-    // Whatever failed on the way (a call that timed out, init), the cap is the reason to give.
-    if (wedged.signal.aborted) throw wedged.signal.reason
-    throw err
-  } finally {
-    membership.abort()
-  }
+      joined: (joined) => {
+        swarm = joined
+      },
+      left: (joined) => {
+        if (swarm === joined) swarm = undefined
+      },
+    },
+  })
+  panel.state('stopped', `stopped after ${summary.tasks} tasks`)
 }
 
 function start(): void {
   const run = new AbortController()
   running = run
   toggle.textContent = 'Stop'
-  contribute(run.signal).catch((err: unknown) => {
+  contributeHere(run.signal).catch((err: unknown) => {
     const stoppedByUser = run.signal.aborted
     // Whatever failed (the GPU, the join), nothing of this run may go on: a swarm node left
     // running would keep the tab's identity slot, and Start would come back as another peer.

@@ -1,0 +1,138 @@
+import {
+  type ContributorEvent,
+  type ContributorSummary,
+  type ContributorWallet,
+  capabilitiesOf,
+  runContributor,
+} from '@tabswarm/sdk/contributor'
+import type { HostInfo } from '@tabswarm/worker-kernels'
+import { loadTabIdentity } from '../identity/tab-identity.ts'
+import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
+import type { RelayLinkEvent } from '../swarm/relay-link.ts'
+import { lookUpSwarm } from '../swarm/swarm-directory.ts'
+import type { SwarmStats } from '../swarm/swarm-stats.ts'
+import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
+import { swarmInputSource } from './swarm-input-source.ts'
+
+/** What a contribution reports as it goes: the page's panels and the widget both listen. */
+export interface ContributionHooks {
+  /** Starting (GPU and swarm join under way), then running (waiting for or doing work). */
+  state(state: 'starting' | 'running', detail: string): void
+  /** The tab's link to the relay: connected, lost, retrying. */
+  relay(event: RelayLinkEvent): void
+  /** The swarm's counters, every second while joined. */
+  swarm(stats: SwarmStats): void
+  /** The GPU adapter the kernel worker got. */
+  adapter(info: HostInfo): void
+  /** The contributor loop's events: leases, inputs, results, earnings. */
+  event(event: ContributorEvent): void
+  /** The swarm membership, once joined. */
+  joined?(swarm: TabSwarm): void
+  /** That membership has ended. */
+  left?(swarm: TabSwarm): void
+}
+
+export interface ContributionOptions {
+  /** The wallet credited, asked for once the GPU and the swarm are up. */
+  wallet: () => Promise<ContributorWallet | undefined>
+  hooks: ContributionHooks
+  /** Stops at once: the task in flight is handed back, the tab leaves the swarm. */
+  signal: AbortSignal
+}
+
+/**
+ * One run of this tab's contribution, as the page's Start and the widget's consent begin
+ * it: a kernel worker on the GPU, the swarm joined meanwhile, then the contributor loop
+ * until `signal` aborts. Resolves with the loop's summary; rejects with what stopped it (the
+ * GPU, the join, kernels that never ended: `KERNEL_WORKERS_WEDGED`).
+ */
+export async function contribute(options: ContributionOptions): Promise<ContributorSummary> {
+  const { hooks, signal } = options
+  hooks.state('starting', 'looking for the GPU and joining the swarm')
+  /**
+   * Aborted, with the `KernelWorkersWedgedError`, once this page has left as many kernel
+   * workers running endless kernels as it may: the tab stops contributing until reloaded.
+   */
+  const wedged = new AbortController()
+  const kernels = spawnKernelWorker({
+    // The task in flight fails with DeviceLostError (and is reassigned); the worker gets a
+    // new device for the next one, so this is worth a line in the console, not a stop.
+    onDeviceLost: (details) =>
+      console.warn(`tabswarm: GPU device lost (${details.reason}): ${details.message}`),
+    // A researcher's kernel ran past its deadline: its task failed with KERNEL_TIMEOUT and the
+    // worker (with the device still busy running it) was replaced for the next task.
+    onRespawn: (reason) => console.warn(`tabswarm: kernel worker restarted: ${reason}`),
+    // Each abandoned worker keeps its endless kernel, and a core of the GPU process on a
+    // software adapter, until the tab closes: past the cap this tab takes no more work. A
+    // drain, not a stop: the task in flight (the kernel that tripped the cap) is still reported
+    // as failed, so the relay counts it against its job; a lease granted after is handed back.
+    onWedged: (err) => wedged.abort(err),
+  })
+  // Earlier runs on this page (Stop, then Start) already reached the cap.
+  if (kernels.wedged) throw kernels.wedged
+  signal.addEventListener('abort', () => kernels.terminate(), { once: true })
+  // The swarm outlives `signal` by as long as the contributor loop needs to hand the task in
+  // flight back to the relay: stopped before the loop starts, the tab leaves at once;
+  // after, once the loop is done.
+  const membership = new AbortController()
+  const leaveNow = () => membership.abort(signal.reason)
+  signal.addEventListener('abort', leaveNow, { once: true })
+  try {
+    // The swarm join (identity, relay, discovery) runs while the GPU starts: neither waits on the other.
+    const joining = (async () => {
+      const identity = await loadTabIdentity({ signal: membership.signal })
+      const joined = await joinSwarm({
+        identity,
+        lookUp: lookUpSwarm,
+        signal: membership.signal,
+        onEvent: (event) => hooks.relay(event),
+      })
+      hooks.joined?.(joined)
+      const refresh = setInterval(() => hooks.swarm(joined.stats()), 1_000)
+      void joined.stopped.finally(() => {
+        clearInterval(refresh)
+        hooks.left?.(joined)
+      })
+      return joined
+    })()
+    const [info, joined, contributorWallet] = await Promise.all([
+      // Bounded by the client (the worker's acquisition deadline plus a grace period), so a
+      // wedged driver fails with the worker's own GpuUnavailableError, not a page timer's.
+      kernels.client.init({ signal }),
+      joining,
+      // This browser's key (bounded by a storage timeout), or with `?wallet=injected` the
+      // browser wallet once the visitor approved it: the first hello already binds it.
+      options.wallet(),
+    ])
+    hooks.adapter(info)
+    hooks.state('running', 'waiting for work')
+
+    signal.throwIfAborted()
+    signal.removeEventListener('abort', leaveNow)
+    const summary = await runContributor({
+      node: joined.node,
+      relay: joined.relay,
+      // Inputs from the tab's cache, the peers that hold them, then the relay; what the tab
+      // fetched it keeps, serves to other tabs and announces with each lease request.
+      inputs: swarmInputSource(joined),
+      signal,
+      capabilities: capabilitiesOf(info, navigator.userAgent),
+      // The client cancels a task's call in the worker when its signal aborts, and gives up
+      // on a worker that does not answer past the task's deadline; terminating the worker
+      // (above) rejects whatever is still pending. Researchers' WGSL is validated against
+      // this adapter's limits by the kernel host first.
+      executor: kernels.client,
+      onEvent: (event: ContributorEvent) => hooks.event(event),
+      wallet: contributorWallet,
+      drain: wedged.signal,
+    })
+    wedged.signal.throwIfAborted()
+    return summary
+  } catch (err) {
+    // Whatever failed on the way (a call that timed out, init), the cap is the reason to give.
+    if (wedged.signal.aborted) throw wedged.signal.reason
+    throw err
+  } finally {
+    membership.abort()
+  }
+}
