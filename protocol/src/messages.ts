@@ -101,6 +101,17 @@ export const CapabilitiesSchema = z.object({
   }),
   kernels: z.array(z.string().max(64)).max(64),
   agent: text,
+  /**
+   * The most bytes one task's buffers (inputs and outputs together) may take on this device:
+   * a contributor's memory cap. The coordinator leases no task above it. WebGPU's limits
+   * bound one buffer each, not a task's total. Absent: no cap beyond `limits`.
+   */
+  memoryCapBytes: z
+    .number()
+    .int()
+    .min(0)
+    .max(2 ** 48)
+    .optional(),
 })
 export type Capabilities = z.infer<typeof CapabilitiesSchema>
 

@@ -8,9 +8,11 @@ import type {
   JobSpec,
   JobStatus,
   JobView,
+  LeaseJob,
   ResultsPage,
   TaskResultRecord,
   TensorDtype,
+  Verdict,
   VerificationMethod,
 } from '@tabswarm/protocol'
 import type { CoordinatorError } from './coordinator-error.ts'
@@ -81,6 +83,11 @@ export interface CoordinatorStats {
     /** Floating-point operations the coordinator spent recomputing results. */
     spotCheckedFlops?: number
     bans: number
+    /**
+     * Verdicts of pending results dropped unsent because their contributor's queue was full
+     * (it stopped asking while many of its results were decided).
+     */
+    verdictsDropped?: number
   }
 }
 
@@ -165,6 +172,8 @@ export interface LeaseGrant {
   leaseId: string
   jobId: string
   taskId: string
+  /** What the task is part of, for the contributor's page: its name, kernel and progress. */
+  job: LeaseJob
   program: GrantProgram
   /** One per program input, in order: sha-256 of the bytes, optional range and providers. */
   inputs: InputRef[]
@@ -198,7 +207,18 @@ export interface WorkGateway {
    * Bare `Capabilities` stand for a hello without speed, wallet or address (tests, tools).
    */
   registerContributor(peerId: string, hello: ContributorHello | Capabilities): void
+  /** The peer left: its leases go back, and what was kept for it (verdicts, holds) goes. */
   contributorLeft(peerId: string): void
+  /**
+   * Up to `max` verdicts of this peer's results that were acknowledged `pending` and have
+   * been decided since, oldest first, removed as they are taken: the work service puts
+   * them on its next answer to the peer. A pending result is `accepted` when its replicas
+   * agree with it, and `rejected` when it is outvoted, when the task is accepted from
+   * another result without it, when its round of replicas ends without agreement, when its
+   * job ends first, or when its contributor is banned. Each pending result gets exactly one
+   * verdict; an acceptance undone later (backtracking) sends none (see `verdict-queue.ts`).
+   */
+  takeVerdicts(peerId: string, max: number): Verdict[]
   /**
    * The next task for this contributor, or undefined when there is none it may run.
    * `holds` (from its lease request, validated as sha-256 hex and capped by the wire

@@ -40,6 +40,7 @@ import {
 } from './verification/provisional-results.ts'
 import { createResultVerifier } from './verification/result-verifier.ts'
 import { cpuReferenceVerifier, type TileVerifier } from './verification/tile-verifier.ts'
+import { createVerdictQueue } from './verification/verdict-queue.ts'
 
 export interface CoordinatorOptions {
   /** Durable state. @default an in-memory SQLite database (nothing survives the process) */
@@ -232,6 +233,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   // ---- the running jobs and the contributors
 
   const publication = createJobPublication(store)
+  // Keyed by online peers only (`contributors` is set below, before any verdict is decided).
+  const verdicts = createVerdictQueue({ online: (peerId) => contributors.get(peerId) != null })
   const provisionalRows = createProvisionalRows({ store, publication })
   const book = createJobBook({
     store,
@@ -246,6 +249,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     log,
     parts,
     holders,
+    verdicts,
   })
   const jobs = book.running
   const { activate, finish, dropLease, enforceDeadlines } = book
@@ -394,6 +398,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     finish,
     dropLease,
     expel: book.expel,
+    verdicts,
     faultRate,
     maxTaskFailures,
   })
@@ -559,7 +564,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           bannedContributors: store.countBans(),
           jobs: store.countJobsByStatus(),
         },
-        counters: counters.snapshot(contributors.bans),
+        counters: { ...counters.snapshot(contributors.bans), verdictsDropped: verdicts.dropped },
       }
     },
 
@@ -571,8 +576,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (contributors.get(peerId) == null) return
       for (const leaseId of leases.heldBy(peerId)) dropLease(leaseId)
       holders.forget(peerId)
+      verdicts.forget(peerId)
       contributors.remove(peerId)
     },
+
+    takeVerdicts: (peerId, max) => verdicts.take(peerId, max),
 
     lease(peerId, holds) {
       const now = clock.now()

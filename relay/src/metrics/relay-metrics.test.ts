@@ -29,6 +29,7 @@ describe('Prometheus metrics', () => {
     expect(first.get('tabswarm_tasks_completed_total')).toBe(104)
     expect(first.get('tabswarm_verifications_total{method="freivalds",result="rejected"}')).toBe(4)
     expect(first.get('tabswarm_bans_total')).toBe(1)
+    expect(first.get('tabswarm_verdicts_dropped_total')).toBe(2)
 
     jobs.statsValue.gauges.queueDepth = 0
     jobs.statsValue.counters.results[0]!.count = 150

@@ -129,6 +129,11 @@ export function createRelayMetrics(options: RelayMetricsOptions): RelayMetrics {
     (s) => s.counters.spotChecks,
   )
   mirrored('tabswarm_bans_total', 'Contributor bans.', (s) => s.counters.bans)
+  mirrored(
+    'tabswarm_verdicts_dropped_total',
+    'Verdicts of pending results dropped unsent: their contributor’s queue was full.',
+    (s) => s.counters.verdictsDropped ?? 0,
+  )
   new Counter({
     name: 'tabswarm_verifications_total',
     help: 'Results by verification method and outcome (accepted, pending, rejected, stale).',

@@ -1,17 +1,23 @@
-import { appendProgramSource, type Lease } from '@tabswarm/protocol'
+import { appendProgramSource, type Lease, type Verdict } from '@tabswarm/protocol'
 import type { LeaseGrant } from '../coordinator/coordinator-api.ts'
 
 /**
  * A granted lease as it goes on the wire: the header, and a payload holding a `wgsl`
- * program's source and nothing else (inputs are fetched by hash; matmul's is empty).
+ * program's source and nothing else (inputs are fetched by hash; matmul's is empty). The
+ * header carries the job's facts and, when any are due, verdicts of earlier results.
  */
-export function leaseMessage(grant: LeaseGrant): { lease: Lease; payload: Uint8Array } {
+export function leaseMessage(
+  grant: LeaseGrant,
+  verdicts: readonly Verdict[] = [],
+): { lease: Lease; payload: Uint8Array } {
   const { program } = grant
   const common = {
     type: 'lease' as const,
     leaseId: grant.leaseId,
     jobId: grant.jobId,
     taskId: grant.taskId,
+    job: grant.job,
+    ...(verdicts.length > 0 ? { verdicts: [...verdicts] } : {}),
     inputs: grant.inputs,
     outputs: grant.outputs,
     ...(grant.workgroups != null ? { workgroups: grant.workgroups } : {}),

@@ -8,8 +8,10 @@ import type { CustomJobSpec, WorkRequest } from '@tabswarm/protocol'
 import {
   MAX_HEADER_BYTES,
   MAX_TASK_OUTPUT_BYTES,
+  MAX_VERDICTS_PER_MESSAGE,
   MAX_WGSL_CHARS,
   NO_SITE,
+  packBuffers,
   readProgramSource,
   sendWorkRequest,
   sha256Hex,
@@ -88,11 +90,11 @@ describe('the work service and the limits of a task', () => {
     })
   }
 
-  async function ask(request: WorkRequest) {
+  async function ask(request: WorkRequest, payload?: Uint8Array) {
     const stream = await client.dialProtocol(relay.getMultiaddrs()[0]!, WORK_PROTOCOL, {
       signal: signal(),
     })
-    return sendWorkRequest(stream, request, undefined, { signal: signal() })
+    return sendWorkRequest(stream, request, payload, { signal: signal() })
   }
 
   function customJob(wgsl: string, input: Uint8Array, outputShape = [4]): CustomJobSpec {
@@ -224,6 +226,88 @@ describe('the work service and the limits of a task', () => {
         `80000000 bytes, over the ${MAX_TASK_OUTPUT_BYTES}-byte limit of one result message (MAX_TASK_OUTPUT_BYTES)`,
       ),
     })
+  })
+
+  it('puts the job’s facts on a lease, and the verdicts of pending results on the next answers, at most MAX_VERDICTS_PER_MESSAGE each', async () => {
+    await serve()
+    const tasks = MAX_VERDICTS_PER_MESSAGE + 6
+    const { hash } = blobs.put(new Uint8Array(16))
+    const job = await coordinator.submit(
+      {
+        kernel: 'custom',
+        name: 'verdicts over the wire',
+        program: {
+          wgsl: '@compute @workgroup_size(1) fn main() {}',
+          inputs: [{ name: 'x', dtype: 'float32' }],
+          outputs: [{ name: 'y', dtype: 'float32' }],
+        },
+        tasks: Array.from({ length: tasks }, () => ({
+          inputs: [{ blob: hash, dtype: 'float32' as const, shape: [4] }],
+          outputs: [{ shape: [4], dtype: 'float32' as const }],
+          workgroups: [1, 1, 1] as [number, number, number],
+        })),
+        // By default two agreeing newcomers are needed: every first result is `pending`.
+        verification: { canaries: 0 },
+      },
+      { account: 'local' },
+    )
+    const peerId = client.peerId.toString()
+    const zeros = { shape: [4], dtype: 'float32' as const, bytes: new Uint8Array(16) }
+    expect((await ask({ type: 'hello', capabilities })).header.type).toBe('hello-ack')
+    const { header: held } = await ask({ type: 'lease-request' })
+    if (held.type !== 'lease') throw new Error(`expected a lease, got ${held.type}`)
+    expect(held.job).toEqual({
+      name: 'verdicts over the wire',
+      kernel: 'custom',
+      tasksAccepted: 0,
+      tasksTotal: tasks,
+    })
+    expect(held.verdicts).toBeUndefined()
+    // The client's first results on the other tasks, all waiting for a second opinion...
+    const mine: string[] = []
+    for (let i = 1; i < tasks; i++) {
+      const grant = coordinator.lease(peerId)!
+      expect(coordinator.submitResult(peerId, grant.leaseId, [zeros]).outcome).toBe('pending')
+      mine.push(grant.taskId)
+    }
+    // ...which another contributor agrees with: each becomes a verdict for the client.
+    coordinator.registerContributor('other', capabilities)
+    for (let i = 1; i < tasks; i++) {
+      const grant = coordinator.lease('other')!
+      expect(coordinator.submitResult('other', grant.leaseId, [zeros]).outcome).toBe('accepted')
+    }
+    // The client's held task's result: `pending`, and the first verdicts ride on its ack.
+    const { slots, payload } = packBuffers([{ name: 'y', ...zeros }])
+    const { header: ack } = await ask(
+      {
+        type: 'result',
+        leaseId: held.leaseId,
+        outputs: slots,
+        sha256: await sha256Hex(payload),
+        elapsedMs: 1,
+      },
+      payload,
+    )
+    expect(ack).toMatchObject({ type: 'result-ack', outcome: 'pending' })
+    if (ack.type !== 'result-ack') throw new Error('unreachable')
+    expect(ack.verdicts).toEqual(
+      mine.slice(0, MAX_VERDICTS_PER_MESSAGE).map((taskId) => ({ taskId, outcome: 'accepted' })),
+    )
+    // The rest on the next answer (no work left that the client may run), then none.
+    const { header: next } = await ask({ type: 'lease-request' })
+    expect(next).toEqual({
+      type: 'no-work',
+      retryAfterMs: expect.any(Number),
+      verdicts: mine
+        .slice(MAX_VERDICTS_PER_MESSAGE)
+        .map((taskId) => ({ taskId, outcome: 'accepted' })),
+    })
+    const { header: last } = await ask({ type: 'lease-request' })
+    expect(last).toEqual({ type: 'no-work', retryAfterMs: expect.any(Number) })
+    // The next lease of the job says how far it got.
+    coordinator.registerContributor('third', capabilities)
+    expect(coordinator.lease('third')?.job).toMatchObject({ tasksAccepted: tasks - 1 })
+    expect((await coordinator.getJob(job.id)).tasks.accepted).toBe(tasks - 1)
   })
 
   it('pays the site a hello’s signed wallet binding names its share, and none for NO_SITE', async () => {

@@ -5,6 +5,7 @@ import {
   type Frame,
   MAX_MESSAGE_BYTES,
   MAX_TEXT,
+  MAX_VERDICTS_PER_MESSAGE,
   NO_SITE,
   type PayloadAdmission,
   ProtocolError,
@@ -126,7 +127,12 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
   async function encodeLease(peerId: string, grant: LeaseGrant): Promise<WorkReply | undefined> {
     const { lease, payload } = leaseMessage(grant)
     try {
-      return { response: lease, encoded: encodeFrame(lease, payload) }
+      const encoded = encodeFrame(lease, payload)
+      // Taken only once the lease is sure to go: a lease that cannot be sent loses none.
+      const due = await committedVerdictsFor(peerId)
+      if (due == null) return { response: lease, encoded }
+      const withVerdicts = { ...lease, ...due }
+      return { response: withVerdicts, encoded: encodeFrame(withVerdicts, payload) }
     } catch (err) {
       if (!(err instanceof ProtocolError)) throw err
       const reason = `a task of this job cannot be sent to contributors: ${err.message}`
@@ -135,6 +141,26 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
       log.error('lease not sendable', { peer: peerId, lease: grant.leaseId, error: err.message })
       return undefined
     }
+  }
+
+  /**
+   * The verdicts due to `peerId` (its `pending` results decided since), at most
+   * `MAX_VERDICTS_PER_MESSAGE`, as the field an answer spreads in; undefined when none.
+   * Taken from the coordinator's queue: the rest go on the next answer.
+   */
+  function verdictsFor(peerId: string) {
+    const verdicts = coordinator.takeVerdicts(peerId, MAX_VERDICTS_PER_MESSAGE)
+    return verdicts.length > 0 ? { verdicts } : undefined
+  }
+
+  /**
+   * `verdictsFor`, once what they tell is durable: they were decided while answering
+   * another peer, whose acknowledgement may still wait for the commit.
+   */
+  async function committedVerdictsFor(peerId: string) {
+    const due = verdictsFor(peerId)
+    if (due != null) await coordinator.durable()
+    return due
   }
 
   async function handle(
@@ -190,9 +216,16 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           // Banned since its hello: say so (a typed refusal it stops on), not "no work yet".
           const refusal = coordinator.refusal(peerId)
           if (refusal != null) throw refusal
-          return reply({ type: 'no-work', retryAfterMs: idleRetryMs })
+          return reply({
+            type: 'no-work',
+            retryAfterMs: idleRetryMs,
+            ...(await committedVerdictsFor(peerId)),
+          })
         }
-        return (await encodeLease(peerId, grant)) ?? reply({ type: 'no-work', retryAfterMs: 0 })
+        return (
+          (await encodeLease(peerId, grant)) ??
+          reply({ type: 'no-work', retryAfterMs: 0, ...(await committedVerdictsFor(peerId)) })
+        )
       }
       case 'lease-renew': {
         const renewed = coordinator.renewLease(peerId, header.leaseId)
@@ -231,6 +264,7 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           leaseId: header.leaseId,
           outcome,
           ...(reason != null ? { reason } : {}),
+          ...verdictsFor(peerId),
         })
       }
       case 'result': {
@@ -249,11 +283,13 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
         // `pending` (waiting for agreeing replicas) is routine, not worth a warning.
         if (outcome === 'rejected' || outcome === 'stale')
           log.warn('result not accepted', { peer: peerId, outcome, reason })
+        // After `durable`: a verdict, like an outcome, tells only what is committed.
         return reply({
           type: 'result-ack',
           leaseId: header.leaseId,
           outcome,
           ...(reason != null ? { reason } : {}),
+          ...verdictsFor(peerId),
         })
       }
     }

@@ -103,7 +103,9 @@ export type ContributorOptions = ContributorCommon &
 export interface ContributorSummary {
   /** Tasks whose result went to the relay, or whose lease ended before they finished. */
   tasks: number
+  /** Results accepted, at once or later by a verdict on a `pending` one (`task-verdict`). */
   accepted: number
+  /** Results rejected, at once or later by a verdict on a `pending` one. */
   rejected: number
   /**
    * Tasks that failed, reported to the relay as task errors: kernel runs that failed, and
@@ -112,6 +114,18 @@ export interface ContributorSummary {
   failed: number
   /** Tasks stopped part way and handed back to the relay. */
   released: number
+}
+
+/**
+ * Results acknowledged `pending` whose verdict this loop still waits for. Past it the
+ * oldest is forgotten (a relay that never sends verdicts must not grow it without end).
+ */
+const MAX_AWAITED_VERDICTS = 4096
+
+/** A lease's job facts as `task-started` carries them (a copy, without absent fields). */
+function jobFacts(job: NonNullable<Lease['job']>) {
+  const { name, kernel, tasksAccepted, tasksTotal } = job
+  return { ...(name != null ? { name } : {}), kernel, tasksAccepted, tasksTotal }
 }
 
 /** A lower-case hex sha-256, as `holds` takes them. */
@@ -160,6 +174,30 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   /** Aborted by either way of stopping: no new lease is taken once it is. */
   const stopLeasing = drain ? AbortSignal.any([signal, drain]) : signal
   let inFlight: string | undefined
+  /** Task ids of results acknowledged `pending`, oldest first, until their verdict comes. */
+  const awaiting = new Set<string>()
+
+  /**
+   * The verdicts an answer carries, for results this loop was told were `pending`: each
+   * becomes a `task-verdict` event once. Others (unknown ids, repeats) are ignored: the
+   * relay's word counts only for what it said was pending.
+   */
+  function noteVerdicts(header: WorkResponse): void {
+    if (!('verdicts' in header) || header.verdicts == null) return
+    for (const { taskId, outcome } of header.verdicts) {
+      if (!awaiting.delete(taskId)) continue
+      if (outcome === 'accepted') summary.accepted++
+      else summary.rejected++
+      emit({ type: 'task-verdict', taskId, outcome })
+    }
+  }
+
+  function awaitVerdict(taskId: string): void {
+    awaiting.delete(taskId)
+    awaiting.add(taskId)
+    if (awaiting.size > MAX_AWAITED_VERDICTS)
+      awaiting.delete(awaiting.values().next().value as string)
+  }
 
   const onDrain = () => emit({ type: 'draining', ...(inFlight ? { taskId: inFlight } : {}) })
   drain?.addEventListener('abort', onDrain, { once: true })
@@ -194,12 +232,13 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     const error = err as { name?: unknown; code?: unknown; message?: unknown }
     const code = String(error.code ?? error.name ?? 'Error').slice(0, 64)
     try {
-      await exchange({
+      const ack = await exchange({
         type: 'task-error',
         leaseId,
         code,
         message: String(error.message ?? err).slice(0, 500),
       })
+      noteVerdicts(ack.header)
     } catch {
       // The lease expires on its own if the relay cannot hear us.
     }
@@ -315,6 +354,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
         lease.program.kind === 'matmul'
           ? 2 * lease.program.m * lease.program.k * lease.program.n
           : 0,
+      ...(lease.job != null ? { job: jobFacts(lease.job) } : {}),
     })
     const started = performance.now()
     let outcome: Outcome
@@ -382,6 +422,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     summary.tasks++
     if (ack.header.outcome === 'accepted') summary.accepted++
     else if (ack.header.outcome === 'rejected') summary.rejected++
+    if (ack.header.outcome === 'pending') awaitVerdict(lease.taskId)
     emit({
       type: 'task-finished',
       taskId: lease.taskId,
@@ -389,6 +430,8 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       elapsedMs: outcome.elapsedMs,
       ...(ack.header.reason != null ? { reason: ack.header.reason } : {}),
     })
+    // After the outcome: the same answer may already carry this result's own verdict.
+    noteVerdicts(ack.header)
   }
 
   let gflops: number | undefined = options.gflops === false ? undefined : options.gflops
@@ -436,6 +479,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
         }
         const { header, payload } = await exchange(leaseRequest())
         backoffMs = 500
+        noteVerdicts(header)
         if (header.type === 'no-work') {
           emit({ type: 'idle', retryAfterMs: header.retryAfterMs })
           // A stop ends the wait early; the loop's condition then sees it.

@@ -45,6 +45,7 @@ function setup() {
     log: silentLogger,
     parts: createJobParts(),
     holders: createProviderIndex(),
+    verdicts: { decide() {} },
   })
   let jobs = 0
 

@@ -12,6 +12,7 @@ import { customRequirement, matmulRequirement } from '../leases/capability-match
 import type { Lease, LeaseTable } from '../leases/lease-table.ts'
 import type { JobQueue } from '../leases/scheduler.ts'
 import type { ProvisionalRows } from '../verification/provisional-results.ts'
+import { decideReplicas, type VerdictQueue } from '../verification/verdict-queue.ts'
 import type { JobParts } from './job-parts.ts'
 import type { JobPublication } from './job-publication.ts'
 import {
@@ -43,6 +44,8 @@ export interface JobBookDeps {
   parts: Pick<JobParts, 'dropJob'>
   /** Who announced holding which inputs: a banned contributor's announcements go. */
   holders: Pick<ProviderIndex, 'forget'>
+  /** Where the verdicts of pending results go: rejected when their job ends or they are expelled. */
+  verdicts: Pick<VerdictQueue, 'decide'>
 }
 
 /** Why a lease ends decides where its task goes: the end or the front of the queue, or nowhere. */
@@ -94,7 +97,7 @@ export interface JobBook {
 export function createJobBook(deps: JobBookDeps): JobBook {
   const { store, blobs, ledger, leases, queue, publication, provisional, counters, clock, log } =
     deps
-  const { parts, holders } = deps
+  const { parts, holders, verdicts } = deps
   const jobs = new Map<string, JobRuntime>()
   const { requeue } = queue
 
@@ -191,7 +194,15 @@ export function createJobBook(deps: JobBookDeps): JobBook {
       })
       counters.creditsRefunded += refunded
     })
-    for (const task of job.tasks) for (const leaseId of task.leases) dropLease(leaseId)
+    for (const task of job.tasks) {
+      for (const leaseId of task.leases) dropLease(leaseId)
+      // Results still waiting for agreement will never be paid: their contributors hear so,
+      // or their "awaiting agreement" would wait for ever.
+      if (task.replicas.length > 0) {
+        decideReplicas(verdicts, task.id, task.replicas, () => 'rejected')
+        task.replicas = []
+      }
+    }
     jobs.delete(row.id)
     parts.dropJob(row.id)
     job.leased = 0
@@ -252,7 +263,12 @@ export function createJobBook(deps: JobBookDeps): JobBook {
     for (const job of jobs.values()) {
       for (const task of job.tasks) {
         if (task.replicas.some((r) => banned.has(r.peerId))) {
-          task.replicas = task.replicas.filter((r) => !banned.has(r.peerId))
+          const [out, kept] = [
+            task.replicas.filter((r) => banned.has(r.peerId)),
+            task.replicas.filter((r) => !banned.has(r.peerId)),
+          ]
+          decideReplicas(verdicts, task.id, out, () => 'rejected')
+          task.replicas = kept
           requeue(job, task)
         }
       }

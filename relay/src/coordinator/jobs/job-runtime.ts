@@ -23,6 +23,11 @@ export interface Replica {
   payee: string
   address?: string
   outputs: ResultTensor[]
+  /**
+   * A trusted answer taken back for a second opinion (`provisional-results.ts`): its
+   * contributor was told `accepted`, not `pending`, so it is owed no verdict.
+   */
+  reopened?: true
 }
 
 /** An accepted task's answer, and who gave it: a canary of it never goes to them. */

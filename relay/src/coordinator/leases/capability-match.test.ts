@@ -58,6 +58,12 @@ describe('capability match', () => {
     expect(mismatch(device({ limits: { maxStorageBuffersPerShaderStage: 2 } }), need)).toMatch(
       /^maxStorageBuffersPerShaderStage 2 < 3/,
     )
+    // A memory cap bounds the task's buffers together: both bands and the output tile.
+    expect(need.taskBytes).toBe(4 * (2 * 256 * 65_536 + 256 * 256))
+    expect(mismatch(device({ memoryCapBytes: need.taskBytes - 1 }), need)).toBe(
+      `memory cap ${need.taskBytes - 1} bytes < ${need.taskBytes} bytes one task needs`,
+    )
+    expect(mismatch(device({ memoryCapBytes: need.taskBytes }), need)).toBeUndefined()
     // A small matrix's tile is only as big as the matrix.
     expect(matmulRequirement(2048, 8, 8, 8).largestBinding).toBe(256)
     expect(mismatch(undefined, need)).toBe('no capabilities reported')

@@ -13,6 +13,11 @@ export interface TaskRequirement {
   largestBinding: number
   /** Storage buffers one task binds at once. */
   storageBindings: number
+  /**
+   * Bytes of all the buffers of the largest task (inputs and outputs together), checked
+   * against a contributor's memory cap (`Capabilities.memoryCapBytes`).
+   */
+  taskBytes: number
   /** Bytes of the uniform block (custom `params`), 0 when none. */
   uniformBytes: number
   /** Largest workgroup count of a dispatch, in any dimension. */
@@ -46,6 +51,7 @@ export function matmulRequirement(edge: number, m: number, k: number, n: number)
     kernel: 'matmul',
     largestBinding: 4 * Math.max(rows * k, k * cols, rows * cols),
     storageBindings: 3,
+    taskBytes: 4 * (rows * k + k * cols + rows * cols),
     uniformBytes: 0,
     workgroupsPerDimension: workgroups,
     features: [],
@@ -56,11 +62,17 @@ export function matmulRequirement(edge: number, m: number, k: number, n: number)
 export function customRequirement(spec: CustomJobSpec): TaskRequirement {
   const { program } = spec
   let largestBinding = 0
+  let taskBytes = 0
   let uniformBytes = 0
   let workgroupsPerDimension = 1
   for (const task of spec.tasks) {
-    for (const ref of [...task.inputs, ...task.outputs])
-      largestBinding = Math.max(largestBinding, tensorByteLength(ref.shape, ref.dtype))
+    let total = 0
+    for (const ref of [...task.inputs, ...task.outputs]) {
+      const bytes = tensorByteLength(ref.shape, ref.dtype)
+      largestBinding = Math.max(largestBinding, bytes)
+      total += bytes
+    }
+    taskBytes = Math.max(taskBytes, total)
     if (task.params != null)
       uniformBytes = Math.max(uniformBytes, Math.floor((task.params.length * 3) / 4))
     workgroupsPerDimension = Math.max(workgroupsPerDimension, ...task.workgroups)
@@ -70,6 +82,7 @@ export function customRequirement(spec: CustomJobSpec): TaskRequirement {
     kernel: 'custom',
     largestBinding,
     storageBindings: program.inputs.length + program.outputs.length,
+    taskBytes,
     uniformBytes,
     workgroupsPerDimension,
     features: usesF16 ? ['shader-f16'] : [],
@@ -78,7 +91,9 @@ export function customRequirement(spec: CustomJobSpec): TaskRequirement {
 
 /**
  * Why a device with these capabilities cannot run the tasks, or undefined when it can. The
- * reason names the kernel, feature or limit, for logs and tests.
+ * reason names the kernel, feature, limit or memory cap, for logs and tests. A contributor
+ * that opted out of researchers' custom kernels leaves `custom` out of its `kernels`, and
+ * one with a memory cap lowers its limits or sends `memoryCapBytes`: both are honoured here.
  */
 export function mismatch(
   capabilities: Capabilities | undefined,
@@ -101,5 +116,9 @@ export function mismatch(
   ]
   for (const [name, needed] of checks)
     if (needed > limit(name)) return `${name} ${limit(name)} < ${needed} needed`
+  // The contributor's own cap on what one task may hold, below what its device could.
+  const cap = capabilities.memoryCapBytes
+  if (cap != null && need.taskBytes > cap)
+    return `memory cap ${cap} bytes < ${need.taskBytes} bytes one task needs`
   return undefined
 }

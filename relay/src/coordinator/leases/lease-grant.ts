@@ -1,9 +1,24 @@
-import { type InputRef, MAX_INPUT_PROVIDERS } from '@tabswarm/protocol'
+import { type InputRef, type LeaseJob, MAX_INPUT_PROVIDERS } from '@tabswarm/protocol'
 import type { LeaseGrant } from '../coordinator-api.ts'
 import type { JobParts } from '../jobs/job-parts.ts'
 import type { JobRuntime, TaskRuntime } from '../jobs/job-runtime.ts'
 import { taskInputRefs } from '../jobs/task-inputs.ts'
 import type { Lease } from './lease-table.ts'
+
+/**
+ * The job's facts a contributor's page shows beside the task: the researcher's name for it
+ * (a label, no data), its kernel, and its progress as of this lease. Read from the job's
+ * row: no scan, whatever the job's size.
+ */
+export function leaseJob(job: JobRuntime): LeaseJob {
+  const { row } = job
+  return {
+    ...(row.spec.name != null ? { name: row.spec.name } : {}),
+    kernel: row.kernel,
+    tasksAccepted: row.acceptedTasks,
+    tasksTotal: row.totalTasks,
+  }
+}
 
 /** Who may serve an input to the contributor `peerId`; none when provider hints are off. */
 export type ProviderLookup = (sha256: string, peerId: string, limit: number) => string[]
@@ -34,6 +49,7 @@ export function leaseGrant(
     leaseId: lease.id,
     jobId: job.row.id,
     taskId: lease.taskId,
+    job: leaseJob(job),
     inputs,
     expiresAt: lease.expiresAt,
     expiresInMs,

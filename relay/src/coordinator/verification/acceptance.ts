@@ -22,6 +22,7 @@ import { credibility } from './credibility.ts'
 import type { KnownAnswers } from './known-answers.ts'
 import type { ProvisionalResults } from './provisional-results.ts'
 import type { ResultVerifier } from './result-verifier.ts'
+import { decideReplicas, type VerdictQueue } from './verdict-queue.ts'
 
 export interface AcceptanceDeps {
   store: CoordinatorStore
@@ -49,6 +50,8 @@ export interface AcceptanceDeps {
   dropLease(leaseId: string, putBack?: 'back' | 'front' | false): void
   /** Takes the leases and waiting replicas of newly banned contributors away. */
   expel(outcast: readonly Contributor[]): void
+  /** Where the verdicts of results told `pending` go once they are decided. */
+  verdicts: Pick<VerdictQueue, 'decide'>
   /** Fraction of saboteurs credibility assumes. */
   faultRate: number
   /** Verification failures of one task before its job fails. */
@@ -70,7 +73,7 @@ export interface Acceptance {
 export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   const { store, blobs, ledger, clock, log, counters, jobs, leases, contributors, verifier } = deps
   const { publication, provisional, answers, finish, dropLease, expel } = deps
-  const { faultRate, maxTaskFailures } = deps
+  const { faultRate, maxTaskFailures, verdicts } = deps
   const { requeue, markFailed } = deps.scheduler
   const publish = publication.publish
   const count = counters.count
@@ -81,6 +84,8 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     winners: Array<ContributorIdentity & { leaseId: string }>,
     outputs: ResultTensor[],
     method: VerificationMethod,
+    /** The lease whose result is being acknowledged now: owed no verdict. */
+    answering: string,
     /** More changes of the same decision (the losers' faults), in the same transaction. */
     alongside?: () => void,
   ): void {
@@ -148,6 +153,15 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       if (c != null) contributors.discredit(c)
     }
     task.answer = { outputs: refs, by: winners.map(identityOf), complete: true }
+    // Those told `pending` before hear how it ended: the winners are paid, every other
+    // replica (outvoted, or overtaken by a checked result) earns nothing. The submitter
+    // being answered now (`answering`) hears it in its own acknowledgement.
+    if (task.replicas.length > 0) {
+      const won = new Set(winners.map((w) => w.leaseId))
+      decideReplicas(verdicts, task.id, task.replicas, (r) =>
+        r.leaseId === answering ? undefined : won.has(r.leaseId) ? 'accepted' : 'rejected',
+      )
+    }
     task.replicas = []
     task.confirming = undefined
     for (const leaseId of [...task.leases]) dropLease(leaseId, false)
@@ -222,6 +236,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   function decideVote(
     job: JobRuntime,
     task: TaskRuntime,
+    answering: string,
   ): ResultOutcome & { method: VerificationMethod } {
     // A trusted answer taken back for confirmation needs a second distinct contributor to
     // agree: its own credibility must not carry it (or outvote the one asked to check it).
@@ -234,6 +249,9 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         requeue(job, task)
         return { outcome: 'pending', method: 'replication' }
       }
+      // The round is dropped: nothing of it is paid, so everyone in it hears `rejected`, the
+      // submitter too (its own acknowledgement says `pending` with the reason, for the round).
+      decideReplicas(verdicts, task.id, task.replicas, () => 'rejected')
       task.replicas = []
       task.failures++
       if (task.failures >= maxTaskFailures)
@@ -245,12 +263,13 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     const outcast: Contributor[] = []
     // One decision, one transaction: the answer accepted and paid, and those who contradicted
     // it faulted and their pending credit forfeited, before the job can settle.
-    accept(job, task, winners, winners[0]!.outputs, method, () => {
+    accept(job, task, winners, winners[0]!.outputs, method, answering, () => {
       for (const loser of losers) {
         markFailed(task, loser)
         const c = contributors.get(loser.peerId)
         job.row.rejectedResults++
-        count('rejected', 'replication')
+        // The submitter's own outcome is counted by `record`, as every answer's is.
+        if (loser.leaseId !== answering) count('rejected', 'replication')
         if (c != null)
           outcast.push(
             ...provisional.fault(c, 'outvoted by a credible majority', {
@@ -263,6 +282,9 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
     })
     expel(outcast)
+    // Outvoted as it came in: what it is told must be what it earns.
+    if (losers.some((l) => l.leaseId === answering))
+      return { outcome: 'rejected', reason: 'outvoted by a credible majority', method }
     return { outcome: 'accepted', method }
   }
 
@@ -386,7 +408,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         // An independent check passed: evidence for the contributor's credibility.
         contributors.credit(c)
         // Checked after its earlier trusted-only acceptances on this job: they stand now.
-        accept(job, task, [{ leaseId, ...identityOf(c) }], outputs, verdict.method, () =>
+        accept(job, task, [{ leaseId, ...identityOf(c) }], outputs, verdict.method, leaseId, () =>
           provisional.confirm(job, c),
         )
         return { outcome: 'accepted' }
@@ -404,7 +426,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       }
     }
     task.replicas.push({ leaseId, ...identityOf(c), outputs })
-    const { method, ...outcome } = decideVote(job, task)
+    const { method, ...outcome } = decideVote(job, task, leaseId)
     count(outcome.outcome, method)
     return outcome
   }

@@ -279,7 +279,9 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
       task.confirming = identity
       // A lease id of its own: the pay it earns if confirmed is a new payment (its first
       // was taken back above), and ledger refs are paid at most once.
-      task.replicas = [{ leaseId: `${entry.leaseId}:confirming`, ...identity, outputs }]
+      task.replicas = [
+        { leaseId: `${entry.leaseId}:confirming`, ...identity, outputs, reopened: true },
+      ]
     }
   }
 

@@ -60,6 +60,7 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
         canariesIssued: 6,
         spotChecks: 3,
         bans: 1,
+        verdictsDropped: 2,
       },
     },
     async quote(spec) {
