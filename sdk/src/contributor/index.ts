@@ -5,7 +5,7 @@ export { delay } from '../client/delay.ts'
 export { untilAborted } from '../client/until-aborted.ts'
 
 export { type BlobCache, type BlobCacheOptions, createBlobCache } from './blob-cache.ts'
-export { capabilitiesOf } from './capabilities.ts'
+export { type ContributorLimits, capabilitiesOf } from './capabilities.ts'
 export { checkInput } from './check-input.ts'
 export type { ContributorEvent } from './contributor-events.ts'
 export type {

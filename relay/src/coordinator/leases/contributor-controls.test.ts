@@ -39,6 +39,9 @@ describe('coordinator: contributor controls and job facts', () => {
     for (let i = 0; i < 4; i++) expect(c.lease('opted-out')?.program.kind).toBe('matmul')
     expect(c.lease('opted-out')).toBeUndefined()
     expect(c.lease('opted-in')?.program.kind).toBe('wgsl')
+    // A tab that opts out later says hello again: from then on it gets no custom task.
+    c.registerContributor('opted-in', { ...caps, kernels: ['matmul'] })
+    expect(c.lease('opted-in')).toBeUndefined()
   })
 
   it('never leases a task whose buffers exceed a memory cap, sent as limits or as memoryCapBytes', async () => {
