@@ -38,14 +38,30 @@ Options:
   --json                   one JSON object per event on stdout, then the summary
   -h, --help               show this help`
 
-function describe(event: ContributorEvent, drainSeconds: number): string | undefined {
+/**
+ * A researcher's label with its control characters (C0, DEL, C1) escaped: a job's name
+ * must not write escape sequences into the contributor's terminal.
+ */
+const printable = (text: string) =>
+  text.replace(/\p{Cc}/gu, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
+/** One event as the worker prints it; undefined for those it does not print. */
+export function describeEvent(event: ContributorEvent, drainSeconds: number): string | undefined {
   switch (event.type) {
     case 'connected':
       return `connected to ${event.relay}`
-    case 'task-started':
-      return `task ${event.taskId} (job ${event.jobId}${event.flops > 0 ? `, ${(event.flops / 1e6).toFixed(1)} MFLOP` : ''})`
+    case 'task-started': {
+      const job = event.job
+      const progress =
+        job != null
+          ? `${job.name != null ? ` "${printable(job.name)}"` : ''}, ${job.kernel}, ${job.tasksAccepted}/${job.tasksTotal} tasks done`
+          : ''
+      return `task ${event.taskId} (job ${event.jobId}${progress}${event.flops > 0 ? `, ${(event.flops / 1e6).toFixed(1)} MFLOP` : ''})`
+    }
     case 'task-finished':
       return `task ${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? `: ${event.reason}` : ''}`
+    case 'task-verdict':
+      return `task ${event.taskId}, pending before, now ${event.outcome}`
     case 'task-failed':
       return `task ${event.taskId} failed: ${event.error}`
     case 'result-refused':
@@ -106,7 +122,7 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
   const onEvent = (event: ContributorEvent) => {
     if (values.json) process.stdout.write(`${JSON.stringify(event)}\n`)
     else {
-      const line = describe(event, drainSeconds)
+      const line = describeEvent(event, drainSeconds)
       if (line) print(line)
     }
   }
