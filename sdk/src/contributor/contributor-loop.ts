@@ -78,6 +78,13 @@ interface ContributorCommon {
   gflops?: number | false | undefined
   /** The wallet credited for verified work; without one, credit goes to the peer id. */
   wallet?: ContributorWallet | undefined
+  /**
+   * Awaited before each lease request: resolves when this contributor may take work now
+   * (the visitor's pause, a hidden tab, a battery that discharges keep it pending). The
+   * task in flight is never interrupted by it; the loop just takes no new lease until it
+   * resolves. It must reject when its signal (the loop's stop or drain) aborts.
+   */
+  beforeLease?: ((signal: AbortSignal) => Promise<void>) | undefined
 }
 
 export type ContributorOptions = ContributorCommon &
@@ -429,6 +436,11 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   try {
     while (!stopLeasing.aborted && summary.tasks + summary.failed < maxTasks) {
       try {
+        // Held here, between tasks, while the contributor's own gates are closed.
+        if (options.beforeLease != null) {
+          await options.beforeLease(stopLeasing)
+          if (stopLeasing.aborted) break
+        }
         if (!introduced) {
           await exchange(await hello())
           introduced = true
