@@ -482,3 +482,33 @@ describe('runContributor beforeLease', () => {
     expect(relay.types()).toEqual([])
   })
 })
+
+describe('runContributor capabilities that change', () => {
+  it('says hello again with the new capabilities before the next lease, without reconnecting', async () => {
+    const relay = fakeRelay({ leases: 2 })
+    const gpu = heldExecutor()
+    let kernels = ['matmul', 'custom']
+    const { done, stop, events } = run(relay.channel, gpu.executor, {
+      capabilities: () => ({ ...capabilities, kernels }),
+    })
+    await gpu.running
+    kernels = ['matmul']
+    gpu.finish()
+    await new Promise((r) => setTimeout(r, 100))
+    stop.abort()
+    await done
+    const hellos = relay.requests.filter((r) => r.type === 'hello')
+    expect(hellos.map((h) => (h.type === 'hello' ? h.capabilities.kernels : []))).toEqual([
+      ['matmul', 'custom'],
+      ['matmul'],
+    ])
+    expect(relay.types().slice(0, 5)).toEqual([
+      'hello',
+      'lease-request',
+      'result',
+      'hello',
+      'lease-request',
+    ])
+    expect(events.filter((e) => e.type === 'connected')).toHaveLength(1)
+  })
+})
