@@ -56,7 +56,7 @@ export function renderControlsPanel(options: ControlsPanelOptions): void {
     type: 'range',
     min: '10',
     max: '100',
-    step: '10',
+    step: '5',
     testId: 'controls-gpu-share',
   })
   const shareOut = make('output', { testId: 'controls-gpu-share-value' })
