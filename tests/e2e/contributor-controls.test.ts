@@ -1,3 +1,4 @@
+import { AxeBuilder } from '@axe-core/playwright'
 import { createClient, type JobHandle } from '@tabswarm/sdk'
 import type { Browser, BrowserContext, Page, Worker } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -66,6 +67,22 @@ describe('contributor controls on the page', () => {
     expect(await page.getByTestId('controls-visible-only').isChecked()).toBe(true)
     expect(await page.getByTestId('controls-custom-kernels').isChecked()).toBe(false)
     expect(await page.getByTestId('controls-memory-cap').inputValue()).toBe('64')
+  }, 60_000)
+
+  it('has labelled controls with enough contrast, and fits 390 px without sideways scrolling', async () => {
+    const page = await openPage()
+    await page.setViewportSize({ width: 390, height: 844 })
+    const { violations } = await new AxeBuilder({ page }).include('#controls').analyze()
+    expect(violations.map((v) => `${v.id}: ${v.help}`)).toEqual([])
+    const overflow = await page
+      .locator('#controls')
+      .evaluate((section) => section.scrollWidth - section.clientWidth)
+    expect(overflow).toBeLessThanOrEqual(0)
+    // Closed gates are announced with their reason, and say so with the same contrast.
+    await page.getByTestId('controls-pause').press('Enter')
+    expect(await gateText(page)).toBe('paused: you paused it')
+    const paused = await new AxeBuilder({ page }).include('#controls').analyze()
+    expect(paused.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([])
   }, 60_000)
 
   it('pause takes no new lease, lets the task in flight finish, and resume takes work again', async () => {
