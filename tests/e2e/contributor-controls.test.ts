@@ -149,6 +149,27 @@ describe('contributor controls on the page', () => {
     }
   }, 120_000)
 
+  it('an opt-out of custom kernels gets none leased; opting back in takes them, without a restart', async () => {
+    const client = createClient({ relay: relay.running.url })
+    const page = await openPage()
+    await page.getByTestId('controls-custom-kernels').uncheck()
+    await page.click('#toggle')
+    await running(page)
+    const job = await client.submit(await spinJob(client, { tasks: 1, ms: 500 }))
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(await tasksOf(job)).toMatchObject({ leased: 0, accepted: 0 })
+      // Announced with a new hello before the next lease request.
+      await page.getByTestId('controls-custom-kernels').check()
+      await expect
+        .poll(async () => (await tasksOf(job)).accepted, { timeout: 60_000, interval: 200 })
+        .toBe(1)
+    } finally {
+      await job.cancel().catch(() => {})
+      await page.close()
+    }
+  }, 120_000)
+
   it('a lower GPU share lowers the GPU-busy fraction the kernel worker measures', async () => {
     const page = await openPage()
     // Every submission of the kernel worker, timed from queue.submit to onSubmittedWorkDone
