@@ -10,6 +10,7 @@ import {
 } from '@tabswarm/worker-kernels'
 import { wrap } from 'comlink'
 import { runDeviceLossCase } from './device-loss-case.ts'
+import { type GpuShareMeasurement, measureGpuShare } from './gpu-share-case.ts'
 import { runHostileKernelCase } from './hostile-kernel-case.ts'
 import { type CaseOutcome, KERNEL_CASES, type KernelWorker } from './kernel-cases.ts'
 
@@ -23,6 +24,8 @@ export interface KernelSuitePage {
   deviceLoss(): Promise<CaseOutcome>
   /** An endless kernel, then an innocent one, in respawning workers (see `hostile-kernel-case.ts`). */
   hostileKernel(): Promise<CaseOutcome>
+  /** Matmuls under a GPU share for about `windowMs`, on the page's own device (see `gpu-share-case.ts`). */
+  gpuShare(share: number, windowMs: number): Promise<GpuShareMeasurement>
 }
 
 declare global {
@@ -57,4 +60,5 @@ window.kernelSuite = {
   },
   deviceLoss: () => outcomeOf(runDeviceLossCase),
   hostileKernel: () => outcomeOf(runHostileKernelCase),
+  gpuShare: measureGpuShare,
 }

@@ -65,6 +65,15 @@ export {
   errorTransferHandler,
   registerErrorTransferHandler,
 } from './host/error-transfer-handler.ts'
+export {
+  assertGpuShare,
+  createGpuPacer,
+  type GpuPacer,
+  INITIAL_PACED_WORK,
+  MIN_GPU_SHARE,
+  restAfterMs,
+  SUBMISSION_TARGET_MS,
+} from './host/gpu-pacer.ts'
 export { createKernelHost, type KernelHost, type KernelHostOptions } from './host/kernel-host.ts'
 export type { KernelRunner } from './host/kernel-runner.ts'
 export type {

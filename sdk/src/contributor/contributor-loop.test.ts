@@ -411,3 +411,104 @@ describe('runContributor: a hello the relay cannot read', () => {
     expect(new RelayRefusalError('hello', 'INVALID_MESSAGE', 'bad').permanent).toBe(true)
   })
 })
+
+describe('runContributor beforeLease', () => {
+  /** A gate the test opens and closes, counting how often the loop waited on it. */
+  function testGate(open: boolean) {
+    let opened: () => void = () => {}
+    let waiting = Promise.resolve()
+    const state = { waits: 0 }
+    const close = () => {
+      waiting = new Promise<void>((resolve) => {
+        opened = resolve
+      })
+    }
+    if (!open) close()
+    const beforeLease = (signal: AbortSignal) => {
+      state.waits++
+      return new Promise<void>((resolve, reject) => {
+        signal.addEventListener('abort', () => reject(signal.reason), { once: true })
+        waiting.then(resolve)
+      })
+    }
+    return { beforeLease, close, open: () => opened(), state }
+  }
+
+  it('takes no lease while the gate is closed, and leases once it opens', async () => {
+    const relay = fakeRelay({ leases: 1 })
+    const gate = testGate(false)
+    const gpu = heldExecutor()
+    const { done, stop } = run(relay.channel, gpu.executor, { beforeLease: gate.beforeLease })
+    await new Promise((r) => setTimeout(r, 100))
+    expect(relay.types()).toEqual([])
+    gate.open()
+    await gpu.running
+    expect(relay.types()).toEqual(['hello', 'lease-request'])
+    gpu.finish()
+    stop.abort()
+    await done
+  })
+
+  it('lets the task in flight finish when the gate closes, then waits before the next lease', async () => {
+    const relay = fakeRelay({ leases: 2 })
+    const gate = testGate(true)
+    const gpu = heldExecutor()
+    const { done, stop, events } = run(relay.channel, gpu.executor, {
+      beforeLease: gate.beforeLease,
+    })
+    await gpu.running
+    gate.close()
+    gpu.finish()
+    await relay.resultArrived
+    await new Promise((r) => setTimeout(r, 100))
+    expect(relay.types()).toEqual(['hello', 'lease-request', 'result'])
+    expect(events).toContainEqual(expect.objectContaining({ type: 'task-finished' }))
+    expect(gpu.calls[0]!.aborted).toBe(false)
+    expect(gate.state.waits).toBe(2)
+    stop.abort()
+    const summary = await done
+    expect(summary).toMatchObject({ tasks: 1, accepted: 1, released: 0 })
+  })
+
+  it('a stop while waiting at the gate ends the loop without a lease', async () => {
+    const relay = fakeRelay()
+    const gate = testGate(false)
+    const { done, drain } = run(relay.channel, heldExecutor().executor, {
+      beforeLease: gate.beforeLease,
+    })
+    await new Promise((r) => setTimeout(r, 50))
+    drain.abort()
+    expect(await done).toMatchObject({ tasks: 0, released: 0 })
+    expect(relay.types()).toEqual([])
+  })
+})
+
+describe('runContributor capabilities that change', () => {
+  it('says hello again with the new capabilities before the next lease, without reconnecting', async () => {
+    const relay = fakeRelay({ leases: 2 })
+    const gpu = heldExecutor()
+    let kernels = ['matmul', 'custom']
+    const { done, stop, events } = run(relay.channel, gpu.executor, {
+      capabilities: () => ({ ...capabilities, kernels }),
+    })
+    await gpu.running
+    kernels = ['matmul']
+    gpu.finish()
+    await new Promise((r) => setTimeout(r, 100))
+    stop.abort()
+    await done
+    const hellos = relay.requests.filter((r) => r.type === 'hello')
+    expect(hellos.map((h) => (h.type === 'hello' ? h.capabilities.kernels : []))).toEqual([
+      ['matmul', 'custom'],
+      ['matmul'],
+    ])
+    expect(relay.types().slice(0, 5)).toEqual([
+      'hello',
+      'lease-request',
+      'result',
+      'hello',
+      'lease-request',
+    ])
+    expect(events.filter((e) => e.type === 'connected')).toHaveLength(1)
+  })
+})

@@ -50,7 +50,12 @@ export interface ContributorWallet {
 }
 
 interface ContributorCommon {
-  capabilities: Capabilities
+  /**
+   * What this contributor announces in hello. A function is read before each lease
+   * request: when its answer changes (a contributor lowered its memory cap, opted out of
+   * custom kernels), the loop says hello again with the new one before leasing.
+   */
+  capabilities: Capabilities | (() => Capabilities)
   executor: KernelExecutor
   /**
    * Stops at once: the task in flight is aborted and its lease handed back to the relay
@@ -78,6 +83,13 @@ interface ContributorCommon {
   gflops?: number | false | undefined
   /** The wallet credited for verified work; without one, credit goes to the peer id. */
   wallet?: ContributorWallet | undefined
+  /**
+   * Awaited before each lease request: resolves when this contributor may take work now
+   * (the visitor's pause, a hidden tab, a battery that discharges keep it pending). The
+   * task in flight is never interrupted by it; the loop just takes no new lease until it
+   * resolves. It must reject when its signal (the loop's stop or drain) aborts.
+   */
+  beforeLease?: ((signal: AbortSignal) => Promise<void>) | undefined
 }
 
 export type ContributorOptions = ContributorCommon &
@@ -443,8 +455,13 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     }
   }
 
-  async function hello(): Promise<WorkRequest> {
-    const request: WorkRequest = { type: 'hello', capabilities: options.capabilities }
+  const capabilitiesNow = (): Capabilities =>
+    typeof options.capabilities === 'function' ? options.capabilities() : options.capabilities
+  /** The capabilities of the last hello the relay acknowledged, as JSON. */
+  let announced: string | undefined
+
+  async function hello(capabilities: Capabilities): Promise<WorkRequest> {
+    const request: WorkRequest = { type: 'hello', capabilities }
     if (gflops != null) request.benchmark = { gflops }
     if (options.wallet != null)
       request.wallet = await options.wallet.bind(channel.peerId, options.signal)
@@ -472,10 +489,21 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   try {
     while (!stopLeasing.aborted && summary.tasks + summary.failed < maxTasks) {
       try {
+        // Held here, between tasks, while the contributor's own gates are closed.
+        if (options.beforeLease != null) {
+          await options.beforeLease(stopLeasing)
+          if (stopLeasing.aborted) break
+        }
+        const capabilities = capabilitiesNow()
         if (!introduced) {
-          await exchange(await hello())
+          await exchange(await hello(capabilities))
+          announced = JSON.stringify(capabilities)
           introduced = true
           emit({ type: 'connected', relay: channel.relay })
+        } else if (JSON.stringify(capabilities) !== announced) {
+          // Still connected: only what the coordinator may lease us changed.
+          await exchange(await hello(capabilities))
+          announced = JSON.stringify(capabilities)
         }
         const { header, payload } = await exchange(leaseRequest())
         backoffMs = 500

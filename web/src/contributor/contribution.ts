@@ -6,6 +6,11 @@ import {
   runContributor,
 } from '@tabswarm/sdk/contributor'
 import type { HostInfo } from '@tabswarm/worker-kernels'
+import {
+  type ContributionControls,
+  controlledCapabilities,
+  controlledRunner,
+} from '../controls/contribution-controls.ts'
 import { loadTabIdentity } from '../identity/tab-identity.ts'
 import { spawnKernelWorker } from '../kernels/spawn-kernel-worker.ts'
 import type { RelayLinkEvent } from '../swarm/relay-link.ts'
@@ -38,6 +43,14 @@ export interface ContributionOptions {
   hooks: ContributionHooks
   /** Stops at once: the task in flight is handed back, the tab leaves the swarm. */
   signal: AbortSignal
+  /**
+   * The contributor's controls (`web/src/controls/`): the GPU share and memory cap of each
+   * kernel call, the kernels and buffer limits announced to the coordinator (read before
+   * each lease, so a change applies to the next task), and the gates (paused, hidden, not
+   * idle, on battery) awaited before each lease. Without them the tab works at full share
+   * whenever it is started.
+   */
+  controls?: ContributionControls | undefined
 }
 
 /**
@@ -109,6 +122,8 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
 
     signal.throwIfAborted()
     signal.removeEventListener('abort', leaveNow)
+    const { controls } = options
+    const capabilities = capabilitiesOf(info, navigator.userAgent)
     const summary = await runContributor({
       node: joined.node,
       relay: joined.relay,
@@ -116,15 +131,21 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
       // fetched it keeps, serves to other tabs and announces with each lease request.
       inputs: swarmInputSource(joined),
       signal,
-      capabilities: capabilitiesOf(info, navigator.userAgent),
+      capabilities: controls
+        ? () => controlledCapabilities(capabilities, controls.current())
+        : capabilities,
       // The client cancels a task's call in the worker when its signal aborts, and gives up
       // on a worker that does not answer past the task's deadline; terminating the worker
       // (above) rejects whatever is still pending. Researchers' WGSL is validated against
       // this adapter's limits by the kernel host first.
-      executor: kernels.client,
+      // Under controls, each call runs at the chosen GPU share and within the memory cap.
+      executor: controls
+        ? controlledRunner(kernels.client, () => controls.current())
+        : kernels.client,
       onEvent: (event: ContributorEvent) => hooks.event(event),
       wallet: contributorWallet,
       drain: wedged.signal,
+      ...(controls ? { beforeLease: (gate: AbortSignal) => controls.whenOpen(gate) } : {}),
     })
     wedged.signal.throwIfAborted()
     return summary

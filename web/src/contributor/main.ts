@@ -1,4 +1,5 @@
 import { createClient } from '@tabswarm/sdk'
+import { startControls } from '../controls/start-controls.ts'
 import {
   createPageHook,
   type TabswarmPageHook,
@@ -51,11 +52,20 @@ const wallet = startPageWallet({
   signal: new AbortController().signal,
 })
 
+// The contributor's controls (GPU share, pause, when to work, memory cap, custom kernels),
+// remembered in IndexedDB and applied to every run.
+const controls = startControls({
+  container: document.querySelector<HTMLElement>('#controls')!,
+  onStorageError: (err) => panel.log(`controls: not remembered (${err.message})`),
+  signal: new AbortController().signal,
+})
+
 /** One run: Start to Stop (or to what stopped it), reported on the page's panels. */
 async function contributeHere(signal: AbortSignal): Promise<void> {
   const summary = await contribute({
     wallet: () => wallet.contributorWallet(),
     signal,
+    controls,
     hooks: {
       state: (state, detail) => panel.state(state, detail),
       relay: (event) => panel.relay(event),

@@ -9,6 +9,7 @@ import { planKernel } from '../kernels/plan-kernel.ts'
 import type { BufferPoolOptions } from './buffer-pool.ts'
 import { assertTimeoutMs, createCallDeadline } from './call-deadline.ts'
 import { acquireDeviceSession, type DeviceSession } from './device-session.ts'
+import { assertGpuShare, createGpuPacer } from './gpu-pacer.ts'
 import type { KernelRunner } from './kernel-runner.ts'
 import type { DeviceLostDetails, HostInfo, KernelRunOptions } from './kernel-types.ts'
 import { runGpuProgram } from './run-gpu-program.ts'
@@ -125,6 +126,8 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
   }
 
   let info = (await currentSession()).info
+  /** One duty cycle for the device: every paced call's rests and rates are its own. */
+  const pacer = createGpuPacer()
 
   const run = async (
     request: KernelRequest,
@@ -136,6 +139,7 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
     }
     // Shapes are checked against the last known limits before waiting for a device,
     // and the plan is rebuilt if a replacement device reports other limits.
+    if (runOptions.gpuShare !== undefined) assertGpuShare(runOptions.gpuShare)
     let plan = planKernel(request, info.limits)
     const deadline = createCallDeadline({
       signal: runOptions.signal,
@@ -156,6 +160,8 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
           options.maxWorkgroupsPerDimension ?? Number.POSITIVE_INFINITY,
         ),
         maxWorkPerSubmission,
+        pacing:
+          runOptions.gpuShare === undefined ? undefined : { share: runOptions.gpuShare, pacer },
       })
       return plan.decode(outputs)
     } finally {

@@ -17,6 +17,12 @@ export type KernelRunOptions = {
    * @default DEFAULT_KERNEL_TIMEOUT_MS (60 s), or the host's `timeoutMs`
    */
   timeoutMs?: number
+  /**
+   * Share of the GPU's time this call may use, from `MIN_GPU_SHARE` (0.1) to 1: the call
+   * runs paced, in submissions of about `SUBMISSION_TARGET_MS` with rests between them
+   * (see `gpu-pacer.ts`). Left out, it runs unpaced, submissions back to back.
+   */
+  gpuShare?: number
 }
 
 /** The device limits that decide what a host can run. */
@@ -69,6 +75,8 @@ export type KernelWorkerCallOptions = {
    * characters, unique among the calls in flight.
    */
   callId?: string
+  /** See `KernelRunOptions.gpuShare`. */
+  gpuShare?: number
 }
 
 /**

@@ -89,6 +89,19 @@ describe('kernel worker API: cancellation and device loss', () => {
     expect(compareMatmul(c, [4], { k: 1 }).ok).toBe(true)
   })
 
+  it('runs a call paced at its gpuShare, and refuses a share that is no number or out of range', async () => {
+    const a = Float32Array.from({ length: 6 }, (_, i) => i + 1)
+    const b = Float32Array.from({ length: 12 }, (_, i) => i - 3)
+    const request = { kernel: 'matmul' as const, a, b, m: 2, k: 3, n: 4 }
+    const c = (await api.run(request, { gpuShare: 0.5 })) as Float32Array
+    const { c: expected, bound } = matmulReferenceWithBound(a, b, 2, 3, 4)
+    expect(compareMatmul(c, expected, { k: 3, bound })).toMatchObject({ ok: true })
+    await expect(
+      api.run(request, { gpuShare: 'half' } as unknown as { gpuShare: number }),
+    ).rejects.toThrow(KernelShapeError)
+    await expect(api.run(request, { gpuShare: 2 })).rejects.toThrow(/between 0.1 and 1/)
+  })
+
   it('rejects a malformed or duplicate callId with KernelShapeError', async () => {
     const one = Float32Array.of(1)
     const tiny = { kernel: 'matmul' as const, a: one, b: one, m: 1, k: 1, n: 1 }

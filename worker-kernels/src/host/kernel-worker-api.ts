@@ -27,7 +27,7 @@ function parseCallOptions(options: unknown): KernelWorkerCallOptions {
   if (typeof options !== 'object' || options === null) {
     throw new KernelShapeError('Call options must be an object.')
   }
-  const { timeoutMs, callId } = options as Record<string, unknown>
+  const { timeoutMs, callId, gpuShare } = options as Record<string, unknown>
   if (timeoutMs !== undefined && typeof timeoutMs !== 'number') {
     throw new KernelShapeError(`timeoutMs must be a number, got ${typeof timeoutMs}.`)
   }
@@ -37,9 +37,13 @@ function parseCallOptions(options: unknown): KernelWorkerCallOptions {
   ) {
     throw new KernelShapeError(`callId must be a string of 1 to ${MAX_CALL_ID_LENGTH} characters.`)
   }
+  if (gpuShare !== undefined && typeof gpuShare !== 'number') {
+    throw new KernelShapeError(`gpuShare must be a number, got ${typeof gpuShare}.`)
+  }
   return {
     ...(timeoutMs === undefined ? {} : { timeoutMs }),
     ...(callId === undefined ? {} : { callId }),
+    ...(gpuShare === undefined ? {} : { gpuShare }),
   }
 }
 
@@ -84,7 +88,7 @@ export function createKernelWorkerApi(options: KernelWorkerApiOptions): KernelWo
     rawOptions: unknown,
     work: (host: KernelHost, runOptions: KernelRunOptions) => Promise<T>,
   ): Promise<T> => {
-    const { timeoutMs, callId } = parseCallOptions(rawOptions)
+    const { timeoutMs, callId, gpuShare } = parseCallOptions(rawOptions)
     if (callId !== undefined && inFlight.has(callId)) {
       throw new KernelShapeError(`callId ${JSON.stringify(callId)} is already in flight.`)
     }
@@ -94,6 +98,7 @@ export function createKernelWorkerApi(options: KernelWorkerApiOptions): KernelWo
       const runOptions: KernelRunOptions = {
         signal: controller.signal,
         ...(timeoutMs === undefined ? {} : { timeoutMs }),
+        ...(gpuShare === undefined ? {} : { gpuShare }),
       }
       return await work(await getHost(), runOptions)
     } finally {

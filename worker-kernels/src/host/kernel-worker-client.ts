@@ -135,7 +135,11 @@ export function createKernelWorkerClient(options: KernelWorkerClientOptions): Ke
     try {
       // An already-aborted signal sends nothing to the worker.
       deadline.throwIfCancelled()
-      const answer = start({ timeoutMs, callId })
+      const answer = start({
+        timeoutMs,
+        callId,
+        ...(runOptions.gpuShare === undefined ? {} : { gpuShare: runOptions.gpuShare }),
+      })
       started = true
       return await deadline.race(Promise.race([answer, closed]))
     } catch (err) {

@@ -3,9 +3,18 @@ import { KernelExecutionError } from '../errors.ts'
 import type { CallDeadline } from './call-deadline.ts'
 import type { DeviceSession } from './device-session.ts'
 import type { GridDispatch } from './dispatch-grid.ts'
+import type { GpuPacer } from './gpu-pacer.ts'
 import { type GpuProgram, GRID_HEADER_BYTES, type ProgramPass } from './gpu-program.ts'
 import type { CompiledPipeline } from './pipeline-cache.ts'
-import { planSubmissions } from './submission-plan.ts'
+import { type PlannedDispatch, planSubmissions } from './submission-plan.ts'
+
+/** A duty cycle for one call: see `gpu-pacer.ts`. */
+export type GpuPacing = {
+  /** Share of the GPU's time this call may keep it busy, from `MIN_GPU_SHARE` to 1. */
+  share: number
+  /** The device's pacer: its rests and measured rates carry across calls. */
+  pacer: GpuPacer
+}
 
 /** Options of `runGpuProgram`. */
 export type RunGpuProgramOptions = {
@@ -19,6 +28,13 @@ export type RunGpuProgramOptions = {
    * submission: bounds how long the GPU runs any one of them.
    */
   maxWorkPerSubmission: number
+  /**
+   * Run paced: one submission in flight, each sized to about `SUBMISSION_TARGET_MS` from
+   * the program's measured rate (instead of `maxWorkPerSubmission`, which still bounds a
+   * single workgroup), timed with `onSubmittedWorkDone`, and a rest before the next one so
+   * the GPU is busy `share` of the time. Without it, submissions run back to back.
+   */
+  pacing?: GpuPacing | undefined
 }
 
 const align = (value: number, to: number): number => Math.ceil(value / to) * to
@@ -68,12 +84,46 @@ export async function runGpuProgram({
   deadline,
   maxWorkgroupsPerDimension,
   maxWorkPerSubmission,
+  pacing,
 }: RunGpuProgramOptions): Promise<ArrayBuffer[]> {
   const { device, pool } = session
   const waitFor = <T>(work: Promise<T>): Promise<T> =>
     deadline.race(Promise.race([work, session.lost]))
+  /** Names the program's shaders, whose measured rate sizes its paced submissions. */
+  const rateKey = program.passes.map((pass) => pass.key).join('+')
+  // Paced, the budget is time: the program's rate times the target. A workgroup cannot be
+  // split, so the budget is never below the largest one the host allows (a larger one is
+  // refused below, as unpaced).
+  const largestWorkgroup = Math.max(0, ...program.passes.map((pass) => pass.workPerWorkgroup))
+  const budget = pacing
+    ? Math.max(
+        pacing.pacer.workPerSubmission(rateKey),
+        Math.min(largestWorkgroup, maxWorkPerSubmission),
+      )
+    : maxWorkPerSubmission
   // Refuses an unsplittable pass before anything is compiled or allocated.
-  const plan = planSubmissions(program, { maxWorkgroupsPerDimension, maxWorkPerSubmission })
+  const plan = planSubmissions(program, {
+    maxWorkgroupsPerDimension,
+    maxWorkPerSubmission: budget,
+  })
+  const workOf = (submission: PlannedDispatch[]): number =>
+    submission.reduce(
+      (sum, { pass, dispatch: { count } }) =>
+        sum +
+        (program.passes[pass] as ProgramPass).workPerWorkgroup * count[0] * count[1] * count[2],
+      0,
+    )
+  /** A rest the deadline (an abort, a timeout) cuts short. */
+  const rest = (ms: number): Promise<void> => {
+    let timer: ReturnType<typeof setTimeout> | undefined
+    return deadline
+      .race(
+        new Promise<void>((resolve) => {
+          timer = setTimeout(resolve, ms)
+        }),
+      )
+      .finally(() => clearTimeout(timer))
+  }
 
   const pipelines: CompiledPipeline[] = await waitFor(
     Promise.all(
@@ -153,10 +203,15 @@ export async function runGpuProgram({
     const queued: Promise<undefined>[] = []
     const last = plan.submissions.length - 1
     for (const [s, submission] of plan.submissions.entries()) {
-      // Keep at most MAX_SUBMISSIONS_IN_FLIGHT queued; an abort surfaces here.
-      while (queued.length >= MAX_SUBMISSIONS_IN_FLIGHT)
+      // Keep at most MAX_SUBMISSIONS_IN_FLIGHT queued (one, paced); an abort surfaces here.
+      while (queued.length >= (pacing ? 1 : MAX_SUBMISSIONS_IN_FLIGHT))
         await waitFor(queued.shift() as Promise<undefined>)
+      if (pacing) {
+        const owed = pacing.pacer.restBeforeNextMs(pacing.share, performance.now())
+        if (owed > 0) await rest(owed)
+      }
       deadline.throwIfCancelled()
+      const submittedAt = performance.now()
       scoped(() => {
         const encoder = device.createCommandEncoder({ label: `tabswarm-${program.label}` })
         if (s === 0 && program.zeroOutputs) {
@@ -198,7 +253,17 @@ export async function runGpuProgram({
         }
         device.queue.submit([encoder.finish()])
       })
-      if (s < last) {
+      if (pacing) {
+        // Alone on the queue, so submit to done is the time it kept the GPU busy.
+        const work = workOf(submission)
+        const done = device.queue.onSubmittedWorkDone().then(() => {
+          const doneAt = performance.now()
+          pacing.pacer.record(rateKey, work, doneAt - submittedAt, doneAt)
+          return undefined
+        })
+        done.catch(() => {})
+        queued.push(done)
+      } else if (s < last) {
         const done = device.queue.onSubmittedWorkDone()
         done.catch(() => {})
         queued.push(done)
@@ -221,6 +286,8 @@ export async function runGpuProgram({
       if (cause instanceof TabswarmError) throw cause
       throw await lossBehindReadback(session, deadline, program.label, cause)
     }
+    // Paced: the last submission's time is recorded before the next call asks for its rest.
+    if (pacing) await waitFor(Promise.all(queued))
     // Copy out of the mapped range: it is detached on unmap.
     const results = readbacks.map(({ buffer, bytes }) => {
       const copy = buffer.getMappedRange(0, align(bytes, 4)).slice(0, bytes)

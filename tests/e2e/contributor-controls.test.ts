@@ -1,0 +1,247 @@
+import { AxeBuilder } from '@axe-core/playwright'
+import { createClient, type JobHandle } from '@tabswarm/sdk'
+import type { Browser, BrowserContext, Page, Worker } from 'playwright'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { launchChromium } from '../support/chromium.ts'
+import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
+import { randomMatrix } from '../support/random-matrix.ts'
+import { spinJob } from '../support/spin-job.ts'
+
+/**
+ * The contributor's controls on the page, in Chromium (WebGPU on SwiftShader) against a
+ * real in-process relay: remembered across a reload, pause and resume, visible-only in a
+ * hidden tab, and a GPU share that lowers the GPU's measured busy fraction. Each test has
+ * a browser context of its own, so its IndexedDB (and remembered controls) is its own.
+ */
+describe('contributor controls on the page', () => {
+  let relay: InProcessRelay
+  let browser: Browser
+  const contexts: BrowserContext[] = []
+
+  beforeAll(async () => {
+    relay = await startInProcessRelay()
+    browser = await launchChromium()
+  })
+  afterAll(async () => {
+    for (const context of contexts) await context.close().catch(() => {})
+    await browser?.close()
+    await relay?.stop()
+  })
+
+  const openPage = async (query = ''): Promise<Page> => {
+    const context = await browser.newContext()
+    contexts.push(context)
+    const page = await context.newPage()
+    await page.goto(`${relay.running.url}/${query}`)
+    await page.getByTestId('controls-gate').waitFor({ timeout: 30_000 })
+    return page
+  }
+  const gateText = (page: Page) => page.getByTestId('controls-gate').textContent()
+  const running = (page: Page) =>
+    page.waitForFunction(() => document.body.dataset.state === 'running', undefined, {
+      timeout: 60_000,
+    })
+  const tasksOf = async (job: JobHandle) => (await job.status()).tasks
+
+  it('remembers the controls across a reload', async () => {
+    const page = await openPage()
+    expect(await page.locator('#controls').isHidden()).toBe(false)
+    // From the keyboard: the slider steps by 5 %.
+    await page.getByTestId('controls-gpu-share').focus()
+    for (let i = 0; i < 14; i++) await page.keyboard.press('ArrowLeft')
+    expect(await page.getByTestId('controls-gpu-share-value').textContent()).toBe('30 %')
+    await page.getByTestId('controls-pause').click()
+    await page.getByTestId('controls-visible-only').check()
+    await page.getByTestId('controls-custom-kernels').uncheck()
+    await page.getByTestId('controls-memory-cap').fill('64')
+    await page.getByTestId('controls-memory-cap').press('Enter')
+    await page.getByTestId('controls-memory-cap').blur()
+    expect(await gateText(page)).toBe('paused: you paused it')
+
+    await page.reload()
+    await page.getByTestId('controls-gate').waitFor()
+    await expect.poll(() => gateText(page)).toBe('paused: you paused it')
+    expect(await page.getByTestId('controls-gpu-share').inputValue()).toBe('30')
+    expect(await page.getByTestId('controls-pause').textContent()).toBe('Resume')
+    expect(await page.getByTestId('controls-pause').getAttribute('aria-pressed')).toBe('true')
+    expect(await page.getByTestId('controls-visible-only').isChecked()).toBe(true)
+    expect(await page.getByTestId('controls-custom-kernels').isChecked()).toBe(false)
+    expect(await page.getByTestId('controls-memory-cap').inputValue()).toBe('64')
+  }, 60_000)
+
+  it('has labelled controls with enough contrast, and fits 390 px without sideways scrolling', async () => {
+    const page = await openPage()
+    await page.setViewportSize({ width: 390, height: 844 })
+    const { violations } = await new AxeBuilder({ page }).include('#controls').analyze()
+    expect(violations.map((v) => `${v.id}: ${v.help}`)).toEqual([])
+    const overflow = await page
+      .locator('#controls')
+      .evaluate((section) => section.scrollWidth - section.clientWidth)
+    expect(overflow).toBeLessThanOrEqual(0)
+    // Closed gates are announced with their reason, and say so with the same contrast.
+    await page.getByTestId('controls-pause').press('Enter')
+    expect(await gateText(page)).toBe('paused: you paused it')
+    const paused = await new AxeBuilder({ page }).include('#controls').analyze()
+    expect(paused.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([])
+  }, 60_000)
+
+  it('pause takes no new lease, lets the task in flight finish, and resume takes work again', async () => {
+    const client = createClient({ relay: relay.running.url })
+    const page = await openPage()
+    // Paused before Start: the tab joins, but leases nothing.
+    await page.getByTestId('controls-pause').click()
+    await page.click('#toggle')
+    await running(page)
+    const job = await client.submit(await spinJob(client, { tasks: 3, ms: 2_000 }))
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(await tasksOf(job)).toMatchObject({ leased: 0, accepted: 0 })
+      expect(await gateText(page)).toBe('paused: you paused it')
+
+      await page.getByTestId('controls-pause').click()
+      expect(await gateText(page)).toBe('Takes work whenever it runs.')
+      await expect.poll(async () => (await tasksOf(job)).leased, { timeout: 60_000 }).toBe(1)
+      // Paused mid-task: that task finishes and is accepted, no other is leased.
+      await page.getByTestId('controls-pause').click()
+      await expect
+        .poll(async () => (await tasksOf(job)).accepted, { timeout: 60_000, interval: 200 })
+        .toBe(1)
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(await tasksOf(job)).toMatchObject({ leased: 0, accepted: 1 })
+
+      await page.getByTestId('controls-pause').click()
+      await expect
+        .poll(async () => (await tasksOf(job)).accepted, { timeout: 60_000, interval: 200 })
+        .toBeGreaterThan(1)
+    } finally {
+      await job.cancel()
+      await page.close()
+    }
+  }, 180_000)
+
+  it('visible-only holds off work while the tab is hidden', async () => {
+    const client = createClient({ relay: relay.running.url })
+    const page = await openPage()
+    await page.getByTestId('controls-visible-only').check()
+    // Headless Chromium keeps every tab visible: the page is told it is hidden the way a
+    // browser tells it, with document.visibilityState and a visibilitychange event.
+    const setVisibility = (state: 'hidden' | 'visible') =>
+      page.evaluate((s) => {
+        Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => s })
+        document.dispatchEvent(new Event('visibilitychange'))
+      }, state)
+    await setVisibility('hidden')
+    expect(await gateText(page)).toBe('paused: the tab is hidden')
+    await page.click('#toggle')
+    await running(page)
+    const job = await client.submit(await spinJob(client, { tasks: 1, ms: 500 }))
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(await tasksOf(job)).toMatchObject({ leased: 0, accepted: 0 })
+      await setVisibility('visible')
+      expect(await gateText(page)).toBe('Takes work whenever it runs.')
+      await expect
+        .poll(async () => (await tasksOf(job)).accepted, { timeout: 60_000, interval: 200 })
+        .toBe(1)
+    } finally {
+      await job.cancel().catch(() => {})
+      await page.close()
+    }
+  }, 120_000)
+
+  it('an opt-out of custom kernels gets none leased; opting back in takes them, without a restart', async () => {
+    const client = createClient({ relay: relay.running.url })
+    const page = await openPage()
+    await page.getByTestId('controls-custom-kernels').uncheck()
+    await page.click('#toggle')
+    await running(page)
+    const job = await client.submit(await spinJob(client, { tasks: 1, ms: 500 }))
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 3_000))
+      expect(await tasksOf(job)).toMatchObject({ leased: 0, accepted: 0 })
+      // Announced with a new hello before the next lease request.
+      await page.getByTestId('controls-custom-kernels').check()
+      await expect
+        .poll(async () => (await tasksOf(job)).accepted, { timeout: 60_000, interval: 200 })
+        .toBe(1)
+    } finally {
+      await job.cancel().catch(() => {})
+      await page.close()
+    }
+  }, 120_000)
+
+  it('a lower GPU share lowers the GPU-busy fraction the kernel worker measures', async () => {
+    const page = await openPage()
+    // Every submission of the kernel worker, timed from queue.submit to onSubmittedWorkDone
+    // by a wrapper the page's code knows nothing of.
+    const workers: Worker[] = []
+    page.on('worker', (worker) => {
+      workers.push(worker)
+      void worker
+        .evaluate(() => {
+          const spans: { start: number; end: number }[] = []
+          Object.assign(globalThis, { gpuSpans: spans })
+          const submit = GPUQueue.prototype.submit
+          GPUQueue.prototype.submit = function (this: GPUQueue, buffers) {
+            const span = { start: performance.now(), end: Number.POSITIVE_INFINITY }
+            submit.call(this, buffers)
+            spans.push(span)
+            this.onSubmittedWorkDone().then(
+              () => {
+                span.end = performance.now()
+              },
+              () => {},
+            )
+          }
+        })
+        .catch(() => {})
+    })
+    /** The busy fraction over the next `ms`, from the worker's own timings. */
+    const busyOver = async (ms: number): Promise<number> => {
+      const worker = workers.at(-1)!
+      const from = await worker.evaluate(() => performance.now())
+      await new Promise((resolve) => setTimeout(resolve, ms))
+      return worker.evaluate((start) => {
+        const end = performance.now()
+        const spans = (globalThis as { gpuSpans?: { start: number; end: number }[] }).gpuSpans
+        let busy = 0
+        for (const span of spans ?? []) {
+          busy += Math.max(0, Math.min(span.end, end) - Math.max(span.start, start))
+        }
+        return busy / (end - start)
+      }, from)
+    }
+
+    await page.click('#toggle')
+    await running(page)
+    const client = createClient({ relay: relay.running.url })
+    const edge = 1536
+    const job = await client.submit({
+      kernel: 'matmul',
+      inputs: {
+        a: await client.uploadTensor({ shape: [edge, edge], data: randomMatrix(edge, edge, 1) }),
+        b: await client.uploadTensor({ shape: [edge, edge], data: randomMatrix(edge, edge, 2) }),
+      },
+    })
+    try {
+      await expect.poll(async () => (await tasksOf(job)).accepted, { timeout: 90_000 }).toBe(1)
+      const full = await busyOver(6_000)
+      await page.getByTestId('controls-gpu-share').fill('25')
+      expect(await page.getByTestId('controls-gpu-share-value').textContent()).toBe('25 %')
+      // The task in flight started at the old share; the next runs at the new one.
+      const accepted = (await tasksOf(job)).accepted
+      await expect
+        .poll(async () => (await tasksOf(job)).accepted, { timeout: 90_000 })
+        .toBeGreaterThan(accepted)
+      const quarter = await busyOver(8_000)
+      console.info(
+        `GPU busy: ${(full * 100).toFixed(1)} % at a 100 % share, ${(quarter * 100).toFixed(1)} % at 25 %`,
+      )
+      expect(quarter).toBeLessThanOrEqual(0.35)
+      expect(full - quarter).toBeGreaterThanOrEqual(0.3)
+    } finally {
+      await job.cancel().catch(() => {})
+      await page.close()
+    }
+  }, 300_000)
+})

@@ -1,0 +1,112 @@
+import { openDB } from 'idb'
+import { type ContributorControls, normalizeControls } from './controls.ts'
+
+/** How long reading or writing the controls may take before the page goes on without. */
+export const CONTROLS_STORAGE_TIMEOUT_MS = 5_000
+
+/** Where controls are kept: IndexedDB in the page (`indexedDbControlsBackend`), a Map in tests. */
+export interface ControlsBackend {
+  read(): Promise<unknown>
+  write(value: ContributorControls): Promise<void>
+}
+
+/** IndexedDB database of the contributor's controls, apart from the wallet's and the identity's. */
+const DB_NAME = 'tabswarm-controls'
+const STORE = 'controls'
+/** One record: the controls of this browser profile (shared by its tabs). */
+const KEY = 'controls'
+
+/**
+ * The controls in IndexedDB. Opens the database per call and closes it after, so no tab
+ * holds a connection that would block a later version's upgrade in another.
+ */
+export function indexedDbControlsBackend(): ControlsBackend {
+  const open = () =>
+    openDB(DB_NAME, 1, {
+      upgrade(database) {
+        database.createObjectStore(STORE)
+      },
+    })
+  return {
+    async read() {
+      const db = await open()
+      try {
+        return await db.get(STORE, KEY)
+      } finally {
+        db.close()
+      }
+    },
+    async write(value) {
+      const db = await open()
+      try {
+        await db.put(STORE, value, KEY)
+      } finally {
+        db.close()
+      }
+    },
+  }
+}
+
+/** A backend that lasts as long as the object: tests, and a page whose storage is blocked. */
+export function memoryControlsBackend(initial?: unknown): ControlsBackend & { value: unknown } {
+  const backend = {
+    value: structuredClone(initial),
+    read: async () => structuredClone(backend.value),
+    write: async (value: ContributorControls) => {
+      backend.value = structuredClone(value)
+    },
+  }
+  return backend
+}
+
+/** Settles with `work`, or rejects once `signal` aborts or `timeoutMs` passes. */
+function bounded<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
+  const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(stop.reason)
+    if (stop.aborted) return onAbort()
+    stop.addEventListener('abort', onAbort, { once: true })
+    work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onAbort))
+  })
+}
+
+/** Options of `loadControls` and `saveControls`. */
+export interface ControlsStorageOptions {
+  backend: ControlsBackend
+  signal: AbortSignal
+  /** @default CONTROLS_STORAGE_TIMEOUT_MS (5 s) */
+  timeoutMs?: number
+}
+
+/**
+ * The remembered controls, each bad or missing field replaced by its default. Storage
+ * that fails or hangs (private windows, a blocked IndexedDB) gives the defaults, with the
+ * reason, rather than a tab that cannot start.
+ */
+export async function loadControls(
+  defaults: ContributorControls,
+  options: ControlsStorageOptions,
+): Promise<{ controls: ContributorControls; error?: Error }> {
+  try {
+    const raw = await bounded(
+      options.backend.read(),
+      options.signal,
+      options.timeoutMs ?? CONTROLS_STORAGE_TIMEOUT_MS,
+    )
+    return { controls: normalizeControls(raw, defaults) }
+  } catch (err) {
+    return { controls: { ...defaults }, error: err as Error }
+  }
+}
+
+/** Remembers the controls; rejects when storage fails or takes longer than the timeout. */
+export async function saveControls(
+  controls: ContributorControls,
+  options: ControlsStorageOptions,
+): Promise<void> {
+  await bounded(
+    options.backend.write(controls),
+    options.signal,
+    options.timeoutMs ?? CONTROLS_STORAGE_TIMEOUT_MS,
+  )
+}
