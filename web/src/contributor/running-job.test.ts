@@ -1,19 +1,16 @@
+import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import { describe, expect, it } from 'vitest'
 import { describeRunningJob } from './running-job.ts'
 
-const started = (job?: {
-  name?: string
-  kernel: 'matmul' | 'custom'
-  tasksAccepted: number
-  tasksTotal: number
-}) =>
-  ({
-    type: 'task-started',
-    taskId: 't',
-    jobId: '3f9a1c2e-77aa-4bd0-9d3e-000000000000',
-    flops: 0,
-    job,
-  }) as const
+type TaskStarted = Extract<ContributorEvent, { type: 'task-started' }>
+
+const started = (job?: TaskStarted['job']): TaskStarted => ({
+  type: 'task-started',
+  taskId: 't',
+  jobId: '3f9a1c2e-77aa-4bd0-9d3e-000000000000',
+  flops: 0,
+  ...(job ? { job } : {}),
+})
 
 describe('the running job in words', () => {
   it('names the job, its kernel and its progress when the relay tells', () => {
