@@ -24,7 +24,7 @@ const SHORT_ID_LENGTH = 8
 export function describeRunningJob(event: TaskStarted): RunningJob {
   const { job } = event
   const name = job?.name?.trim() || `job ${event.jobId.slice(0, SHORT_ID_LENGTH)}`
-  if (job == null) return { name, kernel: 'unknown until the relay says' }
+  if (job == null) return { name, kernel: 'not reported by the relay' }
   const kernel = job.kernel === 'matmul' ? 'matrix multiply' : 'a researcher’s kernel'
   if (!(job.tasksTotal > 0)) return { name, kernel }
   const done = Math.min(job.tasksAccepted, job.tasksTotal)

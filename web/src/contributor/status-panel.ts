@@ -145,6 +145,8 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
       set('status', 'this browser cannot contribute')
       set('unsupported-text', explanation)
       el('unsupported').hidden = false
+      // Nothing will run here: the empty counters would only suggest otherwise.
+      el('running').hidden = true
       set('adapter', 'none: WebGPU is not available')
     },
 
