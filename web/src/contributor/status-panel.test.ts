@@ -56,6 +56,17 @@ describe('the status panel', () => {
     ])
   })
 
+  it('says plainly that the GPU was reset, until a task finishes again', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    panel.state('starting', 'starting')
+    panel.gpuReset({ reason: 'unknown', message: 'device lost' })
+    expect(page.text('notice')).toMatch(/^The GPU was reset; recovering\./)
+    expect(page.el('notice')!.hidden).toBe(false)
+    panel.event({ type: 'task-finished', taskId: 'b', outcome: 'accepted', elapsedMs: 1 })
+    expect(page.el('notice')!.hidden).toBe(true)
+  })
+
   it('never logs "relay: undefined" for a failed work exchange', () => {
     const page = fakeDocument()
     const panel = createStatusPanel(page.doc)
