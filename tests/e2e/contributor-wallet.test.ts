@@ -74,7 +74,7 @@ describe('the wallet on the contributor page', () => {
       /Keep this key secret/,
     )
 
-    await page.locator('summary').click()
+    await page.locator('summary', { hasText: 'Import a key' }).click()
     await page.getByTestId('wallet-import-key').fill(address)
     await page.getByTestId('wallet-import-submit').click()
     await expect.poll(() => text(page, 'wallet-error')).toMatch(/that is an address/)

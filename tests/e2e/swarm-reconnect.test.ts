@@ -67,30 +67,39 @@ describe('a tab across relay restarts and visits', () => {
     await newcomer.page.close()
   })
 
-  it('leaves the swarm and gives its identity back when the GPU does not start', async () => {
-    // A Chromium without the WebGPU flags has no adapter: the GPU start fails at once,
-    // while the swarm join is under way.
+  it('explains, disables Start and joins nothing when the browser has no WebGPU, even with ?autostart', async () => {
+    // A Chromium without the WebGPU flags gives no adapter: the page asks for one before
+    // anything else runs, and says so instead of starting.
     const noGpu = await launchChromium({
       args: CHROMIUM_ARGS.filter((a) => !/webgpu|swiftshader|Vulkan/i.test(a)),
     })
     try {
       const page = await noGpu.newPage()
+      const errors: string[] = []
+      page.on('pageerror', (err) => errors.push(`pageerror: ${err.message}`))
+      page.on('console', (msg) => {
+        if (msg.type() === 'error') errors.push(`console: ${msg.text()}`)
+      })
       await page.goto(`${relay.running.url}/?autostart`)
-      await page.waitForFunction(() => document.body.dataset.state === 'error', undefined, {
+      await page.waitForFunction(() => document.body.dataset.state === 'unsupported', undefined, {
         timeout: 30_000,
       })
-      // Nothing of the failed run goes on: no node in the swarm, no identity slot held.
-      const leftovers = () =>
-        page.evaluate(async () => {
+      expect(await page.locator('#unsupported').isVisible()).toBe(true)
+      expect(await page.locator('#unsupported-text').textContent()).toMatch(/Chrome or Edge/)
+      expect(await page.locator('#toggle').isDisabled()).toBe(true)
+      // Nothing runs: no node in the swarm, no identity slot taken, the relay never hears it.
+      await new Promise((resolve) => setTimeout(resolve, 2_000))
+      expect(
+        await page.evaluate(async () => {
           const { held = [] } = await navigator.locks.query()
           return {
             joined: globalThis.tabswarm.joined,
             slots: held.filter((l) => l.name?.startsWith('tabswarm-identity')).length,
           }
-        })
-      await expect
-        .poll(leftovers, { timeout: 15_000, interval: 200 })
-        .toEqual({ joined: false, slots: 0 })
+        }),
+      ).toEqual({ joined: false, slots: 0 })
+      expect(await page.evaluate(() => document.body.dataset.state)).toBe('unsupported')
+      expect(errors).toEqual([])
     } finally {
       await noGpu.close()
     }

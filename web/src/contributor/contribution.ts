@@ -29,6 +29,12 @@ export interface ContributionHooks {
   swarm(stats: SwarmStats): void
   /** The GPU adapter the kernel worker got. */
   adapter(info: HostInfo): void
+  /**
+   * The GPU was reset under the tab (driver update, crash, power saving): the task in flight
+   * fails and is leased to another tab, and the next task runs on a new device. Recovery is
+   * automatic; this says it happened, so the page can say so plainly.
+   */
+  gpuReset?(details: { reason: string; message: string }): void
   /** The contributor loop's events: leases, inputs, results, earnings. */
   event(event: ContributorEvent): void
   /** The swarm membership, once joined. */
@@ -70,8 +76,10 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
   const kernels = spawnKernelWorker({
     // The task in flight fails with DeviceLostError (and is reassigned); the worker gets a
     // new device for the next one, so this is worth a line in the console, not a stop.
-    onDeviceLost: (details) =>
-      console.warn(`tabswarm: GPU device lost (${details.reason}): ${details.message}`),
+    onDeviceLost: (details) => {
+      console.warn(`tabswarm: GPU device lost (${details.reason}): ${details.message}`)
+      hooks.gpuReset?.({ reason: String(details.reason), message: details.message })
+    },
     // A researcher's kernel ran past its deadline: its task failed with KERNEL_TIMEOUT and the
     // worker (with the device still busy running it) was replaced for the next task.
     onRespawn: (reason) => console.warn(`tabswarm: kernel worker restarted: ${reason}`),

@@ -13,7 +13,9 @@ import { siteFromQuery } from '../wallet/site-param.ts'
 import { contribute } from './contribution.ts'
 import { startPageWallet } from './page-wallet.ts'
 import { createStatusPanel } from './status-panel.ts'
+import { createTasksToday } from './tasks-today.ts'
 import { createWalletPanel } from './wallet-panel.ts'
+import { checkWebGpu } from './webgpu-support.ts'
 
 declare global {
   /**
@@ -23,7 +25,9 @@ declare global {
   var tabswarm: TabswarmPageHook & Partial<TabswarmTestHooks>
 }
 
-const panel = createStatusPanel(document)
+const panel = createStatusPanel(document, {
+  tasksToday: createTasksToday({ store: indexedDbStore() }),
+})
 const toggle = document.querySelector<HTMLButtonElement>('#toggle')!
 let running: AbortController | undefined
 let swarm: TabSwarm | undefined
@@ -61,20 +65,24 @@ const controls = startControls({
 })
 
 /** One run: Start to Stop (or to what stopped it), reported on the page's panels. */
-async function contributeHere(signal: AbortSignal): Promise<void> {
+async function contributeHere(run: AbortController): Promise<void> {
   const summary = await contribute({
     wallet: () => wallet.contributorWallet(),
-    signal,
+    signal: run.signal,
     controls,
     hooks: {
       state: (state, detail) => panel.state(state, detail),
       relay: (event) => panel.relay(event),
       swarm: (stats) => panel.swarm(stats),
       adapter: (info) => panel.adapter(info),
+      gpuReset: (details) => panel.gpuReset(details),
       event: (event) => {
         panel.event(event)
         // What the tab just earned shows at once, not at the next periodic read.
-        if (event.type === 'task-finished' && event.outcome === 'accepted') wallet.refresh()
+        const earned =
+          (event.type === 'task-finished' && event.outcome !== 'stale') ||
+          (event.type === 'task-verdict' && event.outcome === 'accepted')
+        if (earned) wallet.refresh()
       },
       joined: (joined) => {
         swarm = joined
@@ -84,14 +92,20 @@ async function contributeHere(signal: AbortSignal): Promise<void> {
       },
     },
   })
-  panel.state('stopped', `stopped after ${summary.tasks} tasks`)
+  // The loop ended by itself (drained): Start may begin another run.
+  if (running === run) {
+    running = undefined
+    toggle.textContent = 'Start contributing'
+  }
+  // A run stopped with Stop ends after the click: a Start since then owns the panel.
+  if (running == null) panel.state('stopped', `stopped after ${summary.tasks} tasks`)
 }
 
 function start(): void {
   const run = new AbortController()
   running = run
   toggle.textContent = 'Stop'
-  contributeHere(run.signal).catch((err: unknown) => {
+  contributeHere(run).catch((err: unknown) => {
     const stoppedByUser = run.signal.aborted
     // Whatever failed (the GPU, the join), nothing of this run may go on: a swarm node left
     // running would keep the tab's identity slot, and Start would come back as another peer.
@@ -118,5 +132,12 @@ toggle.addEventListener('click', () => {
   panel.state('stopped', 'stopped')
 })
 
-// `?autostart` lets a kiosk, a test or an embedding site start without the click.
-if (new URLSearchParams(location.search).has('autostart')) start()
+// Whether this browser can run the kernels at all is asked before anything else runs: a
+// visitor whose browser cannot help is told so, and what would work, before any click.
+// Start (disabled in the HTML) stays disabled until the answer, and for good when it is no.
+const support = await checkWebGpu({ gpu: navigator.gpu })
+if (support.supported) {
+  toggle.disabled = false
+  // `?autostart` lets a kiosk, a test or an embedding site start without the click.
+  if (new URLSearchParams(location.search).has('autostart')) start()
+} else panel.unsupported(support.explanation)

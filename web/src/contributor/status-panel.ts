@@ -2,8 +2,12 @@ import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import type { HostInfo } from '@tabswarm/worker-kernels'
 import type { RelayLinkEvent } from '../swarm/relay-link.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
+import { describeRunningJob } from './running-job.ts'
+import { createTaskCounts } from './task-counts.ts'
+import type { TasksToday } from './tasks-today.ts'
 
-export type PanelState = 'idle' | 'starting' | 'running' | 'stopped' | 'error'
+/** `unsupported`: this browser has no usable WebGPU; Start is disabled and nothing runs. */
+export type PanelState = 'idle' | 'unsupported' | 'starting' | 'running' | 'stopped' | 'error'
 
 const MAX_LOG_LINES = 200
 
@@ -15,16 +19,44 @@ const MAX_LOG_LINES = 200
 export const KERNELS_WEDGED_MESSAGE =
   'A kernel did not finish and could not be stopped; reload the tab to contribute again.'
 
+/** What the fields say when no run is under way. */
+const AT_REST = {
+  relay: 'not connected',
+  peers: 'none (not contributing)',
+  job: 'none yet',
+  kernel: '–',
+  progress: '–',
+} as const
+
+export interface StatusPanelOptions {
+  /** Where "tasks done today" is kept; without it the count starts at 0 on each load. */
+  tasksToday?: TasksToday
+}
+
 /**
- * The contributor's view of what runs and what it earns. `data-state` on <body> and the
- * element ids are stable, so tests and embedding sites can read them.
+ * The contributor's view of what runs and what it earns: plain words in the page's body, the
+ * technical fields (adapter, relay, peers, blobs, log) under its "Technical details".
+ * `data-state` on <body> and the element ids are stable, so tests and embedding sites can
+ * read them.
  */
-export function createStatusPanel(doc: Document) {
+export function createStatusPanel(doc: Document, options: StatusPanelOptions = {}) {
   const el = (id: string) => doc.getElementById(id)!
-  const counts = { accepted: 0, pending: 0, rejected: 0, flops: 0 }
-  const inFlight = new Map<string, number>()
+  const set = (id: string, text: string) => {
+    el(id).textContent = text
+  }
+  const counts = createTaskCounts()
   /** Where each task in flight got its inputs, said in its finished line. */
   const inputsOf = new Map<string, string>()
+  /**
+   * Whether a run is under way: the relay link and the swarm's refresh may report once more
+   * while a stopped run winds down, and must not put connected values back after Stop.
+   */
+  let live = false
+  /** A refusal for good stays in the Relay field after the run stops: it says why. */
+  let refused = false
+  /** The relay link was lost during this run: its next connection is a reconnection. */
+  let relayLost = false
+  let today = 0
 
   function log(line: string): void {
     const list = el('log')
@@ -34,16 +66,89 @@ export function createStatusPanel(doc: Document) {
     while (list.childElementCount > MAX_LOG_LINES) list.lastElementChild?.remove()
   }
 
+  /** A plain sentence about trouble the tab is recovering from by itself; empty clears it. */
+  function notice(text: string): void {
+    const box = el('notice')
+    box.textContent = text
+    box.hidden = text === ''
+  }
+
   function state(state: PanelState, detail: string): void {
     doc.body.dataset.state = state
-    el('status').textContent = detail
+    set('status', detail)
+    if (state === 'starting') {
+      live = true
+      refused = false
+      relayLost = false
+    }
     if (state === 'error') log(`error: ${detail}`)
+    if (state === 'stopped' || state === 'error') atRest()
   }
+
+  /** The run is over: nothing shows as connected or in progress any more. */
+  function atRest(): void {
+    live = false
+    notice('')
+    if (!refused) set('relay', AT_REST.relay)
+    set('peers', AT_REST.peers)
+    set('job', AT_REST.job)
+    set('kernel', AT_REST.kernel)
+    set('progress', AT_REST.progress)
+    el('progress-bar').hidden = true
+  }
+
+  function showCounts(): void {
+    const { accepted, pending, rejected, flops } = counts.get()
+    set('accepted', String(accepted))
+    set('pending', String(pending))
+    set('rejected', String(rejected))
+    set('gflop', `${(flops / 1e9).toFixed(3)} GFLOP`)
+  }
+
+  function showToday(): void {
+    set('today', String(today))
+  }
+
+  /** Tasks this browser completed today (accepted or awaiting agreement), kept by day. */
+  function countToday(): void {
+    today++
+    showToday()
+    options.tasksToday?.add().then(
+      (stored) => {
+        // Other tabs of this browser count too: show the stored figure when it is ahead.
+        today = Math.max(today, stored)
+        showToday()
+      },
+      (err: unknown) => log(`tasks done today: ${describe(err)}`),
+    )
+  }
+
+  options.tasksToday?.read().then(
+    (stored) => {
+      today = Math.max(today, stored)
+      showToday()
+    },
+    (err: unknown) => log(`tasks done today: ${describe(err)}`),
+  )
 
   return {
     state,
     /** A line in the page's log, newest first. */
     log,
+
+    /**
+     * This browser cannot run the kernels: said before any click, in plain words, with what
+     * would work; Start stays disabled.
+     */
+    unsupported(explanation: string): void {
+      doc.body.dataset.state = 'unsupported'
+      set('status', 'this browser cannot contribute')
+      set('unsupported-text', explanation)
+      el('unsupported').hidden = false
+      // Nothing will run here: the empty counters would only suggest otherwise.
+      el('running').hidden = true
+      set('adapter', 'none: WebGPU is not available')
+    },
 
     /**
      * Stopped for good: kernels that never ended hold this tab's GPU (`KERNEL_WORKERS_WEDGED`).
@@ -60,7 +165,7 @@ export function createStatusPanel(doc: Document) {
      * sentence, not a page.
      */
     failed(err: unknown): void {
-      const message = err instanceof Error ? err.message : String(err)
+      const message = describe(err)
       const short = (err as { shortMessage?: unknown } | undefined)?.shortMessage
       const detailed = typeof short === 'string' && short !== message
       if (detailed) log(message)
@@ -69,96 +174,122 @@ export function createStatusPanel(doc: Document) {
 
     adapter(info: HostInfo): void {
       const { vendor, architecture, description } = info
-      el('adapter').textContent =
-        [description, vendor, architecture].filter(Boolean).join(' · ') || 'WebGPU adapter'
+      set(
+        'adapter',
+        [description, vendor, architecture].filter(Boolean).join(' · ') || 'WebGPU adapter',
+      )
+    },
+
+    /** The GPU was reset; the worker gets a new device for the next task by itself. */
+    gpuReset(details: { reason: string; message: string }): void {
+      if (!live) return
+      notice('The GPU was reset; recovering. The task it was running goes to another computer.')
+      log(`GPU device lost (${details.reason}): ${details.message}`)
     },
 
     /** The relay connection coming and going. */
     relay(event: RelayLinkEvent): void {
+      if (!live) return
       switch (event.type) {
         case 'relay-connected':
-          el('relay').textContent = event.relay
-          log('connected to the relay')
+          set('relay', event.relay)
+          notice('')
+          log(relayLost ? 'reconnected to the relay' : 'connected to the relay')
+          relayLost = false
           break
         case 'relay-lost':
-          el('relay').textContent = 'reconnecting'
+          relayLost = true
+          set('relay', 'reconnecting')
+          notice('Lost the relay; reconnecting.')
           log('lost the relay')
           break
-        case 'relay-retry':
-          el('relay').textContent = `reconnecting in ${Math.round(event.retryInMs / 1000)} s`
+        case 'relay-retry': {
+          const seconds = Math.max(1, Math.round(event.retryInMs / 1000))
+          set('relay', `reconnecting in ${seconds} s`)
+          notice(`Lost the relay; reconnecting in ${seconds} s.`)
+          log(
+            `could not reach the relay (${event.error || 'no reason given'}); retrying in ${seconds} s`,
+          )
           break
+        }
       }
     },
 
     /** Peers and blobs, refreshed from the swarm's statistics. */
     swarm(stats: SwarmStats): void {
-      el('peers').textContent = `${stats.peers.direct} direct, ${stats.peers.discovered} discovered`
+      if (!live) return
+      set('peers', `${stats.peers.direct} direct, ${stats.peers.discovered} discovered`)
       const { fromPeers, fromRelay, relayFallbacks, fallbacksUnreachable, served } = stats.blobs
-      el('blobs').textContent =
-        `${fromPeers} from peers, ${fromRelay} from the relay (${relayFallbacks} fallback${relayFallbacks === 1 ? '' : 's'}, ${fallbacksUnreachable} with a peer unreachable), ${served} served`
+      set(
+        'blobs',
+        `${fromPeers} from peers, ${fromRelay} from the relay (${relayFallbacks} fallback${relayFallbacks === 1 ? '' : 's'}, ${fallbacksUnreachable} with a peer unreachable), ${served} served`,
+      )
     },
 
     event(event: ContributorEvent): void {
+      if (counts.apply(event)) showCounts()
       switch (event.type) {
         case 'connected':
-          el('relay').textContent = event.relay
-          log('connected to the relay')
+          // The relay link already said "connected to the relay": this is its work queue.
+          set('status', 'connected; asking for work')
+          notice('')
           break
         case 'idle':
-          el('status').textContent = 'waiting for work'
+          set('status', 'waiting for work')
           break
-        case 'task-started':
-          inFlight.set(event.taskId, event.flops)
-          el('status').textContent = `computing ${event.taskId}`
+        case 'task-started': {
+          const job = describeRunningJob(event)
+          set('status', `computing a task of ${job.name}`)
+          set('job', job.name)
+          set('kernel', job.kernel)
+          set('progress', job.progress ?? 'not reported by the relay')
+          const bar = el('progress-bar') as HTMLProgressElement
+          bar.hidden = job.fraction === undefined
+          if (job.fraction !== undefined) bar.value = job.fraction
           break
+        }
         case 'inputs-fetched':
           inputsOf.set(event.taskId, describeInputs(event))
           break
         case 'task-finished': {
-          const flops = inFlight.get(event.taskId) ?? 0
-          inFlight.delete(event.taskId)
           const inputs = inputsOf.get(event.taskId)
           inputsOf.delete(event.taskId)
-          // `pending` passed its checks and waits for an agreeing replica; `stale` lost its
-          // lease first (a cancelled job): neither is a rejection of this tab's work.
-          if (event.outcome === 'accepted') {
-            counts.accepted++
-            counts.flops += flops
-          } else if (event.outcome === 'pending') counts.pending++
-          else if (event.outcome === 'rejected') counts.rejected++
-          el('accepted').textContent = String(counts.accepted)
-          el('pending').textContent = String(counts.pending)
-          el('rejected').textContent = String(counts.rejected)
-          el('gflop').textContent = `${(counts.flops / 1e9).toFixed(3)} GFLOP`
+          // A finished task means the GPU works again after a reset.
+          notice('')
+          if (event.outcome === 'accepted' || event.outcome === 'pending') countToday()
           log(
             `${event.taskId} ${event.outcome} in ${event.elapsedMs.toFixed(0)} ms${event.reason ? ` (${event.reason})` : ''}${inputs ? `; inputs ${inputs}` : ''}`,
           )
           break
         }
+        case 'task-verdict':
+          log(`${event.taskId} ${event.outcome} by agreement of its replicas`)
+          break
         case 'task-released':
-          inFlight.delete(event.taskId)
           inputsOf.delete(event.taskId)
           log(`${event.taskId} handed back to the relay (${event.reason})`)
           break
         case 'task-failed':
-          inFlight.delete(event.taskId)
           inputsOf.delete(event.taskId)
           log(`${event.taskId} failed: ${event.error}`)
           break
         case 'result-refused':
-          inFlight.delete(event.taskId)
           inputsOf.delete(event.taskId)
           log(
             `${event.taskId}: the relay refused the result (${event.code}), moving on: ${event.reason}`,
           )
           break
-        case 'relay-error':
-          el('relay').textContent = `reconnecting in ${Math.round(event.retryInMs / 1000)} s`
-          log(`relay: ${event.error}`)
+        case 'relay-error': {
+          const seconds = Math.max(1, Math.round(event.retryInMs / 1000))
+          set('relay', `reconnecting in ${seconds} s`)
+          notice(`Lost the relay; reconnecting in ${seconds} s.`)
+          log(`relay: ${event.error || 'no reason given'}; retrying in ${seconds} s`)
           break
+        }
         case 'refused':
           // No retry follows a refusal for good: say so where the reconnect countdown was.
-          el('relay').textContent = `refused (${event.code})`
+          refused = true
+          set('relay', `refused (${event.code})`)
           log(`the relay refused this tab, stopped: ${event.reason}`)
           // A tab runs the page the relay served: one the relay cannot understand is out of
           // date (the relay was updated since it loaded), and a reload fetches the new one.
@@ -168,6 +299,14 @@ export function createStatusPanel(doc: Document) {
       }
     },
   }
+}
+
+export type StatusPanel = ReturnType<typeof createStatusPanel>
+
+/** An error's message, or what else was thrown, never "undefined". */
+function describe(err: unknown): string {
+  if (err instanceof Error) return err.message || err.name
+  return err === undefined ? 'unknown error' : String(err)
 }
 
 /** "1.2 MB from peers, 40 kB from the relay (1 fallback)": where a task's inputs came from. */

@@ -1,0 +1,135 @@
+import { describe, expect, it } from 'vitest'
+import { createStatusPanel } from './status-panel.ts'
+
+/** Just enough of a Document for the panel: elements by id, a body, list items. */
+function fakeDocument() {
+  class FakeElement {
+    textContent = ''
+    hidden = false
+    value = 0
+    dataset: Record<string, string> = {}
+    children: FakeElement[] = []
+    prepend(child: FakeElement) {
+      this.children.unshift(child)
+    }
+    get childElementCount() {
+      return this.children.length
+    }
+    get lastElementChild() {
+      const last = this.children.at(-1)
+      return last && { remove: () => this.children.pop() }
+    }
+  }
+  const elements = new Map<string, FakeElement>()
+  const doc = {
+    body: new FakeElement(),
+    getElementById: (id: string) => {
+      if (!elements.has(id)) elements.set(id, new FakeElement())
+      return elements.get(id)
+    },
+    createElement: () => new FakeElement(),
+  }
+  const text = (id: string) => doc.getElementById(id)!.textContent
+  const log = () =>
+    doc.getElementById('log')!.children.map((c) => c.textContent.replace(/^\S+ (AM |PM )?/, ''))
+  return { doc: doc as unknown as Document, text, log, el: doc.getElementById }
+}
+
+describe('the status panel', () => {
+  it('says "connected to the relay" once, and "reconnected" after a loss', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    panel.state('starting', 'starting')
+    panel.relay({ type: 'relay-connected', relay: '/ip4/127.0.0.1/tcp/1/ws' })
+    panel.event({ type: 'connected', relay: '/ip4/127.0.0.1/tcp/1/ws' })
+    panel.relay({ type: 'relay-lost', relay: '/ip4/127.0.0.1/tcp/1/ws' })
+    expect(page.text('notice')).toBe('Lost the relay; reconnecting.')
+    panel.relay({ type: 'relay-retry', error: undefined as unknown as string, retryInMs: 4_200 })
+    expect(page.text('notice')).toBe('Lost the relay; reconnecting in 4 s.')
+    panel.relay({ type: 'relay-connected', relay: '/ip4/127.0.0.1/tcp/1/ws' })
+    expect(page.el('notice')!.hidden).toBe(true)
+    expect(page.log().reverse()).toEqual([
+      'connected to the relay',
+      'lost the relay',
+      'could not reach the relay (no reason given); retrying in 4 s',
+      'reconnected to the relay',
+    ])
+  })
+
+  it('says plainly that the GPU was reset, until a task finishes again', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    panel.state('starting', 'starting')
+    panel.gpuReset({ reason: 'unknown', message: 'device lost' })
+    expect(page.text('notice')).toMatch(/^The GPU was reset; recovering\./)
+    expect(page.el('notice')!.hidden).toBe(false)
+    panel.event({ type: 'task-finished', taskId: 'b', outcome: 'accepted', elapsedMs: 1 })
+    expect(page.el('notice')!.hidden).toBe(true)
+  })
+
+  it('never logs "relay: undefined" for a failed work exchange', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    panel.state('starting', 'starting')
+    panel.event({ type: 'relay-error', error: undefined as unknown as string, retryInMs: 1_000 })
+    expect(page.log()).toEqual(['relay: no reason given; retrying in 1 s'])
+  })
+
+  it('counts verdicts into the counters', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    panel.event({ type: 'task-started', taskId: 'a', jobId: 'j', flops: 0 })
+    panel.event({ type: 'task-finished', taskId: 'a', outcome: 'pending', elapsedMs: 1 })
+    expect([page.text('pending'), page.text('accepted'), page.text('today')]).toEqual([
+      '1',
+      '0',
+      '1',
+    ])
+    panel.event({ type: 'task-verdict', taskId: 'a', outcome: 'accepted' })
+    expect([page.text('pending'), page.text('accepted')]).toEqual(['0', '1'])
+  })
+
+  it('shows the job in words, and nothing connected or running after Stop', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    panel.state('starting', 'starting')
+    panel.relay({ type: 'relay-connected', relay: '/ip4/127.0.0.1/tcp/1/ws' })
+    const stats = {
+      peers: { direct: 2, discovered: 3 },
+      blobs: { fromPeers: 0, fromRelay: 0, relayFallbacks: 0, fallbacksUnreachable: 0, served: 0 },
+    } as Parameters<typeof panel.swarm>[0]
+    panel.swarm(stats)
+    panel.event({
+      type: 'task-started',
+      taskId: 't',
+      jobId: 'abcdef0123',
+      flops: 1,
+      job: { kernel: 'matmul', tasksAccepted: 3, tasksTotal: 4 },
+    })
+    expect([page.text('job'), page.text('kernel'), page.text('progress')]).toEqual([
+      'job abcdef01',
+      'matrix multiply',
+      '3 of 4 tasks done',
+    ])
+    expect(page.el('progress-bar')!.value).toBe(0.75)
+    panel.state('stopped', 'stopped')
+    // The run winds down after the click: late reports change nothing.
+    panel.swarm(stats)
+    panel.relay({ type: 'relay-connected', relay: '/ip4/127.0.0.1/tcp/1/ws' })
+    expect([page.text('relay'), page.text('peers'), page.text('job')]).toEqual([
+      'not connected',
+      'none (not contributing)',
+      'none yet',
+    ])
+  })
+
+  it('keeps a refusal in the Relay field when the run stops on it', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    panel.state('starting', 'starting')
+    panel.event({ type: 'refused', code: 'CONTRIBUTOR_BANNED', reason: 'banned' })
+    panel.failed(new Error('CONTRIBUTOR_BANNED: banned'))
+    expect(page.text('relay')).toBe('refused (CONTRIBUTOR_BANNED)')
+    expect(page.text('peers')).toBe('none (not contributing)')
+  })
+})
