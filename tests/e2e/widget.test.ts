@@ -160,6 +160,7 @@ describe('the widget on a third-party page', () => {
       })
       .toBeGreaterThan(0)
     expect(await siteEarned()).toBeGreaterThan(before)
+    await page.screenshot({ path: 'test-results/screenshots/widget-demo-running.png' })
     const after = await counts(page)
     expect(after.workers).toBeGreaterThan(0)
     expect(after.webSockets + after.peerConnections).toBeGreaterThan(0)
@@ -214,6 +215,21 @@ describe('the widget on a third-party page', () => {
     expect(await style(widget(page).locator('p').first(), 'font-family')).toBe('monospace')
     expect(await style(hostButton, 'background-color')).toBe('rgb(255, 0, 0)')
 
+    // Desktop and phone widths: no sideways scrolling; screenshots for CI's artefacts.
+    for (const [name, width, height] of [
+      ['desktop', 1280, 800],
+      ['mobile', 390, 844],
+    ] as const) {
+      await page.setViewportSize({ width, height })
+      expect(await page.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(
+        width,
+      )
+      await page.screenshot({
+        path: `test-results/screenshots/widget-demo-${name}.png`,
+        fullPage: true,
+      })
+    }
+
     // Labels and contrast, as axe-core checks them, in the widget's default and themed looks.
     const axe = await new AxeBuilder({ page }).include('tabswarm-contributor').analyze()
     expect(axe.violations.map((v) => `${v.id}: ${v.help}`)).toEqual([])
@@ -231,6 +247,23 @@ describe('the widget on a third-party page', () => {
           (globalThis as unknown as { __first: unknown }).__first,
       ),
     ).toBe(true)
+    await context.close()
+  })
+
+  it('explains, and offers no Start, in a browser without WebGPU', async () => {
+    const context = await browser.newContext()
+    await context.addInitScript(() => {
+      delete (Navigator.prototype as { gpu?: unknown }).gpu
+    })
+    const page = await context.newPage()
+    const requests: string[] = []
+    page.on('request', (request) => requests.push(new URL(request.url()).pathname))
+    await page.goto(demo.url)
+    await expect
+      .poll(() => widget(page).locator('#status').textContent())
+      .toMatch(/can't lend its GPU: it has no WebGPU/)
+    expect(await widget(page).locator('#start').isDisabled()).toBe(true)
+    expect(requests.filter((path) => path.startsWith('/assets/'))).toEqual([])
     await context.close()
   })
 
