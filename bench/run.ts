@@ -16,6 +16,7 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   swarm: async () => (await import('./areas/swarm.ts')).swarmArea,
   reliability: async () => (await import('./areas/reliability.ts')).reliabilityArea,
   settlement: async () => (await import('./areas/settlement.ts')).settlementArea,
+  widget: async () => (await import('./areas/widget.ts')).widgetArea,
 }
 
 const wanted = process.argv.slice(2)

@@ -14,6 +14,7 @@ import { createApi } from './http/api.ts'
 import { createApiKeyRing, readApiKeysFile } from './http/auth/api-keys.ts'
 import { decideAuthMode } from './http/auth/authenticate.ts'
 import { createWalletAuthenticator } from './http/auth/wallet-auth.ts'
+import { publicAssets } from './http/cross-origin.ts'
 import { createLedger } from './ledger/ledger.ts'
 import { createJsonLogger, type Logger } from './log.ts'
 import { createRelayMetrics } from './metrics/relay-metrics.ts'
@@ -177,6 +178,9 @@ export async function startTabswarm(
     log.info('API authentication required', { apiKeys: keys.size, walletSignatures: true })
   }
   if (existsSync(config.webRoot)) {
+    // The widget's loader, its lazy part and the kernel worker run in other sites' pages.
+    app.use('/widget.js', publicAssets())
+    app.use('/assets/*', publicAssets())
     app.use('/*', serveStatic({ root: relative(process.cwd(), config.webRoot) || '.' }))
   } else {
     log.warn('web assets not built; the contributor page is unavailable', {

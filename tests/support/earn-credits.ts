@@ -13,11 +13,19 @@ import { randomMatrix } from './random-matrix.ts'
  */
 export async function completeSmallMatmul(
   relay: InProcessRelay,
-  options: { seed?: number; signal?: AbortSignal } = {},
+  options: {
+    seed?: number
+    signal?: AbortSignal
+    /**
+     * `[m, k, n]`. The default pays 1 credit; a site's share (10%, rounded down) needs a job
+     * worth 10 or more, e.g. `[256, 128, 192]` (13 credits).
+     */
+    shape?: [number, number, number]
+  } = {},
 ): Promise<string> {
   const signal = options.signal ?? AbortSignal.timeout(120_000)
   const seed = options.seed ?? 1
-  const [m, k, n] = [16, 8, 16]
+  const [m, k, n] = options.shape ?? [16, 8, 16]
   const { coordinator } = relay.running
   const job = coordinator.submitMatmul({
     a: randomMatrix(m, k, seed),

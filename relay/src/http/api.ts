@@ -43,7 +43,7 @@ import type { WalletAuthenticator } from './auth/wallet-auth.ts'
 import { blobResponseStream } from './blob-response-stream.ts'
 import { bodySizeLimit } from './body-size-limit.ts'
 import { clientAddress } from './client-address.ts'
-import { apiCors, type CorsOrigins, localOriginGuard } from './cross-origin.ts'
+import { apiCors, type CorsOrigins, localOriginGuard, publicRead } from './cross-origin.ts'
 import { ApiError, errorResponse } from './error-response.ts'
 import { jobEventsOverSse, jobEventsOverWebSocket } from './job-event-streams.ts'
 import { buildOpenApiDocument } from './openapi.ts'
@@ -213,8 +213,12 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       path: '/v1/swarm',
       summary: 'The relay’s libp2p peer id and multiaddrs, for tabs and workers',
       auth: false,
+      description:
+        'Readable from any origin (Access-Control-Allow-Origin: *), whatever TABSWARM_CORS_ORIGINS says: ' +
+        'the widget on a site’s page asks it where to dial.',
       responses: { 200: json('Where to dial', SwarmSchema) },
     },
+    publicRead(),
     (c) => c.json(options.swarm()),
   )
 

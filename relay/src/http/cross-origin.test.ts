@@ -33,6 +33,21 @@ describe('cross-origin API calls', () => {
     expect(other.headers.get('access-control-allow-origin')).toBeNull()
   })
 
+  it('lets any page read where to dial (/v1/swarm), whatever the listed origins', async () => {
+    for (const corsOrigins of [[], ['https://lab.example']]) {
+      const { app } = createTestApi({ apiKeys: { lab: KEY }, corsOrigins })
+      const swarm = await app.request('/v1/swarm', { headers: { origin: 'https://site.example' } })
+      expect(swarm.status).toBe(200)
+      expect(swarm.headers.get('access-control-allow-origin')).toBe('*')
+      expect(swarm.headers.get('access-control-allow-credentials')).toBeNull()
+      // Only that public read: the rest keeps the listed origins' policy.
+      const health = await app.request('/v1/health', {
+        headers: { origin: 'https://site.example' },
+      })
+      expect(health.headers.get('access-control-allow-origin')).toBeNull()
+    }
+  })
+
   it('sends no CORS headers by default', async () => {
     const { app } = createTestApi({ apiKeys: { lab: KEY } })
     const response = await app.request('/v1/jobs', {

@@ -29,6 +29,35 @@ export function apiCors(origins: CorsOrigins): MiddlewareHandler<ApiEnv> {
   })
 }
 
+/**
+ * Lets any page read a public, read-only answer (`Access-Control-Allow-Origin: *`), whatever
+ * `TABSWARM_CORS_ORIGINS` says: the widget on a site's page asks its relay `GET /v1/swarm`
+ * where to dial, which holds nothing a page could misuse. Only for routes without
+ * authentication that change nothing; no credentials are ever allowed, so a page learns
+ * nothing more than a server-side fetch would.
+ */
+export function publicRead(): MiddlewareHandler {
+  return async (c, next) => {
+    await next()
+    if (c.req.method === 'GET' || c.req.method === 'HEAD')
+      c.res.headers.set('access-control-allow-origin', '*')
+  }
+}
+
+/**
+ * For the relay's static assets a site's page loads: the widget's loader (`/widget.js`), its
+ * lazy part and the kernel worker (`/assets/*`). Module scripts and workers load in CORS
+ * mode, so without these headers a page on another origin cannot run them;
+ * `Cross-Origin-Resource-Policy` lets them load into a page that requires it (COEP).
+ */
+export function publicAssets(): MiddlewareHandler {
+  return async (c, next) => {
+    await next()
+    c.res.headers.set('access-control-allow-origin', '*')
+    c.res.headers.set('cross-origin-resource-policy', 'cross-origin')
+  }
+}
+
 const LOOPBACK_HOST = /^(localhost|127(?:\.\d{1,3}){3}|\[::1\])(?::\d+)?$/i
 
 /**

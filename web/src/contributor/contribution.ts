@@ -57,6 +57,11 @@ export interface ContributionOptions {
    * whenever it is started.
    */
   controls?: ContributionControls | undefined
+  /**
+   * The relay's base URL, asked where to dial (`<relay>/v1/swarm`).
+   * @default './', the relay that served this page; the widget passes its `relay` attribute
+   */
+  relay?: string | URL
 }
 
 /**
@@ -104,7 +109,7 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
       const identity = await loadTabIdentity({ signal: membership.signal })
       const joined = await joinSwarm({
         identity,
-        lookUp: lookUpSwarm,
+        lookUp: (lookUpSignal) => lookUpSwarm(lookUpSignal, options.relay),
         signal: membership.signal,
         onEvent: (event) => hooks.relay(event),
       })

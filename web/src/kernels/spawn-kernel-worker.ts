@@ -9,6 +9,9 @@ import {
   type SpawnedWorker,
 } from '@tabswarm/worker-kernels'
 import { wrap } from 'comlink'
+// The built worker's URL, relative to this module's own (the relay's, for the widget).
+import kernelWorkerUrl from './kernel-worker.ts?worker&url'
+import { startModuleWorker } from './module-worker.ts'
 
 /** Options of `spawnKernelWorker`. */
 export type SpawnKernelWorkerOptions = {
@@ -66,10 +69,7 @@ export function spawnKernelWorker(options: SpawnKernelWorkerOptions = {}): Spawn
   // call's page-side deadline: its 'error' event also fires for errors it survives.
   return createRespawningKernelWorker({
     spawn: () => {
-      const worker = new Worker(new URL('./kernel-worker.ts', import.meta.url), {
-        type: 'module',
-        name: 'tabswarm-kernels',
-      })
+      const worker = startModuleWorker(kernelWorkerUrl, 'tabswarm-kernels')
       return {
         // comlink's Remote drops `run`'s generic; the client restores the result types.
         remote: wrap<KernelWorkerApi>(worker) as unknown as KernelWorkerRemote,

@@ -11,14 +11,20 @@ declare global {
 }
 
 /**
- * Asks the relay that served this page (`GET ./v1/swarm`) for its multiaddrs and the
- * STUN/TURN servers tabs should use. `globalThis.tabswarmConfig.iceServers`, when a page
- * sets it, takes precedence over the relay's list.
+ * Asks a relay (`GET <relay>/v1/swarm`) for its multiaddrs and the STUN/TURN servers tabs
+ * should use: by default the relay that served this page (`./`), or, for the widget on
+ * another site, the relay its `relay` attribute names (whose `/v1/swarm` is readable
+ * cross-origin). `globalThis.tabswarmConfig.iceServers`, when a page sets it, takes
+ * precedence over the relay's list.
  */
-export async function lookUpSwarm(signal: AbortSignal): Promise<SwarmDirectory> {
+export async function lookUpSwarm(
+  signal: AbortSignal,
+  relay: string | URL = './',
+): Promise<SwarmDirectory> {
   const lookup = AbortSignal.any([signal, AbortSignal.timeout(LOOKUP_TIMEOUT_MS)])
-  const response = await fetch('./v1/swarm', { signal: lookup })
-  if (!response.ok) throw new Error(`the relay answered ${response.status} for /v1/swarm`)
+  const url = swarmUrl(relay)
+  const response = await fetch(url, { signal: lookup })
+  if (!response.ok) throw new Error(`the relay answered ${response.status} for ${url}`)
   const body = (await response.json()) as { multiaddrs?: unknown; iceServers?: unknown }
   if (!Array.isArray(body.multiaddrs) || !body.multiaddrs.every((a) => typeof a === 'string')) {
     throw new Error('the relay sent a malformed /v1/swarm answer: multiaddrs')
@@ -36,4 +42,14 @@ export async function lookUpSwarm(signal: AbortSignal): Promise<SwarmDirectory> 
     relayAddrs: body.multiaddrs.map((a: string) => multiaddr(a)),
     iceServers: iceServers.data as RTCIceServer[],
   }
+}
+
+/**
+ * `<relay>/v1/swarm`, the relay's own base kept (`https://host/tabswarm` is a relay mounted
+ * under a path): `./` is the page's own relay.
+ */
+export function swarmUrl(relay: string | URL): string {
+  const base = new URL(String(relay), globalThis.location?.href)
+  if (!base.pathname.endsWith('/')) base.pathname += '/'
+  return new URL('v1/swarm', base).href
 }

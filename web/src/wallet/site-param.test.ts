@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { siteFromQuery } from './site-param.ts'
+import { parseSiteAddress, siteFromQuery } from './site-param.ts'
 
 describe('siteFromQuery: the ?site= a widget opens the page with', () => {
   it('takes a valid address, checksummed, whatever its case', () => {
@@ -21,5 +21,15 @@ describe('siteFromQuery: the ?site= a widget opens the page with', () => {
     const parsed = siteFromQuery(search)
     expect(parsed.site).toBeUndefined()
     expect(parsed.error).toMatch(error)
+  })
+})
+
+describe('parseSiteAddress: the site attribute of the widget', () => {
+  it('checks the attribute as the page checks ?site=', () => {
+    expect(parseSiteAddress(' 0x70997970c51812dc3a010c7d01b50e0d17dc79c8'.trim())).toEqual({
+      site: '0x70997970C51812dc3A010C7d01b50e0d17dc79C8',
+    })
+    expect(parseSiteAddress(null)).toEqual({ site: undefined })
+    expect(parseSiteAddress('0x12').error).toMatch(/"0x12" is not a 0x-prefixed 20-byte address/)
   })
 })
