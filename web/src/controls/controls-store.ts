@@ -1,4 +1,5 @@
-import { openDB } from 'idb'
+import { indexedDbStore } from '../wallet/indexed-db-store.ts'
+import type { KeyValueStore } from '../wallet/key-value-store.ts'
 import { type ContributorControls, normalizeControls } from './controls.ts'
 
 /** How long reading or writing the controls may take before the page goes on without. */
@@ -11,39 +12,17 @@ export interface ControlsBackend {
 }
 
 /** IndexedDB database of the contributor's controls, apart from the wallet's and the identity's. */
-const DB_NAME = 'tabswarm-controls'
-const STORE = 'controls'
+const CONTROLS_DB = { database: 'tabswarm-controls', store: 'controls' } as const
 /** One record: the controls of this browser profile (shared by its tabs). */
 const KEY = 'controls'
 
-/**
- * The controls in IndexedDB. Opens the database per call and closes it after, so no tab
- * holds a connection that would block a later version's upgrade in another.
- */
-export function indexedDbControlsBackend(): ControlsBackend {
-  const open = () =>
-    openDB(DB_NAME, 1, {
-      upgrade(database) {
-        database.createObjectStore(STORE)
-      },
-    })
+/** The controls as one record of a key-value store (in the page, IndexedDB's). */
+export function indexedDbControlsBackend(
+  store: KeyValueStore = indexedDbStore(CONTROLS_DB),
+): ControlsBackend {
   return {
-    async read() {
-      const db = await open()
-      try {
-        return await db.get(STORE, KEY)
-      } finally {
-        db.close()
-      }
-    },
-    async write(value) {
-      const db = await open()
-      try {
-        await db.put(STORE, value, KEY)
-      } finally {
-        db.close()
-      }
-    },
+    read: () => store.get(KEY),
+    write: (value) => store.put(KEY, value),
   }
 }
 

@@ -2,15 +2,18 @@ import { openDB } from 'idb'
 import type { KeyValueStore } from './key-value-store.ts'
 
 /** IndexedDB database and store of the page's wallet state, apart from the libp2p identity's. */
-const DB_NAME = 'tabswarm-wallet'
-const STORE = 'wallet'
+const WALLET_DB = { database: 'tabswarm-wallet', store: 'wallet' } as const
 
 /**
- * The page's wallet state in IndexedDB, shared by every tab of the browser profile. Opens the
+ * A key-value store in IndexedDB, shared by every tab of the browser profile: by default the
+ * page's wallet state; the controls keep theirs in a database of their own. Opens the
  * database per call and closes it after, so a tab holds no connection that would block a
  * later version's upgrade in another tab.
  */
-export function indexedDbStore(): KeyValueStore {
+export function indexedDbStore(
+  where: { database: string; store: string } = WALLET_DB,
+): KeyValueStore {
+  const { database: DB_NAME, store: STORE } = where
   const open = () =>
     openDB(DB_NAME, 1, {
       upgrade(database) {
