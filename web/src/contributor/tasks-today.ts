@@ -1,3 +1,4 @@
+import { untilAborted } from '@tabswarm/sdk/contributor'
 import type { KeyValueStore } from '../wallet/key-value-store.ts'
 
 /** The store key: one record, replaced when the day changes. */
@@ -35,22 +36,17 @@ export function localDay(date: Date): string {
 export function createTasksToday(options: TasksTodayOptions) {
   const { store, now = () => new Date(), timeoutMs = DEFAULT_TIMEOUT_MS } = options
 
-  const bounded = <T>(work: Promise<T>, signal?: AbortSignal): Promise<T> => {
+  const bounded = async <T>(work: Promise<T>, signal?: AbortSignal): Promise<T> => {
     const deadline = AbortSignal.timeout(timeoutMs)
-    const stop = signal ? AbortSignal.any([signal, deadline]) : deadline
-    return new Promise<T>((resolve, reject) => {
-      const onAbort = () =>
-        reject(
-          stop.reason instanceof DOMException && stop.reason.name === 'TimeoutError'
-            ? new Error(
-                `the browser's storage did not answer within ${timeoutMs} ms: the count of tasks done today is not kept (close other tabs of this site, or reload)`,
-              )
-            : stop.reason,
+    try {
+      return await untilAborted(work, signal ? AbortSignal.any([signal, deadline]) : deadline)
+    } catch (err) {
+      if (deadline.aborted && !signal?.aborted)
+        throw new Error(
+          `the browser's storage did not answer within ${timeoutMs} ms: the count of tasks done today is not kept (close other tabs of this site, or reload)`,
         )
-      if (stop.aborted) return onAbort()
-      stop.addEventListener('abort', onAbort, { once: true })
-      work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onAbort))
-    })
+      throw err
+    }
   }
 
   const read = async (signal?: AbortSignal): Promise<number> => {

@@ -1,3 +1,4 @@
+import { untilAborted } from '@tabswarm/sdk/contributor'
 import { indexedDbStore } from '../wallet/indexed-db-store.ts'
 import type { KeyValueStore } from '../wallet/key-value-store.ts'
 import { type ContributorControls, normalizeControls } from './controls.ts'
@@ -39,15 +40,8 @@ export function memoryControlsBackend(initial?: unknown): ControlsBackend & { va
 }
 
 /** Settles with `work`, or rejects once `signal` aborts or `timeoutMs` passes. */
-function bounded<T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> {
-  const stop = AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)])
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => reject(stop.reason)
-    if (stop.aborted) return onAbort()
-    stop.addEventListener('abort', onAbort, { once: true })
-    work.then(resolve, reject).finally(() => stop.removeEventListener('abort', onAbort))
-  })
-}
+const bounded = <T>(work: Promise<T>, signal: AbortSignal, timeoutMs: number): Promise<T> =>
+  untilAborted(work, AbortSignal.any([signal, AbortSignal.timeout(timeoutMs)]))
 
 /** Options of `loadControls` and `saveControls`. */
 export interface ControlsStorageOptions {
