@@ -30,6 +30,44 @@ export const JobStatusSchema = z.enum(['running', 'completed', 'failed', 'cancel
 /** Where a job is in its life: running, then completed, failed or cancelled. */
 export type JobStatus = z.infer<typeof JobStatusSchema>
 
+/**
+ * Why a running job is not further along right now, from the first that applies:
+ *
+ * - `no-contributors`: no contributor is online;
+ * - `no-capable-contributors`: contributors are online, but none can run this job's tasks
+ *   (their adapter's limits, a memory cap below a task's, custom kernels opted out);
+ * - `second-opinion`: results are in for `tasks` tasks, each waiting for an agreeing result
+ *   from a different contributor (newcomers' work is checked by replication), and no
+ *   contributor who may give one is free;
+ * - `contributors-busy`: the contributors who could run it are all computing other jobs';
+ * - `computing`: `tasks` tasks are leased and being computed: the job is moving;
+ * - `confirmation`: every task has a result; `tasks` accepted on a contributor's
+ *   credibility alone await the check that confirms them before they are published.
+ */
+export const WaitingReasonSchema = z.enum([
+  'no-contributors',
+  'no-capable-contributors',
+  'second-opinion',
+  'contributors-busy',
+  'computing',
+  'confirmation',
+])
+/** Why a running job is not further along (see {@link WaitingReasonSchema}). */
+export type WaitingReason = z.infer<typeof WaitingReasonSchema>
+
+/** What a running job is waiting for, as the relay sees it now. */
+export const JobWaitingSchema = z.looseObject({
+  reason: WaitingReasonSchema,
+  tasks: z.number().int().meta({ description: 'How many of the job’s tasks the reason concerns' }),
+  contributorsOnline: z.number().int(),
+  message: z.string().meta({
+    description:
+      'For people, one line: e.g. "3 tasks await a second opinion from another contributor; 1 contributor online"',
+  }),
+})
+/** What a running job is waiting for (see {@link WaitingReasonSchema}). */
+export type JobWaiting = z.infer<typeof JobWaitingSchema>
+
 /** What the HTTP API and the SDK see of a job. Loose: a newer relay may add fields. */
 export const JobViewSchema = z.looseObject({
   id: JobIdSchema,
@@ -63,6 +101,10 @@ export const JobViewSchema = z.looseObject({
   createdAt: z.number().meta({ description: 'ms since the epoch' }),
   finishedAt: z.number().optional(),
   error: z.string().optional(),
+  waiting: JobWaitingSchema.optional().meta({
+    description:
+      'Running jobs only: what the job is waiting for now. A progress event is sent when it changes.',
+  }),
 })
 /** What the HTTP API and the SDK see of a job. Plain data, safe to serialise. */
 export type JobView = z.infer<typeof JobViewSchema>

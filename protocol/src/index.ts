@@ -24,9 +24,11 @@ export type {
   JobQuote,
   JobStatus,
   JobView,
+  JobWaiting,
   ResultsPage,
   TaskResultRecord,
   VerificationMethod,
+  WaitingReason,
 } from './api-views.ts'
 export {
   AccountViewSchema,
@@ -39,9 +41,11 @@ export {
   JobQuoteSchema,
   JobStatusSchema,
   JobViewSchema,
+  JobWaitingSchema,
   ResultsPageSchema,
   TaskResultRecordSchema,
   VerificationMethodSchema,
+  WaitingReasonSchema,
 } from './api-views.ts'
 export type {
   BlobReader,
@@ -139,6 +143,19 @@ export {
 export type { IceServer } from './ice-server.ts'
 export { IceServerSchema, IceServersSchema } from './ice-server.ts'
 export type {
+  JobDetail,
+  JobSample,
+  TaskStates,
+  VerificationOutcomes,
+} from './job-detail.ts'
+export {
+  JobDetailSchema,
+  JobSampleSchema,
+  MAX_JOB_HISTORY_SAMPLES,
+  TaskStatesSchema,
+  VerificationOutcomesSchema,
+} from './job-detail.ts'
+export type {
   CustomJobSpec,
   CustomProgram,
   CustomTask,
@@ -222,6 +239,8 @@ export {
   WorkRequestSchema,
   WorkResponseSchema,
 } from './messages.ts'
+export type { ComputeHour, NetworkStats } from './network-stats.ts'
+export { ComputeHourSchema, NetworkStatsSchema, STATS_HOURS } from './network-stats.ts'
 export type { NdArray, NpyHeader } from './npy/npy.ts'
 export {
   checkNpyDataSize,
