@@ -14,6 +14,7 @@ describe('@tabswarm/sdk entry points', () => {
         "ClaimRevertedError",
         "ClaimTimeoutError",
         "InvalidInputError",
+        "JobAbortedError",
         "JobFailedError",
         "NothingToClaimError",
         "NpyError",

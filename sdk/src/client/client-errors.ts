@@ -1,4 +1,4 @@
-import { type ApiErrorCode, TabswarmError } from '@tabswarm/protocol'
+import { type ApiErrorCode, type JobView, TabswarmError } from '@tabswarm/protocol'
 
 /** The relay could not be reached at all (refused, DNS, timeout before any response). */
 export class RelayUnreachableError extends TabswarmError {
@@ -77,5 +77,30 @@ export class InvalidInputError extends TabswarmError {
   override name = 'InvalidInputError' as const
   constructor(message: string) {
     super(message, { code: 'INVALID_INPUT' })
+  }
+}
+
+/**
+ * A wait that was aborted (the caller's signal, or its timeout) after the job was submitted:
+ * the job was cancelled on the relay, and `job` is its state after that, so a caller can say
+ * what was refunded. `job.status` is `cancelled`, or `completed`/`failed` when the job ended
+ * before the cancel reached the relay (nothing was cancelled then); `job` is undefined when
+ * the relay could not be asked. `cause` is the signal's reason; the message starts with it.
+ */
+export class JobAbortedError extends TabswarmError {
+  override name = 'JobAbortedError' as const
+  readonly jobId: string
+  readonly job: JobView | undefined
+  constructor(jobId: string, reason: unknown, job: JobView | undefined) {
+    const why = reason instanceof Error ? reason.message : String(reason)
+    const what =
+      job == null
+        ? `job ${jobId} may still be running (the relay could not be asked to cancel it)`
+        : job.status === 'cancelled'
+          ? `job ${jobId} cancelled`
+          : `job ${jobId} had already ${job.status}`
+    super(`${why}; ${what}`, { code: 'JOB_ABORTED', cause: reason })
+    this.jobId = jobId
+    this.job = job
   }
 }

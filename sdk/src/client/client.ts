@@ -4,10 +4,12 @@ import {
   accountCredits,
   type CustomProgram,
   type CustomTask,
+  type JobDetail,
   type JobQuote,
   type JobSpec,
   type JobView,
   type NdArray,
+  type NetworkStats,
   type TensorDtype,
   type TensorRef,
 } from '@tabswarm/protocol'
@@ -130,13 +132,27 @@ export interface TabswarmClient extends SettlementApi {
    */
   getJob(id: string, options?: CallOptions): Promise<JobView>
   /**
-   * Your jobs, newest first.
+   * One job in detail: tasks by state, verification outcomes, credits, timings, throughput
+   * and recent history; the same as `client.job(id).detail()`.
+   *
+   * @example
+   * const { tasks, verification } = await client.jobDetail(id) // tasks.awaitingSecondOpinion, verification.freivalds, …
+   */
+  jobDetail(id: string, options?: CallOptions): Promise<JobDetail>
+  /**
+   * Your jobs, newest first; `idPrefix` keeps those whose id starts with it (1 to 64 of
+   * `[A-Za-z0-9_-]`), to resolve a short id as git does.
    *
    * @example
    * const running = await client.listJobs({ status: 'running', limit: 10 })
+   * const [only, another] = await client.listJobs({ idPrefix: 'j_2x9', limit: 2 })
    */
   listJobs(
-    options?: CallOptions & { status?: JobView['status'] | undefined; limit?: number | undefined },
+    options?: CallOptions & {
+      status?: JobView['status'] | undefined
+      limit?: number | undefined
+      idPrefix?: string | undefined
+    },
   ): Promise<JobView[]>
   /**
    * Cancels a job: its tasks stop and what it did not spend is refunded. The same as
@@ -155,6 +171,15 @@ export interface TabswarmClient extends SettlementApi {
    * const { balance, earned, pending } = await client.account('0x1234…')
    */
   account(address: string, options?: CallOptions): Promise<AccountCredits>
+  /**
+   * The relay's public figures (`GET /v1/stats`, no credentials needed): contributors online
+   * and their GFLOP/s, compute done (total and per hour), jobs by status, credits paid and
+   * settled.
+   *
+   * @example
+   * const { contributors, compute } = await client.stats() // contributors.online, compute.totalGflop
+   */
+  stats(options?: CallOptions): Promise<NetworkStats>
   /**
    * Computes `a · b` on the swarm, verified tile by tile.
    *
@@ -246,10 +271,17 @@ export function createClient(options: ClientOptions): TabswarmClient {
     job: handleOf,
     getJob: (id, { signal } = {}) => handleOf(id).status({ signal }),
 
-    async listJobs({ signal, status, limit } = {}) {
+    jobDetail: (id, { signal } = {}) => handleOf(id).detail({ signal }),
+
+    async listJobs({ signal, status, limit, idPrefix } = {}) {
+      if (idPrefix != null && !ID_PREFIX.test(idPrefix))
+        throw new InvalidInputError(
+          `idPrefix must be 1 to 64 letters, digits, '_' or '-', got "${idPrefix.slice(0, 80)}"`,
+        )
       const query = new URLSearchParams()
       if (status) query.set('status', status)
       if (limit) query.set('limit', String(limit))
+      if (idPrefix) query.set('idPrefix', idPrefix)
       const suffix = query.size > 0 ? `?${query}` : ''
       return (await transport.json<{ jobs: JobView[] }>(`/jobs${suffix}`, { signal })).jobs
     },
@@ -261,6 +293,8 @@ export function createClient(options: ClientOptions): TabswarmClient {
         .json<AccountView>(`/accounts/${encodeURIComponent(address)}`, { signal })
         // Decimal strings on the wire (JSON has no bigint), exact integers here.
         .then(accountCredits),
+
+    stats: ({ signal } = {}) => transport.json<NetworkStats>('/stats', { signal }),
 
     async matmul(a, b, matmulOptions = {}) {
       const { signal: callerSignal, onProgress, timeoutMs, ...common } = matmulOptions
@@ -347,6 +381,9 @@ export function createClient(options: ClientOptions): TabswarmClient {
   return client
 }
 
+/** What the relay accepts as a job id prefix (`GET /v1/jobs?idPrefix=`). */
+const ID_PREFIX = /^[A-Za-z0-9_-]{1,64}$/
+
 /** A float32 2-D matrix with no empty dimension, or `InvalidInputError` naming `name`. */
 export function checkMatrix(name: string, x: TensorLike): NdArray<'float32'> {
   const array = toNdArray(name, x)
@@ -364,11 +401,15 @@ export type {
   AccountCredits,
   AccountView,
   CustomProgram,
+  JobDetail,
   JobQuote,
   JobSpec,
   JobView,
+  JobWaiting,
+  NetworkStats,
   TensorRef,
   VerificationPolicy,
+  WaitingReason,
 } from '@tabswarm/protocol'
 export type {
   JobHandle,

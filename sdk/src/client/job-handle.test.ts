@@ -1,6 +1,12 @@
 import type { JobView } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
-import { BlobIntegrityError, JobFailedError, RelayUnreachableError } from './client-errors.ts'
+import {
+  ApiRequestError,
+  BlobIntegrityError,
+  JobAbortedError,
+  JobFailedError,
+  RelayUnreachableError,
+} from './client-errors.ts'
 import { createTransport, type RequestOptions, type Transport } from './http-transport.ts'
 import { createJobHandle, downloadTensor } from './job-handle.ts'
 
@@ -240,6 +246,58 @@ describe('job handle event stream', () => {
     )
     setTimeout(() => stop.abort(new Error('stop now')), 50)
     await expect(reading).rejects.toThrow('stop now')
+  })
+})
+
+describe('job handle wait, aborted', () => {
+  /** A stream that holds one running state, and JSON answers from `answer` (cancel, status). */
+  function held(answer: (path: string) => unknown) {
+    const { transport } = fakeTransport([
+      { chunks: [[0, stateEvent('progress', job('running'))]], hold: true },
+    ])
+    const asked: string[] = []
+    transport.json = async <T>(path: string) => {
+      asked.push(path)
+      const value = answer(path)
+      if (value instanceof Error) throw value
+      return value as T
+    }
+    return { handle: createJobHandle(transport, 'j1', { ...fast, idleTimeoutMs: 60_000 }), asked }
+  }
+
+  it('cancels the job and rejects with JobAbortedError: the cancelled view, the reason as cause', async () => {
+    const cancelled = { ...job('cancelled', 1), credits: { budget: '300', spent: '100', refunded: '200' } }
+    const { handle, asked } = held(() => cancelled)
+    const stop = new AbortController()
+    const reason = new Error('stop now')
+    setTimeout(() => stop.abort(reason), 30)
+    const err = await handle.wait({ signal: stop.signal }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(JobAbortedError)
+    expect((err as JobAbortedError).message).toMatch(/^stop now; job j1 cancelled/)
+    expect((err as JobAbortedError).cause).toBe(reason)
+    expect((err as JobAbortedError).job).toEqual(cancelled)
+    expect(asked).toEqual(['/jobs/j1/cancel'])
+  })
+
+  it('a job that ended first (409 JOB_FINISHED): the error carries its final state', async () => {
+    const { handle, asked } = held((path) =>
+      path.endsWith('/cancel')
+        ? new ApiRequestError(409, 'JOB_FINISHED', 'job j1 already completed; nothing to cancel')
+        : job('completed', 3),
+    )
+    const err = await handle.wait({ timeoutMs: 30 }).catch((e: unknown) => e)
+    expect(err).toBeInstanceOf(JobAbortedError)
+    expect((err as JobAbortedError).job?.status).toBe('completed')
+    expect((err as JobAbortedError).message).toMatch(/job j1 had already completed/)
+    expect(((err as JobAbortedError).cause as Error).name).toBe('TimeoutError')
+    expect(asked).toEqual(['/jobs/j1/cancel', '/jobs/j1'])
+  })
+
+  it('a relay that cannot be asked: no view, and the message says the job may still run', async () => {
+    const { handle } = held(() => new RelayUnreachableError('http://relay.test', new Error('ECONNREFUSED')))
+    const err = await handle.wait({ timeoutMs: 30 }).catch((e: unknown) => e)
+    expect((err as JobAbortedError).job).toBeUndefined()
+    expect((err as JobAbortedError).message).toMatch(/may still be running/)
   })
 })
 

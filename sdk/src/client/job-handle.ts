@@ -1,4 +1,5 @@
 import {
+  type JobDetail,
   type JobView,
   type NdArray,
   sha256Hex,
@@ -18,6 +19,7 @@ import {
 import {
   ApiRequestError,
   BlobIntegrityError,
+  JobAbortedError,
   JobFailedError,
   RelayResponseError,
   RelayUnreachableError,
@@ -47,7 +49,11 @@ export interface WaitOptions {
   signal?: AbortSignal | undefined
   /** Gives up (and cancels the job) after this long. @default no limit beyond the signal */
   timeoutMs?: number | undefined
-  /** Called with the job's state each time it changes. */
+  /**
+   * Called with the job's state each time it changes. A running job's `waiting` says what it
+   * waits for (no contributors online, a second opinion, busy contributors…); a new state
+   * arrives when that changes, even if no task moved.
+   */
   onProgress?: ((job: JobView) => void) | undefined
 }
 
@@ -58,7 +64,8 @@ export interface ResultsOptions {
   after?: number
   /**
    * Called with the job's state each time it changes, the terminal state last: what a
-   * finished job spent and refunded, without asking again.
+   * finished job spent and refunded, without asking again. While it runs, `waiting` says what
+   * it waits for (see `JobView.waiting`).
    */
   onProgress?: ((job: JobView) => void) | undefined
 }
@@ -78,6 +85,14 @@ export interface JobHandle {
    * const { status, tasks, credits } = await job.status()
    */
   status(options?: { signal?: AbortSignal | undefined }): Promise<JobView>
+  /**
+   * The job in detail: tasks by state, verification outcomes, timings, throughput and recent
+   * history (`GET /v1/jobs/:id/detail`).
+   *
+   * @example
+   * const { tasks, verification, throughput } = await job.detail()
+   */
+  detail(options?: { signal?: AbortSignal | undefined }): Promise<JobDetail>
   /**
    * The job's state each time it changes, ending with the terminal state (completed,
    * failed or cancelled). Follows the relay's event stream, reconnecting when it drops.
@@ -104,7 +119,9 @@ export interface JobHandle {
   resultRefs(options?: ResultsOptions): AsyncGenerator<JobResult<TensorRef>>
   /**
    * Resolves with the completed job; rejects with `JobFailedError` when it fails or is
-   * cancelled. An abort or a timeout cancels the job on the relay before rejecting.
+   * cancelled. An abort or a timeout cancels the job on the relay, then rejects with
+   * `JobAbortedError`: its `job` is the state after the cancel (what was refunded), its
+   * `cause` the signal's reason.
    *
    * @example
    * const done = await job.wait({ timeoutMs: 600_000, onProgress: (j) => bar.update(j.tasks.accepted, j.tasks.total) })
@@ -250,6 +267,7 @@ export function createJobHandle(
     id,
     ...(submitted != null ? { submitted } : {}),
     status: ({ signal } = {}) => transport.json<JobView>(path, { signal }),
+    detail: ({ signal } = {}) => transport.json<JobDetail>(`${path}/detail`, { signal }),
 
     async *progress({ signal } = {}) {
       for await (const event of events(signal, { statesOnly: true })) {
@@ -290,10 +308,8 @@ export function createJobHandle(
           onProgress?.(job)
         }
       } catch (err) {
-        if (stop?.aborted) {
-          await handle.cancel().catch(() => undefined)
-          throw stop.reason
-        }
+        if (stop?.aborted) throw new JobAbortedError(id, stop.reason, await cancelAfterAbort())
+
         throw err
       }
       // progress() ends only after yielding the terminal state (or throws), so `last` is it.
@@ -304,6 +320,21 @@ export function createJobHandle(
 
     cancel: ({ signal } = {}) =>
       transport.json<JobView>(`${path}/cancel`, { method: 'POST', signal }),
+  }
+
+  /**
+   * Cancels the job after the caller gave up on it, and says how it stands: cancelled, or
+   * already ended when the relay answers `JOB_FINISHED` (the job won the race). Undefined
+   * when the relay cannot be asked; each request is bounded by the transport's timeout.
+   */
+  async function cancelAfterAbort(): Promise<JobView | undefined> {
+    try {
+      return await handle.cancel()
+    } catch (err) {
+      if (err instanceof ApiRequestError && err.code === 'JOB_FINISHED')
+        return handle.status().catch(() => undefined)
+      return undefined
+    }
   }
   return handle
 }
