@@ -1,4 +1,5 @@
 import { MAX_BUDGET } from '@tabswarm/protocol'
+import type { NpyCast } from './npy-float64.ts'
 import { UsageError } from './usage-error.ts'
 
 /**
@@ -44,3 +45,14 @@ export function jobFlagsHelp(defaultTimeoutSeconds: number): string {
   return `  --budget <credits>   most credits the job may spend (default: its quote)
   --timeout <sec>      give up (and cancel the job) after this long (default ${defaultTimeoutSeconds})`
 }
+
+/** `--cast float32`: read float64 `.npy` inputs as float32; undefined when absent. */
+export function castFlag(text: string | undefined): NpyCast | undefined {
+  if (text == null) return undefined
+  if (text !== 'float32')
+    throw new UsageError(`--cast takes float32 (float64 inputs read as float32), got "${text}"`)
+  return text
+}
+
+/** Help line for `--cast`, aligned with the other options. */
+export const castFlagHelp = `  --cast float32       read float64 .npy inputs as float32 (about 7 significant digits)`

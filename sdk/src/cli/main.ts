@@ -1,5 +1,5 @@
 import { RelayRefusalError, TabswarmError } from '@tabswarm/protocol'
-import { RelayUnreachableError } from '../client/client-errors.ts'
+import { ApiRequestError, JobAbortedError, RelayUnreachableError } from '../client/client-errors.ts'
 import { apiKeyCommand, apiKeyHelp } from './commands/api-key.ts'
 import { cancelCommand, cancelHelp } from './commands/cancel.ts'
 import { claimCommand, claimHelp } from './commands/claim.ts'
@@ -12,6 +12,7 @@ import { runCommand, runHelp } from './commands/run.ts'
 import { startCommand, startHelp } from './commands/start.ts'
 import { workerCommand, workerHelp } from './commands/worker.ts'
 import { ExitCode } from './exit-codes.ts'
+import { describeAbortedJob } from './job-summary.ts'
 import { UsageError } from './usage-error.ts'
 
 const help = `Usage: tabswarm <command> [options]
@@ -67,7 +68,33 @@ function exitCodeOf(err: unknown): number {
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return ExitCode.BAD_INPUT
   if (err instanceof TabswarmError && (code === 'INVALID_INPUT' || code === 'INVALID_JOB'))
     return ExitCode.BAD_INPUT
+  // The relay refused what was sent (a malformed id, a job too large): the input is bad.
+  if (err instanceof ApiRequestError && [400, 413, 422].includes(err.status))
+    return ExitCode.BAD_INPUT
   return ExitCode.FAILURE
+}
+
+/** The names the relay's validation paths (`path.id: …`) stand for on the command line. */
+const ARGUMENT_NAMES: Record<string, string> = { id: 'job id', address: 'address' }
+
+/**
+ * An error's message for the one line on stderr. The relay names a refused field by where it
+ * was in the request (`path.address: expected …`, from zod); a command-line user knows it as
+ * the argument, so that is what the line says.
+ */
+function messageOf(err: unknown): string {
+  const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!
+  if (!(err instanceof ApiRequestError)) return message
+  return message.replace(
+    /^(?:path|query)\.([A-Za-z]+): /,
+    (_, field: string) => `${ARGUMENT_NAMES[field] ?? field}: `,
+  )
+}
+
+/** `timed out` for an AbortSignal.timeout's reason, else the reason's message. */
+function abortReason(reason: unknown): string {
+  if ((reason as { name?: unknown })?.name === 'TimeoutError') return 'timed out (--timeout)'
+  return reason instanceof Error ? reason.message : String(reason)
 }
 
 /**
@@ -112,12 +139,19 @@ export async function main(argv: string[]): Promise<number> {
   try {
     return await command.run(rest, controller.signal)
   } catch (err) {
+    // A job the command submitted, cancelled because of Ctrl-C or its --timeout: say what
+    // was refunded (or that it had ended first).
+    if (err instanceof JobAbortedError) {
+      const interrupted = controller.signal.aborted
+      const why = interrupted ? 'interrupted' : `error: ${abortReason(err.cause)}`
+      process.stderr.write(`tabswarm: ${why}; ${describeAbortedJob(err)}\n`)
+      return interrupted ? ExitCode.INTERRUPTED : ExitCode.FAILURE
+    }
     if (controller.signal.aborted) {
       process.stderr.write('tabswarm: interrupted\n')
       return ExitCode.INTERRUPTED
     }
-    const message = err instanceof Error ? err.message : String(err)
-    process.stderr.write(`tabswarm: error: ${message.split('\n')[0]}\n`)
+    process.stderr.write(`tabswarm: error: ${messageOf(err)}\n`)
     if (process.env.TABSWARM_DEBUG) console.error(err)
     return exitCodeOf(err)
   } finally {

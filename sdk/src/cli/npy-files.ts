@@ -8,13 +8,23 @@ import {
   parseNpy,
   parseNpyHeader,
 } from '@tabswarm/protocol'
+import { castFloat64ToFloat32, float64Header, float64Refusal, type NpyCast } from './npy-float64.ts'
 import { UsageError } from './usage-error.ts'
 
 /**
  * `.npy` files as command inputs: every problem (missing, unreadable, malformed, an
  * unsupported dtype) is a `UsageError` whose message names the file and, when given, the
- * argument it was passed as.
+ * argument it was passed as. float64 files are refused with the fix, or read as float32
+ * with `cast: 'float32'` (see npy-float64.ts); `onCast` is told each file cast.
  */
+
+/** How a command reads its `.npy` inputs. */
+export interface NpyReadOptions {
+  /** `--cast float32`: read float64 files as float32. */
+  cast?: NpyCast | undefined
+  /** Called for each float64 file read as float32 (to warn once). */
+  onCast?: ((path: string) => void) | undefined
+}
 
 function unreadable(path: string, label: string | undefined, err: unknown): UsageError {
   const code = (err as NodeJS.ErrnoException).code
@@ -25,7 +35,11 @@ function unreadable(path: string, label: string | undefined, err: unknown): Usag
 }
 
 /** Reads and parses a whole `.npy` file. */
-export async function readNpyFile(path: string, label?: string): Promise<NdArray> {
+export async function readNpyFile(
+  path: string,
+  label?: string,
+  { cast, onCast }: NpyReadOptions = {},
+): Promise<NdArray> {
   let bytes: Uint8Array
   try {
     bytes = await readFile(path)
@@ -33,7 +47,13 @@ export async function readNpyFile(path: string, label?: string): Promise<NdArray
     throw unreadable(path, label, err)
   }
   try {
-    return parseNpy(bytes)
+    const float64 = float64Header(bytes)
+    if (float64 == null) return parseNpy(bytes)
+    if (cast !== 'float32') throw new Error(float64Refusal())
+    checkNpyDataSize({ ...float64.header, dataBytes: float64.float64Bytes }, bytes.byteLength)
+    const array = castFloat64ToFloat32(bytes, float64.header)
+    onCast?.(path)
+    return array
   } catch (err) {
     throw new UsageError(`${label ? `${label}: ` : ''}${path}: ${(err as Error).message}`)
   }
@@ -43,7 +63,11 @@ export async function readNpyFile(path: string, label?: string): Promise<NdArray
  * Reads only the header of a `.npy` file, and checks the file holds exactly the data it
  * declares: a cheap check of every input before anything is uploaded.
  */
-export async function readNpyFileHeader(path: string, label?: string): Promise<NpyHeader> {
+export async function readNpyFileHeader(
+  path: string,
+  label?: string,
+  { cast }: Pick<NpyReadOptions, 'cast'> = {},
+): Promise<NpyHeader> {
   let file: Awaited<ReturnType<typeof open>>
   try {
     file = await open(path, 'r')
@@ -58,9 +82,15 @@ export async function readNpyFileHeader(path: string, label?: string): Promise<N
     }
     const { size } = await file.stat()
     try {
-      const header = parseNpyHeader(
-        await read(Math.min(size, npyHeaderBytes(await read(NPY_PREFIX_BYTES)))),
-      )
+      const bytes = await read(Math.min(size, npyHeaderBytes(await read(NPY_PREFIX_BYTES))))
+      const float64 = float64Header(bytes)
+      if (float64 != null) {
+        if (cast !== 'float32') throw new Error(float64Refusal())
+        // The float32 it will become; the file must hold the float64 it declares.
+        checkNpyDataSize({ ...float64.header, dataBytes: float64.float64Bytes }, size)
+        return float64.header
+      }
+      const header = parseNpyHeader(bytes)
       checkNpyDataSize(header, size)
       return header
     } catch (err) {

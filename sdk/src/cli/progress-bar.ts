@@ -23,13 +23,16 @@ export function createProgressBar(
   { enabled = stream.isTTY === true }: { enabled?: boolean } = {},
 ): ProgressBar {
   let last = 0
+  let lastNote: string | undefined
   let drawn = false
   return {
     update(done, total, note) {
       if (!enabled) return
       const now = performance.now()
-      if (done < total && now - last < MIN_INTERVAL_MS) return
+      // A new note (what the job waits for) is drawn at once; counts are throttled.
+      if (done < total && note === lastNote && now - last < MIN_INTERVAL_MS) return
       last = now
+      lastNote = note
       const fraction = total > 0 ? Math.min(1, done / total) : 0
       const filled = Math.round(fraction * WIDTH)
       const bar = `${'#'.repeat(filled)}${'.'.repeat(WIDTH - filled)}`

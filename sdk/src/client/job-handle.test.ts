@@ -266,7 +266,10 @@ describe('job handle wait, aborted', () => {
   }
 
   it('cancels the job and rejects with JobAbortedError: the cancelled view, the reason as cause', async () => {
-    const cancelled = { ...job('cancelled', 1), credits: { budget: '300', spent: '100', refunded: '200' } }
+    const cancelled = {
+      ...job('cancelled', 1),
+      credits: { budget: '300', spent: '100', refunded: '200' },
+    }
     const { handle, asked } = held(() => cancelled)
     const stop = new AbortController()
     const reason = new Error('stop now')
@@ -294,7 +297,9 @@ describe('job handle wait, aborted', () => {
   })
 
   it('a relay that cannot be asked: no view, and the message says the job may still run', async () => {
-    const { handle } = held(() => new RelayUnreachableError('http://relay.test', new Error('ECONNREFUSED')))
+    const { handle } = held(
+      () => new RelayUnreachableError('http://relay.test', new Error('ECONNREFUSED')),
+    )
     const err = await handle.wait({ timeoutMs: 30 }).catch((e: unknown) => e)
     expect((err as JobAbortedError).job).toBeUndefined()
     expect((err as JobAbortedError).message).toMatch(/may still be running/)

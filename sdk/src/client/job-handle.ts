@@ -16,6 +16,7 @@ import {
   MAX_EVENT_STREAM_BACKOFF_MS,
   MAX_EVENT_STREAM_RETRIES,
 } from '../constants.ts'
+import { cancelAfterAbort } from './cancel-after-abort.ts'
 import {
   ApiRequestError,
   BlobIntegrityError,
@@ -308,7 +309,8 @@ export function createJobHandle(
           onProgress?.(job)
         }
       } catch (err) {
-        if (stop?.aborted) throw new JobAbortedError(id, stop.reason, await cancelAfterAbort())
+        if (stop?.aborted)
+          throw new JobAbortedError(id, stop.reason, await cancelAfterAbort(handle))
 
         throw err
       }
@@ -322,20 +324,6 @@ export function createJobHandle(
       transport.json<JobView>(`${path}/cancel`, { method: 'POST', signal }),
   }
 
-  /**
-   * Cancels the job after the caller gave up on it, and says how it stands: cancelled, or
-   * already ended when the relay answers `JOB_FINISHED` (the job won the race). Undefined
-   * when the relay cannot be asked; each request is bounded by the transport's timeout.
-   */
-  async function cancelAfterAbort(): Promise<JobView | undefined> {
-    try {
-      return await handle.cancel()
-    } catch (err) {
-      if (err instanceof ApiRequestError && err.code === 'JOB_FINISHED')
-        return handle.status().catch(() => undefined)
-      return undefined
-    }
-  }
   return handle
 }
 

@@ -27,8 +27,11 @@ export async function creditsCommand(args: string[], signal: AbortSignal): Promi
   if (positionals.length !== 1)
     throw new UsageError('credits takes one address: tabswarm credits 0x...')
   const address = positionals[0]!
-  if (!/^(0x[0-9a-fA-F]{40}|[A-Za-z0-9_-]{1,64})$/.test(address))
-    throw new UsageError(`not a wallet address or account name: "${address}"`)
+  // The relay's rule (AccountIdSchema): checked here so the message names the argument.
+  if (!/^(0x[0-9a-fA-F]{40}|(?!0x)[A-Za-z0-9][A-Za-z0-9._-]{0,63})$/.test(address))
+    throw new UsageError(
+      `not a wallet address or account name: "${address.slice(0, 80)}" (an address is 0x and 40 hex digits; an account name 1 to 64 letters, digits, '.', '_' or '-', not starting with 0x)`,
+    )
   const client = clientFromFlags(values)
   const [account, settlement] = await Promise.all([
     client.account(address, { signal }),

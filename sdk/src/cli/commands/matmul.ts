@@ -6,11 +6,13 @@ import { checkMatrix } from '../../client/client.ts'
 import { MATMUL_TIMEOUT_MS } from '../../constants.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
-import { budgetFlag, jobFlagsHelp, timeoutMsFlag } from '../flags.ts'
+import { budgetFlag, castFlag, castFlagHelp, jobFlagsHelp, timeoutMsFlag } from '../flags.ts'
+import { createJobProgress } from '../job-progress.ts'
 import { describeCredits } from '../job-summary.ts'
 import { readNpyFile } from '../npy-files.ts'
+import { warnOnceOnCast } from '../npy-float64.ts'
 import { checkOutputFile } from '../output-dir.ts'
-import { createProgressBar } from '../progress-bar.ts'
+import { plural } from '../plural.ts'
 import { UsageError } from '../usage-error.ts'
 
 const DEFAULT_TIMEOUT_SECONDS = MATMUL_TIMEOUT_MS / 1000
@@ -19,13 +21,18 @@ export const matmulHelp = `Usage: tabswarm matmul <a.npy> <b.npy> -o <c.npy> [op
 
 Multiplies two float32 matrices on the swarm: C = A·B, split into tiles that contributor
 tabs compute and the coordinator verifies. Inputs and output are numpy .npy files (C order).
+While it runs, stderr says what the job waits for (no contributors online, a second
+opinion, busy contributors): a progress bar on a terminal, a line every 5 s elsewhere.
 
 Options:
   -o, --output <file>  where to write C (required)
+${castFlagHelp}
 ${jobFlagsHelp(DEFAULT_TIMEOUT_SECONDS)}
 ${clientFlagsHelp}
-  --json               print the result summary as JSON
-  -h, --help           show this help`
+  --json               print the result summary as JSON (and no progress)
+  -h, --help           show this help
+
+Ctrl-C cancels the job and says what was refunded.`
 
 /** `tabswarm matmul a.npy b.npy -o c.npy`: a verified product on the swarm; resolves with the exit code. */
 export async function matmulCommand(args: string[], signal: AbortSignal): Promise<number> {
@@ -37,6 +44,7 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
       output: { type: 'string', short: 'o' },
       budget: { type: 'string' },
       timeout: { type: 'string' },
+      cast: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   })
@@ -45,9 +53,11 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
   if (!values.output) throw new UsageError('matmul needs an output file: -o c.npy')
   const timeoutMs = timeoutMsFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS)
   const budget = budgetFlag(values.budget)
+  const cast = castFlag(values.cast)
 
   const [aPath, bPath] = positionals as [string, string]
-  const [a, b] = await Promise.all([readNpyFile(aPath, 'a'), readNpyFile(bPath, 'b')])
+  const read = { cast, onCast: warnOnceOnCast(process.stderr) }
+  const [a, b] = await Promise.all([readNpyFile(aPath, 'a', read), readNpyFile(bPath, 'b', read)])
   // The SDK checks again, but here the messages can name the files.
   checkMatrix(`a (${aPath})`, a)
   checkMatrix(`b (${bPath})`, b)
@@ -55,9 +65,7 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
 
   const client = clientFromFlags(values)
   const started = performance.now()
-  const bar = createProgressBar(process.stderr, 'tiles verified', {
-    enabled: process.stderr.isTTY && !values.json,
-  })
+  const progress = createJobProgress(process.stderr, 'tiles verified', { quiet: values.json })
   let last: JobView | undefined
   const c = await client
     .matmul(a, b, {
@@ -67,12 +75,14 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
       onProgress: (job) => {
         // The first state tells the cost before any tile is computed.
         if (last == null && !values.json)
-          process.stderr.write(`job ${job.id}: ${job.tasks.total} tiles, ${describeCredits(job)}\n`)
+          process.stderr.write(
+            `job ${job.id}: ${plural(job.tasks.total, 'tile')}, ${describeCredits(job)}\n`,
+          )
         last = job
-        bar.update(job.tasks.accepted, job.tasks.total)
+        progress.update(job)
       },
     })
-    .finally(() => bar.done())
+    .finally(() => progress.done())
   await writeFile(values.output, encodeNpy(c))
   const seconds = (performance.now() - started) / 1000
   if (values.json) {
