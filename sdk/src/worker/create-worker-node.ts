@@ -1,7 +1,7 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { ping } from '@libp2p/ping'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
@@ -15,8 +15,14 @@ import { createLibp2p } from 'libp2p'
  * const node = await createWorkerNode()
  * await node.dial(relayAddress)
  */
-export function createWorkerNode(): Promise<Libp2p> {
+export function createWorkerNode({
+  privateKey,
+}: {
+  privateKey?: PrivateKey
+} = {}): Promise<Libp2p> {
   return createLibp2p({
+    // A kept key keeps the peer id across runs (worker-peer-key.ts); none: a new one.
+    ...(privateKey ? { privateKey } : {}),
     transports: [webSockets()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],

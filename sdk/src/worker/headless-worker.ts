@@ -16,6 +16,7 @@ import {
 } from '../contributor/index.ts'
 import { createWorkerNode } from './create-worker-node.ts'
 import { resolveRelay } from './resolve-relay.ts'
+import type { WorkerPeerKey } from './worker-peer-key.ts'
 
 export interface HeadlessWorkerOptions {
   /**
@@ -61,14 +62,25 @@ export interface HeadlessWorkerOptions {
    * key file behind (`() => loadWorkerWallet()` creates one on first use).
    */
   wallet?: ContributorWallet | (() => Promise<ContributorWallet>) | undefined
+  /**
+   * The worker's libp2p identity (`loadWorkerPeerKey`): kept across runs, its file written
+   * once the relay has answered. @default a new peer id each run
+   */
+  peerKey?: WorkerPeerKey | undefined
+  /** Called once connected and the GPU is set up, before the first task: what it runs on. */
+  onStart?: ((info: HeadlessWorkerStart) => void) | undefined
 }
 
-export interface HeadlessWorkerSummary extends ContributorSummary {
-  /** The GPU the work ran on. */
+/** What a worker runs as, told at start (`onStart`) and again in its summary. */
+export interface HeadlessWorkerStart {
+  /** The GPU the work runs on. */
   adapter: string
   peerId: string
   /** The relay address the worker connected to. */
   relay: string
+}
+
+export interface HeadlessWorkerSummary extends ContributorSummary, HeadlessWorkerStart {
   /** The wallet credited, when one was given. */
   wallet?: string
 }
@@ -131,13 +143,22 @@ export async function runHeadlessWorker(
       ? await resolveRelay(options.relay, { signal: startup })
       : options.relay
   if (relays.length === 0) throw new RelayUnreachableError('the relay', new Error('no addresses'))
-  const node = options.node ?? (await createWorkerNode())
+  const node =
+    options.node ??
+    (await createWorkerNode(options.peerKey ? { privateKey: options.peerKey.privateKey } : {}))
   let host: KernelHost | undefined
   try {
     // Fail fast on a relay that is not there, before the GPU is set up; once connected, the
     // loop rides out restarts.
     const relay = await dialFirst(node, relays, startup)
+    await options.peerKey?.keep()
     host = options.kernelHost ?? (await createKernelHostProcess())
+    const start: HeadlessWorkerStart = {
+      adapter: host.info.description || `${host.info.vendor} ${host.info.architecture}`.trim(),
+      peerId: node.peerId.toString(),
+      relay: relay.toString(),
+    }
+    options.onStart?.(start)
     const wallet = typeof options.wallet === 'function' ? await options.wallet() : options.wallet
     const summary = await runContributor({
       node,
@@ -158,9 +179,7 @@ export async function runHeadlessWorker(
     })
     return {
       ...summary,
-      adapter: host.info.description || `${host.info.vendor} ${host.info.architecture}`.trim(),
-      peerId: node.peerId.toString(),
-      relay: relay.toString(),
+      ...start,
       ...(wallet ? { wallet: wallet.address } : {}),
     }
   } finally {

@@ -4,9 +4,15 @@ import type { ContributorEvent } from '../../contributor/index.ts'
 import { bindWallet } from '../../contributor/wallet-binding.ts'
 import { type HeadlessWorkerSummary, runHeadlessWorker } from '../../worker/headless-worker.ts'
 import { resolveRelay } from '../../worker/resolve-relay.ts'
-import { loadWorkerWallet } from '../../worker/worker-wallet.ts'
+import {
+  loadWorkerPeerKey,
+  peerKeyPathFor,
+  type WorkerPeerKey,
+} from '../../worker/worker-peer-key.ts'
+import { defaultWalletKeyPath, loadWorkerWallet } from '../../worker/worker-wallet.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { positiveInteger } from '../flags.ts'
+import { plural } from '../plural.ts'
 import { defaultRelayUrl } from '../relay-url.ts'
 
 export const workerHelp = `Usage: tabswarm worker [options]
@@ -32,6 +38,10 @@ Options:
                            $XDG_CONFIG_HOME/tabswarm/worker-wallet.key, else
                            ~/.config/tabswarm/worker-wallet.key;
                            env TABSWARM_WALLET_KEY=0x... instead of a file)
+  --peer-key-file <path>   the worker's libp2p key, so the relay sees the same peer id
+                           every run; created once the relay answers (default: beside
+                           the wallet key file, named after it: worker-wallet.peer-key;
+                           with TABSWARM_WALLET_KEY and no file, a new peer id each run)
   --max-tasks <n>          exit after n tasks (failed kernel runs count)
   --drain <sec>            how long Ctrl-C waits for the task in flight (default
                            ${DRAIN_TIMEOUT_MS / 1000}) before handing it back
@@ -54,7 +64,7 @@ export function describeEvent(event: ContributorEvent, drainSeconds: number): st
       const job = event.job
       const progress =
         job != null
-          ? `${job.name != null ? ` "${printable(job.name)}"` : ''}, ${job.kernel}, ${job.tasksAccepted}/${job.tasksTotal} tasks done`
+          ? `${job.name != null ? ` "${printable(job.name)}"` : ''}, ${job.kernel}, ${job.tasksAccepted}/${plural(job.tasksTotal, 'task')} done`
           : ''
       return `task ${event.taskId} (job ${event.jobId}${progress}${event.flops > 0 ? `, ${(event.flops / 1e6).toFixed(1)} MFLOP` : ''})`
     }
@@ -90,6 +100,7 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
       relay: { type: 'string' },
       'max-tasks': { type: 'string' },
       'wallet-file': { type: 'string' },
+      'peer-key-file': { type: 'string' },
       drain: { type: 'string' },
       json: { type: 'boolean', default: false },
     },
@@ -98,6 +109,9 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
     values['max-tasks'] != null ? positiveInteger('--max-tasks', values['max-tasks']) : undefined
   const drainSeconds =
     values.drain != null ? positiveInteger('--drain', values.drain) : DRAIN_TIMEOUT_MS / 1000
+
+  // Read (not created) before anything else: a corrupt file is an error that names it.
+  const peerKey = await workerPeerKey(values)
 
   // The relay first: a bad address or a relay that is down gets its one-line error, and
   // leaves no wallet key file behind.
@@ -146,6 +160,17 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
       wallet,
       onEvent,
       maxTasks,
+      peerKey,
+      onStart: ({ adapter, peerId, relay }) => {
+        if (values.json)
+          process.stdout.write(
+            `${JSON.stringify({ type: 'started', adapter, peerId, relay, ...(peerKey ? { peerKeyFile: peerKey.path } : {}) })}\n`,
+          )
+        else
+          print(
+            `worker ${peerId} on ${adapter}${peerKey ? ` (peer key: ${peerKey.path})` : ' (a new peer id this run)'}`,
+          )
+      },
     })
   } finally {
     interrupt.removeEventListener('abort', onInterrupt)
@@ -155,7 +180,26 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
   if (values.json) process.stdout.write(`${JSON.stringify({ type: 'summary', ...summary })}\n`)
   else
     process.stdout.write(
-      `worker ${summary.peerId} on ${summary.adapter}: ${summary.tasks} tasks, ${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.failed} failed, ${summary.released} handed back\n`,
+      `worker ${summary.peerId} on ${summary.adapter}: ${plural(summary.tasks, 'task')}, ${summary.accepted} accepted, ${summary.rejected} rejected, ${summary.failed} failed, ${summary.released} handed back\n`,
     )
   return ExitCode.OK
+}
+
+/**
+ * The worker's peer key: `--peer-key-file`, else beside the wallet key file it uses, named
+ * after it; none (a new peer id each run) for a wallet from TABSWARM_WALLET_KEY alone, a
+ * set-up that keeps no files.
+ */
+function workerPeerKey(values: {
+  'peer-key-file'?: string | undefined
+  'wallet-file'?: string | undefined
+}): Promise<WorkerPeerKey | undefined> {
+  const path =
+    values['peer-key-file'] ??
+    (values['wallet-file']
+      ? peerKeyPathFor(values['wallet-file'])
+      : process.env.TABSWARM_WALLET_KEY
+        ? undefined
+        : peerKeyPathFor(defaultWalletKeyPath()))
+  return path == null ? Promise.resolve(undefined) : loadWorkerPeerKey(path)
 }
