@@ -66,7 +66,10 @@ for await (const { outputs } of job.results()) {
 }
 process.stderr.write('\n')
 const done = await job.status()
+// The standard error of a proportion, times 4; pi.wgsl's sampling is unbiased far below it.
+const p = hits / samples
+const standardError = 4 * Math.sqrt((p * (1 - p)) / samples)
 console.log(
-  `pi ≈ ${((4 * hits) / samples).toFixed(6)} from ${samples.toLocaleString('en')} samples; ` +
+  `pi ≈ ${(4 * p).toFixed(6)} ± ${standardError.toFixed(6)} (standard error) from ${samples.toLocaleString('en')} samples; ` +
     `spent ${done.credits.spent} credits, refunded ${done.credits.refunded}`,
 )

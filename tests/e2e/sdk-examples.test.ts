@@ -16,8 +16,22 @@ const EXAMPLES = fileURLToPath(new URL('../../examples/', import.meta.url))
 const runExample = (script: string, args: string[], cwd = EXAMPLES) =>
   runNode(join(EXAMPLES, script), args, { cwd, timeoutMs: 180_000 })
 
-/** `pi ≈ 3.14159 …` from an example's output. */
-const piOf = (text: string) => Number(/pi ≈ (\d\.\d+)/.exec(text)?.[1])
+/** `pi ≈ 3.14159 ± 0.0008 (standard error)` from an example's output: the estimate and its error. */
+function piOf(text: string): { pi: number; standardError: number } {
+  const [, pi, standardError] = /pi ≈ (\d\.\d+) ± (\d\.\d+) \(standard error\)/.exec(text) ?? []
+  return { pi: Number(pi), standardError: Number(standardError) }
+}
+
+/**
+ * Within 4 standard errors of π (a chance of 6e-5 for an unbiased estimator), and the error
+ * as the sample count gives it: 4·sqrt(p(1 − p)/N) with p = π/4.
+ */
+function expectNearPi(text: string, samples: number) {
+  const { pi, standardError } = piOf(text)
+  const expected = 4 * Math.sqrt(((Math.PI / 4) * (1 - Math.PI / 4)) / samples)
+  expect(standardError).toBeCloseTo(expected, 5)
+  expect(Math.abs(pi - Math.PI)).toBeLessThan(4 * standardError)
+}
 
 /**
  * Every example, as its header and examples/README.md say to run it, against a real relay
@@ -85,7 +99,7 @@ describe('the examples run as written', () => {
     expect(estimate.code, estimate.stderr).toBe(0)
     expect(estimate.stdout).toMatch(/from 4,194,304 samples/)
     // 4 Mi samples: the standard error is about 0.0008.
-    expect(Math.abs(piOf(estimate.stdout) - Math.PI)).toBeLessThan(0.01)
+    expectNearPi(estimate.stdout, 4_194_304)
   })
 
   it('monte-carlo-pi/sweep-with-sdk.ts quotes, submits and folds results in as they come', async () => {
@@ -100,6 +114,6 @@ describe('the examples run as written', () => {
     expect(run.code, run.stderr).toBe(0)
     expect(run.stderr).toMatch(/3 tasks for \d+ credits/)
     expect(run.stdout).toMatch(/from 1,572,864 samples; spent \d+ credits, refunded \d+/)
-    expect(Math.abs(piOf(run.stdout) - Math.PI)).toBeLessThan(0.02)
+    expectNearPi(run.stdout, 1_572_864)
   })
 })

@@ -1,4 +1,6 @@
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
 import { main } from './main.ts'
 
 /** The options each command parses: its help must name every one. */
@@ -19,8 +21,8 @@ const OPTIONS: Record<string, string[]> = {
     '--site-share-bps',
     '--json',
   ],
-  matmul: ['--output', '--budget', '--timeout', '--relay', '--api-key', '--json'],
-  run: ['--output-dir', '--budget', '--timeout', '--relay', '--api-key', '--json'],
+  matmul: ['--output', '--cast', '--budget', '--timeout', '--relay', '--api-key', '--json'],
+  run: ['--output-dir', '--cast', '--budget', '--timeout', '--relay', '--api-key', '--json'],
   jobs: ['--status', '--limit', '--relay', '--api-key', '--json'],
   job: ['--watch', '--relay', '--api-key', '--json'],
   cancel: ['--relay', '--api-key', '--json'],
@@ -35,7 +37,7 @@ const OPTIONS: Record<string, string[]> = {
     '--json',
   ],
   epoch: ['--relay', '--api-key', '--json'],
-  worker: ['--relay', '--wallet-file', '--max-tasks', '--drain', '--json'],
+  worker: ['--relay', '--wallet-file', '--peer-key-file', '--max-tasks', '--drain', '--json'],
   'api-key': ['--data-dir', '--json'],
 }
 
@@ -119,5 +121,30 @@ describe('tabswarm claim and epoch: usage errors name the fix, before any reques
     } finally {
       delete process.env.TABSWARM_WALLET_KEY
     }
+  })
+})
+
+describe('a relay that refuses the input', () => {
+  // Answers every request as a relay refusing a malformed path parameter does (zod's path).
+  let server: Server
+  let relay: string[]
+  beforeAll(async () => {
+    server = createServer((_request, response) => {
+      response.writeHead(400, { 'content-type': 'application/json' })
+      response.end(
+        JSON.stringify({
+          error: { code: 'INVALID_ID', message: 'path.address: expected a wallet address' },
+        }),
+      )
+    })
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    relay = ['--relay', `http://127.0.0.1:${(server.address() as AddressInfo).port}`]
+  })
+  afterAll(() => new Promise((resolve) => server.close(resolve)))
+
+  it('exits 2 with a message that names the argument, not the request path', async () => {
+    const { code, stderr } = await run(['credits', 'alice', ...relay])
+    expect(stderr).toBe('tabswarm: error: address: expected a wallet address\n')
+    expect(code).toBe(2)
   })
 })
