@@ -50,6 +50,8 @@ export const COORDINATOR_ERROR_CODES = [
   'BLOB_NOT_FOUND',
   'INSUFFICIENT_CREDITS',
   'NOT_OWNER',
+  /** A cancel of a job that has already ended: nothing is stopped, nothing refunded. */
+  'JOB_FINISHED',
   'CONTRIBUTOR_BANNED',
   'INVALID_AMOUNT',
   'LEASE_NOT_HELD',

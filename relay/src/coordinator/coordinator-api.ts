@@ -3,6 +3,7 @@ import type {
   Capabilities,
   CustomProgram,
   InputRef,
+  JobDetail,
   JobList,
   JobQuote,
   JobSpec,
@@ -47,6 +48,11 @@ export type JobEvent =
 export interface JobQuery {
   owner?: string
   status?: JobStatus
+  /**
+   * Only jobs whose id starts with this (1-64 of `[A-Za-z0-9_-]`, compared as a string):
+   * how a person names a job by the first characters of its id, as git does commits.
+   */
+  idPrefix?: string
   /** @default 50, at most 500 */
   limit?: number
   /** `nextCursor` of the previous page. */
@@ -105,8 +111,15 @@ export interface CoordinatorApi {
   getJob(id: string): Promise<JobView>
   listJobs(query?: JobQuery): Promise<JobList>
   /**
-   * Stops a running job's tasks and refunds unspent escrow; a finished job is returned as
-   * it is. With `owner`, throws `CoordinatorError('NOT_OWNER')` for someone else's job.
+   * A job in detail: its tasks by state, how its results were verified, its flops, timings,
+   * throughput and recent history. Throws `CoordinatorError('JOB_NOT_FOUND')`.
+   */
+  jobDetail(id: string): Promise<JobDetail>
+  /**
+   * Stops a running job's tasks and refunds unspent escrow. Throws
+   * `CoordinatorError('JOB_FINISHED')` for a job that has already ended (nothing is stopped
+   * or refunded then), and, with `owner`, `CoordinatorError('NOT_OWNER')` for someone
+   * else's job.
    */
   cancel(id: string, owner?: JobOwner): Promise<JobView>
   /**

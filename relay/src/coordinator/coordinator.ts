@@ -19,14 +19,18 @@ import type {
 import { createCoordinatorCounters } from './coordinator-counters.ts'
 import { CoordinatorError } from './coordinator-error.ts'
 import { createJobBook } from './jobs/job-book.ts'
+import { jobDetail, THROUGHPUT_WINDOW_MS } from './jobs/job-detail.ts'
+import { createJobHistories } from './jobs/job-history.ts'
 import { assembleMatmulOutput } from './jobs/job-output.ts'
 import { createJobParts, type JobParts } from './jobs/job-parts.ts'
-import { createJobPlanner } from './jobs/job-planner.ts'
+import { createJobPlanner, usefulFlops } from './jobs/job-planner.ts'
 import { createJobPublication } from './jobs/job-publication.ts'
 import { type JobRuntime, loadInputs, type TaskRuntime } from './jobs/job-runtime.ts'
 import { jobView } from './jobs/job-view.ts'
+import { createJobWatch } from './jobs/job-watch.ts'
 import { resultPayloadBytes } from './jobs/result-bytes.ts'
 import { taskInputRefs } from './jobs/task-inputs.ts'
+import { storedTaskStates } from './jobs/task-states.ts'
 import { tensorBytes } from './jobs/tensor-bytes.ts'
 import { refuseUncompilableWgsl, type WgslCheck } from './jobs/wgsl-submit-check.ts'
 import { leaseGrant } from './leases/lease-grant.ts'
@@ -137,6 +141,13 @@ export interface CoordinatorOptions {
   providerIndex?: ProviderIndexOptions
   /** Where the parts of live jobs that leases name (matmul bands) are indexed. @default a fresh index */
   parts?: JobParts
+  /**
+   * How often running jobs that someone listens to are looked at for what they wait for: a
+   * progress event goes out when it changed, so at most one per job per look. @default 500
+   */
+  watchIntervalMs?: number
+  /** How often a running job's task states are sampled for its history, at first (see `job-history.ts`). @default 2_000 */
+  historyIntervalMs?: number
 }
 
 /** In-memory matrices for `submitMatmul` (tests, benchmarks); the API submits a `JobSpec`. */
@@ -163,6 +174,9 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
 }
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled'])
+
+/** What `JobQuery.idPrefix` may be: the start of a job id. */
+const ID_PREFIX = /^[A-Za-z0-9_-]{1,64}$/
 
 function cryptoRandom(): () => number {
   const pool = new Uint32Array(1024)
@@ -236,6 +250,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   // Keyed by online peers only (`contributors` is set below, before any verdict is decided).
   const verdicts = createVerdictQueue({ online: (peerId) => contributors.get(peerId) != null })
   const provisionalRows = createProvisionalRows({ store, publication })
+  const histories = createJobHistories(
+    options.historyIntervalMs != null ? { intervalMs: options.historyIntervalMs } : {},
+  )
   const book = createJobBook({
     store,
     blobs,
@@ -250,6 +267,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     parts,
     holders,
     verdicts,
+    histories,
   })
   const jobs = book.running
   const { activate, finish, dropLease, enforceDeadlines } = book
@@ -281,6 +299,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     return id != null && job == null ? store.flushed() : publication.settled(job)
   }
   const publicView = (row: StoredJob) => publication.view(row, jobs.get(row.id))
+  /** The view with what a running job waits for worked out now (`job-watch.ts`). */
+  const freshView = (row: StoredJob) => {
+    const job = jobs.get(row.id)
+    if (job != null) watch.refresh(job)
+    return publication.view(row, job)
+  }
 
   // ---- pricing and planning
 
@@ -312,8 +336,27 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     canaryRate: planner.canaryRate,
     canTest: answers.canTest,
   })
+  const watch = createJobWatch({
+    jobs,
+    histories,
+    world: {
+      contributors: () => contributors.values(),
+      leases,
+      mayRun: scheduler.mayRun,
+    },
+    publication,
+    clock,
+    log,
+    ...(options.watchIntervalMs != null ? { intervalMs: options.watchIntervalMs } : {}),
+  })
+
   function grant(job: JobRuntime, task: TaskRuntime, c: Contributor, canary: boolean): LeaseGrant {
     if (task.id === '') task.id = taskIdOf(job.row.id, task.index)
+    if (job.row.firstLeaseAt == null) {
+      const at = clock.now()
+      job.row.firstLeaseAt = at
+      store.transaction(() => store.updateJob(job.row.id, { firstLeaseAt: at }))
+    }
     const lease = leases.issue({
       // A canary is told a fresh id: a known task's own would give it away to anyone who
       // saw that task before.
@@ -451,7 +494,25 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     async getJob(id) {
       requireRow(id)
       await settled(id)
-      return publicView(requireRow(id))
+      return freshView(requireRow(id))
+    },
+
+    async jobDetail(id) {
+      requireRow(id)
+      await settled(id)
+      const row = requireRow(id)
+      const job = jobs.get(id)
+      const now = clock.now()
+      const states = job != null ? watch.refresh(job) : storedTaskStates(row)
+      return jobDetail({
+        view: publication.view(row, job),
+        row,
+        states,
+        summary: store.resultSummary(id, now - THROUGHPUT_WINDOW_MS),
+        flops: usefulFlops(row.spec),
+        history: histories.samples(id),
+        now,
+      })
     },
 
     async listJobs(query = {}) {
@@ -465,14 +526,21 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
             `cursor: "${String(query.cursor).slice(0, 40)}" is not a cursor this coordinator issued`,
           )
       }
+      const idPrefix = query.idPrefix
+      if (idPrefix != null && (typeof idPrefix !== 'string' || !ID_PREFIX.test(idPrefix)))
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `idPrefix: "${String(idPrefix).slice(0, 40)}" is not the start of a job id (1-64 of [A-Za-z0-9_-])`,
+        )
       await settled()
       const rows = store.listJobs({
         limit: limit + 1,
         ...(query.owner != null ? { owner: accountKey(query.owner) } : {}),
         ...(query.status != null ? { status: query.status } : {}),
+        ...(idPrefix != null ? { idPrefix } : {}),
         ...(before != null ? { before } : {}),
       })
-      const page = rows.slice(0, limit).map((row) => publicView(row))
+      const page = rows.slice(0, limit).map((row) => freshView(row))
       return rows.length > limit
         ? { jobs: page, nextCursor: String(rows[limit - 1]!.seq) }
         : { jobs: page }
@@ -482,10 +550,18 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const row = requireRow(id)
       if (owner != null && row.owner !== accountKey(owner.account))
         throw new CoordinatorError('NOT_OWNER', `job ${id} belongs to another account`)
-      const job = live(id)
-      if (job != null && jobs.has(id)) finish(job, 'cancelled')
-      await job?.outbox
-      return publicView(job?.row ?? row)
+      const job = jobs.get(id)
+      if (job == null) {
+        // Ended already, or ending: once that is committed, its row says how.
+        await settled(id)
+        throw new CoordinatorError(
+          'JOB_FINISHED',
+          `job ${id} already ${requireRow(id).status}; nothing to cancel`,
+        )
+      }
+      finish(job, 'cancelled')
+      await job.outbox
+      return publicView(job.row)
     },
 
     async results(id, { after = 0, limit = 100 } = {}) {
@@ -508,7 +584,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       requireRow(id)
       const job = live(id)
       if (job == null) return () => {}
+      const first = job.listeners.size === 0
       job.listeners.add(listener)
+      if (jobs.has(id)) watch.subscribed(job, first)
       return () => job.listeners.delete(listener)
     },
 
@@ -648,6 +726,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     durable: () => store.flushed(),
 
     close() {
+      watch.stop()
       for (const lease of leases.ids()) dropLease(lease)
       contributors.flush()
       store.close()
@@ -717,6 +796,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   }
 
   book.resume()
+  watch.start()
 
   return coordinator
 }

@@ -40,6 +40,14 @@ const limit = (max: number, fallback: number) =>
 
 export const ListJobsQuerySchema = z.strictObject({
   status: JobStatusSchema.optional(),
+  idPrefix: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/, 'idPrefix must be 1-64 of [A-Za-z0-9_-]: the start of a job id')
+    .optional()
+    .meta({
+      description:
+        'Only jobs whose id starts with this (as a string: `_` is no wildcard). Ask with limit=2 to tell a unique prefix from an ambiguous one.',
+    }),
   limit: limit(500, 100).meta({ description: 'Jobs per page' }),
   cursor: z.string().max(256).optional().meta({ description: 'nextCursor of the previous page' }),
 })

@@ -4,6 +4,7 @@ import {
   accountView,
   createTokenBucketLimiter,
   encodeNpy,
+  JobDetailSchema,
   JobListSchema,
   JobQuoteSchema,
   JobSpecSchema,
@@ -376,6 +377,7 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
         owner: c.get('principal').account,
         limit: query.limit,
         ...(query.status ? { status: query.status } : {}),
+        ...(query.idPrefix ? { idPrefix: query.idPrefix } : {}),
         ...(query.cursor ? { cursor: query.cursor } : {}),
       })
       return c.json(page)
@@ -399,6 +401,28 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
 
   route(
     {
+      method: 'get',
+      path: '/v1/jobs/:id/detail',
+      summary: 'A job in detail: tasks by state, verification outcomes, timings, history',
+      description:
+        'What `tabswarm job <id>` and the dashboard show: the job view, its tasks by state (a partition of total), ' +
+        'how its results were verified, its flops, timings, throughput over the last minute, and samples of its task ' +
+        'states over time (kept in memory: after a relay restart a job ended before it has its start and end only).',
+      auth: true,
+      params: JobParamsSchema,
+      responses: {
+        200: json('The job in detail', JobDetailSchema),
+        404: { description: 'No such job of the caller' },
+      },
+    },
+    async (c) => {
+      const job = await ownedJob(c)
+      return c.json(await jobs.jobDetail(job.id))
+    },
+  )
+
+  route(
+    {
       method: 'post',
       path: '/v1/jobs/:id/cancel',
       summary: 'Stop a job; unspent credits are refunded',
@@ -407,6 +431,10 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       responses: {
         200: json('The job, with refund', JobViewSchema),
         404: { description: 'No such job of the caller' },
+        409: {
+          description:
+            'JOB_FINISHED: the job had already completed, failed or been cancelled; nothing was stopped or refunded',
+        },
       },
     },
     async (c) => {

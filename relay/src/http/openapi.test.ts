@@ -52,9 +52,15 @@ describe('OpenAPI description', () => {
       expect.arrayContaining(['201', '400', '401', '413', '429']),
     )
     const list = doc.paths['/v1/jobs']!.get!
-    expect(list.parameters.map((p) => p.name)).toEqual(['status', 'limit', 'cursor'])
+    expect(list.parameters.map((p) => p.name)).toEqual(['status', 'idPrefix', 'limit', 'cursor'])
     const job = doc.paths['/v1/jobs/{id}']!.get!
     expect(job.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true })
+    const detail = doc.paths['/v1/jobs/{id}/detail']!.get!
+    expect(detail.parameters[0]).toMatchObject({ name: 'id', in: 'path', required: true })
+    expect(JSON.stringify(detail.responses['200'])).toContain('awaitingSecondOpinion')
+    expect(Object.keys(doc.paths['/v1/jobs/{id}/cancel']!.post!.responses)).toEqual(
+      expect.arrayContaining(['200', '404', '409']),
+    )
     expect(doc.paths['/v1/health']!.get!.security).toEqual([])
     expect(Object.keys(doc.paths['/v1/blobs']!.put!.responses)).toEqual(
       expect.arrayContaining(['201', '401', '408', '413', '429', '503']),

@@ -41,10 +41,14 @@ export interface CoordinatorStore extends UsedNonces, EpochStore {
   insertJob(job: StoredJob): void
   updateJob(id: string, patch: JobPatch): void
   getJob(id: string): StoredJob | undefined
-  /** Newest first; `before` is the `seq` of the last job of the previous page. */
+  /**
+   * Newest first; `before` is the `seq` of the last job of the previous page; `idPrefix`:
+   * only jobs whose id starts with it (compared as a string, not a pattern).
+   */
   listJobs(query: {
     owner?: string
     status?: JobStatus
+    idPrefix?: string
     limit: number
     before?: number
   }): StoredJob[]
@@ -75,6 +79,12 @@ export interface CoordinatorStore extends UsedNonces, EpochStore {
   pendingPayees(): Map<string, string[]>
   /** The accepted result recorded for a lease (provisional or not), for idempotent acceptance. */
   resultByLease(leaseId: string): StoredResult | undefined
+  /**
+   * A job's accepted results (provisional ones too) counted by how they were verified, when
+   * the first and the last were accepted, and how many were accepted at or after `since`:
+   * what a job's detail shows, read from the rows so that it survives a restart.
+   */
+  resultSummary(jobId: string, since: number): ResultSummary
   /** Published (not provisional) results after `seq` `after`, in `seq` order. */
   results(jobId: string, after: number, limit: number): TaskResultRecord[]
 
@@ -148,6 +158,13 @@ export interface StoredJob {
   spent: bigint
   refunded: bigint
   createdAt: number
+  /** When its first task was leased; absent until then. */
+  firstLeaseAt?: number
+  /**
+   * Canary leases of this job answered right: a re-run of an accepted task checked against
+   * its known answer. Not results of the job's tasks, so not in the results table. @default 0
+   */
+  canariesAccepted?: number
   finishedAt?: number
   error?: string
 }
@@ -155,9 +172,27 @@ export interface StoredJob {
 export type JobPatch = Partial<
   Pick<
     StoredJob,
-    'status' | 'acceptedTasks' | 'rejectedResults' | 'spent' | 'refunded' | 'finishedAt' | 'error'
+    | 'status'
+    | 'acceptedTasks'
+    | 'rejectedResults'
+    | 'spent'
+    | 'refunded'
+    | 'finishedAt'
+    | 'error'
+    | 'firstLeaseAt'
+    | 'canariesAccepted'
   >
 >
+
+/** A job's accepted results in figures (see `CoordinatorStore.resultSummary`). */
+export interface ResultSummary {
+  /** Accepted results by verification method; a method none was accepted by is absent. */
+  methods: Partial<Record<VerificationMethod, number>>
+  firstAcceptedAt?: number
+  lastAcceptedAt?: number
+  /** Accepted at or after the `since` asked for. */
+  acceptedSince: number
+}
 
 export interface StoredResult {
   jobId: string

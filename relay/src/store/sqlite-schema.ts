@@ -29,7 +29,10 @@ CREATE TABLE IF NOT EXISTS jobs (
   refunded INTEGER NOT NULL,
   created_at INTEGER NOT NULL,
   finished_at INTEGER,
-  error TEXT
+  error TEXT,
+  -- Added by migration 2 (migrations/job-detail-columns.ts) to databases made before it.
+  first_lease_at INTEGER,
+  canaries_accepted INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);

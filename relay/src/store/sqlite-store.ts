@@ -9,6 +9,7 @@ import type {
   JobPatch,
   LedgerEntry,
   LedgerKind,
+  ResultSummary,
   StoredJob,
   StoredResult,
 } from './coordinator-store.ts'
@@ -53,6 +54,8 @@ const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   refunded: 'refunded',
   finishedAt: 'finished_at',
   error: 'error',
+  firstLeaseAt: 'first_lease_at',
+  canariesAccepted: 'canaries_accepted',
 }
 
 /** A `jobs` row read with bigints: money stays exact, the rest becomes numbers. */
@@ -79,6 +82,9 @@ function jobFromRow(row: Row): StoredJob {
   if (row.tile_cols != null) job.tileCols = int(row.tile_cols)
   if (row.finished_at != null) job.finishedAt = int(row.finished_at)
   if (row.error != null) job.error = row.error as string
+  if (row.first_lease_at != null) job.firstLeaseAt = int(row.first_lease_at)
+  const canaries = int(row.canaries_accepted ?? 0)
+  if (canaries > 0) job.canariesAccepted = canaries
   return job
 }
 
@@ -250,8 +256,8 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       const info = sql(
         `INSERT INTO jobs (id, owner, spec, kernel, status, priority, deadline, tile_rows, tile_cols,
            total_tasks, accepted_tasks, rejected_results, task_credits, budget, spent, refunded,
-           created_at, finished_at, error)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+           created_at, finished_at, error, first_lease_at, canaries_accepted)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         job.id,
         job.owner,
@@ -272,6 +278,8 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
         job.createdAt,
         job.finishedAt ?? null,
         job.error ?? null,
+        job.firstLeaseAt ?? null,
+        job.canariesAccepted ?? 0,
       )
       job.seq = Number(info.lastInsertRowid)
     },
@@ -292,12 +300,15 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       return row == null ? undefined : jobFromRow(row)
     },
 
-    listJobs({ owner, status, limit, before }) {
+    listJobs({ owner, status, idPrefix, limit, before }) {
+      // The prefix is compared as a string: LIKE would read `_` (a job id character) as a
+      // wildcard, and GLOB is case-sensitive but reads `[`.
       const rows = money(
         `SELECT * FROM jobs
          WHERE (?1 IS NULL OR owner = ?1) AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR seq < ?3)
+           AND (?5 IS NULL OR substr(id, 1, length(?5)) = ?5)
          ORDER BY seq DESC LIMIT ?4`,
-      ).all(owner ?? null, status ?? null, before ?? null, limit) as Row[]
+      ).all(owner ?? null, status ?? null, before ?? null, limit, idPrefix ?? null) as Row[]
       return rows.map(jobFromRow)
     },
 
@@ -414,6 +425,26 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     resultByLease(leaseId) {
       const row = sql('SELECT * FROM results WHERE lease_id = ?').get(leaseId) as Row | undefined
       return row == null ? undefined : resultFromRow(row)
+    },
+
+    resultSummary(jobId, since) {
+      const summary: ResultSummary = { methods: {}, acceptedSince: 0 }
+      const rows = sql(
+        `SELECT method, COUNT(*) AS n, MIN(accepted_at) AS first, MAX(accepted_at) AS last,
+           SUM(accepted_at >= ?) AS recent
+         FROM results WHERE job_id = ? GROUP BY method`,
+      ).all(since, jobId) as Row[]
+      for (const row of rows) {
+        summary.methods[row.method as StoredResult['method']] = int(row.n)
+        summary.acceptedSince += int(row.recent)
+        const first = int(row.first)
+        const last = int(row.last)
+        if (summary.firstAcceptedAt == null || first < summary.firstAcceptedAt)
+          summary.firstAcceptedAt = first
+        if (summary.lastAcceptedAt == null || last > summary.lastAcceptedAt)
+          summary.lastAcceptedAt = last
+      }
+      return summary
     },
 
     results(jobId, after, limit) {

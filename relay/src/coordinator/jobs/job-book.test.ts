@@ -12,6 +12,7 @@ import { createLeaseTable } from '../leases/lease-table.ts'
 import { jobQueue } from '../leases/scheduler.ts'
 import { createProvisionalRows } from '../verification/provisional-results.ts'
 import { createJobBook } from './job-book.ts'
+import { createJobHistories } from './job-history.ts'
 import { createJobParts } from './job-parts.ts'
 import { createJobPublication } from './job-publication.ts'
 import type { JobRuntime } from './job-runtime.ts'
@@ -46,6 +47,7 @@ function setup() {
     parts: createJobParts(),
     holders: createProviderIndex(),
     verdicts: { decide() {} },
+    histories: createJobHistories(),
   })
   let jobs = 0
 

@@ -13,6 +13,7 @@ import type { Lease, LeaseTable } from '../leases/lease-table.ts'
 import type { JobQueue } from '../leases/scheduler.ts'
 import type { ProvisionalRows } from '../verification/provisional-results.ts'
 import { decideReplicas, type VerdictQueue } from '../verification/verdict-queue.ts'
+import { type JobHistories, jobSample } from './job-history.ts'
 import type { JobParts } from './job-parts.ts'
 import type { JobPublication } from './job-publication.ts'
 import {
@@ -25,6 +26,7 @@ import {
 } from './job-runtime.ts'
 import { jobView } from './job-view.ts'
 import { groupedTileOrder } from './matmul-tiling.ts'
+import { storedTaskStates, taskStates } from './task-states.ts'
 
 export interface JobBookDeps {
   store: CoordinatorStore
@@ -46,6 +48,8 @@ export interface JobBookDeps {
   holders: Pick<ProviderIndex, 'forget'>
   /** Where the verdicts of pending results go: rejected when their job ends or they are expelled. */
   verdicts: Pick<VerdictQueue, 'decide'>
+  /** Jobs' task states over time: a job's begins when it is activated and ends with it. */
+  histories: Pick<JobHistories, 'begin' | 'end'>
 }
 
 /** Why a lease ends decides where its task goes: the end or the front of the queue, or nowhere. */
@@ -97,7 +101,7 @@ export interface JobBook {
 export function createJobBook(deps: JobBookDeps): JobBook {
   const { store, blobs, ledger, leases, queue, publication, provisional, counters, clock, log } =
     deps
-  const { parts, holders, verdicts } = deps
+  const { parts, holders, verdicts, histories } = deps
   const jobs = new Map<string, JobRuntime>()
   const { requeue } = queue
 
@@ -141,6 +145,7 @@ export function createJobBook(deps: JobBookDeps): JobBook {
     }
     jobs.set(row.id, runtime)
     provisional.load(runtime)
+    histories.begin(row.id, jobSample(clock.now(), taskStates(runtime), row))
     return runtime
   }
 
@@ -206,6 +211,7 @@ export function createJobBook(deps: JobBookDeps): JobBook {
     jobs.delete(row.id)
     parts.dropJob(row.id)
     job.leased = 0
+    histories.end(row.id, jobSample(at, storedTaskStates(row), row))
     log[status === 'failed' ? 'warn' : 'info'](`job ${status}`, {
       job: row.id,
       owner: row.owner,

@@ -55,6 +55,21 @@ function creditsFor(flops: number, perMegaflop: bigint): bigint {
   return credits > 1n ? credits : 1n
 }
 
+/**
+ * Useful floating-point operations of a valid spec, as its quote counts them: 2mkn for a
+ * matmul; for a custom kernel, whose cost is unknown to us, 1,000 per output element.
+ */
+export function usefulFlops(spec: JobSpec): number {
+  if (spec.kernel === 'matmul') {
+    const [m, k] = spec.inputs.a.shape as [number, number]
+    return 2 * m * k * (spec.inputs.b.shape[1] as number)
+  }
+  let outputElements = 0
+  for (const task of spec.tasks)
+    for (const out of task.outputs) outputElements += elementCount(out.shape)
+  return outputElements * 1000
+}
+
 /** What the planner needs to know of the swarm to size tiles. */
 export interface SwarmSpeed {
   /** Median measured speed of the contributors online, GFLOP/s. */
@@ -139,7 +154,7 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
     const replication = checked + (PPM - checked) * BigInt(votesPaid(spec))
     return {
       tasks: tiles,
-      flops: 2 * m * k * n,
+      flops: usefulFlops(spec),
       taskCredits,
       credits: ceilDiv(
         BigInt(tiles) * taskCredits * replication * (PPM + ppm(canaryRate(spec))),
@@ -170,7 +185,7 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
     const taskCredits = creditsFor(largest * 1000, options.creditsPerMegaflop)
     return {
       tasks: spec.tasks.length,
-      flops: outputElements * 1000,
+      flops: usefulFlops(spec),
       taskCredits,
       credits: ceilDiv(
         BigInt(spec.tasks.length) *

@@ -1,4 +1,4 @@
-import type { CustomJobSpec, TensorDtype, TensorRef } from '@tabswarm/protocol'
+import type { CustomJobSpec, JobWaiting, TensorDtype, TensorRef } from '@tabswarm/protocol'
 import { tensorByteLength } from '@tabswarm/protocol'
 import type { BlobStore } from '../../blobs/blob-store.ts'
 import type { StoredJob } from '../../store/coordinator-store.ts'
@@ -163,6 +163,13 @@ export interface JobRuntime {
   leased: number
   /** Events waiting for their commit, chained so listeners hear them in order. */
   outbox: Promise<void>
+  /**
+   * What it waits for, as last worked out (`job-watch.ts`): for a view on demand, on the
+   * watch's timer while someone listens. Its views carry it.
+   */
+  waiting?: JobWaiting | undefined
+  /** What its listeners were last told it waits for: a change from it is a progress event. */
+  waitingTold?: JobWaiting | undefined
 }
 
 /** Reads a job's input blobs, checking each holds the bytes its shape and dtype declare. */

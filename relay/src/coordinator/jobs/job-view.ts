@@ -1,11 +1,15 @@
-import type { JobView } from '@tabswarm/protocol'
+import type { JobView, JobWaiting } from '@tabswarm/protocol'
 import type { StoredJob } from '../../store/coordinator-store.ts'
 
 /**
  * What the API and the SDK see of a job row: plain data, safe to serialise. `live` is the
- * running job's working set, for the tasks leased now (none once it ended).
+ * running job's working set, for the tasks leased now (none once it ended) and what it
+ * waits for (as last worked out: see `job-watch.ts`).
  */
-export function jobView(row: StoredJob, live?: { readonly leased: number }): JobView {
+export function jobView(
+  row: StoredJob,
+  live?: { readonly leased: number; readonly waiting?: JobWaiting | undefined },
+): JobView {
   const leased = live?.leased ?? 0
   const spec = row.spec
   const view: JobView = {
@@ -37,5 +41,6 @@ export function jobView(row: StoredJob, live?: { readonly leased: number }): Job
   if (row.deadline != null) view.deadline = row.deadline
   if (row.finishedAt != null) view.finishedAt = row.finishedAt
   if (row.error != null) view.error = row.error
+  if (row.status === 'running' && live?.waiting != null) view.waiting = { ...live.waiting }
   return view
 }

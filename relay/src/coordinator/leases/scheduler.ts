@@ -48,6 +48,19 @@ export interface JobQueue {
   startPass(jobs: Iterable<JobRuntime>): number
 }
 
+/**
+ * Whether `c`'s device can hold and run the job's tasks (kernel, features, buffer and
+ * dispatch limits, its memory cap: see `mismatch`), worked out once per contributor and job.
+ */
+export function deviceFits(c: Contributor, job: JobRuntime): boolean {
+  let fits = job.fits.get(c)
+  if (fits == null) {
+    fits = mismatch(c.capabilities, job.need) == null
+    job.fits.set(c, fits)
+  }
+  return fits
+}
+
 export const jobQueue: JobQueue = {
   requeue(job, task) {
     if (task.accepted || task.queued || job.row.status !== 'running') return
@@ -112,12 +125,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    * measured speed, unless no faster device is around to take it.
    */
   function suits(c: Contributor, job: JobRuntime, fastest: number): boolean {
-    let fits = job.fits.get(c)
-    if (fits == null) {
-      fits = mismatch(c.capabilities, job.need) == null
-      job.fits.set(c, fits)
-    }
-    if (!fits) return false
+    if (!deviceFits(c, job)) return false
     const inputs = job.inputs
     if (inputs.kind !== 'matmul') return true
     const edge = job.row.tileRows ?? 128

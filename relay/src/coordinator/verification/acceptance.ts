@@ -338,7 +338,12 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       job.row.spent += paid
       counters.creditsPaid += paid
       job.payees.add(c.payee)
-      store.updateJob(job.row.id, { spent: job.row.spent })
+      // Counted on the row: a canary is no result of the job's tasks, so no results row shows it.
+      job.row.canariesAccepted = (job.row.canariesAccepted ?? 0) + 1
+      store.updateJob(job.row.id, {
+        spent: job.row.spent,
+        canariesAccepted: job.row.canariesAccepted,
+      })
       // A canary looks like any task of this job: answered right, it vouches for what this
       // contributor was trusted with here before it.
       provisional.confirm(job, c)

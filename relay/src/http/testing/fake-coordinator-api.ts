@@ -97,7 +97,8 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
       const mine = [...jobs.values()].filter(
         (job) =>
           (query.owner == null || job.owner === query.owner) &&
-          (query.status == null || job.status === query.status),
+          (query.status == null || job.status === query.status) &&
+          (query.idPrefix == null || job.id.startsWith(query.idPrefix)),
       )
       return { jobs: mine.slice(0, query.limit ?? 50) }
     },
@@ -105,13 +106,47 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
       const job = require(id)
       if (owner != null && owner.account !== job.owner)
         throw new CoordinatorError('JOB_NOT_FOUND', `no job with id ${id}`)
-      if (job.status === 'running') {
-        job.status = 'cancelled'
-        job.credits.refunded = (BigInt(job.credits.budget) - BigInt(job.credits.spent)).toString()
-        job.finishedAt = now()
-        emit(id, { type: 'cancelled', job: structuredClone(job) })
-      }
+      if (job.status !== 'running')
+        throw new CoordinatorError(
+          'JOB_FINISHED',
+          `job ${id} already ${job.status}; nothing to cancel`,
+        )
+      job.status = 'cancelled'
+      job.credits.refunded = (BigInt(job.credits.budget) - BigInt(job.credits.spent)).toString()
+      job.finishedAt = now()
+      emit(id, { type: 'cancelled', job: structuredClone(job) })
       return structuredClone(job)
+    },
+    async jobDetail(id) {
+      const job = structuredClone(require(id))
+      const { total, accepted, leased, rejectedResults } = job.tasks
+      return {
+        job,
+        tasks: {
+          total,
+          queued: total - accepted - leased,
+          leased,
+          awaitingSecondOpinion: 0,
+          awaitingConfirmation: 0,
+          accepted,
+        },
+        verification: {
+          freivalds: accepted,
+          recomputed: 0,
+          agreed: 0,
+          canary: 0,
+          trusted: 0,
+          rejected: rejectedResults,
+        },
+        flops: 1e6,
+        timings: {
+          createdAt: job.createdAt,
+          ...(job.finishedAt != null ? { finishedAt: job.finishedAt } : {}),
+          elapsedMs: Math.max(0, (job.finishedAt ?? now()) - job.createdAt),
+        },
+        throughput: { tasksPerSecond: 0, gflopPerSecond: 0 },
+        history: [],
+      }
     },
     async results(id, options = {}) {
       const job = require(id)
