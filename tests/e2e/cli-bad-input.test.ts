@@ -53,6 +53,9 @@ describe('every tabswarm command refuses bad input', () => {
     await writeFile(path('k.wgsl'), '@compute @workgroup_size(64) fn main() {}')
     await mkdir(path('f64'))
     await writeFile(path('f64/x.npy'), float64Npy([1, 2, 3]))
+    // float32 cannot hold 1e39: --cast must refuse it, naming the element.
+    await mkdir(path('f64-huge'))
+    await writeFile(path('f64-huge/x.npy'), float64Npy([1, 1e39, 3]))
     const spec = (inputs: string) => ({
       wgsl: 'k.wgsl',
       inputs,
@@ -60,6 +63,7 @@ describe('every tabswarm command refuses bad input', () => {
       workgroups: { elementsPerWorkgroup: 64 },
     })
     await writeFile(path('f64.json'), JSON.stringify(spec('f64')))
+    await writeFile(path('f64-huge.json'), JSON.stringify(spec('f64-huge')))
     // Two bytes short of what its header declares, as after a cut-off copy.
     await mkdir(path('short'))
     const whole = encodeNpy({ dtype: 'float32', shape: [3], data: new Float32Array(3) })
@@ -123,7 +127,30 @@ describe('every tabswarm command refuses bad input', () => {
       2,
       /cannot read .*nope\.json \(ENOENT\)/,
     ],
-    ['run: a float64 input', () => ['run', path('f64.json')], 2, /x\.npy: unsupported dtype '<f8'/],
+    [
+      'run: a float64 input, with the fix',
+      () => ['run', path('f64.json')],
+      2,
+      /x\.npy: unsupported dtype '<f8' \(float64, numpy's default\); .*a\.astype\('float32'\)\), or pass --cast float32$/m,
+    ],
+    [
+      'matmul: a float64 input, with the fix',
+      () => ['matmul', path('f64/x.npy'), path('b.npy'), '-o', path('c.npy')],
+      2,
+      /^tabswarm: error: a: .*x\.npy: unsupported dtype '<f8' \(float64, numpy's default\); .*--cast float32$/m,
+    ],
+    [
+      'run --cast float32: a value beyond float32, by its index',
+      () => ['run', path('f64-huge.json'), '--cast', 'float32', ...deadRelay()],
+      2,
+      /x\.npy: element \(1,\) is 1e\+39, beyond float32's range/,
+    ],
+    [
+      'matmul: a --cast other than float32',
+      () => ['matmul', path('a.npy'), path('b.npy'), '-o', path('c.npy'), '--cast', 'float16'],
+      2,
+      /--cast takes float32 .*got "float16"/,
+    ],
     [
       'run: a truncated input',
       () => ['run', path('short.json')],
@@ -159,6 +186,18 @@ describe('every tabswarm command refuses bad input', () => {
     ['jobs: a bad --status', () => ['jobs', '--status', 'bogus'], 2, /--status must be one of/],
     ['jobs: the relay down', () => ['jobs', ...deadRelay()], 3, /cannot reach the relay/],
     ['job: no id', () => ['job'], 2, /job takes one job id/],
+    [
+      'job: not an id',
+      () => ['job', 'a/b', ...deadRelay()],
+      2,
+      /^tabswarm: error: not a job id: "a\/b"/,
+    ],
+    [
+      'credits: 0x but not an address',
+      () => ['credits', '0xabc', ...deadRelay()],
+      2,
+      /^tabswarm: error: not a wallet address or account name: "0xabc" \(an address is 0x and 40 hex digits/,
+    ],
     ['job: the relay down', () => ['job', 'abc', ...deadRelay()], 3, /cannot reach the relay/],
     ['cancel: no id', () => ['cancel'], 2, /cancel takes one job id/],
     [

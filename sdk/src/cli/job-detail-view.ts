@@ -66,7 +66,7 @@ export function describeJobDetail(detail: JobDetail): string {
     ...headLines(job),
     line(
       'tasks',
-      `${tasks.accepted}/${plural(tasks.total, 'task')} accepted; ${tasks.queued} queued, ${tasks.leased} leased, ${tasks.awaitingSecondOpinion} awaiting a second opinion, ${tasks.awaitingConfirmation} awaiting confirmation`,
+      `${tasks.accepted} of ${plural(tasks.total, 'task')} accepted; ${tasks.queued} queued, ${tasks.leased} leased, ${tasks.awaitingSecondOpinion} awaiting a second opinion, ${tasks.awaitingConfirmation} awaiting confirmation`,
     ),
     line(
       'verification',
@@ -88,7 +88,7 @@ export function describeJobView(job: JobView, now = Date.now()): string {
     ...headLines(job),
     line(
       'tasks',
-      `${job.tasks.accepted}/${plural(job.tasks.total, 'task')} accepted; ${job.tasks.leased} leased, ${plural(job.tasks.rejectedResults, 'result')} rejected`,
+      `${job.tasks.accepted} of ${plural(job.tasks.total, 'task')} accepted; ${job.tasks.leased} leased, ${plural(job.tasks.rejectedResults, 'result')} rejected`,
     ),
     creditLine(job),
     line(

@@ -57,9 +57,9 @@ describe('job progress', () => {
     const progress = createJobProgress(stream, 'tiles verified', { intervalMs: 10 })
     progress.update(running(2, 'second-opinion'))
     progress.done()
-    expect(writes[0]).toMatch(
-      /^\r\x1b\[2Ktiles verified \[#+\.+\] 2\/4 {2}2 tasks await a second opinion/,
-    )
+    // Carriage return and erase-line first, then the bar and its note.
+    expect(writes[0]!.startsWith('\r\u001b[2K')).toBe(true)
+    expect(writes[0]).toMatch(/tiles verified \[#+\.+\] 2\/4 {2}2 tasks await a second opinion/)
     expect(writes.at(-1)).toBe('\n')
   })
 
