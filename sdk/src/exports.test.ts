@@ -70,7 +70,9 @@ describe('@tabswarm/sdk entry points', () => {
     expect(Object.keys(await import('@tabswarm/sdk/worker')).sort()).toMatchInlineSnapshot(`
       [
         "defaultWalletKeyPath",
+        "loadWorkerPeerKey",
         "loadWorkerWallet",
+        "peerKeyPathFor",
         "resolveRelay",
         "runHeadlessWorker",
       ]
