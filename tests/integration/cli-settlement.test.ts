@@ -85,7 +85,7 @@ describe('tabswarm credits, epoch and claim against a relay settling on its embe
     const epoch = await run(['epoch', '--relay', relay.running.url])
     expect(epoch.code, epoch.stderr).toBe(0)
     expect(epoch.stdout).toMatch(
-      new RegExp(`^epoch 1 confirmed: root 0x[0-9a-f]{64}, 1 leaves, ${tokens(earned)} in all`),
+      new RegExp(`^epoch 1 confirmed: root 0x[0-9a-f]{64}, 1 leaf, ${tokens(earned)} in all`),
     )
 
     const json = await run(['credits', alice.address, '--relay', relay.running.url, '--json'])

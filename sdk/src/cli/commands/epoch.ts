@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util'
 import { formatAmount } from '../../settlement/format-amount.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
+import { plural } from '../plural.ts'
 import { UsageError } from '../usage-error.ts'
 
 export const epochHelp = `Usage: tabswarm epoch [options]
@@ -35,7 +36,7 @@ export async function epochCommand(args: string[], signal: AbortSignal): Promise
   }
   const { token } = await client.settlement({ signal })
   process.stdout.write(
-    `epoch ${epoch.epoch} ${epoch.state}: root ${epoch.root}, ${epoch.leaves} leaves, ${formatAmount(epoch.cumulativeTotal, token)} in all${epoch.txHash ? `, tx ${epoch.txHash}` : ''}\n`,
+    `epoch ${epoch.epoch} ${epoch.state}: root ${epoch.root}, ${plural(epoch.leaves, 'leaf', 'leaves')}, ${formatAmount(epoch.cumulativeTotal, token)} in all${epoch.txHash ? `, tx ${epoch.txHash}` : ''}\n`,
   )
   return ExitCode.OK
 }
