@@ -227,7 +227,9 @@ describe('the tabswarm CLI tells the researcher what is going on', () => {
         timeoutMs: 120_000,
       })
       expect(cast.code, cast.stderr).toBe(0)
-      expect(cast.stderr).toMatch(/warning: .*a64\.npy .*float32 keeps about 7 significant digits/)
+      expect(cast.stderr).toMatch(
+        /^tabswarm: warning: \S+a64\.npy, \S+b64\.npy read as float32 \(--cast float32\): float32 keeps about 7 significant digits/m,
+      )
       const c = parseNpy(await readFile(path('c.npy')))
       expect(productMismatch(c.data as Float32Array, a, b, m, k, n)).toBeUndefined()
     })

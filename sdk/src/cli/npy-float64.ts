@@ -83,17 +83,20 @@ export function castFloat64ToFloat32(bytes: Uint8Array, header: NpyHeader): NdAr
   return { dtype: 'float32', shape: header.shape, data }
 }
 
+/** The warning for float64 inputs read as float32: the precision lost is the researcher's to judge. */
+export function castWarning(paths: string[]): string {
+  return `tabswarm: warning: ${paths.join(', ')} read as float32 (--cast float32): float32 keeps about 7 significant digits, so results can differ from numpy's float64 beyond that\n`
+}
+
 /**
- * An `onCast` that warns on `stream` once, at the first float64 input cast to float32,
- * naming it: the precision lost is the researcher's to judge.
+ * An `onCast` that warns on `stream` once, at the first float64 input cast (of many, read
+ * concurrently: `tabswarm run`), naming it.
  */
 export function warnOnceOnCast(stream: NodeJS.WritableStream): (path: string) => void {
   let warned = false
   return (path) => {
     if (warned) return
     warned = true
-    stream.write(
-      `tabswarm: warning: ${path} and any other float64 input read as float32 (--cast float32): float32 keeps about 7 significant digits, so results can differ from numpy's float64 beyond that\n`,
-    )
+    stream.write(castWarning([`${path} and any other float64 input`]))
   }
 }

@@ -10,7 +10,7 @@ import { budgetFlag, castFlag, castFlagHelp, jobFlagsHelp, timeoutMsFlag } from 
 import { createJobProgress } from '../job-progress.ts'
 import { describeCredits } from '../job-summary.ts'
 import { readNpyFile } from '../npy-files.ts'
-import { warnOnceOnCast } from '../npy-float64.ts'
+import { castWarning } from '../npy-float64.ts'
 import { checkOutputFile } from '../output-dir.ts'
 import { plural } from '../plural.ts'
 import { UsageError } from '../usage-error.ts'
@@ -56,8 +56,12 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
   const cast = castFlag(values.cast)
 
   const [aPath, bPath] = positionals as [string, string]
-  const read = { cast, onCast: warnOnceOnCast(process.stderr) }
+  const castFiles = new Set<string>()
+  const read = { cast, onCast: (path: string) => castFiles.add(path) }
   const [a, b] = await Promise.all([readNpyFile(aPath, 'a', read), readNpyFile(bPath, 'b', read)])
+  // Named in argument order, once both are read.
+  const cast64 = [aPath, bPath].filter((path) => castFiles.has(path))
+  if (cast64.length > 0) process.stderr.write(castWarning(cast64))
   // The SDK checks again, but here the messages can name the files.
   checkMatrix(`a (${aPath})`, a)
   checkMatrix(`b (${bPath})`, b)
