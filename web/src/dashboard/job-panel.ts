@@ -61,6 +61,9 @@ export class JobPanel {
   private readonly api: RelayApi
   readonly id: string
 
+  /** Called once the job has ended (completed, failed or cancelled). */
+  onEnded: ((job: JobView) => void) | undefined
+
   constructor(client: TabswarmClient, api: RelayApi, id: string, submitted?: JobView) {
     this.client = client
     this.api = api
@@ -170,6 +173,7 @@ export class JobPanel {
         void this.refreshDetail()
       }
       await this.refreshDetail()
+      if (this.job) this.onEnded?.(this.job)
       if (this.job?.kernel === 'custom') await this.listOutputs()
     } catch (err) {
       if (!signal.aborted) this.say(`Lost track of the job: ${(err as Error).message}`, true)
@@ -204,10 +208,16 @@ export class JobPanel {
     if (!this.detailSupported) {
       this.local.add(job)
       this.chart.update(this.local.samples)
+      // What a JobView alone tells: the finer states and verification need the detail route.
+      const latest = this.local.samples.at(-1)!
       this.tasks.values.total!.textContent = format.count(job.tasks.total)
-      this.tasks.values.leased!.textContent = format.count(job.tasks.leased)
-      this.tasks.values.accepted!.textContent = format.count(job.tasks.accepted)
+      for (const key of ['queued', 'leased', 'accepted'] as const)
+        this.tasks.values[key]!.textContent = format.count(latest[key])
       this.verification.values.rejected!.textContent = format.count(job.tasks.rejectedResults)
+      const elapsedMs = (job.finishedAt ?? Date.now()) - job.createdAt
+      this.credits.values.elapsed!.textContent = format.duration(Math.max(0, elapsedMs))
+      this.credits.values.throughput!.textContent =
+        `${format.count(Math.round((job.tasks.accepted / Math.max(1, elapsedMs / 1000)) * 100) / 100)} tasks/s over the whole run`
     }
   }
 

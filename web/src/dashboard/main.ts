@@ -75,11 +75,13 @@ function openJob(job: JobView | string): void {
   if (panels.has(id)) return
   const panel = new JobPanel(client, api, id, typeof job === 'string' ? undefined : job)
   panels.set(id, panel)
+  panel.onEnded = () => void listRecent()
   element('jobs').prepend(panel.element)
   void panel.follow()
+  void listRecent()
 }
 
-/** The caller's recent jobs, each with a button to follow it. */
+/** The caller's recent jobs not shown above, each with a button to show it. */
 async function listRecent(): Promise<void> {
   const list = element('recent')
   try {

@@ -15,8 +15,11 @@ export function showNetwork(api: RelayApi, signal: AbortSignal): void {
         AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
       )
       if (stats == null) {
-        count.textContent = 'not published by this relay'
-        speed.textContent = 'not published by this relay'
+        // An older relay: its health answer counts contributors, without their speed.
+        const online = await api.contributorsOnline(signal)
+        count.textContent = online == null ? 'not reported by this relay' : format.count(online)
+        if (online != null) count.dataset.value = String(online)
+        speed.textContent = 'not reported by this relay'
         return
       }
       count.textContent = format.count(stats.contributors.online)

@@ -18,6 +18,8 @@ export interface RelayApi {
   detail(id: string, signal?: AbortSignal): Promise<JobDetail | undefined>
   /** The relay's public figures, or undefined where it publishes none. */
   stats(signal?: AbortSignal): Promise<NetworkStats | undefined>
+  /** Contributors online as `GET /v1/health` counts them, for a relay without `/v1/stats`. */
+  contributorsOnline(signal?: AbortSignal): Promise<number | undefined>
   /** A completed matmul's product C as `.npy` bytes. */
   matmulOutput(id: string, signal?: AbortSignal): Promise<Uint8Array>
 }
@@ -67,6 +69,13 @@ export function relayApi(base: string, bearer: () => string | undefined): RelayA
       const response = await call('/v1/stats', signal)
       if (response.status === 404) return undefined
       return NetworkStatsSchema.parse(await response.json())
+    },
+    async contributorsOnline(signal) {
+      const response = await call('/v1/health', signal)
+      const { contributorsOnline } = (await response.json()) as { contributorsOnline?: unknown }
+      return typeof contributorsOnline === 'number' && Number.isSafeInteger(contributorsOnline)
+        ? contributorsOnline
+        : undefined
     },
     async matmulOutput(id, signal) {
       const response = await call(`/v1/jobs/${encodeURIComponent(id)}/output?format=npy`, signal)

@@ -32,7 +32,10 @@ export class HourlyChart {
         height: 220,
         legend: { show: false },
         cursor: { show: false },
-        scales: { x: { time: true } },
+        // Hours are UTC hours: said so in the caption, drawn so on the axis.
+        tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
+        // Half an hour either side, so the first and last bars are whole.
+        scales: { x: { time: true, range: (_, min, max) => [min - 1800, max + 1800] } },
         axes: [{}, { label: 'GFLOP', size: 60 }],
         series: [
           {},
@@ -41,6 +44,7 @@ export class HourlyChart {
             stroke: '#0b57d0',
             fill: 'rgba(11, 87, 208, 0.25)',
             paths: uPlot.paths.bars!({ size: [0.8, 40] }),
+            points: { show: false },
           },
         ],
       },
