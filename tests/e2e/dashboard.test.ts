@@ -28,6 +28,15 @@ import { randomMatrix } from '../support/random-matrix.ts'
 const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url))
 const WIDTHS = { desktop: { width: 1100, height: 900 }, mobile: { width: 390, height: 844 } }
 const KEY = 'tsk_e2e_dashboard_0123456789abcdef'
+/** Doubles its input: one output element per input element. */
+const DOUBLE_WGSL = `
+@group(0) @binding(0) var<storage, read> input: array<f32>;
+@group(0) @binding(1) var<storage, read_write> output: array<f32>;
+@compute @workgroup_size(64)
+fn main(@builtin(global_invocation_id) id: vec3<u32>) {
+  if (id.x < arrayLength(&input)) { output[id.x] = input[id.x] * 2.0; }
+}
+`
 
 const violations = async (page: Page) => {
   const { violations } = await new AxeBuilder({ page })
@@ -92,12 +101,14 @@ describe('the researcher dashboard', () => {
   describe('on an open loopback relay', () => {
     let relay: InProcessRelay
     let worker: WorkerProcess | undefined
+    let second: WorkerProcess | undefined
 
     beforeAll(async () => {
-      relay = await startInProcessRelay()
+      // Small tiles: the matmul is several tasks, so its chart has something to draw.
+      relay = await startInProcessRelay({ tileSize: 32 })
     }, 60_000)
     afterAll(async () => {
-      await worker?.interrupt(10_000)
+      await Promise.all([worker?.interrupt(10_000), second?.interrupt(10_000)])
       await relay?.stop()
     })
 
@@ -110,6 +121,7 @@ describe('the researcher dashboard', () => {
         await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-in')
         expect(await page.getByTestId('access-status').textContent()).toMatch(/local account/)
         expect(await page.getByTestId('sign-in').isVisible()).toBe(false)
+        await expect.poll(() => page.getByTestId('contributors').textContent()).toBe('0')
         await checkView(page, 'dashboard-open')
 
         const [m, k, n] = [96, 80, 72]
@@ -149,18 +161,24 @@ describe('the researcher dashboard', () => {
         await expect
           .poll(() => panel.getByTestId('job-waiting').textContent(), { timeout: 15_000 })
           .toMatch(/contributor/i)
-        const samples = async () => Number(await panel.locator('figure').getAttribute('data-samples'))
+        const samples = async () =>
+          Number(await panel.locator('figure').getAttribute('data-samples'))
         await expect.poll(samples, { timeout: 15_000 }).toBeGreaterThan(0)
         const before = await samples()
 
         worker = startWorkerProcess(relay.running.url)
+        await expect
+          .poll(() => page.getByTestId('contributors').textContent(), { timeout: 60_000 })
+          .toBe('1')
         await expect
           .poll(() => panel.getAttribute('data-status'), { timeout: 120_000, interval: 250 })
           .toBe('completed')
         // The chart grew while the job ran, and says its figures in words too.
         expect(await samples()).toBeGreaterThan(before)
         expect(await panel.getByTestId('chart-text').textContent()).toMatch(/accepted \d+/)
-        expect(await panel.getByTestId('tasks-accepted').textContent()).toMatch(/^\d+$/)
+        const total = Number(await panel.getByTestId('tasks-total').textContent())
+        expect(total).toBeGreaterThan(1)
+        expect(await panel.getByTestId('tasks-accepted').textContent()).toBe(String(total))
 
         const [download] = await Promise.all([
           page.waitForEvent('download'),
@@ -195,10 +213,79 @@ describe('the researcher dashboard', () => {
       }
     }, 240_000)
 
+    it('runs a custom kernel from WGSL and .npy inputs, each task’s output downloadable', async () => {
+      // A newcomer's custom results are checked by a second contributor: two workers.
+      second = startWorkerProcess(relay.running.url)
+      const context = await browser.newContext({ acceptDownloads: true })
+      try {
+        const page = await context.newPage()
+        watch(page)
+        await page.goto(`${relay.running.url}/dashboard`)
+        await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-in')
+        await page.getByTestId('kind-custom').check()
+        expect(await page.getByTestId('file-a').isVisible()).toBe(false)
+        await page.getByTestId('wgsl').fill(DOUBLE_WGSL)
+        const inputs = [0, 1].map((i) => ({
+          dtype: 'float32' as const,
+          shape: [100 + i],
+          data: randomMatrix(1, 100 + i, 40 + i),
+        }))
+        await page
+          .getByTestId('inputs')
+          .setInputFiles(inputs.map((x, i) => npyFile(`x${i}.npy`, encodeNpy(x))))
+        await page.getByTestId('quote').click()
+        await expect
+          .poll(() => page.getByTestId('quote-text').textContent(), { timeout: 30_000 })
+          .toMatch(/^Quote: 2 tasks,/)
+        await page.getByTestId('confirm').click()
+        const panel = page.locator('[data-testid=job]').first()
+        await expect
+          .poll(() => panel.getAttribute('data-status'), { timeout: 120_000, interval: 250 })
+          .toBe('completed')
+        const outputs = panel.getByTestId('job-output')
+        await expect.poll(() => outputs.count(), { timeout: 30_000 }).toBe(2)
+        for (const [i, input] of inputs.entries()) {
+          const [download] = await Promise.all([
+            page.waitForEvent('download'),
+            outputs.nth(i).click(),
+          ])
+          expect(download.suggestedFilename()).toMatch(new RegExp(`-task${i}-output0\\.npy$`))
+          const out = join(dir, `y${i}.npy`)
+          await download.saveAs(out)
+          await writeFile(join(dir, `x${i}.npy`), encodeNpy(input))
+          const check = execFileSync(
+            pythonWithNumpy(),
+            [
+              '-c',
+              'import sys, numpy as np; x = np.load(sys.argv[1]); y = np.load(sys.argv[2]); print(y.dtype == np.float32 and y.shape == x.shape and np.array_equal(y, x * 2))',
+              join(dir, `x${i}.npy`),
+              out,
+            ],
+            { encoding: 'utf8' },
+          )
+          expect(check.trim()).toBe('True')
+        }
+        // Earlier jobs lists the matmul, not the job shown above it; Show opens it.
+        const id = (await panel.getAttribute('data-job-id'))!
+        const recent = page.getByTestId('recent').locator('li')
+        await expect.poll(() => recent.count(), { timeout: 10_000 }).toBe(1)
+        expect(await recent.first().getAttribute('data-job-id')).not.toBe(id)
+        expect(await recent.first().textContent()).toMatch(/^matmul, completed, 9\/9 tasks/)
+        await checkView(page, 'dashboard-custom')
+        await recent.first().getByRole('button').click()
+        await expect.poll(() => page.getByTestId('job').count()).toBe(2)
+        await expect.poll(() => recent.first().textContent()).toBe('none besides those above')
+        expect(errors).toEqual([])
+      } finally {
+        await context.close()
+      }
+    }, 240_000)
+
     it('cancels a job and shows the refund the ledger made', async () => {
       // No contributor: the job stays unstarted, so the refund is the whole escrow.
-      await worker?.interrupt(10_000)
+      await Promise.all([worker?.interrupt(10_000), second?.interrupt(10_000)])
       worker = undefined
+      second = undefined
       const context = await browser.newContext()
       try {
         const page = await context.newPage()
@@ -209,15 +296,23 @@ describe('the researcher dashboard', () => {
         await page
           .getByTestId('file-a')
           .setInputFiles(
-            npyFile('a.npy', encodeNpy({ dtype: 'float32', shape: [m, k], data: randomMatrix(m, k, 1) })),
+            npyFile(
+              'a.npy',
+              encodeNpy({ dtype: 'float32', shape: [m, k], data: randomMatrix(m, k, 1) }),
+            ),
           )
         await page
           .getByTestId('file-b')
           .setInputFiles(
-            npyFile('b.npy', encodeNpy({ dtype: 'float32', shape: [k, n], data: randomMatrix(k, n, 2) })),
+            npyFile(
+              'b.npy',
+              encodeNpy({ dtype: 'float32', shape: [k, n], data: randomMatrix(k, n, 2) }),
+            ),
           )
         await page.getByTestId('quote').click()
-        await expect.poll(() => page.getByTestId('confirm').isEnabled(), { timeout: 30_000 }).toBe(true)
+        await expect
+          .poll(() => page.getByTestId('confirm').isEnabled(), { timeout: 30_000 })
+          .toBe(true)
         await page.getByTestId('confirm').click()
         const running = page.locator('[data-testid=job][data-status=running]')
         await expect.poll(() => running.count(), { timeout: 30_000 }).toBe(1)
@@ -225,7 +320,9 @@ describe('the researcher dashboard', () => {
         const panel = page.locator(`[data-job-id="${id}"]`)
         await panel.getByTestId('job-cancel').click()
         const message = panel.getByTestId('job-message')
-        await expect.poll(() => message.textContent(), { timeout: 30_000 }).toMatch(/^Cancelled\. [\d,]+ credits refunded/)
+        await expect
+          .poll(() => message.textContent(), { timeout: 30_000 })
+          .toMatch(/^Cancelled\. [\d,]+ credits refunded/)
         const shown = BigInt((await message.getAttribute('data-refunded'))!)
         const job = await createClient({ relay: relay.running.url }).getJob(id)
         expect(job.status).toBe('cancelled')
@@ -264,7 +361,9 @@ describe('the researcher dashboard', () => {
         await page.goto(`${relay.running.url}/dashboard`)
         await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-out')
         expect(await page.getByTestId('sign-in').isVisible()).toBe(true)
-        expect(await page.getByTestId('access-error').textContent()).toMatch(/requires you to sign in/)
+        expect(await page.getByTestId('access-error').textContent()).toMatch(
+          /requires you to sign in/,
+        )
         expect(await page.getByTestId('job-form').isVisible()).toBe(false)
         await checkView(page, 'dashboard-sign-in')
 
@@ -277,7 +376,9 @@ describe('the researcher dashboard', () => {
         await page.getByTestId('api-key').fill(KEY)
         await page.getByTestId('api-key-submit').click()
         await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-in')
-        expect(await page.getByTestId('access-status').textContent()).toMatch(/API key ending …cdef/)
+        expect(await page.getByTestId('access-status').textContent()).toMatch(
+          /API key ending …cdef/,
+        )
         expect(await page.getByTestId('job-form').isVisible()).toBe(true)
         expect(page.url()).not.toContain(KEY)
         expect(await page.evaluate(() => JSON.stringify(sessionStorage))).toContain(KEY)

@@ -79,16 +79,18 @@ function openJob(job: JobView | string): void {
   element('jobs').prepend(panel.element)
   void panel.follow()
   void listRecent()
+  element('recent')
+    .querySelector(`[data-job-id="${CSS.escape(id)}"]`)
+    ?.remove()
 }
 
 /** The caller's recent jobs not shown above, each with a button to show it. */
 async function listRecent(): Promise<void> {
   const list = element('recent')
   try {
-    const jobs = await client.listJobs({
-      limit: 20,
-      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-    })
+    const jobs = (
+      await client.listJobs({ limit: 20, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+    ).filter((job) => !panels.has(job.id))
     list.replaceChildren(
       ...jobs.map((job) => {
         const item = document.createElement('li')
@@ -96,6 +98,7 @@ async function listRecent(): Promise<void> {
         button.type = 'button'
         button.textContent = `Show job ${job.id.slice(0, 8)}`
         button.addEventListener('click', () => openJob(job.id))
+        item.dataset.jobId = job.id
         item.append(
           `${job.name ? `${job.name}, ` : ''}${job.kernel}, ${job.status}, ${format.count(job.tasks.accepted)}/${format.plural(job.tasks.total, 'task')} `,
           button,
@@ -104,7 +107,11 @@ async function listRecent(): Promise<void> {
       }),
     )
     if (jobs.length === 0)
-      list.replaceChildren(Object.assign(document.createElement('li'), { textContent: 'none yet' }))
+      list.replaceChildren(
+        Object.assign(document.createElement('li'), {
+          textContent: panels.size > 0 ? 'none besides those above' : 'none yet',
+        }),
+      )
   } catch (err) {
     list.replaceChildren(
       Object.assign(document.createElement('li'), {

@@ -42,7 +42,17 @@ export class TaskChart {
         cursor: { show: false },
         scales: { x: { time: true } },
         axes: [{}, { label: 'tasks', size: 50 }],
-        series: [{}, ...SERIES.map(({ label, stroke }) => ({ label, stroke, width: 2 }))],
+        // Steps, not slopes: a count holds until the next sample changes it.
+        series: [
+          {},
+          ...SERIES.map(({ label, stroke }) => ({
+            label,
+            stroke,
+            width: 2,
+            paths: uPlot.paths.stepped!({ align: 1 }),
+            points: { show: false },
+          })),
+        ],
       },
       [[], ...SERIES.map(() => [])],
       canvas,
