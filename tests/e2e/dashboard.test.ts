@@ -353,6 +353,16 @@ describe('the researcher dashboard', () => {
     }, 60_000)
     afterAll(() => relay?.stop())
 
+    it('serves /dashboard and /stats as the relay’s own pages: HTML, no cross-origin headers', async () => {
+      for (const path of ['/dashboard', '/dashboard.html', '/stats', '/stats.html']) {
+        const response = await fetch(`${relay.running.url}${path}`)
+        expect(response.status, path).toBe(200)
+        expect(response.headers.get('content-type'), path).toMatch(/^text\/html/)
+        expect(response.headers.get('access-control-allow-origin'), path).toBeNull()
+        expect(await response.text(), path).toMatch(/<title>Tabswarm: /)
+      }
+    })
+
     it('refuses without credentials, saying so beside a sign-in form, and works with an API key kept out of the URL', async () => {
       const context = await browser.newContext()
       try {

@@ -2,6 +2,10 @@
 
 const integer = new Intl.NumberFormat('en')
 const decimal = new Intl.NumberFormat('en', { maximumFractionDigits: 2 })
+const small = new Intl.NumberFormat('en', { maximumSignificantDigits: 3 })
+
+/** Two decimals at most, or three significant digits below 1 (a small job's 0.0011 GFLOP). */
+const amount = (n: number): string => (n !== 0 && Math.abs(n) < 1 ? small : decimal).format(n)
 
 /** 1,234 */
 export const count = (n: number): string => integer.format(n)
@@ -10,11 +14,11 @@ export const count = (n: number): string => integer.format(n)
 export const plural = (n: number, one: string, many = `${one}s`): string =>
   `${count(n)} ${n === 1 ? one : many}`
 
-/** Floating-point operations as GFLOP, with two decimals at most. */
-export const gflop = (flops: number): string => `${decimal.format(flops / 1e9)} GFLOP`
+/** Floating-point operations as GFLOP. */
+export const gflop = (flops: number): string => `${amount(flops / 1e9)} GFLOP`
 
 /** A rate in GFLOP/s. */
-export const gflopPerSecond = (rate: number): string => `${decimal.format(rate)} GFLOP/s`
+export const gflopPerSecond = (rate: number): string => `${amount(rate)} GFLOP/s`
 
 /** Ledger credits, exact (decimal strings may pass 2^53). */
 export const credits = (units: string | bigint): string =>

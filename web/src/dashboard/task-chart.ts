@@ -41,7 +41,15 @@ export class TaskChart {
         legend: { show: true, live: false },
         cursor: { show: false },
         scales: { x: { time: true } },
-        axes: [{}, { label: 'tasks', size: 50 }],
+        // Clock times to the second: a small job runs for seconds, not hours.
+        axes: [
+          {
+            space: 70,
+            values: (_, splits) =>
+              splits.map((s) => new Date(s * 1000).toLocaleTimeString('en-GB', { hour12: false })),
+          },
+          { label: 'tasks', size: 50 },
+        ],
         // Steps, not slopes: a count holds until the next sample changes it.
         series: [
           {},
