@@ -165,6 +165,7 @@ describe('the researcher dashboard', () => {
           Number(await panel.locator('figure').getAttribute('data-samples'))
         await expect.poll(samples, { timeout: 15_000 }).toBeGreaterThan(0)
         const before = await samples()
+        await checkView(page, 'dashboard-waiting')
 
         worker = startWorkerProcess(relay.running.url)
         await expect

@@ -19,8 +19,8 @@ export async function checkAccess(client: TabswarmClient, signal: AbortSignal): 
         status: err.status,
         message:
           err.status === 401
-            ? `This relay requires you to sign in (it said: ${err.message}).`
-            : `This relay refused these credentials (it said: ${err.message}).`,
+            ? `This relay requires you to sign in, with an API key or your wallet (it said: ${err.message}).`
+            : `This relay refused these credentials: sign in again (it said: ${err.message}).`,
       }
     throw err
   }
