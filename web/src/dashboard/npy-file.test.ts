@@ -17,7 +17,13 @@ function float64File(name: string, shape: number[], values: number[]): File {
 describe('reading a .npy file chosen in the page', () => {
   it('reads float32 as it is', async () => {
     const file = new File(
-      [encodeNpy({ dtype: 'float32', shape: [2], data: Float32Array.of(1.5, -2) })],
+      [
+        encodeNpy({
+          dtype: 'float32',
+          shape: [2],
+          data: Float32Array.of(1.5, -2),
+        }) as Uint8Array<ArrayBuffer>,
+      ],
       'x.npy',
     )
     const read = await readNpyFile(file, { castFloat64: false })
