@@ -431,6 +431,24 @@ describe('the researcher dashboard', () => {
         await page.reload()
         await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-in')
         expect(signatures).toBe(1)
+        expect(await page.evaluate(() => JSON.stringify(sessionStorage))).toMatch(/"token":"tss_/)
+        await checkView(page, 'dashboard-wallet')
+        // Sign-out ends the session at the relay: its token no longer works.
+        const token = await page.evaluate(
+          () =>
+            JSON.parse(sessionStorage.getItem('tabswarm.dashboard.credentials') ?? '{}')
+              .token as string,
+        )
+        await page.getByTestId('sign-out').click()
+        await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-out')
+        await expect
+          .poll(async () => {
+            const response = await fetch(`${relay.running.url}/v1/jobs`, {
+              headers: { authorization: `Bearer ${token}` },
+            })
+            return response.status
+          })
+          .toBe(401)
         expect(errors).toEqual([])
       } finally {
         await context.close()

@@ -20,7 +20,7 @@ import { showNetwork } from './network-panel.ts'
 import { relayApi } from './relay-api.ts'
 import { setUpSubmitForm } from './submit-form.ts'
 import { REQUEST_TIMEOUT_MS } from './timeouts.ts'
-import { openWalletSession } from './wallet-session.ts'
+import { closeWalletSession, openWalletSession } from './wallet-session.ts'
 
 const relay = location.origin
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
@@ -145,6 +145,10 @@ element('wallet-sign-in').addEventListener('click', async () => {
 })
 
 element('sign-out').addEventListener('click', () => {
+  if (credentials.kind === 'wallet')
+    closeWalletSession(relay, credentials.token).catch((err: Error) =>
+      console.warn(`tabswarm dashboard: ${err.message}`),
+    )
   for (const panel of panels.values()) panel.close()
   panels.clear()
   saveCredentials({ kind: 'open' })

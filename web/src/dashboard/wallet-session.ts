@@ -63,6 +63,20 @@ export async function openWalletSession(relay: string, signal?: AbortSignal): Pr
   }
 }
 
+/**
+ * Ends a wallet session at the relay (`DELETE /v1/sessions/current`), so its token stops
+ * working at once rather than when it expires. One already over is ended all the same.
+ */
+export async function closeWalletSession(relay: string, token: string): Promise<void> {
+  const response = await fetch(`${relay}/v1/sessions/current`, {
+    method: 'DELETE',
+    headers: { authorization: `Bearer ${token}` },
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  })
+  if (!response.ok && response.status !== 401)
+    throw new Error(`the relay did not end the wallet session (HTTP ${response.status})`)
+}
+
 /** The relay's libp2p peer id, which the signature names so it is valid at this relay only. */
 async function relayPeerId(relay: string, signal: AbortSignal | undefined): Promise<string> {
   const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
