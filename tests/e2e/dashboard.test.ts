@@ -431,14 +431,15 @@ describe('the researcher dashboard', () => {
         await page.reload()
         await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-in')
         expect(signatures).toBe(1)
-        expect(await page.evaluate(() => JSON.stringify(sessionStorage))).toMatch(/"token":"tss_/)
-        await checkView(page, 'dashboard-wallet')
-        // Sign-out ends the session at the relay: its token no longer works.
+        // The session's token is kept for this tab, not the wallet's signature.
         const token = await page.evaluate(
           () =>
             JSON.parse(sessionStorage.getItem('tabswarm.dashboard.credentials') ?? '{}')
               .token as string,
         )
+        expect(token).toMatch(/^tss_/)
+        await checkView(page, 'dashboard-wallet')
+        // Sign-out ends the session at the relay: its token no longer works.
         await page.getByTestId('sign-out').click()
         await expect.poll(() => page.evaluate(() => document.body.dataset.state)).toBe('signed-out')
         await expect
