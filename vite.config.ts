@@ -13,7 +13,8 @@ const WIDGET_ENTRY = 'widget'
 const WIDGET_RUN_ENTRY = 'widget-run'
 
 /**
- * Builds the contributor page and the embeddable widget into `web/dist`, served by the relay.
+ * Builds the contributor page, the researcher dashboard, the public stats page and the
+ * embeddable widget into `web/dist`, served by the relay.
  * The widget's loader is its own entry, `widget.js` at the root (its name never changes);
  * its lazy part, the kernel worker and the page's code are hashed chunks under `assets/`,
  * which the loader reaches relative to its own URL (`base: './'`), whatever page embeds it.
@@ -29,6 +30,9 @@ export default defineConfig({
     rolldownOptions: {
       input: {
         index: fileURLToPath(new URL('./web/index.html', import.meta.url)),
+        // The researcher dashboard (`/dashboard`) and the public figures (`/stats`).
+        dashboard: fileURLToPath(new URL('./web/dashboard.html', import.meta.url)),
+        stats: fileURLToPath(new URL('./web/stats.html', import.meta.url)),
         [WIDGET_ENTRY]: fileURLToPath(new URL('./web/src/widget/widget.ts', import.meta.url)),
         [WIDGET_RUN_ENTRY]: fileURLToPath(
           new URL('./web/src/widget/widget-run.ts', import.meta.url),

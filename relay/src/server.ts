@@ -25,6 +25,9 @@ import { loadOrCreateRelayKey } from './swarm/relay-identity.ts'
 import { createRelayNode } from './swarm/relay-node.ts'
 import { startWorkService } from './swarm/work-service.ts'
 
+/** Pages of `web/dist` served at `/<name>` as well as `/<name>.html`. */
+const WEB_PAGES = ['dashboard', 'stats'] as const
+
 export interface RunningTabswarm {
   /** Base URL of the pages and the API, e.g. `http://127.0.0.1:8787`. */
   url: string
@@ -181,7 +184,12 @@ export async function startTabswarm(
     // The widget's loader, its lazy part and the kernel worker run in other sites' pages.
     app.use('/widget.js', publicAssets())
     app.use('/assets/*', publicAssets())
-    app.use('/*', serveStatic({ root: relative(process.cwd(), config.webRoot) || '.' }))
+    const root = relative(process.cwd(), config.webRoot) || '.'
+    // The researcher dashboard and the public figures, at paths without `.html`. Their
+    // scripts are hashed chunks under `/assets/` like the contributor page's; the pages
+    // themselves get no cross-origin headers, so they stay the relay's own.
+    for (const page of WEB_PAGES) app.get(`/${page}`, serveStatic({ root, path: `${page}.html` }))
+    app.use('/*', serveStatic({ root }))
   } else {
     log.warn('web assets not built; the contributor page is unavailable', {
       webRoot: config.webRoot,
