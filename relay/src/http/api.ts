@@ -51,6 +51,7 @@ import { rateLimit } from './rate-limit.ts'
 import { requestLog } from './request-log.ts'
 import type { RouteDoc, RouteHandler } from './route-docs.ts'
 import { registerSettlementRoutes, type SettlementApiOptions } from './settlement-routes.ts'
+import { registerStatsRoutes } from './stats-routes.ts'
 import { type UploadSlotsOptions, uploadSlots } from './upload-slots.ts'
 import { parseOrThrow, readJsonBody } from './validation.ts'
 
@@ -221,6 +222,12 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     publicRead(),
     (c) => c.json(options.swarm()),
   )
+
+  registerStatsRoutes({
+    route,
+    jobs,
+    ...(options.settlement ? { settledCredits: options.settlement.service.settledCredits } : {}),
+  })
 
   route(
     {

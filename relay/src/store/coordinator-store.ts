@@ -122,8 +122,34 @@ export interface CoordinatorStore extends UsedNonces, EpochStore {
   ): Array<{ account: string; total: bigint }>
   /** Sum of every balance: zero in a double-entry ledger. */
   ledgerImbalance(): bigint
+  /**
+   * Sum of every transfer of one of `kinds`, ever, to any account: read from running totals
+   * kept with each transfer, so it costs the same whatever the ledger's size. Totals are kept
+   * of the kinds that move once per job or less (grant, escrow, payout, site-share, refund);
+   * another kind throws a `RangeError`.
+   */
+  transferredTotal(kinds: readonly LedgerKind[]): bigint
+
+  /**
+   * Adds accepted work to the UTC hour that starts at `hour` (ms since the epoch, a multiple
+   * of an hour); negative amounts take back an acceptance that was undone. Runs inside the
+   * caller's transaction, beside the acceptance it counts.
+   */
+  addCompute(hour: number, gflop: number, tasks: number): void
+  /** Hours from `from` to `to` (hour starts, both included) that hold work, oldest first. */
+  computeHours(from: number, to: number): ComputeHourRow[]
+  /** All accepted work counted, ever. */
+  computeTotal(): { gflop: number; tasks: number }
 
   close(): void
+}
+
+/** Accepted work of one UTC hour. */
+export interface ComputeHourRow {
+  /** Start of the hour, ms since the epoch. */
+  hour: number
+  gflop: number
+  tasks: number
 }
 
 export interface StoredJob {

@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite'
 import { exactCredits } from './migrations/exact-credits.ts'
+import { networkFigures } from './migrations/network-figures.ts'
 
 /**
  * A change to the data of an existing database, numbered: SQLite's `user_version` holds the
@@ -15,7 +16,10 @@ export interface SqliteMigration {
 }
 
 /** Every numbered migration, in order. A new one goes at the end with the next number. */
-export const SQLITE_VERSIONED_MIGRATIONS: readonly SqliteMigration[] = [exactCredits]
+export const SQLITE_VERSIONED_MIGRATIONS: readonly SqliteMigration[] = [
+  exactCredits,
+  networkFigures,
+]
 
 /**
  * Applies the numbered migrations the database has not had yet (a new, empty database runs
