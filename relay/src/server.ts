@@ -14,6 +14,7 @@ import { createApi } from './http/api.ts'
 import { createApiKeyRing, readApiKeysFile } from './http/auth/api-keys.ts'
 import { decideAuthMode } from './http/auth/authenticate.ts'
 import { createWalletAuthenticator } from './http/auth/wallet-auth.ts'
+import { createWalletSessions } from './http/auth/wallet-sessions.ts'
 import { publicAssets } from './http/cross-origin.ts'
 import { createLedger } from './ledger/ledger.ts'
 import { createJsonLogger, type Logger } from './log.ts'
@@ -160,6 +161,8 @@ export async function startTabswarm(
         // Signatures name this relay's peer id; used nonces live in the store, so neither
         // another relay nor this one after a restart accepts a request twice.
         wallet: createWalletAuthenticator({ relayPeerId: node.peerId.toString(), nonces: store }),
+        // Bearer tokens bought with one wallet signature, for browser wallets (kept hashed).
+        sessions: createWalletSessions({ store }),
         openToLocal,
       },
       rateLimit: rate && {

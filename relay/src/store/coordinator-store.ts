@@ -7,6 +7,7 @@ import type {
 } from '@tabswarm/protocol'
 import type { EpochStore } from '../settlement/epoch-store.ts'
 import type { UsedNonces } from './used-nonces.ts'
+import type { WalletSessionStore } from './wallet-session-store.ts'
 
 /**
  * The coordinator's durable state, as operations on jobs, tasks, results, contributors and
@@ -16,13 +17,14 @@ import type { UsedNonces } from './used-nonces.ts'
  * It also keeps the nonces of wallet-signed API requests ({@link UsedNonces}): a claim is
  * one unit of work, committed in the same group as (or before) whatever the request then
  * changes, so a crash never keeps a request's effect and loses its nonce. And it keeps the
- * settlement epochs ({@link EpochStore}) beside the ledger they pay out.
+ * settlement epochs ({@link EpochStore}) beside the ledger they pay out, and the wallet
+ * sessions of the API ({@link WalletSessionStore}).
  *
  * Every call made inside `transaction(fn)` commits together or not at all. Calls are
  * synchronous so the coordinator's hot path stays synchronous on the embedded store; a
  * networked store would keep the same unit-of-work shape behind an async coordinator.
  */
-export interface CoordinatorStore extends UsedNonces, EpochStore {
+export interface CoordinatorStore extends UsedNonces, EpochStore, WalletSessionStore {
   /**
    * Runs `fn` as one atomic unit: all of its changes or none. Units may be committed in
    * groups (group commit): a unit is durable once `flushed()` resolves. Nested calls join

@@ -14,6 +14,7 @@ import type {
 } from './coordinator-store.ts'
 import { applyVersionedMigrations } from './sqlite-migrations.ts'
 import { SQLITE_MIGRATIONS, SQLITE_POST_MIGRATION, SQLITE_SCHEMA } from './sqlite-schema.ts'
+import type { StoredWalletSession } from './wallet-session-store.ts'
 
 export interface SqliteStoreOptions {
   /** Database file, or `:memory:` for tests. */
@@ -107,6 +108,15 @@ function resultFromRow(row: Row): StoredResult {
     acceptedAt: row.accepted_at as number,
     seq: row.seq as number,
     ...(row.provisional === 1 ? { provisional: true } : {}),
+  }
+}
+
+function sessionFromRow(row: Row): StoredWalletSession {
+  return {
+    tokenSha256: row.token_sha256 as string,
+    account: row.account as string,
+    createdAt: int(row.created_at),
+    expiresAt: int(row.expires_at),
   }
 }
 
@@ -689,6 +699,43 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     countNonces: () => (sql('SELECT COUNT(*) AS n FROM used_nonces').get() as Row).n as number,
+
+    insertSession(session) {
+      store.transaction(() => {
+        sql(
+          'INSERT INTO wallet_sessions (token_sha256, account, created_at, expires_at) VALUES (?, ?, ?, ?)',
+        ).run(session.tokenSha256, session.account, session.createdAt, session.expiresAt)
+      })
+    },
+
+    sessionByToken(tokenSha256) {
+      const row = sql('SELECT * FROM wallet_sessions WHERE token_sha256 = ?').get(tokenSha256) as
+        | Row
+        | undefined
+      return row == null ? undefined : sessionFromRow(row)
+    },
+
+    deleteSession(tokenSha256) {
+      return store.transaction(
+        () =>
+          Number(
+            sql('DELETE FROM wallet_sessions WHERE token_sha256 = ?').run(tokenSha256).changes,
+          ) > 0,
+      )
+    },
+
+    liveSessions(account, at) {
+      const rows = sql(
+        'SELECT * FROM wallet_sessions WHERE account = ? AND expires_at > ? ORDER BY created_at, token_sha256',
+      ).all(account, at) as Row[]
+      return rows.map(sessionFromRow)
+    },
+
+    pruneSessions(at) {
+      return store.transaction(() =>
+        Number(sql('DELETE FROM wallet_sessions WHERE expires_at <= ?').run(at).changes),
+      )
+    },
 
     insertEpoch(epoch) {
       store.transaction(() => {
