@@ -32,6 +32,7 @@ describe('@tabswarm/sdk entry points', () => {
         "settlementChain",
         "waitForClaimed",
         "walletAuth",
+        "walletSession",
       ]
     `)
   })
