@@ -34,6 +34,8 @@ describe('coordinator: the public figures', () => {
     const c = open()
     c.registerContributor('fast', { capabilities: caps, gflops: 50 })
     c.registerContributor('slow', { capabilities: caps, gflops: 30 })
+    // No benchmark: online, and counted, but its assumed speed is not a measurement.
+    c.registerContributor('silent', { capabilities: caps })
     // 16×8×16 in 8-tiles: 4 tasks of 2·8·8·8 flops.
     const job = c.submitMatmul(matrices(16, 8, 16))
     for (let turn = 0; turn < 40; turn++) {
@@ -46,7 +48,7 @@ describe('coordinator: the public figures', () => {
     expect(done.status).toBe('completed')
 
     const figures = c.networkFigures(24)
-    expect(figures.contributors).toEqual({ online: 2, gflopPerSecond: 80 })
+    expect(figures.contributors).toEqual({ online: 3, gflopPerSecond: 80 })
     expect(figures.compute.tasks).toBe(4)
     expect(figures.compute.totalGflop).toBeCloseTo((4 * 2 * 8 * 8 * 8) / 1e9, 15)
     expect(figures.compute.hourly).toHaveLength(24)

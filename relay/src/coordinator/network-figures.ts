@@ -29,7 +29,7 @@ export function readNetworkFigures(
   deps: {
     store: CoordinatorStore
     clock: Clock
-    contributors: () => Iterable<Pick<Contributor, 'gflops'>>
+    contributors: () => Iterable<Pick<Contributor, 'measuredGflops'>>
   },
   hours: number,
 ): NetworkFigures {
@@ -48,7 +48,8 @@ export function readNetworkFigures(
   let gflopPerSecond = 0
   for (const c of deps.contributors()) {
     online++
-    gflopPerSecond += c.gflops
+    // Measured speeds only: the default assumed for the silent ones is no measurement.
+    gflopPerSecond += c.measuredGflops ?? 0
   }
   const byStatus = store.countJobsByStatus()
   const total = store.computeTotal()
