@@ -96,15 +96,18 @@ describe('wallet sessions', () => {
       method: 'POST',
       headers: { authorization: `Bearer ${session.token}`, 'content-type': 'application/json' },
       body: JSON.stringify({
-        kernel: 'custom',
-        program: { wgsl: '@compute @workgroup_size(1) fn main() {}', entryPoint: 'main' },
-        tasks: [],
+        kernel: 'matmul',
+        inputs: {
+          a: { blob: 'a'.repeat(64), dtype: 'float32', shape: [2, 3] },
+          b: { blob: 'b'.repeat(64), dtype: 'float32', shape: [3, 2] },
+        },
       }),
     })
+    expect(submitted.status).toBe(201)
+    expect(((await submitted.json()) as { owner: string }).owner).toBe(wallet.address)
     const listed = await relay.app.request('/v1/jobs', relay.as(session.token))
     expect(listed.status).toBe(200)
-    if (submitted.status === 201)
-      expect(((await submitted.json()) as { owner: string }).owner).toBe(wallet.address)
+    expect(((await listed.json()) as { jobs: unknown[] }).jobs).toHaveLength(1)
     const account = await relay.app.request(
       `/v1/accounts/${wallet.address}`,
       relay.as(session.token),
