@@ -293,3 +293,12 @@ export {
   WALLET_PROOF_TYPES,
   walletProofTypedData,
 } from './wallet-proof.ts'
+export type { OpenSessionBody, WalletSessionView } from './wallet-session.ts'
+export {
+  DEFAULT_SESSION_TTL_MS,
+  MAX_SESSION_TTL_MS,
+  MIN_SESSION_TTL_MS,
+  OpenSessionBodySchema,
+  SESSION_TOKEN_PREFIX,
+  WalletSessionViewSchema,
+} from './wallet-session.ts'

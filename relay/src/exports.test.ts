@@ -15,6 +15,7 @@ describe('@tabswarm/relay entry points', () => {
         "CoordinatorError",
         "EMPTY_BODY_SHA256",
         "OPEN_RELAY_WELCOME_CREDITS",
+        "PortInUseError",
         "SITE_SHARE_BPS_RANGE",
         "SettlementError",
         "UPLOAD_SETTING_RANGES",

@@ -75,6 +75,8 @@ export type { Ledger } from './ledger/ledger.ts'
 export { createLedger } from './ledger/ledger.ts'
 export type { JsonLoggerOptions, Logger, LogLevel } from './log.ts'
 export { createJsonLogger, silentLogger } from './log.ts'
+export type { RelayListener } from './port-in-use-error.ts'
+export { PortInUseError } from './port-in-use-error.ts'
 export type { RunningTabswarm } from './server.ts'
 export { startTabswarm } from './server.ts'
 export type {

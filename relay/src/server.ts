@@ -14,10 +14,12 @@ import { createApi } from './http/api.ts'
 import { createApiKeyRing, readApiKeysFile } from './http/auth/api-keys.ts'
 import { decideAuthMode } from './http/auth/authenticate.ts'
 import { createWalletAuthenticator } from './http/auth/wallet-auth.ts'
+import { createWalletSessions } from './http/auth/wallet-sessions.ts'
 import { publicAssets } from './http/cross-origin.ts'
 import { createLedger } from './ledger/ledger.ts'
 import { createJsonLogger, type Logger } from './log.ts'
 import { createRelayMetrics } from './metrics/relay-metrics.ts'
+import { busyListenAddress, isAddressInUse, PortInUseError } from './port-in-use-error.ts'
 import { type SettlementRuntime, startSettlementRuntime } from './settlement/settlement-runtime.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import { startBlobService } from './swarm/blob-service.ts'
@@ -55,15 +57,24 @@ export async function startTabswarm(
     walletOnly: config.api.walletAuthOnly,
   })
   const privateKey = await loadOrCreateRelayKey(config.dataDir)
-  const node = await createRelayNode({
-    privateKey,
-    listen: config.listen.length
-      ? config.listen
-      : [`/${config.host.includes(':') ? 'ip6' : 'ip4'}/${config.host}/tcp/${config.p2pPort}/ws`],
-    announce: config.announce,
-    // Reservations follow (four per connection; see relay-limits.ts).
-    limits: { maxConnections: config.maxPeers },
-  })
+  let node: Awaited<ReturnType<typeof createRelayNode>>
+  try {
+    node = await createRelayNode({
+      privateKey,
+      listen: config.listen.length
+        ? config.listen
+        : [`/${config.host.includes(':') ? 'ip6' : 'ip4'}/${config.host}/tcp/${config.p2pPort}/ws`],
+      announce: config.announce,
+      // Reservations follow (four per connection; see relay-limits.ts).
+      limits: { maxConnections: config.maxPeers },
+    })
+  } catch (err) {
+    // libp2p has stopped what it started; its text ends at a colon and suggests a setting
+    // that would make the relay run without listening. Say which port, and what to do.
+    const busy = busyListenAddress(err)
+    if (busy != null) throw new PortInUseError({ listener: 'libp2p', ...busy, cause: err })
+    throw err
+  }
   // Durable state under the data directory: jobs, results and credits in SQLite, bytes in files.
   const store = createSqliteStore({
     path: join(config.dataDir, 'coordinator.db'),
@@ -153,6 +164,8 @@ export async function startTabswarm(
         // Signatures name this relay's peer id; used nonces live in the store, so neither
         // another relay nor this one after a restart accepts a request twice.
         wallet: createWalletAuthenticator({ relayPeerId: node.peerId.toString(), nonces: store }),
+        // Bearer tokens bought with one wallet signature, for browser wallets (kept hashed).
+        sessions: createWalletSessions({ store }),
         openToLocal,
       },
       rateLimit: rate && {
@@ -205,10 +218,31 @@ export async function startTabswarm(
     // ws's own types declare `options.noServer` optional; the adapter's interface wants it set (it is).
     websocket: { server: sockets as unknown as WebSocketServerLike },
   })
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', resolve)
-    server.once('error', reject)
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve)
+      server.once('error', reject)
+    })
+  } catch (err) {
+    // Everything started above stops again, the libp2p listener first: a failed start leaves
+    // nothing listening and the store closed, for the next start.
+    clearInterval(reclaim)
+    sockets.close()
+    await stopWork()
+    await stopBlobs()
+    await settlement?.stop()
+    await node.stop()
+    coordinator.close()
+    wgslChecker?.close()
+    if (isAddressInUse(err))
+      throw new PortInUseError({
+        listener: 'http',
+        host: config.host,
+        port: config.httpPort,
+        cause: err,
+      })
+    throw err
+  }
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
   log.info('tabswarm started', {

@@ -33,6 +33,7 @@ describe('@tabswarm/sdk entry points', () => {
         "settlementChain",
         "waitForClaimed",
         "walletAuth",
+        "walletSession",
       ]
     `)
   })

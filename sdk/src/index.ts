@@ -41,8 +41,13 @@ export {
   RelayResponseError,
   RelayUnreachableError,
 } from './client/client-errors.ts'
-export type { Authenticate } from './client/http-transport.ts'
+export type { Authenticate, AuthenticateRequest } from './client/http-transport.ts'
 export { type WalletAuthOptions, type WalletSigner, walletAuth } from './client/wallet-auth.ts'
+export {
+  type WalletSession,
+  type WalletSessionOptions,
+  walletSession,
+} from './client/wallet-session.ts'
 export {
   type ClaimOnChainOptions,
   type ClaimResult,

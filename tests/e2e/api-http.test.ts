@@ -236,6 +236,8 @@ describe('HTTP API of a relay with keys', () => {
         TABSWARM_RATE_LIMIT: '1000/1000,2/10',
         // A keyed relay grants nothing unless told to (see the in-process case below).
         TABSWARM_WELCOME_CREDITS: '1000000',
+        // Per-request lines are debug: this level shows them (the key must still not show).
+        TABSWARM_LOG_LEVEL: 'debug',
       },
     })
   }, 60_000)
@@ -263,7 +265,7 @@ describe('HTTP API of a relay with keys', () => {
     )
     expect((await api('/v1/health')).status).toBe(200)
     expect(relay.logs()).not.toContain(KEY)
-    expect(relay.logs()).toMatch(/"msg":"request".*"account":"alice"/)
+    expect(relay.logs()).toMatch(/"level":"debug".*"msg":"request".*"account":"alice"/)
   })
 
   it('takes a wallet signature once, over the exact body', async () => {

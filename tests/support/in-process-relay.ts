@@ -13,13 +13,16 @@ import { freePort } from './free-port.ts'
 
 /** One line a relay logged, kept for assertions. */
 export interface LogLine {
-  level: 'info' | 'warn' | 'error'
+  level: 'debug' | 'info' | 'warn' | 'error'
   component: string
   msg: string
   fields: Record<string, unknown>
 }
 
-/** A logger that keeps what it is told, so tests can assert that something was logged. */
+/**
+ * A logger that keeps what it is told, debug lines included (per-request lines are debug),
+ * so tests can assert that something was logged.
+ */
 export function createRecordingLogger(
   lines: LogLine[] = [],
   component = 'tabswarm',
@@ -31,6 +34,7 @@ export function createRecordingLogger(
     }
   return {
     lines,
+    debug: emit('debug'),
     info: emit('info'),
     warn: emit('warn'),
     error: emit('error'),

@@ -17,6 +17,7 @@ import type {
   VerificationMethod,
 } from '@tabswarm/protocol'
 import type { CoordinatorError } from './coordinator-error.ts'
+import type { NetworkFigures } from './network-figures.ts'
 
 /**
  * The coordinator as the HTTP API, the CLI and the work service see it. Researcher-facing
@@ -141,6 +142,12 @@ export interface CoordinatorApi {
   /** Adds credits to an account from the operator's treasury (top-ups, faucets). */
   grant(account: string, credits: bigint): Promise<AccountCredits>
   stats(): CoordinatorStats
+  /**
+   * The public figures (`GET /v1/stats`): contributors online and their measured speed,
+   * accepted compute ever and over the last `hours` UTC hours, jobs by status, credits paid.
+   * Cheap (running totals), but the API caches it anyway.
+   */
+  networkFigures(hours: number): NetworkFigures
   /**
    * Resolves once every change made so far is durable (the store commits in groups): a
    * blob upload is answered after it, so a `201` is never lost to a crash.

@@ -36,6 +36,7 @@ import { refuseUncompilableWgsl, type WgslCheck } from './jobs/wgsl-submit-check
 import { leaseGrant } from './leases/lease-grant.ts'
 import { createLeaseTable } from './leases/lease-table.ts'
 import { createScheduler, jobQueue } from './leases/scheduler.ts'
+import { readNetworkFigures } from './network-figures.ts'
 import { createAcceptance } from './verification/acceptance.ts'
 import { createKnownAnswers } from './verification/known-answers.ts'
 import {
@@ -645,6 +646,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         counters: { ...counters.snapshot(contributors.bans), verdictsDropped: verdicts.dropped },
       }
     },
+
+    networkFigures: (hours) =>
+      readNetworkFigures({ store, clock, contributors: () => contributors.values() }, hours),
 
     registerContributor(peerId, hello) {
       contributors.register(peerId, 'capabilities' in hello ? hello : { capabilities: hello })

@@ -2,7 +2,12 @@
 export interface Principal {
   /** Owner of the jobs this caller submits: an account name or a checksummed wallet address. */
   account: string
-  via: 'api-key' | 'wallet' | 'local'
+  /**
+   * How it proved it: an API key, a wallet signature on this request, the token of a wallet
+   * session (opened with one signature; the account is that wallet), or nothing (the open
+   * relay's local user).
+   */
+  via: 'api-key' | 'wallet' | 'wallet-session' | 'local'
 }
 
 /** Hono environment of the API: what the middlewares leave on the context for handlers. */

@@ -41,6 +41,7 @@ import {
 import type { ApiKeyRing } from './auth/api-keys.ts'
 import { authenticate, isLoopbackAddress } from './auth/authenticate.ts'
 import type { WalletAuthenticator } from './auth/wallet-auth.ts'
+import type { WalletSessions } from './auth/wallet-sessions.ts'
 import { blobResponseStream } from './blob-response-stream.ts'
 import { bodySizeLimit } from './body-size-limit.ts'
 import { clientAddress } from './client-address.ts'
@@ -51,7 +52,9 @@ import { buildOpenApiDocument } from './openapi.ts'
 import { rateLimit } from './rate-limit.ts'
 import { requestLog } from './request-log.ts'
 import type { RouteDoc, RouteHandler } from './route-docs.ts'
+import { registerSessionRoutes } from './session-routes.ts'
 import { registerSettlementRoutes, type SettlementApiOptions } from './settlement-routes.ts'
+import { registerStatsRoutes } from './stats-routes.ts'
 import { type UploadSlotsOptions, uploadSlots } from './upload-slots.ts'
 import { parseOrThrow, readJsonBody } from './validation.ts'
 
@@ -64,7 +67,13 @@ export interface ApiOptions {
   swarm: () => { peerId: string; multiaddrs: string[]; settlement?: boolean }
   /** Extra fields of `GET /v1/health`. */
   health?: () => Record<string, unknown>
-  auth: { keys: ApiKeyRing; wallet: WalletAuthenticator; openToLocal: boolean }
+  auth: {
+    keys: ApiKeyRing
+    wallet: WalletAuthenticator
+    /** Wallet sessions (`POST /v1/sessions`); without it, that route is not served. */
+    sessions?: WalletSessions
+    openToLocal: boolean
+  }
   /** Token buckets per client address and per account; `false` turns limiting off. */
   rateLimit?: { ip: TokenBucketOptions; account: TokenBucketOptions } | false
   metrics?: RelayMetrics
@@ -222,6 +231,12 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     publicRead(),
     (c) => c.json(options.swarm()),
   )
+
+  registerStatsRoutes({
+    route,
+    jobs,
+    ...(options.settlement ? { settledCredits: options.settlement.service.settledCredits } : {}),
+  })
 
   route(
     {
@@ -611,6 +626,9 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       return c.json(accountView(await jobs.account(isWallet ? getAddress(address) : address)))
     },
   )
+
+  if (options.auth.sessions != null)
+    registerSessionRoutes({ route, sessions: options.auth.sessions, durable: () => jobs.durable() })
 
   if (metrics) {
     route(

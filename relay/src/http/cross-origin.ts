@@ -17,7 +17,7 @@ export function apiCors(origins: CorsOrigins): MiddlewareHandler<ApiEnv> {
   const allowed = origins === '*' ? '*' : [...origins]
   return cors({
     origin: allowed === '*' ? '*' : (origin) => (allowed.includes(origin) ? origin : null),
-    allowMethods: ['GET', 'PUT', 'POST', 'OPTIONS'],
+    allowMethods: ['GET', 'PUT', 'POST', 'DELETE', 'OPTIONS'],
     allowHeaders: [
       'authorization',
       'content-type',

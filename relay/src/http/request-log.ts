@@ -4,13 +4,15 @@ import type { Logger } from '../log.ts'
 import type { RelayMetrics } from '../metrics/relay-metrics.ts'
 import type { ApiEnv } from './api-env.ts'
 
-/** Routes polled by machines: logged at debug so they do not drown the rest. */
-const QUIET = new Set(['/metrics', '/v1/health'])
-
 /**
  * One log line and one metrics observation per request, with the request id (also sent back
  * in `x-request-id`), the route pattern, status, duration, client address and account. Never
  * the headers or the body, so no credential reaches the log.
+ *
+ * Answered requests are logged at debug (`TABSWARM_LOG_LEVEL=debug` shows them): pages,
+ * assets, polls and event streams make most of a relay's requests, and at info they drowned
+ * what an operator needs to read (jobs, faults, bans). Metrics count every request at any
+ * level; a 5xx is still an error line.
  */
 export function requestLog(options: {
   log: Logger
@@ -36,7 +38,6 @@ export function requestLog(options: {
       account: c.get('principal')?.account,
     }
     if (status >= 500) options.log.error('request', fields)
-    else if (QUIET.has(route)) options.log.debug?.('request', fields)
-    else options.log.info('request', fields)
+    else options.log.debug?.('request', fields)
   }
 }

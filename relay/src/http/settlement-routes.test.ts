@@ -79,6 +79,22 @@ describe('settlement API', () => {
     return WalletCreditsSchema.parse(await response.json()) as WalletCredits
   }
 
+  it('counts the credits put in posted roots in the public figures (GET /v1/stats)', async () => {
+    // A fresh API per reading: each caches its figures for a second.
+    const settled = async () =>
+      (
+        (await (await createTestApi({ settlement }).app.request('/v1/stats')).json()) as {
+          credits: { settled: string }
+        }
+      ).credits.settled
+    expect(await settled()).toBe('0')
+    expect((await post(createTestApi({ settlement }).app, '/v1/settlement/epochs')).status).toBe(
+      200,
+    )
+    // 420 base units at 10 per credit.
+    expect(await settled()).toBe('42')
+  })
+
   it('tells where credits settle', async () => {
     const { app } = createTestApi({ settlement })
     const response = await app.request('/v1/settlement')

@@ -69,6 +69,11 @@ export interface SettlementService {
   epoch(n: number): EpochView
   closeEpoch(signal?: AbortSignal): Promise<CloseEpochResult>
   submitClaims(accounts: string[], signal?: AbortSignal): Promise<SubmittedClaims>
+  /**
+   * Credits put in posted roots: the latest confirmed epoch's cumulative total, in ledger
+   * credits (base units over `unitsPerCredit`, floored). Read from the store, without trees.
+   */
+  settledCredits(): bigint
 }
 
 /** An epoch as the API shows it, without its tree. */
@@ -215,6 +220,16 @@ export function createSettlementService(options: SettlementServiceOptions): Sett
         closed: false,
         message: `no epoch closed: nothing new since epoch ${outcome.latest.epoch}`,
       }
+    },
+
+    settledCredits() {
+      // At most the newest epoch waits for its post (EPOCH_PENDING refuses a second), so the
+      // latest confirmed one is among the newest two: read without their trees.
+      const newest = store.listEpochs({ limit: 2 })
+      const confirmed =
+        newest.find((epoch) => epoch.state === 'confirmed') ??
+        (newest.length === 2 ? store.latestConfirmedEpoch() : undefined)
+      return confirmed == null ? 0n : confirmed.cumulativeTotal / options.unitsPerCredit
     },
 
     async submitClaims(accounts, signal) {

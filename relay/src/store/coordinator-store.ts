@@ -7,6 +7,7 @@ import type {
 } from '@tabswarm/protocol'
 import type { EpochStore } from '../settlement/epoch-store.ts'
 import type { UsedNonces } from './used-nonces.ts'
+import type { WalletSessionStore } from './wallet-session-store.ts'
 
 /**
  * The coordinator's durable state, as operations on jobs, tasks, results, contributors and
@@ -16,13 +17,14 @@ import type { UsedNonces } from './used-nonces.ts'
  * It also keeps the nonces of wallet-signed API requests ({@link UsedNonces}): a claim is
  * one unit of work, committed in the same group as (or before) whatever the request then
  * changes, so a crash never keeps a request's effect and loses its nonce. And it keeps the
- * settlement epochs ({@link EpochStore}) beside the ledger they pay out.
+ * settlement epochs ({@link EpochStore}) beside the ledger they pay out, and the wallet
+ * sessions of the API ({@link WalletSessionStore}).
  *
  * Every call made inside `transaction(fn)` commits together or not at all. Calls are
  * synchronous so the coordinator's hot path stays synchronous on the embedded store; a
  * networked store would keep the same unit-of-work shape behind an async coordinator.
  */
-export interface CoordinatorStore extends UsedNonces, EpochStore {
+export interface CoordinatorStore extends UsedNonces, EpochStore, WalletSessionStore {
   /**
    * Runs `fn` as one atomic unit: all of its changes or none. Units may be committed in
    * groups (group commit): a unit is durable once `flushed()` resolves. Nested calls join
@@ -132,8 +134,34 @@ export interface CoordinatorStore extends UsedNonces, EpochStore {
   ): Array<{ account: string; total: bigint }>
   /** Sum of every balance: zero in a double-entry ledger. */
   ledgerImbalance(): bigint
+  /**
+   * Sum of every transfer of one of `kinds`, ever, to any account: read from running totals
+   * kept with each transfer, so it costs the same whatever the ledger's size. Totals are kept
+   * of the kinds that move once per job or less (grant, escrow, payout, site-share, refund);
+   * another kind throws a `RangeError`.
+   */
+  transferredTotal(kinds: readonly LedgerKind[]): bigint
+
+  /**
+   * Adds accepted work to the UTC hour that starts at `hour` (ms since the epoch, a multiple
+   * of an hour); negative amounts take back an acceptance that was undone. Runs inside the
+   * caller's transaction, beside the acceptance it counts.
+   */
+  addCompute(hour: number, gflop: number, tasks: number): void
+  /** Hours from `from` to `to` (hour starts, both included) that hold work, oldest first. */
+  computeHours(from: number, to: number): ComputeHourRow[]
+  /** All accepted work counted, ever. */
+  computeTotal(): { gflop: number; tasks: number }
 
   close(): void
+}
+
+/** Accepted work of one UTC hour. */
+export interface ComputeHourRow {
+  /** Start of the hour, ms since the epoch. */
+  hour: number
+  gflop: number
+  tasks: number
 }
 
 export interface StoredJob {

@@ -1,6 +1,8 @@
 import type { DatabaseSync } from 'node:sqlite'
 import { exactCredits } from './migrations/exact-credits.ts'
 import { jobDetailColumns } from './migrations/job-detail-columns.ts'
+import { networkFigures } from './migrations/network-figures.ts'
+import { walletSessions } from './migrations/wallet-sessions.ts'
 
 /**
  * A change to the data of an existing database, numbered: SQLite's `user_version` holds the
@@ -19,6 +21,8 @@ export interface SqliteMigration {
 export const SQLITE_VERSIONED_MIGRATIONS: readonly SqliteMigration[] = [
   exactCredits,
   jobDetailColumns,
+  networkFigures,
+  walletSessions,
 ]
 
 /**

@@ -15,6 +15,7 @@ import type {
 } from './coordinator-store.ts'
 import { applyVersionedMigrations } from './sqlite-migrations.ts'
 import { SQLITE_MIGRATIONS, SQLITE_POST_MIGRATION, SQLITE_SCHEMA } from './sqlite-schema.ts'
+import type { StoredWalletSession } from './wallet-session-store.ts'
 
 export interface SqliteStoreOptions {
   /** Database file, or `:memory:` for tests. */
@@ -45,6 +46,18 @@ const int = (value: unknown): number => Number(value)
 /** SQL of a list of ledger kinds (our own constants, never peer input). */
 const kindList = (kinds: readonly LedgerKind[]) =>
   kinds.map((kind) => `'${kind.replaceAll("'", "''")}'`).join(', ')
+
+/**
+ * Transfer kinds whose running totals are kept (`transferredTotal`): those that move once per
+ * job or less. Not `pay`, `forfeit` or `canary`, which move per result, on the hot path.
+ */
+export const TOTALED_KINDS: ReadonlySet<LedgerKind> = new Set<LedgerKind>([
+  'grant',
+  'escrow',
+  'payout',
+  'site-share',
+  'refund',
+])
 
 const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   status: 'status',
@@ -101,6 +114,15 @@ function resultFromRow(row: Row): StoredResult {
     acceptedAt: row.accepted_at as number,
     seq: row.seq as number,
     ...(row.provisional === 1 ? { provisional: true } : {}),
+  }
+}
+
+function sessionFromRow(row: Row): StoredWalletSession {
+  return {
+    tokenSha256: row.token_sha256 as string,
+    account: row.account as string,
+    createdAt: int(row.created_at),
+    expiresAt: int(row.expires_at),
   }
 }
 
@@ -188,6 +210,32 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     | undefined
   let timer: ReturnType<typeof setImmediate> | undefined
 
+  // Compute counted per hour (`addCompute`) is summed in memory and written once per group,
+  // just before it commits, in the same transaction: one row per hour per group instead of
+  // an upsert per accepted task on the hot path. A unit's part joins the group only when the
+  // unit is released, so a unit rolled back takes its count with it.
+  type ComputeSum = { gflop: number; tasks: number }
+  const unitCompute = new Map<number, ComputeSum>()
+  const groupCompute = new Map<number, ComputeSum>()
+  const addTo = (into: Map<number, ComputeSum>, hour: number, gflop: number, tasks: number) => {
+    const sum = into.get(hour)
+    if (sum == null) into.set(hour, { gflop, tasks })
+    else {
+      sum.gflop += gflop
+      sum.tasks += tasks
+    }
+  }
+  /** Writes the group's compute into the open transaction (before a commit, or a read). */
+  function writeGroupCompute(): void {
+    if (groupCompute.size === 0) return
+    const upsert = sql(
+      `INSERT INTO compute_hours (hour, gflop, tasks) VALUES (?, ?, ?)
+       ON CONFLICT (hour) DO UPDATE SET gflop = gflop + excluded.gflop, tasks = tasks + excluded.tasks`,
+    )
+    for (const [hour, sum] of groupCompute) upsert.run(hour, sum.gflop, sum.tasks)
+    groupCompute.clear()
+  }
+
   function commit(): void {
     if (timer != null) clearImmediate(timer)
     timer = undefined
@@ -197,6 +245,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       batchOpen = false
       batched = 0
       try {
+        writeGroupCompute()
         sql('COMMIT').run()
       } catch (err) {
         // A failed COMMIT can leave the transaction open (SQLITE_BUSY): end it, so the next
@@ -228,9 +277,12 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       try {
         const value = fn()
         sql('RELEASE unit').run()
+        for (const [hour, sum] of unitCompute) addTo(groupCompute, hour, sum.gflop, sum.tasks)
+        unitCompute.clear()
         if (++batched >= maxBatch) commit()
         return value
       } catch (err) {
+        unitCompute.clear()
         sql('ROLLBACK TO unit').run()
         sql('RELEASE unit').run()
         throw err
@@ -554,6 +606,12 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
         )
         upsert.run(entry.from, -amount)
         upsert.run(entry.to, amount)
+        // What `transferredTotal` reads: the public figures never sum the transfers table.
+        if (TOTALED_KINDS.has(entry.kind))
+          sql(
+            `INSERT INTO transfer_totals (kind, total) VALUES (?, ?)
+             ON CONFLICT (kind) DO UPDATE SET total = total + excluded.total`,
+          ).run(entry.kind, amount)
       })
     },
 
@@ -616,6 +674,44 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
       return sum
     },
 
+    transferredTotal(kinds) {
+      const untracked = kinds.find((kind) => !TOTALED_KINDS.has(kind))
+      if (untracked != null)
+        throw new RangeError(
+          `no running total is kept of ${untracked} transfers (only of ${[...TOTALED_KINDS].join(', ')}); sum them from transfers`,
+        )
+      const row = money(
+        `SELECT COALESCE(SUM(total), 0) AS total FROM transfer_totals WHERE kind IN (${kindList(kinds)})`,
+      ).get() as Row
+      return row.total as bigint
+    },
+
+    addCompute(hour, gflop, tasks) {
+      if (depth === 0) store.transaction(() => addTo(unitCompute, hour, gflop, tasks))
+      else addTo(unitCompute, hour, gflop, tasks)
+    },
+
+    computeHours(from, to) {
+      // What the open group counted so far is read too (this connection sees its own writes).
+      if (depth === 0) writeGroupCompute()
+      const rows = sql(
+        'SELECT hour, gflop, tasks FROM compute_hours WHERE hour >= ? AND hour <= ? ORDER BY hour',
+      ).all(from, to) as Row[]
+      return rows.map((row) => ({
+        hour: int(row.hour),
+        gflop: row.gflop as number,
+        tasks: int(row.tasks),
+      }))
+    },
+
+    computeTotal() {
+      if (depth === 0) writeGroupCompute()
+      const row = sql(
+        'SELECT COALESCE(SUM(gflop), 0) AS gflop, COALESCE(SUM(tasks), 0) AS tasks FROM compute_hours',
+      ).get() as Row
+      return { gflop: row.gflop as number, tasks: int(row.tasks) }
+    },
+
     nonceUsed: (key) => sql('SELECT 1 FROM used_nonces WHERE key = ?').get(key) != null,
 
     claimNonce(key, expiresAt) {
@@ -634,6 +730,43 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     },
 
     countNonces: () => (sql('SELECT COUNT(*) AS n FROM used_nonces').get() as Row).n as number,
+
+    insertSession(session) {
+      store.transaction(() => {
+        sql(
+          'INSERT INTO wallet_sessions (token_sha256, account, created_at, expires_at) VALUES (?, ?, ?, ?)',
+        ).run(session.tokenSha256, session.account, session.createdAt, session.expiresAt)
+      })
+    },
+
+    sessionByToken(tokenSha256) {
+      const row = sql('SELECT * FROM wallet_sessions WHERE token_sha256 = ?').get(tokenSha256) as
+        | Row
+        | undefined
+      return row == null ? undefined : sessionFromRow(row)
+    },
+
+    deleteSession(tokenSha256) {
+      return store.transaction(
+        () =>
+          Number(
+            sql('DELETE FROM wallet_sessions WHERE token_sha256 = ?').run(tokenSha256).changes,
+          ) > 0,
+      )
+    },
+
+    liveSessions(account, at) {
+      const rows = sql(
+        'SELECT * FROM wallet_sessions WHERE account = ? AND expires_at > ? ORDER BY created_at, token_sha256',
+      ).all(account, at) as Row[]
+      return rows.map(sessionFromRow)
+    },
+
+    pruneSessions(at) {
+      return store.transaction(() =>
+        Number(sql('DELETE FROM wallet_sessions WHERE expires_at <= ?').run(at).changes),
+      )
+    },
 
     insertEpoch(epoch) {
       store.transaction(() => {

@@ -3,7 +3,17 @@ import { ApiRequestError, RelayUnreachableError } from './client-errors.ts'
 import { delay } from './delay.ts'
 
 /** Adds credentials to a request: an API key header, or a wallet signature. */
-export type Authenticate = (request: {
+export type Authenticate = ((request: AuthenticateRequest) => Promise<Record<string, string>>) & {
+  /**
+   * Told when the relay refused the credentials this gave (HTTP 401, with its `code`).
+   * Returns true when fresh credentials may succeed (a session that expired): the request
+   * is then sent once more, authenticated again. Optional.
+   */
+  refused?: (code: string) => boolean
+}
+
+/** What an `Authenticate` is told of the request it gives credentials for. */
+export interface AuthenticateRequest {
   method: string
   path: string
   body: Uint8Array | undefined
@@ -13,7 +23,10 @@ export type Authenticate = (request: {
    */
   relayPeerId: () => Promise<string>
   signal?: AbortSignal | undefined
-}) => Promise<Record<string, string>>
+  /** The relay's base URL and the client's `fetch`, for credentials that ask the relay first (sessions). */
+  base?: string
+  fetch?: typeof fetch
+}
 
 export interface TransportOptions {
   /** Base URL of the relay, without a trailing slash. */
@@ -90,6 +103,7 @@ export function createTransport(options: TransportOptions): Transport {
   }
 
   async function request(path: string, init: RequestOptions = {}): Promise<Response> {
+    let reauthenticated = false
     for (let attempt = 0; ; attempt++) {
       try {
         return await attemptRequest(path, init)
@@ -97,6 +111,16 @@ export function createTransport(options: TransportOptions): Transport {
         // The relay's identity changed (a new data directory behind the same URL): ask again, once.
         if (err instanceof ApiRequestError && err.code === 'WRONG_RELAY' && attempt === 0) {
           peerId = undefined
+          continue
+        }
+        // Credentials that went stale (an expired session): renewed, and the request sent again, once.
+        if (
+          err instanceof ApiRequestError &&
+          err.status === 401 &&
+          !reauthenticated &&
+          options.authenticate?.refused?.(err.code) === true
+        ) {
+          reauthenticated = true
           continue
         }
         const retryable =
@@ -138,6 +162,8 @@ export function createTransport(options: TransportOptions): Transport {
           body,
           relayPeerId: () => relayPeerId(init.signal),
           signal: init.signal,
+          base,
+          fetch: options.fetch,
         }),
       )
 

@@ -23,7 +23,10 @@ export interface ContributorIdentity {
 
 /** A connected contributor. */
 export interface Contributor extends ContributorIdentity {
+  /** Its measured speed, or the assumed default when it reported none. */
   gflops: number
+  /** The speed it measured and reported in its hello; absent when it reported none. */
+  measuredGflops?: number
   capabilities?: Capabilities
   /** Credibility evidence, faults and ban, as stored (written in batches, see `credit`). */
   record: StoredContributor
@@ -174,6 +177,7 @@ export function createContributorRegistry(
         ...(address != null ? { address } : {}),
         ...(site != null ? { site } : {}),
         gflops: hello.gflops ?? options.defaultGflops,
+        ...(hello.gflops != null ? { measuredGflops: hello.gflops } : {}),
         capabilities: hello.capabilities,
         record,
       }

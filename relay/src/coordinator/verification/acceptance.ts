@@ -13,6 +13,7 @@ import {
 } from '../contributors/contributor-registry.ts'
 import type { ResultOutcome, ResultTensor } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
+import { tallyCompute } from '../jobs/compute-tally.ts'
 import type { JobPublication } from '../jobs/job-publication.ts'
 import type { JobRuntime, KnownAnswer, TaskRuntime } from '../jobs/job-runtime.ts'
 import { jobView } from '../jobs/job-view.ts'
@@ -141,6 +142,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       }
       row.acceptedTasks++
       store.updateJob(row.id, { acceptedTasks: row.acceptedTasks, spent: row.spent })
+      tallyCompute(store, job, task.index, at)
       alongside?.()
     })
     publication.wrote(seq)

@@ -11,6 +11,7 @@ import type {
 } from '../contributors/contributor-registry.ts'
 import type { ResultTensor } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
+import { tallyCompute } from '../jobs/compute-tally.ts'
 import type { JobPublication } from '../jobs/job-publication.ts'
 import type { JobRuntime, ProvisionalAcceptance } from '../jobs/job-runtime.ts'
 import { jobView } from '../jobs/job-view.ts'
@@ -176,6 +177,7 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
       // the pay of another one caught with it (a ban by wallet or address).
       row.spent -= ledger.unpay(row.id, `pay:${entry.leaseId}`, at, `unpay:${entry.leaseId}`)
       row.acceptedTasks--
+      tallyCompute(store, job, entry.taskIndex, entry.acceptedAt, -1)
       const task = job.tasks[entry.taskIndex]!
       task.accepted = false
       task.answer = null

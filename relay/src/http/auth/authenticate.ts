@@ -6,10 +6,16 @@ import { pipeRequestBody } from '../pipe-request-body.ts'
 import type { ApiKeyRing } from './api-keys.ts'
 import { bodyDigestCheck } from './body-digest-check.ts'
 import type { WalletAuthenticator } from './wallet-auth.ts'
+import type { WalletSessions } from './wallet-sessions.ts'
 
 export interface AuthenticateOptions {
   keys: ApiKeyRing
   wallet: WalletAuthenticator
+  /**
+   * Bearer tokens of wallet sessions (`POST /v1/sessions`), taken like an API key of the
+   * wallet. Without it, session tokens are refused as unknown keys.
+   */
+  sessions?: WalletSessions
   /**
    * Callers without credentials act as the account `local`. Only for a relay bound to
    * loopback with no keys configured: see {@link decideAuthMode}.
@@ -25,8 +31,9 @@ export const LOCAL_ACCOUNT = 'local'
 const CHALLENGE = { 'www-authenticate': 'Bearer realm="tabswarm"' }
 
 /**
- * Decides who a request is from: a wallet signature (`x-tabswarm-*` headers) or an API key
- * (`Authorization: Bearer <key>`); without either, `local` on an open relay and 401 elsewhere.
+ * Decides who a request is from: a wallet signature (`x-tabswarm-*` headers), a wallet
+ * session's token or an API key (`Authorization: Bearer <token or key>`); without any, `local`
+ * on an open relay and 401 elsewhere.
  * Sets `principal` on the context.
  *
  * Reads no body: a wallet signature is checked from its headers (it covers the body's
@@ -38,6 +45,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
     options.onFailure?.(code)
     return new ApiError(code, message, CHALLENGE)
   }
+  const { sessions } = options
   return async (c, next) => {
     let principal: Principal
     const url = new URL(c.req.url)
@@ -58,6 +66,10 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
           `the request has no body, but its signature covers a body with sha-256 0x${result.bodySha256}; send the body you signed`,
         )
       principal = { account: result.address, via: 'wallet' }
+    } else if (sessions?.isSessionToken(bearerValue(authorization))) {
+      const session = sessions.lookup(bearerValue(authorization))
+      if (!session.ok) throw refuse(session.code, session.message)
+      principal = { account: session.account, via: 'wallet-session' }
     } else if (authorization !== undefined && options.keys.size > 0) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization)
       if (match == null) throw refuse('INVALID_API_KEY', 'Authorization must be "Bearer <api key>"')
@@ -76,6 +88,11 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
     c.set('principal', principal)
     await next()
   }
+}
+
+/** The credential of an `Authorization: Bearer <value>` header ('' for another scheme). */
+function bearerValue(authorization: string | undefined): string {
+  return /^Bearer\s+(\S+)\s*$/i.exec(authorization ?? '')?.[1] ?? ''
 }
 
 /**

@@ -182,6 +182,23 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
       return fake.account(account)
     },
     stats: () => fake.statsValue,
+    networkFigures: (hours) => {
+      const hour = Math.floor(now() / 3_600_000) * 3_600_000
+      return {
+        contributors: { online: 5, gflopPerSecond: 250 },
+        compute: {
+          totalGflop: 1234.5,
+          tasks: 100,
+          hourly: Array.from({ length: hours }, (_, i) => ({
+            hour: hour - (hours - 1 - i) * 3_600_000,
+            gflop: i === hours - 1 ? 12.5 : 0,
+            tasks: i === hours - 1 ? 3 : 0,
+          })),
+        },
+        jobs: { total: 12, byStatus: { running: 2, completed: 9, failed: 1, cancelled: 0 } },
+        creditsPaid: 1000n,
+      }
+    },
     durable: async () => {},
     accept(jobId, index) {
       const job = require(jobId)

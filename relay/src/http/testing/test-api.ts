@@ -2,9 +2,11 @@ import { createHash } from 'node:crypto'
 import { createMemoryBlobStore } from '../../blobs/blob-store.ts'
 import { silentLogger } from '../../log.ts'
 import { createRelayMetrics } from '../../metrics/relay-metrics.ts'
+import { createSqliteStore } from '../../store/sqlite-store.ts'
 import { type ApiOptions, createApi } from '../api.ts'
 import { createApiKeyRing } from '../auth/api-keys.ts'
 import { createWalletAuthenticator, type WalletAuthOptions } from '../auth/wallet-auth.ts'
+import { createWalletSessions, type WalletSessions } from '../auth/wallet-sessions.ts'
 import { createFakeCoordinatorApi, type FakeCoordinatorApi } from './fake-coordinator-api.ts'
 
 export interface TestApiOptions extends Partial<Omit<ApiOptions, 'auth' | 'jobs'>> {
@@ -14,6 +16,8 @@ export interface TestApiOptions extends Partial<Omit<ApiOptions, 'auth' | 'jobs'
   /** @default relayPeerId TEST_RELAY_PEER_ID, nonces in memory */
   wallet?: Partial<WalletAuthOptions>
   openToLocal?: boolean
+  /** Wallet sessions; `false` for none. @default sessions in an in-memory SQLite store */
+  sessions?: WalletSessions | false
 }
 
 /** The peer id the test API answers in `GET /v1/swarm` and expects wallet signatures to name. */
@@ -25,6 +29,8 @@ export function createTestApi(options: TestApiOptions = {}) {
   const blobs = options.blobs ?? createMemoryBlobStore()
   const metrics =
     options.metrics ?? createRelayMetrics({ stats: () => jobs.stats(), processMetrics: false })
+  const sessions =
+    options.sessions ?? createWalletSessions({ store: createSqliteStore({ path: ':memory:' }) })
   const keys = createApiKeyRing(
     Object.entries(options.apiKeys ?? {}).map(([account, key]) => ({
       account,
@@ -45,6 +51,7 @@ export function createTestApi(options: TestApiOptions = {}) {
     auth: {
       keys,
       wallet: createWalletAuthenticator({ relayPeerId: TEST_RELAY_PEER_ID, ...options.wallet }),
+      ...(sessions !== false ? { sessions } : {}),
       openToLocal: options.openToLocal ?? keys.size === 0,
     },
   })

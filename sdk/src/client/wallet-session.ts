@@ -1,0 +1,159 @@
+import {
+  type OpenSessionBody,
+  type WalletSessionView,
+  WalletSessionViewSchema,
+} from '@tabswarm/protocol'
+import { ApiRequestError, RelayUnreachableError } from './client-errors.ts'
+import type { Authenticate, AuthenticateRequest } from './http-transport.ts'
+import { type WalletAuthOptions, type WalletSigner, walletAuth } from './wallet-auth.ts'
+
+export interface WalletSessionOptions extends WalletAuthOptions {
+  /**
+   * How long the session lasts, ms: 1 minute to 24 hours (the relay's cap).
+   * @default the relay's default, 12 hours
+   */
+  ttlMs?: number
+  /** Opened afresh this long before it expires, so no request meets the expiry. @default 60_000 */
+  renewBeforeMs?: number
+  /** Longest wait for the relay to open a session. @default 30_000 */
+  timeoutMs?: number
+}
+
+/** The `Authenticate` of `walletSession`, with the session it holds. */
+export type WalletSession = Authenticate & {
+  /** The session in use, once the first request opened it. */
+  readonly current: WalletSessionView | undefined
+  /** Ends the session at the relay (`DELETE /v1/sessions/current`); the next request opens a new one. */
+  close(signal?: AbortSignal): Promise<void>
+}
+
+/** Codes of a refused session token: a new session may succeed. */
+const STALE = new Set(['SESSION_EXPIRED', 'INVALID_SESSION'])
+
+/**
+ * Wallet credentials that ask the wallet to sign once, not on every request: the first
+ * request signs `POST /v1/sessions` with `signer` and gets a bearer token for that wallet
+ * (12 hours by default), which every request then carries like an API key. The session is
+ * opened again shortly before it expires, and once when the relay refuses it (expired,
+ * revoked). For a browser wallet (EIP-1193, e.g. MetaMask), where each signature is a prompt.
+ *
+ * @example
+ * // A browser wallet: one prompt for the whole dashboard session.
+ * import { createWalletClient, custom } from 'viem'
+ * const [address] = await window.ethereum.request({ method: 'eth_requestAccounts' })
+ * const wallet = createWalletClient({ account: address, transport: custom(window.ethereum) })
+ * const signer = {
+ *   address,
+ *   signTypedData: (typed) => wallet.signTypedData({ account: address, ...typed }),
+ * }
+ * const client = createClient({ relay, authenticate: walletSession(signer) })
+ *
+ * @example
+ * // A key in hand (scripts, tests): any viem Account is a signer.
+ * const client = createClient({ relay, authenticate: walletSession(privateKeyToAccount(key)) })
+ */
+export function walletSession(
+  signer: WalletSigner,
+  options: WalletSessionOptions = {},
+): WalletSession {
+  const sign = walletAuth(signer, options)
+  const renewBeforeMs = options.renewBeforeMs ?? 60_000
+  const timeoutMs = options.timeoutMs ?? 30_000
+  let opening: Promise<WalletSessionView> | undefined
+  let current: WalletSessionView | undefined
+  let relay: { base: string; fetch: typeof fetch } | undefined
+
+  async function open(request: AuthenticateRequest): Promise<WalletSessionView> {
+    if (request.base == null || request.fetch == null)
+      throw new TypeError(
+        'walletSession needs the client to tell it the relay (base and fetch): use it with createClient of this SDK',
+      )
+    relay = { base: request.base, fetch: request.fetch }
+    const body: OpenSessionBody = options.ttlMs != null ? { ttlMs: options.ttlMs } : {}
+    const bytes = new TextEncoder().encode(JSON.stringify(body))
+    const headers = await sign({
+      method: 'POST',
+      path: '/v1/sessions',
+      body: bytes,
+      relayPeerId: request.relayPeerId,
+      signal: request.signal,
+    })
+    const timeout = AbortSignal.timeout(timeoutMs)
+    let response: Response
+    try {
+      response = await request.fetch(`${request.base}/v1/sessions`, {
+        method: 'POST',
+        headers: { ...headers, 'content-type': 'application/json' },
+        body: bytes as Uint8Array<ArrayBuffer>,
+        signal: request.signal ? AbortSignal.any([request.signal, timeout]) : timeout,
+      })
+    } catch (err) {
+      if (request.signal?.aborted) throw request.signal.reason
+      throw new RelayUnreachableError(request.base, err)
+    }
+    const answer = (await response.json().catch(() => ({}))) as {
+      error?: { code?: string; message?: string }
+    }
+    if (!response.ok)
+      throw new ApiRequestError(
+        response.status,
+        answer.error?.code ?? 'HTTP_ERROR',
+        `could not open a wallet session: ${answer.error?.message ?? `POST /v1/sessions failed with HTTP ${response.status}`}`,
+        response.headers.get('retry-after'),
+      )
+    const parsed = WalletSessionViewSchema.safeParse(answer)
+    if (!parsed.success)
+      throw new ApiRequestError(
+        response.status,
+        'HTTP_ERROR',
+        `POST /v1/sessions answered no session (${parsed.error.issues[0]?.message}); is ${request.base} a Tabswarm relay of this version?`,
+      )
+    return parsed.data
+  }
+
+  const authenticate = (async (request) => {
+    // The session is opened by a signed request: never by itself.
+    if (request.method === 'POST' && request.path === '/v1/sessions') return sign(request)
+    if (current != null && current.expiresAt - Date.now() <= renewBeforeMs) current = undefined
+    if (current == null) {
+      // One opening at a time, shared by the requests that wait for it: one signature.
+      opening ??= open(request).finally(() => {
+        opening = undefined
+      })
+      current = await opening
+    }
+    return { authorization: `Bearer ${current.token}` }
+  }) as WalletSession
+
+  Object.defineProperty(authenticate, 'current', { get: () => current })
+  authenticate.refused = (code) => {
+    if (!STALE.has(code)) return false
+    current = undefined
+    return true
+  }
+  authenticate.close = async (signal) => {
+    const session = current
+    current = undefined
+    if (session == null || relay == null) return
+    const timeout = AbortSignal.timeout(timeoutMs)
+    let response: Response
+    try {
+      response = await relay.fetch(`${relay.base}/v1/sessions/current`, {
+        method: 'DELETE',
+        headers: { authorization: `Bearer ${session.token}` },
+        signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
+      })
+    } catch (err) {
+      if (signal?.aborted) throw signal.reason
+      throw new RelayUnreachableError(relay.base, err)
+    }
+    // Already over (expired, or ended elsewhere): what was asked for holds.
+    if (!response.ok && response.status !== 401)
+      throw new ApiRequestError(
+        response.status,
+        'HTTP_ERROR',
+        `DELETE /v1/sessions/current failed with HTTP ${response.status}`,
+      )
+  }
+  return authenticate
+}
