@@ -76,6 +76,8 @@ describe('settlement across a SIGKILL and a restart', () => {
       TABSWARM_DISTRIBUTOR_ADDRESS: distributor,
       TABSWARM_TOKEN_ADDRESS: token,
       TABSWARM_EPOCH_MINUTES: '0',
+      // Nine tiles a round, not one: both workers, both online before the job, get some.
+      TABSWARM_TILE_SIZE: '32',
     }
     relay = await startRelay()
   })
@@ -141,6 +143,12 @@ describe('settlement across a SIGKILL and a restart', () => {
     const before = await Promise.all(wallets.map((w) => earned(w.address)))
     const workers = wallets.map((w) => startWorkerProcess(relay!.url, ['--wallet-file', w.keyFile]))
     try {
+      // Both wallets earn: the job waits until both workers are online, so neither finds
+      // every tile taken (under load one worker could start seconds after the other).
+      await until('both workers online', async () => {
+        const health = await api<{ contributorsOnline?: number }>('/v1/health')
+        return (health.contributorsOnline ?? 0) >= wallets.length ? true : undefined
+      })
       const client = createClient({ relay: relay!.url })
       const [m, k, n] = [96, 48, 96]
       await client.matmul(
