@@ -17,7 +17,6 @@ import {
 import * as format from './format.ts'
 import { JobPanel } from './job-panel.ts'
 import { showNetwork } from './network-panel.ts'
-import { relayApi } from './relay-api.ts'
 import { setUpSubmitForm } from './submit-form.ts'
 import { REQUEST_TIMEOUT_MS } from './timeouts.ts'
 import { closeWalletSession, openWalletSession } from './wallet-session.ts'
@@ -27,7 +26,6 @@ const element = <T extends HTMLElement>(id: string) => document.getElementById(i
 
 let credentials: Credentials = loadCredentials()
 let client: TabswarmClient = clientFor(credentials)
-const api = relayApi(relay, () => bearerOf(credentials))
 const panels = new Map<string, JobPanel>()
 
 function clientFor(c: Credentials): TabswarmClient {
@@ -73,7 +71,7 @@ async function enter(next: Credentials): Promise<boolean> {
 function openJob(job: JobView | string): void {
   const id = typeof job === 'string' ? job : job.id
   if (panels.has(id)) return
-  const panel = new JobPanel(client, api, id, typeof job === 'string' ? undefined : job)
+  const panel = new JobPanel(client, id, typeof job === 'string' ? undefined : job)
   panels.set(id, panel)
   panel.onEnded = () => void listRecent()
   element('jobs').prepend(panel.element)
@@ -157,7 +155,8 @@ element('sign-out').addEventListener('click', () => {
 
 element('relay-url').textContent = relay
 setUpSubmitForm(() => client, openJob)
-showNetwork(api, new AbortController().signal)
+// The public figures need no credentials: a client of its own, whoever is signed in.
+showNetwork(createClient({ relay }), new AbortController().signal)
 enter(credentials)
   .catch((err: Error) => {
     document.body.dataset.state = 'error'

@@ -2,7 +2,6 @@ import type { apiRequestTypedData } from '@tabswarm/protocol'
 import { walletAuth } from '@tabswarm/sdk'
 import { connectInjectedWallet, WALLET_PROMPT_TIMEOUT_MS } from '../wallet/injected-wallet.ts'
 import type { Credentials } from './credentials.ts'
-import { RelayCallError } from './relay-api.ts'
 import { REQUEST_TIMEOUT_MS } from './timeouts.ts'
 
 /**
@@ -42,15 +41,11 @@ export async function openWalletSession(relay: string, signal?: AbortSignal): Pr
     error?: { code?: string; message?: string }
   }
   if (response.status === 404)
-    throw new RelayCallError(
-      404,
-      'NOT_FOUND',
+    throw new Error(
       'this relay does not open wallet sessions (no POST /v1/sessions): sign in with an API key',
     )
   if (!response.ok)
-    throw new RelayCallError(
-      response.status,
-      String(answer.error?.code ?? 'HTTP_ERROR'),
+    throw new Error(
       `the relay refused the wallet sign-in: ${String(answer.error?.message ?? `HTTP ${response.status}`).slice(0, 300)}`,
     )
   if (typeof answer.token !== 'string' || answer.token.length === 0 || answer.token.length > 512)
