@@ -251,6 +251,8 @@ export {
   parseNpyHeader,
 } from './npy/npy.ts'
 export { NpyError } from './npy/npy-error.ts'
+export type { Float64NpyHeader } from './npy/npy-float64.ts'
+export { castFloat64Npy, parseFloat64NpyHeader } from './npy/npy-float64.ts'
 export type { SourceSlot } from './program-source.ts'
 export { appendProgramSource, MAX_WGSL_BYTES, readProgramSource } from './program-source.ts'
 export { ProtocolError } from './protocol-error.ts'

@@ -1,21 +1,23 @@
 import { open, readFile } from 'node:fs/promises'
 import {
+  castFloat64Npy,
   checkNpyDataSize,
   type NdArray,
   NPY_PREFIX_BYTES,
   type NpyHeader,
   npyHeaderBytes,
+  parseFloat64NpyHeader,
   parseNpy,
   parseNpyHeader,
 } from '@tabswarm/protocol'
-import { castFloat64ToFloat32, float64Header, float64Refusal, type NpyCast } from './npy-float64.ts'
+import { float64Refusal, type NpyCast } from './npy-float64.ts'
 import { UsageError } from './usage-error.ts'
 
 /**
  * `.npy` files as command inputs: every problem (missing, unreadable, malformed, an
  * unsupported dtype) is a `UsageError` whose message names the file and, when given, the
  * argument it was passed as. float64 files are refused with the fix, or read as float32
- * with `cast: 'float32'` (see npy-float64.ts); `onCast` is told each file cast.
+ * with `cast: 'float32'` (the protocol's `castFloat64Npy`); `onCast` is told each file cast.
  */
 
 /** How a command reads its `.npy` inputs. */
@@ -47,11 +49,10 @@ export async function readNpyFile(
     throw unreadable(path, label, err)
   }
   try {
-    const float64 = float64Header(bytes)
+    const float64 = parseFloat64NpyHeader(bytes)
     if (float64 == null) return parseNpy(bytes)
     if (cast !== 'float32') throw new Error(float64Refusal())
-    checkNpyDataSize({ ...float64.header, dataBytes: float64.float64Bytes }, bytes.byteLength)
-    const array = castFloat64ToFloat32(bytes, float64.header)
+    const array = castFloat64Npy(bytes, float64)
     onCast?.(path)
     return array
   } catch (err) {
@@ -83,7 +84,7 @@ export async function readNpyFileHeader(
     const { size } = await file.stat()
     try {
       const bytes = await read(Math.min(size, npyHeaderBytes(await read(NPY_PREFIX_BYTES))))
-      const float64 = float64Header(bytes)
+      const float64 = parseFloat64NpyHeader(bytes)
       if (float64 != null) {
         if (cast !== 'float32') throw new Error(float64Refusal())
         // The float32 it will become; the file must hold the float64 it declares.

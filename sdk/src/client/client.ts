@@ -10,6 +10,8 @@ import {
   type JobView,
   type NdArray,
   type NetworkStats,
+  NpyError,
+  parseNpy,
   type TensorDtype,
   type TensorRef,
 } from '@tabswarm/protocol'
@@ -192,6 +194,17 @@ export interface TabswarmClient extends SettlementApi {
    */
   matmul(a: TensorLike, b: TensorLike, options?: MatmulOptions): Promise<NdArray<'float32'>>
   /**
+   * The product C of a completed matmul job submitted earlier (`GET
+   * /v1/jobs/:id/output?format=npy`), checked against the job's m×n: what `matmul` returns,
+   * for a job followed elsewhere (a dashboard, another process). Write it for numpy with
+   * `encodeNpy`.
+   *
+   * @example
+   * const c = await client.matmulOutput(id) // { dtype: 'float32', shape: [m, n], data }
+   * await writeFile('c.npy', encodeNpy(c))
+   */
+  matmulOutput(id: string, options?: CallOptions): Promise<NdArray<'float32'>>
+  /**
    * Maps a custom WGSL kernel over inputs, one task per element of `inputs` (a tensor, or a
    * list of tensors for a kernel with several inputs). Results stream from the handle.
    *
@@ -327,6 +340,31 @@ export function createClient(options: ClientOptions): TabswarmClient {
           `the relay returned a product of ${data.length} elements, expected ${m}x${n} = ${m * n}`,
         )
       return { dtype: 'float32', shape: [m, n], data }
+    },
+
+    async matmulOutput(id, { signal } = {}) {
+      const job = await handleOf(id).status({ signal })
+      if (job.kernel !== 'matmul' || job.args == null)
+        throw new InvalidInputError(
+          `job ${id} is a ${job.kernel} job, which has no product C; read its outputs with client.job(id).results()`,
+        )
+      const { m, n } = job.args
+      const response = await transport.request(
+        `/jobs/${encodeURIComponent(id)}/output?format=npy`,
+        { signal, timeoutMs: BLOB_TRANSFER_TIMEOUT_MS },
+      )
+      let array: NdArray
+      try {
+        array = parseNpy(new Uint8Array(await response.arrayBuffer()))
+      } catch (err) {
+        if (!(err instanceof NpyError)) throw err
+        throw new RelayResponseError(`the relay's .npy of job ${id}'s product: ${err.message}`)
+      }
+      if (array.dtype !== 'float32' || array.shape.join() !== `${m},${n}`)
+        throw new RelayResponseError(
+          `the relay returned job ${id}'s product as ${array.dtype} (${array.shape.join(', ')}); the job is float32 (${m}, ${n})`,
+        )
+      return array as NdArray<'float32'>
     },
 
     async map(program, inputs, mapOptions) {

@@ -71,6 +71,27 @@ describe('createTransport', () => {
     ])
   })
 
+  it('starts the request timeout once the credentials are in, however long signing took', async () => {
+    const { fetch, calls } = scriptedFetch([() => Response.json({ ok: 1 })])
+    let aborted: boolean | undefined
+    const transport = createTransport({
+      base: 'http://relay',
+      fetch: (async (url: string, init: RequestInit) => {
+        aborted = init.signal?.aborted
+        return fetch(url, init)
+      }) as typeof globalThis.fetch,
+      requestTimeoutMs: 20,
+      // A wallet's owner taking longer than the request timeout to sign.
+      authenticate: async () => {
+        await new Promise((resolve) => setTimeout(resolve, 80))
+        return { authorization: 'Bearer tss_1' }
+      },
+    })
+    expect(await transport.json('/jobs')).toEqual({ ok: 1 })
+    expect(aborted).toBe(false)
+    expect(calls).toHaveLength(1)
+  })
+
   it("gives up after three retries with the relay's own error", async () => {
     const { fetch } = scriptedFetch([tooMany('0'), tooMany('0'), tooMany('0'), tooMany('0')])
     const transport = createTransport({ base: 'http://relay', fetch, requestTimeoutMs: 1000 })

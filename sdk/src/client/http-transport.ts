@@ -140,9 +140,6 @@ export function createTransport(options: TransportOptions): Transport {
 
   async function attemptRequest(path: string, init: RequestOptions): Promise<Response> {
     const method = init.method ?? 'GET'
-    const signals: AbortSignal[] = init.signal ? [init.signal] : []
-    if (init.timeoutMs !== null)
-      signals.push(AbortSignal.timeout(init.timeoutMs ?? options.requestTimeoutMs))
     const headers: Record<string, string> = { ...init.headers }
     let body: Uint8Array | undefined
     if (init.body instanceof Uint8Array) {
@@ -167,6 +164,11 @@ export function createTransport(options: TransportOptions): Transport {
         }),
       )
 
+    // The timeout starts once the credentials are in: a wallet session's first request waits
+    // for the wallet's owner to sign, which is bound by the caller's signal, not by this.
+    const signals: AbortSignal[] = init.signal ? [init.signal] : []
+    if (init.timeoutMs !== null)
+      signals.push(AbortSignal.timeout(init.timeoutMs ?? options.requestTimeoutMs))
     const headersTimeoutMs =
       init.headersTimeoutMs ?? (init.timeoutMs === null ? options.requestTimeoutMs : undefined)
     // Its own controller, not AbortSignal.timeout: the deadline is lifted once the headers

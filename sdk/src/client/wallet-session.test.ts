@@ -1,7 +1,8 @@
+import type { WalletSessionView } from '@tabswarm/protocol'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { describe, expect, it } from 'vitest'
 import { ApiRequestError } from './client-errors.ts'
-import { createTransport } from './http-transport.ts'
+import { type Authenticate, createTransport } from './http-transport.ts'
 import { walletSession } from './wallet-session.ts'
 
 const account = privateKeyToAccount(generatePrivateKey())
@@ -13,6 +14,7 @@ const account = privateKeyToAccount(generatePrivateKey())
 function fakeRelay(jobs: (token: string) => Response, ttlMs = 12 * 3_600_000) {
   let opened = 0
   const seen: string[] = []
+  const ended: string[] = []
   const fetch = (async (url: string, init: RequestInit = {}) => {
     const path = new URL(url).pathname
     const headers = (init.headers ?? {}) as Record<string, string>
@@ -26,10 +28,14 @@ function fakeRelay(jobs: (token: string) => Response, ttlMs = 12 * 3_600_000) {
       )
     }
     const token = headers.authorization?.replace('Bearer ', '') ?? ''
+    if (path === '/v1/sessions/current' && init.method === 'DELETE') {
+      ended.push(token)
+      return new Response(null, { status: 204 })
+    }
     seen.push(token)
     return jobs(token)
   }) as unknown as typeof globalThis.fetch
-  return { fetch, seen, opened: () => opened }
+  return { fetch, seen, ended, opened: () => opened }
 }
 
 const expired = () =>
@@ -79,5 +85,80 @@ describe('walletSession', () => {
     await transport.json('/jobs')
     await transport.json('/jobs')
     expect(relay.seen).toEqual(['tss_1', 'tss_2'])
+  })
+
+  describe('kept across page loads', () => {
+    const saved = (over: Partial<WalletSessionView> = {}): WalletSessionView => ({
+      token: 'tss_saved',
+      account: account.address,
+      expiresAt: Date.now() + 3_600_000,
+      ...over,
+    })
+    const transportWith = (relay: ReturnType<typeof fakeRelay>, authenticate: Authenticate) =>
+      createTransport({
+        base: 'http://relay',
+        fetch: relay.fetch,
+        requestTimeoutMs: 1000,
+        authenticate,
+      })
+
+    it('resumes a saved session without asking the wallet to sign', async () => {
+      const relay = fakeRelay(() => Response.json({ jobs: [] }))
+      const told: Array<WalletSessionView | undefined> = []
+      const signer = {
+        address: account.address,
+        signTypedData: () => Promise.reject(new Error('the wallet was asked to sign')),
+      }
+      const session = walletSession(signer, {
+        // Addresses compare without their checksum case.
+        session: saved({ account: account.address.toLowerCase() }),
+        onSession: (s) => told.push(s),
+      })
+      expect(session.current?.token).toBe('tss_saved')
+      await transportWith(relay, session).json('/jobs')
+      expect(relay.seen).toEqual(['tss_saved'])
+      expect(relay.opened()).toBe(0)
+      expect(told).toEqual([])
+    })
+
+    it('tells each session it opens, renews or ends, and close() ends it at the relay', async () => {
+      const relay = fakeRelay((token) =>
+        token === 'tss_saved' ? expired() : Response.json({ jobs: [] }),
+      )
+      const told: Array<string | undefined> = []
+      const session = walletSession(account, {
+        session: saved(),
+        onSession: (s) => told.push(s?.token),
+      })
+      const transport = transportWith(relay, session)
+      // The relay refuses the saved one: dropped, a new one opened, the request sent again.
+      await transport.json('/jobs')
+      expect(relay.seen).toEqual(['tss_saved', 'tss_1'])
+      expect(told).toEqual([undefined, 'tss_1'])
+      await session.close()
+      expect(relay.ended).toEqual(['tss_1'])
+      expect(told).toEqual([undefined, 'tss_1', undefined])
+      expect(session.current).toBeUndefined()
+      // Closing again has nothing to end.
+      await session.close()
+      expect(relay.ended).toEqual(['tss_1'])
+    })
+
+    it('opens a new session instead of one near its expiry or for another account', async () => {
+      for (const stale of [
+        saved({ expiresAt: Date.now() + 1_000 }),
+        saved({ account: privateKeyToAccount(generatePrivateKey()).address }),
+      ]) {
+        const relay = fakeRelay(() => Response.json({ jobs: [] }))
+        const told: Array<string | undefined> = []
+        const session = walletSession(account, {
+          session: stale,
+          onSession: (s) => told.push(s?.token),
+        })
+        await transportWith(relay, session).json('/jobs')
+        expect(relay.seen).toEqual(['tss_1'])
+        expect(told.at(-1)).toBe('tss_1')
+      }
+    })
   })
 })

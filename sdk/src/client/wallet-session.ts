@@ -17,13 +17,29 @@ export interface WalletSessionOptions extends WalletAuthOptions {
   renewBeforeMs?: number
   /** Longest wait for the relay to open a session. @default 30_000 */
   timeoutMs?: number
+  /**
+   * A session opened earlier for this wallet (kept by the caller: a page's
+   * `sessionStorage`), used until it nears its expiry or the relay refuses it, so a page
+   * reload does not ask the wallet to sign again. Ignored when it is for another account.
+   */
+  session?: WalletSessionView | undefined
+  /**
+   * Told each time the session in use changes: the new one when one is opened (renewals
+   * included), `undefined` when it ends (`close`, refused by the relay, expired). For
+   * keeping it where `session` can resume it; the token is a bearer credential: keep it
+   * where an API key would be kept, never in a URL.
+   */
+  onSession?: ((session: WalletSessionView | undefined) => void) | undefined
 }
 
 /** The `Authenticate` of `walletSession`, with the session it holds. */
 export type WalletSession = Authenticate & {
-  /** The session in use, once the first request opened it. */
+  /** The session in use: once the first request opened it, or the one resumed. */
   readonly current: WalletSessionView | undefined
-  /** Ends the session at the relay (`DELETE /v1/sessions/current`); the next request opens a new one. */
+  /**
+   * Ends the session at the relay (`DELETE /v1/sessions/current`, at the relay of the
+   * latest request); the next request opens a new one.
+   */
   close(signal?: AbortSignal): Promise<void>
 }
 
@@ -36,6 +52,7 @@ const STALE = new Set(['SESSION_EXPIRED', 'INVALID_SESSION'])
  * (12 hours by default), which every request then carries like an API key. The session is
  * opened again shortly before it expires, and once when the relay refuses it (expired,
  * revoked). For a browser wallet (EIP-1193, e.g. MetaMask), where each signature is a prompt.
+ * A page keeps the session across reloads with `onSession` and resumes it with `session`.
  *
  * @example
  * // A browser wallet: one prompt for the whole dashboard session.
@@ -51,6 +68,16 @@ const STALE = new Set(['SESSION_EXPIRED', 'INVALID_SESSION'])
  * @example
  * // A key in hand (scripts, tests): any viem Account is a signer.
  * const client = createClient({ relay, authenticate: walletSession(privateKeyToAccount(key)) })
+ *
+ * @example
+ * // A page that keeps its session across reloads, for this tab only.
+ * const saved = JSON.parse(sessionStorage.getItem('session') ?? 'null') ?? undefined
+ * const session = walletSession(signer, {
+ *   session: saved,
+ *   onSession: (s) => (s ? sessionStorage.setItem('session', JSON.stringify(s)) : sessionStorage.removeItem('session')),
+ * })
+ * // Sign-out: the token stops working at once.
+ * await session.close()
  */
 export function walletSession(
   signer: WalletSigner,
@@ -62,6 +89,16 @@ export function walletSession(
   let opening: Promise<WalletSessionView> | undefined
   let current: WalletSessionView | undefined
   let relay: { base: string; fetch: typeof fetch } | undefined
+
+  /** Sets the session in use, telling `onSession` when it changed. */
+  function use(session: WalletSessionView | undefined): void {
+    if (session === current) return
+    current = session
+    options.onSession?.(session)
+  }
+  // A resumed session is taken as it is: the relay judges the token at the first request.
+  if (options.session?.account.toLowerCase() === signer.address.toLowerCase())
+    current = options.session
 
   async function open(request: AuthenticateRequest): Promise<WalletSessionView> {
     if (request.base == null || request.fetch == null)
@@ -114,26 +151,34 @@ export function walletSession(
   const authenticate = (async (request) => {
     // The session is opened by a signed request: never by itself.
     if (request.method === 'POST' && request.path === '/v1/sessions') return sign(request)
-    if (current != null && current.expiresAt - Date.now() <= renewBeforeMs) current = undefined
-    if (current == null) {
+    if (request.base != null && request.fetch != null)
+      relay = { base: request.base, fetch: request.fetch }
+    if (current != null && current.expiresAt - Date.now() <= renewBeforeMs) use(undefined)
+    let session = current
+    if (session == null) {
       // One opening at a time, shared by the requests that wait for it: one signature.
-      opening ??= open(request).finally(() => {
-        opening = undefined
-      })
-      current = await opening
+      opening ??= open(request)
+        .then((opened) => {
+          use(opened)
+          return opened
+        })
+        .finally(() => {
+          opening = undefined
+        })
+      session = await opening
     }
-    return { authorization: `Bearer ${current.token}` }
+    return { authorization: `Bearer ${session.token}` }
   }) as WalletSession
 
   Object.defineProperty(authenticate, 'current', { get: () => current })
   authenticate.refused = (code) => {
     if (!STALE.has(code)) return false
-    current = undefined
+    use(undefined)
     return true
   }
   authenticate.close = async (signal) => {
     const session = current
-    current = undefined
+    use(undefined)
     if (session == null || relay == null) return
     const timeout = AbortSignal.timeout(timeoutMs)
     let response: Response

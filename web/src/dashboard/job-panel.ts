@@ -1,11 +1,9 @@
 import type { JobDetail, JobView, TensorRef } from '@tabswarm/protocol'
 import { encodeNpy, type TabswarmClient } from '@tabswarm/sdk'
 import * as format from './format.ts'
-import { LocalJobHistory } from './job-history.ts'
-import type { RelayApi } from './relay-api.ts'
 import { saveFile } from './save-file.ts'
 import { TaskChart } from './task-chart.ts'
-import { DETAIL_REFRESH_MS } from './timeouts.ts'
+import { DETAIL_REFRESH_MS, DOWNLOAD_TIMEOUT_MS, REQUEST_TIMEOUT_MS } from './timeouts.ts'
 import { waitingText } from './waiting-text.ts'
 
 /** A `<dt>`/`<dd>` list whose values the panel rewrites. */
@@ -42,7 +40,6 @@ export class JobPanel {
   readonly element: HTMLElement
   private readonly controller = new AbortController()
   private readonly chart: TaskChart
-  private readonly local = new LocalJobHistory()
   private readonly status: HTMLElement
   private readonly waiting: HTMLElement
   private readonly message: HTMLElement
@@ -53,20 +50,17 @@ export class JobPanel {
   private readonly verification
   private readonly credits
   private job: JobView | undefined
-  private detailSupported = true
   private refreshing = false
   private readonly listed = new Set<string>()
 
   private readonly client: TabswarmClient
-  private readonly api: RelayApi
   readonly id: string
 
   /** Called once the job has ended (completed, failed or cancelled). */
   onEnded: ((job: JobView) => void) | undefined
 
-  constructor(client: TabswarmClient, api: RelayApi, id: string, submitted?: JobView) {
+  constructor(client: TabswarmClient, id: string, submitted?: JobView) {
     this.client = client
-    this.api = api
     this.id = id
     const article = document.createElement('article')
     article.className = 'job'
@@ -205,20 +199,6 @@ export class JobPanel {
     this.credits.values.refunded!.dataset.units = job.credits.refunded
     this.cancelButton.hidden = done
     this.downloadButton.hidden = !(job.kernel === 'matmul' && job.status === 'completed')
-    if (!this.detailSupported) {
-      this.local.add(job)
-      this.chart.update(this.local.samples)
-      // What a JobView alone tells: the finer states and verification need the detail route.
-      const latest = this.local.samples.at(-1)!
-      this.tasks.values.total!.textContent = format.count(job.tasks.total)
-      for (const key of ['queued', 'leased', 'accepted'] as const)
-        this.tasks.values[key]!.textContent = format.count(latest[key])
-      this.verification.values.rejected!.textContent = format.count(job.tasks.rejectedResults)
-      const elapsedMs = (job.finishedAt ?? Date.now()) - job.createdAt
-      this.credits.values.elapsed!.textContent = format.duration(Math.max(0, elapsedMs))
-      this.credits.values.throughput!.textContent =
-        `${format.count(Math.round((job.tasks.accepted / Math.max(1, elapsedMs / 1000)) * 100) / 100)} tasks/s over the whole run`
-    }
   }
 
   private renderDetail(detail: JobDetail): void {
@@ -234,14 +214,14 @@ export class JobPanel {
   }
 
   private async refreshDetail(): Promise<void> {
-    if (!this.detailSupported || this.refreshing) return
+    if (this.refreshing) return
     this.refreshing = true
     try {
-      const detail = await this.api.detail(this.id, this.controller.signal)
-      if (detail == null) {
-        this.detailSupported = false
-        if (this.job) this.render(this.job)
-      } else this.renderDetail(detail)
+      const signal = AbortSignal.any([
+        this.controller.signal,
+        AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      ])
+      this.renderDetail(await this.client.jobDetail(this.id, { signal }))
     } catch (err) {
       if (!this.controller.signal.aborted)
         this.say(`Could not read the job’s detail: ${(err as Error).message}`, true)
@@ -270,7 +250,11 @@ export class JobPanel {
   private async downloadMatmul(): Promise<void> {
     this.downloadButton.disabled = true
     try {
-      const bytes = await this.api.matmulOutput(this.id, AbortSignal.timeout(5 * 60_000))
+      const signal = AbortSignal.any([
+        this.controller.signal,
+        AbortSignal.timeout(DOWNLOAD_TIMEOUT_MS),
+      ])
+      const bytes = encodeNpy(await this.client.matmulOutput(this.id, { signal }))
       saveFile(bytes, `tabswarm-${this.id.slice(0, 8)}-C.npy`)
       this.say(`Downloaded C as a .npy file (${format.count(bytes.byteLength)} bytes).`)
     } catch (err) {

@@ -4,8 +4,9 @@
  * Every call goes through the SDK's browser client, to the relay that served the page.
  */
 import type { JobView } from '@tabswarm/protocol'
-import { createClient, type TabswarmClient } from '@tabswarm/sdk'
-import { checkAccess } from './access.ts'
+import { createClient, type TabswarmClient, type WalletSession } from '@tabswarm/sdk'
+import { connectInjectedWallet, WALLET_PROMPT_TIMEOUT_MS } from '../wallet/injected-wallet.ts'
+import { type Access, checkAccess } from './access.ts'
 import {
   bearerOf,
   type Credentials,
@@ -17,22 +18,55 @@ import {
 import * as format from './format.ts'
 import { JobPanel } from './job-panel.ts'
 import { showNetwork } from './network-panel.ts'
-import { relayApi } from './relay-api.ts'
 import { setUpSubmitForm } from './submit-form.ts'
 import { REQUEST_TIMEOUT_MS } from './timeouts.ts'
-import { closeWalletSession, openWalletSession } from './wallet-session.ts'
+import { pageWalletSession, type WalletCredentials, walletCredentials } from './wallet-session.ts'
 
 const relay = location.origin
 const element = <T extends HTMLElement>(id: string) => document.getElementById(id) as T
 
-let credentials: Credentials = loadCredentials()
-let client: TabswarmClient = clientFor(credentials)
-const api = relayApi(relay, () => bearerOf(credentials))
+/** Who the page acts as: what it keeps, the SDK client acting so, and its wallet session if any. */
+interface Principal {
+  credentials: Credentials
+  client: TabswarmClient
+  session?: WalletSession | undefined
+}
+
+let principal: Principal = principalOf(loadCredentials())
 const panels = new Map<string, JobPanel>()
 
-function clientFor(c: Credentials): TabswarmClient {
+/** The principal of saved credentials: a resumed wallet session, an API key, or none. */
+function principalOf(c: Credentials): Principal {
+  if (c.kind === 'wallet' && /^0x[0-9a-fA-F]{40}$/.test(c.address))
+    return walletPrincipal(c.address as `0x${string}`, { saved: c })
+  if (c.kind === 'wallet') return principalOf({ kind: 'open' })
   const bearer = bearerOf(c)
-  return createClient({ relay, ...(bearer ? { apiKey: bearer } : {}) })
+  return { credentials: c, client: createClient({ relay, ...(bearer ? { apiKey: bearer } : {}) }) }
+}
+
+/**
+ * A wallet's principal, whose session (resumed from `saved`, or opened at its first request)
+ * is kept in storage as it is opened, renewed or ended, while the page acts as it.
+ */
+function walletPrincipal(
+  address: `0x${string}`,
+  options: Pick<Parameters<typeof pageWalletSession>[0], 'saved' | 'wallet'>,
+): Principal {
+  const session = pageWalletSession({
+    address,
+    ...options,
+    onCredentials: (next?: WalletCredentials) => {
+      if (next) signedIn.credentials = next
+      if (signedIn === principal) saveCredentials(next ?? { kind: 'open' })
+    },
+  })
+  const signedIn: Principal = {
+    // Until its session opens, a wallet without a token: described, never saved.
+    credentials: options.saved ?? { kind: 'wallet', token: '', address },
+    client: createClient({ relay, authenticate: session }),
+    session,
+  }
+  return signedIn
 }
 
 function showAccessError(text: string | undefined): void {
@@ -41,10 +75,23 @@ function showAccessError(text: string | undefined): void {
   error.hidden = text == null
 }
 
-/** Tries the credentials; on success shows the signed-in page, else the sign-in form. */
-async function enter(next: Credentials): Promise<boolean> {
-  const candidate = clientFor(next)
-  const access = await checkAccess(candidate, AbortSignal.timeout(REQUEST_TIMEOUT_MS))
+/**
+ * Tries a principal; on success shows the signed-in page, else the sign-in form. A wallet's
+ * first request may wait for the visitor to sign in the wallet: `timeoutMs` allows for it.
+ */
+async function enter(next: Principal, timeoutMs = REQUEST_TIMEOUT_MS): Promise<boolean> {
+  let access: Access
+  try {
+    access = await checkAccess(next.client, AbortSignal.timeout(timeoutMs))
+  } catch (err) {
+    if (next.session == null) throw err
+    // The wallet did not sign (declined, absent, another account): the visitor signs in again.
+    access = {
+      ok: false,
+      status: 0,
+      message: `Signing in with your wallet did not complete: ${(err as Error).message}`,
+    }
+  }
   if (!access.ok) {
     document.body.dataset.state = 'signed-out'
     element('access-status').textContent = 'Not signed in.'
@@ -55,15 +102,16 @@ async function enter(next: Credentials): Promise<boolean> {
     element('jobs-section').hidden = true
     return false
   }
-  credentials = next
-  client = candidate
-  saveCredentials(next)
+  // The session the access check opened (or resumed) is what the page keeps.
+  if (next.session?.current) next.credentials = walletCredentials(next.session.current)
+  principal = next
+  saveCredentials(next.credentials)
   showAccessError(undefined)
   document.body.dataset.state = 'signed-in'
-  element('access-status').textContent = `Signed in as ${describeCredentials(next)}.`
-  element('principal').textContent = describeCredentials(next)
+  element('access-status').textContent = `Signed in as ${describeCredentials(next.credentials)}.`
+  element('principal').textContent = describeCredentials(next.credentials)
   element('sign-in').hidden = true
-  element('sign-out').hidden = next.kind === 'open'
+  element('sign-out').hidden = next.credentials.kind === 'open'
   element('submit').hidden = false
   element('jobs-section').hidden = false
   void listRecent()
@@ -73,7 +121,7 @@ async function enter(next: Credentials): Promise<boolean> {
 function openJob(job: JobView | string): void {
   const id = typeof job === 'string' ? job : job.id
   if (panels.has(id)) return
-  const panel = new JobPanel(client, api, id, typeof job === 'string' ? undefined : job)
+  const panel = new JobPanel(principal.client, id, typeof job === 'string' ? undefined : job)
   panels.set(id, panel)
   panel.onEnded = () => void listRecent()
   element('jobs').prepend(panel.element)
@@ -89,7 +137,10 @@ async function listRecent(): Promise<void> {
   const list = element('recent')
   try {
     const jobs = (
-      await client.listJobs({ limit: 20, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) })
+      await principal.client.listJobs({
+        limit: 20,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      })
     ).filter((job) => !panels.has(job.id))
     list.replaceChildren(
       ...jobs.map((job) => {
@@ -125,7 +176,8 @@ element('sign-in').addEventListener('submit', async (event) => {
   event.preventDefault()
   try {
     const key = checkApiKey(element<HTMLInputElement>('api-key').value)
-    if (await enter({ kind: 'api-key', key })) element<HTMLInputElement>('api-key').value = ''
+    if (await enter(principalOf({ kind: 'api-key', key })))
+      element<HTMLInputElement>('api-key').value = ''
     else showAccessError('This API key was refused: check it, or ask the relay’s operator for one.')
   } catch (err) {
     showAccessError((err as Error).message)
@@ -135,9 +187,15 @@ element('sign-in').addEventListener('submit', async (event) => {
 element('wallet-sign-in').addEventListener('click', async () => {
   try {
     element('access-status').textContent = 'Asking your wallet to sign in…'
-    const session = await openWalletSession(relay)
-    if (!(await enter(session)))
-      showAccessError('The relay refused the wallet session it opened; sign in again.')
+    const wallet = await connectInjectedWallet(
+      globalThis.ethereum,
+      AbortSignal.timeout(WALLET_PROMPT_TIMEOUT_MS),
+    )
+    // The access check opens the session: one signature, which the visitor may take a while to give.
+    await enter(
+      walletPrincipal(wallet.address, { wallet }),
+      WALLET_PROMPT_TIMEOUT_MS + REQUEST_TIMEOUT_MS,
+    )
   } catch (err) {
     element('access-status').textContent = 'Not signed in.'
     showAccessError((err as Error).message)
@@ -145,20 +203,21 @@ element('wallet-sign-in').addEventListener('click', async () => {
 })
 
 element('sign-out').addEventListener('click', () => {
-  if (credentials.kind === 'wallet')
-    closeWalletSession(relay, credentials.token).catch((err: Error) =>
-      console.warn(`tabswarm dashboard: ${err.message}`),
-    )
+  // Ends the session at the relay, so its token stops working at once.
+  principal.session
+    ?.close(AbortSignal.timeout(REQUEST_TIMEOUT_MS))
+    .catch((err: Error) => console.warn(`tabswarm dashboard: ${err.message}`))
   for (const panel of panels.values()) panel.close()
   panels.clear()
   saveCredentials({ kind: 'open' })
-  void enter({ kind: 'open' })
+  void enter(principalOf({ kind: 'open' }))
 })
 
 element('relay-url').textContent = relay
-setUpSubmitForm(() => client, openJob)
-showNetwork(api, new AbortController().signal)
-enter(credentials)
+setUpSubmitForm(() => principal.client, openJob)
+// The public figures need no credentials: a client of its own, whoever is signed in.
+showNetwork(createClient({ relay }), new AbortController().signal)
+enter(principal)
   .catch((err: Error) => {
     document.body.dataset.state = 'error'
     element('access-status').textContent = 'The relay did not answer.'

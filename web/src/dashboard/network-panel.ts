@@ -1,27 +1,20 @@
+import type { TabswarmClient } from '@tabswarm/sdk'
 import * as format from './format.ts'
-import type { RelayApi } from './relay-api.ts'
 import { REQUEST_TIMEOUT_MS, STATS_REFRESH_MS } from './timeouts.ts'
 
 /**
  * Contributors online and their speed together, from the relay's public figures
- * (`GET /v1/stats`), read again every few seconds. Counts only: no contributor is named.
+ * (`client.stats()`, `GET /v1/stats`), read again every few seconds. Counts only: no
+ * contributor is named. The page is served by the relay, so the relay has the route.
  */
-export function showNetwork(api: RelayApi, signal: AbortSignal): void {
+export function showNetwork(client: TabswarmClient, signal: AbortSignal): void {
   const count = document.getElementById('contributors')!
   const speed = document.getElementById('contributors-speed')!
   const read = async () => {
     try {
-      const stats = await api.stats(
-        AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
-      )
-      if (stats == null) {
-        // An older relay: its health answer counts contributors, without their speed.
-        const online = await api.contributorsOnline(signal)
-        count.textContent = online == null ? 'not reported by this relay' : format.count(online)
-        if (online != null) count.dataset.value = String(online)
-        speed.textContent = 'not reported by this relay'
-        return
-      }
+      const stats = await client.stats({
+        signal: AbortSignal.any([signal, AbortSignal.timeout(REQUEST_TIMEOUT_MS)]),
+      })
       count.textContent = format.count(stats.contributors.online)
       count.dataset.value = String(stats.contributors.online)
       speed.textContent = format.gflopPerSecond(stats.contributors.gflopPerSecond)

@@ -33,15 +33,27 @@ describe('reading a .npy file chosen in the page', () => {
   })
 
   it('refuses float64 naming the file and both fixes, and casts it with a warning when asked', async () => {
-    const file = float64File('big.npy', [2, 2], [0.1, 1e-10, 3, 1e300])
+    const file = float64File('big.npy', [2, 2], [0.1, 1e-10, 3, -1e30])
     await expect(readNpyFile(file, { castFloat64: false })).rejects.toThrow(
       /^big\.npy holds float64 numbers.*convert float64 to float32.*astype\('float32'\)/,
     )
     const read = await readNpyFile(file, { castFloat64: true })
     expect(read.array.dtype).toBe('float32')
     expect(read.array.shape).toEqual([2, 2])
-    expect([...read.array.data]).toEqual([Math.fround(0.1), Math.fround(1e-10), 3, Infinity])
+    expect([...read.array.data]).toEqual([
+      Math.fround(0.1),
+      Math.fround(1e-10),
+      3,
+      Math.fround(-1e30),
+    ])
     expect(read.castWarning).toMatch(/big\.npy was converted from float64 to float32/)
+  })
+
+  it('refuses a value float32 cannot hold, naming the file and the element', async () => {
+    const file = float64File('huge.npy', [2, 2], [1, 2, 3, 1e300])
+    await expect(readNpyFile(file, { castFloat64: true })).rejects.toThrow(
+      /^huge\.npy: element \(1, 1\) is 1e\+300, beyond float32's range/,
+    )
   })
 
   it('names the file when it is not a .npy at all, or a truncated float64 one', async () => {

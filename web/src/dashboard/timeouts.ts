@@ -8,3 +8,5 @@ export const STATS_REFRESH_MS = 10_000
 export const MAX_NPY_FILE_BYTES = 256 * 1024 * 1024
 /** Largest WGSL file the page reads. */
 export const MAX_WGSL_FILE_BYTES = 256 * 1024
+/** A matmul's product C, downloaded at once (up to the relay's blob cap), gives up after this long. */
+export const DOWNLOAD_TIMEOUT_MS = 5 * 60_000

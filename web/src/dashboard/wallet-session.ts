@@ -1,90 +1,92 @@
-import type { apiRequestTypedData } from '@tabswarm/protocol'
-import { walletAuth } from '@tabswarm/sdk'
-import { connectInjectedWallet, WALLET_PROMPT_TIMEOUT_MS } from '../wallet/injected-wallet.ts'
+import type { WalletSessionView } from '@tabswarm/protocol'
+import { type WalletSession, type WalletSigner, walletSession } from '@tabswarm/sdk'
+import { untilAborted } from '@tabswarm/sdk/contributor'
+import {
+  connectInjectedWallet,
+  type InjectedWallet,
+  WALLET_PROMPT_TIMEOUT_MS,
+} from '../wallet/injected-wallet.ts'
+import { isUserRejection, WalletRefusedError } from '../wallet/wallet-errors.ts'
 import type { Credentials } from './credentials.ts'
-import { RelayCallError } from './relay-api.ts'
 import { REQUEST_TIMEOUT_MS } from './timeouts.ts'
 
+/** The credentials of a wallet session, as the page keeps them. */
+export type WalletCredentials = Extract<Credentials, { kind: 'wallet' }>
+
 /**
- * Signs in with the browser's wallet (EIP-1193, `window.ethereum`): the wallet signs one
- * request, `POST /v1/sessions` (EIP-712, naming this relay), and the relay answers a bearer
- * token that the following requests carry, so the wallet prompts once, not at every request.
+ * Signs in with the browser's wallet (EIP-1193, `window.ethereum`) through the SDK's
+ * `walletSession`: the wallet signs one request, `POST /v1/sessions` (EIP-712, naming this
+ * relay), and the relay answers a bearer token that the following requests carry, so the
+ * wallet prompts once, not at every request. The page keeps the token in `sessionStorage`
+ * (`saved`, `onCredentials`), so a reload resumes the session without a prompt; the wallet
+ * is asked again only when the session must be renewed (near its expiry, or refused).
+ * Sign-out is the session's `close()`, which ends it at the relay.
+ *
+ * `wallet` is the wallet just connected (the sign-in button); without it, a resumed session
+ * connects the wallet only when it has to sign.
  */
-export async function openWalletSession(relay: string, signal?: AbortSignal): Promise<Credentials> {
-  const prompt = AbortSignal.timeout(WALLET_PROMPT_TIMEOUT_MS)
-  const wallet = await connectInjectedWallet(
-    globalThis.ethereum,
-    signal ? AbortSignal.any([signal, prompt]) : prompt,
-  )
-  const body = new TextEncoder().encode('{}')
-  const path = '/v1/sessions'
-  const headers = await walletAuth({
-    address: wallet.address,
-    signTypedData: (typed: ReturnType<typeof apiRequestTypedData>) =>
-      wallet.walletClient.signTypedData({ account: wallet.address, ...typed }),
-  })({
-    method: 'POST',
-    path,
-    body,
-    relayPeerId: () => relayPeerId(relay, signal),
-    signal,
+export function pageWalletSession({
+  address,
+  wallet,
+  saved,
+  onCredentials,
+}: {
+  address: `0x${string}`
+  wallet?: InjectedWallet | undefined
+  saved?: WalletCredentials | undefined
+  /** Told each session opened or renewed, and `undefined` when it ends. */
+  onCredentials: (credentials: WalletCredentials | undefined) => void
+}): WalletSession {
+  return walletSession(injectedSigner(address, wallet), {
+    timeoutMs: REQUEST_TIMEOUT_MS,
+    ...(saved?.expiresAt != null
+      ? { session: { token: saved.token, account: saved.address, expiresAt: saved.expiresAt } }
+      : {}),
+    onSession: (session) => onCredentials(session && walletCredentials(session)),
   })
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
-  const response = await fetch(`${relay}${path}`, {
-    method: 'POST',
-    headers: { ...headers, 'content-type': 'application/json' },
-    body,
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  })
-  const answer = (await response.json().catch(() => ({}))) as {
-    token?: unknown
-    expiresAt?: unknown
-    error?: { code?: string; message?: string }
-  }
-  if (response.status === 404)
-    throw new RelayCallError(
-      404,
-      'NOT_FOUND',
-      'this relay does not open wallet sessions (no POST /v1/sessions): sign in with an API key',
-    )
-  if (!response.ok)
-    throw new RelayCallError(
-      response.status,
-      String(answer.error?.code ?? 'HTTP_ERROR'),
-      `the relay refused the wallet sign-in: ${String(answer.error?.message ?? `HTTP ${response.status}`).slice(0, 300)}`,
-    )
-  if (typeof answer.token !== 'string' || answer.token.length === 0 || answer.token.length > 512)
-    throw new Error('the relay opened no wallet session: its answer had no token')
+}
+
+/** A session as the page keeps it. */
+export function walletCredentials(session: WalletSessionView): WalletCredentials {
   return {
     kind: 'wallet',
-    token: answer.token,
-    address: wallet.address,
-    expiresAt: typeof answer.expiresAt === 'number' ? answer.expiresAt : undefined,
+    token: session.token,
+    address: session.account,
+    expiresAt: session.expiresAt,
   }
 }
 
 /**
- * Ends a wallet session at the relay (`DELETE /v1/sessions/current`), so its token stops
- * working at once rather than when it expires. One already over is ended all the same.
+ * The browser wallet as the SDK's signer for `address`: `connected` when given, else
+ * connected at its first signature. Refuses to sign with another account than the one the
+ * page signed in with (the visitor switched accounts in the wallet).
  */
-export async function closeWalletSession(relay: string, token: string): Promise<void> {
-  const response = await fetch(`${relay}/v1/sessions/current`, {
-    method: 'DELETE',
-    headers: { authorization: `Bearer ${token}` },
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  })
-  if (!response.ok && response.status !== 401)
-    throw new Error(`the relay did not end the wallet session (HTTP ${response.status})`)
-}
-
-/** The relay's libp2p peer id, which the signature names so it is valid at this relay only. */
-async function relayPeerId(relay: string, signal: AbortSignal | undefined): Promise<string> {
-  const timeout = AbortSignal.timeout(REQUEST_TIMEOUT_MS)
-  const response = await fetch(`${relay}/v1/swarm`, {
-    signal: signal ? AbortSignal.any([signal, timeout]) : timeout,
-  })
-  const { peerId } = (await response.json()) as { peerId?: unknown }
-  if (typeof peerId !== 'string')
-    throw new Error(`GET /v1/swarm answered no peer id (HTTP ${response.status})`)
-  return peerId
+function injectedSigner(address: `0x${string}`, connected?: InjectedWallet): WalletSigner {
+  let wallet: Promise<InjectedWallet> | undefined = connected && Promise.resolve(connected)
+  return {
+    address,
+    async signTypedData(typed) {
+      wallet ??= connectInjectedWallet(
+        globalThis.ethereum,
+        AbortSignal.timeout(WALLET_PROMPT_TIMEOUT_MS),
+      ).catch((err: unknown) => {
+        wallet = undefined
+        throw err
+      })
+      const { address: now, walletClient } = await wallet
+      if (now.toLowerCase() !== address.toLowerCase())
+        throw new Error(
+          `your wallet now uses account ${now}, not ${address} that this page signed in with: sign out, then sign in again`,
+        )
+      try {
+        return await untilAborted(
+          walletClient.signTypedData({ account: now, ...typed }),
+          AbortSignal.timeout(WALLET_PROMPT_TIMEOUT_MS),
+        )
+      } catch (err) {
+        if (isUserRejection(err)) throw new WalletRefusedError('to sign in to this relay', err)
+        throw err
+      }
+    },
+  }
 }
