@@ -8,6 +8,7 @@ describe('the dashboard’s numbers in words', () => {
     expect(format.gflop(0)).toBe('0 GFLOP')
     expect(format.gflopPerSecond(41.5)).toBe('41.5 GFLOP/s')
     expect(format.credits('9007199254740993')).toBe('9,007,199,254,740,993 credits')
+    expect(format.credits(1n)).toBe('1 credit')
     expect(format.plural(1, 'task')).toBe('1 task')
     expect(format.plural(3, 'task')).toBe('3 tasks')
     expect(format.duration(850)).toBe('850 ms')

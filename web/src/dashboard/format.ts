@@ -5,7 +5,8 @@ const decimal = new Intl.NumberFormat('en', { maximumFractionDigits: 2 })
 const small = new Intl.NumberFormat('en', { maximumSignificantDigits: 3 })
 
 /** Two decimals at most, or three significant digits below 1 (a small job's 0.0011 GFLOP). */
-const amount = (n: number): string => (n !== 0 && Math.abs(n) < 1 ? small : decimal).format(n)
+export const amount = (n: number): string =>
+  (n !== 0 && Math.abs(n) < 1 ? small : decimal).format(n)
 
 /** 1,234 */
 export const count = (n: number): string => integer.format(n)
@@ -21,8 +22,10 @@ export const gflop = (flops: number): string => `${amount(flops / 1e9)} GFLOP`
 export const gflopPerSecond = (rate: number): string => `${amount(rate)} GFLOP/s`
 
 /** Ledger credits, exact (decimal strings may pass 2^53). */
-export const credits = (units: string | bigint): string =>
-  `${BigInt(units).toLocaleString('en')} credits`
+export const credits = (units: string | bigint): string => {
+  const value = BigInt(units)
+  return `${value.toLocaleString('en')} ${value === 1n ? 'credit' : 'credits'}`
+}
 
 /** A duration in words: "850 ms", "12.3 s", "4 min 5 s". */
 export function duration(ms: number): string {

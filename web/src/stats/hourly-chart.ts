@@ -1,5 +1,6 @@
 import type { ComputeHour } from '@tabswarm/protocol'
 import uPlot from 'uplot'
+import * as format from '../dashboard/format.ts'
 import 'uplot/dist/uPlot.min.css'
 
 /**
@@ -36,7 +37,11 @@ export class HourlyChart {
         tzDate: (seconds) => uPlot.tzDate(new Date(seconds * 1000), 'Etc/UTC'),
         // Half an hour either side, so the first and last bars are whole.
         scales: { x: { time: true, range: (_, min, max) => [min - 1800, max + 1800] } },
-        axes: [{}, { label: 'GFLOP', size: 60 }],
+        axes: [
+          {},
+          // Small swarms do fractions of a GFLOP an hour: ticks keep three significant digits.
+          { label: 'GFLOP', size: 60, values: (_, ticks) => ticks.map(format.amount) },
+        ],
         series: [
           {},
           {
@@ -67,7 +72,7 @@ export class HourlyChart {
     for (const h of hours) {
       const row = this.table.insertRow()
       row.insertCell().textContent = new Date(h.hour).toISOString().slice(11, 16)
-      row.insertCell().textContent = h.gflop.toFixed(3)
+      row.insertCell().textContent = format.amount(h.gflop)
       row.insertCell().textContent = String(h.tasks)
     }
   }
