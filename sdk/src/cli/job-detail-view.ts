@@ -1,4 +1,4 @@
-import type { JobDetail, JobView } from '@tabswarm/protocol'
+import type { JobDetail, JobView, TaskStates } from '@tabswarm/protocol'
 import { plural } from './plural.ts'
 
 /**
@@ -64,10 +64,7 @@ export function describeJobDetail(detail: JobDetail): string {
   ]
   return [
     ...headLines(job),
-    line(
-      'tasks',
-      `${tasks.accepted} of ${plural(tasks.total, 'task')} accepted; ${tasks.queued} queued, ${tasks.leased} leased, ${tasks.awaitingSecondOpinion} awaiting a second opinion, ${tasks.awaitingConfirmation} awaiting confirmation`,
-    ),
+    line('tasks', taskLine(job, tasks)),
     line(
       'verification',
       `${v.freivalds} Freivalds, ${v.recomputed} recomputed, ${v.agreed} agreed, ${v.canary} canary, ${v.trusted} trusted; ${plural(v.rejected, 'result')} rejected`,
@@ -97,4 +94,17 @@ export function describeJobView(job: JobView, now = Date.now()): string {
     ),
     ...tailLines(job),
   ].join('\n')
+}
+
+/**
+ * Tasks by state. A job that ended has nothing queued or leased any more: what it did not
+ * accept was never run (cancelled, failed) rather than waiting.
+ */
+function taskLine(job: JobView, tasks: TaskStates): string {
+  const accepted = `${tasks.accepted} of ${plural(tasks.total, 'task')} accepted`
+  if (job.status !== 'running') {
+    const left = tasks.total - tasks.accepted
+    return left > 0 ? `${accepted}; ${left} not run (the job ${job.status})` : accepted
+  }
+  return `${accepted}; ${tasks.queued} queued, ${tasks.leased} leased, ${tasks.awaitingSecondOpinion} awaiting a second opinion, ${tasks.awaitingConfirmation} awaiting confirmation`
 }
