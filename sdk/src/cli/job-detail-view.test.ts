@@ -45,6 +45,9 @@ describe('describeJobDetail', () => {
       /^tasks: +1 of 4 tasks accepted; 1 queued, 1 leased, 1 awaiting a second opinion, 0 awaiting confirmation$/m,
     )
     expect(text).toContain('1 task awaits a second opinion from a different contributor')
+    expect(text).toMatch(
+      /^throughput: +0\.200 tasks\/s, 0\.000200 GFLOP\/s \(0\.00400 GFLOP in all\)$/m,
+    )
   })
 
   it('says what an ended job did not run, rather than calling it queued', () => {

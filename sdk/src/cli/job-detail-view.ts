@@ -73,7 +73,7 @@ export function describeJobDetail(detail: JobDetail): string {
     line('timings', moments.join(', ')),
     line(
       'throughput',
-      `${throughput.tasksPerSecond.toFixed(2)} tasks/s, ${throughput.gflopPerSecond.toFixed(2)} GFLOP/s (${(detail.flops / 1e9).toFixed(2)} GFLOP in all)`,
+      `${figure(throughput.tasksPerSecond)} tasks/s, ${figure(throughput.gflopPerSecond)} GFLOP/s (${figure(detail.flops / 1e9)} GFLOP in all)`,
     ),
     ...tailLines(job),
   ].join('\n')
@@ -107,4 +107,9 @@ function taskLine(job: JobView, tasks: TaskStates): string {
     return left > 0 ? `${accepted}; ${left} not run (the job ${job.status})` : accepted
   }
   return `${accepted}; ${tasks.queued} queued, ${tasks.leased} leased, ${tasks.awaitingSecondOpinion} awaiting a second opinion, ${tasks.awaitingConfirmation} awaiting confirmation`
+}
+
+/** Two decimals, or three significant digits below 1: a small job's 0.00024 GFLOP is not 0.00. */
+function figure(value: number): string {
+  return value !== 0 && Math.abs(value) < 1 ? value.toPrecision(3) : value.toFixed(2)
 }
