@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { pythonWithNumpy } from '../../../tests/support/python-with-numpy.ts'
 import { type FixtureModel, fixtureModel, writeFixtureModel } from '../testing/decoder-fixture.ts'
-import { createDecoderKvCache, kvCacheLength } from './decoder-kv-cache.ts'
+import { createDecoderKvCache, kvCacheLength, truncateKvCache } from './decoder-kv-cache.ts'
 import {
   createDecoderReference,
   type DecoderReference,
@@ -141,6 +141,14 @@ describe.each([
     }
     expect(session.length).toBe(tokens.length)
     expect(kvCacheLength(session.cache, model.config.layers - 1)).toBe(tokens.length)
+    // Truncated back to a prefix (a shard rebuilt by replaying), the cache continues as new.
+    truncateKvCache(session.cache, 4)
+    expect(session.length).toBe(4)
+    const replayed = session.prefill(tokens.slice(4))
+    const full = fullPass(reference, tokens)
+    expect(maxAbsDiff(replayed, full.subarray((tokens.length - 1) * vocab))).toBeLessThanOrEqual(
+      1e-12,
+    )
   })
 })
 
