@@ -66,7 +66,8 @@ describe('parseSafetensorsHeader', () => {
     const file = rawFile({ pad: entry('F16', [], 0, 2), x: entry('BF16', [3], 2, 8) }, 8)
     const header = parseSafetensorsHeader(file)
     const view = new DataView(file.buffer, header.dataStart)
-    ;[0x3f80, 0xc020, 0x4049].forEach((bits, i) => view.setUint16(2 + 2 * i, bits, true))
+    for (const [i, bits] of [0x3f80, 0xc020, 0x4049].entries())
+      view.setUint16(2 + 2 * i, bits, true)
     expect(readSafetensorsTensor(header, file, 'x')).toEqual({
       dtype: 'float32',
       data: Float32Array.from([1, -2.5, 3.140625]),
