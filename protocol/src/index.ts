@@ -255,6 +255,30 @@ export {
   decoderTensorNames,
 } from './model/decoder-tensors.ts'
 export { ModelFormatError } from './model/model-format-error.ts'
+export type {
+  SafetensorsData,
+  SafetensorsDtype,
+  SafetensorsHeader,
+  SafetensorsTensor,
+} from './model/safetensors.ts'
+export {
+  decodeSafetensorsTensor,
+  parseSafetensorsHeader,
+  readSafetensorsTensor,
+  SAFETENSORS_LIMITS,
+  SAFETENSORS_PREFIX_BYTES,
+  SAFETENSORS_READ_DTYPE,
+  safetensorsHeaderLength,
+} from './model/safetensors.ts'
+export type { LocatedTensor, SafetensorsIndex } from './model/safetensors-index.ts'
+export {
+  locateSafetensors,
+  MAX_SAFETENSORS_FILES,
+  parseSafetensorsIndex,
+  SAFETENSORS_INDEX_FILE,
+} from './model/safetensors-index.ts'
+export type { SafetensorsEntry } from './model/safetensors-writer.ts'
+export { encodeSafetensors } from './model/safetensors-writer.ts'
 export type { ComputeHour, NetworkStats } from './network-stats.ts'
 export { ComputeHourSchema, NetworkStatsSchema, STATS_HOURS } from './network-stats.ts'
 export type { NdArray, NpyHeader } from './npy/npy.ts'

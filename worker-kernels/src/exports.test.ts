@@ -119,6 +119,29 @@ describe('@tabswarm/worker-kernels entry points', () => {
       ]
     `)
   })
+  it('exports the same names from @tabswarm/worker-kernels/test-model', async () => {
+    expect(
+      Object.keys(await import('@tabswarm/worker-kernels/test-model')).sort(),
+    ).toMatchInlineSnapshot(`
+      [
+        "TEST_MODEL_FILES",
+        "TEST_TOKENIZER_EOS",
+        "createTestModel",
+        "learnTestBpe",
+        "testModelFiles",
+        "testTokenizerJson",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/worker-kernels/test-model/node', async () => {
+    expect(
+      Object.keys(await import('@tabswarm/worker-kernels/test-model/node')).sort(),
+    ).toMatchInlineSnapshot(`
+      [
+        "writeTestModel",
+      ]
+    `)
+  })
   it('exports the same names from @tabswarm/worker-kernels/worker', async () => {
     // The worker entry exposes the kernel host over comlink as it loads: give it the
     // worker global's `addEventListener` it listens on.
