@@ -5,7 +5,8 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, describe, expect, it } from 'vitest'
 import { pythonWithNumpy } from '../../../tests/support/python-with-numpy.ts'
-import { type FixtureModel, fixtureModel, writeFixtureModel } from '../testing/decoder-fixture.ts'
+import { createTestModel, type TestModel } from '../testing/test-model.ts'
+import { writeTestModel } from '../testing/test-model-files.ts'
 import { createDecoderKvCache, kvCacheLength, truncateKvCache } from './decoder-kv-cache.ts'
 import {
   createDecoderReference,
@@ -24,20 +25,20 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
 /**
  * How far the TypeScript reference and numpy may differ, relative to the largest logit.
  * Both compute in f64 from the same weight values, so they differ only by rounding:
- * each dot product (n ≤ 48 terms here, 96 for the head) is off by at most γₙ ≈ n·2⁻⁵³ ≈
- * 1e-14 of the sum of its terms' magnitudes on each side, and summation order differs
+ * each dot product (n ≤ 256 terms in the test models) is off by at most γₙ ≈ n·2⁻⁵³ ≈
+ * 3e-14 of the sum of its terms' magnitudes on each side, and summation order differs
  * (numpy's BLAS blocks, the reference runs left to right); V8's and libm's exp, tanh, cos
  * and sin are each within an ulp or two. The norms rescale by 1/σ (σ is of order one with
- * these weights) and softmax is 1-Lipschitz, so three layers leave the logits within
- * ~1e-13 of their scale. 1e-10 leaves three decades of margin for that estimate, while
+ * these weights) and softmax is 1-Lipschitz, so six layers leave the logits within
+ * ~1e-12 of their scale. 1e-10 leaves two decades of margin for that estimate, while
  * one f32 rounding anywhere in the pass (6e-8 relative) or a wrong convention (rotary
  * pairing, head grouping, Conv1D orientation: O(1)) would exceed it by far.
  */
 const RELATIVE_TOLERANCE = 1e-10
 
-function numpyRun(model: FixtureModel, name: string, prompt: number[], steps: number) {
+async function numpyRun(model: TestModel, name: string, prompt: number[], steps: number) {
   const path = join(dir, name)
-  writeFixtureModel(model, path)
+  await writeTestModel(path, model)
   const out = execFileSync(
     pythonWithNumpy(),
     [NUMPY_DECODER, path, JSON.stringify(prompt), String(steps)],
@@ -46,10 +47,10 @@ function numpyRun(model: FixtureModel, name: string, prompt: number[], steps: nu
   return JSON.parse(out) as { logits: number[][]; greedy: number[]; margins: number[] }
 }
 
-function bind(model: FixtureModel, fromLayer?: number, toLayer?: number): DecoderReference {
+function bind(model: TestModel, fromLayer?: number, toLayer?: number): DecoderReference {
   return createDecoderReference(
     model.config,
-    (n) => model.tensors.get(n),
+    (n) => model.weights.get(n),
     fromLayer,
     toLayer ?? model.config.layers,
   )
@@ -81,18 +82,18 @@ function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 const PROMPT = [5, 17, 42, 3, 88, 61, 29]
 
 describe.each([
-  ['gpt2', 'F32'],
-  ['gpt2', 'F16'],
-  ['llama', 'F32'],
-  ['llama', 'F16'],
+  ['gpt2', 'float32'],
+  ['gpt2', 'float16'],
+  ['llama', 'float32'],
+  ['llama', 'float16'],
 ] as const)('decoder reference, %s with %s weights', (family, dtype) => {
-  const model = fixtureModel(family, family === 'gpt2' ? 100 : 200, dtype)
+  const model = createTestModel({ family, dtype, seed: 100 })
   const reference = bind(model)
   const vocab = model.config.vocabSize
 
-  it('matches numpy: every prompt position’s logits, and the greedy tokens', () => {
+  it('matches numpy: every prompt position’s logits, and the greedy tokens', async () => {
     const steps = 10
-    const expected = numpyRun(model, `${family}-${dtype}`, PROMPT, steps)
+    const expected = await numpyRun(model, `${family}-${dtype}`, PROMPT, steps)
     const logits = fullPass(reference, PROMPT)
     const flat = expected.logits.flat()
     const scale = Math.max(...flat.map(Math.abs))
@@ -153,11 +154,11 @@ describe.each([
 })
 
 describe('decoder reference: what it refuses', () => {
-  const model = fixtureModel('llama', 7)
+  const model = createTestModel({ family: 'llama', seed: 7 })
   const reference = bind(model)
 
   it('a missing tensor or one of the wrong size, naming it', () => {
-    const lookup = (name: string) => model.tensors.get(name)
+    const lookup = (name: string) => model.weights.get(name)
     expect(() =>
       createDecoderReference(model.config, (n) =>
         n === 'model.layers.1.mlp.up_proj.weight' ? undefined : lookup(n),
@@ -165,9 +166,9 @@ describe('decoder reference: what it refuses', () => {
     ).toThrow(/no tensor 'model.layers.1.mlp.up_proj.weight'/)
     expect(() =>
       createDecoderReference(model.config, (n) =>
-        n === 'model.norm.weight' ? new Float32Array(31) : lookup(n),
+        n === 'model.norm.weight' ? new Float32Array(63) : lookup(n),
       ),
-    ).toThrow(/'model.norm.weight' holds 31 values, not the 32/)
+    ).toThrow(/'model.norm.weight' holds 63 values, not the 64 of shape \[64\]/)
   })
 
   it('binds a shard without looking up other layers, embeddings or the head', () => {
@@ -176,7 +177,7 @@ describe('decoder reference: what it refuses', () => {
       model.config,
       (n) => {
         asked.push(n)
-        return model.tensors.get(n)
+        return model.weights.get(n)
       },
       1,
       2,
@@ -198,15 +199,18 @@ describe('decoder reference: what it refuses', () => {
     expect(() => runLayers(reference, 0, 1, hidden, [0, 1], cache)).toThrow(/not 2 positions/)
     expect(() =>
       runLayers(reference, 0, 1, hidden, [0], createDecoderKvCache(model.config, 1)),
-    ).toThrow(/outside this KV cache's layers 1…2/)
+    ).toThrow(/outside this KV cache's layers 1…5/)
   })
 
   it('tokens outside the vocabulary and prompts past the context', () => {
-    expect(() => new DecoderSession(reference).prefill([96])).toThrow(/outside the vocabulary 0…95/)
-    const long = Array.from({ length: 49 }, () => 1)
+    const { vocabSize, maxPositions } = model.config
+    expect(() => new DecoderSession(reference).prefill([vocabSize])).toThrow(
+      `token ${vocabSize} is outside the vocabulary 0…${vocabSize - 1}`,
+    )
+    const long = Array.from({ length: maxPositions + 1 }, () => 1)
     expect(() => new DecoderSession(reference).prefill(long)).toThrow(/outside the model's context/)
     expect(() => [...generateReference(reference, long, { maxTokens: 1 })]).toThrow(
-      /exceed the model's context of 48/,
+      `exceed the model's context of ${maxPositions}`,
     )
   })
 })

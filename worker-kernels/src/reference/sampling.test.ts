@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fixtureModel } from '../testing/decoder-fixture.ts'
+import { createTestModel } from '../testing/test-model.ts'
 import { createDecoderReference } from './decoder-reference.ts'
 import {
   createSampler,
@@ -137,8 +137,8 @@ describe('createSampler', () => {
 })
 
 describe('generateReference', () => {
-  const model = fixtureModel('llama', 300)
-  const reference = createDecoderReference(model.config, (n) => model.tensors.get(n))
+  const model = createTestModel({ family: 'llama', seed: 300, layers: 2 })
+  const reference = createDecoderReference(model.config, (n) => model.weights.get(n))
   const prompt = [4, 8, 15, 16, 23, 42]
 
   it('greedy by default; top-k = 1 sampling gives the same tokens', () => {
@@ -175,9 +175,10 @@ describe('generateReference', () => {
       greedy.slice(0, first),
     )
     expect([...generateReference(reference, prompt, { maxTokens: 0 })]).toEqual([])
-    // 48 positions: a 46-token prompt leaves room to feed 2 more, and the third is chosen
-    // from the last position's logits.
-    const long = Array.from({ length: 46 }, (_, i) => i % 96)
+    // A prompt 2 short of the context leaves room to feed 2 more tokens, and a third is
+    // chosen from the last position's logits.
+    const context = model.config.maxPositions
+    const long = Array.from({ length: context - 2 }, (_, i) => i % 256)
     expect([...generateReference(reference, long, { maxTokens: 10 })]).toHaveLength(3)
     expect(() => [...generateReference(reference, prompt, { maxTokens: -1 })]).toThrow(
       /maxTokens -1/,
