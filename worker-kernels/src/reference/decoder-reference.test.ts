@@ -1,8 +1,9 @@
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { decoderTensorNames, encodeSafetensors, parseHfConfig } from '@tabswarm/protocol'
 import { afterAll, describe, expect, it } from 'vitest'
 import { pythonWithNumpy } from '../../../tests/support/python-with-numpy.ts'
 import { createTestModel, type TestModel } from '../testing/test-model.ts'
@@ -17,6 +18,7 @@ import {
   runLayers,
 } from './decoder-reference.ts'
 import { generateReference } from './sampling.ts'
+import { seededRandomF32 } from './seeded-random.ts'
 
 const NUMPY_DECODER = fileURLToPath(new URL('../testing/numpy-decoder.py', import.meta.url))
 const dir = mkdtempSync(join(tmpdir(), 'decoder-reference-'))
@@ -36,15 +38,22 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }))
  */
 const RELATIVE_TOLERANCE = 1e-10
 
-async function numpyRun(model: TestModel, name: string, prompt: number[], steps: number) {
-  const path = join(dir, name)
-  await writeTestModel(path, model)
+type NumpyResult = { logits: number[][]; greedy: number[]; margins: number[] }
+
+/** numpy's logits for `prompt` and its greedy continuation, for the model in `path`. */
+function numpyAt(path: string, prompt: number[], steps: number): NumpyResult {
   const out = execFileSync(
     pythonWithNumpy(),
     [NUMPY_DECODER, path, JSON.stringify(prompt), String(steps)],
     { encoding: 'utf8', maxBuffer: 64 << 20 },
   )
-  return JSON.parse(out) as { logits: number[][]; greedy: number[]; margins: number[] }
+  return JSON.parse(out) as NumpyResult
+}
+
+async function numpyRun(model: TestModel, name: string, prompt: number[], steps: number) {
+  const path = join(dir, name)
+  await writeTestModel(path, model)
+  return numpyAt(path, prompt, steps)
 }
 
 function bind(model: TestModel, fromLayer?: number, toLayer?: number): DecoderReference {
@@ -150,6 +159,50 @@ describe.each([
     expect(maxAbsDiff(replayed, full.subarray((tokens.length - 1) * vocab))).toBeLessThanOrEqual(
       1e-12,
     )
+  })
+})
+
+describe('decoder reference, a Llama whose heads are wider than hidden / heads', () => {
+  it('matches numpy (head_dim 24, 4 query and 2 key/value heads, hidden 32)', () => {
+    // Some Llama-family models set head_dim apart from hidden_size / num_attention_heads;
+    // the test model generator does not, so this one is built here.
+    const hf = {
+      model_type: 'llama',
+      vocab_size: 80,
+      hidden_size: 32,
+      num_attention_heads: 4,
+      num_key_value_heads: 2,
+      head_dim: 24,
+      intermediate_size: 40,
+      num_hidden_layers: 2,
+      max_position_embeddings: 32,
+      rms_norm_eps: 1e-6,
+      rope_theta: 500_000,
+    }
+    const config = parseHfConfig(hf)
+    const weights = new Map<string, Float32Array>()
+    const entries = decoderTensorNames(config).map((spec, i) => {
+      const count = spec.shape.reduce((a, b) => a * b, 1)
+      const norm = spec.role.endsWith('norm-weight')
+      const scale = norm ? 0.1 : 1 / Math.sqrt(spec.shape[1] ?? 1)
+      const data = seededRandomF32(count, 500 + i).map((v) => (norm ? 1 : 0) + v * scale)
+      weights.set(spec.name, data)
+      return { name: spec.name, dtype: 'F32' as const, shape: spec.shape, data }
+    })
+    const path = join(dir, 'wide-heads')
+    mkdirSync(path)
+    writeFileSync(join(path, 'config.json'), JSON.stringify(hf))
+    writeFileSync(join(path, 'model.safetensors'), encodeSafetensors(entries))
+    const prompt = [1, 2, 3, 5, 8, 13, 21]
+    const expected = numpyAt(path, prompt, 5)
+    const reference = createDecoderReference(config, (n) => weights.get(n))
+    const flat = expected.logits.flat()
+    const scale = Math.max(...flat.map(Math.abs))
+    expect(maxAbsDiff(fullPass(reference, prompt), flat)).toBeLessThanOrEqual(
+      RELATIVE_TOLERANCE * scale,
+    )
+    expect(Math.min(...expected.margins)).toBeGreaterThan(2 * RELATIVE_TOLERANCE * scale)
+    expect([...generateReference(reference, prompt, { maxTokens: 5 })]).toEqual(expected.greedy)
   })
 })
 

@@ -8,8 +8,8 @@
  * (`DecoderSession` does that for generation, with `prefill` and `step`).
  *
  * Everything accumulates in f64 from the weights' values (f32, or f16 decoded exactly), so
- * the reference's own error is ~1e-16 relative, far below any GPU's: what a comparison
- * sees is the kernel's error.
+ * the reference's own rounding error is ~1e-15 of the logits' scale (measured against an
+ * independent numpy pass), far below any GPU's: what a comparison sees is the GPU's error.
  *
  * Why the transformer kernel references (`attentionReference`, `layerNormReference`, …) are
  * not called here: they take kernel requests, whose operands are f32 or f16 arrays, so each
@@ -28,7 +28,10 @@ import {
 /** Weights as the reference reads them: a float view per tensor name, f16 decoded. */
 export type DecoderWeightArray = Float32Array | Float64Array
 
-/** Looks up a tensor by its Hugging Face name; `undefined` if the model lacks it. */
+/**
+ * Looks up a tensor by the name `decoderTensorNames` gives it (a checkpoint's own name,
+ * through `canonicalTensorName`); `undefined` if the model lacks it.
+ */
 export type DecoderWeightLookup = (name: string) => DecoderWeightArray | undefined
 
 /** One layer's tensors by role, checked for size; biases and family-specific ones may be absent. */

@@ -1,8 +1,8 @@
 """An independent forward pass of a GPT-2 or Llama decoder in numpy (float64), written
 from Hugging Face's modelling code rather than from the TypeScript reference, to check it.
 
-It reads what a model directory holds on disk, Hugging Face's `config.json` and
-`model.safetensors` (F32 or F16), not Tabswarm's normalised config, and recomputes the
+It reads what a model directory holds on disk (as `writeTestModel` writes it, or a real
+model), Hugging Face's `config.json` and `model.safetensors` (F32 or F16), not Tabswarm's normalised config, and recomputes the
 whole prefix for every token (no KV cache), so the cache, the layer ranges and the config
 parser of the TypeScript side are all under test.
 
