@@ -250,6 +250,10 @@ describe('decoder reference: what it refuses', () => {
       /position 3 of row 0 does not continue layer 0's KV cache of 0 positions/,
     )
     expect(() => runLayers(reference, 0, 1, hidden, [0, 1], cache)).toThrow(/not 2 positions/)
+    const gpt2 = createTestModel({ family: 'gpt2', seed: 1 }).config
+    expect(() => runLayers(reference, 0, 1, hidden, [0], createDecoderKvCache(gpt2))).toThrow(
+      /the KV cache holds 4 heads of 16, the model 2 of 16/,
+    )
     expect(() =>
       runLayers(reference, 0, 1, hidden, [0], createDecoderKvCache(model.config, 1)),
     ).toThrow(/outside this KV cache's layers 1…5/)

@@ -191,6 +191,11 @@ export function runLayers(
     )
   }
   checkPositions(positions, rows, config.maxPositions)
+  if (kvCache.kvHeads !== config.kvHeads || kvCache.headDim !== config.headDim) {
+    throw new RangeError(
+      `the KV cache holds ${kvCache.kvHeads} heads of ${kvCache.headDim}, the model ${config.kvHeads} of ${config.headDim}: create the cache from this model's config`,
+    )
+  }
   const x = Float64Array.from(hidden)
   for (let l = fromLayer; l < toLayer; l++) {
     const w = model.layers[l]
