@@ -59,6 +59,17 @@ describe('createTestModel', () => {
       )
   })
 
+  it.each(['gpt2', 'llama'] as const)(
+    '%s with the embeddings tied or not: the LM head is stored only when untied',
+    (family) => {
+      for (const tied of [true, false]) {
+        const model = createTestModel({ family, layers: 1, tiedEmbeddings: tied })
+        expect(model.config.tiedEmbeddings).toBe(tied)
+        expect(parseSafetensorsHeader(model.safetensors).tensors.has('lm_head.weight')).toBe(!tied)
+      }
+    },
+  )
+
   it('is deterministic in its seed, and a different seed gives different weights', () => {
     const a = createTestModel({ family: 'gpt2', layers: 2 })
     expect(createTestModel({ family: 'gpt2', layers: 2 }).safetensors).toEqual(a.safetensors)

@@ -37,6 +37,8 @@ export type TestModelOptions = {
   intermediateSize?: number
   /** Default 128. */
   maxPositions?: number
+  /** Whether the LM head reuses the token embedding. Default: true for GPT-2, false for Llama. */
+  tiedEmbeddings?: boolean
   /** Tokenizer and embedding size: 256 bytes, merges, `<|endoftext|>`. Default 300. */
   vocabSize?: number
 }
@@ -143,7 +145,7 @@ function hfConfigJson(
       n_positions: positions,
       n_ctx: positions,
       layer_norm_epsilon: 1e-5,
-      tie_word_embeddings: true,
+      tie_word_embeddings: options.tiedEmbeddings ?? true,
       bos_token_id: eosId,
       eos_token_id: eosId,
       torch_dtype: torchDtype,
@@ -165,7 +167,7 @@ function hfConfigJson(
     rope_scaling: null,
     attention_bias: false,
     mlp_bias: false,
-    tie_word_embeddings: false,
+    tie_word_embeddings: options.tiedEmbeddings ?? false,
     bos_token_id: eosId,
     eos_token_id: eosId,
     torch_dtype: torchDtype,
