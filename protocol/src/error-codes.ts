@@ -107,6 +107,36 @@ export const NPY_ERROR_CODES = [
 /** Why a `.npy` file cannot be read or written. */
 export type NpyErrorCode = (typeof NPY_ERROR_CODES)[number]
 
+/** Why a model directory (`config.json`, safetensors, index) cannot be used (see `ModelFormatError`). */
+export const MODEL_FORMAT_ERROR_CODES = [
+  /** `config.json` is not a JSON object, or a field has the wrong type. */
+  'INVALID_CONFIG',
+  /** `model_type` names an architecture Tabswarm does not run. */
+  'UNSUPPORTED_FAMILY',
+  /** The family is known but an option it sets (rope scaling, sliding window, biases...) is not. */
+  'UNSUPPORTED_OPTION',
+  /** A size (layers, vocabulary, header length...) is past Tabswarm's cap. */
+  'LIMIT_EXCEEDED',
+  /** The safetensors header is not the 8-byte length plus a JSON object it must be. */
+  'MALFORMED_HEADER',
+  /** A tensor's dtype is not one Tabswarm reads. */
+  'UNSUPPORTED_DTYPE',
+  /** A tensor's byte range is out of the file, overlaps another, or leaves a gap. */
+  'BAD_TENSOR_RANGE',
+  /** A tensor's byte length is not its shape times its dtype's size. */
+  'SIZE_MISMATCH',
+  /** A tensor name appears twice (in a header or across an index's files). */
+  'DUPLICATE_TENSOR',
+  /** A tensor the architecture needs is absent. */
+  'MISSING_TENSOR',
+  /** A tensor the architecture does not use is present. */
+  'UNEXPECTED_TENSOR',
+  /** A tensor has a shape other than the architecture's. */
+  'SHAPE_MISMATCH',
+] as const
+/** Why a model directory cannot be used. */
+export type ModelFormatErrorCode = (typeof MODEL_FORMAT_ERROR_CODES)[number]
+
 /**
  * The HTTP API's error codes and the status each is answered with. Clients match on the
  * code of `{ error: { code, message } }`; an unknown code is a 500.

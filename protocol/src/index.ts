@@ -105,6 +105,7 @@ export type {
   BlobStoreErrorCode,
   CoordinatorErrorCode,
   KernelErrorCode,
+  ModelFormatErrorCode,
   NpyErrorCode,
   ProtocolErrorCode,
   RelayRefusalCode,
@@ -115,6 +116,7 @@ export {
   BLOB_STORE_ERROR_CODES,
   COORDINATOR_ERROR_CODES,
   KERNEL_ERROR_CODES,
+  MODEL_FORMAT_ERROR_CODES,
   NPY_ERROR_CODES,
   PROTOCOL_ERROR_CODES,
 } from './error-codes.ts'
@@ -239,6 +241,44 @@ export {
   WorkRequestSchema,
   WorkResponseSchema,
 } from './messages.ts'
+export type { DecoderConfig, DecoderFamily } from './model/decoder-config.ts'
+export {
+  checkConfig,
+  DECODER_LIMITS,
+  DecoderConfigSchema,
+  parseHfConfig,
+} from './model/decoder-config.ts'
+export type { DecoderTensorRole, DecoderTensorSpec } from './model/decoder-tensors.ts'
+export {
+  canonicalTensorName,
+  checkDecoderTensors,
+  decoderTensorNames,
+} from './model/decoder-tensors.ts'
+export { ModelFormatError } from './model/model-format-error.ts'
+export type {
+  SafetensorsData,
+  SafetensorsDtype,
+  SafetensorsHeader,
+  SafetensorsTensor,
+} from './model/safetensors.ts'
+export {
+  decodeSafetensorsTensor,
+  parseSafetensorsHeader,
+  readSafetensorsTensor,
+  SAFETENSORS_LIMITS,
+  SAFETENSORS_PREFIX_BYTES,
+  SAFETENSORS_READ_DTYPE,
+  safetensorsHeaderLength,
+} from './model/safetensors.ts'
+export type { LocatedTensor, SafetensorsIndex } from './model/safetensors-index.ts'
+export {
+  locateSafetensors,
+  MAX_SAFETENSORS_FILES,
+  parseSafetensorsIndex,
+  SAFETENSORS_INDEX_FILE,
+} from './model/safetensors-index.ts'
+export type { SafetensorsEntry } from './model/safetensors-writer.ts'
+export { encodeSafetensors } from './model/safetensors-writer.ts'
 export type { ComputeHour, NetworkStats } from './network-stats.ts'
 export { ComputeHourSchema, NetworkStatsSchema, STATS_HOURS } from './network-stats.ts'
 export type { NdArray, NpyHeader } from './npy/npy.ts'

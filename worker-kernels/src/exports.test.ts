@@ -17,6 +17,7 @@ describe('@tabswarm/worker-kernels entry points', () => {
         "DEFAULT_POWER_PREFERENCE",
         "DEFAULT_TILED_MATMUL_CONFIG",
         "DEFAULT_WORKER_GRACE_MS",
+        "DecoderSession",
         "DeviceLostError",
         "F32_UNIT_ROUNDOFF",
         "GpuUnavailableError",
@@ -46,6 +47,8 @@ describe('@tabswarm/worker-kernels entry points', () => {
         "bufferSizeClass",
         "compareElementwise",
         "compareMatmul",
+        "createDecoderKvCache",
+        "createDecoderReference",
         "createGpuPacer",
         "createKernelHost",
         "createKernelWorkerApi",
@@ -53,9 +56,11 @@ describe('@tabswarm/worker-kernels entry points', () => {
         "createNaiveMatmulKernel",
         "createNaiveMatmulWgsl",
         "createRespawningKernelWorker",
+        "createSampler",
         "createTiledMatmulKernel",
         "createTiledMatmulWgsl",
         "deserializeError",
+        "embed",
         "embeddingReference",
         "errorTransferHandler",
         "exposeKernelWorker",
@@ -64,7 +69,11 @@ describe('@tabswarm/worker-kernels entry points', () => {
         "freivaldsCheck",
         "fromFloat16",
         "gamma",
+        "generateReference",
+        "greedyToken",
+        "head",
         "isSerializedError",
+        "kvCacheLength",
         "layerNormReference",
         "matmulReference",
         "matmulReferenceWithBound",
@@ -74,9 +83,13 @@ describe('@tabswarm/worker-kernels entry points', () => {
         "residualAddReference",
         "restAfterMs",
         "rmsNormReference",
+        "runLayers",
+        "samplingCandidates",
+        "seededRandom",
         "seededRandomF32",
         "softmaxReference",
         "toFloat16",
+        "truncateKvCache",
         "validateCustomProgram",
       ]
     `)
@@ -103,6 +116,29 @@ describe('@tabswarm/worker-kernels entry points', () => {
     ).toMatchInlineSnapshot(`
       [
         "observedGpu",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/worker-kernels/test-model', async () => {
+    expect(
+      Object.keys(await import('@tabswarm/worker-kernels/test-model')).sort(),
+    ).toMatchInlineSnapshot(`
+      [
+        "TEST_MODEL_FILES",
+        "TEST_TOKENIZER_EOS",
+        "createTestModel",
+        "learnTestBpe",
+        "testModelFiles",
+        "testTokenizerJson",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/worker-kernels/test-model/node', async () => {
+    expect(
+      Object.keys(await import('@tabswarm/worker-kernels/test-model/node')).sort(),
+    ).toMatchInlineSnapshot(`
+      [
+        "writeTestModel",
       ]
     `)
   })

@@ -9,6 +9,9 @@
  * `softmax`, `reduce`, `attention`, `embedding`, `custom`. Each built-in kernel has a
  * CPU reference (`*Reference`) returning exact values and per-element tolerances for
  * `compareElementwise` (`matmulReferenceWithBound` + `compareMatmul` for matmul).
+ * A whole decoder has a CPU reference too (`createDecoderReference`: `embed`, `runLayers`
+ * on a layer range with its `DecoderKvCache`, `head`; `DecoderSession`), with seeded
+ * sampling and `generateReference`, for checking pipeline stages and generated tokens.
  * `KernelHost` (a device in this thread), `KernelWorkerClient` (a Web Worker, also the
  * respawning worker's `client`) and `createKernelHostProcess` (a Node child process) are
  * all `KernelRunner`s; the worker's comlink API, `KernelWorkerApi`, has `run` too.
@@ -158,6 +161,23 @@ export type {
 } from './kernels/transformer/transformer-requests.ts'
 export { attentionReference } from './reference/attention-reference.ts'
 export {
+  createDecoderKvCache,
+  type DecoderKvCache,
+  type KvCacheShape,
+  kvCacheLength,
+  truncateKvCache,
+} from './reference/decoder-kv-cache.ts'
+export {
+  createDecoderReference,
+  type DecoderReference,
+  DecoderSession,
+  type DecoderWeightArray,
+  type DecoderWeightLookup,
+  embed,
+  head,
+  runLayers,
+} from './reference/decoder-reference.ts'
+export {
   activationReference,
   biasAddReference,
   residualAddReference,
@@ -170,7 +190,15 @@ export {
   matmulReferenceWithBound,
 } from './reference/matmul-reference.ts'
 export { layerNormReference, rmsNormReference } from './reference/norm-reference.ts'
-export { seededRandomF32 } from './reference/seeded-random.ts'
+export {
+  createSampler,
+  type GenerateOptions,
+  generateReference,
+  greedyToken,
+  type SamplingOptions,
+  samplingCandidates,
+} from './reference/sampling.ts'
+export { seededRandom, seededRandomF32 } from './reference/seeded-random.ts'
 export { reduceReference, softmaxReference } from './reference/softmax-reference.ts'
 export {
   type FreivaldsOptions,
