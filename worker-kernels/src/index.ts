@@ -9,8 +9,8 @@
  * `softmax`, `reduce`, `attention`, `embedding`, `custom`. Each built-in kernel has a
  * CPU reference (`*Reference`) returning exact values and per-element tolerances for
  * `compareElementwise` (`matmulReferenceWithBound` + `compareMatmul` for matmul).
- * A whole decoder has a CPU reference too (`createDecoderReference`: `embed`, `runLayers`
- * on a layer range with its `DecoderKvCache`, `head`; `DecoderSession`), with seeded
+ * A whole decoder has a CPU reference too (`createDecoderReference`: `decoderEmbed`, `decoderRunLayers`
+ * on a layer range with its `DecoderKvCache`, `decoderHead`; `DecoderSession`), with seeded
  * sampling and `generateReference`, for checking pipeline stages and generated tokens.
  * `KernelHost` (a device in this thread), `KernelWorkerClient` (a Web Worker, also the
  * respawning worker's `client`) and `createKernelHostProcess` (a Node child process) are
@@ -173,9 +173,9 @@ export {
   DecoderSession,
   type DecoderWeightArray,
   type DecoderWeightLookup,
-  embed,
-  head,
-  runLayers,
+  decoderEmbed,
+  decoderHead,
+  decoderRunLayers,
 } from './reference/decoder-reference.ts'
 export {
   activationReference,

@@ -2,7 +2,7 @@
  * The keys and values a decoder's attention layers have seen, for the CPU reference
  * (`decoder-reference.ts`). A cache covers a contiguous range of layers, as a pipeline
  * shard holds only its own; each layer keeps its own length, so a forward pass split into
- * layer ranges (`runLayers(0, k)` then `runLayers(k, L)`) fills one cache layer by layer.
+ * layer ranges (`decoderRunLayers(0, k)` then `decoderRunLayers(k, L)`) fills one cache layer by layer.
  */
 
 /** Keys and values of layers `fromLayer … toLayer − 1`, in f64, grown on demand. */

@@ -13,9 +13,9 @@ import {
   createDecoderReference,
   type DecoderReference,
   DecoderSession,
-  embed,
-  head,
-  runLayers,
+  decoderEmbed,
+  decoderHead,
+  decoderRunLayers,
 } from './decoder-reference.ts'
 import { generateReference } from './sampling.ts'
 import { seededRandomF32 } from './seeded-random.ts'
@@ -69,15 +69,15 @@ function bind(model: TestModel, fromLayer?: number, toLayer?: number): DecoderRe
 function fullPass(model: DecoderReference, tokens: number[]): Float64Array {
   const positions = tokens.map((_, i) => i)
   const cache = createDecoderKvCache(model.config)
-  const hidden = runLayers(
+  const hidden = decoderRunLayers(
     model,
     0,
     model.config.layers,
-    embed(model, tokens, positions),
+    decoderEmbed(model, tokens, positions),
     positions,
     cache,
   )
-  return head(model, hidden)
+  return decoderHead(model, hidden)
 }
 
 function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
@@ -116,7 +116,7 @@ describe.each([
     expect(logits.length).toBe(PROMPT.length * vocab)
   })
 
-  it('composes over layer ranges: embed → runLayers(0, k) → runLayers(k, L) → head', () => {
+  it('composes over layer ranges: embed → decoderRunLayers(0, k) → decoderRunLayers(k, L) → head', () => {
     const L = model.config.layers
     const whole = fullPass(reference, PROMPT)
     const positions = PROMPT.map((_, i) => i)
@@ -124,16 +124,23 @@ describe.each([
       // Each stage binds only its own layers, as a shard would, and keeps its own cache.
       const first = bind(model, 0, k)
       const second = bind(model, k, L)
-      const mid = runLayers(
+      const mid = decoderRunLayers(
         first,
         0,
         k,
-        embed(first, PROMPT, positions),
+        decoderEmbed(first, PROMPT, positions),
         positions,
         createDecoderKvCache(model.config, 0, k),
       )
-      const out = runLayers(second, k, L, mid, positions, createDecoderKvCache(model.config, k, L))
-      expect(head(second, out)).toEqual(whole)
+      const out = decoderRunLayers(
+        second,
+        k,
+        L,
+        mid,
+        positions,
+        createDecoderKvCache(model.config, k, L),
+      )
+      expect(decoderHead(second, out)).toEqual(whole)
     }
   })
 
@@ -243,19 +250,21 @@ describe('decoder reference: what it refuses', () => {
     const shard = bind(model, 1, 2)
     const hidden = new Float64Array(model.config.hiddenSize)
     const cache = createDecoderKvCache(model.config)
-    expect(() => embed(shard, [1], [0])).toThrow(/bind the model from layer 0/)
-    expect(() => head(shard, hidden)).toThrow(/through the last layer/)
-    expect(() => runLayers(shard, 0, 2, hidden, [0], cache)).toThrow(/layer 0 is not bound/)
-    expect(() => runLayers(reference, 0, 1, hidden, [3], cache)).toThrow(
+    expect(() => decoderEmbed(shard, [1], [0])).toThrow(/bind the model from layer 0/)
+    expect(() => decoderHead(shard, hidden)).toThrow(/through the last layer/)
+    expect(() => decoderRunLayers(shard, 0, 2, hidden, [0], cache)).toThrow(/layer 0 is not bound/)
+    expect(() => decoderRunLayers(reference, 0, 1, hidden, [3], cache)).toThrow(
       /position 3 of row 0 does not continue layer 0's KV cache of 0 positions/,
     )
-    expect(() => runLayers(reference, 0, 1, hidden, [0, 1], cache)).toThrow(/not 2 positions/)
-    const gpt2 = createTestModel({ family: 'gpt2', seed: 1 }).config
-    expect(() => runLayers(reference, 0, 1, hidden, [0], createDecoderKvCache(gpt2))).toThrow(
-      /the KV cache holds 4 heads of 16, the model 2 of 16/,
+    expect(() => decoderRunLayers(reference, 0, 1, hidden, [0, 1], cache)).toThrow(
+      /not 2 positions/,
     )
+    const gpt2 = createTestModel({ family: 'gpt2', seed: 1 }).config
     expect(() =>
-      runLayers(reference, 0, 1, hidden, [0], createDecoderKvCache(model.config, 1)),
+      decoderRunLayers(reference, 0, 1, hidden, [0], createDecoderKvCache(gpt2)),
+    ).toThrow(/the KV cache holds 4 heads of 16, the model 2 of 16/)
+    expect(() =>
+      decoderRunLayers(reference, 0, 1, hidden, [0], createDecoderKvCache(model.config, 1)),
     ).toThrow(/outside this KV cache's layers 1…5/)
   })
 

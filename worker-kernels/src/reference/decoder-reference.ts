@@ -2,8 +2,8 @@
  * A CPU reference forward pass of a GPT-2-style or Llama-style decoder, in f64: the
  * oracle that GPU stages, pipeline shards and whole generations are checked against.
  *
- * The API follows the sharded pipeline: `embed` (first shard), `runLayers` on a layer range
- * with that range's KV cache (every shard), `head` (last shard). A verifier recomputes one
+ * The API follows the sharded pipeline: `decoderEmbed` (first shard), `decoderRunLayers` on a layer range
+ * with that range's KV cache (every shard), `decoderHead` (last shard). A verifier recomputes one
  * shard's stage alone from its input activations; a whole model is the three in a row
  * (`DecoderSession` does that for generation, with `prefill` and `step`).
  *
@@ -137,7 +137,7 @@ export function createDecoderReference(
  * Token embeddings of `tokens` (plus learned positions for gpt2): `[tokens, hidden]`.
  * Needs the model bound from layer 0.
  */
-export function embed(
+export function decoderEmbed(
   model: DecoderReference,
   tokens: ArrayLike<number>,
   positions: ArrayLike<number>,
@@ -172,7 +172,7 @@ export function embed(
  * continue each layer's cache: row i is at position `kvCacheLength(kvCache, layer) + i`.
  * `hidden` is not modified.
  */
-export function runLayers(
+export function decoderRunLayers(
   model: DecoderReference,
   fromLayer: number,
   toLayer: number,
@@ -236,7 +236,7 @@ export function runLayers(
  * Final norm and LM head: logits `[rows, vocab]` for the rows of `hidden` (the residual
  * stream leaving the last layer). Needs the model bound through the last layer.
  */
-export function head(model: DecoderReference, hidden: Float64Array): Float64Array {
+export function decoderHead(model: DecoderReference, hidden: Float64Array): Float64Array {
   const { config } = model
   const lmHead = model.global['lm-head']
   if (model.toLayer !== config.layers || lmHead === undefined) {
@@ -290,9 +290,9 @@ export class DecoderSession {
     if (tokens.length === 0) throw new RangeError('prefill needs at least one token')
     const start = this.length
     const positions = Array.from({ length: tokens.length }, (_, i) => start + i)
-    const x = embed(this.model, tokens, positions)
-    const y = runLayers(this.model, 0, this.model.config.layers, x, positions, this.cache)
-    return head(this.model, y.subarray((tokens.length - 1) * this.model.config.hiddenSize))
+    const x = decoderEmbed(this.model, tokens, positions)
+    const y = decoderRunLayers(this.model, 0, this.model.config.layers, x, positions, this.cache)
+    return decoderHead(this.model, y.subarray((tokens.length - 1) * this.model.config.hiddenSize))
   }
 
   /** Feed one token; its logits. */
