@@ -218,22 +218,32 @@ export async function startTabswarm(
     // ws's own types declare `options.noServer` optional; the adapter's interface wants it set (it is).
     websocket: { server: sockets as unknown as WebSocketServerLike },
   })
-  try {
-    await new Promise<void>((resolve, reject) => {
-      server.once('listening', resolve)
-      server.once('error', reject)
-    })
-  } catch (err) {
-    // Everything started above stops again, the libp2p listener first: a failed start leaves
-    // nothing listening and the store closed, for the next start.
+  /**
+   * Stops what started before the HTTP server, in order: the work and blob services, then
+   * settlement (a close in progress ends its step, and the next start resumes it) before the
+   * store closes. Unhandling stops new streams only: requests already being served keep
+   * calling the coordinator until the node closes their connections, so the node goes first.
+   */
+  async function stopServices(): Promise<void> {
     clearInterval(reclaim)
-    sockets.close()
     await stopWork()
     await stopBlobs()
     await settlement?.stop()
     await node.stop()
     coordinator.close()
     wgslChecker?.close()
+  }
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('listening', resolve)
+      server.once('error', reject)
+    })
+  } catch (err) {
+    // Everything started above stops again: a failed start leaves nothing listening and the
+    // store closed, for the next start.
+    sockets.close()
+    await stopServices()
     if (isAddressInUse(err))
       throw new PortInUseError({
         listener: 'http',
@@ -257,21 +267,12 @@ export async function startTabswarm(
     coordinator,
     ...(settlement ? { settlement: settlement.chain } : {}),
     async stop() {
-      clearInterval(reclaim)
       for (const socket of sockets.clients) socket.terminate()
       sockets.close()
       // Event streams stay open until their jobs end; closing the server must not wait for them.
       if ('closeAllConnections' in server) server.closeAllConnections()
       await new Promise<void>((resolve) => server.close(() => resolve()))
-      await stopWork()
-      await stopBlobs()
-      // Before the store closes: a close in progress ends its step; the next start resumes it.
-      await settlement?.stop()
-      // Unhandling stops new streams only: requests already being served keep calling the
-      // coordinator until the node closes their connections. The node goes first.
-      await node.stop()
-      coordinator.close()
-      wgslChecker?.close()
+      await stopServices()
     },
   }
 }

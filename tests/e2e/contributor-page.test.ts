@@ -1,10 +1,9 @@
 import { mkdir } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
-import { AxeBuilder } from '@axe-core/playwright'
 import type { Browser, BrowserContext, Page } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CHROMIUM_ARGS, launchChromium } from '../support/chromium.ts'
 import { completeSmallMatmul } from '../support/earn-credits.ts'
+import { checkView, SCREENSHOTS_DIR } from '../support/page-views.ts'
 import { type SettlementRelay, startSettlementRelay } from '../support/settlement-relay.ts'
 
 /**
@@ -15,8 +14,6 @@ import { type SettlementRelay, startSettlementRelay } from '../support/settlemen
  * completes and the counters and pending earnings rise; Stop works from the keyboard and
  * leaves nothing showing as connected.
  */
-const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url))
-const WIDTHS = { desktop: { width: 1100, height: 900 }, mobile: { width: 390, height: 844 } }
 
 describe('the contributor page', () => {
   let relay: SettlementRelay
@@ -24,7 +21,7 @@ describe('the contributor page', () => {
   const errors: string[] = []
 
   beforeAll(async () => {
-    await mkdir(SCREENSHOTS, { recursive: true })
+    await mkdir(SCREENSHOTS_DIR, { recursive: true })
     relay = await startSettlementRelay()
     browser = await launchChromium()
   }, 120_000)
@@ -38,28 +35,6 @@ describe('the contributor page', () => {
     page.on('console', (msg) => {
       if (msg.type() === 'error') errors.push(`console: ${msg.text()}`)
     })
-  }
-
-  /** axe-core's WCAG 2 A and AA rules, and its best practices, on the page as it is now. */
-  const violations = async (page: Page) => {
-    const { violations } = await new AxeBuilder({ page })
-      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
-      .analyze()
-    return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`)
-  }
-
-  /** No violations, no sideways scroll on a phone, and a screenshot at each width. */
-  async function checkView(page: Page, view: string): Promise<void> {
-    for (const [name, size] of Object.entries(WIDTHS)) {
-      await page.setViewportSize(size)
-      expect(await violations(page), `${view} at ${name}`).toEqual([])
-      const { scrollWidth, clientWidth } = await page.evaluate(() => {
-        const root = document.scrollingElement!
-        return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth }
-      })
-      expect(scrollWidth, `${view} at ${name} scrolls sideways`).toBeLessThanOrEqual(clientWidth)
-      await page.screenshot({ path: `${SCREENSHOTS}${view}-${name}.png`, fullPage: true })
-    }
   }
 
   const text = (page: Page, selector: string) => page.locator(selector).textContent()

@@ -3,8 +3,6 @@ import { createHash } from 'node:crypto'
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { AxeBuilder } from '@axe-core/playwright'
 import { defaultApiConfig } from '@tabswarm/relay'
 import { createClient, encodeNpy } from '@tabswarm/sdk'
 import type { Browser, Page } from 'playwright'
@@ -14,6 +12,7 @@ import { launchChromium } from '../support/chromium.ts'
 import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
 import { exposeInjectedTestWallet } from '../support/injected-test-wallet.ts'
+import { checkView, SCREENSHOTS_DIR } from '../support/page-views.ts'
 import { pythonWithNumpy } from '../support/python-with-numpy.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
 
@@ -25,8 +24,6 @@ import { randomMatrix } from '../support/random-matrix.ts'
  * shows a sign-in form and an error without credentials, and works with an API key or a
  * wallet session. Each view passes axe-core, fits 390 px and is screenshotted.
  */
-const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url))
-const WIDTHS = { desktop: { width: 1100, height: 900 }, mobile: { width: 390, height: 844 } }
 const KEY = 'tsk_e2e_dashboard_0123456789abcdef'
 /** Doubles its input: one output element per input element. */
 const DOUBLE_WGSL = `
@@ -37,29 +34,6 @@ fn main(@builtin(global_invocation_id) id: vec3<u32>) {
   if (id.x < arrayLength(&input)) { output[id.x] = input[id.x] * 2.0; }
 }
 `
-
-const violations = async (page: Page) => {
-  const { violations } = await new AxeBuilder({ page })
-    .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
-    .analyze()
-  return violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`)
-}
-
-/** No axe violations, no sideways scroll on a phone, and a screenshot at each width. */
-async function checkView(page: Page, view: string): Promise<void> {
-  for (const [name, size] of Object.entries(WIDTHS)) {
-    await page.setViewportSize(size)
-    await page.waitForTimeout(100) // the charts follow their container's width
-    expect(await violations(page), `${view} at ${name}`).toEqual([])
-    const { scrollWidth, clientWidth } = await page.evaluate(() => {
-      const root = document.scrollingElement!
-      return { scrollWidth: root.scrollWidth, clientWidth: root.clientWidth }
-    })
-    expect(scrollWidth, `${view} at ${name} scrolls sideways`).toBeLessThanOrEqual(clientWidth)
-    await page.screenshot({ path: `${SCREENSHOTS}${view}-${name}.png`, fullPage: true })
-  }
-}
-
 const npyFile = (name: string, bytes: Uint8Array) => ({
   name,
   mimeType: 'application/octet-stream',
@@ -89,7 +63,7 @@ describe('the researcher dashboard', () => {
   }
 
   beforeAll(async () => {
-    await mkdir(SCREENSHOTS, { recursive: true })
+    await mkdir(SCREENSHOTS_DIR, { recursive: true })
     dir = await mkdtemp(join(tmpdir(), 'tabswarm-dashboard-'))
     browser = await launchChromium()
   }, 60_000)

@@ -1,15 +1,14 @@
 import { createHash } from 'node:crypto'
 import { mkdir } from 'node:fs/promises'
-import { fileURLToPath } from 'node:url'
-import { AxeBuilder } from '@axe-core/playwright'
 import { type NetworkStats, STATS_HOURS } from '@tabswarm/protocol'
 import { defaultApiConfig } from '@tabswarm/relay'
 import { createClient } from '@tabswarm/sdk'
-import type { Browser, Page } from 'playwright'
+import type { Browser } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
 import { startWorkerProcess, type WorkerProcess } from '../support/headless-worker-process.ts'
 import { type InProcessRelay, startInProcessRelay } from '../support/in-process-relay.ts'
+import { checkView, SCREENSHOTS_DIR } from '../support/page-views.ts'
 import { randomMatrix } from '../support/random-matrix.ts'
 
 /**
@@ -19,37 +18,14 @@ import { randomMatrix } from '../support/random-matrix.ts'
  * jobs run and the credits paid and settled. A relay that publishes no figures gets an
  * error that says so, not a blank page. axe-core clean, fits 390 px, screenshotted.
  */
-const SCREENSHOTS = fileURLToPath(new URL('../screenshots/', import.meta.url))
-const WIDTHS = { desktop: { width: 1100, height: 900 }, mobile: { width: 390, height: 844 } }
 const KEY = 'tsk_e2e_stats_0123456789abcdefghij'
-
-async function checkView(page: Page, view: string): Promise<void> {
-  for (const [name, size] of Object.entries(WIDTHS)) {
-    await page.setViewportSize(size)
-    await page.waitForTimeout(100)
-    const { violations } = await new AxeBuilder({ page })
-      .withTags(['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'])
-      .analyze()
-    expect(
-      violations.map((v) => `${v.id}: ${v.help} (${v.nodes.map((n) => n.target).join(', ')})`),
-      `${view} at ${name}`,
-    ).toEqual([])
-    const { scrollWidth, clientWidth } = await page.evaluate(() => ({
-      scrollWidth: document.scrollingElement!.scrollWidth,
-      clientWidth: document.scrollingElement!.clientWidth,
-    }))
-    expect(scrollWidth, `${view} at ${name} scrolls sideways`).toBeLessThanOrEqual(clientWidth)
-    await page.screenshot({ path: `${SCREENSHOTS}${view}-${name}.png`, fullPage: true })
-  }
-}
-
 describe('the public stats page', () => {
   let relay: InProcessRelay
   let worker: WorkerProcess
   let browser: Browser
 
   beforeAll(async () => {
-    await mkdir(SCREENSHOTS, { recursive: true })
+    await mkdir(SCREENSHOTS_DIR, { recursive: true })
     relay = await startInProcessRelay({
       api: {
         ...defaultApiConfig,
