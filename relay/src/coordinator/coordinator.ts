@@ -796,6 +796,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       store.insertJob(row)
     })
     const runtime = activate(row, [], inputs)
+    // What it waits for from the start: the submitter hears at once when nobody can run it.
+    watch.refresh(runtime)
     return jobView(row, runtime)
   }
 

@@ -48,6 +48,8 @@ describe('coordinator: what a running job waits for', () => {
     const { c } = open()
     const job = c.submitMatmul(matrices(4, 2, 4))
     expect(job.tasks.total).toBe(4)
+    // Told at submit, and on every read after.
+    expect(job.waiting?.reason).toBe('no-contributors')
     expect(await waitingOf(c, job.id)).toEqual({
       reason: 'no-contributors',
       tasks: 4,
