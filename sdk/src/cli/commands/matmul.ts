@@ -58,7 +58,14 @@ export async function matmulCommand(args: string[], signal: AbortSignal): Promis
   const [aPath, bPath] = positionals as [string, string]
   const castFiles = new Set<string>()
   const read = { cast, onCast: (path: string) => castFiles.add(path) }
-  const [a, b] = await Promise.all([readNpyFile(aPath, 'a', read), readNpyFile(bPath, 'b', read)])
+  // Read side by side, but a problem with both is told for a first, whichever read ends first.
+  const [readA, readB] = await Promise.allSettled([
+    readNpyFile(aPath, 'a', read),
+    readNpyFile(bPath, 'b', read),
+  ])
+  if (readA.status === 'rejected') throw readA.reason
+  if (readB.status === 'rejected') throw readB.reason
+  const [a, b] = [readA.value, readB.value]
   // Named in argument order, once both are read.
   const cast64 = [aPath, bPath].filter((path) => castFiles.has(path))
   if (cast64.length > 0) process.stderr.write(castWarning(cast64))
