@@ -71,7 +71,7 @@ export type JobWaiting = z.infer<typeof JobWaitingSchema>
 /** What the HTTP API and the SDK see of a job. Loose: a newer relay may add fields. */
 export const JobViewSchema = z.looseObject({
   id: JobIdSchema,
-  kernel: z.enum(['matmul', 'custom']),
+  kernel: z.enum(['matmul', 'custom', 'inference']),
   name: z.string().optional(),
   owner: z.string().meta({ description: 'Account name or wallet address that submitted and pays' }),
   status: JobStatusSchema,

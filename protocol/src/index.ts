@@ -144,6 +144,34 @@ export {
 } from './frame-reader.ts'
 export type { IceServer } from './ice-server.ts'
 export { IceServerSchema, IceServersSchema } from './ice-server.ts'
+export {
+  DEFAULT_BATCH_PROMPTS,
+  DEFAULT_TOP_LOGITS,
+  MAX_BATCH_PROMPTS,
+  MAX_MODEL_FILES,
+  MAX_NEW_TOKENS,
+  MAX_PROMPT_TOKENS,
+  MAX_PROMPTS,
+  MAX_STAGE_TENSORS,
+  MAX_STAGES,
+  MAX_STOP_TOKENS,
+  MAX_TOP_LOGITS,
+} from './inference/inference-limits.ts'
+export type {
+  FinishReason,
+  GeneratedSequence,
+  InferenceOutput,
+  TokensEvent,
+} from './inference/inference-output.ts'
+export {
+  FinishReasonSchema,
+  GeneratedSequenceSchema,
+  InferenceOutputSchema,
+  TokensEventSchema,
+} from './inference/inference-output.ts'
+export { resultSigningBytes } from './inference/result-signature.ts'
+export type { SamplingSpec } from './inference/sampling-spec.ts'
+export { SamplingSpecSchema } from './inference/sampling-spec.ts'
 export type {
   JobDetail,
   JobSample,
@@ -161,16 +189,20 @@ export type {
   CustomJobSpec,
   CustomProgram,
   CustomTask,
+  InferenceJobSpec,
   JobSpec,
   MatmulJobSpec,
+  ModelRef,
   OutputSpec,
   TensorRef,
   VerificationPolicy,
 } from './job-spec.ts'
 export {
+  batchPromptsOf,
   CustomJobSpecSchema,
   CustomProgramSchema,
   CustomTaskSchema,
+  InferenceJobSpecSchema,
   JobSpecSchema,
   jobBudget,
   MAX_BUDGET,
@@ -185,6 +217,7 @@ export {
   MAX_WGSL_CHARS,
   MAX_WORKGROUPS_PER_DIM,
   MatmulJobSpecSchema,
+  ModelRefSchema,
   OutputSpecSchema,
   TensorRefSchema,
   VerificationPolicySchema,
@@ -201,6 +234,8 @@ export type {
   Benchmark,
   BufferSlot,
   Capabilities,
+  DecoderGenerateProgram,
+  DecoderStageProgram,
   ErrorMessage,
   Hello,
   HelloAck,
@@ -232,6 +267,7 @@ export {
   LeaseSchema,
   MAX_HELD_BLOBS,
   MAX_INPUT_PROVIDERS,
+  MAX_LEASE_INPUTS,
   MAX_VERDICTS_PER_MESSAGE,
   TaskErrorSchema,
   TaskProgramSchema,

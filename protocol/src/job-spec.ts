@@ -1,6 +1,18 @@
 import { z } from 'zod'
 import { TensorDtypeSchema, tensorByteLength } from './dtypes.ts'
+import {
+  DEFAULT_BATCH_PROMPTS,
+  MAX_BATCH_PROMPTS,
+  MAX_MODEL_FILES,
+  MAX_NEW_TOKENS,
+  MAX_PROMPT_TOKENS,
+  MAX_PROMPTS,
+  MAX_STAGES,
+  MAX_STOP_TOKENS,
+} from './inference/inference-limits.ts'
+import { SamplingSpecSchema } from './inference/sampling-spec.ts'
 import { MAX_PAYLOAD_BYTES, MAX_TENSOR_DIM, MAX_TENSOR_RANK } from './limits.ts'
+import { DecoderConfigSchema } from './model/decoder-config.ts'
 
 /**
  * What a researcher submits: a kernel (the built-in matmul, or their own WGSL), its tasks
@@ -274,10 +286,108 @@ export const CustomJobSpecSchema = z
   })
 export type CustomJobSpec = z.infer<typeof CustomJobSpecSchema>
 
+const tokenId = z.number().int().min(0)
+
+/**
+ * A decoder model held in the blob store: its normalised architecture (`parseHfConfig` of
+ * its `config.json`) and the safetensors files its weights are in, each uploaded whole as
+ * one blob. The relay reads each file's header and names every tensor a task needs as a
+ * byte range of its file's blob, so tabs fetch (and cache) only their layers.
+ */
+export const ModelRefSchema = z.object({
+  /** A label for listings and the dashboard: the model directory's name, say. */
+  name: z.string().max(128).optional(),
+  config: DecoderConfigSchema,
+  files: z
+    .array(z.object({ blob: blobHash }))
+    .min(1)
+    .max(MAX_MODEL_FILES),
+})
+export type ModelRef = z.infer<typeof ModelRefSchema>
+
+/**
+ * Text generation with a decoder (GPT-2 or Llama family), the prompts already tokenized
+ * (the SDK does it with the model's `tokenizer.json`). Two modes:
+ *
+ * - `batch` (data parallel): each task runs up to `batchSize` prompts through the whole
+ *   model and generates their tokens; for models that fit in one tab.
+ * - `pipeline`: the layers are split into contiguous stages sized to the contributors'
+ *   memory (or `stages` of them); each step of each sequence is a task per stage, the
+ *   activations go from stage to stage tab to tab, and the coordinator draws each token
+ *   from the last stage's logits.
+ */
+export const InferenceJobSpecSchema = z
+  .object({
+    kernel: z.literal('inference'),
+    model: ModelRefSchema,
+    mode: z.enum(['batch', 'pipeline']),
+    prompts: z.array(z.array(tokenId).min(1).max(MAX_PROMPT_TOKENS)).min(1).max(MAX_PROMPTS),
+    maxNewTokens: z.number().int().min(1).max(MAX_NEW_TOKENS),
+    /** @default greedy */
+    sampling: SamplingSpecSchema.optional(),
+    /** Token ids that end a sequence (not included in its tokens). @default the model's EOS */
+    stop: z.array(tokenId).max(MAX_STOP_TOKENS).optional(),
+    /** Batch mode: prompts per task. @default DEFAULT_BATCH_PROMPTS */
+    batchSize: z.number().int().min(1).max(MAX_BATCH_PROMPTS).optional(),
+    /** Pipeline mode: split into this many stages. @default as few as the contributors' memory allows */
+    stages: z.number().int().min(1).max(MAX_STAGES).optional(),
+    ...common,
+  })
+  .superRefine((spec, ctx) => {
+    const { config } = spec.model
+    spec.prompts.forEach((prompt, i) => {
+      const bad = prompt.findIndex((t) => t >= config.vocabSize)
+      if (bad >= 0)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['prompts', i, bad],
+          message: `token ${prompt[bad]} is outside the model's vocabulary of ${config.vocabSize}`,
+        })
+      if (prompt.length >= config.maxPositions)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['prompts', i],
+          message: `prompt ${i} is ${prompt.length} tokens, the model's context is ${config.maxPositions}: no room to generate`,
+        })
+    })
+    spec.stop?.forEach((t, i) => {
+      if (t >= config.vocabSize)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['stop', i],
+          message: `stop token ${t} is outside the model's vocabulary of ${config.vocabSize}`,
+        })
+    })
+    if (spec.stages != null && spec.stages > config.layers)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stages'],
+        message: `${spec.stages} stages cannot split ${config.layers} layers`,
+      })
+    if (spec.mode === 'batch' && spec.stages != null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stages'],
+        message: "stages is for mode 'pipeline'; batch mode runs the whole model in each task",
+      })
+    if (spec.mode === 'pipeline' && spec.batchSize != null)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['batchSize'],
+        message: "batchSize is for mode 'batch'",
+      })
+  })
+export type InferenceJobSpec = z.infer<typeof InferenceJobSpecSchema>
+
+/** Prompts per task of a batch-mode spec. */
+export const batchPromptsOf = (spec: Pick<InferenceJobSpec, 'batchSize'>): number =>
+  spec.batchSize ?? DEFAULT_BATCH_PROMPTS
+
 /** Body of `POST /v1/jobs` and argument of `Coordinator.submit`. */
 export const JobSpecSchema = z.discriminatedUnion('kernel', [
   MatmulJobSpecSchema,
   CustomJobSpecSchema,
+  InferenceJobSpecSchema,
 ])
 export type JobSpec = z.infer<typeof JobSpecSchema>
 

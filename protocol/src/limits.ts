@@ -3,8 +3,11 @@
  * byte is parsed or allocated beyond them.
  */
 
-/** Largest JSON header of one message. */
-export const MAX_HEADER_BYTES = 64 * 1024
+/**
+ * Largest JSON header of one message: a decoder lease names up to `MAX_LEASE_INPUTS`
+ * inputs, each with its providers.
+ */
+export const MAX_HEADER_BYTES = 256 * 1024
 
 /** Largest whole message (header and binary payload) on a work stream. */
 export const MAX_MESSAGE_BYTES = 64 * 1024 * 1024

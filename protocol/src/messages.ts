@@ -1,7 +1,10 @@
 import { z } from 'zod'
 import { TensorDtypeSchema } from './dtypes.ts'
+import { MAX_STAGE_TENSORS, MAX_TOP_LOGITS } from './inference/inference-limits.ts'
+import { SamplingSpecSchema } from './inference/sampling-spec.ts'
 import { CustomProgramSchema, OutputSpecSchema } from './job-spec.ts'
 import { MAX_TENSOR_DIM, MAX_TENSOR_RANK, MAX_TEXT } from './limits.ts'
+import { DecoderConfigSchema } from './model/decoder-config.ts'
 import { MAX_WGSL_BYTES } from './program-source.ts'
 
 /**
@@ -32,6 +35,12 @@ export type BufferSlot = z.infer<typeof BufferSlotSchema>
 /** Most peers a lease names as holders of one input. */
 export const MAX_INPUT_PROVIDERS = 8
 
+/**
+ * Most inputs one lease names: a decoder task's weight tensors (`w0`, `w1`, …) and its
+ * activations, tokens and replay prefix.
+ */
+export const MAX_LEASE_INPUTS = MAX_STAGE_TENSORS + 4
+
 /** Most content hashes a contributor announces holding in one lease request. */
 export const MAX_HELD_BLOBS = 256
 
@@ -57,6 +66,11 @@ export const InputRefSchema = z.object({
   range: z.object({ blob: sha256Hex, byteOffset: z.number().int().min(0) }).optional(),
   /** Peer ids that announced holding these bytes, tried first, in order. */
   providers: z.array(z.string().max(128)).max(MAX_INPUT_PROVIDERS).optional(),
+  /**
+   * Fetched only if the program asks for it, not before the task starts: a decoder stage's
+   * replay `prefix`, needed only when the contributor's KV cache for the sequence misses.
+   */
+  lazy: z.literal(true).optional(),
 })
 export type InputRef = z.infer<typeof InputRefSchema>
 
@@ -84,8 +98,61 @@ export const TaskProgramSchema = z.discriminatedUnion('kind', [
     inputs: bindings,
     outputs: bindings.min(1),
   }),
+  /**
+   * One pipeline stage of one step of one sequence: layers `fromLayer … toLayer − 1` over
+   * `rows` new positions starting at `start`.
+   *
+   * Inputs: `tokens` (int32 `[rows]`) when the stage starts at layer 0, else `x` (float32
+   * `[rows, hiddenSize]`, the previous stage's `hidden`); when `start > 0`, a lazy `prefix`
+   * (int32 `[start]` or float32 `[start, hiddenSize]`: this stage's inputs at positions
+   * `0 … start − 1`) to rebuild the KV cache by replaying it when the contributor holds no
+   * cache of `sequence` at this stage up to `start`; then the weights `w0 … wN`, in
+   * `tensors` order.
+   *
+   * Outputs: `hidden` (float32 `[rows, hiddenSize]`) when the stage does not end the model;
+   * else the `topLogits` largest logits of the last row, largest first (ties to the lower
+   * id): `ids` (int32 `[topLogits]`) and `logits` (float32 `[topLogits]`).
+   */
+  z.object({
+    kind: z.literal('decoder-stage'),
+    config: DecoderConfigSchema,
+    fromLayer: count,
+    toLayer: count,
+    /** The KV cache's key, with the job id: the same sequence at the same stage reuses it. */
+    sequence: id,
+    /** Position of the first new row: the positions this stage has seen before. */
+    start: count,
+    rows: count.min(1),
+    topLogits: z.number().int().min(1).max(MAX_TOP_LOGITS),
+    /** Canonical tensor name (`decoderTensorNames`) of each weight input `w0`, `w1`, …. */
+    tensors: z.array(z.string().max(128)).max(MAX_STAGE_TENSORS),
+  }),
+  /**
+   * Batch mode: a batch of prompts through the whole model, generating up to
+   * `maxNewTokens` each (prompt `i` samples with seed `sampling.seed + firstPrompt + i`).
+   *
+   * Inputs: `tokens` (int32, the prompts end to end), `lengths` (int32 `[batch]`), then the
+   * weights `w0 … wN` in `tensors` order.
+   *
+   * Outputs: `tokens` (int32 `[batch, maxNewTokens]`, −1 after a sequence stops; a stop
+   * token is not written), and for every generated position the `topLogits` largest
+   * logits, largest first: `ids` (int32 `[batch, maxNewTokens, topLogits]`) and `logits`
+   * (float32, same shape), for the verifier to compare by recomputing.
+   */
+  z.object({
+    kind: z.literal('decoder-generate'),
+    config: DecoderConfigSchema,
+    firstPrompt: count,
+    maxNewTokens: count.min(1),
+    sampling: SamplingSpecSchema,
+    stop: z.array(z.number().int().min(0)).max(16),
+    topLogits: z.number().int().min(1).max(MAX_TOP_LOGITS),
+    tensors: z.array(z.string().max(128)).max(MAX_STAGE_TENSORS),
+  }),
 ])
 export type TaskProgram = z.infer<typeof TaskProgramSchema>
+export type DecoderStageProgram = Extract<TaskProgram, { kind: 'decoder-stage' }>
+export type DecoderGenerateProgram = Extract<TaskProgram, { kind: 'decoder-generate' }>
 
 /** What a contributor's GPU can do, sent once per connection. */
 export const CapabilitiesSchema = z.object({
@@ -175,6 +242,15 @@ export const TaskResultSchema = z.object({
   /** sha-256 of the whole payload. */
   sha256: sha256Hex,
   elapsedMs: z.number().min(0).max(86_400_000),
+  /**
+   * The sender's libp2p key's signature of `resultSigningBytes(taskId, sha256)`, base64:
+   * required for decoder tasks, so a stage's activations are attributable to who made them.
+   */
+  signature: z
+    .string()
+    .max(172)
+    .regex(/^[A-Za-z0-9+/]*={0,2}$/, 'signature must be base64')
+    .optional(),
 })
 
 /**
@@ -235,7 +311,7 @@ const verdicts = z.array(VerdictSchema).max(MAX_VERDICTS_PER_MESSAGE).optional()
 export const LeaseJobSchema = z.object({
   /** The researcher's name for the job, if it has one. */
   name: z.string().max(128).optional(),
-  kernel: z.enum(['matmul', 'custom']),
+  kernel: z.enum(['matmul', 'custom', 'inference']),
   tasksAccepted: z.number().int().min(0),
   tasksTotal: z.number().int().min(0),
 })
@@ -249,7 +325,7 @@ export const LeaseSchema = z.object({
   job: LeaseJobSchema.optional(),
   verdicts,
   program: TaskProgramSchema,
-  inputs: z.array(InputRefSchema).max(16),
+  inputs: z.array(InputRefSchema).max(MAX_LEASE_INPUTS),
   /** One per program output, in order. */
   outputs: z
     .array(OutputSpecSchema.extend({ name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,31}$/) }))

@@ -170,7 +170,7 @@ export interface StoredJob {
   seq: number
   owner: string
   spec: JobSpec
-  kernel: 'matmul' | 'custom'
+  kernel: 'matmul' | 'custom' | 'inference'
   status: JobStatus
   priority: number
   deadline?: number

@@ -13,7 +13,7 @@ export type ContributorEvent =
       flops: number
       job?: {
         name?: string
-        kernel: 'matmul' | 'custom'
+        kernel: 'matmul' | 'custom' | 'inference'
         tasksAccepted: number
         tasksTotal: number
       }

@@ -81,6 +81,11 @@ export function kernelRequestFor(
       n,
     }
   }
+  if (program.kind !== 'wgsl')
+    throw leaseError(
+      lease,
+      `a ${program.kind} program runs on the decoder executor, not as one kernel`,
+    )
   if (lease.workgroups == null) throw leaseError(lease, 'a wgsl program needs workgroups')
   if (lease.outputs.length !== program.outputs.length) {
     throw leaseError(

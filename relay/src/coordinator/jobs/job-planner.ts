@@ -64,6 +64,8 @@ export function usefulFlops(spec: JobSpec): number {
     const [m, k] = spec.inputs.a.shape as [number, number]
     return 2 * m * k * (spec.inputs.b.shape[1] as number)
   }
+  if (spec.kernel === 'inference')
+    throw new CoordinatorError('INVALID_JOB', 'inference jobs are not planned yet')
   let outputElements = 0
   for (const task of spec.tasks)
     for (const out of task.outputs) outputElements += elementCount(out.shape)
@@ -204,7 +206,11 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
       const issue = parsed.error.issues[0]
       return fail(`${issue?.path.join('.') || 'spec'}: ${issue?.message ?? 'invalid job'}`)
     },
-    plan: (spec, swarm) => (spec.kernel === 'matmul' ? planMatmul(spec, swarm) : planCustom(spec)),
+    plan: (spec, swarm) => {
+      if (spec.kernel === 'matmul') return planMatmul(spec, swarm)
+      if (spec.kernel === 'custom') return planCustom(spec)
+      return fail('inference jobs are not planned yet')
+    },
     canaryRate,
   }
 }

@@ -206,6 +206,8 @@ export function loadInputs(row: StoredJob, blobs: BlobStore): MatmulInputs | Cus
       bandHashes: new Map(),
     }
   }
+  if (spec.kernel === 'inference')
+    throw new CoordinatorError('INVALID_JOB', 'inference jobs are not planned yet')
   const loaded = new Map<string, Uint8Array>()
   spec.tasks.forEach((task, i) => {
     task.inputs.forEach((ref, j) => {

@@ -7,8 +7,11 @@ import { tensorByteLength } from '@tabswarm/protocol'
  * contributor's reported capabilities meet it.
  */
 export interface TaskRequirement {
-  /** The entry of `Capabilities.kernels` the contributor must list. */
-  kernel: 'matmul' | 'custom'
+  /**
+   * The entry of `Capabilities.kernels` the contributor must list: an inference job's
+   * tasks need `decoder-stage` or `decoder-generate` (the contributor runs the decoder).
+   */
+  kernel: 'matmul' | 'custom' | 'decoder-stage' | 'decoder-generate'
   /** Bytes of the largest storage buffer one task binds (an input or an output). */
   largestBinding: number
   /** Storage buffers one task binds at once. */
