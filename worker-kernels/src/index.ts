@@ -30,6 +30,18 @@ export {
   type ReferenceResult,
 } from './compare/compare-elementwise.ts'
 export {
+  type ActivationComparison,
+  compareActivations,
+  compareTopLogits,
+  DECODER_SAFETY_FACTOR,
+  DECODER_UNIT_ROUNDOFF,
+  decoderTolerance,
+  MAX_DECODER_TOLERANCE,
+  MIN_DECODER_TOLERANCE,
+  type TopLogits,
+  type TopLogitsComparison,
+} from './compare/decoder-tolerance.ts'
+export {
   type CompareMatmulOptions,
   compareMatmul,
   type MatmulComparison,
@@ -108,6 +120,23 @@ export {
   type RespawningKernelWorkerOptions,
   type SpawnedWorker,
 } from './host/respawning-kernel-worker.ts'
+export type {
+  DecoderStage,
+  DecoderStageOptions,
+  StageInput,
+  StageKvCache,
+  StageWeight,
+  StageWeights,
+  TopLogitsResult,
+} from './inference/decoder-stage.ts'
+export {
+  type GenerateBatchOptions,
+  type GenerateBatchResult,
+  generateBatch,
+} from './inference/generate-batch.ts'
+export { createReferenceDecoderStage } from './inference/reference-decoder-stage.ts'
+export { createTopLogitsSampler, promptSampling } from './inference/sample-top-logits.ts'
+export { topLogitsOf } from './inference/top-logits.ts'
 export {
   assertFloatData,
   type FloatData,
