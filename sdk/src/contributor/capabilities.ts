@@ -1,6 +1,12 @@
 import type { Capabilities } from '@tabswarm/protocol'
 import type { HostInfo } from '@tabswarm/worker-kernels'
 
+/**
+ * The kernels a contributor that can bind decoder stages (`decoderStages`) and sign its
+ * results (`sign`) adds to `kernels`: a pipeline stage, and batch generation.
+ */
+export const DECODER_KERNELS = ['decoder-stage', 'decoder-generate'] as const
+
 /** What the person contributing chose to allow, beyond what the device can do. */
 export interface ContributorLimits {
   /**

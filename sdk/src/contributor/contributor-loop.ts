@@ -4,10 +4,12 @@ import {
   type Capabilities,
   encodedFrameLength,
   type Frame,
+  type InputRef,
   type Lease,
   MAX_HELD_BLOBS,
   packBuffers,
   RelayRefusalError,
+  resultSigningBytes,
   sha256Hex,
   type WalletProof,
   type WorkRequest,
@@ -23,11 +25,19 @@ import {
   WORK_REQUEST_TIMEOUT_MS,
 } from '../constants.ts'
 import type { ContributorEvent } from './contributor-events.ts'
-import { fetchTaskInputs } from './fetch-task-inputs.ts'
+import {
+  createDecoderExecutor,
+  type DecoderExecutor,
+  type DecoderStageFactory,
+  isDecoderProgram,
+} from './decoder-executor.ts'
+import { DecoderTaskError } from './decoder-task-error.ts'
+import { fetchTaskInputs, type InputsFetched } from './fetch-task-inputs.ts'
 import type { InputSource } from './input-source.ts'
 import { kernelDeadlineMs } from './kernel-deadline.ts'
 import { measureMatmulGflops } from './measure-speed.ts'
 import { relayInputSource } from './relay-input-source.ts'
+import type { StageCacheLimits } from './stage-cache.ts'
 import { kernelRequestFor, outputBuffersOf } from './task-kernel-call.ts'
 import { TaskStoppedError } from './task-stopped-error.ts'
 import { type WorkChannel, workChannelOver } from './work-channel.ts'
@@ -90,6 +100,22 @@ interface ContributorCommon {
    * resolves. It must reject when its signal (the loop's stop or drain) aborts.
    */
   beforeLease?: ((signal: AbortSignal) => Promise<void>) | undefined
+  /**
+   * Binds decoder stages on this contributor's device, for `decoder-stage` and
+   * `decoder-generate` leases (`createGpuDecoderStage`; tests pass
+   * `createReferenceDecoderStage`). Without it a decoder lease fails as a task error
+   * (`DECODER_UNSUPPORTED`): leave the decoder kernels out of `capabilities` then.
+   */
+  decoderStages?: DecoderStageFactory | undefined
+  /** How many bound stages and KV caches are kept between decoder tasks. */
+  decoderLimits?: StageCacheLimits | undefined
+  /**
+   * Signs with this contributor's libp2p private key (the one its peer id names):
+   * `privateKey.sign(bytes)`. Every decoder result carries the signature of
+   * `resultSigningBytes(taskId, sha256)`, so its activations are attributable; without a
+   * signer a decoder lease fails as a task error (`RESULT_SIGNER_MISSING`).
+   */
+  sign?: ((bytes: Uint8Array) => Uint8Array | Promise<Uint8Array>) | undefined
 }
 
 export type ContributorOptions = ContributorCommon &
@@ -143,6 +169,13 @@ function jobFacts(job: NonNullable<Lease['job']>) {
 /** A lower-case hex sha-256, as `holds` takes them. */
 const SHA256_HEX = /^[0-9a-f]{64}$/
 
+/** Standard base64 of `bytes`, as `TaskResult.signature` takes it. */
+function base64(bytes: Uint8Array): string {
+  let binary = ''
+  for (const byte of bytes) binary += String.fromCharCode(byte)
+  return btoa(binary)
+}
+
 /** What a finished kernel sends back: the result message and its payload. */
 type Outcome = { request: WorkRequest; body: Uint8Array; elapsedMs: number }
 
@@ -183,6 +216,14 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   const drainTimeoutMs = options.drainTimeoutMs ?? DRAIN_TIMEOUT_MS
   const maxTasks = options.maxTasks ?? Number.POSITIVE_INFINITY
   const summary: ContributorSummary = { tasks: 0, accepted: 0, rejected: 0, failed: 0, released: 0 }
+  const decoder: DecoderExecutor | undefined =
+    options.decoderStages != null
+      ? createDecoderExecutor({
+          runner: executor,
+          stages: options.decoderStages,
+          limits: options.decoderLimits,
+        })
+      : undefined
   /** Aborted by either way of stopping: no new lease is taken once it is. */
   const stopLeasing = drain ? AbortSignal.any([signal, drain]) : signal
   let inFlight: string | undefined
@@ -302,6 +343,8 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   ): Promise<Outcome> {
     const granted = performance.now()
     const deadlineMs = kernelDeadlineMs(lease.expiresInMs)
+    if (isDecoderProgram(lease.program))
+      return runDecoderTask(lease, taskSignal, granted, deadlineMs)
     const { buffers, fetched } = await fetchTaskInputs(lease.inputs, inputs, {
       signal: taskSignal,
       timeoutMs: deadlineMs,
@@ -327,6 +370,78 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
       outputs: slots,
       sha256: await sha256Hex(body),
       elapsedMs,
+    }
+    return sendableOutcome(result, body, elapsedMs)
+  }
+
+  /**
+   * A decoder task on the same path: inputs fetched (hash-checked, within the same
+   * deadline) as the executor asks for them (weights only when it binds a stage, the
+   * prefix only when its KV cache misses), outputs packed into one result, signed. A
+   * stage's `hidden` output is kept by the input source, which serves it to the tab that
+   * runs the next stage.
+   */
+  async function runDecoderTask(
+    lease: Lease,
+    taskSignal: AbortSignal,
+    granted: number,
+    deadlineMs: number,
+  ): Promise<Outcome> {
+    if (decoder == null)
+      throw new DecoderTaskError(
+        'DECODER_UNSUPPORTED',
+        `this contributor cannot run ${lease.program.kind} tasks (no decoder stage factory): leave the decoder kernels out of its capabilities`,
+      )
+    const sign = options.sign
+    if (sign == null)
+      throw new DecoderTaskError(
+        'RESULT_SIGNER_MISSING',
+        `a ${lease.program.kind} result must be signed with the contributor's libp2p key, and this contributor has no signer: pass \`sign\` to runContributor`,
+      )
+    const remainingMs = () => deadlineMs - (performance.now() - granted)
+    const fetched: InputsFetched = {
+      bytes: { cache: 0, peer: 0, relay: 0 },
+      fallbacks: 0,
+      elapsedMs: 0,
+    }
+    const fetch = async (refs: readonly InputRef[]) => {
+      const got = await fetchTaskInputs(refs, inputs, {
+        signal: taskSignal,
+        timeoutMs: Math.max(1, remainingMs()),
+        includeLazy: true,
+      })
+      for (const origin of ['cache', 'peer', 'relay'] as const)
+        fetched.bytes[origin] += got.fetched.bytes[origin]
+      fetched.fallbacks += got.fetched.fallbacks
+      fetched.elapsedMs += got.fetched.elapsedMs
+      return got.buffers as Uint8Array[]
+    }
+    const started = performance.now()
+    const { outputs } = await decoder.run(lease, { fetch, signal: taskSignal, remainingMs })
+    const elapsedMs = performance.now() - started
+    emit({
+      type: 'inputs-fetched',
+      taskId: lease.taskId,
+      bytes: { ...fetched.bytes },
+      fallbacks: fetched.fallbacks,
+      elapsedMs: fetched.elapsedMs,
+    })
+    const { slots, payload: body } = packBuffers(outputs)
+    const sha256 = await sha256Hex(body)
+    const signature = await sign(resultSigningBytes(lease.taskId, sha256))
+    const hidden = outputs.find((out) => out.name === 'hidden')
+    if (hidden != null && inputs.keep != null) {
+      // Own the bytes: the payload's buffer is sent and may be reused by the transport.
+      const bytes = new Uint8Array(hidden.bytes)
+      inputs.keep(await sha256Hex(bytes), bytes)
+    }
+    const result: WorkRequest = {
+      type: 'result',
+      leaseId: lease.leaseId,
+      outputs: slots,
+      sha256,
+      elapsedMs,
+      signature: base64(signature),
     }
     return sendableOutcome(result, body, elapsedMs)
   }
@@ -541,6 +656,7 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
     }
   } finally {
     drain?.removeEventListener('abort', onDrain)
+    decoder?.clear()
   }
   return summary
 }

@@ -20,7 +20,8 @@ export interface NamedInputSource {
  * a source that fails, times out or sends wrong bytes costs a fallback to the next one,
  * never a wrong input. Each source gets its own `timeoutMs`, or else what is left of the
  * caller's budget (a source that ignores its signal is given up on all the same). `held()` is
- * every source's, most recent first, without duplicates, at most `MAX_HELD_BLOBS`.
+ * every source's, most recent first, without duplicates, at most `MAX_HELD_BLOBS`; `keep` goes to
+ * every source that keeps.
  * Rejects with {@link InputFetchError} (`INPUT_UNAVAILABLE`, every failure named) when
  * none serves the input; an abort of the caller's signal is thrown as is.
  *
@@ -68,6 +69,13 @@ export function fallbackInputSource(sources: readonly NamedInputSource[]): Input
             for (const { source } of sources)
               for (const hash of source.held?.() ?? []) all.add(hash)
             return [...all].slice(0, MAX_HELD_BLOBS)
+          },
+        }
+      : {}),
+    ...(sources.some(({ source }) => source.keep != null)
+      ? {
+          keep(sha256: string, bytes: Uint8Array) {
+            for (const { source } of sources) source.keep?.(sha256, bytes)
           },
         }
       : {}),

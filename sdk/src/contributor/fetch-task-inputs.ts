@@ -19,12 +19,17 @@ export interface FetchTaskInputsOptions {
   signal: AbortSignal
   /** What the task's kernel deadline leaves for fetching; see `kernelDeadlineMs`. */
   timeoutMs: number
+  /**
+   * Fetch `lazy` inputs too. Off for a task's up-front fetch: a lazy input (a decoder
+   * stage's replay `prefix`) is fetched only when the program asks for it. @default false
+   */
+  includeLazy?: boolean
 }
 
 /**
  * Fetches every input of a task from `source`, at once, each checked against its ref's
  * sha-256 and length (`checkInput`) whatever the source. Returns the bytes in `refs`'
- * order. Rejects with {@link InputFetchError}: `INPUT_MISMATCH` (the source delivered wrong
+ * order; a `lazy` input is skipped (its entry `undefined`) unless `includeLazy`. Rejects with {@link InputFetchError}: `INPUT_MISMATCH` (the source delivered wrong
  * bytes), `INPUT_UNAVAILABLE` (it served none) or `INPUT_TIMEOUT` (`timeoutMs` passed);
  * an abort of `signal` is thrown as its reason, so the task's own stop wins.
  *
@@ -35,7 +40,7 @@ export async function fetchTaskInputs(
   refs: readonly InputRef[],
   source: InputSource,
   options: FetchTaskInputsOptions,
-): Promise<{ buffers: Uint8Array[]; fetched: InputsFetched }> {
+): Promise<{ buffers: Array<Uint8Array | undefined>; fetched: InputsFetched }> {
   const { signal, timeoutMs } = options
   const started = performance.now()
   const deadline = AbortSignal.timeout(Math.max(1, Math.floor(timeoutMs)))
@@ -81,6 +86,7 @@ export async function fetchTaskInputs(
   }
   const buffers = await Promise.all(
     refs.map((ref) => {
+      if (ref.lazy && !options.includeLazy) return undefined
       const key = `${ref.sha256}:${ref.byteLength}`
       let pending = byHash.get(key)
       if (pending == null) {

@@ -5,7 +5,7 @@ export { delay } from '../client/delay.ts'
 export { untilAborted } from '../client/until-aborted.ts'
 
 export { type BlobCache, type BlobCacheOptions, createBlobCache } from './blob-cache.ts'
-export { type ContributorLimits, capabilitiesOf } from './capabilities.ts'
+export { type ContributorLimits, capabilitiesOf, DECODER_KERNELS } from './capabilities.ts'
 export { checkInput } from './check-input.ts'
 export type { ContributorEvent } from './contributor-events.ts'
 export type {
@@ -15,6 +15,17 @@ export type {
   KernelExecutor,
 } from './contributor-loop.ts'
 export { runContributor } from './contributor-loop.ts'
+export {
+  createDecoderExecutor,
+  type DecoderExecutor,
+  type DecoderExecutorOptions,
+  type DecoderProgram,
+  type DecoderStageFactory,
+  type DecoderTaskContext,
+  type DecoderTaskOutput,
+  isDecoderProgram,
+} from './decoder-executor.ts'
+export { DecoderTaskError, type DecoderTaskErrorCode } from './decoder-task-error.ts'
 export { fallbackInputSource, type NamedInputSource } from './fallback-input-source.ts'
 export {
   type FetchTaskInputsOptions,

@@ -45,4 +45,11 @@ export interface InputSource {
    * headless worker): its lease requests announce nothing.
    */
   held?(): string[]
+  /**
+   * Keeps bytes this contributor produced, by their sha-256 (computed by the caller): a
+   * decoder stage's `hidden` activations, which the next stage's contributor fetches from
+   * it. A source that serves peers announces them in `held()`, newest first. Absent for
+   * one that serves no peers.
+   */
+  keep?(sha256: string, bytes: Uint8Array): void
 }

@@ -35,5 +35,6 @@ export function lruInputSource(inner: InputSource, options: LruInputSourceOption
       return got
     },
     ...(inner.held != null ? { held: () => inner.held!() } : {}),
+    ...(inner.keep != null ? { keep: (sha256, bytes) => inner.keep!(sha256, bytes) } : {}),
   }
 }

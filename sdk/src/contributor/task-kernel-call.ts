@@ -25,7 +25,7 @@ function leaseError(lease: Lease, problem: string): Error {
 /** The fetched bytes of the input bound as `name`, checked against its dtype and shape. */
 function inputNamed(
   lease: Lease,
-  buffers: readonly Uint8Array[],
+  buffers: readonly (Uint8Array | undefined)[],
   name: string,
   dtype: TensorDtype,
 ): { ref: InputRef; bytes: Uint8Array } {
@@ -59,7 +59,7 @@ function inputNamed(
 export function kernelRequestFor(
   lease: Lease,
   payload: Uint8Array,
-  buffers: readonly Uint8Array[],
+  buffers: readonly (Uint8Array | undefined)[],
 ): KernelRequest {
   const { program } = lease
   if (program.kind === 'matmul') {
