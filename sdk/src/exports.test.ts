@@ -47,16 +47,21 @@ describe('@tabswarm/sdk entry points', () => {
   it('exports the same names from @tabswarm/sdk/contributor', async () => {
     expect(Object.keys(await import('@tabswarm/sdk/contributor')).sort()).toMatchInlineSnapshot(`
       [
+        "DECODER_KERNELS",
+        "DecoderTaskError",
         "InputFetchError",
         "SPEED_PROBE_EDGE",
         "TaskStoppedError",
         "bindWallet",
         "capabilitiesOf",
         "checkInput",
+        "corruptingDecoderStages",
         "createBlobCache",
+        "createDecoderExecutor",
         "delay",
         "fallbackInputSource",
         "fetchTaskInputs",
+        "isDecoderProgram",
         "lruInputSource",
         "measureMatmulGflops",
         "randomNonce",

@@ -15,6 +15,7 @@ export type {
   KernelExecutor,
 } from './contributor-loop.ts'
 export { runContributor } from './contributor-loop.ts'
+export { corruptingDecoderStages } from './corrupting-decoder-stages.ts'
 export {
   createDecoderExecutor,
   type DecoderExecutor,
@@ -42,6 +43,7 @@ export type {
 export { type LruInputSourceOptions, lruInputSource } from './lru-input-source.ts'
 export { measureMatmulGflops, SPEED_PROBE_EDGE } from './measure-speed.ts'
 export { type RelayInputSourceOptions, relayInputSource } from './relay-input-source.ts'
+export type { StageCacheLimits } from './stage-cache.ts'
 export { TaskStoppedError, type TaskStopReason } from './task-stopped-error.ts'
 export {
   type BindingSigner,

@@ -1,3 +1,4 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { KernelHost } from '@tabswarm/worker-kernels'
@@ -9,6 +10,8 @@ import {
   type ContributorSummary,
   type ContributorWallet,
   capabilitiesOf,
+  DECODER_KERNELS,
+  type DecoderStageFactory,
   type InputSource,
   lruInputSource,
   relayInputSource,
@@ -67,6 +70,12 @@ export interface HeadlessWorkerOptions {
    * once the relay has answered. @default a new peer id each run
    */
   peerKey?: WorkerPeerKey | undefined
+  /**
+   * Binds decoder stages on the worker's GPU, for inference jobs; with it (and a key to sign
+   * results with: `peerKey`, or the worker's own node) the worker advertises the decoder
+   * kernels. @default none: the worker runs no decoder tasks
+   */
+  decoderStages?: DecoderStageFactory | undefined
   /** Called once connected and the GPU is set up, before the first task: what it runs on. */
   onStart?: ((info: HeadlessWorkerStart) => void) | undefined
 }
@@ -143,9 +152,14 @@ export async function runHeadlessWorker(
       ? await resolveRelay(options.relay, { signal: startup })
       : options.relay
   if (relays.length === 0) throw new RelayUnreachableError('the relay', new Error('no addresses'))
-  const node =
-    options.node ??
-    (await createWorkerNode(options.peerKey ? { privateKey: options.peerKey.privateKey } : {}))
+  // The key the node is created with signs decoder results, so the relay can check them
+  // against the peer id; an injected node keeps its key to itself unless `peerKey` names it.
+  const privateKey =
+    options.peerKey?.privateKey ??
+    (options.node == null ? await generateKeyPair('Ed25519') : undefined)
+  const node = options.node ?? (await createWorkerNode(privateKey ? { privateKey } : {}))
+  const sign = privateKey != null ? (bytes: Uint8Array) => privateKey.sign(bytes) : undefined
+  const decoderStages = sign != null ? options.decoderStages : undefined
   let host: KernelHost | undefined
   try {
     // Fail fast on a relay that is not there, before the GPU is set up; once connected, the
@@ -166,7 +180,13 @@ export async function runHeadlessWorker(
       signal,
       drain,
       drainTimeoutMs: options.drainTimeoutMs,
-      capabilities: capabilitiesOf(host.info, `tabswarm-worker node/${process.versions.node}`),
+      capabilities: capabilitiesOf(
+        host.info,
+        `tabswarm-worker node/${process.versions.node}`,
+        decoderStages != null ? ['matmul', 'custom', ...DECODER_KERNELS] : ['matmul', 'custom'],
+      ),
+      decoderStages,
+      sign,
       executor: host,
       inputs:
         options.inputs ??

@@ -3,9 +3,13 @@ import {
   type ContributorSummary,
   type ContributorWallet,
   capabilitiesOf,
+  DECODER_KERNELS,
+  type DecoderStageFactory,
   runContributor,
 } from '@tabswarm/sdk/contributor'
 import type { HostInfo } from '@tabswarm/worker-kernels'
+import { indexedDbWeightStorage } from '../blobs/indexed-db-weight-storage.ts'
+import { openWeightCache, type WeightCache, type WeightCacheStats } from '../blobs/weight-cache.ts'
 import {
   type ContributionControls,
   controlledCapabilities,
@@ -37,6 +41,8 @@ export interface ContributionHooks {
   gpuReset?(details: { reason: string; message: string }): void
   /** The contributor loop's events: leases, inputs, results, earnings. */
   event(event: ContributorEvent): void
+  /** The persistent weight cache's figures, every second while joined. */
+  weightCache?(stats: WeightCacheStats): void
   /** The swarm membership, once joined. */
   joined?(swarm: TabSwarm): void
   /** That membership has ended. */
@@ -62,6 +68,19 @@ export interface ContributionOptions {
    * @default './', the relay that served this page; the widget passes its `relay` attribute
    */
   relay?: string | URL
+  /**
+   * Binds decoder stages on the tab's GPU, for inference jobs: with it the tab advertises
+   * the decoder kernels and signs their results with its libp2p key. @default none: the
+   * tab runs no decoder tasks
+   */
+  decoderStages?: DecoderStageFactory | undefined
+  /**
+   * Bytes of weights kept across visits in IndexedDB (`openWeightCache`).
+   * @default DEFAULT_WEIGHT_CACHE_BYTES (1 GiB)
+   */
+  weightCacheBytes?: number | undefined
+  /** The weight cache to use instead of opening IndexedDB's (tests; a page sharing one). */
+  weightCache?: WeightCache | Promise<WeightCache> | undefined
 }
 
 /**
@@ -106,7 +125,16 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
   try {
     // The swarm join (identity, relay, discovery) runs while the GPU starts: neither waits on the other.
     const joining = (async () => {
-      const identity = await loadTabIdentity({ signal: membership.signal })
+      const [identity, weights] = await Promise.all([
+        loadTabIdentity({ signal: membership.signal }),
+        options.weightCache ??
+          openWeightCache({
+            storage: indexedDbWeightStorage(),
+            ...(options.weightCacheBytes != null
+              ? { capacityBytes: options.weightCacheBytes }
+              : {}),
+          }),
+      ])
       const joined = await joinSwarm({
         identity,
         lookUp: (lookUpSignal) => lookUpSwarm(lookUpSignal, options.relay),
@@ -114,14 +142,17 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
         onEvent: (event) => hooks.relay(event),
       })
       hooks.joined?.(joined)
-      const refresh = setInterval(() => hooks.swarm(joined.stats()), 1_000)
+      const refresh = setInterval(() => {
+        hooks.swarm(joined.stats())
+        hooks.weightCache?.(weights.stats())
+      }, 1_000)
       void joined.stopped.finally(() => {
         clearInterval(refresh)
         hooks.left?.(joined)
       })
-      return joined
+      return { joined, identity, weights }
     })()
-    const [info, joined, contributorWallet] = await Promise.all([
+    const [info, { joined, identity, weights }, contributorWallet] = await Promise.all([
       // Bounded by the client (the worker's acquisition deadline plus a grace period), so a
       // wedged driver fails with the worker's own GpuUnavailableError, not a page timer's.
       kernels.client.init({ signal }),
@@ -136,13 +167,23 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
     signal.throwIfAborted()
     signal.removeEventListener('abort', leaveNow)
     const { controls } = options
-    const capabilities = capabilitiesOf(info, navigator.userAgent)
+    const { decoderStages } = options
+    const capabilities = capabilitiesOf(
+      info,
+      navigator.userAgent,
+      decoderStages != null ? ['matmul', 'custom', ...DECODER_KERNELS] : ['matmul', 'custom'],
+    )
     const summary = await runContributor({
       node: joined.node,
       relay: joined.relay,
       // Inputs from the tab's cache, the peers that hold them, then the relay; what the tab
       // fetched it keeps, serves to other tabs and announces with each lease request.
-      inputs: swarmInputSource(joined),
+      // Weights from the tab's IndexedDB cache before peers and the relay, so a returning
+      // tab binds its stage without fetching them again; its activations are served from here.
+      inputs: swarmInputSource(joined, { weights }),
+      decoderStages,
+      // The key the tab's node runs with: the relay checks decoder results against its peer id.
+      sign: (bytes: Uint8Array) => identity.privateKey.sign(bytes),
       signal,
       capabilities: controls
         ? () => controlledCapabilities(capabilities, controls.current())

@@ -1,4 +1,6 @@
 import { createClient } from '@tabswarm/sdk'
+import { indexedDbWeightStorage } from '../blobs/indexed-db-weight-storage.ts'
+import { openWeightCache, type WeightCache } from '../blobs/weight-cache.ts'
 import { startControls } from '../controls/start-controls.ts'
 import {
   createPageHook,
@@ -14,6 +16,7 @@ import { contribute } from './contribution.ts'
 import { startPageWallet } from './page-wallet.ts'
 import { createStatusPanel } from './status-panel.ts'
 import { createTasksToday } from './tasks-today.ts'
+import { stagesForPage } from './test-saboteur.ts'
 import { createWalletPanel } from './wallet-panel.ts'
 import { checkWebGpu } from './webgpu-support.ts'
 
@@ -31,8 +34,17 @@ const panel = createStatusPanel(document, {
 const toggle = document.querySelector<HTMLButtonElement>('#toggle')!
 let running: AbortController | undefined
 let swarm: TabSwarm | undefined
+// The weights this browser kept from earlier visits, opened once for the page: its figures
+// count across Stop and Start, and show on the panel and the page hook.
+let weightCache: WeightCache | undefined
+const weightCacheOpened = openWeightCache({ storage: indexedDbWeightStorage() }).then((opened) => {
+  weightCache = opened
+  panel.weightCache(opened.stats())
+  return opened
+})
 globalThis.tabswarm = createPageHook(() => swarm, {
   testHooks: new URLSearchParams(location.search).has(TEST_HOOKS_PARAM),
+  weightCache: () => weightCache?.stats(),
 })
 
 // The wallet credited for this tab's work: this browser's key, or (on the button, or with
@@ -70,10 +82,14 @@ async function contributeHere(run: AbortController): Promise<void> {
     wallet: () => wallet.contributorWallet(),
     signal: run.signal,
     controls,
+    weightCache: await weightCacheOpened,
+    // No GPU decoder stage on this branch yet: the tab advertises no decoder kernels.
+    decoderStages: stagesForPage(undefined, new URLSearchParams(location.search), TEST_HOOKS_PARAM),
     hooks: {
       state: (state, detail) => panel.state(state, detail),
       relay: (event) => panel.relay(event),
       swarm: (stats) => panel.swarm(stats),
+      weightCache: (stats) => panel.weightCache(stats),
       adapter: (info) => panel.adapter(info),
       gpuReset: (details) => panel.gpuReset(details),
       event: (event) => {

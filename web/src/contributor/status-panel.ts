@@ -1,5 +1,6 @@
 import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import type { HostInfo } from '@tabswarm/worker-kernels'
+import type { WeightCacheStats } from '../blobs/weight-cache.ts'
 import type { RelayLinkEvent } from '../swarm/relay-link.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import { describeRunningJob } from './running-job.ts'
@@ -226,6 +227,14 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
       )
     },
 
+    /**
+     * The persistent weight cache: how many lookups it answered since the page loaded (a
+     * returning tab's weights come from it, not from peers or the relay), and how full it is.
+     */
+    weightCache(stats: WeightCacheStats): void {
+      set('weight-cache', describeWeightCache(stats))
+    },
+
     event(event: ContributorEvent): void {
       if (counts.apply(event)) showCounts()
       switch (event.type) {
@@ -321,4 +330,15 @@ function describeInputs(event: Extract<ContributorEvent, { type: 'inputs-fetched
   const fallbacks =
     event.fallbacks > 0 ? ` (${event.fallbacks} fallback${event.fallbacks > 1 ? 's' : ''})` : ''
   return `${parts.join(', ') || 'none'}${fallbacks}`
+}
+
+const MIB = 1024 * 1024
+
+/** "3 of 4 lookups hit (75%), 12.0 of 1024 MiB held", or why there is nothing to say yet. */
+export function describeWeightCache(stats: WeightCacheStats): string {
+  const lookups = stats.hits + stats.misses
+  const held = `${(stats.bytesUsed / MIB).toFixed(1)} of ${Math.round(stats.capacityBytes / MIB)} MiB held`
+  if (lookups === 0) return `no weights asked for yet, ${held}`
+  const corrupt = stats.corrupt > 0 ? `, ${stats.corrupt} corrupt dropped` : ''
+  return `${stats.hits} of ${lookups} lookups hit (${Math.round(stats.hitRate * 100)}%), ${held}${corrupt}`
 }

@@ -1,5 +1,6 @@
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { FetchBlobOptions, RelayFallback } from '../blobs/blob-fetcher.ts'
+import type { WeightCacheStats } from '../blobs/weight-cache.ts'
 import { type ConnectionTransport, connectionTransport, isDirect } from './direct-peers.ts'
 import type { SwarmStats } from './swarm-stats.ts'
 import type { TabSwarm } from './tab-swarm.ts'
@@ -30,6 +31,11 @@ export interface TabswarmPageHook {
   readonly joined: boolean
   peerId(): string
   stats(): SwarmStats
+  /**
+   * The persistent weight cache's figures since the page loaded: hits, misses, bytes, hit
+   * rate. A returning tab's weights are hits. Throws until the cache is open.
+   */
+  weightCache(): WeightCacheStats
   connections(): ConnectionView[]
   /** Fetches and verifies a blob; the bytes stay in the cache, the answer says where they came from. */
   fetchBlob(
@@ -75,7 +81,7 @@ export const TEST_HOOKS_PARAM = 'tabswarm-test'
  */
 export function createPageHook(
   current: () => TabSwarm | undefined,
-  options: { testHooks?: boolean } = {},
+  options: { testHooks?: boolean; weightCache?: () => WeightCacheStats | undefined } = {},
 ): TabswarmPageHook & Partial<TabswarmTestHooks> {
   const swarm = () => {
     const joined = current()
@@ -88,6 +94,11 @@ export function createPageHook(
     },
     peerId: () => swarm().node.peerId.toString(),
     stats: () => swarm().stats(),
+    weightCache() {
+      const stats = options.weightCache?.()
+      if (stats == null) throw new Error('the weight cache is not open yet')
+      return stats
+    },
     connections: () =>
       swarm()
         .node.getConnections()

@@ -41,6 +41,13 @@ export interface TabSwarm {
   fetchBlob: BlobFetcher
   /** Adds bytes to the tab's cache (serving them to peers) and returns their sha-256. */
   putBlob(bytes: Uint8Array): Promise<{ hash: string; size: number; cached: boolean }>
+  /**
+   * Adds bytes this tab already hashed (its own outputs, or what it verified on a read) to
+   * its cache, serving them to peers. Returns whether they were kept.
+   */
+  keepBlob(hash: string, bytes: Uint8Array): boolean
+  /** Whether the tab's in-memory cache holds `hash` now. */
+  holdsBlob(hash: string): boolean
   /** Hashes the tab's cache holds and serves, most recently used first, at most `limit`. */
   heldBlobs(limit: number): string[]
   /** Opens (or reuses) a direct WebRTC connection to a peer. */
@@ -152,6 +159,13 @@ async function join(
       stats.blobs.bytesCached = cache.bytesUsed
       return { hash, size: bytes.byteLength, cached }
     },
+    keepBlob(hash, bytes) {
+      const cached = cache.set(hash, bytes)
+      stats.blobs.cached = cache.hashes().length
+      stats.blobs.bytesCached = cache.bytesUsed
+      return cached
+    },
+    holdsBlob: (hash) => cache.has(hash),
     heldBlobs: (limit) => cache.recent(limit),
     connectDirect: links.connect,
     stopped,
