@@ -45,7 +45,7 @@ globalThis.weightCachePage = {
   async get(fill, size) {
     const bytes = blob(fill, size)
     const got = await opened().get(await sha256Hex(bytes), size)
-    return got != null && got.every((v, i) => v === bytes[i])
+    return got?.every((v, i) => v === bytes[i]) === true
   },
   async tamper(fill, size) {
     const hash = await sha256Hex(blob(fill, size))
