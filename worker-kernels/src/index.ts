@@ -228,6 +228,7 @@ export {
   matmulReferenceWithBound,
 } from './reference/matmul-reference.ts'
 export { layerNormReference, rmsNormReference } from './reference/norm-reference.ts'
+export { ropeReference } from './reference/rope-reference.ts'
 export {
   createSampler,
   type GenerateOptions,
@@ -236,7 +237,6 @@ export {
   type SamplingOptions,
   samplingCandidates,
 } from './reference/sampling.ts'
-export { ropeReference } from './reference/rope-reference.ts'
 export { seededRandom, seededRandomF32 } from './reference/seeded-random.ts'
 export { reduceReference, softmaxReference } from './reference/softmax-reference.ts'
 export {

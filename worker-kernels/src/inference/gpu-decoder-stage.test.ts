@@ -7,10 +7,11 @@ import {
 } from '../compare/decoder-tolerance.ts'
 import { KernelAbortedError } from '../errors.ts'
 import { createKernelHost, type KernelHost } from '../host/kernel-host.ts'
+import { createKernelHostProcess } from '../node/create-kernel-host-process.ts'
 import { createNodeGpu } from '../node/create-node-gpu.ts'
 import { toFloat16 } from '../reference/float16.ts'
 import { createTestModel } from '../testing/test-model.ts'
-import type { DecoderStage, StageKvCache, StageWeights } from './decoder-stage.ts'
+import type { DecoderStage, StageKvCache, StageWeights, TopLogitsResult } from './decoder-stage.ts'
 import { generateBatch } from './generate-batch.ts'
 import { createGpuDecoderStage } from './gpu-decoder-stage.ts'
 import { createReferenceDecoderStage } from './reference-decoder-stage.ts'
@@ -140,6 +141,35 @@ describe.each([
     const a = await generateBatch(createGpuDecoderStage(host, whole), options)
     const b = await generateBatch(createReferenceDecoderStage(whole), options)
     expect([...a.tokens]).toEqual([...b.tokens])
+  })
+})
+
+describe('createGpuDecoderStage through a kernel host process', () => {
+  it('runs each step as one message and matches the CPU stage', async () => {
+    const { model, weights } = modelOf('llama', 'float16', 2)
+    const { config } = model
+    const child = await createKernelHostProcess()
+    try {
+      const whole = { config, fromLayer: 0, toLayer: config.layers, weights }
+      const gpu = createGpuDecoderStage(child, whole)
+      const cpu = createReferenceDecoderStage(whole)
+      const caches = [gpu.createCache(), cpu.createCache()]
+      for (const tokens of [Int32Array.of(9, 8, 7), Int32Array.of(6), Int32Array.of(5)]) {
+        const [a, b] = await Promise.all(
+          [gpu, cpu].map((stage, i) => pipelineStep([stage], [caches[i] as StageKvCache], tokens)),
+        )
+        const tolerance = decoderTolerance(config, {
+          layers: config.layers,
+          kvLength: caches[0]?.length ?? 0,
+          compute: 'float32',
+        })
+        expect(
+          compareTopLogits(a?.top as TopLogitsResult, b?.top as TopLogitsResult, tolerance),
+        ).toEqual({ ok: true })
+      }
+    } finally {
+      child.destroy()
+    }
   })
 })
 

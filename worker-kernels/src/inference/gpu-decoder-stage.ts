@@ -171,7 +171,7 @@ export function createGpuDecoderStage(
         }
         rows = tokens.length
         request.tokens = tokens
-        request.global = bound.embed
+        if (bound.embed !== undefined) request.global = bound.embed
       } else {
         if (first) throw new RangeError('the first stage takes tokens, not activations')
         const { x } = input

@@ -319,14 +319,30 @@ describe('transformer kernel validation', () => {
       KernelShapeError,
     )
     await expect(
-      host.run({ kernel: 'rope', x, positions: Int32Array.of(0), heads: 1, headDim: 3, theta: 1e4 }),
+      host.run({
+        kernel: 'rope',
+        x,
+        positions: Int32Array.of(0),
+        heads: 1,
+        headDim: 3,
+        theta: 1e4,
+      }),
     ).rejects.toThrow(/headDim must be even/)
     await expect(
-      host.run({ kernel: 'rope', x, positions: Int32Array.of(0, 1), heads: 1, headDim: 4, theta: 1e4 }),
-    ).rejects.toThrow(/x\.length \(6\) must equal positions\.length\*heads\*headDim \(2\*1\*4 = 8\)/)
-    await expect(
-      host.run({ kernel: 'swiglu', gate: x, up: new Float32Array(3) }),
-    ).rejects.toThrow(/up\.length \(3\) must equal gate\.length/)
+      host.run({
+        kernel: 'rope',
+        x,
+        positions: Int32Array.of(0, 1),
+        heads: 1,
+        headDim: 4,
+        theta: 1e4,
+      }),
+    ).rejects.toThrow(
+      /x\.length \(6\) must equal positions\.length\*heads\*headDim \(2\*1\*4 = 8\)/,
+    )
+    await expect(host.run({ kernel: 'swiglu', gate: x, up: new Float32Array(3) })).rejects.toThrow(
+      /up\.length \(3\) must equal gate\.length/,
+    )
     await expect(host.run({ kernel: 'nope' } as unknown as KernelRequest)).rejects.toThrow(
       /kernel must be one of matmul, activation/,
     )
