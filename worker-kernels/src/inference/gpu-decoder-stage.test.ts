@@ -190,6 +190,47 @@ describe('createGpuDecoderStage checks', () => {
     ).toThrow(/'model\.norm\.weight' holds 3 values, not the 64/)
   })
 
+  it('runs a checkpoint mixing f16 and f32 tensors (in f32)', async () => {
+    const mixed = new Map(weights)
+    const name = 'model.layers.0.mlp.up_proj.weight'
+    mixed.set(name, {
+      dtype: 'float16',
+      data: toFloat16((weights.get(name) as { data: Float32Array }).data),
+    })
+    const whole = { config, fromLayer: 0, toLayer: 2, weights: mixed }
+    const [a, b] = await Promise.all(
+      [createGpuDecoderStage(host, whole), createReferenceDecoderStage(whole)].map((stage) =>
+        pipelineStep([stage], [stage.createCache()], Int32Array.of(4, 5)),
+      ),
+    )
+    const tolerance = decoderTolerance(config, { layers: 2, kvLength: 2, compute: 'float32' })
+    expect(
+      compareTopLogits(a?.top as TopLogitsResult, b?.top as TopLogitsResult, tolerance),
+    ).toEqual({ ok: true })
+  })
+
+  it('the decoder-layers kernel names a bad tensor, token or cache before running', async () => {
+    const tensors = { 'attention-norm-weight': new Float32Array(64) }
+    const layer = { tensors, pastKeys: new Float32Array(0), pastValues: new Float32Array(0) }
+    const base = { kernel: 'decoder-layers' as const, config, start: 0, rows: 1 }
+    await expect(host.run({ ...base, x: new Float32Array(64), layers: [layer] })).rejects.toThrow(
+      /layer 0 of the call lacks the q-weight tensor/,
+    )
+    await expect(
+      host.run({
+        ...base,
+        x: new Float32Array(64),
+        layers: [{ ...layer, tensors: { 'attention-norm-weight': new Float32Array(5) } }],
+      }),
+    ).rejects.toThrow(/attention-norm-weight\.length \(5\) must be 64/)
+    await expect(
+      host.run({ ...base, tokens: Int32Array.of(config.vocabSize), layers: [], head: true }),
+    ).rejects.toThrow(/tokens\[0\] is \d+, outside the vocabulary/)
+    await expect(
+      host.run({ ...base, start: 1, x: new Float32Array(64), layers: [layer] }),
+    ).rejects.toThrow(/pastKeys must be a Float32Array of start×kvHeads×headDim \(1×32\)/)
+  })
+
   it('rejects a wrong-size input and an aborted signal', async () => {
     const stage = createGpuDecoderStage(host, { config, fromLayer: 1, toLayer: 2, weights })
     const cache = stage.createCache()
