@@ -134,6 +134,10 @@ export {
   type GenerateBatchResult,
   generateBatch,
 } from './inference/generate-batch.ts'
+export {
+  createGpuDecoderStage,
+  type GpuDecoderStageOptions,
+} from './inference/gpu-decoder-stage.ts'
 export { createReferenceDecoderStage } from './inference/reference-decoder-stage.ts'
 export { createTopLogitsSampler, promptSampling } from './inference/sample-top-logits.ts'
 export { topLogitsOf } from './inference/top-logits.ts'
@@ -182,11 +186,15 @@ export { KERNEL_NAMES, planKernel } from './kernels/plan-kernel.ts'
 export { MAX_ATTENTION_HEAD_DIM } from './kernels/transformer/attention-program.ts'
 export type {
   AttentionRequest,
+  DecoderLayersRequest,
+  DecoderLayerTensors,
   EmbeddingRequest,
   LayerNormRequest,
   ReduceRequest,
   RmsNormRequest,
+  RopeRequest,
   SoftmaxRequest,
+  SwigluRequest,
 } from './kernels/transformer/transformer-requests.ts'
 export { attentionReference } from './reference/attention-reference.ts'
 export {
@@ -210,6 +218,7 @@ export {
   activationReference,
   biasAddReference,
   residualAddReference,
+  swigluReference,
 } from './reference/elementwise-reference.ts'
 export { embeddingReference } from './reference/embedding-reference.ts'
 export { float16Bits, float16Value, fromFloat16, toFloat16 } from './reference/float16.ts'
@@ -219,6 +228,7 @@ export {
   matmulReferenceWithBound,
 } from './reference/matmul-reference.ts'
 export { layerNormReference, rmsNormReference } from './reference/norm-reference.ts'
+export { ropeReference } from './reference/rope-reference.ts'
 export {
   createSampler,
   type GenerateOptions,

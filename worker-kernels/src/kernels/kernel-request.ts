@@ -17,11 +17,14 @@ import type {
 import type { MatmulRequest } from './matmul/matmul-request.ts'
 import type {
   AttentionRequest,
+  DecoderLayersRequest,
   EmbeddingRequest,
   LayerNormRequest,
   ReduceRequest,
   RmsNormRequest,
+  RopeRequest,
   SoftmaxRequest,
+  SwigluRequest,
 } from './transformer/transformer-requests.ts'
 
 /** `MatmulRequest` tagged for `run`. */
@@ -42,6 +45,9 @@ export type KernelRequest =
   | ReduceRequest
   | AttentionRequest
   | EmbeddingRequest
+  | RopeRequest
+  | SwigluRequest
+  | DecoderLayersRequest
   | CustomRunRequest
 
 /** The `kernel` names `run` accepts. */
@@ -49,14 +55,16 @@ export type KernelName = KernelRequest['kernel']
 
 /**
  * What `run` resolves to for a request: one typed array per output for custom kernels;
- * otherwise a `Uint16Array` of float16 bits for `dtype: 'float16'` (for `embedding`,
+ * `decoder-layers`' `Float32Array`s (see `DecoderLayersRequest`); otherwise a `Uint16Array` of float16 bits for `dtype: 'float16'` (for `embedding`,
  * the table's dtype) and a `Float32Array` otherwise.
  */
 export type KernelResultOf<R extends KernelRequest> = R extends CustomRunRequest
   ? ArrayBufferView<ArrayBuffer>[]
-  : R extends { dtype: 'float16' }
-    ? Uint16Array<ArrayBuffer>
-    : Float32Array<ArrayBuffer>
+  : R extends DecoderLayersRequest
+    ? Float32Array<ArrayBuffer>[]
+    : R extends { dtype: 'float16' }
+      ? Uint16Array<ArrayBuffer>
+      : Float32Array<ArrayBuffer>
 
 /** Any result of `run`. */
 export type KernelResult = FloatData | ArrayBufferView[]

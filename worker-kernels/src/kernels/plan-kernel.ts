@@ -6,13 +6,16 @@ import { planActivation, planBiasAdd, planResidualAdd } from './elementwise/elem
 import type { KernelName, KernelRequest, KernelResult } from './kernel-request.ts'
 import { planMatmul } from './matmul/matmul-program.ts'
 import { planAttention } from './transformer/attention-program.ts'
+import { planDecoderLayers } from './transformer/decoder-layers-program.ts'
 import { planEmbedding } from './transformer/embedding-program.ts'
+import { planRope } from './transformer/rope-program.ts'
 import {
   planLayerNorm,
   planReduce,
   planRmsNorm,
   planSoftmax,
 } from './transformer/row-ops-program.ts'
+import { planSwiglu } from './transformer/swiglu-program.ts'
 
 type Planner = (request: never, limits: HostLimits) => KernelPlan<KernelResult>
 
@@ -27,6 +30,9 @@ const PLANNERS: Record<KernelName, Planner> = {
   reduce: planReduce,
   attention: planAttention,
   embedding: planEmbedding,
+  rope: planRope,
+  swiglu: planSwiglu,
+  'decoder-layers': planDecoderLayers,
   custom: planCustomKernel,
 }
 

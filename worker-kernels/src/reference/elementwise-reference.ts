@@ -9,6 +9,7 @@ import type {
   BiasAddRequest,
   ResidualAddRequest,
 } from '../kernels/elementwise/elementwise-request.ts'
+import type { SwigluRequest } from '../kernels/transformer/transformer-requests.ts'
 import { floatValues } from './float-values.ts'
 
 const GELU_C = Math.sqrt(2 / Math.PI)
@@ -82,4 +83,25 @@ export function residualAddReference(request: ResidualAddRequest): ReferenceResu
   const dtype = request.dtype ?? 'float32'
   const residual = floatValues(request.residual, dtype)
   return sumReference(floatValues(request.x, dtype), (i) => residual[i] as number, dtype)
+}
+
+/**
+ * `silu(gate)·up` in f64: `silu`'s tolerance (WGSL's `exp`, 3 + 2|x| ULP, through the
+ * division) scaled by `|up|`, plus the product's rounding.
+ */
+export function swigluReference(request: SwigluRequest): ReferenceResult {
+  const dtype = request.dtype ?? 'float32'
+  const gate = floatValues(request.gate, dtype)
+  const up = floatValues(request.up, dtype)
+  const r = OUTPUT_ROUNDING[dtype]
+  const floor = ABSOLUTE_FLOOR[dtype]
+  const expected = new Float64Array(gate.length)
+  const tolerance = new Float64Array(gate.length)
+  for (let i = 0; i < gate.length; i++) {
+    const g = gate[i] as number
+    const y = (g / (1 + Math.exp(-g))) * (up[i] as number)
+    expected[i] = y
+    tolerance[i] = Math.abs(y) * (7 + 2 * Math.abs(g)) * u + r * Math.abs(y) + floor
+  }
+  return { expected, tolerance }
 }

@@ -13,10 +13,12 @@ import {
   activationReference,
   biasAddReference,
   residualAddReference,
+  swigluReference,
 } from '../../reference/elementwise-reference.ts'
 import { embeddingReference } from '../../reference/embedding-reference.ts'
 import { fromFloat16, toFloat16 } from '../../reference/float16.ts'
 import { layerNormReference, rmsNormReference } from '../../reference/norm-reference.ts'
+import { ropeReference } from '../../reference/rope-reference.ts'
 import { seededRandomF32 } from '../../reference/seeded-random.ts'
 import { reduceReference, softmaxReference } from '../../reference/softmax-reference.ts'
 import type { FloatData, FloatDtype } from '../common/float-dtype.ts'
@@ -76,6 +78,49 @@ describe.each(DTYPES)('elementwise kernels (%s)', (dtype) => {
         dtype,
       }
       await expectMatches(request, biasAddReference)
+    }
+  })
+
+  it('swiglu gates up with silu(gate) over 1, prime and large counts', async () => {
+    for (const [count, scale] of [
+      [1, 1],
+      [257, 6],
+      [40_001, 12],
+    ] as const) {
+      const request = {
+        kernel: 'swiglu' as const,
+        gate: data(count, count, dtype, scale),
+        up: data(count, count + 1, dtype, 3),
+        dtype,
+      }
+      await expectMatches(request, swigluReference)
+    }
+  })
+
+  it('rope turns each head by its row position (rotate-half), far positions included', async () => {
+    for (const [heads, headDim, positions, theta] of [
+      [1, 2, [0], 10_000],
+      [4, 16, [0, 1, 2, 7], 10_000],
+      [3, 64, [5, 1000, 40_000], 500_000],
+    ] as const) {
+      const rows = positions.length
+      const request = {
+        kernel: 'rope' as const,
+        x: data(rows * heads * headDim, headDim + rows, dtype, 2),
+        positions: Int32Array.from(positions),
+        heads,
+        headDim,
+        theta,
+        dtype,
+      }
+      const { actual } = await expectMatches(request, ropeReference)
+      // Position 0 is the identity.
+      if (positions[0] === 0) {
+        const x = request.x
+        expect(Array.from(actual.subarray(0, heads * headDim))).toEqual(
+          Array.from(x.subarray(0, heads * headDim)),
+        )
+      }
     }
   })
 
@@ -272,6 +317,31 @@ describe('transformer kernel validation', () => {
     ).rejects.toThrow(/ids\[1\] is 3, outside \[0, vocab\)/)
     await expect(host.run({ kernel: 'activation', op: 'tanh' as 'relu', x })).rejects.toThrow(
       KernelShapeError,
+    )
+    await expect(
+      host.run({
+        kernel: 'rope',
+        x,
+        positions: Int32Array.of(0),
+        heads: 1,
+        headDim: 3,
+        theta: 1e4,
+      }),
+    ).rejects.toThrow(/headDim must be even/)
+    await expect(
+      host.run({
+        kernel: 'rope',
+        x,
+        positions: Int32Array.of(0, 1),
+        heads: 1,
+        headDim: 4,
+        theta: 1e4,
+      }),
+    ).rejects.toThrow(
+      /x\.length \(6\) must equal positions\.length\*heads\*headDim \(2\*1\*4 = 8\)/,
+    )
+    await expect(host.run({ kernel: 'swiglu', gate: x, up: new Float32Array(3) })).rejects.toThrow(
+      /up\.length \(3\) must equal gate\.length/,
     )
     await expect(host.run({ kernel: 'nope' } as unknown as KernelRequest)).rejects.toThrow(
       /kernel must be one of matmul, activation/,

@@ -1,3 +1,4 @@
+import type { DecoderConfig, DecoderTensorRole } from '@tabswarm/protocol'
 import type { FloatData, FloatDtype } from '../common/float-dtype.ts'
 
 /**
@@ -104,5 +105,71 @@ export type EmbeddingRequest = {
   vocab: number
   dim: number
   /** dtype of the table and the result. @default 'float32' */
+  dtype?: FloatDtype
+}
+
+/**
+ * Rotary position embedding, rotate-half (Hugging Face's Llama): in each head of `x`
+ * (`[rows, heads, headDim]`), dimension k < headDim/2 pairs with k + headDim/2 and both
+ * turn by `positions[row]·θ^(−2k/headDim)`: `(a, b) → (a·cos − b·sin, b·cos + a·sin)`.
+ */
+export type RopeRequest = {
+  kernel: 'rope'
+  x: FloatData
+  /** One position per row, each a non-negative integer. */
+  positions: Int32Array | Uint32Array
+  heads: number
+  /** Even, at most `MAX_ATTENTION_HEAD_DIM`. */
+  headDim: number
+  /** θ, the base of the inverse frequencies (Llama: 10000). */
+  theta: number
+  /** @default 'float32' */
+  dtype?: FloatDtype
+}
+
+/** SwiGLU's gating, `y = silu(gate)·up = gate·σ(gate)·up`, elementwise over equal lengths. */
+export type SwigluRequest = {
+  kernel: 'swiglu'
+  gate: FloatData
+  up: FloatData
+  /** @default 'float32' */
+  dtype?: FloatDtype
+}
+
+/** A layer's tensors by `decoderTensorRole`, stored in the request's `dtype`. */
+export type DecoderLayerTensors = Partial<Record<DecoderTensorRole, FloatData>>
+
+/**
+ * Layers of a decoder (and optionally its final norm and LM head) over `rows` new
+ * positions `start … start + rows − 1`, fused into one GPU program: embed `tokens` (or
+ * take `x`), then per layer norm, QKV, rotary, attention against the cached keys and
+ * values, output projection, norm, MLP, both residual adds, with nothing read back in
+ * between. The arithmetic is `decoder-reference.ts`'s, in f32.
+ *
+ * Resolves to `Float32Array`s: the residual stream leaving the last layer
+ * (`[rows, hidden]`), then per layer its new keys and values (`[rows, kvHeads·headDim]`
+ * each, rotated), then with `head` the logits of the last row (`vocab`).
+ */
+export type DecoderLayersRequest = {
+  kernel: 'decoder-layers'
+  config: DecoderConfig
+  /** Positions already cached (each layer's `pastKeys` holds that many rows). */
+  start: number
+  rows: number
+  /** The residual stream entering the first layer, `[rows, hidden]`; or `tokens`. */
+  x?: Float32Array
+  /** Token ids to embed (`token-embedding`, plus `position-embedding` for learned positions). */
+  tokens?: Int32Array
+  /** Tensors outside the layers by role: the embeddings with `tokens`; `final-norm-*` and `lm-head` with `head`. */
+  global?: DecoderLayerTensors
+  layers: {
+    tensors: DecoderLayerTensors
+    /** Keys of positions `0 … start − 1`, `[start, kvHeads·headDim]` f32, rotated. */
+    pastKeys: Float32Array
+    pastValues: Float32Array
+  }[]
+  /** Also the final norm and LM head on the last row. @default false */
+  head?: boolean
+  /** Storage format of every tensor (activations are f32). @default 'float32' */
   dtype?: FloatDtype
 }
