@@ -39,7 +39,7 @@ export function assertMatmulFitsLimits(
   assertBufferFits('C', `${b}m*n*4 = ${b}${m}*${n}*4`, batch * m * n * 4, limits)
   if (splits > 1) {
     assertBufferFits(
-      'The split-K partial sums',
+      'The split-K scratch (partial sums)',
       `splits*${b}m*n*4 = ${splits}*${b}${m}*${n}*4`,
       splits * batch * m * n * 4,
       limits,
