@@ -80,6 +80,29 @@ export function expError(x: number): number {
  */
 export type MatmulDtype = 'f32' | 'f16'
 
+/**
+ * Relative error of one f16 product on the f16-arithmetic matmul path (see
+ * `matmul-compute.ts`): WGSL only promises f16 multiplication "correctly rounded" to
+ * either neighbour, so a full f16 ulp, 2⁻¹⁰, rather than the round-to-nearest 2⁻¹¹.
+ */
+export const F16_PRODUCT_ROUNDING = 2 ** -10
+
+/**
+ * Absolute error of one f16 product below the normal range: at most the product itself
+ * where it is flushed to zero, and at most 2⁻¹⁴ (f16's smallest normal) in any case.
+ */
+export const F16_PRODUCT_FLUSH = 2 ** -14
+
+/**
+ * Relative error bound, over |A|·|B|, of a length-k dot product whose products are
+ * rounded to f16 and summed in f32: each term carries one product rounding, then the
+ * f32 sum γₖ of the rounded terms, (1 + 2⁻¹⁰)·γₖ + 2⁻¹⁰. Unlike an f16 sum (γₖ at
+ * 2⁻¹¹, unbounded from k = 2048), it barely grows with k.
+ */
+export function f16ProductGamma(k: number): number {
+  return F16_PRODUCT_ROUNDING + (1 + F16_PRODUCT_ROUNDING) * gamma(k)
+}
+
 /** The `FloatDtype` of each `MatmulDtype`. */
 export const MATMUL_FLOAT_DTYPE: Record<MatmulDtype, FloatDtype> = {
   f32: 'float32',

@@ -140,7 +140,11 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
     // Shapes are checked against the last known limits before waiting for a device,
     // and the plan is rebuilt if a replacement device reports other limits.
     if (runOptions.gpuShare !== undefined) assertGpuShare(runOptions.gpuShare)
-    let plan = planKernel(request, info.limits)
+    const contextOf = (host: HostInfo) => ({
+      deviceFeatures: host.deviceFeatures,
+      maxWorkPerSubmission,
+    })
+    let plan = planKernel(request, info.limits, contextOf(info))
     const deadline = createCallDeadline({
       signal: runOptions.signal,
       timeoutMs: runOptions.timeoutMs ?? defaultTimeoutMs,
@@ -149,7 +153,7 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
       const active = await deadline.race(currentSession())
       if (active.info !== info) {
         info = active.info
-        plan = planKernel(request, info.limits)
+        plan = planKernel(request, info.limits, contextOf(info))
       }
       const outputs = await runGpuProgram({
         session: active,
