@@ -113,6 +113,7 @@ export async function readModelDirectory(
 ): Promise<ModelDirectory> {
   const { signal } = options
   const maxFileBytes = options.maxFileBytes ?? MAX_BLOB_BYTES
+  signal?.throwIfAborted()
   const root = resolve(dir)
   const info = await stat(root).catch(() => undefined)
   if (info == null || !info.isDirectory())
@@ -317,7 +318,13 @@ async function readSmallFile(
     throw new ModelDirectoryError(
       `${name} is ${mib(info.size)}, more than a ${name} should be: is it the right file?`,
     )
-  return readFile(path, { encoding: 'utf8', signal })
+  try {
+    return await readFile(path, { encoding: 'utf8', signal })
+  } catch (err) {
+    // Node's AbortError says only "aborted": the caller's reason says why.
+    if (signal?.aborted) throw signal.reason
+    throw err
+  }
 }
 
 /** A safetensors file's header and length, read without its data. */
@@ -354,7 +361,12 @@ async function readHeader(
 /** Hex sha-256 of a file, read as a stream. */
 async function hashFile(path: string, signal: AbortSignal | undefined): Promise<string> {
   const hash = createHash('sha256')
-  await pipeline(createReadStream(path), hash, { ...(signal ? { signal } : {}) })
+  try {
+    await pipeline(createReadStream(path), hash, { ...(signal ? { signal } : {}) })
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason
+    throw err
+  }
   return hash.digest('hex')
 }
 
