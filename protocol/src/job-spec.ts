@@ -302,6 +302,12 @@ export const ModelRefSchema = z.object({
     .array(z.object({ blob: blobHash }))
     .min(1)
     .max(MAX_MODEL_FILES),
+  /**
+   * The model's `tokenizer.json`, uploaded as a blob too, so that a client that did not
+   * upload the model (the dashboard, another process) can encode prompts and decode tokens
+   * from the ref alone. The relay does not read it. @default none: the client brings its own
+   */
+  tokenizer: z.object({ blob: blobHash }).optional(),
 })
 export type ModelRef = z.infer<typeof ModelRefSchema>
 

@@ -17,6 +17,18 @@ export const BLOB_TRANSFER_TIMEOUT_MS = 10 * 60_000
 export const MATMUL_TIMEOUT_MS = 30 * 60_000
 /** A whole `tabswarm run`, upload to the last output written; the job is cancelled when it passes. */
 export const RUN_TIMEOUT_MS = 60 * 60_000
+/**
+ * A whole `client.generate` / `generateBatch` or `tabswarm generate`, submit to last token;
+ * the job is cancelled when it passes.
+ */
+export const GENERATE_TIMEOUT_MS = 30 * 60_000
+/** Tokens generated per prompt when the caller names no `maxNewTokens`. */
+export const DEFAULT_MAX_NEW_TOKENS = 64
+/**
+ * Uploading a whole model directory (every safetensors file, one after another): a few
+ * GiB at the slowest link this serves.
+ */
+export const MODEL_UPLOAD_TIMEOUT_MS = 60 * 60_000
 /** Inputs uploaded at once by `client.map`, and read and uploaded at once by `tabswarm run`. */
 export const UPLOAD_CONCURRENCY = 4
 

@@ -16,6 +16,7 @@ describe('@tabswarm/sdk entry points', () => {
         "InvalidInputError",
         "JobAbortedError",
         "JobFailedError",
+        "ModelDirectoryError",
         "NothingToClaimError",
         "NpyError",
         "RelayResponseError",
@@ -25,12 +26,15 @@ describe('@tabswarm/sdk entry points', () => {
         "claimThroughRelay",
         "confirmClaim",
         "createClient",
+        "createIncrementalDetokenizer",
         "encodeNpy",
         "formatAmount",
         "npyHeaderBytes",
+        "parseModelRef",
         "parseNpy",
         "parseNpyHeader",
         "settlementChain",
+        "tokenizerFromJson",
         "waitForClaimed",
         "walletAuth",
         "walletSession",
@@ -41,6 +45,16 @@ describe('@tabswarm/sdk entry points', () => {
     expect(Object.keys(await import('@tabswarm/sdk/cli')).sort()).toMatchInlineSnapshot(`
       [
         "main",
+      ]
+    `)
+  })
+  it('exports the same names from @tabswarm/sdk/node', async () => {
+    expect(Object.keys(await import('@tabswarm/sdk/node')).sort()).toMatchInlineSnapshot(`
+      [
+        "ModelDirectoryError",
+        "createClient",
+        "readModelDirectory",
+        "uploadModelDirectory",
       ]
     `)
   })

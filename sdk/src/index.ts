@@ -12,6 +12,9 @@ export type {
   CallOptions,
   ClientOptions,
   CustomProgram,
+  GeneratedToken,
+  GenerateOptions,
+  Generation,
   JobDetail,
   JobHandle,
   JobQuote,
@@ -20,13 +23,18 @@ export type {
   JobStreamOptions,
   JobView,
   JobWaiting,
+  LoadedModel,
   MapOptions,
   MatmulOptions,
+  ModelRef,
+  ModelSource,
   NetworkStats,
   ResultsOptions,
+  SamplingSpec,
   TabswarmClient,
   TensorLike,
   TensorRef,
+  TextTokenizer,
   VerificationPolicy,
   WaitingReason,
   WaitOptions,
@@ -48,6 +56,13 @@ export {
   type WalletSessionOptions,
   walletSession,
 } from './client/wallet-session.ts'
+export {
+  createIncrementalDetokenizer,
+  type IncrementalDetokenizer,
+} from './inference/incremental-detokenizer.ts'
+export { parseModelRef } from './inference/loaded-model.ts'
+export { ModelDirectoryError } from './inference/model-directory-error.ts'
+export { tokenizerFromJson } from './inference/text-tokenizer.ts'
 export {
   type ClaimOnChainOptions,
   type ClaimResult,

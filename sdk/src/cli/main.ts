@@ -5,6 +5,7 @@ import { cancelCommand, cancelHelp } from './commands/cancel.ts'
 import { claimCommand, claimHelp } from './commands/claim.ts'
 import { creditsCommand, creditsHelp } from './commands/credits.ts'
 import { epochCommand, epochHelp } from './commands/epoch.ts'
+import { generateCommand, generateHelp } from './commands/generate.ts'
 import { jobCommand, jobHelp } from './commands/job.ts'
 import { jobsCommand, jobsHelp } from './commands/jobs.ts'
 import { matmulCommand, matmulHelp } from './commands/matmul.ts'
@@ -21,6 +22,7 @@ Commands:
   start                         run the relay/coordinator and serve the contributor page
   matmul <a.npy> <b.npy> -o c   multiply two float32 matrices on the swarm
   run <spec.json>               map a custom WGSL kernel over .npy inputs
+  generate <model dir> <prompt> generate text from a Hugging Face model directory, streamed
   jobs                          list your jobs
   job <id>                      show (or --watch) one job
   cancel <id>                   cancel a job; unspent credits are refunded
@@ -36,7 +38,8 @@ Run 'tabswarm <command> --help' for a command's options. Every command that prin
 Exit codes:
   0    success
   1    the job failed or was cancelled, or an unexpected error
-  2    bad usage or bad input (missing file, malformed .npy, shapes that do not align)
+  2    bad usage or bad input (missing file, malformed .npy, shapes that do not align,
+       a model directory Tabswarm cannot run)
   3    the relay could not be reached
   4    the relay refused this worker for good (banned, or it cannot read this worker's
        hello or work protocol version); the message says why and what to update
@@ -49,6 +52,7 @@ const commands: Record<
   start: { run: startCommand, help: startHelp },
   matmul: { run: matmulCommand, help: matmulHelp },
   run: { run: runCommand, help: runHelp },
+  generate: { run: generateCommand, help: generateHelp },
   jobs: { run: jobsCommand, help: jobsHelp },
   job: { run: jobCommand, help: jobHelp },
   cancel: { run: cancelCommand, help: cancelHelp },
@@ -66,7 +70,10 @@ function exitCodeOf(err: unknown): number {
   const code = (err as { code?: string })?.code
   // parseArgs reports unknown flags and missing values with these codes.
   if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) return ExitCode.BAD_INPUT
-  if (err instanceof TabswarmError && (code === 'INVALID_INPUT' || code === 'INVALID_JOB'))
+  if (
+    err instanceof TabswarmError &&
+    (code === 'INVALID_INPUT' || code === 'INVALID_JOB' || code === 'INVALID_MODEL')
+  )
     return ExitCode.BAD_INPUT
   // The relay refused what was sent (a malformed id, a job too large): the input is bad.
   if (err instanceof ApiRequestError && [400, 413, 422].includes(err.status))
@@ -84,6 +91,8 @@ const ARGUMENT_NAMES: Record<string, string> = { id: 'job id', address: 'address
  */
 function messageOf(err: unknown): string {
   const message = (err instanceof Error ? err.message : String(err)).split('\n')[0]!
+  if (err instanceof RelayUnreachableError)
+    return `${message}: is it running? Start one with 'tabswarm start', or point --relay (or TABSWARM_RELAY) at yours`
   if (!(err instanceof ApiRequestError)) return message
   return message.replace(
     /^(?:path|query)\.([A-Za-z]+): /,

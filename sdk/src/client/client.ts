@@ -12,6 +12,7 @@ import {
   type NetworkStats,
   NpyError,
   parseNpy,
+  sha256Hex,
   type TensorDtype,
   type TensorRef,
 } from '@tabswarm/protocol'
@@ -21,8 +22,27 @@ import {
   REQUEST_TIMEOUT_MS,
   UPLOAD_CONCURRENCY,
 } from '../constants.ts'
+import {
+  type GenerateOptions,
+  type Generation,
+  generateBatch,
+  generateTokens,
+} from '../inference/generation.ts'
+import type { GeneratedToken } from '../inference/incremental-detokenizer.ts'
+import {
+  type LoadedModel,
+  type ModelSource,
+  parseModelRef,
+  tokenizerOfRef,
+} from '../inference/loaded-model.ts'
+import type { TextTokenizer } from '../inference/text-tokenizer.ts'
 import { type SettlementApi, settlementApi } from '../settlement/settlement-api.ts'
-import { InvalidInputError, RelayResponseError } from './client-errors.ts'
+import {
+  ApiRequestError,
+  BlobIntegrityError,
+  InvalidInputError,
+  RelayResponseError,
+} from './client-errors.ts'
 import { forEachConcurrently } from './for-each-concurrently.ts'
 import { type Authenticate, createTransport } from './http-transport.ts'
 import {
@@ -49,6 +69,28 @@ export interface ClientOptions {
   stream?: JobStreamOptions | undefined
   /** Injected for tests or custom agents. @default globalThis.fetch */
   fetch?: typeof fetch | undefined
+  /**
+   * Reads and uploads a model directory, for `generate` given a path. Node only: the client
+   * that `@tabswarm/sdk/node` creates has it (`uploadModelDirectory`); in a browser a model
+   * is a `ModelRef` or a `LoadedModel`.
+   */
+  loadModelDirectory?:
+    | ((
+        client: TabswarmClient,
+        dir: string,
+        options: { signal?: AbortSignal | undefined },
+      ) => Promise<LoadedModel>)
+    | undefined
+}
+
+/** Options of `uploadBlob`. */
+export interface UploadBlobOptions extends CallOptions {
+  /**
+   * Hex sha-256 of a `Blob` body, when known (it was hashed while read from disk): a wallet
+   * signature names it, and the answer is checked against it. Without it a `Blob` is read
+   * once to hash it.
+   */
+  sha256?: string | undefined
 }
 
 export interface CallOptions {
@@ -87,7 +129,14 @@ export interface TabswarmClient extends SettlementApi {
    * @example
    * const blob = await client.uploadBlob(new Uint8Array([1, 2, 3])) // '039058c6f2c0cb49...'
    */
-  uploadBlob(bytes: Uint8Array, options?: CallOptions): Promise<string>
+  uploadBlob(bytes: Uint8Array | Blob, options?: UploadBlobOptions): Promise<string>
+  /**
+   * Whether the relay holds a blob (`HEAD /v1/blobs/:hash`): what to skip uploading again.
+   *
+   * @example
+   * if (!(await client.hasBlob(hash))) await client.uploadBlob(file, { sha256: hash })
+   */
+  hasBlob(hash: string, options?: CallOptions): Promise<boolean>
   /**
    * Uploads a tensor; returns the reference a job spec takes.
    *
@@ -217,6 +266,45 @@ export interface TabswarmClient extends SettlementApi {
     inputs: Array<TensorLike | TensorLike[]>,
     options: MapOptions,
   ): Promise<JobHandle>
+  /**
+   * Generates text from a prompt on the swarm: an inference job (pipeline mode unless
+   * `mode` says otherwise) whose verified tokens are yielded as they are accepted, each
+   * with the text it completes (`''` for a token that holds part of a character, which
+   * then comes out whole). `model` is a `LoadedModel`, a `ModelRef` whose tokenizer blob
+   * the relay holds, or in Node (`@tabswarm/sdk/node`) a model directory's path. Aborting
+   * the signal cancels the job and throws `JobAbortedError`; leaving the loop early cancels
+   * it too; a failed job throws `JobFailedError` saying why.
+   *
+   * @example
+   * for await (const { text } of client.generate(model, 'The capital of France is', { maxNewTokens: 16 }))
+   *   process.stdout.write(text)
+   */
+  generate(
+    model: ModelSource,
+    prompt: string,
+    options?: GenerateOptions,
+  ): AsyncGenerator<GeneratedToken>
+  /**
+   * Generates from many prompts in one job (batch mode unless `mode` says otherwise) and
+   * returns every generation once the job completes.
+   *
+   * @example
+   * const generations = await client.generateBatch(model, ['Once upon a time', 'In 1905,'], { maxNewTokens: 32 })
+   * for (const { prompt, text } of generations) console.log(prompt + text)
+   */
+  generateBatch(
+    model: ModelSource,
+    prompts: readonly string[],
+    options?: GenerateOptions,
+  ): Promise<Generation[]>
+  /**
+   * A model ready for `generate`: a `ModelRef` with its tokenizer downloaded from the relay,
+   * or (Node) a model directory uploaded. Loaded once per ref and reused.
+   *
+   * @example
+   * const model = await client.loadModel(JSON.parse(pastedRef))
+   */
+  loadModel(model: ModelSource, options?: CallOptions): Promise<LoadedModel>
 }
 
 /**
@@ -249,20 +337,51 @@ export function createClient(options: ClientOptions): TabswarmClient {
     ...(authenticate ? { authenticate } : {}),
   })
   const handleOf = (id: string) => createJobHandle(transport, id, options.stream)
+  /** Tokenizers of refs already loaded, by their blob: a dashboard generates many times. */
+  const tokenizers = new Map<string, Promise<TextTokenizer>>()
+  const generation = {
+    transport,
+    submit: (spec: JobSpec, callOptions: CallOptions) => client.submit(spec, callOptions),
+    stream: options.stream,
+  }
 
   const client: TabswarmClient = {
     ...settlementApi(transport),
 
-    async uploadBlob(bytes, { signal } = {}) {
+    async uploadBlob(bytes, { signal, sha256 } = {}) {
+      let expected = sha256
+      if (bytes instanceof Uint8Array) expected = undefined
+      else if (expected == null)
+        expected = await sha256Hex(new Uint8Array(await bytes.arrayBuffer()))
       const answer = await transport.json<{ blob?: unknown }>('/blobs', {
         method: 'PUT',
         body: bytes,
+        ...(expected != null ? { bodySha256: expected } : {}),
         signal,
         timeoutMs: BLOB_TRANSFER_TIMEOUT_MS,
       })
       if (typeof answer.blob !== 'string')
         throw new RelayResponseError('the relay stored the blob but returned no hash')
+      if (expected != null && answer.blob !== expected)
+        throw new BlobIntegrityError(
+          expected,
+          `was stored as ${answer.blob}: the bytes changed while they were sent (a file written to meanwhile?)`,
+        )
       return answer.blob
+    },
+
+    async hasBlob(hash, { signal } = {}) {
+      if (!/^[0-9a-f]{64}$/.test(hash))
+        throw new InvalidInputError(
+          `a blob hash is 64 lower-case hex digits, got "${hash.slice(0, 80)}"`,
+        )
+      try {
+        await transport.request(`/blobs/${hash}`, { method: 'HEAD', signal })
+        return true
+      } catch (err) {
+        if (err instanceof ApiRequestError && err.status === 404) return false
+        throw err
+      }
     },
 
     async uploadTensor(tensor, callOptions) {
@@ -415,6 +534,40 @@ export function createClient(options: ClientOptions): TabswarmClient {
       )
       return client.submit({ ...common, kernel: 'custom', program, tasks }, { signal })
     },
+
+    async *generate(model, prompt, generateOptions = {}) {
+      if (typeof prompt !== 'string')
+        throw new InvalidInputError('generate takes the prompt as a string')
+      const loaded = await client.loadModel(model, { signal: generateOptions.signal })
+      yield* generateTokens(generation, loaded, prompt, generateOptions)
+    },
+
+    async generateBatch(model, prompts, generateOptions = {}) {
+      const loaded = await client.loadModel(model, { signal: generateOptions.signal })
+      return generateBatch(generation, loaded, prompts, generateOptions)
+    },
+
+    async loadModel(model, { signal } = {}) {
+      if (typeof model === 'string') {
+        if (options.loadModelDirectory == null)
+          throw new InvalidInputError(
+            `a model directory (${model}) is read from disk, in Node: create the client with createClient from '@tabswarm/sdk/node', or pass a ModelRef`,
+          )
+        return options.loadModelDirectory(client, model, { signal })
+      }
+      if (model != null && 'tokenizer' in model && 'ref' in model) return model as LoadedModel
+      const ref = parseModelRef(model)
+      const blob = ref.tokenizer?.blob
+      let tokenizer = blob != null ? tokenizers.get(blob) : undefined
+      if (tokenizer == null) {
+        tokenizer = tokenizerOfRef(transport, ref, signal)
+        if (blob != null) {
+          tokenizers.set(blob, tokenizer)
+          tokenizer.catch(() => tokenizers.delete(blob))
+        }
+      }
+      return { ref, tokenizer: await tokenizer }
+    },
   }
   return client
 }
@@ -444,11 +597,17 @@ export type {
   JobSpec,
   JobView,
   JobWaiting,
+  ModelRef,
   NetworkStats,
+  SamplingSpec,
   TensorRef,
   VerificationPolicy,
   WaitingReason,
 } from '@tabswarm/protocol'
+export type { GenerateOptions, Generation } from '../inference/generation.ts'
+export type { GeneratedToken } from '../inference/incremental-detokenizer.ts'
+export type { LoadedModel, ModelSource } from '../inference/loaded-model.ts'
+export type { TextTokenizer } from '../inference/text-tokenizer.ts'
 export type {
   JobHandle,
   JobResult,

@@ -18,6 +18,11 @@ export interface AuthenticateRequest {
   path: string
   body: Uint8Array | undefined
   /**
+   * Hex sha-256 of a body sent as a `Blob` (a file streamed from disk), which is not in
+   * `body`: what a signature names instead of hashing the bytes itself.
+   */
+  bodySha256?: string | undefined
+  /**
    * The libp2p peer id of the relay the request goes to (from its `GET /v1/swarm`, asked
    * once and kept), which a wallet signature names so it is valid at that relay only.
    */
@@ -38,8 +43,13 @@ export interface TransportOptions {
 
 export interface RequestOptions {
   method?: string
-  /** JSON-serialisable value, or raw bytes. */
+  /**
+   * JSON-serialisable value, or raw bytes, or a `Blob` (in Node, `fs.openAsBlob(path)`):
+   * streamed as it is sent, never read whole into memory here.
+   */
   body?: unknown
+  /** Hex sha-256 of a `Blob` body, for credentials that sign the body (a wallet). */
+  bodySha256?: string
   headers?: Record<string, string>
   signal?: AbortSignal | undefined
   /** Per-request timeout, body included; `null` for long-lived streams. @default the client's */
@@ -142,8 +152,12 @@ export function createTransport(options: TransportOptions): Transport {
     const method = init.method ?? 'GET'
     const headers: Record<string, string> = { ...init.headers }
     let body: Uint8Array | undefined
+    let blob: Blob | undefined
     if (init.body instanceof Uint8Array) {
       body = init.body
+      headers['content-type'] ??= 'application/octet-stream'
+    } else if (typeof Blob !== 'undefined' && init.body instanceof Blob) {
+      blob = init.body
       headers['content-type'] ??= 'application/octet-stream'
     } else if (init.body !== undefined) {
       body = encoder.encode(JSON.stringify(init.body))
@@ -157,6 +171,7 @@ export function createTransport(options: TransportOptions): Transport {
           method,
           path: `/v1${path}`,
           body,
+          ...(init.bodySha256 != null ? { bodySha256: init.bodySha256 } : {}),
           relayPeerId: () => relayPeerId(init.signal),
           signal: init.signal,
           base,
@@ -193,7 +208,7 @@ export function createTransport(options: TransportOptions): Transport {
       response = await options.fetch(`${base}/v1${path}`, {
         method,
         headers,
-        ...(body ? { body: body as Uint8Array<ArrayBuffer> } : {}),
+        ...(body ? { body: body as Uint8Array<ArrayBuffer> } : blob ? { body: blob } : {}),
         signal: signals.length > 0 ? AbortSignal.any(signals) : null,
       })
     } catch (err) {

@@ -34,10 +34,14 @@ export interface WalletAuthOptions {
  * const client = createClient({ relay, authenticate: walletAuth(privateKeyToAccount(key)) })
  */
 export function walletAuth(wallet: WalletSigner, options: WalletAuthOptions = {}): Authenticate {
-  return async ({ method, path, body, relayPeerId }) => {
+  return async ({ method, path, body, bodySha256: streamed, relayPeerId }) => {
     const relay = options.relayPeerId ?? (await relayPeerId())
     const bodySha256 =
-      body && body.byteLength > 0 ? (`0x${await sha256Hex(body)}` as const) : EMPTY_BODY_SHA256
+      streamed != null
+        ? (`0x${streamed}` as const)
+        : body && body.byteLength > 0
+          ? (`0x${await sha256Hex(body)}` as const)
+          : EMPTY_BODY_SHA256
     const typed = apiRequestTypedData({
       method,
       path,
