@@ -16,7 +16,7 @@ const MAX_REF_FILE_BYTES = 1024 * 1024
  * The prompt box: a model already on the relay (its reference, as `tabswarm generate
  * --save-ref` writes it, pasted or chosen as a file), a prompt, and the tokens streaming in
  * as contributors compute and the coordinator verifies them. Stop cancels the job. The
- * text region is a polite live region, busy while tokens arrive, so a screen reader reads
+ * text region is a log (a polite live region), busy while tokens arrive, so a screen reader reads
  * the generation once rather than token by token; the status line says what the job
  * costs and waits for.
  */
