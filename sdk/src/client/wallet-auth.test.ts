@@ -66,4 +66,18 @@ describe('walletAuth', () => {
     expect(await verify(first, 'GET', '/v1/jobs', EMPTY_BODY_SHA256)).toBe(true)
     expect(first['x-tabswarm-nonce']).not.toBe(second['x-tabswarm-nonce'])
   })
+
+  it('signs the hash given for a body streamed from a file, which it never holds', async () => {
+    const bytes = new TextEncoder().encode('weights')
+    const bodySha256 = await sha256Hex(bytes)
+    const headers = await sign({
+      method: 'PUT',
+      path: '/v1/blobs',
+      body: undefined,
+      bodySha256,
+      relayPeerId,
+    })
+    expect(headers['x-tabswarm-content-sha256']).toBe(`0x${bodySha256}`)
+    expect(await verify(headers, 'PUT', '/v1/blobs', `0x${bodySha256}`)).toBe(true)
+  })
 })

@@ -14,6 +14,7 @@ import { createTestModel, type TestModel } from '@tabswarm/worker-kernels/test-m
 import { writeTestModel } from '@tabswarm/worker-kernels/test-model/node'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createClient } from '../client/client.ts'
+import { createClient as createNodeClient } from '../node/index.ts'
 import { readModelDirectory, uploadModelDirectory } from './model-directory.ts'
 import { ModelDirectoryError } from './model-directory-error.ts'
 
@@ -194,7 +195,7 @@ async function blobRelay() {
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done))
   const relay = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return {
-    client: createClient({ relay }),
+    client: Object.assign(createClient({ relay }), { base: relay }),
     stored,
     puts,
     close: () => new Promise((done) => server.close(done)),
@@ -238,6 +239,22 @@ describe('uploadModelDirectory', () => {
       await uploadModelDirectory(relay.client, dir, { onFile })
       expect(files).toEqual(shards.map((name) => ({ name, skipped: true })))
       expect(relay.puts).toHaveLength(4) // the second time, the tokenizer only
+    } finally {
+      await relay.close()
+    }
+  })
+
+  it("is what @tabswarm/sdk/node's client loads for a path, once per client", async () => {
+    await writeTestModel(dir, small)
+    const relay = await blobRelay()
+    try {
+      const client = createNodeClient({ relay: relay.client.base })
+      const first = await client.loadModel(dir)
+      expect(first.ref.files).toEqual([
+        { blob: sha256(await readFile(join(dir, 'model.safetensors'))) },
+      ])
+      expect(await client.loadModel(dir)).toBe(first)
+      expect(relay.puts).toHaveLength(2)
     } finally {
       await relay.close()
     }

@@ -45,7 +45,7 @@ const MAX_CONFIG_BYTES = 1024 * 1024
 
 /** What the command to convert a checkpoint looks like, for the errors that need one. */
 const CONVERT_HINT =
-  "python -c \"from transformers import AutoModelForCausalLM as M; M.from_pretrained('DIR', torch_dtype='float16').save_pretrained('DIR-f16', max_shard_size='200MB')\""
+  "python -c \"from transformers import AutoModelForCausalLM as M; M.from_pretrained('DIR', torch_dtype='float16').save_pretrained('DIR-f16', max_shard_size='200MB')\" && cp DIR/tokenizer.json DIR-f16/"
 
 /** One safetensors file of a model directory, checked and hashed. */
 export interface ModelWeightsFile {

@@ -18,6 +18,7 @@ import {
 import * as format from './format.ts'
 import { JobPanel } from './job-panel.ts'
 import { showNetwork } from './network-panel.ts'
+import { setUpPromptBox } from './prompt-box.ts'
 import { setUpSubmitForm } from './submit-form.ts'
 import { REQUEST_TIMEOUT_MS } from './timeouts.ts'
 import { pageWalletSession, type WalletCredentials, walletCredentials } from './wallet-session.ts'
@@ -99,6 +100,7 @@ async function enter(next: Principal, timeoutMs = REQUEST_TIMEOUT_MS): Promise<b
     element('sign-in').hidden = false
     element('sign-out').hidden = true
     element('submit').hidden = true
+    element('generate-section').hidden = true
     element('jobs-section').hidden = true
     return false
   }
@@ -113,6 +115,7 @@ async function enter(next: Principal, timeoutMs = REQUEST_TIMEOUT_MS): Promise<b
   element('sign-in').hidden = true
   element('sign-out').hidden = next.credentials.kind === 'open'
   element('submit').hidden = false
+  element('generate-section').hidden = false
   element('jobs-section').hidden = false
   void listRecent()
   return true
@@ -215,6 +218,7 @@ element('sign-out').addEventListener('click', () => {
 
 element('relay-url').textContent = relay
 setUpSubmitForm(() => principal.client, openJob)
+setUpPromptBox(() => principal.client)
 // The public figures need no credentials: a client of its own, whoever is signed in.
 showNetwork(createClient({ relay }), new AbortController().signal)
 enter(principal)

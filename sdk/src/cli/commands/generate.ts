@@ -80,11 +80,12 @@ export async function generateCommand(args: string[], signal: AbortSignal): Prom
     throw new UsageError(
       '--stages splits a pipeline; --batch runs whole prompts per task: choose one',
     )
+  const budget = budgetFlag(values.budget)
   const options: GenerateOptions = {
     maxNewTokens: maxTokensFlag(values['max-tokens'], DEFAULT_MAX_NEW_TOKENS),
     sampling,
     ...(stages != null ? { stages } : {}),
-    ...(budgetFlag(values.budget) != null ? { budget: budgetFlag(values.budget) } : {}),
+    ...(budget != null ? { budget } : {}),
     timeoutMs: timeoutMsFlag(values.timeout, DEFAULT_TIMEOUT_SECONDS),
     signal,
   }
