@@ -24,6 +24,20 @@ describe('fetchTaskInputs', () => {
     expect(fetched.bytes).toEqual({ cache: 8, peer: 0, relay: 0 })
   })
 
+  it('leaves a lazy input for the program to ask for, unless told to fetch it', async () => {
+    const x = input('x', 1)
+    const prefix = input('prefix', 2, 3)
+    const [xRef, prefixRef] = await refsOf([x, prefix])
+    const refs = [xRef!, { ...prefixRef!, lazy: true as const }]
+    const inputs = fakeInputs([x, prefix])
+    const budget = { signal: AbortSignal.timeout(5_000), timeoutMs: 5_000 }
+    const upFront = await fetchTaskInputs(refs, inputs.source, budget)
+    expect(upFront.buffers).toEqual([x.bytes, undefined])
+    expect(inputs.fetches.map((f) => f.ref.name)).toEqual(['x'])
+    const asked = await fetchTaskInputs([refs[1]!], inputs.source, { ...budget, includeLazy: true })
+    expect(asked.buffers).toEqual([prefix.bytes])
+  })
+
   it('the first input that fails ends the other fetches', async () => {
     const refs = await refsOf([input('a', 1), input('b', 2)])
     const aborted: boolean[] = []

@@ -1,7 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import type { KernelHost } from '@tabswarm/worker-kernels'
+import { createGpuDecoderStage, type KernelHost } from '@tabswarm/worker-kernels'
 import { createKernelHostProcess } from '@tabswarm/worker-kernels/node'
 import { RelayUnreachableError } from '../client/client-errors.ts'
 import { HEADLESS_INPUT_CACHE_BYTES, RELAY_DIAL_TIMEOUT_MS } from '../constants.ts'
@@ -71,11 +71,12 @@ export interface HeadlessWorkerOptions {
    */
   peerKey?: WorkerPeerKey | undefined
   /**
-   * Binds decoder stages on the worker's GPU, for inference jobs; with it (and a key to sign
-   * results with: `peerKey`, or the worker's own node) the worker advertises the decoder
-   * kernels. @default none: the worker runs no decoder tasks
+   * Binds decoder stages for inference jobs: with it and a key to sign their results with
+   * (`peerKey`, or the key of the node the worker creates) the worker advertises the decoder
+   * kernels; `false` runs none. @default the GPU stage (`createGpuDecoderStage`) on the
+   * kernel host, told the adapter's features
    */
-  decoderStages?: DecoderStageFactory | undefined
+  decoderStages?: DecoderStageFactory | false | undefined
   /** Called once connected and the GPU is set up, before the first task: what it runs on. */
   onStart?: ((info: HeadlessWorkerStart) => void) | undefined
 }
@@ -159,7 +160,6 @@ export async function runHeadlessWorker(
     (options.node == null ? await generateKeyPair('Ed25519') : undefined)
   const node = options.node ?? (await createWorkerNode(privateKey ? { privateKey } : {}))
   const sign = privateKey != null ? (bytes: Uint8Array) => privateKey.sign(bytes) : undefined
-  const decoderStages = sign != null ? options.decoderStages : undefined
   let host: KernelHost | undefined
   try {
     // Fail fast on a relay that is not there, before the GPU is set up; once connected, the
@@ -167,6 +167,13 @@ export async function runHeadlessWorker(
     const relay = await dialFirst(node, relays, startup)
     await options.peerKey?.keep()
     host = options.kernelHost ?? (await createKernelHostProcess())
+    const info = host.info
+    const decoderStages: DecoderStageFactory | undefined =
+      sign == null || options.decoderStages === false
+        ? undefined
+        : (options.decoderStages ??
+          ((runner, stageOptions) =>
+            createGpuDecoderStage(runner, { ...stageOptions, features: info.deviceFeatures })))
     const start: HeadlessWorkerStart = {
       adapter: host.info.description || `${host.info.vendor} ${host.info.architecture}`.trim(),
       peerId: node.peerId.toString(),

@@ -3,11 +3,12 @@ import {
   type ContributorSummary,
   type ContributorWallet,
   capabilitiesOf,
+  corruptingDecoderStages,
   DECODER_KERNELS,
   type DecoderStageFactory,
   runContributor,
 } from '@tabswarm/sdk/contributor'
-import type { HostInfo } from '@tabswarm/worker-kernels'
+import { createGpuDecoderStage, type HostInfo } from '@tabswarm/worker-kernels'
 import { indexedDbWeightStorage } from '../blobs/indexed-db-weight-storage.ts'
 import { openWeightCache, type WeightCache, type WeightCacheStats } from '../blobs/weight-cache.ts'
 import {
@@ -22,6 +23,7 @@ import { lookUpSwarm } from '../swarm/swarm-directory.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import { joinSwarm, type TabSwarm } from '../swarm/tab-swarm.ts'
 import { swarmInputSource } from './swarm-input-source.ts'
+import type { Saboteur } from './test-saboteur.ts'
 
 /** What a contribution reports as it goes: the page's panels and the widget both listen. */
 export interface ContributionHooks {
@@ -69,11 +71,16 @@ export interface ContributionOptions {
    */
   relay?: string | URL
   /**
-   * Binds decoder stages on the tab's GPU, for inference jobs: with it the tab advertises
-   * the decoder kernels and signs their results with its libp2p key. @default none: the
-   * tab runs no decoder tasks
+   * Binds decoder stages for inference jobs, whose results the tab signs with its libp2p
+   * key. @default the GPU stage (`createGpuDecoderStage`) on the kernel worker, told the
+   * adapter's features
    */
   decoderStages?: DecoderStageFactory | undefined
+  /**
+   * FOR TESTS ONLY (`?tabswarm-test&saboteur=activations`, see `test-saboteur.ts`): corrupt
+   * one value of every decoder stage's activations, for a test to show the relay catches it.
+   */
+  saboteur?: Saboteur | undefined
   /**
    * Bytes of weights kept across visits in IndexedDB (`openWeightCache`).
    * @default DEFAULT_WEIGHT_CACHE_BYTES (1 GiB)
@@ -167,12 +174,17 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
     signal.throwIfAborted()
     signal.removeEventListener('abort', leaveNow)
     const { controls } = options
-    const { decoderStages } = options
-    const capabilities = capabilitiesOf(
-      info,
-      navigator.userAgent,
-      decoderStages != null ? ['matmul', 'custom', ...DECODER_KERNELS] : ['matmul', 'custom'],
-    )
+    const honestStages: DecoderStageFactory =
+      options.decoderStages ??
+      ((runner, stageOptions) =>
+        createGpuDecoderStage(runner, { ...stageOptions, features: info.deviceFeatures }))
+    const decoderStages =
+      options.saboteur === 'activations' ? corruptingDecoderStages(honestStages) : honestStages
+    const capabilities = capabilitiesOf(info, navigator.userAgent, [
+      'matmul',
+      'custom',
+      ...DECODER_KERNELS,
+    ])
     const summary = await runContributor({
       node: joined.node,
       relay: joined.relay,

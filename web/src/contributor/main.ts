@@ -16,7 +16,7 @@ import { contribute } from './contribution.ts'
 import { startPageWallet } from './page-wallet.ts'
 import { createStatusPanel } from './status-panel.ts'
 import { createTasksToday } from './tasks-today.ts'
-import { stagesForPage } from './test-saboteur.ts'
+import { saboteurForPage } from './test-saboteur.ts'
 import { createWalletPanel } from './wallet-panel.ts'
 import { checkWebGpu } from './webgpu-support.ts'
 
@@ -83,8 +83,8 @@ async function contributeHere(run: AbortController): Promise<void> {
     signal: run.signal,
     controls,
     weightCache: await weightCacheOpened,
-    // No GPU decoder stage on this branch yet: the tab advertises no decoder kernels.
-    decoderStages: stagesForPage(undefined, new URLSearchParams(location.search), TEST_HOOKS_PARAM),
+    // Test-only, and only with the test hooks: `?tabswarm-test&saboteur=activations`.
+    saboteur: saboteurForPage(new URLSearchParams(location.search), TEST_HOOKS_PARAM),
     hooks: {
       state: (state, detail) => panel.state(state, detail),
       relay: (event) => panel.relay(event),

@@ -1,5 +1,3 @@
-import { corruptingDecoderStages, type DecoderStageFactory } from '@tabswarm/sdk/contributor'
-
 /**
  * The URL parameter that makes this tab a saboteur, FOR TESTS ONLY and only together with
  * the test hooks (`?tabswarm-test`): `?tabswarm-test&saboteur=activations` corrupts one
@@ -8,19 +6,20 @@ import { corruptingDecoderStages, type DecoderStageFactory } from '@tabswarm/sdk
  */
 export const SABOTEUR_PARAM = 'saboteur'
 
+/** What a saboteur tab corrupts. */
+export type Saboteur = 'activations'
+
 /**
- * The stage factory this tab runs: `factory`, or its corrupting wrapper when the page's
- * query asks for the saboteur with the test hooks on. Any other saboteur value is refused,
- * so a typo in a test fails loudly instead of running an honest tab.
+ * The saboteur this page asks for: none unless the test hooks are on too. Any other value
+ * is refused, so a typo in a test fails loudly instead of running an honest tab.
  */
-export function stagesForPage(
-  factory: DecoderStageFactory | undefined,
+export function saboteurForPage(
   query: URLSearchParams,
   testHooksParam: string,
-): DecoderStageFactory | undefined {
+): Saboteur | undefined {
   const saboteur = query.get(SABOTEUR_PARAM)
-  if (saboteur == null || !query.has(testHooksParam)) return factory
+  if (saboteur == null || !query.has(testHooksParam)) return undefined
   if (saboteur !== 'activations')
     throw new Error(`unknown saboteur "${saboteur}": the only one is "activations"`)
-  return factory != null ? corruptingDecoderStages(factory) : undefined
+  return saboteur
 }
