@@ -221,7 +221,7 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
         `prompts: ${spec.prompts.length} prompts × ${spec.maxNewTokens} tokens × ${spec.stages ?? 1} stages is ${tasks} tasks, at most ${MAX_JOB_TASKS} per job: fewer prompts or tokens per job`,
       )
     const flops = usefulFlops(spec)
-    const taskCredits = creditsFor(flops / tasks, options.creditsPerMegaflop)
+    const taskCredits = creditsFor(Math.ceil(flops / tasks), options.creditsPerMegaflop)
     const checked = ppm(spec.verification?.spotCheck ?? options.inferenceSpotCheckRate)
     const replication = checked + (PPM - checked) * BigInt(votesPaid(spec))
     return {
