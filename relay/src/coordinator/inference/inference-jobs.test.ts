@@ -1,7 +1,12 @@
 import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import type { InferenceJobSpec, JobSpec, SamplingSpec } from '@tabswarm/protocol'
+import {
+  type InferenceJobSpec,
+  type JobSpec,
+  LeaseSchema,
+  type SamplingSpec,
+} from '@tabswarm/protocol'
 import {
   createDecoderReference,
   generateReference,
@@ -11,6 +16,7 @@ import { createTestModel, type TestModel } from '@tabswarm/worker-kernels/test-m
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../../blobs/blob-store.ts'
 import { createSqliteStore } from '../../store/sqlite-store.ts'
+import { leaseMessage } from '../../swarm/lease-message.ts'
 import type { Coordinator } from '../coordinator.ts'
 import type { JobEvent } from '../coordinator-api.ts'
 import { dirs, make, removeDirs } from '../testing/coordinator-fixture.ts'
@@ -105,6 +111,17 @@ describe('inference jobs', () => {
     expect(first.inputs.map((i) => i.name).slice(0, 2)).toEqual(['tokens', 'w0'])
     expect(first.inputs.every((i) => i.name === 'tokens' || i.range != null)).toBe(true)
     c.releaseLease(peers[0]!.peerId, first.leaseId)
+    expect((await peers[0]!.step())?.outcome.outcome).toBe('accepted')
+    // Stage 1 reads stage 0's accepted activations, from the tab that made them first.
+    const second = c.lease(peers[1]!.peerId)!
+    const boundary = first.program.kind === 'decoder-stage' ? first.program.toLayer : -1
+    expect(second.program).toMatchObject({ kind: 'decoder-stage', fromLayer: boundary, start: 0 })
+    const x = second.inputs.find((i) => i.name === 'x')
+    expect(x?.providers?.[0]).toBe(peers[0]!.peerId)
+    expect(c.inputBytes(x!.sha256)?.byteLength).toBe(4 * 64 * 4)
+    // What goes on the wire passes the contract's schema.
+    expect(LeaseSchema.parse(leaseMessage(second).lease).program.kind).toBe('decoder-stage')
+    c.releaseLease(peers[1]!.peerId, second.leaseId)
     const done = await drive(c, job.id, peers)
     expect(done.status).toBe('completed')
     expect(done.tasks.accepted).toBe(45)
@@ -147,7 +164,17 @@ describe('inference jobs', () => {
     for (let i = 0; i < 4; i++) expect(await a.step()).toBeDefined()
     expect(await b.step()).toBeUndefined()
     expect(c.retryAfterMs(a.peerId)).toBe(20)
+    expect(c.retryAfterMs(b.peerId)).toBeUndefined()
     c.contributorLeft(a.peerId)
+    // Step 2 starts at position 5 on a tab without the cache: the lease names a lazy prefix.
+    const taken = c.lease(b.peerId)!
+    expect(taken.program).toMatchObject({ start: 5, rows: 1 })
+    expect(taken.inputs.find((i) => i.name === 'prefix')).toMatchObject({
+      lazy: true,
+      dtype: 'int32',
+      shape: [5],
+    })
+    c.releaseLease(b.peerId, taken.leaseId)
     expect((await drive(c, job.id, [b])).status).toBe('completed')
     expect(b.replays).toBeGreaterThan(0)
     const output = await c.inferenceOutput(job.id)

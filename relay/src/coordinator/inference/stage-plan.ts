@@ -59,7 +59,7 @@ function stageOf(weights: ModelWeights, fromLayer: number, toLayer: number): Sta
 /**
  * Splits the layers into `count` contiguous stages whose weight bytes are as even as a
  * contiguous split allows (the first stage carries the embeddings, the last the head): each
- * boundary is put where the running total of weight bytes crosses its share.
+ * boundary goes where the running total of weight bytes comes closest to its share.
  */
 export function splitStages(weights: ModelWeights, count: number): StagePlan[] {
   const { config } = weights
@@ -76,17 +76,18 @@ export function splitStages(weights: ModelWeights, count: number): StagePlan[] {
       bytes += weights.tensors.get(name)!.byteLength
     return bytes
   })
-  const total = perLayer.reduce((a, b) => a + b, 0)
+  // prefix[i]: weight bytes of layers 0 … i − 1.
+  const prefix = [0]
+  for (const bytes of perLayer) prefix.push(prefix.at(-1)! + bytes)
+  const total = prefix[layers]!
   const bounds = [0]
-  let running = 0
-  for (let layer = 0; layer < layers && bounds.length < count; layer++) {
-    running += perLayer[layer]!
-    const remainingLayers = layers - (layer + 1)
-    const remainingStages = count - bounds.length
-    // Cut after this layer once its share is reached, or when only enough layers are left
-    // for one per remaining stage.
-    if (running >= (total * bounds.length) / count || remainingLayers === remainingStages)
-      bounds.push(layer + 1)
+  for (let b = 1; b < count; b++) {
+    // The cut closest to this boundary's share, leaving every stage at least one layer.
+    const target = (total * b) / count
+    let best = bounds.at(-1)! + 1
+    for (let i = best + 1; i <= layers - (count - b); i++)
+      if (Math.abs(prefix[i]! - target) < Math.abs(prefix[best]! - target)) best = i
+    bounds.push(best)
   }
   bounds.push(layers)
   const stages: StagePlan[] = []
