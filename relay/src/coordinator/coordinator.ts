@@ -24,6 +24,14 @@ import type {
 } from './coordinator-api.ts'
 import { createCoordinatorCounters } from './coordinator-counters.ts'
 import { CoordinatorError } from './coordinator-error.ts'
+import type { DecoderCompute } from './inference/decoder-verifier.ts'
+import {
+  advanceInference,
+  createInferenceInputs,
+  type InferenceInputs,
+} from './inference/inference-inputs.ts'
+import { type ModelWeights, readModelWeights } from './inference/model-weights.ts'
+import { stagesForMemory } from './inference/stage-plan.ts'
 import { createJobBook } from './jobs/job-book.ts'
 import { jobDetail, THROUGHPUT_WINDOW_MS } from './jobs/job-detail.ts'
 import { createJobHistories } from './jobs/job-history.ts'
@@ -44,14 +52,6 @@ import { createLeaseTable } from './leases/lease-table.ts'
 import { createScheduler, jobQueue } from './leases/scheduler.ts'
 import { readNetworkFigures } from './network-figures.ts'
 import { createAcceptance } from './verification/acceptance.ts'
-import type { DecoderCompute } from './inference/decoder-verifier.ts'
-import {
-  advanceInference,
-  createInferenceInputs,
-  type InferenceInputs,
-} from './inference/inference-inputs.ts'
-import { type ModelWeights, readModelWeights } from './inference/model-weights.ts'
-import { stagesForMemory } from './inference/stage-plan.ts'
 import { createKnownAnswers } from './verification/known-answers.ts'
 import {
   createProvisionalResults,

@@ -69,7 +69,11 @@ describe('HTTP API: job events over SSE', () => {
     expect((await feed.next()).value).toMatchObject({ event: 'progress' })
     const tokens = { type: 'tokens' as const, sequence: 1, from: 0, tokens: [5, 6] }
     listener!({ type: 'tokens', job: view, tokens })
-    listener!({ type: 'tokens', job: view, tokens: { ...tokens, from: 2, tokens: [], finish: 'stop' } })
+    listener!({
+      type: 'tokens',
+      job: view,
+      tokens: { ...tokens, from: 2, tokens: [], finish: 'stop' },
+    })
     listener!({ type: 'completed', job: { ...view, status: 'completed' } })
     const rest = []
     for await (const event of feed) rest.push(event)

@@ -17,12 +17,7 @@ import {
   topLogitsOf,
 } from '@tabswarm/worker-kernels'
 import type { ResultTensor } from '../coordinator-api.ts'
-import {
-  batchPrompts,
-  type InferenceInputs,
-  pipelinePlace,
-  stepRows,
-} from './inference-inputs.ts'
+import { batchPrompts, type InferenceInputs, pipelinePlace, stepRows } from './inference-inputs.ts'
 
 /**
  * Checks decoder results within a tolerance, never bit for bit (floating point differs
@@ -35,7 +30,9 @@ import {
 /** The arithmetic a contributor's matmuls run in: f16 only on `shader-f16` with f16 weights. */
 export type DecoderCompute = 'float32' | 'float16'
 
-export type DecoderCheck = { ok: true; flops: number } | { ok: false; reason: string; flops: number }
+export type DecoderCheck =
+  | { ok: true; flops: number }
+  | { ok: false; reason: string; flops: number }
 
 /** The CPU reference of stage `s` (batch: the whole model), its weights decoded once per job. */
 function referenceOf(inputs: InferenceInputs, s: number): DecoderReference {
@@ -84,7 +81,14 @@ function runStage(
   }
   const x = alignedViewAs('float32', input)
   const rows = x.length / config.hiddenSize
-  return decoderRunLayers(model, fromLayer, toLayer, Float64Array.from(x), positions(start, rows), kv)
+  return decoderRunLayers(
+    model,
+    fromLayer,
+    toLayer,
+    Float64Array.from(x),
+    positions(start, rows),
+    kv,
+  )
 }
 
 const topOf = (ids: Uint8Array, logits: Uint8Array): TopLogitsResult => ({
@@ -150,13 +154,26 @@ export function checkDecoderResult(
         const ran = (ids[at] as number) >= 0
         if (ended || length + input.length > config.maxPositions) {
           if (token !== -1 || ran)
-            return { ok: false, reason: `prompt ${p}: position ${t} after the sequence ended`, flops }
+            return {
+              ok: false,
+              reason: `prompt ${p}: position ${t} after the sequence ended`,
+              flops,
+            }
           ended = true
           continue
         }
         if (!ran)
-          return { ok: false, reason: `prompt ${p}: generation stopped early at position ${t}`, flops }
-        const hidden = runStage(model, kv, new Uint8Array(input.buffer, input.byteOffset, input.byteLength), length)
+          return {
+            ok: false,
+            reason: `prompt ${p}: generation stopped early at position ${t}`,
+            flops,
+          }
+        const hidden = runStage(
+          model,
+          kv,
+          new Uint8Array(input.buffer, input.byteOffset, input.byteLength),
+          length,
+        )
         length += input.length
         flops += 2 * inputs.weights.parameters * input.length
         const row = hidden.subarray(hidden.length - config.hiddenSize)
@@ -168,12 +185,20 @@ export function checkDecoderResult(
         const choice = choose(theirs)
         if (inputs.stop.has(choice)) {
           if (token !== -1)
-            return { ok: false, reason: `prompt ${p}, token ${t}: the draw is stop token ${choice}, not ${token}`, flops }
+            return {
+              ok: false,
+              reason: `prompt ${p}, token ${t}: the draw is stop token ${choice}, not ${token}`,
+              flops,
+            }
           ended = true
           continue
         }
         if (choice !== token)
-          return { ok: false, reason: `prompt ${p}, token ${t}: the draw is ${choice}, not ${token}`, flops }
+          return {
+            ok: false,
+            reason: `prompt ${p}, token ${t}: the draw is ${choice}, not ${token}`,
+            flops,
+          }
         input = Int32Array.of(token)
       }
     }
@@ -184,7 +209,8 @@ export function checkDecoderResult(
   const stage = inputs.stages[place.stage]!
   const model = referenceOf(inputs, place.stage)
   const input = seq.pending[place.stage]
-  if (input == null) return { ok: false, reason: `task ${index} is not its sequence's current step`, flops: 0 }
+  if (input == null)
+    return { ok: false, reason: `task ${index} is not its sequence's current step`, flops: 0 }
   const { start, rows } = stepRows(seq.prompt, place.step)
   const kv = createDecoderKvCache(config, stage.fromLayer, stage.toLayer)
   for (const chunk of seq.history[place.stage]!) runStage(model, kv, chunk, kv.lengths[0] as number)
@@ -205,9 +231,18 @@ export function checkDecoderResult(
           flops,
         }
   }
-  const reference = topLogitsOf(decoderHead(model, hidden.subarray((rows - 1) * config.hiddenSize)), k)
-  const compared = compareTopLogits(topOf(outputs[0]!.bytes, outputs[1]!.bytes), reference, tolerance)
-  return compared.ok ? { ok: true, flops } : { ok: false, reason: `top logits: ${compared.problem}`, flops }
+  const reference = topLogitsOf(
+    decoderHead(model, hidden.subarray((rows - 1) * config.hiddenSize)),
+    k,
+  )
+  const compared = compareTopLogits(
+    topOf(outputs[0]!.bytes, outputs[1]!.bytes),
+    reference,
+    tolerance,
+  )
+  return compared.ok
+    ? { ok: true, flops }
+    : { ok: false, reason: `top logits: ${compared.problem}`, flops }
 }
 
 /** Whether two contributors' results of task `index` are the same answer within tolerance. */
@@ -251,6 +286,9 @@ export function decoderResultsAgree(
       config.hiddenSize,
       tolerance,
     ).ok
-  return compareTopLogits(topOf(x[0]!.bytes, x[1]!.bytes), topOf(y[0]!.bytes, y[1]!.bytes), tolerance)
-    .ok
+  return compareTopLogits(
+    topOf(x[0]!.bytes, x[1]!.bytes),
+    topOf(y[0]!.bytes, y[1]!.bytes),
+    tolerance,
+  ).ok
 }

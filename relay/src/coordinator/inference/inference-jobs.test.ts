@@ -7,11 +7,7 @@ import {
   LeaseSchema,
   type SamplingSpec,
 } from '@tabswarm/protocol'
-import {
-  createDecoderReference,
-  generateReference,
-  promptSampling,
-} from '@tabswarm/worker-kernels'
+import { createDecoderReference, generateReference, promptSampling } from '@tabswarm/worker-kernels'
 import { createTestModel, type TestModel } from '@tabswarm/worker-kernels/test-model'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../../blobs/blob-store.ts'
@@ -20,10 +16,7 @@ import { leaseMessage } from '../../swarm/lease-message.ts'
 import type { Coordinator } from '../coordinator.ts'
 import type { JobEvent } from '../coordinator-api.ts'
 import { dirs, make, removeDirs } from '../testing/coordinator-fixture.ts'
-import {
-  createDecoderContributor,
-  type DecoderContributor,
-} from './testing/decoder-contributor.ts'
+import { createDecoderContributor, type DecoderContributor } from './testing/decoder-contributor.ts'
 
 afterEach(removeDirs)
 
@@ -135,6 +128,32 @@ describe('inference jobs', () => {
     c.close()
   })
 
+  it('a sequence that stops early closes its remaining tasks, unpaid, and the job completes', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, stageHoldMs: 0 })
+    const peers = await Promise.all([0, 1].map(() => createDecoderContributor(c)))
+    const greedy = expected(0, 5)
+    const stop = [greedy[2]!]
+    const job = await c.submit(
+      inferenceSpec(blobs, { mode: 'pipeline', stages: 2, prompts: [prompts[0]!], stop }),
+      { account: 'r' },
+    )
+    const running = await c.jobDetail(job.id)
+    expect(running.tasks).toMatchObject({ total: 10, queued: 1, blocked: 9 })
+    expect(running.job.waiting?.message).toMatch(/9 more tasks wait for the step before them/)
+    const done = await drive(c, job.id, peers)
+    expect(done.status).toBe('completed')
+    const want = [...generateReference(reference, prompts[0]!, { maxTokens: 5, stop })]
+    expect(want.length).toBeLessThan(5)
+    const output = await c.inferenceOutput(job.id)
+    expect(output.sequences[0]).toEqual({ index: 0, tokens: want, finish: 'stop' })
+    const ran = 2 * (want.length + 1)
+    expect(done.tasks).toMatchObject({ total: 10, accepted: ran, closed: 10 - ran })
+    expect((await c.jobDetail(job.id)).tasks).toMatchObject({ accepted: ran, closed: 10 - ran })
+    // The closed tasks' share of the escrow comes back.
+    expect(BigInt(done.credits.refunded)).toBeGreaterThan(0n)
+  })
+
   it('pipeline mode: seeded top-k sampling gives the reference sampler tokens', async () => {
     const blobs = createMemoryBlobStore()
     const c = make({ blobs, stageHoldMs: 0 })
@@ -187,7 +206,12 @@ describe('inference jobs', () => {
     const saboteur = await createDecoderContributor(c, 'noise')
     const honest = await createDecoderContributor(c)
     const job = await c.submit(
-      inferenceSpec(blobs, { mode: 'pipeline', stages: 2, prompts: [prompts[1]!], maxNewTokens: 3 }),
+      inferenceSpec(blobs, {
+        mode: 'pipeline',
+        stages: 2,
+        prompts: [prompts[1]!],
+        maxNewTokens: 3,
+      }),
       { account: 'r' },
     )
     const bad = await saboteur.step()
@@ -199,7 +223,9 @@ describe('inference jobs', () => {
     expect((await c.account(`peer:${saboteur.peerId}`)).earned).toBe(0n)
     expect((await c.account(`peer:${honest.peerId}`)).earned).toBeGreaterThan(0n)
     const output = await c.inferenceOutput(job.id)
-    expect(output.sequences[0]?.tokens).toEqual([...generateReference(reference, prompts[1]!, { maxTokens: 3 })])
+    expect(output.sequences[0]?.tokens).toEqual([
+      ...generateReference(reference, prompts[1]!, { maxTokens: 3 }),
+    ])
   })
 
   it('replicas compared within tolerance: a noisy replica is outvoted by the relay recomputation', async () => {
@@ -266,9 +292,12 @@ describe('inference jobs', () => {
     const bf16 = withDtype(f16.safetensors, 'model.layers.1.mlp.up_proj.weight', 'BF16')
     const spec = inferenceSpec(blobs, { mode: 'batch' }) as InferenceJobSpec
     await expect(
-      c.submit({ ...spec, model: { ...spec.model, files: [{ blob: blobs.put(bf16).hash }] } }, {
-        account: 'r',
-      }),
+      c.submit(
+        { ...spec, model: { ...spec.model, files: [{ blob: blobs.put(bf16).hash }] } },
+        {
+          account: 'r',
+        },
+      ),
     ).rejects.toThrow(/model.layers.1.mlp.up_proj.weight is BF16.*convert the model to f16/)
     const smaller = createTestModel({ family: 'llama', layers: 3, maxPositions: 32 })
     await expect(

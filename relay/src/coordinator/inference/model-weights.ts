@@ -2,8 +2,8 @@ import {
   checkDecoderTensors,
   type DecoderConfig,
   decoderTensorNames,
-  type ModelRef,
   ModelFormatError,
+  type ModelRef,
   parseSafetensorsHeader,
   SAFETENSORS_PREFIX_BYTES,
   safetensorsHeaderLength,
@@ -123,8 +123,7 @@ export function readModelWeights(model: ModelRef, blobs: BlobStore): ModelWeight
 /** Parameters of a model of `config`, from its architecture alone (no blob read). */
 export function modelParameters(config: DecoderConfig): number {
   let parameters = 0
-  for (const spec of decoderTensorNames(config))
-    parameters += spec.shape.reduce((a, b) => a * b, 1)
+  for (const spec of decoderTensorNames(config)) parameters += spec.shape.reduce((a, b) => a * b, 1)
   return parameters
 }
 

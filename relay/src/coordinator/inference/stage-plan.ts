@@ -112,7 +112,9 @@ export function stagesForMemory(
     last = splitStages(weights, count)
     if (last.every((stage) => stageBytes(config, stage, rows) <= memoryBytes)) return last
   }
-  const worst = last.reduce((a, b) => (stageBytes(config, a, rows) >= stageBytes(config, b, rows) ? a : b))
+  const worst = last.reduce((a, b) =>
+    stageBytes(config, a, rows) >= stageBytes(config, b, rows) ? a : b,
+  )
   throw new CoordinatorError(
     'INVALID_JOB',
     `the model does not fit the contributors' memory (${memoryBytes} bytes) even split into ${last.length} stages: layers ${worst.fromLayer}…${worst.toLayer - 1} need ${stageBytes(config, worst, rows)} bytes`,

@@ -1,6 +1,6 @@
-import { inferenceTaskFlops } from '../inference/inference-inputs.ts'
 import { elementCount } from '@tabswarm/protocol'
 import type { CoordinatorStore } from '../../store/coordinator-store.ts'
+import { inferenceTaskFlops } from '../inference/inference-inputs.ts'
 import type { JobRuntime } from './job-runtime.ts'
 
 /** One hour in ms: compute is counted per UTC hour. */

@@ -1,5 +1,3 @@
-import { inferenceTaskCount } from '../inference/inference-inputs.ts'
-import { modelParameters } from '../inference/model-weights.ts'
 import {
   elementCount,
   type JobSpec,
@@ -11,6 +9,8 @@ import {
   tensorByteLength,
 } from '@tabswarm/protocol'
 import { CoordinatorError } from '../coordinator-error.ts'
+import { inferenceTaskCount } from '../inference/inference-inputs.ts'
+import { modelParameters } from '../inference/model-weights.ts'
 import { newcomerQuorum } from '../verification/credibility.ts'
 import { autoTileEdge } from './matmul-tiling.ts'
 

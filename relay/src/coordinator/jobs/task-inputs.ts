@@ -1,6 +1,6 @@
 import { type InputRef, tensorByteLength } from '@tabswarm/protocol'
-import { inferenceInputRefs } from '../inference/inference-lease.ts'
 import type { InferenceInputs } from '../inference/inference-inputs.ts'
+import { inferenceInputRefs } from '../inference/inference-lease.ts'
 import type { JobParts } from './job-parts.ts'
 import { bColumnBand, type CustomInputs, type MatmulInputs } from './job-runtime.ts'
 import { rowBand } from './matmul-tiling.ts'

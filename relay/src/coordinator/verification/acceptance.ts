@@ -444,7 +444,14 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         const c = contributors.get(w.peerId)
         if (c != null) contributors.credit(c)
       }
-      const { method, ...outcome } = acceptGroup(job, task, winners, losers, 'spot-check', answering)
+      const { method, ...outcome } = acceptGroup(
+        job,
+        task,
+        winners,
+        losers,
+        'spot-check',
+        answering,
+      )
       count(outcome.outcome, method)
       return outcome
     }

@@ -2,14 +2,14 @@ import type { OutputSpec, VerificationPolicy } from '@tabswarm/protocol'
 import { alignedViewAs, tensorByteLength } from '@tabswarm/protocol'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
 import type { ResultTensor } from '../coordinator-api.ts'
+import type { InferenceInputs } from '../inference/inference-inputs.ts'
+import { inferenceOutputs } from '../inference/inference-lease.ts'
 import {
   type CustomInputs,
   type MatmulInputs,
   type Replica,
   tileOperands,
 } from '../jobs/job-runtime.ts'
-import { inferenceOutputs } from '../inference/inference-lease.ts'
-import type { InferenceInputs } from '../inference/inference-inputs.ts'
 import { groupCredibility } from './credibility.ts'
 import { replicasAgree } from './replica-comparator.ts'
 import type { TileVerifier } from './tile-verifier.ts'

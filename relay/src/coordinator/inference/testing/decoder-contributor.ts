@@ -111,7 +111,8 @@ export async function createDecoderContributor(
         topLogits: program.topLogits,
         firstPrompt: program.firstPrompt,
       })
-      if (contributor.misbehave === 'noise') for (let i = 0; i < out.logits.length; i++) out.logits[i]! += 0.5
+      if (contributor.misbehave === 'noise')
+        for (let i = 0; i < out.logits.length; i++) out.logits[i]! += 0.5
       return [
         tensor(out.tokens, 'int32', grant.outputs[0]!.shape),
         tensor(out.ids, 'int32', grant.outputs[1]!.shape),
@@ -140,12 +141,14 @@ export async function createDecoderContributor(
     const ref = input(grant, first ? 'tokens' : 'x')!
     const hidden = await stage.forward(feed(read(ref.sha256)), cache)
     if (program.toLayer < program.config.layers) {
-      if (contributor.misbehave === 'noise') for (let i = 0; i < hidden.length; i++) hidden[i]! += 0.05
+      if (contributor.misbehave === 'noise')
+        for (let i = 0; i < hidden.length; i++) hidden[i]! += 0.05
       return [tensor(hidden, 'float32', grant.outputs[0]!.shape)]
     }
     const last = hidden.subarray(hidden.length - program.config.hiddenSize)
     const top = await stage.topLogits(last, program.topLogits)
-    if (contributor.misbehave === 'noise') for (let i = 0; i < top.logits.length; i++) top.logits[i]! += 0.5
+    if (contributor.misbehave === 'noise')
+      for (let i = 0; i < top.logits.length; i++) top.logits[i]! += 0.5
     return [
       tensor(top.ids, 'int32', grant.outputs[0]!.shape),
       tensor(top.logits, 'float32', grant.outputs[1]!.shape),
