@@ -19,6 +19,7 @@ import { createProviderIndex, type ProviderIndexOptions } from './contributors/p
 import type {
   CoordinatorApi,
   CoordinatorStats,
+  JobEvent,
   LeaseGrant,
   WorkGateway,
 } from './coordinator-api.ts'
@@ -571,6 +572,36 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   }
 
   /**
+   * A new listener of an inference job hears the tokens told so far, one `tokens` event per
+   * sequence from position 0, after the events already on their way (so a client that
+   * subscribes after submit misses none): an event may overlap one it also hears live, and
+   * its `from` places it.
+   */
+  function tellTokensSoFar(job: JobRuntime, listener: (event: JobEvent) => void): void {
+    const inputs = job.inputs as InferenceInputs
+    const events: JobEvent[] = []
+    for (const seq of inputs.sequences) {
+      if (seq.told === 0 && seq.finish == null) continue
+      const finish = seq.told === seq.tokens.length ? seq.finish : undefined
+      events.push({
+        type: 'tokens',
+        job: jobView(job.row, job),
+        tokens: {
+          type: 'tokens',
+          sequence: seq.index,
+          from: 0,
+          tokens: seq.tokens.slice(0, seq.told),
+          ...(finish != null ? { finish } : {}),
+        },
+      })
+    }
+    if (events.length === 0) return
+    void job.outbox.then(() => {
+      if (job.listeners.has(listener)) for (const event of events) listener(event)
+    })
+  }
+
+  /**
    * A resumed (or finished, for its output) inference job's accepted results replayed in
    * acceptance order: the sequences, tokens and closed tasks are as they were.
    */
@@ -748,6 +779,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const first = job.listeners.size === 0
       job.listeners.add(listener)
       if (jobs.has(id)) watch.subscribed(job, first)
+      if (job.inputs.kind === 'inference') tellTokensSoFar(job, listener)
       return () => job.listeners.delete(listener)
     },
 

@@ -12,9 +12,11 @@ import {
   decoderRunLayers,
   decoderTolerance,
   fromFloat16,
+  kvCacheLength,
   promptSampling,
   type TopLogitsResult,
   topLogitsOf,
+  truncateKvCache,
 } from '@tabswarm/worker-kernels'
 import type { ResultTensor } from '../coordinator-api.ts'
 import { batchPrompts, type InferenceInputs, pipelinePlace, stepRows } from './inference-inputs.ts'
@@ -212,10 +214,23 @@ export function checkDecoderResult(
   if (input == null)
     return { ok: false, reason: `task ${index} is not its sequence's current step`, flops: 0 }
   const { start, rows } = stepRows(seq.prompt, place.step)
-  const kv = createDecoderKvCache(config, stage.fromLayer, stage.toLayer)
-  for (const chunk of seq.history[place.stage]!) runStage(model, kv, chunk, kv.lengths[0] as number)
+  // The relay's own KV cache of the sequence at this stage, kept from its last check: it
+  // holds the reference's keys and values of the accepted inputs, whoever computed them.
+  // Rebuilt from the accepted prefix when it lags (no check since), cut back when it is
+  // ahead (this step was checked before, and rejected).
+  const key = `${place.sequence}/${place.stage}`
+  let kv = inputs.relayCaches.get(key)
+  let replayed = 0
+  const held = kv == null ? -1 : kvCacheLength(kv, stage.fromLayer)
+  if (kv == null || held < start) {
+    kv = createDecoderKvCache(config, stage.fromLayer, stage.toLayer)
+    for (const chunk of seq.history[place.stage]!)
+      runStage(model, kv, chunk, kvCacheLength(kv, stage.fromLayer))
+    replayed = start
+    inputs.relayCaches.set(key, kv)
+  } else if (held > start) truncateKvCache(kv, start)
   const hidden = runStage(model, kv, input.bytes, start)
-  const flops = 2 * stage.parameters * (start + rows)
+  const flops = 2 * stage.parameters * (replayed + rows)
   if (stage.toLayer < config.layers) {
     const compared = compareActivations(
       alignedViewAs('float32', outputs[0]!.bytes),

@@ -9,6 +9,7 @@ import {
 } from '@tabswarm/protocol'
 import {
   createTopLogitsSampler,
+  type DecoderKvCache,
   type DecoderReference,
   promptSampling,
   type TopLogitsResult,
@@ -78,6 +79,11 @@ export interface InferenceInputs {
   closed: Set<number>
   /** The CPU references a verifier binds, per stage, on first need. */
   references: Map<number, DecoderReference>
+  /**
+   * The verifier's KV caches by `sequence/stage`, kept between its checks of a sequence so
+   * that each check runs only the new positions; dropped when the sequence ends.
+   */
+  relayCaches: Map<string, DecoderKvCache>
 }
 
 /** Logits per position a task returns: `DEFAULT_TOP_LOGITS`, or the sampling's `topK` if larger. */
@@ -172,6 +178,7 @@ export function createInferenceInputs(
     weightHashes: new Map(),
     closed: new Set(),
     references: new Map(),
+    relayCaches: new Map(),
   }
 }
 
@@ -269,6 +276,7 @@ export function advanceInference(
     seq.pending[0] = { bytes: int32Bytes([token]) }
     return { ready: [pipelineIndex(inputs, seq.index, seq.step, 0)], closed: [], sequences: [seq] }
   }
+  for (let s = 0; s < stages; s++) inputs.relayCaches.delete(`${seq.index}/${s}`)
   const closed: number[] = []
   for (let step = place.step + 1; step < spec.maxNewTokens; step++)
     for (let stage = 0; stage < stages; stage++)

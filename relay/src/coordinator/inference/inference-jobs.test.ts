@@ -322,6 +322,14 @@ describe('inference jobs', () => {
     const second = make({ blobs, store: createSqliteStore({ path }), stageHoldMs: 0 })
     const again = await createDecoderContributor(second)
     expect((await second.getJob(job.id)).tasks.accepted).toBe(5)
+    // A listener that comes late hears the tokens chosen so far, from position 0.
+    const heard: JobEvent[] = []
+    second.subscribe(job.id, (e) => heard.push(e))
+    await second.durable()
+    await new Promise((r) => setTimeout(r, 0))
+    expect(heard.flatMap((e) => (e.type === 'tokens' ? [e.tokens] : []))).toEqual([
+      { type: 'tokens', sequence: 0, from: 0, tokens: expected(0, 5).slice(0, 2) },
+    ])
     expect((await drive(second, job.id, [again])).status).toBe('completed')
     expect(again.replays).toBeGreaterThan(0)
     expect((await second.inferenceOutput(job.id)).sequences[0]?.tokens).toEqual(expected(0, 5))

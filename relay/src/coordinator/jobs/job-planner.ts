@@ -107,8 +107,12 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
     throw new CoordinatorError('INVALID_JOB', message)
   }
 
+  // Never for inference: a pipeline step's inputs exist only while it is its sequence's
+  // current one, and its answer is checked within tolerance, not against a known one.
   const canaryRate = (spec: JobSpec) =>
-    spec.verification?.canaries ?? (spec.kernel === 'custom' ? 0.02 : 0)
+    spec.kernel === 'inference'
+      ? 0
+      : (spec.verification?.canaries ?? (spec.kernel === 'custom' ? 0.02 : 0))
 
   /**
    * Results paid per task decided by a vote, where every agreeing replica is paid: the
