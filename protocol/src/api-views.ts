@@ -90,6 +90,10 @@ export const JobViewSchema = z.looseObject({
       accepted: z.number().int(),
       leased: z.number().int(),
       rejectedResults: z.number().int(),
+      closed: z.number().int().optional().meta({
+        description:
+          'Inference: tasks of sequences that ended early (stop token, maxNewTokens, context), never run nor paid; the job completes when accepted + closed = total',
+      }),
     })
     .meta({
       description:

@@ -21,6 +21,16 @@ export const TaskStatesSchema = z.object({
   awaitingConfirmation: count(),
   /** Accepted and published. */
   accepted: count(),
+  /**
+   * Inference pipelines: tasks that wait for the step before them to be accepted (the next
+   * stage, the next token) before they can be queued. Absent for other jobs.
+   */
+  blocked: count().optional(),
+  /**
+   * Inference: tasks of sequences that ended early (a stop token, the context), closed
+   * without running and unpaid. Absent when none.
+   */
+  closed: count().optional(),
 })
 /** A job's tasks by state; the states partition `total`. */
 export type TaskStates = z.infer<typeof TaskStatesSchema>

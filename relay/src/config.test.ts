@@ -95,6 +95,27 @@ describe('peer inputs', () => {
   })
 })
 
+describe('inference settings', () => {
+  it('default to a 5% spot check and 1 GiB per contributor, and are read from the environment', () => {
+    expect(configFromEnv({})).toMatchObject({
+      inferenceSpotCheckRate: 0.05,
+      inferenceMemoryBytes: 1024 ** 3,
+    })
+    expect(
+      configFromEnv({
+        TABSWARM_INFERENCE_SPOT_CHECK: '1',
+        TABSWARM_INFERENCE_MEMORY_BYTES: String(256 * 1024 ** 2),
+      }),
+    ).toMatchObject({ inferenceSpotCheckRate: 1, inferenceMemoryBytes: 256 * 1024 ** 2 })
+    expect(() => configFromEnv({ TABSWARM_INFERENCE_SPOT_CHECK: '1.5' })).toThrow(
+      'TABSWARM_INFERENCE_SPOT_CHECK must be a fraction from 0 to 1, got "1.5"',
+    )
+    expect(() => configFromEnv({ TABSWARM_INFERENCE_MEMORY_BYTES: '1000' })).toThrow(
+      /TABSWARM_INFERENCE_MEMORY_BYTES must be an integer from 16777216 to 1099511627776 bytes/,
+    )
+  })
+})
+
 describe('upload limits', () => {
   it('default to 4 uploads per account, 16 in all, a 10-minute deadline and a 30 s idle cut', () => {
     expect(configFromEnv({}).api).toMatchObject({

@@ -95,6 +95,20 @@ export interface TabswarmConfig {
    */
   peerInputs: boolean
   /**
+   * Fraction of inference results (pipeline stages, batches) the relay recomputes on its
+   * CPU reference when a job's policy names no `spotCheck`, 0 to 1, from
+   * `TABSWARM_INFERENCE_SPOT_CHECK`. The others are replicated among newcomers and taken on
+   * credibility from trusted contributors.
+   * @default 0.05
+   */
+  inferenceSpotCheckRate: number
+  /**
+   * Memory assumed of a contributor that states no memory cap, when a pipeline without
+   * `stages` is split to fit, from `TABSWARM_INFERENCE_MEMORY_BYTES`: 16 MiB to 1 TiB.
+   * @default 1_073_741_824 (1 GiB)
+   */
+  inferenceMemoryBytes: number
+  /**
    * Credits granted to an account the first time it submits a job (0: none). Unset: see
    * `welcomeCreditsFor` (on for an open loopback relay, off for a keyed or wallet one).
    */
@@ -135,6 +149,8 @@ export const defaultConfig: TabswarmConfig = {
   workReadIdleTimeoutMs: 5_000,
   maxInflightBytesPerPeer: MAX_MESSAGE_BYTES,
   peerInputs: true,
+  inferenceSpotCheckRate: 0.05,
+  inferenceMemoryBytes: 1024 ** 3,
   siteShareBps: 1_000,
   api: defaultApiConfig,
   settlement: defaultSettlementConfig,
@@ -282,6 +298,21 @@ export function configFromEnv(
     )
   if (env.TABSWARM_PEER_INPUTS)
     config.peerInputs = onOff('TABSWARM_PEER_INPUTS', env.TABSWARM_PEER_INPUTS)
+  if (env.TABSWARM_INFERENCE_SPOT_CHECK) {
+    const raw = env.TABSWARM_INFERENCE_SPOT_CHECK.trim()
+    const rate = Number(raw)
+    if (raw === '' || !(rate >= 0 && rate <= 1))
+      throw new Error(
+        `TABSWARM_INFERENCE_SPOT_CHECK must be a fraction from 0 to 1, got "${env.TABSWARM_INFERENCE_SPOT_CHECK}"`,
+      )
+    config.inferenceSpotCheckRate = rate
+  }
+  if (env.TABSWARM_INFERENCE_MEMORY_BYTES)
+    config.inferenceMemoryBytes = integerSetting(
+      'TABSWARM_INFERENCE_MEMORY_BYTES',
+      env.TABSWARM_INFERENCE_MEMORY_BYTES,
+      { min: 16 * 1024 ** 2, max: 1024 ** 4, unit: 'bytes' },
+    )
   config.api = apiConfigFromEnv(env)
   config.settlement = settlementConfigFromEnv(env)
   if (options.check !== false) checkConfig(config)

@@ -97,6 +97,8 @@ export async function startTabswarm(
     siteShareBps: config.siteShareBps,
     ...(config.tileSize > 0 ? { tileSize: config.tileSize } : {}),
     peerInputs: config.peerInputs,
+    inferenceSpotCheckRate: config.inferenceSpotCheckRate,
+    inferenceMemoryBytes: config.inferenceMemoryBytes,
   })
   // Before anything listens: a chain that does not answer, or a distributor that is not the
   // expected contract, stops the start. Embedded: the local chain starts, the contracts are

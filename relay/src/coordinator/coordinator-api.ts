@@ -2,6 +2,9 @@ import type {
   AccountCredits,
   Capabilities,
   CustomProgram,
+  DecoderGenerateProgram,
+  DecoderStageProgram,
+  InferenceOutput,
   InputRef,
   JobDetail,
   JobList,
@@ -13,10 +16,12 @@ import type {
   ResultsPage,
   TaskResultRecord,
   TensorDtype,
+  TokensEvent,
   Verdict,
   VerificationMethod,
 } from '@tabswarm/protocol'
 import type { CoordinatorError } from './coordinator-error.ts'
+import type { ResultProof } from './inference/result-signature-check.ts'
 import type { NetworkFigures } from './network-figures.ts'
 
 /**
@@ -45,6 +50,8 @@ export type JobEvent =
   | { type: 'completed'; job: JobView }
   | { type: 'failed'; job: JobView }
   | { type: 'cancelled'; job: JobView }
+  /** An inference job's sequence got accepted tokens (SSE `event: tokens`, data: the `TokensEvent`). */
+  | { type: 'tokens'; job: JobView; tokens: TokensEvent }
 
 export interface JobQuery {
   owner?: string
@@ -137,6 +144,8 @@ export interface CoordinatorApi {
   subscribe(id: string, listener: (event: JobEvent) => void): () => void
   /** The assembled float32 C of a completed matmul job, row-major m×n. */
   jobOutput(id: string): Promise<Float32Array>
+  /** The generated sequences of a completed inference job, in prompt order. */
+  inferenceOutput(id: string): Promise<InferenceOutput>
   /** The account's figures, exact (the HTTP API writes them as decimal strings, `accountView`). */
   account(account: string): Promise<AccountCredits>
   /** Adds credits to an account from the operator's treasury (top-ups, faucets). */
@@ -181,7 +190,11 @@ export interface ContributorHello {
  * m×n, float32), or a researcher's WGSL program with its source (the work service moves
  * the source into the lease's payload).
  */
-export type GrantProgram = ({ kind: 'matmul' } & MatmulArgs) | ({ kind: 'wgsl' } & CustomProgram)
+export type GrantProgram =
+  | ({ kind: 'matmul' } & MatmulArgs)
+  | ({ kind: 'wgsl' } & CustomProgram)
+  | DecoderStageProgram
+  | DecoderGenerateProgram
 
 /**
  * A unit of work handed to one contributor under a lease, one shape for every kernel: the
@@ -283,7 +296,19 @@ export interface WorkGateway {
    * recomputed). Idempotent per lease: a repeat of an accepted result is `accepted` again
    * and pays nothing twice.
    */
-  submitResult(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
+  submitResult(
+    peerId: string,
+    leaseId: string,
+    outputs: ResultTensor[],
+    /** The payload's hash and the sender's signature of it: required for decoder tasks. */
+    proof?: ResultProof,
+  ): ResultOutcome
+  /**
+   * How soon a peer with no work now should ask again: short for one that runs a stage of a
+   * running pipeline (its next step is due within a token's time), else undefined (the
+   * work service's idle default).
+   */
+  retryAfterMs(peerId: string): number | undefined
   /**
    * The bytes of an input a live lease names, by its sha-256: a part of a live job (a
    * matmul band) or an uploaded blob. What the relay's blob protocol serves; in-process

@@ -1,5 +1,11 @@
 import { createHmac, createSecretKey, randomBytes } from 'node:crypto'
-import type { JobSpec, JobStatus, JobView } from '@tabswarm/protocol'
+import type {
+  InferenceJobSpec,
+  InferenceOutput,
+  JobSpec,
+  JobStatus,
+  JobView,
+} from '@tabswarm/protocol'
 import { jobBudget, MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
@@ -13,11 +19,20 @@ import { createProviderIndex, type ProviderIndexOptions } from './contributors/p
 import type {
   CoordinatorApi,
   CoordinatorStats,
+  JobEvent,
   LeaseGrant,
   WorkGateway,
 } from './coordinator-api.ts'
 import { createCoordinatorCounters } from './coordinator-counters.ts'
 import { CoordinatorError } from './coordinator-error.ts'
+import type { DecoderCompute } from './inference/decoder-verifier.ts'
+import {
+  advanceInference,
+  createInferenceInputs,
+  type InferenceInputs,
+} from './inference/inference-inputs.ts'
+import { type ModelWeights, readModelWeights } from './inference/model-weights.ts'
+import { stagesForMemory } from './inference/stage-plan.ts'
 import { createJobBook } from './jobs/job-book.ts'
 import { jobDetail, THROUGHPUT_WINDOW_MS } from './jobs/job-detail.ts'
 import { createJobHistories } from './jobs/job-history.ts'
@@ -149,6 +164,30 @@ export interface CoordinatorOptions {
   watchIntervalMs?: number
   /** How often a running job's task states are sampled for its history, at first (see `job-history.ts`). @default 2_000 */
   historyIntervalMs?: number
+  /**
+   * Fraction of decoder results (pipeline stages, batches) recomputed on the relay's CPU
+   * reference when a job's policy names no `spotCheck`; the rest are replicated among
+   * newcomers and taken on credibility from trusted contributors. A job's
+   * `verification: { replication: 1, spotCheck: 1 }` recomputes every one.
+   * `TABSWARM_INFERENCE_SPOT_CHECK`. @default 0.05
+   */
+  inferenceSpotCheckRate?: number
+  /**
+   * Memory one contributor offers a pipeline stage when it states no `memoryCapBytes` (and
+   * when no capable contributor is online at submit): what a pipeline without `stages` is
+   * split to fit. `TABSWARM_INFERENCE_MEMORY_BYTES`. @default 1 GiB
+   */
+  inferenceMemoryBytes?: number
+  /**
+   * How long a pipeline step waits for the peer that holds its sequence's KV cache at that
+   * stage before another may take it (replaying the prefix). @default 1_500
+   */
+  stageHoldMs?: number
+  /**
+   * `retryAfterMs` of a `no-work` answer to a peer that holds a stage of a running pipeline:
+   * its next step is due within a token's time. @default 20
+   */
+  pipelineRetryMs?: number
 }
 
 /** In-memory matrices for `submitMatmul` (tests, benchmarks); the API submits a `JobSpec`. */
@@ -221,6 +260,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const maxLeasesPerPeer = options.maxLeasesPerPeer ?? 8
   const parts = options.parts ?? createJobParts()
   const peerInputs = options.peerInputs ?? true
+  const inferenceSpotCheckRate = options.inferenceSpotCheckRate ?? 0.05
+  const inferenceMemoryBytes = options.inferenceMemoryBytes ?? 1024 ** 3
+  const pipelineRetryMs = options.pipelineRetryMs ?? 20
   const holders = createProviderIndex(options.providerIndex)
   const ledger = createLedger(store, { siteShareBps: options.siteShareBps ?? 0 })
   const verifier = createResultVerifier({
@@ -235,7 +277,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   })
 
   const leases = createLeaseTable({ clock, leaseMs })
-  const finishedOutputs = new Map<string, Float32Array>()
+  const finishedOutputs = new Map<string, Float32Array | InferenceOutput>()
   const counters = createCoordinatorCounters()
   // Task ids are keyed hashes, so a canary's fresh id looks like any task's. A KeyObject made
   // once: a raw key costs createHmac a fresh key import per task, five times the hash itself.
@@ -269,6 +311,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     holders,
     verdicts,
     histories,
+    replayInference,
   })
   const jobs = book.running
   const { activate, finish, dropLease, enforceDeadlines } = book
@@ -317,6 +360,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     creditsPerMegaflop,
     assumedFaultRate: faultRate,
     maxReplicas,
+    inferenceSpotCheckRate,
   })
 
   const plan = (spec: JobSpec) =>
@@ -336,6 +380,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     maxTaskSeconds,
     canaryRate: planner.canaryRate,
     canTest: answers.canTest,
+    ...(options.stageHoldMs != null ? { stageHoldMs: options.stageHoldMs } : {}),
   })
   const watch = createJobWatch({
     jobs,
@@ -445,13 +490,159 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     verdicts,
     faultRate,
     maxTaskFailures,
+    inference: {
+      random,
+      spotCheckRate: inferenceSpotCheckRate,
+      computeOf: computeOf,
+      advanced: advanceSequences,
+    },
   })
+
+  // ---- inference
+
+  /** The arithmetic a contributor runs a job's decoder in: f16 only with `shader-f16` and f16 weights. */
+  function computeOf(peerId: string, inputs: InferenceInputs): DecoderCompute {
+    const features = contributors.get(peerId)?.capabilities?.features ?? []
+    return inputs.weights.dtype === 'float16' && features.includes('shader-f16')
+      ? 'float16'
+      : 'float32'
+  }
+
+  /**
+   * A pipeline without `stages` is split into as few as fit the largest memory cap among
+   * the online contributors that run decoder stages (or `inferenceMemoryBytes`), and the
+   * count is written into the stored spec: the split is fixed for the job's life, restarts
+   * included.
+   */
+  function resolveStages(spec: InferenceJobSpec, weights: ModelWeights): InferenceJobSpec {
+    if (spec.mode !== 'pipeline' || spec.stages != null) return spec
+    let cap = 0
+    for (const c of contributors.values())
+      if (c.capabilities?.kernels.includes('decoder-stage') === true && !c.record.banned)
+        cap = Math.max(cap, c.capabilities.memoryCapBytes ?? inferenceMemoryBytes)
+    const longest = Math.max(...spec.prompts.map((p) => p.length))
+    const stages = stagesForMemory(weights, cap || inferenceMemoryBytes, longest).length
+    return { ...spec, stages }
+  }
+
+  /** An accepted inference task's effects: successors queued, tasks closed, tokens told. */
+  function advanceSequences(
+    job: JobRuntime,
+    task: TaskRuntime,
+    producer: string,
+    outputs: ReadonlyArray<{ bytes: Uint8Array }>,
+  ): void {
+    const inputs = job.inputs as InferenceInputs
+    const advance = advanceInference(
+      inputs,
+      task.index,
+      outputs.map((o) => o.bytes),
+      producer,
+      clock.now(),
+      (bytes) => parts.add(job.row.id, bytes),
+    )
+    for (const i of advance.ready) scheduler.requeueFirst(job, job.tasks[i]!)
+    if (advance.closed.length > 0) {
+      for (const i of advance.closed) {
+        const closed = job.tasks[i]!
+        closed.accepted = true
+        closed.queued = false
+      }
+      job.row.closedTasks = (job.row.closedTasks ?? 0) + advance.closed.length
+      const closedTasks = job.row.closedTasks
+      store.transaction(() => store.updateJob(job.row.id, { closedTasks }))
+    }
+    for (const seq of advance.sequences) {
+      const from = seq.told
+      const tokens = seq.tokens.slice(from)
+      seq.told = seq.tokens.length
+      const finish = seq.finish
+      publication.publish(job, () => ({
+        type: 'tokens',
+        job: jobView(job.row, job),
+        tokens: {
+          type: 'tokens',
+          sequence: seq.index,
+          from,
+          tokens,
+          ...(finish != null ? { finish } : {}),
+        },
+      }))
+    }
+  }
+
+  /**
+   * A new listener of an inference job hears the tokens told so far, one `tokens` event per
+   * sequence from position 0, after the events already on their way (so a client that
+   * subscribes after submit misses none): an event may overlap one it also hears live, and
+   * its `from` places it.
+   */
+  function tellTokensSoFar(job: JobRuntime, listener: (event: JobEvent) => void): void {
+    const inputs = job.inputs as InferenceInputs
+    const events: JobEvent[] = []
+    for (const seq of inputs.sequences) {
+      if (seq.told === 0 && seq.finish == null) continue
+      const finish = seq.told === seq.tokens.length ? seq.finish : undefined
+      events.push({
+        type: 'tokens',
+        job: jobView(job.row, job),
+        tokens: {
+          type: 'tokens',
+          sequence: seq.index,
+          from: 0,
+          tokens: seq.tokens.slice(0, seq.told),
+          ...(finish != null ? { finish } : {}),
+        },
+      })
+    }
+    if (events.length === 0) return
+    void job.outbox.then(() => {
+      if (job.listeners.has(listener)) for (const event of events) listener(event)
+    })
+  }
+
+  /**
+   * A resumed (or finished, for its output) inference job's accepted results replayed in
+   * acceptance order: the sequences, tokens and closed tasks are as they were.
+   */
+  function replayInference(row: StoredJob, inputs: InferenceInputs): void {
+    const now = clock.now()
+    for (const result of store.results(row.id, 0, Number.MAX_SAFE_INTEGER)) {
+      const bytes = result.outputs.map((ref) => {
+        const b = blobs.get(ref.blob)
+        if (b == null)
+          throw new CoordinatorError(
+            'BLOB_NOT_FOUND',
+            `the accepted output ${ref.blob.slice(0, 12)}… of task ${result.index} is gone`,
+          )
+        return b
+      })
+      advanceInference(inputs, result.index, bytes, undefined, now, (b) => parts.add(row.id, b))
+    }
+    for (const seq of inputs.sequences) seq.told = seq.tokens.length
+  }
+
+  /** A finished inference job's sequences, replayed from its accepted results. */
+  function inferenceOutputOf(row: StoredJob): InferenceOutput {
+    const inputs = loadInputs(row, blobs) as InferenceInputs
+    replayInference(row, inputs)
+    parts.dropJob(row.id)
+    return {
+      sequences: inputs.sequences.map((seq) => ({
+        index: seq.index,
+        tokens: seq.tokens,
+        ...(seq.finish != null ? { finish: seq.finish } : {}),
+      })),
+    }
+  }
 
   // ---- the facade
 
   const coordinator: Coordinator = {
     async quote(spec) {
-      const parsed = planner.parse(spec)
+      let parsed = planner.parse(spec)
+      if (parsed.kernel === 'inference')
+        parsed = resolveStages(parsed, readModelWeights(parsed.model, blobs))
       const p = plan(parsed)
       return { flops: p.flops, tasks: p.tasks, credits: p.credits.toString() }
     },
@@ -588,6 +779,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       const first = job.listeners.size === 0
       job.listeners.add(listener)
       if (jobs.has(id)) watch.subscribed(job, first)
+      if (job.inputs.kind === 'inference') tellTokensSoFar(job, listener)
       return () => job.listeners.delete(listener)
     },
 
@@ -599,8 +791,30 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       if (status !== 'completed')
         throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${status}, not completed`)
       const cached = finishedOutputs.get(id)
-      if (cached != null) return cached
+      if (cached instanceof Float32Array) return cached
+      if (row.kernel !== 'matmul')
+        throw new CoordinatorError(
+          'INVALID_JOB',
+          `job ${id} is a ${row.kernel} job: its output is not one matrix`,
+        )
       const out = assembleMatmulOutput(row, store.results(id, 0, Number.MAX_SAFE_INTEGER), blobs)
+      finishedOutputs.set(id, out)
+      if (finishedOutputs.size > 4) finishedOutputs.delete(finishedOutputs.keys().next().value!)
+      return out
+    },
+
+    async inferenceOutput(id) {
+      requireRow(id)
+      await settled(id)
+      const row = requireRow(id)
+      const status = publicView(row).status
+      if (row.kernel !== 'inference')
+        throw new CoordinatorError('INVALID_JOB', `job ${id} is a ${row.kernel} job, not inference`)
+      if (status !== 'completed')
+        throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${status}, not completed`)
+      const cached = finishedOutputs.get(id)
+      if (cached != null && !(cached instanceof Float32Array)) return cached
+      const out = inferenceOutputOf(row)
       finishedOutputs.set(id, out)
       if (finishedOutputs.size > 4) finishedOutputs.delete(finishedOutputs.keys().next().value!)
       return out
@@ -713,9 +927,19 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       dropLease(leaseId, 'front')
     },
 
-    submitResult(peerId, leaseId, outputs) {
+    submitResult(peerId, leaseId, outputs, proof) {
       if (peerInputs && holders.serves(peerId)) noteInputsHeld(peerId, leaseId)
-      return acceptance.record(peerId, leaseId, outputs)
+      return acceptance.record(peerId, leaseId, outputs, proof)
+    },
+
+    retryAfterMs(peerId) {
+      for (const job of jobs.values()) {
+        const inputs = job.inputs
+        if (inputs.kind !== 'inference' || inputs.spec.mode !== 'pipeline') continue
+        for (const seq of inputs.sequences)
+          if (seq.finish == null && seq.holder.includes(peerId)) return pipelineRetryMs
+      }
+      return undefined
     },
 
     inputBytes: (sha256) => parts.get(sha256) ?? blobs.get(sha256),
@@ -738,6 +962,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   }
 
   function submitSync(spec: JobSpec, owner: { account: string }): JobView {
+    // An inference job's model is read and checked first: it decides the pipeline's stages.
+    const weights = spec.kernel === 'inference' ? readModelWeights(spec.model, blobs) : undefined
+    if (spec.kernel === 'inference') spec = resolveStages(spec, weights!)
     if (
       typeof owner?.account !== 'string' ||
       owner.account.length === 0 ||
@@ -780,7 +1007,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       createdAt: now,
     }
     // Reads and checks the input blobs before anything is written.
-    const inputs = loadInputs(row, blobs)
+    const inputs =
+      spec.kernel === 'inference'
+        ? createInferenceInputs(spec, weights!, now)
+        : loadInputs(row, blobs, now)
     store.transaction(() => {
       if (
         welcomeCredits > 0n &&

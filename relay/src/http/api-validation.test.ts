@@ -1,3 +1,4 @@
+import { InferenceOutputSchema, type JobSpec } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
 import { createFakeCoordinatorApi } from './testing/fake-coordinator-api.ts'
 import { createTestApi, sha256 } from './testing/test-api.ts'
@@ -68,6 +69,19 @@ describe('HTTP API: validation', () => {
       headers: { 'content-length': '9' },
     })
     expect(await errorOf(response)).toMatchObject({ status: 413, code: 'PAYLOAD_TOO_LARGE' })
+  })
+
+  it('answers an inference job’s output as InferenceOutput JSON', async () => {
+    const { app, jobs } = createTestApi()
+    const spec = { kernel: 'inference', prompts: [[1]], maxNewTokens: 3 } as unknown as JobSpec
+    const job = await jobs.submit(spec, { account: 'local' })
+    jobs.finish(job.id, 'completed')
+    const response = await app.request(`/v1/jobs/${job.id}/output`)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toMatch(/^application\/json/)
+    expect(InferenceOutputSchema.parse(await response.json())).toEqual({
+      sequences: [{ index: 0, tokens: [1, 2, 3], finish: 'length' }],
+    })
   })
 
   it('names a malformed blob hash and a missing blob', async () => {

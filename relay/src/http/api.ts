@@ -490,13 +490,14 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     {
       method: 'get',
       path: '/v1/jobs/:id/output',
-      summary: 'The product of a completed matmul job',
+      summary: 'The output of a completed job: a matmul’s product, or an inference job’s tokens',
       auth: true,
       params: JobParamsSchema,
       query: OutputQuerySchema,
       responses: {
         200: {
-          description: 'float32 C-order bytes (format=raw) or a .npy file (format=npy)',
+          description:
+            'matmul: float32 C-order bytes (format=raw) or a .npy file (format=npy); inference: InferenceOutput JSON ({ sequences: [{ index, tokens, finish }] })',
           contentType: 'application/octet-stream',
           headers: { 'x-tabswarm-dtype': 'float32', 'x-tabswarm-shape': 'rows,cols' },
         },
@@ -506,6 +507,8 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
     async (c) => {
       const job = await ownedJob(c)
       const { format } = parseOrThrow(OutputQuerySchema, c.req.query(), 'query', 'INVALID_QUERY')
+      // An inference job's output is its generated tokens, as JSON (`InferenceOutput`).
+      if (job.kernel === 'inference') return c.json(await jobs.inferenceOutput(job.id), 200)
       if (job.kernel !== 'matmul' || job.args == null)
         throw new ApiError(
           'BAD_REQUEST',

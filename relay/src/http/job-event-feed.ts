@@ -46,7 +46,7 @@ export async function* jobEventFeed(
   let overflowed = false
   let wake: (() => void) | undefined
   const unsubscribe = backend.subscribe(jobId, (event) => {
-    if (event.type === 'result' && !withResults) return
+    if ((event.type === 'result' || event.type === 'tokens') && !withResults) return
     // Progress is a snapshot: only the newest one waiting matters.
     const last = pending.at(-1)
     if (event.type === 'progress' && last?.type === 'progress') pending[pending.length - 1] = event
@@ -96,6 +96,10 @@ export async function* jobEventFeed(
       }
       if (event.type === 'result') {
         if (event.result.seq > cursor) yield resultEvent(event.result)
+        continue
+      }
+      if (event.type === 'tokens') {
+        yield { event: 'tokens', id: String(cursor), data: JSON.stringify(event.tokens) }
         continue
       }
       if (isTerminal(event.job.status) || event.type !== 'progress') {

@@ -1,4 +1,6 @@
+import { type JobView, TokensEventSchema } from '@tabswarm/protocol'
 import { describe, expect, it } from 'vitest'
+import type { JobEvent } from '../coordinator/coordinator-api.ts'
 import { jobEventFeed } from './job-event-feed.ts'
 import { createTestApi } from './testing/test-api.ts'
 
@@ -50,6 +52,36 @@ const spec = {
 }
 
 describe('HTTP API: job events over SSE', () => {
+  it('carries an inference job’s tokens as `event: tokens`, its data the TokensEvent', async () => {
+    const view = { id: 'j1', kernel: 'inference', status: 'running' } as unknown as JobView
+    let listener: ((event: JobEvent) => void) | undefined
+    const feed = jobEventFeed(
+      {
+        subscribe: (_id, l) => {
+          listener = l
+          return () => {}
+        },
+        results: async () => ({ results: [], cursor: 0, done: false }),
+        getJob: async () => view,
+      },
+      'j1',
+    )
+    expect((await feed.next()).value).toMatchObject({ event: 'progress' })
+    const tokens = { type: 'tokens' as const, sequence: 1, from: 0, tokens: [5, 6] }
+    listener!({ type: 'tokens', job: view, tokens })
+    listener!({
+      type: 'tokens',
+      job: view,
+      tokens: { ...tokens, from: 2, tokens: [], finish: 'stop' },
+    })
+    listener!({ type: 'completed', job: { ...view, status: 'completed' } })
+    const rest = []
+    for await (const event of feed) rest.push(event)
+    expect(rest.map((e) => e.event)).toEqual(['tokens', 'tokens', 'completed'])
+    expect(TokensEventSchema.parse(JSON.parse(rest[0]!.data))).toEqual(tokens)
+    expect(JSON.parse(rest[1]!.data)).toMatchObject({ from: 2, finish: 'stop' })
+  })
+
   it('replays results after the cursor, then streams live events to the end', async () => {
     const { app, jobs, metrics } = createTestApi({ heartbeatMs: 20 })
     const openStreams = async () =>

@@ -193,6 +193,11 @@ export interface StoredJob {
    * its known answer. Not results of the job's tasks, so not in the results table. @default 0
    */
   canariesAccepted?: number
+  /**
+   * Inference: tasks closed without running because their sequence ended (a stop token,
+   * `maxNewTokens`, the context): the job completes when accepted + closed = total. @default 0
+   */
+  closedTasks?: number
   finishedAt?: number
   error?: string
 }
@@ -209,6 +214,7 @@ export type JobPatch = Partial<
     | 'error'
     | 'firstLeaseAt'
     | 'canariesAccepted'
+    | 'closedTasks'
   >
 >
 
@@ -240,6 +246,11 @@ export interface StoredResult {
    * before the job ends (backtracking). Absent: published.
    */
   provisional?: true
+  /**
+   * The contributor's signature of `resultSigningBytes(taskId, sha256)`, base64: decoder
+   * tasks carry one, so whoever produced an accepted stage's bytes stays attributable.
+   */
+  signature?: string
 }
 
 export interface StoredContributor {

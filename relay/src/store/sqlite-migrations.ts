@@ -1,5 +1,6 @@
 import type { DatabaseSync } from 'node:sqlite'
 import { exactCredits } from './migrations/exact-credits.ts'
+import { inferenceResults } from './migrations/inference-results.ts'
 import { jobDetailColumns } from './migrations/job-detail-columns.ts'
 import { networkFigures } from './migrations/network-figures.ts'
 import { walletSessions } from './migrations/wallet-sessions.ts'
@@ -23,6 +24,7 @@ export const SQLITE_VERSIONED_MIGRATIONS: readonly SqliteMigration[] = [
   jobDetailColumns,
   networkFigures,
   walletSessions,
+  inferenceResults,
 ]
 
 /**

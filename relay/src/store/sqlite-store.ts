@@ -69,6 +69,7 @@ const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   error: 'error',
   firstLeaseAt: 'first_lease_at',
   canariesAccepted: 'canaries_accepted',
+  closedTasks: 'closed_tasks',
 }
 
 /** A `jobs` row read with bigints: money stays exact, the rest becomes numbers. */
@@ -98,6 +99,8 @@ function jobFromRow(row: Row): StoredJob {
   if (row.first_lease_at != null) job.firstLeaseAt = int(row.first_lease_at)
   const canaries = int(row.canaries_accepted ?? 0)
   if (canaries > 0) job.canariesAccepted = canaries
+  const closed = int(row.closed_tasks ?? 0)
+  if (closed > 0) job.closedTasks = closed
   return job
 }
 
@@ -114,6 +117,7 @@ function resultFromRow(row: Row): StoredResult {
     acceptedAt: row.accepted_at as number,
     seq: row.seq as number,
     ...(row.provisional === 1 ? { provisional: true } : {}),
+    ...(typeof row.signature === 'string' ? { signature: row.signature } : {}),
   }
 }
 
@@ -392,8 +396,8 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
 
     insertResult(result) {
       const info = sql(
-        `INSERT INTO results (job_id, task_index, task_id, lease_id, payee, peer_id, outputs, method, accepted_at, provisional)
-         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        `INSERT INTO results (job_id, task_index, task_id, lease_id, payee, peer_id, outputs, method, accepted_at, provisional, signature)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ).run(
         result.jobId,
         result.taskIndex,
@@ -405,6 +409,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
         result.method,
         result.acceptedAt,
         result.provisional === true ? 1 : 0,
+        result.signature ?? null,
       )
       return Number(info.lastInsertRowid)
     },
@@ -443,6 +448,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
         outputs: result.outputs,
         method: result.method,
         acceptedAt: result.acceptedAt,
+        ...(result.signature != null ? { signature: result.signature } : {}),
       })
     },
 

@@ -3,7 +3,8 @@ import type { LeaseGrant } from '../coordinator/coordinator-api.ts'
 
 /**
  * A granted lease as it goes on the wire: the header, and a payload holding a `wgsl`
- * program's source and nothing else (inputs are fetched by hash; matmul's is empty). The
+ * program's source and nothing else (inputs are fetched by hash; matmul's and a decoder's
+ * are empty). The
  * header carries the job's facts and, when any are due, verdicts of earlier results.
  */
 export function leaseMessage(
@@ -31,6 +32,9 @@ export function leaseMessage(
       payload: new Uint8Array(0),
     }
   }
+  // A decoder program is all header: its weights are inputs, fetched by hash like any.
+  if (program.kind === 'decoder-stage' || program.kind === 'decoder-generate')
+    return { lease: { ...common, program }, payload: new Uint8Array(0) }
   const { wgsl, kind: _kind, ...rest } = program
   const { payload, source } = appendProgramSource(new Uint8Array(0), wgsl)
   return { lease: { ...common, program: { kind: 'wgsl', ...rest, source } }, payload }

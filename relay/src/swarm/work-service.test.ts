@@ -208,7 +208,9 @@ describe('the work service and the limits of a task', () => {
     expect(header).toMatchObject({ type: 'no-work' })
     const view = await coordinator.getJob(job.id)
     expect(view.status).toBe('failed')
-    expect(view.error).toMatch(/cannot be sent to contributors: header is \d+ bytes, max 65536/)
+    expect(view.error).toMatch(
+      new RegExp(`cannot be sent to contributors: header is \\d+ bytes, max ${MAX_HEADER_BYTES}`),
+    )
     expect(coordinator.stats().gauges.activeLeases).toBe(0)
   })
 

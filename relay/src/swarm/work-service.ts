@@ -216,9 +216,11 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           // Banned since its hello: say so (a typed refusal it stops on), not "no work yet".
           const refusal = coordinator.refusal(peerId)
           if (refusal != null) throw refusal
+          // A peer running a pipeline stage asks again within a token's time: its next step
+          // is due as soon as the stage before it is accepted.
           return reply({
             type: 'no-work',
-            retryAfterMs: idleRetryMs,
+            retryAfterMs: coordinator.retryAfterMs(peerId) ?? idleRetryMs,
             ...(await committedVerdictsFor(peerId)),
           })
         }
@@ -277,7 +279,10 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
           dtype: slot.dtype,
           bytes: readBuffer(payload, slot),
         }))
-        const { outcome, reason } = coordinator.submitResult(peerId, header.leaseId, outputs)
+        const { outcome, reason } = coordinator.submitResult(peerId, header.leaseId, outputs, {
+          sha256: header.sha256,
+          ...(header.signature != null ? { signature: header.signature } : {}),
+        })
         // Acknowledge only what is committed: a crash after this line loses nothing we promised.
         await coordinator.durable()
         // `pending` (waiting for agreeing replicas) is routine, not worth a warning.

@@ -1,5 +1,6 @@
 import { elementCount } from '@tabswarm/protocol'
 import type { CoordinatorStore } from '../../store/coordinator-store.ts'
+import { inferenceTaskFlops } from '../inference/inference-inputs.ts'
 import type { JobRuntime } from './job-runtime.ts'
 
 /** One hour in ms: compute is counted per UTC hour. */
@@ -18,6 +19,7 @@ export function taskFlops(job: JobRuntime, index: number): number {
     const tile = inputs.tiles[index]
     return tile == null ? 0 : 2 * tile.rows * inputs.k * tile.cols
   }
+  if (inputs.kind === 'inference') return inferenceTaskFlops(inputs, index)
   const task = inputs.spec.tasks[index]
   let elements = 0
   for (const out of task?.outputs ?? []) elements += elementCount(out.shape)

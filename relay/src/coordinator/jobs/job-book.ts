@@ -8,6 +8,8 @@ import type { Contributor } from '../contributors/contributor-registry.ts'
 import type { ProviderIndex } from '../contributors/provider-index.ts'
 import type { JobEvent } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
+import { type InferenceInputs, initialReady } from '../inference/inference-inputs.ts'
+import { inferenceRequirement } from '../inference/inference-lease.ts'
 import { customRequirement, matmulRequirement } from '../leases/capability-match.ts'
 import type { Lease, LeaseTable } from '../leases/lease-table.ts'
 import type { JobQueue } from '../leases/scheduler.ts'
@@ -44,6 +46,11 @@ export interface JobBookDeps {
   log: Logger
   /** The parts of live jobs that leases name by hash: a job's go when it ends. */
   parts: Pick<JobParts, 'dropJob'>
+  /**
+   * A resumed inference job's accepted results, replayed in acceptance order into its
+   * sequences (which tasks are ready, closed, which tokens were chosen).
+   */
+  replayInference?(row: StoredJob, inputs: InferenceInputs): void
   /** Who announced holding which inputs: a banned contributor's announcements go. */
   holders: Pick<ProviderIndex, 'forget'>
   /** Where the verdicts of pending results go: rejected when their job ends or they are expelled. */
@@ -70,7 +77,7 @@ export interface JobBook {
   activate(
     row: StoredJob,
     accepted: readonly number[],
-    inputs?: MatmulInputs | CustomInputs,
+    inputs?: MatmulInputs | CustomInputs | InferenceInputs,
   ): JobRuntime
   /**
    * Activates the jobs stored as running (a restart); a job whose inputs are gone fails,
@@ -108,16 +115,25 @@ export function createJobBook(deps: JobBookDeps): JobBook {
   function activate(
     row: StoredJob,
     accepted: readonly number[],
-    inputs = loadInputs(row, blobs),
+    inputs = loadInputs(row, blobs, clock.now()),
   ): JobRuntime {
     const done = new Set(accepted)
+    if (inputs.kind === 'inference' && accepted.length > 0) {
+      deps.replayInference?.(row, inputs)
+      row.closedTasks = inputs.closed.size
+    }
     const tasks: TaskRuntime[] = []
-    for (let i = 0; i < row.totalTasks; i++) tasks.push(newTask(i, done.has(i)))
-    // Matmul tiles in groups of bands, so contributors leasing together share their inputs.
+    // A closed task (its sequence ended) is done: never leased.
+    for (let i = 0; i < row.totalTasks; i++)
+      tasks.push(newTask(i, done.has(i) || (inputs.kind === 'inference' && inputs.closed.has(i))))
+    // Matmul tiles in groups of bands, so contributors leasing together share their inputs;
+    // a pipeline's tasks only as their predecessors are accepted.
     const order =
       inputs.kind === 'matmul'
         ? groupedTileOrder(inputs.m, inputs.n, row.tileRows ?? 128, row.tileCols ?? 128)
-        : tasks.map((t) => t.index)
+        : inputs.kind === 'inference'
+          ? initialReady(inputs, done)
+          : tasks.map((t) => t.index)
     const ready: number[] = []
     for (const i of order) {
       const task = tasks[i]!
@@ -136,7 +152,9 @@ export function createJobBook(deps: JobBookDeps): JobBook {
       need:
         inputs.kind === 'matmul'
           ? matmulRequirement(row.tileRows ?? 128, inputs.m, inputs.k, inputs.n)
-          : customRequirement(inputs.spec),
+          : inputs.kind === 'inference'
+            ? inferenceRequirement(inputs)
+            : customRequirement(inputs.spec),
       fits: new WeakMap(),
       provisional: new Map(),
       payees: new Set(),

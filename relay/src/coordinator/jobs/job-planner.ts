@@ -9,6 +9,8 @@ import {
   tensorByteLength,
 } from '@tabswarm/protocol'
 import { CoordinatorError } from '../coordinator-error.ts'
+import { inferenceTaskCount } from '../inference/inference-inputs.ts'
+import { modelParameters } from '../inference/model-weights.ts'
 import { newcomerQuorum } from '../verification/credibility.ts'
 import { autoTileEdge } from './matmul-tiling.ts'
 
@@ -27,6 +29,8 @@ export interface JobPlannerOptions {
   assumedFaultRate: number
   /** Most results one task may collect while waiting for agreement. */
   maxReplicas: number
+  /** Fraction of decoder results recomputed on the relay when a job's policy names no `spotCheck`. */
+  inferenceSpotCheckRate: number
 }
 
 /** What a spec costs and how it is cut, decided at submit and fixed for the job's life. */
@@ -64,8 +68,13 @@ export function usefulFlops(spec: JobSpec): number {
     const [m, k] = spec.inputs.a.shape as [number, number]
     return 2 * m * k * (spec.inputs.b.shape[1] as number)
   }
-  if (spec.kernel === 'inference')
-    throw new CoordinatorError('INVALID_JOB', 'inference jobs are not planned yet')
+  if (spec.kernel === 'inference') {
+    // ≈ 2 flops per parameter per position run: the prompt once, then one position per
+    // generated token but the last (whose logits nobody needs).
+    let positions = 0
+    for (const prompt of spec.prompts) positions += prompt.length + spec.maxNewTokens - 1
+    return 2 * modelParameters(spec.model.config) * positions
+  }
   let outputElements = 0
   for (const task of spec.tasks)
     for (const out of task.outputs) outputElements += elementCount(out.shape)
@@ -98,8 +107,12 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
     throw new CoordinatorError('INVALID_JOB', message)
   }
 
+  // Never for inference: a pipeline step's inputs exist only while it is its sequence's
+  // current one, and its answer is checked within tolerance, not against a known one.
   const canaryRate = (spec: JobSpec) =>
-    spec.verification?.canaries ?? (spec.kernel === 'custom' ? 0.02 : 0)
+    spec.kernel === 'inference'
+      ? 0
+      : (spec.verification?.canaries ?? (spec.kernel === 'custom' ? 0.02 : 0))
 
   /**
    * Results paid per task decided by a vote, where every agreeing replica is paid: the
@@ -199,6 +212,30 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
     }
   }
 
+  /**
+   * An inference job (its pipeline `stages` resolved): priced by useful flops, spread evenly
+   * over its tasks (a prefill costs more than a token's step, a closed task nothing: the
+   * escrow refunds it). Results paid per task as for matmul: a recomputed one pays one, an
+   * unchecked one a vote's worth.
+   */
+  function planInference(spec: Extract<JobSpec, { kernel: 'inference' }>): JobPlan {
+    const tasks = inferenceTaskCount(spec)
+    if (tasks > MAX_JOB_TASKS)
+      fail(
+        `prompts: ${spec.prompts.length} prompts × ${spec.maxNewTokens} tokens × ${spec.stages ?? 1} stages is ${tasks} tasks, at most ${MAX_JOB_TASKS} per job: fewer prompts or tokens per job`,
+      )
+    const flops = usefulFlops(spec)
+    const taskCredits = creditsFor(Math.ceil(flops / tasks), options.creditsPerMegaflop)
+    const checked = ppm(spec.verification?.spotCheck ?? options.inferenceSpotCheckRate)
+    const replication = checked + (PPM - checked) * BigInt(votesPaid(spec))
+    return {
+      tasks,
+      flops,
+      taskCredits,
+      credits: ceilDiv(BigInt(tasks) * taskCredits * replication, PPM),
+    }
+  }
+
   return {
     parse(spec) {
       const parsed = JobSpecSchema.safeParse(spec)
@@ -209,7 +246,7 @@ export function createJobPlanner(options: JobPlannerOptions): JobPlanner {
     plan: (spec, swarm) => {
       if (spec.kernel === 'matmul') return planMatmul(spec, swarm)
       if (spec.kernel === 'custom') return planCustom(spec)
-      return fail('inference jobs are not planned yet')
+      return planInference(spec)
     },
     canaryRate,
   }

@@ -5,6 +5,8 @@ import type { StoredJob } from '../../store/coordinator-store.ts'
 import type { Contributor, ContributorIdentity } from '../contributors/contributor-registry.ts'
 import type { JobEvent, ResultTensor } from '../coordinator-api.ts'
 import { CoordinatorError } from '../coordinator-error.ts'
+import { createInferenceInputs, type InferenceInputs } from '../inference/inference-inputs.ts'
+import { readModelWeights } from '../inference/model-weights.ts'
 import type { TaskRequirement } from '../leases/capability-match.ts'
 import { columnBand, type MatmulTile, planMatmulTiles, rowBand } from './matmul-tiling.ts'
 import { alignedBytes } from './tensor-bytes.ts'
@@ -23,6 +25,8 @@ export interface Replica {
   payee: string
   address?: string
   outputs: ResultTensor[]
+  /** A decoder result's signature (base64), stored with it once accepted. */
+  signature?: string
   /**
    * A trusted answer taken back for a second opinion (`provisional-results.ts`): its
    * contributor was told `accepted`, not `pending`, so it is owed no verdict.
@@ -145,7 +149,7 @@ export interface JobRuntime {
   /** Stride-scheduling pass: the job with the smallest pass is served next. */
   pass: number
   listeners: Set<(event: JobEvent) => void>
-  inputs: MatmulInputs | CustomInputs
+  inputs: MatmulInputs | CustomInputs | InferenceInputs
   /** What a device needs to run this job's tasks. */
   need: TaskRequirement
   /**
@@ -172,8 +176,15 @@ export interface JobRuntime {
   waitingTold?: JobWaiting | undefined
 }
 
-/** Reads a job's input blobs, checking each holds the bytes its shape and dtype declare. */
-export function loadInputs(row: StoredJob, blobs: BlobStore): MatmulInputs | CustomInputs {
+/**
+ * Reads a job's input blobs, checking each holds the bytes its shape and dtype declare (an
+ * inference job's model: its safetensors headers against its config, `readModelWeights`).
+ */
+export function loadInputs(
+  row: StoredJob,
+  blobs: BlobStore,
+  now = 0,
+): MatmulInputs | CustomInputs | InferenceInputs {
   const read = (where: string, ref: { blob: string; dtype: TensorDtype; shape: number[] }) => {
     const bytes = blobs.get(ref.blob)
     if (bytes == null)
@@ -207,7 +218,7 @@ export function loadInputs(row: StoredJob, blobs: BlobStore): MatmulInputs | Cus
     }
   }
   if (spec.kernel === 'inference')
-    throw new CoordinatorError('INVALID_JOB', 'inference jobs are not planned yet')
+    return createInferenceInputs(spec, readModelWeights(spec.model, blobs), now)
   const loaded = new Map<string, Uint8Array>()
   spec.tasks.forEach((task, i) => {
     task.inputs.forEach((ref, j) => {

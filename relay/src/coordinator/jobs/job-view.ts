@@ -23,6 +23,8 @@ export function jobView(
       accepted: row.acceptedTasks,
       leased,
       rejectedResults: row.rejectedResults,
+      // Inference: tasks of sequences that ended early, never run nor paid.
+      ...(row.closedTasks != null && row.closedTasks > 0 ? { closed: row.closedTasks } : {}),
     },
     credits: {
       budget: row.budget.toString(),

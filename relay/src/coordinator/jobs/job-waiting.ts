@@ -158,10 +158,11 @@ export function jobWaiting(job: JobRuntime, states: TaskStates, world: WaitingWo
       states.leased,
       `${count(states.leased, 'task')} being computed by ${count(onThisJob, 'contributor')}`,
     )
+  const blocked = states.blocked ?? 0
   return waiting(
     'computing',
     0,
-    `${count(unfinished, 'task')} queued for ${count(capable.length, 'contributor')} online who can run ${verb(unfinished, 'it', 'them')}`,
+    `${count(unfinished, 'task')} queued for ${count(capable.length, 'contributor')} online who can run ${verb(unfinished, 'it', 'them')}${blocked > 0 ? `; ${count(blocked, 'more task')} ${verb(blocked, 'waits', 'wait')} for the step before ${verb(blocked, 'it', 'them')}` : ''}`,
   )
 }
 

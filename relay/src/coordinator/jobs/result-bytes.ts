@@ -1,4 +1,5 @@
 import { tensorByteLength } from '@tabswarm/protocol'
+import { inferenceOutputs } from '../inference/inference-lease.ts'
 import type { JobRuntime } from './job-runtime.ts'
 
 /**
@@ -12,6 +13,13 @@ export function resultPayloadBytes(job: JobRuntime, index: number): number {
   if (inputs.kind === 'matmul') {
     const tile = inputs.tiles[index]
     return tile == null ? 0 : tile.rows * tile.cols * 4
+  }
+  if (inputs.kind === 'inference') {
+    if (!(index >= 0 && index < job.tasks.length)) return 0
+    let bytes = 0
+    for (const out of inferenceOutputs(inputs, index))
+      bytes += Math.ceil(tensorByteLength(out.shape, out.dtype) / 4) * 4
+    return bytes
   }
   const task = inputs.spec.tasks[index]
   let bytes = 0

@@ -1,4 +1,6 @@
 import { type InputRef, tensorByteLength } from '@tabswarm/protocol'
+import type { InferenceInputs } from '../inference/inference-inputs.ts'
+import { inferenceInputRefs } from '../inference/inference-lease.ts'
 import type { JobParts } from './job-parts.ts'
 import { bColumnBand, type CustomInputs, type MatmulInputs } from './job-runtime.ts'
 import { rowBand } from './matmul-tiling.ts'
@@ -8,6 +10,8 @@ import { tensorBytes } from './tensor-bytes.ts'
  * The inputs of task `index` by content address, without providers (the lease adds them):
  * the sha-256 of exactly the bytes the task reads, and where those bytes come from.
  *
+ * - Inference: tokens or activations, a lazy replay prefix, and the weights as byte ranges
+ *   of the model's blobs (`inference-lease.ts`).
  * - Custom jobs: each input is an uploaded blob, named by its own hash.
  * - Matmul: `a` is A's row band, a contiguous range of A's blob (`range`); `b` is B's
  *   column band, materialised once per band. Each band is hashed once per job, on the first
@@ -15,10 +19,11 @@ import { tensorBytes } from './tensor-bytes.ts'
  */
 export function taskInputRefs(
   jobId: string,
-  inputs: MatmulInputs | CustomInputs,
+  inputs: MatmulInputs | CustomInputs | InferenceInputs,
   index: number,
   parts: JobParts,
 ): InputRef[] {
+  if (inputs.kind === 'inference') return inferenceInputRefs(jobId, inputs, index, parts)
   if (inputs.kind === 'custom') {
     const task = inputs.spec.tasks[index]!
     const program = inputs.spec.program

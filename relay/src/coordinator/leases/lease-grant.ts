@@ -1,5 +1,6 @@
 import { type InputRef, type LeaseJob, MAX_INPUT_PROVIDERS } from '@tabswarm/protocol'
 import type { LeaseGrant } from '../coordinator-api.ts'
+import { inferenceOutputs, inferenceProgram } from '../inference/inference-lease.ts'
 import type { JobParts } from '../jobs/job-parts.ts'
 import type { JobRuntime, TaskRuntime } from '../jobs/job-runtime.ts'
 import { taskInputRefs } from '../jobs/task-inputs.ts'
@@ -38,13 +39,19 @@ export function leaseGrant(
   providers?: ProviderLookup,
 ): LeaseGrant {
   const refs = taskInputRefs(job.row.id, job.inputs, task.index, parts)
-  const inputs: InputRef[] =
-    providers == null
-      ? refs
-      : refs.map((ref) => {
-          const peers = providers(ref.sha256, lease.peerId, MAX_INPUT_PROVIDERS)
-          return peers.length > 0 ? { ...ref, providers: peers } : ref
-        })
+  // Providers the task names itself (the peer that produced a stage's activations) come
+  // first, then those that announced holding the bytes; none when provider hints are off.
+  const inputs: InputRef[] = refs.map((ref) => {
+    const { providers: named = [], ...plain } = ref
+    if (providers == null) return plain
+    const peers = [
+      ...new Set([
+        ...named.filter((p) => p !== lease.peerId),
+        ...providers(ref.sha256, lease.peerId, MAX_INPUT_PROVIDERS),
+      ]),
+    ].slice(0, MAX_INPUT_PROVIDERS)
+    return peers.length > 0 ? { ...plain, providers: peers } : plain
+  })
   const base = {
     leaseId: lease.id,
     jobId: job.row.id,
@@ -63,6 +70,12 @@ export function leaseGrant(
       outputs: [{ name: 'c', shape: [tile.rows, tile.cols], dtype: 'float32' }],
     }
   }
+  if (source.kind === 'inference')
+    return {
+      ...base,
+      program: inferenceProgram(source, task.index),
+      outputs: inferenceOutputs(source, task.index),
+    }
   const spec = source.spec.tasks[task.index]!
   const program = source.spec.program
   return {

@@ -4,6 +4,7 @@ import {
   type ContributorRegistry,
   sameContributor,
 } from '../contributors/contributor-registry.ts'
+import { pipelinePlace } from '../inference/inference-inputs.ts'
 import type { JobRuntime, TaskRuntime } from '../jobs/job-runtime.ts'
 import { mismatch } from './capability-match.ts'
 import type { LeaseTable } from './lease-table.ts'
@@ -26,6 +27,12 @@ export interface SchedulerOptions {
   canaryRate(spec: JobSpec): number
   /** Whether this accepted task's known answer can test `c` (see `KnownAnswers.canTest`); no I/O. */
   canTest(job: JobRuntime, task: TaskRuntime, c: Contributor): boolean
+  /**
+   * How long a pipeline stage's next step waits for the peer that ran its previous step
+   * (which holds the sequence's KV cache) before anyone else may take it and replay the
+   * prefix. @default 1_500
+   */
+  stageHoldMs?: number
 }
 
 /** What to lease to a contributor: a task of a job, as a canary or not. */
@@ -133,7 +140,26 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     return flops / (c.gflops * 1e9) <= options.maxTaskSeconds || c.gflops >= fastest
   }
 
-  function nextQueued(job: JobRuntime, c: Contributor): TaskRuntime | undefined {
+  /**
+   * Affinity: a pipeline step waits `stageHoldMs` for the online peer that ran the same
+   * stage of the same sequence last (it holds the KV cache); anyone else takes it after
+   * that, or at once when that peer left, was banned or failed this task (the replay
+   * prefix rebuilds the cache). Replicas go to others anyway.
+   */
+  function held(job: JobRuntime, task: TaskRuntime, c: Contributor, now: number): boolean {
+    const inputs = job.inputs
+    if (inputs.kind !== 'inference' || inputs.spec.mode !== 'pipeline') return false
+    if (task.replicas.length > 0) return false
+    const place = pipelinePlace(inputs, task.index)
+    const seq = inputs.sequences[place.sequence]
+    const holder = seq?.holder[place.stage]
+    if (seq == null || holder == null || holder === c.peerId) return false
+    if (now - seq.readyAt >= (options.stageHoldMs ?? 1_500)) return false
+    const peer = contributors.get(holder)
+    return peer != null && !peer.record.banned && !task.failedBy.has(`peer:${holder}`)
+  }
+
+  function nextQueued(job: JobRuntime, c: Contributor, now: number): TaskRuntime | undefined {
     // Skip, but keep, tasks this contributor may not run (its own replica, a failed try).
     let skipped = 0
     for (let i = job.head; i < job.ready.length && skipped < MAX_SKIPPED; i++) {
@@ -142,7 +168,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
         if (i === job.head) job.head++
         continue
       }
-      if (!mayRun(c, task)) {
+      if (!mayRun(c, task) || held(job, task, c, now)) {
         skipped++
         continue
       }
@@ -203,7 +229,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       }
       for (const job of order) {
         if (!suits(c, job, fastest)) continue
-        const task = nextQueued(job, c) ?? speculative(job, c, now)
+        const task = nextQueued(job, c, now) ?? speculative(job, c, now)
         if (task != null) {
           charge(job)
           return { job, task, canary: false }

@@ -13,9 +13,16 @@ import {
 } from '../contributors/contributor-registry.ts'
 import type { ResultOutcome, ResultTensor } from '../coordinator-api.ts'
 import type { CoordinatorCounters } from '../coordinator-counters.ts'
+import {
+  checkDecoderResult,
+  type DecoderCompute,
+  decoderResultsAgree,
+} from '../inference/decoder-verifier.ts'
+import type { InferenceInputs } from '../inference/inference-inputs.ts'
+import { type ResultProof, resultSignatureProblem } from '../inference/result-signature-check.ts'
 import { tallyCompute } from '../jobs/compute-tally.ts'
 import type { JobPublication } from '../jobs/job-publication.ts'
-import type { JobRuntime, KnownAnswer, TaskRuntime } from '../jobs/job-runtime.ts'
+import type { JobRuntime, KnownAnswer, Replica, TaskRuntime } from '../jobs/job-runtime.ts'
 import { jobView } from '../jobs/job-view.ts'
 import type { LeaseTable } from '../leases/lease-table.ts'
 import type { Scheduler } from '../leases/scheduler.ts'
@@ -57,11 +64,31 @@ export interface AcceptanceDeps {
   faultRate: number
   /** Verification failures of one task before its job fails. */
   maxTaskFailures: number
+  /** Decoder results: how they are checked, and what an accepted one advances. */
+  inference: {
+    /** Uniform [0, 1) numbers: which results the relay recomputes. */
+    random: () => number
+    /** Fraction of decoder results recomputed on the relay when the policy names no `spotCheck`. */
+    spotCheckRate: number
+    /** The arithmetic a contributor computes a job's decoder in (sets the tolerance). */
+    computeOf(peerId: string, inputs: InferenceInputs): DecoderCompute
+    /**
+     * An inference task was accepted with these outputs from `producer`: its sequences
+     * advance (successors become ready, tokens are chosen and told, ended sequences' tasks
+     * are closed). Runs before the job's completion is judged.
+     */
+    advanced(job: JobRuntime, task: TaskRuntime, producer: string, outputs: ResultTensor[]): void
+  }
 }
 
 export interface Acceptance {
   /** Verifies a result and records what it decides; see `WorkGateway.submitResult`. */
-  record(peerId: string, leaseId: string, outputs: ResultTensor[]): ResultOutcome
+  record(
+    peerId: string,
+    leaseId: string,
+    outputs: ResultTensor[],
+    proof?: ResultProof,
+  ): ResultOutcome
   /** A contributor could not run its task; see `WorkGateway.reportTaskError`. */
   taskError(peerId: string, leaseId: string, code: string, message: string): ResultOutcome
 }
@@ -82,7 +109,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
   function accept(
     job: JobRuntime,
     task: TaskRuntime,
-    winners: Array<ContributorIdentity & { leaseId: string }>,
+    winners: Array<ContributorIdentity & { leaseId: string; signature?: string }>,
     outputs: ResultTensor[],
     method: VerificationMethod,
     /** The lease whose result is being acknowledged now: owed no verdict. */
@@ -98,7 +125,12 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     // undone if that contributor is caught before the job settles (`provisional-results.ts`).
     // Not under an explicit `replication: 1`: there the researcher chose to take one
     // contributor's word, whoever it is, and asked for no second one.
-    const trustedOnly = method === 'trusted' && row.spec.verification?.replication == null
+    // Nor for inference: a successor consumed the accepted stage at once, so it cannot be
+    // undone later; decoder results are recomputed on the relay at the spot-check rate.
+    const trustedOnly =
+      method === 'trusted' &&
+      row.spec.verification?.replication == null &&
+      job.inputs.kind !== 'inference'
     const confirming = task.confirming
     store.transaction(() => {
       // Inside the unit: a small output is stored inline, in the same commit as its row.
@@ -118,6 +150,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         method,
         acceptedAt: at,
         ...(trustedOnly ? { provisional: true as const } : {}),
+        ...(winners[0]!.signature != null ? { signature: winners[0]!.signature } : {}),
       })
       if (trustedOnly)
         provisional.add(job, {
@@ -179,7 +212,10 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         }
         return { type: 'result', job: jobView(row, job), result }
       })
-    if (row.acceptedTasks === row.totalTasks) {
+    if (job.inputs.kind === 'inference')
+      deps.inference.advanced(job, task, winners[0]!.peerId, outputs)
+    if (job.row.status !== 'running') return
+    if (row.acceptedTasks + (row.closedTasks ?? 0) === row.totalTasks) {
       // The job settles only once nothing in it stands on credibility alone.
       if (provisional.settleable(job)) finish(job, 'completed')
       else publish(job, () => ({ type: 'progress', job: jobView(row, job) }))
@@ -239,12 +275,16 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     job: JobRuntime,
     task: TaskRuntime,
     answering: string,
+    agree?: (x: readonly ResultTensor[], y: readonly ResultTensor[]) => boolean,
   ): ResultOutcome & { method: VerificationMethod } {
     // A trusted answer taken back for confirmation needs a second distinct contributor to
     // agree: its own credibility must not carry it (or outvote the one asked to check it).
     const policy = task.confirming != null ? { replication: 2 } : (job.row.spec.verification ?? {})
-    const verdict = verifier.vote(task.replicas, policy, (r) =>
-      credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate),
+    const verdict = verifier.vote(
+      task.replicas,
+      policy,
+      (r) => credibility(contributors.get(r.peerId)?.record.verified ?? 0, faultRate),
+      agree,
     )
     if (verdict.kind === 'pending') {
       if (!verdict.exhausted) {
@@ -261,7 +301,21 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       else requeue(job, task)
       return { outcome: 'pending', reason: verdict.reason!, method: 'replication' }
     }
-    const { winners, losers, method } = verdict
+    return acceptGroup(job, task, verdict.winners, verdict.losers, verdict.method, answering)
+  }
+
+  /**
+   * Accepts an agreeing group of replicas and faults those who contradicted it, in one
+   * transaction; tells the submitter (`answering`) what it earned.
+   */
+  function acceptGroup(
+    job: JobRuntime,
+    task: TaskRuntime,
+    winners: Replica[],
+    losers: Replica[],
+    method: VerificationMethod,
+    answering: string,
+  ): ResultOutcome & { method: VerificationMethod } {
     const outcast: Contributor[] = []
     // One decision, one transaction: the answer accepted and paid, and those who contradicted
     // it faulted and their pending credit forfeited, before the job can settle.
@@ -271,10 +325,10 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
         const c = contributors.get(loser.peerId)
         job.row.rejectedResults++
         // The submitter's own outcome is counted by `record`, as every answer's is.
-        if (loser.leaseId !== answering) count('rejected', 'replication')
+        if (loser.leaseId !== answering) count('rejected', method)
         if (c != null)
           outcast.push(
-            ...provisional.fault(c, 'outvoted by a credible majority', {
+            ...provisional.fault(c, reasonOf(method), {
               job: job.row.id,
               task: task.index,
             }),
@@ -286,8 +340,149 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     expel(outcast)
     // Outvoted as it came in: what it is told must be what it earns.
     if (losers.some((l) => l.leaseId === answering))
-      return { outcome: 'rejected', reason: 'outvoted by a credible majority', method }
+      return { outcome: 'rejected', reason: reasonOf(method), method }
     return { outcome: 'accepted', method }
+  }
+
+  const reasonOf = (method: VerificationMethod) =>
+    method === 'spot-check'
+      ? 'replicas disagreed and the relay recomputation sided with another'
+      : 'outvoted by a credible majority'
+
+  /**
+   * A decoder result (a pipeline stage or a batch): signed by its sender or rejected; then
+   * recomputed on the relay at the spot-check rate (every one under `spotCheck: 1`), else
+   * voted on with other contributors' replicas compared within tolerance (adaptive
+   * replication), and when replicas disagree, the relay's recomputation decides which are
+   * right.
+   */
+  function decideInference(
+    job: JobRuntime,
+    task: TaskRuntime,
+    c: Contributor,
+    taskId: string,
+    leaseId: string,
+    outputs: ResultTensor[],
+    proof: ResultProof | undefined,
+  ): ResultOutcome {
+    const inputs = job.inputs as InferenceInputs
+    const problem = resultSignatureProblem(c.peerId, taskId, proof)
+    if (problem != null) {
+      count('rejected', 'none')
+      return reject(job, task, c, problem)
+    }
+    const signature = proof!.signature!
+    const policy = job.row.spec.verification ?? {}
+    const { inference } = deps
+    if (inference.random() < (policy.spotCheck ?? inference.spotCheckRate)) {
+      const check = checkDecoderResult(
+        inputs,
+        task.index,
+        outputs,
+        inference.computeOf(c.peerId, inputs),
+      )
+      counters.spotChecks++
+      counters.spotCheckedFlops += check.flops
+      count(check.ok ? 'accepted' : 'rejected', 'spot-check')
+      if (!check.ok) return reject(job, task, c, `recomputed on the relay: ${check.reason}`)
+      contributors.credit(c)
+      accept(
+        job,
+        task,
+        [{ leaseId, ...identityOf(c), signature }],
+        outputs,
+        'spot-check',
+        leaseId,
+        () => provisional.confirm(job, c),
+      )
+      return { outcome: 'accepted' }
+    }
+    if (task.replicas.some((r) => sameContributor(c, r))) {
+      count('stale', 'none')
+      requeue(job, task)
+      return {
+        outcome: 'stale',
+        reason:
+          'a result from the same peer, wallet or network address already counts for this task',
+      }
+    }
+    task.replicas.push({ leaseId, ...identityOf(c), outputs, signature })
+    // The looser of the replicas' formats: an f16 contributor's honest rounding is no fault.
+    const compute: DecoderCompute = task.replicas.some(
+      (r) => inference.computeOf(r.peerId, inputs) === 'float16',
+    )
+      ? 'float16'
+      : 'float32'
+    const agree = (x: readonly ResultTensor[], y: readonly ResultTensor[]) =>
+      decoderResultsAgree(inputs, task.index, x, y, compute)
+    const first = task.replicas[0]!
+    if (task.replicas.some((r) => !agree(first.outputs, r.outputs)))
+      return decideByReference(job, task, leaseId)
+    const { method, ...outcome } = decideVote(job, task, leaseId, agree)
+    count(outcome.outcome, method)
+    return outcome
+  }
+
+  /** Replicas of a decoder task disagree: the relay recomputes it, and the right ones win. */
+  function decideByReference(job: JobRuntime, task: TaskRuntime, answering: string): ResultOutcome {
+    const inputs = job.inputs as InferenceInputs
+    const winners: Replica[] = []
+    const losers: Replica[] = []
+    for (const r of task.replicas) {
+      const check = checkDecoderResult(
+        inputs,
+        task.index,
+        r.outputs,
+        deps.inference.computeOf(r.peerId, inputs),
+      )
+      counters.spotChecks++
+      counters.spotCheckedFlops += check.flops
+      ;(check.ok ? winners : losers).push(r)
+    }
+    if (winners.length > 0) {
+      for (const w of winners) {
+        const c = contributors.get(w.peerId)
+        if (c != null) contributors.credit(c)
+      }
+      const { method, ...outcome } = acceptGroup(
+        job,
+        task,
+        winners,
+        losers,
+        'spot-check',
+        answering,
+      )
+      count(outcome.outcome, method)
+      return outcome
+    }
+    // Nobody was right: every replica is faulted and the task starts over elsewhere.
+    const outcast: Contributor[] = []
+    store.transaction(() => {
+      for (const r of task.replicas) {
+        markFailed(task, r)
+        job.row.rejectedResults++
+        const c = contributors.get(r.peerId)
+        if (c != null)
+          outcast.push(
+            ...provisional.fault(c, 'wrong decoder result (relay recomputation)', {
+              job: job.row.id,
+              task: task.index,
+            }),
+          )
+      }
+      store.updateJob(job.row.id, { rejectedResults: job.row.rejectedResults })
+    })
+    decideReplicas(verdicts, task.id, task.replicas, (r) =>
+      r.leaseId === answering ? undefined : 'rejected',
+    )
+    task.replicas = []
+    task.failures++
+    expel(outcast)
+    count('rejected', 'spot-check')
+    if (task.failures >= maxTaskFailures)
+      finish(job, 'failed', `task ${task.index} failed verification ${task.failures} times`)
+    else requeue(job, task)
+    return { outcome: 'rejected', reason: 'the relay recomputation agrees with no replica' }
   }
 
   /**
@@ -358,6 +553,7 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
     peerId: string,
     leaseId: string,
     outputs: ResultTensor[],
+    proof?: ResultProof,
   ): ResultOutcome {
     const lease = leases.get(leaseId)
     if (lease == null || lease.peerId !== peerId) {
@@ -396,6 +592,8 @@ export function createAcceptance(deps: AcceptanceDeps): Acceptance {
       return { outcome: 'stale', reason: 'another contributor finished this task first' }
     }
 
+    if (job.inputs.kind === 'inference')
+      return decideInference(job, task, c, lease.taskId, leaseId, outputs, proof)
     const policy = job.row.spec.verification ?? {}
     if (job.inputs.kind === 'matmul') {
       const verdict = verifier.checkTile(

@@ -307,7 +307,11 @@ export function createProvisionalResults(deps: ProvisionalResultsDeps): Provisio
           else reopen(job, entry)
         }
       }
-      return job.provisional.size === 0 && job.row.acceptedTasks === job.row.totalTasks
+      // An inference job's closed tasks (sequences that ended early) count as done.
+      return (
+        job.provisional.size === 0 &&
+        job.row.acceptedTasks + (job.row.closedTasks ?? 0) === job.row.totalTasks
+      )
     },
   }
 }

@@ -2,6 +2,8 @@ import type { OutputSpec, VerificationPolicy } from '@tabswarm/protocol'
 import { alignedViewAs, tensorByteLength } from '@tabswarm/protocol'
 import { freivaldsCheck } from '@tabswarm/worker-kernels'
 import type { ResultTensor } from '../coordinator-api.ts'
+import type { InferenceInputs } from '../inference/inference-inputs.ts'
+import { inferenceOutputs } from '../inference/inference-lease.ts'
 import {
   type CustomInputs,
   type MatmulInputs,
@@ -55,7 +57,7 @@ export interface ResultVerifierOptions {
 export interface ResultVerifier {
   /** Why the outputs are not what the task declares (count, dtype, shape, bytes), or undefined. */
   shapeMismatch(
-    inputs: MatmulInputs | CustomInputs,
+    inputs: MatmulInputs | CustomInputs | InferenceInputs,
     index: number,
     outputs: readonly ResultTensor[],
   ): string | undefined
@@ -73,12 +75,14 @@ export interface ResultVerifier {
   ): TileVerdict
   /**
    * The task's replicas, grouped by agreement and weighed by credibility (`credibilityOf`
-   * each replica's contributor): which group, if any, is accepted.
+   * each replica's contributor): which group, if any, is accepted. Replicas agree by
+   * `replicasAgree` unless `agree` says otherwise (decoder results: within a tolerance).
    */
   vote(
     replicas: readonly Replica[],
     policy: VerificationPolicy,
     credibilityOf: (replica: Replica) => number,
+    agree?: (x: readonly ResultTensor[], y: readonly ResultTensor[]) => boolean,
   ): VoteVerdict
   /** Whether a canary's answer matches the known one. */
   matchesKnown(known: readonly ResultTensor[], outputs: readonly ResultTensor[]): boolean
@@ -102,7 +106,9 @@ export function createResultVerifier(options: ResultVerifierOptions): ResultVeri
       const expected: OutputSpec[] =
         inputs.kind === 'matmul'
           ? [{ shape: [inputs.tiles[index]!.rows, inputs.tiles[index]!.cols], dtype: 'float32' }]
-          : inputs.spec.tasks[index]!.outputs
+          : inputs.kind === 'inference'
+            ? inferenceOutputs(inputs, index)
+            : inputs.spec.tasks[index]!.outputs
       const fits =
         outputs.length === expected.length &&
         outputs.every((o, i) => {
@@ -158,10 +164,10 @@ export function createResultVerifier(options: ResultVerifierOptions): ResultVeri
       return { kind: 'unchecked' }
     },
 
-    vote(replicas, policy, credibilityOf) {
+    vote(replicas, policy, credibilityOf, agree = replicasAgree) {
       const groups: Replica[][] = []
       for (const replica of replicas) {
-        const group = groups.find((g) => replicasAgree(g[0]!.outputs, replica.outputs))
+        const group = groups.find((g) => agree(g[0]!.outputs, replica.outputs))
         if (group != null) group.push(replica)
         else groups.push([replica])
       }

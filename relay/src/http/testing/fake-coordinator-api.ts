@@ -175,6 +175,12 @@ export function createFakeCoordinatorApi(now: () => number = Date.now): FakeCoor
       const { m, n } = job.args!
       return Float32Array.from({ length: m * n }, (_, i) => i)
     },
+    async inferenceOutput(id) {
+      const job = require(id)
+      if (job.status !== 'completed')
+        throw new CoordinatorError('JOB_NOT_COMPLETE', `job ${id} is ${job.status}`)
+      return { sequences: [{ index: 0, tokens: [1, 2, 3], finish: 'length' }] }
+    },
     async account(account): Promise<AccountCredits> {
       return { account, balance: 100n, escrowed: 42n, earned: 7n, pending: 1n }
     },
