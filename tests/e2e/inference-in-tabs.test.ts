@@ -1,6 +1,7 @@
 import { rm } from 'node:fs/promises'
-import { createClient, type LoadedModel } from '@tabswarm/sdk/node'
-import type { Browser, Page } from 'playwright'
+import type { LoadedModel } from '@tabswarm/sdk'
+import { createClient } from '@tabswarm/sdk/node'
+import type { Browser, BrowserContext, Page } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
 import { type InferenceTestModel, writeInferenceTestModel } from '../support/inference-model.ts'
@@ -35,7 +36,7 @@ describe('inference in contributor tabs', () => {
     if (testModel) await rm(testModel.dir, { recursive: true, force: true })
   })
 
-  async function openTab(query = '', context = browser): Promise<Page> {
+  async function openTab(query = '', context: Browser | BrowserContext = browser): Promise<Page> {
     const page = await context.newPage()
     page.on('pageerror', (err) => pageErrors.push(`pageerror: ${err.message}`))
     page.on('console', (msg) => {

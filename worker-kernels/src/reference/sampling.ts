@@ -18,14 +18,14 @@ export type SamplingOptions =
       /** PRNG seed (any 32-bit integer): the same seed gives the same tokens. */
       seed: number
       /** Logits are divided by it before the softmax; > 0. @default 1 */
-      temperature?: number
+      temperature?: number | undefined
       /** Keep only the k most likely tokens; ≥ 1. @default every token */
-      topK?: number
+      topK?: number | undefined
       /**
        * Keep the smallest set of most likely tokens whose probability reaches p
        * (after top-k); in (0, 1]. @default 1
        */
-      topP?: number
+      topP?: number | undefined
     }
 
 /** Options of `generateReference`. */
@@ -57,7 +57,11 @@ export function greedyToken(logits: ArrayLike<number>): number {
  */
 export function samplingCandidates(
   logits: ArrayLike<number>,
-  options: { temperature?: number; topK?: number; topP?: number },
+  options: {
+    temperature?: number | undefined
+    topK?: number | undefined
+    topP?: number | undefined
+  },
 ): { tokens: number[]; probabilities: number[] } {
   const temperature = options.temperature ?? 1
   const topK = options.topK ?? logits.length
