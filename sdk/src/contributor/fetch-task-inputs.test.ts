@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { fetchTaskInputs } from './fetch-task-inputs.ts'
+import { fetchTaskInputs, MAX_CONCURRENT_INPUT_FETCHES } from './fetch-task-inputs.ts'
 import type { InputSource } from './input-source.ts'
 import { f32, fakeInputs, refsOf } from './testing/fake-work.ts'
 
@@ -22,6 +22,27 @@ describe('fetchTaskInputs', () => {
     expect(buffers).toEqual([a.bytes, a.bytes])
     expect(inputs.fetches).toHaveLength(1)
     expect(fetched.bytes).toEqual({ cache: 8, peer: 0, relay: 0 })
+  })
+
+  it('keeps at most MAX_CONCURRENT_INPUT_FETCHES fetches in flight (streams a peer allows)', async () => {
+    const weights = Array.from({ length: 20 }, (_, i) => input(`w${i}`, i))
+    const refs = await refsOf(weights)
+    let inFlight = 0
+    let most = 0
+    const source: InputSource = {
+      async fetch(ref) {
+        most = Math.max(most, ++inFlight)
+        await new Promise((resolve) => setTimeout(resolve, 5))
+        inFlight--
+        return { bytes: weights.find((w) => w.name === ref.name)!.bytes, from: 'relay' }
+      },
+    }
+    const { buffers } = await fetchTaskInputs(refs, source, {
+      signal: AbortSignal.timeout(5_000),
+      timeoutMs: 5_000,
+    })
+    expect(buffers).toEqual(weights.map((w) => w.bytes))
+    expect(most).toBe(MAX_CONCURRENT_INPUT_FETCHES)
   })
 
   it('leaves a lazy input for the program to ask for, unless told to fetch it', async () => {

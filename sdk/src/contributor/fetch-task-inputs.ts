@@ -1,8 +1,15 @@
-import type { InputRef } from '@tabswarm/protocol'
+import { createByteBudget, type InputRef } from '@tabswarm/protocol'
 import { untilAborted } from '../client/until-aborted.ts'
 import { checkInput } from './check-input.ts'
 import { InputFetchError } from './input-fetch-error.ts'
 import type { FetchedInput, InputOrigin, InputSource } from './input-source.ts'
+
+/**
+ * Inputs of one task fetched at once. A decoder stage names dozens of weight tensors, and
+ * every fetch is a stream: the relay's blob protocol takes 8 streams per connection and a
+ * tab's blob server 4, so opening them all at once would have the extra streams reset.
+ */
+export const MAX_CONCURRENT_INPUT_FETCHES = 4
 
 /** Where a task's input bytes came from, for events and benchmarks. */
 export interface InputsFetched {
@@ -53,6 +60,8 @@ export async function fetchTaskInputs(
     elapsedMs: 0,
   }
   const byHash = new Map<string, Promise<Uint8Array>>()
+  // A counting semaphore: one unit a fetch in flight.
+  const lanes = createByteBudget(MAX_CONCURRENT_INPUT_FETCHES)
   const fetchOne = (ref: InputRef): Promise<Uint8Array> =>
     fetchChecked(ref).catch((err: unknown) => {
       failed.abort(err)
@@ -60,7 +69,9 @@ export async function fetchTaskInputs(
     })
   const fetchChecked = async (ref: InputRef): Promise<Uint8Array> => {
     let got: FetchedInput
+    let release: (() => void) | undefined
     try {
+      release = await lanes.acquire(1, fetchSignal)
       // Raced against the signal: a source that ignores it still cannot outlast the task.
       got = await untilAborted(source.fetch(ref, { signal: fetchSignal, timeoutMs }), fetchSignal)
     } catch (err) {
@@ -78,6 +89,8 @@ export async function fetchTaskInputs(
         `input ${ref.name} (${ref.sha256}) could not be fetched: ${(err as Error)?.message ?? String(err)}`,
         { cause: err },
       )
+    } finally {
+      release?.()
     }
     await checkInput(ref, got.bytes, got.from)
     fetched.bytes[got.from] += got.bytes.byteLength
