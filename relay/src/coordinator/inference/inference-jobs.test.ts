@@ -179,11 +179,16 @@ describe('inference jobs', () => {
       inferenceSpec(blobs, { mode: 'pipeline', stages: 2, prompts: [prompts[0]!] }),
       { account: 'r' },
     )
-    // `a` runs the first steps alone; `b` is held off its stages while `a` is online.
-    for (let i = 0; i < 4; i++) expect(await a.step()).toBeDefined()
+    // Spread: `a` takes stage 0 and is held off stage 1 while `b`, holding no stage, is
+    // online; then each keeps its own stage (affinity).
+    expect(await a.step()).toBeDefined()
+    expect(await a.step()).toBeUndefined()
+    expect(await b.step()).toBeDefined()
     expect(await b.step()).toBeUndefined()
+    expect(await a.step()).toBeDefined()
+    expect(await b.step()).toBeDefined()
     expect(c.retryAfterMs(a.peerId)).toBe(20)
-    expect(c.retryAfterMs(b.peerId)).toBeUndefined()
+    expect(c.retryAfterMs(b.peerId)).toBe(20)
     c.contributorLeft(a.peerId)
     // Step 2 starts at position 5 on a tab without the cache: the lease names a lazy prefix.
     const taken = c.lease(b.peerId)!

@@ -145,6 +145,11 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
    * stage of the same sequence last (it holds the KV cache); anyone else takes it after
    * that, or at once when that peer left, was banned or failed this task (the replay
    * prefix rebuilds the cache). Replicas go to others anyway.
+   *
+   * Spread: a stage nobody holds yet (the first step, or its holder left) waits as long
+   * for a peer holding no stage of the sequence, while one is online that could run it:
+   * each shard lands on a tab of its own, which is what lets a model bigger than one tab
+   * run at all, and keeps one tab from holding two shards' weights and caches.
    */
   function held(job: JobRuntime, task: TaskRuntime, c: Contributor, now: number): boolean {
     const inputs = job.inputs
@@ -152,11 +157,22 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
     if (task.replicas.length > 0) return false
     const place = pipelinePlace(inputs, task.index)
     const seq = inputs.sequences[place.sequence]
-    const holder = seq?.holder[place.stage]
-    if (seq == null || holder == null || holder === c.peerId) return false
-    if (now - seq.readyAt >= (options.stageHoldMs ?? 1_500)) return false
-    const peer = contributors.get(holder)
-    return peer != null && !peer.record.banned && !task.failedBy.has(`peer:${holder}`)
+    if (seq == null || now - seq.readyAt >= (options.stageHoldMs ?? 1_500)) return false
+    const holder = seq.holder[place.stage]
+    if (holder === c.peerId) return false
+    const peer = holder == null ? undefined : contributors.get(holder)
+    if (peer != null && !peer.record.banned && !task.failedBy.has(`peer:${holder}`)) return true
+    if (!seq.holder.includes(c.peerId)) return false
+    for (const other of contributors.values())
+      if (
+        other !== c &&
+        !other.record.banned &&
+        !seq.holder.includes(other.peerId) &&
+        mayRun(other, task) &&
+        deviceFits(other, job)
+      )
+        return true
+    return false
   }
 
   function nextQueued(job: JobRuntime, c: Contributor, now: number): TaskRuntime | undefined {
