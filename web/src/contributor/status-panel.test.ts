@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createStatusPanel } from './status-panel.ts'
+import { createStatusPanel, describeWeightCache } from './status-panel.ts'
 
 /** Just enough of a Document for the panel: elements by id, a body, list items. */
 function fakeDocument() {
@@ -131,5 +131,34 @@ describe('the status panel', () => {
     panel.failed(new Error('CONTRIBUTOR_BANNED: banned'))
     expect(page.text('relay')).toBe('refused (CONTRIBUTOR_BANNED)')
     expect(page.text('peers')).toBe('none (not contributing)')
+  })
+})
+
+describe('describeWeightCache', () => {
+  const base = {
+    hits: 0,
+    misses: 0,
+    corrupt: 0,
+    bytesHit: 0,
+    bytesMissed: 0,
+    bytesStored: 0,
+    evictions: 0,
+    entries: 0,
+    bytesUsed: 0,
+    capacityBytes: 1024 * 1024 * 1024,
+    hitRate: 0,
+  }
+  it('says the hit rate and how full it is', () => {
+    expect(describeWeightCache(base)).toBe('no weights asked for yet, 0.0 of 1024 MiB held')
+    expect(
+      describeWeightCache({
+        ...base,
+        hits: 3,
+        misses: 1,
+        hitRate: 0.75,
+        bytesUsed: 12 * 1024 * 1024,
+        corrupt: 1,
+      }),
+    ).toBe('3 of 4 lookups hit (75%), 12.0 of 1024 MiB held, 1 corrupt dropped')
   })
 })
