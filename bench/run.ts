@@ -17,6 +17,7 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   reliability: async () => (await import('./areas/reliability.ts')).reliabilityArea,
   settlement: async () => (await import('./areas/settlement.ts')).settlementArea,
   widget: async () => (await import('./areas/widget.ts')).widgetArea,
+  inference: async () => (await import('./areas/inference.ts')).inferenceArea,
 }
 
 const wanted = process.argv.slice(2)
