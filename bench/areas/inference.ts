@@ -23,7 +23,7 @@ const PROMPT = 'the quick brown fox'
 const VERIFICATION = { replication: 1, spotCheck: 1 } as const
 
 type Hook = {
-  stats(): { bytesFromPeers: number; bytesFromRelay: number }
+  stats(): { blobs: { bytesFromPeers: number; bytesFromRelay: number } }
   weightCache(): { hits: number; misses: number; bytesHit: number; bytesMissed: number }
 }
 

@@ -5,6 +5,7 @@ import type { Browser, BrowserContext, Page } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
 import { type InferenceTestModel, writeInferenceTestModel } from '../support/inference-model.ts'
+import { runCli } from '../support/run-cli.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
 /**
@@ -72,6 +73,25 @@ describe('inference in contributor tabs', () => {
     // Every tab took part: the stages were spread over the three.
     for (const tab of three) expect(await accepted(tab)).toBeGreaterThan(0)
     expect(pageErrors).toEqual([])
+    await closeTabs()
+  })
+
+  it('tabswarm generate MODEL_DIR "prompt" streams the verified text to the terminal', async () => {
+    await openTab()
+    const prompt = 'the cat'
+    const result = await runCli([
+      'generate',
+      testModel.dir,
+      prompt,
+      '--max-tokens',
+      '6',
+      '--relay',
+      system.url,
+    ])
+    expect(result.code, result.stderr).toBe(0)
+    const ids = testModel.reference(model.tokenizer.encode(prompt), 6)
+    expect(result.stdout).toBe(`${model.tokenizer.decode(ids)}\n`)
+    expect(result.stderr).toMatch(/already on the relay: model\.safetensors/)
     await closeTabs()
   })
 
