@@ -110,7 +110,7 @@ export const inferenceArea: BenchArea = {
       // Bytes the tabs took from each other: the activations (weights come from the relay
       // the first time, and from each tab's own cache after). Per generated token.
       const peerBytes = after.reduce(
-        (s, a, i) => s + a.bytesFromPeers - before[i]!.bytesFromPeers,
+        (s, a, i) => s + a.blobs.bytesFromPeers - before[i]!.blobs.bytesFromPeers,
         0,
       )
       const activationBytesPerToken = peerBytes / (RUNS * TOKENS)
