@@ -203,7 +203,7 @@ export class JobPanel {
 
   private renderDetail(detail: JobDetail): void {
     for (const [key, dd] of Object.entries(this.tasks.values))
-      dd.textContent = format.count(detail.tasks[key as keyof JobDetail['tasks']])
+      dd.textContent = format.count(detail.tasks[key as keyof JobDetail['tasks']] ?? 0)
     for (const [key, dd] of Object.entries(this.verification.values))
       dd.textContent = format.count(detail.verification[key as keyof JobDetail['verification']])
     this.credits.values.throughput!.textContent =

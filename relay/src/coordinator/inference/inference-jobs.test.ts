@@ -7,7 +7,12 @@ import {
   LeaseSchema,
   type SamplingSpec,
 } from '@tabswarm/protocol'
-import { createDecoderReference, generateReference, promptSampling } from '@tabswarm/worker-kernels'
+import {
+  createDecoderReference,
+  generateReference,
+  promptSampling,
+  type SamplingOptions,
+} from '@tabswarm/worker-kernels'
 import { createTestModel, type TestModel } from '@tabswarm/worker-kernels/test-model'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../../blobs/blob-store.ts'
@@ -49,9 +54,21 @@ function expected(i: number, maxTokens: number, sampling: SamplingSpec = { mode:
   return [
     ...generateReference(reference, prompts[i]!, {
       maxTokens,
-      sampling: promptSampling(sampling, i),
+      sampling: samplingOptions(promptSampling(sampling, i)),
     }),
   ]
+}
+
+/** The reference sampler's options for a spec's sampling (no `undefined` fields). */
+function samplingOptions(s: SamplingSpec): SamplingOptions {
+  if (s.mode === 'greedy') return s
+  return {
+    mode: 'sample',
+    seed: s.seed,
+    ...(s.temperature != null ? { temperature: s.temperature } : {}),
+    ...(s.topK != null ? { topK: s.topK } : {}),
+    ...(s.topP != null ? { topP: s.topP } : {}),
+  }
 }
 
 /** Runs contributors in turn until the job ends (or nobody gets work many times over). */
