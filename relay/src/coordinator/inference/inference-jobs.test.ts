@@ -87,7 +87,8 @@ async function drive(c: Coordinator, jobId: string, peers: DecoderContributor[],
 describe('inference jobs', () => {
   it('batch mode: prompts in batches across two contributors give the reference tokens', async () => {
     const blobs = createMemoryBlobStore()
-    const c = make({ blobs })
+    const store = createSqliteStore({ path: ':memory:' })
+    const c = make({ blobs, store })
     const peers = [await createDecoderContributor(c), await createDecoderContributor(c)]
     const job = await c.submit(inferenceSpec(blobs, { mode: 'batch', batchSize: 2 }), {
       account: 'r',
@@ -99,6 +100,8 @@ describe('inference jobs', () => {
     const output = await c.inferenceOutput(job.id)
     expect(output.sequences.map((s) => s.tokens)).toEqual(prompts.map((_, i) => expected(i, 5)))
     expect(output.sequences.every((s) => s.finish === 'length')).toBe(true)
+    // Each accepted result keeps its contributor's signature: attributable after the fact.
+    expect(store.resultsOfTask(job.id, 0)[0]?.signature).toMatch(/^[A-Za-z0-9+/]{86}==$/)
     await c.durable()
     await new Promise((r) => setTimeout(r, 0))
     const told = events.filter((e) => e.type === 'tokens')
