@@ -21,7 +21,13 @@ import { leaseMessage } from '../../swarm/lease-message.ts'
 import type { Coordinator } from '../coordinator.ts'
 import type { JobEvent } from '../coordinator-api.ts'
 import { dirs, make, removeDirs } from '../testing/coordinator-fixture.ts'
-import { createDecoderContributor, type DecoderContributor } from './testing/decoder-contributor.ts'
+import { readModelWeights } from './model-weights.ts'
+import { stagesForMemory } from './stage-plan.ts'
+import {
+  createDecoderContributor,
+  type DecoderContributor,
+  decoderCaps,
+} from './testing/decoder-contributor.ts'
 
 afterEach(removeDirs)
 
@@ -302,6 +308,36 @@ describe('inference jobs', () => {
     const b = await forged.step()
     expect(b?.outcome).toMatchObject({ outcome: 'rejected', reason: /does not verify/ })
     expect((await c.account(`peer:${forged.peerId}`)).earned).toBe(0n)
+  })
+
+  it('quotes by useful flops and splits a pipeline without stages to fit the memory', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, inferenceMemoryBytes: 500_000 })
+    const spec = inferenceSpec(blobs, { mode: 'pipeline' }) as InferenceJobSpec
+    const weights = readModelWeights(spec.model, blobs)
+    const stages = stagesForMemory(weights, 500_000, 4).length
+    expect(stages).toBeGreaterThan(1)
+    const positions = prompts.reduce((n, p) => n + p.length + 5 - 1, 0)
+    const quote = await c.quote(spec)
+    expect(quote).toMatchObject({
+      tasks: 3 * 5 * stages,
+      flops: 2 * weights.parameters * positions,
+    })
+    const job = await c.submit(spec, { account: 'r' })
+    expect(job.tasks.total).toBe(3 * 5 * stages)
+  })
+
+  it('leases decoder tasks only to devices that run the decoder and hold a stage', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs })
+    c.registerContributor('matmul-only', { ...decoderCaps, kernels: ['matmul'] })
+    c.registerContributor('small', { ...decoderCaps, memoryCapBytes: 100_000 })
+    const job = await c.submit(inferenceSpec(blobs, { mode: 'pipeline', stages: 2 }), {
+      account: 'r',
+    })
+    expect(c.lease('matmul-only')).toBeUndefined()
+    expect(c.lease('small')).toBeUndefined()
+    expect((await c.getJob(job.id)).waiting?.reason).toBe('no-capable-contributors')
   })
 
   it('refuses at submit a BF16 model and one that does not match its config, naming the tensor', async () => {
