@@ -32,7 +32,9 @@ CREATE TABLE IF NOT EXISTS jobs (
   error TEXT,
   -- Added by migration 2 (migrations/job-detail-columns.ts) to databases made before it.
   first_lease_at INTEGER,
-  canaries_accepted INTEGER NOT NULL DEFAULT 0
+  canaries_accepted INTEGER NOT NULL DEFAULT 0,
+  -- Added by migration 5 (migrations/inference-results.ts) to databases made before it.
+  closed_tasks INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS jobs_by_owner ON jobs (owner, seq);
 CREATE INDEX IF NOT EXISTS jobs_by_status ON jobs (status, seq);
@@ -51,6 +53,8 @@ CREATE TABLE IF NOT EXISTS results (
   -- 1: accepted on one contributor's credibility alone and not confirmed yet; hidden from
   -- readers, undone if that contributor is caught (see provisional-results.ts).
   provisional INTEGER NOT NULL DEFAULT 0,
+  -- Added by migration 5: a decoder result's signature by its contributor's peer key.
+  signature TEXT,
   UNIQUE (job_id, task_index)
 );
 CREATE INDEX IF NOT EXISTS results_by_job ON results (job_id, seq);

@@ -2,10 +2,11 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { identify } from '@libp2p/identify'
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 import { webSockets } from '@libp2p/websockets'
 import type { CustomJobSpec, WorkRequest } from '@tabswarm/protocol'
 import {
+  alignedViewAs,
   MAX_HEADER_BYTES,
   MAX_TASK_OUTPUT_BYTES,
   MAX_VERDICTS_PER_MESSAGE,
@@ -13,11 +14,14 @@ import {
   NO_SITE,
   packBuffers,
   readProgramSource,
+  resultSigningBytes,
   sendWorkRequest,
   sha256Hex,
   WORK_PROTOCOL,
   walletProofTypedData,
 } from '@tabswarm/protocol'
+import { createReferenceDecoderStage, generateBatch } from '@tabswarm/worker-kernels'
+import { createTestModel } from '@tabswarm/worker-kernels/test-model'
 import { createLibp2p } from 'libp2p'
 import { generatePrivateKey, privateKeyToAccount } from 'viem/accounts'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
@@ -351,5 +355,162 @@ describe('the work service and the limits of a task', () => {
     await runOne()
     expect((await coordinator.account(site)).earned).toBe(400n)
     expect((await coordinator.account(wallet.address)).earned).toBe(7_600n)
+  })
+})
+
+/**
+ * A decoder task over the real work protocol: its lease (all header: the program, the
+ * weights as byte ranges) passes the wire schema, and its result travels with the
+ * contributor's signature, which the relay checks against the peer id.
+ */
+describe('the work service and decoder tasks', () => {
+  let relay: RelayNode
+  let client: Libp2p
+  let key: PrivateKey
+  let coordinator: Coordinator
+  let stop: (() => Promise<void>) | undefined
+
+  beforeAll(async () => {
+    relay = await createRelayNode({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0/ws'],
+      limits: { maxConnections: 50 },
+    })
+    key = await generateKeyPair('Ed25519')
+    client = await createLibp2p({
+      privateKey: key,
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() },
+    })
+  })
+  afterEach(async () => {
+    await stop?.()
+    coordinator?.close()
+  })
+  afterAll(async () => {
+    await client?.stop()
+    await relay?.stop()
+  })
+
+  async function ask(request: WorkRequest, payload?: Uint8Array) {
+    const stream = await client.dialProtocol(relay.getMultiaddrs()[0]!, WORK_PROTOCOL, {
+      signal: signal(),
+    })
+    return sendWorkRequest(stream, request, payload, { signal: signal() })
+  }
+
+  it('leases a batch of prompts and accepts its signed result; an unsigned one is rejected', async () => {
+    const blobs = createMemoryBlobStore()
+    coordinator = createCoordinator({ blobs, welcomeCredits: 10n ** 12n })
+    stop = await startWorkService({ node: relay, coordinator, log: silentLogger })
+    const model = createTestModel({ family: 'gpt2', layers: 2, maxPositions: 16 })
+    const job = await coordinator.submit(
+      {
+        kernel: 'inference',
+        model: { config: model.config, files: [{ blob: blobs.put(model.safetensors).hash }] },
+        mode: 'batch',
+        prompts: [[1, 2, 3]],
+        maxNewTokens: 2,
+        stop: [],
+        verification: { replication: 1, spotCheck: 1 },
+      },
+      { account: 'local' },
+    )
+    const hello = { ...capabilities, kernels: ['decoder-generate'] }
+    expect((await ask({ type: 'hello', capabilities: hello })).header.type).toBe('hello-ack')
+
+    const run = async () => {
+      const { header } = await ask({ type: 'lease-request' })
+      if (header.type !== 'lease' || header.program.kind !== 'decoder-generate')
+        throw new Error(`expected a decoder-generate lease, got ${JSON.stringify(header)}`)
+      const program = header.program
+      const bytes = (name: string) =>
+        coordinator.inputBytes(header.inputs.find((i) => i.name === name)!.sha256)!
+      const weights = new Map(
+        program.tensors.map((name, i) => [
+          name,
+          {
+            dtype: 'float32' as const,
+            data: Float32Array.from(alignedViewAs('float32', bytes(`w${i}`))),
+          },
+        ]),
+      )
+      const stage = createReferenceDecoderStage({
+        config: program.config,
+        fromLayer: 0,
+        toLayer: program.config.layers,
+        weights,
+      })
+      const out = await generateBatch(stage, {
+        prompts: [Int32Array.from(alignedViewAs('int32', bytes('tokens')))],
+        maxNewTokens: program.maxNewTokens,
+        sampling: program.sampling,
+        stop: program.stop,
+        topLogits: program.topLogits,
+        firstPrompt: program.firstPrompt,
+      })
+      const { slots, payload } = packBuffers(
+        [out.tokens, out.ids, out.logits].map((data, i) => ({
+          name: header.outputs[i]!.name,
+          dtype: header.outputs[i]!.dtype,
+          shape: header.outputs[i]!.shape,
+          bytes: new Uint8Array(data.buffer),
+        })),
+      )
+      return { header, slots, payload, sha256: await sha256Hex(payload) }
+    }
+
+    const unsigned = await run()
+    const { header: refused } = await ask(
+      {
+        type: 'result',
+        leaseId: unsigned.header.leaseId,
+        outputs: unsigned.slots,
+        sha256: unsigned.sha256,
+        elapsedMs: 1,
+      },
+      unsigned.payload,
+    )
+    expect(refused).toMatchObject({
+      type: 'result-ack',
+      outcome: 'rejected',
+      reason: expect.stringMatching(/must be signed/),
+    })
+
+    // The rejected result cost this contributor that task for good: a fresh job's task,
+    // signed this time, is accepted.
+    const again = await coordinator.submit(
+      {
+        kernel: 'inference',
+        model: { config: model.config, files: [{ blob: blobs.put(model.safetensors).hash }] },
+        mode: 'batch',
+        prompts: [[4, 5]],
+        maxNewTokens: 2,
+        stop: [],
+        verification: { replication: 1, spotCheck: 1 },
+      },
+      { account: 'local' },
+    )
+    await coordinator.cancel(job.id)
+    const signed = await run()
+    expect(signed.header.jobId).toBe(again.id)
+    const signature = Buffer.from(
+      await key.sign(resultSigningBytes(signed.header.taskId, signed.sha256)),
+    ).toString('base64')
+    const { header: ack } = await ask(
+      {
+        type: 'result',
+        leaseId: signed.header.leaseId,
+        outputs: signed.slots,
+        sha256: signed.sha256,
+        elapsedMs: 1,
+        signature,
+      },
+      signed.payload,
+    )
+    expect(ack).toMatchObject({ type: 'result-ack', outcome: 'accepted' })
+    expect((await coordinator.getJob(again.id)).status).toBe('completed')
   })
 })

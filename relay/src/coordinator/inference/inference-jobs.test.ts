@@ -7,7 +7,12 @@ import {
   LeaseSchema,
   type SamplingSpec,
 } from '@tabswarm/protocol'
-import { createDecoderReference, generateReference, promptSampling } from '@tabswarm/worker-kernels'
+import {
+  createDecoderReference,
+  generateReference,
+  promptSampling,
+  type SamplingOptions,
+} from '@tabswarm/worker-kernels'
 import { createTestModel, type TestModel } from '@tabswarm/worker-kernels/test-model'
 import { afterEach, describe, expect, it } from 'vitest'
 import { type BlobStore, createMemoryBlobStore } from '../../blobs/blob-store.ts'
@@ -16,7 +21,13 @@ import { leaseMessage } from '../../swarm/lease-message.ts'
 import type { Coordinator } from '../coordinator.ts'
 import type { JobEvent } from '../coordinator-api.ts'
 import { dirs, make, removeDirs } from '../testing/coordinator-fixture.ts'
-import { createDecoderContributor, type DecoderContributor } from './testing/decoder-contributor.ts'
+import { readModelWeights } from './model-weights.ts'
+import { stagesForMemory } from './stage-plan.ts'
+import {
+  createDecoderContributor,
+  type DecoderContributor,
+  decoderCaps,
+} from './testing/decoder-contributor.ts'
 
 afterEach(removeDirs)
 
@@ -49,9 +60,21 @@ function expected(i: number, maxTokens: number, sampling: SamplingSpec = { mode:
   return [
     ...generateReference(reference, prompts[i]!, {
       maxTokens,
-      sampling: promptSampling(sampling, i),
+      sampling: samplingOptions(promptSampling(sampling, i)),
     }),
   ]
+}
+
+/** The reference sampler's options for a spec's sampling (no `undefined` fields). */
+function samplingOptions(s: SamplingSpec): SamplingOptions {
+  if (s.mode === 'greedy') return s
+  return {
+    mode: 'sample',
+    seed: s.seed,
+    ...(s.temperature != null ? { temperature: s.temperature } : {}),
+    ...(s.topK != null ? { topK: s.topK } : {}),
+    ...(s.topP != null ? { topP: s.topP } : {}),
+  }
 }
 
 /** Runs contributors in turn until the job ends (or nobody gets work many times over). */
@@ -70,7 +93,8 @@ async function drive(c: Coordinator, jobId: string, peers: DecoderContributor[],
 describe('inference jobs', () => {
   it('batch mode: prompts in batches across two contributors give the reference tokens', async () => {
     const blobs = createMemoryBlobStore()
-    const c = make({ blobs })
+    const store = createSqliteStore({ path: ':memory:' })
+    const c = make({ blobs, store })
     const peers = [await createDecoderContributor(c), await createDecoderContributor(c)]
     const job = await c.submit(inferenceSpec(blobs, { mode: 'batch', batchSize: 2 }), {
       account: 'r',
@@ -82,6 +106,8 @@ describe('inference jobs', () => {
     const output = await c.inferenceOutput(job.id)
     expect(output.sequences.map((s) => s.tokens)).toEqual(prompts.map((_, i) => expected(i, 5)))
     expect(output.sequences.every((s) => s.finish === 'length')).toBe(true)
+    // Each accepted result keeps its contributor's signature: attributable after the fact.
+    expect(store.resultsOfTask(job.id, 0)[0]?.signature).toMatch(/^[A-Za-z0-9+/]{86}==$/)
     await c.durable()
     await new Promise((r) => setTimeout(r, 0))
     const told = events.filter((e) => e.type === 'tokens')
@@ -287,6 +313,36 @@ describe('inference jobs', () => {
     const b = await forged.step()
     expect(b?.outcome).toMatchObject({ outcome: 'rejected', reason: /does not verify/ })
     expect((await c.account(`peer:${forged.peerId}`)).earned).toBe(0n)
+  })
+
+  it('quotes by useful flops and splits a pipeline without stages to fit the memory', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs, inferenceMemoryBytes: 500_000 })
+    const spec = inferenceSpec(blobs, { mode: 'pipeline' }) as InferenceJobSpec
+    const weights = readModelWeights(spec.model, blobs)
+    const stages = stagesForMemory(weights, 500_000, 4).length
+    expect(stages).toBeGreaterThan(1)
+    const positions = prompts.reduce((n, p) => n + p.length + 5 - 1, 0)
+    const quote = await c.quote(spec)
+    expect(quote).toMatchObject({
+      tasks: 3 * 5 * stages,
+      flops: 2 * weights.parameters * positions,
+    })
+    const job = await c.submit(spec, { account: 'r' })
+    expect(job.tasks.total).toBe(3 * 5 * stages)
+  })
+
+  it('leases decoder tasks only to devices that run the decoder and hold a stage', async () => {
+    const blobs = createMemoryBlobStore()
+    const c = make({ blobs })
+    c.registerContributor('matmul-only', { ...decoderCaps, kernels: ['matmul'] })
+    c.registerContributor('small', { ...decoderCaps, memoryCapBytes: 100_000 })
+    const job = await c.submit(inferenceSpec(blobs, { mode: 'pipeline', stages: 2 }), {
+      account: 'r',
+    })
+    expect(c.lease('matmul-only')).toBeUndefined()
+    expect(c.lease('small')).toBeUndefined()
+    expect((await c.getJob(job.id)).waiting?.reason).toBe('no-capable-contributors')
   })
 
   it('refuses at submit a BF16 model and one that does not match its config, naming the tensor', async () => {
