@@ -1,8 +1,8 @@
 import { KernelShapeError } from '../errors.ts'
 import {
   F16_PRODUCT_FLUSH,
-  f16ProductGamma,
   FLUSH_SLACK,
+  f16ProductGamma,
   gamma as gammaOf,
   MATMUL_FLOAT_DTYPE,
   type MatmulDtype,
@@ -131,8 +131,7 @@ export function compareMatmul(
     const got = actual[i] as number
     const want = expected[i] as number
     const scale = bound ? (bound[i] as number) : normwiseScale
-    const tolerance =
-      gamma * scale + u * Math.abs(want) + floor + Math.min(scale, productFlush)
+    const tolerance = gamma * scale + u * Math.abs(want) + floor + Math.min(scale, productFlush)
     // Written so that NaN anywhere (actual, expected or bound) lands in the failing branch.
     const error = Number.isFinite(got) ? Math.abs(got - want) : Number.POSITIVE_INFINITY
     // Checked apart from the comparison: an infinite tolerance must not admit Infinity.

@@ -43,18 +43,25 @@ export function selectMatmulCompute(
   option: unknown = 'auto',
 ): MatmulCompute {
   if (typeof option !== 'string' || !OPTIONS.includes(option as MatmulComputeOption)) {
-    throw new KernelShapeError(`compute must be one of ${OPTIONS.join(', ')}, got ${String(option)}.`)
+    throw new KernelShapeError(
+      `compute must be one of ${OPTIONS.join(', ')}, got ${String(option)}.`,
+    )
   }
   const hasF16 = deviceFeatures.includes(SHADER_F16_FEATURE)
   if (option === 'auto') return dtype === 'float16' && hasF16 ? 'float16' : 'float32'
   if (option === 'float16') {
     if (dtype !== 'float16') {
-      throw new KernelShapeError('compute float16 needs dtype float16 (float32 data would lose precision).')
+      throw new KernelShapeError(
+        'compute float16 needs dtype float16 (float32 data would lose precision).',
+      )
     }
     if (!hasF16) {
-      throw new KernelLimitError('compute float16 needs the shader-f16 feature, which this device lacks.', {
-        details: "Use compute 'auto' or 'float32': float16 data then runs with f32 arithmetic.",
-      })
+      throw new KernelLimitError(
+        'compute float16 needs the shader-f16 feature, which this device lacks.',
+        {
+          details: "Use compute 'auto' or 'float32': float16 data then runs with f32 arithmetic.",
+        },
+      )
     }
   }
   return option as MatmulCompute

@@ -37,8 +37,7 @@ const f16Host: PlanContext = {
 const plainHost: PlanContext = { ...f16Host, deviceFeatures: [] }
 
 /** Whether dawn's adapter here offers shader-f16 (SwiftShader does not). */
-const hasF16 =
-  (await createNodeGpu().requestAdapter())?.features.has(SHADER_F16_FEATURE) ?? false
+const hasF16 = (await createNodeGpu().requestAdapter())?.features.has(SHADER_F16_FEATURE) ?? false
 
 /** Every kernel the planner can pick: tiled, naive, row and column gemv. */
 const CASES: { variant: MatmulVariant; m: number; k: number; n: number }[] = [
@@ -66,28 +65,39 @@ const matmulCode = (request: ReturnType<typeof f16Request>, context: PlanContext
   planKernel(request, limits, context).program.passes[0]!.code
 
 describe('matmul f16 arithmetic: planning', () => {
-  it.each(CASES)('picks the f16 WGSL for float16 data on a shader-f16 host ($variant $m×$k×$n)', (c) => {
-    const code = matmulCode(f16Request(c), f16Host)
-    expect(code.trimStart().startsWith('enable f16;')).toBe(true)
-    expect(code).toMatch(/var<storage, read> a: array<f16>;/)
-    expect(code).not.toContain('unpack2x16float')
-    // Products in f16, sums in f32: the accumulators stay f32.
-    expect(code).toMatch(/vec4<f32>\(|f32\(/)
-  })
+  it.each(CASES)(
+    'picks the f16 WGSL for float16 data on a shader-f16 host ($variant $m×$k×$n)',
+    (c) => {
+      const code = matmulCode(f16Request(c), f16Host)
+      expect(code.trimStart().startsWith('enable f16;')).toBe(true)
+      expect(code).toMatch(/var<storage, read> a: array<f16>;/)
+      expect(code).not.toContain('unpack2x16float')
+      // Products in f16, sums in f32: the accumulators stay f32.
+      expect(code).toMatch(/vec4<f32>\(|f32\(/)
+    },
+  )
 
-  it.each(CASES)('keeps the f32 WGSL without shader-f16 or when f32 is asked for ($variant)', (c) => {
-    for (const code of [
-      matmulCode(f16Request(c), plainHost),
-      matmulCode({ ...f16Request(c), compute: 'float32' } as never, f16Host),
-    ]) {
-      expect(code).not.toContain('enable f16')
-      expect(code).not.toContain('f16')
-      expect(code).toContain('unpack2x16float')
-    }
-  })
+  it.each(CASES)(
+    'keeps the f32 WGSL without shader-f16 or when f32 is asked for ($variant)',
+    (c) => {
+      for (const code of [
+        matmulCode(f16Request(c), plainHost),
+        matmulCode({ ...f16Request(c), compute: 'float32' } as never, f16Host),
+      ]) {
+        expect(code).not.toContain('enable f16')
+        expect(code).not.toContain('f16')
+        expect(code).toContain('unpack2x16float')
+      }
+    },
+  )
 
   it('keeps float32 data on the f32 path on any host, and names the path in the pass label', () => {
-    const request = { ...f16Request(CASES[0]!), a: new Float32Array(33 * 65), b: new Float32Array(65 * 31), dtype: 'float32' as const }
+    const request = {
+      ...f16Request(CASES[0]!),
+      a: new Float32Array(33 * 65),
+      b: new Float32Array(65 * 31),
+      dtype: 'float32' as const,
+    }
     expect(matmulCode(request as never, f16Host)).not.toContain('f16')
     const label = (context: PlanContext) =>
       planKernel(f16Request(CASES[0]!), limits, context).program.passes[0]!.label
@@ -128,20 +138,41 @@ describe('matmul f16 arithmetic: compiling and running', () => {
     const hasF16 = host.info.deviceFeatures.includes(SHADER_F16_FEATURE)
     for (const c of CASES) {
       const request = { ...f16Request(c, 7), compute: 'float32' as const }
-      const { c: want, bound } = matmulReferenceWithBound(fromFloat16(request.a), fromFloat16(request.b), c.m, c.k, c.n)
+      const { c: want, bound } = matmulReferenceWithBound(
+        fromFloat16(request.a),
+        fromFloat16(request.b),
+        c.m,
+        c.k,
+        c.n,
+      )
       const got = fromFloat16(await host.run(request))
-      expect(compareMatmul(got, want, { k: c.k, bound, dtype: 'f16' }), `${c.variant} ${hasF16}`).toMatchObject({ ok: true })
+      expect(
+        compareMatmul(got, want, { k: c.k, bound, dtype: 'f16' }),
+        `${c.variant} ${hasF16}`,
+      ).toMatchObject({ ok: true })
     }
   })
 
-  it.runIf(hasF16)('runs the f16 WGSL on an adapter with shader-f16, within the f16-product bound', async () => {
-    for (const c of CASES) {
-      const code = matmulCode(f16Request(c), f16Host)
-      expect(await checker.check(code)).toEqual([])
-      const request = { ...f16Request(c, 11), compute: 'float16' as const }
-      const { c: want, bound } = matmulReferenceWithBound(fromFloat16(request.a), fromFloat16(request.b), c.m, c.k, c.n)
-      const got = fromFloat16(await host.run(request))
-      expect(compareMatmul(got, want, { k: c.k, bound, dtype: 'f16', compute: 'f16' }), c.variant).toMatchObject({ ok: true })
-    }
-  })
+  it.runIf(hasF16)(
+    'runs the f16 WGSL on an adapter with shader-f16, within the f16-product bound',
+    async () => {
+      for (const c of CASES) {
+        const code = matmulCode(f16Request(c), f16Host)
+        expect(await checker.check(code)).toEqual([])
+        const request = { ...f16Request(c, 11), compute: 'float16' as const }
+        const { c: want, bound } = matmulReferenceWithBound(
+          fromFloat16(request.a),
+          fromFloat16(request.b),
+          c.m,
+          c.k,
+          c.n,
+        )
+        const got = fromFloat16(await host.run(request))
+        expect(
+          compareMatmul(got, want, { k: c.k, bound, dtype: 'f16', compute: 'f16' }),
+          c.variant,
+        ).toMatchObject({ ok: true })
+      }
+    },
+  )
 })

@@ -22,7 +22,9 @@ export function createRowVectorMatmulWgsl(
   const e = computeScalar(compute)
   // f16 path: the products round to f16 (one vec4<f16> multiply), the sum stays f32.
   const step =
-    compute === 'float16' ? 'acc += vec4<f32>(vec4<f16>(av) * bv);' : 'acc = fma(vec4<f32>(av), bv, acc);'
+    compute === 'float16'
+      ? 'acc += vec4<f32>(vec4<f16>(av) * bv);'
+      : 'acc = fma(vec4<f32>(av), bv, acc);'
   return /* wgsl */ `${matmulBindingsWgsl(dtype, { compute })}
 fn loadB(i: u32, col: u32) -> ${e} {
   return select(0.0, bAt(i), col < dims.n);
@@ -61,7 +63,9 @@ export function createColumnVectorMatmulWgsl(
 ): string {
   const e = computeScalar(compute)
   const step =
-    compute === 'float16' ? 'acc += vec4<f32>(av * vec4<f16>(bv));' : 'acc = fma(av, vec4<f32>(bv), acc);'
+    compute === 'float16'
+      ? 'acc += vec4<f32>(av * vec4<f16>(bv));'
+      : 'acc = fma(av, vec4<f32>(bv), acc);'
   return /* wgsl */ `${matmulBindingsWgsl(dtype, { compute })}
 var<workgroup> partial: array<vec4<f32>, ${THREADS}>;
 

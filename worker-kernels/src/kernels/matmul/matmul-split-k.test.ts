@@ -58,7 +58,14 @@ describe('planSplitK', () => {
 describe('split-K planning', () => {
   it('m = 1, k = 2²², n = 1 was refused (one workgroup past the default budget) and now plans in passes within it', () => {
     const k = 2 ** 22
-    const request = { kernel: 'matmul' as const, a: new Float32Array(k), b: new Float32Array(k), m: 1, k, n: 1 }
+    const request = {
+      kernel: 'matmul' as const,
+      a: new Float32Array(k),
+      b: new Float32Array(k),
+      m: 1,
+      k,
+      n: 1,
+    }
     // What the planner made before: one pass whose single workgroup walks all of k.
     const whole = planKernel(request, limits, budget(Number.POSITIVE_INFINITY)).program
     expect(whole.passes).toHaveLength(1)
@@ -79,10 +86,20 @@ describe('split-K planning', () => {
   })
 
   it('leaves a product that fits exactly as before: one pass over all of k, no scratch', () => {
-    const request = { kernel: 'matmul' as const, a: new Float32Array(33 * 1000), b: new Float32Array(1000 * 31), m: 33, k: 1000, n: 31 }
+    const request = {
+      kernel: 'matmul' as const,
+      a: new Float32Array(33 * 1000),
+      b: new Float32Array(1000 * 31),
+      m: 33,
+      k: 1000,
+      n: 31,
+    }
     const { passes, buffers } = planKernel(request, limits).program
     expect(passes).toHaveLength(1)
-    expect(passes[0]).toMatchObject({ label: 'matmul-tiled-float32', workPerWorkgroup: 2048 * 1000 })
+    expect(passes[0]).toMatchObject({
+      label: 'matmul-tiled-float32',
+      workPerWorkgroup: 2048 * 1000,
+    })
     // m, k, n, strides, then kBegin 0, kEnd k, offsetC 0.
     expect([...(passes[0]!.params as Uint32Array)].slice(6, 9)).toEqual([0, 1000, 0])
     expect(buffers.map((b) => b.kind)).toEqual(['input', 'input', 'output'])
@@ -90,7 +107,14 @@ describe('split-K planning', () => {
 
   it('refuses a split whose partial sums do not fit a storage binding', () => {
     const small = { ...limits, maxStorageBufferBindingSize: 200_000 }
-    const request = { kernel: 'matmul' as const, a: new Float32Array(64 * 400), b: new Float32Array(400 * 64), m: 64, k: 400, n: 64 }
+    const request = {
+      kernel: 'matmul' as const,
+      a: new Float32Array(64 * 400),
+      b: new Float32Array(400 * 64),
+      m: 64,
+      k: 400,
+      n: 64,
+    }
     // Chunks of 16 make 25 splits: 25 copies of C, 409600 bytes, where A is 102400.
     expect(() => planKernel(request, small, budget(2048 * 16))).toThrow(
       /split-K scratch \(partial sums\) needs 409600 bytes \(splits\*m\*n\*4 = 25\*64\*64\*4\)/,
@@ -115,18 +139,23 @@ describe('split-K on the device', () => {
     ['gemv', 300, 5000, 1, 3],
   ]
 
-  it.each(cases)('%s %i×%i×%i: computed in passes, within γₖ of the reference', async (variant, m, k, n, splits) => {
-    const a = seededRandomF32(m * k, m + k)
-    const b = seededRandomF32(k * n, n + k)
-    const request = { kernel: 'matmul' as const, a, b, m, k, n, variant }
-    const passes = planKernel(request, host.info.limits, budget(2 ** 14)).program.passes
-    expect(passes.filter((p) => p.label.startsWith('matmul-') && p.label !== 'matmul-sum-splits')).toHaveLength(splits)
-    const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
-    const got = await host.run(request)
-    expect(compareMatmul(got, c, { k, bound })).toMatchObject({ ok: true, mismatches: 0 })
-    // The partial sums are added in a fixed order: the same inputs give the same bits.
-    expect(await host.run(request)).toEqual(got)
-  })
+  it.each(cases)(
+    '%s %i×%i×%i: computed in passes, within γₖ of the reference',
+    async (variant, m, k, n, splits) => {
+      const a = seededRandomF32(m * k, m + k)
+      const b = seededRandomF32(k * n, n + k)
+      const request = { kernel: 'matmul' as const, a, b, m, k, n, variant }
+      const passes = planKernel(request, host.info.limits, budget(2 ** 14)).program.passes
+      expect(
+        passes.filter((p) => p.label.startsWith('matmul-') && p.label !== 'matmul-sum-splits'),
+      ).toHaveLength(splits)
+      const { c, bound } = matmulReferenceWithBound(a, b, m, k, n)
+      const got = await host.run(request)
+      expect(compareMatmul(got, c, { k, bound })).toMatchObject({ ok: true, mismatches: 0 })
+      // The partial sums are added in a fixed order: the same inputs give the same bits.
+      expect(await host.run(request)).toEqual(got)
+    },
+  )
 
   it('splits a batched float16 product with a broadcast B', async () => {
     const [batch, m, k, n] = [3, 20, 200, 36]
@@ -142,7 +171,9 @@ describe('split-K on the device', () => {
       const ai = fromFloat16(a16.subarray(i * m * k, (i + 1) * m * k))
       const { c, bound } = matmulReferenceWithBound(ai, bf, m, k, n)
       const gi = got.subarray(i * m * n, (i + 1) * m * n)
-      expect(compareMatmul(gi, c, { k, bound, dtype: 'f16' }), `batch ${i}`).toMatchObject({ ok: true })
+      expect(compareMatmul(gi, c, { k, bound, dtype: 'f16' }), `batch ${i}`).toMatchObject({
+        ok: true,
+      })
     }
   })
 })

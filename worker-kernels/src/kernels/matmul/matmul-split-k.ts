@@ -8,8 +8,9 @@
  * element of C. The order is fixed, so the result is deterministic, and the error bound
  * is still γₖ: no term passes through more than chunk + splits − 1 ≤ k roundings.
  */
-import type { ProgramPass } from '../../host/gpu-program.ts'
+
 import { KernelLimitError } from '../../errors.ts'
+import type { ProgramPass } from '../../host/gpu-program.ts'
 
 /** How k is split: `splits` chunks of `chunk` (the last one shorter). */
 export type SplitK = { chunk: number; splits: number }
@@ -28,7 +29,11 @@ const SUM_THREADS = 256
  * unsplit path, unchanged). Throws `KernelLimitError` when even one step of k is over
  * the budget or more than `MAX_SPLIT_K` chunks would be needed.
  */
-export function planSplitK(k: number, workPerK: number, maxWorkPerSubmission: number): SplitK | undefined {
+export function planSplitK(
+  k: number,
+  workPerK: number,
+  maxWorkPerSubmission: number,
+): SplitK | undefined {
   if (workPerK * k <= maxWorkPerSubmission) return undefined
   const longest = Math.floor(maxWorkPerSubmission / workPerK)
   if (longest < 1) {
@@ -42,7 +47,10 @@ export function planSplitK(k: number, workPerK: number, maxWorkPerSubmission: nu
   if (splits > MAX_SPLIT_K) {
     throw new KernelLimitError(
       `k = ${k} would need ${splits} split-K passes of ${chunk}, above the ${MAX_SPLIT_K} one call may have.`,
-      { details: 'Raise maxWorkPerSubmission, or split the product along k across calls and add the parts.' },
+      {
+        details:
+          'Raise maxWorkPerSubmission, or split the product along k across calls and add the parts.',
+      },
     )
   }
   return { chunk, splits }
