@@ -48,7 +48,8 @@ export type KernelHostOptions = {
   /**
    * Most work (FLOP-like units) per dispatch and per submission of built-in kernels:
    * large problems are split so no single submission runs long enough to trip a GPU
-   * watchdog or freeze the desktop.
+   * watchdog or freeze the desktop. A matmul whose one workgroup would exceed it alone
+   * is split along k (split-K); other kernels' workgroups above it are refused.
    * @default DEFAULT_MAX_WORK_PER_SUBMISSION (2³⁰)
    */
   maxWorkPerSubmission?: number
