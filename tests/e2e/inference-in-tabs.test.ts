@@ -85,6 +85,11 @@ describe('inference in contributor tabs', () => {
       prompt,
       '--max-tokens',
       '6',
+      // One tab: the relay recomputes every stage instead of waiting for a second opinion.
+      '--replication',
+      '1',
+      '--spot-check',
+      '1',
       '--relay',
       system.url,
     ])

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest'
-import { batchPrompts, maxTokensFlag, samplingFromFlags, stagesFlag } from './generate-flags.ts'
+import {
+  batchPrompts,
+  maxTokensFlag,
+  samplingFromFlags,
+  stagesFlag,
+  verificationFromFlags,
+} from './generate-flags.ts'
 
 describe('tabswarm generate flags', () => {
   it('decode greedily without sampling flags, and sample from a printed seed with any', () => {
@@ -37,5 +43,19 @@ describe('tabswarm generate flags', () => {
       'In 1905,',
     ])
     expect(() => batchPrompts('\n\n', 'p.txt')).toThrow(/--batch p\.txt holds no prompts/)
+  })
+
+  it('read --replication and --spot-check as a verification policy, refusing nonsense', () => {
+    expect(verificationFromFlags({})).toBeUndefined()
+    expect(verificationFromFlags({ replication: '1', 'spot-check': '1' })).toEqual({
+      replication: 1,
+      spotCheck: 1,
+    })
+    expect(verificationFromFlags({ 'spot-check': '0.25' })).toEqual({ spotCheck: 0.25 })
+    expect(() => verificationFromFlags({ replication: '9' })).toThrow(/at most 8/)
+    expect(() => verificationFromFlags({ 'spot-check': '1.5' })).toThrow(
+      /--spot-check must be a fraction from 0 to 1, got 1.5/,
+    )
+    expect(() => verificationFromFlags({ 'spot-check': 'all' })).toThrow(/got all/)
   })
 })

@@ -1,4 +1,4 @@
-import type { SamplingSpec } from '@tabswarm/protocol'
+import type { SamplingSpec, VerificationPolicy } from '@tabswarm/protocol'
 import { MAX_NEW_TOKENS, MAX_STAGES, MAX_TOP_LOGITS } from '@tabswarm/protocol'
 import { positiveInteger } from './flags.ts'
 import { UsageError } from './usage-error.ts'
@@ -72,6 +72,30 @@ export function stagesFlag(text: string | undefined): number | undefined {
   if (value > MAX_STAGES)
     throw new UsageError(`--stages must be at most ${MAX_STAGES}, got ${value}`)
   return value
+}
+
+/**
+ * The verification policy `--replication` and `--spot-check` ask for, or `undefined` for the
+ * relay's default (newcomers' stages replicated on distinct contributors).
+ */
+export function verificationFromFlags(values: {
+  replication?: string | undefined
+  'spot-check'?: string | undefined
+}): VerificationPolicy | undefined {
+  const policy: VerificationPolicy = {}
+  if (values.replication != null) {
+    const replication = positiveInteger('--replication', values.replication)
+    if (replication > 8) throw new UsageError(`--replication must be at most 8, got ${replication}`)
+    policy.replication = replication
+  }
+  if (values['spot-check'] != null) {
+    const text = values['spot-check']
+    const rate = Number(text)
+    if (!/^(0|1|0?\.[0-9]+|1\.0*)$/.test(text) || !(rate >= 0 && rate <= 1))
+      throw new UsageError(`--spot-check must be a fraction from 0 to 1, got ${text}`)
+    policy.spotCheck = rate
+  }
+  return Object.keys(policy).length === 0 ? undefined : policy
 }
 
 /** The prompts of a `--batch` file: one a line, blank lines skipped. */

@@ -7,7 +7,13 @@ import { uploadModelDirectory } from '../../inference/model-directory.ts'
 import { clientFlags, clientFlagsHelp, clientFromFlags } from '../cli-client.ts'
 import { ExitCode } from '../exit-codes.ts'
 import { budgetFlag, jobFlagsHelp, timeoutMsFlag } from '../flags.ts'
-import { batchPrompts, maxTokensFlag, samplingFromFlags, stagesFlag } from '../generate-flags.ts'
+import {
+  batchPrompts,
+  maxTokensFlag,
+  samplingFromFlags,
+  stagesFlag,
+  verificationFromFlags,
+} from '../generate-flags.ts'
 import { describeWaiting } from '../job-progress.ts'
 import { describeCredits } from '../job-summary.ts'
 import { plural } from '../plural.ts'
@@ -35,6 +41,10 @@ Options:
   --stages <n>         split the layers over n contributors (default: as their memory allows)
   --batch <file>       one prompt a line, generated together in batch mode (each task runs
                        whole prompts through the whole model); prints every generation
+  --replication <n>    contributors that must agree on each stage (default: 2 while they
+                       are new, then 1 with spot checks)
+  --spot-check <f>     fraction of stages the relay recomputes on its CPU; with only one
+                       tab or worker online use --replication 1 --spot-check 1
   --save-ref <file>    write the uploaded model's reference (JSON) there, for the dashboard's
                        prompt box or client.generate(ref, ...)
 ${jobFlagsHelp(DEFAULT_TIMEOUT_SECONDS)}
@@ -61,6 +71,8 @@ export async function generateCommand(args: string[], signal: AbortSignal): Prom
       stages: { type: 'string' },
       batch: { type: 'string' },
       'save-ref': { type: 'string' },
+      replication: { type: 'string' },
+      'spot-check': { type: 'string' },
       budget: { type: 'string' },
       timeout: { type: 'string' },
       json: { type: 'boolean', default: false },
@@ -81,7 +93,9 @@ export async function generateCommand(args: string[], signal: AbortSignal): Prom
       '--stages splits a pipeline; --batch runs whole prompts per task: choose one',
     )
   const budget = budgetFlag(values.budget)
+  const verification = verificationFromFlags(values)
   const options: GenerateOptions = {
+    ...(verification != null ? { verification } : {}),
     maxNewTokens: maxTokensFlag(values['max-tokens'], DEFAULT_MAX_NEW_TOKENS),
     sampling,
     ...(stages != null ? { stages } : {}),
