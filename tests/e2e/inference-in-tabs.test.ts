@@ -1,10 +1,11 @@
-import { rm } from 'node:fs/promises'
+import { mkdir, rm } from 'node:fs/promises'
 import type { LoadedModel } from '@tabswarm/sdk'
 import { createClient } from '@tabswarm/sdk/node'
 import type { Browser, BrowserContext, Page } from 'playwright'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
 import { type InferenceTestModel, writeInferenceTestModel } from '../support/inference-model.ts'
+import { checkView, SCREENSHOTS_DIR } from '../support/page-views.ts'
 import { runCli } from '../support/run-cli.ts'
 import { startTabswarmProcess, type TabswarmProcess } from '../support/tabswarm-process.ts'
 
@@ -98,6 +99,32 @@ describe('inference in contributor tabs', () => {
     expect(result.stdout).toBe(`${model.tokenizer.decode(ids)}\n`)
     expect(result.stderr).toMatch(/already on the relay: model\.safetensors/)
     await closeTabs()
+  })
+
+  it("the dashboard's prompt box streams the verified text", async () => {
+    // Two tabs: the default verification wants two distinct contributors while they are new.
+    await openTab()
+    await openTab()
+    const page = await browser.newPage()
+    try {
+      await page.goto(`${system.url}/dashboard`)
+      await page.locator('#generate-section').waitFor({ state: 'visible', timeout: 30_000 })
+      await page.locator('#model-ref').fill(JSON.stringify(model.ref))
+      const prompt = 'the dog'
+      await page.locator('#prompt').fill(prompt)
+      await page.locator('#max-tokens').fill('5')
+      await page.locator('#generate').click()
+      await expect
+        .poll(() => page.locator('#generate-status').textContent(), { timeout: 180_000 })
+        .toMatch(/^Done: 5 tokens/)
+      const ids = testModel.reference(model.tokenizer.encode(prompt), 5)
+      expect(await page.locator('#generation').textContent()).toBe(model.tokenizer.decode(ids))
+      await mkdir(SCREENSHOTS_DIR, { recursive: true })
+      await checkView(page, 'dashboard-generate')
+    } finally {
+      await page.close()
+      await closeTabs()
+    }
   })
 
   it('a tab that closes mid-generation hands its shard on, and the tokens stay the same', async () => {
