@@ -44,8 +44,11 @@ export interface LeaseLongPoll {
 export function createLeaseLongPoll(options: LeaseLongPollOptions): LeaseLongPoll {
   const { coordinator } = options
   const maxWaitMs = options.maxWaitMs ?? 2_000
-  const stopped = new AbortController()
-  /** Per peer, how to end its one held request. */
+  let stopped = false
+  /**
+   * Per peer, how to end its one held request. Also what `stop()` ends: no long-lived
+   * signal is combined into every request's (`AbortSignal.any` keeps its sources' links).
+   */
   const held = new Map<string, () => void>()
 
   /** Resolves on the next ready signal, after `ms`, or on `signal`; leaves nothing behind. */
@@ -66,14 +69,14 @@ export function createLeaseLongPoll(options: LeaseLongPollOptions): LeaseLongPol
   return {
     async lease(peerId, holds, ended) {
       const now = coordinator.lease(peerId, holds)
-      if (now != null || maxWaitMs <= 0 || stopped.signal.aborted) return now
+      if (now != null || maxWaitMs <= 0 || stopped) return now
       if (coordinator.retryAfterMs(peerId) == null) return undefined
       // One held request per peer: the newer one is what the contributor waits on.
       held.get(peerId)?.()
       const mine = new AbortController()
       const end = () => mine.abort()
       held.set(peerId, end)
-      const abort = AbortSignal.any([ended(), stopped.signal, mine.signal])
+      const abort = AbortSignal.any([ended(), mine.signal])
       const deadline = performance.now() + maxWaitMs
       try {
         for (;;) {
@@ -85,8 +88,10 @@ export function createLeaseLongPoll(options: LeaseLongPollOptions): LeaseLongPol
           if (abort.aborted) return undefined
           const grant = coordinator.lease(peerId)
           if (grant != null) return grant
-          // Its sequences finished, or it left: nothing is due to it any more.
-          if (coordinator.retryAfterMs(peerId) == null) return undefined
+          // Its sequences finished, it left or was banned: nothing is due to it any more
+          // (the work service tells a banned peer why).
+          if (coordinator.retryAfterMs(peerId) == null || coordinator.refusal(peerId) != null)
+            return undefined
         }
       } finally {
         if (held.get(peerId) === end) held.delete(peerId)
@@ -94,7 +99,8 @@ export function createLeaseLongPoll(options: LeaseLongPollOptions): LeaseLongPol
     },
 
     stop() {
-      stopped.abort()
+      stopped = true
+      for (const end of [...held.values()]) end()
     },
   }
 }
