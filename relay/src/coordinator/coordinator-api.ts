@@ -310,6 +310,19 @@ export interface WorkGateway {
    */
   retryAfterMs(peerId: string): number | undefined
   /**
+   * Calls `listener` whenever a task may have become leasable (one was queued, an inference
+   * task was accepted, a contributor left, a job started) until the returned function
+   * removes it. Synchronous and inside the coordinator's bookkeeping: the listener must be
+   * cheap, must not throw, and should lease only after a microtask (it resolves a promise).
+   */
+  onTaskReady(listener: () => void): () => void
+  /**
+   * Milliseconds until the nearest pipeline hold ends (a step waiting for the peer with its
+   * KV cache, or for a peer holding no stage): a task may become leasable to others then
+   * with nothing queued. Undefined when no hold is running.
+   */
+  holdEndsInMs(): number | undefined
+  /**
    * The bytes of an input a live lease names, by its sha-256: a part of a live job (a
    * matmul band) or an uploaded blob. What the relay's blob protocol serves; in-process
    * contributors (tests, benchmarks) read their inputs here.

@@ -50,7 +50,8 @@ import { tensorBytes } from './jobs/tensor-bytes.ts'
 import { refuseUncompilableWgsl, type WgslCheck } from './jobs/wgsl-submit-check.ts'
 import { leaseGrant } from './leases/lease-grant.ts'
 import { createLeaseTable } from './leases/lease-table.ts'
-import { createScheduler, jobQueue } from './leases/scheduler.ts'
+import { createScheduler, notifyingQueue } from './leases/scheduler.ts'
+import { createTaskReadiness } from './leases/task-readiness.ts'
 import { readNetworkFigures } from './network-figures.ts'
 import { createAcceptance } from './verification/acceptance.ts'
 import { createKnownAnswers } from './verification/known-answers.ts'
@@ -263,6 +264,10 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
   const inferenceSpotCheckRate = options.inferenceSpotCheckRate ?? 0.05
   const inferenceMemoryBytes = options.inferenceMemoryBytes ?? 1024 ** 3
   const pipelineRetryMs = options.pipelineRetryMs ?? 20
+  const stageHoldMs = options.stageHoldMs ?? 1_500
+  // Heard by the work service's held lease requests (`lease-long-poll.ts`).
+  const readiness = createTaskReadiness()
+  const queue = notifyingQueue(readiness.notify)
   const holders = createProviderIndex(options.providerIndex)
   const ledger = createLedger(store, { siteShareBps: options.siteShareBps ?? 0 })
   const verifier = createResultVerifier({
@@ -301,7 +306,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     blobs,
     ledger,
     leases,
-    queue: jobQueue,
+    queue,
     publication,
     provisional: provisionalRows,
     counters,
@@ -380,7 +385,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     maxTaskSeconds,
     canaryRate: planner.canaryRate,
     canTest: answers.canTest,
-    ...(options.stageHoldMs != null ? { stageHoldMs: options.stageHoldMs } : {}),
+    stageHoldMs,
+    queue,
   })
   const watch = createJobWatch({
     jobs,
@@ -569,6 +575,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         },
       }))
     }
+    // A finished sequence frees its stage holders: a held request learns it has no step due.
+    if (advance.sequences.some((seq) => seq.finish != null)) readiness.notify()
   }
 
   /**
@@ -874,6 +882,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       holders.forget(peerId)
       verdicts.forget(peerId)
       contributors.remove(peerId)
+      // The steps held for it (affinity) are anyone's now.
+      readiness.notify()
     },
 
     takeVerdicts: (peerId, max) => verdicts.take(peerId, max),
@@ -940,6 +950,23 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
           if (seq.finish == null && seq.holder.includes(peerId)) return pipelineRetryMs
       }
       return undefined
+    },
+
+    onTaskReady: readiness.onReady,
+
+    holdEndsInMs() {
+      const now = clock.now()
+      let soonest: number | undefined
+      for (const job of jobs.values()) {
+        const inputs = job.inputs
+        if (inputs.kind !== 'inference' || inputs.spec.mode !== 'pipeline') continue
+        for (const seq of inputs.sequences) {
+          if (seq.finish != null) continue
+          const left = seq.readyAt + stageHoldMs - now
+          if (left > 0 && (soonest == null || left < soonest)) soonest = left
+        }
+      }
+      return soonest
     },
 
     inputBytes: (sha256) => parts.get(sha256) ?? blobs.get(sha256),
@@ -1026,6 +1053,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
       store.insertJob(row)
     })
     const runtime = activate(row, [], inputs)
+    readiness.notify()
     // What it waits for from the start: the submitter hears at once when nobody can run it.
     watch.refresh(runtime)
     return jobView(row, runtime)

@@ -514,3 +514,121 @@ describe('the work service and decoder tasks', () => {
     expect((await coordinator.getJob(again.id)).status).toBe('completed')
   })
 })
+
+/**
+ * A stage holder's held lease request over real libp2p, against a coordinator that has
+ * no work and calls every peer a stage holder: how the wait ends (its timeout, the stream,
+ * the service stopping), and that every ending answers or lets go of the request.
+ */
+describe('the work service and a held lease request', () => {
+  let relay: RelayNode
+  let client: Libp2p
+  let stop: (() => Promise<void>) | undefined
+  const listeners = new Set<() => void>()
+  let leaseCalls = 0
+
+  const coordinator = {
+    registerContributor() {},
+    lease() {
+      leaseCalls++
+      return undefined
+    },
+    refusal: () => undefined,
+    retryAfterMs: () => 20,
+    takeVerdicts: () => [],
+    durable: async () => {},
+    holdEndsInMs: () => undefined,
+    onTaskReady(listener: () => void) {
+      listeners.add(listener)
+      return () => listeners.delete(listener)
+    },
+    contributorLeft() {},
+  } as unknown as Coordinator
+
+  beforeAll(async () => {
+    relay = await createRelayNode({
+      privateKey: await generateKeyPair('Ed25519'),
+      listen: ['/ip4/127.0.0.1/tcp/0/ws'],
+      limits: { maxConnections: 50 },
+    })
+    client = await createLibp2p({
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { identify: identify() },
+    })
+  })
+  afterEach(async () => {
+    await stop?.()
+    stop = undefined
+  })
+  afterAll(async () => {
+    await client?.stop()
+    await relay?.stop()
+  })
+
+  async function serve(stageHolderWaitMs: number) {
+    leaseCalls = 0
+    stop = await startWorkService({
+      node: relay,
+      coordinator,
+      log: silentLogger,
+      stageHolderWaitMs,
+    })
+    expect((await ask({ type: 'hello', capabilities })).header.type).toBe('hello-ack')
+  }
+
+  async function ask(request: WorkRequest, requestSignal = signal()) {
+    const stream = await client.dialProtocol(relay.getMultiaddrs()[0]!, WORK_PROTOCOL, {
+      signal: requestSignal,
+    })
+    return sendWorkRequest(stream, request, undefined, { signal: requestSignal })
+  }
+
+  const until = async (done: () => boolean, ms = 2_000) => {
+    const end = performance.now() + ms
+    while (!done() && performance.now() < end) await new Promise((r) => setTimeout(r, 5))
+    return done()
+  }
+
+  it('answers no-work with a short retry once the wait is up, and leases again on a ready signal', async () => {
+    await serve(300)
+    const started = performance.now()
+    const answer = ask({ type: 'lease-request' })
+    expect(await until(() => listeners.size === 1)).toBe(true)
+    // A ready signal that brings it nothing: it looks again, and waits on.
+    for (const wake of [...listeners]) wake()
+    const { header } = await answer
+    const waited = performance.now() - started
+    expect(header).toEqual({ type: 'no-work', retryAfterMs: 20 })
+    expect(waited).toBeGreaterThanOrEqual(290)
+    expect(waited).toBeLessThan(2_000)
+    // Looked on arrival, on the signal, and once more when the wait was up.
+    expect(leaseCalls).toBe(3)
+    expect(listeners.size).toBe(0)
+  })
+
+  it('lets a held request go as soon as the contributor closes its stream', async () => {
+    await serve(10_000)
+    const gone = new AbortController()
+    const answer = ask({ type: 'lease-request' }, gone.signal)
+    expect(await until(() => listeners.size === 1)).toBe(true)
+    gone.abort()
+    await expect(answer).rejects.toThrow()
+    const started = performance.now()
+    expect(await until(() => listeners.size === 0)).toBe(true)
+    expect(performance.now() - started).toBeLessThan(500)
+  })
+
+  it('answers a held request at once when the service stops', async () => {
+    await serve(10_000)
+    const answer = ask({ type: 'lease-request' })
+    expect(await until(() => listeners.size === 1)).toBe(true)
+    const started = performance.now()
+    await stop?.()
+    stop = undefined
+    expect((await answer).header).toMatchObject({ type: 'no-work' })
+    expect(performance.now() - started).toBeLessThan(1_000)
+    expect(listeners.size).toBe(0)
+  })
+})

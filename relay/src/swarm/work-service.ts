@@ -1,4 +1,4 @@
-import type { Libp2p } from '@libp2p/interface'
+import type { Libp2p, Stream } from '@libp2p/interface'
 import {
   createByteBudget,
   encodeFrame,
@@ -23,6 +23,7 @@ import type { Coordinator } from '../coordinator/coordinator.ts'
 import type { LeaseGrant } from '../coordinator/coordinator-api.ts'
 import { CoordinatorError } from '../coordinator/coordinator-error.ts'
 import type { Logger } from '../log.ts'
+import { createLeaseLongPoll } from './lease-long-poll.ts'
 import { leaseMessage } from './lease-message.ts'
 
 /** The IP a connection comes from, for telling replicas' contributors apart; none when relayed or loopback. */
@@ -32,6 +33,15 @@ function remoteHost(addr: string): string | undefined {
   // Loopback peers are the operator's own workers: they share an address by nature.
   if (host == null || isLoopbackIp(host) || host === 'localhost') return undefined
   return host
+}
+
+/** Aborted once `stream` is closed or reset (by either end). */
+function closed(stream: Stream): AbortSignal {
+  const over = new AbortController()
+  if (stream.status === 'closed' || stream.status === 'aborted' || stream.status === 'reset')
+    over.abort()
+  else stream.addEventListener('close', () => over.abort(), { once: true })
+  return over.signal
 }
 
 export interface WorkServiceOptions {
@@ -49,6 +59,11 @@ export interface WorkServiceOptions {
   readIdleTimeoutMs?: number
   /** Delay suggested to a contributor when the queue is empty. @default 1_000 */
   idleRetryMs?: number
+  /**
+   * Longest a pipeline stage holder's lease request is held open until its next step is
+   * ready (see `lease-long-poll.ts`); 0 answers it at once, to poll. @default 2_000
+   */
+  stageHolderWaitMs?: number
   /**
    * Work streams one connection may have open at once. Work is pulled: a contributor has
    * one request in flight, and a lease renewal may overlap it.
@@ -95,6 +110,10 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
     smallBytes: SMALL_PAYLOAD_BYTES,
     smallReserve: Math.min(SMALL_PAYLOAD_RESERVE, capacity / 4),
     maxPerHolder: options.maxInflightBytesPerPeer ?? MAX_MESSAGE_BYTES,
+  })
+  const longPoll = createLeaseLongPoll({
+    coordinator,
+    ...(options.stageHolderWaitMs != null ? { maxWaitMs: options.stageHolderWaitMs } : {}),
   })
 
   /** What a request's payload may be, decided on its validated header alone. */
@@ -167,6 +186,8 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
     peerId: string,
     remoteAddr: string,
     { header, payload }: Frame<WorkRequest>,
+    /** The request's end (deadline, stream closed), made only for a request that waits. */
+    ended: () => AbortSignal,
   ) {
     const reply = (response: WorkResponse, body?: Uint8Array) => ({
       response,
@@ -211,7 +232,8 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
             'send hello with capabilities before asking for work',
           )
         }
-        const grant = coordinator.lease(peerId, header.holds)
+        // A stage holder's request may be held open (bounded) until its next step is ready.
+        const grant = await longPoll.lease(peerId, header.holds, ended)
         if (grant == null) {
           // Banned since its hello: say so (a typed refusal it stops on), not "no work yet".
           const refusal = coordinator.refusal(peerId)
@@ -305,9 +327,12 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
     (stream, connection) => {
       const peerId = connection.remotePeer.toString()
       const remoteAddr = connection.remoteAddr.toString()
-      const guarded = async (request: Frame<WorkRequest>) => {
+      const guarded = async (request: Frame<WorkRequest>, signal: AbortSignal) => {
         try {
-          return await handle(peerId, remoteAddr, request)
+          // A held lease request ends with its stream, not only at the request's deadline.
+          return await handle(peerId, remoteAddr, request, () =>
+            AbortSignal.any([signal, closed(stream)]),
+          )
         } catch (err) {
           // Refusals the contributor should hear about (a ban, say) travel as error messages.
           if (err instanceof CoordinatorError)
@@ -347,6 +372,8 @@ export async function startWorkService(options: WorkServiceOptions): Promise<() 
   node.addEventListener('peer:disconnect', onDisconnect)
 
   return async () => {
+    // Held lease requests answer at once, so unhandling does not wait on them.
+    longPoll.stop()
     node.removeEventListener('peer:disconnect', onDisconnect)
     await node.unhandle(WORK_PROTOCOL)
   }

@@ -33,6 +33,8 @@ export interface SchedulerOptions {
    * prefix. @default 1_500
    */
   stageHoldMs?: number
+  /** The queue operations to use (`notifyingQueue` to hear of queued tasks). @default jobQueue */
+  queue?: JobQueue
 }
 
 /** What to lease to a contributor: a task of a job, as a canary or not. */
@@ -87,6 +89,26 @@ export const jobQueue: JobQueue = {
     for (const other of running) pass = Math.min(pass, other.pass)
     return Number.isFinite(pass) ? pass : 0
   },
+}
+
+/**
+ * `jobQueue`, calling `queued()` after each task it puts in a queue (not after one it
+ * leaves out: accepted, queued already or of an ended job).
+ */
+export function notifyingQueue(queued: () => void): JobQueue {
+  return {
+    requeue(job, task) {
+      if (task.queued) return
+      jobQueue.requeue(job, task)
+      if (task.queued) queued()
+    },
+    requeueFirst(job, task) {
+      if (task.queued) return
+      jobQueue.requeueFirst(job, task)
+      if (task.queued) queued()
+    },
+    startPass: jobQueue.startPass,
+  }
 }
 
 export interface Scheduler extends JobQueue {
@@ -254,7 +276,7 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       return undefined
     },
 
-    ...jobQueue,
+    ...(options.queue ?? jobQueue),
 
     mayRun,
 
