@@ -12,6 +12,7 @@ import { writeReport } from './report.ts'
  */
 const areas: Record<string, () => Promise<BenchArea>> = {
   kernels: async () => (await import('./areas/kernels.ts')).kernelsArea,
+  'matmul-paths': async () => (await import('./areas/matmul-paths.ts')).matmulPathsArea,
   coordinator: async () => (await import('./areas/coordinator.ts')).coordinatorArea,
   swarm: async () => (await import('./areas/swarm.ts')).swarmArea,
   reliability: async () => (await import('./areas/reliability.ts')).reliabilityArea,

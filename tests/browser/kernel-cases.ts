@@ -84,7 +84,9 @@ function matmulCase(
       const a = data(batch * m * k, seed, dtype)
       const b = data(batch * k * n, seed + 1, dtype)
       const raw = (await worker.run(
-        { kernel: 'matmul', a, b, m, k, n, batch, variant, dtype },
+        // f32 arithmetic on every adapter, so f32's bound applies (an adapter with shader-f16
+        // would otherwise multiply float16 data in f16: see matmul-f16.test.ts).
+        { kernel: 'matmul', a, b, m, k, n, batch, variant, dtype, compute: 'float32' },
         { timeoutMs: CALL_TIMEOUT_MS },
       )) as FloatData
       const f16 = dtype === 'float16'

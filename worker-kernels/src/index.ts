@@ -49,7 +49,9 @@ export {
 } from './compare/matmul-tolerance.ts'
 export {
   ABSOLUTE_FLOOR,
+  F16_PRODUCT_ROUNDING,
   F32_UNIT_ROUNDOFF,
+  f16ProductGamma,
   gamma,
   OUTPUT_ROUNDING,
 } from './compare/tolerance-model.ts'
@@ -146,6 +148,7 @@ export {
   type FloatData,
   type FloatDtype,
 } from './kernels/common/float-dtype.ts'
+export type { PlanContext } from './kernels/common/plan-context.ts'
 export type {
   CustomKernelBinding,
   CustomKernelProgram,
@@ -176,12 +179,19 @@ export {
   type TiledMatmulConfig,
   type TiledMatmulFormat,
 } from './kernels/matmul/matmul.wgsl.ts'
+export {
+  type MatmulCompute,
+  type MatmulComputeOption,
+  SHADER_F16_FEATURE,
+  selectMatmulCompute,
+} from './kernels/matmul/matmul-compute.ts'
 export type { MatmulKernel, MatmulVariant } from './kernels/matmul/matmul-kernel.ts'
 export {
   createNaiveMatmulKernel,
   createNaiveMatmulWgsl,
 } from './kernels/matmul/matmul-naive.wgsl.ts'
 export { assertMatmulShape, type MatmulOperands } from './kernels/matmul/matmul-shape.ts'
+export { MAX_SPLIT_K } from './kernels/matmul/matmul-split-k.ts'
 export { KERNEL_NAMES, planKernel } from './kernels/plan-kernel.ts'
 export { MAX_ATTENTION_HEAD_DIM } from './kernels/transformer/attention-program.ts'
 export type {

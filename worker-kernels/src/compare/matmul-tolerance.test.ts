@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { KernelShapeError } from '../errors.ts'
+import { float16Bits, float16Value } from '../reference/float16.ts'
 import { matmulReferenceWithBound } from '../reference/matmul-reference.ts'
 import { seededRandomF32 } from '../reference/seeded-random.ts'
 import { compareMatmul } from './matmul-tolerance.ts'
@@ -12,6 +13,21 @@ function matmulF32Reversed(a: Float32Array, b: Float32Array, m: number, k: numbe
       let sum = 0
       for (let p = k - 1; p >= 0; p--)
         sum = Math.fround(sum + Math.fround(a[i * k + p]! * b[p * n + j]!))
+      c[i * n + j] = sum
+    }
+  }
+  return c
+}
+
+/** What the f16-arithmetic path does: each product rounded to f16, then summed in f32. */
+function matmulF16Products(a: Float32Array, b: Float32Array, m: number, k: number, n: number) {
+  const c = new Float32Array(m * n)
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let sum = 0
+      for (let p = 0; p < k; p++) {
+        sum = Math.fround(sum + float16Value(float16Bits(a[i * k + p]! * b[p * n + j]!)))
+      }
       c[i * n + j] = sum
     }
   }
@@ -88,6 +104,26 @@ describe('compareMatmul', () => {
     expect(compareMatmul(Float32Array.of(1), Float32Array.of(0), { k: 2, bound: [2e4] }).ok).toBe(
       false,
     )
+  })
+
+  it('passes f16-product noise with compute f16, which the f32 bound rightly fails', () => {
+    const f16Like = matmulF16Products(a, b, m, k, n)
+    const f16 = compareMatmul(f16Like, expected, { k, bound, compute: 'f16' })
+    expect(f16).toMatchObject({ ok: true, mismatches: 0 })
+    // The f16 product roundings (≈ 2⁻¹¹ each) are far above γₖ in f32 for k = 300.
+    expect(compareMatmul(f16Like, expected, { k, bound }).ok).toBe(false)
+    expect(f16.gamma).toBeGreaterThan(2 ** -10)
+    expect(f16.gamma).toBeLessThan(2 ** -10 + 2 * k * 2 ** -24)
+  })
+
+  it('with compute f16 still fails a wrong element', () => {
+    const corrupted = matmulF16Products(a, b, m, k, n)
+    corrupted[42] = corrupted[42]! + 0.02 * bound[42]!
+    const result = compareMatmul(corrupted, expected, { k, bound, compute: 'f16' })
+    expect(result).toMatchObject({ ok: false, mismatches: 1, worstIndex: 42 })
+    expect(() =>
+      compareMatmul(corrupted, expected, { k, bound, compute: 'bf16' as never }),
+    ).toThrow(/compute must be f32 or f16/)
   })
 
   it('rejects mismatched lengths and bad k', () => {

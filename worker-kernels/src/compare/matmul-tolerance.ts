@@ -1,6 +1,8 @@
 import { KernelShapeError } from '../errors.ts'
 import {
+  F16_PRODUCT_FLUSH,
   FLUSH_SLACK,
+  f16ProductGamma,
   gamma as gammaOf,
   MATMUL_FLOAT_DTYPE,
   type MatmulDtype,
@@ -20,8 +22,15 @@ export type CompareMatmulOptions = {
    * `compareMatmul`).
    */
   bound?: ArrayLike<number>
-  /** @default 'f32' */
+  /** Storage format of the result. @default 'f32' */
   dtype?: MatmulDtype
+  /**
+   * Arithmetic the kernel multiplied in: `f16` for the f16-arithmetic path (products
+   * rounded to f16, summed in f32; `MatmulRequest.compute` / `selectMatmulCompute`
+   * resolving to `float16`), whose bound is `f16ProductGamma(k)` instead of γₖ.
+   * @default 'f32'
+   */
+  compute?: MatmulDtype
 }
 
 /** Outcome of `compareMatmul`. */
@@ -38,7 +47,7 @@ export type MatmulComparison = {
   worstRatio: number
   /** Tolerance at `worstIndex`. */
   tolerance: number
-  /** γₖ = k·u / (1 − k·u), the relative factor used. */
+  /** The relative factor over `bound` used: γₖ = k·u / (1 − k·u), or `f16ProductGamma(k)`. */
   gamma: number
 }
 
@@ -60,6 +69,10 @@ export type MatmulComparison = {
  * `max|expected|` in place of `bound`: fine for typical data, but it can fail a correct
  * kernel under heavy cancellation, so pass `bound` in tests.
  *
+ * With `compute: 'f16'` (f16 products, f32 sum) γₖ becomes `f16ProductGamma(k)`, about
+ * 2⁻¹⁰ + γₖ, and products that f16 flushes or rounds as subnormals add
+ * min(bound, k·2⁻¹⁴) (each such product is below 2⁻¹⁴ and loses at most itself).
+ *
  * NaN or ±Infinity in `actual` always fails; there is no exact-equality fast path.
  * Throws `KernelShapeError` if the lengths differ.
  *
@@ -75,6 +88,7 @@ export function compareMatmul(
 ): MatmulComparison {
   const { k, bound } = options
   const dtype = options.dtype ?? 'f32'
+  const compute = options.compute ?? 'f32'
   if (actual.length !== expected.length) {
     throw new KernelShapeError(
       `actual.length (${actual.length}) must equal expected.length (${expected.length}).`,
@@ -91,9 +105,14 @@ export function compareMatmul(
   if (dtype !== 'f32' && dtype !== 'f16') {
     throw new KernelShapeError(`dtype must be f32 or f16, got ${String(dtype)}.`)
   }
+  if (compute !== 'f32' && compute !== 'f16') {
+    throw new KernelShapeError(`compute must be f32 or f16, got ${String(compute)}.`)
+  }
+  const f16Products = compute === 'f16'
   const format = MATMUL_FLOAT_DTYPE[dtype]
   const u = OUTPUT_ROUNDING[format]
-  const gamma = gammaOf(k)
+  const gamma = f16Products ? f16ProductGamma(k) : gammaOf(k)
+  const productFlush = f16Products ? k * F16_PRODUCT_FLUSH : 0
   const floor = 2 * k * FLUSH_SLACK + STORED_SUBNORMAL_SLACK[format]
   let normwiseScale = 0
   if (!bound) {
@@ -112,7 +131,7 @@ export function compareMatmul(
     const got = actual[i] as number
     const want = expected[i] as number
     const scale = bound ? (bound[i] as number) : normwiseScale
-    const tolerance = gamma * scale + u * Math.abs(want) + floor
+    const tolerance = gamma * scale + u * Math.abs(want) + floor + Math.min(scale, productFlush)
     // Written so that NaN anywhere (actual, expected or bound) lands in the failing branch.
     const error = Number.isFinite(got) ? Math.abs(got - want) : Number.POSITIVE_INFINITY
     // Checked apart from the comparison: an infinite tolerance must not admit Infinity.

@@ -4,7 +4,8 @@
  * `compareMatmul`) and Freivalds' check all take their constants from here.
  *
  * Kernels compute in f32 whatever the storage format, then store the result once in the
- * output format. An f32 computation of n roundings is within γₙ (Higham §3.1) of the
+ * output format; the one exception, matmul's f16-arithmetic path on `shader-f16` devices,
+ * rounds each product to f16 before its f32 sum (`f16ProductGamma`). An f32 computation of n roundings is within γₙ (Higham §3.1) of the
  * exact value over the magnitudes it combines; WGSL may also flush f32 subnormals to
  * zero, losing up to `FLUSH_SLACK` per operation; and storing in f16 rounds once more.
  */
@@ -79,6 +80,29 @@ export function expError(x: number): number {
  * `f32`, or `f16` (f16 operands and result, f32 accumulation, one rounding to f16).
  */
 export type MatmulDtype = 'f32' | 'f16'
+
+/**
+ * Relative error of one f16 product on the f16-arithmetic matmul path (see
+ * `matmul-compute.ts`): WGSL only promises f16 multiplication "correctly rounded" to
+ * either neighbour, so a full f16 ulp, 2⁻¹⁰, rather than the round-to-nearest 2⁻¹¹.
+ */
+export const F16_PRODUCT_ROUNDING = 2 ** -10
+
+/**
+ * Absolute error of one f16 product below the normal range: at most the product itself
+ * where it is flushed to zero, and at most 2⁻¹⁴ (f16's smallest normal) in any case.
+ */
+export const F16_PRODUCT_FLUSH = 2 ** -14
+
+/**
+ * Relative error bound, over |A|·|B|, of a length-k dot product whose products are
+ * rounded to f16 and summed in f32: each term carries one product rounding, then the
+ * f32 sum γₖ of the rounded terms, (1 + 2⁻¹⁰)·γₖ + 2⁻¹⁰. Unlike an f16 sum (γₖ at
+ * 2⁻¹¹, unbounded from k = 2048), it barely grows with k.
+ */
+export function f16ProductGamma(k: number): number {
+  return F16_PRODUCT_ROUNDING + (1 + F16_PRODUCT_ROUNDING) * gamma(k)
+}
 
 /** The `FloatDtype` of each `MatmulDtype`. */
 export const MATMUL_FLOAT_DTYPE: Record<MatmulDtype, FloatDtype> = {

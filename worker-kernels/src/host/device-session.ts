@@ -89,9 +89,10 @@ async function requestAdapterAndDevice(
     }
     const requiredLimits: Record<string, number> = {}
     for (const name of HOST_LIMIT_NAMES) requiredLimits[name] = adapter.limits[name]
-    // Requested where the adapter has it so f16 WGSL can be enabled on this device; the
-    // built-in kernels do not need it (they pack f16 with core built-ins), and the device's
-    // features are reported in `HostInfo.deviceFeatures` for custom kernels to check.
+    // Requested where the adapter has it so f16 WGSL can be enabled on this device: float16
+    // matmuls then multiply in f16 (`selectMatmulCompute`); without it every built-in kernel
+    // still runs (f16 packed with core built-ins, f32 arithmetic). The device's features are
+    // reported in `HostInfo.deviceFeatures`, for callers and custom kernels to check.
     const requiredFeatures: GPUFeatureName[] = adapter.features.has('shader-f16')
       ? ['shader-f16']
       : []

@@ -335,18 +335,24 @@ describe('KernelHost submissions and buffers', () => {
     }
   })
 
-  it('refuses, typed, a workgroup whose work alone exceeds the submission budget', async () => {
-    // One 32×32 tile at k = 64 is 2·32·32·64 = 131072 units.
+  it('splits a matmul along k where one workgroup would exceed the budget, and refuses what cannot split', async () => {
+    // One 32×32 tile at k = 64 is 2·32·32·64 = 131072 units: refused before split-K,
+    // now two passes of k = 48 and 16 and a sum of the partial products.
     const tight = await createKernelHost({ gpu: createNodeGpu(), maxWorkPerSubmission: 100_000 })
     try {
-      const a = seededRandomF32(64 * 64, 2)
-      const err = await tight
-        .run({ kernel: 'matmul', a, b: a, m: 64, k: 64, n: 64, variant: 'tiled' })
-        .catch((e: unknown) => e)
-      expect(err).toBeInstanceOf(KernelLimitError)
-      expect((err as Error).message).toMatch(/costs 131072 work units, above the 100000/)
-      // Small enough problems still run on it.
+      await expectProduct(tight, [64, 64, 64], 'tiled')
       await expectProduct(tight, [7, 13, 5], 'tiled')
+      // An activation workgroup (256 invocations × 32 units) cannot be split further.
+      const tiny = await createKernelHost({ gpu: createNodeGpu(), maxWorkPerSubmission: 4096 })
+      try {
+        const err = await tiny
+          .run({ kernel: 'activation', op: 'gelu', x: new Float32Array(300) })
+          .catch((e: unknown) => e)
+        expect(err).toBeInstanceOf(KernelLimitError)
+        expect((err as Error).message).toMatch(/costs 8192 work units, above the 4096/)
+      } finally {
+        tiny.destroy()
+      }
     } finally {
       tight.destroy()
     }

@@ -48,7 +48,8 @@ export type KernelHostOptions = {
   /**
    * Most work (FLOP-like units) per dispatch and per submission of built-in kernels:
    * large problems are split so no single submission runs long enough to trip a GPU
-   * watchdog or freeze the desktop.
+   * watchdog or freeze the desktop. A matmul whose one workgroup would exceed it alone
+   * is split along k (split-K); other kernels' workgroups above it are refused.
    * @default DEFAULT_MAX_WORK_PER_SUBMISSION (2³⁰)
    */
   maxWorkPerSubmission?: number
@@ -140,7 +141,11 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
     // Shapes are checked against the last known limits before waiting for a device,
     // and the plan is rebuilt if a replacement device reports other limits.
     if (runOptions.gpuShare !== undefined) assertGpuShare(runOptions.gpuShare)
-    let plan = planKernel(request, info.limits)
+    const contextOf = (host: HostInfo) => ({
+      deviceFeatures: host.deviceFeatures,
+      maxWorkPerSubmission,
+    })
+    let plan = planKernel(request, info.limits, contextOf(info))
     const deadline = createCallDeadline({
       signal: runOptions.signal,
       timeoutMs: runOptions.timeoutMs ?? defaultTimeoutMs,
@@ -149,7 +154,7 @@ export async function createKernelHost(options: KernelHostOptions): Promise<Kern
       const active = await deadline.race(currentSession())
       if (active.info !== info) {
         info = active.info
-        plan = planKernel(request, info.limits)
+        plan = planKernel(request, info.limits, contextOf(info))
       }
       const outputs = await runGpuProgram({
         session: active,

@@ -61,7 +61,7 @@ export function planSubmissions(program: GpuProgram, limits: SubmissionLimits): 
         `One workgroup of ${pass.label} costs ${pass.workPerWorkgroup} work units, above the ${maxWorkPerSubmission} one submission may carry.`,
         {
           details:
-            'Dispatches are split by workgroup, so one that large could run past a GPU watchdog. Split the problem (e.g. a matmul along k, summing the parts) or raise maxWorkPerSubmission.',
+            'Dispatches are split by workgroup, so one that large could run past a GPU watchdog. Split the problem (the built-in matmul splits k itself) or raise maxWorkPerSubmission.',
         },
       )
     }

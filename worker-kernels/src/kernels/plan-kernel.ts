@@ -1,6 +1,7 @@
 import { KernelShapeError } from '../errors.ts'
 import type { HostLimits } from '../host/kernel-types.ts'
 import type { KernelPlan } from './common/kernel-plan.ts'
+import { DEFAULT_PLAN_CONTEXT, type PlanContext } from './common/plan-context.ts'
 import { planCustomKernel } from './custom/custom-kernel-program.ts'
 import { planActivation, planBiasAdd, planResidualAdd } from './elementwise/elementwise-program.ts'
 import type { KernelName, KernelRequest, KernelResult } from './kernel-request.ts'
@@ -17,7 +18,11 @@ import {
 } from './transformer/row-ops-program.ts'
 import { planSwiglu } from './transformer/swiglu-program.ts'
 
-type Planner = (request: never, limits: HostLimits) => KernelPlan<KernelResult>
+type Planner = (
+  request: never,
+  limits: HostLimits,
+  context: PlanContext,
+) => KernelPlan<KernelResult>
 
 const PLANNERS: Record<KernelName, Planner> = {
   matmul: planMatmul,
@@ -40,11 +45,16 @@ const PLANNERS: Record<KernelName, Planner> = {
 export const KERNEL_NAMES: readonly KernelName[] = Object.keys(PLANNERS) as KernelName[]
 
 /**
- * Validate a `run` request and plan it for a device with `limits`. Throws
- * `KernelShapeError` (unknown kernel, bad shapes) or `KernelLimitError` before any GPU
- * work.
+ * Validate a `run` request and plan it for a device with `limits` and, in `context`, the
+ * device's features and the host's work budget per submission (which decide matmul's
+ * f16 arithmetic and split-K). Throws `KernelShapeError` (unknown kernel, bad shapes) or
+ * `KernelLimitError` before any GPU work.
  */
-export function planKernel(request: KernelRequest, limits: HostLimits): KernelPlan<KernelResult> {
+export function planKernel(
+  request: KernelRequest,
+  limits: HostLimits,
+  context: PlanContext = DEFAULT_PLAN_CONTEXT,
+): KernelPlan<KernelResult> {
   const name = (request as { kernel?: unknown } | null)?.kernel
   if (typeof name !== 'string' || !Object.hasOwn(PLANNERS, name)) {
     throw new KernelShapeError(
@@ -52,5 +62,5 @@ export function planKernel(request: KernelRequest, limits: HostLimits): KernelPl
     )
   }
   const planner = PLANNERS[name as KernelName]
-  return planner(request as never, limits)
+  return planner(request as never, limits, context)
 }

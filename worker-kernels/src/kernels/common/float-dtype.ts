@@ -4,7 +4,9 @@
  * float16 data travels as `Uint16Array` bits and is stored two values per `u32` word,
  * read with `unpack2x16float` and written with `pack2x16float`. Those are core WGSL
  * built-ins, so the f16 kernels (f16 storage, f32 arithmetic) run on every adapter,
- * SwiftShader included, with or without the optional `shader-f16` feature.
+ * SwiftShader included, with or without the optional `shader-f16` feature. Where the
+ * device has it, matmul reads f16 natively and multiplies in f16 instead
+ * (`matmul-compute.ts`).
  */
 import type { TensorDtype } from '@tabswarm/protocol'
 import { KernelShapeError } from '../../errors.ts'

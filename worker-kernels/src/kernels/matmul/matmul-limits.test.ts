@@ -30,6 +30,17 @@ describe('assertMatmulFitsLimits', () => {
     expect(() => assertMatmulFitsLimits({ m: 20, k: 1, n: 20 }, limits)).toThrow(/^C needs 1600/)
   })
 
+  it('checks the split-K scratch, splits copies of C, only where k is split', () => {
+    // C alone (8*8*4 = 256 bytes) fits; four partial copies of it fill the binding exactly.
+    expect(() => assertMatmulFitsLimits({ m: 8, k: 16, n: 8, splits: 4 }, limits)).not.toThrow()
+    expect(() => assertMatmulFitsLimits({ m: 8, k: 16, n: 8, splits: 5 }, limits)).toThrow(
+      /^The split-K scratch \(partial sums\) needs 1280 bytes \(splits\*m\*n\*4 = 5\*8\*8\*4\), above maxStorageBufferBindingSize 1024/,
+    )
+    expect(() =>
+      assertMatmulFitsLimits({ m: 4, k: 16, n: 4, batch: 2, splits: 9 }, limits),
+    ).toThrow(/splits\*2\*m\*n\*4 = 9\*2\*4\*4\*4/)
+  })
+
   it('checks maxBufferSize where it is the smaller limit', () => {
     const small = { ...limits, maxStorageBufferBindingSize: 4096, maxBufferSize: 1024 }
     expect(() => assertMatmulFitsLimits({ m: 1, k: 1, n: 257 }, small)).toThrow(

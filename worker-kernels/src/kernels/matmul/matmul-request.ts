@@ -1,9 +1,11 @@
 import type { FloatData, FloatDtype } from '../common/float-dtype.ts'
+import type { MatmulComputeOption } from './matmul-compute.ts'
 import type { MatmulVariant } from './matmul-kernel.ts'
 
 /**
  * `C[m×n] = A[m×k] · B[k×n]`, row-major (C order); with `batch`, `batch` independent
- * products stacked along the first axis. Accumulation is always f32.
+ * products stacked along the first axis. Accumulation is always f32; float16 data is
+ * multiplied in f16 where the device has `shader-f16` (see `compute`).
  */
 export type MatmulRequest = {
   /** A, `batch*m*k` elements: `Float32Array`, or float16 bits in a `Uint16Array`. */
@@ -28,4 +30,13 @@ export type MatmulRequest = {
    * @default 'auto'
    */
   variant?: MatmulVariant
+  /**
+   * Arithmetic: `auto` multiplies float16 data in f16 where the device has `shader-f16`
+   * and in f32 elsewhere; `float32` forces f32 (the same error bound on every
+   * contributor); `float16` insists on f16 products (`KernelLimitError` without
+   * `shader-f16`). `selectMatmulCompute(dtype, host.info.deviceFeatures)` says which
+   * `auto` picks.
+   * @default 'auto'
+   */
+  compute?: MatmulComputeOption
 }

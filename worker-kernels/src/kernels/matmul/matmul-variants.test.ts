@@ -163,6 +163,9 @@ describe('float16 matmul (f16 storage, f32 accumulation)', () => {
       batch,
       variant,
       dtype: 'float16',
+      // This block tests the f32-arithmetic path, which every adapter runs; the f16 one
+      // (chosen by default on shader-f16 adapters) is in matmul-f16.test.ts.
+      compute: 'float32',
     })
     expect(actual).toBeInstanceOf(Uint16Array)
     expect(actual).toHaveLength(batch * m * n)

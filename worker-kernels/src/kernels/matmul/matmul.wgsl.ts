@@ -1,5 +1,6 @@
 import type { FloatDtype } from '../common/float-dtype.ts'
-import { type MatmulKernel, matmulBindingsWgsl } from './matmul-kernel.ts'
+import type { MatmulCompute } from './matmul-compute.ts'
+import { computeScalar, type MatmulKernel, matmulBindingsWgsl } from './matmul-kernel.ts'
 
 /** Shape of the tiled kernel. Every invocation computes a 4×4 block of C. */
 export type TiledMatmulConfig = {
@@ -38,6 +39,12 @@ export type TiledMatmulFormat = {
    * (C is always f32). @default false
    */
   vectorC?: boolean
+  /**
+   * `float16` (float16 storage, device with `shader-f16`): A and B read as `f16`,
+   * staged as `vec4<f16>` (half the workgroup memory), products rounded to f16 and
+   * summed in f32. @default 'float32'
+   */
+  compute?: MatmulCompute
 }
 
 const range = (count: number): number[] => Array.from({ length: count }, (_, i) => i)
@@ -75,6 +82,8 @@ export function createTiledMatmulWgsl(
   const dtype = format.dtype ?? 'float32'
   const vectorB = format.vectorB === true
   const vectorC = format.vectorC === true
+  const compute = format.compute ?? 'float32'
+  const e = computeScalar(compute)
   if (vectorB && dtype !== 'float32') throw new RangeError('vectorB needs dtype float32.')
   const { threadsX: wx, threadsY: wy, tileK: tk } = config
   const threads = wx * wy
@@ -88,7 +97,7 @@ export function createTiledMatmulWgsl(
       let quad = e / ${tk}u;
       let r = rowBase + quad * 4u;
       let col = k0 + kk;
-      tileA[kk * ${wy}u + quad] = vec4<f32>(loadA(r, col), loadA(r + 1u, col), loadA(r + 2u, col), loadA(r + 3u, col));
+      tileA[kk * ${wy}u + quad] = vec4<${e}>(loadA(r, col), loadA(r + 1u, col), loadA(r + 2u, col), loadA(r + 3u, col));
     }`,
   )
   const loadTileB = range(bSlots).map(
@@ -99,27 +108,32 @@ export function createTiledMatmulWgsl(
       tileB[kk * ${wx}u + quad] = loadB4(k0 + kk, colBase + quad * 4u);
     }`,
   )
+  // f16 path: each row's four products are one vec4<f16> multiply, summed in f32.
+  const accumulate = (acc: string, lane: string): string =>
+    compute === 'float16'
+      ? `${acc} += vec4<f32>(av.${lane} * bv);`
+      : `${acc} = fma(vec4<f32>(av.${lane}), bv, ${acc});`
   const multiply = range(tk).map(
     (kk) => `    {
       let av = tileA[${kk * wy}u + lid.y];
       let bv = tileB[${kk * wx}u + lid.x];
-      acc0 = fma(vec4<f32>(av.x), bv, acc0);
-      acc1 = fma(vec4<f32>(av.y), bv, acc1);
-      acc2 = fma(vec4<f32>(av.z), bv, acc2);
-      acc3 = fma(vec4<f32>(av.w), bv, acc3);
+      ${accumulate('acc0', 'x')}
+      ${accumulate('acc1', 'y')}
+      ${accumulate('acc2', 'z')}
+      ${accumulate('acc3', 'w')}
     }`,
   )
   const loadB4 = vectorB
     ? `fn loadB4(row: u32, col: u32) -> vec4<f32> {
   // n % 4 == 0 here, so col < n implies all four columns are in range.
-  return select(vec4<f32>(0.0), b[(baseB + row * dims.n + col) / 4u], row < dims.k && col < dims.n);
+  return select(vec4<f32>(0.0), b[(baseB + row * dims.n + col) / 4u], row < dims.kEnd && col < dims.n);
 }`
-    : `fn loadB1(row: u32, col: u32) -> f32 {
-  return select(0.0, bAt(baseB + row * dims.n + col), row < dims.k && col < dims.n);
+    : `fn loadB1(row: u32, col: u32) -> ${e} {
+  return select(0.0, bAt(baseB + row * dims.n + col), row < dims.kEnd && col < dims.n);
 }
 
-fn loadB4(row: u32, col: u32) -> vec4<f32> {
-  return vec4<f32>(loadB1(row, col), loadB1(row, col + 1u), loadB1(row, col + 2u), loadB1(row, col + 3u));
+fn loadB4(row: u32, col: u32) -> vec4<${e}> {
+  return vec4<${e}>(loadB1(row, col), loadB1(row, col + 1u), loadB1(row, col + 2u), loadB1(row, col + 3u));
 }`
 
   const storeRow = vectorC
@@ -146,16 +160,16 @@ fn loadB4(row: u32, col: u32) -> vec4<f32> {
   if (col + 2u < dims.n) { c[base + 2u] = v.z; }
 }`
 
-  return /* wgsl */ `${matmulBindingsWgsl(dtype, { vectorB, vectorC })}
-var<workgroup> tileA: array<vec4<f32>, ${tk * wy}>;
-var<workgroup> tileB: array<vec4<f32>, ${tk * wx}>;
+  return /* wgsl */ `${matmulBindingsWgsl(dtype, { vectorB, vectorC, compute })}
+var<workgroup> tileA: array<vec4<${e}>, ${tk * wy}>;
+var<workgroup> tileB: array<vec4<${e}>, ${tk * wx}>;
 var<private> baseA: u32;
 var<private> baseB: u32;
 
 // Out-of-range reads yield 0 so partial tiles contribute nothing. The index may be out
 // of range when the condition is false; WGSL clamps such reads, and select drops them.
-fn loadA(row: u32, col: u32) -> f32 {
-  return select(0.0, aAt(baseA + row * dims.k + col), row < dims.m && col < dims.k);
+fn loadA(row: u32, col: u32) -> ${e} {
+  return select(0.0, aAt(baseA + row * dims.k + col), row < dims.m && col < dims.kEnd);
 }
 
 ${loadB4}
@@ -177,16 +191,16 @@ fn main(
   var acc1 = vec4<f32>(0.0);
   var acc2 = vec4<f32>(0.0);
   var acc3 = vec4<f32>(0.0);
-  let steps = (dims.k + ${tk - 1}u) / ${tk}u;
+  let steps = (dims.kEnd - dims.kBegin + ${tk - 1}u) / ${tk}u;
   for (var t = 0u; t < steps; t++) {
-    let k0 = t * ${tk}u;
+    let k0 = dims.kBegin + t * ${tk}u;
 ${loadTileA.join('\n')}
 ${loadTileB.join('\n')}
     workgroupBarrier();
 ${multiply.join('\n')}
     workgroupBarrier();
   }
-  let baseC = batch * dims.strideC;
+  let baseC = dims.offsetC + batch * dims.strideC;
   let row0 = rowBase + lid.y * 4u;
   let col0 = colBase + lid.x * 4u;
   storeRow(baseC, row0, col0, acc0);
