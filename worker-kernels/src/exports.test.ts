@@ -104,6 +104,7 @@ describe('@tabswarm/worker-kernels entry points', () => {
         "samplingCandidates",
         "seededRandom",
         "seededRandomF32",
+        "selectDecoderCompute",
         "selectMatmulCompute",
         "softmaxReference",
         "swigluReference",

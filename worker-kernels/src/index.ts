@@ -194,6 +194,11 @@ export { assertMatmulShape, type MatmulOperands } from './kernels/matmul/matmul-
 export { MAX_SPLIT_K } from './kernels/matmul/matmul-split-k.ts'
 export { KERNEL_NAMES, planKernel } from './kernels/plan-kernel.ts'
 export { MAX_ATTENTION_HEAD_DIM } from './kernels/transformer/attention-program.ts'
+export {
+  type DecoderCompute,
+  type DecoderComputeOption,
+  selectDecoderCompute,
+} from './kernels/transformer/decoder-compute.ts'
 export type {
   AttentionRequest,
   DecoderLayersRequest,

@@ -4,8 +4,9 @@
  * `compareMatmul`) and Freivalds' check all take their constants from here.
  *
  * Kernels compute in f32 whatever the storage format, then store the result once in the
- * output format; the one exception, matmul's f16-arithmetic path on `shader-f16` devices,
- * rounds each product to f16 before its f32 sum (`f16ProductGamma`). An f32 computation of n roundings is within γₙ (Higham §3.1) of the
+ * output format; the one exception, the f16-arithmetic path on `shader-f16` devices (matmul,
+ * and the decoder's projections), rounds each product to f16 before its f32 sum
+ * (`f16ProductGamma` for matmul; `decoderTolerance` with `compute: 'float16'`). An f32 computation of n roundings is within γₙ (Higham §3.1) of the
  * exact value over the magnitudes it combines; WGSL may also flush f32 subnormals to
  * zero, losing up to `FLUSH_SLACK` per operation; and storing in f16 rounds once more.
  */

@@ -45,7 +45,10 @@ export interface DecoderStage {
   readonly config: DecoderConfig
   readonly fromLayer: number
   readonly toLayer: number
-  /** The arithmetic its matmuls compute in: `float16` only on the `shader-f16` path. */
+  /**
+   * The arithmetic its matmuls compute in: `float16` only on the `shader-f16` path (f16
+   * weights, f16 products); what `decoderTolerance` judges its results by.
+   */
   readonly compute: 'float32' | 'float16'
   /** An empty cache for one sequence. */
   createCache(): StageKvCache

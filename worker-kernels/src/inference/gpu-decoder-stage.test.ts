@@ -5,8 +5,10 @@ import {
   compareTopLogits,
   decoderTolerance,
 } from '../compare/decoder-tolerance.ts'
-import { KernelAbortedError } from '../errors.ts'
+import { KernelAbortedError, KernelLimitError } from '../errors.ts'
 import { createKernelHost, type KernelHost } from '../host/kernel-host.ts'
+import { SHADER_F16_FEATURE } from '../kernels/matmul/matmul-compute.ts'
+import { selectDecoderCompute } from '../kernels/transformer/decoder-compute.ts'
 import { createKernelHostProcess } from '../node/create-kernel-host-process.ts'
 import { createNodeGpu } from '../node/create-node-gpu.ts'
 import { toFloat16 } from '../reference/float16.ts'
@@ -19,6 +21,9 @@ import { createReferenceDecoderStage } from './reference-decoder-stage.ts'
 // The GPU stage on dawn (SwiftShader here) against the f64 CPU stage, on small test models
 // of both families, f32 and f16 weights, split in two stages as a pipeline runs them.
 let host: KernelHost
+
+/** Whether dawn's adapter here offers shader-f16 (SwiftShader, this repo's CI, does not). */
+const hasF16 = (await createNodeGpu().requestAdapter())?.features.has(SHADER_F16_FEATURE) ?? false
 
 beforeAll(async () => {
   host = await createKernelHost({ gpu: createNodeGpu() })
@@ -262,4 +267,107 @@ describe('createGpuDecoderStage checks', () => {
     await expect(step).rejects.toThrow(KernelAbortedError)
     expect(cache.length).toBe(0)
   })
+})
+
+/**
+ * Runs `steps` through a two-stage GPU pipeline and the f64 CPU one, checking every
+ * stage's activations and the top logits within `decoderTolerance` for `compute`.
+ * Resolves to the GPU's outputs of the last step.
+ */
+async function matchReference(
+  family: DecoderFamily,
+  gpuOptions: { features?: readonly string[]; compute?: 'auto' | 'float32' | 'float16' },
+  compute: 'float32' | 'float16',
+) {
+  const { model, weights } = modelOf(family, 'float16', 2)
+  const { config } = model
+  const ranges = [
+    [0, 1],
+    [1, 2],
+  ] as const
+  const gpu = ranges.map(([fromLayer, toLayer]) =>
+    createGpuDecoderStage(host, { config, fromLayer, toLayer, weights, ...gpuOptions }),
+  )
+  const cpu = ranges.map(([fromLayer, toLayer]) =>
+    createReferenceDecoderStage({ config, fromLayer, toLayer, weights }),
+  )
+  for (const stage of gpu) expect(stage.compute).toBe(compute)
+  const caches = [gpu, cpu].map((stages) => stages.map((s) => s.createCache()))
+  let last: Awaited<ReturnType<typeof pipelineStep>> | undefined
+  for (const tokens of [Int32Array.of(5, 17, 260, 42), Int32Array.of(7), Int32Array.of(200)]) {
+    const [a, b] = await Promise.all(
+      [gpu, cpu].map((stages, i) => pipelineStep(stages, caches[i] as StageKvCache[], tokens)),
+    )
+    const kvLength = caches[0]?.[0]?.length ?? 0
+    for (const [i, stage] of gpu.entries()) {
+      const tolerance = decoderTolerance(config, { layers: stage.toLayer, kvLength, compute })
+      expect(
+        compareActivations(
+          a?.outputs[i] as Float32Array,
+          b?.outputs[i] as Float32Array,
+          config.hiddenSize,
+          tolerance,
+        ),
+        `${family} stage ${i} after ${kvLength} positions, ${compute}`,
+      ).toMatchObject({ ok: true })
+    }
+    const tolerance = decoderTolerance(config, { layers: config.layers, kvLength, compute })
+    expect(
+      compareTopLogits(a?.top as TopLogitsResult, b?.top as TopLogitsResult, tolerance),
+    ).toEqual({ ok: true })
+    last = a
+  }
+  return last as Awaited<ReturnType<typeof pipelineStep>>
+}
+
+describe("createGpuDecoderStage with the adapter's features (the shader-f16 path)", () => {
+  it.each(['gpt2', 'llama'] as const)(
+    'runs float16 weights in the arithmetic these features select, within its bound (%s)',
+    async (family) => {
+      // Here (SwiftShader) that is the f32 fallback; on an adapter with shader-f16, f16.
+      const features = host.info.deviceFeatures
+      const compute = selectDecoderCompute('float16', features)
+      expect(compute).toBe(hasF16 ? 'float16' : 'float32')
+      await matchReference(family, { features }, compute)
+    },
+  )
+
+  // Only reproducible where the device lacks the feature (SwiftShader): a stage told the
+  // wrong features must not quietly compute in something other than what it reports.
+  it.runIf(!hasF16)(
+    'a stage told of shader-f16 on a device without it refuses rather than running f32',
+    async () => {
+      const { model, weights } = modelOf('llama', 'float16', 1)
+      const stage = createGpuDecoderStage(host, {
+        config: model.config,
+        fromLayer: 0,
+        toLayer: 1,
+        weights,
+        features: [SHADER_F16_FEATURE],
+      })
+      expect(stage.compute).toBe('float16')
+      const cache = stage.createCache()
+      await expect(stage.forward({ tokens: Int32Array.of(1) }, cache)).rejects.toThrow(
+        KernelLimitError,
+      )
+      expect(cache.length).toBe(0)
+    },
+  )
+
+  // Skipped where the adapter lacks shader-f16 (SwiftShader, so this repo's CI): the f16
+  // path cannot compile there. vitest lists it as skipped.
+  it.runIf(hasF16)(
+    'multiplies in f16 on an adapter with shader-f16, within the float16 bound, unlike the f32 path (needs shader-f16)',
+    async () => {
+      const features = host.info.deviceFeatures
+      for (const family of ['gpt2', 'llama'] as const) {
+        const f16 = await matchReference(family, { features }, 'float16')
+        const f32 = await matchReference(family, { features, compute: 'float32' }, 'float32')
+        // The f16 products really ran: the residual stream is not the f32 path's.
+        const a = f16.outputs.at(-1) as Float32Array
+        const b = f32.outputs.at(-1) as Float32Array
+        expect(a.some((v, i) => v !== b[i])).toBe(true)
+      }
+    },
+  )
 })

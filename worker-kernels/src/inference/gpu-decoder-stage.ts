@@ -15,6 +15,11 @@ import { errorFromAbort } from '../host/call-deadline.ts'
 import type { KernelRunner } from '../host/kernel-runner.ts'
 import type { KernelRunOptions } from '../host/kernel-types.ts'
 import type { FloatData, FloatDtype } from '../kernels/common/float-dtype.ts'
+import {
+  type DecoderCompute,
+  type DecoderComputeOption,
+  selectDecoderCompute,
+} from '../kernels/transformer/decoder-compute.ts'
 import type {
   DecoderLayersRequest,
   DecoderLayerTensors,
@@ -30,8 +35,19 @@ import { topLogitsOf } from './top-logits.ts'
 
 /** Options of `createGpuDecoderStage`. */
 export type GpuDecoderStageOptions = DecoderStageOptions & {
-  /** The adapter's features (`HostInfo.deviceFeatures`); reserved for the `shader-f16` path. */
+  /**
+   * Features enabled on the runner's device (`HostInfo.deviceFeatures`): with
+   * `shader-f16` and float16 weights the projections multiply in f16. Without them the
+   * stage computes in f32, as it does on a device that lacks the feature.
+   * @default []
+   */
   features?: readonly string[]
+  /**
+   * The projections' arithmetic (`DecoderLayersRequest.compute`): `auto` takes f16
+   * products where `features` and the weights allow, `float32` forces f32 everywhere.
+   * @default 'auto'
+   */
+  compute?: DecoderComputeOption
 }
 
 /** Host-side keys and values of one sequence, per layer of the stage. */
@@ -93,7 +109,12 @@ class GpuKvCache implements StageKvCache {
  * Bind a GPU stage: layers `fromLayer … toLayer − 1` of `config` with their weights,
  * running on `runner`. Throws `RangeError` naming a missing or mis-sized tensor (the
  * messages `createDecoderReference` gives). Weights all in f16 stay f16 on the way to the
- * GPU (read with `unpack2x16float`, computed in f32); a mix of f16 and f32 is decoded to f32.
+ * GPU; a mix of f16 and f32 is decoded to f32. f16 weights on a device whose `features`
+ * include `shader-f16` are multiplied in f16 in the projections (f32 sums, everything
+ * else f32) and `stage.compute` says `float16`: the same rule (`selectDecoderCompute`)
+ * the verifier uses to pick the bound (`decoderTolerance`). Every call asks the runner
+ * for exactly that arithmetic, so a runner whose device lacks the feature refuses
+ * (`KernelLimitError`) instead of computing in something other than what was reported.
  *
  * @example
  * const stage = createGpuDecoderStage(host, { config, fromLayer: 0, toLayer: 2, weights })
@@ -117,6 +138,12 @@ export function createGpuDecoderStage(
   const first = fromLayer === 0
   const last = toLayer === config.layers
   const bound = bindWeights(config, fromLayer, toLayer, weights, first, last)
+  // Throws KernelShapeError / KernelLimitError for a `compute` the weights or features refuse.
+  const compute: DecoderCompute = selectDecoderCompute(
+    bound.dtype,
+    options.features ?? [],
+    options.compute ?? 'auto',
+  )
   const kvDim = config.kvHeads * config.headDim
   const hidden = config.hiddenSize
   const stageLayers = toLayer - fromLayer
@@ -142,7 +169,7 @@ export function createGpuDecoderStage(
     config,
     fromLayer,
     toLayer,
-    compute: 'float32',
+    compute,
     createCache: () => new GpuKvCache(self, stageLayers, kvDim),
     async forward(input, cache, runOptions) {
       live(runOptions)
@@ -155,6 +182,7 @@ export function createGpuDecoderStage(
         start,
         rows: 0,
         dtype: bound.dtype,
+        compute,
         layers: [],
       }
       if ('tokens' in input) {
@@ -223,6 +251,7 @@ export function createGpuDecoderStage(
           global: bound.head,
           head: true,
           dtype: bound.dtype,
+          compute,
         },
         runOptions,
       )

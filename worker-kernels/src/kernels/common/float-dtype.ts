@@ -5,8 +5,8 @@
  * read with `unpack2x16float` and written with `pack2x16float`. Those are core WGSL
  * built-ins, so the f16 kernels (f16 storage, f32 arithmetic) run on every adapter,
  * SwiftShader included, with or without the optional `shader-f16` feature. Where the
- * device has it, matmul reads f16 natively and multiplies in f16 instead
- * (`matmul-compute.ts`).
+ * device has it, matmul and the decoder's projections read f16 natively and multiply in
+ * f16 instead (`matmul-compute.ts`, `decoder-compute.ts`).
  */
 import type { TensorDtype } from '@tabswarm/protocol'
 import { KernelShapeError } from '../../errors.ts'

@@ -20,7 +20,9 @@ import type { HostLimits } from '../../host/kernel-types.ts'
 import { assertDimension } from '../common/assert-dimension.ts'
 import { assertFloatData, floatDtypeOf } from '../common/float-dtype.ts'
 import { addInput, type KernelPlan } from '../common/kernel-plan.ts'
+import { DEFAULT_PLAN_CONTEXT, type PlanContext } from '../common/plan-context.ts'
 import { MAX_ATTENTION_HEAD_DIM } from './attention-program.ts'
+import { selectDecoderCompute } from './decoder-compute.ts'
 import {
   copyPass,
   decodeAttentionPass,
@@ -55,12 +57,18 @@ function shapesOf(config: DecoderConfig): {
  * Plan a fused decoder step. Checks every operand's type and length against `config`
  * (`KernelShapeError` naming the tensor), token ids against the vocabulary and positions
  * against the context before any GPU work.
+ *
+ * The host's features in `context` decide the projections' arithmetic
+ * (`selectDecoderCompute`): f16 products for float16 weights on a `shader-f16` device,
+ * f32 otherwise or when `request.compute` is `float32`; every other pass is f32 always.
  */
 export function planDecoderLayers(
   request: DecoderLayersRequest,
   limits: HostLimits,
+  context: PlanContext = DEFAULT_PLAN_CONTEXT,
 ): KernelPlan<Float32Array[]> {
   const dtype = floatDtypeOf(request.dtype)
+  const compute = selectDecoderCompute(dtype, context.deviceFeatures, request.compute ?? 'auto')
   const { config, rows, start } = request
   if (config === null || typeof config !== 'object') {
     throw new KernelShapeError('config must be a DecoderConfig (checkConfig).')
@@ -231,6 +239,7 @@ export function planDecoderLayers(
             colStart,
             cols,
             accumulate,
+            compute,
           }),
         )
 
@@ -373,6 +382,7 @@ export function planDecoderLayers(
         colStart: 0,
         cols: vocab,
         accumulate: false,
+        compute,
       }),
     )
   }

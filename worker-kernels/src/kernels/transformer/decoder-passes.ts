@@ -7,12 +7,14 @@
  *
  * Every pass is plain: one invocation per output element (or per row for the norms, per
  * query row and head for attention), f32 arithmetic, weights read as f32 or f16 bits
- * (`floatInputWgsl`). They favour obvious correctness over peak speed; the matmul-heavy
+ * (`floatInputWgsl`); only `linear` also has an f16-arithmetic form, for `shader-f16`
+ * devices (`decoder-compute.ts`). They favour obvious correctness over peak speed; the matmul-heavy
  * ones (`linear`) are where a tiled kernel would go next.
  */
 import { GRID_HEADER_WGSL, type ProgramPass } from '../../host/gpu-program.ts'
 import { type FloatDtype, floatInputWgsl } from '../common/float-dtype.ts'
 import { groupsFor } from '../common/kernel-plan.ts'
+import type { DecoderCompute } from './decoder-compute.ts'
 
 const THREADS = 64
 
@@ -204,6 +206,11 @@ fn main(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) l
  * `[in, out]` (`in-out`, GPT-2's Conv1D) or `[out, in]` (`out-in`, nn.Linear); a column
  * range lets the fused QKV weight feed q, k and v buffers in three passes. `accumulate`
  * adds into `y` (the residual connection) instead of overwriting it.
+ *
+ * `compute: 'float16'` (float16 weights, a device with `shader-f16`: `selectDecoderCompute`)
+ * declares the weight and bias `array<f16>` under `enable f16;` and rounds each x to f16
+ * before an f16 product, summing the products in f32; otherwise the weights are unpacked
+ * to f32 (`floatInputWgsl`) and everything is f32.
  */
 export function linearPass(p: {
   x: number
@@ -218,14 +225,26 @@ export function linearPass(p: {
   colStart: number
   cols: number
   accumulate: boolean
+  /** @default 'float32' */
+  compute?: DecoderCompute
 }): ProgramPass {
+  const f16 = p.compute === 'float16'
+  if (f16 && p.dtype !== 'float16') {
+    throw new RangeError(`a linear pass computes in f16 only on float16 weights, got ${p.dtype}.`)
+  }
   const biased = p.bias !== undefined
   const wIndex = p.order === 'in-out' ? 'k * params.outDim + o' : 'o * params.inDim + k'
-  const code = /* wgsl */ `
+  const input = (name: string, binding: number) =>
+    f16
+      ? `@group(0) @binding(${binding}) var<storage, read> ${name}: array<f16>;`
+      : floatInputWgsl(name, binding, p.dtype)
+  // f16 path: one f16 product per term, f32 sum (see `decoder-compute.ts`).
+  const term = f16 ? `f32(f16(x[xBase + k]) * w[${wIndex}])` : `x[xBase + k] * wAt(${wIndex})`
+  const code = /* wgsl */ `${f16 ? 'enable f16;\n' : ''}
 ${paramsStruct({ rows: 'u32', inDim: 'u32', outDim: 'u32', colStart: 'u32', cols: 'u32' })}
 @group(0) @binding(0) var<storage, read> x: array<f32>;
-${floatInputWgsl('w', 1, p.dtype)}
-${biased ? floatInputWgsl('bias', 2, p.dtype) : ''}
+${input('w', 1)}
+${biased ? input('bias', 2) : ''}
 @group(0) @binding(${biased ? 3 : 2}) var<storage, read_write> y: array<f32>;
 @group(0) @binding(${biased ? 4 : 3}) var<uniform> params: Params;
 ${ENTRY} {
@@ -236,15 +255,15 @@ ${ENTRY} {
   let xBase = r * params.inDim;
   var sum = 0.0;
   for (var k = 0u; k < params.inDim; k++) {
-    sum += x[xBase + k] * wAt(${wIndex});
+    sum += ${term};
   }
-  ${biased ? 'sum += biasAt(o);' : ''}
+  ${biased ? `sum += ${f16 ? 'f32(bias[o])' : 'biasAt(o)'};` : ''}
   y[i] = ${p.accumulate ? 'y[i] + ' : ''}sum;
 }`
   const reads = biased ? [p.x, p.w, p.bias as number] : [p.x, p.w]
   const count = p.rows * p.cols
   return pass(
-    `linear-${p.order}-${p.dtype}`,
+    `linear-${p.order}-${p.dtype}${f16 ? '-f16-arithmetic' : ''}`,
     code,
     reads,
     [p.y],

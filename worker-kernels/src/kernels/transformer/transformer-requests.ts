@@ -1,5 +1,6 @@
 import type { DecoderConfig, DecoderTensorRole } from '@tabswarm/protocol'
 import type { FloatData, FloatDtype } from '../common/float-dtype.ts'
+import type { DecoderComputeOption } from './decoder-compute.ts'
 
 /**
  * `y = (x − mean) / √(var + ε) · gamma + beta` over each row of `x` (`rows×cols`,
@@ -144,7 +145,8 @@ export type DecoderLayerTensors = Partial<Record<DecoderTensorRole, FloatData>>
  * positions `start … start + rows − 1`, fused into one GPU program: embed `tokens` (or
  * take `x`), then per layer norm, QKV, rotary, attention against the cached keys and
  * values, output projection, norm, MLP, both residual adds, with nothing read back in
- * between. The arithmetic is `decoder-reference.ts`'s, in f32.
+ * between. The arithmetic is `decoder-reference.ts`'s, in f32 (the projections in f16
+ * products on the `shader-f16` path, see `compute`).
  *
  * Resolves to `Float32Array`s: the residual stream leaving the last layer
  * (`[rows, hidden]`), then per layer its new keys and values (`[rows, kvHeads·headDim]`
@@ -172,4 +174,13 @@ export type DecoderLayersRequest = {
   head?: boolean
   /** Storage format of every tensor (activations are f32). @default 'float32' */
   dtype?: FloatDtype
+  /**
+   * Arithmetic of the projections (every other op is f32): `auto` multiplies float16
+   * weights in f16 (f32 sums) where the device has `shader-f16`, in f32 elsewhere;
+   * `float32` forces f32 (the tighter bound on every device); `float16` insists
+   * (`KernelLimitError` without `shader-f16`). `selectDecoderCompute(dtype,
+   * host.info.deviceFeatures)` says which `auto` picks.
+   * @default 'auto'
+   */
+  compute?: DecoderComputeOption
 }
