@@ -105,7 +105,9 @@ describe('inference in contributor tabs', () => {
     // Two tabs: the default verification wants two distinct contributors while they are new.
     await openTab()
     await openTab()
-    const page = await browser.newPage()
+    // Its own context: axe-core (in checkView) needs a page it can open a sibling of.
+    const context = await browser.newContext()
+    const page = await context.newPage()
     try {
       await page.goto(`${system.url}/dashboard`)
       await page.locator('#generate-section').waitFor({ state: 'visible', timeout: 30_000 })
@@ -122,7 +124,7 @@ describe('inference in contributor tabs', () => {
       await mkdir(SCREENSHOTS_DIR, { recursive: true })
       await checkView(page, 'dashboard-generate')
     } finally {
-      await page.close()
+      await context.close()
       await closeTabs()
     }
   })
