@@ -1,4 +1,5 @@
 import { rm } from 'node:fs/promises'
+import { DEFAULT_TOP_LOGITS } from '@tabswarm/protocol'
 import type { LoadedModel } from '@tabswarm/sdk'
 import { createClient } from '@tabswarm/sdk/node'
 import type { Browser, BrowserContext, Page } from 'playwright'
@@ -85,7 +86,7 @@ export const inferenceArea: BenchArea = {
 
       // One tab, the whole model: the peer the pipeline is compared with.
       const alone = await browser.newContext()
-      await openTab(alone, system.url)
+      const soloTab = await openTab(alone, system.url)
       // An untimed warm-up per configuration: the tab fetches its weights and compiles its
       // pipelines once, as a tab that has been contributing a while has.
       await generate(system.url, model, 1)
@@ -94,6 +95,12 @@ export const inferenceArea: BenchArea = {
         one.push(await generate(system.url, model, 1))
         log(`one tab, run ${i + 1}: ${one.at(-1)!.tokensPerSecond.toFixed(2)} tokens/s`)
       }
+      // The tab comes back (a reload: a new page, the same IndexedDB) and generates again:
+      // every weight it needs is one it held before.
+      await soloTab.close()
+      const returningSolo = await openTab(alone, system.url)
+      await generate(system.url, model, 1)
+      const solo = (await hookOf(returningSolo)).cache
       await alone.close()
 
       // Three tabs, one stage each; each tab its own context (its own IndexedDB).
@@ -107,13 +114,15 @@ export const inferenceArea: BenchArea = {
         log(`pipeline, run ${i + 1}: ${pipeline.at(-1)!.tokensPerSecond.toFixed(2)} tokens/s`)
       }
       const after = await Promise.all(tabs.map(hookOf))
-      // Bytes the tabs took from each other: the activations (weights come from the relay
-      // the first time, and from each tab's own cache after). Per generated token.
+      // Bytes the tabs took from each other, per generated token: the activations, plus the
+      // weights of a stage a tab had not held (each job spreads its stages afresh).
       const peerBytes = after.reduce(
         (s, a, i) => s + a.blobs.bytesFromPeers - before[i]!.blobs.bytesFromPeers,
         0,
       )
-      const activationBytesPerToken = peerBytes / (RUNS * TOKENS)
+      const peerBytesPerToken = peerBytes / (RUNS * TOKENS)
+      // What crosses each stage boundary per decoded token: one row of the hidden state, f32.
+      const hiddenRowBytes = testModel.model.config.hiddenSize * 4
 
       // Returning tabs: reload all three and generate again; their weights are lookups of
       // the persistent cache.
@@ -159,12 +168,24 @@ export const inferenceArea: BenchArea = {
         },
         {
           case: `pipeline, ${STAGES} tabs`,
-          metric: 'activation bytes tab to tab per token (measured)',
-          value: activationBytesPerToken,
+          metric: 'activation bytes tab to tab per decoded token (message shapes)',
+          value: (STAGES - 1) * hiddenRowBytes,
           unit: 'bytes',
         },
         {
-          case: `${STAGES} returning tabs (reloaded)`,
+          case: `pipeline, ${STAGES} tabs`,
+          metric: 'bytes tabs fetched from each other per token (measured)',
+          value: peerBytesPerToken,
+          unit: 'bytes',
+        },
+        {
+          case: 'one returning tab (reloaded), whole model',
+          metric: 'weight-cache hit rate',
+          value: solo.hits + solo.misses === 0 ? 0 : solo.hits / (solo.hits + solo.misses),
+          unit: 'fraction',
+        },
+        {
+          case: `${STAGES} returning pipeline tabs (reloaded)`,
           metric: 'weight-cache hit rate',
           value: lookups === 0 ? 0 : hits / lookups,
           unit: 'fraction',
@@ -179,8 +200,10 @@ export const inferenceArea: BenchArea = {
           'Verification: every stage recomputed by the relay in f64 (`replication: 1, spotCheck: 1`), for both configurations.',
           'Decode tokens/s counts tokens after the first; time to first token includes job submission and the prompt’s prefill through every stage.',
           `Added latency per extra hop = (pipeline ms per token − one tab ms per token) / ${STAGES - 1}: each token crosses ${STAGES} stages instead of 1, each hop being a result to the relay, its check, the next lease, and the activations fetched tab to tab over WebRTC.`,
-          'Activation bytes are what the tabs fetched from each other during the timed pipeline runs (page stats, bytesFromPeers): the hidden state of each new position, 64 floats, per stage boundary. Each stage also sends its output to the relay in its signed result.',
-          'Kernels: f32 arithmetic; the f16-arithmetic matmul path needs `shader-f16`, which SwiftShader does not offer, so it did not run here.',
+          `Activation bytes per decoded token: one row of the hidden state (${hiddenRowBytes} bytes of f32) at each of the ${STAGES - 1} stage boundaries, fetched by the next stage's tab from the one that made it over WebRTC; the prefill moves one row per prompt token. Each stage also sends its output to the relay in its signed result (the same bytes, or the ${DEFAULT_TOP_LOGITS} top logits, 8 bytes each, from the last stage). The measured row is every byte the pipeline tabs fetched from each other during the timed runs (page stats, bytesFromPeers): the activations, plus the weights of a stage a tab had not held before, which it takes from the tab that held them (each job spreads its stages over the tabs afresh).`,
+          'Weight-cache hit rate: lookups of the persistent IndexedDB cache answered with bytes that hashed right, after the tab was closed and opened again in the same browser profile. One tab running the whole model finds every weight it needs; a reloaded pipeline tab misses the weights of a stage it is given that it never held before.',
+          'Kernels: f32 arithmetic; the f16-arithmetic path (matmul and the decoder stage’s projections) needs `shader-f16`, which SwiftShader does not offer, so it did not run here.',
+          'A stage holder’s lease request is held open by the relay until its next step is ready (no polling between hops).',
         ],
       }
     } finally {

@@ -50,7 +50,7 @@ import { tensorBytes } from './jobs/tensor-bytes.ts'
 import { refuseUncompilableWgsl, type WgslCheck } from './jobs/wgsl-submit-check.ts'
 import { leaseGrant } from './leases/lease-grant.ts'
 import { createLeaseTable } from './leases/lease-table.ts'
-import { createScheduler, notifyingQueue } from './leases/scheduler.ts'
+import { createScheduler, deviceFits, notifyingQueue } from './leases/scheduler.ts'
 import { createTaskReadiness } from './leases/task-readiness.ts'
 import { readNetworkFigures } from './network-figures.ts'
 import { createAcceptance } from './verification/acceptance.ts'
@@ -943,11 +943,23 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     retryAfterMs(peerId) {
+      const c = contributors.get(peerId)
       for (const job of jobs.values()) {
         const inputs = job.inputs
         if (inputs.kind !== 'inference' || inputs.spec.mode !== 'pipeline') continue
-        for (const seq of inputs.sequences)
-          if (seq.finish == null && seq.holder.includes(peerId)) return pipelineRetryMs
+        for (const seq of inputs.sequences) {
+          if (seq.finish != null) continue
+          if (seq.holder.includes(peerId)) return pipelineRetryMs
+          // A stage nobody (online) holds may be held for a peer holding no stage of the
+          // sequence (the spread): a peer that could run it waits for it too, rather than
+          // finding it a second later on its next poll.
+          if (
+            c != null &&
+            seq.holder.some((h) => h == null || contributors.get(h) == null) &&
+            deviceFits(c, job)
+          )
+            return pipelineRetryMs
+        }
       }
       return undefined
     },

@@ -205,6 +205,9 @@ describe('inference jobs', () => {
       inferenceSpec(blobs, { mode: 'pipeline', stages: 2, prompts: [prompts[0]!] }),
       { account: 'r' },
     )
+    // Before any stage is held, both could take one: their requests wait rather than poll.
+    expect(c.retryAfterMs(a.peerId)).toBe(20)
+    expect(c.retryAfterMs(b.peerId)).toBe(20)
     // Spread: `a` takes stage 0 and is held off stage 1 while `b`, holding no stage, is
     // online; then each keeps its own stage (affinity).
     expect(await a.step()).toBeDefined()
@@ -342,6 +345,9 @@ describe('inference jobs', () => {
     })
     expect(c.lease('matmul-only')).toBeUndefined()
     expect(c.lease('small')).toBeUndefined()
+    // Nor are their lease requests held open for the pipeline's stages.
+    expect(c.retryAfterMs('matmul-only')).toBeUndefined()
+    expect(c.retryAfterMs('small')).toBeUndefined()
     expect((await c.getJob(job.id)).waiting?.reason).toBe('no-capable-contributors')
   })
 
