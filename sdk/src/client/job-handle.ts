@@ -13,7 +13,6 @@ import {
   BLOB_TRANSFER_TIMEOUT_MS,
   EVENT_STREAM_IDLE_TIMEOUT_MS,
   EVENT_STREAM_RECONNECT_MS,
-  MAX_EVENT_STREAM_BACKOFF_MS,
   MAX_EVENT_STREAM_RETRIES,
 } from '../constants.ts'
 import { cancelAfterAbort } from './cancel-after-abort.ts'
@@ -23,9 +22,8 @@ import {
   JobAbortedError,
   JobFailedError,
   RelayResponseError,
-  RelayUnreachableError,
 } from './client-errors.ts'
-import { delay } from './delay.ts'
+import { pauseBeforeReconnect } from './event-stream-reconnect.ts'
 import type { Transport } from './http-transport.ts'
 import { readServerSentEvents, type ServerSentEvent } from './server-sent-events.ts'
 
@@ -243,23 +241,11 @@ export function createJobHandle(
         problem = err
       }
       // Closed before the job ended (a relay restart, a reader too slow for the job), or
-      // dropped, or silent too long: come back from the cursor after a pause, so a relay
-      // that closes at once is not hammered. Connections that deliver nothing count
-      // toward giving up.
-      if (problem == null && delivered) {
-        await delay(reconnectDelayMs, signal)
-        continue
-      }
-      if (++failures > maxRetries)
-        throw problem instanceof RelayUnreachableError
-          ? problem
-          : new RelayUnreachableError(
-              transport.base,
-              problem ?? new Error('the job event stream keeps closing'),
-            )
-      await delay(
-        Math.min(reconnectDelayMs * 2 ** (failures - 1), MAX_EVENT_STREAM_BACKOFF_MS),
-        signal,
+      // dropped, or silent too long: come back from the cursor after a pause.
+      failures = await pauseBeforeReconnect(
+        failures,
+        { problem, delivered },
+        { base: transport.base, reconnectDelayMs, maxRetries, signal },
       )
     }
   }

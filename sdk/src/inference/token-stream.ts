@@ -6,13 +6,8 @@ import {
   type TokensEvent,
   TokensEventSchema,
 } from '@tabswarm/protocol'
-import {
-  ApiRequestError,
-  JobFailedError,
-  RelayResponseError,
-  RelayUnreachableError,
-} from '../client/client-errors.ts'
-import { delay } from '../client/delay.ts'
+import { ApiRequestError, JobFailedError, RelayResponseError } from '../client/client-errors.ts'
+import { pauseBeforeReconnect } from '../client/event-stream-reconnect.ts'
 import type { Transport } from '../client/http-transport.ts'
 import type { JobStreamOptions } from '../client/job-handle.ts'
 import { readServerSentEvents } from '../client/server-sent-events.ts'
@@ -20,7 +15,6 @@ import {
   BLOB_TRANSFER_TIMEOUT_MS,
   EVENT_STREAM_IDLE_TIMEOUT_MS,
   EVENT_STREAM_RECONNECT_MS,
-  MAX_EVENT_STREAM_BACKOFF_MS,
   MAX_EVENT_STREAM_RETRIES,
 } from '../constants.ts'
 
@@ -148,20 +142,10 @@ export async function* followTokens(
         throw err
       problem = err
     }
-    if (problem == null && delivered) {
-      await delay(reconnectDelayMs, signal)
-      continue
-    }
-    if (++failures > maxRetries)
-      throw problem instanceof RelayUnreachableError
-        ? problem
-        : new RelayUnreachableError(
-            transport.base,
-            problem ?? new Error('the job event stream keeps closing'),
-          )
-    await delay(
-      Math.min(reconnectDelayMs * 2 ** (failures - 1), MAX_EVENT_STREAM_BACKOFF_MS),
-      signal,
+    failures = await pauseBeforeReconnect(
+      failures,
+      { problem, delivered },
+      { base: transport.base, reconnectDelayMs, maxRetries, signal },
     )
   }
 }
