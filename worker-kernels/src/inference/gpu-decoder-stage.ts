@@ -25,6 +25,7 @@ import type {
   DecoderLayerTensors,
 } from '../kernels/transformer/transformer-requests.ts'
 import { fromFloat16 } from '../reference/float16.ts'
+import { assertLayerRange } from '../reference/layer-range.ts'
 import type {
   DecoderStage,
   DecoderStageOptions,
@@ -125,16 +126,7 @@ export function createGpuDecoderStage(
   options: GpuDecoderStageOptions,
 ): DecoderStage {
   const { config, fromLayer, toLayer, weights } = options
-  if (
-    !(Number.isInteger(fromLayer) && Number.isInteger(toLayer)) ||
-    fromLayer < 0 ||
-    toLayer > config.layers ||
-    fromLayer >= toLayer
-  ) {
-    throw new RangeError(
-      `layer range ${fromLayer}…${toLayer} must be non-empty and within 0…${config.layers}`,
-    )
-  }
+  assertLayerRange(config.layers, fromLayer, toLayer)
   const first = fromLayer === 0
   const last = toLayer === config.layers
   const bound = bindWeights(config, fromLayer, toLayer, weights, first, last)

@@ -4,6 +4,7 @@
  * shard holds only its own; each layer keeps its own length, so a forward pass split into
  * layer ranges (`decoderRunLayers(0, k)` then `decoderRunLayers(k, L)`) fills one cache layer by layer.
  */
+import { assertLayerRange } from './layer-range.ts'
 
 /** Keys and values of layers `fromLayer … toLayer − 1`, in f64, grown on demand. */
 export type DecoderKvCache = {
@@ -45,11 +46,7 @@ export function createDecoderKvCache(
   if (!(Number.isInteger(fromLayer) && Number.isInteger(toLayer))) {
     throw new RangeError(`layer range ${fromLayer}…${toLayer} must be integers`)
   }
-  if (fromLayer < 0 || toLayer > shape.layers || fromLayer >= toLayer) {
-    throw new RangeError(
-      `layer range ${fromLayer}…${toLayer} must be non-empty and within 0…${shape.layers}`,
-    )
-  }
+  assertLayerRange(shape.layers, fromLayer, toLayer)
   const count = toLayer - fromLayer
   const stride = shape.kvHeads * shape.headDim
   const initial = Math.min(INITIAL_POSITIONS, shape.maxPositions) * stride

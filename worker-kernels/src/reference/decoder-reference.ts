@@ -24,6 +24,7 @@ import {
   type DecoderKvCache,
   kvCacheLength,
 } from './decoder-kv-cache.ts'
+import { assertLayerRange } from './layer-range.ts'
 
 /** Weights as the reference reads them: a float view per tensor name, f16 decoded. */
 export type DecoderWeightArray = Float32Array | Float64Array
@@ -70,16 +71,7 @@ export function createDecoderReference(
   fromLayer = 0,
   toLayer = config.layers,
 ): DecoderReference {
-  if (
-    !(Number.isInteger(fromLayer) && Number.isInteger(toLayer)) ||
-    fromLayer < 0 ||
-    toLayer > config.layers ||
-    fromLayer >= toLayer
-  ) {
-    throw new RangeError(
-      `layer range ${fromLayer}…${toLayer} must be non-empty and within 0…${config.layers}`,
-    )
-  }
+  assertLayerRange(config.layers, fromLayer, toLayer)
   const first = fromLayer === 0
   const last = toLayer === config.layers
   const global: LayerWeights = {}
