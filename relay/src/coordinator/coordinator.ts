@@ -7,6 +7,7 @@ import type {
   JobView,
 } from '@tabswarm/protocol'
 import { jobBudget, MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
+import { selectDecoderCompute } from '@tabswarm/worker-kernels'
 import { type BlobStore, createMemoryBlobStore } from '../blobs/blob-store.ts'
 import { createLedger } from '../ledger/ledger.ts'
 import { type Logger, silentLogger } from '../log.ts'
@@ -508,10 +509,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
 
   /** The arithmetic a contributor runs a job's decoder in: f16 only with `shader-f16` and f16 weights. */
   function computeOf(peerId: string, inputs: InferenceInputs): DecoderCompute {
+    // The rule the contributor's GPU stage picks its arithmetic by, from what it advertised.
     const features = contributors.get(peerId)?.capabilities?.features ?? []
-    return inputs.weights.dtype === 'float16' && features.includes('shader-f16')
-      ? 'float16'
-      : 'float32'
+    return selectDecoderCompute(inputs.weights.dtype, features)
   }
 
   /**
