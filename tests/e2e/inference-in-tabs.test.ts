@@ -2,7 +2,7 @@ import { mkdir, rm } from 'node:fs/promises'
 import type { LoadedModel } from '@tabswarm/sdk'
 import { createClient } from '@tabswarm/sdk/node'
 import type { Browser, BrowserContext, Page } from 'playwright'
-import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { launchChromium } from '../support/chromium.ts'
 import { type InferenceTestModel, writeInferenceTestModel } from '../support/inference-model.ts'
 import { checkView, SCREENSHOTS_DIR } from '../support/page-views.ts'
@@ -55,6 +55,9 @@ describe('inference in contributor tabs', () => {
   async function closeTabs(): Promise<void> {
     await Promise.all(tabs.splice(0).map((tab) => tab.close()))
   }
+
+  // A test that fails part way leaves no tabs behind to take the next test's tasks.
+  afterEach(closeTabs)
 
   const accepted = (tab: Page) => tab.locator('#accepted').textContent().then(Number)
 

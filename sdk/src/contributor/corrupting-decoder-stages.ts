@@ -3,9 +3,10 @@ import type { DecoderStageFactory } from './decoder-executor.ts'
 
 /**
  * FOR TESTS ONLY: a saboteur. Wraps a stage factory so that every stage it binds returns
- * activations with one value changed by `delta` (the middle one of each forward pass):
- * the right answer almost everywhere, the hardest kind to notice. Its last stages' top
- * logits come from the corrupted row too. Tests run it to show the relay catches a stage
+ * activations with one value changed by `delta` (the middle one of the last row of each
+ * forward pass): the right answer almost everywhere, the hardest kind to notice. The last
+ * row is the one every output reads: a later stage's input, and a last stage's top logits
+ * (a value in an earlier row of a prefill would leave those logits right). Tests run it to show the relay catches a stage
  * that lies; a tab runs it only when opened with `?tabswarm-test&saboteur=activations`.
  *
  * @example
@@ -25,7 +26,8 @@ export function corruptingDecoderStages(
       createCache: () => stage.createCache(),
       async forward(input, cache, runOptions) {
         const hidden = await stage.forward(input, cache, runOptions)
-        const at = Math.floor(hidden.length / 2)
+        const width = stage.config.hiddenSize
+        const at = hidden.length - width + Math.floor(width / 2)
         hidden[at] = (hidden[at] as number) + delta
         return hidden
       },
