@@ -55,6 +55,11 @@ export const COORDINATOR_ERROR_CODES = [
   'CONTRIBUTOR_BANNED',
   'INVALID_AMOUNT',
   'LEASE_NOT_HELD',
+  /**
+   * A cancel handed to the relay running the job (in a cluster) that it has not acted on
+   * yet: it stays requested.
+   */
+  'CANCEL_PENDING',
 ] as const
 /** A request the coordinator refuses. */
 export type CoordinatorErrorCode = (typeof COORDINATOR_ERROR_CODES)[number]
@@ -182,6 +187,7 @@ export const API_ERROR_STATUS = {
   UPLOADS_BUSY: 429,
   AUTH_BUSY: 503,
   RELAY_BUSY: 503,
+  CANCEL_PENDING: 503,
   POST_REVERTED: 502,
   SETTLEMENT_UNAVAILABLE: 503,
   UNDERFUNDED: 503,

@@ -1,3 +1,4 @@
+import { checkDatabaseUrl } from './store/postgres/postgres-pool.ts'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
@@ -26,6 +27,19 @@ export interface TabswarmConfig {
   p2pPort: number
   /** Where durable state (the relay key) lives. @default './data' */
   dataDir: string
+  /**
+   * A PostgreSQL URL (`postgres://…`) that several relay/coordinators share: jobs, results
+   * and credits live there instead of `<dataDir>/coordinator.db`, each job run by one
+   * coordinator at a time and taken over when its coordinator dies. `--database`,
+   * `TABSWARM_DATABASE_URL`. @default none: SQLite under the data directory
+   */
+  databaseUrl?: string
+  /**
+   * Where large blobs (job inputs, big outputs) live. Relays sharing a database must share
+   * it too (one machine, or a network file system). `--blob-dir`, `TABSWARM_BLOB_DIR`.
+   * @default `<dataDir>/blobs`
+   */
+  blobDir?: string
   /** Built web assets (`npm run build:web`). @default `web/dist` of this checkout */
   webRoot: string
   /** Multiaddrs to announce instead of the listen ones, e.g. `/dns4/swarm.example/tcp/443/wss`. */
@@ -233,6 +247,7 @@ function multiaddrs(name: string, raw: string): string[] {
  */
 export function checkConfig(config: TabswarmConfig): void {
   checkUploadSettings(config.api)
+  if (config.databaseUrl != null) checkDatabaseUrl(config.databaseUrl)
 }
 
 /**
@@ -248,6 +263,8 @@ export function configFromEnv(
   if (env.TABSWARM_HTTP_PORT) config.httpPort = port('TABSWARM_HTTP_PORT', env.TABSWARM_HTTP_PORT)
   if (env.TABSWARM_P2P_PORT) config.p2pPort = port('TABSWARM_P2P_PORT', env.TABSWARM_P2P_PORT)
   if (env.TABSWARM_DATA_DIR) config.dataDir = env.TABSWARM_DATA_DIR
+  if (env.TABSWARM_DATABASE_URL) config.databaseUrl = env.TABSWARM_DATABASE_URL
+  if (env.TABSWARM_BLOB_DIR) config.blobDir = env.TABSWARM_BLOB_DIR
   if (env.TABSWARM_WEB_ROOT) config.webRoot = env.TABSWARM_WEB_ROOT
   if (env.TABSWARM_ANNOUNCE)
     config.announce = multiaddrs('TABSWARM_ANNOUNCE', env.TABSWARM_ANNOUNCE)

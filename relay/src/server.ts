@@ -21,6 +21,10 @@ import { createJsonLogger, type Logger } from './log.ts'
 import { createRelayMetrics } from './metrics/relay-metrics.ts'
 import { busyListenAddress, isAddressInUse, PortInUseError } from './port-in-use-error.ts'
 import { type SettlementRuntime, startSettlementRuntime } from './settlement/settlement-runtime.ts'
+import { createClusterApi } from './cluster/cluster-api.ts'
+import { type ClusterNode, startClusterNode } from './cluster/cluster-node.ts'
+import { type ClusterStore, openClusterStore } from './cluster/cluster-store.ts'
+import { requestJobCancel } from './cluster/job-requests.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import { startBlobService } from './swarm/blob-service.ts'
 import { loadOrCreateRelayKey } from './swarm/relay-identity.ts'
@@ -75,15 +79,27 @@ export async function startTabswarm(
     if (busy != null) throw new PortInUseError({ listener: 'libp2p', ...busy, cause: err })
     throw err
   }
-  // Durable state under the data directory: jobs, results and credits in SQLite, bytes in files.
-  const store = createSqliteStore({
-    path: join(config.dataDir, 'coordinator.db'),
-    synchronous: config.dbSynchronous,
-  })
-  // Small blobs (task outputs) beside the results in SQLite, large ones in files.
+  // Durable state: jobs, results and credits in SQLite under the data directory, or, with
+  // a database URL, in the PostgreSQL several relays share (written behind from memory).
+  let cluster: ClusterStore | undefined
+  if (config.databaseUrl != null) {
+    try {
+      cluster = await openClusterStore({ url: config.databaseUrl, log: log.child('cluster') })
+    } catch (err) {
+      await node.stop()
+      throw err
+    }
+  }
+  const store =
+    cluster?.working ??
+    createSqliteStore({
+      path: join(config.dataDir, 'coordinator.db'),
+      synchronous: config.dbSynchronous,
+    })
+  // Small blobs (task outputs) beside the results in the store, large ones in files.
   const blobs = createTieredBlobStore({
     store,
-    large: createDiskBlobStore({ dir: join(config.dataDir, 'blobs') }),
+    large: createDiskBlobStore({ dir: config.blobDir ?? join(config.dataDir, 'blobs') }),
   })
   // Started on the first custom job, not here: a relay that never sees one never loads dawn.
   const wgslChecker = config.wgslCheck ? createWgslChecker() : undefined
@@ -106,7 +122,11 @@ export async function startTabswarm(
   let settlement: SettlementRuntime | undefined
   // Read-only here: what each wallet earned in all, which every epoch's tree is built from.
   const earnings = createLedger(store, { siteShareBps: config.siteShareBps })
-  if (config.settlement.mode !== 'off') {
+  if (cluster != null && config.settlement.mode !== 'off')
+    log.warn('settlement is off on a relay of a cluster (a shared database)', {
+      hint: 'run settlement on a single relay for now; see the README limits',
+    })
+  if (config.settlement.mode !== 'off' && cluster == null) {
     try {
       settlement = await startSettlementRuntime({
         config: config.settlement,
@@ -118,6 +138,32 @@ export async function startTabswarm(
     } catch (err) {
       await node.stop()
       coordinator.close()
+      wgslChecker?.close()
+      throw err
+    }
+  }
+  // In a cluster: keep, take over and drop jobs with the other coordinators.
+  let clusterNode: ClusterNode | undefined
+  if (cluster != null) {
+    const lost = (jobIds: readonly string[]) => {
+      for (const id of jobIds) coordinator.releaseJob(id)
+    }
+    cluster.onLost(lost)
+    try {
+      clusterNode = await startClusterNode({
+        pool: cluster.pool,
+        url: cluster.url,
+        shared: cluster.shared,
+        ownership: cluster.ownership,
+        working: cluster.working,
+        memory: cluster.memory,
+        coordinator,
+        log: log.child('cluster'),
+      })
+    } catch (err) {
+      await node.stop()
+      coordinator.close()
+      await cluster.close()
       wgslChecker?.close()
       throw err
     }
@@ -150,7 +196,21 @@ export async function startTabswarm(
     // Whether /v1/settlement answers: pages skip asking a relay that settles nothing.
     settlement: settlement != null,
   })
-  const jobs = coordinator
+  const jobs =
+    cluster != null
+      ? createClusterApi({
+          coordinator,
+          shared: cluster.shared,
+          blobs,
+          log: log.child('cluster'),
+          requestCancel: (jobId, account, signal) =>
+            requestJobCancel(cluster.pool, jobId, account, signal),
+          async refreshAccount(account, signal) {
+            const balance = await cluster.shared.balance(account, { signal })
+            cluster.working.quietly(() => cluster.memory.setBalance(account, balance))
+          },
+        })
+      : coordinator
   const rate = config.api.rateLimit
   const app = new Hono()
   app.route(
@@ -232,7 +292,10 @@ export async function startTabswarm(
     await stopBlobs()
     await settlement?.stop()
     await node.stop()
+    // Its writes reach the database and its jobs go back to the others before it closes.
+    await clusterNode?.stop()
     coordinator.close()
+    await cluster?.close()
     wgslChecker?.close()
   }
 

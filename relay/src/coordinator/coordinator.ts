@@ -41,6 +41,7 @@ import { assembleMatmulOutput } from './jobs/job-output.ts'
 import { createJobParts, type JobParts } from './jobs/job-parts.ts'
 import { createJobPlanner, usefulFlops } from './jobs/job-planner.ts'
 import { createJobPublication } from './jobs/job-publication.ts'
+import { parseJobQuery } from './jobs/job-query.ts'
 import { type JobRuntime, loadInputs, type TaskRuntime } from './jobs/job-runtime.ts'
 import { jobView } from './jobs/job-view.ts'
 import { createJobWatch } from './jobs/job-watch.ts'
@@ -212,13 +213,24 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
    * protocol serves beside the blob store.
    */
   readonly parts: Pick<JobParts, 'get' | 'size'>
+  /**
+   * Runs a stored running job this coordinator did not start: one it took over from
+   * another coordinator of its cluster, whose rows were just restored into its store. As a
+   * restart resumes a job, its accepted tasks stay accepted and the rest are queued.
+   * Returns whether the job runs here now.
+   */
+  resumeJob(id: string): boolean
+  /**
+   * Stops running a job without ending it or writing anything: another coordinator of the
+   * cluster owns it now. Returns whether it was running here.
+   */
+  releaseJob(id: string): boolean
+  /** Whether a job runs here now (this coordinator holds its working set). */
+  runs(id: string): boolean
   close(): void
 }
 
 const TERMINAL: ReadonlySet<JobStatus> = new Set(['completed', 'failed', 'cancelled'])
-
-/** What `JobQuery.idPrefix` may be: the start of a job id. */
-const ID_PREFIX = /^[A-Za-z0-9_-]{1,64}$/
 
 function cryptoRandom(): () => number {
   const pool = new Uint32Array(1024)
@@ -716,30 +728,9 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     async listJobs(query = {}) {
-      const limit = Math.min(Math.max(1, Math.floor(query.limit ?? 50)), 500)
-      let before: number | undefined
-      if (query.cursor != null) {
-        before = Number(query.cursor)
-        if (!Number.isSafeInteger(before) || before < 0)
-          throw new CoordinatorError(
-            'INVALID_JOB',
-            `cursor: "${String(query.cursor).slice(0, 40)}" is not a cursor this coordinator issued`,
-          )
-      }
-      const idPrefix = query.idPrefix
-      if (idPrefix != null && (typeof idPrefix !== 'string' || !ID_PREFIX.test(idPrefix)))
-        throw new CoordinatorError(
-          'INVALID_JOB',
-          `idPrefix: "${String(idPrefix).slice(0, 40)}" is not the start of a job id (1-64 of [A-Za-z0-9_-])`,
-        )
+      const { limit, store: storeQuery } = parseJobQuery(query)
       await settled()
-      const rows = store.listJobs({
-        limit: limit + 1,
-        ...(query.owner != null ? { owner: accountKey(query.owner) } : {}),
-        ...(query.status != null ? { status: query.status } : {}),
-        ...(idPrefix != null ? { idPrefix } : {}),
-        ...(before != null ? { before } : {}),
-      })
+      const rows = store.listJobs({ ...storeQuery, limit: limit + 1 })
       const page = rows.slice(0, limit).map((row) => freshView(row))
       return rows.length > limit
         ? { jobs: page, nextCursor: String(rows[limit - 1]!.seq) }
@@ -991,6 +982,18 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     reclaimExpiredLeases,
     enforceDeadlines,
     durable: () => store.flushed(),
+
+    resumeJob(id) {
+      const runtime = book.resumeOne(id)
+      if (runtime == null) return false
+      readiness.notify()
+      watch.refresh(runtime)
+      return true
+    },
+
+    releaseJob: (id) => book.release(id),
+
+    runs: (id) => jobs.has(id),
 
     close() {
       watch.stop()

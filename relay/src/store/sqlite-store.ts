@@ -34,6 +34,41 @@ export interface SqliteStoreOptions {
 
 type Row = Record<string, unknown>
 
+/**
+ * One job's durable rows as another store holds them: what a coordinator of a cluster
+ * loads into its in-memory store when it takes the job over (see `relay/src/cluster/`).
+ */
+export interface JobRows {
+  job: StoredJob
+  /** Every result row of the job, provisional ones too, with the `seq` they have there. */
+  results: readonly StoredResult[]
+  /** The balances of the job's own accounts (its escrow, its pending earnings). */
+  balances: ReadonlyArray<{ account: string; balance: bigint }>
+  /**
+   * The job's transfers (rows only: the balances above are their sum): an undone
+   * acceptance looks its payment up by ref.
+   */
+  transfers: readonly LedgerEntry[]
+}
+
+/**
+ * The SQLite store, plus what copies rows in from another store without going through the
+ * operations that would make them new: used by a cluster coordinator's in-memory working
+ * set, never on the embedded path.
+ */
+export interface SqliteStore extends CoordinatorStore {
+  /**
+   * Replaces everything this store holds of `rows.job.id` with `rows`: the job row (under
+   * a seq of this store's), its results under their own seqs, its transfers, its
+   * accounts' balances.
+   */
+  restoreJob(rows: JobRows): void
+  /** Sets an account's balance as another store has it (a researcher's, before a submit). */
+  setBalance(account: string, balance: bigint): void
+  /** The next result inserted gets this `seq` (or the next free one above). */
+  setNextResultSeq(seq: number): void
+}
+
 const COMMITTED: Promise<void> = Promise.resolve()
 
 /** What SQLite keeps exactly: a signed 64-bit INTEGER. Past it, a sum silently becomes a REAL. */
@@ -153,7 +188,7 @@ function epochSummaryFromRow(row: Row): Omit<StoredEpoch, 'tree'> {
  * The embedded store: one SQLite file in WAL mode (readers never block the writer),
  * prepared statements only, every multi-step change in one `BEGIN IMMEDIATE` transaction.
  */
-export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore {
+export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true })
   const db = new DatabaseSync(options.path, { timeout: 5_000 })
   db.exec('PRAGMA journal_mode = WAL')
@@ -268,7 +303,7 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
     settled?.resolve()
   }
 
-  const store: CoordinatorStore = {
+  const store: SqliteStore = {
     transaction(fn) {
       if (depth > 0) return fn()
       if (!batchOpen) {
@@ -843,6 +878,61 @@ export function createSqliteStore(options: SqliteStoreOptions): CoordinatorStore
          FROM epochs WHERE (?1 IS NULL OR epoch < ?1) ORDER BY epoch DESC LIMIT ?2`,
       ).all(before ?? null, limit) as Row[]
       return rows.map(epochSummaryFromRow)
+    },
+
+    restoreJob({ job, results, balances, transfers }) {
+      store.transaction(() => {
+        sql('DELETE FROM results WHERE job_id = ?').run(job.id)
+        sql('DELETE FROM transfers WHERE job_id = ?').run(job.id)
+        const transfer = sql(
+          'INSERT INTO transfers (debit, credit, amount, kind, job_id, ref, at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        )
+        for (const t of transfers)
+          transfer.run(t.from, t.to, t.amount, t.kind, t.jobId ?? job.id, t.ref ?? null, t.at)
+        sql('DELETE FROM jobs WHERE id = ?').run(job.id)
+        store.insertJob({ ...job })
+        for (const [key, column] of Object.entries(JOB_COLUMNS) as Array<[keyof JobPatch, string]>)
+          if (job[key] != null)
+            sql(`UPDATE jobs SET ${column} = ? WHERE id = ?`).run(job[key], job.id)
+        const insert = sql(
+          `INSERT INTO results (seq, job_id, task_index, task_id, lease_id, payee, peer_id, outputs, method, accepted_at, provisional, signature)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+        )
+        for (const r of results)
+          insert.run(
+            r.seq ?? null,
+            r.jobId,
+            r.taskIndex,
+            r.taskId,
+            r.leaseId,
+            r.payee,
+            r.peerId,
+            JSON.stringify(r.outputs),
+            r.method,
+            r.acceptedAt,
+            r.provisional === true ? 1 : 0,
+            r.signature ?? null,
+          )
+        for (const { account, balance } of balances) store.setBalance(account, balance)
+      })
+    },
+
+    setBalance(account, balance) {
+      sql(
+        `INSERT INTO balances (account, balance) VALUES (?, ?)
+         ON CONFLICT (account) DO UPDATE SET balance = excluded.balance`,
+      ).run(account, balance)
+    },
+
+    setNextResultSeq(seq) {
+      // AUTOINCREMENT hands out one more than the largest seq it recorded.
+      store.transaction(() => {
+        const { changes } = sql("UPDATE sqlite_sequence SET seq = ? WHERE name = 'results'").run(
+          seq - 1,
+        )
+        if (Number(changes) === 0)
+          sql("INSERT INTO sqlite_sequence (name, seq) VALUES ('results', ?)").run(seq - 1)
+      })
     },
 
     close() {

@@ -10,6 +10,8 @@ const OPTIONS: Record<string, string[]> = {
     '--port',
     '--p2p-port',
     '--data-dir',
+    '--database',
+    '--blob-dir',
     '--listen',
     '--announce',
     '--work-read-idle-ms',

@@ -85,6 +85,20 @@ export interface JobBook {
    */
   resume(): void
   /**
+   * Activates one stored running job as `resume` does at a restart: one this coordinator
+   * took over from another of its cluster, whose rows were just restored into the store.
+   * Returns the runtime, or undefined when the job is not stored as running (or a failure
+   * to load its inputs ended it).
+   */
+  resumeOne(id: string): JobRuntime | undefined
+  /**
+   * Stops running a job without ending it or writing anything: another coordinator owns
+   * it now. Its leases end (results for them come back stale) and replicas waiting for
+   * agreement are dropped: this coordinator will never pay them, so their contributors
+   * hear `rejected`, as when a job ends (the new owner runs those tasks again).
+   */
+  release(id: string): boolean
+  /**
    * Ends a running job in one transaction (its provisional acceptances published as they
    * are, its escrow settled: the payees paid, the rest refunded), drops its leases, and
    * publishes its end once committed.
@@ -169,7 +183,38 @@ export function createJobBook(deps: JobBookDeps): JobBook {
 
   function resume(): void {
     const pendingPayees = store.pendingPayees()
-    for (const row of store.runningJobs()) {
+    for (const row of store.runningJobs()) resumeRow(row, pendingPayees)
+  }
+
+  function resumeOne(id: string): JobRuntime | undefined {
+    const row = store.getJob(id)
+    if (row == null || row.status !== 'running' || jobs.has(id)) return jobs.get(id)
+    return resumeRow(row, store.pendingPayees())
+  }
+
+  function release(id: string): boolean {
+    const job = jobs.get(id)
+    if (job == null) return false
+    for (const task of job.tasks) {
+      for (const leaseId of task.leases) dropLease(leaseId, false)
+      if (task.replicas.length > 0) {
+        decideReplicas(verdicts, task.id, task.replicas, () => 'rejected')
+        task.replicas = []
+      }
+    }
+    jobs.delete(id)
+    parts.dropJob(id)
+    job.leased = 0
+    histories.end(id, jobSample(clock.now(), taskStates(job), job.row))
+    log.info('job handed over', { job: id, accepted: job.row.acceptedTasks })
+    return true
+  }
+
+  function resumeRow(
+    row: StoredJob,
+    pendingPayees: ReadonlyMap<string, readonly string[]>,
+  ): JobRuntime | undefined {
+    {
       let runtime: JobRuntime
       try {
         runtime = activate(row, store.acceptedTasks(row.id))
@@ -187,7 +232,7 @@ export function createJobBook(deps: JobBookDeps): JobBook {
             refunded: row.refunded + refunded,
           })
         })
-        continue
+        return undefined
       }
       for (const payee of pendingPayees.get(row.id) ?? []) runtime.payees.add(payee)
       log.info('job resumed', {
@@ -195,6 +240,7 @@ export function createJobBook(deps: JobBookDeps): JobBook {
         tasks: row.totalTasks,
         accepted: row.acceptedTasks,
       })
+      return runtime
     }
   }
 
@@ -312,6 +358,8 @@ export function createJobBook(deps: JobBookDeps): JobBook {
     running: jobs,
     activate,
     resume,
+    resumeOne,
+    release,
     finish,
     enforceDeadlines,
     requeue,

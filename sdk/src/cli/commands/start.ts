@@ -31,6 +31,11 @@ Options:
   --port <n>          HTTP port, 0 = any free one  (env TABSWARM_HTTP_PORT, default 8787)
   --p2p-port <n>      libp2p WebSocket port        (env TABSWARM_P2P_PORT, default 8788)
   --data-dir <dir>    durable state                (env TABSWARM_DATA_DIR, default ./data)
+  --database <url>    a PostgreSQL URL shared by several relays, instead of SQLite under
+                      the data directory (env TABSWARM_DATABASE_URL): each job runs on one
+                      relay at a time, and another takes it over when that one dies
+  --blob-dir <dir>    large blobs; relays sharing a database share it too
+                      (env TABSWARM_BLOB_DIR, default <data dir>/blobs)
   --listen <addrs>    comma-separated libp2p multiaddrs to listen on, instead of one
                       WebSocket listener on --host:--p2p-port (env TABSWARM_LISTEN)
   --announce <addrs>  comma-separated multiaddrs to announce (env TABSWARM_ANNOUNCE)
@@ -103,6 +108,8 @@ export function configFrom(
     port?: string | undefined
     'p2p-port'?: string | undefined
     'data-dir'?: string | undefined
+    database?: string | undefined
+    'blob-dir'?: string | undefined
     listen?: string | undefined
     announce?: string | undefined
     'work-read-idle-ms'?: string | undefined
@@ -122,6 +129,8 @@ export function configFrom(
   if (values['p2p-port'] != null)
     config.p2pPort = asUsage(() => parsePort('--p2p-port', values['p2p-port']!))
   if (values['data-dir']) config.dataDir = values['data-dir']
+  if (values.database) config.databaseUrl = values.database
+  if (values['blob-dir']) config.blobDir = values['blob-dir']
   if (values.listen != null)
     config.listen = asUsage(() => parseMultiaddrList('--listen', values.listen!))
   if (values.announce != null)
@@ -170,6 +179,8 @@ export async function startCommand(args: string[], signal: AbortSignal): Promise
       port: { type: 'string' },
       'p2p-port': { type: 'string' },
       'data-dir': { type: 'string' },
+      database: { type: 'string' },
+      'blob-dir': { type: 'string' },
       listen: { type: 'string' },
       announce: { type: 'string' },
       'work-read-idle-ms': { type: 'string' },

@@ -1,0 +1,174 @@
+/**
+ * One coordinator of a cluster on a shared PostgreSQL, with simulated contributors in the
+ * same process (lease, compute the tile on the CPU, submit, wait until durable), driven
+ * over stdin and reporting over stdout as JSON lines. Used by the cluster tests and the
+ * `scale` benchmark, which start several and SIGKILL some.
+ *
+ * Environment: TABSWARM_DATABASE_URL, TABSWARM_BLOB_DIR, WORKERS (simulated contributors,
+ * default 16), LEASE_MS / RENEW_MS (job ownership, default 2000 / 400).
+ *
+ * stdin:  {"cmd":"submit","rows":R,"cols":C}  a matmul job of R·C tiles of 8×8 (k = 8)
+ *         {"cmd":"work"}                       the contributors start asking for work
+ *         {"cmd":"stop"}                       hand jobs back, close, exit 0
+ * stdout: {"event":"ready","coordinator":id,"pid":n}
+ *         {"event":"submitted","job":id,"tasks":n}
+ *         {"event":"taken","job":id,"at":ms}      a job taken over from another coordinator
+ *         {"event":"leases","coordinator":id,"leases":[[job,task,grantMs,endMs],…]}  every 100 ms
+ *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n,"backlog":n}     every 500 ms
+ */
+import { createInterface } from 'node:readline'
+import type { Capabilities } from '@tabswarm/protocol'
+import {
+  createCoordinator,
+  createDiskBlobStore,
+  createJsonLogger,
+  createTieredBlobStore,
+  float32Output,
+  matmulOperands,
+  openClusterStore,
+  startClusterNode,
+} from '@tabswarm/relay'
+import { matmulReference } from '@tabswarm/worker-kernels'
+
+const url = process.env.TABSWARM_DATABASE_URL
+const blobDir = process.env.TABSWARM_BLOB_DIR
+if (url == null || blobDir == null) {
+  console.error('cluster-coordinator-child needs TABSWARM_DATABASE_URL and TABSWARM_BLOB_DIR')
+  process.exit(2)
+}
+const workers = Number(process.env.WORKERS ?? 16)
+const leaseMs = Number(process.env.LEASE_MS ?? 2_000)
+const renewMs = Number(process.env.RENEW_MS ?? 400)
+
+const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`)
+
+// Cluster events as JSON lines on stderr; takeovers also as events on stdout.
+const baseLog = createJsonLogger({ level: 'info', write: (line) => process.stderr.write(`${line}\n`) })
+const log = {
+  ...baseLog,
+  child: (name: string) => {
+    const child = baseLog.child(name)
+    return {
+      ...child,
+      info(message: string, fields?: Record<string, unknown>) {
+        if (message === 'job taken over') emit({ event: 'taken', job: fields?.job, at: Date.now() })
+        child.info(message, fields)
+      },
+    }
+  },
+}
+
+const cluster = await openClusterStore({ url, leaseMs, renewMs, log: baseLog })
+const blobs = createTieredBlobStore({
+  store: cluster.working,
+  large: createDiskBlobStore({ dir: blobDir }),
+})
+const coordinator = createCoordinator({
+  store: cluster.working,
+  blobs,
+  tileSize: 8,
+  welcomeCredits: 10n ** 12n,
+  // The simulated contributors are honest and fast: no speculation in the way of counting.
+  speculateAfterMs: 600_000,
+  log: baseLog.child('coordinator'),
+})
+cluster.onLost((jobs) => {
+  for (const id of jobs) coordinator.releaseJob(id)
+})
+const node = await startClusterNode({
+  pool: cluster.pool,
+  url,
+  shared: cluster.shared,
+  ownership: cluster.ownership,
+  working: cluster.working,
+  memory: cluster.memory,
+  coordinator,
+  log: log.child('cluster') as never,
+})
+emit({ event: 'ready', coordinator: node.coordinatorId, pid: process.pid })
+
+const caps: Capabilities = {
+  adapter: { vendor: 'sim', architecture: 'sim', device: '', description: 'simulated' },
+  features: [],
+  limits: {},
+  kernels: ['matmul'],
+  agent: 'cluster-test',
+}
+for (let w = 0; w < workers; w++) coordinator.registerContributor(`w${w}-${process.pid}`, caps)
+
+let cycles = 0
+let stopping = false
+const leaseCallsUs: number[] = []
+let leaseLog: Array<[string, number, number, number]> = []
+const cpuStart = process.cpuUsage()
+
+async function work(peer: string): Promise<void> {
+  while (!stopping) {
+    const t0 = performance.now()
+    const grant = coordinator.lease(peer)
+    leaseCallsUs.push((performance.now() - t0) * 1000)
+    if (grant == null) {
+      await new Promise((resolve) => setTimeout(resolve, 5))
+      continue
+    }
+    const granted = Date.now()
+    const { a, b, m, k, n } = matmulOperands(coordinator, grant)
+    const out = matmulReference(a, b, m, k, n)
+    try {
+      coordinator.submitResult(peer, grant.leaseId, [float32Output(out, [m, n])])
+      await coordinator.durable()
+      cycles++
+    } catch {
+      // Fenced or refused: the job is someone else's now; its lease is void.
+    }
+    leaseLog.push([grant.jobId, grant.taskIndex, granted, Date.now()])
+  }
+}
+
+const flushLeases = setInterval(() => {
+  if (leaseLog.length === 0) return
+  emit({ event: 'leases', coordinator: node.coordinatorId, leases: leaseLog })
+  leaseLog = []
+}, 100)
+const stats = setInterval(() => {
+  const cpu = process.cpuUsage(cpuStart)
+  const sorted = leaseCallsUs.splice(0).sort((x, y) => x - y)
+  emit({
+    event: 'stats',
+    cycles,
+    cpuMs: (cpu.user + cpu.system) / 1000,
+    leaseCallP99Us: sorted.length > 0 ? sorted[Math.floor(sorted.length * 0.99)] : null,
+    backlog: cluster.working.backlog(),
+    owned: node.owned().size,
+  })
+}, 500)
+
+const loops: Array<Promise<void>> = []
+for await (const line of createInterface({ input: process.stdin })) {
+  const cmd = JSON.parse(line) as { cmd: string; rows?: number; cols?: number }
+  if (cmd.cmd === 'submit') {
+    const rows = cmd.rows ?? 40
+    const cols = cmd.cols ?? 50
+    const m = rows * 8
+    const n = cols * 8
+    const a = Float32Array.from({ length: m * 8 }, (_, i) => Math.sin(i * 0.37))
+    const b = Float32Array.from({ length: 8 * n }, (_, i) => Math.cos(i * 0.11))
+    const job = coordinator.submitMatmul({ a, b, m, k: 8, n })
+    await coordinator.durable()
+    emit({ event: 'submitted', job: job.id, tasks: job.tasks.total })
+  } else if (cmd.cmd === 'work') {
+    for (let w = 0; w < workers; w++) loops.push(work(`w${w}-${process.pid}`))
+  } else if (cmd.cmd === 'stop') {
+    break
+  }
+}
+stopping = true
+await Promise.all(loops)
+clearInterval(flushLeases)
+clearInterval(stats)
+if (leaseLog.length > 0) emit({ event: 'leases', coordinator: node.coordinatorId, leases: leaseLog })
+await node.stop()
+coordinator.close()
+await cluster.close()
+emit({ event: 'stopped' })
+process.exit(0)
