@@ -6,9 +6,9 @@ import type { PostgresJobOwnership } from './postgres-job-ownership.ts'
  *
  * - renews every lease every `renewMs`, and hands the jobs a renewal found lost to
  *   `onLost` (drop them from memory at once);
- * - if it has not renewed for longer than the lease (the database unreachable, the
- *   process stalled), it cannot know whether its jobs were taken: it forgets them all and
- *   hands them to `onLost`. Fencing would refuse their writes anyway; this stops it trying.
+ * - if a job's lease was not renewed for longer than the lease (the database unreachable,
+ *   the process stalled), it cannot know whether the job was taken: it forgets it and
+ *   hands it to `onLost`. Fencing would refuse its writes anyway; this stops it trying.
  * - takes over lapsed jobs, a batch at a time, every `pollMs` or at once when woken
  *   (`wake()`, e.g. from `listenCluster`), and hands them to `onTaken` (load the job's rows,
  *   then resume it as a restart does).
@@ -74,13 +74,19 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
     lost: 0,
     leaseLapses: 0,
   }
-  /** Start of the last renewal that succeeded: every lease held then lasts until this + leaseMs. */
+  /**
+   * Start of the last renewal that succeeded: every lease held then lasts at least until
+   * this + leaseMs (the database set its expiry after this instant, by its own clock).
+   */
   let renewedAt = now()
+  /** Jobs taken over since: their lease started at their takeover, not at `renewedAt`. */
+  const takenAt = new Map<string, number>()
   let woken: (() => void) | undefined
   let wakePending = false
 
   const lose = (jobIds: string[]) => {
     if (jobIds.length === 0) return
+    for (const jobId of jobIds) takenAt.delete(jobId)
     stats.lost += jobIds.length
     try {
       options.onLost(jobIds)
@@ -108,10 +114,15 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
   // apart from the renewal itself.
   const watchdog = setInterval(
     () => {
-      if (now() - renewedAt <= ownership.leaseMs || ownership.owned().size === 0) return
-      const dropped = ownership.forget()
+      const deadline = now() - ownership.leaseMs
+      const expired: string[] = []
+      for (const jobId of ownership.owned().keys())
+        if (Math.max(renewedAt, takenAt.get(jobId) ?? renewedAt) < deadline) expired.push(jobId)
+      if (expired.length === 0) return
+      const dropped = ownership.forget(expired)
+      for (const jobId of dropped) takenAt.delete(jobId)
       stats.leaseLapses++
-      log.error('could not renew job leases for longer than the lease: dropping every job', {
+      log.error('could not renew job leases for longer than the lease: dropping those jobs', {
         jobs: dropped.length,
         sinceRenewalMs: Math.round(now() - renewedAt),
         leaseMs: ownership.leaseMs,
@@ -132,9 +143,14 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
           AbortSignal.any([signal, AbortSignal.timeout(ownership.leaseMs)]),
         )
         renewedAt = started
+        // Every job held now was held at `started` or taken after it: one clock covers all.
+        const owned = ownership.owned()
+        for (const [jobId, at] of takenAt)
+          if (at <= started || !owned.has(jobId)) takenAt.delete(jobId)
         stats.renewals++
         retryMs = 25
-        if (lost.length > 0) log.warn('jobs taken over by another coordinator', { jobs: lost.length })
+        if (lost.length > 0)
+          log.warn('jobs taken over by another coordinator', { jobs: lost.length })
         lose(lost)
       } catch (err) {
         if (signal.aborted) break
@@ -154,6 +170,7 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
       wakePending = false
       try {
         for (;;) {
+          const started = now()
           const taken = await ownership.takeOver(
             batch,
             AbortSignal.any([signal, AbortSignal.timeout(ownership.leaseMs)]),
@@ -161,6 +178,7 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
           stats.takeOverBatches++
           if (taken.length === 0) break
           stats.taken += taken.length
+          for (const { jobId } of taken) takenAt.set(jobId, started)
           try {
             await options.onTaken(taken, signal)
           } catch (err) {

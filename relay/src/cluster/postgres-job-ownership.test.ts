@@ -55,7 +55,9 @@ function quantile(sorted: number[], q: number): number {
 
 describe('PostgreSQL job ownership', () => {
   it('splits 300 lapsed jobs between three concurrent coordinators: each owned by exactly one, no token reused', async () => {
-    const { pools: [a, b, c] } = await freshDatabase(3)
+    const {
+      pools: [a, b, c],
+    } = await freshDatabase(3)
     const ids = await insertLapsedJobs(a as pg.Pool, 300)
     const owners = [a, b, c].map((pool, i) =>
       createPostgresJobOwnership({ pool: pool as pg.Pool, coordinatorId: `coord-${i}` }),
@@ -99,7 +101,9 @@ describe('PostgreSQL job ownership', () => {
   })
 
   it('refuses a stale owner: its fence throws FencedError in its transaction and its write is not committed', async () => {
-    const { pools: [a, b] } = await freshDatabase(2)
+    const {
+      pools: [a, b],
+    } = await freshDatabase(2)
     await (a as pg.Pool).query('CREATE TABLE writes (job_id TEXT, value TEXT)')
     const stale = createPostgresJobOwnership({
       pool: a as pg.Pool,
@@ -125,7 +129,10 @@ describe('PostgreSQL job ownership', () => {
       await stale.fence(client, ['job-1'])
     })
     await expect(write).rejects.toBeInstanceOf(FencedError)
-    await expect(write).rejects.toMatchObject({ jobId: 'job-1', message: /held by fresh at token 2/ })
+    await expect(write).rejects.toMatchObject({
+      jobId: 'job-1',
+      message: /held by fresh at token 2/,
+    })
     const { rows } = await (a as pg.Pool).query<{ value: string }>('SELECT value FROM writes')
     expect(rows.map((row) => row.value)).toEqual(['first'])
     // The new owner writes; the stale one learns it lost the job at its next renewal.
@@ -138,7 +145,9 @@ describe('PostgreSQL job ownership', () => {
   })
 
   it('does not take a job whose fenced write is in flight; takes it once that commits', async () => {
-    const { pools: [a, b] } = await freshDatabase(2)
+    const {
+      pools: [a, b],
+    } = await freshDatabase(2)
     const owner = createPostgresJobOwnership({
       pool: a as pg.Pool,
       coordinatorId: 'owner',
@@ -169,7 +178,9 @@ describe('PostgreSQL job ownership', () => {
   })
 
   it('hands released jobs to the next taker at once, and never takes an ended job', async () => {
-    const { pools: [a, b] } = await freshDatabase(2)
+    const {
+      pools: [a, b],
+    } = await freshDatabase(2)
     const first = createPostgresJobOwnership({ pool: a as pg.Pool, coordinatorId: 'first' })
     const second = createPostgresJobOwnership({ pool: b as pg.Pool, coordinatorId: 'second' })
     await withTransaction(a as pg.Pool, async (client) => {
@@ -188,7 +199,9 @@ describe('PostgreSQL job ownership', () => {
   })
 
   it('validates what it is given', async () => {
-    const { pools: [a] } = await freshDatabase(1)
+    const {
+      pools: [a],
+    } = await freshDatabase(1)
     expect(() =>
       createPostgresJobOwnership({ pool: a as pg.Pool, leaseMs: 1_000, renewMs: 1_000 }),
     ).toThrow(/below leaseMs/)
@@ -201,26 +214,35 @@ describe('PostgreSQL job ownership', () => {
   })
 
   it('SIGKILL: another coordinator takes all 50 jobs of a killed one within leaseMs + renewMs + margin', async () => {
-    const { url, pools: [a] } = await freshDatabase(1)
+    const {
+      url,
+      pools: [a],
+    } = await freshDatabase(1)
     const leaseMs = 5_000
     const renewMs = 1_000
-    const child = spawn('node_modules/.bin/node', ['relay/src/cluster/testing/ownership-child.ts'], {
-      cwd: new URL('../../../', import.meta.url).pathname,
-      env: {
-        ...process.env,
-        DATABASE_URL: url,
-        COORDINATOR_ID: 'doomed',
-        JOBS: '50',
-        LEASE_MS: String(leaseMs),
-        RENEW_MS: String(renewMs),
+    const child = spawn(
+      'node_modules/.bin/node',
+      ['relay/src/cluster/testing/ownership-child.ts'],
+      {
+        cwd: new URL('../../../', import.meta.url).pathname,
+        env: {
+          ...process.env,
+          DATABASE_URL: url,
+          COORDINATOR_ID: 'doomed',
+          JOBS: '50',
+          LEASE_MS: String(leaseMs),
+          RENEW_MS: String(renewMs),
+        },
+        stdio: ['ignore', 'pipe', 'inherit'],
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    })
+    )
     children.push(child)
     const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream })
     const ready = await new Promise<{ ready: boolean; jobs: number }>((resolve, reject) => {
       lines.once('line', (line) => resolve(JSON.parse(line)))
-      child.once('exit', (code) => reject(new Error(`ownership child exited (${code}) before adopting`)))
+      child.once('exit', (code) =>
+        reject(new Error(`ownership child exited (${code}) before adopting`)),
+      )
     })
     expect(ready).toEqual({ ready: true, jobs: 50 })
     // Let it renew a few times: it is alive and its leases stay fresh.

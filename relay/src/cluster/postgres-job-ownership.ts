@@ -186,7 +186,11 @@ export function createPostgresJobOwnership(
             [coordinatorId, mine, mine.map((jobId) => (held.get(jobId) as bigint).toString())],
           )
           if ((rowCount ?? 0) > 0)
-            await notifyCluster(client, { type: 'released', by: coordinatorId, jobs: rowCount ?? 0 })
+            await notifyCluster(client, {
+              type: 'released',
+              by: coordinatorId,
+              jobs: rowCount ?? 0,
+            })
         },
         { signal: bounded(signal) },
       )

@@ -26,7 +26,8 @@ const ownership = createPostgresJobOwnership({
 await withTransaction(
   pool,
   async (client) => {
-    for (let i = 0; i < count; i++) await ownership.adopt(client, `${ownership.coordinatorId}-job-${i}`)
+    for (let i = 0; i < count; i++)
+      await ownership.adopt(client, `${ownership.coordinatorId}-job-${i}`)
   },
   { signal: AbortSignal.timeout(30_000) },
 )
