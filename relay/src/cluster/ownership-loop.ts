@@ -138,15 +138,18 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
     let retryMs = 25
     while (!signal.aborted) {
       const started = now()
+      // What the renewal covers: `renew` reads the same map in the same tick.
+      const covered = ownership.owned()
       try {
         const lost = await ownership.renew(
           AbortSignal.any([signal, AbortSignal.timeout(ownership.leaseMs)]),
         )
         renewedAt = started
-        // Every job held now was held at `started` or taken after it: one clock covers all.
+        // The jobs it renewed now lease from `started`; a job taken while it ran keeps the
+        // time of its takeover until the next renewal covers it.
         const owned = ownership.owned()
-        for (const [jobId, at] of takenAt)
-          if (at <= started || !owned.has(jobId)) takenAt.delete(jobId)
+        for (const [jobId, token] of covered) if (owned.get(jobId) === token) takenAt.delete(jobId)
+        for (const jobId of takenAt.keys()) if (!owned.has(jobId)) takenAt.delete(jobId)
         stats.renewals++
         retryMs = 25
         if (lost.length > 0)
