@@ -179,7 +179,10 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
         const ids = ['ab_1', 'abx1', 'ab_2', 'zz', 'ab%3']
         for (const [i, id] of ids.entries())
           await store.insertJob(
-            job(id, { owner: i % 2 === 0 ? 'alice' : 'bob', status: i === 3 ? 'failed' : 'running' }),
+            job(id, {
+              owner: i % 2 === 0 ? 'alice' : 'bob',
+              status: i === 3 ? 'failed' : 'running',
+            }),
           )
         const all = await store.listJobs({ limit: 10 })
         expect(all.map((j) => j.id)).toEqual([...ids].reverse())
@@ -206,7 +209,12 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
         expect(
           (await store.listJobs({ idPrefix: 'ab', owner: 'bob', limit: 10 })).map((j) => j.id),
         ).toEqual(['abx1'])
-        expect((await store.runningJobs()).map((j) => j.id)).toEqual(['ab_1', 'abx1', 'ab_2', 'ab%3'])
+        expect((await store.runningJobs()).map((j) => j.id)).toEqual([
+          'ab_1',
+          'abx1',
+          'ab_2',
+          'ab%3',
+        ])
         expect(await store.countJobsByStatus()).toEqual({
           running: 4,
           completed: 0,
@@ -295,11 +303,13 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
         await store.insertJob(job('other'))
         expect(await store.resultSummary('j', 0)).toEqual({ methods: {}, acceptedSince: 0 })
         await store.insertResult(result('j', 0, { acceptedAt: 100 }))
-        await store.insertResult(result('j', 1, { acceptedAt: 300, method: 'quorum' }))
-        await store.insertResult(result('j', 2, { acceptedAt: 200, method: 'trusted', provisional: true }))
+        await store.insertResult(result('j', 1, { acceptedAt: 300, method: 'replication' }))
+        await store.insertResult(
+          result('j', 2, { acceptedAt: 200, method: 'trusted', provisional: true }),
+        )
         await store.insertResult(result('other', 0, { acceptedAt: 50 }))
         expect(await store.resultSummary('j', 200)).toEqual({
-          methods: { freivalds: 1, quorum: 1, trusted: 1 },
+          methods: { freivalds: 1, replication: 1, trusted: 1 },
           firstAcceptedAt: 100,
           lastAcceptedAt: 300,
           acceptedSince: 2,
@@ -310,11 +320,24 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
     it(
       'keeps contributors, bans and fault counts',
       withStore(async (store) => {
-        const c = { id: 'p1', payee: 'peer:p1', verified: 3, faults: 0, banned: false, lastSeen: 1_700_000_000_001 }
+        const c = {
+          id: 'p1',
+          payee: 'peer:p1',
+          verified: 3,
+          faults: 0,
+          banned: false,
+          lastSeen: 1_700_000_000_001,
+        }
         await store.putContributor(c)
         expect(await store.getContributor('p1')).toEqual(c)
         await store.putContributor({ ...c, payee: '0xabc', verified: 0, faults: 1, banned: true })
-        expect(await store.getContributor('p1')).toEqual({ ...c, payee: '0xabc', verified: 0, faults: 1, banned: true })
+        expect(await store.getContributor('p1')).toEqual({
+          ...c,
+          payee: '0xabc',
+          verified: 0,
+          faults: 1,
+          banned: true,
+        })
         expect(await store.getContributor('p2')).toBeUndefined()
 
         expect(await store.isBanned('peer:p1')).toBe(false)
@@ -352,7 +375,13 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
     it(
       'moves exact credits, refuses past 64 bits or a repeated ref, and changes nothing then',
       withStore(async (store) => {
-        await store.transfer({ from: 'treasury', to: 'owner', amount: INT64_MAX, kind: 'grant', at: 1 })
+        await store.transfer({
+          from: 'treasury',
+          to: 'owner',
+          amount: INT64_MAX,
+          kind: 'grant',
+          at: 1,
+        })
         await store.transfer({ from: 'owner', to: 'owner', amount: 0n, kind: 'grant', at: 1 })
         expect(await store.balance('owner')).toBe(INT64_MAX)
         expect(await store.balance('treasury')).toBe(-INT64_MAX)
@@ -369,7 +398,14 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
         expect(await store.balance('owner')).toBe(INT64_MAX)
         expect(await store.transferredTotal(['grant'])).toBe(INT64_MAX)
 
-        await store.transfer({ from: 'owner', to: 'escrow:j_1', amount: 60n, kind: 'escrow', jobId: 'j_1', at: 3 })
+        await store.transfer({
+          from: 'owner',
+          to: 'escrow:j_1',
+          amount: 60n,
+          kind: 'escrow',
+          jobId: 'j_1',
+          at: 3,
+        })
         await store.transfer({
           from: 'escrow:j_1',
           to: 'pending:peer:x:j_1',
@@ -410,7 +446,14 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
       'reads account prefixes literally, sums earnings and the running totals by kind',
       withStore(async (store) => {
         await store.transfer({ from: 'treasury', to: 'owner', amount: 100n, kind: 'grant', at: 1 })
-        await store.transfer({ from: 'owner', to: 'escrow:j', amount: 60n, kind: 'escrow', jobId: 'j', at: 1 })
+        await store.transfer({
+          from: 'owner',
+          to: 'escrow:j',
+          amount: 60n,
+          kind: 'escrow',
+          jobId: 'j',
+          at: 1,
+        })
         for (const [payee, amount, ref] of [
           ['peer:x', 10n, 'pay:1'],
           ['peer:%', 7n, 'pay:2'],
@@ -432,11 +475,46 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
           { account: 'pending:peer:x:j', balance: 10n },
           { account: 'pending:peer:xy:j', balance: 3n },
         ])
-        await store.transfer({ from: 'pending:peer:x:j', to: 'peer:x', amount: 9n, kind: 'payout', jobId: 'j', at: 3 })
-        await store.transfer({ from: 'pending:peer:x:j', to: '0xsite', amount: 1n, kind: 'site-share', jobId: 'j', at: 3 })
-        await store.transfer({ from: 'pending:peer:xy:j', to: 'peer:xy', amount: 3n, kind: 'payout', jobId: 'j', at: 3 })
-        await store.transfer({ from: 'pending:peer:%:j', to: 'escrow:j', amount: 7n, kind: 'forfeit', jobId: 'j', at: 3 })
-        await store.transfer({ from: 'escrow:j', to: 'owner', amount: 47n, kind: 'refund', jobId: 'j', at: 4 })
+        await store.transfer({
+          from: 'pending:peer:x:j',
+          to: 'peer:x',
+          amount: 9n,
+          kind: 'payout',
+          jobId: 'j',
+          at: 3,
+        })
+        await store.transfer({
+          from: 'pending:peer:x:j',
+          to: '0xsite',
+          amount: 1n,
+          kind: 'site-share',
+          jobId: 'j',
+          at: 3,
+        })
+        await store.transfer({
+          from: 'pending:peer:xy:j',
+          to: 'peer:xy',
+          amount: 3n,
+          kind: 'payout',
+          jobId: 'j',
+          at: 3,
+        })
+        await store.transfer({
+          from: 'pending:peer:%:j',
+          to: 'escrow:j',
+          amount: 7n,
+          kind: 'forfeit',
+          jobId: 'j',
+          at: 3,
+        })
+        await store.transfer({
+          from: 'escrow:j',
+          to: 'owner',
+          amount: 47n,
+          kind: 'refund',
+          jobId: 'j',
+          at: 4,
+        })
         // A zero balance is left out.
         expect(await store.balancesWithPrefix('pending:')).toEqual([])
         expect(await store.creditedTotal('peer:x', ['payout', 'site-share'])).toBe(9n)
@@ -460,14 +538,36 @@ export function coordinatorStoreContract(name: string, open: () => Promise<Contr
     it(
       'lists who holds pending credit, by job, in one pass',
       withStore(async (store) => {
-        const [job1, job2] = ['6f1c9f2e-0000-4000-8000-000000000001', '6f1c9f2e-0000-4000-8000-000000000002']
+        const [job1, job2] = [
+          '6f1c9f2e-0000-4000-8000-000000000001',
+          '6f1c9f2e-0000-4000-8000-000000000002',
+        ]
         await store.transfer({ from: 'treasury', to: 'owner', amount: 100n, kind: 'grant', at: 0 })
         for (const id of [job1, job2])
-          await store.transfer({ from: 'owner', to: `escrow:${id}`, amount: 50n, kind: 'escrow', jobId: id, at: 0 })
+          await store.transfer({
+            from: 'owner',
+            to: `escrow:${id}`,
+            amount: 50n,
+            kind: 'escrow',
+            jobId: id,
+            at: 0,
+          })
         const pay = (id: string, account: string, ref: string) =>
-          store.transfer({ from: `escrow:${id}`, to: account, amount: 5n, kind: 'pay', jobId: id, at: 0, ref })
+          store.transfer({
+            from: `escrow:${id}`,
+            to: account,
+            amount: 5n,
+            kind: 'pay',
+            jobId: id,
+            at: 0,
+            ref,
+          })
         await pay(job1, `pending:peer:a:b:${job1}`, 'pay:1')
-        await pay(job1, `pending:0x00000000000000000000000000000000000000Aa:${job1}@0xsite`, 'pay:2')
+        await pay(
+          job1,
+          `pending:0x00000000000000000000000000000000000000Aa:${job1}@0xsite`,
+          'pay:2',
+        )
         await pay(job2, `pending:peer:a:b:${job2}`, 'pay:3')
         await pay(job2, `pending:peer:gone:${job2}`, 'pay:4')
         await store.transfer({

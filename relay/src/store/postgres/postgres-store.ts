@@ -121,7 +121,8 @@ const NUMERIC_OID = 1700
 const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
     if (oid === INT8_OID || oid === NUMERIC_OID)
-      return (text: string) => (text.includes('.') ? BigInt(text.split('.')[0] as string) : BigInt(text))
+      return (text: string) =>
+        text.includes('.') ? BigInt(text.split('.')[0] as string) : BigInt(text)
     return pg.types.getTypeParser(oid, format ?? 'text')
   },
 } as pg.CustomTypesConfig
@@ -348,7 +349,12 @@ export function createPostgresStore(
     return num(rows[0]?.seq)
   }
 
-  async function updateJobRow(client: pg.ClientBase | undefined, id: string, patch: JobPatch, call?: PostgresCallOptions) {
+  async function updateJobRow(
+    client: pg.ClientBase | undefined,
+    id: string,
+    patch: JobPatch,
+    call?: PostgresCallOptions,
+  ) {
     // Column names come from the fixed map, never from the caller.
     const keys = (Object.keys(patch) as Array<keyof JobPatch>).filter((k) => k in JOB_COLUMNS)
     if (keys.length === 0) return
@@ -411,7 +417,15 @@ export function createPostgresStore(
   async function transferRows(client: pg.ClientBase, entry: LedgerEntry): Promise<void> {
     await query(
       'INSERT INTO transfers (debit, credit, amount, kind, job_id, ref, at) VALUES ($1, $2, $3, $4, $5, $6, $7)',
-      [entry.from, entry.to, entry.amount, entry.kind, entry.jobId ?? null, entry.ref ?? null, entry.at],
+      [
+        entry.from,
+        entry.to,
+        entry.amount,
+        entry.kind,
+        entry.jobId ?? null,
+        entry.ref ?? null,
+        entry.at,
+      ],
       { client },
     )
     await query(UPSERT_BALANCE, [entry.from, -entry.amount], { client })
@@ -434,7 +448,13 @@ export function createPostgresStore(
     )
   }
 
-  async function addComputeRow(client: pg.ClientBase | undefined, hour: number, gflop: number, tasks: number, call?: PostgresCallOptions) {
+  async function addComputeRow(
+    client: pg.ClientBase | undefined,
+    hour: number,
+    gflop: number,
+    tasks: number,
+    call?: PostgresCallOptions,
+  ) {
     await query(
       `INSERT INTO compute_hours (hour, gflop, tasks) VALUES ($1, $2, $3)
        ON CONFLICT (hour) DO UPDATE SET gflop = compute_hours.gflop + excluded.gflop,
@@ -444,7 +464,11 @@ export function createPostgresStore(
     )
   }
 
-  async function advanceSequence(client: pg.ClientBase, sequence: 'jobs_seq_seq' | 'results_seq', seq: number) {
+  async function advanceSequence(
+    client: pg.ClientBase,
+    sequence: 'jobs_seq_seq' | 'results_seq',
+    seq: number,
+  ) {
     await query(ADVANCE_SEQUENCE, [sequence, seq, sequence], { client })
   }
 
@@ -478,19 +502,36 @@ export function createPostgresStore(
     },
 
     async runningJobs(call) {
-      const { rows } = await query("SELECT * FROM jobs WHERE status = 'running' ORDER BY seq", [], call)
+      const { rows } = await query(
+        "SELECT * FROM jobs WHERE status = 'running' ORDER BY seq",
+        [],
+        call,
+      )
       return rows.map(jobFromRow)
     },
 
     async countJobsByStatus(call) {
-      const counts: Record<JobStatus, number> = { running: 0, completed: 0, failed: 0, cancelled: 0 }
-      const { rows } = await query('SELECT status, COUNT(*) AS n FROM jobs GROUP BY status', [], call)
+      const counts: Record<JobStatus, number> = {
+        running: 0,
+        completed: 0,
+        failed: 0,
+        cancelled: 0,
+      }
+      const { rows } = await query(
+        'SELECT status, COUNT(*) AS n FROM jobs GROUP BY status',
+        [],
+        call,
+      )
       for (const row of rows) counts[row.status as JobStatus] = num(row.n)
       return counts
     },
 
     async acceptedTasks(jobId, call) {
-      const { rows } = await query('SELECT task_index FROM results WHERE job_id = $1', [jobId], call)
+      const { rows } = await query(
+        'SELECT task_index FROM results WHERE job_id = $1',
+        [jobId],
+        call,
+      )
       return rows.map((row) => row.task_index as number)
     },
 
@@ -655,7 +696,11 @@ export function createPostgresStore(
     },
 
     async blobBytes(call) {
-      const { rows } = await query('SELECT COALESCE(SUM(octet_length(bytes)), 0) AS n FROM blobs', [], call)
+      const { rows } = await query(
+        'SELECT COALESCE(SUM(octet_length(bytes)), 0) AS n FROM blobs',
+        [],
+        call,
+      )
       return num(rows[0]?.n)
     },
 
@@ -689,7 +734,11 @@ export function createPostgresStore(
     },
 
     async balance(account, call) {
-      const { rows } = await query('SELECT balance FROM balances WHERE account = $1', [account], call)
+      const { rows } = await query(
+        'SELECT balance FROM balances WHERE account = $1',
+        [account],
+        call,
+      )
       return (rows[0]?.balance as bigint | undefined) ?? 0n
     },
 
@@ -726,7 +775,11 @@ export function createPostgresStore(
 
     async ledgerImbalance(call) {
       // SUM of BIGINT is a NUMERIC in PostgreSQL: exact, whatever the balances' signs.
-      const { rows } = await query('SELECT COALESCE(SUM(balance), 0) AS total FROM balances', [], call)
+      const { rows } = await query(
+        'SELECT COALESCE(SUM(balance), 0) AS total FROM balances',
+        [],
+        call,
+      )
       return rows[0]?.total as bigint
     },
 
@@ -755,7 +808,11 @@ export function createPostgresStore(
         call,
       )
       return rows.map(
-        (row): ComputeHourRow => ({ hour: num(row.hour), gflop: row.gflop as number, tasks: num(row.tasks) }),
+        (row): ComputeHourRow => ({
+          hour: num(row.hour),
+          gflop: row.gflop as number,
+          tasks: num(row.tasks),
+        }),
       )
     },
 
@@ -789,7 +846,11 @@ export function createPostgresStore(
             resultSeq = Math.max(resultSeq, entry.result)
             break
           case 'deleteResult':
-            await query('DELETE FROM results WHERE job_id = $1 AND task_index = $2', [...entry.args], { client })
+            await query(
+              'DELETE FROM results WHERE job_id = $1 AND task_index = $2',
+              [...entry.args],
+              { client },
+            )
             break
           case 'confirmResult':
             // undefined: the in-memory store held no provisional result, and changed nothing.
