@@ -428,8 +428,13 @@ export function createPostgresStore(
       ],
       { client },
     )
-    await query(UPSERT_BALANCE, [entry.from, -entry.amount], { client })
-    await query(UPSERT_BALANCE, [entry.to, entry.amount], { client })
+    // Rows locked in account order, as `transferRowsBatch` does: never a deadlock between them.
+    const moves: Array<[string, bigint]> = [
+      [entry.from, -entry.amount],
+      [entry.to, entry.amount],
+    ]
+    if (entry.to < entry.from) moves.reverse()
+    for (const [account, delta] of moves) await query(UPSERT_BALANCE, [account, delta], { client })
     // What `transferredTotal` reads: the public figures never sum the transfers table.
     if (TOTALED_KINDS.has(entry.kind))
       await query(
@@ -470,6 +475,121 @@ export function createPostgresStore(
     seq: number,
   ) {
     await query(ADVANCE_SEQUENCE, [sequence, seq, sequence], { client })
+  }
+
+  /** Results in one multi-row insert, each under the seq the journal gave it. */
+  async function insertResultRows(
+    client: pg.ClientBase,
+    rows: ReadonlyArray<{ result: StoredResult; seq: number }>,
+  ): Promise<void> {
+    const column = <T>(pick: (r: StoredResult) => T) => rows.map(({ result }) => pick(result))
+    await query(
+      `INSERT INTO results (seq, job_id, task_index, task_id, lease_id, payee, peer_id, outputs,
+         method, accepted_at, provisional, signature)
+       SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
+         $7::text[], $8::text[], $9::text[], $10::bigint[], $11::boolean[], $12::text[])`,
+      [
+        rows.map(({ seq }) => seq),
+        column((r) => r.jobId),
+        column((r) => r.taskIndex),
+        column((r) => r.taskId),
+        column((r) => r.leaseId),
+        column((r) => r.payee),
+        column((r) => r.peerId),
+        column((r) => JSON.stringify(r.outputs)),
+        column((r) => r.method),
+        column((r) => r.acceptedAt),
+        column((r) => r.provisional === true),
+        column((r) => r.signature ?? null),
+      ],
+      { client },
+    )
+  }
+
+  /** Contributor rows (one per id) in one upsert. */
+  async function upsertContributorRows(
+    client: pg.ClientBase,
+    rows: readonly StoredContributor[],
+  ): Promise<void> {
+    await query(
+      `INSERT INTO contributors (id, payee, verified, faults, banned, last_seen)
+       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::boolean[], $6::bigint[])
+       ON CONFLICT (id) DO UPDATE SET payee = excluded.payee, verified = excluded.verified,
+         faults = excluded.faults, banned = excluded.banned, last_seen = excluded.last_seen`,
+      [
+        rows.map((c) => c.id),
+        rows.map((c) => c.payee),
+        rows.map((c) => c.verified),
+        rows.map((c) => c.faults),
+        rows.map((c) => c.banned),
+        rows.map((c) => c.lastSeen),
+      ],
+      { client },
+    )
+  }
+
+  /**
+   * Many transfers in three statements: their rows in order, each account's balance moved
+   * by the sum of its deltas (deltas commute, so the order of the moves within the group
+   * does not matter to the balances), and the running totals by kind.
+   */
+  async function transferRowsBatch(
+    client: pg.ClientBase,
+    entries: readonly LedgerEntry[],
+  ): Promise<void> {
+    const deltas = new Map<string, bigint>()
+    const totals = new Map<LedgerKind, bigint>()
+    for (const entry of entries) {
+      deltas.set(entry.from, (deltas.get(entry.from) ?? 0n) - entry.amount)
+      deltas.set(entry.to, (deltas.get(entry.to) ?? 0n) + entry.amount)
+      if (TOTALED_KINDS.has(entry.kind))
+        totals.set(entry.kind, (totals.get(entry.kind) ?? 0n) + entry.amount)
+    }
+    try {
+      await query(
+        `INSERT INTO transfers (debit, credit, amount, kind, job_id, ref, at)
+         SELECT debit, credit, amount, kind, job_id, ref, at
+         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[])
+           WITH ORDINALITY AS t (debit, credit, amount, kind, job_id, ref, at, n)
+         ORDER BY n`,
+        [
+          entries.map((e) => e.from),
+          entries.map((e) => e.to),
+          entries.map((e) => e.amount.toString()),
+          entries.map((e) => e.kind),
+          entries.map((e) => e.jobId ?? null),
+          entries.map((e) => e.ref ?? null),
+          entries.map((e) => e.at),
+        ],
+        { client },
+      )
+      // Accounts in a fixed (sorted) order: two coordinators moving credits of the same
+      // accounts lock their rows in the same order, so they wait for each other instead of
+      // deadlocking.
+      const accounts = [...deltas.keys()].sort()
+      if (accounts.length > 0)
+        await query(
+          `INSERT INTO balances (account, balance)
+           SELECT * FROM unnest($1::text[], $2::bigint[])
+           ON CONFLICT (account) DO UPDATE SET balance = balances.balance + excluded.balance`,
+          [accounts, accounts.map((a) => (deltas.get(a) as bigint).toString())],
+          { client },
+        )
+      if (totals.size > 0)
+        await query(
+          `INSERT INTO transfer_totals (kind, total)
+           SELECT * FROM unnest($1::text[], $2::bigint[])
+           ON CONFLICT (kind) DO UPDATE SET total = transfer_totals.total + excluded.total`,
+          [[...totals.keys()], [...totals.values()].map(String)],
+          { client },
+        )
+    } catch (err) {
+      if ((err as { code?: string }).code !== OUT_OF_RANGE) throw err
+      throw new RangeError(
+        `applying ${entries.length} transfers would take a balance or a total past the ledger's signed 64-bit range (±2^63): the journal is refused with its transaction`,
+        { cause: err },
+      )
+    }
   }
 
   const store: PostgresStore = {
@@ -826,9 +946,26 @@ export function createPostgresStore(
     },
 
     async applyJournal(client, entries) {
+      // Applied in a few statements per group rather than a few per entry: what commutes is
+      // gathered and written once at the end (balance deltas, running totals, compute, fault
+      // counts), what is last-wins or first-wins is merged per key (job patches, contributors,
+      // bans, blobs), and runs of accepted results go in as one multi-row insert, flushed
+      // before a delete or a confirmation that may touch one of them.
+      const jobPatches = new Map<string, JobPatch>()
+      const contributors = new Map<string, StoredContributor>()
+      const bans = new Map<string, { reason: string; at: number }>()
+      const faults = new Map<string, number>()
+      const blobs = new Map<string, Uint8Array>()
+      const transfers: LedgerEntry[] = []
       const compute = new Map<number, { gflop: number; tasks: number }>()
+      let results: Array<{ result: StoredResult; seq: number }> = []
       let jobSeq = 0
       let resultSeq = 0
+      const flushResults = async () => {
+        if (results.length === 0) return
+        await insertResultRows(client, results)
+        results = []
+      }
       for (const entry of entries) {
         switch (entry.op) {
           case 'insertJob': {
@@ -838,14 +975,17 @@ export function createPostgresStore(
             if (seq != null) jobSeq = Math.max(jobSeq, written)
             break
           }
-          case 'updateJob':
-            await updateJobRow(client, entry.args[0], entry.args[1])
+          case 'updateJob': {
+            const [id, patch] = entry.args
+            jobPatches.set(id, { ...jobPatches.get(id), ...patch })
             break
+          }
           case 'insertResult':
-            await insertResultRow(client, entry.args[0], entry.result)
+            results.push({ result: entry.args[0], seq: entry.result })
             resultSeq = Math.max(resultSeq, entry.result)
             break
           case 'deleteResult':
+            await flushResults()
             await query(
               'DELETE FROM results WHERE job_id = $1 AND task_index = $2',
               [...entry.args],
@@ -855,30 +995,28 @@ export function createPostgresStore(
           case 'confirmResult':
             // undefined: the in-memory store held no provisional result, and changed nothing.
             if (entry.result == null) break
+            await flushResults()
             await confirmResultRow(client, entry.args[0], entry.args[1], entry.result)
             resultSeq = Math.max(resultSeq, entry.result)
             break
           case 'putContributor':
-            await store.putContributor(entry.args[0], { client })
+            contributors.set(entry.args[0].id, entry.args[0])
             break
-          case 'addBan':
-            await store.addBan(...entry.args, { client })
+          case 'addBan': {
+            const [key, reason, at] = entry.args
+            if (!bans.has(key)) bans.set(key, { reason, at })
             break
+          }
           case 'addFault':
-            await store.addFault(entry.args[0], { client })
+            faults.set(entry.args[0], (faults.get(entry.args[0]) ?? 0) + 1)
             break
           case 'putBlob':
-            await store.putBlob(...entry.args, { client })
+            if (!blobs.has(entry.args[0])) blobs.set(entry.args[0], entry.args[1])
             break
           case 'transfer': {
             const [transfer] = entry.args
             checkAmount(transfer.amount)
-            if (transfer.amount === 0n) break
-            try {
-              await transferRows(client, transfer)
-            } catch (err) {
-              throw rangeErrorOf(err, transfer)
-            }
+            if (transfer.amount !== 0n) transfers.push(transfer)
             break
           }
           case 'addCompute': {
@@ -900,6 +1038,31 @@ export function createPostgresStore(
           }
         }
       }
+      await flushResults()
+      for (const [id, patch] of jobPatches) await updateJobRow(client, id, patch)
+      if (contributors.size > 0) await upsertContributorRows(client, [...contributors.values()])
+      if (bans.size > 0)
+        await query(
+          `INSERT INTO bans (key, reason, at)
+           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+           ON CONFLICT (key) DO NOTHING`,
+          [
+            [...bans.keys()],
+            [...bans.values()].map((b) => b.reason),
+            [...bans.values()].map((b) => b.at),
+          ],
+          { client },
+        )
+      if (faults.size > 0)
+        await query(
+          `INSERT INTO fault_counts (key, faults)
+           SELECT * FROM unnest($1::text[], $2::int[])
+           ON CONFLICT (key) DO UPDATE SET faults = fault_counts.faults + excluded.faults`,
+          [[...faults.keys()], [...faults.values()]],
+          { client },
+        )
+      for (const [hash, bytes] of blobs) await store.putBlob(hash, bytes, { client })
+      if (transfers.length > 0) await transferRowsBatch(client, transfers)
       for (const [hour, sum] of compute) await addComputeRow(client, hour, sum.gflop, sum.tasks)
       if (jobSeq > 0) await advanceSequence(client, 'jobs_seq_seq', jobSeq)
       if (resultSeq > 0) await advanceSequence(client, 'results_seq', resultSeq)
