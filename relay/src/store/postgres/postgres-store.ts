@@ -120,9 +120,8 @@ const NUMERIC_OID = 1700
  */
 const TYPES = {
   getTypeParser(oid: number, format?: 'text' | 'binary') {
-    if (oid === INT8_OID || oid === NUMERIC_OID)
-      return (text: string) =>
-        text.includes('.') ? BigInt(text.split('.')[0] as string) : BigInt(text)
+    // A NUMERIC here is only ever a SUM of BIGINTs, an integer: BigInt throws on anything else.
+    if (oid === INT8_OID || oid === NUMERIC_OID) return (text: string) => BigInt(text)
     return pg.types.getTypeParser(oid, format ?? 'text')
   },
 } as pg.CustomTypesConfig
