@@ -243,7 +243,7 @@ function blobsNamed(spec: unknown, into = new Set<string>()): Set<string> {
   return into
 }
 
-/** PostgreSQL's `numeric_value_out_of_range`: a BIGINT sum past ±2^63. */
+/** PostgreSQL's `numeric_value_out_of_range`: a BIGINT sum (or a delta given) past ±2^63. */
 const OUT_OF_RANGE = '22003'
 
 const INSERT_JOB = `INSERT INTO jobs (seq, id, owner, spec, kernel, status, priority, deadline, tile_rows,
@@ -266,8 +266,9 @@ const UPSERT_BALANCE = `INSERT INTO balances (account, balance) VALUES ($1, $2)
  * (a direct call, not a journal) never takes one a journal already wrote. `setval` is not
  * transactional: a rolled-back journal leaves the sequence ahead, which only skips numbers.
  */
-const ADVANCE_SEQUENCE = `SELECT setval($1::regclass, $2::bigint) WHERE $2::bigint > (SELECT last_value FROM pg_sequences WHERE schemaname = current_schema() AND sequencename = $3)
-  OR (SELECT last_value FROM pg_sequences WHERE schemaname = current_schema() AND sequencename = $3) IS NULL`
+const ADVANCE_SEQUENCE = `SELECT setval($1::regclass, $2::bigint) FROM pg_sequences
+  WHERE schemaname = current_schema() AND sequencename = $3
+    AND (last_value IS NULL OR last_value < $2::bigint)`
 
 export function createPostgresStore(
   pool: pg.Pool,
