@@ -202,3 +202,27 @@ describe('site share', () => {
     expect(parsePendingAccount(escrowAccount(JOB))).toBeUndefined()
   })
 })
+
+describe('ledger refs and prefixes', () => {
+  it('pays a ref once, and reads account prefixes literally (no LIKE wildcards)', () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const ledger = createLedger(store)
+    ledger.grant('owner', 100n, 0)
+    expect(ledger.escrow('owner', 'job1', 60n, 0)).toBe(true)
+    expect(ledger.escrow('owner', 'job2', 60n, 0)).toBe(false)
+    ledger.pay('job1', 'peer:x', 10n, 0, 'pay:lease-1')
+    expect(() => ledger.pay('job1', 'peer:x', 10n, 0, 'pay:lease-1')).toThrow(/UNIQUE/)
+    ledger.pay('job1', 'peer:%', 7n, 0, 'pay:lease-2')
+    expect(ledger.pending('peer:x')).toBe(10n)
+    expect(ledger.pending('peer:%')).toBe(7n)
+    expect(ledger.forfeit('peer:%', 0)).toEqual([{ jobId: 'job1', credits: 7n }])
+    expect(ledger.settle('job1', 'owner', ['peer:x', 'peer:%'], 0)).toBe(50n)
+    expect([ledger.balance('owner'), ledger.earned('peer:x'), ledger.earned('peer:%')]).toEqual([
+      90n,
+      10n,
+      0n,
+    ])
+    expect(store.ledgerImbalance()).toBe(0n)
+    store.close()
+  })
+})

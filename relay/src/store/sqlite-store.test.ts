@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { afterEach, describe, expect, it } from 'vitest'
-import { createLedger } from '../ledger/ledger.ts'
 import { createSqliteStore } from './sqlite-store.ts'
 
 const dirs: string[] = []
@@ -17,6 +16,11 @@ function tempDb() {
   return join(dir, 'coordinator.db')
 }
 
+/**
+ * What only the embedded store does: a file kept across a reopen, its migrations, group
+ * commit, and the nonces it keeps. What every store does is the contract suite
+ * (`coordinator-store.contract.ts`, run on SQLite and PostgreSQL by `coordinator-store.test.ts`).
+ */
 describe('SQLite coordinator store', () => {
   it('keeps a provisional result hidden across a reopen, confirms it under a new seq, and migrates an old results table', () => {
     const path = tempDb()
@@ -144,50 +148,6 @@ describe('SQLite coordinator store', () => {
     expect(second).not.toBe(first)
     await second
     expect(store.balance('b')).toBe(1n)
-    store.close()
-  })
-
-  it('pays a ref once, and reads account prefixes literally (no LIKE wildcards)', () => {
-    const store = createSqliteStore({ path: ':memory:' })
-    const ledger = createLedger(store)
-    ledger.grant('owner', 100n, 0)
-    expect(ledger.escrow('owner', 'job1', 60n, 0)).toBe(true)
-    expect(ledger.escrow('owner', 'job2', 60n, 0)).toBe(false)
-    ledger.pay('job1', 'peer:x', 10n, 0, 'pay:lease-1')
-    expect(() => ledger.pay('job1', 'peer:x', 10n, 0, 'pay:lease-1')).toThrow(/UNIQUE/)
-    ledger.pay('job1', 'peer:%', 7n, 0, 'pay:lease-2')
-    expect(ledger.pending('peer:x')).toBe(10n)
-    expect(ledger.pending('peer:%')).toBe(7n)
-    expect(ledger.forfeit('peer:%', 0)).toEqual([{ jobId: 'job1', credits: 7n }])
-    expect(ledger.settle('job1', 'owner', ['peer:x', 'peer:%'], 0)).toBe(50n)
-    expect([ledger.balance('owner'), ledger.earned('peer:x'), ledger.earned('peer:%')]).toEqual([
-      90n,
-      10n,
-      0n,
-    ])
-    expect(store.ledgerImbalance()).toBe(0n)
-    store.close()
-  })
-
-  it('lists who holds pending credit, by job, in one pass', () => {
-    const store = createSqliteStore({ path: ':memory:' })
-    const ledger = createLedger(store)
-    const [job1, job2] = [
-      '6f1c9f2e-0000-4000-8000-000000000001',
-      '6f1c9f2e-0000-4000-8000-000000000002',
-    ]
-    ledger.grant('owner', 100n, 0)
-    ledger.escrow('owner', job1, 50n, 0)
-    ledger.escrow('owner', job2, 50n, 0)
-    ledger.pay(job1, 'peer:a:b', 5n, 0, 'pay:1')
-    ledger.pay(job1, '0x00000000000000000000000000000000000000Aa', 5n, 0, 'pay:2')
-    ledger.pay(job2, 'peer:a:b', 5n, 0, 'pay:3')
-    ledger.pay(job2, 'peer:gone', 5n, 0, 'pay:4')
-    ledger.forfeit('peer:gone', 0)
-    expect(Object.fromEntries(store.pendingPayees())).toEqual({
-      [job1]: ['0x00000000000000000000000000000000000000Aa', 'peer:a:b'],
-      [job2]: ['peer:a:b'],
-    })
     store.close()
   })
 })
