@@ -13,7 +13,7 @@
  * stdout: {"event":"ready","coordinator":id,"pid":n}
  *         {"event":"submitted","job":id,"tasks":n}
  *         {"event":"taken","job":id,"at":ms}      a job taken over from another coordinator
- *         {"event":"leases","coordinator":id,"leases":[[job,task,grantMs,endMs],…]}  every 100 ms
+ *         {"event":"leases","coordinator":id,"leases":[[job,tile,grantMs,endMs],…]}  every 100 ms
  *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n,"backlog":n}     every 500 ms
  */
 import { createInterface } from 'node:readline'
@@ -72,7 +72,7 @@ const coordinator = createCoordinator({
   speculateAfterMs: 600_000,
   log: baseLog.child('coordinator'),
 })
-cluster.onLost((jobs) => {
+cluster.onLost((jobs: readonly string[]) => {
   for (const id of jobs) coordinator.releaseJob(id)
 })
 const node = await startClusterNode({
@@ -99,8 +99,15 @@ for (let w = 0; w < workers; w++) coordinator.registerContributor(`w${w}-${proce
 let cycles = 0
 let stopping = false
 const leaseCallsUs: number[] = []
-let leaseLog: Array<[string, number, number, number]> = []
+let leaseLog: Array<[string, string, number, number]> = []
 const cpuStart = process.cpuUsage()
+
+/**
+ * Which tile a lease is for, the same on every coordinator (task ids are keyed per
+ * coordinator): the inputs' hashes, with where in A its row band starts.
+ */
+const tileOf = (grant: { inputs: ReadonlyArray<{ sha256: string; range?: { byteOffset: number } }> }) =>
+  grant.inputs.map((i) => `${i.sha256.slice(0, 16)}@${i.range?.byteOffset ?? 0}`).join('/')
 
 async function work(peer: string): Promise<void> {
   while (!stopping) {
@@ -121,7 +128,7 @@ async function work(peer: string): Promise<void> {
     } catch {
       // Fenced or refused: the job is someone else's now; its lease is void.
     }
-    leaseLog.push([grant.jobId, grant.taskIndex, granted, Date.now()])
+    leaseLog.push([grant.jobId, tileOf(grant), granted, Date.now()])
   }
 }
 

@@ -959,7 +959,6 @@ export function createPostgresStore(
       const transfers: LedgerEntry[] = []
       const compute = new Map<number, { gflop: number; tasks: number }>()
       let results: Array<{ result: StoredResult; seq: number }> = []
-      let jobSeq = 0
       let resultSeq = 0
       const flushResults = async () => {
         if (results.length === 0) return
@@ -969,10 +968,9 @@ export function createPostgresStore(
       for (const entry of entries) {
         switch (entry.op) {
           case 'insertJob': {
-            const [job] = entry.args
-            const seq = job.seq > 0 ? job.seq : null
-            const written = await insertJobRow(client, job, seq)
-            if (seq != null) jobSeq = Math.max(jobSeq, written)
+            // The database numbers jobs: each coordinator's memory numbers its own from 1,
+            // and a job's seq is only its place in listings.
+            await insertJobRow(client, entry.args[0], null)
             break
           }
           case 'updateJob': {
@@ -1064,7 +1062,6 @@ export function createPostgresStore(
       for (const [hash, bytes] of blobs) await store.putBlob(hash, bytes, { client })
       if (transfers.length > 0) await transferRowsBatch(client, transfers)
       for (const [hour, sum] of compute) await addComputeRow(client, hour, sum.gflop, sum.tasks)
-      if (jobSeq > 0) await advanceSequence(client, 'jobs_seq_seq', jobSeq)
       if (resultSeq > 0) await advanceSequence(client, 'results_seq', resultSeq)
     },
 
