@@ -7,7 +7,7 @@ import {
   type PostgresServer,
   startPostgresServer,
 } from '../store/postgres/testing/postgres-server.ts'
-import { createLeaderLease, type LeaderLease, LeaderFencedError } from './leader-lease.ts'
+import { createLeaderLease, LeaderFencedError, type LeaderLease } from './leader-lease.ts'
 
 /**
  * The leader lease on a real PostgreSQL, each contender with a pool of its own (a
@@ -39,7 +39,12 @@ async function contenders(count: number, leaseMs: number, renewMs = Math.floor(l
   pools.push(...opened)
   await applyPostgresMigrations(opened[0]!, [auxiliaryTables])
   const made = opened.map((pool, i) =>
-    createLeaderLease(pool, { name: 'epoch-closer', coordinatorId: `coordinator-${i}`, leaseMs, renewMs }),
+    createLeaderLease(pool, {
+      name: 'epoch-closer',
+      coordinatorId: `coordinator-${i}`,
+      leaseMs,
+      renewMs,
+    }),
   )
   leases.push(...made)
   return made.map((lease, i) => ({ lease, pool: opened[i]! }))
@@ -78,9 +83,7 @@ describe('leader lease', () => {
     expect(first!.lease.isLeader()).toBe(true)
 
     // The first stops renewing (paused, partitioned): the second takes over after leaseMs.
-    await expect
-      .poll(() => second!.lease.acquire(), { timeout: 5_000, interval: 50 })
-      .toBe(2n)
+    await expect.poll(() => second!.lease.acquire(), { timeout: 5_000, interval: 50 }).toBe(2n)
     expect(performance.now() - heldAt).toBeGreaterThanOrEqual(leaseMs - 50)
     expect(first!.lease.isLeader()).toBe(false)
     expect(second!.lease.isLeader()).toBe(true)
@@ -89,7 +92,9 @@ describe('leader lease', () => {
     expect(first!.lease.token()).toBe(1n)
     const refused = fencedWrite(first!.pool, first!.lease)
     await expect(refused).rejects.toBeInstanceOf(LeaderFencedError)
-    await expect(refused).rejects.toThrow('lost the epoch-closer lease (token 1) to coordinator-1 (token 2)')
+    await expect(refused).rejects.toThrow(
+      'lost the epoch-closer lease (token 1) to coordinator-1 (token 2)',
+    )
     expect(first!.lease.token()).toBeUndefined()
     await fencedWrite(second!.pool, second!.lease)
     expect(await first!.lease.renew()).toBe(false)
@@ -106,7 +111,9 @@ describe('leader lease', () => {
     await first!.lease.release()
     expect(first!.lease.isLeader()).toBe(false)
     expect(await second!.lease.acquire()).toBe(2n)
-    await expect(fencedWrite(first!.pool, first!.lease)).rejects.toThrow('does not hold the epoch-closer lease')
+    await expect(fencedWrite(first!.pool, first!.lease)).rejects.toThrow(
+      'does not hold the epoch-closer lease',
+    )
   })
 
   it('a takeover waits for the fenced transaction in flight to end', async () => {
@@ -136,10 +143,7 @@ describe('leader lease', () => {
     const leader = all.find(({ lease }) => lease.isLeader())!
     await leader.lease.stop()
     await expect
-      .poll(
-        () => all.filter((c) => c !== leader && c.lease.isLeader()).length,
-        { timeout: 5_000 },
-      )
+      .poll(() => all.filter((c) => c !== leader && c.lease.isLeader()).length, { timeout: 5_000 })
       .toBe(1)
     // Over a few renewal periods leadership stays put, with one leader.
     for (let i = 0; i < 5; i++) {

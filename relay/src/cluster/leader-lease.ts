@@ -70,7 +70,7 @@ export class LeaderFencedError extends Error {
 }
 
 /** The database's clock, in ms since the Unix epoch. */
-const DB_NOW_MS = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint"
+const DB_NOW_MS = '(extract(epoch FROM clock_timestamp()) * 1000)::bigint'
 
 export function createLeaderLease(pool: pg.Pool, options: LeaderLeaseOptions): LeaderLease {
   const { name, coordinatorId } = options
@@ -209,9 +209,12 @@ export function createLeaderLease(pool: pg.Pool, options: LeaderLeaseOptions): L
           notify()
           options.onError?.(err as Error)
         }
-        if (running) timer = setTimeout(() => void (ticking = tick()), renewMs)
+        if (running) timer = setTimeout(schedule, renewMs)
       }
-      ticking = tick()
+      const schedule = () => {
+        ticking = tick()
+      }
+      schedule()
     },
 
     async stop(signal) {

@@ -27,7 +27,9 @@ export type Awaitable<T> = T | Promise<T>
  * by all before the request it guards has any effect.
  */
 export type NonceRegistry = {
-  [K in keyof UsedNonces]: (...args: Parameters<UsedNonces[K]>) => Awaitable<ReturnType<UsedNonces[K]>>
+  [K in keyof UsedNonces]: (
+    ...args: Parameters<UsedNonces[K]>
+  ) => Awaitable<ReturnType<UsedNonces[K]>>
 }
 
 /** Nonces in memory: for tests and a relay without a store; a restart forgets them. */

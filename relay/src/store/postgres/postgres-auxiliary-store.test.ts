@@ -112,7 +112,9 @@ describe.each(implementations)('%s auxiliary store contract', (_name, open) => {
       'b',
       'c',
     ])
-    expect((await store.liveSessions('0xAlice', 0)).map((s) => s.createdAt)).toEqual([100, 200, 300])
+    expect((await store.liveSessions('0xAlice', 0)).map((s) => s.createdAt)).toEqual([
+      100, 200, 300,
+    ])
     expect(await store.deleteSession('c'.repeat(64))).toBe(true)
     expect(await store.deleteSession('c'.repeat(64))).toBe(false)
     expect(await store.sessionByToken('c'.repeat(64))).toBeUndefined()
@@ -184,8 +186,7 @@ describe('PostgreSQL auxiliary store, shared by several relays', () => {
       })),
     )
     const results = await Promise.all(claims)
-    for (const key of keys)
-      expect(results.filter((r) => r.key === key && r.won)).toHaveLength(1)
+    for (const key of keys) expect(results.filter((r) => r.key === key && r.won)).toHaveLength(1)
     // Both relays won some: the claims really raced across connections.
     expect(new Set(results.filter((r) => r.won).map((r) => r.relay)).size).toBe(2)
     expect(await relayB.countNonces()).toBe(keys.length)
@@ -242,9 +243,9 @@ describe('PostgreSQL auxiliary store, shared by several relays', () => {
   it('refuses at once on an aborted signal, and unblocks a waiting claim when aborted', async () => {
     const [pool] = await freshDatabase(1)
     const store = createPostgresAuxiliaryStore(pool!)
-    await expect(store.countNonces({ signal: AbortSignal.abort(new Error('gone')) })).rejects.toThrow(
-      'gone',
-    )
+    await expect(
+      store.countNonces({ signal: AbortSignal.abort(new Error('gone')) }),
+    ).rejects.toThrow('gone')
     // A transaction holds the key's row lock; a claim of it waits, until its signal ends it.
     await withTransaction(pool!, async (client) => {
       await store.claimNonce('locked', Date.now() + 60_000, { client })
@@ -273,10 +274,25 @@ describe('PostgreSQL auxiliary store, shared by several relays', () => {
     record('claimNonce', 'n1', at + 2_000) // refused in memory: writes nothing
     record('claimNonce', 'n2', at + 10)
     record('pruneNonces', at + 10)
-    record('insertSession', { tokenSha256: 'f'.repeat(64), account: '0xA', createdAt: at, expiresAt: at + 5 })
-    record('insertSession', { tokenSha256: 'e'.repeat(64), account: '0xA', createdAt: at, expiresAt: at + 50 })
+    record('insertSession', {
+      tokenSha256: 'f'.repeat(64),
+      account: '0xA',
+      createdAt: at,
+      expiresAt: at + 5,
+    })
+    record('insertSession', {
+      tokenSha256: 'e'.repeat(64),
+      account: '0xA',
+      createdAt: at,
+      expiresAt: at + 50,
+    })
     record('deleteSession', 'e'.repeat(64))
-    record('insertSession', { tokenSha256: 'd'.repeat(64), account: '0xB', createdAt: at, expiresAt: at + 1 })
+    record('insertSession', {
+      tokenSha256: 'd'.repeat(64),
+      account: '0xB',
+      createdAt: at,
+      expiresAt: at + 1,
+    })
     record('pruneSessions', at + 1)
     record('insertEpoch', epochInput(1))
     record('markEpochSent', 1, tx, at + 100)
@@ -306,7 +322,11 @@ describe('PostgreSQL auxiliary store, shared by several relays', () => {
           args: ['n3', at + 1_000],
           result: true,
         })
-        await applyAuxiliaryEntry(client, { op: 'insertEpoch', args: [epochInput(2)], result: undefined })
+        await applyAuxiliaryEntry(client, {
+          op: 'insertEpoch',
+          args: [epochInput(2)],
+          result: undefined,
+        })
       }),
     ).rejects.toThrow("epoch 2 is not the next one: the store's latest is 2")
     expect(await shared.nonceUsed('n3')).toBe(false)
@@ -316,7 +336,11 @@ describe('PostgreSQL auxiliary store, shared by several relays', () => {
     const [pool] = await freshDatabase()
     await withTransaction(pool!, async (client) => {
       await expect(
-        applyAuxiliaryEntry(client, { op: 'addBan', args: ['peer', 'why', 1], result: undefined } as unknown as JournalEntry),
+        applyAuxiliaryEntry(client, {
+          op: 'addBan',
+          args: ['peer', 'why', 1],
+          result: undefined,
+        } as unknown as JournalEntry),
       ).rejects.toThrow("addBan belongs to the core store's applyJournal")
     })
   })

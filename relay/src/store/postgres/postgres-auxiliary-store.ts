@@ -82,7 +82,11 @@ export interface PostgresAuxiliaryStore
     PostgresEpochStore {}
 
 // Compile-time check that the operations are those of the synchronous interfaces.
-type SameOps<A, B> = [keyof A] extends [keyof B] ? ([keyof B] extends [keyof A] ? true : never) : never
+type SameOps<A, B> = [keyof A] extends [keyof B]
+  ? [keyof B] extends [keyof A]
+    ? true
+    : never
+  : never
 const sameOps: [
   SameOps<PostgresUsedNonces, UsedNonces>,
   SameOps<PostgresWalletSessionStore, WalletSessionStore>,
@@ -236,7 +240,9 @@ export function createPostgresAuxiliaryStore(
       assertEpochNumber(epoch.epoch)
       assertMs('closedAt', epoch.closedAt)
       if (epoch.cumulativeTotal < 0n)
-        throw new RangeError(`an epoch's cumulative total is never negative, got ${epoch.cumulativeTotal}`)
+        throw new RangeError(
+          `an epoch's cumulative total is never negative, got ${epoch.cumulativeTotal}`,
+        )
       let inserted: number
       try {
         const result = await query(
