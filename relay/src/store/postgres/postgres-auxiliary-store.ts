@@ -13,20 +13,7 @@ import {
   runQuery,
 } from './postgres-query.ts'
 
-/**
- * Nonces, wallet sessions and settlement epochs in the PostgreSQL that several
- * relay/coordinators share (tables of migration 2, `migrations/auxiliary-tables.ts`). The
- * same operations and answers as the SQLite store's (`sqlite-store.ts`), asynchronous, each
- * write on its own or, given `client`, inside the caller's transaction. Two differences,
- * both for a cluster:
- *
- * - `claimNonce` is one `INSERT … ON CONFLICT` statement: of two relays claiming the same
- *   nonce at once exactly one wins. A row whose expiry has passed (by `now`) may be claimed
- *   again without waiting for `pruneNonces`, and `nonceUsed` no longer reports it: its
- *   request could not pass the freshness check any more.
- * - `insertEpoch` refuses a number that is not the next one in the same statement that
- *   inserts it, so two closers racing on one number cannot both succeed.
- */
+/** How `createPostgresAuxiliaryStore` keeps time. */
 export interface PostgresAuxiliaryStoreOptions {
   /** The clock that decides whether a nonce has expired. @default Date.now */
   now?: () => number
@@ -76,6 +63,20 @@ export interface PostgresEpochStore {
   ): Promise<Array<Omit<StoredEpoch, 'tree'>>>
 }
 
+/**
+ * Nonces, wallet sessions and settlement epochs in the PostgreSQL that several
+ * relay/coordinators share (tables of migration 2, `migrations/auxiliary-tables.ts`). The
+ * same operations and answers as the SQLite store's (`sqlite-store.ts`), asynchronous, each
+ * write on its own or, given `client`, inside the caller's transaction. Two differences,
+ * both for a cluster:
+ *
+ * - `claimNonce` is one `INSERT … ON CONFLICT` statement: of two relays claiming the same
+ *   nonce at once exactly one wins. A row whose expiry has passed (by `now`) may be claimed
+ *   again without waiting for `pruneNonces`, and `nonceUsed` no longer reports it: its
+ *   request could not pass the freshness check any more.
+ * - `insertEpoch` refuses a number that is not the next one in the same statement that
+ *   inserts it, so two closers racing on one number cannot both succeed.
+ */
 export interface PostgresAuxiliaryStore
   extends PostgresUsedNonces,
     PostgresWalletSessionStore,

@@ -8,8 +8,10 @@ export interface PostgresCallOptions {
   /** The caller's connection, inside its transaction. Its `signal` is then the caller's to honour. */
   client?: pg.ClientBase
   /**
-   * Ends the wait: the pool's connection is destroyed, so the server cancels the statement.
-   * Every statement is bounded anyway by the pool's `statement_timeout` and connection timeout.
+   * Ends the wait: the pool's connection is destroyed. A statement the server had begun may
+   * still finish there (outside a transaction, it then commits): an aborted nonce claim may
+   * have spent its nonce, which refuses the request, the safe side. Every statement is bounded
+   * anyway by the pool's `statement_timeout` and connection timeout.
    */
   signal?: AbortSignal
 }
