@@ -135,7 +135,7 @@ describe('leader lease', () => {
   })
 
   it('in the start loop, one of three leads; when it stops another takes over', async () => {
-    const all = await contenders(3, 600, 150)
+    const all = await contenders(3, 2_000, 200)
     for (const { lease } of all) lease.start()
     await expect
       .poll(() => all.filter(({ lease }) => lease.isLeader()).length, { timeout: 5_000 })
@@ -147,7 +147,7 @@ describe('leader lease', () => {
       .toBe(1)
     // Over a few renewal periods leadership stays put, with one leader.
     for (let i = 0; i < 5; i++) {
-      await new Promise((resolve) => setTimeout(resolve, 150))
+      await new Promise((resolve) => setTimeout(resolve, 200))
       expect(all.filter(({ lease }) => lease.isLeader())).toHaveLength(1)
     }
   })

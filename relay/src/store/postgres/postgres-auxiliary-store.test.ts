@@ -177,19 +177,40 @@ describe('PostgreSQL auxiliary store, shared by several relays', () => {
     const relayB = createPostgresAuxiliaryStore(b!)
     const expiresAt = Date.now() + 60_000
     const keys = Array.from({ length: 40 }, (_, i) => `0xWallet/nonce-${i}`)
-    // Each key claimed three times by each relay, all in flight together.
-    const claims = keys.flatMap((key) =>
-      [relayA, relayB, relayA, relayB, relayA, relayB].map(async (store, i) => ({
-        key,
-        relay: i % 2,
-        won: await store.claimNonce(key, expiresAt),
-      })),
+    // Each key claimed three times by each relay, all in flight together, who asks first alternating.
+    const claims = keys.flatMap((key, k) =>
+      (k % 2 === 0 ? [relayA, relayB] : [relayB, relayA]).flatMap((store) =>
+        [1, 2, 3].map(async () => ({ key, won: await store.claimNonce(key, expiresAt) })),
+      ),
     )
     const results = await Promise.all(claims)
     for (const key of keys) expect(results.filter((r) => r.key === key && r.won)).toHaveLength(1)
-    // Both relays won some: the claims really raced across connections.
-    expect(new Set(results.filter((r) => r.won).map((r) => r.relay)).size).toBe(2)
     expect(await relayB.countNonces()).toBe(keys.length)
+  })
+
+  it('a claim racing one not yet committed on another connection waits for it, and loses only if it commits', async () => {
+    const [a, b] = await freshDatabase(2)
+    const relayA = createPostgresAuxiliaryStore(a!)
+    const relayB = createPostgresAuxiliaryStore(b!)
+    const expiresAt = Date.now() + 60_000
+    for (const outcome of ['commit', 'rollback'] as const) {
+      const key = `0xWallet/${outcome}`
+      let racing: Promise<boolean> | undefined
+      await withTransaction(a!, async (client) => {
+        expect(await relayA.claimNonce(key, expiresAt, { client })).toBe(true)
+        racing = relayB.claimNonce(key, expiresAt)
+        // Blocked on the uncommitted row: still unanswered a while later.
+        const early = await Promise.race([
+          racing,
+          new Promise((resolve) => setTimeout(() => resolve('waiting'), 200)),
+        ])
+        expect(early).toBe('waiting')
+        if (outcome === 'rollback') throw new Error('rolled back')
+      }).catch((err: Error) => {
+        if (err.message !== 'rolled back') throw err
+      })
+      expect(await racing).toBe(outcome === 'rollback')
+    }
   })
 
   it('reclaims an expired nonce without waiting for a prune, once, and not a live one', async () => {
