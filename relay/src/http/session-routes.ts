@@ -65,7 +65,7 @@ export function registerSessionRoutes(options: {
       const empty = c.req.raw.body == null || c.req.header('content-length') === '0'
       const raw = empty ? {} : await readJsonBody(c.req)
       const { ttlMs } = parseOrThrow(OpenSessionBodySchema, raw, 'body', 'INVALID_BODY')
-      const session = sessions.open(principal.account, ttlMs)
+      const session = await sessions.open(principal.account, ttlMs)
       await options.durable()
       c.header('cache-control', 'no-store')
       return c.json(session, 201)
@@ -90,7 +90,7 @@ export function registerSessionRoutes(options: {
           'this request carries no session token: send the token to end as Authorization: Bearer <token>',
         )
       const token = /^Bearer\s+(\S+)\s*$/i.exec(c.req.header('authorization') ?? '')?.[1] ?? ''
-      sessions.revoke(token)
+      await sessions.revoke(token)
       await options.durable()
       return c.body(null, 204)
     },

@@ -17,6 +17,21 @@ export interface UsedNonces {
   countNonces(): number
 }
 
+/** A value now (memory, SQLite) or once a database has answered (PostgreSQL). */
+export type Awaitable<T> = T | Promise<T>
+
+/**
+ * `UsedNonces` whose answers may come later: what the wallet authenticator takes, so that
+ * the relays of a cluster can share one registry in PostgreSQL
+ * (`store/postgres/postgres-auxiliary-store.ts`), where a claim made on one relay is seen
+ * by all before the request it guards has any effect.
+ */
+export type NonceRegistry = {
+  [K in keyof UsedNonces]: (
+    ...args: Parameters<UsedNonces[K]>
+  ) => Awaitable<ReturnType<UsedNonces[K]>>
+}
+
 /** Nonces in memory: for tests and a relay without a store; a restart forgets them. */
 export function createMemoryUsedNonces(): UsedNonces {
   const until = new Map<string, number>()

@@ -23,3 +23,14 @@ export interface WalletSessionStore {
   /** Forgets sessions that expired at or before `at`; returns how many. */
   pruneSessions(at: number): number
 }
+
+/**
+ * `WalletSessionStore` whose answers may come later: what `createWalletSessions` takes, so
+ * the relays of a cluster can keep sessions in the PostgreSQL they share (a session opened
+ * on one relay works on all, a revoked one is refused by all).
+ */
+export type WalletSessionRecords = {
+  [K in keyof WalletSessionStore]: (
+    ...args: Parameters<WalletSessionStore[K]>
+  ) => ReturnType<WalletSessionStore[K]> | Promise<ReturnType<WalletSessionStore[K]>>
+}

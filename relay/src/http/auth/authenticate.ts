@@ -67,7 +67,7 @@ export function authenticate(options: AuthenticateOptions): MiddlewareHandler<Ap
         )
       principal = { account: result.address, via: 'wallet' }
     } else if (sessions?.isSessionToken(bearerValue(authorization))) {
-      const session = sessions.lookup(bearerValue(authorization))
+      const session = await sessions.lookup(bearerValue(authorization))
       if (!session.ok) throw refuse(session.code, session.message)
       principal = { account: session.account, via: 'wallet-session' }
     } else if (authorization !== undefined && options.keys.size > 0) {

@@ -4,7 +4,7 @@ import {
   WALLET_AUTH_MAX_SKEW_MS,
 } from '@tabswarm/protocol'
 import { getAddress, isAddress, verifyTypedData } from 'viem'
-import { createMemoryUsedNonces, type UsedNonces } from '../../store/used-nonces.ts'
+import { createMemoryUsedNonces, type NonceRegistry } from '../../store/used-nonces.ts'
 
 export interface WalletAuthOptions {
   /**
@@ -16,9 +16,11 @@ export interface WalletAuthOptions {
   relayPeerId: string
   /**
    * Where used nonces are kept. The relay passes its store, so a request used once is
-   * refused after a restart too. @default in memory (tests)
+   * refused after a restart too; the relays of a cluster pass the registry they share in
+   * PostgreSQL, whose claim is durable, and seen by every relay, before the request has any
+   * effect. @default in memory (tests)
    */
-  nonces?: UsedNonces
+  nonces?: NonceRegistry
   /** @default Date.now */
   now?: () => number
   /** How far a request's timestamp may be from `now`, either way. @default 5 minutes */
@@ -79,13 +81,15 @@ export function createWalletAuthenticator(options: WalletAuthOptions): WalletAut
   const maxRemembered = options.maxRemembered ?? 100_000
   const pruneEveryMs = options.pruneEveryMs ?? 60_000
   const nonces = options.nonces ?? createMemoryUsedNonces()
-  let remembered = nonces.countNonces()
+  /** Counted on the first request: the registry may answer only asynchronously. */
+  let remembered: number | undefined
   let prunedAt = Number.NEGATIVE_INFINITY
 
-  function prune(at: number): void {
+  async function prune(at: number): Promise<number> {
     prunedAt = at
-    nonces.pruneNonces(at)
-    remembered = nonces.countNonces()
+    await nonces.pruneNonces(at)
+    remembered = await nonces.countNonces()
+    return remembered
   }
 
   const fail = (code: WalletAuthErrorCode, message: string): WalletAuthResult => ({
@@ -159,8 +163,8 @@ export function createWalletAuthenticator(options: WalletAuthOptions): WalletAut
           'SIGNATURE_REPLAYED',
           `nonce ${nonce} was already used by ${checksummed}; sign every request with a fresh nonce`,
         )
-      if (at - prunedAt >= pruneEveryMs) prune(at)
-      if (nonces.nonceUsed(key)) return replayed()
+      if (at - prunedAt >= pruneEveryMs) await prune(at)
+      if (await nonces.nonceUsed(key)) return replayed()
 
       let valid = false
       try {
@@ -185,11 +189,12 @@ export function createWalletAuthenticator(options: WalletAuthOptions): WalletAut
           `the signature is not ${checksummed}'s over ${request.method.toUpperCase()} ${request.path} with this body hash, timestamp, nonce and relay`,
         )
       }
-      if (remembered >= maxRemembered) prune(at)
-      if (remembered >= maxRemembered)
+      remembered ??= await nonces.countNonces()
+      if (remembered >= maxRemembered && (await prune(at)) >= maxRemembered)
         return fail('AUTH_BUSY', 'too many signed requests in flight; retry shortly')
-      // The claim is the check: a concurrent copy of this request may have passed the peek above.
-      if (!nonces.claimNonce(key, timestamp + maxSkewMs + 1)) return replayed()
+      // The claim is the check: a concurrent copy of this request (on this relay or, with a
+      // shared registry, on another) may have passed the peek above.
+      if (!(await nonces.claimNonce(key, timestamp + maxSkewMs + 1))) return replayed()
       remembered++
       return { ok: true, address: checksummed, bodySha256: contentSha256.slice(2) }
     },

@@ -5,11 +5,14 @@ import {
   SESSION_TOKEN_PREFIX,
   type WalletSessionView,
 } from '@tabswarm/protocol'
-import type { WalletSessionStore } from '../../store/wallet-session-store.ts'
+import type { WalletSessionRecords } from '../../store/wallet-session-store.ts'
 
 export interface WalletSessionsOptions {
-  /** Where sessions are kept: the relay's store, so a restart keeps them (and revocations). */
-  store: WalletSessionStore
+  /**
+   * Where sessions are kept: the relay's store, so a restart keeps them (and revocations);
+   * for the relays of a cluster, the PostgreSQL they share, so every relay knows every session.
+   */
+  store: WalletSessionRecords
   /** @default Date.now */
   now?: () => number
   /** Lifetime of a session whose request names none. @default DEFAULT_SESSION_TTL_MS (12 h) */
@@ -35,10 +38,10 @@ export interface WalletSessions {
   /** Whether an `Authorization: Bearer` value is a session token (by its prefix). */
   isSessionToken(token: string): boolean
   /** Opens a session for a wallet proven by its signature; the token exists in clear only here. */
-  open(account: string, ttlMs?: number): WalletSessionView
-  lookup(token: string): SessionLookup
+  open(account: string, ttlMs?: number): Promise<WalletSessionView>
+  lookup(token: string): Promise<SessionLookup>
   /** Ends the session of this token. Returns whether there was one. */
-  revoke(token: string): boolean
+  revoke(token: string): Promise<boolean>
 }
 
 /** 32 random bytes: 256 bits, beyond any guessing, base64url after the prefix. */
@@ -72,31 +75,37 @@ export function createWalletSessions(options: WalletSessionsOptions): WalletSess
     throw new RangeError(`maxPerAccount must be a positive integer, got ${maxPerAccount}`)
   let prunedAt = Number.NEGATIVE_INFINITY
 
-  function prune(at: number): void {
+  async function prune(at: number): Promise<void> {
     if (at - prunedAt < pruneEveryMs) return
     prunedAt = at
     // Kept a day past expiry, so a late caller hears "expired", not "unknown".
-    store.pruneSessions(at - EXPIRED_KEPT_MS)
+    await store.pruneSessions(at - EXPIRED_KEPT_MS)
   }
 
   return {
     isSessionToken: (token) => token.startsWith(SESSION_TOKEN_PREFIX),
 
-    open(account, ttlMs) {
+    async open(account, ttlMs) {
       const at = now()
-      prune(at)
+      await prune(at)
       const lifetime = Math.min(Math.max(1, ttlMs ?? defaultTtlMs), maxTtlMs)
       const token = `${SESSION_TOKEN_PREFIX}${randomBytes(TOKEN_BYTES).toString('base64url')}`
       const expiresAt = at + lifetime
-      // The oldest live sessions make room, in the transaction of the new one.
-      const live = store.liveSessions(account, at)
+      // The oldest live sessions make room, in the group commit of the new one (on a shared
+      // PostgreSQL, one statement each: two relays opening at once may leave one extra).
+      const live = await store.liveSessions(account, at)
       for (const old of live.slice(0, Math.max(0, live.length - maxPerAccount + 1)))
-        store.deleteSession(old.tokenSha256)
-      store.insertSession({ tokenSha256: hashToken(token), account, createdAt: at, expiresAt })
+        await store.deleteSession(old.tokenSha256)
+      await store.insertSession({
+        tokenSha256: hashToken(token),
+        account,
+        createdAt: at,
+        expiresAt,
+      })
       return { token, account, expiresAt }
     },
 
-    lookup(token) {
+    async lookup(token) {
       if (!TOKEN.test(token))
         return {
           ok: false,
@@ -104,8 +113,8 @@ export function createWalletSessions(options: WalletSessionsOptions): WalletSess
           message: `that is not a session token of this relay (${SESSION_TOKEN_PREFIX} and 43 base64url characters); ${fix}`,
         }
       const at = now()
-      prune(at)
-      const session = store.sessionByToken(hashToken(token))
+      await prune(at)
+      const session = await store.sessionByToken(hashToken(token))
       if (session == null)
         return {
           ok: false,
@@ -121,6 +130,6 @@ export function createWalletSessions(options: WalletSessionsOptions): WalletSess
       return { ok: true, account: session.account, expiresAt: session.expiresAt }
     },
 
-    revoke: (token) => TOKEN.test(token) && store.deleteSession(hashToken(token)),
+    revoke: async (token) => TOKEN.test(token) && (await store.deleteSession(hashToken(token))),
   }
 }

@@ -1,0 +1,84 @@
+import pg from 'pg'
+
+/**
+ * Where a statement runs: inside the caller's transaction when it passes `client` (the
+ * journal's group commit, a fenced write), else on a connection of the pool, on its own.
+ */
+export interface PostgresCallOptions {
+  /** The caller's connection, inside its transaction. Its `signal` is then the caller's to honour. */
+  client?: pg.ClientBase
+  /**
+   * Ends the wait: the pool's connection is destroyed. A statement the server had begun may
+   * still finish there (outside a transaction, it then commits): an aborted nonce claim may
+   * have spent its nonce, which refuses the request, the safe side. Every statement is bounded
+   * anyway by the pool's `statement_timeout` and connection timeout.
+   */
+  signal?: AbortSignal
+}
+
+const INT8_OID = 20
+
+/**
+ * Reads `BIGINT` as a `bigint`, never through a JS number: credits and fencing tokens stay
+ * exact. Callers turn millisecond timestamps back into numbers with `msFromInt8`.
+ */
+export const INT8_AS_BIGINT: pg.CustomTypesConfig = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
+    oid === INT8_OID
+      ? (value: string) => BigInt(value)
+      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
+}
+
+/** A `BIGINT` millisecond timestamp (or count) as a number; throws past 2^53. */
+export function msFromInt8(value: unknown): number {
+  if (typeof value !== 'bigint')
+    throw new TypeError(`expected a BIGINT read as a bigint, got ${typeof value}`)
+  const n = Number(value)
+  if (!Number.isSafeInteger(n)) throw new RangeError(`${value} does not fit a JS number exactly`)
+  return n
+}
+
+/** Throws unless `value` is a whole number of milliseconds a `BIGINT` holds exactly. */
+export function assertMs(name: string, value: number): void {
+  if (!Number.isSafeInteger(value))
+    throw new RangeError(`${name} must be a whole number of milliseconds, got ${value}`)
+}
+
+/** A pool (each statement on a connection of its own) or one connection (inside its transaction). */
+export type Queryable = pg.Pool | pg.ClientBase
+
+/**
+ * Runs one parameterised statement (`INT8_AS_BIGINT` types) on `options.client` if given,
+ * else on `on`: on a pool's connection, which an abort of `options.signal` destroys.
+ */
+export async function runQuery<R extends pg.QueryResultRow>(
+  on: Queryable,
+  text: string,
+  values: readonly unknown[],
+  options: PostgresCallOptions = {},
+): Promise<pg.QueryResult<R>> {
+  const config: pg.QueryConfig = { text, values: [...values], types: INT8_AS_BIGINT }
+  const { signal } = options
+  const target = options.client ?? on
+  signal?.throwIfAborted()
+  if (!(target instanceof pg.Pool) || signal == null) return target.query<R>(config)
+  const client = await target.connect()
+  if (signal.aborted) {
+    client.release()
+    signal.throwIfAborted()
+  }
+  let aborted: Error | undefined
+  const onAbort = () => {
+    aborted = signal.reason instanceof Error ? signal.reason : new Error('aborted')
+    client.release(aborted)
+  }
+  signal.addEventListener('abort', onAbort, { once: true })
+  try {
+    return await client.query<R>(config)
+  } catch (err) {
+    throw aborted ?? err
+  } finally {
+    signal.removeEventListener('abort', onAbort)
+    if (aborted == null) client.release()
+  }
+}
