@@ -19,6 +19,7 @@ const areas: Record<string, () => Promise<BenchArea>> = {
   settlement: async () => (await import('./areas/settlement.ts')).settlementArea,
   widget: async () => (await import('./areas/widget.ts')).widgetArea,
   inference: async () => (await import('./areas/inference.ts')).inferenceArea,
+  scale: async () => (await import('./areas/scale.ts')).scaleArea,
 }
 
 const wanted = process.argv.slice(2)

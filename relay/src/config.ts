@@ -1,4 +1,3 @@
-import { checkDatabaseUrl } from './store/postgres/postgres-pool.ts'
 import { fileURLToPath } from 'node:url'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_MESSAGE_BYTES } from '@tabswarm/protocol'
@@ -14,6 +13,7 @@ import {
   type SettlementConfig,
   settlementConfigFromEnv,
 } from './settlement/settlement-config.ts'
+import { checkDatabaseUrl } from './store/postgres/postgres-pool.ts'
 import { type IceServer, parseIceServers } from './swarm/ice-servers.ts'
 import { DEFAULT_MAX_INFLIGHT_BYTES } from './swarm/work-service.ts'
 

@@ -14,6 +14,12 @@ export type { DiskBlobStoreOptions } from './blobs/disk-blob-store.ts'
 export { createDiskBlobStore } from './blobs/disk-blob-store.ts'
 export type { TieredBlobStoreOptions } from './blobs/tiered-blob-store.ts'
 export { createTieredBlobStore } from './blobs/tiered-blob-store.ts'
+export type { ClusterApiOptions } from './cluster/cluster-api.ts'
+export { createClusterApi } from './cluster/cluster-api.ts'
+export type { ClusterNode, ClusterNodeOptions } from './cluster/cluster-node.ts'
+export { startClusterNode } from './cluster/cluster-node.ts'
+export type { ClusterStore, ClusterStoreOptions } from './cluster/cluster-store.ts'
+export { openClusterStore } from './cluster/cluster-store.ts'
 export type { TabswarmConfig } from './config.ts'
 export {
   checkConfig,
@@ -114,13 +120,10 @@ export type {
 } from './settlement/settlement-service.ts'
 export { createSettlementService } from './settlement/settlement-service.ts'
 export type { CoordinatorStore } from './store/coordinator-store.ts'
+export type {
+  PostgresServer,
+  PostgresServerOptions,
+} from './store/postgres/testing/postgres-server.ts'
+export { startPostgresServer } from './store/postgres/testing/postgres-server.ts'
 export type { SqliteStoreOptions } from './store/sqlite-store.ts'
 export { createSqliteStore } from './store/sqlite-store.ts'
-export type { ClusterApiOptions } from './cluster/cluster-api.ts'
-export { createClusterApi } from './cluster/cluster-api.ts'
-export type { ClusterNode, ClusterNodeOptions } from './cluster/cluster-node.ts'
-export { startClusterNode } from './cluster/cluster-node.ts'
-export type { ClusterStore, ClusterStoreOptions } from './cluster/cluster-store.ts'
-export { openClusterStore } from './cluster/cluster-store.ts'
-export type { PostgresServer, PostgresServerOptions } from './store/postgres/testing/postgres-server.ts'
-export { startPostgresServer } from './store/postgres/testing/postgres-server.ts'

@@ -8,6 +8,10 @@ import { Hono } from 'hono'
 import { WebSocketServer } from 'ws'
 import { createDiskBlobStore } from './blobs/disk-blob-store.ts'
 import { createTieredBlobStore } from './blobs/tiered-blob-store.ts'
+import { createClusterApi } from './cluster/cluster-api.ts'
+import { type ClusterNode, startClusterNode } from './cluster/cluster-node.ts'
+import { type ClusterStore, openClusterStore } from './cluster/cluster-store.ts'
+import { requestJobCancel } from './cluster/job-requests.ts'
 import { type TabswarmConfig, welcomeCreditsFor } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
@@ -21,10 +25,7 @@ import { createJsonLogger, type Logger } from './log.ts'
 import { createRelayMetrics } from './metrics/relay-metrics.ts'
 import { busyListenAddress, isAddressInUse, PortInUseError } from './port-in-use-error.ts'
 import { type SettlementRuntime, startSettlementRuntime } from './settlement/settlement-runtime.ts'
-import { createClusterApi } from './cluster/cluster-api.ts'
-import { type ClusterNode, startClusterNode } from './cluster/cluster-node.ts'
-import { type ClusterStore, openClusterStore } from './cluster/cluster-store.ts'
-import { requestJobCancel } from './cluster/job-requests.ts'
+import { createPostgresAuxiliaryStore } from './store/postgres/postgres-auxiliary-store.ts'
 import { createSqliteStore } from './store/sqlite-store.ts'
 import { startBlobService } from './swarm/blob-service.ts'
 import { loadOrCreateRelayKey } from './swarm/relay-identity.ts'
@@ -196,6 +197,7 @@ export async function startTabswarm(
     // Whether /v1/settlement answers: pages skip asking a relay that settles nothing.
     settlement: settlement != null,
   })
+  const sharedAuth = cluster != null ? createPostgresAuxiliaryStore(cluster.pool) : undefined
   const jobs =
     cluster != null
       ? createClusterApi({
@@ -225,9 +227,14 @@ export async function startTabswarm(
         keys,
         // Signatures name this relay's peer id; used nonces live in the store, so neither
         // another relay nor this one after a restart accepts a request twice.
-        wallet: createWalletAuthenticator({ relayPeerId: node.peerId.toString(), nonces: store }),
+        // In a cluster both live in the shared database: claimed there before the request
+        // has any effect, so a request one relay accepted every other refuses.
+        wallet: createWalletAuthenticator({
+          relayPeerId: node.peerId.toString(),
+          nonces: sharedAuth ?? store,
+        }),
         // Bearer tokens bought with one wallet signature, for browser wallets (kept hashed).
-        sessions: createWalletSessions({ store }),
+        sessions: createWalletSessions({ store: sharedAuth ?? store }),
         openToLocal,
       },
       rateLimit: rate && {

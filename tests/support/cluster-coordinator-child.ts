@@ -14,7 +14,8 @@
  *         {"event":"submitted","job":id,"tasks":n}
  *         {"event":"taken","job":id,"at":ms}      a job taken over from another coordinator
  *         {"event":"leases","coordinator":id,"leases":[[job,tile,grantMs,endMs],…]}  every 100 ms
- *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n,"backlog":n}     every 500 ms
+ *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n,"backlog":n,"owned":n,
+ *          "takeOverMs":[…]}                                                     every 500 ms
  */
 import { createInterface } from 'node:readline'
 import type { Capabilities } from '@tabswarm/protocol'
@@ -24,6 +25,7 @@ import {
   createJsonLogger,
   createTieredBlobStore,
   float32Output,
+  type LeaseGrant,
   matmulOperands,
   openClusterStore,
   startClusterNode,
@@ -43,7 +45,10 @@ const renewMs = Number(process.env.RENEW_MS ?? 400)
 const emit = (event: Record<string, unknown>) => process.stdout.write(`${JSON.stringify(event)}\n`)
 
 // Cluster events as JSON lines on stderr; takeovers also as events on stdout.
-const baseLog = createJsonLogger({ level: 'info', write: (line) => process.stderr.write(`${line}\n`) })
+const baseLog = createJsonLogger({
+  level: 'info',
+  write: (line) => process.stderr.write(`${line}\n`),
+})
 const log = {
   ...baseLog,
   child: (name: string) => {
@@ -106,7 +111,7 @@ const cpuStart = process.cpuUsage()
  * Which tile a lease is for, the same on every coordinator (task ids are keyed per
  * coordinator): the inputs' hashes, with where in A its row band starts.
  */
-const tileOf = (grant: { inputs: ReadonlyArray<{ sha256: string; range?: { byteOffset: number } }> }) =>
+const tileOf = (grant: LeaseGrant) =>
   grant.inputs.map((i) => `${i.sha256.slice(0, 16)}@${i.range?.byteOffset ?? 0}`).join('/')
 
 async function work(peer: string): Promise<void> {
@@ -147,6 +152,7 @@ const stats = setInterval(() => {
     leaseCallP99Us: sorted.length > 0 ? sorted[Math.floor(sorted.length * 0.99)] : null,
     backlog: cluster.working.backlog(),
     owned: node.owned().size,
+    takeOverMs: node.stats().ownership.takeOverMs,
   })
 }, 500)
 
@@ -173,7 +179,8 @@ stopping = true
 await Promise.all(loops)
 clearInterval(flushLeases)
 clearInterval(stats)
-if (leaseLog.length > 0) emit({ event: 'leases', coordinator: node.coordinatorId, leases: leaseLog })
+if (leaseLog.length > 0)
+  emit({ event: 'leases', coordinator: node.coordinatorId, leases: leaseLog })
 await node.stop()
 coordinator.close()
 await cluster.close()

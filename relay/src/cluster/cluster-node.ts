@@ -154,9 +154,11 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       await working.drain().catch(() => {})
       const jobs = [...ownership.owned().keys()]
       for (const id of jobs) coordinator.releaseJob(id)
-      await ownership.release(jobs, AbortSignal.timeout(5_000)).catch((err: Error) =>
-        log.warn('handing jobs back failed; they lapse instead', { error: err.message }),
-      )
+      await ownership
+        .release(jobs, AbortSignal.timeout(5_000))
+        .catch((err: Error) =>
+          log.warn('handing jobs back failed; they lapse instead', { error: err.message }),
+        )
     },
   }
 }

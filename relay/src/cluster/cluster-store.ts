@@ -1,15 +1,12 @@
 import type pg from 'pg'
 import { type Logger, silentLogger } from '../log.ts'
+import { applyAuxiliaryEntry } from '../store/postgres/postgres-auxiliary-store.ts'
 import { applyPostgresMigrations } from '../store/postgres/postgres-migrations.ts'
 import { createPostgresPool, redactDatabaseUrl } from '../store/postgres/postgres-pool.ts'
 import { POSTGRES_MIGRATIONS } from '../store/postgres/postgres-schema.ts'
-import { applyAuxiliaryEntry } from '../store/postgres/postgres-auxiliary-store.ts'
 import { createPostgresStore, type PostgresStore } from '../store/postgres/postgres-store.ts'
 import { createSqliteStore, type SqliteStore } from '../store/sqlite-store.ts'
-import {
-  createPostgresJobOwnership,
-  type PostgresJobOwnership,
-} from './postgres-job-ownership.ts'
+import { createPostgresJobOwnership, type PostgresJobOwnership } from './postgres-job-ownership.ts'
 import { createPostgresJournalSink } from './postgres-journal-sink.ts'
 import { createWriteBehindStore, type WriteBehindStore } from './write-behind-store.ts'
 

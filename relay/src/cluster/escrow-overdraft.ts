@@ -26,6 +26,7 @@ export async function escrowOverdrafts(
     [[...escrowed.keys()]],
   )
   return rows.map(
-    (row) => `${row.account} has ${row.balance} credits after ${escrowed.get(row.account)} escrowed`,
+    (row) =>
+      `${row.account} has ${row.balance} credits after ${escrowed.get(row.account)} escrowed`,
   )
 }

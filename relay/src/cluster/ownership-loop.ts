@@ -43,6 +43,8 @@ export interface OwnershipLoopStats {
   /** Jobs taken over. */
   taken: number
   takeOverBatches: number
+  /** How long the takeover queries took (`SELECT … FOR UPDATE SKIP LOCKED`), newest 1,000, ms. */
+  takeOverMs: number[]
   takeOverErrors: number
   /** Jobs lost, to renewals and to the lease running out unrenewed. */
   lost: number
@@ -70,6 +72,7 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
     renewErrors: 0,
     taken: 0,
     takeOverBatches: 0,
+    takeOverMs: [],
     takeOverErrors: 0,
     lost: 0,
     leaseLapses: 0,
@@ -179,6 +182,8 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
             AbortSignal.any([signal, AbortSignal.timeout(ownership.leaseMs)]),
           )
           stats.takeOverBatches++
+          stats.takeOverMs.push(now() - started)
+          if (stats.takeOverMs.length > 1_000) stats.takeOverMs.shift()
           if (taken.length === 0) break
           stats.taken += taken.length
           for (const { jobId } of taken) takenAt.set(jobId, started)
@@ -221,7 +226,7 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
       wakePending = true
       woken?.()
     },
-    stats: () => ({ ...stats }),
+    stats: () => ({ ...stats, takeOverMs: [...stats.takeOverMs] }),
     done,
   }
 }

@@ -1,9 +1,9 @@
 import type pg from 'pg'
-import { ESCROW_REFUSED, escrowOverdrafts } from './escrow-overdraft.ts'
 import type { Logger } from '../log.ts'
 import { silentLogger } from '../log.ts'
 import { withTransaction } from '../store/postgres/postgres-pool.ts'
 import type { JournalEntry } from '../store/store-journal.ts'
+import { ESCROW_REFUSED, escrowOverdrafts } from './escrow-overdraft.ts'
 import type { PostgresJobOwnership } from './postgres-job-ownership.ts'
 import { type JournalBatch, type JournalSink, jobOfEntry } from './write-behind-store.ts'
 
@@ -50,7 +50,11 @@ export function createPostgresJournalSink(options: PostgresJournalSinkOptions): 
         if (entry.op === 'insertJob') inserted.add(entry.args[0].id)
         const job = jobOfEntry(entry)
         if (job != null && !inserted.has(job)) touched.add(job)
-        if (entry.op === 'updateJob' && entry.args[1].status != null && ENDED.has(entry.args[1].status))
+        if (
+          entry.op === 'updateJob' &&
+          entry.args[1].status != null &&
+          ENDED.has(entry.args[1].status)
+        )
           ended.add(entry.args[0])
       }
       const fresh = await withTransaction(

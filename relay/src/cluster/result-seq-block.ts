@@ -12,11 +12,11 @@ export const RESULT_SEQ_BLOCK = 2 ** 32
  */
 export async function reserveResultSeqBlock(pool: pg.Pool, signal?: AbortSignal): Promise<number> {
   signal?.throwIfAborted()
-  const { rows } = await pool.query<{ n: string }>(
-    "SELECT nextval('result_seq_blocks')::text AS n",
-  )
+  const { rows } = await pool.query<{ n: string }>("SELECT nextval('result_seq_blocks')::text AS n")
   const n = Number(rows[0]?.n)
   if (!Number.isSafeInteger(n) || n < 1)
-    throw new Error(`result_seq_blocks gave ${rows[0]?.n}: the cluster's result numbering is broken`)
+    throw new Error(
+      `result_seq_blocks gave ${rows[0]?.n}: the cluster's result numbering is broken`,
+    )
   return n * RESULT_SEQ_BLOCK
 }

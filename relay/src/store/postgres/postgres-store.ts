@@ -1059,7 +1059,16 @@ export function createPostgresStore(
           [[...faults.keys()], [...faults.values()]],
           { client },
         )
-      for (const [hash, bytes] of blobs) await store.putBlob(hash, bytes, { client })
+      if (blobs.size > 0)
+        await query(
+          `INSERT INTO blobs (hash, bytes) SELECT * FROM unnest($1::text[], $2::bytea[])
+           ON CONFLICT (hash) DO NOTHING`,
+          [
+            [...blobs.keys()],
+            [...blobs.values()].map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+          ],
+          { client },
+        )
       if (transfers.length > 0) await transferRowsBatch(client, transfers)
       for (const [hour, sum] of compute) await addComputeRow(client, hour, sum.gflop, sum.tasks)
       if (resultSeq > 0) await advanceSequence(client, 'results_seq', resultSeq)

@@ -1,0 +1,270 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { startPostgresServer } from '@tabswarm/relay'
+import {
+  type CoordinatorChild,
+  clusterJobFacts,
+  doubleAssignments,
+  startCoordinatorChild,
+  waitForJobEnd,
+} from '../../tests/support/cluster-coordinators.ts'
+import type { BenchArea, BenchRow } from '../bench-types.ts'
+
+/** Simulated contributors per coordinator. */
+const WORKERS = 64
+/** Each coordinator's job: 60 × 60 tiles of 8 × 8. */
+const ROWS = 60
+const COLS = 60
+
+/** Busy and total jiffies of the whole machine, from /proc/stat. */
+function machineJiffies(): { busy: number; total: number } {
+  const cpu = readFileSync('/proc/stat', 'utf8')
+    .split('\n')[0]!
+    .trim()
+    .split(/\s+/)
+    .slice(1)
+    .map(Number)
+  const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0)
+  const total = cpu.reduce((a, b) => a + b, 0)
+  return { busy: total - idle, total }
+}
+
+const p99 = (xs: number[]) => {
+  const sorted = [...xs].sort((a, b) => a - b)
+  return sorted.length === 0
+    ? 0
+    : sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!
+}
+
+interface Run {
+  tasksPerSecond: number
+  tasks: number
+  seconds: number
+  /** Share of the machine's CPU busy during the run (all cores), 0..1. */
+  machineCpu: number
+  /** CPU seconds per wall second spent by the coordinator processes, summed. */
+  coordinatorCpu: number
+  leaseCallP99Us: number
+  doubles: number
+}
+
+/**
+ * `n` coordinators on one PostgreSQL, each with its own job of ROWS·COLS tasks and WORKERS
+ * simulated contributors: full task cycles (lease, compute the tile, submit, verify,
+ * write the result, its payment and its job's counters to PostgreSQL, answer once
+ * committed) per second, from the moment all start to the last job's end.
+ */
+async function throughput(url: string, n: number, log: (line: string) => void): Promise<Run> {
+  const blobDir = mkdtempSync(join(tmpdir(), 'bench-scale-blobs-'))
+  const children: CoordinatorChild[] = []
+  try {
+    for (let i = 0; i < n; i++)
+      children.push(
+        await startCoordinatorChild(`c${i}`, {
+          url,
+          blobDir,
+          workers: WORKERS,
+          leaseMs: 5_000,
+          renewMs: 1_000,
+        }),
+      )
+    const jobs: string[] = []
+    for (const child of children) {
+      child.send({ cmd: 'submit', rows: ROWS, cols: COLS })
+      jobs.push(String((await child.waitFor((e) => e.event === 'submitted', 'its job')).job))
+    }
+    const cpuBefore = children.map((c) => Number(c.stats?.cpuMs ?? 0))
+    const machineBefore = machineJiffies()
+    const started = performance.now()
+    for (const child of children) child.send({ cmd: 'work' })
+    for (const job of jobs) {
+      const status = await waitForJobEnd(url, job, 600_000)
+      if (status !== 'completed') throw new Error(`scale job ${job} ended ${status}`)
+    }
+    const seconds = (performance.now() - started) / 1000
+    const machineAfter = machineJiffies()
+    // The last stats line of each lags by up to half a second: let one more arrive.
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const cpuSeconds = children.reduce(
+      (sum, c, i) => sum + (Number(c.stats?.cpuMs ?? 0) - (cpuBefore[i] ?? 0)) / 1000,
+      0,
+    )
+    const tasks = n * ROWS * COLS
+    for (const job of jobs) {
+      const facts = await clusterJobFacts(url, job)
+      if (facts.results !== facts.totalTasks || facts.distinctTasks !== facts.totalTasks)
+        throw new Error(`scale job ${job}: ${facts.results} results for ${facts.totalTasks} tasks`)
+    }
+    const run: Run = {
+      tasksPerSecond: tasks / seconds,
+      tasks,
+      seconds,
+      machineCpu:
+        (machineAfter.busy - machineBefore.busy) /
+        Math.max(1, machineAfter.total - machineBefore.total),
+      coordinatorCpu: cpuSeconds / seconds,
+      leaseCallP99Us: Math.max(...children.map((c) => Number(c.stats?.leaseCallP99Us ?? 0))),
+      doubles: doubleAssignments(children),
+    }
+    log(
+      `  ${n} coordinator(s): ${tasks} tasks in ${seconds.toFixed(2)} s = ${run.tasksPerSecond.toFixed(0)}/s, machine CPU ${(run.machineCpu * 100).toFixed(0)}%, coordinators ${run.coordinatorCpu.toFixed(2)} cores`,
+    )
+    return run
+  } finally {
+    await Promise.all(children.map((c) => c.stop()))
+    rmSync(blobDir, { recursive: true, force: true })
+  }
+}
+
+/**
+ * Three coordinators; the owner of a running job is SIGKILLed mid-job. Measured: from the
+ * kill to another coordinator resuming the job (lease 5 s, renewed every second: the
+ * defaults), the takeover queries' p99, and that the job still completes with every task
+ * paid once.
+ */
+async function takeover(url: string, log: (line: string) => void) {
+  const blobDir = mkdtempSync(join(tmpdir(), 'bench-scale-blobs-'))
+  const children: CoordinatorChild[] = []
+  try {
+    for (let i = 0; i < 3; i++)
+      children.push(
+        await startCoordinatorChild(`k${i}`, {
+          url,
+          blobDir,
+          workers: 4,
+          leaseMs: 5_000,
+          renewMs: 1_000,
+        }),
+      )
+    const [victim, ...others] = children as [CoordinatorChild, ...CoordinatorChild[]]
+    victim.send({ cmd: 'submit', rows: 40, cols: 50 })
+    const job = String((await victim.waitFor((e) => e.event === 'submitted', 'its job')).job)
+    for (const child of children) child.send({ cmd: 'work' })
+    await new Promise((resolve) => setTimeout(resolve, 300))
+    const killedAt = Date.now()
+    victim.kill()
+    const taken = await Promise.race(
+      others.map((c) =>
+        c.waitFor((e) => e.event === 'taken' && e.job === job, 'the takeover', 30_000),
+      ),
+    )
+    const takeoverMs = Number(taken.at) - killedAt
+    const status = await waitForJobEnd(url, job, 300_000)
+    const facts = await clusterJobFacts(url, job)
+    await new Promise((resolve) => setTimeout(resolve, 600))
+    const takeOverQueries = others.flatMap(
+      (c) => (c.stats?.takeOverMs as number[] | undefined) ?? [],
+    )
+    log(
+      `  SIGKILL of the owner: taken over after ${takeoverMs} ms; job ${status}, ${facts.results} results, ${facts.pays} payments, ledger sum ${facts.ledgerSum}`,
+    )
+    if (status !== 'completed' || facts.pays !== facts.totalTasks || facts.ledgerSum !== 0n)
+      throw new Error(
+        `takeover run: job ${status}, ${facts.pays} payments for ${facts.totalTasks} tasks, ledger sum ${facts.ledgerSum}`,
+      )
+    return {
+      takeoverMs,
+      takeOverQueryP99Ms: p99(takeOverQueries),
+      doubles: doubleAssignments(children, new Map([[victim.name, killedAt]])),
+    }
+  } finally {
+    await Promise.all(children.map((c) => c.stop()))
+    rmSync(blobDir, { recursive: true, force: true })
+  }
+}
+
+export const scaleArea: BenchArea = {
+  name: 'scale',
+  title: 'Several coordinators on one PostgreSQL',
+  async run(log) {
+    // Durable as an operator's server would be (fsync on), on this machine's disk.
+    const server = await startPostgresServer({ settings: {} })
+    try {
+      log('throughput, one job per coordinator:')
+      const one = await throughput(await server.createDatabase(), 1, log)
+      const three = await throughput(await server.createDatabase(), 3, log)
+      log('failover:')
+      const kill = await takeover(await server.createDatabase(), log)
+      const rows: BenchRow[] = [
+        {
+          case: '1 coordinator',
+          metric: 'tasks_per_s',
+          value: Math.round(one.tasksPerSecond),
+          unit: 'task cycles/s',
+        },
+        {
+          case: '3 coordinators',
+          metric: 'tasks_per_s',
+          value: Math.round(three.tasksPerSecond),
+          unit: 'task cycles/s',
+          vs: { name: '1 coordinator', value: Math.round(one.tasksPerSecond) },
+        },
+        {
+          case: '3 / 1 coordinators',
+          metric: 'speedup',
+          value: +(three.tasksPerSecond / one.tasksPerSecond).toFixed(2),
+          unit: '×',
+        },
+        {
+          case: '1 coordinator',
+          metric: 'machine_cpu',
+          value: Math.round(one.machineCpu * 100),
+          unit: '% of 2 cores',
+        },
+        {
+          case: '3 coordinators',
+          metric: 'machine_cpu',
+          value: Math.round(three.machineCpu * 100),
+          unit: '% of 2 cores',
+        },
+        {
+          case: '1 coordinator',
+          metric: 'coordinator_cpu',
+          value: +one.coordinatorCpu.toFixed(2),
+          unit: 'cores',
+        },
+        {
+          case: '3 coordinators',
+          metric: 'coordinator_cpu',
+          value: +three.coordinatorCpu.toFixed(2),
+          unit: 'cores',
+        },
+        {
+          case: '3 coordinators',
+          metric: 'lease_call_p99',
+          value: +three.leaseCallP99Us.toFixed(1),
+          unit: 'µs',
+        },
+        {
+          case: 'takeover',
+          metric: 'takeover_query_p99',
+          value: +kill.takeOverQueryP99Ms.toFixed(1),
+          unit: 'ms',
+        },
+        {
+          case: '1 + 3 coordinators + takeover',
+          metric: 'double_assignments',
+          value: one.doubles + three.doubles + kill.doubles,
+          unit: 'tasks',
+        },
+        {
+          case: 'SIGKILL of the owner',
+          metric: 'takeover_time',
+          value: kill.takeoverMs,
+          unit: 'ms',
+        },
+      ]
+      return {
+        rows,
+        notes: [
+          `Each coordinator is its own process with ${WORKERS} simulated contributors in it (lease, compute an 8×8 tile on the CPU, submit, verify, record); one job of ${ROWS * COLS} tasks per coordinator; PostgreSQL 15 on this machine with durable defaults (fsync on). The coordinators, their contributors and the database share the machine's 2 cores: machine CPU beside each figure.`,
+          'Claim latency has two parts here: a contributor’s lease comes from its coordinator’s memory (lease_call_p99); a coordinator claims jobs from the database only when it takes them over (takeover_query_p99: SELECT … FOR UPDATE SKIP LOCKED).',
+          'takeover_time: from the SIGKILL to another coordinator resuming the job, with the default lease (5 s, renewed every second).',
+        ],
+      }
+    } finally {
+      await server.stop()
+    }
+  },
+}
