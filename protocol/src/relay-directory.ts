@@ -62,7 +62,12 @@ export function relayCandidatesOf(directory: unknown): RelayCandidate[] {
 }
 
 function candidateOf(entry: unknown): RelayCandidate | undefined {
-  const parsed = RelayEntrySchema.safeParse(entry)
+  // A relay listening on more addresses than a client tries is still a relay: its first ones.
+  const capped =
+    typeof entry === 'object' && entry != null && Array.isArray((entry as RelayEntry).multiaddrs)
+      ? { ...entry, multiaddrs: (entry as RelayEntry).multiaddrs.slice(0, MAX_RELAY_MULTIADDRS) }
+      : entry
+  const parsed = RelayEntrySchema.safeParse(capped)
   if (!parsed.success) return undefined
   const { peerId } = parsed.data
   const multiaddrs = parsed.data.multiaddrs.flatMap((text) => {
