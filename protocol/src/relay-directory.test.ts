@@ -1,8 +1,11 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
 import { relayCandidatesOf } from './relay-directory.ts'
 
-const A = '12D3KooWA1111111111111111111111111111111111111111111'
-const B = '12D3KooWB2222222222222222222222222222222222222222222'
+const newPeerId = async () => peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+const A = await newPeerId()
+const B = await newPeerId()
 
 describe('relayCandidatesOf', () => {
   it('reads a relay from before clusters as one candidate', () => {
@@ -42,11 +45,16 @@ describe('relayCandidatesOf', () => {
     expect(candidates.map((c) => c.peerId)).toEqual([A])
   })
 
-  it('caps the list', () => {
-    const relays = Array.from({ length: 40 }, (_, i) => ({
-      peerId: `peer${i}`,
-      multiaddrs: [`/ip4/10.0.0.${i}/tcp/1/ws`],
-    }))
+  it('caps the list, and drops a relay whose peer id is not one', async () => {
+    const relays = await Promise.all(
+      Array.from({ length: 20 }, async (_, i) => ({
+        peerId: await newPeerId(),
+        multiaddrs: [`/ip4/10.0.0.${i}/tcp/1/ws`],
+      })),
+    )
     expect(relayCandidatesOf({ relays })).toHaveLength(16)
+    expect(
+      relayCandidatesOf({ peerId: 'not-a-peer-id', multiaddrs: ['/ip4/10.0.0.1/tcp/1/ws'] }),
+    ).toEqual([])
   })
 })

@@ -1,3 +1,4 @@
+import { peerIdFromString } from '@libp2p/peer-id'
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
 import { z } from 'zod'
 
@@ -70,6 +71,11 @@ function candidateOf(entry: unknown): RelayCandidate | undefined {
   const parsed = RelayEntrySchema.safeParse(capped)
   if (!parsed.success) return undefined
   const { peerId } = parsed.data
+  try {
+    peerIdFromString(peerId)
+  } catch {
+    return undefined
+  }
   const multiaddrs = parsed.data.multiaddrs.flatMap((text) => {
     try {
       const ma = multiaddr(text)
