@@ -102,6 +102,14 @@ export interface HeadlessWorkerSummary extends ContributorSummary, HeadlessWorke
   wallet?: string
 }
 
+/** The URLs and multiaddrs the worker was given as text, which can be asked again. */
+function relayNames(relay: HeadlessWorkerOptions['relay']): readonly string[] | undefined {
+  if (typeof relay === 'string') return [relay]
+  return relay.length > 0 && relay.every((r) => typeof r === 'string')
+    ? (relay as readonly string[])
+    : undefined
+}
+
 /**
  * The relays `relay` names: strings resolved (URLs asked for their cluster), addresses
  * grouped by the peer they name (one relay's several listeners stay one relay).
@@ -182,6 +190,19 @@ export async function runHeadlessWorker(
   const relays = await relayCandidates(options.relay, startup)
   if (relays.length === 0) throw new RelayUnreachableError('the relay', new Error('no addresses'))
   const roster = createRelayRoster(relays)
+  const named = relayNames(options.relay)
+  let refreshing = false
+  const refreshRelays = () => {
+    if (named == null || refreshing || signal.aborted) return
+    refreshing = true
+    resolveRelays(named, { signal })
+      .then((fresh) => roster.update(fresh))
+      // Nothing answered: the list stays as it is, and the next turn asks again.
+      .catch(() => {})
+      .finally(() => {
+        refreshing = false
+      })
+  }
   // The key the node is created with signs decoder results, so the relay can check them
   // against the peer id; an injected node keeps its key to itself unless `peerKey` names it.
   const privateKey =
@@ -213,7 +234,13 @@ export async function runHeadlessWorker(
     const wallet = typeof options.wallet === 'function' ? await options.wallet() : options.wallet
     const summary = await runContributor({
       // To the relay in use, moving on to the next of the cluster when it keeps missing.
-      channel: failoverWorkChannel(node, roster),
+      channel: failoverWorkChannel(node, roster, {
+        onMiss: (miss) => {
+          // A whole turn of the list missed: ask the directories again, the cluster may
+          // have moved or grown since start.
+          if (miss.failedOver && miss.to === roster.candidates[0]) refreshRelays()
+        },
+      }),
       signal,
       drain,
       drainTimeoutMs: options.drainTimeoutMs,
