@@ -333,6 +333,13 @@ export type { SourceSlot } from './program-source.ts'
 export { appendProgramSource, MAX_WGSL_BYTES, readProgramSource } from './program-source.ts'
 export { ProtocolError } from './protocol-error.ts'
 export { BLOB_PROTOCOL, DISCOVERY_TOPIC, WORK_PROTOCOL } from './protocol-ids.ts'
+export type { RelayCandidate, RelayEntry } from './relay-directory.ts'
+export {
+  MAX_DIRECTORY_RELAYS,
+  MAX_RELAY_MULTIADDRS,
+  RelayEntrySchema,
+  relayCandidatesOf,
+} from './relay-directory.ts'
 export type { RelayRefusalOptions } from './relay-refusal-error.ts'
 export { RelayRefusalError } from './relay-refusal-error.ts'
 export type {

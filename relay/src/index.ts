@@ -75,6 +75,7 @@ export {
   UPLOAD_SETTING_RANGES,
 } from './http/api-config.ts'
 export { AccountNameSchema, addApiKey } from './http/auth/api-keys.ts'
+export type { RelayPeersSource } from './http/relay-peers.ts'
 export type { IntegerRange } from './integer-setting.ts'
 export { integerSetting } from './integer-setting.ts'
 export type { Ledger } from './ledger/ledger.ts'
@@ -83,7 +84,7 @@ export type { JsonLoggerOptions, Logger, LogLevel } from './log.ts'
 export { createJsonLogger, silentLogger } from './log.ts'
 export type { RelayListener } from './port-in-use-error.ts'
 export { PortInUseError } from './port-in-use-error.ts'
-export type { RunningTabswarm } from './server.ts'
+export type { RunningTabswarm, StartTabswarmOptions } from './server.ts'
 export { startTabswarm } from './server.ts'
 export type {
   ActiveSettlementConfig,

@@ -20,6 +20,7 @@ import { decideAuthMode } from './http/auth/authenticate.ts'
 import { createWalletAuthenticator } from './http/auth/wallet-auth.ts'
 import { createWalletSessions } from './http/auth/wallet-sessions.ts'
 import { publicAssets } from './http/cross-origin.ts'
+import type { RelayPeersSource } from './http/relay-peers.ts'
 import { createLedger } from './ledger/ledger.ts'
 import { createJsonLogger, type Logger } from './log.ts'
 import { createRelayMetrics } from './metrics/relay-metrics.ts'
@@ -46,6 +47,16 @@ export interface RunningTabswarm {
   stop(): Promise<void>
 }
 
+/** Parts of a relay that are not configuration: what a cluster plugs in. */
+export interface StartTabswarmOptions {
+  /**
+   * The cluster's other live relays, which `GET /v1/swarm` lists after this one so tabs and
+   * workers can fail over to them (`createRelayRegistry(…).peers` on a shared database).
+   * @default none: a relay on its own lists only itself
+   */
+  peers?: RelayPeersSource
+}
+
 /**
  * Starts the whole relay/coordinator process: the libp2p relay and work protocol, the
  * coordinator, and the HTTP server for the API and the contributor page.
@@ -53,6 +64,7 @@ export interface RunningTabswarm {
 export async function startTabswarm(
   config: TabswarmConfig,
   log: Logger = createJsonLogger({ level: config.api.logLevel }),
+  options: StartTabswarmOptions = {},
 ): Promise<RunningTabswarm> {
   // Decided before anything listens: a public relay without credentials must not start.
   const keys = createApiKeyRing([...config.api.apiKeys, ...(await readApiKeysFile(config.dataDir))])
@@ -222,6 +234,7 @@ export async function startTabswarm(
       blobs,
       log: log.child('http'),
       swarm,
+      ...(options.peers ? { peers: options.peers } : {}),
       health: () => ({ ...coordinator.stats().gauges }),
       auth: {
         keys,

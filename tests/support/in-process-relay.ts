@@ -6,6 +6,7 @@ import {
   defaultConfig,
   type Logger,
   type RunningTabswarm,
+  type StartTabswarmOptions,
   startTabswarm,
   type TabswarmConfig,
 } from '@tabswarm/relay'
@@ -59,6 +60,8 @@ export interface InProcessRelay {
  */
 export async function startInProcessRelay(
   overrides: Partial<TabswarmConfig> = {},
+  /** What a cluster plugs in, e.g. the other relays its `/v1/swarm` lists (`peers`). */
+  parts: StartTabswarmOptions = {},
 ): Promise<InProcessRelay> {
   const dataDir = await mkdtemp(join(tmpdir(), 'tabswarm-swarm-'))
   const config: TabswarmConfig = {
@@ -74,7 +77,7 @@ export async function startInProcessRelay(
   }
   const log = createRecordingLogger()
   const relay: InProcessRelay = {
-    running: await startTabswarm(config, log),
+    running: await startTabswarm(config, log, parts),
     config,
     log,
     async putBlob(bytes) {
@@ -92,7 +95,7 @@ export async function startInProcessRelay(
     },
     async restart() {
       await relay.running.stop()
-      relay.running = await startTabswarm(config, log)
+      relay.running = await startTabswarm(config, log, parts)
     },
     async stop() {
       await relay.running.stop()

@@ -5,6 +5,7 @@ import {
   EpochSummarySchema,
   JobIdSchema,
   JobStatusSchema,
+  RelayEntrySchema,
 } from '@tabswarm/protocol'
 import { z } from 'zod'
 
@@ -95,6 +96,10 @@ export const SwarmSchema = z.looseObject({
     .boolean()
     .optional()
     .meta({ description: 'Whether credits settle on chain here (`/v1/settlement` answers)' }),
+  relays: z.array(RelayEntrySchema).meta({
+    description:
+      'The cluster’s relays: this one first, then the others seen alive lately, for tabs and workers to fail over to',
+  }),
 })
 
 export const JobEventSchema = z.object({

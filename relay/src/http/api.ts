@@ -1,4 +1,4 @@
-import type { JobView } from '@tabswarm/protocol'
+import type { JobView, RelayEntry } from '@tabswarm/protocol'
 import {
   AccountViewSchema,
   accountView,
@@ -50,6 +50,7 @@ import { ApiError, errorResponse } from './error-response.ts'
 import { jobEventsOverSse, jobEventsOverWebSocket } from './job-event-streams.ts'
 import { buildOpenApiDocument } from './openapi.ts'
 import { rateLimit } from './rate-limit.ts'
+import { cachedRelayPeers, type RelayPeersSource } from './relay-peers.ts'
 import { requestLog } from './request-log.ts'
 import type { RouteDoc, RouteHandler } from './route-docs.ts'
 import { registerSessionRoutes } from './session-routes.ts'
@@ -65,6 +66,12 @@ export interface ApiOptions {
   log: Logger
   /** What `GET /v1/swarm` tells tabs to dial. */
   swarm: () => { peerId: string; multiaddrs: string[]; settlement?: boolean }
+  /**
+   * The cluster's other live relays, listed in `GET /v1/swarm`'s `relays` after this one,
+   * so tabs and workers can fail over to them (the relays registry on a shared database).
+   * Looked up at most every 2 s, and left out when the lookup fails. @default none
+   */
+  peers?: RelayPeersSource
   /** Extra fields of `GET /v1/health`. */
   health?: () => Record<string, unknown>
   auth: {
@@ -118,6 +125,9 @@ type Handler = RouteHandler
 export function createApi(options: ApiOptions): Hono<ApiEnv> {
   const { jobs, blobs, log, metrics } = options
   const maxBlobBytes = options.maxBlobBytes ?? MAX_BLOB_BYTES
+  const peers: () => Promise<RelayEntry[]> = options.peers
+    ? cachedRelayPeers(options.peers, { log })
+    : async () => []
   const maxJsonBytes = options.maxJsonBytes ?? RELAY_MAX_JSON_BYTES
   const heartbeatMs = options.heartbeatMs ?? RELAY_HEARTBEAT_MS
   const api = new Hono<ApiEnv>()
@@ -229,7 +239,12 @@ export function createApi(options: ApiOptions): Hono<ApiEnv> {
       responses: { 200: json('Where to dial', SwarmSchema) },
     },
     publicRead(),
-    (c) => c.json(options.swarm()),
+    async (c) => {
+      const swarm = options.swarm()
+      const own = { peerId: swarm.peerId, multiaddrs: swarm.multiaddrs }
+      const others = (await peers()).filter((peer) => peer.peerId !== own.peerId)
+      return c.json({ ...swarm, relays: [own, ...others] })
+    },
   )
 
   registerStatsRoutes({

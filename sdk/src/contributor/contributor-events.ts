@@ -56,6 +56,11 @@ export type ContributorEvent =
   | { type: 'draining'; taskId?: string }
   | { type: 'relay-error'; error: string; retryInMs: number }
   /**
+   * The relay kept missing (`from`); the next request goes to another relay of the
+   * cluster (`to`), after the `relay-error` wait that follows.
+   */
+  | { type: 'relay-failover'; from: string; to: string }
+  /**
    * The relay refused this contributor for good (`code` is its own, e.g.
    * `CONTRIBUTOR_BANNED`, `INVALID_MESSAGE` for a hello it cannot read, or
    * `WORK_PROTOCOL_UNSUPPORTED` when it does not speak this build's work protocol): the loop

@@ -1,5 +1,4 @@
 import type { Libp2p } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 import {
   type Capabilities,
   encodedFrameLength,
@@ -40,7 +39,7 @@ import { relayInputSource } from './relay-input-source.ts'
 import type { StageCacheLimits } from './stage-cache.ts'
 import { kernelRequestFor, outputBuffersOf } from './task-kernel-call.ts'
 import { TaskStoppedError } from './task-stopped-error.ts'
-import { type WorkChannel, workChannelOver } from './work-channel.ts'
+import { type RelayTarget, type WorkChannel, workChannelOver } from './work-channel.ts'
 
 /**
  * Runs kernels for the loop: the kernel worker's client in a tab, the dawn host in Node;
@@ -58,6 +57,9 @@ export interface ContributorWallet {
   address: `0x${string}`
   bind(peerId: string, signal: AbortSignal): Promise<WalletProof>
 }
+
+/** The peer a relay address names (`…/p2p/<id>`), or the address itself when it names none. */
+const relayPeerOf = (address: string) => address.split('/p2p/').at(-1) ?? address
 
 interface ContributorCommon {
   /**
@@ -122,8 +124,12 @@ export type ContributorOptions = ContributorCommon &
   (
     | {
         node: Libp2p
-        /** The relay/coordinator to pull work from. */
-        relay: Multiaddr
+        /**
+         * The relay/coordinator to pull work from: an address, or a function read at every
+         * request (a tab's relay link moves it to another relay of the cluster when its own
+         * goes away).
+         */
+        relay: RelayTarget
         /**
          * Where task inputs come from, by sha-256. @default the relay's blob protocol
          * over `node` (`relayInputSource`), uncached, announcing no holds
@@ -603,6 +609,8 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
   let backoffMs = 500
   try {
     while (!stopLeasing.aborted && summary.tasks + summary.failed < maxTasks) {
+      // A channel over several relays (`failoverWorkChannel`) moves on when one goes away.
+      const relayBefore = channel.relay
       try {
         // Held here, between tasks, while the contributor's own gates are closed.
         if (options.beforeLease != null) {
@@ -649,6 +657,12 @@ export async function runContributor(options: ContributorOptions): Promise<Contr
         }
         // The relay may have restarted and forgotten us: introduce ourselves again.
         introduced = false
+        if (relayPeerOf(channel.relay) !== relayPeerOf(relayBefore)) {
+          // Another relay of the cluster is to be tried: not the one that kept missing, so
+          // no reason to wait as long as for it.
+          emit({ type: 'relay-failover', from: relayBefore, to: channel.relay })
+          backoffMs = 500
+        }
         emit({ type: 'relay-error', error: (err as Error).message, retryInMs: backoffMs })
         await delay(backoffMs, stopLeasing).catch(() => undefined)
         backoffMs = Math.min(backoffMs * 2, maxBackoffMs)

@@ -27,6 +27,10 @@ export {
   isDecoderProgram,
 } from './decoder-executor.ts'
 export { DecoderTaskError, type DecoderTaskErrorCode } from './decoder-task-error.ts'
+export {
+  type FailoverWorkChannelOptions,
+  failoverWorkChannel,
+} from './failover-work-channel.ts'
 export { fallbackInputSource, type NamedInputSource } from './fallback-input-source.ts'
 export {
   type FetchTaskInputsOptions,
@@ -43,6 +47,13 @@ export type {
 export { type LruInputSourceOptions, lruInputSource } from './lru-input-source.ts'
 export { measureMatmulGflops, SPEED_PROBE_EDGE } from './measure-speed.ts'
 export { type RelayInputSourceOptions, relayInputSource } from './relay-input-source.ts'
+export {
+  createRelayRoster,
+  RELAY_MISSES_BEFORE_FAILOVER,
+  type RelayMiss,
+  type RelayRoster,
+  type RelayRosterOptions,
+} from './relay-roster.ts'
 export type { StageCacheLimits } from './stage-cache.ts'
 export { TaskStoppedError, type TaskStopReason } from './task-stopped-error.ts'
 export {
@@ -51,4 +62,9 @@ export {
   bindWallet,
   randomNonce,
 } from './wallet-binding.ts'
-export { type WorkChannel, workChannelOver } from './work-channel.ts'
+export {
+  type RelayTarget,
+  relayAddressOf,
+  type WorkChannel,
+  workChannelOver,
+} from './work-channel.ts'

@@ -1,7 +1,7 @@
 import type { Libp2p } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
 import { BLOB_PROTOCOL, requestBlob } from '@tabswarm/protocol'
 import type { InputSource } from './input-source.ts'
+import { type RelayTarget, relayAddressOf } from './work-channel.ts'
 
 /** Options of {@link relayInputSource}. */
 export interface RelayInputSourceOptions {
@@ -21,12 +21,12 @@ export interface RelayInputSourceOptions {
  */
 export function relayInputSource(
   node: Libp2p,
-  relay: Multiaddr,
+  relay: RelayTarget,
   options: RelayInputSourceOptions = {},
 ): InputSource {
   return {
     async fetch(ref, { signal }) {
-      const stream = await node.dialProtocol(relay, BLOB_PROTOCOL, { signal })
+      const stream = await node.dialProtocol(relayAddressOf(relay), BLOB_PROTOCOL, { signal })
       const bytes = await requestBlob(stream, ref.sha256, {
         signal,
         maxBytes: ref.byteLength,

@@ -48,19 +48,32 @@ async function announcedProtocols(
 }
 
 /**
+ * The relay to talk to: an address, or a function read at every request, for a contributor
+ * that fails over between the relays of a cluster (`RelayRoster.address`).
+ */
+export type RelayTarget = Multiaddr | (() => Multiaddr)
+
+/** The address a {@link RelayTarget} names now. */
+export const relayAddressOf = (relay: RelayTarget): Multiaddr =>
+  typeof relay === 'function' ? relay() : relay
+
+/**
  * The work protocol over a libp2p node: a fresh stream to `relay` per request.
  *
  * @example
  * const channel = workChannelOver(node, multiaddr('/ip4/127.0.0.1/tcp/8788/ws/p2p/12D3Koo…'))
  * const { header } = await channel.exchange({ type: 'lease-request' }, undefined, AbortSignal.timeout(30_000))
  */
-export function workChannelOver(node: Libp2p, relay: Multiaddr): WorkChannel {
+export function workChannelOver(node: Libp2p, target: RelayTarget): WorkChannel {
   /** Negotiations the relay refused in a row; any other outcome starts the count again. */
   let unsupported = 0
   return {
     peerId: node.peerId.toString(),
-    relay: relay.toString(),
+    get relay() {
+      return relayAddressOf(target).toString()
+    },
     async exchange(request, payload, signal) {
+      const relay = relayAddressOf(target)
       let stream: Awaited<ReturnType<Libp2p['dialProtocol']>>
       try {
         stream = await node.dialProtocol(relay, WORK_PROTOCOL, { signal })

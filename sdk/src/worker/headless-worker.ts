@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { RelayCandidate } from '@tabswarm/protocol'
 import { createGpuDecoderStage, type KernelHost } from '@tabswarm/worker-kernels'
 import { createKernelHostProcess } from '@tabswarm/worker-kernels/node'
 import { RelayUnreachableError } from '../client/client-errors.ts'
@@ -10,23 +11,29 @@ import {
   type ContributorSummary,
   type ContributorWallet,
   capabilitiesOf,
+  createRelayRoster,
   DECODER_KERNELS,
   type DecoderStageFactory,
+  failoverWorkChannel,
   type InputSource,
   lruInputSource,
   relayInputSource,
   runContributor,
 } from '../contributor/index.ts'
 import { createWorkerNode } from './create-worker-node.ts'
-import { resolveRelay } from './resolve-relay.ts'
+import { resolveRelays } from './resolve-relay.ts'
 import type { WorkerPeerKey } from './worker-peer-key.ts'
 
 export interface HeadlessWorkerOptions {
   /**
-   * The relay: its HTTP URL (`http://127.0.0.1:8787`), a libp2p multiaddr, or addresses
-   * already resolved with `resolveRelay`. Each address is tried in turn.
+   * The relay: its HTTP URL (`http://127.0.0.1:8787`), a libp2p multiaddr, several of
+   * either (the relays of one cluster), addresses already resolved with `resolveRelay`, or
+   * relays resolved with `resolveRelays`. A URL's `GET /v1/swarm` adds the other relays of
+   * its cluster. The first relay that answers is used; when it goes away and does not come
+   * back (`RELAY_MISSES_BEFORE_FAILOVER` failed requests in a row), the worker moves to the
+   * next one of the list and goes on working there.
    */
-  relay: string | Multiaddr[]
+  relay: string | readonly string[] | Multiaddr[] | RelayCandidate[]
   /**
    * Stops at once: the task in flight is aborted and its lease handed back to the relay,
    * which leases it again straight away.
@@ -95,12 +102,44 @@ export interface HeadlessWorkerSummary extends ContributorSummary, HeadlessWorke
   wallet?: string
 }
 
+/** The URLs and multiaddrs the worker was given as text, which can be asked again. */
+function relayNames(relay: HeadlessWorkerOptions['relay']): readonly string[] | undefined {
+  if (typeof relay === 'string') return [relay]
+  return relay.length > 0 && relay.every((r) => typeof r === 'string')
+    ? (relay as readonly string[])
+    : undefined
+}
+
 /**
- * Dials each of the relay's addresses in turn and returns the first that answers; a relay
- * that answers on none is a `RelayUnreachableError` naming the last failure.
+ * The relays `relay` names: strings resolved (URLs asked for their cluster), addresses
+ * grouped by the peer they name (one relay's several listeners stay one relay).
  */
-async function dialFirst(node: Libp2p, relays: Multiaddr[], signal: AbortSignal) {
+async function relayCandidates(
+  relay: HeadlessWorkerOptions['relay'],
+  signal: AbortSignal,
+): Promise<RelayCandidate[]> {
+  if (typeof relay === 'string') return resolveRelays(relay, { signal })
+  if (relay.length === 0) return []
+  if (relay.every((r) => typeof r === 'string')) return resolveRelays(relay as string[], { signal })
+  if (relay.every((r) => typeof r === 'object' && 'peerId' in r))
+    return [...relay] as RelayCandidate[]
+  const candidates: RelayCandidate[] = []
+  for (const ma of relay as Multiaddr[]) {
+    const peerId = ma.getComponents().findLast((c) => c.name === 'p2p')?.value ?? ma.toString()
+    const known = candidates.find((c) => c.peerId === peerId)
+    if (known) known.multiaddrs.push(ma)
+    else candidates.push({ peerId, multiaddrs: [ma] })
+  }
+  return candidates
+}
+
+/**
+ * Dials each relay's addresses in turn, relay after relay, and returns the first that
+ * answers; relays that answer on none are a `RelayUnreachableError` naming the last failure.
+ */
+async function dialFirst(node: Libp2p, candidates: RelayCandidate[], signal: AbortSignal) {
   let lastError: unknown
+  const relays = candidates.flatMap((c) => c.multiaddrs)
   for (const relay of relays) {
     try {
       await node.dial(relay, {
@@ -148,11 +187,22 @@ export async function runHeadlessWorker(
   // Until connected there is no task to finish, so a drain (the first Ctrl-C) stops start-up
   // at once rather than after every address has been dialled.
   const startup = drain ? AbortSignal.any([signal, drain]) : signal
-  const relays =
-    typeof options.relay === 'string'
-      ? await resolveRelay(options.relay, { signal: startup })
-      : options.relay
+  const relays = await relayCandidates(options.relay, startup)
   if (relays.length === 0) throw new RelayUnreachableError('the relay', new Error('no addresses'))
+  const roster = createRelayRoster(relays)
+  const named = relayNames(options.relay)
+  let refreshing = false
+  const refreshRelays = () => {
+    if (named == null || refreshing || signal.aborted) return
+    refreshing = true
+    resolveRelays(named, { signal })
+      .then((fresh) => roster.update(fresh))
+      // Nothing answered: the list stays as it is, and the next turn asks again.
+      .catch(() => {})
+      .finally(() => {
+        refreshing = false
+      })
+  }
   // The key the node is created with signs decoder results, so the relay can check them
   // against the peer id; an injected node keeps its key to itself unless `peerKey` names it.
   const privateKey =
@@ -165,6 +215,7 @@ export async function runHeadlessWorker(
     // Fail fast on a relay that is not there, before the GPU is set up; once connected, the
     // loop rides out restarts.
     const relay = await dialFirst(node, relays, startup)
+    roster.use(relay)
     await options.peerKey?.keep()
     host = options.kernelHost ?? (await createKernelHostProcess())
     const info = host.info
@@ -182,8 +233,14 @@ export async function runHeadlessWorker(
     options.onStart?.(start)
     const wallet = typeof options.wallet === 'function' ? await options.wallet() : options.wallet
     const summary = await runContributor({
-      node,
-      relay,
+      // To the relay in use, moving on to the next of the cluster when it keeps missing.
+      channel: failoverWorkChannel(node, roster, {
+        onMiss: (miss) => {
+          // A whole turn of the list missed: ask the directories again, the cluster may
+          // have moved or grown since start.
+          if (miss.failedOver && miss.to === roster.candidates[0]) refreshRelays()
+        },
+      }),
       signal,
       drain,
       drainTimeoutMs: options.drainTimeoutMs,
@@ -197,9 +254,12 @@ export async function runHeadlessWorker(
       executor: host,
       inputs:
         options.inputs ??
-        lruInputSource(relayInputSource(node, relay), {
-          capacityBytes: options.inputCacheBytes ?? HEADLESS_INPUT_CACHE_BYTES,
-        }),
+        lruInputSource(
+          relayInputSource(node, () => roster.address),
+          {
+            capacityBytes: options.inputCacheBytes ?? HEADLESS_INPUT_CACHE_BYTES,
+          },
+        ),
       wallet,
       onEvent: options.onEvent,
       maxTasks: options.maxTasks,

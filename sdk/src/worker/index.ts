@@ -4,6 +4,6 @@ export {
   type HeadlessWorkerSummary,
   runHeadlessWorker,
 } from './headless-worker.ts'
-export { resolveRelay } from './resolve-relay.ts'
+export { resolveRelay, resolveRelays } from './resolve-relay.ts'
 export { loadWorkerPeerKey, peerKeyPathFor, type WorkerPeerKey } from './worker-peer-key.ts'
 export { defaultWalletKeyPath, loadWorkerWallet } from './worker-wallet.ts'

@@ -1,9 +1,7 @@
 import { type Multiaddr, multiaddr } from '@multiformats/multiaddr'
+import { MAX_DIRECTORY_RELAYS, type RelayCandidate, relayCandidatesOf } from '@tabswarm/protocol'
 import { InvalidInputError, RelayUnreachableError } from '../client/client-errors.ts'
 import { RELAY_LOOKUP_TIMEOUT_MS } from '../constants.ts'
-
-/** Addresses of the relay tried at most; the rest of a longer list is ignored. */
-const MAX_RELAY_ADDRESSES = 16
 
 /**
  * Turns what a user typed into the relay's libp2p addresses: a multiaddr is used as is; an
@@ -16,12 +14,50 @@ export async function resolveRelay(
   relay: string,
   { signal }: { signal?: AbortSignal } = {},
 ): Promise<Multiaddr[]> {
+  const [first] = await resolveOne(relay, signal)
+  return (first as RelayCandidate).multiaddrs
+}
+
+/**
+ * Every relay a contributor may use, in order: each entry (an `http(s)://` URL or a
+ * multiaddr) in turn, and for a URL the cluster's relays its `GET /v1/swarm` lists after
+ * itself. A relay named twice is kept once, at its first place; at most
+ * `MAX_DIRECTORY_RELAYS` (16). An entry that cannot be resolved is skipped while another
+ * can (it may be the relay that is down); when none can, the first entry's error is thrown.
+ *
+ * @example
+ * await resolveRelays(['http://10.0.0.1:8787', 'http://10.0.0.2:8787'])
+ * // [ { peerId: '12D3KooA…', multiaddrs: [...] }, { peerId: '12D3KooB…', … }, … ]
+ */
+export async function resolveRelays(
+  relays: string | readonly string[],
+  { signal }: { signal?: AbortSignal } = {},
+): Promise<RelayCandidate[]> {
+  const entries = typeof relays === 'string' ? [relays] : relays
+  if (entries.length === 0) throw new InvalidInputError('no relay given: name at least one')
+  const settled = await Promise.allSettled(entries.map((entry) => resolveOne(entry, signal)))
+  signal?.throwIfAborted()
+  const candidates: RelayCandidate[] = []
+  for (const outcome of settled) {
+    if (outcome.status === 'rejected') continue
+    for (const candidate of outcome.value)
+      if (!candidates.some((c) => c.peerId === candidate.peerId)) candidates.push(candidate)
+  }
+  if (candidates.length === 0) throw (settled[0] as PromiseRejectedResult).reason
+  return candidates.slice(0, MAX_DIRECTORY_RELAYS)
+}
+
+/** One entry's relays: a multiaddr is one relay; a URL is its directory's list. */
+async function resolveOne(relay: string, signal: AbortSignal | undefined) {
   if (relay.startsWith('/')) {
+    let ma: Multiaddr
     try {
-      return [multiaddr(relay)]
+      ma = multiaddr(relay)
     } catch (err) {
       throw new InvalidInputError(`not a valid multiaddr: ${relay} (${(err as Error).message})`)
     }
+    const peerId = ma.getComponents().findLast((c) => c.name === 'p2p')?.value ?? relay
+    return [{ peerId, multiaddrs: [ma] }]
   }
   let url: URL | undefined
   try {
@@ -45,15 +81,10 @@ export async function resolveRelay(
   const addrs = body?.multiaddrs
   if (!Array.isArray(addrs) || addrs.length === 0 || !addrs.every((a) => typeof a === 'string'))
     throw new RelayUnreachableError(relay, new Error('GET /v1/swarm returned no multiaddrs'))
-  // The relay is a peer like any other: a handful of addresses, each one parsed.
-  const parsed = addrs.slice(0, MAX_RELAY_ADDRESSES).flatMap((a) => {
-    try {
-      return [multiaddr(a)]
-    } catch {
-      return []
-    }
-  })
-  if (parsed.length === 0)
+  // The relay is a peer like any other: a handful of addresses, each one parsed; its
+  // neighbours likewise, a malformed one dropped.
+  const candidates = relayCandidatesOf(body)
+  if (candidates.length === 0)
     throw new RelayUnreachableError(relay, new Error('GET /v1/swarm returned no valid multiaddr'))
-  return parsed
+  return candidates
 }

@@ -187,7 +187,8 @@ export async function contribute(options: ContributionOptions): Promise<Contribu
     ])
     const summary = await runContributor({
       node: joined.node,
-      relay: joined.relay,
+      // Read at every request: the relay link may have moved to another relay of the cluster.
+      relay: () => joined.relay,
       // Inputs from the tab's cache, the peers that hold them, then the relay; what the tab
       // fetched it keeps, serves to other tabs and announces with each lease request.
       // Weights from the tab's IndexedDB cache before peers and the relay, so a returning

@@ -204,6 +204,11 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
           notice('Lost the relay; reconnecting.')
           log('lost the relay')
           break
+        case 'relay-failover':
+          set('relay', 'moving to another relay')
+          notice('The relay is gone; moving to another relay of the swarm.')
+          log(`relay ${event.from} keeps missing; moving to relay ${event.to}`)
+          break
         case 'relay-retry': {
           const seconds = Math.max(1, Math.round(event.retryInMs / 1000))
           set('relay', `reconnecting in ${seconds} s`)

@@ -1,5 +1,6 @@
 import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
+import { createRelayRoster } from '@tabswarm/sdk/contributor'
 import { describe, expect, it } from 'vitest'
 import { keepRelayConnected, type RelayLinkEvent } from './relay-link.ts'
 import { createSwarmStats } from './swarm-stats.ts'
@@ -57,10 +58,10 @@ describe('keeping the tab connected to the relay', () => {
       node,
       stats,
       signal: stop.signal,
-      initial: [relayAddr],
+      roster: createRelayRoster([{ peerId: relayPeer.toString(), multiaddrs: [relayAddr] }]),
       lookUp: async () => {
         lookUps++
-        return [relayAddr]
+        return [{ peerId: relayPeer.toString(), multiaddrs: [relayAddr] }]
       },
       backoff: { baseMs: 4, maxMs: 1_000, random: () => 1 },
       onEvent: (event) => events.push(event),
@@ -79,6 +80,84 @@ describe('keeping the tab connected to the relay', () => {
     await until(() => stats.relay.connects === 2)
     expect(events.map((e) => e.type).slice(-2)).toEqual(['relay-lost', 'relay-connected'])
     expect(dials()).toBe(6)
+    stop.abort()
+    await loop
+  })
+
+  it('moves to the next relay when its own keeps missing, and works there', async () => {
+    const other = '12D3KooWRsGnVLSmXqgcqSVPLvmpdzmVoxdgkL6DJ4TGXHAw7fUx'
+    const otherAddr = multiaddr(`/ip4/127.0.0.2/tcp/2/ws/p2p/${other}`)
+    const up = new Set<string>()
+    const dialled: string[] = []
+    const listeners: Array<() => void> = []
+    let open: string | undefined
+    const node = {
+      dial: async (addrs: Array<{ toString(): string }>) => {
+        const peer = addrs[0]!.toString().split('/p2p/')[1]!
+        dialled.push(peer)
+        if (!up.has(peer)) throw new Error(`refused by ${peer.slice(-4)}`)
+        open = peer
+        return {
+          remotePeer: { toString: () => peer },
+          remoteAddr: addrs[0],
+        } as unknown as Connection
+      },
+      getConnections: () => (open != null ? [{}] : []),
+      addEventListener: (_: string, listener: () => void) => listeners.push(listener),
+      removeEventListener: (_: string, listener: () => void) =>
+        listeners.splice(listeners.indexOf(listener), 1),
+    } as unknown as Libp2p
+    const roster = createRelayRoster(
+      [
+        { peerId: relayPeer.toString(), multiaddrs: [relayAddr] },
+        { peerId: other, multiaddrs: [otherAddr] },
+      ],
+      { missesBeforeFailover: 2 },
+    )
+    up.add(relayPeer.toString())
+    up.add(other)
+    const stats = createSwarmStats('me')
+    const events: RelayLinkEvent[] = []
+    const stop = new AbortController()
+    const loop = keepRelayConnected({
+      node,
+      stats,
+      signal: stop.signal,
+      roster,
+      // The page's relay is the one that went away: its directory cannot be had.
+      lookUp: async () => {
+        throw new Error('directory unreachable')
+      },
+      backoff: { baseMs: 4, maxMs: 1_000, random: () => 1 },
+      onEvent: (event) => events.push(event),
+    })
+    await until(() => stats.relay.connected)
+    expect(roster.current.peerId).toBe(relayPeer.toString())
+
+    // The first relay goes away for good.
+    up.delete(relayPeer.toString())
+    open = undefined
+    for (const listener of [...listeners]) listener()
+    await until(() => stats.relay.connects === 2)
+    expect(roster.current.peerId).toBe(other)
+    expect(dialled).toEqual([
+      relayPeer.toString(),
+      relayPeer.toString(),
+      relayPeer.toString(),
+      other,
+    ])
+    expect(events.map((e) => e.type)).toEqual([
+      'relay-connected',
+      'relay-lost',
+      'relay-retry',
+      'relay-failover',
+      'relay-retry',
+      'relay-connected',
+    ])
+    // The wait before the new relay is the first step again, not the next one up.
+    const retries = events.flatMap((e) => (e.type === 'relay-retry' ? [e.retryInMs] : []))
+    expect(retries).toEqual([4, 4])
+    expect(events[3]).toEqual({ type: 'relay-failover', from: relayPeer.toString(), to: other })
     stop.abort()
     await loop
   })

@@ -1,6 +1,6 @@
 import type { Libp2p, PeerId } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { delay } from '@tabswarm/sdk/contributor'
+import type { RelayCandidate } from '@tabswarm/protocol'
+import { delay, type RelayRoster } from '@tabswarm/sdk/contributor'
 import { type BackoffOptions, backoffDelay } from './backoff.ts'
 import type { SwarmStats } from './swarm-stats.ts'
 
@@ -9,13 +9,18 @@ export type RelayLinkEvent =
   | { type: 'relay-connected'; relay: string }
   | { type: 'relay-lost'; relay: string }
   | { type: 'relay-retry'; error: string; retryInMs: number }
+  /** The relay kept missing; the next dial goes to another relay of the cluster. */
+  | { type: 'relay-failover'; from: string; to: string }
 
 export interface RelayLinkOptions {
   node: Libp2p
-  /** The relay's current addresses; asked again after failed dials (it may have moved). */
-  lookUp: (signal: AbortSignal) => Promise<Multiaddr[]>
-  /** Addresses already known, tried first. */
-  initial: Multiaddr[]
+  /**
+   * The cluster's relays (the directory's order) and which one is in use: the link moves it
+   * on when the relay in use keeps missing, and the tab's work and blobs follow it.
+   */
+  roster: RelayRoster
+  /** The directory again; asked after repeated misses (relays may have moved or joined). */
+  lookUp: (signal: AbortSignal) => Promise<RelayCandidate[]>
   stats: SwarmStats
   signal: AbortSignal
   /** Budget of one dial to the relay. @default 10_000 */
@@ -41,30 +46,37 @@ function disconnected(node: Libp2p, peer: PeerId, signal: AbortSignal): Promise<
 }
 
 /**
- * Keeps the tab connected to the relay for as long as `signal` lives: dials, waits for the
+ * Keeps the tab connected to a relay for as long as `signal` lives: dials, waits for the
  * connection to go, and dials again with capped, jittered exponential backoff. When the
  * connection returns, the circuit relay transport re-reserves a slot by itself (identify
  * tells it the relay speaks the HOP protocol), so other tabs can reach this one again.
+ *
+ * A relay that keeps missing (the roster's misses in a row: it is not just restarting) is
+ * left for the next relay of the cluster, which is dialled after a short wait; each full
+ * turn of the list without an answer starts the waits one step longer, up to the cap.
  * Resolves when `signal` aborts.
  */
 export async function keepRelayConnected(options: RelayLinkOptions): Promise<void> {
-  const { node, stats, signal } = options
+  const { node, stats, signal, roster } = options
   const emit = options.onEvent ?? (() => {})
   const dialTimeoutMs = options.dialTimeoutMs ?? 10_000
-  let addrs = options.initial
+  /** Which retry this is, for the backoff. */
   let attempt = 0
+  /** Misses in a row, whichever relay: past three, the directory is asked again. */
+  let misses = 0
   while (!signal.aborted) {
     try {
-      if (addrs.length === 0) addrs = await options.lookUp(signal)
       const dialSignal = AbortSignal.any([signal, AbortSignal.timeout(dialTimeoutMs)])
       stats.timeline.relayDialAtMs ??= performance.now()
-      const connection = await node.dial(addrs, { signal: dialSignal })
+      const connection = await node.dial(roster.current.multiaddrs, { signal: dialSignal })
       const relay = connection.remotePeer
+      roster.reached()
       stats.relay.connected = true
       stats.relay.connects++
       stats.relay.firstConnectedAtMs ??= performance.now()
       stats.timeline.relayConnectedAtMs ??= stats.relay.firstConnectedAtMs
       attempt = 0
+      misses = 0
       emit({ type: 'relay-connected', relay: connection.remoteAddr.toString() })
       await disconnected(node, relay, signal)
       stats.relay.connected = false
@@ -73,6 +85,13 @@ export async function keepRelayConnected(options: RelayLinkOptions): Promise<voi
     } catch (err) {
       if (signal.aborted) return
       stats.relay.failedDials++
+      misses++
+      const miss = roster.missed()
+      if (miss.failedOver) {
+        emit({ type: 'relay-failover', from: miss.from.peerId, to: miss.to.peerId })
+        // A relay not yet tried this turn: no reason to wait as long as for the one that missed.
+        attempt = miss.rounds
+      }
       const retryInMs = backoffDelay(attempt++, options.backoff)
       emit({ type: 'relay-retry', error: (err as Error).message, retryInMs })
       try {
@@ -80,9 +99,11 @@ export async function keepRelayConnected(options: RelayLinkOptions): Promise<voi
       } catch {
         return // `signal` aborted (delay rejects for nothing else): the link is done.
       }
-      // After a few misses the relay may have come back elsewhere (new port, new address).
-      if (attempt >= 3) {
-        addrs = await options.lookUp(signal).catch(() => addrs)
+      // After a few misses the relays may have come back elsewhere (new port, new address)
+      // or others joined the cluster.
+      if (misses >= 3) {
+        const fresh = await options.lookUp(signal).catch(() => [])
+        roster.update(fresh)
       }
     }
   }

@@ -1,5 +1,5 @@
 import { multiaddr } from '@multiformats/multiaddr'
-import { IceServersSchema } from '@tabswarm/protocol'
+import { IceServersSchema, relayCandidatesOf } from '@tabswarm/protocol'
 import type { SwarmDirectory } from './tab-swarm.ts'
 
 /** Budget for asking the relay where its libp2p listeners are. */
@@ -14,7 +14,7 @@ declare global {
  * Asks a relay (`GET <relay>/v1/swarm`) for its multiaddrs and the STUN/TURN servers tabs
  * should use: by default the relay that served this page (`./`), or, for the widget on
  * another site, the relay its `relay` attribute names (whose `/v1/swarm` is readable
- * cross-origin). `globalThis.tabswarmConfig.iceServers`, when a page sets it, takes
+ * cross-origin), and the other relays of its cluster (`relays`). `globalThis.tabswarmConfig.iceServers`, when a page sets it, takes
  * precedence over the relay's list.
  */
 export async function lookUpSwarm(
@@ -40,6 +40,8 @@ export async function lookUpSwarm(
   }
   return {
     relayAddrs: body.multiaddrs.map((a: string) => multiaddr(a)),
+    // This relay first, then the others of its cluster: where the tab goes when it goes away.
+    relays: relayCandidatesOf(body),
     iceServers: iceServers.data as RTCIceServer[],
   }
 }

@@ -1,8 +1,8 @@
 import type { Connection, PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { Multiaddr } from '@multiformats/multiaddr'
-import { sha256Hex } from '@tabswarm/protocol'
-import { createBlobCache } from '@tabswarm/sdk/contributor'
+import { type RelayCandidate, sha256Hex } from '@tabswarm/protocol'
+import { createBlobCache, createRelayRoster } from '@tabswarm/sdk/contributor'
 import { type BlobFetcher, createBlobFetcher } from '../blobs/blob-fetcher.ts'
 import { serveCachedBlobs } from '../blobs/blob-server.ts'
 import type { TabIdentity } from '../identity/tab-identity.ts'
@@ -14,7 +14,13 @@ import { createSwarmStats, type SwarmStats } from './swarm-stats.ts'
 
 /** Where the relay is and how tabs should reach each other: the `/v1/swarm` answer. */
 export interface SwarmDirectory {
+  /** The answering relay's own addresses. */
   relayAddrs: Multiaddr[]
+  /**
+   * The cluster's relays, the answering one first (`relayCandidatesOf`). @default that
+   * relay alone, from `relayAddrs`
+   */
+  relays?: RelayCandidate[]
   iceServers: RTCIceServer[]
 }
 
@@ -33,8 +39,11 @@ export interface JoinSwarmOptions {
 /** A tab's membership of the swarm; everything stops when the join signal aborts. */
 export interface TabSwarm {
   node: TabNode
-  /** The relay's first address with its peer id: where the work protocol goes. */
-  relay: Multiaddr
+  /**
+   * The first address, with its peer id, of the relay in use: where the work protocol goes.
+   * It changes when the relay link fails over to another relay of the cluster.
+   */
+  readonly relay: Multiaddr
   /** A snapshot of the tab's swarm statistics. */
   stats(): SwarmStats
   /** Fetches a blob by sha-256 from the cache, peers or the relay, verified. */
@@ -54,6 +63,14 @@ export interface TabSwarm {
   connectDirect(peer: PeerId, signal: AbortSignal): Promise<Connection>
   /** Resolves once the node has stopped, after the signal aborted. */
   stopped: Promise<void>
+}
+
+/** The relays a directory names; an answer without a list is its relay alone. */
+function relaysOf(directory: SwarmDirectory): RelayCandidate[] {
+  if (directory.relays != null && directory.relays.length > 0) return directory.relays
+  const peerId = directory.relayAddrs[0]?.getComponents().findLast((c) => c.name === 'p2p')?.value
+  if (peerId == null) throw new Error('the relay announced no address with its peer id')
+  return [{ peerId, multiaddrs: directory.relayAddrs }]
 }
 
 /**
@@ -81,26 +98,25 @@ async function join(
 ): Promise<TabSwarm> {
   const { signal } = options
   const first = await options.lookUp(signal)
-  const relay = first.relayAddrs[0]
-  if (relay == null) throw new Error('the relay announced no address')
-  let relayTransports = new Set(first.relayAddrs.map((ma) => ma.toString().split('/p2p/')[0]))
-  let relayAddrs = first.relayAddrs
+  const roster = createRelayRoster(relaysOf(first))
+  /** Addresses of any relay of the cluster, without their peer ids. */
+  const relayTransports = () =>
+    new Set(
+      roster.candidates.flatMap((c) => c.multiaddrs.map((ma) => ma.toString().split('/p2p/')[0])),
+    )
 
   const node = await createTabNode({
     privateKey: options.identity.privateKey,
     iceServers: first.iceServers,
-    isRelayTransportAddr: (addr) => relayTransports.has(addr),
+    isRelayTransportAddr: (addr) => relayTransports().has(addr),
   })
   created(node)
   const stats = createSwarmStats(node.peerId.toString())
   const cache = createBlobCache(
     options.blobCacheBytes != null ? { capacityBytes: options.blobCacheBytes } : {},
   )
-  const relayPeerOf = (addrs: Multiaddr[]): PeerId | undefined => {
-    const id = addrs[0]?.getComponents().findLast((c) => c.name === 'p2p')?.value
-    return id != null ? peerIdFromString(id) : undefined
-  }
-  let relayPeer = relayPeerOf(relayAddrs)
+  const relayPeer = () => peerIdFromString(roster.current.peerId)
+  const relayAddr = () => roster.current.multiaddrs[0] as Multiaddr
 
   await serveCachedBlobs({ node, cache, stats })
   // Listening before the node starts: the reservation may come at any time after.
@@ -110,8 +126,8 @@ async function join(
     discovery: node.services.discovery,
     stats,
     signal,
-    relayPeer: () => relayPeer,
-    relayAddr: () => relayAddrs[0],
+    relayPeer,
+    relayAddr,
     announce: announcer.announce,
     ...(options.maxDirectPeers != null ? { maxDirectPeers: options.maxDirectPeers } : {}),
   })
@@ -122,14 +138,8 @@ async function join(
     node,
     stats,
     signal,
-    initial: relayAddrs,
-    lookUp: async (lookUpSignal) => {
-      const directory = await options.lookUp(lookUpSignal)
-      relayAddrs = directory.relayAddrs
-      relayPeer = relayPeerOf(relayAddrs) ?? relayPeer
-      relayTransports = new Set(relayAddrs.map((ma) => ma.toString().split('/p2p/')[0]))
-      return relayAddrs
-    },
+    roster,
+    lookUp: async (lookUpSignal) => relaysOf(await options.lookUp(lookUpSignal)),
     ...(options.onEvent ? { onEvent: options.onEvent } : {}),
   })
 
@@ -143,13 +153,15 @@ async function join(
 
   return {
     node,
-    relay,
+    get relay() {
+      return relayAddr()
+    },
     stats: () => structuredClone(stats),
     fetchBlob: createBlobFetcher({
       node,
       cache,
       stats,
-      relayPeer: () => relayPeer,
+      relayPeer,
       connectDirect: links.connect,
     }),
     async putBlob(bytes) {

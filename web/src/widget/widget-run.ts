@@ -62,6 +62,8 @@ export async function runWidget(options: WidgetRunOptions): Promise<void> {
         report.status(state === 'running' ? 'Running: waiting for work' : `Starting: ${detail}`),
       relay: (event) => {
         if (event.type === 'relay-connected') report.status('Running: connected')
+        else if (event.type === 'relay-failover')
+          report.status('Lost the relay; moving to another relay')
         else if (event.type === 'relay-retry')
           report.status(`Lost the relay; retrying in ${Math.ceil(event.retryInMs / 1000)} s`)
       },

@@ -3,7 +3,7 @@ import { DRAIN_TIMEOUT_MS } from '../../constants.ts'
 import type { ContributorEvent } from '../../contributor/index.ts'
 import { bindWallet } from '../../contributor/wallet-binding.ts'
 import { type HeadlessWorkerSummary, runHeadlessWorker } from '../../worker/headless-worker.ts'
-import { resolveRelay } from '../../worker/resolve-relay.ts'
+import { resolveRelays } from '../../worker/resolve-relay.ts'
 import {
   loadWorkerPeerKey,
   peerKeyPathFor,
@@ -32,7 +32,10 @@ worker takes the next task.
 
 Options:
   --relay <url|multiaddr>  relay HTTP URL or libp2p multiaddr (env TABSWARM_RELAY,
-                           default http://127.0.0.1:8787)
+                           default http://127.0.0.1:8787); repeat it, or separate
+                           them with commas, for the relays of one cluster: the
+                           worker moves to the next when its relay goes away (a
+                           URL also adds the relays its cluster lists)
   --wallet-file <path>     the key of the wallet credited for verified work, created
                            once the relay answers (default
                            $XDG_CONFIG_HOME/tabswarm/worker-wallet.key, else
@@ -54,6 +57,14 @@ Options:
  */
 const printable = (text: string) =>
   text.replace(/\p{Cc}/gu, (ch) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`)
+
+/** `--relay a --relay b,c`: every relay named, in order. */
+export function relayList(flags: readonly string[]): string[] {
+  return flags
+    .flatMap((flag) => flag.split(','))
+    .map((relay) => relay.trim())
+    .filter(Boolean)
+}
 
 /** One event as the worker prints it; undefined for those it does not print. */
 export function describeEvent(event: ContributorEvent, drainSeconds: number): string | undefined {
@@ -82,6 +93,8 @@ export function describeEvent(event: ContributorEvent, drainSeconds: number): st
       return event.taskId
         ? `finishing task ${event.taskId} (at most ${drainSeconds} s); Ctrl-C again to hand it back and quit now`
         : 'stopping'
+    case 'relay-failover':
+      return `relay ${event.from} keeps missing; moving to ${event.to}`
     case 'relay-error':
       return `relay: ${event.error}; retrying in ${(event.retryInMs / 1000).toFixed(1)} s`
     case 'refused':
@@ -97,7 +110,7 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
     args,
     allowPositionals: false,
     options: {
-      relay: { type: 'string' },
+      relay: { type: 'string', multiple: true },
       'max-tasks': { type: 'string' },
       'wallet-file': { type: 'string' },
       'peer-key-file': { type: 'string' },
@@ -115,7 +128,9 @@ export async function workerCommand(args: string[], interrupt: AbortSignal): Pro
 
   // The relay first: a bad address or a relay that is down gets its one-line error, and
   // leaves no wallet key file behind.
-  const relays = await resolveRelay(values.relay ?? defaultRelayUrl(), { signal: interrupt })
+  const relays = await resolveRelays(relayList(values.relay ?? [defaultRelayUrl()]), {
+    signal: interrupt,
+  })
 
   // The first Ctrl-C drains (the task in flight is finished and reported); a second one
   // stops at once, handing the task back to the relay so another worker takes it now.
