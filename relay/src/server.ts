@@ -12,6 +12,7 @@ import { createClusterApi } from './cluster/cluster-api.ts'
 import { type ClusterNode, startClusterNode } from './cluster/cluster-node.ts'
 import { type ClusterStore, openClusterStore } from './cluster/cluster-store.ts'
 import { requestJobCancel } from './cluster/job-requests.ts'
+import { cachedPeerIds, createRelayRegistry } from './cluster/relay-registry.ts'
 import { type TabswarmConfig, welcomeCreditsFor } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
@@ -210,6 +211,26 @@ export async function startTabswarm(
     settlement: settlement != null,
   })
   const sharedAuth = cluster != null ? createPostgresAuxiliaryStore(cluster.pool) : undefined
+  // In a cluster the relays list one another (`GET /v1/swarm`), so tabs can fail over.
+  let httpUrl: string | undefined
+  const registry =
+    cluster != null
+      ? createRelayRegistry({
+          pool: cluster.pool,
+          self: {
+            id: cluster.ownership.coordinatorId,
+            peerId: node.peerId.toString(),
+            multiaddrs: () => node.getMultiaddrs().map((ma) => ma.toString()),
+            get url() {
+              return httpUrl
+            },
+          },
+          log: log.child('cluster'),
+        })
+      : undefined
+  const registryStop = new AbortController()
+  let registryRun: Promise<void> | undefined
+  const peers = options.peers ?? registry?.peers
   const jobs =
     cluster != null
       ? createClusterApi({
@@ -234,7 +255,7 @@ export async function startTabswarm(
       blobs,
       log: log.child('http'),
       swarm,
-      ...(options.peers ? { peers: options.peers } : {}),
+      ...(peers ? { peers } : {}),
       health: () => ({ ...coordinator.stats().gauges }),
       auth: {
         keys,
@@ -245,6 +266,7 @@ export async function startTabswarm(
         wallet: createWalletAuthenticator({
           relayPeerId: node.peerId.toString(),
           nonces: sharedAuth ?? store,
+          ...(registry != null ? { clusterPeerIds: cachedPeerIds(registry) } : {}),
         }),
         // Bearer tokens bought with one wallet signature, for browser wallets (kept hashed).
         sessions: createWalletSessions({ store: sharedAuth ?? store }),
@@ -308,6 +330,8 @@ export async function startTabswarm(
    */
   async function stopServices(): Promise<void> {
     clearInterval(reclaim)
+    registryStop.abort()
+    await registryRun
     await stopWork()
     await stopBlobs()
     await settlement?.stop()
@@ -340,6 +364,8 @@ export async function startTabswarm(
   }
   const { port } = server.address() as AddressInfo
   const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`
+  httpUrl = url
+  registryRun = registry?.run(registryStop.signal)
   log.info('tabswarm started', {
     url,
     peerId: node.peerId.toString(),

@@ -9,10 +9,13 @@
  *
  * stdin:  {"cmd":"submit","rows":R,"cols":C}  a matmul job of R·C tiles of 8×8 (k = 8)
  *         {"cmd":"work"}                       the contributors start asking for work
+ *         {"cmd":"output","job":id,"rows":R,"cols":C}  reads a finished job's product through
+ *                                              this relay's cluster API and checks it
  *         {"cmd":"stop"}                       hand jobs back, close, exit 0
  * stdout: {"event":"ready","coordinator":id,"pid":n}
  *         {"event":"submitted","job":id,"tasks":n}
  *         {"event":"taken","job":id,"at":ms}      a job taken over from another coordinator
+ *         {"event":"output","job":id,"ok":bool,"wrongTiles":n}
  *         {"event":"leases","coordinator":id,"leases":[[job,tile,grantMs,endMs],…]}  every 100 ms
  *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n,"backlog":n,"owned":n,
  *          "takeOverMs":[…]}                                                     every 500 ms
@@ -20,6 +23,7 @@
 import { createInterface } from 'node:readline'
 import type { Capabilities } from '@tabswarm/protocol'
 import {
+  createClusterApi,
   createCoordinator,
   createDiskBlobStore,
   createJsonLogger,
@@ -156,19 +160,41 @@ const stats = setInterval(() => {
   })
 }, 500)
 
+/** A job's operands: the same on every coordinator, so any can check a product. */
+function operands(rows: number, cols: number) {
+  const m = rows * 8
+  const n = cols * 8
+  const a = Float32Array.from({ length: m * 8 }, (_, i) => Math.sin(i * 0.37))
+  const b = Float32Array.from({ length: 8 * n }, (_, i) => Math.cos(i * 0.11))
+  return { a, b, m, n }
+}
+
+// What a researcher's request to this relay reads: jobs run elsewhere come from the database.
+const api = createClusterApi({
+  coordinator,
+  shared: cluster.shared,
+  blobs,
+  requestCancel: () => Promise.reject(new Error('not used here')),
+  refreshAccount: async () => {},
+})
+
 const loops: Array<Promise<void>> = []
 for await (const line of createInterface({ input: process.stdin })) {
   const cmd = JSON.parse(line) as { cmd: string; rows?: number; cols?: number }
   if (cmd.cmd === 'submit') {
-    const rows = cmd.rows ?? 40
-    const cols = cmd.cols ?? 50
-    const m = rows * 8
-    const n = cols * 8
-    const a = Float32Array.from({ length: m * 8 }, (_, i) => Math.sin(i * 0.37))
-    const b = Float32Array.from({ length: 8 * n }, (_, i) => Math.cos(i * 0.11))
+    const { a, b, m, n } = operands(cmd.rows ?? 40, cmd.cols ?? 50)
     const job = coordinator.submitMatmul({ a, b, m, k: 8, n })
     await coordinator.durable()
     emit({ event: 'submitted', job: job.id, tasks: job.tasks.total })
+  } else if (cmd.cmd === 'output') {
+    const { a, b, m, n } = operands(cmd.rows ?? 40, cmd.cols ?? 50)
+    const out = await api.jobOutput(String((cmd as { job?: string }).job))
+    const expected = matmulReference(a, b, m, 8, n)
+    let wrong = 0
+    for (let i = 0; i < expected.length; i++)
+      if (Math.abs((out[i] ?? Number.NaN) - expected[i]!) > 1e-4 * (1 + Math.abs(expected[i]!)))
+        wrong++
+    emit({ event: 'output', job: (cmd as { job?: string }).job, ok: wrong === 0, wrong })
   } else if (cmd.cmd === 'work') {
     for (let w = 0; w < workers; w++) loops.push(work(`w${w}-${process.pid}`))
   } else if (cmd.cmd === 'stop') {

@@ -22,6 +22,17 @@ export interface ClusterNodeOptions {
   log?: Logger
   /** Jobs taken over per round. @default 100 */
   batch?: number
+  /**
+   * A coordinator with no contributors online for this long hands its jobs back, so a
+   * coordinator whose contributors are idle takes them (contributors may connect to any
+   * relay). @default 10_000
+   */
+  handoffAfterMs?: number
+  /**
+   * How long a lapsed job waits before a coordinator with no contributors online takes it:
+   * one with contributors gets it first. @default 3 × the ownership lease
+   */
+  idleTakeoverDelayMs?: number
 }
 
 export interface ClusterNode {
@@ -54,6 +65,11 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   let takeovers = 0
   let takeoverFailures = 0
   let cancelsActedOn = 0
+  let handedOff = 0
+  const handoffAfterMs = options.handoffAfterMs ?? 10_000
+  const idleTakeoverDelayMs = options.idleTakeoverDelayMs ?? 3 * ownership.leaseMs
+  const contributorsOnline = () => coordinator.stats().gauges.contributorsOnline
+  let lastContributorAt = Date.now()
 
   async function takeOver(jobId: string, signal: AbortSignal): Promise<void> {
     const snapshot = await shared.jobSnapshot(jobId, signal)
@@ -90,6 +106,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     signal: stop.signal,
     log,
     ...(options.batch != null ? { batch: options.batch } : {}),
+    lapsedForMs: () => (contributorsOnline() > 0 ? 0 : idleTakeoverDelayMs),
     async onTaken(jobs, signal) {
       const failed: string[] = []
       for (const { jobId } of jobs) {
@@ -114,11 +131,15 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     signal: stop.signal,
     log,
     pollMs: ownership.renewMs,
-    onWake: () => loop.wake(),
+    onWake(wake) {
+      if (wake.reason === 'notify' && wake.event.type === 'cancel') {
+        if (ownership.owned().has(wake.event.jobId)) actOnCancels()
+      } else loop.wake()
+    },
   })
 
-  // Cancels other relays asked for, of jobs this coordinator runs.
-  const cancels = setInterval(() => {
+  /** Cancels other relays asked for, of jobs this coordinator runs. */
+  function actOnCancels(): void {
     const owned = [...ownership.owned().keys()]
     if (owned.length === 0) return
     pool
@@ -138,13 +159,64 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
         }
       })
       .catch((err: Error) => log.warn('reading cancel requests failed', { error: err.message }))
+  }
+  /**
+   * Jobs here with nobody to run them go back to the cluster when another coordinator is
+   * alive to take them: first stopped here (no more writes), then written out, then
+   * released.
+   */
+  let handingOff = false
+  async function handOffIfIdle(): Promise<void> {
+    if (contributorsOnline() > 0) {
+      lastContributorAt = Date.now()
+      return
+    }
+    const jobs = [...ownership.owned().keys()]
+    if (handingOff || jobs.length === 0 || Date.now() - lastContributorAt < handoffAfterMs) return
+    handingOff = true
+    try {
+      const { rows } = await pool.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM coordinators
+         WHERE id <> $1 AND seen_at > (extract(epoch FROM now()) * 1000)::bigint - $2`,
+        [ownership.coordinatorId, 2 * ownership.leaseMs],
+      )
+      if ((rows[0]?.n ?? 0) === 0) return
+      for (const id of jobs) coordinator.releaseJob(id)
+      try {
+        await working.drain()
+        await ownership.release(jobs, AbortSignal.timeout(ownership.leaseMs))
+      } catch (err) {
+        // Not running here any more: stop renewing them, and let their leases lapse.
+        ownership.forget(jobs)
+        throw err
+      }
+      handedOff += jobs.length
+      log.info('jobs handed back: no contributors here', { jobs: jobs.length })
+      lastContributorAt = Date.now()
+    } finally {
+      handingOff = false
+    }
+  }
+
+  // Notifications can be missed (a reconnection): the requests are read every round too.
+  const cancels = setInterval(() => {
+    actOnCancels()
+    handOffIfIdle().catch((err: Error) =>
+      log.warn('handing idle jobs back failed', { error: err.message }),
+    )
   }, ownership.renewMs)
   cancels.unref()
 
   return {
     coordinatorId: ownership.coordinatorId,
     owned: () => ownership.owned(),
-    stats: () => ({ ownership: loop.stats(), takeovers, takeoverFailures, cancelsActedOn }),
+    stats: () => ({
+      ownership: loop.stats(),
+      takeovers,
+      takeoverFailures,
+      cancelsActedOn,
+      handedOff,
+    }),
     async stop() {
       clearInterval(cancels)
       stop.abort(new Error('the relay is stopping'))

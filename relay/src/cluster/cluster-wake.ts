@@ -26,6 +26,8 @@ export const clusterEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('released'), by: id, jobs: z.number().int().positive() }),
   /** A job ended: who serves its readers may drop it. */
   z.strictObject({ type: z.literal('ended'), jobId: id }),
+  /** A relay asked the owner of a job to cancel it (`job_requests`). */
+  z.strictObject({ type: z.literal('cancel'), jobId: id }),
 ])
 
 export type ClusterEvent = z.infer<typeof clusterEventSchema>

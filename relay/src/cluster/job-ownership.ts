@@ -29,9 +29,15 @@ export interface JobOwnership {
   /**
    * Takes up to `max` running jobs whose owner's lease lapsed or that have no owner, a
    * batch at once with `SKIP LOCKED` (two coordinators never take the same job), each
-   * with a new fencing token. Returns what was taken.
+   * with a new fencing token. Returns what was taken. `lapsedForMs`: only jobs whose lease
+   * lapsed at least that long ago (a coordinator with nobody to run them lets one that has
+   * contributors take them first). @default 0
    */
-  takeOver(max: number, signal?: AbortSignal): Promise<Array<{ jobId: string; token: bigint }>>
+  takeOver(
+    max: number,
+    signal?: AbortSignal,
+    lapsedForMs?: number,
+  ): Promise<Array<{ jobId: string; token: bigint }>>
   /**
    * Extends the lease of every job this coordinator holds. Returns the jobs it no longer
    * holds (taken over after its lease lapsed, or ended): drop them from memory at once.

@@ -22,7 +22,7 @@ export async function requestJobCancel(
          ON CONFLICT (job_id, kind) DO NOTHING`,
         [jobId, account ?? null, Date.now()],
       )
-      await notifyCluster(client, { type: 'tasks', jobId })
+      await notifyCluster(client, { type: 'cancel', jobId })
     },
     { signal },
   )

@@ -30,6 +30,12 @@ export interface OwnershipLoopOptions {
   pollMs?: number
   /** Jobs per takeover batch. @default 100 */
   batch?: number
+  /**
+   * How long a job's lease must have lapsed before this coordinator takes it, asked each
+   * round: a coordinator with no contributors online waits, so that one with contributors
+   * takes a dead or departing coordinator's jobs first. @default 0
+   */
+  lapsedForMs?: () => number
   /** Longest wait between takeover attempts after repeated errors. @default ownership.leaseMs */
   maxBackoffMs?: number
   log?: Logger
@@ -180,6 +186,7 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
           const taken = await ownership.takeOver(
             batch,
             AbortSignal.any([signal, AbortSignal.timeout(ownership.leaseMs)]),
+            options.lapsedForMs?.() ?? 0,
           )
           stats.takeOverBatches++
           stats.takeOverMs.push(now() - started)

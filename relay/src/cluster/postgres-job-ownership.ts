@@ -102,7 +102,7 @@ export function createPostgresJobOwnership(
       return 1n
     },
 
-    async takeOver(max, signal) {
+    async takeOver(max, signal, lapsedForMs = 0) {
       if (!Number.isInteger(max) || max < 1 || max > MAX_TAKE)
         throw new RangeError(`takeOver(max = ${max}): take 1 to ${MAX_TAKE} jobs at a time`)
       const mine = [...held.keys()]
@@ -116,7 +116,7 @@ export function createPostgresJobOwnership(
             // `expires_at` before it is locked, so it is never taken twice.
             text: `WITH lapsed AS (
                      SELECT job_id FROM job_owners
-                     WHERE expires_at < ${DB_NOW_MS} AND NOT (job_id = ANY($2::text[]))
+                     WHERE expires_at < ${DB_NOW_MS} - $5 AND NOT (job_id = ANY($2::text[]))
                      ORDER BY expires_at
                      LIMIT $3
                      FOR UPDATE SKIP LOCKED
@@ -125,7 +125,7 @@ export function createPostgresJobOwnership(
                    SET owner = $1, token = o.token + 1, expires_at = ${DB_NOW_MS} + $4
                    FROM lapsed WHERE o.job_id = lapsed.job_id
                    RETURNING o.job_id, o.token`,
-            values: [coordinatorId, mine, max, leaseMs],
+            values: [coordinatorId, mine, max, leaseMs, Math.max(0, Math.floor(lapsedForMs))],
             types: BIGINT_TYPES,
           }),
         { signal: bounded(signal) },

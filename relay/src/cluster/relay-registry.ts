@@ -199,3 +199,28 @@ export function createRelayRegistry(options: RelayRegistryOptions): RelayRegistr
     },
   }
 }
+
+/**
+ * The peer ids of the cluster's other live relays, read at most once per `maxAgeMs`: what
+ * the API's signature check accepts beside this relay's own id.
+ */
+export function cachedPeerIds(
+  registry: Pick<RelayRegistry, 'peers'>,
+  maxAgeMs = 2_000,
+): () => Promise<ReadonlySet<string>> {
+  let cached: { at: number; ids: Promise<ReadonlySet<string>> } | undefined
+  return () => {
+    const now = Date.now()
+    if (cached == null || now - cached.at > maxAgeMs) {
+      const ids = registry
+        .peers(AbortSignal.timeout(2_000))
+        .then((entries) => new Set(entries.map((e) => e.peerId)) as ReadonlySet<string>)
+      cached = { at: now, ids }
+      // A failed read is not kept: the next request reads again.
+      ids.catch(() => {
+        if (cached?.ids === ids) cached = undefined
+      })
+    }
+    return cached.ids
+  }
+}

@@ -61,6 +61,28 @@ describe('wallet request signatures', () => {
     expect(await auth.verify(relabelled)).toMatchObject({ ok: false, code: 'INVALID_SIGNATURE' })
   })
 
+  it('accepts a request signed for another relay of its cluster, once across the cluster, and no other relay', async () => {
+    let unreadable = false
+    const auth = createWalletAuthenticator({
+      relayPeerId: RELAY,
+      now: () => 1_000_000,
+      clusterPeerIds: async () => {
+        if (unreadable) throw new Error('database away')
+        return new Set(['12D3KooWRelayB'])
+      },
+    })
+    const forB = await request(1_000_000, 'nonce-0020', {}, '12D3KooWRelayB')
+    expect(await auth.verify(forB)).toMatchObject({ ok: true })
+    expect(await auth.verify(forB)).toMatchObject({ ok: false, code: 'SIGNATURE_REPLAYED' })
+    const forC = await request(1_000_000, 'nonce-0021', {}, '12D3KooWRelayC')
+    expect(await auth.verify(forC)).toMatchObject({ ok: false, code: 'WRONG_RELAY' })
+    // The cluster's list unreadable: only this relay's own id is accepted.
+    unreadable = true
+    const laterForB = await request(1_000_000, 'nonce-0022', {}, '12D3KooWRelayB')
+    expect(await auth.verify(laterForB)).toMatchObject({ ok: false, code: 'WRONG_RELAY' })
+    expect(await auth.verify(await request(1_000_000, 'nonce-0023'))).toMatchObject({ ok: true })
+  })
+
   it('refuses an old-format (version 1) request with an error that names the fix', async () => {
     const auth = createWalletAuthenticator({ relayPeerId: RELAY, now: () => 1_000_000 })
     const old = await request(1_000_000, 'nonce-0012', {

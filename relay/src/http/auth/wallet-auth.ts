@@ -15,6 +15,12 @@ export interface WalletAuthOptions {
    */
   relayPeerId: string
   /**
+   * The peer ids of the other relays of this relay's cluster (one operator, one shared
+   * database and nonce registry): a request signed for any of them is accepted here too,
+   * so a client may send it to whichever relay answers. @default none
+   */
+  clusterPeerIds?: () => Promise<ReadonlySet<string>>
+  /**
    * Where used nonces are kept. The relay passes its store, so a request used once is
    * refused after a restart too; the relays of a cluster pass the registry they share in
    * PostgreSQL, whose claim is durable, and seen by every relay, before the request has any
@@ -76,6 +82,15 @@ const SHA256 = /^0x[0-9a-f]{64}$/
  */
 export function createWalletAuthenticator(options: WalletAuthOptions): WalletAuthenticator {
   const { relayPeerId } = options
+  const inCluster = async (relay: string) => {
+    if (options.clusterPeerIds == null) return false
+    try {
+      return (await options.clusterPeerIds()).has(relay)
+    } catch {
+      // The cluster's list unreadable (the database away): only this relay's own id holds.
+      return false
+    }
+  }
   const now = options.now ?? Date.now
   const maxSkewMs = options.maxSkewMs ?? WALLET_AUTH_MAX_SKEW_MS
   const maxRemembered = options.maxRemembered ?? 100_000
@@ -141,7 +156,7 @@ export function createWalletAuthenticator(options: WalletAuthOptions): WalletAut
           'INVALID_SIGNATURE',
           `${WALLET_AUTH_HEADERS.signature} must be a 65-byte 0x-prefixed hex signature`,
         )
-      if (relay !== relayPeerId)
+      if (relay !== relayPeerId && !(await inCluster(relay)))
         return fail(
           'WRONG_RELAY',
           `signed for relay ${relay.slice(0, 80)}, but this relay is ${relayPeerId}: sign again with ` +
