@@ -12,7 +12,8 @@ import { createClusterApi } from './cluster/cluster-api.ts'
 import { type ClusterNode, startClusterNode } from './cluster/cluster-node.ts'
 import { type ClusterStore, openClusterStore } from './cluster/cluster-store.ts'
 import { requestJobCancel } from './cluster/job-requests.ts'
-import { cachedPeerIds, createRelayRegistry } from './cluster/relay-registry.ts'
+import { cachedPeerIds, clusterLoad, createRelayRegistry } from './cluster/relay-registry.ts'
+import { createSharedNetworkFigures } from './cluster/shared-network-figures.ts'
 import { type TabswarmConfig, welcomeCreditsFor } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
 import { createApi } from './http/api.ts'
@@ -224,6 +225,10 @@ export async function startTabswarm(
             get url() {
               return httpUrl
             },
+            load() {
+              const figures = coordinator.networkFigures(1).contributors
+              return { contributors: figures.online, gflops: figures.gflopPerSecond }
+            },
           },
           log: log.child('cluster'),
         })
@@ -240,6 +245,12 @@ export async function startTabswarm(
           log: log.child('cluster'),
           requestCancel: (jobId, account, signal) =>
             requestJobCancel(cluster.pool, jobId, account, signal),
+          networkFigures: createSharedNetworkFigures({
+            shared: cluster.shared,
+            load: (signal) => clusterLoad(cluster.pool, signal),
+            local: (hours) => coordinator.networkFigures(hours),
+            log: log.child('cluster'),
+          }),
           async refreshAccount(account, signal) {
             const balance = await cluster.shared.balance(account, { signal })
             cluster.working.quietly(() => cluster.memory.setBalance(account, balance))

@@ -95,5 +95,27 @@ describe('tabswarm start --database: three relays on one PostgreSQL', () => {
     // C ran it: A handed it back for want of contributors.
     expect(c.logs()).toMatch(/job taken over/)
     expect(a.logs()).toMatch(/jobs handed back: no contributors here/)
+
+    // The public figures on A, which ran nothing: the cluster's, from the database and the
+    // relays' heartbeats (C's worker is the one contributor online).
+    const statsDeadline = Date.now() + 20_000
+    let stats: {
+      contributors: { online: number }
+      compute: { tasks: number }
+      jobs: { byStatus: Record<string, number> }
+      credits: { paid: string }
+    }
+    for (;;) {
+      stats = (await (await fetch(`${a.url}/v1/stats`)).json()) as typeof stats
+      if (stats.contributors.online === 1 && stats.jobs.byStatus.completed === 1) break
+      if (Date.now() > statsDeadline) break
+      await new Promise((resolve) => setTimeout(resolve, 500))
+    }
+    expect(stats).toMatchObject({
+      contributors: { online: 1 },
+      jobs: { byStatus: { completed: 1, cancelled: 1, running: 0 } },
+    })
+    expect(stats.compute.tasks).toBeGreaterThan(0)
+    expect(BigInt(stats.credits.paid)).toBeGreaterThan(0n)
   })
 })

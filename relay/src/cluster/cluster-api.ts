@@ -44,6 +44,8 @@ export interface ClusterApiOptions {
   requestCancel(jobId: string, account: string | undefined, signal: AbortSignal): Promise<void>
   /** Before a submit: the researcher's balance as the database has it, copied into memory. */
   refreshAccount(account: string, signal: AbortSignal): Promise<void>
+  /** The cluster's public figures (`createSharedNetworkFigures`). @default this relay's own */
+  networkFigures?: CoordinatorApi['networkFigures']
   /** How often a job run by another relay is read again for a subscriber. @default 1_000 */
   pollMs?: number
   /** How long `cancel` waits for the owner to act. @default 15_000 */
@@ -246,7 +248,7 @@ export function createClusterApi(options: ClusterApiOptions): CoordinatorApi {
     },
 
     stats: () => coordinator.stats(),
-    networkFigures: (hours) => coordinator.networkFigures(hours),
+    networkFigures: options.networkFigures ?? ((hours) => coordinator.networkFigures(hours)),
     durable: () => coordinator.durable(),
   }
   return api

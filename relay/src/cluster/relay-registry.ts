@@ -25,6 +25,11 @@ export interface RelaySelf {
   multiaddrs: () => string[]
   /** Its HTTP base URL others can reach, if any. */
   url?: string | undefined
+  /**
+   * Its contributors online and their measured GFLOP/s, read at every heartbeat: the
+   * cluster's public figures sum them over the live relays. @default none (zeros)
+   */
+  load?: () => { contributors: number; gflops: number }
 }
 
 export interface RelayRegistryOptions {
@@ -88,6 +93,7 @@ export function createRelayRegistry(options: RelayRegistryOptions): RelayRegistr
     return { signal: signal ? AbortSignal.any([signal, timeout]) : timeout }
   }
   const addrs = () => JSON.stringify(self.multiaddrs().slice(0, 16))
+  const load = () => self.load?.() ?? { contributors: 0, gflops: 0 }
 
   const register = async (signal?: AbortSignal) => {
     await withTransaction(
@@ -97,12 +103,14 @@ export function createRelayRegistry(options: RelayRegistryOptions): RelayRegistr
           self.peerId,
           self.id,
         ])
+        const { contributors, gflops } = load()
         await client.query(
-          `INSERT INTO relays (id, peer_id, multiaddrs, http_url, seen_at, started_at)
-           VALUES ($1, $2, $3::jsonb, $4, $5, $6)
+          `INSERT INTO relays (id, peer_id, multiaddrs, http_url, seen_at, started_at, contributors, gflops)
+           VALUES ($1, $2, $3::jsonb, $4, $5, $6, $7, $8)
            ON CONFLICT (id) DO UPDATE SET multiaddrs = EXCLUDED.multiaddrs,
-             http_url = EXCLUDED.http_url, seen_at = EXCLUDED.seen_at`,
-          [self.id, self.peerId, addrs(), self.url ?? null, now(), startedAt],
+             http_url = EXCLUDED.http_url, seen_at = EXCLUDED.seen_at,
+             contributors = EXCLUDED.contributors, gflops = EXCLUDED.gflops`,
+          [self.id, self.peerId, addrs(), self.url ?? null, now(), startedAt, contributors, gflops],
         )
       },
       bounded(signal),
@@ -113,11 +121,11 @@ export function createRelayRegistry(options: RelayRegistryOptions): RelayRegistr
     const updated = await withTransaction(
       pool,
       (client) =>
-        client.query('UPDATE relays SET seen_at = $2, multiaddrs = $3::jsonb WHERE id = $1', [
-          self.id,
-          now(),
-          addrs(),
-        ]),
+        client.query(
+          `UPDATE relays SET seen_at = $2, multiaddrs = $3::jsonb, contributors = $4, gflops = $5
+           WHERE id = $1`,
+          [self.id, now(), addrs(), load().contributors, load().gflops],
+        ),
       bounded(signal),
     )
     // Removed meanwhile (an operator cleaned the table up): put it back.
@@ -223,4 +231,27 @@ export function cachedPeerIds(
     }
     return cached.ids
   }
+}
+
+/**
+ * Contributors online across the live relays of the cluster, and their measured GFLOP/s:
+ * what each relay last wrote with its heartbeat.
+ */
+export async function clusterLoad(
+  pool: pg.Pool,
+  signal?: AbortSignal,
+  liveWithinMs = RELAY_LIVE_WITHIN_MS,
+): Promise<{ contributors: number; gflops: number }> {
+  const { rows } = await withTransaction(
+    pool,
+    (client) =>
+      client.query<{ contributors: number; gflops: number }>(
+        `SELECT COALESCE(sum(contributors), 0)::int AS contributors,
+                COALESCE(sum(gflops), 0)::float8 AS gflops
+         FROM relays WHERE seen_at >= $1`,
+        [Date.now() - liveWithinMs],
+      ),
+    signal != null ? { signal } : {},
+  )
+  return { contributors: rows[0]?.contributors ?? 0, gflops: rows[0]?.gflops ?? 0 }
 }
