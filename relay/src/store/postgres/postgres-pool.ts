@@ -56,6 +56,24 @@ export function createPostgresPool(url: string, options: PostgresPoolOptions = {
 }
 
 /**
+ * A connection from the pool, for several statements. While a client is checked out the
+ * pool listens to nothing on it, so a server that goes away between two statements (a
+ * restart, a failover) would throw from the client's `error` event and end the process;
+ * here the event is heard and dropped, and the next statement fails and says why.
+ */
+export async function checkOut(pool: pg.Pool): Promise<pg.PoolClient> {
+  const client = await pool.connect()
+  const heard = () => {}
+  client.on('error', heard)
+  const release = client.release.bind(client)
+  client.release = (err?: Error | boolean) => {
+    client.removeListener('error', heard)
+    release(err)
+  }
+  return client
+}
+
+/**
  * Runs `fn` in one transaction on one connection: committed when it resolves, rolled back
  * when it throws (and the error rethrown) or when `signal` aborts first (the connection is
  * then destroyed, so nothing it was doing can commit later).
@@ -69,7 +87,7 @@ export async function withTransaction<T>(
   } = {},
 ): Promise<T> {
   options.signal?.throwIfAborted()
-  const client = await pool.connect()
+  const client = await checkOut(pool)
   let broken: Error | undefined
   const onAbort = () => {
     broken = options.signal?.reason instanceof Error ? options.signal.reason : new Error('aborted')

@@ -1,4 +1,5 @@
 import pg from 'pg'
+import { checkOut } from './postgres-pool.ts'
 
 /**
  * Where a statement runs: inside the caller's transaction when it passes `client` (the
@@ -62,7 +63,7 @@ export async function runQuery<R extends pg.QueryResultRow>(
   const target = options.client ?? on
   signal?.throwIfAborted()
   if (!(target instanceof pg.Pool) || signal == null) return target.query<R>(config)
-  const client = await target.connect()
+  const client = await checkOut(target)
   if (signal.aborted) {
     client.release()
     signal.throwIfAborted()

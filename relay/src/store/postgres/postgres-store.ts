@@ -17,7 +17,7 @@ import { TOTALED_KINDS } from '../sqlite-store.ts'
 import type { JournalEntry } from '../store-journal.ts'
 import type { UsedNonces } from '../used-nonces.ts'
 import type { WalletSessionStore } from '../wallet-session-store.ts'
-import { withTransaction } from './postgres-pool.ts'
+import { checkOut, withTransaction } from './postgres-pool.ts'
 
 /**
  * Where one call of a {@link PostgresStore} runs. `client`: inside the caller's transaction
@@ -289,7 +289,7 @@ export function createPostgresStore(
     if (call?.client != null) return call.client.query<Row>(config)
     if (call?.signal == null) return pool.query<Row>(config)
     const signal = call.signal
-    const client = await pool.connect()
+    const client = await checkOut(pool)
     let broken: Error | undefined
     const onAbort = () => {
       broken = signal.reason instanceof Error ? signal.reason : new Error('aborted')

@@ -11,12 +11,10 @@ import type { PostgresMigration } from '../postgres-migrations.ts'
  *   above every older one, still rise within a job that changes hands.
  * - `job_requests`: what a relay asks of a job another coordinator owns (a cancel), for
  *   the owner to act on.
- * - `relays.contributors` / `relays.gflops`: each relay's contributors online and their
- *   measured speed, written with its heartbeat: the cluster's public figures sum them.
  */
 export const clusterJournal: PostgresMigration = {
   version: 5,
-  name: 'cluster journal batches, result seq blocks, job requests, relay load',
+  name: 'cluster journal batches, result seq blocks and job requests',
   async up(client) {
     await client.query(`
       CREATE TABLE journal_batches (
@@ -34,9 +32,6 @@ export const clusterJournal: PostgresMigration = {
         at BIGINT NOT NULL,
         PRIMARY KEY (job_id, kind)
       );
-      ALTER TABLE relays
-        ADD COLUMN contributors INTEGER NOT NULL DEFAULT 0,
-        ADD COLUMN gflops DOUBLE PRECISION NOT NULL DEFAULT 0;
     `)
   },
 }

@@ -10,6 +10,8 @@ import type { PostgresMigration } from '../postgres-migrations.ts'
  * - `multiaddrs`: a JSON array of the addresses tabs dial;
  * - `http_url`: its HTTP base, when it has one others can reach;
  * - `seen_at` / `started_at`: milliseconds since the epoch, by the relay's clock.
+ * - `contributors` / `gflops`: its contributors online and their measured speed, written
+ *   with each heartbeat: the cluster's public figures sum them over the live relays.
  */
 export const relaysMigration: PostgresMigration = {
   version: 4,
@@ -22,7 +24,9 @@ export const relaysMigration: PostgresMigration = {
          multiaddrs JSONB NOT NULL CHECK (jsonb_typeof(multiaddrs) = 'array'),
          http_url TEXT,
          seen_at BIGINT NOT NULL,
-         started_at BIGINT NOT NULL
+         started_at BIGINT NOT NULL,
+         contributors INTEGER NOT NULL DEFAULT 0,
+         gflops DOUBLE PRECISION NOT NULL DEFAULT 0
        )`,
     )
     await client.query('CREATE INDEX relays_seen_at ON relays (seen_at)')
