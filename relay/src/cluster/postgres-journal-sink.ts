@@ -5,11 +5,7 @@ import { withTransaction } from '../store/postgres/postgres-pool.ts'
 import type { JournalApplied } from '../store/postgres/postgres-store.ts'
 import type { JournalEntry } from '../store/store-journal.ts'
 import { ESCROW_REFUSED, escrowOverdrafts } from './escrow-overdraft.ts'
-import {
-  type FenceRow,
-  fenceLockSql,
-  type PostgresJobOwnership,
-} from './postgres-job-ownership.ts'
+import { type FenceRow, fenceLockSql, type PostgresJobOwnership } from './postgres-job-ownership.ts'
 import { type JournalBatch, type JournalSink, jobOfEntry } from './write-behind-store.ts'
 
 export interface PostgresJournalSinkOptions {

@@ -20,7 +20,8 @@ export class BulkStatement {
 
   /** Adds a data-modifying CTE, named `name` (so the final SELECT may read its RETURNING). */
   add(name: string, sql: string): void {
-    if (!/^[a-z_][a-z0-9_]*$/.test(name)) throw new RangeError(`CTE name ${name} is not an identifier`)
+    if (!/^[a-z_][a-z0-9_]*$/.test(name))
+      throw new RangeError(`CTE name ${name} is not an identifier`)
     this.#parts.push(`${name} AS (${sql})`)
   }
 

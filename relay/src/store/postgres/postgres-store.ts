@@ -506,19 +506,31 @@ export function createPostgresStore(
        SELECT * FROM unnest(${into.param(
          rows.map(({ seq }) => seq),
          'bigint[]',
-       )}, ${into.param(column((r) => r.jobId), 'text[]')}, ${into.param(
+       )}, ${into.param(
+         column((r) => r.jobId),
+         'text[]',
+       )}, ${into.param(
          column((r) => r.taskIndex),
          'int[]',
-       )}, ${into.param(column((r) => r.taskId), 'text[]')}, ${into.param(
+       )}, ${into.param(
+         column((r) => r.taskId),
+         'text[]',
+       )}, ${into.param(
          column((r) => r.leaseId),
          'text[]',
-       )}, ${into.param(column((r) => r.payee), 'text[]')}, ${into.param(
+       )}, ${into.param(
+         column((r) => r.payee),
+         'text[]',
+       )}, ${into.param(
          column((r) => r.peerId),
          'text[]',
        )}, ${into.param(
          column((r) => JSON.stringify(r.outputs)),
          'text[]',
-       )}, ${into.param(column((r) => r.method), 'text[]')}, ${into.param(
+       )}, ${into.param(
+         column((r) => r.method),
+         'text[]',
+       )}, ${into.param(
          column((r) => r.acceptedAt),
          'bigint[]',
        )}, ${into.param(
