@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { JobStatus, TaskResultRecord } from '@tabswarm/protocol'
 import pg from 'pg'
 import { parsePendingAccount } from '../../ledger/ledger.ts'
@@ -264,6 +265,13 @@ function blobsNamed(spec: unknown, into = new Set<string>()): Set<string> {
   return into
 }
 
+/**
+ * How many shapes of journal statement (which parts a batch has) are kept prepared on
+ * each connection; past that, a new shape runs unnamed. A cluster's batches come in a
+ * handful of shapes; the bound only guards the server's memory against a pathological mix.
+ */
+const MAX_PREPARED = 64
+
 /** PostgreSQL's `numeric_value_out_of_range`: a BIGINT sum (or a delta given) past ±2^63. */
 const OUT_OF_RANGE = '22003'
 
@@ -298,17 +306,33 @@ export function createPostgresStore(
   options: PostgresStoreOptions = {},
 ): PostgresStore {
   let closed = false
+  /** The journal shapes run as named statements so far (at most `MAX_PREPARED`). */
+  const preparedNames = new Set<string>()
 
   /** One statement, on the caller's client or on the pool (aborting by destroying its connection). */
   async function query(
     text: string,
     values: readonly unknown[],
     call: PostgresCallOptions | undefined,
+    prepared = false,
   ): Promise<pg.QueryResult<Row>> {
     call?.signal?.throwIfAborted()
     if (closed && call?.client == null)
       throw new Error('the PostgreSQL store is closed: open a new one with createPostgresStore')
-    const config = { text, values: values as unknown[], types: TYPES }
+    const config: pg.QueryConfig & { types: pg.CustomTypesConfig } = {
+      text,
+      values: values as unknown[],
+      types: TYPES,
+    }
+    if (prepared) {
+      // Named by its text: each connection parses it once, then only binds it. Bounded: a
+      // server keeps every statement a connection prepared until it closes.
+      const name = `tabswarm_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`
+      if (preparedNames.has(name) || preparedNames.size < MAX_PREPARED) {
+        preparedNames.add(name)
+        config.name = name
+      }
+    }
     if (call?.client != null) return call.client.query<Row>(config)
     if (call?.signal == null) return pool.query<Row>(config)
     const signal = call.signal
@@ -568,7 +592,8 @@ export function createPostgresStore(
       else group.push([id, patch])
     }
     let n = 0
-    for (const [signature, group] of bySignature) {
+    // In a fixed order, so that batches of the same kinds of change make the same statement.
+    for (const [signature, group] of [...bySignature].sort(([a], [b]) => (a < b ? -1 : 1))) {
       // Column names and types come from the fixed maps, never from the caller.
       const keys = signature.split(',') as Array<keyof JobPatch>
       const columns = keys.map((k) => JOB_COLUMNS[k])
@@ -1193,6 +1218,7 @@ export function createPostgresStore(
           ),
           bulk.values,
           { client },
+          true,
         ))
       } catch (err) {
         if ((err as { code?: string }).code !== OUT_OF_RANGE) throw err
