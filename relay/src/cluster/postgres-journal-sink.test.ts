@@ -126,6 +126,44 @@ describe('PostgreSQL journal sink', () => {
     expect(await a.store.insertResult(result('job_1', 1))).toBeGreaterThan(2 ** 32)
   })
 
+  it('writes the patches of several jobs in one batch, each with its own columns, the last value of each winning', async () => {
+    const [a] = (await cluster(1)) as [Coordinator]
+    await a.sink.apply({ id: 1, entries: [grant('alice', 100n, 1)] }, signal())
+    await a.sink.apply(
+      {
+        id: 2,
+        entries: [...submission('job_1', 'alice', 12n), ...submission('job_2', 'alice', 12n)],
+      },
+      signal(),
+    )
+    const patch = (id: string, p: Record<string, unknown>): JournalEntry =>
+      ({ op: 'updateJob', args: [id, p], result: undefined }) as JournalEntry
+    await a.sink.apply(
+      {
+        id: 3,
+        entries: [
+          patch('job_1', { acceptedTasks: 1, spent: 3n }),
+          patch('job_2', { firstLeaseAt: 5 }),
+          patch('job_1', { acceptedTasks: 2, spent: 2n ** 62n }),
+          patch('job_2', { status: 'failed', error: 'it broke', finishedAt: 7 }),
+        ],
+      },
+      signal(),
+    )
+    expect(await a.store.getJob('job_1')).toMatchObject({
+      status: 'running',
+      acceptedTasks: 2,
+      spent: 2n ** 62n,
+    })
+    expect(await a.store.getJob('job_2')).toMatchObject({
+      status: 'failed',
+      error: 'it broke',
+      finishedAt: 7,
+      firstLeaseAt: 5,
+      acceptedTasks: 0,
+    })
+  })
+
   it("refuses a stale owner's batch with FencedError and writes none of it", async () => {
     const [a, b] = (await cluster(2)) as [Coordinator, Coordinator]
     await a.sink.apply({ id: 1, entries: [grant('alice', 100n, 1)] }, signal())
