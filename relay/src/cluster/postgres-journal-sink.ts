@@ -78,8 +78,13 @@ export function createPostgresJournalSink(options: PostgresJournalSinkOptions): 
           )
           // Recorded already: applied by an attempt whose answer was lost (and its jobs may
           // have ended since, so it is not fenced again).
-          if (rows[0]?.fresh !== 1) return false
-          if (touched.size > 0) ownership.checkFence(touched, rows.slice(1))
+          // (Picked out by column, not by position: UNION ALL promises no order.)
+          if (rows.find((row) => row.fresh != null)?.fresh !== 1) return false
+          if (touched.size > 0)
+            ownership.checkFence(
+              touched,
+              rows.filter((row) => row.fresh == null),
+            )
           for (const job of inserted) await ownership.adopt(client, job)
           const { balances } = await options.applyJournal(client, batch.entries)
           const overdrawn = escrowOverdrafts(batch.entries, balances)
