@@ -40,6 +40,32 @@ export interface PostgresJobOwnership extends JobOwnership {
    * while the database was unreachable. Returns the ids dropped.
    */
   forget(jobIds?: readonly string[]): string[]
+  /**
+   * The second half of `fence`, for a caller that ran {@link fenceLockSql} inside a
+   * statement of its own (to save the round trip): throws `FencedError` unless `rows`
+   * show this coordinator holding every job at the token it was given.
+   */
+  checkFence(jobIds: Iterable<string>, rows: readonly FenceRow[]): void
+}
+
+/** A `job_owners` row as the fence reads it (`token` as text or bigint: compared exactly). */
+export interface FenceRow {
+  job_id: string
+  owner: string
+  token: bigint | string
+}
+
+/**
+ * The fence's lock: the owner rows of the jobs in the text[] parameter `param`, sorted
+ * (two transactions fencing overlapping jobs lock them in the same order).
+ *
+ * FOR KEY SHARE, not FOR SHARE: a takeover (FOR UPDATE) still conflicts, so it waits for,
+ * or skips, a job whose write is in flight; our own renewal (an UPDATE of `expires_at`
+ * only) does not, so a long write never delays the heartbeat.
+ */
+export function fenceLockSql(param: string): string {
+  return `SELECT job_id, owner, token FROM job_owners
+          WHERE job_id = ANY(${param}::text[]) ORDER BY job_id FOR KEY SHARE`
 }
 
 const DEFAULT_LEASE_MS = 5_000
@@ -81,6 +107,15 @@ export function createPostgresJobOwnership(
     AbortSignal.any([AbortSignal.timeout(timeoutMs), ...(signal ? [signal] : [])])
   /** job id → the token this coordinator holds it at. */
   const held = new Map<string, bigint>()
+
+  function checkHeld(ids: readonly string[]): void {
+    for (const jobId of ids)
+      if (!held.has(jobId))
+        throw new FencedError(
+          jobId,
+          `job ${jobId} is not held by coordinator ${coordinatorId}: its writes belong to the job's owner (it was taken over, released or ended here)`,
+        )
+  }
 
   const ownership: PostgresJobOwnership = {
     coordinatorId,
@@ -201,21 +236,18 @@ export function createPostgresJobOwnership(
       // Sorted: two transactions fencing overlapping jobs lock them in the same order.
       const ids = [...new Set(jobIds)].sort()
       if (ids.length === 0) return
-      for (const jobId of ids)
-        if (!held.has(jobId))
-          throw new FencedError(
-            jobId,
-            `job ${jobId} is not held by coordinator ${coordinatorId}: its writes belong to the job's owner (it was taken over, released or ended here)`,
-          )
-      // FOR KEY SHARE, not FOR SHARE: a takeover (FOR UPDATE) still conflicts, so it waits
-      // for, or skips, a job whose write is in flight; our own renewal (an UPDATE of
-      // `expires_at` only) does not, so a long write never delays the heartbeat.
-      const { rows } = await client.query<{ job_id: string; owner: string; token: bigint }>({
-        text: `SELECT job_id, owner, token FROM job_owners
-               WHERE job_id = ANY($1::text[]) ORDER BY job_id FOR KEY SHARE`,
+      checkHeld(ids)
+      const { rows } = await client.query<FenceRow>({
+        text: fenceLockSql('$1'),
         values: [ids],
         types: BIGINT_TYPES,
       })
+      ownership.checkFence(ids, rows)
+    },
+
+    checkFence(jobIds, rows) {
+      const ids = [...new Set(jobIds)].sort()
+      checkHeld(ids)
       const found = new Map(rows.map((row) => [row.job_id, row]))
       for (const jobId of ids) {
         const row = found.get(jobId)
@@ -225,7 +257,7 @@ export function createPostgresJobOwnership(
             jobId,
             `job ${jobId} has no owner row: it ended or was never adopted, so coordinator ${coordinatorId} may not write it`,
           )
-        if (row.owner !== coordinatorId || row.token !== token)
+        if (row.owner !== coordinatorId || BigInt(row.token) !== token)
           throw new FencedError(
             jobId,
             `job ${jobId} is now held by ${row.owner === '' ? 'nobody (released)' : row.owner} at token ${row.token}; coordinator ${coordinatorId} held token ${token}: its lease lapsed and the write is refused`,

@@ -2,17 +2,18 @@ import type pg from 'pg'
 import type { Logger } from '../log.ts'
 import { silentLogger } from '../log.ts'
 import { withTransaction } from '../store/postgres/postgres-pool.ts'
+import type { JournalApplied } from '../store/postgres/postgres-store.ts'
 import type { JournalEntry } from '../store/store-journal.ts'
 import { ESCROW_REFUSED, escrowOverdrafts } from './escrow-overdraft.ts'
-import type { PostgresJobOwnership } from './postgres-job-ownership.ts'
+import { type FenceRow, fenceLockSql, type PostgresJobOwnership } from './postgres-job-ownership.ts'
 import { type JournalBatch, type JournalSink, jobOfEntry } from './write-behind-store.ts'
 
 export interface PostgresJournalSinkOptions {
   pool: pg.Pool
   coordinatorId: string
-  ownership: Pick<PostgresJobOwnership, 'adopt' | 'fence' | 'end'>
+  ownership: Pick<PostgresJobOwnership, 'adopt' | 'checkFence' | 'end'>
   /** Applies the entries on the caller's transaction (`PostgresStore.applyJournal`). */
-  applyJournal(client: pg.ClientBase, entries: readonly JournalEntry[]): Promise<void>
+  applyJournal(client: pg.ClientBase, entries: readonly JournalEntry[]): Promise<JournalApplied>
   log?: Logger
   /** Batch records older than this are pruned now and then. @default a day */
   keepBatchesMs?: number
@@ -49,7 +50,7 @@ export function createPostgresJournalSink(options: PostgresJournalSinkOptions): 
       for (const entry of batch.entries) {
         if (entry.op === 'insertJob') inserted.add(entry.args[0].id)
         const job = jobOfEntry(entry)
-        if (job != null && !inserted.has(job)) touched.add(job)
+        if (job != null) touched.add(job)
         if (
           entry.op === 'updateJob' &&
           entry.args[1].status != null &&
@@ -57,19 +58,36 @@ export function createPostgresJournalSink(options: PostgresJournalSinkOptions): 
         )
           ended.add(entry.args[0])
       }
+      // A job the batch inserts is adopted here, not fenced (its escrow may come before it).
+      for (const job of inserted) touched.delete(job)
       const fresh = await withTransaction(
         pool,
         async (client) => {
-          const recorded = await client.query(
-            `INSERT INTO journal_batches (coordinator, batch, applied_at) VALUES ($1, $2, $3)
-             ON CONFLICT DO NOTHING`,
-            [coordinatorId, batch.id, Date.now()],
+          // One round trip: the batch's record and the fence's lock of every job it touches.
+          const { rows } = await client.query<FenceRow & { fresh: number | null }>(
+            `WITH recorded AS (
+               INSERT INTO journal_batches (coordinator, batch, applied_at) VALUES ($1, $2, $3)
+               ON CONFLICT DO NOTHING RETURNING batch
+             ),
+             fence AS (${fenceLockSql('$4')})
+             SELECT NULL AS job_id, NULL AS owner, NULL AS token,
+               (SELECT count(*) FROM recorded)::int AS fresh
+             UNION ALL
+             SELECT job_id, owner, token::text, NULL FROM fence`,
+            [coordinatorId, batch.id, Date.now(), [...touched].sort()],
           )
-          if (recorded.rowCount === 0) return false
+          // Recorded already: applied by an attempt whose answer was lost (and its jobs may
+          // have ended since, so it is not fenced again).
+          // (Picked out by column, not by position: UNION ALL promises no order.)
+          if (rows.find((row) => row.fresh != null)?.fresh !== 1) return false
+          if (touched.size > 0)
+            ownership.checkFence(
+              touched,
+              rows.filter((row) => row.fresh == null),
+            )
           for (const job of inserted) await ownership.adopt(client, job)
-          if (touched.size > 0) await ownership.fence(client, touched)
-          await options.applyJournal(client, batch.entries)
-          const overdrawn = await escrowOverdrafts(client, batch.entries)
+          const { balances } = await options.applyJournal(client, batch.entries)
+          const overdrawn = escrowOverdrafts(batch.entries, balances)
           if (overdrawn.length > 0) throw new Error(`${ESCROW_REFUSED}: ${overdrawn.join('; ')}`)
           if (ended.size > 0) await ownership.end(client, [...ended])
           return true

@@ -1,5 +1,6 @@
 import { type Logger, silentLogger } from '../log.ts'
 import type { CoordinatorStore } from '../store/coordinator-store.ts'
+import { copyJournalValue } from '../store/journal-copy.ts'
 import { JOURNALED_OPS, type JournalEntry, type JournaledOp } from '../store/store-journal.ts'
 import { FencedError } from './job-ownership.ts'
 
@@ -124,7 +125,11 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
     if (quiet > 0) return
     // Copied after the call: the memory store may have filled in fields (a job's seq), and
     // the caller goes on mutating the objects it passed (a running job's row).
-    unit.push({ op, args: structuredClone(args), result: structuredClone(result) } as JournalEntry)
+    unit.push({
+      op,
+      args: copyJournalValue(args),
+      result: copyJournalValue(result),
+    } as JournalEntry)
   }
 
   function schedule(): void {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import type { JobStatus, TaskResultRecord } from '@tabswarm/protocol'
 import pg from 'pg'
 import { parsePendingAccount } from '../../ledger/ledger.ts'
@@ -17,6 +18,7 @@ import { TOTALED_KINDS } from '../sqlite-store.ts'
 import type { JournalEntry } from '../store-journal.ts'
 import type { UsedNonces } from '../used-nonces.ts'
 import type { WalletSessionStore } from '../wallet-session-store.ts'
+import { BulkStatement } from './postgres-bulk-statement.ts'
 import { checkOut, withTransaction } from './postgres-pool.ts'
 
 /**
@@ -58,6 +60,12 @@ export type CoreJournalEntry = Extract<JournalEntry, { op: PostgresCoreOp }>
  * `relay/src/cluster/job-ownership.ts`), read in one REPEATABLE READ transaction, so the
  * parts agree with each other.
  */
+/** What applying a journal left behind that its caller may check before committing. */
+export interface JournalApplied {
+  /** Every account the journal's transfers moved, with its balance after them. */
+  balances: ReadonlyMap<string, bigint>
+}
+
 export interface JobSnapshot {
   job: StoredJob
   /** Every accepted result of the job, provisional ones too, with its `seq`, in `seq` order. */
@@ -100,7 +108,7 @@ export interface PostgresStore extends PostgresCoreOps {
    * deltas, so coordinators moving credits of one account concurrently never lose an
    * update. Compute per hour is summed and written once per hour.
    */
-  applyJournal(client: pg.ClientBase, entries: readonly JournalEntry[]): Promise<void>
+  applyJournal(client: pg.ClientBase, entries: readonly JournalEntry[]): Promise<JournalApplied>
   /** A running (or ended) job's durable state, to take it over; undefined if no such job. */
   jobSnapshot(jobId: string, signal?: AbortSignal): Promise<JobSnapshot | undefined>
   /** Ends the pool's connections. */
@@ -128,6 +136,20 @@ const TYPES = {
 
 /** A BIGINT that holds a count or a millisecond time, as a number. */
 const num = (value: unknown): number => Number(value)
+
+/** The PostgreSQL type of each patchable column, for the arrays a batch of patches binds. */
+const JOB_COLUMN_TYPES: Record<keyof JobPatch, string> = {
+  status: 'text',
+  acceptedTasks: 'int',
+  rejectedResults: 'int',
+  spent: 'bigint',
+  refunded: 'bigint',
+  finishedAt: 'bigint',
+  error: 'text',
+  firstLeaseAt: 'bigint',
+  canariesAccepted: 'int',
+  closedTasks: 'int',
+}
 
 const JOB_COLUMNS: Record<keyof JobPatch, string> = {
   status: 'status',
@@ -243,6 +265,13 @@ function blobsNamed(spec: unknown, into = new Set<string>()): Set<string> {
   return into
 }
 
+/**
+ * How many shapes of journal statement (which parts a batch has) are kept prepared on
+ * each connection; past that, a new shape runs unnamed. A cluster's batches come in a
+ * handful of shapes; the bound only guards the server's memory against a pathological mix.
+ */
+const MAX_PREPARED = 64
+
 /** PostgreSQL's `numeric_value_out_of_range`: a BIGINT sum (or a delta given) past ±2^63. */
 const OUT_OF_RANGE = '22003'
 
@@ -253,39 +282,57 @@ const INSERT_JOB = `INSERT INTO jobs (seq, id, owner, spec, kernel, status, prio
     $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23)
   RETURNING seq`
 
+/**
+ * The seq of a result written directly (not from a journal): past every seq in the table,
+ * and the sequence moved on to it. A journal writes the seqs its coordinator numbered
+ * (from blocks, in a cluster) and leaves the sequence alone, which saves it a round trip
+ * per batch; so the sequence alone may lag them, and the largest seq (an index lookup)
+ * decides. Direct writes of results are the single store's path (tests, tools), not a
+ * cluster's: two at once may still pick the same seq, and one then fails on the UNIQUE.
+ */
+const NEXT_RESULT_SEQ = `SELECT setval('results_seq', GREATEST(nextval('results_seq'),
+    COALESCE((SELECT max(seq) FROM results), 0) + 1))`
+
 const INSERT_RESULT = `INSERT INTO results (seq, job_id, task_index, task_id, lease_id, payee, peer_id,
     outputs, method, accepted_at, provisional, signature)
-  VALUES (COALESCE($1, nextval('results_seq')), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+  VALUES (COALESCE($1, (${NEXT_RESULT_SEQ})), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
   RETURNING seq`
 
 const UPSERT_BALANCE = `INSERT INTO balances (account, balance) VALUES ($1, $2)
   ON CONFLICT (account) DO UPDATE SET balance = balances.balance + excluded.balance`
-
-/**
- * Moves a sequence on to at least `seq`, so a row written later without a seq of its own
- * (a direct call, not a journal) never takes one a journal already wrote. `setval` is not
- * transactional: a rolled-back journal leaves the sequence ahead, which only skips numbers.
- */
-const ADVANCE_SEQUENCE = `SELECT setval($1::regclass, $2::bigint) FROM pg_sequences
-  WHERE schemaname = current_schema() AND sequencename = $3
-    AND (last_value IS NULL OR last_value < $2::bigint)`
 
 export function createPostgresStore(
   pool: pg.Pool,
   options: PostgresStoreOptions = {},
 ): PostgresStore {
   let closed = false
+  /** The journal shapes run as named statements so far (at most `MAX_PREPARED`). */
+  const preparedNames = new Set<string>()
 
   /** One statement, on the caller's client or on the pool (aborting by destroying its connection). */
   async function query(
     text: string,
     values: readonly unknown[],
     call: PostgresCallOptions | undefined,
+    prepared = false,
   ): Promise<pg.QueryResult<Row>> {
     call?.signal?.throwIfAborted()
     if (closed && call?.client == null)
       throw new Error('the PostgreSQL store is closed: open a new one with createPostgresStore')
-    const config = { text, values: values as unknown[], types: TYPES }
+    const config: pg.QueryConfig & { types: pg.CustomTypesConfig } = {
+      text,
+      values: values as unknown[],
+      types: TYPES,
+    }
+    if (prepared) {
+      // Named by its text: each connection parses it once, then only binds it. Bounded: a
+      // server keeps every statement a connection prepared until it closes.
+      const name = `tabswarm_${createHash('sha1').update(text).digest('hex').slice(0, 24)}`
+      if (preparedNames.has(name) || preparedNames.size < MAX_PREPARED) {
+        preparedNames.add(name)
+        config.name = name
+      }
+    }
     if (call?.client != null) return call.client.query<Row>(config)
     if (call?.signal == null) return pool.query<Row>(config)
     const signal = call.signal
@@ -428,7 +475,7 @@ export function createPostgresStore(
       ],
       { client },
     )
-    // Rows locked in account order, as `transferRowsBatch` does: never a deadlock between them.
+    // Rows locked in account order, as `transferParts` does: never a deadlock between them.
     const moves: Array<[string, bigint]> = [
       [entry.from, -entry.amount],
       [entry.to, entry.amount],
@@ -469,74 +516,115 @@ export function createPostgresStore(
     )
   }
 
-  async function advanceSequence(
-    client: pg.ClientBase,
-    sequence: 'jobs_seq_seq' | 'results_seq',
-    seq: number,
-  ) {
-    await query(ADVANCE_SEQUENCE, [sequence, seq, sequence], { client })
+  /** Results as one multi-row insert, each under the seq the journal gave it: a CTE of `into`. */
+  function resultRowsPart(
+    into: BulkStatement,
+    name: string,
+    rows: ReadonlyArray<{ result: StoredResult; seq: number }>,
+  ): void {
+    const column = <T>(pick: (r: StoredResult) => T) => rows.map(({ result }) => pick(result))
+    into.add(
+      name,
+      `INSERT INTO results (seq, job_id, task_index, task_id, lease_id, payee, peer_id, outputs,
+         method, accepted_at, provisional, signature)
+       SELECT * FROM unnest(${into.param(
+         rows.map(({ seq }) => seq),
+         'bigint[]',
+       )}, ${into.param(
+         column((r) => r.jobId),
+         'text[]',
+       )}, ${into.param(
+         column((r) => r.taskIndex),
+         'int[]',
+       )}, ${into.param(
+         column((r) => r.taskId),
+         'text[]',
+       )}, ${into.param(
+         column((r) => r.leaseId),
+         'text[]',
+       )}, ${into.param(
+         column((r) => r.payee),
+         'text[]',
+       )}, ${into.param(
+         column((r) => r.peerId),
+         'text[]',
+       )}, ${into.param(
+         column((r) => JSON.stringify(r.outputs)),
+         'text[]',
+       )}, ${into.param(
+         column((r) => r.method),
+         'text[]',
+       )}, ${into.param(
+         column((r) => r.acceptedAt),
+         'bigint[]',
+       )}, ${into.param(
+         column((r) => r.provisional === true),
+         'boolean[]',
+       )}, ${into.param(
+         column((r) => r.signature ?? null),
+         'text[]',
+       )})`,
+    )
   }
 
-  /** Results in one multi-row insert, each under the seq the journal gave it. */
+  /** Results in one multi-row insert of their own (before a delete or confirm that may touch one). */
   async function insertResultRows(
     client: pg.ClientBase,
     rows: ReadonlyArray<{ result: StoredResult; seq: number }>,
   ): Promise<void> {
-    const column = <T>(pick: (r: StoredResult) => T) => rows.map(({ result }) => pick(result))
-    await query(
-      `INSERT INTO results (seq, job_id, task_index, task_id, lease_id, payee, peer_id, outputs,
-         method, accepted_at, provisional, signature)
-       SELECT * FROM unnest($1::bigint[], $2::text[], $3::int[], $4::text[], $5::text[], $6::text[],
-         $7::text[], $8::text[], $9::text[], $10::bigint[], $11::boolean[], $12::text[])`,
-      [
-        rows.map(({ seq }) => seq),
-        column((r) => r.jobId),
-        column((r) => r.taskIndex),
-        column((r) => r.taskId),
-        column((r) => r.leaseId),
-        column((r) => r.payee),
-        column((r) => r.peerId),
-        column((r) => JSON.stringify(r.outputs)),
-        column((r) => r.method),
-        column((r) => r.acceptedAt),
-        column((r) => r.provisional === true),
-        column((r) => r.signature ?? null),
-      ],
-      { client },
-    )
-  }
-
-  /** Contributor rows (one per id) in one upsert. */
-  async function upsertContributorRows(
-    client: pg.ClientBase,
-    rows: readonly StoredContributor[],
-  ): Promise<void> {
-    await query(
-      `INSERT INTO contributors (id, payee, verified, faults, banned, last_seen)
-       SELECT * FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::boolean[], $6::bigint[])
-       ON CONFLICT (id) DO UPDATE SET payee = excluded.payee, verified = excluded.verified,
-         faults = excluded.faults, banned = excluded.banned, last_seen = excluded.last_seen`,
-      [
-        rows.map((c) => c.id),
-        rows.map((c) => c.payee),
-        rows.map((c) => c.verified),
-        rows.map((c) => c.faults),
-        rows.map((c) => c.banned),
-        rows.map((c) => c.lastSeen),
-      ],
-      { client },
-    )
+    const statement = new BulkStatement()
+    resultRowsPart(statement, 'r', rows)
+    await query(statement.text('SELECT 1'), statement.values, { client })
   }
 
   /**
-   * Many transfers in three statements: their rows in order, each account's balance moved
-   * by the sum of its deltas (deltas commute, so the order of the moves within the group
-   * does not matter to the balances), and the running totals by kind.
+   * Job patches as CTEs of `into`, one `UPDATE … FROM unnest(…)` per set of columns
+   * patched (each job's patches merged first: every job is in one of them, once).
    */
-  async function transferRowsBatch(
-    client: pg.ClientBase,
-    entries: readonly LedgerEntry[],
-  ): Promise<void> {
+  function jobPatchParts(into: BulkStatement, patches: ReadonlyMap<string, JobPatch>): void {
+    const bySignature = new Map<string, Array<[string, JobPatch]>>()
+    for (const [id, patch] of patches) {
+      const keys = (Object.keys(patch) as Array<keyof JobPatch>).filter((k) => k in JOB_COLUMNS)
+      if (keys.length === 0) continue
+      const signature = keys.sort().join(',')
+      const group = bySignature.get(signature)
+      if (group == null) bySignature.set(signature, [[id, patch]])
+      else group.push([id, patch])
+    }
+    let n = 0
+    // In a fixed order, so that batches of the same kinds of change make the same statement.
+    for (const [signature, group] of [...bySignature].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      // Column names and types come from the fixed maps, never from the caller.
+      const keys = signature.split(',') as Array<keyof JobPatch>
+      const columns = keys.map((k) => JOB_COLUMNS[k])
+      const arrays = keys.map((k) =>
+        into.param(
+          group.map(([, patch]) => {
+            const value = patch[k]
+            return typeof value === 'bigint' ? value.toString() : (value ?? null)
+          }),
+          `${JOB_COLUMN_TYPES[k]}[]`,
+        ),
+      )
+      into.add(
+        `job_patch_${n++}`,
+        `UPDATE jobs SET ${columns.map((c) => `${c} = u.${c}`).join(', ')}
+         FROM unnest(${into.param(
+           group.map(([id]) => id),
+           'text[]',
+         )}, ${arrays.join(', ')}) AS u(id, ${columns.join(', ')})
+         WHERE jobs.id = u.id`,
+      )
+    }
+  }
+
+  /**
+   * Many transfers as CTEs of `into`: their rows in order, each account's balance moved by
+   * the sum of its deltas (deltas commute, so the order of the moves within the group does
+   * not matter to the balances), and the running totals by kind. The balances part returns
+   * each moved account's balance after the move, as `balances`.
+   */
+  function transferParts(into: BulkStatement, entries: readonly LedgerEntry[]): void {
     const deltas = new Map<string, bigint>()
     const totals = new Map<LedgerKind, bigint>()
     for (const entry of entries) {
@@ -545,51 +633,58 @@ export function createPostgresStore(
       if (TOTALED_KINDS.has(entry.kind))
         totals.set(entry.kind, (totals.get(entry.kind) ?? 0n) + entry.amount)
     }
-    try {
-      await query(
-        `INSERT INTO transfers (debit, credit, amount, kind, job_id, ref, at)
-         SELECT debit, credit, amount, kind, job_id, ref, at
-         FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::bigint[])
-           WITH ORDINALITY AS t (debit, credit, amount, kind, job_id, ref, at, n)
-         ORDER BY n`,
-        [
-          entries.map((e) => e.from),
-          entries.map((e) => e.to),
-          entries.map((e) => e.amount.toString()),
-          entries.map((e) => e.kind),
-          entries.map((e) => e.jobId ?? null),
-          entries.map((e) => e.ref ?? null),
-          entries.map((e) => e.at),
-        ],
-        { client },
+    into.add(
+      'transfer_rows',
+      `INSERT INTO transfers (debit, credit, amount, kind, job_id, ref, at)
+       SELECT debit, credit, amount, kind, job_id, ref, at
+       FROM unnest(${into.param(
+         entries.map((e) => e.from),
+         'text[]',
+       )}, ${into.param(
+         entries.map((e) => e.to),
+         'text[]',
+       )}, ${into.param(
+         entries.map((e) => e.amount.toString()),
+         'bigint[]',
+       )}, ${into.param(
+         entries.map((e) => e.kind),
+         'text[]',
+       )}, ${into.param(
+         entries.map((e) => e.jobId ?? null),
+         'text[]',
+       )}, ${into.param(
+         entries.map((e) => e.ref ?? null),
+         'text[]',
+       )}, ${into.param(
+         entries.map((e) => e.at),
+         'bigint[]',
+       )}) WITH ORDINALITY AS t (debit, credit, amount, kind, job_id, ref, at, n)
+       ORDER BY n`,
+    )
+    // Accounts in a fixed (sorted) order: two coordinators moving credits of the same
+    // accounts lock their rows in the same order, so they wait for each other instead of
+    // deadlocking.
+    const accounts = [...deltas.keys()].sort()
+    into.add(
+      'balances_moved',
+      `INSERT INTO balances (account, balance)
+       SELECT * FROM unnest(${into.param(accounts, 'text[]')}, ${into.param(
+         accounts.map((a) => (deltas.get(a) as bigint).toString()),
+         'bigint[]',
+       )})
+       ON CONFLICT (account) DO UPDATE SET balance = balances.balance + excluded.balance
+       RETURNING account, balance`,
+    )
+    if (totals.size > 0)
+      into.add(
+        'totals_moved',
+        `INSERT INTO transfer_totals (kind, total)
+         SELECT * FROM unnest(${into.param([...totals.keys()], 'text[]')}, ${into.param(
+           [...totals.values()].map(String),
+           'bigint[]',
+         )})
+         ON CONFLICT (kind) DO UPDATE SET total = transfer_totals.total + excluded.total`,
       )
-      // Accounts in a fixed (sorted) order: two coordinators moving credits of the same
-      // accounts lock their rows in the same order, so they wait for each other instead of
-      // deadlocking.
-      const accounts = [...deltas.keys()].sort()
-      if (accounts.length > 0)
-        await query(
-          `INSERT INTO balances (account, balance)
-           SELECT * FROM unnest($1::text[], $2::bigint[])
-           ON CONFLICT (account) DO UPDATE SET balance = balances.balance + excluded.balance`,
-          [accounts, accounts.map((a) => (deltas.get(a) as bigint).toString())],
-          { client },
-        )
-      if (totals.size > 0)
-        await query(
-          `INSERT INTO transfer_totals (kind, total)
-           SELECT * FROM unnest($1::text[], $2::bigint[])
-           ON CONFLICT (kind) DO UPDATE SET total = transfer_totals.total + excluded.total`,
-          [[...totals.keys()], [...totals.values()].map(String)],
-          { client },
-        )
-    } catch (err) {
-      if ((err as { code?: string }).code !== OUT_OF_RANGE) throw err
-      throw new RangeError(
-        `applying ${entries.length} transfers would take a balance or a total past the ledger's signed 64-bit range (±2^63): the journal is refused with its transaction`,
-        { cause: err },
-      )
-    }
   }
 
   const store: PostgresStore = {
@@ -959,7 +1054,6 @@ export function createPostgresStore(
       const transfers: LedgerEntry[] = []
       const compute = new Map<number, { gflop: number; tasks: number }>()
       let results: Array<{ result: StoredResult; seq: number }> = []
-      let resultSeq = 0
       const flushResults = async () => {
         if (results.length === 0) return
         await insertResultRows(client, results)
@@ -980,7 +1074,6 @@ export function createPostgresStore(
           }
           case 'insertResult':
             results.push({ result: entry.args[0], seq: entry.result })
-            resultSeq = Math.max(resultSeq, entry.result)
             break
           case 'deleteResult':
             await flushResults()
@@ -995,7 +1088,6 @@ export function createPostgresStore(
             if (entry.result == null) break
             await flushResults()
             await confirmResultRow(client, entry.args[0], entry.args[1], entry.result)
-            resultSeq = Math.max(resultSeq, entry.result)
             break
           case 'putContributor':
             contributors.set(entry.args[0].id, entry.args[0])
@@ -1036,42 +1128,108 @@ export function createPostgresStore(
           }
         }
       }
-      await flushResults()
-      for (const [id, patch] of jobPatches) await updateJobRow(client, id, patch)
-      if (contributors.size > 0) await upsertContributorRows(client, [...contributors.values()])
+      // Everything else in one statement: one round trip, whatever the batch holds.
+      const bulk = new BulkStatement()
+      if (results.length > 0) resultRowsPart(bulk, 'result_rows', results)
+      jobPatchParts(bulk, jobPatches)
+      if (contributors.size > 0) {
+        const rows = [...contributors.values()]
+        bulk.add(
+          'contributor_rows',
+          `INSERT INTO contributors (id, payee, verified, faults, banned, last_seen)
+           SELECT * FROM unnest(${bulk.param(
+             rows.map((c) => c.id),
+             'text[]',
+           )}, ${bulk.param(
+             rows.map((c) => c.payee),
+             'text[]',
+           )}, ${bulk.param(
+             rows.map((c) => c.verified),
+             'int[]',
+           )}, ${bulk.param(
+             rows.map((c) => c.faults),
+             'int[]',
+           )}, ${bulk.param(
+             rows.map((c) => c.banned),
+             'boolean[]',
+           )}, ${bulk.param(
+             rows.map((c) => c.lastSeen),
+             'bigint[]',
+           )})
+           ON CONFLICT (id) DO UPDATE SET payee = excluded.payee, verified = excluded.verified,
+             faults = excluded.faults, banned = excluded.banned, last_seen = excluded.last_seen`,
+        )
+      }
       if (bans.size > 0)
-        await query(
+        bulk.add(
+          'ban_rows',
           `INSERT INTO bans (key, reason, at)
-           SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[])
+           SELECT * FROM unnest(${bulk.param([...bans.keys()], 'text[]')}, ${bulk.param(
+             [...bans.values()].map((b) => b.reason),
+             'text[]',
+           )}, ${bulk.param(
+             [...bans.values()].map((b) => b.at),
+             'bigint[]',
+           )})
            ON CONFLICT (key) DO NOTHING`,
-          [
-            [...bans.keys()],
-            [...bans.values()].map((b) => b.reason),
-            [...bans.values()].map((b) => b.at),
-          ],
-          { client },
         )
       if (faults.size > 0)
-        await query(
+        bulk.add(
+          'fault_rows',
           `INSERT INTO fault_counts (key, faults)
-           SELECT * FROM unnest($1::text[], $2::int[])
+           SELECT * FROM unnest(${bulk.param([...faults.keys()], 'text[]')}, ${bulk.param(
+             [...faults.values()],
+             'int[]',
+           )})
            ON CONFLICT (key) DO UPDATE SET faults = fault_counts.faults + excluded.faults`,
-          [[...faults.keys()], [...faults.values()]],
-          { client },
         )
       if (blobs.size > 0)
-        await query(
-          `INSERT INTO blobs (hash, bytes) SELECT * FROM unnest($1::text[], $2::bytea[])
+        bulk.add(
+          'blob_rows',
+          `INSERT INTO blobs (hash, bytes)
+           SELECT * FROM unnest(${bulk.param([...blobs.keys()], 'text[]')}, ${bulk.param(
+             [...blobs.values()].map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
+             'bytea[]',
+           )})
            ON CONFLICT (hash) DO NOTHING`,
-          [
-            [...blobs.keys()],
-            [...blobs.values()].map((b) => Buffer.from(b.buffer, b.byteOffset, b.byteLength)),
-          ],
-          { client },
         )
-      if (transfers.length > 0) await transferRowsBatch(client, transfers)
-      for (const [hour, sum] of compute) await addComputeRow(client, hour, sum.gflop, sum.tasks)
-      if (resultSeq > 0) await advanceSequence(client, 'results_seq', resultSeq)
+      if (transfers.length > 0) transferParts(bulk, transfers)
+      if (compute.size > 0)
+        bulk.add(
+          'compute_rows',
+          `INSERT INTO compute_hours (hour, gflop, tasks)
+           SELECT * FROM unnest(${bulk.param([...compute.keys()], 'bigint[]')}, ${bulk.param(
+             [...compute.values()].map((c) => c.gflop),
+             'float8[]',
+           )}, ${bulk.param(
+             [...compute.values()].map((c) => c.tasks),
+             'bigint[]',
+           )})
+           ON CONFLICT (hour) DO UPDATE SET gflop = compute_hours.gflop + excluded.gflop,
+             tasks = compute_hours.tasks + excluded.tasks`,
+        )
+      const balances = new Map<string, bigint>()
+      if (bulk.empty) return { balances }
+      let rows: Row[]
+      try {
+        ;({ rows } = await query(
+          bulk.text(
+            transfers.length > 0 ? 'SELECT account, balance FROM balances_moved' : 'SELECT 1',
+          ),
+          bulk.values,
+          { client },
+          true,
+        ))
+      } catch (err) {
+        if ((err as { code?: string }).code !== OUT_OF_RANGE) throw err
+        throw new RangeError(
+          `applying ${transfers.length} transfers would take a balance or a total past the ledger's signed 64-bit range (±2^63): the journal is refused with its transaction`,
+          { cause: err },
+        )
+      }
+      if (transfers.length > 0)
+        for (const row of rows) balances.set(row.account as string, row.balance as bigint)
+      return { balances }
     },
 
     async jobSnapshot(jobId, signal) {
