@@ -13,9 +13,9 @@ import type { BenchArea, BenchRow } from '../bench-types.ts'
 
 /** Simulated contributors per coordinator. */
 const WORKERS = 64
-/** Each coordinator's job: 60 × 60 tiles of 8 × 8. */
-const ROWS = 60
-const COLS = 60
+/** Each coordinator's job: 100 × 100 tiles of 8 × 8. */
+const ROWS = 100
+const COLS = 100
 
 /** Busy and total jiffies of the whole machine, from /proc/stat. */
 function machineJiffies(): { busy: number; total: number } {

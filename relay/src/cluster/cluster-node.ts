@@ -44,6 +44,8 @@ export interface ClusterNode {
     takeovers: number
     takeoverFailures: number
     cancelsActedOn: number
+    /** Jobs handed back for want of contributors here. */
+    handedOff: number
   }
   /** Hands every job back (others take them at once) and stops. */
   stop(): Promise<void>
@@ -198,8 +200,33 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     }
   }
 
+  /**
+   * Bans other relays made, copied into memory, where a registering contributor is checked
+   * (the first round reads them all). Ban times are the banning relays' clocks: a minute of
+   * overlap between rounds covers their skew; copying one twice changes nothing.
+   */
+  let bansSeenAt = 0
+  let readingBans = false
+  async function copyBans(): Promise<void> {
+    if (readingBans) return
+    readingBans = true
+    try {
+      const { rows } = await pool.query<{ key: string; reason: string; at: string }>(
+        'SELECT key, reason, at::text AS at FROM bans WHERE at >= $1 ORDER BY at LIMIT 10000',
+        [Math.max(0, bansSeenAt - 60_000)],
+      )
+      working.quietly(() => {
+        for (const row of rows) memory.addBan(row.key, row.reason, Number(row.at))
+      })
+      for (const row of rows) bansSeenAt = Math.max(bansSeenAt, Number(row.at))
+    } finally {
+      readingBans = false
+    }
+  }
+
   // Notifications can be missed (a reconnection): the requests are read every round too.
   const cancels = setInterval(() => {
+    copyBans().catch((err: Error) => log.warn('reading bans failed', { error: err.message }))
     actOnCancels()
     handOffIfIdle().catch((err: Error) =>
       log.warn('handing idle jobs back failed', { error: err.message }),

@@ -149,8 +149,19 @@ export function listenCluster(options: ClusterListenerOptions): ClusterListener 
     })
     const onAbort = () => void client.end().catch(() => {})
     signal.addEventListener('abort', onAbort, { once: true })
+    // Connecting can outlast a stop or a lost server (ending the client mid-connect does not
+    // settle `connect`): each step races both.
+    const step = async <T>(work: Promise<T>): Promise<T> => {
+      const outcome = await Promise.race([
+        work.then((value) => ({ value })),
+        lost.then((err) => ({ err })),
+        aborted.then(() => ({ err: new Error('the cluster listener stopped') })),
+      ])
+      if ('err' in outcome) throw outcome.err
+      return outcome.value
+    }
     try {
-      await client.connect()
+      await step(client.connect())
       client.on('notification', (msg) => {
         if (msg.channel !== CLUSTER_CHANNEL) return
         const event = parseClusterEvent(msg.payload)
@@ -165,7 +176,7 @@ export function listenCluster(options: ClusterListenerOptions): ClusterListener 
         wake({ reason: 'notify', event })
       })
       // The channel is our constant, an identifier: LISTEN takes no bound parameter.
-      await client.query(`LISTEN ${CLUSTER_CHANNEL}`)
+      await step(client.query(`LISTEN ${CLUSTER_CHANNEL}`))
       const reconnected = stats.connects > 0
       stats.connects++
       connected = true

@@ -213,9 +213,10 @@ export function createPostgresJobOwnership(
       await withTransaction(
         pool,
         async (client) => {
-          // Owner '' and expired since the epoch: nobody's, first in every taker's queue.
+          // Owner '' and lapsed as of now: nobody's. A taker that waits for leases to have
+          // lapsed a while (it has no contributors) waits for this one too.
           const { rowCount } = await client.query(
-            `UPDATE job_owners o SET owner = '', expires_at = 0
+            `UPDATE job_owners o SET owner = '', expires_at = ${DB_NOW_MS}
              FROM unnest($2::text[], $3::bigint[]) AS h(job_id, token)
              WHERE o.job_id = h.job_id AND o.owner = $1 AND o.token = h.token`,
             [coordinatorId, mine, mine.map((jobId) => (held.get(jobId) as bigint).toString())],

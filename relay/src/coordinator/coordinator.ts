@@ -217,7 +217,8 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
    * Runs a stored running job this coordinator did not start: one it took over from
    * another coordinator of its cluster, whose rows were just restored into its store. As a
    * restart resumes a job, its accepted tasks stay accepted and the rest are queued.
-   * Returns whether the job runs here now.
+   * Returns whether the job runs here now; throws, leaving the job as it is stored, when
+   * its inputs cannot be loaded here (another coordinator may have them).
    */
   resumeJob(id: string): boolean
   /**

@@ -87,8 +87,9 @@ export interface JobBook {
   /**
    * Activates one stored running job as `resume` does at a restart: one this coordinator
    * took over from another of its cluster, whose rows were just restored into the store.
-   * Returns the runtime, or undefined when the job is not stored as running (or a failure
-   * to load its inputs ended it).
+   * Returns the runtime, or undefined when the job is not stored as running. Unlike
+   * `resume`, a job whose inputs cannot be loaded is not ended: the error is thrown, and
+   * the job is left for a coordinator that can load them.
    */
   resumeOne(id: string): JobRuntime | undefined
   /**
@@ -189,7 +190,7 @@ export function createJobBook(deps: JobBookDeps): JobBook {
   function resumeOne(id: string): JobRuntime | undefined {
     const row = store.getJob(id)
     if (row == null || row.status !== 'running' || jobs.has(id)) return jobs.get(id)
-    return resumeRow(row, store.pendingPayees())
+    return resumeRow(row, store.pendingPayees(), false)
   }
 
   function release(id: string): boolean {
@@ -213,12 +214,14 @@ export function createJobBook(deps: JobBookDeps): JobBook {
   function resumeRow(
     row: StoredJob,
     pendingPayees: ReadonlyMap<string, readonly string[]>,
+    endIfUnloadable = true,
   ): JobRuntime | undefined {
     {
       let runtime: JobRuntime
       try {
         runtime = activate(row, store.acceptedTasks(row.id))
       } catch (err) {
+        if (!endIfUnloadable) throw err
         // Its inputs are gone (the blob directory was pruned, say): end the job, refund, go on.
         const at = clock.now()
         const reason = `cannot resume after a restart: ${(err as Error).message}`
