@@ -130,6 +130,9 @@ async function work(peer: string): Promise<void> {
     const granted = Date.now()
     const { a, b, m, k, n } = matmulOperands(coordinator, grant)
     const out = matmulReference(a, b, m, k, n)
+    // The lease ends when the result is handed in: from then on the coordinator holds the
+    // task (or has let it go), whatever the answer and however long durability takes.
+    leaseLog.push([grant.jobId, tileOf(grant), granted, Date.now()])
     try {
       coordinator.submitResult(peer, grant.leaseId, [float32Output(out, [m, n])])
       await coordinator.durable()
@@ -137,7 +140,6 @@ async function work(peer: string): Promise<void> {
     } catch {
       // Fenced or refused: the job is someone else's now; its lease is void.
     }
-    leaseLog.push([grant.jobId, tileOf(grant), granted, Date.now()])
   }
 }
 

@@ -46,7 +46,7 @@ export interface JobOwnership {
   /** Gives jobs up (ended, or handed back at shutdown) so others need not wait for the lease. */
   release(jobIds: readonly string[], signal?: AbortSignal): Promise<void>
   /**
-   * Inside the caller's transaction: locks the owner rows of `jobIds` (`FOR SHARE`) and
+   * Inside the caller's transaction: locks the owner rows of `jobIds` (`FOR KEY SHARE`) and
    * throws `FencedError` naming the first that this coordinator no longer holds at its
    * token. Jobs it never held throw too.
    */

@@ -120,10 +120,12 @@ export function runOwnershipLoop(options: OwnershipLoopOptions): OwnershipLoop {
     })
 
   // The lease can run out while a renewal hangs (a partition, a stalled server): watch it
-  // apart from the renewal itself.
+  // apart from the renewal itself. The jobs are given up a renewal period before the
+  // database would let another coordinator take them, so that a busy event loop (the watch
+  // firing late) never has this one still leasing tasks of a job another one already runs.
   const watchdog = setInterval(
     () => {
-      const deadline = now() - ownership.leaseMs
+      const deadline = now() - (ownership.leaseMs - ownership.renewMs)
       const expired: string[] = []
       for (const jobId of ownership.owned().keys())
         if (Math.max(renewedAt, takenAt.get(jobId) ?? renewedAt) < deadline) expired.push(jobId)

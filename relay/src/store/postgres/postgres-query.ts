@@ -50,7 +50,7 @@ export type Queryable = pg.Pool | pg.ClientBase
 
 /**
  * Runs one parameterised statement (`INT8_AS_BIGINT` types) on `options.client` if given,
- * else on `on`: on a pool's connection, which an abort of `options.signal` destroys.
+ * else on `on` (see `runStatement`).
  */
 export async function runQuery<R extends pg.QueryResultRow>(
   on: Queryable,
@@ -59,8 +59,19 @@ export async function runQuery<R extends pg.QueryResultRow>(
   options: PostgresCallOptions = {},
 ): Promise<pg.QueryResult<R>> {
   const config: pg.QueryConfig = { text, values: [...values], types: INT8_AS_BIGINT }
-  const { signal } = options
-  const target = options.client ?? on
+  return runStatement<R>(options.client ?? on, config, options.signal)
+}
+
+/**
+ * Runs one statement on `target`: a caller's connection as it is (inside its transaction),
+ * or a connection of a pool, which an abort of `signal` destroys, so that a statement in
+ * flight cannot commit later.
+ */
+export async function runStatement<R extends pg.QueryResultRow>(
+  target: Queryable,
+  config: pg.QueryConfig,
+  signal?: AbortSignal,
+): Promise<pg.QueryResult<R>> {
   signal?.throwIfAborted()
   if (!(target instanceof pg.Pool) || signal == null) return target.query<R>(config)
   const client = await checkOut(target)

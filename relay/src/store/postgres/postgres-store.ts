@@ -19,7 +19,8 @@ import type { JournalEntry } from '../store-journal.ts'
 import type { UsedNonces } from '../used-nonces.ts'
 import type { WalletSessionStore } from '../wallet-session-store.ts'
 import { BulkStatement } from './postgres-bulk-statement.ts'
-import { checkOut, withTransaction } from './postgres-pool.ts'
+import { withTransaction } from './postgres-pool.ts'
+import { runStatement } from './postgres-query.ts'
 
 /**
  * Where one call of a {@link PostgresStore} runs. `client`: inside the caller's transaction
@@ -333,24 +334,7 @@ export function createPostgresStore(
         config.name = name
       }
     }
-    if (call?.client != null) return call.client.query<Row>(config)
-    if (call?.signal == null) return pool.query<Row>(config)
-    const signal = call.signal
-    const client = await checkOut(pool)
-    let broken: Error | undefined
-    const onAbort = () => {
-      broken = signal.reason instanceof Error ? signal.reason : new Error('aborted')
-      client.release(broken)
-    }
-    signal.addEventListener('abort', onAbort, { once: true })
-    try {
-      return await client.query<Row>(config)
-    } catch (err) {
-      throw broken ?? err
-    } finally {
-      signal.removeEventListener('abort', onAbort)
-      if (broken == null) client.release()
-    }
+    return runStatement<Row>(call?.client ?? pool, config, call?.signal)
   }
 
   /** A write of several statements: on the caller's client as is, else in a transaction of its own. */
