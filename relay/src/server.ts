@@ -160,18 +160,9 @@ export async function startTabswarm(
   // In a cluster: keep, take over and drop jobs with the other coordinators.
   let clusterNode: ClusterNode | undefined
   if (cluster != null) {
-    const lost = (jobIds: readonly string[]) => {
-      for (const id of jobIds) coordinator.releaseJob(id)
-    }
-    cluster.onLost(lost)
     try {
       clusterNode = await startClusterNode({
-        pool: cluster.pool,
-        url: cluster.url,
-        shared: cluster.shared,
-        ownership: cluster.ownership,
-        working: cluster.working,
-        memory: cluster.memory,
+        cluster,
         coordinator,
         log: log.child('cluster'),
       })

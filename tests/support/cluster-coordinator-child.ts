@@ -81,16 +81,8 @@ const coordinator = createCoordinator({
   speculateAfterMs: 600_000,
   log: baseLog.child('coordinator'),
 })
-cluster.onLost((jobs: readonly string[]) => {
-  for (const id of jobs) coordinator.releaseJob(id)
-})
 const node = await startClusterNode({
-  pool: cluster.pool,
-  url,
-  shared: cluster.shared,
-  ownership: cluster.ownership,
-  working: cluster.working,
-  memory: cluster.memory,
+  cluster,
   coordinator,
   log: log.child('cluster') as never,
 })

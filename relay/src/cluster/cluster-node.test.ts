@@ -36,16 +36,8 @@ async function member(url: string, options: { contributors?: number } = {}) {
     }),
     welcomeCredits: 10n ** 9n,
   })
-  cluster.onLost((jobs) => {
-    for (const id of jobs) coordinator.releaseJob(id)
-  })
   const node = await startClusterNode({
-    pool: cluster.pool,
-    url,
-    shared: cluster.shared,
-    ownership: cluster.ownership,
-    working: cluster.working,
-    memory: cluster.memory,
+    cluster,
     coordinator,
     handoffAfterMs: 300,
   })

@@ -1,23 +1,14 @@
-import type pg from 'pg'
 import type { Coordinator } from '../coordinator/coordinator.ts'
 import { type Logger, silentLogger } from '../log.ts'
-import type { PostgresStore } from '../store/postgres/postgres-store.ts'
-import type { SqliteStore } from '../store/sqlite-store.ts'
+import { DB_NOW_MS } from '../store/postgres/postgres-query.ts'
+import type { ClusterStore } from './cluster-store.ts'
 import { listenCluster } from './cluster-wake.ts'
 import { runOwnershipLoop } from './ownership-loop.ts'
-import type { PostgresJobOwnership } from './postgres-job-ownership.ts'
 import { reserveResultSeqBlock } from './result-seq-block.ts'
-import type { WriteBehindStore } from './write-behind-store.ts'
 
 export interface ClusterNodeOptions {
-  pool: pg.Pool
-  /** The database URL, for the connection that listens for notifications. */
-  url: string
-  shared: Pick<PostgresStore, 'jobSnapshot'>
-  ownership: PostgresJobOwnership
-  /** The coordinator's store: the write-behind over `memory`. */
-  working: WriteBehindStore
-  memory: SqliteStore
+  /** The shared database and this coordinator's store over it (`openClusterStore`). */
+  cluster: ClusterStore
   coordinator: Coordinator
   log?: Logger
   /** Jobs taken over per round. @default 100 */
@@ -59,7 +50,12 @@ export interface ClusterNode {
  * memory without a write. It also acts on cancels other relays asked for.
  */
 export async function startClusterNode(options: ClusterNodeOptions): Promise<ClusterNode> {
-  const { pool, shared, ownership, working, memory, coordinator } = options
+  const { coordinator } = options
+  const { pool, shared, ownership, working, memory } = options.cluster
+  // Jobs whose writes the database refused are dropped here as lost ones are.
+  options.cluster.onLost((jobIds) => {
+    for (const id of jobIds) coordinator.releaseJob(id)
+  })
   const log = options.log ?? silentLogger
   const stop = new AbortController()
   let block = await reserveResultSeqBlock(pool, stop.signal)
@@ -129,7 +125,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   })
 
   const listener = listenCluster({
-    url: options.url,
+    url: options.cluster.url,
     signal: stop.signal,
     log,
     pollMs: ownership.renewMs,
@@ -179,7 +175,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     try {
       const { rows } = await pool.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM coordinators
-         WHERE id <> $1 AND seen_at > (extract(epoch FROM now()) * 1000)::bigint - $2`,
+         WHERE id <> $1 AND seen_at > ${DB_NOW_MS} - $2`,
         [ownership.coordinatorId, 2 * ownership.leaseMs],
       )
       if ((rows[0]?.n ?? 0) === 0) return

@@ -27,8 +27,8 @@ export interface ClusterStoreOptions {
  * The state of a coordinator that shares a PostgreSQL with others: the pool, the schema
  * (migrated at start), the shared store's reads, job ownership, and the coordinator's own
  * store: an in-memory SQLite working set that writes behind to PostgreSQL, fenced by
- * ownership. Jobs lost to another coordinator are reported through `onLost` (set it once
- * the coordinator exists).
+ * ownership. Jobs whose writes the database refused are reported through `onLost`, which
+ * `startClusterNode` sets to drop them from its coordinator.
  */
 export interface ClusterStore {
   readonly pool: pg.Pool

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import pg from 'pg'
+import type pg from 'pg'
 import { withTransaction } from '../store/postgres/postgres-pool.ts'
+import { DB_NOW_MS, INT8_AS_BIGINT } from '../store/postgres/postgres-query.ts'
 import { notifyCluster } from './cluster-wake.ts'
 import { FencedError, type JobOwnership } from './job-ownership.ts'
 
@@ -73,17 +74,6 @@ const DEFAULT_RENEW_MS = 1_000
 /** A job id as stored: the coordinator's ids are short ASCII; anything else is a bug. */
 const JOB_ID = /^[\x21-\x7e]{1,200}$/
 const MAX_TAKE = 10_000
-
-/** The database's clock in epoch milliseconds: the only clock leases are measured by. */
-const DB_NOW_MS = '(extract(epoch FROM now()) * 1000)::bigint'
-
-/** int8 → bigint, everything else as pg parses it: a token never passes through a number. */
-const BIGINT_TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: string) =>
-    oid === pg.types.builtins.INT8
-      ? (value: string) => BigInt(value)
-      : pg.types.getTypeParser(oid, format as 'text')) as pg.CustomTypesConfig['getTypeParser'],
-}
 
 export function createPostgresJobOwnership(
   options: PostgresJobOwnershipOptions,
@@ -161,7 +151,7 @@ export function createPostgresJobOwnership(
                    FROM lapsed WHERE o.job_id = lapsed.job_id
                    RETURNING o.job_id, o.token`,
             values: [coordinatorId, mine, max, leaseMs, Math.max(0, Math.floor(lapsedForMs))],
-            types: BIGINT_TYPES,
+            types: INT8_AS_BIGINT,
           }),
         { signal: bounded(signal) },
       )
@@ -241,7 +231,7 @@ export function createPostgresJobOwnership(
       const { rows } = await client.query<FenceRow>({
         text: fenceLockSql('$1'),
         values: [ids],
-        types: BIGINT_TYPES,
+        types: INT8_AS_BIGINT,
       })
       ownership.checkFence(ids, rows)
     },

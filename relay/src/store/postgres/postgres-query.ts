@@ -45,6 +45,9 @@ export function assertMs(name: string, value: number): void {
     throw new RangeError(`${name} must be a whole number of milliseconds, got ${value}`)
 }
 
+/** The database's clock in epoch milliseconds, as SQL: what leases and liveness across relays are measured by. */
+export const DB_NOW_MS = '(extract(epoch FROM now()) * 1000)::bigint'
+
 /** A pool (each statement on a connection of its own) or one connection (inside its transaction). */
 export type Queryable = pg.Pool | pg.ClientBase
 

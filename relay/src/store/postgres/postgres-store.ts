@@ -20,19 +20,9 @@ import type { UsedNonces } from '../used-nonces.ts'
 import type { WalletSessionStore } from '../wallet-session-store.ts'
 import { BulkStatement } from './postgres-bulk-statement.ts'
 import { withTransaction } from './postgres-pool.ts'
-import { runStatement } from './postgres-query.ts'
+import { type PostgresCallOptions, runStatement } from './postgres-query.ts'
 
-/**
- * Where one call of a {@link PostgresStore} runs. `client`: inside the caller's transaction
- * on that connection (the caller holds it, and its fence); without it, on the pool, a write
- * in a transaction of its own. `signal`: gives up waiting; on the pool the connection is
- * destroyed, so a statement in flight cannot commit later. Every statement is also bounded
- * by the pool's `statement_timeout` (`createPostgresPool`).
- */
-export interface PostgresCallOptions {
-  client?: pg.ClientBase
-  signal?: AbortSignal
-}
+export type { PostgresCallOptions } from './postgres-query.ts'
 
 /** The operations of `CoordinatorStore` a `PostgresStore` has: all but units of work and the nonce, epoch and session parts. */
 export type PostgresCoreOp = Exclude<
