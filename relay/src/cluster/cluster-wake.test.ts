@@ -112,6 +112,22 @@ describe('cluster wake (LISTEN/NOTIFY)', () => {
   it('refuses to send or accept what is not a cluster event', async () => {
     expect(parseClusterEvent('{"type":"ended","jobId":"j"}')).toEqual({ type: 'ended', jobId: 'j' })
     expect(parseClusterEvent('{"type":"ended","jobId":"j","extra":1}')).toBeUndefined()
+    // The task-offer exchange's events (`task-offers.ts`).
+    expect(parseClusterEvent('{"type":"offers","by":"coord-a","count":3}')).toEqual({
+      type: 'offers',
+      by: 'coord-a',
+      count: 3,
+    })
+    expect(parseClusterEvent('{"type":"offers","by":"coord-a","count":0}')).toBeUndefined()
+    expect(parseClusterEvent('{"type":"returns","to":"coord-a"}')).toEqual({
+      type: 'returns',
+      to: 'coord-a',
+    })
+    expect(parseClusterEvent('{"type":"verdicts","to":"relay-b"}')).toEqual({
+      type: 'verdicts',
+      to: 'relay-b',
+    })
+    expect(parseClusterEvent('{"type":"verdicts","to":""}')).toBeUndefined()
     expect(parseClusterEvent('not json')).toBeUndefined()
     const client = new pg.Client()
     await expect(notifyCluster(client, { type: 'tasks', jobId: 'x'.repeat(201) })).rejects.toThrow()

@@ -28,6 +28,22 @@ export const clusterEventSchema = z.discriminatedUnion('type', [
   z.strictObject({ type: z.literal('ended'), jobId: id }),
   /** A relay asked the owner of a job to cancel it (`job_requests`). */
   z.strictObject({ type: z.literal('cancel'), jobId: id }),
+  /** Owner `by` published `count` task offers other relays may claim (`task-offers.ts`). */
+  z.strictObject({ type: z.literal('offers'), by: id, count: z.number().int().positive() }),
+  /** Results, errors, releases or renewals of its offers wait for owner `to`. */
+  z.strictObject({ type: z.literal('returns'), to: id }),
+  /** Verdicts on its contributors' results wait for relay `to`. */
+  z.strictObject({ type: z.literal('verdicts'), to: id }),
+  /**
+   * A job changed owner: the offers of its last owner were withdrawn, and tasks claimed
+   * from them can no longer be recorded (`cluster-node.ts`, on taking a job over).
+   */
+  z.strictObject({ type: z.literal('moved'), jobId: id }),
+  /**
+   * Relay `by` has `count` contributors wanting work that no offer on the table could give
+   * them: owners with queued tasks offer more (`offer-publisher.ts`).
+   */
+  z.strictObject({ type: z.literal('wanted'), by: id, count: z.number().int().positive() }),
 ])
 
 export type ClusterEvent = z.infer<typeof clusterEventSchema>
@@ -42,9 +58,12 @@ export type ClusterWake =
 
 /**
  * Sends `event` on `client`'s transaction: listeners get it when that transaction commits,
- * and never if it rolls back.
+ * and never if it rolls back. On a pool, it is sent at once, on its own.
  */
-export async function notifyCluster(client: pg.ClientBase, event: ClusterEvent): Promise<void> {
+export async function notifyCluster(
+  client: Pick<pg.ClientBase, 'query'> | pg.Pool,
+  event: ClusterEvent,
+): Promise<void> {
   const payload = JSON.stringify(clusterEventSchema.parse(event))
   if (Buffer.byteLength(payload) > MAX_CLUSTER_PAYLOAD_BYTES)
     throw new RangeError(

@@ -3,6 +3,7 @@ import { clusterJournal } from './migrations/cluster-journal.ts'
 import { coreTables } from './migrations/core-tables.ts'
 import { jobOwnersMigration } from './migrations/job-owners.ts'
 import { relaysMigration } from './migrations/relays.ts'
+import { taskOffersMigration } from './migrations/task-offers.ts'
 import type { PostgresMigration } from './postgres-migrations.ts'
 
 /**
@@ -16,4 +17,5 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   jobOwnersMigration,
   relaysMigration,
   clusterJournal,
+  taskOffersMigration,
 ]
