@@ -56,6 +56,35 @@ describe('the status panel', () => {
     ])
   })
 
+  it('says which relay it moves to, and when, until it is connected there', () => {
+    const page = fakeDocument()
+    const panel = createStatusPanel(page.doc)
+    const a = '12D3KooWEnySHnn2nfCuVSbFcYocCTJgeBcUgzXqoYPLrtETdP7z'
+    const b = '12D3KooWSU3A8bCiynxcJMBqDros9hTonviJJtCKmKYihd74Kr9w'
+    panel.state('starting', 'starting')
+    panel.relay({ type: 'relay-connected', relay: `/ip4/127.0.0.1/tcp/1/ws/p2p/${a}` })
+    panel.relay({ type: 'relay-lost', relay: a })
+    panel.relay({ type: 'relay-retry', error: '', retryInMs: 1_000 })
+    panel.relay({ type: 'relay-failover', from: a, to: b, toAddress: 'swarm-b.example' })
+    // The wait before the new relay's dial comes right after: it must not hide where it goes.
+    panel.relay({ type: 'relay-retry', error: '', retryInMs: 1_000 })
+    panel.event({ type: 'relay-error', error: '', retryInMs: 1_000 })
+    expect(page.text('notice')).toBe(
+      'The relay is gone; moving to relay swarm-b.example of the swarm, connecting in 1 s.',
+    )
+    expect(page.text('relay')).toBe('moving to swarm-b.example in 1 s')
+    panel.relay({ type: 'relay-connected', relay: `/ip4/127.0.0.2/tcp/2/ws/p2p/${b}` })
+    expect(page.el('notice')!.hidden).toBe(true)
+    expect(page.text('relay')).toBe(`/ip4/127.0.0.2/tcp/2/ws/p2p/${b}`)
+    expect(page.log()[0]).toBe("connected to relay swarm-b.example, the swarm's next relay")
+    expect(page.log()).toContain(`relay ${a} keeps missing; moving to relay swarm-b.example (${b})`)
+
+    // Without an address: the end of its peer id.
+    panel.relay({ type: 'relay-lost', relay: b })
+    panel.relay({ type: 'relay-failover', from: b, to: a })
+    expect(page.text('notice')).toBe('The relay is gone; moving to relay …ETdP7z of the swarm.')
+  })
+
   it('says plainly that the GPU was reset, until a task finishes again', () => {
     const page = fakeDocument()
     const panel = createStatusPanel(page.doc)

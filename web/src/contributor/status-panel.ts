@@ -1,7 +1,7 @@
 import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import type { HostInfo } from '@tabswarm/worker-kernels'
 import type { WeightCacheStats } from '../blobs/weight-cache.ts'
-import type { RelayLinkEvent } from '../swarm/relay-link.ts'
+import { failoverTarget, type RelayLinkEvent } from '../swarm/relay-link.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import { describeRunningJob } from './running-job.ts'
 import { createTaskCounts } from './task-counts.ts'
@@ -57,6 +57,11 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
   let refused = false
   /** The relay link was lost during this run: its next connection is a reconnection. */
   let relayLost = false
+  /**
+   * The relay this tab is moving to after its own kept missing, until it connects: the
+   * countdown before that dial says where it goes, not only "reconnecting".
+   */
+  let movingTo: string | undefined
   let today = 0
 
   function log(line: string): void {
@@ -81,6 +86,7 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
       live = true
       refused = false
       relayLost = false
+      movingTo = undefined
     }
     if (state === 'error') log(`error: ${detail}`)
     if (state === 'stopped' || state === 'error') atRest()
@@ -89,6 +95,7 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
   /** The run is over: nothing shows as connected or in progress any more. */
   function atRest(): void {
     live = false
+    movingTo = undefined
     notice('')
     if (!refused) set('relay', AT_REST.relay)
     set('peers', AT_REST.peers)
@@ -195,8 +202,15 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
         case 'relay-connected':
           set('relay', event.relay)
           notice('')
-          log(relayLost ? 'reconnected to the relay' : 'connected to the relay')
+          log(
+            movingTo
+              ? `connected to relay ${movingTo}, the swarm's next relay`
+              : relayLost
+                ? 'reconnected to the relay'
+                : 'connected to the relay',
+          )
           relayLost = false
+          movingTo = undefined
           break
         case 'relay-lost':
           relayLost = true
@@ -205,14 +219,23 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
           log('lost the relay')
           break
         case 'relay-failover':
-          set('relay', 'moving to another relay')
-          notice('The relay is gone; moving to another relay of the swarm.')
-          log(`relay ${event.from} keeps missing; moving to relay ${event.to}`)
+          movingTo = failoverTarget(event)
+          set('relay', `moving to ${movingTo}`)
+          notice(`The relay is gone; moving to relay ${movingTo} of the swarm.`)
+          log(`relay ${event.from} keeps missing; moving to relay ${movingTo} (${event.to})`)
           break
         case 'relay-retry': {
           const seconds = Math.max(1, Math.round(event.retryInMs / 1000))
-          set('relay', `reconnecting in ${seconds} s`)
-          notice(`Lost the relay; reconnecting in ${seconds} s.`)
+          // The wait that follows a failover is before the new relay's dial: say where it goes.
+          if (movingTo) {
+            set('relay', `moving to ${movingTo} in ${seconds} s`)
+            notice(
+              `The relay is gone; moving to relay ${movingTo} of the swarm, connecting in ${seconds} s.`,
+            )
+          } else {
+            set('relay', `reconnecting in ${seconds} s`)
+            notice(`Lost the relay; reconnecting in ${seconds} s.`)
+          }
           log(
             `could not reach the relay (${event.error || 'no reason given'}); retrying in ${seconds} s`,
           )
@@ -295,8 +318,11 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
           break
         case 'relay-error': {
           const seconds = Math.max(1, Math.round(event.retryInMs / 1000))
-          set('relay', `reconnecting in ${seconds} s`)
-          notice(`Lost the relay; reconnecting in ${seconds} s.`)
+          // During a failover the relay link's line (where it goes, when) stays up.
+          if (!movingTo) {
+            set('relay', `reconnecting in ${seconds} s`)
+            notice(`Lost the relay; reconnecting in ${seconds} s.`)
+          }
           log(`relay: ${event.error || 'no reason given'}; retrying in ${seconds} s`)
           break
         }

@@ -2,7 +2,7 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createRelayRoster } from '@tabswarm/sdk/contributor'
 import { describe, expect, it } from 'vitest'
-import { keepRelayConnected, type RelayLinkEvent } from './relay-link.ts'
+import { keepRelayConnected, type RelayLinkEvent, relayAddress } from './relay-link.ts'
 import { createSwarmStats } from './swarm-stats.ts'
 
 const relayAddr = multiaddr(
@@ -157,8 +157,28 @@ describe('keeping the tab connected to the relay', () => {
     // The wait before the new relay is the first step again, not the next one up.
     const retries = events.flatMap((e) => (e.type === 'relay-retry' ? [e.retryInMs] : []))
     expect(retries).toEqual([4, 4])
-    expect(events[3]).toEqual({ type: 'relay-failover', from: relayPeer.toString(), to: other })
+    // Where it goes, for the page's status line: the new relay's host and port.
+    expect(events[3]).toEqual({
+      type: 'relay-failover',
+      from: relayPeer.toString(),
+      to: other,
+      toAddress: '127.0.0.2:2',
+    })
     stop.abort()
     await loop
+  })
+})
+
+describe('relayAddress', () => {
+  it('names a relay by its host, and its port unless 443 or 80', () => {
+    const peer = '12D3KooWEsVCxnRbzpEPDULTfnZZtRKR8irYV6hmndKW7mcBrXgZ'
+    expect(relayAddress([multiaddr(`/dns4/swarm-b.example/tcp/443/wss/p2p/${peer}`)])).toBe(
+      'swarm-b.example',
+    )
+    expect(relayAddress([multiaddr(`/ip4/127.0.0.1/tcp/8798/ws/p2p/${peer}`)])).toBe(
+      '127.0.0.1:8798',
+    )
+    expect(relayAddress([multiaddr(`/ip6/::1/tcp/8798/ws/p2p/${peer}`)])).toBe('[::1]:8798')
+    expect(relayAddress([multiaddr(`/p2p/${peer}`)])).toBeUndefined()
   })
 })

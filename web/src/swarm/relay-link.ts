@@ -9,8 +9,31 @@ export type RelayLinkEvent =
   | { type: 'relay-connected'; relay: string }
   | { type: 'relay-lost'; relay: string }
   | { type: 'relay-retry'; error: string; retryInMs: number }
-  /** The relay kept missing; the next dial goes to another relay of the cluster. */
-  | { type: 'relay-failover'; from: string; to: string }
+  /**
+   * The relay kept missing; the next dial goes to another relay of the cluster. `toAddress`
+   * is where that relay is (`swarm-b.example`, `127.0.0.1:8798`), for a person to read.
+   */
+  | { type: 'relay-failover'; from: string; to: string; toAddress?: string }
+
+/**
+ * Where a relay is, as a person reads it: the host (and port, unless 443 or 80) of its first
+ * address that names one, e.g. `swarm-b.example` for `/dns4/swarm-b.example/tcp/443/wss/p2p/…`;
+ * undefined when none does.
+ */
+export function relayAddress(multiaddrs: readonly { toString(): string }[]): string | undefined {
+  for (const address of multiaddrs) {
+    const match = /^\/(ip4|ip6|dns|dns4|dns6|dnsaddr)\/([^/]+)\/tcp\/(\d+)/.exec(address.toString())
+    if (match == null) continue
+    const host = match[1] === 'ip6' ? `[${match[2]}]` : match[2]!
+    return match[3] === '443' || match[3] === '80' ? host : `${host}:${match[3]}`
+  }
+  return undefined
+}
+
+/** The relay a failover goes to, in a status line: its address, else the end of its peer id. */
+export function failoverTarget(event: Extract<RelayLinkEvent, { type: 'relay-failover' }>): string {
+  return event.toAddress ?? `…${event.to.slice(-6)}`
+}
 
 export interface RelayLinkOptions {
   node: Libp2p
@@ -88,7 +111,13 @@ export async function keepRelayConnected(options: RelayLinkOptions): Promise<voi
       misses++
       const miss = roster.missed()
       if (miss.failedOver) {
-        emit({ type: 'relay-failover', from: miss.from.peerId, to: miss.to.peerId })
+        const toAddress = relayAddress(miss.to.multiaddrs)
+        emit({
+          type: 'relay-failover',
+          from: miss.from.peerId,
+          to: miss.to.peerId,
+          ...(toAddress ? { toAddress } : {}),
+        })
         // A relay not yet tried this turn: no reason to wait as long as for the one that missed.
         attempt = miss.rounds
       }

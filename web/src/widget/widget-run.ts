@@ -8,6 +8,7 @@ import { contribute } from '../contributor/contribution.ts'
 import { indexedDbStore } from '../wallet/indexed-db-store.ts'
 import { exportLocalKey, loadOrCreateLocalKey } from '../wallet/local-key.ts'
 import { parseSiteAddress } from '../wallet/site-param.ts'
+import { createRelayStatus } from './relay-status.ts'
 
 /**
  * The widget's lazy part: everything heavy (libp2p, the kernel worker and its kernels, viem)
@@ -53,6 +54,7 @@ export async function runWidget(options: WidgetRunOptions): Promise<void> {
   const { site, error } = parseSiteAddress(options.site?.trim())
   if (error != null) console.warn(`tabswarm widget: ${error}`)
   let accepted = 0
+  const relayStatus = createRelayStatus()
   await contribute({
     relay: options.relay,
     signal,
@@ -61,11 +63,8 @@ export async function runWidget(options: WidgetRunOptions): Promise<void> {
       state: (state, detail) =>
         report.status(state === 'running' ? 'Running: waiting for work' : `Starting: ${detail}`),
       relay: (event) => {
-        if (event.type === 'relay-connected') report.status('Running: connected')
-        else if (event.type === 'relay-failover')
-          report.status('Lost the relay; moving to another relay')
-        else if (event.type === 'relay-retry')
-          report.status(`Lost the relay; retrying in ${Math.ceil(event.retryInMs / 1000)} s`)
+        const line = relayStatus(event)
+        if (line != null) report.status(line)
       },
       swarm: () => {},
       adapter: () => {},
