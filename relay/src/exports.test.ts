@@ -54,6 +54,7 @@ describe('@tabswarm/relay entry points', () => {
         "parsePort",
         "parsePositiveInt",
         "settlementConfigFromEnv",
+        "sharedInputsIn",
         "silentLogger",
         "startClusterNode",
         "startPostgresServer",

@@ -20,6 +20,8 @@ export type { ClusterNode, ClusterNodeOptions } from './cluster/cluster-node.ts'
 export { startClusterNode } from './cluster/cluster-node.ts'
 export type { ClusterStore, ClusterStoreOptions } from './cluster/cluster-store.ts'
 export { openClusterStore } from './cluster/cluster-store.ts'
+export type { SharedInputs } from './cluster/shared-inputs.ts'
+export { sharedInputsIn } from './cluster/shared-inputs.ts'
 export type { TabswarmConfig } from './config.ts'
 export {
   checkConfig,

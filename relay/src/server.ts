@@ -13,6 +13,7 @@ import { type ClusterNode, startClusterNode } from './cluster/cluster-node.ts'
 import { type ClusterStore, openClusterStore } from './cluster/cluster-store.ts'
 import { requestJobCancel } from './cluster/job-requests.ts'
 import { cachedPeerIds, clusterLoad, createRelayRegistry } from './cluster/relay-registry.ts'
+import { sharedInputsIn } from './cluster/shared-inputs.ts'
 import { createSharedNetworkFigures } from './cluster/shared-network-figures.ts'
 import { type TabswarmConfig, welcomeCreditsFor } from './config.ts'
 import { type Coordinator, createCoordinator } from './coordinator/coordinator.ts'
@@ -112,10 +113,8 @@ export async function startTabswarm(
       synchronous: config.dbSynchronous,
     })
   // Small blobs (task outputs) beside the results in the store, large ones in files.
-  const blobs = createTieredBlobStore({
-    store,
-    large: createDiskBlobStore({ dir: config.blobDir ?? join(config.dataDir, 'blobs') }),
-  })
+  const files = createDiskBlobStore({ dir: config.blobDir ?? join(config.dataDir, 'blobs') })
+  const blobs = createTieredBlobStore({ store, large: files })
   // Started on the first custom job, not here: a relay that never sees one never loads dawn.
   const wgslChecker = config.wgslCheck ? createWgslChecker() : undefined
   const coordinator = createCoordinator({
@@ -165,6 +164,9 @@ export async function startTabswarm(
         cluster,
         coordinator,
         log: log.child('cluster'),
+        // Offered tasks' inputs go where every relay reads them: the blob directory, which
+        // relays of one cluster share (`--blob-dir`).
+        sharedInputs: sharedInputsIn(files),
       })
     } catch (err) {
       await node.stop()
@@ -177,7 +179,7 @@ export async function startTabswarm(
   const metrics = createRelayMetrics({ stats: () => coordinator.stats() })
   const stopWork = await startWorkService({
     node,
-    coordinator,
+    coordinator: clusterNode?.work ?? coordinator,
     log: log.child('work'),
     readIdleTimeoutMs: config.workReadIdleTimeoutMs,
     maxInflightBytesPerPeer: config.maxInflightBytesPerPeer,

@@ -16,9 +16,10 @@
  *         {"event":"submitted","job":id,"tasks":n}
  *         {"event":"taken","job":id,"at":ms}      a job taken over from another coordinator
  *         {"event":"output","job":id,"ok":bool,"wrongTiles":n}
- *         {"event":"leases","coordinator":id,"leases":[[job,tile,grantMs,endMs],…]}  every 100 ms
+ *         {"event":"leases","jobs":[id,…],"epoch":ms,"leases":[[jobIndex,tile,grantMs,endMs],…]}
+ *                                              every 100 ms, times since epoch
  *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n (over the run),"backlog":n,"owned":n,
- *          "takeOverMs":[…]}                                                     every 500 ms
+ *          "takeOverMs":[…],"offers":{published,claimed}}                      every 500 ms
  */
 import { createInterface } from 'node:readline'
 import type { Capabilities } from '@tabswarm/protocol'
@@ -32,6 +33,7 @@ import {
   type LeaseGrant,
   matmulOperands,
   openClusterStore,
+  sharedInputsIn,
   startClusterNode,
 } from '@tabswarm/relay'
 import { matmulReference } from '@tabswarm/worker-kernels'
@@ -68,10 +70,8 @@ const log = {
 }
 
 const cluster = await openClusterStore({ url, leaseMs, renewMs, log: baseLog })
-const blobs = createTieredBlobStore({
-  store: cluster.working,
-  large: createDiskBlobStore({ dir: blobDir }),
-})
+const files = createDiskBlobStore({ dir: blobDir })
+const blobs = createTieredBlobStore({ store: cluster.working, large: files })
 const coordinator = createCoordinator({
   store: cluster.working,
   blobs,
@@ -85,7 +85,11 @@ const node = await startClusterNode({
   cluster,
   coordinator,
   log: log.child('cluster') as never,
+  // Tasks are shared: contributors here get other relays' offered tasks when this
+  // coordinator has none for them.
+  sharedInputs: sharedInputsIn(files),
 })
+const gateway = node.work
 emit({ event: 'ready', coordinator: node.coordinatorId, pid: process.pid })
 
 const caps: Capabilities = {
@@ -95,12 +99,27 @@ const caps: Capabilities = {
   kernels: ['matmul'],
   agent: 'cluster-test',
 }
-for (let w = 0; w < workers; w++) coordinator.registerContributor(`w${w}-${process.pid}`, caps)
+for (let w = 0; w < workers; w++)
+  gateway.registerContributor(`w${w}-${process.pid}`, {
+    capabilities: caps,
+    address: `10.${(process.pid >> 8) & 255}.${process.pid & 255}.${w + 1}`,
+  })
 
 let cycles = 0
 let stopping = false
 const leaseCallsUs: number[] = []
-let leaseLog: Array<[string, string, number, number]> = []
+/**
+ * Leases so far, compactly (tens of thousands cross a pipe per second in the benchmark):
+ * [job index into `leaseJobs`, tile, granted, ended], times in ms since `leaseEpoch`.
+ */
+let leaseLog: Array<[number, string, number, number]> = []
+const leaseJobs: string[] = []
+const leaseEpoch = Date.now()
+const jobIndex = (jobId: string) => {
+  let i = leaseJobs.indexOf(jobId)
+  if (i < 0) i = leaseJobs.push(jobId) - 1
+  return i
+}
 const cpuStart = process.cpuUsage()
 
 /**
@@ -110,24 +129,57 @@ const cpuStart = process.cpuUsage()
 const tileOf = (grant: LeaseGrant) =>
   grant.inputs.map((i) => `${i.sha256.slice(0, 16)}@${i.range?.byteOffset ?? 0}`).join('/')
 
+/**
+ * The contributors' input cache, as a tab's: each input is fetched from the relay once
+ * (a job's bands are shared by many tiles), then read from memory.
+ */
+const cached = new Map<string, Uint8Array>()
+const inputs = {
+  inputBytes(sha256: string): Uint8Array | undefined {
+    let bytes = cached.get(sha256)
+    if (bytes == null) {
+      bytes = gateway.inputBytes(sha256)
+      if (bytes != null) {
+        if (cached.size >= 4_096) cached.clear()
+        cached.set(sha256, bytes)
+      }
+    }
+    return bytes
+  },
+}
+
 async function work(peer: string): Promise<void> {
   while (!stopping) {
     const t0 = performance.now()
-    const grant = coordinator.lease(peer)
+    const grant = gateway.lease(peer)
     leaseCallsUs.push((performance.now() - t0) * 1000)
     if (grant == null) {
-      await new Promise((resolve) => setTimeout(resolve, 5))
+      // As a relay's long poll waits: until a task may be ready, or 20 ms at most.
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer)
+          off()
+          resolve()
+        }
+        const timer = setTimeout(done, 20)
+        const off = gateway.onTaskReady(done)
+      })
       continue
     }
     const granted = Date.now()
-    const { a, b, m, k, n } = matmulOperands(coordinator, grant)
+    const { a, b, m, k, n } = matmulOperands(inputs, grant)
     const out = matmulReference(a, b, m, k, n)
     // The lease ends when the result is handed in: from then on the coordinator holds the
     // task (or has let it go), whatever the answer and however long durability takes.
-    leaseLog.push([grant.jobId, tileOf(grant), granted, Date.now()])
+    leaseLog.push([
+      jobIndex(grant.jobId),
+      tileOf(grant),
+      granted - leaseEpoch,
+      Date.now() - leaseEpoch,
+    ])
     try {
-      coordinator.submitResult(peer, grant.leaseId, [float32Output(out, [m, n])])
-      await coordinator.durable()
+      gateway.submitResult(peer, grant.leaseId, [float32Output(out, [m, n])])
+      await gateway.durable()
       cycles++
     } catch {
       // Fenced or refused: the job is someone else's now; its lease is void.
@@ -137,7 +189,7 @@ async function work(peer: string): Promise<void> {
 
 const flushLeases = setInterval(() => {
   if (leaseLog.length === 0) return
-  emit({ event: 'leases', coordinator: node.coordinatorId, leases: leaseLog })
+  emit({ event: 'leases', jobs: leaseJobs, epoch: leaseEpoch, leases: leaseLog })
   leaseLog = []
 }, 100)
 const stats = setInterval(() => {
@@ -153,6 +205,7 @@ const stats = setInterval(() => {
     backlog: cluster.working.backlog(),
     owned: node.owned().size,
     takeOverMs: node.stats().ownership.takeOverMs,
+    offers: node.stats().offers,
   })
 }, 500)
 
@@ -202,7 +255,7 @@ await Promise.all(loops)
 clearInterval(flushLeases)
 clearInterval(stats)
 if (leaseLog.length > 0)
-  emit({ event: 'leases', coordinator: node.coordinatorId, leases: leaseLog })
+  emit({ event: 'leases', jobs: leaseJobs, epoch: leaseEpoch, leases: leaseLog })
 await node.stop()
 coordinator.close()
 await cluster.close()

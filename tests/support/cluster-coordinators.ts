@@ -123,8 +123,10 @@ export async function startCoordinatorChild(
       return
     }
     if (event.event === 'leases') {
-      for (const lease of event.leases as Array<[string, string, number, number]>)
-        leases.push(lease)
+      const jobs = event.jobs as string[]
+      const epoch = Number(event.epoch)
+      for (const [job, tile, from, to] of event.leases as Array<[number, string, number, number]>)
+        leases.push([jobs[job]!, tile, epoch + from, epoch + to])
       return
     }
     if (event.event === 'stats') {

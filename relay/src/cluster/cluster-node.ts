@@ -1,10 +1,16 @@
 import type { Coordinator } from '../coordinator/coordinator.ts'
+import type { WorkGateway } from '../coordinator/coordinator-api.ts'
 import { type Logger, silentLogger } from '../log.ts'
+import { withTransaction } from '../store/postgres/postgres-pool.ts'
 import { DB_NOW_MS } from '../store/postgres/postgres-query.ts'
 import type { ClusterStore } from './cluster-store.ts'
-import { listenCluster } from './cluster-wake.ts'
+import { listenCluster, notifyCluster } from './cluster-wake.ts'
+import { startOfferPublisher } from './offer-publisher.ts'
+import { createOfferedWork } from './offered-work.ts'
 import { runOwnershipLoop } from './ownership-loop.ts'
 import { reserveResultSeqBlock } from './result-seq-block.ts'
+import type { SharedInputs } from './shared-inputs.ts'
+import { createTaskOffers } from './task-offers.ts'
 
 export interface ClusterNodeOptions {
   /** The shared database and this coordinator's store over it (`openClusterStore`). */
@@ -24,12 +30,24 @@ export interface ClusterNodeOptions {
    * one with contributors gets it first. @default 3 × the ownership lease
    */
   idleTakeoverDelayMs?: number
+  /**
+   * Where offered tasks' inputs are put for the other relays, and read from theirs: the
+   * blob directory the relays of a cluster share. Without it, tasks are not shared: a
+   * job's tasks go only to this relay's contributors, and to others' when the job moves.
+   * @default none
+   */
+  sharedInputs?: SharedInputs
 }
 
 export interface ClusterNode {
   readonly coordinatorId: string
   /** Jobs this coordinator runs now. */
   owned(): ReadonlyMap<string, bigint>
+  /**
+   * What the work service serves contributors from: this coordinator's tasks first, then
+   * tasks other relays offer (the coordinator itself when tasks are not shared).
+   */
+  readonly work: WorkGateway
   stats(): {
     ownership: ReturnType<ReturnType<typeof runOwnershipLoop>['stats']>
     takeovers: number
@@ -37,6 +55,10 @@ export interface ClusterNode {
     cancelsActedOn: number
     /** Jobs handed back for want of contributors here. */
     handedOff: number
+    offers?: {
+      published: ReturnType<ReturnType<typeof startOfferPublisher>['stats']>
+      claimed: ReturnType<ReturnType<typeof createOfferedWork>['stats']>
+    }
   }
   /** Hands every job back (others take them at once) and stops. */
   stop(): Promise<void>
@@ -67,6 +89,39 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   const handoffAfterMs = options.handoffAfterMs ?? 10_000
   const idleTakeoverDelayMs = options.idleTakeoverDelayMs ?? 3 * ownership.leaseMs
   const contributorsOnline = () => coordinator.stats().gauges.contributorsOnline
+  const offers = createTaskOffers(pool)
+  const sharing = options.sharedInputs
+  const publisher =
+    sharing != null
+      ? startOfferPublisher({
+          offers,
+          coordinator,
+          ownerId: ownership.coordinatorId,
+          shareInput: (sha256, bytes) => sharing.put(sha256, bytes),
+          signal: stop.signal,
+          log: log.child('offers'),
+        })
+      : undefined
+  const offered =
+    sharing != null
+      ? createOfferedWork({
+          local: coordinator,
+          offers,
+          relayId: ownership.coordinatorId,
+          readable: (sha256) => sharing.has(sha256),
+          isBanned: (key) => memory.isBanned(key),
+          bansVersion: () => bansVersion,
+          announceWant: (count, signal) =>
+            notifyCluster(pool, { type: 'wanted', by: ownership.coordinatorId, count }).then(
+              () => undefined,
+              (err: Error) => {
+                if (!signal.aborted) throw err
+              },
+            ),
+          signal: stop.signal,
+          log: log.child('offered'),
+        })
+      : undefined
   let lastContributorAt = Date.now()
 
   async function takeOver(jobId: string, signal: AbortSignal): Promise<void> {
@@ -90,6 +145,16 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
         if (memory.getContributor(c.id) == null) memory.putContributor(c)
     })
     if (renumber) memory.setNextResultSeq(block)
+    // Offers its last owner left on the table: their results could no longer be recorded.
+    // Relays holding some drop them when they hear of it.
+    await withTransaction(
+      pool,
+      async (client) => {
+        await offers.withdrawJobs([jobId], { client })
+        await notifyCluster(client, { type: 'moved', jobId })
+      },
+      { signal },
+    )
     if (!coordinator.resumeJob(jobId)) throw new Error(`job ${jobId} did not resume`)
     takeovers++
     log.info('job taken over', {
@@ -130,9 +195,24 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     log,
     pollMs: ownership.renewMs,
     onWake(wake) {
-      if (wake.reason === 'notify' && wake.event.type === 'cancel') {
-        if (ownership.owned().has(wake.event.jobId)) actOnCancels()
-      } else loop.wake()
+      const event = wake.reason === 'notify' ? wake.event : undefined
+      if (event?.type === 'cancel') {
+        if (ownership.owned().has(event.jobId)) actOnCancels()
+      } else if (event?.type === 'returns') {
+        if (event.to === ownership.coordinatorId) publisher?.wake()
+      } else if (event?.type === 'verdicts') {
+        if (event.to === ownership.coordinatorId) offered?.wake()
+      } else if (event?.type === 'wanted') {
+        publisher?.wanted(event.by, event.count)
+      } else if (event?.type === 'moved') {
+        offered?.dropJob(event.jobId)
+      } else if (event?.type === 'offers') {
+        if (event.by !== ownership.coordinatorId) offered?.wake()
+      } else {
+        loop.wake()
+        publisher?.wake()
+        offered?.wake()
+      }
     },
   })
 
@@ -202,6 +282,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
    * overlap between rounds covers their skew; copying one twice changes nothing.
    */
   let bansSeenAt = 0
+  let bansVersion = 0
   let readingBans = false
   async function copyBans(): Promise<void> {
     if (readingBans) return
@@ -211,10 +292,13 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
         'SELECT key, reason, at::text AS at FROM bans WHERE at >= $1 ORDER BY at LIMIT 10000',
         [Math.max(0, bansSeenAt - 60_000)],
       )
+      const before = bansSeenAt
       working.quietly(() => {
         for (const row of rows) memory.addBan(row.key, row.reason, Number(row.at))
       })
       for (const row of rows) bansSeenAt = Math.max(bansSeenAt, Number(row.at))
+      // Newer bans: contributors connected here are looked at again (`OfferedWork`).
+      if (bansSeenAt > before) bansVersion++
     } finally {
       readingBans = false
     }
@@ -233,7 +317,11 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
   return {
     coordinatorId: ownership.coordinatorId,
     owned: () => ownership.owned(),
+    work: offered ?? coordinator,
     stats: () => ({
+      ...(publisher != null && offered != null
+        ? { offers: { published: publisher.stats(), claimed: offered.stats() } }
+        : {}),
       ownership: loop.stats(),
       takeovers,
       takeoverFailures,
@@ -244,6 +332,8 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       clearInterval(cancels)
       stop.abort(new Error('the relay is stopping'))
       await loop.done
+      await publisher?.done
+      await offered?.close()
       await listener.close()
       // What this coordinator wrote is in the database; its jobs go to the others now.
       await working.drain().catch(() => {})

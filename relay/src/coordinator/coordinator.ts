@@ -53,6 +53,7 @@ import { refuseUncompilableWgsl, type WgslCheck } from './jobs/wgsl-submit-check
 import { leaseGrant } from './leases/lease-grant.ts'
 import { createLeaseTable } from './leases/lease-table.ts'
 import { createScheduler, deviceFits, notifyingQueue } from './leases/scheduler.ts'
+import { createTaskOffering, type TaskOffering } from './leases/task-offering.ts'
 import { createTaskReadiness } from './leases/task-readiness.ts'
 import { readNetworkFigures } from './network-figures.ts'
 import { createAcceptance } from './verification/acceptance.ts'
@@ -228,6 +229,11 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
   releaseJob(id: string): boolean
   /** Whether a job runs here now (this coordinator holds its working set). */
   runs(id: string): boolean
+  /**
+   * Sharing this coordinator's queued tasks with the other relays of its cluster (see
+   * `TaskOffering`); unused outside a cluster.
+   */
+  readonly offering: TaskOffering
   close(): void
 }
 
@@ -415,6 +421,24 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     log,
     ...(options.watchIntervalMs != null ? { intervalMs: options.watchIntervalMs } : {}),
   })
+
+  const offering = createTaskOffering({
+    clock,
+    log,
+    jobs,
+    leases,
+    scheduler,
+    contributors,
+    grant: (job, task, c) => grant(job, task, c, false),
+    dropLease: (leaseId, putBack) => dropLease(leaseId, putBack),
+    takeVerdicts: (peerId, max) => verdicts.take(peerId, max),
+    forget: (peerId) => coordinator.contributorLeft(peerId),
+    dispatched: () => counters.tasksDispatched,
+  })
+  /** Contributors connected to this relay (not those of others whose results reach it). */
+  function* connectedHere(): Generator<Contributor> {
+    for (const c of contributors.values()) if (!offering.isRemote(c.peerId)) yield c
+  }
 
   function grant(job: JobRuntime, task: TaskRuntime, c: Contributor, canary: boolean): LeaseGrant {
     if (task.id === '') task.id = taskIdOf(job.row.id, task.index)
@@ -853,7 +877,7 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
         gauges: {
           queueDepth,
           activeLeases: leases.size,
-          contributorsOnline: contributors.size,
+          contributorsOnline: contributors.size - offering.remoteCount,
           bannedContributors: store.countBans(),
           jobs: store.countJobsByStatus(),
         },
@@ -862,10 +886,11 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     },
 
     networkFigures: (hours) =>
-      readNetworkFigures({ store, clock, contributors: () => contributors.values() }, hours),
+      readNetworkFigures({ store, clock, contributors: connectedHere }, hours),
 
     registerContributor(peerId, hello) {
       contributors.register(peerId, 'capabilities' in hello ? hello : { capabilities: hello })
+      offering.connectedHere(peerId)
     },
 
     contributorLeft(peerId) {
@@ -995,6 +1020,8 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     releaseJob: (id) => book.release(id),
 
     runs: (id) => jobs.has(id),
+
+    offering,
 
     close() {
       watch.stop()

@@ -1,8 +1,7 @@
-import type { Coordinator } from '../coordinator/coordinator.ts'
-import type { LeaseGrant } from '../coordinator/coordinator-api.ts'
+import type { LeaseGrant, WorkGateway } from '../coordinator/coordinator-api.ts'
 
 export interface LeaseLongPollOptions {
-  coordinator: Coordinator
+  coordinator: WorkGateway
   /**
    * Longest a stage holder's lease request is held open waiting for its next step, well
    * inside the contributor's request timeout (`WORK_REQUEST_TIMEOUT_MS`, 30 s). 0 turns

@@ -19,8 +19,7 @@ import {
 } from '@tabswarm/protocol'
 import { isLoopbackIp } from '../coordinator/contributors/network-address.ts'
 import { verifyWalletProof } from '../coordinator/contributors/wallet-proof-check.ts'
-import type { Coordinator } from '../coordinator/coordinator.ts'
-import type { LeaseGrant } from '../coordinator/coordinator-api.ts'
+import type { LeaseGrant, WorkGateway } from '../coordinator/coordinator-api.ts'
 import { CoordinatorError } from '../coordinator/coordinator-error.ts'
 import type { Logger } from '../log.ts'
 import { createLeaseLongPoll } from './lease-long-poll.ts'
@@ -46,7 +45,7 @@ function closed(stream: Stream): AbortSignal {
 
 export interface WorkServiceOptions {
   node: Libp2p
-  coordinator: Coordinator
+  coordinator: WorkGateway
   log: Logger
   /** Upper bound on serving one request, including reading a large result. @default 60_000 */
   requestTimeoutMs?: number

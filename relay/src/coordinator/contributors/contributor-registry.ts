@@ -5,6 +5,7 @@ import type { Clock } from '../clock.ts'
 import type { ContributorHello } from '../coordinator-api.ts'
 import { CoordinatorError } from '../coordinator-error.ts'
 import { accountKey } from './account-key.ts'
+import { banKeys } from './ban-keys.ts'
 import { networkKey } from './network-address.ts'
 
 /** Who a result comes from, as far as distinctness goes. */
@@ -147,11 +148,7 @@ export function createContributorRegistry(
       // Its own ledger account, checksummed like every wallet (it becomes its own leaf).
       const site = hello.wallet?.site != null ? accountKey(hello.wallet.site) : undefined
       const address = hello.address != null ? networkKey(hello.address) : undefined
-      const banned = [
-        `peer:${peerId}`,
-        ...(hello.wallet != null ? [`wallet:${payee}`] : []),
-        ...(address != null ? [`address:${address}`] : []),
-      ].find((key) => store.isBanned(key))
+      const banned = banKeys(peerId, hello).find((key) => store.isBanned(key))
       if (banned != null)
         throw new CoordinatorError(
           'CONTRIBUTOR_BANNED',

@@ -27,6 +27,12 @@ export interface LeaseTable {
   held(peerId: string, id: string): Lease | undefined
   /** Extends a live lease that `peerId` holds; undefined when it holds none such. */
   renew(peerId: string, id: string): Lease | undefined
+  /**
+   * Hands a live lease `from` holds to `to`, same id and terms (a task offered to the
+   * cluster's other relays, run there by one of their contributors); undefined when `from`
+   * holds no live lease `id`.
+   */
+  transfer(id: string, from: string, to: string): Lease | undefined
   /** Ids of the leases `peerId` holds. */
   heldBy(peerId: string): string[]
   /** How many leases `peerId` holds. */
@@ -93,6 +99,19 @@ export function createLeaseTable(options: { clock: Clock; leaseMs: number }): Le
     renew(peerId, id) {
       const lease = held(peerId, id)
       if (lease != null) lease.expiresAt = clock.now() + leaseMs
+      return lease
+    },
+
+    transfer(id, from, to) {
+      const lease = held(from, id)
+      if (lease == null) return undefined
+      const before = byPeer.get(from)
+      before?.delete(id)
+      if (before?.size === 0) byPeer.delete(from)
+      lease.peerId = to
+      const after = byPeer.get(to) ?? new Set<string>()
+      after.add(id)
+      byPeer.set(to, after)
       return lease
     },
 

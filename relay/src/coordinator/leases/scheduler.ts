@@ -118,6 +118,18 @@ export interface Scheduler extends JobQueue {
    * speculative duplicate of a task held too long. Charges the job it picks.
    */
   pick(c: Contributor, jobs: Iterable<JobRuntime>, now: number): Pick | undefined
+  /**
+   * The queued task of the least-served job that `accept` admits, for a stand-in that is
+   * not a device (tasks offered to the cluster's other relays): no canary, no speculative
+   * duplicate, no capability or speed matching (the relay that runs it matches its own
+   * contributors), but the replica rules of `mayRun` hold. Charges the job it picks.
+   */
+  pickQueued(
+    c: Contributor,
+    jobs: Iterable<JobRuntime>,
+    now: number,
+    accept: (job: JobRuntime) => boolean,
+  ): Pick | undefined
   /** Whether `c` may take this task (see the rules at `mayRun` below). */
   mayRun(c: Contributor, task: TaskRuntime): boolean
   /** `c` got this task wrong, or cannot run it: it never gets it again. */
@@ -268,6 +280,18 @@ export function createScheduler(options: SchedulerOptions): Scheduler {
       for (const job of order) {
         if (!suits(c, job, fastest)) continue
         const task = nextQueued(job, c, now) ?? speculative(job, c, now)
+        if (task != null) {
+          charge(job)
+          return { job, task, canary: false }
+        }
+      }
+      return undefined
+    },
+
+    pickQueued(c, running, now, accept) {
+      const order = [...running].filter(accept).sort((x, y) => x.pass - y.pass)
+      for (const job of order) {
+        const task = nextQueued(job, c, now)
         if (task != null) {
           charge(job)
           return { job, task, canary: false }
