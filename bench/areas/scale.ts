@@ -47,6 +47,29 @@ interface Run {
   coordinatorCpu: number
   leaseCallP99Us: number
   doubles: number
+  /** Share of the tasks run by contributors of relays other than the job's owner, 0..1. */
+  elsewhere: number
+  /** p99 of the offer-claim statements (`SELECT … FOR UPDATE SKIP LOCKED`), ms. */
+  claimP99Ms: number
+}
+
+/** What `cluster-coordinator-child.ts` reports of its offers. */
+interface OfferStats {
+  claimed: { leased: number; claimP99Ms: number }
+}
+
+/** Share of the leases of `jobs` that coordinators other than the submitting one granted. */
+function ranElsewhere(children: readonly CoordinatorChild[], jobs: readonly string[]): number {
+  let total = 0
+  let elsewhere = 0
+  for (const [i, child] of children.entries())
+    for (const [job] of child.leases) {
+      const owner = jobs.indexOf(job)
+      if (owner < 0) continue
+      total++
+      if (owner !== i) elsewhere++
+    }
+  return total === 0 ? 0 : elsewhere / total
 }
 
 /**
@@ -55,7 +78,13 @@ interface Run {
  * write the result, its payment and its job's counters to PostgreSQL, answer once
  * committed) per second, from the moment all start to the last job's end.
  */
-async function throughput(url: string, n: number, log: (line: string) => void): Promise<Run> {
+async function throughput(
+  url: string,
+  n: number,
+  log: (line: string) => void,
+  /** One job, submitted to the first coordinator, instead of one per coordinator. */
+  oneJob = false,
+): Promise<Run> {
   const blobDir = mkdtempSync(join(tmpdir(), 'bench-scale-blobs-'))
   const children: CoordinatorChild[] = []
   try {
@@ -70,7 +99,7 @@ async function throughput(url: string, n: number, log: (line: string) => void): 
         }),
       )
     const jobs: string[] = []
-    for (const child of children) {
+    for (const child of oneJob ? children.slice(0, 1) : children) {
       child.send({ cmd: 'submit', rows: ROWS, cols: COLS })
       jobs.push(String((await child.waitFor((e) => e.event === 'submitted', 'its job')).job))
     }
@@ -90,7 +119,7 @@ async function throughput(url: string, n: number, log: (line: string) => void): 
       (sum, c, i) => sum + (Number(c.stats?.cpuMs ?? 0) - (cpuBefore[i] ?? 0)) / 1000,
       0,
     )
-    const tasks = n * ROWS * COLS
+    const tasks = jobs.length * ROWS * COLS
     for (const job of jobs) {
       const facts = await clusterJobFacts(url, job)
       if (facts.results !== facts.totalTasks || facts.distinctTasks !== facts.totalTasks)
@@ -106,7 +135,16 @@ async function throughput(url: string, n: number, log: (line: string) => void): 
       coordinatorCpu: cpuSeconds / seconds,
       leaseCallP99Us: Math.max(...children.map((c) => Number(c.stats?.leaseCallP99Us ?? 0))),
       doubles: doubleAssignments(children),
+      elsewhere: ranElsewhere(children, jobs),
+      claimP99Ms: Math.max(
+        ...children.map((c) =>
+          Number((c.stats?.offers as OfferStats | undefined)?.claimed.claimP99Ms ?? 0),
+        ),
+      ),
     }
+    log(
+      `  ${n} coordinator(s), ${jobs.length} job(s): ${(run.elsewhere * 100).toFixed(0)}% run by other relays' contributors, offer claim p99 ${run.claimP99Ms.toFixed(1)} ms`,
+    )
     log(
       `  ${n} coordinator(s): ${tasks} tasks in ${seconds.toFixed(2)} s = ${run.tasksPerSecond.toFixed(0)}/s, machine CPU ${(run.machineCpu * 100).toFixed(0)}%, coordinators ${run.coordinatorCpu.toFixed(2)} cores`,
     )
@@ -184,6 +222,8 @@ export const scaleArea: BenchArea = {
       log('throughput, one job per coordinator:')
       const one = await throughput(await server.createDatabase(), 1, log)
       const three = await throughput(await server.createDatabase(), 3, log)
+      log('throughput, one job shared by three coordinators:')
+      const shared = await throughput(await server.createDatabase(), 3, log, true)
       log('failover:')
       const kill = await takeover(await server.createDatabase(), log)
       const rows: BenchRow[] = [
@@ -205,6 +245,31 @@ export const scaleArea: BenchArea = {
           metric: 'speedup',
           value: +(three.tasksPerSecond / one.tasksPerSecond).toFixed(2),
           unit: '×',
+        },
+        {
+          case: 'one job, 3 coordinators',
+          metric: 'tasks_per_s',
+          value: Math.round(shared.tasksPerSecond),
+          unit: 'task cycles/s',
+          vs: { name: '1 coordinator', value: Math.round(one.tasksPerSecond) },
+        },
+        {
+          case: 'one job, 3 coordinators',
+          metric: 'run_elsewhere',
+          value: Math.round(shared.elsewhere * 100),
+          unit: '% of tasks',
+        },
+        {
+          case: 'one job, 3 coordinators',
+          metric: 'offer_claim_p99',
+          value: +shared.claimP99Ms.toFixed(1),
+          unit: 'ms',
+        },
+        {
+          case: 'one job, 3 coordinators',
+          metric: 'machine_cpu',
+          value: Math.round(shared.machineCpu * 100),
+          unit: '% of 2 cores',
         },
         {
           case: '1 coordinator',
@@ -243,9 +308,9 @@ export const scaleArea: BenchArea = {
           unit: 'ms',
         },
         {
-          case: '1 + 3 coordinators + takeover',
+          case: 'all runs above',
           metric: 'double_assignments',
-          value: one.doubles + three.doubles + kill.doubles,
+          value: one.doubles + three.doubles + shared.doubles + kill.doubles,
           unit: 'tasks',
         },
         {
@@ -259,7 +324,8 @@ export const scaleArea: BenchArea = {
         rows,
         notes: [
           `Each coordinator is its own process with ${WORKERS} simulated contributors in it (lease, compute an 8×8 tile on the CPU, submit, verify, record); one job of ${ROWS * COLS} tasks per coordinator; PostgreSQL 15 on this machine with durable defaults (fsync on). The coordinators, their contributors and the database share the machine's 2 cores: machine CPU beside each figure.`,
-          'Claim latency has two parts here: a contributor’s lease comes from its coordinator’s memory (lease_call_p99); a coordinator claims jobs from the database only when it takes them over (takeover_query_p99: SELECT … FOR UPDATE SKIP LOCKED).',
+          'Claim latency has three parts here: a contributor’s lease comes from its coordinator’s memory (lease_call_p99); a coordinator claims other coordinators’ offered tasks in batches (offer_claim_p99: SELECT … FOR UPDATE SKIP LOCKED on task_offers, only when it has no work of its own for a contributor); and it claims whole jobs only when it takes them over (takeover_query_p99).',
+          '“one job, 3 coordinators”: a single job submitted to one coordinator, run by the contributors of all three; its owner verifies, records and pays every result (run_elsewhere: the share its offers carried to the others).',
           'takeover_time: from the SIGKILL to another coordinator resuming the job, with the default lease (5 s, renewed every second).',
         ],
       }
