@@ -272,11 +272,16 @@ describe('task sharing across relays', () => {
     const stop = new AbortController()
     try {
       const liar = contributor(other.node.work, 'liar', '10.4.0.1', stop.signal, true)
-      const honest = contributor(other.node.work, 'honest', '10.4.0.2', stop.signal)
       const m = 32
       const a = Float32Array.from({ length: m * 8 }, (_, i) => (i % 5) - 2)
       const b = Float32Array.from({ length: 8 * m }, (_, i) => (i % 3) - 1)
       const job = owner.coordinator.submitMatmul({ a, b, m, k: 8, n: m })
+      // The honest one joins once the liar has answered: otherwise it may take every task.
+      await vi.waitFor(() => expect(liar.ran.length).toBeGreaterThan(0), {
+        timeout: 10_000,
+        interval: 20,
+      })
+      const honest = contributor(other.node.work, 'honest', '10.4.0.2', stop.signal)
       await vi.waitFor(
         async () => expect((await owner.coordinator.getJob(job.id)).status).toBe('completed'),
         { timeout: 30_000, interval: 100 },
