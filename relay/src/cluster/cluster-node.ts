@@ -109,8 +109,6 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
           offers,
           relayId: ownership.coordinatorId,
           readable: (sha256) => sharing.has(sha256),
-          isBanned: (key) => memory.isBanned(key),
-          bansVersion: () => bansVersion,
           announceWant: (count, signal) =>
             notifyCluster(pool, { type: 'wanted', by: ownership.coordinatorId, count }).then(
               () => undefined,
@@ -282,7 +280,6 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
    * overlap between rounds covers their skew; copying one twice changes nothing.
    */
   let bansSeenAt = 0
-  let bansVersion = 0
   let readingBans = false
   async function copyBans(): Promise<void> {
     if (readingBans) return
@@ -297,8 +294,8 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
         for (const row of rows) memory.addBan(row.key, row.reason, Number(row.at))
       })
       for (const row of rows) bansSeenAt = Math.max(bansSeenAt, Number(row.at))
-      // Newer bans: contributors connected here are looked at again (`OfferedWork`).
-      if (bansSeenAt > before) bansVersion++
+      // Newer bans stop the contributors they name that are connected here, at once.
+      if (bansSeenAt > before) coordinator.applyStoredBans()
     } finally {
       readingBans = false
     }

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest'
 import { float32Output } from '../coordinator/in-process-inputs.ts'
 import { caps, make, matrices } from '../coordinator/testing/coordinator-fixture.ts'
+import { createSqliteStore } from '../store/sqlite-store.ts'
 import { encodeOfferedGrant } from './offered-grant.ts'
 import { createOfferedWork } from './offered-work.ts'
 import type { ClaimedOffer, OfferReturn, OfferVerdict, TaskOffers } from './task-offers.ts'
@@ -48,9 +49,8 @@ afterEach(() => {
 function gateway(table: ReturnType<typeof fakeTable>, options: { readable?: boolean } = {}) {
   const stop = new AbortController()
   stops.push(stop)
-  const local = make({ tileSize: 2 })
-  let bans = 0
-  const banned = new Set<string>()
+  const store = createSqliteStore({ path: ':memory:' })
+  const local = make({ tileSize: 2, store })
   const work = createOfferedWork({
     local,
     offers: table.offers,
@@ -59,8 +59,6 @@ function gateway(table: ReturnType<typeof fakeTable>, options: { readable?: bool
     announceWant: async (count) => {
       table.wanted.push(count)
     },
-    isBanned: (key) => banned.has(key),
-    bansVersion: () => bans,
     signal: stop.signal,
     busyMs: 5,
     idleMs: 5,
@@ -68,9 +66,10 @@ function gateway(table: ReturnType<typeof fakeTable>, options: { readable?: bool
   return {
     local,
     work,
+    /** A ban another relay made, as the cluster node copies it in and applies it. */
     ban(key: string) {
-      banned.add(key)
-      bans++
+      store.addBan(key, 'wrong results elsewhere', Date.now())
+      local.applyStoredBans()
     },
   }
 }

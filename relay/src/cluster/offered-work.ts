@@ -1,5 +1,4 @@
 import { type Capabilities, tensorByteLength, type Verdict } from '@tabswarm/protocol'
-import { banKeys } from '../coordinator/contributors/ban-keys.ts'
 import type {
   ContributorHello,
   LeaseGrant,
@@ -7,7 +6,6 @@ import type {
   ResultTensor,
   WorkGateway,
 } from '../coordinator/coordinator-api.ts'
-import { CoordinatorError } from '../coordinator/coordinator-error.ts'
 import { mismatch, type TaskRequirement } from '../coordinator/leases/capability-match.ts'
 import { type Logger, silentLogger } from '../log.ts'
 import { type DecodedOffer, decodeOfferedGrant, type OfferKind } from './offered-grant.ts'
@@ -36,13 +34,6 @@ export interface OfferedWorkOptions {
   announceWant(count: number, signal: AbortSignal): Promise<void>
   /** @default 250 */
   wantEveryMs?: number
-  /**
-   * Whether a ban made on another relay of the cluster (copied here since) names this
-   * contributor, by one of its ban keys: it gets no more work here, offered or not, without
-   * waiting to connect again. Asked again only when `bansVersion` changes. @default none
-   */
-  isBanned?: (key: string) => boolean
-  bansVersion?: () => number
   signal: AbortSignal
   log?: Logger
   /** @default Date.now */
@@ -137,23 +128,6 @@ export function createOfferedWork(options: OfferedWorkOptions): OfferedWork {
   const maxPerPeer = options.maxPerPeer ?? 2
 
   const hellos = new Map<string, ContributorHello>()
-  /** Contributors here that a ban copied from another relay names, as of `checkedBans`. */
-  const bannedHere = new Set<string>()
-  let checkedBans = -1
-  function refusedHere(peerId: string): CoordinatorError | undefined {
-    const version = options.bansVersion?.() ?? 0
-    if (options.isBanned != null && version !== checkedBans) {
-      checkedBans = version
-      for (const [peer, hello] of hellos)
-        if (banKeys(peer, hello).some((key) => options.isBanned!(key))) bannedHere.add(peer)
-    }
-    return bannedHere.has(peerId)
-      ? new CoordinatorError(
-          'CONTRIBUTOR_BANNED',
-          `contributor ${peerId} was banned for faulty results and gets no more work`,
-        )
-      : undefined
-  }
   const waiting: Claimed[] = []
   const running = new Map<string, Running>()
   const heldBy = new Map<string, number>()
@@ -402,7 +376,6 @@ export function createOfferedWork(options: OfferedWorkOptions): OfferedWork {
           giveBack(lease, peerId)
         }
       hellos.delete(peerId)
-      bannedHere.delete(peerId)
       verdicts.delete(peerId)
       wanting.delete(peerId)
     },
@@ -417,7 +390,6 @@ export function createOfferedWork(options: OfferedWorkOptions): OfferedWork {
     },
 
     lease(peerId, holds) {
-      if (refusedHere(peerId) != null) return undefined
       const grant = local.lease(peerId, holds)
       if (grant != null || local.refusal(peerId) != null) return grant
       const offered = remoteGrant(peerId)
@@ -432,7 +404,7 @@ export function createOfferedWork(options: OfferedWorkOptions): OfferedWork {
       return undefined
     },
 
-    refusal: (peerId) => local.refusal(peerId) ?? refusedHere(peerId),
+    refusal: (peerId) => local.refusal(peerId),
 
     renewLease(peerId, leaseId) {
       const lease = held(peerId, leaseId)

@@ -234,6 +234,12 @@ export interface Coordinator extends CoordinatorApi, WorkGateway {
    * `TaskOffering`); unused outside a cluster.
    */
   readonly offering: TaskOffering
+  /**
+   * Acts on bans that reached the store from elsewhere (another relay of the cluster): a
+   * connected contributor they name is refused from now on, as one banned here is, and its
+   * leases and waiting replicas are taken away. Returns how many it stopped.
+   */
+  applyStoredBans(): number
   close(): void
 }
 
@@ -1022,6 +1028,12 @@ export function createCoordinator(options: CoordinatorOptions = {}): Coordinator
     runs: (id) => jobs.has(id),
 
     offering,
+
+    applyStoredBans() {
+      const outcast = contributors.applyStoredBans()
+      book.expel(outcast)
+      return outcast.length
+    },
 
     close() {
       watch.stop()

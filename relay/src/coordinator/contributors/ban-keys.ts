@@ -1,18 +1,13 @@
-import type { ContributorHello } from '../coordinator-api.ts'
-import { accountKey } from './account-key.ts'
-import { networkKey } from './network-address.ts'
+import type { ContributorIdentity } from './contributor-registry.ts'
 
 /**
  * The ban entries that refuse a contributor: its peer id, its wallet and its network
  * address (IPv4, or IPv6 /64), as the store keys them (`peer:…`, `wallet:…`, `address:…`).
  */
-export function banKeys(
-  peerId: string,
-  hello: Pick<ContributorHello, 'wallet' | 'address'>,
-): string[] {
+export function banKeys(c: Pick<ContributorIdentity, 'peerId' | 'payee' | 'address'>): string[] {
   return [
-    `peer:${peerId}`,
-    ...(hello.wallet != null ? [`wallet:${accountKey(hello.wallet.address)}`] : []),
-    ...(hello.address != null ? [`address:${networkKey(hello.address)}`] : []),
+    `peer:${c.peerId}`,
+    ...(c.payee.startsWith('0x') ? [`wallet:${c.payee}`] : []),
+    ...(c.address != null ? [`address:${c.address}`] : []),
   ]
 }

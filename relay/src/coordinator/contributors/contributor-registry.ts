@@ -94,6 +94,12 @@ export interface ContributorRegistry {
    * caller takes away. Runs inside the caller's transaction when there is one.
    */
   fault(c: Contributor, reason: string, where?: { job: string; task: number }): Contributor[]
+  /**
+   * Marks connected contributors that a ban in the store names, and not yet marked, as
+   * banned (a ban another relay of a cluster made, copied into the store since they
+   * registered), and returns them, whose leases and replicas the caller takes away.
+   */
+  applyStoredBans(): Contributor[]
   /** Writes the batched credibility evidence now (shutdown). */
   flush(): void
 }
@@ -148,7 +154,9 @@ export function createContributorRegistry(
       // Its own ledger account, checksummed like every wallet (it becomes its own leaf).
       const site = hello.wallet?.site != null ? accountKey(hello.wallet.site) : undefined
       const address = hello.address != null ? networkKey(hello.address) : undefined
-      const banned = banKeys(peerId, hello).find((key) => store.isBanned(key))
+      const banned = banKeys({ peerId, payee, ...(address != null ? { address } : {}) }).find(
+        (key) => store.isBanned(key),
+      )
       if (banned != null)
         throw new CoordinatorError(
           'CONTRIBUTOR_BANNED',
@@ -251,6 +259,20 @@ export function createContributorRegistry(
           }
         }
         store.putContributor(c.record)
+      })
+      return outcast
+    },
+
+    applyStoredBans() {
+      const outcast: Contributor[] = []
+      for (const c of online.values())
+        if (!c.record.banned && banKeys(c).some((key) => store.isBanned(key))) outcast.push(c)
+      if (outcast.length === 0) return outcast
+      store.transaction(() => {
+        for (const c of outcast) {
+          c.record.banned = true
+          store.putContributor(c.record)
+        }
       })
       return outcast
     },

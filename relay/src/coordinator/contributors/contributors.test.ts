@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest'
 import { silentLogger } from '../../log.ts'
+import { createSqliteStore } from '../../store/sqlite-store.ts'
 import type { Coordinator } from '../coordinator.ts'
 import { float32Output } from '../in-process-inputs.ts'
 import { caps, make, matrices, submitHonest } from '../testing/coordinator-fixture.ts'
+import { accountKey } from './account-key.ts'
 
 // Contributors through the coordinator: faults and bans kept per peer id, wallet and network
 // address, and a wallet's account named the same whatever its casing.
@@ -106,5 +108,32 @@ describe('coordinator: jobs, credits and scheduling', () => {
     expect(checksummed.earned).toBeGreaterThan(0n)
     expect(checksummed.account).toBe('0xaBCdEf0000000000000000000000000000000001')
     expect(await c.account('0xabcdef0000000000000000000000000000000001')).toEqual(checksummed)
+  })
+})
+
+describe('coordinator: bans that reach the store from elsewhere', () => {
+  it('stops the connected contributors a copied ban names, by wallet or address, and takes their leases back', () => {
+    const store = createSqliteStore({ path: ':memory:' })
+    const c = make({ tileSize: 2, store })
+    c.submitMatmul(matrices(4, 2, 4))
+    const wallet = { address: '0x00000000000000000000000000000000000000cc' }
+    c.registerContributor('by-wallet', { capabilities: caps, wallet, address: '10.5.0.1' })
+    c.registerContributor('by-address', { capabilities: caps, address: '10.5.0.2' })
+    c.registerContributor('innocent', { capabilities: caps, address: '10.5.0.3' })
+    const held = c.lease('by-wallet')!
+    expect(c.stats().gauges.activeLeases).toBe(1)
+    expect(c.applyStoredBans()).toBe(0)
+    // What another relay banned, copied in: the wallet (checksummed) and an address.
+    store.addBan(`wallet:${accountKey(wallet.address)}`, 'wrong results', 1)
+    store.addBan('address:10.5.0.2', 'wrong results', 1)
+    expect(c.applyStoredBans()).toBe(2)
+    expect(c.applyStoredBans()).toBe(0)
+    for (const peer of ['by-wallet', 'by-address'])
+      expect(c.refusal(peer)).toMatchObject({ code: 'CONTRIBUTOR_BANNED' })
+    expect(c.refusal('innocent')).toBeUndefined()
+    expect(c.lease('by-wallet')).toBeUndefined()
+    // Its lease was taken back: the task is queued again, and its result is refused.
+    expect(c.stats().gauges.activeLeases).toBe(0)
+    expect(submitHonest(c, 'by-wallet', held).outcome).toBe('stale')
   })
 })
