@@ -232,8 +232,10 @@ export async function clusterJobFacts(url: string, jobId: string): Promise<Clust
 }
 
 /**
- * Waits until the job is no longer running in the shared database; its status. Each look
- * opens its own connection: the database may be stopped on purpose meanwhile.
+ * Waits until the job is no longer running in the shared database; its status, with the
+ * job's error after it when it has one (`failed: task 7 failed verification 3 times`), so
+ * that a failed expectation names the cause. Each look opens its own connection: the
+ * database may be stopped on purpose meanwhile.
  */
 export async function waitForJobEnd(
   url: string,
@@ -246,8 +248,9 @@ export async function waitForJobEnd(
     const db = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 })
     try {
       await db.connect()
-      const row = (await db.query('SELECT status FROM jobs WHERE id = $1', [jobId])).rows[0]
-      if (row != null && row.status !== 'running') return row.status as string
+      const row = (await db.query('SELECT status, error FROM jobs WHERE id = $1', [jobId])).rows[0]
+      if (row != null && row.status !== 'running')
+        return row.error != null ? `${row.status}: ${row.error}` : (row.status as string)
     } catch (err) {
       lastError = err
     } finally {

@@ -183,7 +183,18 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
     },
     onLost(jobIds) {
       for (const id of jobIds) coordinator.releaseJob(id)
-      log.warn('jobs lost to another coordinator', { jobs: jobIds.length })
+      // What it did with them since its last write is void: were those writes to reach the
+      // database later (after this one took a job back, say), they would land twice.
+      const dropped = working.discard(
+        jobIds,
+        new Error(
+          `the lease of ${jobIds.length === 1 ? `job ${jobIds[0]}` : `${jobIds.length} jobs`} lapsed before these changes reached the database`,
+        ),
+      )
+      log.warn('jobs lost: their lease lapsed or another coordinator took them', {
+        jobs: jobIds.length,
+        changesDropped: dropped,
+      })
     },
   })
 
@@ -264,6 +275,7 @@ export async function startClusterNode(options: ClusterNodeOptions): Promise<Clu
       } catch (err) {
         // Not running here any more: stop renewing them, and let their leases lapse.
         ownership.forget(jobs)
+        working.discard(jobs, new Error('handing the jobs back failed: their leases lapse'))
         throw err
       }
       handedOff += jobs.length

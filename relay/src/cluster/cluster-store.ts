@@ -69,6 +69,7 @@ export async function openClusterStore(options: ClusterStoreOptions): Promise<Cl
   const working = createWriteBehindStore({
     memory,
     log,
+    fenceTokens: () => ownership.owned(),
     sink: createPostgresJournalSink({
       pool,
       coordinatorId: ownership.coordinatorId,

@@ -45,8 +45,17 @@ export interface PostgresJobOwnership extends JobOwnership {
    * The second half of `fence`, for a caller that ran {@link fenceLockSql} inside a
    * statement of its own (to save the round trip): throws `FencedError` unless `rows`
    * show this coordinator holding every job at the token it was given.
+   *
+   * `tokens`: the tokens the writes were made under, when that was earlier than now (a
+   * journal batch cut before this coordinator lost a job and took it back, reloading its
+   * state: the old writes must not land on top of the reloaded state). @default the
+   * tokens held now
    */
-  checkFence(jobIds: Iterable<string>, rows: readonly FenceRow[]): void
+  checkFence(
+    jobIds: Iterable<string>,
+    rows: readonly FenceRow[],
+    tokens?: ReadonlyMap<string, bigint>,
+  ): void
 }
 
 /** A `job_owners` row as the fence reads it (`token` as text or bigint: compared exactly). */
@@ -236,13 +245,19 @@ export function createPostgresJobOwnership(
       ownership.checkFence(ids, rows)
     },
 
-    checkFence(jobIds, rows) {
+    checkFence(jobIds, rows, tokens) {
       const ids = [...new Set(jobIds)].sort()
-      checkHeld(ids)
+      if (tokens == null) checkHeld(ids)
+      const writtenAt = tokens ?? held
       const found = new Map(rows.map((row) => [row.job_id, row]))
       for (const jobId of ids) {
         const row = found.get(jobId)
-        const token = held.get(jobId) as bigint
+        const token = writtenAt.get(jobId)
+        if (token == null)
+          throw new FencedError(
+            jobId,
+            `job ${jobId} was not held by coordinator ${coordinatorId} when these writes were made: they belong to the job's owner`,
+          )
         if (row == null)
           throw new FencedError(
             jobId,

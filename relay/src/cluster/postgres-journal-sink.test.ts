@@ -188,6 +188,34 @@ describe('PostgreSQL journal sink', () => {
     expect((await b.store.resultsOfTask('job_1', 0))[0]?.seq).toBe(2 ** 33)
   })
 
+  it('fences a batch at the tokens it was cut under: changes made before a coordinator lost a job and took it back are refused', async () => {
+    const [a] = (await cluster(1)) as [Coordinator]
+    await a.sink.apply({ id: 1, entries: [grant('alice', 100n, 1)] }, signal())
+    await a.sink.apply({ id: 2, entries: submission('job_1', 'alice', 12n) }, signal())
+    // Cut while A held the job at token 1, and delayed (the database was away) ...
+    const before = {
+      id: 3,
+      entries: accepted('job_1', 0, 2 ** 32, 3n),
+      tokens: a.ownership.owned(),
+    }
+    // ... while A's lease lapsed, A dropped the job, and took it back (token 2), reloading it.
+    a.ownership.forget(['job_1'])
+    await a.pool.query('UPDATE job_owners SET expires_at = 0')
+    expect(await a.ownership.takeOver(10)).toEqual([{ jobId: 'job_1', token: 2n }])
+    const refused = await a.sink.apply(before, signal()).catch((err: unknown) => err)
+    expect(refused).toBeInstanceOf(FencedError)
+    expect((refused as FencedError).message).toMatch(/held token 1/)
+    expect(await a.store.balance('peer:p1')).toBe(0n)
+    expect((await a.store.getJob('job_1'))?.acceptedTasks).toBe(0)
+    // The same task, done again after the takeover, is paid once.
+    await a.sink.apply(
+      { id: 4, entries: accepted('job_1', 0, 2 ** 33, 3n), tokens: a.ownership.owned() },
+      signal(),
+    )
+    expect(await a.store.balance('peer:p1')).toBe(3n)
+    expect(await a.store.ledgerImbalance()).toBe(0n)
+  })
+
   it('refuses, whole, a batch whose escrow overdrew its researcher (two relays took the same credits)', async () => {
     const [a, b] = (await cluster(2)) as [Coordinator, Coordinator]
     await a.sink.apply({ id: 1, entries: [grant('alice', 20n, 1)] }, signal())

@@ -27,7 +27,9 @@ const ENDED = new Set(['completed', 'failed', 'cancelled'])
  * 1. the batch is recorded under (coordinator, batch id); found recorded already, it was
  *    applied by an attempt whose answer was lost, and nothing is done twice;
  * 2. jobs the batch inserts are adopted by this coordinator; every other job it touches is
- *    fenced (`FencedError` if another coordinator owns it now);
+ *    fenced at the token the batch was cut under (`FencedError` if another coordinator
+ *    owns it now, or this one lost it and took it back since: its state was reloaded from
+ *    the database, and the old writes must not land twice);
  * 3. the entries are applied, in order: a result, its payment and its job's counters
  *    commit together or not at all;
  * 4. an escrow that took a researcher's balance below zero (two relays taking the same
@@ -84,6 +86,7 @@ export function createPostgresJournalSink(options: PostgresJournalSinkOptions): 
             ownership.checkFence(
               touched,
               rows.filter((row) => row.fresh == null),
+              batch.tokens,
             )
           for (const job of inserted) await ownership.adopt(client, job)
           const { balances } = await options.applyJournal(client, batch.entries)

@@ -42,7 +42,7 @@ function recordingSink() {
         await new Promise((r) => setTimeout(r, 1))
         const err = fail?.(batch)
         if (err != null) throw err
-        applied.push({ id: batch.id, entries: structuredClone(batch.entries) })
+        applied.push({ ...batch, entries: structuredClone(batch.entries) })
       },
     },
   }
@@ -184,6 +184,85 @@ describe('write-behind store', () => {
     await expect(store.flushed()).rejects.toThrow('duplicate key')
     expect(lost).toEqual(['bad'])
     expect(ops(rec.applied)).toEqual(['insertJob:good'])
+    store.close()
+  })
+
+  it("discards a lost job's changes not yet sent, ships the rest, and rejects flushed() with the reason", async () => {
+    const rec = recordingSink()
+    const store = createWriteBehindStore({
+      memory: createSqliteStore({ path: ':memory:' }),
+      sink: rec.sink,
+    })
+    store.insertJob(job('kept'))
+    store.insertJob(job('lost'))
+    store.updateJob('lost', { acceptedTasks: 1 })
+    const flushed = store.flushed()
+    expect(store.discard(['lost'], new Error('the lease of job lost lapsed'))).toBe(2)
+    await expect(flushed).rejects.toThrow('the lease of job lost lapsed')
+    await store.drain()
+    expect(ops(rec.applied)).toEqual(['insertJob:kept'])
+    // Nothing of it left: a discard of only its changes settles the waiters at once.
+    store.updateJob('lost', { acceptedTasks: 2 })
+    const alone = store.flushed()
+    expect(store.discard(['lost'], new Error('lapsed again'))).toBe(1)
+    await expect(alone).rejects.toThrow('lapsed again')
+    await store.drain()
+    expect(ops(rec.applied)).toEqual(['insertJob:kept'])
+    store.close()
+  })
+
+  it('leaves a job discarded while its batch is in flight out of the next attempt, without reporting it lost twice when the fence refuses the attempt in the air', async () => {
+    const rec = recordingSink()
+    const lost: string[] = []
+    let tokens = new Map([
+      ['lost', 1n],
+      ['kept', 1n],
+    ])
+    const store = createWriteBehindStore({
+      memory: createSqliteStore({ path: ':memory:' }),
+      sink: rec.sink,
+      retryMs: 5,
+      fenceTokens: () => tokens,
+      onLost: (jobs) => lost.push(...jobs),
+    })
+    // The first attempt is in the air when the job is lost; it comes back fenced (the job
+    // was taken back meanwhile, at a new token).
+    let attempt = 0
+    let discarded!: () => void
+    const discardedNow = new Promise<void>((resolve) => {
+      discarded = resolve
+    })
+    rec.sink.apply = async (batch: JournalBatch) => {
+      rec.attempts.push(batch.id)
+      if (attempt++ === 0) {
+        await discardedNow
+        throw new FencedError('lost', 'job lost is held at token 2')
+      }
+      rec.applied.push({ ...batch, entries: structuredClone(batch.entries) })
+    }
+    store.transaction(() => {
+      store.updateJob('kept', { acceptedTasks: 1 })
+      store.updateJob('lost', { acceptedTasks: 1 })
+    })
+    const flushed = store.flushed()
+    await new Promise((resolve) => setImmediate(resolve))
+    expect(rec.attempts).toEqual([1])
+    store.discard(['lost'], new Error('the lease of job lost lapsed'))
+    tokens = new Map([
+      ['lost', 2n],
+      ['kept', 1n],
+    ])
+    discarded()
+    await expect(flushed).rejects.toThrow()
+    expect(lost).toEqual([])
+    expect(ops(rec.applied)).toEqual(['updateJob:kept'])
+    // Fenced at the tokens of its cut, on every attempt: not at those held now.
+    expect(rec.applied[0]?.tokens?.get('lost')).toBe(1n)
+    // Changes made after it was taken back go out under the new token.
+    store.updateJob('lost', { acceptedTasks: 5 })
+    await store.flushed()
+    expect(ops(rec.applied.slice(1))).toEqual(['updateJob:lost'])
+    expect(rec.applied[1]?.tokens?.get('lost')).toBe(2n)
     store.close()
   })
 

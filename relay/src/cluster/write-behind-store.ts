@@ -22,6 +22,13 @@ export interface JournalBatch {
   /** Unique per coordinator start; the same for every retry of this batch. */
   id: number
   entries: readonly JournalEntry[]
+  /**
+   * The fencing token of each job this coordinator held when the batch was cut
+   * (`WriteBehindOptions.fenceTokens`): the batch is fenced at these, not at what it holds
+   * when an attempt runs. It may have lost a job and taken it back meanwhile, with the
+   * job's state reloaded from the database; the old writes must then be refused.
+   */
+  tokens?: ReadonlyMap<string, bigint>
 }
 
 export interface WriteBehindOptions {
@@ -35,6 +42,8 @@ export interface WriteBehindOptions {
    * them (and reload them from the database if this coordinator takes them again).
    */
   onLost?(jobIds: readonly string[], reason: Error): void
+  /** The jobs this coordinator holds now and their fencing tokens, stamped on each batch. */
+  fenceTokens?(): ReadonlyMap<string, bigint>
   /** Most changes held in memory while the database does not take them. @default 200_000 */
   maxBacklog?: number
   /** One attempt to apply a batch. @default 15_000 */
@@ -59,6 +68,16 @@ export interface WriteBehindStore extends CoordinatorStore {
   readonly memory: CoordinatorStore
   /** Runs `fn` on the memory store without recording it: rows that came from the database. */
   quietly<T>(fn: (memory: CoordinatorStore) => T): T
+  /**
+   * Drops the changes to these jobs that have not reached the database: the jobs were
+   * lost (their lease lapsed, another coordinator took them), so what this one did with
+   * them since its last write is void. A batch in flight leaves them out of its next
+   * attempt; one already in the air may still commit, and is then what the next owner
+   * reloads (the fence refuses it if another took the job first). `flushed()` callers
+   * waiting on them are rejected with `reason`. Returns how many changes were dropped
+   * before they were sent.
+   */
+  discard(jobIds: Iterable<string>, reason: Error): number
   /** Changes recorded and not yet in the database. */
   backlog(): number
   /** Resolves when nothing is waiting for the database (or rejects as `flushed` does). */
@@ -116,6 +135,10 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
   let open: JournalEntry[] = []
   let openWaiter: PromiseWithResolvers<void> | undefined
   let inFlight: { entries: number; done: Promise<void> } | undefined
+  /** Jobs discarded while `inFlight` runs: its next attempt leaves them out. */
+  let flightDiscards = new Map<string, Error>()
+  /** Why changes were discarded from `open` since the last batch was cut. */
+  let openRefused: Error | undefined
   let scheduled: ReturnType<typeof setImmediate> | undefined
   let nextBatchId = 1
   let closed = false
@@ -144,10 +167,14 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
     if (inFlight != null || open.length === 0) return
     const entries = open
     const waiter = openWaiter
+    const refusedBefore = openRefused
     open = []
     openWaiter = undefined
-    const batch = { id: nextBatchId++, entries }
-    const done = applyWithRecovery(batch)
+    openRefused = undefined
+    flightDiscards = new Map()
+    const tokens = options.fenceTokens?.()
+    const batch: JournalBatch = { id: nextBatchId++, entries, ...(tokens ? { tokens } : {}) }
+    const done = applyWithRecovery(batch, refusedBefore)
     inFlight = { entries: entries.length, done }
     try {
       await done
@@ -165,12 +192,16 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
    * (after applying the rest) when anything was refused, so that no caller answers as if
    * that part were durable.
    */
-  async function applyWithRecovery(first: JournalBatch): Promise<void> {
+  async function applyWithRecovery(first: JournalBatch, refusedBefore?: Error): Promise<void> {
     let batch = first
-    let refused: Error | undefined
+    let refused = refusedBefore
     let wait = retryMs
     for (;;) {
       if (closed) throw new Error('the store was closed before its changes reached the database')
+      if (flightDiscards.size > 0 && batch.entries.some(discardedInFlight)) {
+        refused ??= flightDiscards.get(jobOfEntry(batch.entries.find(discardedInFlight)!)!)
+        batch = { ...batch, entries: batch.entries.filter((e) => !discardedInFlight(e)) }
+      }
       if (batch.entries.length === 0) break
       try {
         const signal = AbortSignal.any([stop.signal, AbortSignal.timeout(applyTimeoutMs)])
@@ -179,12 +210,10 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
       } catch (err) {
         if (err instanceof FencedError) {
           // Another coordinator owns that job now: its changes here are void; the rest go on.
+          // (Already discarded, it is known lost: this coordinator may even hold it again.)
           refused ??= err
-          lose([err.jobId], err)
-          batch = {
-            id: batch.id,
-            entries: batch.entries.filter((e) => jobOfEntry(e) !== err.jobId),
-          }
+          if (!flightDiscards.has(err.jobId)) lose([err.jobId], err)
+          batch = { ...batch, entries: batch.entries.filter((e) => jobOfEntry(e) !== err.jobId) }
           continue
         }
         if (isTransientDatabaseError(err)) {
@@ -225,11 +254,40 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
       return { id: batch.id, entries: [] }
     }
     for (const entries of byJob.values())
-      await applyWithRecovery({ id: nextBatchId++, entries }).catch(() => {})
+      await applyWithRecovery({ ...batch, id: nextBatchId++, entries }).catch(() => {})
     return { id: batch.id, entries: [] }
   }
 
+  const discardedInFlight = (entry: JournalEntry): boolean => {
+    const job = jobOfEntry(entry)
+    return job != null && flightDiscards.has(job)
+  }
+
+  function discard(jobIds: Iterable<string>, reason: Error): number {
+    const ids = new Set(jobIds)
+    if (ids.size === 0) return 0
+    if (inFlight != null)
+      for (const id of ids) if (!flightDiscards.has(id)) flightDiscards.set(id, reason)
+    const before = open.length
+    open = open.filter((entry) => {
+      const job = jobOfEntry(entry)
+      return job == null || !ids.has(job)
+    })
+    const dropped = before - open.length
+    if (dropped > 0) {
+      if (open.length > 0) openRefused ??= reason
+      else {
+        // Nothing left to cut a batch from: whoever waits on these hears it now.
+        openWaiter?.reject(reason)
+        openWaiter = undefined
+      }
+    }
+    return dropped
+  }
+
   function lose(jobIds: readonly string[], reason: Error): void {
+    // Their later changes are as void as the refused ones.
+    discard(jobIds, reason)
     try {
       options.onLost?.(jobIds, reason)
     } catch (err) {
@@ -308,6 +366,7 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
         quiet--
       }
     },
+    discard,
     backlog,
     async drain() {
       for (;;) {
