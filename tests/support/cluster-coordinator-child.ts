@@ -203,6 +203,7 @@ const stats = setInterval(() => {
     cpuMs: (cpu.user + cpu.system) / 1000,
     leaseCallP99Us: sorted.length > 0 ? sorted[Math.floor(sorted.length * 0.99)] : null,
     backlog: cluster.working.backlog(),
+    journal: cluster.working.stats(),
     owned: node.owned().size,
     takeOverMs: node.stats().ownership.takeOverMs,
     offers: node.stats().offers,

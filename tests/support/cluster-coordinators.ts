@@ -177,6 +177,8 @@ export function doubleAssignments(
 /** A job's end and its money, as the shared database has them. */
 export interface ClusterJobFacts {
   status: string
+  /** When its coordinator ended it (that coordinator's clock, ms since the epoch). */
+  finishedAt: number | null
   acceptedTasks: number
   totalTasks: number
   /** Result rows, and distinct tasks among them. */
@@ -195,7 +197,10 @@ export async function clusterJobFacts(url: string, jobId: string): Promise<Clust
   await db.connect()
   try {
     const job = (
-      await db.query('SELECT status, accepted_tasks, total_tasks FROM jobs WHERE id = $1', [jobId])
+      await db.query(
+        'SELECT status, accepted_tasks, total_tasks, finished_at FROM jobs WHERE id = $1',
+        [jobId],
+      )
     ).rows[0]
     const results = (
       await db.query(
@@ -218,6 +223,7 @@ export async function clusterJobFacts(url: string, jobId: string): Promise<Clust
     ).rows[0]
     return {
       status: job?.status,
+      finishedAt: job?.finished_at != null ? Number(job.finished_at) : null,
       acceptedTasks: Number(job?.accepted_tasks),
       totalTasks: Number(job?.total_tasks),
       results: results.n,

@@ -80,6 +80,8 @@ export interface WriteBehindStore extends CoordinatorStore {
   discard(jobIds: Iterable<string>, reason: Error): number
   /** Changes recorded and not yet in the database. */
   backlog(): number
+  /** Batches written so far, and the changes in them: their ratio is the mean batch. */
+  stats(): { batches: number; changes: number }
   /** Resolves when nothing is waiting for the database (or rejects as `flushed` does). */
   drain(): Promise<void>
 }
@@ -141,6 +143,8 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
   let openRefused: Error | undefined
   let scheduled: ReturnType<typeof setImmediate> | undefined
   let nextBatchId = 1
+  let batchesWritten = 0
+  let changesWritten = 0
   let closed = false
   const stop = new AbortController()
 
@@ -178,6 +182,8 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
     inFlight = { entries: entries.length, done }
     try {
       await done
+      batchesWritten++
+      changesWritten += entries.length
       waiter?.resolve()
     } catch (err) {
       waiter?.reject(err)
@@ -368,6 +374,7 @@ export function createWriteBehindStore(options: WriteBehindOptions): WriteBehind
     },
     discard,
     backlog,
+    stats: () => ({ batches: batchesWritten, changes: changesWritten }),
     async drain() {
       for (;;) {
         const pending = flushed()
