@@ -19,8 +19,9 @@ describe('contributor controls on the page', () => {
   const contexts: BrowserContext[] = []
 
   beforeAll(async () => {
-    // Fixed tiles of 384: the GPU-share test's 1536² job has 16 tasks whatever speed the tab
-    // measured (auto tiles of ~1 s can make it as few as 4, all done before the share changes).
+    // Fixed tiles of 384: the GPU-share test's 6144×1536 · 1536² job has 64 tasks whatever
+    // speed the tab measured (auto tiles of ~1 s can make it a handful, all done before the
+    // share changes; so could 16 tiles on a fast run, seen in CI).
     relay = await startInProcessRelay({ tileSize: 384 })
     browser = await launchChromium()
   })
@@ -217,11 +218,13 @@ describe('contributor controls on the page', () => {
     await page.click('#toggle')
     await running(page)
     const client = createClient({ relay: relay.running.url })
+    // Enough tasks left at either share for both measurements and the one in flight between.
     const edge = 1536
+    const rows = 4 * edge
     const job = await client.submit({
       kernel: 'matmul',
       inputs: {
-        a: await client.uploadTensor({ shape: [edge, edge], data: randomMatrix(edge, edge, 1) }),
+        a: await client.uploadTensor({ shape: [rows, edge], data: randomMatrix(rows, edge, 1) }),
         b: await client.uploadTensor({ shape: [edge, edge], data: randomMatrix(edge, edge, 2) }),
       },
     })
@@ -235,7 +238,11 @@ describe('contributor controls on the page', () => {
       // The task in flight started at the old share; the next runs at the new one.
       // At a quarter share on a CPU shared with other tests, the task in flight can take
       // minutes: wait as long, the measurement itself does not depend on it.
-      const accepted = (await tasksOf(job)).accepted
+      const { accepted, total } = await tasksOf(job)
+      // Else the wait below can only time out: no task is left to run at the new share.
+      expect(accepted, 'tasks accepted before the share changed, of all the job has').toBeLessThan(
+        total - 1,
+      )
       await expect
         .poll(async () => (await tasksOf(job)).accepted, {
           timeout: 240_000,
