@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { startPostgresServer } from '@tabswarm/relay'
@@ -23,7 +23,7 @@ const COLS = 100
  * 1 and 3 coordinators are measured alternately this many times, and the medians compared:
  * single runs of either swing by ±20% on this machine (its disk's flushes, the VM).
  */
-const ROUNDS = 3
+const ROUNDS = 5
 
 /** Busy and total jiffies of the whole machine, from /proc/stat. */
 function machineJiffies(): { busy: number; total: number } {
@@ -36,6 +36,31 @@ function machineJiffies(): { busy: number; total: number } {
   const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0)
   const total = cpu.reduce((a, b) => a + b, 0)
   return { busy: total - idle, total }
+}
+
+/**
+ * CPU seconds used so far by PostgreSQL's processes (the postmaster, the backends of every
+ * connection, the WAL writer), from /proc: what exited between two readings is missed, and
+ * the benchmark's connections live as long as its runs.
+ */
+function postgresCpuSeconds(): number {
+  let ticks = 0
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue
+    let stat: string
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+    } catch {
+      continue
+    }
+    const close = stat.lastIndexOf(')')
+    if (stat.slice(stat.indexOf('(') + 1, close) !== 'postgres') continue
+    const fields = stat.slice(close + 2).split(' ')
+    // utime and stime: fields 14 and 15 of the line, 12 and 13 after the name.
+    ticks += Number(fields[11]) + Number(fields[12])
+  }
+  // USER_HZ is 100 on Linux.
+  return ticks / 100
 }
 
 const p99 = (xs: number[]) => {
@@ -59,6 +84,8 @@ interface Run {
   machineCpu: number
   /** CPU seconds per wall second spent by the coordinator processes, summed. */
   coordinatorCpu: number
+  /** CPU seconds per wall second spent by PostgreSQL's processes. */
+  databaseCpu: number
   leaseCallP99Us: number
   doubles: number
   /** Share of the tasks run by contributors of relays other than the job's owner, 0..1. */
@@ -121,6 +148,7 @@ async function throughput(
     }
     const cpuBefore = children.map((c) => Number(c.stats?.cpuMs ?? 0))
     const machineBefore = machineJiffies()
+    const databaseBefore = postgresCpuSeconds()
     const started = Date.now()
     for (const child of children) child.send({ cmd: 'work' })
     for (const job of jobs) {
@@ -128,6 +156,8 @@ async function throughput(
       if (status !== 'completed') throw new Error(`scale job ${job} ended ${status}`)
     }
     const machineAfter = machineJiffies()
+    const databaseAfter = postgresCpuSeconds()
+    const cpuWindow = (Date.now() - started) / 1000
     // The last stats line of each lags by up to half a second: let one more arrive.
     await new Promise((resolve) => setTimeout(resolve, 600))
     const cpuSeconds = children.reduce(
@@ -157,6 +187,7 @@ async function throughput(
         (machineAfter.busy - machineBefore.busy) /
         Math.max(1, machineAfter.total - machineBefore.total),
       coordinatorCpu: cpuSeconds / seconds,
+      databaseCpu: (databaseAfter - databaseBefore) / cpuWindow,
       leaseCallP99Us: Math.max(...children.map((c) => Number(c.stats?.leaseCallP99Us ?? 0))),
       doubles: doubleAssignments(children),
       elsewhere: ranElsewhere(children, jobs),
@@ -170,7 +201,7 @@ async function throughput(
       `  ${n} coordinator(s), ${jobs.length} job(s): ${(run.elsewhere * 100).toFixed(0)}% run by other relays' contributors, offer claim p99 ${run.claimP99Ms.toFixed(1)} ms`,
     )
     log(
-      `  ${n} coordinator(s): ${tasks} tasks in ${seconds.toFixed(2)} s = ${run.tasksPerSecond.toFixed(0)}/s, machine CPU ${(run.machineCpu * 100).toFixed(0)}%, coordinators ${run.coordinatorCpu.toFixed(2)} cores, ${run.meanBatch.toFixed(0)} changes per journal batch`,
+      `  ${n} coordinator(s): ${tasks} tasks in ${seconds.toFixed(2)} s = ${run.tasksPerSecond.toFixed(0)}/s, machine CPU ${(run.machineCpu * 100).toFixed(0)}%, coordinators ${run.coordinatorCpu.toFixed(2)} cores, PostgreSQL ${run.databaseCpu.toFixed(2)} cores, ${run.meanBatch.toFixed(0)} changes per journal batch`,
     )
     return run
   } finally {
@@ -342,6 +373,24 @@ export const scaleArea: BenchArea = {
           unit: 'cores',
         },
         {
+          case: '1 coordinator',
+          metric: 'database_cpu',
+          value: +one.databaseCpu.toFixed(2),
+          unit: 'cores',
+        },
+        {
+          case: '3 coordinators',
+          metric: 'database_cpu',
+          value: +three.databaseCpu.toFixed(2),
+          unit: 'cores',
+        },
+        {
+          case: '1 coordinator',
+          metric: 'journal_batch',
+          value: Math.round(one.meanBatch),
+          unit: 'changes per transaction',
+        },
+        {
           case: '3 coordinators',
           metric: 'lease_call_p99',
           value: +three.leaseCallP99Us.toFixed(1),
@@ -369,7 +418,7 @@ export const scaleArea: BenchArea = {
       return {
         rows,
         notes: [
-          `Each coordinator is its own process with ${WORKERS} simulated contributors in it (lease, compute an 8×8 tile on the CPU, submit, verify, record); one job of ${ROWS * COLS} tasks per coordinator; 1 and 3 coordinators measured alternately ${ROUNDS} times, the medians compared (the lowest and highest round's ratios beside); each run timed from the contributors' start to the moment its coordinator ended the last job; PostgreSQL 15 on this machine with durable defaults (fsync on). The coordinators, their contributors and the database share the machine's 2 cores: machine CPU beside each figure.`,
+          `Each coordinator is its own process with ${WORKERS} simulated contributors in it (lease, compute an 8×8 tile on the CPU, submit, verify, record); one job of ${ROWS * COLS} tasks per coordinator; 1 and 3 coordinators measured alternately ${ROUNDS} times, the medians compared (the lowest and highest round's ratios beside); each run timed from the contributors' start to the moment its coordinator ended the last job; PostgreSQL 15 on this machine with durable defaults (fsync on). The coordinators, their contributors and the database share the machine’s 2 cores: machine CPU beside each figure, and the CPU of the coordinator processes and of PostgreSQL’s (database_cpu, read from /proc). journal_batch: changes per journal transaction; each simulated contributor waits for its result to be durable before it leases again, as a tab does, so a batch holds about one result from each.`,
           'Claim latency has three parts here: a contributor’s lease comes from its coordinator’s memory (lease_call_p99); a coordinator claims other coordinators’ offered tasks in batches (offer_claim_p99: SELECT … FOR UPDATE SKIP LOCKED on task_offers, only when it has no work of its own for a contributor); and it claims whole jobs only when it takes them over (takeover_query_p99).',
           '“one job, 3 coordinators”: a single job submitted to one coordinator, run by the contributors of all three; its owner verifies, records and pays every result (run_elsewhere: the share its offers carried to the others).',
           'takeover_time: from the SIGKILL to another coordinator resuming the job, with the default lease (5 s, renewed every second).',
