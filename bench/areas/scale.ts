@@ -21,7 +21,7 @@ const ROWS = 200
 const COLS = 100
 /**
  * 1 and 3 coordinators are measured alternately this many times, and the medians compared:
- * single runs of either swing by ±20% on this machine (its disk's flushes, the VM).
+ * single runs of either swing by up to half on this machine, at the same CPU use.
  */
 const ROUNDS = 5
 

@@ -18,7 +18,8 @@
  *         {"event":"output","job":id,"ok":bool,"wrongTiles":n}
  *         {"event":"leases","jobs":[id,…],"epoch":ms,"leases":[[jobIndex,tile,grantMs,endMs],…]}
  *                                              every 100 ms, times since epoch
- *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n (over the run),"backlog":n,"owned":n,
+ *         {"event":"stats","cycles":n,"cpuMs":n,"leaseCallP99Us":n (over the run),"backlog":n,
+ *          "journal":{batches,changes},"owned":n,
  *          "takeOverMs":[…],"offers":{published,claimed}}                      every 500 ms
  */
 import { createInterface } from 'node:readline'
