@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { createStatusPanel, describeWeightCache } from './status-panel.ts'
 
 /** Just enough of a Document for the panel: elements by id, a body, list items. */
@@ -45,13 +45,13 @@ describe('the status panel', () => {
     panel.relay({ type: 'relay-lost', relay: '/ip4/127.0.0.1/tcp/1/ws' })
     expect(page.text('notice')).toBe('Lost the relay; reconnecting.')
     panel.relay({ type: 'relay-retry', error: undefined as unknown as string, retryInMs: 4_200 })
-    expect(page.text('notice')).toBe('Lost the relay; reconnecting in 4 s.')
+    expect(page.text('notice')).toBe('Lost the relay; reconnecting in 5 s.')
     panel.relay({ type: 'relay-connected', relay: '/ip4/127.0.0.1/tcp/1/ws' })
     expect(page.el('notice')!.hidden).toBe(true)
     expect(page.log().reverse()).toEqual([
       'connected to the relay',
       'lost the relay',
-      'could not reach the relay (no reason given); retrying in 4 s',
+      'could not reach the relay (no reason given); retrying in 5 s',
       'reconnected to the relay',
     ])
   })
@@ -83,6 +83,50 @@ describe('the status panel', () => {
     panel.relay({ type: 'relay-lost', relay: b })
     panel.relay({ type: 'relay-failover', from: b, to: a })
     expect(page.text('notice')).toBe('The relay is gone; moving to relay …ETdP7z of the swarm.')
+  })
+
+  it('counts the wait before the next dial down, a second at a time, and stops when connected', () => {
+    vi.useFakeTimers()
+    try {
+      const page = fakeDocument()
+      const panel = createStatusPanel(page.doc)
+      const a = '12D3KooWEnySHnn2nfCuVSbFcYocCTJgeBcUgzXqoYPLrtETdP7z'
+      const b = '12D3KooWSU3A8bCiynxcJMBqDros9hTonviJJtCKmKYihd74Kr9w'
+      panel.state('starting', 'starting')
+      panel.relay({ type: 'relay-connected', relay: `/ip4/127.0.0.1/tcp/1/ws/p2p/${a}` })
+      panel.relay({ type: 'relay-lost', relay: a })
+      panel.relay({ type: 'relay-retry', error: '', retryInMs: 3_000 })
+      expect(page.text('relay')).toBe('reconnecting in 3 s')
+      vi.advanceTimersByTime(1_000)
+      expect(page.text('notice')).toBe('Lost the relay; reconnecting in 2 s.')
+      vi.advanceTimersByTime(2_000)
+      expect(page.text('relay')).toBe('reconnecting')
+      expect(page.text('notice')).toBe('Lost the relay; reconnecting.')
+      // Through a failover's wait as well, naming where it goes.
+      panel.relay({ type: 'relay-failover', from: a, to: b, toAddress: 'swarm-b.example' })
+      panel.relay({ type: 'relay-retry', error: '', retryInMs: 12_000 })
+      vi.advanceTimersByTime(5_000)
+      expect(page.text('relay')).toBe('moving to swarm-b.example in 7 s')
+      expect(page.text('notice')).toBe(
+        'The relay is gone; moving to relay swarm-b.example of the swarm, connecting in 7 s.',
+      )
+      panel.relay({ type: 'relay-connected', relay: `/ip4/127.0.0.2/tcp/2/ws/p2p/${b}` })
+      vi.advanceTimersByTime(10_000)
+      expect(page.text('relay')).toBe(`/ip4/127.0.0.2/tcp/2/ws/p2p/${b}`)
+      expect(page.el('notice')!.hidden).toBe(true)
+      // Only one line per wait in the log, not one per second.
+      expect(page.log().filter((line) => line.includes('retrying in'))).toHaveLength(2)
+      expect(vi.getTimerCount()).toBe(0)
+      // Stop ends a count in progress: nothing writes over the fields at rest.
+      panel.relay({ type: 'relay-lost', relay: b })
+      panel.relay({ type: 'relay-retry', error: '', retryInMs: 9_000 })
+      panel.state('stopped', 'stopped')
+      vi.advanceTimersByTime(10_000)
+      expect(page.text('relay')).toBe('not connected')
+      expect(vi.getTimerCount()).toBe(0)
+    } finally {
+      vi.useRealTimers()
+    }
   })
 
   it('says plainly that the GPU was reset, until a task finishes again', () => {

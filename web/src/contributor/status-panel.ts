@@ -2,6 +2,7 @@ import type { ContributorEvent } from '@tabswarm/sdk/contributor'
 import type { HostInfo } from '@tabswarm/worker-kernels'
 import type { WeightCacheStats } from '../blobs/weight-cache.ts'
 import { failoverTarget, type RelayLinkEvent } from '../swarm/relay-link.ts'
+import { createRetryCountdown } from '../swarm/retry-countdown.ts'
 import type { SwarmStats } from '../swarm/swarm-stats.ts'
 import { describeRunningJob } from './running-job.ts'
 import { createTaskCounts } from './task-counts.ts'
@@ -73,6 +74,19 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
   }
 
   /** A plain sentence about trouble the tab is recovering from by itself; empty clears it. */
+  /** The wait before the relay's next dial, counting down where it is shown. */
+  const retry = createRetryCountdown()
+
+  /** The relay line and notice through a reconnection's wait, a second at a time. */
+  function showReconnect(ms: number): void {
+    retry.start(ms, (left) => {
+      set('relay', left > 0 ? `reconnecting in ${left} s` : 'reconnecting')
+      notice(
+        left > 0 ? `Lost the relay; reconnecting in ${left} s.` : 'Lost the relay; reconnecting.',
+      )
+    })
+  }
+
   function notice(text: string): void {
     const box = el('notice')
     box.textContent = text
@@ -95,6 +109,7 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
   /** The run is over: nothing shows as connected or in progress any more. */
   function atRest(): void {
     live = false
+    retry.stop()
     movingTo = undefined
     notice('')
     if (!refused) set('relay', AT_REST.relay)
@@ -198,6 +213,8 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
     /** The relay connection coming and going. */
     relay(event: RelayLinkEvent): void {
       if (!live) return
+      // A countdown belongs to the wait it was started for; every other event ends it.
+      retry.stop()
       switch (event.type) {
         case 'relay-connected':
           set('relay', event.relay)
@@ -225,17 +242,20 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
           log(`relay ${event.from} keeps missing; moving to relay ${movingTo} (${event.to})`)
           break
         case 'relay-retry': {
-          const seconds = Math.max(1, Math.round(event.retryInMs / 1000))
+          const seconds = Math.max(1, Math.ceil(event.retryInMs / 1000))
           // The wait that follows a failover is before the new relay's dial: say where it goes.
-          if (movingTo) {
-            set('relay', `moving to ${movingTo} in ${seconds} s`)
-            notice(
-              `The relay is gone; moving to relay ${movingTo} of the swarm, connecting in ${seconds} s.`,
-            )
-          } else {
-            set('relay', `reconnecting in ${seconds} s`)
-            notice(`Lost the relay; reconnecting in ${seconds} s.`)
-          }
+          const to = movingTo
+          if (to)
+            retry.start(event.retryInMs, (left) => {
+              set(
+                'relay',
+                left > 0 ? `moving to ${to} in ${left} s` : `moving to ${to}: connecting`,
+              )
+              notice(
+                `The relay is gone; moving to relay ${to} of the swarm, ${left > 0 ? `connecting in ${left} s` : 'connecting'}.`,
+              )
+            })
+          else showReconnect(event.retryInMs)
           log(
             `could not reach the relay (${event.error || 'no reason given'}); retrying in ${seconds} s`,
           )
@@ -268,6 +288,7 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
       switch (event.type) {
         case 'connected':
           // The relay link already said "connected to the relay": this is its work queue.
+          retry.stop()
           set('status', 'connected; asking for work')
           notice('')
           break
@@ -317,18 +338,16 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
           )
           break
         case 'relay-error': {
-          const seconds = Math.max(1, Math.round(event.retryInMs / 1000))
+          const seconds = Math.max(1, Math.ceil(event.retryInMs / 1000))
           // During a failover the relay link's line (where it goes, when) stays up.
-          if (!movingTo) {
-            set('relay', `reconnecting in ${seconds} s`)
-            notice(`Lost the relay; reconnecting in ${seconds} s.`)
-          }
+          if (!movingTo) showReconnect(event.retryInMs)
           log(`relay: ${event.error || 'no reason given'}; retrying in ${seconds} s`)
           break
         }
         case 'refused':
           // No retry follows a refusal for good: say so where the reconnect countdown was.
           refused = true
+          retry.stop()
           set('relay', `refused (${event.code})`)
           log(`the relay refused this tab, stopped: ${event.reason}`)
           // A tab runs the page the relay served: one the relay cannot understand is out of

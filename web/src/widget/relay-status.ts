@@ -1,30 +1,50 @@
 import { failoverTarget, type RelayLinkEvent } from '../swarm/relay-link.ts'
+import { createRetryCountdown } from '../swarm/retry-countdown.ts'
+
+export interface RelayStatus {
+  /** Shows what a relay link's event means for the widget's status line. */
+  update(event: RelayLinkEvent): void
+  /** Ends a countdown in progress: the run stopped, and nothing may write the line again. */
+  stop(): void
+}
 
 /**
- * The widget's status line for the relay link's events. A failover names the relay the
- * widget moves to, and the wait that follows it (before that relay's dial) keeps saying so
- * rather than "retrying"; once connected there, the line says where it runs now.
+ * The widget's status line for the relay link's events, handed to `show`. A failover names
+ * the relay the widget moves to, and the wait that follows it (before that relay's dial)
+ * keeps saying so rather than "retrying"; a wait counts down a second at a time; once
+ * connected, the line says where it runs now.
  */
-export function createRelayStatus() {
+export function createRelayStatus(show: (line: string) => void): RelayStatus {
   let movingTo: string | undefined
-  return (event: RelayLinkEvent): string | undefined => {
-    switch (event.type) {
-      case 'relay-connected': {
-        const line = movingTo ? `Running: moved to relay ${movingTo}` : 'Running: connected'
-        movingTo = undefined
-        return line
+  const retry = createRetryCountdown()
+  return {
+    update(event) {
+      retry.stop()
+      switch (event.type) {
+        case 'relay-connected':
+          show(movingTo ? `Running: moved to relay ${movingTo}` : 'Running: connected')
+          movingTo = undefined
+          return
+        case 'relay-failover':
+          movingTo = failoverTarget(event)
+          show(`Lost the relay; moving to relay ${movingTo}`)
+          return
+        case 'relay-retry': {
+          const to = movingTo
+          retry.start(event.retryInMs, (left) => {
+            const when = left > 0 ? ` in ${left} s` : ': connecting'
+            show(
+              to
+                ? `Lost the relay; moving to relay ${to}${when}`
+                : `Lost the relay; retrying${when}`,
+            )
+          })
+          return
+        }
+        case 'relay-lost':
+          return
       }
-      case 'relay-failover':
-        movingTo = failoverTarget(event)
-        return `Lost the relay; moving to relay ${movingTo}`
-      case 'relay-retry': {
-        const seconds = Math.ceil(event.retryInMs / 1000)
-        return movingTo
-          ? `Lost the relay; moving to relay ${movingTo} in ${seconds} s`
-          : `Lost the relay; retrying in ${seconds} s`
-      }
-      case 'relay-lost':
-        return undefined
-    }
+    },
+    stop: retry.stop,
   }
 }

@@ -54,30 +54,32 @@ export async function runWidget(options: WidgetRunOptions): Promise<void> {
   const { site, error } = parseSiteAddress(options.site?.trim())
   if (error != null) console.warn(`tabswarm widget: ${error}`)
   let accepted = 0
-  const relayStatus = createRelayStatus()
-  await contribute({
-    relay: options.relay,
-    signal,
-    wallet: () => localWallet(site, error, report, signal),
-    hooks: {
-      state: (state, detail) =>
-        report.status(state === 'running' ? 'Running: waiting for work' : `Starting: ${detail}`),
-      relay: (event) => {
-        const line = relayStatus(event)
-        if (line != null) report.status(line)
+  const relayStatus = createRelayStatus((line) => report.status(line))
+  try {
+    await contribute({
+      relay: options.relay,
+      signal,
+      wallet: () => localWallet(site, error, report, signal),
+      hooks: {
+        state: (state, detail) =>
+          report.status(state === 'running' ? 'Running: waiting for work' : `Starting: ${detail}`),
+        relay: (event) => relayStatus.update(event),
+        swarm: () => {},
+        adapter: () => {},
+        event: (event: ContributorEvent) => {
+          if (event.type === 'task-started') report.status('Running: computing a task')
+          if (
+            (event.type === 'task-finished' || event.type === 'task-verdict') &&
+            event.outcome === 'accepted'
+          )
+            report.accepted(++accepted)
+        },
       },
-      swarm: () => {},
-      adapter: () => {},
-      event: (event: ContributorEvent) => {
-        if (event.type === 'task-started') report.status('Running: computing a task')
-        if (
-          (event.type === 'task-finished' || event.type === 'task-verdict') &&
-          event.outcome === 'accepted'
-        )
-          report.accepted(++accepted)
-      },
-    },
-  })
+    })
+  } finally {
+    // Stopped or failed: the widget's own line says so, and no countdown writes over it.
+    relayStatus.stop()
+  }
 }
 
 /** This browser's key as the contributor's wallet, bound with the site; none when storage fails. */
