@@ -29,6 +29,11 @@ describe('relayCandidatesOf', () => {
     expect(candidates.map((c) => c.peerId)).toEqual([A, B])
     // An address without its peer id gets it, so a dial checks whom it reached.
     expect(candidates[1]!.multiaddrs.map(String)).toEqual([`/ip4/127.0.0.2/tcp/2/ws/p2p/${B}`])
+    // Its HTTP URL goes with it (where a person knows it); the answering relay gave none.
+    expect(candidates.map((c) => c.url)).toEqual([undefined, 'http://127.0.0.2:8787'])
+    // Listed twice, the URL of either listing is kept.
+    const withUrl = relayCandidatesOf({ ...own, relays: [{ ...own, url: 'https://a.example' }] })
+    expect(withUrl.map((c) => [c.peerId, c.url])).toEqual([[A, 'https://a.example']])
   })
 
   it('drops malformed neighbours and addresses naming another peer, not the answer', () => {

@@ -35,6 +35,11 @@ export type RelayEntry = z.infer<typeof RelayEntrySchema>
 export interface RelayCandidate {
   peerId: string
   multiaddrs: Multiaddr[]
+  /**
+   * Its HTTP base URL, when the directory gave one: where a person knows the relay (its
+   * page, its API), not its libp2p listener.
+   */
+  url?: string
 }
 
 /**
@@ -56,8 +61,11 @@ export function relayCandidatesOf(directory: unknown): RelayCandidate[] {
   for (const entry of listed) {
     if (candidates.length >= MAX_DIRECTORY_RELAYS) break
     const candidate = candidateOf(entry)
-    if (candidate != null && !candidates.some((c) => c.peerId === candidate.peerId))
-      candidates.push(candidate)
+    if (candidate == null) continue
+    const known = candidates.find((c) => c.peerId === candidate.peerId)
+    if (known == null) candidates.push(candidate)
+    // Listed twice (the answering relay, at the top and in `relays`): one may carry its URL.
+    else if (known.url == null && candidate.url != null) known.url = candidate.url
   }
   return candidates
 }
@@ -86,5 +94,8 @@ function candidateOf(entry: unknown): RelayCandidate | undefined {
       return []
     }
   })
-  return multiaddrs.length > 0 ? { peerId, multiaddrs } : undefined
+  if (multiaddrs.length === 0) return undefined
+  return parsed.data.url != null
+    ? { peerId, multiaddrs, url: parsed.data.url }
+    : { peerId, multiaddrs }
 }

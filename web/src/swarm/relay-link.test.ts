@@ -2,7 +2,12 @@ import type { Connection, Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createRelayRoster } from '@tabswarm/sdk/contributor'
 import { describe, expect, it } from 'vitest'
-import { keepRelayConnected, type RelayLinkEvent, relayAddress } from './relay-link.ts'
+import {
+  keepRelayConnected,
+  type RelayLinkEvent,
+  relayAddress,
+  relayLocation,
+} from './relay-link.ts'
 import { createSwarmStats } from './swarm-stats.ts'
 
 const relayAddr = multiaddr(
@@ -180,5 +185,19 @@ describe('relayAddress', () => {
     )
     expect(relayAddress([multiaddr(`/ip6/::1/tcp/8798/ws/p2p/${peer}`)])).toBe('[::1]:8798')
     expect(relayAddress([multiaddr(`/p2p/${peer}`)])).toBeUndefined()
+  })
+})
+
+describe('relayLocation', () => {
+  it("names a relay by its HTTP URL's host when the directory gave one, else by its libp2p address", () => {
+    const peer = '12D3KooWEsVCxnRbzpEPDULTfnZZtRKR8irYV6hmndKW7mcBrXgZ'
+    const libp2p = [multiaddr(`/ip4/127.0.0.2/tcp/9091/ws/p2p/${peer}`)]
+    expect(relayLocation({ peerId: peer, multiaddrs: libp2p, url: 'http://127.0.0.2:8787' })).toBe(
+      '127.0.0.2:8787',
+    )
+    expect(
+      relayLocation({ peerId: peer, multiaddrs: libp2p, url: 'https://swarm-b.example/' }),
+    ).toBe('swarm-b.example')
+    expect(relayLocation({ peerId: peer, multiaddrs: libp2p })).toBe('127.0.0.2:9091')
   })
 })

@@ -30,6 +30,21 @@ export function relayAddress(multiaddrs: readonly { toString(): string }[]): str
   return undefined
 }
 
+/**
+ * Where a relay is, as a person knows it: the host (and port, unless the scheme's default)
+ * of its HTTP URL when the directory gave one, else of its first libp2p address that names
+ * one; undefined when neither does.
+ */
+export function relayLocation(relay: RelayCandidate): string | undefined {
+  if (relay.url != null)
+    try {
+      return new URL(relay.url).host
+    } catch {
+      // Checked by the directory's schema; a bad one falls back to the addresses.
+    }
+  return relayAddress(relay.multiaddrs)
+}
+
 /** The relay a failover goes to, in a status line: its address, else the end of its peer id. */
 export function failoverTarget(event: Extract<RelayLinkEvent, { type: 'relay-failover' }>): string {
   return event.toAddress ?? `…${event.to.slice(-6)}`
@@ -111,7 +126,7 @@ export async function keepRelayConnected(options: RelayLinkOptions): Promise<voi
       misses++
       const miss = roster.missed()
       if (miss.failedOver) {
-        const toAddress = relayAddress(miss.to.multiaddrs)
+        const toAddress = relayLocation(miss.to)
         emit({
           type: 'relay-failover',
           from: miss.from.peerId,
