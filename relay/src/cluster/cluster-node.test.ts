@@ -2,15 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createDiskBlobStore } from '../blobs/disk-blob-store.ts'
-import { createTieredBlobStore } from '../blobs/tiered-blob-store.ts'
-import { createCoordinator } from '../coordinator/coordinator.ts'
 import {
   type PostgresServer,
   startPostgresServer,
 } from '../store/postgres/testing/postgres-server.ts'
-import { startClusterNode } from './cluster-node.ts'
-import { openClusterStore } from './cluster-store.ts'
+import { startClusterMember } from './testing/cluster-member.ts'
 
 let server: PostgresServer
 let blobDir: string
@@ -23,42 +19,24 @@ afterAll(async () => {
   if (blobDir) rmSync(blobDir, { recursive: true, force: true })
 })
 
-/** A coordinator of a cluster, in this process. */
+/** A coordinator of a cluster, in this process, with `contributors` simulated ones. */
 async function member(url: string, options: { contributors?: number } = {}) {
-  const cluster = await openClusterStore({ url, leaseMs: 1_000, renewMs: 200 })
-  // As a relay has them: small blobs in the store (so in the database), large ones on a
-  // directory the cluster shares.
-  const coordinator = createCoordinator({
-    store: cluster.working,
-    blobs: createTieredBlobStore({
-      store: cluster.working,
-      large: createDiskBlobStore({ dir: blobDir }),
-    }),
-    welcomeCredits: 10n ** 9n,
-  })
-  const node = await startClusterNode({
-    cluster,
-    coordinator,
-    handoffAfterMs: 300,
+  const relay = await startClusterMember(url, {
+    blobDir,
+    leaseMs: 1_000,
+    renewMs: 200,
+    coordinator: { welcomeCredits: 10n ** 9n },
+    node: { handoffAfterMs: 300 },
   })
   for (let i = 0; i < (options.contributors ?? 0); i++)
-    coordinator.registerContributor(`w${i}-${node.coordinatorId}`, {
+    relay.coordinator.registerContributor(`w${i}-${relay.node.coordinatorId}`, {
       adapter: { vendor: 'sim', architecture: 'sim', device: '', description: 'simulated' },
       features: [],
       limits: {},
       kernels: ['matmul'],
       agent: 'test',
     })
-  return {
-    cluster,
-    coordinator,
-    node,
-    async stop() {
-      await node.stop()
-      coordinator.close()
-      await cluster.close()
-    },
-  }
+  return relay
 }
 
 describe('cluster node', () => {

@@ -5,9 +5,6 @@ import type { Capabilities, Verdict } from '@tabswarm/protocol'
 import { matmulReference } from '@tabswarm/worker-kernels'
 import pg from 'pg'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
-import { createDiskBlobStore } from '../blobs/disk-blob-store.ts'
-import { createTieredBlobStore } from '../blobs/tiered-blob-store.ts'
-import { createCoordinator } from '../coordinator/coordinator.ts'
 import type { LeaseGrant, WorkGateway } from '../coordinator/coordinator-api.ts'
 import { float32Output, matmulOperands } from '../coordinator/in-process-inputs.ts'
 import { pendingAccount } from '../ledger/ledger.ts'
@@ -15,9 +12,7 @@ import {
   type PostgresServer,
   startPostgresServer,
 } from '../store/postgres/testing/postgres-server.ts'
-import { startClusterNode } from './cluster-node.ts'
-import { openClusterStore } from './cluster-store.ts'
-import { sharedInputsIn } from './shared-inputs.ts'
+import { startClusterMember } from './testing/cluster-member.ts'
 
 // Task-level sharing on a real PostgreSQL: a job owned by a relay with no contributors runs
 // on another relay's contributors, claimed from `task_offers` with SKIP LOCKED, verified,
@@ -42,35 +37,16 @@ const caps: Capabilities = {
 }
 
 /** A relay/coordinator of a cluster in this process, sharing tasks through `blobDir`. */
-async function member(url: string, blobDir: string) {
-  const cluster = await openClusterStore({ url, leaseMs: 2_000, renewMs: 400 })
-  const files = createDiskBlobStore({ dir: blobDir })
-  const blobs = createTieredBlobStore({ store: cluster.working, large: files })
-  const coordinator = createCoordinator({
-    store: cluster.working,
-    blobs,
-    tileSize: 8,
-    welcomeCredits: 10n ** 12n,
-    speculateAfterMs: 600_000,
-  })
-  const node = await startClusterNode({
-    cluster,
-    coordinator,
+function member(url: string, blobDir: string) {
+  return startClusterMember(url, {
+    blobDir,
+    leaseMs: 2_000,
+    renewMs: 400,
+    shareTasks: true,
+    coordinator: { tileSize: 8, welcomeCredits: 10n ** 12n, speculateAfterMs: 600_000 },
     // Nobody hands the job over: its tasks must reach the other relay as offers.
-    handoffAfterMs: 600_000,
-    idleTakeoverDelayMs: 600_000,
-    sharedInputs: sharedInputsIn(files),
+    node: { handoffAfterMs: 600_000, idleTakeoverDelayMs: 600_000 },
   })
-  return {
-    cluster,
-    coordinator,
-    node,
-    async stop() {
-      await node.stop()
-      coordinator.close()
-      await cluster.close()
-    },
-  }
 }
 
 /** An honest simulated contributor on `work` until `stop`: what it ran and heard. */
