@@ -73,7 +73,6 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
     while (list.childElementCount > MAX_LOG_LINES) list.lastElementChild?.remove()
   }
 
-  /** A plain sentence about trouble the tab is recovering from by itself; empty clears it. */
   /** The wait before the relay's next dial, counting down where it is shown. */
   const retry = createRetryCountdown()
 
@@ -87,6 +86,7 @@ export function createStatusPanel(doc: Document, options: StatusPanelOptions = {
     })
   }
 
+  /** A plain sentence about trouble the tab is recovering from by itself; empty clears it. */
   function notice(text: string): void {
     const box = el('notice')
     box.textContent = text
